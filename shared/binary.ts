@@ -1,0 +1,133 @@
+// Fixed-width big-endian writer and reader for the signed encodings. Every signed object has a
+// known size, so the reader refuses any other length up front and `end()` proves nothing was
+// left unread: a decoder that accepted trailing bytes would let two byte strings mean one thing.
+import { MqpayError, assert } from './errors.js';
+
+const U64_MAX = (1n << 64n) - 1n;
+
+export class ByteWriter {
+  private readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  private offset = 0;
+
+  constructor(size_bytes: number) {
+    this.bytes = new Uint8Array(size_bytes);
+    this.view = new DataView(this.bytes.buffer);
+  }
+
+  u8(value: number): this {
+    assert(Number.isInteger(value) && value >= 0 && value <= 0xff, 'u8 in range');
+    this.view.setUint8(this.offset, value);
+    this.offset += 1;
+    return this;
+  }
+
+  u32(value: number): this {
+    assert(Number.isInteger(value) && value >= 0 && value <= 0xffff_ffff, 'u32 in range');
+    this.view.setUint32(this.offset, value);
+    this.offset += 4;
+    return this;
+  }
+
+  u64(value: bigint): this {
+    assert(typeof value === 'bigint' && value >= 0n && value <= U64_MAX, 'u64 in range');
+    this.view.setBigUint64(this.offset, value);
+    this.offset += 8;
+    return this;
+  }
+
+  raw(value: Uint8Array, length: number): this {
+    assert(value.length === length, `field of ${length} bytes`);
+    this.bytes.set(value, this.offset);
+    this.offset += length;
+    return this;
+  }
+
+  /** ASCII text as a length byte plus a zero-padded field of `width` bytes. */
+  text(value: string, width: number): this {
+    assert(value.length <= width && /^[\x20-\x7e]*$/.test(value), 'printable ASCII within width');
+    this.u8(value.length);
+    for (let i = 0; i < width; i++) this.bytes[this.offset + i] = i < value.length ? value.charCodeAt(i) : 0;
+    this.offset += width;
+    return this;
+  }
+
+  finish(): Uint8Array {
+    assert(this.offset === this.bytes.length, 'encoding filled exactly');
+    return this.bytes;
+  }
+}
+
+export class ByteReader {
+  private readonly view: DataView;
+  private offset = 0;
+
+  constructor(private readonly bytes: Uint8Array, size_bytes: number, what: string) {
+    if (!(bytes instanceof Uint8Array)) throw new MqpayError('ENCODING_INVALID', `${what}: not bytes`);
+    if (bytes.length !== size_bytes) {
+      throw new MqpayError('ENCODING_INVALID', `${what}: expected ${size_bytes} bytes, got ${bytes.length}`);
+    }
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  u8(): number {
+    const value = this.view.getUint8(this.offset);
+    this.offset += 1;
+    return value;
+  }
+
+  u32(): number {
+    const value = this.view.getUint32(this.offset);
+    this.offset += 4;
+    return value;
+  }
+
+  u64(): bigint {
+    const value = this.view.getBigUint64(this.offset);
+    this.offset += 8;
+    return value;
+  }
+
+  raw(length: number): Uint8Array {
+    const value = this.bytes.slice(this.offset, this.offset + length);
+    this.offset += length;
+    return value;
+  }
+
+  /** Reads a `text` field; padding must be zero so each string has exactly one encoding. */
+  text(width: number, what: string): string {
+    const length = this.u8();
+    if (length > width) throw new MqpayError('ENCODING_INVALID', `${what}: length ${length} > ${width}`);
+    let value = '';
+    for (let i = 0; i < width; i++) {
+      const byte = this.bytes[this.offset + i] as number;
+      if (i < length) {
+        if (byte < 0x20 || byte > 0x7e) throw new MqpayError('ENCODING_INVALID', `${what}: not printable ASCII`);
+        value += String.fromCharCode(byte);
+      } else if (byte !== 0) {
+        throw new MqpayError('ENCODING_INVALID', `${what}: non-zero padding`);
+      }
+    }
+    this.offset += width;
+    return value;
+  }
+
+  /** Checks the domain tag and version that open every signed encoding. */
+  header(tag: Uint8Array, version: number, what: string): void {
+    for (let i = 0; i < tag.length; i++) {
+      if (this.u8() !== tag[i]) throw new MqpayError('ENCODING_INVALID', `${what}: wrong domain tag`);
+    }
+    const found = this.u8();
+    if (found !== version) throw new MqpayError('ENCODING_INVALID', `${what}: unsupported version ${found}`);
+  }
+
+  end(what: string): void {
+    if (this.offset !== this.bytes.length) throw new MqpayError('ENCODING_INVALID', `${what}: trailing bytes`);
+  }
+}
+
+/** Domain tags: 8 ASCII bytes naming the object, so a signature over one kind never verifies as another. */
+export function domainTag(name: string): Uint8Array {
+  assert(name.length === 8 && /^[A-Z0-9-]+$/.test(name), 'domain tag of 8 upper-case bytes');
+  return Uint8Array.from(name, (c) => c.charCodeAt(0));
+}

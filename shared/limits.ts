@@ -1,0 +1,56 @@
+// Every limit in mqpay, named with its unit last (TigerBeetle style). The broker's options
+// default to these; the agent and the simulator read the same numbers, so both sides of the
+// protocol agree on what is too big without negotiating it.
+
+/** 1 currency unit = 10^6 micro-units. Amounts are bigint micro-units everywhere. */
+export const MICRO_PER_UNIT = 1_000_000n;
+/** Amounts travel as u64 in signed bytes, so that is the ceiling of any balance or total. */
+export const AMOUNT_MICRO_MAX = (1n << 64n) - 1n;
+/** Decimal places an amount string may carry: one micro-unit is the smallest amount. */
+export const AMOUNT_DECIMALS = 6;
+/** Longest decimal amount string accepted: 20 integer digits, a point, 6 decimals. */
+export const AMOUNT_STRING_LENGTH_MAX = 27;
+
+/** A device id is one MQTT topic level; short keeps topics and certificates small. */
+export const DEVICE_ID_LENGTH_MAX = 32;
+/** A broker id names the service a connect token is valid for. */
+export const BROKER_ID_LENGTH_MAX = 32;
+export const CHANNEL_ID_BYTES = 32;
+export const PUBLIC_KEY_BYTES = 32;
+export const SECRET_KEY_BYTES = 32;
+export const SIGNATURE_BYTES = 64;
+export const MEMO_DIGEST_BYTES = 16;
+export const CONNECT_NONCE_BYTES = 16;
+/** Client-chosen request ids; retries reuse them, so they are stored and must stay small. */
+export const REQUEST_ID_LENGTH_MAX = 64;
+/** Human note attached to a payment, hashed into the voucher's memo digest. */
+export const MEMO_LENGTH_MAX = 256;
+
+/** Largest MQTT payload the service reads; anything larger is refused before parsing. */
+export const PAYLOAD_BYTES_MAX = 4_096;
+/** Largest MQTT packet the broker accepts at all (payload plus topic and headers). */
+export const PACKET_BYTES_MAX = 8_192;
+/** `mqpay/v1/d/{device}/out/{kind}` has 6 levels; nothing legitimate is deeper. */
+export const TOPIC_LEVELS_MAX = 6;
+export const TOPIC_BYTES_MAX = 128;
+
+/** A connect token is valid this long either side of the service's clock. */
+export const CONNECT_TOKEN_AGE_MS_MAX = 120_000;
+/** Nonces of accepted connect tokens remembered to refuse replays (bounded FIFO). */
+export const CONNECT_NONCE_CACHE_ENTRIES_MAX = 100_000;
+/** Public keys kept decoded for fast verification (bounded, oldest evicted). */
+export const PUBLIC_KEY_CACHE_ENTRIES_MAX = 10_000;
+
+export const CHANNELS_PER_DEVICE_MAX = 256;
+export const IN_FLIGHT_REQUESTS_PER_DEVICE_MAX = 32;
+/** Token bucket per device over vouchers, receipts and requests together. */
+export const MESSAGES_PER_SECOND_PER_DEVICE_MAX = 2_000;
+export const MESSAGES_BURST_PER_DEVICE_MAX = 4_000;
+/** Answers to request ids kept for idempotent retries, per device (oldest evicted). */
+export const REQUEST_REPLAY_CACHE_ENTRIES_PER_DEVICE_MAX = 256;
+
+/** Channel lifetime bounds, in seconds. */
+export const CHANNEL_DURATION_S_MIN = 60;
+export const CHANNEL_DURATION_S_MAX = 366 * 24 * 3600;
+/** A voucher sequence number is u64 on the wire but stored as SQLite INTEGER (i64). */
+export const VOUCHER_SEQ_MAX = (1n << 63n) - 1n;

@@ -1,0 +1,52 @@
+// MQTT 3.1.1 topic scheme. A device publishes only under its outbox and subscribes only to its
+// inbox; only the service writes inboxes. Topics never carry wildcards from devices: the ACL
+// compares them level by level against this scheme.
+//   mqpay/v1/d/{device}/out/{voucher|receipt|rpc|offer}   device -> service
+//   mqpay/v1/d/{device}/in/{voucher|receipt|rpc|notice}   service -> device
+//   mqpay/v1/offers/{device}                              retained price offers, service-written
+//   mqpay/v1/ops/{settlements|events}                     operator streams, read-only
+import { isDeviceId } from './ids.js';
+import { TOPIC_BYTES_MAX, TOPIC_LEVELS_MAX } from './limits.js';
+
+export const TOPIC_ROOT = 'mqpay/v1';
+export const OUTBOX_KINDS = ['voucher', 'receipt', 'rpc', 'offer'] as const;
+export const INBOX_KINDS = ['voucher', 'receipt', 'rpc', 'notice'] as const;
+export const OPS_STREAMS = ['settlements', 'events'] as const;
+export type OutboxKind = (typeof OUTBOX_KINDS)[number];
+export type InboxKind = (typeof INBOX_KINDS)[number];
+export type OpsStream = (typeof OPS_STREAMS)[number];
+
+export const outboxTopic = (device: string, kind: OutboxKind): string => `${TOPIC_ROOT}/d/${device}/out/${kind}`;
+export const inboxTopic = (device: string, kind: InboxKind): string => `${TOPIC_ROOT}/d/${device}/in/${kind}`;
+/** What a device subscribes to: its whole inbox. */
+export const inboxFilter = (device: string): string => `${TOPIC_ROOT}/d/${device}/in/#`;
+export const offerTopic = (device: string): string => `${TOPIC_ROOT}/offers/${device}`;
+export const opsTopic = (stream: OpsStream): string => `${TOPIC_ROOT}/ops/${stream}`;
+/** What the service subscribes to when it runs on an external broker (shared subscription). */
+export const OUTBOX_FILTER = `${TOPIC_ROOT}/d/+/out/+`;
+
+export type ParsedTopic =
+  | { readonly kind: 'outbox'; readonly device: string; readonly box: OutboxKind }
+  | { readonly kind: 'inbox'; readonly device: string; readonly box: InboxKind }
+  | { readonly kind: 'offer'; readonly device: string }
+  | { readonly kind: 'ops'; readonly stream: OpsStream };
+
+function isOneOf<T extends string>(list: readonly T[], value: string | undefined): value is T {
+  return value !== undefined && (list as readonly string[]).includes(value);
+}
+
+/** Parses a concrete topic (no wildcards); null for anything outside the scheme. */
+export function parseTopic(topic: string): ParsedTopic | null {
+  if (typeof topic !== 'string' || topic.length > TOPIC_BYTES_MAX) return null;
+  const levels = topic.split('/');
+  if (levels.length > TOPIC_LEVELS_MAX || levels[0] !== 'mqpay' || levels[1] !== 'v1') return null;
+  const [, , area, a, b, c] = levels;
+  if (area === 'd' && levels.length === 6 && isDeviceId(a)) {
+    if (b === 'out' && isOneOf(OUTBOX_KINDS, c)) return { kind: 'outbox', device: a, box: c };
+    if (b === 'in' && isOneOf(INBOX_KINDS, c)) return { kind: 'inbox', device: a, box: c };
+    return null;
+  }
+  if (area === 'offers' && levels.length === 4 && isDeviceId(a)) return { kind: 'offer', device: a };
+  if (area === 'ops' && levels.length === 4 && isOneOf(OPS_STREAMS, a)) return { kind: 'ops', stream: a };
+  return null;
+}
