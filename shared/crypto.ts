@@ -26,7 +26,7 @@ export interface SignatureBackend {
 // noble's synchronous API needs a SHA-512; node:crypto's is correct and fast.
 noble.hashes.sha512 = (message: Uint8Array) => sha512(message);
 
-function sha512(...parts: Uint8Array[]): Uint8Array {
+function sha512(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const hash = createHash('sha512');
   for (const part of parts) hash.update(part);
   return new Uint8Array(hash.digest());

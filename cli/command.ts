@@ -1,0 +1,76 @@
+// One `mqpay` command fronts everything. Each area registers its commands as a `Command`
+// in its own folder; cli/commands.ts lists them. Arguments are parsed with node:util parseArgs
+// so every command gets strict flags and a generated --help.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { MqpayError } from '../shared/errors.js';
+
+export type OptionSpec = { type: 'string' | 'boolean'; description: string; default?: string | boolean; multiple?: boolean };
+
+export interface Command {
+  /** Words after `mqpay`, e.g. ['wallet', 'fund']. */
+  readonly name: readonly string[];
+  readonly summary: string;
+  /** Positional arguments, in order, e.g. ['NAME', 'AMOUNT']. */
+  readonly positionals: readonly string[];
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Returns the process exit code. */
+  run(input: CommandInput): Promise<number>;
+}
+
+export interface CommandInput {
+  readonly positionals: readonly string[];
+  readonly values: Readonly<Record<string, string | boolean | string[] | undefined>>;
+  readonly stdout: (line: string) => void;
+  readonly stderr: (line: string) => void;
+}
+
+export class UsageError extends Error {}
+
+export function helpOf(command: Command): string {
+  const lines = [`usage: mqpay ${[...command.name, ...command.positionals].join(' ')} [options]`, '', command.summary, ''];
+  const entries = Object.entries(command.options);
+  if (entries.length > 0) lines.push('options:');
+  for (const [flag, spec] of entries) {
+    const value = spec.type === 'string' ? ` ${flag.toUpperCase().replaceAll('-', '_')}` : '';
+    const fallback = spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
+    lines.push(`  --${flag}${value}`.padEnd(32) + spec.description + fallback);
+  }
+  lines.push('  --help'.padEnd(32) + 'show this help');
+  return lines.join('\n');
+}
+
+export function parseCommandArgs(command: Command, argv: readonly string[]): { positionals: string[]; values: Record<string, string | boolean | string[] | undefined> } {
+  const options: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean' } };
+  for (const [flag, spec] of Object.entries(command.options)) {
+    options[flag] = spec.default === undefined ? { type: spec.type, multiple: spec.multiple ?? false } : { type: spec.type, multiple: spec.multiple ?? false, default: spec.default as never };
+  }
+  try {
+    const parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    return { positionals: parsed.positionals, values: parsed.values as Record<string, string | boolean | string[] | undefined> };
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/** Required string flag: a clear usage error when missing. */
+export function requireString(input: CommandInput, flag: string): string {
+  const value = input.values[flag];
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${flag} is required`);
+  return value;
+}
+
+/** Integer flag within bounds. */
+export function integerOption(input: CommandInput, flag: string, min: number, max: number): number | undefined {
+  const value = input.values[flag];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^-?[0-9]+$/.test(value)) throw new UsageError(`--${flag} must be an integer`);
+  const number = Number(value);
+  if (number < min || number > max) throw new UsageError(`--${flag} must be between ${min} and ${max}`);
+  return number;
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof MqpayError) return `error ${error.code}: ${error.message}`;
+  if (error instanceof UsageError) return `usage error: ${error.message}`;
+  return `error: ${(error as Error)?.message ?? String(error)}`;
+}

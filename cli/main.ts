@@ -1,0 +1,47 @@
+// Dispatches `mqpay <words...>` to the longest matching command.
+import { commands } from './commands.js';
+import { describeError, helpOf, parseCommandArgs, UsageError, type Command } from './command.js';
+
+function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | null {
+  let best: Command | null = null;
+  for (const command of commands) {
+    const matches = command.name.every((word, i) => argv[i] === word);
+    if (matches && (best === null || command.name.length > best.name.length)) best = command;
+  }
+  return best === null ? null : { command: best, rest: argv.slice(best.name.length) };
+}
+
+export function overview(): string {
+  const width = Math.max(...commands.map((c) => c.name.join(' ').length + c.positionals.join(' ').length + 1), 10);
+  const rows = commands.map((c) => `  ${`${c.name.join(' ')} ${c.positionals.join(' ')}`.padEnd(width + 2)}${c.summary}`);
+  return ['usage: mqpay <command> [options]', '', 'mqpay: machines paying machines over MQTT.', '', 'commands:', ...rows, '', 'Run `mqpay <command> --help` for the options of one command.'].join('\n');
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const stdout = (line: string) => process.stdout.write(`${line}\n`);
+  const stderr = (line: string) => process.stderr.write(`${line}\n`);
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    stdout(overview());
+    return argv.length === 0 ? 2 : 0;
+  }
+  const found = findCommand(argv);
+  if (found === null) {
+    stderr(`unknown command: ${argv.join(' ')}\n\n${overview()}`);
+    return 2;
+  }
+  try {
+    const { positionals, values } = parseCommandArgs(found.command, found.rest);
+    if (values.help === true) {
+      stdout(helpOf(found.command));
+      return 0;
+    }
+    if (positionals.length !== found.command.positionals.length) {
+      throw new UsageError(`expected ${found.command.positionals.length === 0 ? 'no arguments' : found.command.positionals.join(' ')}, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
+    }
+    return await found.command.run({ positionals, values, stdout, stderr });
+  } catch (error) {
+    stderr(describeError(error));
+    if (error instanceof UsageError) stderr(`\n${helpOf(found.command)}`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
