@@ -13,3 +13,4 @@ export * from './schemas.js';
 export * from './signature-rule.js';
 export * from './topics.js';
 export * from './voucher.js';
+export * from './voucher-rules.js';

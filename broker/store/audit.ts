@@ -1,0 +1,82 @@
+// The ledger audit behind `mqpay ledger check`: recomputes what the triggers and CHECKs are
+// supposed to guarantee, from the transfers up, so a bug in either shows as a failed check.
+import type { Db } from './open-database.js';
+import { statement } from './statement.js';
+
+export interface AuditCheck {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+/** Each query returns the offending rows (at most 5 shown); no rows means the check holds. */
+const CHECKS: readonly { name: string; sql: string; ok: string }[] = [
+  {
+    name: 'balances equal the sum of their transfers',
+    sql: `SELECT a.id AS what, a.balance AS found,
+            COALESCE((SELECT SUM(amount) FROM transfers WHERE to_account = a.id), 0)
+          - COALESCE((SELECT SUM(amount) FROM transfers WHERE from_account = a.id), 0) AS expected
+          FROM accounts a WHERE found <> expected LIMIT 5`,
+    ok: 'accounts checked',
+  },
+  {
+    name: 'all accounts sum to zero',
+    sql: 'SELECT \'sum\' AS what, SUM(balance) AS found, 0 AS expected FROM accounts HAVING SUM(balance) <> 0',
+    ok: 'sum is 0',
+  },
+  {
+    name: 'no wallet, escrow or fee account is negative',
+    sql: "SELECT id AS what, balance AS found, 0 AS expected FROM accounts WHERE kind <> 'external' AND balance < 0 LIMIT 5",
+    ok: 'none negative',
+  },
+  {
+    name: 'per channel: settled <= latest voucher total <= deposit',
+    sql: 'SELECT hex(id) AS what, settled_total || \' <= \' || latest_total || \' <= \' || deposit AS found, \'ordered\' AS expected FROM channels WHERE NOT (0 <= settled_total AND settled_total <= latest_total AND latest_total <= deposit) LIMIT 5',
+    ok: 'channels checked',
+  },
+  {
+    name: 'per channel: escrow holds deposit minus settled (open) or nothing (closed)',
+    sql: `SELECT hex(c.id) AS what, a.balance AS found,
+            CASE c.state WHEN 'open' THEN c.deposit - c.settled_total ELSE 0 END AS expected
+          FROM channels c JOIN accounts a ON a.id = 'escrow:' || lower(hex(c.id))
+          WHERE found <> expected LIMIT 5`,
+    ok: 'escrows checked',
+  },
+  {
+    name: 'per channel: the latest total is the accepted voucher with the highest seq',
+    sql: `SELECT hex(c.id) AS what, c.latest_total AS found, COALESCE(v.total, 0) AS expected
+          FROM channels c LEFT JOIN vouchers v ON v.channel = c.id AND v.seq = c.latest_seq
+          WHERE c.latest_total <> COALESCE(v.total, 0)
+             OR EXISTS (SELECT 1 FROM vouchers w WHERE w.channel = c.id AND w.seq > c.latest_seq) LIMIT 5`,
+    ok: 'vouchers checked',
+  },
+  {
+    name: 'settlement lines add up to each settlement',
+    sql: `SELECT s.id AS what, COALESCE((SELECT SUM(amount) FROM settlement_lines l WHERE l.settlement = s.id), 0) AS found, s.amount AS expected
+          FROM settlements s WHERE found <> expected LIMIT 5`,
+    ok: 'settlements checked',
+  },
+  {
+    name: 'settlement transfers add up to each settlement',
+    sql: `SELECT s.id AS what, COALESCE((SELECT SUM(amount) FROM transfers t WHERE t.settlement = s.id), 0) AS found, s.amount AS expected
+          FROM settlements s WHERE found <> expected LIMIT 5`,
+    ok: 'settlements checked',
+  },
+];
+
+function countOf(db: Db, table: string): bigint {
+  return (statement(db, `SELECT count(*) AS n FROM ${table}`).get() as { n: bigint }).n;
+}
+
+export function auditLedger(db: Db): AuditCheck[] {
+  const counts = { accounts: countOf(db, 'accounts'), channels: countOf(db, 'channels'), settlements: countOf(db, 'settlements'), transfers: countOf(db, 'transfers') };
+  // One read transaction so the checks see one consistent snapshot while the broker writes.
+  return db.transaction(() =>
+    CHECKS.map((check) => {
+      const bad = statement(db, check.sql).all() as { what: string; found: unknown; expected: unknown }[];
+      const scope = `${counts.accounts} accounts, ${counts.transfers} transfers, ${counts.channels} channels, ${counts.settlements} settlements`;
+      const detail = bad.length === 0 ? `${check.ok} (${scope})` : bad.map((row) => `${row.what}: found ${String(row.found)}, expected ${String(row.expected)}`).join('; ');
+      return { name: check.name, ok: bad.length === 0, detail };
+    }),
+  ).deferred();
+}

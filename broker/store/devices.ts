@@ -1,0 +1,45 @@
+// Enrolled devices: id, public key (checked at enrolment), active or disabled.
+import { checkDeviceId } from '../../shared/ids.js';
+import { checkPublicKey } from '../../shared/keys.js';
+import { MqpayError } from '../../shared/errors.js';
+import type { Db } from './open-database.js';
+import { statement } from './statement.js';
+import { ensureAccount, walletAccount } from './ledger.js';
+
+export interface DeviceRow {
+  readonly id: string;
+  readonly publicKey: Uint8Array;
+  readonly status: 'active' | 'disabled';
+  readonly createdAtMs: number;
+}
+
+function toDevice(row: { id: string; public_key: Buffer; status: 'active' | 'disabled'; created_at_ms: bigint }): DeviceRow {
+  return { id: row.id, publicKey: new Uint8Array(row.public_key), status: row.status, createdAtMs: Number(row.created_at_ms) };
+}
+
+/** Enrols a device and opens its wallet. Refuses bad ids, bad keys and duplicates. */
+export function addDevice(db: Db, id: string, publicKey: Uint8Array, nowMs: number): DeviceRow {
+  checkDeviceId(id);
+  checkPublicKey(publicKey);
+  return db.transaction(() => {
+    if (getDevice(db, id) !== null) throw new MqpayError('DEVICE_EXISTS', id);
+    statement(db, 'INSERT INTO devices (id, public_key, status, created_at_ms) VALUES (?, ?, ?, ?)').run(id, publicKey, 'active', BigInt(nowMs));
+    ensureAccount(db, walletAccount(id), 'wallet');
+    return { id, publicKey, status: 'active' as const, createdAtMs: nowMs };
+  }).immediate();
+}
+
+export function getDevice(db: Db, id: string): DeviceRow | null {
+  const row = statement(db, 'SELECT id, public_key, status, created_at_ms FROM devices WHERE id = ?').get(id) as Parameters<typeof toDevice>[0] | undefined;
+  return row === undefined ? null : toDevice(row);
+}
+
+export function listDevices(db: Db): DeviceRow[] {
+  const rows = statement(db, 'SELECT id, public_key, status, created_at_ms FROM devices ORDER BY id').all() as Parameters<typeof toDevice>[0][];
+  return rows.map(toDevice);
+}
+
+export function setDeviceStatus(db: Db, id: string, status: 'active' | 'disabled'): void {
+  const result = statement(db, 'UPDATE devices SET status = ? WHERE id = ?').run(status, id);
+  if (result.changes === 0) throw new MqpayError('DEVICE_UNKNOWN', id);
+}

@@ -1,0 +1,82 @@
+// The double-entry ledger: accounts and immutable transfers. A transfer moves `amount` from one
+// account to another; the `transfers_apply` trigger updates both balances in the same statement,
+// so there is no way to move money except by a transfer with a unique, client-chosen id.
+import { amountOf, type Amount } from '../../shared/amount.js';
+import { MqpayError } from '../../shared/errors.js';
+import { toHex } from '../../shared/hex.js';
+import type { Db } from './open-database.js';
+import { statement } from './statement.js';
+
+export type AccountKind = 'wallet' | 'escrow' | 'fees' | 'external';
+export type TransferKind = 'fund' | 'deposit' | 'topup' | 'settle' | 'fee' | 'refund';
+export const EXTERNAL_ACCOUNT = 'external';
+export const FEES_ACCOUNT = 'fees';
+/** SQLite INTEGER is i64: no balance, not even the external account's, may pass it. */
+export const LEDGER_BALANCE_MAX = (1n << 63n) - 1n;
+
+export const walletAccount = (device: string): string => `wallet:${device}`;
+export const escrowAccount = (channel: Uint8Array): string => `escrow:${toHex(channel)}`;
+
+export function ensureAccount(db: Db, id: string, kind: AccountKind): void {
+  statement(db, 'INSERT INTO accounts (id, kind) VALUES (?, ?) ON CONFLICT (id) DO NOTHING').run(id, kind);
+}
+
+export function balanceOf(db: Db, account: string): Amount | null {
+  const row = statement(db, 'SELECT balance FROM accounts WHERE id = ?').get(account) as { balance: bigint } | undefined;
+  if (row === undefined) return null;
+  return row.balance < 0n ? (row.balance as Amount) : amountOf(row.balance);
+}
+
+export interface TransferInput {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly amount: Amount;
+  readonly kind: TransferKind;
+  readonly channel?: Uint8Array | undefined;
+  readonly settlement?: string | undefined;
+  readonly nowMs: number;
+}
+
+/** Records one transfer. Must run inside the caller's transaction; a CHECK failure aborts it. */
+export function insertTransfer(db: Db, transfer: TransferInput): void {
+  if (transfer.amount <= 0n) throw new MqpayError('AMOUNT_ZERO');
+  statement(
+    db,
+    'INSERT INTO transfers (id, from_account, to_account, amount, kind, channel, settlement, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  ).run(transfer.id, transfer.from, transfer.to, transfer.amount, transfer.kind, transfer.channel ?? null, transfer.settlement ?? null, BigInt(transfer.nowMs));
+}
+
+export function transferExists(db: Db, id: string): boolean {
+  return statement(db, 'SELECT 1 FROM transfers WHERE id = ?').get(id) !== undefined;
+}
+
+/**
+ * Moves money from outside into a device's wallet. `transferId` is the caller's idempotency key:
+ * repeating it funds once. Returns whether this call moved the money.
+ */
+export function fundWallet(db: Db, device: string, amount: Amount, transferId: string, nowMs: number): boolean {
+  if (amount <= 0n) throw new MqpayError('AMOUNT_ZERO');
+  return db.transaction(() => {
+    const wallet = walletAccount(device);
+    if (balanceOf(db, wallet) === null) throw new MqpayError('DEVICE_UNKNOWN', device);
+    if (transferExists(db, transferId)) return false;
+    const external = balanceOf(db, EXTERNAL_ACCOUNT) ?? 0n;
+    if (-external + amount > LEDGER_BALANCE_MAX) throw new MqpayError('AMOUNT_OVERFLOW', 'total funding would pass 2^63-1 micro-units');
+    insertTransfer(db, { id: transferId, from: EXTERNAL_ACCOUNT, to: wallet, amount, kind: 'fund', nowMs });
+    return true;
+  }).immediate();
+}
+
+export interface AccountRow {
+  readonly id: string;
+  readonly kind: AccountKind;
+  readonly balance: bigint;
+}
+
+export function listAccounts(db: Db, kind?: AccountKind): AccountRow[] {
+  const rows = kind === undefined
+    ? statement(db, 'SELECT id, kind, balance FROM accounts ORDER BY id').all()
+    : statement(db, 'SELECT id, kind, balance FROM accounts WHERE kind = ? ORDER BY id').all(kind);
+  return rows as AccountRow[];
+}

@@ -1,0 +1,134 @@
+// Versioned schema. Each migration runs once, in order, inside a transaction; `user_version`
+// records how far a database has come. Never edit a shipped migration: add the next one.
+//
+// Money moves only by inserting into `transfers`; a trigger applies each transfer to both
+// balances, so a balance can never drift from the sum of its transfers, and transfers can be
+// neither updated nor deleted. CHECKs keep every non-external balance at or above zero and the
+// per-channel order settled <= latest total <= deposit.
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    public_key BLOB NOT NULL CHECK (length(public_key) = 32),
+    status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+    created_at_ms INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE accounts (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('wallet', 'escrow', 'fees', 'external')),
+    balance INTEGER NOT NULL DEFAULT 0,
+    CHECK (kind = 'external' OR balance >= 0),
+    CHECK (kind <> 'external' OR balance <= 0)
+  ) STRICT;
+  INSERT INTO accounts (id, kind) VALUES ('external', 'external'), ('fees', 'fees');
+
+  CREATE TABLE transfers (
+    id TEXT PRIMARY KEY,
+    from_account TEXT NOT NULL REFERENCES accounts(id),
+    to_account TEXT NOT NULL REFERENCES accounts(id),
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    kind TEXT NOT NULL CHECK (kind IN ('fund', 'deposit', 'topup', 'settle', 'fee', 'refund')),
+    channel BLOB,
+    settlement TEXT,
+    created_at_ms INTEGER NOT NULL,
+    CHECK (from_account <> to_account)
+  ) STRICT;
+  CREATE INDEX transfers_by_settlement ON transfers(settlement) WHERE settlement IS NOT NULL;
+
+  CREATE TRIGGER transfers_apply AFTER INSERT ON transfers BEGIN
+    UPDATE accounts SET balance = balance - NEW.amount WHERE id = NEW.from_account;
+    UPDATE accounts SET balance = balance + NEW.amount WHERE id = NEW.to_account;
+  END;
+  CREATE TRIGGER transfers_no_update BEFORE UPDATE ON transfers BEGIN
+    SELECT RAISE(ABORT, 'transfers are immutable');
+  END;
+  CREATE TRIGGER transfers_no_delete BEFORE DELETE ON transfers BEGIN
+    SELECT RAISE(ABORT, 'transfers are immutable');
+  END;
+
+  CREATE TABLE channels (
+    id BLOB PRIMARY KEY CHECK (length(id) = 32),
+    payer TEXT NOT NULL REFERENCES devices(id),
+    payee TEXT NOT NULL REFERENCES devices(id),
+    deposit INTEGER NOT NULL CHECK (deposit > 0),
+    expires_at_s INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
+    revision INTEGER NOT NULL CHECK (revision >= 1),
+    certificate BLOB NOT NULL,
+    certificate_signature BLOB NOT NULL CHECK (length(certificate_signature) = 64),
+    latest_seq INTEGER NOT NULL DEFAULT 0 CHECK (latest_seq >= 0),
+    latest_total INTEGER NOT NULL DEFAULT 0,
+    latest_signature BLOB,
+    settled_total INTEGER NOT NULL DEFAULT 0,
+    opened_at_ms INTEGER NOT NULL,
+    closed_at_ms INTEGER,
+    CHECK (payer <> payee),
+    CHECK (0 <= settled_total AND settled_total <= latest_total AND latest_total <= deposit)
+  ) STRICT;
+  CREATE INDEX channels_unsettled ON channels(id) WHERE latest_total > settled_total;
+  CREATE INDEX channels_open_by_expiry ON channels(expires_at_s) WHERE state = 'open';
+  CREATE INDEX channels_by_payer ON channels(payer, state);
+  CREATE INDEX channels_by_payee ON channels(payee, state);
+
+  CREATE TABLE vouchers (
+    channel BLOB NOT NULL REFERENCES channels(id),
+    seq INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    signature BLOB NOT NULL,
+    accepted_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (channel, seq)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE double_signs (
+    channel BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    accepted_total INTEGER NOT NULL,
+    conflicting_total INTEGER NOT NULL,
+    voucher BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    detected_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (channel, seq, conflicting_total)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE receipts (
+    channel BLOB NOT NULL REFERENCES channels(id),
+    seq INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    signature BLOB NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (channel, seq)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE requests (
+    device TEXT NOT NULL,
+    id TEXT NOT NULL,
+    method TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (device, id)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE settlements (
+    id TEXT PRIMARY KEY,
+    reason TEXT NOT NULL CHECK (reason IN ('epoch', 'threshold', 'close', 'expiry', 'manual')),
+    channels INTEGER NOT NULL CHECK (channels >= 1),
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    fee INTEGER NOT NULL CHECK (fee >= 0),
+    created_at_ms INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX settlements_by_time ON settlements(created_at_ms);
+
+  CREATE TABLE settlement_lines (
+    settlement TEXT NOT NULL REFERENCES settlements(id),
+    account TEXT NOT NULL REFERENCES accounts(id),
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    PRIMARY KEY (settlement, account)
+  ) STRICT, WITHOUT ROWID;
+  `,
+];
