@@ -89,7 +89,9 @@ export class ByteReader {
   }
 
   raw(length: number): Uint8Array {
-    const value = this.bytes.slice(this.offset, this.offset + length);
+    // A plain Uint8Array copy: on a Buffer (as MQTT payloads arrive), `slice` returns a view that
+    // would alias the caller's bytes, so a decoded field could change after it was checked.
+    const value = new Uint8Array(this.bytes.subarray(this.offset, this.offset + length));
     this.offset += length;
     return value;
   }

@@ -67,5 +67,15 @@ export function splitConnectPassword(password: Uint8Array): { tokenBytes: Uint8A
   if (!(password instanceof Uint8Array) || password.length !== CONNECT_PASSWORD_BYTES) {
     throw new MqpayError('TOKEN_INVALID', `password must be ${CONNECT_PASSWORD_BYTES} bytes`);
   }
-  return { tokenBytes: password.slice(0, CONNECT_TOKEN_BYTES), signature: password.slice(CONNECT_TOKEN_BYTES) };
+  // Plain copies: on a Buffer password, `slice` would return views aliasing the CONNECT packet.
+  return {
+    tokenBytes: new Uint8Array(password.subarray(0, CONNECT_TOKEN_BYTES)),
+    signature: new Uint8Array(password.subarray(CONNECT_TOKEN_BYTES)),
+  };
+}
+
+/** Builds a fresh CONNECT password for a device: a new token signed with the device's key. */
+export function signConnectPassword(input: { device: string; broker: string; timeMs: number; nonce: Uint8Array; secretKey: Uint8Array; sign: (message: Uint8Array, secretKey: Uint8Array) => Uint8Array }): Uint8Array {
+  const tokenBytes = encodeConnectToken({ device: input.device, broker: input.broker, timeMs: BigInt(input.timeMs), nonce: input.nonce });
+  return joinConnectPassword(tokenBytes, input.sign(tokenBytes, input.secretKey));
 }

@@ -115,3 +115,8 @@ export function recordDoubleSign(db: Db, evidence: { channel: Uint8Array; seq: b
     'INSERT OR IGNORE INTO double_signs (channel, seq, accepted_total, conflicting_total, voucher, signature, detected_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
   ).run(evidence.channel, evidence.seq, evidence.acceptedTotal, evidence.conflictingTotal, evidence.voucher, evidence.signature, BigInt(evidence.nowMs));
 }
+
+export function listExpiredOpenChannels(db: Db, nowSeconds: bigint, limit: number): ChannelRow[] {
+  const rows = statement(db, "SELECT * FROM channels WHERE state = 'open' AND expires_at_s <= ? ORDER BY expires_at_s LIMIT ?").all(nowSeconds, BigInt(limit)) as RawChannel[];
+  return rows.map(toChannel);
+}

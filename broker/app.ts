@@ -1,0 +1,100 @@
+// The broker application: store, settlement service and MQTT host wired together. Building it
+// (createBrokerApp) is separate from listening (app.listen), so tests run it in-process on
+// port 0 and the CLI runs it on real ports.
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { Logger } from 'pino';
+import type { RandomBytes } from '../shared/ids.js';
+import { toHex } from '../shared/hex.js';
+import { brokerConfig, type BrokerConfig, type BrokerConfigInput } from './config.js';
+import { createLogger } from './logger.js';
+import { aedesTransport } from './mqtt/aedes-transport.js';
+import { createMqttHost, type MqttHost } from './mqtt/host.js';
+import { loadOrCreateServiceKey } from './service-key.js';
+import type { Clock } from './service/ports.js';
+import { createSettlementService, type SettlementService } from './service/settlement-service.js';
+import { openDatabase, type Db } from './store/open-database.js';
+
+export interface BrokerApp {
+  readonly config: BrokerConfig;
+  readonly db: Db;
+  readonly service: SettlementService;
+  readonly mqtt: MqttHost;
+  readonly servicePublicKeyHex: string;
+  readonly logger: Logger;
+  listen(): Promise<{ mqttPort: number; httpPort: number | null }>;
+  close(): Promise<void>;
+}
+
+export interface BrokerOverrides {
+  readonly clock?: Clock;
+  readonly random?: RandomBytes;
+  readonly logger?: Logger;
+  /** Extra HTTP routes (the operator API); return false to fall through to 404. */
+  readonly httpHandler?: (app: BrokerApp) => (request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse) => boolean | Promise<boolean>;
+}
+
+export const systemClock: Clock = { nowMs: () => Date.now() };
+export const systemRandom: RandomBytes = (length) => new Uint8Array(randomBytes(length));
+
+export async function createBrokerApp(input: BrokerConfigInput, overrides: BrokerOverrides = {}): Promise<BrokerApp> {
+  const config = brokerConfig(input);
+  const clock = overrides.clock ?? systemClock;
+  const random = overrides.random ?? systemRandom;
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const db = openDatabase(config.dataDir);
+  const serviceKey = loadOrCreateServiceKey(config.dataDir, random);
+  let host: MqttHost | null = null;
+  const transport = aedesTransport(() => host?.aedes ?? null);
+  const service = createSettlementService({
+    db, clock, random, serviceKey, transport, logger: logger.child({ module: 'settlement' }),
+    options: { brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, voucherBatchMax: config.voucherBatchMax },
+  });
+  host = await createMqttHost({ config, db, clock, logger: logger.child({ module: 'mqtt' }), service, transport });
+  const mqtt = host;
+  let httpServer: HttpServer | null = null;
+
+  const app: BrokerApp = {
+    config, db, service, mqtt, logger, servicePublicKeyHex: toHex(serviceKey.publicKey),
+    async listen() {
+      const mqttPort = await mqtt.listenTcp(config.mqttPort, config.host);
+      let httpPort: number | null = null;
+      if (config.httpPort !== null) {
+        const extra = overrides.httpHandler?.(app);
+        httpServer = createServer((request, response) => {
+          Promise.resolve(extra?.(request, response) ?? false).then((handled) => {
+            if (handled) return;
+            response.writeHead(request.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' });
+            response.end(request.url === '/healthz' ? 'ok\n' : 'not found\n');
+          }, (error: unknown) => {
+            logger.error({ err: error }, 'http handler failed');
+            if (!response.headersSent) response.writeHead(500);
+            response.end();
+          });
+        });
+        mqtt.attachWebSocket(httpServer);
+        const server = httpServer;
+        httpPort = await new Promise<number>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(config.httpPort ?? 0, config.host, () => {
+            const address = server.address();
+            resolve(typeof address === 'object' && address !== null ? address.port : 0);
+          });
+        });
+      }
+      service.start();
+      return { mqttPort, httpPort };
+    },
+    async close() {
+      service.stop();
+      if (httpServer !== null) {
+        httpServer.closeAllConnections();
+        await new Promise<void>((resolve) => httpServer?.close(() => resolve()));
+      }
+      await mqtt.close();
+      service.flush();
+      db.close();
+    },
+  };
+  return app;
+}

@@ -1,0 +1,50 @@
+// Broker configuration: validated once with zod, then frozen (fastify style). Every limit is a
+// named option whose default comes from shared/limits.ts.
+import { z } from 'zod';
+import { MqpayError } from '../shared/errors.js';
+import {
+  IN_FLIGHT_REQUESTS_PER_DEVICE_MAX,
+  MESSAGES_BURST_PER_DEVICE_MAX,
+  MESSAGES_PER_SECOND_PER_DEVICE_MAX,
+  PACKET_BYTES_MAX,
+} from '../shared/limits.js';
+import { FEE_PPM_MAX } from './store/settle.js';
+
+export const brokerConfigSchema = z.strictObject({
+  dataDir: z.string().min(1),
+  host: z.string().default('127.0.0.1'),
+  /** 0 picks a free port (tests). */
+  mqttPort: z.number().int().min(0).max(65535).default(1883),
+  /** HTTP port for the operator API and the MQTT-over-WebSocket listener (/mqtt); null = none. */
+  httpPort: z.number().int().min(0).max(65535).nullable().default(null),
+  brokerId: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,31}$/).default('mqpay'),
+  operatorToken: z.string().min(16).max(256),
+  epochSeconds: z.number().int().min(1).max(86_400).default(60),
+  /** Settle a channel early once this much is unsettled, in micro-units; 0 disables. */
+  settleThresholdMicro: z.bigint().min(0n).default(0n),
+  feePpm: z.number().int().min(0).max(FEE_PPM_MAX).default(0),
+  voucherBatchMax: z.number().int().min(1).max(10_000).default(1_024),
+  maxClients: z.number().int().min(1).max(100_000).default(10_000),
+  connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  keepaliveSecondsMax: z.number().int().min(1).max(3_600).default(300),
+  drainTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  queueLimit: z.number().int().min(1).max(10_000).default(64),
+  concurrency: z.number().int().min(1).max(10_000).default(1_000),
+  packetBytesMax: z.number().int().min(256).max(1_048_576).default(PACKET_BYTES_MAX),
+  messagesPerSecondPerDevice: z.number().int().min(1).max(1_000_000).default(MESSAGES_PER_SECOND_PER_DEVICE_MAX),
+  messagesBurstPerDevice: z.number().int().min(1).max(1_000_000).default(MESSAGES_BURST_PER_DEVICE_MAX),
+  inFlightPerDevice: z.number().int().min(1).max(100_000).default(IN_FLIGHT_REQUESTS_PER_DEVICE_MAX * 64),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type BrokerConfigInput = z.input<typeof brokerConfigSchema>;
+export type BrokerConfig = Readonly<z.output<typeof brokerConfigSchema>>;
+
+export function brokerConfig(input: BrokerConfigInput): BrokerConfig {
+  const result = brokerConfigSchema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new MqpayError('MESSAGE_INVALID', `config ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  return Object.freeze(result.data);
+}

@@ -1,0 +1,84 @@
+// CONNECT authentication [DESIGN rule 8]. A device sends username = its id, clientId = its id,
+// password = a signed, time-stamped, single-use connect token. A connection that fails here
+// never reaches aedes' session registry, so an impostor using another device's id cannot take
+// over that device's session. Operators send username "operator" and the operator token, with
+// a clientId that is not a device id (so they can never take over a device's session either).
+import { timingSafeEqual } from 'node:crypto';
+import type { AuthenticateError, Client } from 'aedes';
+import { CONNECT_TOKEN_AGE_MS_MAX } from '../../shared/limits.js';
+import { verify } from '../../shared/crypto.js';
+import { decodeConnectToken, splitConnectPassword } from '../../shared/connect-token.js';
+import { MqpayError, type ErrorCode } from '../../shared/errors.js';
+import { toHex } from '../../shared/hex.js';
+import { isDeviceId } from '../../shared/ids.js';
+import { getDevice } from '../store/devices.js';
+import type { Db } from '../store/open-database.js';
+import type { Clock } from '../service/ports.js';
+import type { NonceCache } from './nonce-cache.js';
+import { OPERATOR_USERNAME, setRole, type Role } from './roles.js';
+
+// CONNACK return codes [MQTT-3.2.2.3].
+const IDENTIFIER_REJECTED = 2;
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+export interface AuthDeps {
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly brokerId: string;
+  readonly operatorToken: string;
+  readonly nonces: NonceCache;
+  readonly onFailure: (clientId: string, code: ErrorCode) => void;
+}
+
+function refusal(code: ErrorCode, returnCode: number): AuthenticateError {
+  const error = new MqpayError(code) as unknown as AuthenticateError;
+  error.returnCode = returnCode;
+  return error;
+}
+
+function operatorRole(deps: AuthDeps, client: Client, password: Buffer | undefined): Role {
+  const expected = Buffer.from(deps.operatorToken);
+  if (password === undefined || password.length !== expected.length || !timingSafeEqual(password, expected)) {
+    throw refusal('NOT_AUTHORIZED', BAD_USERNAME_OR_PASSWORD);
+  }
+  if (isDeviceId(client.id)) throw refusal('NOT_AUTHORIZED', IDENTIFIER_REJECTED);
+  return { kind: 'operator' };
+}
+
+function deviceRole(deps: AuthDeps, client: Client, username: string | undefined, password: Buffer | undefined): Role {
+  if (username === undefined || !isDeviceId(username) || client.id !== username) throw refusal('NOT_AUTHORIZED', IDENTIFIER_REJECTED);
+  const device = getDevice(deps.db, username);
+  if (device === null) throw refusal('DEVICE_UNKNOWN', NOT_AUTHORIZED);
+  if (device.status !== 'active') throw refusal('DEVICE_DISABLED', NOT_AUTHORIZED);
+  if (password === undefined) throw refusal('TOKEN_INVALID', BAD_USERNAME_OR_PASSWORD);
+  let parts;
+  let token;
+  try {
+    parts = splitConnectPassword(new Uint8Array(password));
+    token = decodeConnectToken(parts.tokenBytes);
+  } catch {
+    throw refusal('TOKEN_INVALID', BAD_USERNAME_OR_PASSWORD);
+  }
+  if (token.device !== username || token.broker !== deps.brokerId) throw refusal('TOKEN_INVALID', BAD_USERNAME_OR_PASSWORD);
+  const skewMs = BigInt(deps.clock.nowMs()) - token.timeMs;
+  if (skewMs > BigInt(CONNECT_TOKEN_AGE_MS_MAX) || skewMs < -BigInt(CONNECT_TOKEN_AGE_MS_MAX)) throw refusal('TOKEN_EXPIRED', BAD_USERNAME_OR_PASSWORD);
+  if (!verify(parts.signature, parts.tokenBytes, device.publicKey)) throw refusal('SIGNATURE_INVALID', BAD_USERNAME_OR_PASSWORD);
+  // Only a verified token spends its nonce, so garbage cannot fill the cache with real nonces.
+  if (!deps.nonces.use(`${username}:${toHex(token.nonce)}`)) throw refusal('TOKEN_REPLAYED', BAD_USERNAME_OR_PASSWORD);
+  return { kind: 'device', device: username };
+}
+
+export function makeAuthenticate(deps: AuthDeps) {
+  return (client: Client, username: string | undefined, password: Buffer | undefined, done: (error: AuthenticateError | null, success: boolean | null) => void): void => {
+    try {
+      const role = username === OPERATOR_USERNAME ? operatorRole(deps, client, password) : deviceRole(deps, client, username, password);
+      setRole(client, role);
+      done(null, true);
+    } catch (error) {
+      const code = error instanceof MqpayError ? error.code : 'INTERNAL';
+      deps.onFailure(client.id, code);
+      done(error instanceof MqpayError ? (error as unknown as AuthenticateError) : refusal('INTERNAL', NOT_AUTHORIZED), false);
+    }
+  };
+}

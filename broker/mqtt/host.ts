@@ -1,0 +1,152 @@
+// The MQTT host: aedes with mqpay's hooks and every limit a named option. TCP for devices, a
+// WebSocket listener for browsers. Outbox messages go to the settlement service inside
+// authorizePublish, because aedes PUBACKs QoS 1 right after that hook calls back: the service
+// resolves only once the message is committed [DESIGN rule 5].
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
+import type { Logger } from 'pino';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { ErrorCode } from '../../shared/errors.js';
+import { CONNECT_NONCE_CACHE_ENTRIES_MAX } from '../../shared/limits.js';
+import { opsTopic } from '../../shared/topics.js';
+import type { BrokerConfig } from '../config.js';
+import type { Clock, TransportPort } from '../service/ports.js';
+import type { SettlementService } from '../service/settlement-service.js';
+import type { Db } from '../store/open-database.js';
+import { decidePublish, subscribeAllowed, willAllowed } from './acl.js';
+import { makeAuthenticate } from './authenticate.js';
+import { replyLimited } from './limit-replies.js';
+import { NonceCache } from './nonce-cache.js';
+import { PacketSizeGuard } from './packet-size-guard.js';
+import { RateLimiter } from './rate-limiter.js';
+import { roleOf } from './roles.js';
+
+export interface MqttHostDeps {
+  readonly config: BrokerConfig;
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly service: SettlementService;
+  readonly transport: TransportPort;
+}
+
+export interface MqttHost {
+  readonly aedes: Aedes;
+  /** Devices connected now. */
+  readonly online: ReadonlySet<string>;
+  listenTcp(port: number, host: string): Promise<number>;
+  attachWebSocket(server: HttpServer): void;
+  close(): Promise<void>;
+}
+
+function violation(deps: MqttHostDeps, client: Client | null, what: string, reason: string): Error {
+  deps.service.stats.aclViolations += 1;
+  deps.logger.warn({ client: client?.id, what, reason }, 'ACL violation');
+  return new Error(`not authorized: ${reason}`);
+}
+
+export async function createMqttHost(deps: MqttHostDeps): Promise<MqttHost> {
+  const { config, service, logger, transport } = deps;
+  const limiter = new RateLimiter(deps.clock, config.messagesPerSecondPerDevice, config.messagesBurstPerDevice);
+  const inFlight = new Map<string, number>();
+  const online = new Set<string>();
+  const onAuthFailure = (clientId: string, code: ErrorCode): void => {
+    service.stats.authFailures += 1;
+    logger.warn({ client: clientId, code }, 'connection refused');
+  };
+
+  const aedes = await Aedes.createBroker({
+    id: config.brokerId,
+    concurrency: config.concurrency,
+    connectTimeout: config.connectTimeoutMs,
+    keepaliveLimit: config.keepaliveSecondsMax,
+    drainTimeout: config.drainTimeoutMs,
+    queueLimit: config.queueLimit,
+    maxClientsIdLength: 64,
+    maxTopicLevels: 8,
+    heartbeatInterval: 60_000,
+    preConnect(client, packet, callback) {
+      if (aedes.connectedClients >= config.maxClients) return callback(new Error('server full'), false);
+      if (packet.keepalive === 0) return callback(new Error('keep-alive 0 is not allowed'), false);
+      if (!willAllowed(packet.clientId, packet.will)) return callback(violation(deps, client, packet.will?.topic ?? '', 'will outside own outbox'), false);
+      callback(null, true);
+    },
+    authenticate: makeAuthenticate({ db: deps.db, clock: deps.clock, brokerId: config.brokerId, operatorToken: config.operatorToken, nonces: new NonceCache(CONNECT_NONCE_CACHE_ENTRIES_MAX), onFailure: onAuthFailure }),
+    authorizePublish(client, packet: PublishPacket, callback) {
+      const decision = decidePublish(roleOf(client), packet);
+      if (!decision.allowed) return callback(violation(deps, client, packet.topic, decision.reason));
+      const payload = new Uint8Array(packet.payload as Buffer);
+      const { device, box } = decision;
+      const pending = inFlight.get(device) ?? 0;
+      const limited: ErrorCode | null = !limiter.take(device) ? 'RATE_LIMITED' : pending >= config.inFlightPerDevice ? 'TOO_MANY_IN_FLIGHT' : null;
+      const work = limited !== null ? replyLimited(transport, device, box, payload, limited) : service.handleOutbox(device, box, payload);
+      inFlight.set(device, pending + 1);
+      work.catch((error: unknown) => logger.error({ err: error, device, box }, 'outbox message failed')).finally(() => {
+        inFlight.set(device, (inFlight.get(device) ?? 1) - 1);
+        callback(null);
+      });
+    },
+    authorizeSubscribe(client, subscription: Subscription, callback) {
+      if (!subscribeAllowed(roleOf(client), subscription.topic)) return callback(violation(deps, client, subscription.topic, 'subscription outside own inbox'));
+      callback(null, subscription);
+    },
+  });
+
+  const event = (type: string, device: string): void => {
+    transport.publish(opsTopic('events'), new TextEncoder().encode(JSON.stringify({ v: 1, type, device, atMs: deps.clock.nowMs() }))).catch(() => undefined);
+  };
+  aedes.on('clientReady', (client) => {
+    const role = roleOf(client);
+    if (role?.kind === 'device') {
+      online.add(role.device);
+      event('device.connected', role.device);
+    }
+  });
+  aedes.on('clientDisconnect', (client) => {
+    const role = roleOf(client);
+    if (role?.kind !== 'device') return;
+    // A takeover by the same device fires this for the old connection: it is still online.
+    setImmediate(() => {
+      if ([...Object.values((aedes as unknown as { clients: Record<string, Client> }).clients)].some((c) => c.id === role.device)) return;
+      online.delete(role.device);
+      limiter.forget(role.device);
+      inFlight.delete(role.device);
+      event('device.disconnected', role.device);
+    });
+  });
+
+  const servers: TcpServer[] = [];
+  const wsServers: WebSocketServer[] = [];
+  const guard = (stream: import('node:stream').Duplex) =>
+    new PacketSizeGuard(stream, config.packetBytesMax, (size) => logger.warn({ size_bytes: size }, 'oversized MQTT packet; connection closed'));
+
+  return {
+    aedes,
+    online,
+    listenTcp(port, host) {
+      const server = createTcpServer((socket) => {
+        socket.setNoDelay(true);
+        aedes.handle(guard(socket));
+      });
+      servers.push(server);
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const address = server.address();
+          resolve(typeof address === 'object' && address !== null ? address.port : port);
+        });
+      });
+    },
+    attachWebSocket(server) {
+      const wss = new WebSocketServer({ server, path: '/mqtt', maxPayload: config.packetBytesMax * 4 });
+      wss.on('connection', (socket, request) => aedes.handle(guard(createWebSocketStream(socket)), request));
+      wsServers.push(wss);
+    },
+    async close() {
+      for (const wss of wsServers) wss.close();
+      await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    },
+  };
+}

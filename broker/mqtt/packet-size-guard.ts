@@ -1,0 +1,74 @@
+// aedes has no maximum packet size, so the connection is wrapped: this stream reads each MQTT
+// fixed header [MQTT-2.2.3] and destroys the connection as soon as a packet announces a
+// remaining length above the limit, before the parser buffers it.
+import { Duplex } from 'node:stream';
+
+type Phase = 'type' | 'length' | 'body';
+
+export class PacketSizeGuard extends Duplex {
+  private phase: Phase = 'type';
+  private remaining = 0;
+  private multiplier = 1;
+  private lengthBytes = 0;
+
+  constructor(private readonly inner: Duplex, private readonly packetBytesMax: number, private readonly onOversize: (size_bytes: number) => void) {
+    super();
+    inner.on('data', (chunk: Buffer) => {
+      if (!this.scan(chunk)) return;
+      if (!this.push(chunk)) inner.pause();
+    });
+    inner.on('end', () => this.push(null));
+    inner.on('error', (error) => this.destroy(error));
+    inner.on('close', () => this.destroy());
+  }
+
+  /** Walks the bytes through the header state machine; false once the limit is broken. */
+  private scan(chunk: Buffer): boolean {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.phase === 'type') {
+        offset += 1;
+        this.phase = 'length';
+        this.remaining = 0;
+        this.multiplier = 1;
+        this.lengthBytes = 0;
+      } else if (this.phase === 'length') {
+        const byte = chunk[offset] as number;
+        offset += 1;
+        this.remaining += (byte & 0x7f) * this.multiplier;
+        this.multiplier *= 128;
+        this.lengthBytes += 1;
+        if (this.remaining > this.packetBytesMax || (this.lengthBytes === 4 && (byte & 0x80) !== 0)) {
+          this.onOversize(this.remaining);
+          this.inner.destroy();
+          this.destroy();
+          return false;
+        }
+        if ((byte & 0x80) === 0) this.phase = this.remaining === 0 ? 'type' : 'body';
+      } else {
+        const take = Math.min(this.remaining, chunk.length - offset);
+        offset += take;
+        this.remaining -= take;
+        if (this.remaining === 0) this.phase = 'type';
+      }
+    }
+    return true;
+  }
+
+  override _read(): void {
+    this.inner.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.inner.write(chunk, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.inner.end(callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.inner.destroy();
+    callback(error);
+  }
+}

@@ -1,0 +1,41 @@
+// Closing a channel, for any reason (the payer or payee asked, it expired, an operator forced
+// it): settle what the latest voucher owes, refund the rest of the escrow to the payer, mark it
+// closed. Runs inside the caller's transaction; effects are published after commit.
+import { formatAmount, subAmount, type Amount } from '../../shared/amount.js';
+import { toHex } from '../../shared/hex.js';
+import type { Notice } from '../../shared/schemas.js';
+import { inboxTopic } from '../../shared/topics.js';
+import { getChannel, markChannelClosed, type ChannelRow } from '../store/channels.js';
+import { escrowAccount, insertTransfer, walletAccount } from '../store/ledger.js';
+import { settleInTransaction, type SettlementResult } from '../store/settle.js';
+import { payloadOf } from './replies.js';
+import type { RpcContext } from './rpc/context.js';
+import { settlementEffects } from './settlement-notices.js';
+
+export interface CloseResult {
+  readonly channel: ChannelRow;
+  readonly settlement: SettlementResult | null;
+  readonly settled: Amount;
+  readonly refunded: Amount;
+}
+
+export function closeInTransaction(ctx: RpcContext, row: ChannelRow, reason: 'close' | 'expiry'): CloseResult {
+  const { db, clock, options } = ctx.deps;
+  ctx.flushVouchers();
+  const nowMs = clock.nowMs();
+  const hex = toHex(row.id);
+  const settlement = settleInTransaction(db, { id: `${reason}-${hex}`, reason, nowMs, feePpm: options.feePpm, only: row.id });
+  const settledTotal = settlement?.channels[0]?.settledTotal ?? row.settledTotal;
+  const refunded = subAmount(row.deposit, settledTotal);
+  if (refunded > 0n) insertTransfer(db, { id: `refund:${hex}`, from: escrowAccount(row.id), to: walletAccount(row.payer), amount: refunded, kind: 'refund', channel: row.id, nowMs });
+  markChannelClosed(db, row.id, nowMs);
+  const closed = getChannel(db, row.id);
+  if (closed === null) throw new Error('channel vanished inside its own transaction');
+
+  if (settlement !== null) ctx.effects.push(...settlementEffects(settlement));
+  const notice: Notice = { v: 1, type: 'channel.closed', channel: hex, settled: formatAmount(settledTotal), refunded: formatAmount(refunded) };
+  const payload = payloadOf(notice);
+  ctx.effects.push({ topic: inboxTopic(row.payer, 'notice'), payload }, { topic: inboxTopic(row.payee, 'notice'), payload });
+  ctx.afterCommit.push(() => ctx.cache.update(row.id, { state: 'closed', settledTotal }));
+  return { channel: closed, settlement, settled: settledTotal, refunded };
+}

@@ -1,0 +1,36 @@
+// What the settlement service needs from the outside world, injected so tests and the simulator
+// can drive it deterministically and so the transport can be aedes in-process today and an
+// external MQTT cluster tomorrow (DESIGN: "Growing past one machine").
+import type { Logger } from 'pino';
+import type { RandomBytes } from '../../shared/ids.js';
+import type { KeyPair } from '../../shared/keys.js';
+import type { Db } from '../store/open-database.js';
+
+export interface Clock {
+  nowMs(): number;
+}
+
+export interface TransportPort {
+  /** Publishes a service message (QoS 1). Resolves once the transport has taken it. */
+  publish(topic: string, payload: Uint8Array, options?: { retain?: boolean }): Promise<void>;
+}
+
+export interface ServiceOptions {
+  readonly brokerId: string;
+  readonly epochSeconds: number;
+  /** A channel whose unsettled amount reaches this is settled early (micro-units; 0 = never). */
+  readonly settleThresholdMicro: bigint;
+  readonly feePpm: number;
+  /** Most vouchers committed in one SQLite transaction (group commit). */
+  readonly voucherBatchMax: number;
+}
+
+export interface ServiceDeps {
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly random: RandomBytes;
+  readonly serviceKey: KeyPair;
+  readonly transport: TransportPort;
+  readonly logger: Logger;
+  readonly options: ServiceOptions;
+}

@@ -1,0 +1,51 @@
+// Receipts: the payee's signed acknowledgement of a voucher. Checked against an accepted voucher
+// and the payee's key, stored, and forwarded to the payer as proof of delivery.
+import { verify } from '../../shared/crypto.js';
+import { MqpayError } from '../../shared/errors.js';
+import { fromHex, toHex } from '../../shared/hex.js';
+import { SIGNATURE_BYTES } from '../../shared/limits.js';
+import { decodeReceipt, RECEIPT_BYTES } from '../../shared/receipt.js';
+import { parsePayload, receiptMessageSchema, type ReceiptInboxMessage } from '../../shared/schemas.js';
+import { inboxTopic } from '../../shared/topics.js';
+import { findVoucher } from '../store/channels.js';
+import { getDevice } from '../store/devices.js';
+import { statement } from '../store/statement.js';
+import type { ChannelCache } from './channel-cache.js';
+import type { ServiceDeps } from './ports.js';
+import { errorBodyOf, payloadOf } from './replies.js';
+
+export class ReceiptHandler {
+  constructor(private readonly deps: ServiceDeps, private readonly cache: ChannelCache, private readonly flushVouchers: () => void) {}
+
+  async handle(device: string, payload: Uint8Array): Promise<void> {
+    let forward: { payer: string; message: ReceiptInboxMessage };
+    try {
+      forward = this.accept(device, payload);
+    } catch (error) {
+      if (!(error instanceof MqpayError)) this.deps.logger.error({ err: error, device }, 'receipt failed');
+      const reply: ReceiptInboxMessage = { v: 1, type: 'receipt.rejected', error: errorBodyOf(error) };
+      await this.deps.transport.publish(inboxTopic(device, 'receipt'), payloadOf(reply));
+      return;
+    }
+    await this.deps.transport.publish(inboxTopic(forward.payer, 'receipt'), payloadOf(forward.message));
+  }
+
+  private accept(device: string, payload: Uint8Array): { payer: string; message: ReceiptInboxMessage } {
+    const message = parsePayload(receiptMessageSchema, payload);
+    const bytes = fromHex(message.receipt, RECEIPT_BYTES);
+    const signature = fromHex(message.signature, SIGNATURE_BYTES);
+    const receipt = decodeReceipt(bytes);
+    const channel = this.cache.get(receipt.channelId);
+    if (channel === null) throw new MqpayError('CHANNEL_UNKNOWN');
+    if (channel.payee !== device) throw new MqpayError('NOT_AUTHORIZED', 'only the payee signs receipts');
+    const payee = getDevice(this.deps.db, device);
+    if (payee === null || !verify(signature, bytes, payee.publicKey)) throw new MqpayError('SIGNATURE_INVALID');
+    this.flushVouchers();
+    const voucher = findVoucher(this.deps.db, receipt.channelId, receipt.seq);
+    if (voucher === null || voucher.total !== receipt.total) throw new MqpayError('RECEIPT_MISMATCH');
+    statement(this.deps.db, 'INSERT OR IGNORE INTO receipts (channel, seq, total, signature, received_at_ms) VALUES (?, ?, ?, ?, ?)').run(
+      receipt.channelId, receipt.seq, receipt.total, signature, BigInt(this.deps.clock.nowMs()),
+    );
+    return { payer: channel.payer, message: { v: 1, type: 'receipt', payee: device, receipt: toHex(bytes), signature: toHex(signature) } };
+  }
+}

@@ -1,0 +1,17 @@
+// Signs a channel certificate with the service key and queues it for the payee, who needs it
+// to check vouchers offline.
+import { encodeCertificate, type ChannelCertificate } from '../../../shared/certificate.js';
+import { sign } from '../../../shared/crypto.js';
+import { toHex } from '../../../shared/hex.js';
+import type { Notice } from '../../../shared/schemas.js';
+import { inboxTopic } from '../../../shared/topics.js';
+import { payloadOf } from '../replies.js';
+import type { RpcContext } from './context.js';
+
+export function issueCertificate(ctx: RpcContext, certificate: ChannelCertificate): { bytes: Uint8Array; signature: Uint8Array } {
+  const bytes = encodeCertificate(certificate);
+  const signature = sign(bytes, ctx.deps.serviceKey.secretKey);
+  const notice: Notice = { v: 1, type: 'channel.certificate', certificate: toHex(bytes), signature: toHex(signature) };
+  ctx.effects.push({ topic: inboxTopic(certificate.payee, 'notice'), payload: payloadOf(notice) });
+  return { bytes, signature };
+}

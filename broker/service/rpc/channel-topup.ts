@@ -1,0 +1,42 @@
+// channel.topup: moves more money into the escrow and re-issues the certificate with the
+// higher deposit and the next revision, so the payee can accept the larger totals offline.
+import { addAmount } from '../../../shared/amount.js';
+import { MqpayError } from '../../../shared/errors.js';
+import { channelIdFromHex } from '../../../shared/ids.js';
+import { toHex } from '../../../shared/hex.js';
+import type { RpcRequest } from '../../../shared/schemas.js';
+import { getChannel, updateChannelDeposit } from '../../store/channels.js';
+import { getDevice } from '../../store/devices.js';
+import { balanceOf, escrowAccount, insertTransfer, walletAccount } from '../../store/ledger.js';
+import { channelView } from './channel-view.js';
+import { issueCertificate } from './certificate-issue.js';
+import { nowSecondsOf, type RpcContext } from './context.js';
+
+type TopupParams = Extract<RpcRequest, { method: 'channel.topup' }>['params'];
+
+export function topupChannel(ctx: RpcContext, device: string, params: TopupParams): Record<string, unknown> {
+  const { db, clock } = ctx.deps;
+  const id = channelIdFromHex(params.channel);
+  const row = getChannel(db, id);
+  if (row === null) throw new MqpayError('CHANNEL_UNKNOWN');
+  if (row.payer !== device) throw new MqpayError('CHANNEL_NOT_PAYER');
+  if (row.state !== 'open') throw new MqpayError('CHANNEL_CLOSED');
+  const nowMs = clock.nowMs();
+  if (row.expiresAtSeconds <= nowSecondsOf(nowMs)) throw new MqpayError('CHANNEL_EXPIRED');
+  const wallet = walletAccount(device);
+  const balance = balanceOf(db, wallet) ?? 0n;
+  if (balance < params.amount) throw new MqpayError('INSUFFICIENT_FUNDS', `wallet holds ${balance} micro-units`);
+  const payer = getDevice(db, row.payer);
+  const payee = getDevice(db, row.payee);
+  if (payer === null || payee === null) throw new Error('channel parties must exist');
+
+  const deposit = addAmount(row.deposit, params.amount);
+  const revision = row.revision + 1;
+  const signed = issueCertificate(ctx, { channelId: id, payer: row.payer, payerKey: payer.publicKey, payee: row.payee, payeeKey: payee.publicKey, deposit, expiresAtSeconds: row.expiresAtSeconds, revision });
+  insertTransfer(db, { id: `topup:${params.channel}:${revision}`, from: wallet, to: escrowAccount(id), amount: params.amount, kind: 'topup', channel: id, nowMs });
+  updateChannelDeposit(db, id, deposit, revision, signed.bytes, signed.signature);
+  ctx.afterCommit.push(() => ctx.cache.update(id, { deposit }));
+  const updated = getChannel(db, id);
+  if (updated === null) throw new Error('channel vanished inside its own transaction');
+  return { channel: channelView(updated), certificate: toHex(signed.bytes), signature: toHex(signed.signature) };
+}

@@ -1,0 +1,19 @@
+// The JSON view of a channel in RPC results and the operator API.
+import { formatAmount } from '../../../shared/amount.js';
+import { toHex } from '../../../shared/hex.js';
+import type { ChannelView } from '../../../shared/schemas.js';
+import type { ChannelRow } from '../../store/channels.js';
+
+export function channelView(row: ChannelRow): ChannelView {
+  return {
+    channel: toHex(row.id),
+    payer: row.payer,
+    payee: row.payee,
+    deposit: formatAmount(row.deposit),
+    total: formatAmount(row.latestTotal),
+    settled: formatAmount(row.settledTotal),
+    seq: row.latestSeq.toString(),
+    state: row.state,
+    expiresAtSeconds: Number(row.expiresAtSeconds),
+  };
+}

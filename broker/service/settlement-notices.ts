@@ -1,0 +1,37 @@
+// After a settlement commits: a notice to both parties of every settled channel and one message
+// on the operator stream `mqpay/v1/ops/settlements`. Amounts as decimal strings.
+import { formatAmount } from '../../shared/amount.js';
+import { toHex } from '../../shared/hex.js';
+import type { Notice } from '../../shared/schemas.js';
+import { inboxTopic, opsTopic } from '../../shared/topics.js';
+import type { SettlementResult } from '../store/settle.js';
+import { payloadOf } from './replies.js';
+import type { Effect } from './rpc/context.js';
+
+export function settlementEffects(result: SettlementResult): Effect[] {
+  const effects: Effect[] = [];
+  for (const channel of result.channels) {
+    const notice: Notice = {
+      v: 1, type: 'settlement', settlement: result.id, channel: toHex(channel.channel),
+      amount: formatAmount(channel.amount), fee: formatAmount(channel.fee), settledTotal: formatAmount(channel.settledTotal),
+    };
+    const payload = payloadOf(notice);
+    effects.push({ topic: inboxTopic(channel.payee, 'notice'), payload }, { topic: inboxTopic(channel.payer, 'notice'), payload });
+  }
+  effects.push({ topic: opsTopic('settlements'), payload: payloadOf(settlementSummary(result)) });
+  return effects;
+}
+
+export function settlementSummary(result: SettlementResult): Record<string, unknown> {
+  return {
+    v: 1,
+    type: 'settlement',
+    id: result.id,
+    reason: result.reason,
+    channels: result.channels.length,
+    amount: formatAmount(result.amount),
+    fee: formatAmount(result.fee),
+    createdAtMs: result.createdAtMs,
+    lines: [...result.lines].map(([account, amount]) => ({ account, amount: formatAmount(amount) })),
+  };
+}

@@ -1,0 +1,94 @@
+// When to settle: every epoch (`epochSeconds`), early when a channel's unsettled amount reaches
+// the threshold, on demand (operator), and per channel when it expires. Epoch ids come from the
+// epoch's time slot, so a broker that crashes after committing an epoch and restarts within
+// the same slot finds the id taken and does not settle it twice.
+import { listExpiredOpenChannels } from '../store/channels.js';
+import { settleEpoch, type SettlementReason, type SettlementResult } from '../store/settle.js';
+import type { CachedChannel, ChannelCache } from './channel-cache.js';
+import { closeInTransaction } from './channel-closing.js';
+import type { ServiceDeps } from './ports.js';
+import type { Effect, RpcContext } from './rpc/context.js';
+import { settlementEffects } from './settlement-notices.js';
+
+/** Expired channels closed per tick; the rest wait for the next tick. */
+export const EXPIRED_CHANNELS_PER_TICK_MAX = 1_000;
+
+export class SettlementScheduler {
+  private timer: NodeJS.Timeout | null = null;
+  private thresholdPending = false;
+  private sequence = 0;
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly cache: ChannelCache,
+    private readonly flushVouchers: () => void,
+    private readonly publishEffects: (effects: readonly Effect[]) => Promise<void>,
+    private readonly onSettled: (result: SettlementResult) => void,
+  ) {}
+
+  start(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => this.tick(), this.deps.options.epochSeconds * 1000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One epoch: close what expired, then settle every changed channel. */
+  tick(): SettlementResult | null {
+    this.closeExpired();
+    return this.settle('epoch');
+  }
+
+  onVouchersCommitted(channels: readonly CachedChannel[]): void {
+    const threshold = this.deps.options.settleThresholdMicro;
+    if (threshold <= 0n || this.thresholdPending) return;
+    if (!channels.some((channel) => channel.latestTotal - channel.settledTotal >= threshold)) return;
+    this.thresholdPending = true;
+    setImmediate(() => {
+      this.thresholdPending = false;
+      this.settle('threshold');
+    });
+  }
+
+  settle(reason: SettlementReason): SettlementResult | null {
+    this.flushVouchers();
+    const nowMs = this.deps.clock.nowMs();
+    const epochMs = this.deps.options.epochSeconds * 1000;
+    this.sequence += 1;
+    const id = reason === 'epoch' ? `epoch-${Math.floor(nowMs / epochMs)}` : `${reason}-${nowMs}-${this.sequence}`;
+    let result: SettlementResult | null;
+    try {
+      result = settleEpoch(this.deps.db, { id, reason, nowMs, feePpm: this.deps.options.feePpm });
+    } catch (error) {
+      this.deps.logger.error({ err: error, settlement: id }, 'settlement failed; it will be retried next epoch');
+      return null;
+    }
+    if (result !== null) this.applied(result, settlementEffects(result));
+    return result;
+  }
+
+  private applied(result: SettlementResult, effects: Effect[]): void {
+    for (const channel of result.channels) this.cache.update(channel.channel, { settledTotal: channel.settledTotal });
+    this.deps.logger.info({ settlement: result.id, reason: result.reason, channels: result.channels.length, amount: result.amount.toString() }, 'settled');
+    this.onSettled(result);
+    this.publishEffects(effects).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'settlement notices not delivered'));
+  }
+
+  /** Closes channels past their expiry, each in its own transaction, refunding the payer. */
+  closeExpired(): number {
+    const nowSeconds = BigInt(Math.floor(this.deps.clock.nowMs() / 1000));
+    const expired = listExpiredOpenChannels(this.deps.db, nowSeconds, EXPIRED_CHANNELS_PER_TICK_MAX);
+    for (const row of expired) {
+      const ctx: RpcContext = { deps: this.deps, cache: this.cache, flushVouchers: this.flushVouchers, effects: [], afterCommit: [] };
+      const closed = this.deps.db.transaction(() => closeInTransaction(ctx, row, 'expiry')).immediate();
+      for (const apply of ctx.afterCommit) apply();
+      if (closed.settlement !== null) this.onSettled(closed.settlement);
+      this.publishEffects(ctx.effects).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'expiry notices not delivered'));
+    }
+    return expired.length;
+  }
+}

@@ -1,0 +1,165 @@
+// Voucher ingest: size, schema, binary decode, channel rules, signature, then a group commit.
+// [DESIGN rule 5] The promise returned by `handle` settles only after the voucher is committed
+// and the reply published, and the MQTT layer PUBACKs only then. Vouchers that arrive in the
+// same event-loop turn share one SQLite transaction (one fsync), which is where the speed comes
+// from; `voucherBatchMax` bounds a batch.
+import { formatAmount, type Amount } from '../../shared/amount.js';
+import { verify } from '../../shared/crypto.js';
+import { MqpayError, type ErrorCode } from '../../shared/errors.js';
+import { bytesEqual, fromHex, toHex } from '../../shared/hex.js';
+import { SIGNATURE_BYTES } from '../../shared/limits.js';
+import { parsePayload, voucherMessageSchema, type VoucherInboxMessage } from '../../shared/schemas.js';
+import { inboxTopic } from '../../shared/topics.js';
+import { decodeVoucher, VOUCHER_BYTES, type Voucher } from '../../shared/voucher.js';
+import { judgeVoucher } from '../../shared/voucher-rules.js';
+import { findVoucher, recordDoubleSign, recordVoucher } from '../store/channels.js';
+import type { CachedChannel, ChannelCache } from './channel-cache.js';
+import type { ServiceDeps } from './ports.js';
+import { errorBody, errorBodyOf, payloadOf } from './replies.js';
+import type { ServiceStats } from './stats.js';
+
+interface PendingVoucher {
+  readonly channel: CachedChannel;
+  readonly seq: bigint;
+  readonly total: Amount;
+  readonly signature: Uint8Array;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Outcome =
+  | { readonly accepted: true; readonly channel: CachedChannel; readonly voucher: Voucher; readonly bytes: Uint8Array; readonly signature: Uint8Array; readonly forward: boolean }
+  | { readonly accepted: false; readonly code: ErrorCode; readonly detail?: string | undefined; readonly voucher?: Voucher | undefined };
+
+export class VoucherIngest {
+  private batch: PendingVoucher[] = [];
+  private flushScheduled = false;
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly cache: ChannelCache,
+    private readonly stats: ServiceStats,
+    private readonly onCommitted: (channels: readonly CachedChannel[]) => void,
+  ) {}
+
+  /** Handles one published voucher; resolves once it is durable (or rejected) and answered. */
+  async handle(device: string, payload: Uint8Array): Promise<void> {
+    let outcome: Outcome;
+    try {
+      outcome = await this.judge(device, payload);
+    } catch (error) {
+      if (!(error instanceof MqpayError)) this.deps.logger.error({ err: error, device }, 'voucher ingest failed');
+      outcome = { accepted: false, code: error instanceof MqpayError ? error.code : 'INTERNAL', detail: error instanceof MqpayError ? error.detail : undefined };
+    }
+    await this.answer(device, outcome);
+  }
+
+  private async answer(device: string, outcome: Outcome): Promise<void> {
+    const { transport } = this.deps;
+    if (!outcome.accepted) {
+      this.stats.rejected(outcome.code);
+      const reply: VoucherInboxMessage = { v: 1, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
+      if (outcome.voucher !== undefined) Object.assign(reply, { channel: toHex(outcome.voucher.channelId), seq: outcome.voucher.seq.toString() });
+      await transport.publish(inboxTopic(device, 'voucher'), payloadOf(reply));
+      return;
+    }
+    this.stats.accepted();
+    const { voucher } = outcome;
+    const accepted: VoucherInboxMessage = { v: 1, type: 'voucher.accepted', channel: toHex(voucher.channelId), seq: voucher.seq.toString(), total: formatAmount(voucher.total) };
+    const sends = [transport.publish(inboxTopic(device, 'voucher'), payloadOf(accepted))];
+    if (outcome.forward) {
+      const forwarded: VoucherInboxMessage = { v: 1, type: 'voucher', payer: device, voucher: toHex(outcome.bytes), signature: toHex(outcome.signature) };
+      sends.push(transport.publish(inboxTopic(outcome.channel.payee, 'voucher'), payloadOf(forwarded)));
+    }
+    await Promise.all(sends);
+  }
+
+  private async judge(device: string, payload: Uint8Array): Promise<Outcome> {
+    const message = parsePayload(voucherMessageSchema, payload);
+    const bytes = fromHex(message.voucher, VOUCHER_BYTES);
+    const signature = fromHex(message.signature, SIGNATURE_BYTES);
+    const voucher = decodeVoucher(bytes);
+    const channel = this.cache.get(voucher.channelId);
+    const nowSeconds = BigInt(Math.floor(this.deps.clock.nowMs() / 1000));
+    const verdict = judgeVoucher(channel, device, voucher, nowSeconds);
+    const rejected = (code: ErrorCode, detail?: string): Outcome => ({ accepted: false, code, detail, voucher });
+    if (verdict.kind === 'reject' || channel === null) return rejected(verdict.kind === 'reject' ? verdict.code : 'CHANNEL_UNKNOWN');
+    const accepted = (forward: boolean): Outcome => ({ accepted: true, channel, voucher, bytes, signature, forward });
+
+    switch (verdict.kind) {
+      case 'repeat-latest': {
+        // The identical bytes were verified when first accepted; anything else is checked again.
+        const same = channel.latestSignature !== null && bytesEqual(channel.latestSignature, signature);
+        if (!same && !verify(signature, bytes, channel.payerKey)) return rejected('SIGNATURE_INVALID');
+        this.flush(); // the first copy may still be in the open batch: answer only once it is durable
+        return accepted(true);
+      }
+      case 'older': {
+        if (!verify(signature, bytes, channel.payerKey)) return rejected('SIGNATURE_INVALID');
+        this.flush();
+        const earlier = findVoucher(this.deps.db, voucher.channelId, voucher.seq);
+        if (earlier === null) return rejected('VOUCHER_SEQ_NOT_INCREASING', `latest seq is ${channel.latestSeq}`);
+        if (earlier.total === voucher.total) return accepted(false);
+        this.recordEvidence(voucher, bytes, signature, earlier.total);
+        return rejected('VOUCHER_DOUBLE_SIGNED', `seq ${voucher.seq} was accepted with another total`);
+      }
+      case 'double-signed': {
+        if (!verify(signature, bytes, channel.payerKey)) return rejected('SIGNATURE_INVALID');
+        this.flush();
+        this.recordEvidence(voucher, bytes, signature, channel.latestTotal);
+        return rejected('VOUCHER_DOUBLE_SIGNED', `seq ${voucher.seq} was accepted with another total`);
+      }
+      case 'advance': {
+        if (!verify(signature, bytes, channel.payerKey)) return rejected('SIGNATURE_INVALID');
+        // Judge the next voucher against this one at once, even before the batch commits.
+        channel.latestSeq = voucher.seq;
+        channel.latestTotal = voucher.total;
+        channel.latestSignature = signature;
+        await this.enqueue(channel, voucher, signature);
+        return accepted(true);
+      }
+    }
+  }
+
+  private recordEvidence(voucher: Voucher, bytes: Uint8Array, signature: Uint8Array, acceptedTotal: Amount): void {
+    this.deps.logger.warn({ channel: toHex(voucher.channelId), seq: voucher.seq.toString() }, 'double-signed voucher recorded as evidence');
+    recordDoubleSign(this.deps.db, {
+      channel: voucher.channelId, seq: voucher.seq, acceptedTotal, conflictingTotal: voucher.total, voucher: bytes, signature, nowMs: this.deps.clock.nowMs(),
+    });
+  }
+
+  private enqueue(channel: CachedChannel, voucher: Voucher, signature: Uint8Array): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.batch.push({ channel, seq: voucher.seq, total: voucher.total, signature, resolve, reject });
+      if (this.batch.length >= this.deps.options.voucherBatchMax) this.flush();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits the open batch now, synchronously. Settlement and channel changes call it first. */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.batch.length === 0) return;
+    const items = this.batch;
+    this.batch = [];
+    const nowMs = this.deps.clock.nowMs();
+    try {
+      this.deps.db.transaction(() => {
+        for (const item of items) recordVoucher(this.deps.db, item.channel.id, item.seq, item.total, item.signature, nowMs);
+      }).immediate();
+    } catch (error) {
+      // Nothing of this batch is durable: drop the optimistic cache state and refuse them all.
+      this.deps.logger.error({ err: error, vouchers: items.length }, 'voucher batch commit failed');
+      for (const item of items) {
+        this.cache.forget(item.channel.id);
+        item.reject(new MqpayError('SERVICE_UNAVAILABLE', 'could not store the voucher'));
+      }
+      return;
+    }
+    for (const item of items) item.resolve();
+    this.onCommitted(items.map((item) => item.channel));
+  }
+}

@@ -1,0 +1,63 @@
+// Two devices open a channel, pay many vouchers, an epoch settles; balances and the ledger audit
+// are right. Real aedes on loopback, real MQTT.js clients, real SQLite file.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { auditLedger } from '../broker/store/audit.js';
+import { balanceOf, walletAccount } from '../broker/store/ledger.js';
+import { listSettlements, settlementLines } from '../broker/store/settle.js';
+import { parseAmount } from '../shared/amount.js';
+import { channelIdFromHex, newChannelId } from '../shared/ids.js';
+import { toHex } from '../shared/hex.js';
+import { nextInbox, payVoucher, random, signedVoucher, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
+
+describe('broker: channel, vouchers, settlement', () => {
+  let broker: RunningBroker;
+  beforeEach(async () => {
+    broker = await startBroker();
+  });
+  afterEach(async () => {
+    await broker.stop();
+  });
+
+  it('opens a channel, accepts 200 vouchers, settles one epoch, and the ledger audits clean', async () => {
+    const carKeys = broker.enrol('car-1', '10');
+    const chargerKeys = broker.enrol('charger-1');
+    const car = await broker.link('car-1', carKeys);
+    const charger = await broker.link('charger-1', chargerKeys);
+    const certificateNotice = nextInbox(charger, 'notice', (m) => m.type === 'channel.certificate');
+
+    const channelId = newChannelId(random);
+    const opened = await car.request('channel.open', { channel: toHex(channelId), payee: 'charger-1', deposit: '2.5', durationSeconds: 3600 });
+    expect(opened.channel).toMatchObject({ payer: 'car-1', payee: 'charger-1', deposit: '2.5', state: 'open' });
+    expect((await certificateNotice).certificate).toBe(opened.certificate);
+    expect(balanceOf(broker.app.db, walletAccount('car-1'))).toBe(7_500_000n);
+
+    const forwarded: Record<string, unknown>[] = [];
+    charger.on('inbox', (box: string, payload: Uint8Array) => {
+      if (box === 'voucher') forwarded.push(JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>);
+    });
+    // 200 vouchers of 0.000125 each, published without waiting (pipelined, group-committed).
+    const replies = [];
+    for (let seq = 1n; seq <= 200n; seq++) {
+      replies.push(payVoucher(car, signedVoucher(carKeys, { channelId, seq, total: parseAmount('0.000125') * seq as never })));
+    }
+    const verdicts = await Promise.all(replies);
+    expect(verdicts.every((v) => v.type === 'voucher.accepted')).toBe(true);
+    await expect.poll(() => forwarded.length).toBe(200);
+
+    const settlementNotice = nextInbox(charger, 'notice', (m) => m.type === 'settlement');
+    const result = broker.app.service.tick();
+    expect(result?.amount).toBe(25_000n);
+    expect((await settlementNotice).amount).toBe('0.025');
+    expect(balanceOf(broker.app.db, walletAccount('charger-1'))).toBe(25_000n);
+    const [settlement] = listSettlements(broker.app.db, 10);
+    expect(settlement?.channels).toBe(1);
+    expect(settlementLines(broker.app.db, settlement?.id ?? '')).toEqual([{ account: 'wallet:charger-1', amount: 25_000n }]);
+    expect(broker.app.service.tick()).toBeNull(); // nothing changed: no second settlement
+
+    const closed = await car.request('channel.close', { channel: toHex(channelId) });
+    expect(closed).toMatchObject({ settled: '0.025', refunded: '2.475' });
+    expect(balanceOf(broker.app.db, walletAccount('car-1'))).toBe(9_975_000n);
+    expect(channelIdFromHex(String((opened.channel as { channel: string }).channel))).toEqual(channelId);
+    expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
+  });
+});

@@ -1,0 +1,109 @@
+// Test fixtures: a real broker in-process on a loopback port over a real SQLite file in a
+// temporary directory, and real MQTT.js device links. Nothing is mocked.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { DeviceLink } from '../../agent/link.js';
+import { createBrokerApp, type BrokerApp } from '../../broker/app.js';
+import type { BrokerConfigInput } from '../../broker/config.js';
+import { addDevice } from '../../broker/store/devices.js';
+import { fundWallet } from '../../broker/store/ledger.js';
+import { parseAmount, type Amount } from '../../shared/amount.js';
+import { sign } from '../../shared/crypto.js';
+import { fromHex, toHex } from '../../shared/hex.js';
+import { generateKeyPair, type KeyPair } from '../../shared/keys.js';
+import { decodeVoucher, encodeVoucher, type Voucher } from '../../shared/voucher.js';
+
+export const random = (length: number): Uint8Array => new Uint8Array(randomBytes(length));
+export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
+
+export function tempDir(prefix = 'mqpay-test-'): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface RunningBroker {
+  readonly app: BrokerApp;
+  readonly url: string;
+  readonly mqttPort: number;
+  readonly httpPort: number | null;
+  readonly dataDir: string;
+  enrol(id: string, funds?: string): KeyPair;
+  link(id: string, keys: KeyPair): Promise<DeviceLink>;
+  stop(): Promise<void>;
+}
+
+export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, dataDir?: string): Promise<RunningBroker> {
+  const dir = dataDir === undefined ? tempDir() : null;
+  const path = dataDir ?? dir?.path ?? '';
+  const app = await createBrokerApp({ dataDir: path, mqttPort: 0, operatorToken: OPERATOR_TOKEN, logLevel: 'silent', ...overrides }, { logger: pino({ level: 'silent' }) });
+  const { mqttPort, httpPort } = await app.listen();
+  const url = `mqtt://127.0.0.1:${mqttPort}`;
+  const links: DeviceLink[] = [];
+  return {
+    app, url, mqttPort, httpPort, dataDir: path,
+    enrol(id, funds) {
+      const keys = generateKeyPair(random);
+      addDevice(app.db, id, keys.publicKey, Date.now());
+      if (funds !== undefined) fundWallet(app.db, id, parseAmount(funds), `fund:${id}:${toHex(random(8))}`, Date.now());
+      return keys;
+    },
+    async link(id, keys) {
+      const link = await DeviceLink.connect({ url, device: id, secretKey: keys.secretKey, brokerId: app.config.brokerId, clock: { nowMs: () => Date.now() }, random, requestTimeoutMs: 5_000 });
+      link.setMaxListeners(0);
+      links.push(link);
+      return link;
+    },
+    async stop() {
+      await Promise.all(links.map((link) => link.close().catch(() => undefined)));
+      await app.close();
+      dir?.remove();
+    },
+  };
+}
+
+export function signedVoucher(keys: KeyPair, voucher: Partial<Voucher> & { channelId: Uint8Array; seq: bigint; total: Amount }): { v: 1; voucher: string; signature: string } {
+  const full: Voucher = { expiresAtSeconds: BigInt(Math.floor(Date.now() / 1000) + 3600), memoDigest: null, ...voucher };
+  const bytes = encodeVoucher(full);
+  return { v: 1, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
+}
+
+/** Waits for the next inbox message of a kind that matches a predicate. */
+export function nextInbox(link: DeviceLink, kind: string, match: (message: Record<string, unknown>) => boolean = () => true, timeoutMs = 5_000): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      link.off('inbox', onInbox);
+      reject(new Error(`no ${kind} message within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onInbox = (box: string, payload: Uint8Array) => {
+      if (box !== kind) return;
+      const message = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+      if (!match(message)) return;
+      clearTimeout(timer);
+      link.off('inbox', onInbox);
+      resolve(message);
+    };
+    link.on('inbox', onInbox);
+  });
+}
+
+/**
+ * Publishes a voucher and waits for the service's verdict on that voucher (matched by channel
+ * and seq when it decodes; otherwise the next rejection).
+ */
+export async function payVoucher(link: DeviceLink, message: { voucher: string }): Promise<Record<string, unknown>> {
+  let key: { channel: string; seq: string } | null = null;
+  try {
+    const voucher = decodeVoucher(fromHex(message.voucher));
+    key = { channel: toHex(voucher.channelId), seq: voucher.seq.toString() };
+  } catch {
+    key = null;
+  }
+  const reply = nextInbox(link, 'voucher', (m) =>
+    (m.type === 'voucher.accepted' || m.type === 'voucher.rejected') && (key === null ? m.seq === undefined : m.channel === key.channel && m.seq === key.seq),
+  );
+  await link.publish('voucher', message);
+  return reply;
+}
