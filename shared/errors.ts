@@ -33,7 +33,7 @@ export const ERRORS = {
   VOUCHER_ABOVE_DEPOSIT: { message: 'voucher total exceeds the channel deposit', retryable: false },
   VOUCHER_EXPIRED: { message: 'voucher has expired', retryable: false },
   VOUCHER_DOUBLE_SIGNED: { message: 'a different total was already signed for this seq', retryable: false },
-  RECEIPT_MISMATCH: { message: 'receipt does not match an accepted voucher', retryable: false },
+  RECEIPT_MISMATCH: { message: 'receipt does not match its channel', retryable: false },
   INSUFFICIENT_FUNDS: { message: 'wallet balance is too low', retryable: false },
   RATE_LIMITED: { message: 'too many messages from this device; slow down', retryable: true },
   TOO_MANY_IN_FLIGHT: { message: 'too many requests in flight from this device', retryable: true },

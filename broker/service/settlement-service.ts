@@ -49,7 +49,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   ingest = new VoucherIngest(deps, cache, stats, (channels) => scheduler.onVouchersCommitted(channels));
   const voucherIngest = ingest;
   const rpc = new RpcHandler(deps, cache, flushVouchers, publishEffects);
-  const receipts = new ReceiptHandler(deps, cache, flushVouchers);
+  const receipts = new ReceiptHandler(deps, cache);
 
   return {
     stats,
