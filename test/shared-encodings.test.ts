@@ -182,7 +182,7 @@ const voucherArb: fc.Arbitrary<Voucher> = fc.record({
   expiresAtSeconds: u64Arb,
   memoDigest: fc.option(bytesArb(16), { nil: null }),
 });
-const receiptArb: fc.Arbitrary<Receipt> = fc.record({ channelId: bytesArb(32), seq: u64Arb, total: amountArb });
+const receiptArb: fc.Arbitrary<Receipt> = fc.record({ channelId: bytesArb(32), seq: seqArb, total: amountArb });
 const certificateArb: fc.Arbitrary<ChannelCertificate> = fc.record({
   channelId: bytesArb(32),
   payer: deviceIdArb,
@@ -479,6 +479,15 @@ describe('voucher rules', () => {
     }
     expect(decodeVoucher(withU64(golden, 41, SEQ_MAX)).seq).toBe(SEQ_MAX);
     expect(decodeVoucher(withU64(golden, 41, 1n)).seq).toBe(1n);
+  });
+
+  it('a receipt seq obeys the same range, on encode and on decode', () => {
+    const receipt = encodeReceipt(GOLDEN_RECEIPT);
+    for (const seq of [0n, SEQ_MAX + 1n, U64_MAX]) {
+      expect(errorCode(() => encodeReceipt({ ...GOLDEN_RECEIPT, seq }))).toBe('ENCODING_INVALID');
+      expect(errorCode(() => decodeReceipt(withU64(receipt, 41, seq)))).toBe('ENCODING_INVALID');
+    }
+    expect(decodeReceipt(withU64(receipt, 41, SEQ_MAX)).seq).toBe(SEQ_MAX);
   });
 
   it('total and expiry use the whole u64 range; a total outside it cannot be encoded', () => {
