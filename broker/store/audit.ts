@@ -51,6 +51,13 @@ const CHECKS: readonly { name: string; sql: string; ok: string }[] = [
     ok: 'vouchers checked',
   },
   {
+    name: 'per channel: settled total equals what left its escrow as settlement and fee (nothing settled twice)',
+    sql: `SELECT hex(c.id) AS what, c.settled_total AS found,
+            COALESCE((SELECT SUM(amount) FROM transfers t WHERE t.channel = c.id AND t.kind IN ('settle', 'fee')), 0) AS expected
+          FROM channels c WHERE found <> expected LIMIT 5`,
+    ok: 'channels checked',
+  },
+  {
     name: 'settlement lines add up to each settlement',
     sql: `SELECT s.id AS what, COALESCE((SELECT SUM(amount) FROM settlement_lines l WHERE l.settlement = s.id), 0) AS found, s.amount AS expected
           FROM settlements s WHERE found <> expected LIMIT 5`,

@@ -40,6 +40,7 @@ export const MIGRATIONS: readonly string[] = [
     CHECK (from_account <> to_account)
   ) STRICT;
   CREATE INDEX transfers_by_settlement ON transfers(settlement) WHERE settlement IS NOT NULL;
+  CREATE INDEX transfers_by_channel ON transfers(channel) WHERE channel IS NOT NULL;
 
   CREATE TRIGGER transfers_apply AFTER INSERT ON transfers BEGIN
     UPDATE accounts SET balance = balance - NEW.amount WHERE id = NEW.from_account;

@@ -1,0 +1,7 @@
+// Builds the `mqpay` bin once before the suite: tests that run the broker or an agent as a
+// child process (to SIGKILL it) run the real built command, as a user would.
+import { execFileSync } from 'node:child_process';
+
+export default function setup(): void {
+  execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
+}
