@@ -12,6 +12,7 @@ import type { Db } from '../store/open-database.js';
 export const CHANNEL_CACHE_ENTRIES_MAX = 200_000;
 
 export interface CachedChannel extends VoucherChannelState {
+  readonly num: bigint;
   readonly id: Uint8Array;
   readonly payee: string;
   readonly payerKey: Uint8Array;
@@ -38,7 +39,7 @@ export class ChannelCache {
     const payer = getDevice(this.db, row.payer);
     if (payer === null) return null;
     const entry: CachedChannel = {
-      id: row.id, payer: row.payer, payee: row.payee, payerKey: payer.publicKey, deposit: row.deposit,
+      num: row.num, id: row.id, payer: row.payer, payee: row.payee, payerKey: payer.publicKey, deposit: row.deposit,
       expiresAtSeconds: row.expiresAtSeconds, state: row.state, latestSeq: row.latestSeq, latestTotal: row.latestTotal,
       latestSignature: row.latestSignature, settledTotal: row.settledTotal,
     };
@@ -53,6 +54,14 @@ export class ChannelCache {
   /** Forgets a channel so the next read comes from SQLite (after a failed commit). */
   forget(id: Uint8Array): void {
     this.entries.delete(toHex(id));
+  }
+
+  /**
+   * After an epoch over every changed channel: each cached channel is settled up to its latest
+   * total (vouchers were flushed before the epoch, so cached latest totals were all committed).
+   */
+  markAllSettled(): void {
+    for (const entry of this.entries.values()) entry.settledTotal = entry.latestTotal;
   }
 
   /** Applies a change committed by someone else in this process, if the channel is cached. */

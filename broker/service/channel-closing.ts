@@ -24,15 +24,16 @@ export function closeInTransaction(ctx: RpcContext, row: ChannelRow, reason: 'cl
   ctx.flushVouchers();
   const nowMs = clock.nowMs();
   const hex = toHex(row.id);
-  const settlement = settleInTransaction(db, { id: `${reason}-${hex}`, reason, nowMs, feePpm: options.feePpm, only: row.id });
-  const settledTotal = settlement?.channels[0]?.settledTotal ?? row.settledTotal;
+  const settlement = settleInTransaction(db, { id: `${reason}-${hex}`, reason, nowMs, feePpm: options.feePpm, only: row.num });
+  // Settlement brings settled up to the latest total, which the flush above made current.
+  const settledTotal = getChannel(db, row.id)?.settledTotal ?? row.settledTotal;
   const refunded = subAmount(row.deposit, settledTotal);
-  if (refunded > 0n) insertTransfer(db, { id: `refund:${hex}`, from: escrowAccount(row.id), to: walletAccount(row.payer), amount: refunded, kind: 'refund', channel: row.id, nowMs });
-  markChannelClosed(db, row.id, nowMs);
+  if (refunded > 0n) insertTransfer(db, { id: `refund:${hex}`, from: escrowAccount(row.id), to: walletAccount(row.payer), amount: refunded, kind: 'refund', channel: row.num, nowMs });
+  markChannelClosed(db, row.num, nowMs);
   const closed = getChannel(db, row.id);
   if (closed === null) throw new Error('channel vanished inside its own transaction');
 
-  if (settlement !== null) ctx.effects.push(...settlementEffects(settlement));
+  if (settlement !== null) ctx.effects.push(...settlementEffects(settlement, [{ channel: row.id, payer: row.payer, payee: row.payee, amount: settlement.amount, fee: settlement.fee, settledTotal }]));
   const notice: Notice = { v: 1, type: 'channel.closed', channel: hex, settled: formatAmount(settledTotal), refunded: formatAmount(refunded) };
   const payload = payloadOf(notice);
   ctx.effects.push({ topic: inboxTopic(row.payer, 'notice'), payload }, { topic: inboxTopic(row.payee, 'notice'), payload });

@@ -44,7 +44,7 @@ export class ReceiptHandler {
     if (payee === null || !verify(signature, bytes, payee.publicKey)) throw new MqpayError('SIGNATURE_INVALID');
     if (receipt.seq < 1n || receipt.total > channel.deposit) throw new MqpayError('RECEIPT_MISMATCH', 'receipt total above the deposit');
     statement(this.deps.db, 'INSERT OR IGNORE INTO receipts (channel, seq, total, signature, received_at_ms) VALUES (?, ?, ?, ?, ?)').run(
-      receipt.channelId, receipt.seq, receipt.total, signature, BigInt(this.deps.clock.nowMs()),
+      channel.num, receipt.seq, receipt.total, signature, BigInt(this.deps.clock.nowMs()),
     );
     return { payer: channel.payer, message: { v: 1, type: 'receipt', payee: device, receipt: toHex(bytes), signature: toHex(signature) } };
   }

@@ -4,13 +4,14 @@ import { formatAmount } from '../../shared/amount.js';
 import { toHex } from '../../shared/hex.js';
 import type { Notice } from '../../shared/schemas.js';
 import { inboxTopic, opsTopic } from '../../shared/topics.js';
-import type { SettlementResult } from '../store/settle.js';
+import type { ChannelSettlement, SettlementResult } from '../store/settle.js';
 import { payloadOf } from './replies.js';
 import type { Effect } from './rpc/context.js';
 
-export function settlementEffects(result: SettlementResult): Effect[] {
+/** Notices for a committed settlement; `channels` from settlementChannels() or the closing. */
+export function settlementEffects(result: SettlementResult, channels: readonly ChannelSettlement[]): Effect[] {
   const effects: Effect[] = [];
-  for (const channel of result.channels) {
+  for (const channel of channels) {
     const notice: Notice = {
       v: 1, type: 'settlement', settlement: result.id, channel: toHex(channel.channel),
       amount: formatAmount(channel.amount), fee: formatAmount(channel.fee), settledTotal: formatAmount(channel.settledTotal),
@@ -28,7 +29,7 @@ export function settlementSummary(result: SettlementResult): Record<string, unkn
     type: 'settlement',
     id: result.id,
     reason: result.reason,
-    channels: result.channels.length,
+    channels: result.channelCount,
     amount: formatAmount(result.amount),
     fee: formatAmount(result.fee),
     createdAtMs: result.createdAtMs,

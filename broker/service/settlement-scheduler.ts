@@ -3,7 +3,7 @@
 // epoch's time slot, so a broker that crashes after committing an epoch and restarts within
 // the same slot finds the id taken and does not settle it twice.
 import { listExpiredOpenChannels } from '../store/channels.js';
-import { settleEpoch, type SettlementReason, type SettlementResult } from '../store/settle.js';
+import { settleEpoch, settlementChannels, type SettlementReason, type SettlementResult } from '../store/settle.js';
 import type { CachedChannel, ChannelCache } from './channel-cache.js';
 import { closeInTransaction } from './channel-closing.js';
 import type { ServiceDeps } from './ports.js';
@@ -12,6 +12,8 @@ import { settlementEffects } from './settlement-notices.js';
 
 /** Expired channels closed per tick; the rest wait for the next tick. */
 export const EXPIRED_CHANNELS_PER_TICK_MAX = 1_000;
+/** Settled channels whose notices are built per event-loop turn, so the broker stays responsive. */
+export const NOTICE_CHANNELS_PER_TURN_MAX = 1_000;
 
 export class SettlementScheduler {
   private timer: NodeJS.Timeout | null = null;
@@ -67,15 +69,31 @@ export class SettlementScheduler {
       this.deps.logger.error({ err: error, settlement: id }, 'settlement failed; it will be retried next epoch');
       return null;
     }
-    if (result !== null) this.applied(result, settlementEffects(result));
+    if (result !== null) this.applied(result);
     return result;
   }
 
-  private applied(result: SettlementResult, effects: Effect[]): void {
-    for (const channel of result.channels) this.cache.update(channel.channel, { settledTotal: channel.settledTotal });
-    this.deps.logger.info({ settlement: result.id, reason: result.reason, channels: result.channels.length, amount: result.amount.toString() }, 'settled');
+  private applied(result: SettlementResult): void {
+    this.cache.markAllSettled();
+    this.deps.logger.info({ settlement: result.id, reason: result.reason, channels: result.channelCount, amount: result.amount.toString() }, 'settled');
     this.onSettled(result);
+    this.publishNotices(result, 0n);
+  }
+
+  /** Notices go out a page of channels per turn, after the settlement is already durable. */
+  private publishNotices(result: SettlementResult, after: bigint): void {
+    let page;
+    try {
+      page = settlementChannels(this.deps.db, result.id, after, NOTICE_CHANNELS_PER_TURN_MAX);
+    } catch (error) {
+      this.deps.logger.warn({ err: error, settlement: result.id }, 'settlement notices stopped');
+      return;
+    }
+    const effects: Effect[] = settlementEffects(result, page.channels);
+    if (after !== 0n) effects.pop(); // the operator summary goes out once, with the first page
     this.publishEffects(effects).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'settlement notices not delivered'));
+    const next = page.next;
+    if (next !== null) setImmediate(() => this.publishNotices(result, next));
   }
 
   /** Closes channels past their expiry, each in its own transaction, refunding the payer. */

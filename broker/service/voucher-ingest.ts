@@ -12,7 +12,7 @@ import { parsePayload, voucherMessageSchema, type VoucherInboxMessage } from '..
 import { inboxTopic } from '../../shared/topics.js';
 import { decodeVoucher, VOUCHER_BYTES, type Voucher } from '../../shared/voucher.js';
 import { judgeVoucher } from '../../shared/voucher-rules.js';
-import { findVoucher, recordDoubleSign, recordVoucher } from '../store/channels.js';
+import { findVoucher, insertVoucher, recordDoubleSign, setLatestVoucher } from '../store/channels.js';
 import type { CachedChannel, ChannelCache } from './channel-cache.js';
 import type { ServiceDeps } from './ports.js';
 import { errorBody, errorBodyOf, payloadOf } from './replies.js';
@@ -148,7 +148,13 @@ export class VoucherIngest {
     const nowMs = this.deps.clock.nowMs();
     try {
       this.deps.db.transaction(() => {
-        for (const item of items) recordVoucher(this.deps.db, item.channel.id, item.seq, item.total, item.signature, nowMs);
+        // Every voucher is logged; each channel's latest moves once per batch, to its last one.
+        const latest = new Map<CachedChannel, PendingVoucher>();
+        for (const item of items) {
+          insertVoucher(this.deps.db, item.channel.num, item.seq, item.total, item.signature, nowMs);
+          latest.set(item.channel, item);
+        }
+        for (const [channel, item] of latest) setLatestVoucher(this.deps.db, channel.num, item.seq, item.total, item.signature);
       }).immediate();
     } catch (error) {
       // Nothing of this batch is durable: drop the optimistic cache state and refuse them all.

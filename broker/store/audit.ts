@@ -13,7 +13,7 @@ export interface AuditCheck {
 const CHECKS: readonly { name: string; sql: string; ok: string }[] = [
   {
     name: 'balances equal the sum of their transfers',
-    sql: `SELECT a.id AS what, a.balance AS found,
+    sql: `SELECT a.name AS what, a.balance AS found,
             COALESCE((SELECT SUM(amount) FROM transfers WHERE to_account = a.id), 0)
           - COALESCE((SELECT SUM(amount) FROM transfers WHERE from_account = a.id), 0) AS expected
           FROM accounts a WHERE found <> expected LIMIT 5`,
@@ -26,7 +26,7 @@ const CHECKS: readonly { name: string; sql: string; ok: string }[] = [
   },
   {
     name: 'no wallet, escrow or fee account is negative',
-    sql: "SELECT id AS what, balance AS found, 0 AS expected FROM accounts WHERE kind <> 'external' AND balance < 0 LIMIT 5",
+    sql: "SELECT name AS what, balance AS found, 0 AS expected FROM accounts WHERE kind <> 'external' AND balance < 0 LIMIT 5",
     ok: 'none negative',
   },
   {
@@ -38,22 +38,22 @@ const CHECKS: readonly { name: string; sql: string; ok: string }[] = [
     name: 'per channel: escrow holds deposit minus settled (open) or nothing (closed)',
     sql: `SELECT hex(c.id) AS what, a.balance AS found,
             CASE c.state WHEN 'open' THEN c.deposit - c.settled_total ELSE 0 END AS expected
-          FROM channels c JOIN accounts a ON a.id = 'escrow:' || lower(hex(c.id))
+          FROM channels c JOIN accounts a ON a.id = c.escrow_account
           WHERE found <> expected LIMIT 5`,
     ok: 'escrows checked',
   },
   {
     name: 'per channel: the latest total is the accepted voucher with the highest seq',
     sql: `SELECT hex(c.id) AS what, c.latest_total AS found, COALESCE(v.total, 0) AS expected
-          FROM channels c LEFT JOIN vouchers v ON v.channel = c.id AND v.seq = c.latest_seq
+          FROM channels c LEFT JOIN vouchers v ON v.channel = c.num AND v.seq = c.latest_seq
           WHERE c.latest_total <> COALESCE(v.total, 0)
-             OR EXISTS (SELECT 1 FROM vouchers w WHERE w.channel = c.id AND w.seq > c.latest_seq) LIMIT 5`,
+             OR EXISTS (SELECT 1 FROM vouchers w WHERE w.channel = c.num AND w.seq > c.latest_seq) LIMIT 5`,
     ok: 'vouchers checked',
   },
   {
     name: 'per channel: settled total equals what left its escrow as settlement and fee (nothing settled twice)',
     sql: `SELECT hex(c.id) AS what, c.settled_total AS found,
-            COALESCE((SELECT SUM(amount) FROM transfers t WHERE t.channel = c.id AND t.kind IN ('settle', 'fee')), 0) AS expected
+            COALESCE((SELECT SUM(amount) FROM transfers t WHERE t.channel = c.num AND t.kind IN ('settle', 'fee')), 0) AS expected
           FROM channels c WHERE found <> expected LIMIT 5`,
     ok: 'channels checked',
   },

@@ -1,12 +1,16 @@
-// Channels: one payer, one payee, an escrowed deposit, and the latest accepted voucher.
+// Channels: one payer, one payee, an escrowed deposit, and the latest accepted voucher. Each
+// channel has a 32-byte public id (chosen by the payer) and an integer key `num` used inside the
+// database, where every settlement joins on it.
 import type { Amount } from '../../shared/amount.js';
 import type { Db } from './open-database.js';
 import { statement } from './statement.js';
 
 export interface ChannelRow {
+  readonly num: bigint;
   readonly id: Uint8Array;
   readonly payer: string;
   readonly payee: string;
+  readonly escrowAccount: bigint;
   readonly deposit: Amount;
   readonly expiresAtSeconds: bigint;
   readonly state: 'open' | 'closed';
@@ -22,22 +26,28 @@ export interface ChannelRow {
 }
 
 interface RawChannel {
-  id: Buffer; payer: string; payee: string; deposit: bigint; expires_at_s: bigint; state: 'open' | 'closed';
-  revision: bigint; certificate: Buffer; certificate_signature: Buffer; latest_seq: bigint; latest_total: bigint;
+  num: bigint; id: Buffer; payer: string; payee: string; escrow_account: bigint; deposit: bigint; expires_at_s: bigint;
+  state: 'open' | 'closed'; revision: bigint; certificate: Buffer; signature: Buffer; latest_seq: bigint; latest_total: bigint;
   latest_signature: Buffer | null; settled_total: bigint; opened_at_ms: bigint; closed_at_ms: bigint | null;
 }
 
+const SELECT_CHANNEL = `SELECT c.num, c.id, c.payer, c.payee, c.escrow_account, c.deposit, c.expires_at_s, c.state, c.revision,
+  k.certificate, k.signature, c.latest_seq, c.latest_total, c.latest_signature, c.settled_total, c.opened_at_ms, c.closed_at_ms
+  FROM channels c JOIN certificates k ON k.channel = c.num`;
+
 function toChannel(row: RawChannel): ChannelRow {
   return {
+    num: row.num,
     id: new Uint8Array(row.id),
     payer: row.payer,
     payee: row.payee,
+    escrowAccount: row.escrow_account,
     deposit: row.deposit as Amount,
     expiresAtSeconds: row.expires_at_s,
     state: row.state,
     revision: Number(row.revision),
     certificate: new Uint8Array(row.certificate),
-    certificateSignature: new Uint8Array(row.certificate_signature),
+    certificateSignature: new Uint8Array(row.signature),
     latestSeq: row.latest_seq,
     latestTotal: row.latest_total as Amount,
     latestSignature: row.latest_signature === null ? null : new Uint8Array(row.latest_signature),
@@ -48,21 +58,23 @@ function toChannel(row: RawChannel): ChannelRow {
 }
 
 export function getChannel(db: Db, id: Uint8Array): ChannelRow | null {
-  const row = statement(db, 'SELECT * FROM channels WHERE id = ?').get(id) as RawChannel | undefined;
+  const row = statement(db, `${SELECT_CHANNEL} WHERE c.id = ?`).get(id) as RawChannel | undefined;
   return row === undefined ? null : toChannel(row);
 }
 
 /** Channels where the device is payer or payee, newest first, bounded. */
 export function listChannelsOf(db: Db, device: string, limit: number): ChannelRow[] {
-  const rows = statement(
-    db,
-    'SELECT * FROM channels WHERE payer = ?1 UNION ALL SELECT * FROM channels WHERE payee = ?1 AND payer <> ?1 ORDER BY opened_at_ms DESC LIMIT ?2',
-  ).all(device, BigInt(limit)) as RawChannel[];
+  const rows = statement(db, `${SELECT_CHANNEL} WHERE c.payer = @device OR c.payee = @device ORDER BY c.num DESC LIMIT @limit`).all({ device, limit: BigInt(limit) }) as RawChannel[];
   return rows.map(toChannel);
 }
 
 export function listChannels(db: Db, limit: number, offset = 0): ChannelRow[] {
-  const rows = statement(db, 'SELECT * FROM channels ORDER BY opened_at_ms DESC, id LIMIT ? OFFSET ?').all(BigInt(limit), BigInt(offset)) as RawChannel[];
+  const rows = statement(db, `${SELECT_CHANNEL} ORDER BY c.num DESC LIMIT ? OFFSET ?`).all(BigInt(limit), BigInt(offset)) as RawChannel[];
+  return rows.map(toChannel);
+}
+
+export function listExpiredOpenChannels(db: Db, nowSeconds: bigint, limit: number): ChannelRow[] {
+  const rows = statement(db, `${SELECT_CHANNEL} WHERE c.state = 'open' AND c.expires_at_s <= ? ORDER BY c.expires_at_s LIMIT ?`).all(nowSeconds, BigInt(limit)) as RawChannel[];
   return rows.map(toChannel);
 }
 
@@ -75,6 +87,9 @@ export interface NewChannel {
   readonly id: Uint8Array;
   readonly payer: string;
   readonly payee: string;
+  readonly payerWallet: bigint;
+  readonly payeeWallet: bigint;
+  readonly escrowAccount: bigint;
   readonly deposit: Amount;
   readonly expiresAtSeconds: bigint;
   readonly certificate: Uint8Array;
@@ -82,30 +97,39 @@ export interface NewChannel {
   readonly nowMs: number;
 }
 
-export function insertChannel(db: Db, channel: NewChannel): void {
-  statement(
+/** Inserts the channel and its first certificate; returns the channel's integer key. */
+export function insertChannel(db: Db, channel: NewChannel): bigint {
+  const result = statement(
     db,
-    `INSERT INTO channels (id, payer, payee, deposit, expires_at_s, state, revision, certificate, certificate_signature, opened_at_ms)
-     VALUES (?, ?, ?, ?, ?, 'open', 1, ?, ?, ?)`,
-  ).run(channel.id, channel.payer, channel.payee, channel.deposit, channel.expiresAtSeconds, channel.certificate, channel.certificateSignature, BigInt(channel.nowMs));
+    `INSERT INTO channels (id, payer, payee, payer_wallet, payee_wallet, escrow_account, deposit, expires_at_s, state, revision, opened_at_ms)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', 1, ?)`,
+  ).run(channel.id, channel.payer, channel.payee, channel.payerWallet, channel.payeeWallet, channel.escrowAccount, channel.deposit, channel.expiresAtSeconds, BigInt(channel.nowMs));
+  const num = BigInt(result.lastInsertRowid);
+  statement(db, 'INSERT INTO certificates (channel, revision, certificate, signature) VALUES (?, 1, ?, ?)').run(num, channel.certificate, channel.certificateSignature);
+  return num;
 }
 
-export function updateChannelDeposit(db: Db, id: Uint8Array, deposit: Amount, revision: number, certificate: Uint8Array, signature: Uint8Array): void {
-  statement(db, 'UPDATE channels SET deposit = ?, revision = ?, certificate = ?, certificate_signature = ? WHERE id = ?').run(deposit, BigInt(revision), certificate, signature, id);
+export function updateChannelDeposit(db: Db, num: bigint, deposit: Amount, revision: number, certificate: Uint8Array, signature: Uint8Array): void {
+  statement(db, 'UPDATE channels SET deposit = ?, revision = ? WHERE num = ?').run(deposit, BigInt(revision), num);
+  statement(db, 'UPDATE certificates SET revision = ?, certificate = ?, signature = ? WHERE channel = ?').run(BigInt(revision), certificate, signature, num);
 }
 
-export function markChannelClosed(db: Db, id: Uint8Array, nowMs: number): void {
-  statement(db, "UPDATE channels SET state = 'closed', closed_at_ms = ? WHERE id = ?").run(BigInt(nowMs), id);
+export function markChannelClosed(db: Db, num: bigint, nowMs: number): void {
+  statement(db, "UPDATE channels SET state = 'closed', closed_at_ms = ? WHERE num = ?").run(BigInt(nowMs), num);
 }
 
-/** Records an accepted voucher: the log row and the channel's latest, in the caller's transaction. */
-export function recordVoucher(db: Db, channel: Uint8Array, seq: bigint, total: Amount, signature: Uint8Array, nowMs: number): void {
+/** Logs an accepted voucher, in the caller's transaction. */
+export function insertVoucher(db: Db, channel: bigint, seq: bigint, total: Amount, signature: Uint8Array, nowMs: number): void {
   statement(db, 'INSERT INTO vouchers (channel, seq, total, signature, accepted_at_ms) VALUES (?, ?, ?, ?, ?)').run(channel, seq, total, signature, BigInt(nowMs));
-  statement(db, 'UPDATE channels SET latest_seq = ?, latest_total = ?, latest_signature = ? WHERE id = ?').run(seq, total, signature, channel);
 }
 
-export function findVoucher(db: Db, channel: Uint8Array, seq: bigint): { total: Amount; signature: Uint8Array } | null {
-  const row = statement(db, 'SELECT total, signature FROM vouchers WHERE channel = ? AND seq = ?').get(channel, seq) as { total: bigint; signature: Buffer } | undefined;
+/** Moves a channel's latest voucher forward, in the caller's transaction. */
+export function setLatestVoucher(db: Db, channel: bigint, seq: bigint, total: Amount, signature: Uint8Array): void {
+  statement(db, 'UPDATE channels SET latest_seq = ?, latest_total = ?, latest_signature = ? WHERE num = ?').run(seq, total, signature, channel);
+}
+
+export function findVoucher(db: Db, channelId: Uint8Array, seq: bigint): { total: Amount; signature: Uint8Array } | null {
+  const row = statement(db, 'SELECT v.total, v.signature FROM vouchers v JOIN channels c ON c.num = v.channel WHERE c.id = ? AND v.seq = ?').get(channelId, seq) as { total: bigint; signature: Buffer } | undefined;
   return row === undefined ? null : { total: row.total as Amount, signature: new Uint8Array(row.signature) };
 }
 
@@ -114,9 +138,4 @@ export function recordDoubleSign(db: Db, evidence: { channel: Uint8Array; seq: b
     db,
     'INSERT OR IGNORE INTO double_signs (channel, seq, accepted_total, conflicting_total, voucher, signature, detected_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
   ).run(evidence.channel, evidence.seq, evidence.acceptedTotal, evidence.conflictingTotal, evidence.voucher, evidence.signature, BigInt(evidence.nowMs));
-}
-
-export function listExpiredOpenChannels(db: Db, nowSeconds: bigint, limit: number): ChannelRow[] {
-  const rows = statement(db, "SELECT * FROM channels WHERE state = 'open' AND expires_at_s <= ? ORDER BY expires_at_s LIMIT ?").all(nowSeconds, BigInt(limit)) as RawChannel[];
-  return rows.map(toChannel);
 }

@@ -11,18 +11,29 @@ export type AccountKind = 'wallet' | 'escrow' | 'fees' | 'external';
 export type TransferKind = 'fund' | 'deposit' | 'topup' | 'settle' | 'fee' | 'refund';
 export const EXTERNAL_ACCOUNT = 'external';
 export const FEES_ACCOUNT = 'fees';
+/** Keys of the two accounts created by the first migration. */
+export const EXTERNAL_ACCOUNT_KEY = 1n;
+export const FEES_ACCOUNT_KEY = 2n;
 /** SQLite INTEGER is i64: no balance, not even the external account's, may pass it. */
 export const LEDGER_BALANCE_MAX = (1n << 63n) - 1n;
 
 export const walletAccount = (device: string): string => `wallet:${device}`;
 export const escrowAccount = (channel: Uint8Array): string => `escrow:${toHex(channel)}`;
 
-export function ensureAccount(db: Db, id: string, kind: AccountKind): void {
-  statement(db, 'INSERT INTO accounts (id, kind) VALUES (?, ?) ON CONFLICT (id) DO NOTHING').run(id, kind);
+/** Creates the account if it is missing; returns its integer key. */
+export function ensureAccount(db: Db, name: string, kind: AccountKind): bigint {
+  statement(db, 'INSERT INTO accounts (name, kind) VALUES (?, ?) ON CONFLICT (name) DO NOTHING').run(name, kind);
+  return accountKey(db, name);
+}
+
+export function accountKey(db: Db, name: string): bigint {
+  const row = statement(db, 'SELECT id FROM accounts WHERE name = ?').get(name) as { id: bigint } | undefined;
+  if (row === undefined) throw new Error(`no account ${name}`);
+  return row.id;
 }
 
 export function balanceOf(db: Db, account: string): Amount | null {
-  const row = statement(db, 'SELECT balance FROM accounts WHERE id = ?').get(account) as { balance: bigint } | undefined;
+  const row = statement(db, 'SELECT balance FROM accounts WHERE name = ?').get(account) as { balance: bigint } | undefined;
   if (row === undefined) return null;
   return row.balance < 0n ? (row.balance as Amount) : amountOf(row.balance);
 }
@@ -33,17 +44,22 @@ export interface TransferInput {
   readonly to: string;
   readonly amount: Amount;
   readonly kind: TransferKind;
-  readonly channel?: Uint8Array | undefined;
+  /** The channel's integer key (ChannelRow.num). */
+  readonly channel?: bigint | undefined;
   readonly settlement?: string | undefined;
   readonly nowMs: number;
 }
 
-/** Records one transfer. Must run inside the caller's transaction; a CHECK failure aborts it. */
+/**
+ * Records one transfer between two named accounts. Must run inside the caller's transaction; a
+ * missing account (NOT NULL) or a balance below zero (CHECK) aborts it.
+ */
 export function insertTransfer(db: Db, transfer: TransferInput): void {
   if (transfer.amount <= 0n) throw new MqpayError('AMOUNT_ZERO');
   statement(
     db,
-    'INSERT INTO transfers (id, from_account, to_account, amount, kind, channel, settlement, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    `INSERT INTO transfers (id, from_account, to_account, amount, kind, channel, settlement, created_at_ms)
+     VALUES (?, (SELECT id FROM accounts WHERE name = ?), (SELECT id FROM accounts WHERE name = ?), ?, ?, ?, ?, ?)`,
   ).run(transfer.id, transfer.from, transfer.to, transfer.amount, transfer.kind, transfer.channel ?? null, transfer.settlement ?? null, BigInt(transfer.nowMs));
 }
 
@@ -76,7 +92,7 @@ export interface AccountRow {
 
 export function listAccounts(db: Db, kind?: AccountKind): AccountRow[] {
   const rows = kind === undefined
-    ? statement(db, 'SELECT id, kind, balance FROM accounts ORDER BY id').all()
-    : statement(db, 'SELECT id, kind, balance FROM accounts WHERE kind = ? ORDER BY id').all(kind);
+    ? statement(db, 'SELECT name AS id, kind, balance FROM accounts ORDER BY name').all()
+    : statement(db, 'SELECT name AS id, kind, balance FROM accounts WHERE kind = ? ORDER BY name').all(kind);
   return rows as AccountRow[];
 }

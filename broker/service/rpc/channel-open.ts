@@ -8,7 +8,7 @@ import { CHANNELS_PER_DEVICE_MAX } from '../../../shared/limits.js';
 import type { RpcRequest } from '../../../shared/schemas.js';
 import { countOpenChannelsOfPayer, getChannel, insertChannel } from '../../store/channels.js';
 import { getDevice } from '../../store/devices.js';
-import { balanceOf, ensureAccount, escrowAccount, insertTransfer, walletAccount } from '../../store/ledger.js';
+import { accountKey, balanceOf, ensureAccount, escrowAccount, insertTransfer, walletAccount } from '../../store/ledger.js';
 import { channelView } from './channel-view.js';
 import { issueCertificate } from './certificate-issue.js';
 import { nowSecondsOf, type RpcContext } from './context.js';
@@ -39,9 +39,12 @@ export function openChannel(ctx: RpcContext, device: string, params: OpenParams)
   const certificate = { channelId: id, payer: device, payerKey: payer.publicKey, payee: payee.id, payeeKey: payee.publicKey, deposit: params.deposit, expiresAtSeconds, revision: 1 };
   const signed = issueCertificate(ctx, certificate);
   const escrow = escrowAccount(id);
-  ensureAccount(db, escrow, 'escrow');
-  insertChannel(db, { id, payer: device, payee: payee.id, deposit: params.deposit, expiresAtSeconds, certificate: signed.bytes, certificateSignature: signed.signature, nowMs });
-  insertTransfer(db, { id: `deposit:${params.channel}`, from: wallet, to: escrow, amount: params.deposit, kind: 'deposit', channel: id, nowMs });
+  const escrowKey = ensureAccount(db, escrow, 'escrow');
+  const num = insertChannel(db, {
+    id, payer: device, payee: payee.id, payerWallet: accountKey(db, wallet), payeeWallet: accountKey(db, walletAccount(payee.id)), escrowAccount: escrowKey,
+    deposit: params.deposit, expiresAtSeconds, certificate: signed.bytes, certificateSignature: signed.signature, nowMs,
+  });
+  insertTransfer(db, { id: `deposit:${params.channel}`, from: wallet, to: escrow, amount: params.deposit, kind: 'deposit', channel: num, nowMs });
   const row = getChannel(db, id);
   if (row === null) throw new Error('channel vanished inside its own transaction');
   return { channel: channelView(row), certificate: toHex(signed.bytes), signature: toHex(signed.signature), servicePublicKey: toHex(serviceKey.publicKey) };

@@ -33,8 +33,8 @@ export function topupChannel(ctx: RpcContext, device: string, params: TopupParam
   const deposit = addAmount(row.deposit, params.amount);
   const revision = row.revision + 1;
   const signed = issueCertificate(ctx, { channelId: id, payer: row.payer, payerKey: payer.publicKey, payee: row.payee, payeeKey: payee.publicKey, deposit, expiresAtSeconds: row.expiresAtSeconds, revision });
-  insertTransfer(db, { id: `topup:${params.channel}:${revision}`, from: wallet, to: escrowAccount(id), amount: params.amount, kind: 'topup', channel: id, nowMs });
-  updateChannelDeposit(db, id, deposit, revision, signed.bytes, signed.signature);
+  insertTransfer(db, { id: `topup:${params.channel}:${revision}`, from: wallet, to: escrowAccount(id), amount: params.amount, kind: 'topup', channel: row.num, nowMs });
+  updateChannelDeposit(db, row.num, deposit, revision, signed.bytes, signed.signature);
   ctx.afterCommit.push(() => ctx.cache.update(id, { deposit }));
   const updated = getChannel(db, id);
   if (updated === null) throw new Error('channel vanished inside its own transaction');

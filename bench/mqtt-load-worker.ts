@@ -1,0 +1,41 @@
+// Load generator, in a worker thread so it runs on the other core: publishes prepared payloads
+// at QoS 1 and counts the messages a subscriber receives. Used for both the raw aedes relay and
+// the mqpay voucher path, so the two are measured the same way.
+import { parentPort, workerData } from 'node:worker_threads';
+import mqtt from 'mqtt';
+
+interface Publisher { clientId: string; username?: string; password?: number[]; topic: string; payloads: string[]; replyTopic: string }
+interface Job { url: string; publishers: Publisher[]; expectReplies: number; replyMatch: string }
+
+const job = workerData as Job;
+
+async function connect(options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
+  const client = mqtt.connect(job.url, { protocolVersion: 4, clean: true, reconnectPeriod: 0, keepalive: 60, ...options });
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return client;
+}
+
+const clients = await Promise.all(job.publishers.map((p) => connect({ clientId: p.clientId, ...(p.username === undefined ? {} : { username: p.username }), ...(p.password === undefined ? {} : { password: Buffer.from(p.password) as unknown as string }) })));
+let received = 0;
+let done: () => void = () => undefined;
+const finished = new Promise<void>((resolve) => (done = resolve));
+await Promise.all(clients.map((client, i) => new Promise<void>((resolve) => {
+  client.on('message', (_topic, payload) => {
+    if (job.replyMatch === '' || payload.includes(job.replyMatch)) received += 1;
+    if (received === job.expectReplies) done();
+  });
+  client.subscribe(job.publishers[i]?.replyTopic ?? '#', { qos: 1 }, () => resolve());
+})));
+parentPort?.postMessage({ type: 'ready' });
+await new Promise<void>((resolve) => parentPort?.once('message', () => resolve()));
+const startedNs = process.hrtime.bigint();
+clients.forEach((client, i) => {
+  for (const payload of job.publishers[i]?.payloads ?? []) client.publish(job.publishers[i]?.topic ?? '', payload, { qos: 1 });
+});
+await finished;
+const elapsedMs = Number(process.hrtime.bigint() - startedNs) / 1e6;
+parentPort?.postMessage({ type: 'done', received, elapsedMs });
+await Promise.all(clients.map((client) => client.endAsync()));
