@@ -48,7 +48,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const transport = aedesTransport(() => host?.aedes ?? null);
   const service = createSettlementService({
     db, clock, random, serviceKey, transport, logger: logger.child({ module: 'settlement' }),
-    options: { brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, voucherBatchMax: config.voucherBatchMax },
+    options: { brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos },
   });
   host = await createMqttHost({ config, db, clock, logger: logger.child({ module: 'mqtt' }), service, transport });
   const mqtt = host;

@@ -24,6 +24,8 @@ export const brokerConfigSchema = z.strictObject({
   settleThresholdMicro: z.bigint().min(0n).default(0n),
   feePpm: z.number().int().min(0).max(FEE_PPM_MAX).default(0),
   voucherBatchMax: z.number().int().min(1).max(10_000).default(1_024),
+  /** QoS of voucher verdicts and forwards (see ServiceOptions.voucherReplyQos). */
+  voucherReplyQos: z.union([z.literal(0), z.literal(1)]).default(0),
   maxClients: z.number().int().min(1).max(100_000).default(10_000),
   connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   keepaliveSecondsMax: z.number().int().min(1).max(3_600).default(300),

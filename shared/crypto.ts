@@ -72,9 +72,19 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject {
   return key;
 }
 
+// Building a private KeyObject costs more than the signature itself. A device signs with the
+// same key array over and over, so keep one per array, keyed by identity (WeakMap): the secret
+// is never copied into a string and the entry goes when the array does.
+const privateKeyObjects = new WeakMap<Uint8Array, KeyObject>();
+
 function privateKeyObject(secretKey: Uint8Array): KeyObject {
   checkSecretKey(secretKey);
-  return createPrivateKey({ key: derOf(PKCS8_PREFIX, secretKey), format: 'der', type: 'pkcs8' });
+  let key = privateKeyObjects.get(secretKey);
+  if (key === undefined) {
+    key = createPrivateKey({ key: derOf(PKCS8_PREFIX, secretKey), format: 'der', type: 'pkcs8' });
+    privateKeyObjects.set(secretKey, key);
+  }
+  return key;
 }
 
 const native: SignatureBackend = {

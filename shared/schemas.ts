@@ -32,6 +32,8 @@ export const amountSchema = z
       return z.NEVER;
     }
   });
+/** Deposits and top-ups: moving nothing is a mistake, refused before any work is done. */
+export const positiveAmountSchema = amountSchema.refine((amount) => amount > 0n, 'amount must be greater than zero');
 export const seqSchema = z
   .string()
   .regex(/^[1-9][0-9]{0,18}$/, 'seq is a positive decimal integer')
@@ -72,7 +74,7 @@ export const rpcRequestSchema = z.discriminatedUnion('method', [
     params: z.strictObject({
       channel: channelIdSchema,
       payee: deviceIdSchema,
-      deposit: amountSchema,
+      deposit: positiveAmountSchema,
       durationSeconds: z.number().int().min(CHANNEL_DURATION_S_MIN).max(CHANNEL_DURATION_S_MAX),
     }),
   }),
@@ -80,7 +82,7 @@ export const rpcRequestSchema = z.discriminatedUnion('method', [
     v: version,
     id: requestIdSchema,
     method: z.literal('channel.topup'),
-    params: z.strictObject({ channel: channelIdSchema, amount: amountSchema }),
+    params: z.strictObject({ channel: channelIdSchema, amount: positiveAmountSchema }),
   }),
   z.strictObject({
     v: version,

@@ -19,13 +19,6 @@ import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './limits.js';
 
 /** The prime order of the ed25519 base point. */
 export const CURVE_ORDER = (1n << 252n) + 27742317777372353535851937790883648493n;
-const FIELD_PRIME = (1n << 255n) - 19n;
-
-function littleEndian(bytes: Uint8Array): bigint {
-  let value = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i] as number);
-  return value;
-}
 
 // The canonical encodings of the 8 points of order dividing 8. Any other encoding of them is
 // non-canonical and already refused by `isCanonicalPoint`.
@@ -45,19 +38,38 @@ export function isSmallOrderEncoding(point: Uint8Array): boolean {
   return SMALL_ORDER_POINTS.some((small) => bytesEqual(small, point));
 }
 
+// Little-endian byte comparisons, not bigints: these run on every verification.
+const CURVE_ORDER_BYTES = fromHex('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010', 32);
+
+/** a < b for two 32-byte little-endian numbers. */
+function lessThan(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 31; i >= 0; i--) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    if (x !== y) return x < y;
+  }
+  return false;
+}
+
 /** y < p and not (x = 0 with the sign bit set); x = 0 happens only for y = 1 and y = p - 1. */
 export function isCanonicalPoint(point: Uint8Array): boolean {
   if (point.length !== PUBLIC_KEY_BYTES) return false;
   const last = point[31] as number;
-  const y = littleEndian(point.subarray(0, 31)) | (BigInt(last & 0x7f) << 248n);
-  if (y >= FIELD_PRIME) return false;
-  const signBit = last >> 7;
-  if (signBit === 1 && (y === 1n || y === FIELD_PRIME - 1n)) return false;
+  // y >= p = 2^255 - 19 only when y's top 247 bits are all ones and its low byte is >= 0xed.
+  let allOnes = (last & 0x7f) === 0x7f;
+  for (let i = 1; allOnes && i < 31; i++) allOnes = point[i] === 0xff;
+  const low = point[0] as number;
+  if (allOnes && low >= 0xed) return false;
+  if (last >> 7 === 1) {
+    const yIsOne = low === 1 && (last & 0x7f) === 0 && point.subarray(1, 31).every((byte) => byte === 0);
+    const yIsMinusOne = allOnes && low === 0xec;
+    if (yIsOne || yIsMinusOne) return false;
+  }
   return true;
 }
 
 export function isCanonicalScalar(scalar: Uint8Array): boolean {
-  return scalar.length === 32 && littleEndian(scalar) < CURVE_ORDER;
+  return scalar.length === 32 && lessThan(scalar, CURVE_ORDER_BYTES);
 }
 
 /**

@@ -8,7 +8,7 @@ export function aedesTransport(getAedes: () => Aedes | null): TransportPort {
       const aedes = getAedes();
       if (aedes === null || aedes.closed) return Promise.resolve();
       return new Promise((resolve, reject) => {
-        aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), qos: 1, retain: options.retain ?? false, dup: false }, (error) => {
+        aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), qos: options.qos ?? 1, retain: options.retain ?? false, dup: false }, (error) => {
           if (error) reject(error);
           else resolve();
         });

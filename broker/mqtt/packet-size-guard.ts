@@ -63,6 +63,20 @@ export class PacketSizeGuard extends Duplex {
     this.inner.write(chunk, callback);
   }
 
+  // aedes corks the stream and writes many packets at once; passing them on as one corked batch
+  // keeps that a single syscall instead of one per packet.
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    this.inner.cork();
+    let last: Buffer | null = null;
+    for (const { chunk } of chunks) {
+      if (last !== null) this.inner.write(last);
+      last = chunk;
+    }
+    if (last === null) callback();
+    else this.inner.write(last, callback);
+    this.inner.uncork();
+  }
+
   override _final(callback: (error?: Error | null) => void): void {
     this.inner.end(callback);
   }

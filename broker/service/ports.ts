@@ -11,8 +11,8 @@ export interface Clock {
 }
 
 export interface TransportPort {
-  /** Publishes a service message (QoS 1). Resolves once the transport has taken it. */
-  publish(topic: string, payload: Uint8Array, options?: { retain?: boolean }): Promise<void>;
+  /** Publishes a service message (QoS 1 unless told). Resolves once the transport has taken it. */
+  publish(topic: string, payload: Uint8Array, options?: { retain?: boolean; qos?: 0 | 1 }): Promise<void>;
 }
 
 export interface ServiceOptions {
@@ -23,6 +23,13 @@ export interface ServiceOptions {
   readonly feePpm: number;
   /** Most vouchers committed in one SQLite transaction (group commit). */
   readonly voucherBatchMax: number;
+  /**
+   * QoS of voucher verdicts and forwards. 0 by default: a lost "accepted" makes the agent re-send
+   * its latest voucher (idempotent), and a lost forward is superseded by the next cumulative
+   * voucher, so QoS 1's extra round trip buys nothing here. Certificates, RPC replies and
+   * settlement notices always go at QoS 1.
+   */
+  readonly voucherReplyQos: 0 | 1;
 }
 
 export interface ServiceDeps {

@@ -34,13 +34,16 @@ type Outcome =
 export class VoucherIngest {
   private batch: PendingVoucher[] = [];
   private flushScheduled = false;
+  private readonly replyOptions: { qos: 0 | 1 };
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly cache: ChannelCache,
     private readonly stats: ServiceStats,
     private readonly onCommitted: (channels: readonly CachedChannel[]) => void,
-  ) {}
+  ) {
+    this.replyOptions = { qos: deps.options.voucherReplyQos };
+  }
 
   /** Handles one published voucher; resolves once it is durable (or rejected) and answered. */
   async handle(device: string, payload: Uint8Array): Promise<void> {
@@ -60,16 +63,16 @@ export class VoucherIngest {
       this.stats.rejected(outcome.code);
       const reply: VoucherInboxMessage = { v: 1, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
       if (outcome.voucher !== undefined) Object.assign(reply, { channel: toHex(outcome.voucher.channelId), seq: outcome.voucher.seq.toString() });
-      await transport.publish(inboxTopic(device, 'voucher'), payloadOf(reply));
+      await transport.publish(inboxTopic(device, 'voucher'), payloadOf(reply), this.replyOptions);
       return;
     }
     this.stats.accepted();
     const { voucher } = outcome;
     const accepted: VoucherInboxMessage = { v: 1, type: 'voucher.accepted', channel: toHex(voucher.channelId), seq: voucher.seq.toString(), total: formatAmount(voucher.total) };
-    const sends = [transport.publish(inboxTopic(device, 'voucher'), payloadOf(accepted))];
+    const sends = [transport.publish(inboxTopic(device, 'voucher'), payloadOf(accepted), this.replyOptions)];
     if (outcome.forward) {
       const forwarded: VoucherInboxMessage = { v: 1, type: 'voucher', payer: device, voucher: toHex(outcome.bytes), signature: toHex(outcome.signature) };
-      sends.push(transport.publish(inboxTopic(outcome.channel.payee, 'voucher'), payloadOf(forwarded)));
+      sends.push(transport.publish(inboxTopic(outcome.channel.payee, 'voucher'), payloadOf(forwarded), this.replyOptions));
     }
     await Promise.all(sends);
   }

@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { DeviceLink } from '../../agent/link.js';
 import { createBrokerApp, type BrokerApp } from '../../broker/app.js';
 import type { BrokerConfigInput } from '../../broker/config.js';
+import type { Clock } from '../../broker/service/ports.js';
 import { addDevice } from '../../broker/store/devices.js';
 import { fundWallet } from '../../broker/store/ledger.js';
 import { parseAmount, type Amount } from '../../shared/amount.js';
@@ -35,10 +36,19 @@ export interface RunningBroker {
   stop(): Promise<void>;
 }
 
-export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, dataDir?: string): Promise<RunningBroker> {
+/** Extra, optional knobs of startBroker; `clock` is injected into the broker and used by `link()` for connect tokens. */
+export interface StartBrokerOptions {
+  readonly clock?: Clock;
+}
+
+export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, dataDir?: string, options: StartBrokerOptions = {}): Promise<RunningBroker> {
   const dir = dataDir === undefined ? tempDir() : null;
   const path = dataDir ?? dir?.path ?? '';
-  const app = await createBrokerApp({ dataDir: path, mqttPort: 0, operatorToken: OPERATOR_TOKEN, logLevel: 'silent', ...overrides }, { logger: pino({ level: 'silent' }) });
+  const clock: Clock = options.clock ?? { nowMs: () => Date.now() };
+  const app = await createBrokerApp(
+    { dataDir: path, mqttPort: 0, operatorToken: OPERATOR_TOKEN, logLevel: 'silent', ...overrides },
+    options.clock === undefined ? { logger: pino({ level: 'silent' }) } : { logger: pino({ level: 'silent' }), clock: options.clock },
+  );
   const { mqttPort, httpPort } = await app.listen();
   const url = `mqtt://127.0.0.1:${mqttPort}`;
   const links: DeviceLink[] = [];
@@ -51,7 +61,7 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, da
       return keys;
     },
     async link(id, keys) {
-      const link = await DeviceLink.connect({ url, device: id, secretKey: keys.secretKey, brokerId: app.config.brokerId, clock: { nowMs: () => Date.now() }, random, requestTimeoutMs: 5_000 });
+      const link = await DeviceLink.connect({ url, device: id, secretKey: keys.secretKey, brokerId: app.config.brokerId, clock, random, requestTimeoutMs: 5_000 });
       link.setMaxListeners(0);
       links.push(link);
       return link;

@@ -1,0 +1,282 @@
+// Authentication and ACL, attacked with hand-made MQTT clients against a real aedes broker:
+// replayed, foreign, stale and mis-addressed connect tokens; impostors using another device's id
+// (refused, and the real device's session is untouched); operators (read-only ops streams);
+// publishes and subscriptions outside a device's own subtree (disconnected and counted); wills
+// outside the own outbox (refused). Nothing of it may change the ledger.
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeviceLink } from '../agent/link.js';
+import { setDeviceStatus } from '../broker/store/devices.js';
+import { generateKeyPair, type KeyPair } from '../shared/keys.js';
+import { CONNECT_TOKEN_AGE_MS_MAX } from '../shared/limits.js';
+import { inboxTopic, outboxTopic } from '../shared/topics.js';
+import {
+  closedWithin, connectPassword, deviceClient, expectLedgerUnchanged, ledgerFingerprint, micro, nextMessage, openChannel, rawRequest, requestId, sleep, tryConnect,
+  type LedgerFingerprint,
+} from './helpers/broker-adversary.js';
+import { OPERATOR_TOKEN, payVoucher, random, signedVoucher, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
+
+// CONNACK return codes [MQTT-3.2.2.3].
+const IDENTIFIER_REJECTED = 2;
+const BAD_USERNAME_OR_PASSWORD = 4;
+const NOT_AUTHORIZED = 5;
+
+describe('broker: authentication and ACL', () => {
+  let broker: RunningBroker;
+  let carKeys: KeyPair;
+  let chargerKeys: KeyPair;
+  let malloryKeys: KeyPair;
+  let car: DeviceLink;
+  let charger: DeviceLink;
+  let carCloses = 0;
+  let brokerId: string;
+
+  beforeAll(async () => {
+    broker = await startBroker();
+    brokerId = broker.app.config.brokerId;
+    carKeys = broker.enrol('car-1', '10');
+    chargerKeys = broker.enrol('charger-1', '1');
+    malloryKeys = broker.enrol('mallory', '1');
+    car = await broker.link('car-1', carKeys);
+    charger = await broker.link('charger-1', chargerKeys);
+    car.client.on('close', () => {
+      carCloses += 1;
+    });
+  });
+  afterAll(async () => {
+    await broker?.stop();
+  });
+
+  /** The real car's session still works: no close seen, online, and it gets replies. */
+  async function expectCarSessionUntouched(): Promise<void> {
+    await sleep(50);
+    expect(carCloses).toBe(0);
+    expect(car.connected).toBe(true);
+    expect(broker.app.mqtt.online.has('car-1')).toBe(true);
+    expect(await car.request('wallet.balance', {})).toMatchObject({ device: 'car-1' });
+  }
+
+  const password = (device: string, keys: KeyPair, extra: { broker?: string; timeMs?: number } = {}) =>
+    connectPassword({ device, broker: extra.broker ?? brokerId, keys, ...(extra.timeMs === undefined ? {} : { timeMs: extra.timeMs }) });
+
+  /** Tries a connection that must be refused with `returnCode`, counted, and change nothing. */
+  async function expectRefused(options: Parameters<typeof tryConnect>[1], returnCode: number): Promise<void> {
+    const before = ledgerFingerprint(broker.app.db);
+    const failures = broker.app.service.stats.authFailures;
+    const outcome = await tryConnect(broker.url, options);
+    expect(outcome.connected).toBe(false);
+    expect(outcome.returnCode).toBe(returnCode);
+    expect(broker.app.service.stats.authFailures).toBe(failures + 1);
+    expectLedgerUnchanged(broker.app.db, before);
+  }
+
+  describe('device connect tokens', () => {
+    it('a valid token connects (control)', async () => {
+      const outcome = await tryConnect(broker.url, { clientId: 'mallory', username: 'mallory', password: password('mallory', malloryKeys) });
+      expect(outcome.connected).toBe(true);
+      await outcome.client.endAsync();
+    });
+
+    it('a replayed token is refused, after the first connection ended and while it is still up', async () => {
+      const token = password('mallory', malloryKeys);
+      const first = await tryConnect(broker.url, { clientId: 'mallory', username: 'mallory', password: token });
+      expect(first.connected).toBe(true);
+      let firstCloses = 0;
+      first.client.on('close', () => {
+        firstCloses += 1;
+      });
+      // An eavesdropper replays the captured bytes while the device is online: refused, no takeover.
+      await expectRefused({ clientId: 'mallory', username: 'mallory', password: Buffer.from(token) }, BAD_USERNAME_OR_PASSWORD);
+      await sleep(50);
+      expect(firstCloses).toBe(0);
+      await first.client.subscribeAsync(inboxTopic('mallory', 'rpc'), { qos: 1 });
+      const id = requestId('still-up');
+      expect(await rawRequest(first.client, 'mallory', { v: 1, id, method: 'wallet.balance', params: {} }, id)).toMatchObject({ ok: true });
+      await first.client.endAsync();
+      // And after it ended.
+      await expectRefused({ clientId: 'mallory', username: 'mallory', password: Buffer.from(token) }, BAD_USERNAME_OR_PASSWORD);
+    });
+
+    it('a token signed by another key is refused', async () => {
+      await expectRefused({ clientId: 'mallory', username: 'mallory', password: password('mallory', carKeys) }, BAD_USERNAME_OR_PASSWORD);
+    });
+
+    it('a token for another broker id is refused', async () => {
+      await expectRefused({ clientId: 'mallory', username: 'mallory', password: password('mallory', malloryKeys, { broker: 'other-broker' }) }, BAD_USERNAME_OR_PASSWORD);
+    });
+
+    it('a token for another device is refused', async () => {
+      // Signed correctly by mallory, but it names the car.
+      await expectRefused({ clientId: 'mallory', username: 'mallory', password: password('car-1', malloryKeys) }, BAD_USERNAME_OR_PASSWORD);
+    });
+
+    it('a token 10 minutes old, or 10 minutes ahead, is refused; just inside the window is accepted', async () => {
+      await expectRefused({ clientId: 'mallory', username: 'mallory', password: password('mallory', malloryKeys, { timeMs: Date.now() - 10 * 60_000 }) }, BAD_USERNAME_OR_PASSWORD);
+      await expectRefused({ clientId: 'mallory', username: 'mallory', password: password('mallory', malloryKeys, { timeMs: Date.now() + 10 * 60_000 }) }, BAD_USERNAME_OR_PASSWORD);
+      const inside = await tryConnect(broker.url, { clientId: 'mallory', username: 'mallory', password: password('mallory', malloryKeys, { timeMs: Date.now() - CONNECT_TOKEN_AGE_MS_MAX + 10_000 }) });
+      expect(inside.connected).toBe(true);
+      await inside.client.endAsync();
+    });
+
+    it('a missing, empty, truncated or garbage password is refused', async () => {
+      const good = password('mallory', malloryKeys);
+      await expectRefused({ clientId: 'mallory', username: 'mallory' }, BAD_USERNAME_OR_PASSWORD);
+      await expectRefused({ clientId: 'mallory', username: 'mallory', password: Buffer.alloc(0) }, BAD_USERNAME_OR_PASSWORD);
+      await expectRefused({ clientId: 'mallory', username: 'mallory', password: good.subarray(0, good.length - 1) }, BAD_USERNAME_OR_PASSWORD);
+      await expectRefused({ clientId: 'mallory', username: 'mallory', password: Buffer.alloc(good.length, 0xab) }, BAD_USERNAME_OR_PASSWORD);
+    });
+
+    it('a clientId different from the username is refused', async () => {
+      await expectRefused({ clientId: 'mallory-2', username: 'mallory', password: password('mallory', malloryKeys) }, IDENTIFIER_REJECTED);
+    });
+
+    it('an unknown device is refused', async () => {
+      const ghost = generateKeyPair(random);
+      await expectRefused({ clientId: 'ghost', username: 'ghost', password: password('ghost', ghost) }, NOT_AUTHORIZED);
+    });
+
+    it('a disabled device is refused, with an otherwise perfect token', async () => {
+      const keys = broker.enrol('retired', '1');
+      setDeviceStatus(broker.app.db, 'retired', 'disabled');
+      await expectRefused({ clientId: 'retired', username: 'retired', password: password('retired', keys) }, NOT_AUTHORIZED);
+    });
+
+    it("an impostor using another device's id with a wrong token is refused and that device's session is untouched", async () => {
+      await expectCarSessionUntouched();
+      // Own key, car's id.
+      await expectRefused({ clientId: 'car-1', username: 'car-1', password: password('car-1', malloryKeys) }, BAD_USERNAME_OR_PASSWORD);
+      // No password at all.
+      await expectRefused({ clientId: 'car-1', username: 'car-1' }, BAD_USERNAME_OR_PASSWORD);
+      // A perfectly valid mallory login, but with the car's clientId (would take over its session).
+      await expectRefused({ clientId: 'car-1', username: 'mallory', password: password('mallory', malloryKeys) }, IDENTIFIER_REJECTED);
+      // The operator token with the car's clientId.
+      await expectRefused({ clientId: 'car-1', username: 'operator', password: OPERATOR_TOKEN }, IDENTIFIER_REJECTED);
+      await expectCarSessionUntouched();
+    });
+  });
+
+  describe('operators', () => {
+    it('an operator with a wrong token, or without credentials, is refused', async () => {
+      await expectRefused({ clientId: 'ops:watch', username: 'operator', password: `${OPERATOR_TOKEN}x` }, BAD_USERNAME_OR_PASSWORD);
+      await expectRefused({ clientId: 'ops:watch', username: 'operator', password: OPERATOR_TOKEN.slice(0, -1) }, BAD_USERNAME_OR_PASSWORD);
+      await expectRefused({ clientId: 'ops:watch', username: 'operator' }, BAD_USERNAME_OR_PASSWORD);
+      await expectRefused({ clientId: 'ops:watch' }, IDENTIFIER_REJECTED);
+    });
+
+    it('an operator with the right token reads mqpay/v1/ops/# and sees a settlement after an accepted voucher', async () => {
+      const outcome = await tryConnect(broker.url, { clientId: 'ops:watch', username: 'operator', password: OPERATOR_TOKEN });
+      expect(outcome.connected).toBe(true);
+      const ops = outcome.client;
+      const granted = await ops.subscribeAsync('mqpay/v1/ops/#', { qos: 1 });
+      expect(granted.map((g) => g.qos)).toEqual([1]);
+
+      const channelId = await openChannel(car, 'charger-1', '1');
+      expect(await payVoucher(car, signedVoucher(carKeys, { channelId, seq: 1n, total: micro(250n) }))).toMatchObject({ type: 'voucher.accepted' });
+      const settlement = nextMessage(ops, 'mqpay/v1/ops/settlements', (m) => m.type === 'settlement');
+      const result = broker.app.service.tick();
+      expect(result?.amount).toBe(250n);
+      expect(await settlement).toMatchObject({ type: 'settlement', id: result?.id, amount: '0.00025', channels: 1 });
+      await ops.endAsync();
+    });
+
+    it('an operator is read-only: publishing anywhere, or reading a device inbox, disconnects it', async () => {
+      for (const act of [
+        (c: MqttClient) => c.publish(outboxTopic('car-1', 'rpc'), JSON.stringify({ v: 1, id: 'op-1', method: 'wallet.balance', params: {} }), { qos: 1 }),
+        (c: MqttClient) => c.publish('mqpay/v1/ops/settlements', '{}', { qos: 0 }),
+        (c: MqttClient) => c.subscribe(inboxTopic('car-1', 'rpc'), { qos: 0 }),
+        (c: MqttClient) => c.subscribe('#', { qos: 0 }),
+      ]) {
+        const outcome = await tryConnect(broker.url, { clientId: 'ops:watch', username: 'operator', password: OPERATOR_TOKEN });
+        expect(outcome.connected).toBe(true);
+        const violations = broker.app.service.stats.aclViolations;
+        const closed = closedWithin(outcome.client);
+        act(outcome.client);
+        expect(await closed).toBe(true);
+        expect(broker.app.service.stats.aclViolations).toBe(violations + 1);
+        outcome.client.end(true);
+      }
+    });
+  });
+
+  describe('ACL: publishing or subscribing outside the own subtree disconnects, is counted, and changes nothing', () => {
+    let before: LedgerFingerprint;
+    let chargerInbox: string[] = [];
+    beforeAll(() => {
+      charger.client.on('message', (topic: string, payload: Buffer) => {
+        chargerInbox.push(`${topic} ${payload.toString('utf8')}`);
+      });
+    });
+
+    const forged = JSON.stringify({ v: 1, type: 'voucher.accepted', channel: '00'.repeat(32), seq: '1', total: '1000' });
+    const cases: [string, (c: MqttClient) => void][] = [
+      ["publish to another device's outbox", (c) => c.publish(outboxTopic('car-1', 'rpc'), JSON.stringify({ v: 1, id: 'x1', method: 'channel.close', params: { channel: '00'.repeat(32) } }), { qos: 1 })],
+      ["publish to another device's inbox", (c) => c.publish(inboxTopic('charger-1', 'voucher'), forged, { qos: 1 })],
+      ['publish to its own inbox (only the service writes inboxes)', (c) => c.publish(inboxTopic('mallory', 'voucher'), forged, { qos: 1 })],
+      ['publish to $SYS/x', (c) => c.publish('$SYS/x', 'hello', { qos: 0 })],
+      ['publish to the operator stream', (c) => c.publish('mqpay/v1/ops/settlements', '{}', { qos: 1 })],
+      ['publish to the offers topic directly', (c) => c.publish('mqpay/v1/offers/mallory', '{}', { qos: 1 })],
+      ['publish outside the mqpay tree', (c) => c.publish('foo/bar', 'x', { qos: 0 })],
+      ['publish to an unknown outbox kind', (c) => c.publish('mqpay/v1/d/mallory/out/withdraw', '{}', { qos: 1 })],
+      ['a retained publish to its own outbox', (c) => c.publish(outboxTopic('mallory', 'rpc'), JSON.stringify({ v: 1, id: 'r1', method: 'wallet.balance', params: {} }), { qos: 1, retain: true })],
+      ["subscribe to another device's inbox", (c) => c.subscribe(inboxTopic('car-1', 'voucher'), { qos: 1 })],
+      ["subscribe to another device's whole inbox", (c) => c.subscribe('mqpay/v1/d/car-1/in/#', { qos: 1 })],
+      ['subscribe to mqpay/v1/d/+/in/#', (c) => c.subscribe('mqpay/v1/d/+/in/#', { qos: 1 })],
+      ['subscribe to every outbox', (c) => c.subscribe('mqpay/v1/d/+/out/+', { qos: 1 })],
+      ['subscribe to its own outbox', (c) => c.subscribe('mqpay/v1/d/mallory/out/#', { qos: 1 })],
+      ['subscribe to #', (c) => c.subscribe('#', { qos: 0 })],
+      ['subscribe to $SYS/#', (c) => c.subscribe('$SYS/#', { qos: 0 })],
+      ['subscribe to the operator streams', (c) => c.subscribe('mqpay/v1/ops/#', { qos: 0 })],
+      ['subscribe to mqpay/#', (c) => c.subscribe('mqpay/#', { qos: 0 })],
+    ];
+
+    it.each(cases)('%s', async (_name, act) => {
+      before = ledgerFingerprint(broker.app.db);
+      chargerInbox = [];
+      const client = await deviceClient(broker, 'mallory', malloryKeys);
+      const violations = broker.app.service.stats.aclViolations;
+      const closed = closedWithin(client);
+      act(client);
+      expect(await closed).toBe(true);
+      expect(broker.app.service.stats.aclViolations).toBe(violations + 1);
+      client.end(true);
+      await sleep(30);
+      expect(chargerInbox).toEqual([]); // nothing forged reached the charger
+      expectLedgerUnchanged(broker.app.db, before);
+      await expectCarSessionUntouched();
+    });
+
+    it('its own inbox subscription and outbox publish are fine (control)', async () => {
+      const client = await deviceClient(broker, 'mallory', malloryKeys);
+      const id = requestId('ok');
+      expect(await rawRequest(client, 'mallory', { v: 1, id, method: 'wallet.balance', params: {} }, id)).toMatchObject({ ok: true, result: { device: 'mallory' } });
+      expect(client.connected).toBe(true);
+      await client.endAsync();
+    });
+  });
+
+  describe('ACL: wills', () => {
+    const will = (topic: string, retain = false) => ({ topic, payload: Buffer.from('{}'), qos: 0 as const, retain });
+
+    it.each([
+      ["another device's outbox", will(outboxTopic('car-1', 'rpc'))],
+      ["another device's inbox", will(inboxTopic('charger-1', 'notice'))],
+      ['its own inbox', will(inboxTopic('mallory', 'notice'))],
+      ['$SYS', will('$SYS/mallory/gone')],
+      ['the operator stream', will('mqpay/v1/ops/events')],
+      ['a retained will in its own outbox', will(outboxTopic('mallory', 'rpc'), true)],
+    ])('a will on %s -> the connection is refused and counted', async (_name, lastWill) => {
+      const before = ledgerFingerprint(broker.app.db);
+      const violations = broker.app.service.stats.aclViolations;
+      const outcome = await tryConnect(broker.url, { clientId: 'mallory', username: 'mallory', password: password('mallory', malloryKeys), will: lastWill });
+      expect(outcome.connected).toBe(false);
+      expect(broker.app.service.stats.aclViolations).toBe(violations + 1);
+      expectLedgerUnchanged(broker.app.db, before);
+    });
+
+    it('a will in its own outbox is accepted (control)', async () => {
+      const outcome = await tryConnect(broker.url, { clientId: 'mallory', username: 'mallory', password: password('mallory', malloryKeys), will: will(outboxTopic('mallory', 'rpc')) });
+      expect(outcome.connected).toBe(true);
+      await outcome.client.endAsync();
+    });
+  });
+});
