@@ -1,8 +1,13 @@
 // The device's MQTT link to the service: connects with a fresh signed connect token on every
 // (re)connect, subscribes to its inbox, correlates RPC replies by request id, and hands inbox
 // messages to the agent. Pure plumbing: what to pay and what to store is the agent's business.
+//
+// Built on MQTT.js's client class with its own TCP/TLS stream builder (mqtt:// and mqtts://
+// only): the WebSocket, SOCKS and mini-program transports of `mqtt.connect` would triple the
+// size of the agent bundle for devices that never use them.
 import { EventEmitter } from 'node:events';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { IClientOptions } from 'mqtt';
+import clientModule from 'mqtt/lib/client';
 import { sign } from '../shared/crypto.js';
 import { signConnectPassword } from '../shared/connect-token.js';
 import { MqpayError } from '../shared/errors.js';
@@ -10,6 +15,15 @@ import type { RandomBytes } from '../shared/ids.js';
 import { CONNECT_NONCE_BYTES, IN_FLIGHT_REQUESTS_PER_DEVICE_MAX } from '../shared/limits.js';
 import { encodePayload, parsePayload, rpcResponseSchema, type RpcMethod } from '../shared/schemas.js';
 import { inboxFilter, outboxTopic, parseTopic, type InboxKind, type OutboxKind } from '../shared/topics.js';
+import { streamBuilderFor } from './link-stream.js';
+import { RECONNECT_INITIAL_MS_DEFAULT, RECONNECT_MAX_MS_DEFAULT, reconnectDelayMs } from './reconnect-backoff.js';
+import { errorFromWire } from './wire-error.js';
+
+// Node's ESM loader hands over `module.exports` (class under `.default`); bundlers and test
+// runners that apply the __esModule interop hand over the class itself. Accept both.
+type MqttClientClass = typeof clientModule.default;
+const MqttClient: MqttClientClass = (clientModule as unknown as { default?: MqttClientClass }).default ?? (clientModule as unknown as MqttClientClass);
+export type MqttClientInstance = InstanceType<MqttClientClass>;
 
 export interface LinkOptions {
   readonly url: string;
@@ -19,12 +33,18 @@ export interface LinkOptions {
   readonly clock: { nowMs(): number };
   readonly random: RandomBytes;
   readonly requestTimeoutMs?: number;
+  /** First reconnect delay; later ones double up to `reconnectPeriodMaxMs`, with jitter. */
   readonly reconnectPeriodMs?: number;
+  readonly reconnectPeriodMaxMs?: number;
   readonly connectTimeoutMs?: number;
   readonly keepaliveSeconds?: number;
+  /** false keeps a persistent session: the broker queues inbox messages while offline. */
+  readonly cleanSession?: boolean;
 }
 
 export const REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
+export const CONNECT_TIMEOUT_MS_DEFAULT = 5_000;
+export const KEEPALIVE_SECONDS_DEFAULT = 30;
 
 interface PendingRequest {
   readonly resolve: (result: Record<string, unknown>) => void;
@@ -32,68 +52,119 @@ interface PendingRequest {
   readonly timer: NodeJS.Timeout;
 }
 
-/** Events: 'inbox' (kind, payload), 'connect', 'offline'. */
+// MQTT.js re-arms its reconnect timer only when none is set; clearing it at each attempt lets
+// the next failure schedule the following attempt with the new (longer, jittered) period.
+type ReconnectInternals = { _clearReconnect(): void };
+
+/** Events: 'inbox' (kind, payload), 'offer' (device, payload), 'connect', 'offline', 'link-error'. */
 export class DeviceLink extends EventEmitter {
-  readonly client: MqttClient;
+  readonly client: MqttClientInstance;
   private readonly pending = new Map<string, PendingRequest>();
   private requestCounter = 0;
+  private reconnectAttempt = 0;
 
-  private constructor(private readonly options: LinkOptions, client: MqttClient) {
+  private constructor(private readonly options: LinkOptions, client: MqttClientInstance) {
     super();
     this.client = client;
-    client.on('reconnect', () => {
-      client.options.password = this.password() as unknown as string;
-    });
+    client.on('reconnect', () => this.onReconnectAttempt());
     client.on('connect', () => {
-      client.subscribe(inboxFilter(options.device), { qos: 1 });
-      this.emit('connect');
+      this.reconnectAttempt = 0;
+      client.options.reconnectPeriod = this.nextDelayMs();
+      client.subscribe(inboxFilter(options.device), { qos: 1 }, (error) => {
+        if (error) this.emit('link-error', error);
+        else this.emit('connect');
+      });
     });
     client.on('offline', () => this.emit('offline'));
     client.on('error', (error) => this.emit('link-error', error));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
   }
 
-  /** Connects and waits for the first CONNACK and inbox subscription. */
-  static connect(options: LinkOptions): Promise<DeviceLink> {
-    const password = DeviceLink.passwordOf(options);
-    const client = mqtt.connect(options.url, {
+  private static create(options: LinkOptions, retryRefusals: boolean): DeviceLink {
+    const initialDelayMs = reconnectDelayMs(0, DeviceLink.backoffOf(options), options.random);
+    const clientOptions: IClientOptions = {
       clientId: options.device,
       username: options.device,
-      password: Buffer.from(password) as unknown as string,
+      password: Buffer.from(DeviceLink.passwordOf(options)) as unknown as string,
+      protocolId: 'MQTT',
       protocolVersion: 4,
-      clean: true,
-      keepalive: options.keepaliveSeconds ?? 30,
-      reconnectPeriod: options.reconnectPeriodMs ?? 500,
-      connectTimeout: options.connectTimeoutMs ?? 5_000,
+      clean: options.cleanSession ?? true,
+      keepalive: options.keepaliveSeconds ?? KEEPALIVE_SECONDS_DEFAULT,
+      reconnectPeriod: initialDelayMs,
+      connectTimeout: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS_DEFAULT,
       resubscribe: false,
-    });
-    const link = new DeviceLink(options, client);
+      reconnectOnConnackError: retryRefusals,
+      // mqtt-packet otherwise pre-builds a Buffer for each of the 65,536 packet ids on first
+      // write: about 7 MB of heap, half a small device's budget, to save microseconds.
+      writeCache: false,
+    };
+    const client = new MqttClient(streamBuilderFor(options.url), clientOptions);
+    return new DeviceLink(options, client);
+  }
+
+  /** Connects and waits for the first CONNACK and inbox subscription; fails if that fails. */
+  static connect(options: LinkOptions): Promise<DeviceLink> {
+    const link = DeviceLink.create(options, false);
     return new Promise((resolve, reject) => {
       const fail = (error: Error) => {
-        client.end(true);
+        link.off('connect', succeed);
+        link.client.end(true);
         reject(new MqpayError('SERVICE_UNAVAILABLE', error.message));
       };
-      client.once('error', fail);
-      client.once('connect', () => {
-        client.subscribe(inboxFilter(options.device), { qos: 1 }, (error) => {
-          client.removeListener('error', fail);
-          if (error) fail(error);
-          else resolve(link);
-        });
-      });
+      const succeed = () => {
+        link.off('link-error', fail);
+        resolve(link);
+      };
+      link.once('link-error', fail);
+      link.once('connect', succeed);
     });
+  }
+
+  /**
+   * Starts connecting in the background and returns at once. The link keeps retrying (also
+   * after refusals such as an expired token) so a device can start while the broker is down.
+   */
+  static open(options: LinkOptions): DeviceLink {
+    return DeviceLink.create(options, true);
+  }
+
+  private static backoffOf(options: LinkOptions) {
+    return { initialMs: options.reconnectPeriodMs ?? RECONNECT_INITIAL_MS_DEFAULT, maxMs: options.reconnectPeriodMaxMs ?? RECONNECT_MAX_MS_DEFAULT };
   }
 
   private static passwordOf(options: LinkOptions): Uint8Array {
     return signConnectPassword({ device: options.device, broker: options.brokerId, timeMs: options.clock.nowMs(), nonce: options.random(CONNECT_NONCE_BYTES), secretKey: options.secretKey, sign });
   }
 
-  private password(): Buffer {
-    return Buffer.from(DeviceLink.passwordOf(this.options));
+  private nextDelayMs(): number {
+    return reconnectDelayMs(this.reconnectAttempt, DeviceLink.backoffOf(this.options), this.options.random);
+  }
+
+  private onReconnectAttempt(): void {
+    // A connect token is single-use and time-stamped: every attempt needs a fresh one.
+    this.client.options.password = Buffer.from(DeviceLink.passwordOf(this.options)) as unknown as string;
+    this.reconnectAttempt += 1;
+    this.client.options.reconnectPeriod = this.nextDelayMs();
+    (this.client as unknown as ReconnectInternals)._clearReconnect();
   }
 
   get connected(): boolean {
     return this.client.connected;
+  }
+
+  /** Resolves once connected (at once if already); false when `timeoutMs` passes first. */
+  whenConnected(timeoutMs: number): Promise<boolean> {
+    if (this.connected) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        this.off('connect', onConnect);
+        resolve(value);
+      };
+      const onConnect = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.on('connect', onConnect);
+    });
   }
 
   /** Publishes to the device's own outbox at QoS 1; resolves on PUBACK. */
@@ -103,11 +174,24 @@ export class DeviceLink extends EventEmitter {
     });
   }
 
+  subscribe(filter: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.subscribe(filter, { qos: 1 }, (error) => (error ? reject(new MqpayError('NOT_AUTHORIZED', error.message)) : resolve()));
+    });
+  }
+
+  unsubscribe(filter: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.client.unsubscribe(filter, () => resolve());
+    });
+  }
+
   /** Sends a request and waits for its reply. `id` lets a retry reuse the original request id. */
   request(method: RpcMethod, params: Record<string, unknown>, id?: string): Promise<Record<string, unknown>> {
     if (this.pending.size >= IN_FLIGHT_REQUESTS_PER_DEVICE_MAX) return Promise.reject(new MqpayError('TOO_MANY_IN_FLIGHT'));
     this.requestCounter += 1;
     const requestId = id ?? `${this.options.clock.nowMs().toString(36)}-${this.requestCounter}-${Buffer.from(this.options.random(4)).toString('hex')}`;
+    if (this.pending.has(requestId)) return Promise.reject(new MqpayError('TOO_MANY_IN_FLIGHT', `request ${requestId} is already waiting`));
     return new Promise((resolve, reject) => {
       const timeoutMs = this.options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT;
       const timer = setTimeout(() => {
@@ -121,7 +205,12 @@ export class DeviceLink extends EventEmitter {
 
   private onMessage(topic: string, payload: Buffer): void {
     const parsed = parseTopic(topic);
-    if (parsed === null || parsed.kind !== 'inbox' || parsed.device !== this.options.device) return;
+    if (parsed === null) return;
+    if (parsed.kind === 'offer') {
+      this.emit('offer', parsed.device, new Uint8Array(payload));
+      return;
+    }
+    if (parsed.kind !== 'inbox' || parsed.device !== this.options.device) return;
     if (parsed.box === 'rpc') return this.onRpcReply(payload);
     this.emit('inbox', parsed.box satisfies InboxKind, new Uint8Array(payload));
   }
@@ -138,7 +227,7 @@ export class DeviceLink extends EventEmitter {
     this.pending.delete(reply.id);
     clearTimeout(pending.timer);
     if (reply.ok) pending.resolve(reply.result);
-    else pending.reject(new MqpayError(reply.error.code as never, reply.error.message));
+    else pending.reject(errorFromWire(reply.error));
   }
 
   async close(): Promise<void> {
@@ -147,6 +236,8 @@ export class DeviceLink extends EventEmitter {
       pending.reject(new MqpayError('SERVICE_UNAVAILABLE', 'link closed'));
       this.pending.delete(id);
     }
-    await this.client.endAsync();
+    // Forced: a graceful end waits for every unacknowledged QoS 1 message, forever if the
+    // broker is gone. Unsent vouchers are in the agent's store and are re-sent next time.
+    await this.client.endAsync(true);
   }
 }

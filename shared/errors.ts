@@ -21,6 +21,8 @@ export const ERRORS = {
   TOKEN_EXPIRED: { message: 'connect token time is outside the accepted window', retryable: true },
   TOKEN_REPLAYED: { message: 'connect token was already used', retryable: false },
   NOT_AUTHORIZED: { message: 'not allowed for this client', retryable: false },
+  NOT_FOUND: { message: 'no such resource', retryable: false },
+  METHOD_NOT_ALLOWED: { message: 'method not allowed on this resource', retryable: false },
   CHANNEL_UNKNOWN: { message: 'channel does not exist', retryable: false },
   CHANNEL_CLOSED: { message: 'channel is closed', retryable: false },
   CHANNEL_EXPIRED: { message: 'channel has expired', retryable: false },

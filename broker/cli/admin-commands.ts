@@ -1,5 +1,5 @@
-// Operator commands over the data directory: enrol devices, fund wallets, audit the ledger,
-// list settlements. They work while the broker runs (SQLite WAL; the broker reads devices and
+// Operator commands over the data directory: enrol devices, fund wallets, audit the ledger
+// (the list views, settlements included, are in view-commands.ts). They work while the broker runs (SQLite WAL; the broker reads devices and
 // balances from the database on each use, so it sees the change at once).
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -7,13 +7,11 @@ import { join } from 'node:path';
 import { formatAmount, parseAmount, type Amount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
 import { publicKeyFromHex } from '../../shared/keys.js';
-import { integerOption, requireString, UsageError, type Command, type CommandInput } from '../../cli/command.js';
-import { table } from '../../cli/table.js';
+import { requireString, UsageError, type Command, type CommandInput } from '../../cli/command.js';
 import { auditLedger } from '../store/audit.js';
 import { addDevice } from '../store/devices.js';
 import { balanceOf, fundWallet, walletAccount } from '../store/ledger.js';
 import { DATABASE_FILE, openDatabase, type Db } from '../store/open-database.js';
-import { listSettlements, settlementLines } from '../store/settle.js';
 
 const dataOption = { data: { type: 'string', description: 'broker data directory' } } as const;
 
@@ -70,27 +68,5 @@ export const ledgerCheckCommand: Command = {
     const failed = checks.filter((check) => !check.ok).length;
     if (input.values.json !== true) input.stdout(failed === 0 ? `ledger ok: ${checks.length} checks hold` : `ledger BROKEN: ${failed} of ${checks.length} checks fail`);
     return failed === 0 ? 0 : 1;
-  },
-};
-
-export const settlementsCommand: Command = {
-  name: ['settlements'],
-  summary: 'list settlements, newest first',
-  positionals: [],
-  options: { ...dataOption, json: { type: 'boolean', description: 'print JSON' }, limit: { type: 'string', description: 'how many', default: '20' } },
-  async run(input) {
-    const limit = integerOption(input, 'limit', 1, 10_000) ?? 20;
-    const rows = withDatabase(input, true, (db) => listSettlements(db, limit).map((row) => ({ ...row, lines: settlementLines(db, row.id) })));
-    if (input.values.json === true) {
-      const json = rows.map((row) => ({ ...row, amount: formatAmount(row.amount), fee: formatAmount(row.fee), lines: row.lines.map((l) => ({ account: l.account, amount: formatAmount(l.amount) })) }));
-      input.stdout(JSON.stringify(json, null, 2));
-      return 0;
-    }
-    if (rows.length === 0) {
-      input.stdout('no settlements yet');
-      return 0;
-    }
-    input.stdout(table(['id', 'reason', 'at', 'channels', 'amount', 'fee'], rows.map((row) => [row.id, row.reason, new Date(row.createdAtMs).toISOString(), String(row.channels), formatAmount(row.amount), formatAmount(row.fee)])));
-    return 0;
   },
 };

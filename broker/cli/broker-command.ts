@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { parseAmount } from '../../shared/amount.js';
 import { integerOption, requireString, type Command } from '../../cli/command.js';
 import { createBrokerApp, systemRandom } from '../app.js';
+import { operatorHttpHandler } from '../http/operator-api.js';
 import { resolveOperatorToken } from '../operator-token.js';
 
 export const brokerCommand: Command = {
@@ -13,7 +14,7 @@ export const brokerCommand: Command = {
     data: { type: 'string', description: 'data directory (SQLite ledger, service key)' },
     host: { type: 'string', description: 'address to listen on', default: '127.0.0.1' },
     'mqtt-port': { type: 'string', description: 'MQTT TCP port', default: '1883' },
-    'http-port': { type: 'string', description: 'HTTP port (operator API, MQTT over WebSocket at /mqtt)' },
+    'http-port': { type: 'string', description: 'HTTP port (operator API and dashboard, /metrics, MQTT over WebSocket at /mqtt)' },
     'epoch-seconds': { type: 'string', description: 'seconds between settlement epochs', default: '60' },
     'settle-threshold': { type: 'string', description: 'settle a channel early once this amount is unsettled (e.g. 5)' },
     'fee-ppm': { type: 'string', description: 'operator fee in parts per million of each settlement', default: '0' },
@@ -36,9 +37,10 @@ export const brokerCommand: Command = {
       brokerId: requireString(input, 'broker-id'),
       operatorToken: resolveOperatorToken(dataDir, input.values['operator-token'] as string | undefined, systemRandom),
       logLevel: requireString(input, 'log-level') as never,
-    });
+    }, { httpHandler: operatorHttpHandler() });
     const { mqttPort, httpPort } = await app.listen();
     input.stdout(`mqpay broker "${app.config.brokerId}" listening: mqtt://${app.config.host}:${mqttPort}${httpPort === null ? '' : `, http://${app.config.host}:${httpPort} (MQTT over WebSocket at /mqtt)`}`);
+    if (httpPort !== null) input.stdout(`dashboard: http://${app.config.host}:${httpPort}/  API: /api (OpenAPI at /api/openapi.json)  metrics: /metrics`);
     input.stdout(`service public key: ${app.servicePublicKeyHex}`);
     input.stdout(`data: ${dataDir}; settlement every ${app.config.epochSeconds} s`);
     await new Promise<void>((resolve) => {

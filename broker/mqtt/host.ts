@@ -37,6 +37,8 @@ export interface MqttHost {
   readonly online: ReadonlySet<string>;
   listenTcp(port: number, host: string): Promise<number>;
   attachWebSocket(server: HttpServer): void;
+  /** Closes a device's live session (an operator disabled it); false when it was not connected. */
+  disconnect(device: string): boolean;
   close(): Promise<void>;
 }
 
@@ -103,12 +105,13 @@ export async function createMqttHost(deps: MqttHostDeps): Promise<MqttHost> {
       event('device.connected', role.device);
     }
   });
+  const clients = (): Record<string, Client> => (aedes as unknown as { clients: Record<string, Client> }).clients;
   aedes.on('clientDisconnect', (client) => {
     const role = roleOf(client);
     if (role?.kind !== 'device') return;
     // A takeover by the same device fires this for the old connection: it is still online.
     setImmediate(() => {
-      if ([...Object.values((aedes as unknown as { clients: Record<string, Client> }).clients)].some((c) => c.id === role.device)) return;
+      if ([...Object.values(clients())].some((c) => c.id === role.device)) return;
       online.delete(role.device);
       limiter.forget(role.device);
       inFlight.delete(role.device);
@@ -142,6 +145,12 @@ export async function createMqttHost(deps: MqttHostDeps): Promise<MqttHost> {
       const wss = new WebSocketServer({ server, path: '/mqtt', maxPayload: config.packetBytesMax * 4 });
       wss.on('connection', (socket, request) => aedes.handle(guard(createWebSocketStream(socket)), request));
       wsServers.push(wss);
+    },
+    disconnect(device) {
+      const client = clients()[device];
+      if (client === undefined || roleOf(client)?.kind !== 'device') return false;
+      client.close();
+      return true;
     },
     async close() {
       for (const wss of wsServers) wss.close();

@@ -25,7 +25,8 @@ export class SettlementScheduler {
     private readonly cache: ChannelCache,
     private readonly flushVouchers: () => void,
     private readonly publishEffects: (effects: readonly Effect[]) => Promise<void>,
-    private readonly onSettled: (result: SettlementResult) => void,
+    /** `durationMs`: how long the settling transaction took (for the operator metrics). */
+    private readonly onSettled: (result: SettlementResult, durationMs: number) => void,
   ) {}
 
   start(): void {
@@ -63,20 +64,21 @@ export class SettlementScheduler {
     this.sequence += 1;
     const id = reason === 'epoch' ? `epoch-${Math.floor(nowMs / epochMs)}` : `${reason}-${nowMs}-${this.sequence}`;
     let result: SettlementResult | null;
+    const startedMs = performance.now();
     try {
       result = settleEpoch(this.deps.db, { id, reason, nowMs, feePpm: this.deps.options.feePpm });
     } catch (error) {
       this.deps.logger.error({ err: error, settlement: id }, 'settlement failed; it will be retried next epoch');
       return null;
     }
-    if (result !== null) this.applied(result);
+    if (result !== null) this.applied(result, performance.now() - startedMs);
     return result;
   }
 
-  private applied(result: SettlementResult): void {
+  private applied(result: SettlementResult, durationMs: number): void {
     this.cache.markAllSettled();
     this.deps.logger.info({ settlement: result.id, reason: result.reason, channels: result.channelCount, amount: result.amount.toString() }, 'settled');
-    this.onSettled(result);
+    this.onSettled(result, durationMs);
     this.publishNotices(result, 0n);
   }
 
@@ -102,9 +104,10 @@ export class SettlementScheduler {
     const expired = listExpiredOpenChannels(this.deps.db, nowSeconds, EXPIRED_CHANNELS_PER_TICK_MAX);
     for (const row of expired) {
       const ctx: RpcContext = { deps: this.deps, cache: this.cache, flushVouchers: this.flushVouchers, effects: [], afterCommit: [] };
+      const startedMs = performance.now();
       const closed = this.deps.db.transaction(() => closeInTransaction(ctx, row, 'expiry')).immediate();
       for (const apply of ctx.afterCommit) apply();
-      if (closed.settlement !== null) this.onSettled(closed.settlement);
+      if (closed.settlement !== null) this.onSettled(closed.settlement, performance.now() - startedMs);
       this.publishEffects(ctx.effects).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'expiry notices not delivered'));
     }
     return expired.length;

@@ -19,7 +19,7 @@ import { VoucherIngest } from './voucher-ingest.js';
 
 export interface SettlementService {
   readonly stats: ServiceStats;
-  /** 'settlement' (SettlementResult) events for the operator surface. */
+  /** 'settlement' (SettlementResult, durationMs: number) events for the operator surface. */
   readonly events: EventEmitter;
   /** Handles one device message; resolves once it is durable and answered. */
   handleOutbox(device: string, box: OutboxKind, payload: Uint8Array): Promise<void>;
@@ -39,9 +39,9 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   const publishEffects = async (effects: readonly Effect[]): Promise<void> => {
     await Promise.all(effects.map((effect) => deps.transport.publish(effect.topic, effect.payload, effect.retain === true ? { retain: true } : {})));
   };
-  const onSettled = (result: SettlementResult): void => {
+  const onSettled = (result: SettlementResult, durationMs: number): void => {
     stats.settlements += 1;
-    events.emit('settlement', result);
+    events.emit('settlement', result, durationMs);
   };
   let ingest: VoucherIngest | null = null;
   const flushVouchers = (): void => ingest?.flush();
@@ -69,9 +69,10 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
       if (row === null) throw new MqpayError('CHANNEL_UNKNOWN');
       if (row.state !== 'open') throw new MqpayError('CHANNEL_CLOSED');
       const ctx: RpcContext = { deps, cache, flushVouchers, effects: [], afterCommit: [] };
+      const startedMs = performance.now();
       const closed = deps.db.transaction(() => closeInTransaction(ctx, row, 'close')).immediate();
       for (const apply of ctx.afterCommit) apply();
-      if (closed.settlement !== null) onSettled(closed.settlement);
+      if (closed.settlement !== null) onSettled(closed.settlement, performance.now() - startedMs);
       publishEffects(ctx.effects).catch((error: unknown) => deps.logger.warn({ err: error }, 'close notices not delivered'));
       return closed;
     },

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { DeviceLink } from '../../agent/link.js';
-import { createBrokerApp, type BrokerApp } from '../../broker/app.js';
+import { createBrokerApp, type BrokerApp, type BrokerOverrides } from '../../broker/app.js';
 import type { BrokerConfigInput } from '../../broker/config.js';
 import type { Clock } from '../../broker/service/ports.js';
 import { addDevice } from '../../broker/store/devices.js';
@@ -39,6 +39,8 @@ export interface RunningBroker {
 /** Extra, optional knobs of startBroker; `clock` is injected into the broker and used by `link()` for connect tokens. */
 export interface StartBrokerOptions {
   readonly clock?: Clock;
+  /** Extra HTTP routes (e.g. the operator API); needs `httpPort` in the config overrides. */
+  readonly httpHandler?: BrokerOverrides['httpHandler'];
 }
 
 export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, dataDir?: string, options: StartBrokerOptions = {}): Promise<RunningBroker> {
@@ -47,7 +49,11 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, da
   const clock: Clock = options.clock ?? { nowMs: () => Date.now() };
   const app = await createBrokerApp(
     { dataDir: path, mqttPort: 0, operatorToken: OPERATOR_TOKEN, logLevel: 'silent', ...overrides },
-    options.clock === undefined ? { logger: pino({ level: 'silent' }) } : { logger: pino({ level: 'silent' }), clock: options.clock },
+    {
+      logger: pino({ level: 'silent' }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.httpHandler === undefined ? {} : { httpHandler: options.httpHandler }),
+    },
   );
   const { mqttPort, httpPort } = await app.listen();
   const url = `mqtt://127.0.0.1:${mqttPort}`;

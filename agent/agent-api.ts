@@ -1,0 +1,144 @@
+// The public face of a running agent (what createAgent returns).
+import type { Amount } from '../shared/amount.js';
+import { MqpayError } from '../shared/errors.js';
+import { toHex } from '../shared/hex.js';
+import { channelIdFromHex } from '../shared/ids.js';
+import type { AmountInput } from './amount-input.js';
+import type { AgentContext } from './context.js';
+import type { Payee } from './payee/payee.js';
+import type { Payer } from './payer/payer.js';
+import { balanceResultSchema, closeResultSchema, parseResult } from './payer/rpc-results.js';
+import { readAgentStatus, type AgentStatus } from './status.js';
+import { markPayeeChannelClosed } from './store/payee-channels.js';
+import { getPayerChannel, setPayerChannelState } from './store/payer-channels.js';
+import type {
+  CloseResult, Offer, Payment, PaymentHandler, PaymentStream, PayOptions, ReceiptMessage, ReceivedPayment, SignedPayment, StreamOptions, VoucherMessage,
+} from './types.js';
+
+export interface Agent {
+  readonly device: string;
+  /** This device's public key, hex. */
+  readonly publicKey: string;
+  readonly connected: boolean;
+  /** Pays `amount` to `payee`; resolves when the service accepted it (and the payee receipted, if asked). */
+  pay(payee: string, amount: AmountInput, options?: PayOptions): Promise<Payment>;
+  /** Signs and stores a payment without waiting; its `message` can be handed to the payee directly. */
+  sign(payee: string, amount: AmountInput, options?: Pick<PayOptions, 'memo'>): Promise<SignedPayment>;
+  /** Pays continuously (each interval in advance) until stopped or a payment fails. */
+  stream(payee: string, options: StreamOptions): PaymentStream;
+  /** Called for every new payment received, after it is stored and receipted. */
+  onPayment(handler: PaymentHandler): () => void;
+  /** Takes a voucher handed over directly (no broker needed); throws the error that refuses it. */
+  receiveVoucher(message: VoucherMessage): Promise<ReceivedPayment>;
+  /** Takes a receipt handed back directly; false when it is not believable. */
+  receiveReceipt(message: ReceiptMessage): boolean;
+  offer(offer: { unit: string; price: AmountInput }): Promise<void>;
+  readOffer(device: string, options?: { timeoutMs?: number }): Promise<Offer>;
+  /** The wallet balance held by the service. */
+  balance(): Promise<Amount>;
+  /** What this device knows locally: channels it pays and is paid through, pending vouchers. */
+  channels(): AgentStatus;
+  /** Closes a channel (payer or payee): settles what is owed, refunds the rest to the payer. */
+  close(channel: string): Promise<CloseResult>;
+  whenConnected(timeoutMs: number): Promise<boolean>;
+  onConnection(listener: (connected: boolean) => void): () => void;
+  /** Stops the agent: closes the link and the store. Pending vouchers stay stored. */
+  stop(): Promise<void>;
+}
+
+export interface AgentParts {
+  readonly stream: (payee: string, options: StreamOptions) => PaymentStream;
+  readonly offer: (offer: { unit: string; price: AmountInput }) => Promise<void>;
+  readonly readOffer: (device: string, timeoutMs: number | undefined) => Promise<Offer>;
+  readonly stop: () => Promise<void>;
+}
+
+export class AgentApi implements Agent {
+  readonly device: string;
+  readonly publicKey: string;
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly ctx: AgentContext, private readonly payer: Payer, private readonly payee: Payee, private readonly parts: AgentParts) {
+    this.device = ctx.device;
+    this.publicKey = toHex(ctx.keys.publicKey);
+  }
+
+  get connected(): boolean {
+    return this.ctx.link.connected;
+  }
+
+  pay(payee: string, amount: AmountInput, options?: PayOptions): Promise<Payment> {
+    return this.payer.pay(payee, amount, options);
+  }
+
+  sign(payee: string, amount: AmountInput, options?: Pick<PayOptions, 'memo'>): Promise<SignedPayment> {
+    return this.payer.sign(payee, amount, options);
+  }
+
+  stream(payee: string, options: StreamOptions): PaymentStream {
+    return this.parts.stream(payee, options);
+  }
+
+  onPayment(handler: PaymentHandler): () => void {
+    return this.payee.onPayment(handler);
+  }
+
+  receiveVoucher(message: VoucherMessage): Promise<ReceivedPayment> {
+    return this.payee.receiveVoucher(message);
+  }
+
+  receiveReceipt(message: ReceiptMessage): boolean {
+    return this.payer.receipts.accept(message, null);
+  }
+
+  offer(offer: { unit: string; price: AmountInput }): Promise<void> {
+    return this.parts.offer(offer);
+  }
+
+  readOffer(device: string, options: { timeoutMs?: number } = {}): Promise<Offer> {
+    return this.parts.readOffer(device, options.timeoutMs);
+  }
+
+  private async request(method: 'wallet.balance' | 'channel.close', params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (!(await this.ctx.link.whenConnected(this.ctx.timing.requestTimeoutMs))) throw new MqpayError('SERVICE_UNAVAILABLE', `broker unreachable; ${method} not sent`);
+    return this.ctx.link.request(method, params);
+  }
+
+  async balance(): Promise<Amount> {
+    return parseResult(balanceResultSchema, await this.request('wallet.balance', {}), 'wallet.balance').balance;
+  }
+
+  channels(): AgentStatus {
+    return readAgentStatus(this.ctx.db);
+  }
+
+  async close(channel: string): Promise<CloseResult> {
+    const id = channelIdFromHex(channel);
+    const result = parseResult(closeResultSchema, await this.request('channel.close', { channel }), 'channel.close');
+    await this.ctx.batch.run(() => {
+      if (getPayerChannel(this.ctx.db, id) !== null) setPayerChannelState(this.ctx.db, id, 'closed');
+      markPayeeChannelClosed(this.ctx.db, id);
+    });
+    return { channel, settled: result.settled, refunded: result.refunded };
+  }
+
+  whenConnected(timeoutMs: number): Promise<boolean> {
+    return this.ctx.link.whenConnected(timeoutMs);
+  }
+
+  onConnection(listener: (connected: boolean) => void): () => void {
+    const up = () => listener(true);
+    const down = () => listener(false);
+    this.ctx.link.on('connect', up);
+    this.ctx.link.on('offline', down);
+    return () => {
+      this.ctx.link.off('connect', up);
+      this.ctx.link.off('offline', down);
+    };
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.parts.stop();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,126 @@
+// The device agent: `createAgent` opens an agent home (key, configuration, durable state),
+// starts the MQTT link in the background and returns the pay / get-paid API. The agent works
+// offline too: it signs against channels it already has, takes vouchers handed over directly,
+// and catches up (re-sends vouchers, publishes receipts, finishes opens) when the link is back.
+import type { Amount } from '../shared/amount.js';
+import { MqpayError } from '../shared/errors.js';
+import type { RandomBytes } from '../shared/ids.js';
+import { type AgentContext, type AgentFaults } from './context.js';
+import { loadAgentHome } from './home.js';
+import { lockHome } from './home-lock.js';
+import { routeInbox } from './inbox.js';
+import { DeviceLink } from './link.js';
+import { parseBrokerUrl } from './link-stream.js';
+import { publishOffer, readOffer } from './offers.js';
+import { Payee } from './payee/payee.js';
+import { Payer } from './payer/payer.js';
+import { startStream } from './payer/stream.js';
+import { silentLogger, systemClock, systemRandom, type AgentLogger, type Clock } from './ports.js';
+import { ServiceKeyTrust } from './service-key-trust.js';
+import { AgentApi, type Agent } from './agent-api.js';
+import { StateMaintenance } from './state-maintenance.js';
+import { openState } from './store/open-state.js';
+import { WriteBatch } from './store/write-batch.js';
+
+export const REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
+export const PAYMENT_TIMEOUT_MS_DEFAULT = 10_000;
+export const RESEND_INTERVAL_MS_DEFAULT = 2_000;
+export const CONNECT_WAIT_MS_DEFAULT = 5_000;
+
+export interface CreateAgentOptions {
+  /** The agent's home directory (see `mqpay agent init`). */
+  readonly home: string;
+  /** mqtt://host:port or mqtts://host:port; defaults to `brokerUrl` in agent.json. */
+  readonly brokerUrl?: string;
+  /** Overrides `brokerId` in agent.json (it must match the broker's, it is in the connect token). */
+  readonly brokerId?: string;
+  readonly clock?: Clock;
+  readonly random?: RandomBytes;
+  readonly logger?: AgentLogger;
+  readonly requestTimeoutMs?: number;
+  readonly paymentTimeoutMs?: number;
+  readonly resendIntervalMs?: number;
+  readonly reconnectPeriodMs?: number;
+  readonly reconnectPeriodMaxMs?: number;
+  readonly keepaliveSeconds?: number;
+  /** How long createAgent waits for the first connection; after it the agent starts offline. */
+  readonly connectWaitMs?: number;
+  readonly faults?: AgentFaults;
+}
+
+function openLink(options: CreateAgentOptions, device: string, secretKey: Uint8Array, brokerId: string, brokerUrl: string, clock: Clock, random: RandomBytes): DeviceLink {
+  return DeviceLink.open({
+    url: brokerUrl, device, secretKey, brokerId, clock, random, cleanSession: false,
+    requestTimeoutMs: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT,
+    ...(options.reconnectPeriodMs === undefined ? {} : { reconnectPeriodMs: options.reconnectPeriodMs }),
+    ...(options.reconnectPeriodMaxMs === undefined ? {} : { reconnectPeriodMaxMs: options.reconnectPeriodMaxMs }),
+    ...(options.keepaliveSeconds === undefined ? {} : { keepaliveSeconds: options.keepaliveSeconds }),
+  });
+}
+
+function buildContext(options: CreateAgentOptions): AgentContext {
+  const home = loadAgentHome(options.home);
+  const brokerUrl = options.brokerUrl ?? home.config.brokerUrl;
+  if (brokerUrl === undefined) throw new MqpayError('MESSAGE_INVALID', 'no broker URL: pass one or set brokerUrl in agent.json');
+  parseBrokerUrl(brokerUrl); // a bad URL fails here, before the store is opened
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? systemRandom;
+  const logger = options.logger ?? silentLogger;
+  const db = openState(home.statePath);
+  const trust = new ServiceKeyTrust(db, home.config.servicePublicKey);
+  const device = home.config.device;
+  const link = openLink(options, device, home.keys.secretKey, options.brokerId ?? home.config.brokerId, brokerUrl, clock, random);
+  const batch = new WriteBatch(db, (error) => logger.error({ err: (error as Error)?.message }, 'after-commit step failed'));
+  const timing = {
+    requestTimeoutMs: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT,
+    paymentTimeoutMs: options.paymentTimeoutMs ?? PAYMENT_TIMEOUT_MS_DEFAULT,
+    resendIntervalMs: options.resendIntervalMs ?? RESEND_INTERVAL_MS_DEFAULT,
+  };
+  return { device, keys: home.keys, config: home.config, db, batch, link, trust, clock, random, logger, timing, faults: options.faults ?? {} };
+}
+
+function wire(ctx: AgentContext, payer: Payer, payee: Payee): void {
+  const { link, logger } = ctx;
+  link.on('inbox', (kind, payload: Uint8Array) => routeInbox(ctx, payer, payee, kind, payload));
+  link.on('connect', () => {
+    logger.info({ device: ctx.device }, 'connected');
+    payer.onConnected();
+    payee.outbox.publishPending();
+  });
+  link.on('offline', () => logger.warn({ device: ctx.device }, 'broker unreachable; reconnecting'));
+  link.on('link-error', (error: Error) => logger.debug({ err: error.message }, 'link error'));
+}
+
+/** Opens the agent in `options.home` and connects it. */
+export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
+  const release = lockHome(options.home);
+  let ctx: AgentContext;
+  try {
+    ctx = buildContext(options);
+  } catch (error) {
+    release();
+    throw error;
+  }
+  const payer = new Payer(ctx);
+  const payee = new Payee(ctx);
+  const maintenance = new StateMaintenance(ctx);
+  wire(ctx, payer, payee);
+  payer.sender.start();
+  maintenance.start();
+  ctx.logger.info({ device: ctx.device }, 'agent started');
+  await ctx.link.whenConnected(options.connectWaitMs ?? CONNECT_WAIT_MS_DEFAULT);
+  const stream = (payee: string, amount: Amount, memo: string | undefined) => payer.pay(payee, amount, memo === undefined ? {} : { memo });
+  return new AgentApi(ctx, payer, payee, {
+    stream: (to, streamOptions) => startStream((amount, memo) => stream(to, amount, memo), ctx.clock, streamOptions),
+    offer: (offer) => publishOffer(ctx, offer),
+    readOffer: (device, timeoutMs) => readOffer(ctx, device, timeoutMs),
+    stop: async () => {
+      maintenance.stop();
+      payer.stop(new MqpayError('SERVICE_UNAVAILABLE', 'agent stopped'));
+      await ctx.link.close();
+      ctx.batch.close();
+      ctx.db.close();
+      release();
+    },
+  });
+}

@@ -1,0 +1,33 @@
+// Flags shared by the agent commands, and their reading.
+import { UsageError, type CommandInput, type OptionSpec } from '../../cli/command.js';
+import { LOG_LEVELS } from '../logger.js';
+
+export const homeOption: Record<string, OptionSpec> = {
+  home: { type: 'string', description: 'agent home directory (key, agent.json, state.db)' },
+};
+
+export const brokerOptions: Record<string, OptionSpec> = {
+  broker: { type: 'string', description: 'broker URL, mqtt://HOST:PORT or mqtts://HOST:PORT (default: brokerUrl in agent.json)' },
+  'broker-id': { type: 'string', description: 'broker id in connect tokens (default: brokerId in agent.json)' },
+  'log-level': { type: 'string', description: `log level on stderr: ${LOG_LEVELS.join(', ')}`, default: 'warn' },
+};
+
+export function optionalString(input: CommandInput, flag: string): string | undefined {
+  const value = input.values[flag];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${flag} needs a value`);
+  return value;
+}
+
+export function logLevelOf(input: CommandInput): string {
+  const level = optionalString(input, 'log-level') ?? 'warn';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  return level;
+}
+
+/** createAgent options from the broker flags; absent flags fall back to agent.json. */
+export function connectionOf(input: CommandInput): { brokerUrl?: string; brokerId?: string } {
+  const brokerUrl = optionalString(input, 'broker');
+  const brokerId = optionalString(input, 'broker-id');
+  return { ...(brokerUrl === undefined ? {} : { brokerUrl }), ...(brokerId === undefined ? {} : { brokerId }) };
+}

@@ -1,0 +1,50 @@
+// `mqpay agent pay PAYEE AMOUNT`: one payment from the command line. Exit 0 once the service
+// has accepted it; otherwise non-zero with the error code and what happens to the voucher.
+import { integerOption, requireString, type Command } from '../../cli/command.js';
+import { formatAmount, parseAmount } from '../../shared/amount.js';
+import { MqpayError } from '../../shared/errors.js';
+import { createAgent } from '../agent.js';
+import { createAgentLogger } from '../logger.js';
+import { loadAgentHome } from '../home.js';
+import { brokerOptions, connectionOf, homeOption, logLevelOf, optionalString } from './options.js';
+
+export const PAY_TIMEOUT_MS_DEFAULT = 15_000;
+const PAY_TIMEOUT_MS_MAX = 600_000;
+
+export const payCommand: Command = {
+  name: ['agent', 'pay'],
+  summary: 'pay AMOUNT to PAYEE; exits 0 once the service has accepted the payment',
+  positionals: ['PAYEE', 'AMOUNT'],
+  options: {
+    ...homeOption,
+    ...brokerOptions,
+    memo: { type: 'string', description: 'note hashed into the voucher' },
+    receipt: { type: 'boolean', description: 'also wait for the payee\'s signed receipt' },
+    'timeout-ms': { type: 'string', description: 'how long to wait for acceptance', default: String(PAY_TIMEOUT_MS_DEFAULT) },
+    json: { type: 'boolean', description: 'print the payment as JSON' },
+  },
+  async run(input) {
+    const home = requireString(input, 'home');
+    const [payee, amountText] = input.positionals as [string, string];
+    const amount = parseAmount(amountText);
+    const timeoutMs = integerOption(input, 'timeout-ms', 1, PAY_TIMEOUT_MS_MAX) ?? PAY_TIMEOUT_MS_DEFAULT;
+    const memo = optionalString(input, 'memo');
+    const logger = createAgentLogger(logLevelOf(input), loadAgentHome(home).config.device);
+    const agent = await createAgent({ home, ...connectionOf(input), logger, connectWaitMs: timeoutMs, paymentTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
+    try {
+      const payment = await agent.pay(payee, amount, { receipt: input.values.receipt === true, timeoutMs, ...(memo === undefined ? {} : { memo }) });
+      if (input.values.json === true) {
+        input.stdout(JSON.stringify({ channel: payment.channel, payee, seq: payment.seq.toString(), amount: formatAmount(payment.amount), total: formatAmount(payment.total), receipt: payment.receipt?.message ?? null }));
+      } else {
+        input.stdout(`paid ${formatAmount(payment.amount)} to ${payee}: accepted as seq ${payment.seq}, channel total ${formatAmount(payment.total)} (channel ${payment.channel})`);
+        if (payment.receipt !== undefined) input.stdout(`receipt from ${payee} for seq ${payment.receipt.seq}`);
+      }
+      return 0;
+    } catch (error) {
+      if (error instanceof MqpayError && error.code === 'TIMEOUT') input.stderr('the voucher is stored; `mqpay agent run` (or the next pay) re-sends it until the service accepts it');
+      throw error;
+    } finally {
+      await agent.stop();
+    }
+  },
+};

@@ -1,0 +1,54 @@
+// `mqpay agent run`: the long-running device process. Receives payments (logging each),
+// answers with receipts, re-sends its own pending vouchers, optionally advertises a price,
+// and stops cleanly on SIGINT or SIGTERM. Logs are pino JSON lines on stderr.
+import { requireString, type Command } from '../../cli/command.js';
+import { formatAmount } from '../../shared/amount.js';
+import { createAgent } from '../agent.js';
+import { loadAgentHome } from '../home.js';
+import { createAgentLogger } from '../logger.js';
+import { brokerOptions, connectionOf, homeOption, logLevelOf, optionalString } from './options.js';
+
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+export const runCommand: Command = {
+  name: ['agent', 'run'],
+  summary: 'run the device agent: receive payments, send receipts, re-send pending vouchers (until SIGINT/SIGTERM)',
+  positionals: [],
+  options: {
+    ...homeOption,
+    ...brokerOptions,
+    'log-level': { type: 'string', description: 'log level on stderr (pino JSON lines)', default: 'info' },
+    'offer-unit': { type: 'string', description: 'advertise a price per this unit (e.g. Wh)' },
+    'offer-price': { type: 'string', description: 'the advertised price per unit, e.g. 0.00025' },
+  },
+  async run(input) {
+    const home = requireString(input, 'home');
+    const logger = createAgentLogger(logLevelOf(input), loadAgentHome(home).config.device);
+    const agent = await createAgent({ home, ...connectionOf(input), logger, connectWaitMs: 0 });
+    const signal = untilSignal();
+    agent.onPayment((payment) => {
+      logger.info({ channel: payment.channel, payer: payment.payer, seq: payment.seq.toString(), amount: formatAmount(payment.amount), total: formatAmount(payment.total), source: payment.source }, 'payment received');
+    });
+    const unit = optionalString(input, 'offer-unit');
+    const price = optionalString(input, 'offer-price');
+    if (unit !== undefined && price !== undefined) {
+      agent.offer({ unit, price }).then(
+        () => logger.info({ unit, price }, 'offer published'),
+        (error: unknown) => logger.warn({ err: (error as Error).message }, 'offer not published'),
+      );
+    }
+    logger.info({ signal: await signal }, 'stopping');
+    await agent.stop();
+    return 0;
+  },
+};

@@ -1,0 +1,64 @@
+// The agent's configuration file (`agent.json` in its home directory), validated with zod
+// once at start. Amounts are decimal strings, as everywhere on the wire; after parsing they
+// are bigint micro-units.
+import { z } from 'zod';
+import { MqpayError } from '../shared/errors.js';
+import { CHANNEL_DURATION_S_MAX, CHANNEL_DURATION_S_MIN } from '../shared/limits.js';
+import { amountSchema, deviceIdSchema } from '../shared/schemas.js';
+
+/** Longest allow-list accepted: a device with more payees than this wants an operator rule. */
+export const ALLOW_LIST_ENTRIES_MAX = 1_024;
+export const CHANNEL_DURATION_S_DEFAULT = 7 * 24 * 3600;
+export const CHANNEL_RENEW_BEFORE_S_DEFAULT = 3600;
+export const VOUCHER_LIFETIME_S_DEFAULT = 24 * 3600;
+export const VOUCHER_LIFETIME_S_MIN = 60;
+
+const positiveAmount = amountSchema.refine((amount) => amount > 0n, 'must be greater than zero');
+const budgetSchema = z.strictObject({ hour: positiveAmount.optional(), day: positiveAmount.optional() });
+
+export const policySchema = z.strictObject({
+  /** Largest single payment. */
+  maxPerPayment: positiveAmount.optional(),
+  /** Budgets per payee (each payee separately), over a sliding hour and day. */
+  perPayee: budgetSchema.optional(),
+  /** Budgets over all payees together. */
+  overall: budgetSchema.optional(),
+  /** When present, the only payees this agent may pay. */
+  allow: z.array(deviceIdSchema).max(ALLOW_LIST_ENTRIES_MAX).optional(),
+});
+export type SpendingPolicy = z.output<typeof policySchema>;
+
+export const channelConfigSchema = z.strictObject({
+  /** Escrowed when a channel to a new payee opens, and the minimum of each top-up. */
+  deposit: positiveAmount.prefault('1'),
+  /** Top up (in the background) once the unspent deposit falls below this; 0 = only when needed. */
+  topupBelow: amountSchema.prefault('0'),
+  durationSeconds: z.number().int().min(CHANNEL_DURATION_S_MIN).max(CHANNEL_DURATION_S_MAX).default(CHANNEL_DURATION_S_DEFAULT),
+  /** A channel this close to expiry takes no new payments; a new one is opened. */
+  renewBeforeSeconds: z.number().int().min(0).max(CHANNEL_DURATION_S_MAX).default(CHANNEL_RENEW_BEFORE_S_DEFAULT),
+});
+
+export const agentConfigSchema = z.strictObject({
+  v: z.literal(1),
+  device: deviceIdSchema,
+  brokerId: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,31}$/, 'broker id: 1-32 of [a-z0-9_.-]').default('mqpay'),
+  /** Used when no broker URL is given on the command line. */
+  brokerUrl: z.string().min(1).max(256).optional(),
+  /** Pinned service key (hex); without it the first key seen in a channel.open is trusted. */
+  servicePublicKey: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex characters').optional(),
+  channel: channelConfigSchema.prefault({}),
+  voucherLifetimeSeconds: z.number().int().min(VOUCHER_LIFETIME_S_MIN).max(CHANNEL_DURATION_S_MAX).default(VOUCHER_LIFETIME_S_DEFAULT),
+  policy: policySchema.prefault({}),
+});
+
+export type AgentConfigInput = z.input<typeof agentConfigSchema>;
+export type AgentConfig = Readonly<z.output<typeof agentConfigSchema>>;
+
+export function parseAgentConfig(input: unknown): AgentConfig {
+  const result = agentConfigSchema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new MqpayError('MESSAGE_INVALID', `agent config ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  return Object.freeze(result.data);
+}

@@ -1,0 +1,40 @@
+// Everything the agent's parts share: identity, configuration, store, link and the injected
+// clock, randomness and logger. Built once by createAgent.
+import type { RandomBytes } from '../shared/ids.js';
+import type { KeyPair } from '../shared/keys.js';
+import type { AgentConfig } from './config.js';
+import type { DeviceLink } from './link.js';
+import type { AgentLogger, Clock } from './ports.js';
+import type { ServiceKeyTrust } from './service-key-trust.js';
+import type { StateDb } from './store/open-state.js';
+import type { WriteBatch } from './store/write-batch.js';
+
+export interface AgentTiming {
+  /** Longest wait for an RPC answer (channel.open, top-up, balance...). */
+  readonly requestTimeoutMs: number;
+  /** Default longest wait of `pay` for "accepted" (and the receipt when asked). */
+  readonly paymentTimeoutMs: number;
+  /** A pending voucher unanswered this long is published again. */
+  readonly resendIntervalMs: number;
+}
+
+/** Fault injection for crash tests and the simulator; all optional, all no-ops by default. */
+export interface AgentFaults {
+  /** Called after a voucher's row is committed and before it is published. */
+  readonly afterVoucherStored?: (voucher: { channel: string; seq: bigint; total: bigint }) => void;
+}
+
+export interface AgentContext {
+  readonly device: string;
+  readonly keys: KeyPair;
+  readonly config: AgentConfig;
+  readonly db: StateDb;
+  readonly batch: WriteBatch;
+  readonly link: DeviceLink;
+  readonly trust: ServiceKeyTrust;
+  readonly clock: Clock;
+  readonly random: RandomBytes;
+  readonly logger: AgentLogger;
+  readonly timing: AgentTiming;
+  readonly faults: AgentFaults;
+}

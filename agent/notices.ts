@@ -1,0 +1,42 @@
+// Notices from the service on in/notice: certificates (payee side), settlements and closes
+// (both sides). Settlement and close notices are bookkeeping: the service's ledger is the
+// truth about money; these keep `status` and channel choice current.
+import { parseAmount } from '../shared/amount.js';
+import { channelIdFromHex } from '../shared/ids.js';
+import type { noticeSchema } from '../shared/schemas.js';
+import type { z } from 'zod';
+import type { AgentContext } from './context.js';
+import { acceptCertificate } from './payee/certificates.js';
+import { markPayeeChannelClosed, recordPayeeSettled } from './store/payee-channels.js';
+import { getPayerChannel, recordPayerSettled, setPayerChannelState } from './store/payer-channels.js';
+
+type Notice = z.output<typeof noticeSchema>;
+
+export async function applyNotice(ctx: AgentContext, notice: Notice): Promise<void> {
+  const { db, batch, logger } = ctx;
+  switch (notice.type) {
+    case 'channel.certificate':
+      return acceptCertificate(ctx, notice);
+    case 'settlement': {
+      const id = channelIdFromHex(notice.channel);
+      const settled = parseAmount(notice.settledTotal);
+      await batch.run(() => {
+        recordPayerSettled(db, id, settled);
+        recordPayeeSettled(db, id, settled);
+      });
+      logger.info({ channel: notice.channel, amount: notice.amount, settledTotal: notice.settledTotal }, 'channel settled');
+      return;
+    }
+    case 'channel.closed': {
+      const id = channelIdFromHex(notice.channel);
+      await batch.run(() => {
+        if (getPayerChannel(db, id) !== null) setPayerChannelState(db, id, 'closed');
+        markPayeeChannelClosed(db, id);
+        recordPayerSettled(db, id, parseAmount(notice.settled));
+        recordPayeeSettled(db, id, parseAmount(notice.settled));
+      });
+      logger.info({ channel: notice.channel, settled: notice.settled, refunded: notice.refunded }, 'channel closed');
+      return;
+    }
+  }
+}

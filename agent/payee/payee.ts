@@ -1,0 +1,112 @@
+// Getting paid. Every incoming voucher, forwarded by the service or handed over directly, is
+// judged against the channel certificate, stored, answered with a signed receipt (stored in
+// the same transaction, published after commit) and only then reported to the handlers: a
+// payment a handler has seen is never forgotten by a crash.
+import { subAmount, ZERO } from '../../shared/amount.js';
+import { sign, verify } from '../../shared/crypto.js';
+import { MqpayError } from '../../shared/errors.js';
+import { fromHex, toHex } from '../../shared/hex.js';
+import { SIGNATURE_BYTES } from '../../shared/limits.js';
+import { encodeReceipt } from '../../shared/receipt.js';
+import { parsePayload, voucherMessageSchema } from '../../shared/schemas.js';
+import { decodeVoucher, VOUCHER_BYTES } from '../../shared/voucher.js';
+import type { AgentContext } from '../context.js';
+import { secondsOf } from '../ports.js';
+import { getPayeeChannel, insertUncertifiedChannel, recordReceivedVoucher } from '../store/payee-channels.js';
+import { insertReceiptOut, requeueReceipt } from '../store/receipts-out.js';
+import type { PaymentHandler, ReceivedPayment } from '../types.js';
+import { ReceiptOutbox, receiptMessageOf } from './receipt-outbox.js';
+import { judgeIncomingVoucher, type VoucherSource } from './voucher-judge.js';
+
+interface Incoming {
+  readonly bytes: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly source: VoucherSource;
+  /** The payer named by the service's forward; needed when the certificate was missed. */
+  readonly payer: string | null;
+}
+
+export class Payee {
+  readonly outbox: ReceiptOutbox;
+  private readonly handlers = new Set<PaymentHandler>();
+
+  constructor(private readonly ctx: AgentContext) {
+    this.outbox = new ReceiptOutbox(ctx);
+  }
+
+  onPayment(handler: PaymentHandler): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  /** A voucher the service forwarded; null when it held nothing new. */
+  onForwarded(message: { payer: string; voucher: string; signature: string }): Promise<ReceivedPayment | null> {
+    return this.receive({ bytes: fromHex(message.voucher, VOUCHER_BYTES), signature: fromHex(message.signature, SIGNATURE_BYTES), source: 'service', payer: message.payer });
+  }
+
+  /** A voucher handed over directly (local link); throws the MqpayError that refuses it. */
+  async receiveVoucher(message: unknown): Promise<ReceivedPayment> {
+    let json: string;
+    try {
+      json = JSON.stringify(message);
+    } catch {
+      throw new MqpayError('MESSAGE_INVALID', 'voucher message is not JSON-serialisable');
+    }
+    const parsed = parsePayload(voucherMessageSchema, json);
+    const payment = await this.receive({ bytes: fromHex(parsed.voucher, VOUCHER_BYTES), signature: fromHex(parsed.signature, SIGNATURE_BYTES), source: 'direct', payer: null });
+    if (payment === null) throw new MqpayError('VOUCHER_SEQ_NOT_INCREASING', 'nothing new in this voucher');
+    return payment;
+  }
+
+  private receive(incoming: Incoming): Promise<ReceivedPayment | null> {
+    return this.ctx.batch.run(() => this.judgeAndStore(incoming));
+  }
+
+  private judgeAndStore(incoming: Incoming): ReceivedPayment | null {
+    const { db, clock, batch } = this.ctx;
+    const voucher = decodeVoucher(incoming.bytes);
+    const channel = getPayeeChannel(db, voucher.channelId);
+    const payerKey = channel === null ? null : channel.payerKey;
+    const signatureValid = payerKey === null ? null : verify(incoming.signature, incoming.bytes, payerKey);
+    const verdict = judgeIncomingVoucher(channel, voucher, signatureValid, incoming.source, secondsOf(clock.nowMs()));
+    if (verdict.kind === 'refuse') throw new MqpayError(verdict.code, verdict.detail);
+    if (verdict.kind === 'stale') return null;
+    if (verdict.kind === 'duplicate') {
+      // The payer is re-sending: it may have missed the receipt, so queue it once more.
+      if (requeueReceipt(db, voucher.channelId, voucher.seq)) batch.afterCommit(() => this.outbox.publishPending());
+      return null;
+    }
+    const payer = channel?.payer ?? incoming.payer;
+    if (payer === null) throw new MqpayError('CHANNEL_UNKNOWN');
+    if (channel === null) insertUncertifiedChannel(db, voucher.channelId, payer, clock.nowMs());
+    const amount = subAmount(voucher.total, channel?.receivedTotal ?? ZERO);
+    const nowMs = clock.nowMs();
+    recordReceivedVoucher(db, { channel: voucher.channelId, seq: voucher.seq, total: voucher.total, amount, voucher: incoming.bytes, signature: incoming.signature, source: incoming.source, nowMs });
+    const receipt = encodeReceipt({ channelId: voucher.channelId, seq: voucher.seq, total: voucher.total });
+    const row = { channel: voucher.channelId, seq: voucher.seq, total: voucher.total, receipt, signature: sign(receipt, this.ctx.keys.secretKey) };
+    insertReceiptOut(db, row, nowMs);
+    const payment: ReceivedPayment = {
+      channel: toHex(voucher.channelId), payer, seq: voucher.seq, total: voucher.total, amount, source: incoming.source,
+      certified: payerKey !== null, receipt: receiptMessageOf(row),
+    };
+    batch.afterCommit(() => {
+      this.outbox.stage(row);
+      this.notify(payment);
+    });
+    return payment;
+  }
+
+  private notify(payment: ReceivedPayment): void {
+    for (const handler of this.handlers) {
+      try {
+        Promise.resolve(handler(payment)).catch((error: unknown) => this.handlerFailed(error));
+      } catch (error) {
+        this.handlerFailed(error);
+      }
+    }
+  }
+
+  private handlerFailed(error: unknown): void {
+    this.ctx.logger.error({ err: (error as Error)?.message ?? String(error) }, 'payment handler failed');
+  }
+}

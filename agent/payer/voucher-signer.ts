@@ -1,0 +1,53 @@
+// Signs the next voucher of a channel, inside a batched write: the policy is checked again
+// against what is already stored, seq and total are taken from the stored channel, and the
+// voucher row and the channel's signed (seq, total) are written in the same transaction as
+// the signature is made. Nothing leaves the device before that transaction commits.
+import { addAmount, subAmount, type Amount } from '../../shared/amount.js';
+import { sign } from '../../shared/crypto.js';
+import { VOUCHER_SEQ_MAX } from '../../shared/limits.js';
+import { encodeVoucher, memoDigestOf } from '../../shared/voucher.js';
+import type { AgentContext } from '../context.js';
+import { checkPolicy } from '../policy.js';
+import { secondsOf } from '../ports.js';
+import { getPayerChannel, recordSigned, setPayerChannelState } from '../store/payer-channels.js';
+import { insertSignedVoucher, type SignedVoucherRow } from '../store/signed-vouchers.js';
+import { recordSpending, spentSince } from '../store/spending.js';
+
+/** The channel cannot take this payment any more (spent, expired, closed): find another. */
+export class ChannelUnusable extends Error {}
+
+export interface VoucherRequest {
+  readonly channelId: Uint8Array;
+  readonly payee: string;
+  readonly amount: Amount;
+  readonly memo: string | null;
+}
+
+function expiryOf(ctx: AgentContext, nowMs: number, channelExpiresAtSeconds: bigint): bigint {
+  const wanted = secondsOf(nowMs) + BigInt(ctx.config.voucherLifetimeSeconds);
+  return wanted < channelExpiresAtSeconds ? wanted : channelExpiresAtSeconds;
+}
+
+/** Runs inside a WriteBatch write. Throws ChannelUnusable, a POLICY_* error, or returns the stored row. */
+export function signNextVoucher(ctx: AgentContext, request: VoucherRequest): SignedVoucherRow {
+  const { db, keys, config, clock } = ctx;
+  const nowMs = clock.nowMs();
+  const channel = getPayerChannel(db, request.channelId);
+  if (channel === null || channel.state !== 'open') throw new ChannelUnusable('channel is not open');
+  if (channel.expiresAtSeconds <= secondsOf(nowMs)) throw new ChannelUnusable('channel has expired');
+  checkPolicy(config.policy, request.payee, request.amount, (sinceMs, payee) => spentSince(db, sinceMs, payee), nowMs);
+  if (subAmount(channel.deposit, channel.signedTotal) < request.amount) throw new ChannelUnusable('not enough unspent deposit');
+  const seq = channel.signedSeq + 1n;
+  if (seq > VOUCHER_SEQ_MAX) {
+    setPayerChannelState(db, channel.id, 'failed', 'seq exhausted');
+    throw new ChannelUnusable('seq exhausted');
+  }
+  const total = addAmount(channel.signedTotal, request.amount);
+  const memoDigest = request.memo === null ? null : memoDigestOf(request.memo);
+  const voucher = encodeVoucher({ channelId: channel.id, seq, total, expiresAtSeconds: expiryOf(ctx, nowMs, channel.expiresAtSeconds), memoDigest });
+  const row = { channel: channel.id, seq, total, amount: request.amount, payee: request.payee, voucher, signature: sign(voucher, keys.secretKey), memo: request.memo, signedAtMs: nowMs };
+  insertSignedVoucher(db, row);
+  recordSigned(db, channel.id, seq, total);
+  recordSpending(db, request.payee, request.amount, nowMs);
+  return { ...row, state: 'pending', error: null };
+}

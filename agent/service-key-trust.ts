@@ -1,0 +1,47 @@
+// Which service key signs the channel certificates this agent believes. A key pinned in the
+// configuration wins; otherwise the first key a channel.open answer names is stored and trusted
+// from then on (trust on first use), and a different key later is an error, not an update.
+import { decodeCertificate, type ChannelCertificate } from '../shared/certificate.js';
+import { verify } from '../shared/crypto.js';
+import { MqpayError } from '../shared/errors.js';
+import { bytesEqual, fromHex, toHex } from '../shared/hex.js';
+import { PUBLIC_KEY_BYTES } from '../shared/limits.js';
+import { getMeta, setMeta } from './store/meta.js';
+import type { StateDb } from './store/open-state.js';
+
+const SERVICE_KEY_META = 'service_public_key';
+
+export class ServiceKeyTrust {
+  private key: Uint8Array | null;
+
+  constructor(private readonly db: StateDb, pinnedHex: string | undefined) {
+    const stored = getMeta(db, SERVICE_KEY_META);
+    const pinned = pinnedHex === undefined ? null : fromHex(pinnedHex, PUBLIC_KEY_BYTES);
+    if (pinned !== null && stored !== null && stored !== toHex(pinned)) {
+      throw new MqpayError('KEY_INVALID', 'the pinned service key differs from the one this agent already trusts');
+    }
+    this.key = pinned ?? (stored === null ? null : fromHex(stored, PUBLIC_KEY_BYTES));
+  }
+
+  get known(): Uint8Array | null {
+    return this.key;
+  }
+
+  /** Records the key a service presented; throws if it is not the one already trusted. */
+  learn(hex: string): void {
+    const presented = fromHex(hex, PUBLIC_KEY_BYTES);
+    if (this.key !== null) {
+      if (!bytesEqual(this.key, presented)) throw new MqpayError('KEY_INVALID', 'the service presented a key other than the trusted one');
+      return;
+    }
+    setMeta(this.db, SERVICE_KEY_META, toHex(presented));
+    this.key = presented;
+  }
+
+  /** Decodes a certificate after checking the service's signature over its bytes. */
+  checkCertificate(bytes: Uint8Array, signature: Uint8Array): ChannelCertificate {
+    if (this.key === null) throw new MqpayError('KEY_INVALID', 'the service key is not known yet; pin servicePublicKey in agent.json');
+    if (!verify(signature, bytes, this.key)) throw new MqpayError('SIGNATURE_INVALID', 'channel certificate is not signed by the trusted service key');
+    return decodeCertificate(bytes);
+  }
+}

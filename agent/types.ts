@@ -1,0 +1,106 @@
+// The agent's public types: what pay, stream, onPayment and the rest hand back. Amounts are
+// bigint micro-units (format them with formatAmount); channel ids are 64 hex characters.
+import type { Amount } from '../shared/amount.js';
+
+/** A voucher as it travels on the wire: also what a payer hands a payee over a local link. */
+export interface VoucherMessage {
+  readonly v: 1;
+  readonly voucher: string;
+  readonly signature: string;
+}
+
+/** A receipt as it travels on the wire, signed by the payee over (channel, seq, total). */
+export interface ReceiptMessage {
+  readonly v: 1;
+  readonly receipt: string;
+  readonly signature: string;
+}
+
+export interface PaymentReceipt {
+  readonly seq: bigint;
+  readonly total: Amount;
+  readonly message: ReceiptMessage;
+}
+
+export interface PaymentFacts {
+  readonly channel: string;
+  readonly payee: string;
+  readonly seq: bigint;
+  /** The channel's running total after this payment. */
+  readonly total: Amount;
+  /** This payment alone. */
+  readonly amount: Amount;
+}
+
+export interface Payment extends PaymentFacts {
+  /** Present when the payment waited for the payee's receipt. */
+  readonly receipt?: PaymentReceipt;
+}
+
+/** A payment signed and stored (and published when connected), not yet accepted. */
+export interface SignedPayment extends PaymentFacts {
+  readonly message: VoucherMessage;
+  /** Resolves when the service accepts this voucher (or a later one of the channel). */
+  readonly accepted: Promise<Payment>;
+  /** Resolves when a receipt for this voucher (or a later one) arrives. */
+  waitForReceipt(): Promise<PaymentReceipt>;
+}
+
+export interface PayOptions {
+  /** Hashed into the voucher; the text itself stays with the two parties. */
+  readonly memo?: string;
+  /** Wait for the payee's receipt too, not only the service's acceptance. */
+  readonly receipt?: boolean;
+  /** How long pay waits; the voucher stays pending (and re-sent) after a timeout. */
+  readonly timeoutMs?: number;
+}
+
+export interface ReceivedPayment {
+  readonly channel: string;
+  readonly payer: string;
+  readonly seq: bigint;
+  readonly total: Amount;
+  readonly amount: Amount;
+  /** 'service': forwarded by the service after its checks; 'direct': handed over locally. */
+  readonly source: 'service' | 'direct';
+  /** Whether the voucher was checked against a service-signed channel certificate. */
+  readonly certified: boolean;
+  readonly receipt: ReceiptMessage;
+}
+
+export type PaymentHandler = (payment: ReceivedPayment) => void | Promise<void>;
+
+export interface Offer {
+  readonly device: string;
+  readonly unit: string;
+  readonly price: Amount;
+  readonly atMs: number;
+}
+
+export interface StreamOptions {
+  readonly amountPerSecond: Amount | string;
+  /** How often an increment is paid. */
+  readonly intervalMs?: number;
+  readonly memo?: string;
+}
+
+export interface StreamSummary {
+  readonly paid: Amount;
+  readonly payments: number;
+  /** Set when the stream stopped because a payment failed. */
+  readonly error: Error | null;
+}
+
+export interface PaymentStream {
+  /** What the stream has paid (accepted) so far. */
+  readonly paid: Amount;
+  /** Settles when the stream stops, by `stop()` or because a payment failed. */
+  readonly done: Promise<StreamSummary>;
+  stop(): Promise<StreamSummary>;
+}
+
+export interface CloseResult {
+  readonly channel: string;
+  readonly settled: Amount;
+  readonly refunded: Amount;
+}

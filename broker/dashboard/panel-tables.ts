@@ -1,0 +1,55 @@
+// The wallet, channel and device tables.
+import { h, fill } from './dom.js';
+import { amountToNumber, displayAmount, shortId } from './format.js';
+import type { ChannelView, DeviceView, WalletView } from './view-types.js';
+
+function table(headers: readonly (string | [string, 'num'])[], rows: readonly HTMLTableRowElement[], empty: string): HTMLElement {
+  if (rows.length === 0) return h('div', { class: 'empty-note' }, empty);
+  const head = h('tr', {}, ...headers.map((header) => (typeof header === 'string' ? h('th', {}, header) : h('th', { class: 'num' }, header[0]))));
+  return h('div', { class: 'scroll' }, h('table', {}, h('thead', {}, head), h('tbody', {}, ...rows)));
+}
+
+/** A proportional bar; sized through CSSOM because the page's CSP forbids style attributes. */
+function bar(fraction: number): HTMLElement {
+  const element = h('div', { class: 'bar' });
+  element.style.width = `${(fraction * 100).toFixed(1)}%`;
+  return element;
+}
+
+export function renderWallets(container: HTMLElement, wallets: readonly WalletView[], online: ReadonlySet<string>): void {
+  const sorted = [...wallets].sort((a, b) => amountToNumber(b.balance) - amountToNumber(a.balance));
+  const max = Math.max(1e-6, ...sorted.map((wallet) => amountToNumber(wallet.balance)));
+  const rows = sorted.map((wallet) =>
+    h('tr', { 'data-wallet': wallet.device },
+      h('td', { class: online.has(wallet.device) ? 'online' : 'offline' }, wallet.device),
+      h('td', { class: 'num' }, displayAmount(wallet.balance)),
+      h('td', { class: 'bar-cell' }, bar(amountToNumber(wallet.balance) / max))),
+  );
+  fill(container, table(['device', ['balance', 'num'], ''], rows, 'No wallets yet: enrol a device.'));
+}
+
+export function renderChannels(container: HTMLElement, channels: readonly ChannelView[]): void {
+  const rows = channels.map((channel) =>
+    h('tr', { 'data-channel': channel.id, title: channel.id },
+      h('td', { class: 'mono' }, shortId(channel.id)),
+      h('td', {}, `${channel.payer} → ${channel.payee}`),
+      h('td', { class: 'num' }, displayAmount(channel.deposit)),
+      h('td', { class: 'num' }, displayAmount(channel.latestTotal)),
+      h('td', { class: 'num' }, displayAmount(channel.settledTotal)),
+      h('td', { class: 'num' }, channel.latestSeq),
+      h('td', {}, h('span', { class: `tag tag-${channel.state}` }, channel.state))),
+  );
+  fill(container, table(['channel', 'payer → payee', ['deposit', 'num'], ['paid', 'num'], ['settled', 'num'], ['seq', 'num'], 'state'], rows, 'No channels yet.'));
+}
+
+export function renderDevices(container: HTMLElement, devices: readonly DeviceView[], online: ReadonlySet<string>): void {
+  const sorted = [...devices].sort((a, b) => Number(online.has(b.id)) - Number(online.has(a.id)) || a.id.localeCompare(b.id));
+  const rows = sorted.map((device) =>
+    h('tr', { 'data-device': device.id },
+      h('td', { class: online.has(device.id) ? 'online' : 'offline' }, device.id),
+      h('td', {}, online.has(device.id) ? 'online' : 'offline'),
+      h('td', {}, h('span', { class: `tag ${device.status === 'disabled' ? 'tag-disabled' : ''}` }, device.status)),
+      h('td', { class: 'mono', title: device.publicKey }, shortId(device.publicKey))),
+  );
+  fill(container, table(['device', 'session', 'status', 'public key'], rows, 'No devices enrolled.'));
+}

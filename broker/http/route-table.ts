@@ -1,0 +1,12 @@
+// THE route table. The router serves exactly these and the OpenAPI document describes exactly
+// these (openapi.ts); a test checks that both agree.
+import type { Route } from './route.js';
+import { channelRoutes } from './routes-channels.js';
+import { deviceRoutes } from './routes-devices.js';
+import { ledgerRoutes } from './routes-ledger.js';
+import { liveRoutes } from './routes-live.js';
+import { settlementRoutes } from './routes-settlements.js';
+import { siteRoutes } from './routes-site.js';
+import { walletRoutes } from './routes-wallets.js';
+
+export const ROUTES: readonly Route[] = [...siteRoutes, ...deviceRoutes, ...walletRoutes, ...channelRoutes, ...settlementRoutes, ...ledgerRoutes, ...liveRoutes];

@@ -1,0 +1,117 @@
+// An agent killed with SIGKILL (power cut) between storing a voucher and publishing it, or at
+// any moment while paying, recovers on restart: it re-sends what was not accepted, never signs
+// a different total for a seq it used, and the service's ledger audits clean afterwards.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { statePathOf } from '../agent/home.js';
+import { openState } from '../agent/store/open-state.js';
+import { auditLedger } from '../broker/store/audit.js';
+import { findVoucher, getChannel } from '../broker/store/channels.js';
+import { balanceOf, walletAccount } from '../broker/store/ledger.js';
+import type { ReceivedPayment } from '../agent/types.js';
+import { bytesEqual } from '../shared/hex.js';
+import { startBroker, type RunningBroker } from './helpers/broker-fixture.js';
+import { AgentBed, NETWORK_POLL } from './helpers/agent-fixture.js';
+import { buildAgentChild, runAgentChild } from './helpers/agent-child-build.js';
+import { rmSync } from 'node:fs';
+
+interface SignedRow { channel: Buffer; seq: bigint; total: bigint; signature: Buffer; state: string }
+
+function agentVouchers(home: string): SignedRow[] {
+  const db = openState(statePathOf(home), { readonly: true });
+  try {
+    return db.prepare('SELECT channel, seq, total, signature, state FROM signed_vouchers ORDER BY seq').all() as SignedRow[];
+  } finally {
+    db.close();
+  }
+}
+
+function serviceLatest(broker: RunningBroker, channel: Uint8Array): { seq: bigint; total: bigint } {
+  broker.app.service.flush();
+  const row = getChannel(broker.app.db, channel);
+  return { seq: row?.latestSeq ?? -1n, total: row?.latestTotal ?? -1n };
+}
+
+const doubleSigns = (broker: RunningBroker): bigint => (broker.app.db.prepare('SELECT count(*) AS n FROM double_signs').get() as { n: bigint }).n;
+
+describe('agent: SIGKILL and restart', () => {
+  let script: string;
+  let broker: RunningBroker;
+  let bed: AgentBed;
+  let received: ReceivedPayment[];
+  let carHome: string;
+
+  beforeAll(async () => {
+    script = await buildAgentChild();
+  });
+  afterAll(() => rmSync(script, { force: true }));
+  beforeEach(async () => {
+    broker = await startBroker();
+    bed = new AgentBed(broker);
+    carHome = bed.home('car-9', { funds: '10', config: { channel: { deposit: '1' } } });
+    const charger = await bed.agent('charger-9');
+    received = [];
+    charger.onPayment((payment) => {
+      received.push(payment);
+    });
+  });
+  afterEach(async () => {
+    await bed.cleanup();
+    await broker.stop();
+  });
+
+  it('killed after storing and before publishing: re-sends the stored voucher, byte for byte', async () => {
+    const run = runAgentChild(script, [carHome, broker.url, 'kill-after', '3']);
+    expect(await run.exited).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(run.lines).toContain('accepted 3 300000');
+    expect(run.lines).toContain('stored 4 400000');
+    expect(run.lines).not.toContain('not killed');
+
+    const stored = agentVouchers(carHome);
+    expect(stored.map((v) => [v.seq, v.total, v.state])).toEqual([[1n, 100_000n, 'accepted'], [2n, 200_000n, 'accepted'], [3n, 300_000n, 'accepted'], [4n, 400_000n, 'pending']]);
+    const channel = new Uint8Array((stored[0] as SignedRow).channel);
+    expect(serviceLatest(broker, channel)).toEqual({ seq: 3n, total: 300_000n }); // seq 4 never left the device
+
+    const car = await bed.start(carHome);
+    await expect.poll(() => serviceLatest(broker, channel), NETWORK_POLL).toEqual({ seq: 4n, total: 400_000n });
+    const resent = findVoucher(broker.app.db, channel, 4n);
+    expect(resent?.total).toBe(400_000n);
+    expect(bytesEqual(resent?.signature ?? new Uint8Array(), new Uint8Array((stored[3] as SignedRow).signature))).toBe(true);
+    await expect.poll(() => car.channels().pendingVouchers, NETWORK_POLL).toBe(0);
+
+    expect(await car.pay('charger-9', '0.1')).toMatchObject({ seq: 5n, total: 500_000n });
+    await expect.poll(() => received.map((p) => p.seq), NETWORK_POLL).toEqual([1n, 2n, 3n, 4n, 5n]);
+    expect(doubleSigns(broker)).toBe(0n);
+    broker.app.service.tick();
+    expect(balanceOf(broker.app.db, walletAccount('charger-9'))).toBe(500_000n);
+    expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
+  });
+
+  it('killed at an arbitrary moment while paying: the service and the agent agree on every seq', async () => {
+    const run = runAgentChild(script, [carHome, broker.url, 'stream', 'charger-9']);
+    await run.waitFor(/^signed 40 /);
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 30)));
+    run.child.kill('SIGKILL');
+    expect((await run.exited).signal).toBe('SIGKILL');
+
+    const car = await bed.start(carHome);
+    await expect.poll(() => car.channels().pendingVouchers, NETWORK_POLL).toBe(0);
+    const stored = agentVouchers(carHome);
+    const channel = new Uint8Array((stored[0] as SignedRow).channel);
+    const signedBy = new Map(stored.map((v) => [v.seq, v.total]));
+    const last = stored[stored.length - 1] as SignedRow;
+    expect(stored.map((v) => v.seq)).toEqual(Array.from({ length: stored.length }, (_, i) => BigInt(i + 1)));
+    expect(serviceLatest(broker, channel)).toEqual({ seq: last.seq, total: last.total });
+    // Every seq the service holds was signed with the same total the agent stored for it.
+    for (const [seq, total] of signedBy) {
+      const held = findVoucher(broker.app.db, channel, seq);
+      if (held !== null) expect(held.total).toBe(total);
+    }
+
+    const next = await car.pay('charger-9', '0.001');
+    expect(next).toMatchObject({ seq: last.seq + 1n, total: last.total + 1_000n });
+    expect(doubleSigns(broker)).toBe(0n);
+    broker.app.service.tick();
+    expect(balanceOf(broker.app.db, walletAccount('charger-9'))).toBe(next.total);
+    expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
+  });
+});

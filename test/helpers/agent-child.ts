@@ -1,0 +1,46 @@
+// A payer agent in its own process, for crash tests: the parent kills it with SIGKILL.
+//   node agent-child.mjs HOME BROKER_URL kill-after N   pays 0.1 N times, then dies right after
+//                                                       storing the next voucher, before publishing it
+//   node agent-child.mjs HOME BROKER_URL stream PAYEE   pays 0.001 in a loop until killed
+// Progress goes to stdout, one line per event, so the parent can tell where the child was.
+import { createAgent } from '../../agent/agent.js';
+
+const [home, brokerUrl, mode, arg] = process.argv.slice(2);
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<void> {
+  if (home === undefined || brokerUrl === undefined) throw new Error('usage: HOME BROKER_URL MODE ARG');
+  let armed = false;
+  const agent = await createAgent({
+    home, brokerUrl, requestTimeoutMs: 3_000, paymentTimeoutMs: 5_000, resendIntervalMs: 200, reconnectPeriodMs: 50,
+    faults: {
+      afterVoucherStored: (voucher) => {
+        if (!armed) return;
+        say(`stored ${voucher.seq} ${voucher.total}`);
+        process.kill(process.pid, 'SIGKILL');
+      },
+    },
+  });
+  say('ready');
+  if (mode === 'kill-after') {
+    for (let i = 0; i < Number(arg); i++) {
+      const payment = await agent.pay('charger-9', '0.1');
+      say(`accepted ${payment.seq} ${payment.total}`);
+    }
+    armed = true;
+    await agent.pay('charger-9', '0.1');
+    say('not killed');
+  } else if (mode === 'stream') {
+    for (;;) {
+      const signed = await agent.sign(arg ?? 'charger-9', '0.001');
+      say(`signed ${signed.seq} ${signed.total}`);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  await agent.stop();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`child failed: ${String((error as Error)?.stack ?? error)}\n`);
+  process.exitCode = 1;
+});

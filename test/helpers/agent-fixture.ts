@@ -1,0 +1,107 @@
+// Agent test bed: agent homes in temporary directories, enrolled (and funded) on a real
+// in-process broker, and real agents connected to it. Nothing is mocked.
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createAgent, type CreateAgentOptions } from '../../agent/agent.js';
+import type { Agent } from '../../agent/agent-api.js';
+import type { AgentConfigInput } from '../../agent/config.js';
+import { initAgentHome } from '../../agent/home.js';
+import { addDevice } from '../../broker/store/devices.js';
+import { fundWallet } from '../../broker/store/ledger.js';
+import { parseAmount } from '../../shared/amount.js';
+import { toHex } from '../../shared/hex.js';
+import { random, tempDir, type RunningBroker } from './broker-fixture.js';
+
+/** Fast timings for tests: a lost answer is retried in a fifth of a second, not two. */
+export const TEST_AGENT_TIMING = {
+  requestTimeoutMs: 3_000,
+  paymentTimeoutMs: 5_000,
+  resendIntervalMs: 200,
+  reconnectPeriodMs: 50,
+  reconnectPeriodMaxMs: 400,
+  connectWaitMs: 3_000,
+} as const;
+
+export interface HomeOptions {
+  readonly funds?: string;
+  readonly config?: Partial<AgentConfigInput>;
+  /** Leave the service key unpinned (trust on first use). */
+  readonly unpinned?: boolean;
+}
+
+export class AgentBed {
+  private readonly dir = tempDir('mqpay-agent-');
+  private readonly agents: Agent[] = [];
+
+  constructor(readonly broker: RunningBroker) {}
+
+  /** Creates and enrols an agent home; returns its path. */
+  home(device: string, options: HomeOptions = {}): string {
+    const path = join(this.dir.path, device);
+    const config: AgentConfigInput = {
+      v: 1, device, brokerId: this.broker.app.config.brokerId,
+      ...(options.unpinned === true ? {} : { servicePublicKey: this.broker.app.servicePublicKeyHex }),
+      ...options.config,
+    };
+    const home = initAgentHome({ home: path, config, random });
+    addDevice(this.broker.app.db, device, home.keys.publicKey, Date.now());
+    if (options.funds !== undefined) fundWallet(this.broker.app.db, device, parseAmount(options.funds), `fund:${device}:${toHex(random(8))}`, Date.now());
+    return path;
+  }
+
+  async start(home: string, options: Partial<CreateAgentOptions> = {}): Promise<Agent> {
+    const agent = await createAgent({ home, brokerUrl: this.broker.url, ...TEST_AGENT_TIMING, ...options });
+    this.agents.push(agent);
+    return agent;
+  }
+
+  /** A home plus a started agent. */
+  async agent(device: string, options: HomeOptions & { agent?: Partial<CreateAgentOptions> } = {}): Promise<Agent> {
+    return this.start(this.home(device, options), options.agent);
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.all(this.agents.map((agent) => agent.stop().catch(() => undefined)));
+    this.dir.remove();
+  }
+}
+
+/** A loopback port nobody listens on right now (for brokers restarted on the same port). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** How often connected clients are dropped while a broker with live agents shuts down. */
+const SHUTDOWN_DROP_INTERVAL_MS = 10;
+
+/**
+ * Stops a broker while agents are still connected to it (a broker crash or restart, as the
+ * agents see it). `broker.stop()` alone never returns then: the MQTT host awaits its TCP
+ * server's close, which waits for the open connections, which only aedes.close() (called
+ * after it) would end. Until that is fixed in broker/mqtt/host.ts, the connections are
+ * dropped here until the stop completes (agents keep reconnecting until the listener closes).
+ */
+export async function stopBrokerUnderAgents(broker: RunningBroker): Promise<void> {
+  const aedes = broker.app.mqtt.aedes as unknown as { clients: Record<string, { close(): void }> };
+  const dropAll = () => {
+    for (const client of Object.values(aedes.clients)) client.close();
+  };
+  const timer = setInterval(dropAll, SHUTDOWN_DROP_INTERVAL_MS);
+  try {
+    dropAll();
+    await broker.stop();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** For expect.poll on things that cross the network: generous, since CI machines are shared. */
+export const NETWORK_POLL = { timeout: 10_000, interval: 20 } as const;
