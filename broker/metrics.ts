@@ -15,12 +15,12 @@ export interface OperatorMetrics {
   close(): void;
 }
 
-export function createOperatorMetrics(app: BrokerApp, feed: OpsFeed, sseClients: () => number): OperatorMetrics {
+export function createOperatorMetrics(app: BrokerApp, sseClients: () => number): OperatorMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   registerServiceMetrics(registry, app);
   registerLedgerMetrics(registry, app.db);
-  const stopSettlements = registerSettlementMetrics(registry, app.service, feed);
+  const stopSettlements = registerSettlementMetrics(registry, app.service);
   const http = new Counter({ name: 'mqpay_http_requests_total', help: 'Operator HTTP requests answered, by route template, method and status.', labelNames: ['route', 'method', 'status'], registers: [registry] });
   new Gauge({ name: 'mqpay_sse_clients', help: 'Open live-event streams (/api/events).', registers: [registry], collect() { this.set(sseClients()); } });
   return {

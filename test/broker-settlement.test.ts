@@ -54,9 +54,18 @@ describe('broker: channel, vouchers, settlement', () => {
     expect(settlementLines(broker.app.db, settlement?.id ?? '')).toEqual([{ account: 'wallet:charger-1', amount: 25_000n }]);
     expect(broker.app.service.tick()).toBeNull(); // nothing changed: no second settlement
 
+    // Ten more vouchers after the epoch: closing settles them (and reports that settlement).
+    for (let seq = 201n; seq <= 210n; seq++) {
+      expect((await payVoucher(car, signedVoucher(carKeys, { channelId, seq, total: (parseAmount('0.000125') * seq) as never }))).type).toBe('voucher.accepted');
+    }
+    const reported: string[] = [];
+    broker.app.service.events.on('settlement', (settled: { id: string }) => reported.push(settled.id));
     const closed = await car.request('channel.close', { channel: toHex(channelId) });
-    expect(closed).toMatchObject({ settled: '0.025', refunded: '2.475' });
-    expect(balanceOf(broker.app.db, walletAccount('car-1'))).toBe(9_975_000n);
+    expect(closed).toMatchObject({ settled: '0.02625', refunded: '2.47375' });
+    expect(reported).toEqual([`close-${toHex(channelId)}`]);
+    expect(broker.app.service.stats.settlements).toBe(2);
+    expect(balanceOf(broker.app.db, walletAccount('car-1'))).toBe(9_973_750n);
+    expect(balanceOf(broker.app.db, walletAccount('charger-1'))).toBe(26_250n);
     expect(channelIdFromHex(String((opened.channel as { channel: string }).channel))).toEqual(channelId);
     expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
   });

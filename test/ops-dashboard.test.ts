@@ -1,7 +1,8 @@
 // End to end in a real browser: headless Chromium (Debian's `chromium`, driven by playwright-core)
 // opens the dashboard served by a real broker while a small fleet pays, enters the operator token
 // once, and sees settlements appear live (no reload), with the charts and tables filled in. It
-// saves the screenshot the README shows (docs/dashboard.png).
+// saves a screenshot to test-output/dashboard.png; with MQPAY_UPDATE_SCREENSHOTS=1 it refreshes
+// the one the README shows (docs/dashboard.png), so ordinary runs leave the tree unchanged.
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { startTraffic, type Traffic } from './helpers/ops-traffic.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SCREENSHOT = 'docs/dashboard.png';
+const SCREENSHOT = process.env.MQPAY_UPDATE_SCREENSHOTS === '1' ? 'docs/dashboard.png' : 'test-output/dashboard.png';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
   console.warn(`\n${'!'.repeat(78)}\n!! SKIPPING the dashboard browser test: ${CHROMIUM} is missing.\n!! Install Debian's chromium (apt-get install -y chromium; .ci/run does) to run it.\n${'!'.repeat(78)}\n`);

@@ -26,7 +26,7 @@ export function operatorHttpHandler(options: OperatorApiOptions = {}): (app: Bro
   return (app) => {
     const feed = new OpsFeed(app.mqtt.aedes);
     const live = new LiveEvents(app, feed);
-    const metrics = createOperatorMetrics(app, feed, () => live.clientCount);
+    const metrics = createOperatorMetrics(app, () => live.clientCount);
     const document = openApiDocument(ROUTES, OPERATOR_API_VERSION);
     const ops: OperatorContext = {
       app, live, metrics,

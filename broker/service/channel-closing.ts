@@ -9,7 +9,7 @@ import { getChannel, markChannelClosed, type ChannelRow } from '../store/channel
 import { escrowAccount, insertTransfer, walletAccount } from '../store/ledger.js';
 import { settleInTransaction, type SettlementResult } from '../store/settle.js';
 import { payloadOf } from './replies.js';
-import type { RpcContext } from './rpc/context.js';
+import { newContext, type ContextSource, type Effect, type RpcContext } from './rpc/context.js';
 import { settlementEffects } from './settlement-notices.js';
 
 export interface CloseResult {
@@ -23,6 +23,7 @@ export function closeInTransaction(ctx: RpcContext, row: ChannelRow, reason: 'cl
   const { db, clock, options } = ctx.deps;
   ctx.flushVouchers();
   const nowMs = clock.nowMs();
+  const startedMs = performance.now();
   const hex = toHex(row.id);
   const settlement = settleInTransaction(db, { id: `${reason}-${hex}`, reason, nowMs, feePpm: options.feePpm, only: row.num });
   // Settlement brings settled up to the latest total, which the flush above made current.
@@ -37,6 +38,19 @@ export function closeInTransaction(ctx: RpcContext, row: ChannelRow, reason: 'cl
   const notice: Notice = { v: 1, type: 'channel.closed', channel: hex, settled: formatAmount(settledTotal), refunded: formatAmount(refunded) };
   const payload = payloadOf(notice);
   ctx.effects.push({ topic: inboxTopic(row.payer, 'notice'), payload }, { topic: inboxTopic(row.payee, 'notice'), payload });
-  ctx.afterCommit.push(() => ctx.cache.update(row.id, { state: 'closed', settledTotal }));
+  const durationMs = performance.now() - startedMs;
+  ctx.afterCommit.push(() => {
+    ctx.cache.update(row.id, { state: 'closed', settledTotal });
+    if (settlement !== null) ctx.onSettled(settlement, durationMs);
+  });
   return { channel: closed, settlement, settled: settledTotal, refunded };
+}
+
+/** Closes a channel in its own transaction (expiry, operator force-close) and publishes the notices. */
+export function closeNow(source: ContextSource, publishEffects: (effects: readonly Effect[]) => Promise<void>, row: ChannelRow, reason: 'close' | 'expiry'): CloseResult {
+  const ctx = newContext(source);
+  const closed = source.deps.db.transaction(() => closeInTransaction(ctx, row, reason)).immediate();
+  for (const apply of ctx.afterCommit) apply();
+  publishEffects(ctx.effects).catch((error: unknown) => source.deps.logger.warn({ err: error, reason }, 'close notices not delivered'));
+  return closed;
 }

@@ -7,13 +7,12 @@ import { isRequestId } from '../../shared/ids.js';
 import { parsePayload, rpcRequestSchema, type RpcRequest, type RpcResponse } from '../../shared/schemas.js';
 import { inboxTopic } from '../../shared/topics.js';
 import { statement } from '../store/statement.js';
-import type { ChannelCache } from './channel-cache.js';
 import type { ServiceDeps } from './ports.js';
 import { errorBodyOf, payloadOf } from './replies.js';
 import { closeChannel } from './rpc/channel-close.js';
 import { openChannel } from './rpc/channel-open.js';
 import { topupChannel } from './rpc/channel-topup.js';
-import type { Effect, RpcContext } from './rpc/context.js';
+import { newContext, type ContextSource, type Effect, type RpcContext } from './rpc/context.js';
 import { channelList, walletBalance } from './rpc/read-methods.js';
 
 /** Methods that change state; their answers are stored for idempotent retries. */
@@ -42,12 +41,14 @@ export function requestIdOf(payload: Uint8Array): string {
 }
 
 export class RpcHandler {
+  private readonly deps: ServiceDeps;
+
   constructor(
-    private readonly deps: ServiceDeps,
-    private readonly cache: ChannelCache,
-    private readonly flushVouchers: () => void,
+    private readonly source: ContextSource,
     private readonly publishEffects: (effects: readonly Effect[]) => Promise<void>,
-  ) {}
+  ) {
+    this.deps = source.deps;
+  }
 
   async handle(device: string, payload: Uint8Array): Promise<void> {
     const effects: Effect[] = [];
@@ -67,7 +68,7 @@ export class RpcHandler {
     const stored = statement(db, 'SELECT response FROM requests WHERE device = ? AND id = ?').get(device, request.id) as { response: string } | undefined;
     if (stored !== undefined) return JSON.parse(stored.response) as RpcResponse;
 
-    const ctx: RpcContext = { deps: this.deps, cache: this.cache, flushVouchers: this.flushVouchers, effects: [], afterCommit: [] };
+    const ctx = newContext(this.source);
     let response: RpcResponse;
     try {
       response = db.transaction((): RpcResponse => {

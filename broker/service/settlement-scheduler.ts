@@ -5,9 +5,9 @@
 import { listExpiredOpenChannels } from '../store/channels.js';
 import { settleEpoch, settlementChannels, type SettlementReason, type SettlementResult } from '../store/settle.js';
 import type { CachedChannel, ChannelCache } from './channel-cache.js';
-import { closeInTransaction } from './channel-closing.js';
+import { closeNow } from './channel-closing.js';
 import type { ServiceDeps } from './ports.js';
-import type { Effect, RpcContext } from './rpc/context.js';
+import type { Effect } from './rpc/context.js';
 import { settlementEffects } from './settlement-notices.js';
 
 /** Expired channels closed per tick; the rest wait for the next tick. */
@@ -102,14 +102,8 @@ export class SettlementScheduler {
   closeExpired(): number {
     const nowSeconds = BigInt(Math.floor(this.deps.clock.nowMs() / 1000));
     const expired = listExpiredOpenChannels(this.deps.db, nowSeconds, EXPIRED_CHANNELS_PER_TICK_MAX);
-    for (const row of expired) {
-      const ctx: RpcContext = { deps: this.deps, cache: this.cache, flushVouchers: this.flushVouchers, effects: [], afterCommit: [] };
-      const startedMs = performance.now();
-      const closed = this.deps.db.transaction(() => closeInTransaction(ctx, row, 'expiry')).immediate();
-      for (const apply of ctx.afterCommit) apply();
-      if (closed.settlement !== null) this.onSettled(closed.settlement, performance.now() - startedMs);
-      this.publishEffects(ctx.effects).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'expiry notices not delivered'));
-    }
+    const source = { deps: this.deps, cache: this.cache, flushVouchers: this.flushVouchers, onSettled: this.onSettled };
+    for (const row of expired) closeNow(source, this.publishEffects, row, 'expiry');
     return expired.length;
   }
 }

@@ -7,12 +7,12 @@ import { getChannel } from '../store/channels.js';
 import type { SettlementResult } from '../store/settle.js';
 import type { OutboxKind } from '../../shared/topics.js';
 import { ChannelCache } from './channel-cache.js';
-import { closeInTransaction, type CloseResult } from './channel-closing.js';
+import { closeNow, type CloseResult } from './channel-closing.js';
 import { handleOffer } from './offer-handler.js';
 import type { ServiceDeps } from './ports.js';
 import { ReceiptHandler } from './receipt-handler.js';
 import { RpcHandler } from './rpc-handler.js';
-import type { Effect, RpcContext } from './rpc/context.js';
+import type { Effect } from './rpc/context.js';
 import { SettlementScheduler } from './settlement-scheduler.js';
 import { ServiceStats } from './stats.js';
 import { VoucherIngest } from './voucher-ingest.js';
@@ -48,7 +48,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   const scheduler = new SettlementScheduler(deps, cache, flushVouchers, publishEffects, onSettled);
   ingest = new VoucherIngest(deps, cache, stats, (channels) => scheduler.onVouchersCommitted(channels));
   const voucherIngest = ingest;
-  const rpc = new RpcHandler(deps, cache, flushVouchers, publishEffects);
+  const rpc = new RpcHandler({ deps, cache, flushVouchers, onSettled }, publishEffects);
   const receipts = new ReceiptHandler(deps, cache);
 
   return {
@@ -68,13 +68,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
       const row = getChannel(deps.db, channel);
       if (row === null) throw new MqpayError('CHANNEL_UNKNOWN');
       if (row.state !== 'open') throw new MqpayError('CHANNEL_CLOSED');
-      const ctx: RpcContext = { deps, cache, flushVouchers, effects: [], afterCommit: [] };
-      const startedMs = performance.now();
-      const closed = deps.db.transaction(() => closeInTransaction(ctx, row, 'close')).immediate();
-      for (const apply of ctx.afterCommit) apply();
-      if (closed.settlement !== null) onSettled(closed.settlement, performance.now() - startedMs);
-      publishEffects(ctx.effects).catch((error: unknown) => deps.logger.warn({ err: error }, 'close notices not delivered'));
-      return closed;
+      return closeNow({ deps, cache, flushVouchers, onSettled }, publishEffects, row, 'close');
     },
     flush: flushVouchers,
     start: () => scheduler.start(),
