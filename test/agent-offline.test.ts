@@ -11,7 +11,7 @@ import { getChannel } from '../broker/store/channels.js';
 import { balanceOf, walletAccount } from '../broker/store/ledger.js';
 import { channelIdFromHex } from '../shared/ids.js';
 import { startBroker, tempDir, type RunningBroker } from './helpers/broker-fixture.js';
-import { AgentBed, freePort, stopBrokerUnderAgents, TEST_AGENT_TIMING, NETWORK_POLL } from './helpers/agent-fixture.js';
+import { AgentBed, freePort, TEST_AGENT_TIMING, NETWORK_POLL } from './helpers/agent-fixture.js';
 
 describe('agent: serving while the broker is down', () => {
   const dataDir = tempDir('mqpay-broker-');
@@ -19,7 +19,7 @@ describe('agent: serving while the broker is down', () => {
   let bed: AgentBed | null = null;
   afterEach(async () => {
     await bed?.cleanup();
-    if (broker !== null) await stopBrokerUnderAgents(broker);
+    if (broker !== null) await broker.stop();
     dataDir.remove();
   });
 
@@ -39,7 +39,7 @@ describe('agent: serving while the broker is down', () => {
     // counts below are only about what happens during the outage.
     await expect.poll(() => [car.channels().pendingVouchers, charger.channels().pendingReceipts], NETWORK_POLL).toEqual([0, 0]);
 
-    await stopBrokerUnderAgents(broker);
+    await broker.stop();
     await expect.poll(() => car.connected || charger.connected, NETWORK_POLL).toBe(false);
     const offline: SignedPayment[] = [];
     for (let i = 0; i < 3; i++) {

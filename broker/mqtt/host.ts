@@ -153,9 +153,12 @@ export async function createMqttHost(deps: MqttHostDeps): Promise<MqttHost> {
       return true;
     },
     async close() {
+      // Stop accepting first, then let aedes close every client: a listening server's close()
+      // waits for its open connections, so awaiting it before aedes.close() would hang.
+      const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
       for (const wss of wsServers) wss.close();
-      await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await Promise.all(closed);
     },
   };
 }

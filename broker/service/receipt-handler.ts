@@ -13,16 +13,38 @@ import { inboxTopic } from '../../shared/topics.js';
 import { getDevice } from '../store/devices.js';
 import { statement } from '../store/statement.js';
 import type { ChannelCache } from './channel-cache.js';
+import { GroupCommit } from './group-commit.js';
 import type { ServiceDeps } from './ports.js';
 import { errorBodyOf, payloadOf } from './replies.js';
 
+interface ReceiptRow {
+  readonly channel: bigint;
+  readonly seq: bigint;
+  readonly total: bigint;
+  readonly signature: Uint8Array;
+}
+
 export class ReceiptHandler {
-  constructor(private readonly deps: ServiceDeps, private readonly cache: ChannelCache) {}
+  // Receipts arrive as fast as vouchers; one autocommit (one fsync) each would stall the loop.
+  private readonly commits: GroupCommit<ReceiptRow>;
+
+  constructor(private readonly deps: ServiceDeps, private readonly cache: ChannelCache) {
+    this.commits = new GroupCommit(deps.db, deps.options.voucherBatchMax, (rows) => this.write(rows), (rows, error) => {
+      deps.logger.error({ err: error, receipts: rows.length }, 'receipt batch commit failed');
+      return new MqpayError('SERVICE_UNAVAILABLE', 'could not store the receipt');
+    });
+  }
+
+  private write(rows: readonly ReceiptRow[]): void {
+    const nowMs = BigInt(this.deps.clock.nowMs());
+    const insert = statement(this.deps.db, 'INSERT OR IGNORE INTO receipts (channel, seq, total, signature, received_at_ms) VALUES (?, ?, ?, ?, ?)');
+    for (const row of rows) insert.run(row.channel, row.seq, row.total, row.signature, nowMs);
+  }
 
   async handle(device: string, payload: Uint8Array): Promise<void> {
     let forward: { payer: string; message: ReceiptInboxMessage };
     try {
-      forward = this.accept(device, payload);
+      forward = await this.accept(device, payload);
     } catch (error) {
       if (!(error instanceof MqpayError)) this.deps.logger.error({ err: error, device }, 'receipt failed');
       const reply: ReceiptInboxMessage = { v: 1, type: 'receipt.rejected', error: errorBodyOf(error) };
@@ -32,7 +54,7 @@ export class ReceiptHandler {
     await this.deps.transport.publish(inboxTopic(forward.payer, 'receipt'), payloadOf(forward.message));
   }
 
-  private accept(device: string, payload: Uint8Array): { payer: string; message: ReceiptInboxMessage } {
+  private async accept(device: string, payload: Uint8Array): Promise<{ payer: string; message: ReceiptInboxMessage }> {
     const message = parsePayload(receiptMessageSchema, payload);
     const bytes = fromHex(message.receipt, RECEIPT_BYTES);
     const signature = fromHex(message.signature, SIGNATURE_BYTES);
@@ -43,9 +65,7 @@ export class ReceiptHandler {
     const payee = getDevice(this.deps.db, device);
     if (payee === null || !verify(signature, bytes, payee.publicKey)) throw new MqpayError('SIGNATURE_INVALID');
     if (receipt.seq < 1n || receipt.total > channel.deposit) throw new MqpayError('RECEIPT_MISMATCH', 'receipt total above the deposit');
-    statement(this.deps.db, 'INSERT OR IGNORE INTO receipts (channel, seq, total, signature, received_at_ms) VALUES (?, ?, ?, ?, ?)').run(
-      channel.num, receipt.seq, receipt.total, signature, BigInt(this.deps.clock.nowMs()),
-    );
+    await this.commits.add({ channel: channel.num, seq: receipt.seq, total: receipt.total, signature });
     return { payer: channel.payer, message: { v: 1, type: 'receipt', payee: device, receipt: toHex(bytes), signature: toHex(signature) } };
   }
 }

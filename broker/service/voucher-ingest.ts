@@ -14,6 +14,7 @@ import { decodeVoucher, VOUCHER_BYTES, type Voucher } from '../../shared/voucher
 import { judgeVoucher } from '../../shared/voucher-rules.js';
 import { findVoucher, insertVoucher, recordDoubleSign, setLatestVoucher } from '../store/channels.js';
 import type { CachedChannel, ChannelCache } from './channel-cache.js';
+import { GroupCommit } from './group-commit.js';
 import type { ServiceDeps } from './ports.js';
 import { errorBody, errorBodyOf, payloadOf } from './replies.js';
 import type { ServiceStats } from './stats.js';
@@ -23,8 +24,6 @@ interface PendingVoucher {
   readonly seq: bigint;
   readonly total: Amount;
   readonly signature: Uint8Array;
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
 }
 
 type Outcome =
@@ -32,8 +31,7 @@ type Outcome =
   | { readonly accepted: false; readonly code: ErrorCode; readonly detail?: string | undefined; readonly voucher?: Voucher | undefined };
 
 export class VoucherIngest {
-  private batch: PendingVoucher[] = [];
-  private flushScheduled = false;
+  private readonly commits: GroupCommit<PendingVoucher>;
   private readonly replyOptions: { qos: 0 | 1 };
 
   constructor(
@@ -43,6 +41,7 @@ export class VoucherIngest {
     private readonly onCommitted: (channels: readonly CachedChannel[]) => void,
   ) {
     this.replyOptions = { qos: deps.options.voucherReplyQos };
+    this.commits = new GroupCommit(deps.db, deps.options.voucherBatchMax, (items) => this.write(items), (items, error) => this.failed(items, error), (items) => onCommitted(items.map((item) => item.channel)));
   }
 
   /** Handles one published voucher; resolves once it is durable (or rejected) and answered. */
@@ -118,7 +117,7 @@ export class VoucherIngest {
         channel.latestSeq = voucher.seq;
         channel.latestTotal = voucher.total;
         channel.latestSignature = signature;
-        await this.enqueue(channel, voucher, signature);
+        await this.commits.add({ channel, seq: voucher.seq, total: voucher.total, signature });
         return accepted(true);
       }
     }
@@ -131,44 +130,26 @@ export class VoucherIngest {
     });
   }
 
-  private enqueue(channel: CachedChannel, voucher: Voucher, signature: Uint8Array): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.batch.push({ channel, seq: voucher.seq, total: voucher.total, signature, resolve, reject });
-      if (this.batch.length >= this.deps.options.voucherBatchMax) this.flush();
-      else if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
-  }
-
   /** Commits the open batch now, synchronously. Settlement and channel changes call it first. */
   flush(): void {
-    this.flushScheduled = false;
-    if (this.batch.length === 0) return;
-    const items = this.batch;
-    this.batch = [];
+    this.commits.flush();
+  }
+
+  /** Every voucher is logged; each channel's latest moves once per batch, to its last one. */
+  private write(items: readonly PendingVoucher[]): void {
     const nowMs = this.deps.clock.nowMs();
-    try {
-      this.deps.db.transaction(() => {
-        // Every voucher is logged; each channel's latest moves once per batch, to its last one.
-        const latest = new Map<CachedChannel, PendingVoucher>();
-        for (const item of items) {
-          insertVoucher(this.deps.db, item.channel.num, item.seq, item.total, item.signature, nowMs);
-          latest.set(item.channel, item);
-        }
-        for (const [channel, item] of latest) setLatestVoucher(this.deps.db, channel.num, item.seq, item.total, item.signature);
-      }).immediate();
-    } catch (error) {
-      // Nothing of this batch is durable: drop the optimistic cache state and refuse them all.
-      this.deps.logger.error({ err: error, vouchers: items.length }, 'voucher batch commit failed');
-      for (const item of items) {
-        this.cache.forget(item.channel.id);
-        item.reject(new MqpayError('SERVICE_UNAVAILABLE', 'could not store the voucher'));
-      }
-      return;
+    const latest = new Map<CachedChannel, PendingVoucher>();
+    for (const item of items) {
+      insertVoucher(this.deps.db, item.channel.num, item.seq, item.total, item.signature, nowMs);
+      latest.set(item.channel, item);
     }
-    for (const item of items) item.resolve();
-    this.onCommitted(items.map((item) => item.channel));
+    for (const [channel, item] of latest) setLatestVoucher(this.deps.db, channel.num, item.seq, item.total, item.signature);
+  }
+
+  /** Nothing of the batch is durable: drop the optimistic cache state and refuse them all. */
+  private failed(items: readonly PendingVoucher[], error: unknown): MqpayError {
+    this.deps.logger.error({ err: error, vouchers: items.length }, 'voucher batch commit failed');
+    for (const item of items) this.cache.forget(item.channel.id);
+    return new MqpayError('SERVICE_UNAVAILABLE', 'could not store the voucher');
   }
 }

@@ -1,6 +1,5 @@
 // Agent test bed: agent homes in temporary directories, enrolled (and funded) on a real
 // in-process broker, and real agents connected to it. Nothing is mocked.
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createAgent, type CreateAgentOptions } from '../../agent/agent.js';
 import type { Agent } from '../../agent/agent-api.js';
@@ -66,42 +65,7 @@ export class AgentBed {
   }
 }
 
-/** A loopback port nobody listens on right now (for brokers restarted on the same port). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** How often connected clients are dropped while a broker with live agents shuts down. */
-const SHUTDOWN_DROP_INTERVAL_MS = 10;
-
-/**
- * Stops a broker while agents are still connected to it (a broker crash or restart, as the
- * agents see it). `broker.stop()` alone never returns then: the MQTT host awaits its TCP
- * server's close, which waits for the open connections, which only aedes.close() (called
- * after it) would end. Until that is fixed in broker/mqtt/host.ts, the connections are
- * dropped here until the stop completes (agents keep reconnecting until the listener closes).
- */
-export async function stopBrokerUnderAgents(broker: RunningBroker): Promise<void> {
-  const aedes = broker.app.mqtt.aedes as unknown as { clients: Record<string, { close(): void }> };
-  const dropAll = () => {
-    for (const client of Object.values(aedes.clients)) client.close();
-  };
-  const timer = setInterval(dropAll, SHUTDOWN_DROP_INTERVAL_MS);
-  try {
-    dropAll();
-    await broker.stop();
-  } finally {
-    clearInterval(timer);
-  }
-}
+export { freePort } from './child-broker.js';
 
 /** For expect.poll on things that cross the network: generous, since CI machines are shared. */
 export const NETWORK_POLL = { timeout: 10_000, interval: 20 } as const;
