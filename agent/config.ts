@@ -1,7 +1,7 @@
 // The agent's configuration file (`agent.json` in its home directory), validated with zod
 // once at start. Amounts are decimal strings, as everywhere on the wire; after parsing they
 // are bigint micro-units.
-import { z } from 'zod';
+import * as z from 'zod';
 import { MqpayError } from '../shared/errors.js';
 import { CHANNEL_DURATION_S_MAX, CHANNEL_DURATION_S_MIN } from '../shared/limits.js';
 import { amountSchema, deviceIdSchema } from '../shared/schemas.js';

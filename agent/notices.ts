@@ -4,7 +4,7 @@
 import { parseAmount } from '../shared/amount.js';
 import { channelIdFromHex } from '../shared/ids.js';
 import type { noticeSchema } from '../shared/schemas.js';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { AgentContext } from './context.js';
 import { acceptCertificate } from './payee/certificates.js';
 import { markPayeeChannelClosed, recordPayeeSettled } from './store/payee-channels.js';

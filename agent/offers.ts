@@ -1,24 +1,14 @@
 // Price offers: a payee advertises what it charges per unit; the service republishes the offer
 // retained on mqpay/v1/offers/{device}, so a payer that subscribes gets the current one at once.
-import { z } from 'zod';
 import { formatAmount } from '../shared/amount.js';
 import { MqpayError } from '../shared/errors.js';
-import { amountSchema, deviceIdSchema, offerMessageSchema, parsePayload } from '../shared/schemas.js';
+import { deviceIdSchema, offerMessageSchema, offerNoticeSchema, parsePayload } from '../shared/schemas.js';
 import { offerTopic } from '../shared/topics.js';
 import { toAmount, type AmountInput } from './amount-input.js';
 import type { AgentContext } from './context.js';
 import type { Offer } from './types.js';
 
 export const OFFER_READ_TIMEOUT_MS_DEFAULT = 3_000;
-
-/** What the service publishes on mqpay/v1/offers/{device}. */
-export const offerNoticeSchema = z.strictObject({
-  v: z.literal(1),
-  device: deviceIdSchema,
-  unit: z.string().min(1).max(16),
-  price: amountSchema,
-  atMs: z.number().int().nonnegative(),
-});
 
 export async function publishOffer(ctx: AgentContext, offer: { unit: string; price: AmountInput }): Promise<void> {
   const message = { v: 1, unit: offer.unit, price: formatAmount(toAmount(offer.price)) };

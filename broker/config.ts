@@ -1,6 +1,6 @@
 // Broker configuration: validated once with zod, then frozen (fastify style). Every limit is a
 // named option whose default comes from shared/limits.ts.
-import { z } from 'zod';
+import * as z from 'zod';
 import { MqpayError } from '../shared/errors.js';
 import {
   IN_FLIGHT_REQUESTS_PER_DEVICE_MAX,

@@ -7,7 +7,7 @@
 // `npm install`. Its size is a product figure (target: under 300 KB), hence the steps below.
 import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 
 await build({
   entryPoints: ['bin/mqpay.ts'],
@@ -31,20 +31,11 @@ const NODE_SHIMS = {
   'worker-timers': 'export const { setInterval, clearInterval, setTimeout, clearTimeout } = globalThis;',
 };
 
-// `import { z } from 'zod'` reaches zod through a namespace object that esbuild must keep
-// whole (about 450 KB, every locale included); `import * as z` lets it drop what is unused.
-// Same code, same behaviour: only the import form changes, and only inside this bundle.
-const ZOD_NAMED_IMPORT = /import \{ z \} from 'zod';/g;
-
 const agentBundlePlugin = {
   name: 'mqpay-agent-bundle',
   setup(builder) {
     builder.onResolve({ filter: /^(readable-stream|worker-timers)$/ }, (args) => ({ path: args.path, namespace: 'node-shim' }));
     builder.onLoad({ filter: /.*/, namespace: 'node-shim' }, (args) => ({ contents: NODE_SHIMS[args.path], loader: 'js', resolveDir: process.cwd() }));
-    builder.onLoad({ filter: /[\\/](shared|agent)[\\/].*\.ts$/ }, async (args) => ({
-      contents: (await readFile(args.path, 'utf8')).replace(ZOD_NAMED_IMPORT, "import * as z from 'zod';"),
-      loader: 'ts',
-    }));
   },
 };
 

@@ -1,7 +1,8 @@
 // zod schemas for every JSON message on the wire. Strict objects (unknown keys are errors),
 // every string bounded. Binary signed objects travel as exact-length hex; amounts as decimal
 // strings ("0.000125"); seq as a decimal string because u64 does not fit a JSON number.
-import { z } from 'zod';
+// A namespace import, so bundlers can drop the parts of zod that are not used (the agent bundle).
+import * as z from 'zod';
 import { parseAmount, type Amount } from './amount.js';
 import { CERTIFICATE_BYTES } from './certificate.js';
 import { ERROR_CODES, MqpayError } from './errors.js';
@@ -59,11 +60,22 @@ export const receiptMessageSchema = z.strictObject({
   signature: signatureSchema,
 });
 
+const offerUnitSchema = z.string().min(1).max(16).regex(/^[a-zA-Z0-9_.-]+$/);
 export const offerMessageSchema = z.strictObject({
   v: version,
-  unit: z.string().min(1).max(16).regex(/^[a-zA-Z0-9_.-]+$/),
+  unit: offerUnitSchema,
   price: amountSchema,
 });
+
+/** What the service publishes, retained, on mqpay/v1/offers/{device}: a checked offer. */
+export const offerNoticeSchema = z.strictObject({
+  v: version,
+  device: deviceIdSchema,
+  unit: offerUnitSchema,
+  price: amountSchema,
+  atMs: z.number().int().nonnegative(),
+});
+export type OfferNotice = z.input<typeof offerNoticeSchema>;
 
 const emptyParams = z.strictObject({});
 export const rpcRequestSchema = z.discriminatedUnion('method', [

@@ -1,6 +1,6 @@
 // Shapes of the RPC results the payer relies on. Loose objects: the service may add fields
 // without breaking older agents; the fields used here must be present and well-formed.
-import { z } from 'zod';
+import * as z from 'zod';
 import { CERTIFICATE_BYTES } from '../../shared/certificate.js';
 import { MqpayError } from '../../shared/errors.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../../shared/limits.js';

@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document, generated from the route table (the same list the router serves)
 // and the routes' zod schemas, so the document cannot describe a route that does not exist or
 // miss one that does. Error answers are derived from what the router can answer for a route.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Route } from './route.js';
 import { problemView } from './view-schemas.js';
 

@@ -1,6 +1,6 @@
 // Store rows to the JSON views of view-schemas.ts. Shared by the HTTP API and the CLI's
 // --data mode, so `mqpay wallets --json` prints the same thing either way.
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { amountOf, formatAmount, type Amount } from '../../shared/amount.js';
 import type { AuditCheck } from '../store/audit.js';
 import type { ChannelRow } from '../store/channels.js';

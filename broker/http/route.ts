@@ -2,7 +2,7 @@
 // and answers (zod schemas) and what it does. The router and the OpenAPI document are both
 // built from the same list of these (route-table.ts), so they cannot drift apart.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { OperatorContext } from './operator-context.js';
 
 export type HttpMethod = 'GET' | 'POST';

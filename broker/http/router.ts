@@ -3,7 +3,7 @@
 // (400/413/415), run the handler, and answer JSON, raw bytes, or leave a stream open. Anything a
 // handler throws becomes problem+json with a stable code; unexpected errors are logged as 500.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { HTTP_BODY_BYTES_MAX } from './http-limits.js';
 import type { OperatorContext } from './operator-context.js';
 import { presentedToken, tokenMatches } from './operator-auth.js';

@@ -1,6 +1,6 @@
 // Channels: list (newest first), one, and an operator's force-close (settles what the latest
 // voucher owes, refunds the rest of the escrow to the payer, notifies both devices).
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatAmount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
 import { channelIdFromHex } from '../../shared/ids.js';

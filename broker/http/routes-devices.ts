@@ -1,5 +1,5 @@
 // Devices: list (with online/offline), one, enrol, disable (closing a live session), enable.
-import { z } from 'zod';
+import * as z from 'zod';
 import { MqpayError } from '../../shared/errors.js';
 import { checkDeviceId } from '../../shared/ids.js';
 import { publicKeyFromHex } from '../../shared/keys.js';

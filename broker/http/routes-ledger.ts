@@ -1,5 +1,5 @@
 // The ledger: totals by account kind, and the full audit (`mqpay ledger check` over HTTP).
-import { z } from 'zod';
+import * as z from 'zod';
 import { auditLedger } from '../store/audit.js';
 import { ledgerTotals } from '../store/operator-reads.js';
 import { viewAudit, viewLedger } from './resource-views.js';

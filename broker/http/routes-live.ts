@@ -1,5 +1,5 @@
 // Live views: the server-sent-event stream and the Prometheus scrape.
-import { z } from 'zod';
+import * as z from 'zod';
 import { HttpProblem } from './problem.js';
 import { defineRoute, type Route } from './route.js';
 

@@ -1,5 +1,5 @@
 // Settlements: paged newest first, one with its lines, and "settle now".
-import { z } from 'zod';
+import * as z from 'zod';
 import { MqpayError } from '../../shared/errors.js';
 import { getSettlement } from '../store/operator-reads.js';
 import { listSettlements, settlementLines } from '../store/settle.js';

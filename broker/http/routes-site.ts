@@ -1,5 +1,5 @@
 // Public routes: health, the dashboard page and its assets, and this API's OpenAPI document.
-import { z } from 'zod';
+import * as z from 'zod';
 import { HttpProblem } from './problem.js';
 import { defineRoute, json, type Reply, type Route } from './route.js';
 import { DASHBOARD_FILES, type DashboardFile, type StaticAssets } from './static-assets.js';

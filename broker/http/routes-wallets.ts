@@ -1,6 +1,6 @@
 // Wallets: list balances, fund one (idempotent by key: a retried request funds once).
 import type { IncomingMessage } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatAmount, parseAmount, type Amount } from '../../shared/amount.js';
 import { isRequestId } from '../../shared/ids.js';
 import { balanceOf, fundWallet, walletAccount } from '../store/ledger.js';

@@ -1,7 +1,7 @@
 // The JSON shapes the operator API answers with, as zod schemas: they document the responses
 // in the OpenAPI document, and the tests parse real responses with them. Amounts are decimal
 // strings of the currency (6 places = micro-units), never JSON numbers.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ERROR_CODES } from '../../shared/errors.js';
 
 export const amountText = z.string().regex(/^(0|[1-9][0-9]*)(\.[0-9]{1,6})?$/).describe('decimal amount, at most 6 places (1 micro-unit = 0.000001)');

@@ -3,7 +3,7 @@
 // which every device may read.
 import { formatAmount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
-import { offerMessageSchema, parsePayload } from '../../shared/schemas.js';
+import { offerMessageSchema, parsePayload, type OfferNotice } from '../../shared/schemas.js';
 import { offerTopic } from '../../shared/topics.js';
 import type { ServiceDeps } from './ports.js';
 import { payloadOf } from './replies.js';
@@ -16,6 +16,6 @@ export async function handleOffer(deps: ServiceDeps, device: string, payload: Ui
     deps.logger.info({ device, code: error instanceof MqpayError ? error.code : 'INTERNAL' }, 'offer refused');
     return;
   }
-  const message = { v: 1, device, unit: offer.unit, price: formatAmount(offer.price), atMs: deps.clock.nowMs() };
+  const message: OfferNotice = { v: 1, device, unit: offer.unit, price: formatAmount(offer.price), atMs: deps.clock.nowMs() };
   await deps.transport.publish(offerTopic(device), payloadOf(message), { retain: true });
 }
