@@ -4,22 +4,21 @@
 // resolves only once the message is committed [DESIGN rule 5].
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
-import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { Aedes, type AedesOptions, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { ErrorCode } from '../../shared/errors.js';
 import { CONNECT_NONCE_CACHE_ENTRIES_MAX } from '../../shared/limits.js';
-import { opsTopic } from '../../shared/topics.js';
 import type { BrokerConfig } from '../config.js';
 import type { Clock, TransportPort } from '../service/ports.js';
 import type { SettlementService } from '../service/settlement-service.js';
 import type { Db } from '../store/open-database.js';
 import { decidePublish, subscribeAllowed, willAllowed } from './acl.js';
 import { makeAuthenticate } from './authenticate.js';
-import { replyLimited } from './limit-replies.js';
 import { NonceCache } from './nonce-cache.js';
+import { OutboxGate } from './outbox-gate.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
-import { RateLimiter } from './rate-limiter.js';
+import { clientsOf, trackPresence } from './presence.js';
 import { roleOf } from './roles.js';
 
 export interface MqttHostDeps {
@@ -48,17 +47,13 @@ function violation(deps: MqttHostDeps, client: Client | null, what: string, reas
   return new Error(`not authorized: ${reason}`);
 }
 
-export async function createMqttHost(deps: MqttHostDeps): Promise<MqttHost> {
-  const { config, service, logger, transport } = deps;
-  const limiter = new RateLimiter(deps.clock, config.messagesPerSecondPerDevice, config.messagesBurstPerDevice);
-  const inFlight = new Map<string, number>();
-  const online = new Set<string>();
+function aedesOptions(deps: MqttHostDeps, gate: OutboxGate, connectedClients: () => number): AedesOptions {
+  const { config, service, logger } = deps;
   const onAuthFailure = (clientId: string, code: ErrorCode): void => {
     service.stats.authFailures += 1;
     logger.warn({ client: clientId, code }, 'connection refused');
   };
-
-  const aedes = await Aedes.createBroker({
+  return {
     id: config.brokerId,
     concurrency: config.concurrency,
     connectTimeout: config.connectTimeoutMs,
@@ -69,7 +64,7 @@ export async function createMqttHost(deps: MqttHostDeps): Promise<MqttHost> {
     maxTopicLevels: 8,
     heartbeatInterval: 60_000,
     preConnect(client, packet, callback) {
-      if (aedes.connectedClients >= config.maxClients) return callback(new Error('server full'), false);
+      if (connectedClients() >= config.maxClients) return callback(new Error('server full'), false);
       if (packet.keepalive === 0) return callback(new Error('keep-alive 0 is not allowed'), false);
       if (!willAllowed(packet.clientId, packet.will)) return callback(violation(deps, client, packet.will?.topic ?? '', 'will outside own outbox'), false);
       callback(null, true);
@@ -78,59 +73,35 @@ export async function createMqttHost(deps: MqttHostDeps): Promise<MqttHost> {
     authorizePublish(client, packet: PublishPacket, callback) {
       const decision = decidePublish(roleOf(client), packet);
       if (!decision.allowed) return callback(violation(deps, client, packet.topic, decision.reason));
-      const payload = new Uint8Array(packet.payload as Buffer);
-      const { device, box } = decision;
-      const pending = inFlight.get(device) ?? 0;
-      const limited: ErrorCode | null = !limiter.take(device) ? 'RATE_LIMITED' : pending >= config.inFlightPerDevice ? 'TOO_MANY_IN_FLIGHT' : null;
-      const work = limited !== null ? replyLimited(transport, device, box, payload, limited) : service.handleOutbox(device, box, payload);
-      inFlight.set(device, pending + 1);
-      work.catch((error: unknown) => logger.error({ err: error, device, box }, 'outbox message failed')).finally(() => {
-        inFlight.set(device, (inFlight.get(device) ?? 1) - 1);
-        callback(null);
-      });
+      gate.pass(decision.device, decision.box, new Uint8Array(packet.payload as Buffer)).finally(() => callback(null));
     },
     authorizeSubscribe(client, subscription: Subscription, callback) {
       if (!subscribeAllowed(roleOf(client), subscription.topic)) return callback(violation(deps, client, subscription.topic, 'subscription outside own inbox'));
       callback(null, subscription);
     },
-  });
-
-  const event = (type: string, device: string): void => {
-    transport.publish(opsTopic('events'), new TextEncoder().encode(JSON.stringify({ v: 1, type, device, atMs: deps.clock.nowMs() }))).catch(() => undefined);
   };
-  aedes.on('clientReady', (client) => {
-    const role = roleOf(client);
-    if (role?.kind === 'device') {
-      online.add(role.device);
-      event('device.connected', role.device);
-    }
-  });
-  const clients = (): Record<string, Client> => (aedes as unknown as { clients: Record<string, Client> }).clients;
-  aedes.on('clientDisconnect', (client) => {
-    const role = roleOf(client);
-    if (role?.kind !== 'device') return;
-    // A takeover by the same device fires this for the old connection: it is still online.
-    setImmediate(() => {
-      if ([...Object.values(clients())].some((c) => c.id === role.device)) return;
-      online.delete(role.device);
-      limiter.forget(role.device);
-      inFlight.delete(role.device);
-      event('device.disconnected', role.device);
-    });
-  });
+}
 
+export async function createMqttHost(deps: MqttHostDeps): Promise<MqttHost> {
+  const { config, logger } = deps;
+  const gate = new OutboxGate(config, deps.clock, deps.service, deps.transport, logger);
+  // preConnect needs the instance it belongs to, which exists only once createBroker returns.
+  let instance: Aedes | null = null;
+  const created = await Aedes.createBroker(aedesOptions(deps, gate, () => instance?.connectedClients ?? 0));
+  instance = created;
+  const online = trackPresence(created, deps.clock, deps.transport, (device) => gate.forget(device));
   const servers: TcpServer[] = [];
   const wsServers: WebSocketServer[] = [];
   const guard = (stream: import('node:stream').Duplex) =>
     new PacketSizeGuard(stream, config.packetBytesMax, (size) => logger.warn({ size_bytes: size }, 'oversized MQTT packet; connection closed'));
 
   return {
-    aedes,
+    aedes: created,
     online,
     listenTcp(port, host) {
       const server = createTcpServer((socket) => {
         socket.setNoDelay(true);
-        aedes.handle(guard(socket));
+        created.handle(guard(socket));
       });
       servers.push(server);
       return new Promise((resolve, reject) => {
@@ -143,11 +114,11 @@ export async function createMqttHost(deps: MqttHostDeps): Promise<MqttHost> {
     },
     attachWebSocket(server) {
       const wss = new WebSocketServer({ server, path: '/mqtt', maxPayload: config.packetBytesMax * 4 });
-      wss.on('connection', (socket, request) => aedes.handle(guard(createWebSocketStream(socket)), request));
+      wss.on('connection', (socket, request) => created.handle(guard(createWebSocketStream(socket)), request));
       wsServers.push(wss);
     },
     disconnect(device) {
-      const client = clients()[device];
+      const client = clientsOf(created)[device];
       if (client === undefined || roleOf(client)?.kind !== 'device') return false;
       client.close();
       return true;
@@ -157,7 +128,7 @@ export async function createMqttHost(deps: MqttHostDeps): Promise<MqttHost> {
       // waits for its open connections, so awaiting it before aedes.close() would hang.
       const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
       for (const wss of wsServers) wss.close();
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await new Promise<void>((resolve) => created.close(() => resolve()));
       await Promise.all(closed);
     },
   };

@@ -1,0 +1,46 @@
+// The gate between an authorized outbox publish and the settlement service: a token bucket per
+// device and a bound on its messages in flight. A device over either limit still gets an answer
+// with the error code [DESIGN rule 7]; it is neither dropped silently nor disconnected.
+import type { Logger } from 'pino';
+import type { ErrorCode } from '../../shared/errors.js';
+import type { OutboxKind } from '../../shared/topics.js';
+import type { BrokerConfig } from '../config.js';
+import type { Clock, TransportPort } from '../service/ports.js';
+import type { SettlementService } from '../service/settlement-service.js';
+import { replyLimited } from './limit-replies.js';
+import { RateLimiter } from './rate-limiter.js';
+
+export class OutboxGate {
+  private readonly limiter: RateLimiter;
+  private readonly inFlight = new Map<string, number>();
+
+  constructor(
+    private readonly config: BrokerConfig,
+    clock: Clock,
+    private readonly service: SettlementService,
+    private readonly transport: TransportPort,
+    private readonly logger: Logger,
+  ) {
+    this.limiter = new RateLimiter(clock, config.messagesPerSecondPerDevice, config.messagesBurstPerDevice);
+  }
+
+  /** Resolves when the message is handled (durable and answered) or refused with a reply. */
+  async pass(device: string, box: OutboxKind, payload: Uint8Array): Promise<void> {
+    const pending = this.inFlight.get(device) ?? 0;
+    const limited: ErrorCode | null = !this.limiter.take(device) ? 'RATE_LIMITED' : pending >= this.config.inFlightPerDevice ? 'TOO_MANY_IN_FLIGHT' : null;
+    this.inFlight.set(device, pending + 1);
+    try {
+      await (limited !== null ? replyLimited(this.transport, device, box, payload, limited) : this.service.handleOutbox(device, box, payload));
+    } catch (error) {
+      this.logger.error({ err: error, device, box }, 'outbox message failed');
+    } finally {
+      this.inFlight.set(device, (this.inFlight.get(device) ?? 1) - 1);
+    }
+  }
+
+  /** Drops a device's counters once it is gone. */
+  forget(device: string): void {
+    this.limiter.forget(device);
+    this.inFlight.delete(device);
+  }
+}

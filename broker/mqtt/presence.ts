@@ -1,0 +1,34 @@
+// Which devices are connected, for the operator surface, with a message on mqpay/v1/ops/events
+// at each connect and disconnect.
+import type { Aedes, Client } from 'aedes';
+import { opsTopic } from '../../shared/topics.js';
+import type { Clock, TransportPort } from '../service/ports.js';
+import { roleOf } from './roles.js';
+
+/** aedes keeps its live clients by id; its types do not expose the map. */
+export const clientsOf = (aedes: Aedes): Record<string, Client> => (aedes as unknown as { clients: Record<string, Client> }).clients;
+
+export function trackPresence(aedes: Aedes, clock: Clock, transport: TransportPort, onGone: (device: string) => void): ReadonlySet<string> {
+  const online = new Set<string>();
+  const event = (type: string, device: string): void => {
+    transport.publish(opsTopic('events'), new TextEncoder().encode(JSON.stringify({ v: 1, type, device, atMs: clock.nowMs() }))).catch(() => undefined);
+  };
+  aedes.on('clientReady', (client) => {
+    const role = roleOf(client);
+    if (role?.kind !== 'device') return;
+    online.add(role.device);
+    event('device.connected', role.device);
+  });
+  aedes.on('clientDisconnect', (client) => {
+    const role = roleOf(client);
+    if (role?.kind !== 'device') return;
+    // A takeover by the same device fires this for the old connection: it is still online.
+    setImmediate(() => {
+      if (clientsOf(aedes)[role.device] !== undefined) return;
+      online.delete(role.device);
+      onGone(role.device);
+      event('device.disconnected', role.device);
+    });
+  });
+  return online;
+}
