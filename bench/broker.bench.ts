@@ -5,6 +5,7 @@
 //     answered "accepted" and forwarded to the payee;
 //  4. one settlement epoch over 100k changed channels (and over 1k changed among 100k).
 import { createServer } from 'node:net';
+import { cpus } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -119,7 +120,9 @@ async function mqpayEndToEnd(): Promise<{ rate: number; payloadBytes: number; rs
 const verifyRate = nativeVerifyRate();
 const endToEnd = await mqpayEndToEnd();
 const relayRate = await rawRelay(endToEnd.payloadBytes, PAYERS * VOUCHERS_PER_PAYER);
-const coresUsable = 1; // the settlement service verifies on the broker's one event loop
+// The broker verifies voucher signatures on one worker thread beside its event loop, so it can
+// use two cores; on this machine the load generator shares them (it runs in the same process).
+const coresUsable = Math.min(cpus().length, 2);
 const bound = Math.min(relayRate, verifyRate * coresUsable);
 const epoch = process.env.MQPAY_BENCH_SKIP_EPOCH === "1" ? { allChangedMs: 0, fewChangedMs: 0 } : benchEpoch(100_000);
 
@@ -131,6 +134,7 @@ const report = {
   mqpay_vouchers_end_to_end_per_s: Math.round(endToEnd.rate),
   ratio_to_relay: +(endToEnd.rate / relayRate).toFixed(3),
   ratio_to_verify: +(endToEnd.rate / verifyRate).toFixed(3),
+  cores_usable: coresUsable,
   ratio_to_target_bound: +(endToEnd.rate / bound).toFixed(3),
   target_ratio: 0.8,
   broker_rss_mb_after_run: Math.round(endToEnd.rssMb),
@@ -141,7 +145,8 @@ const report = {
 console.log(`native verify:            ${report.native_verify_per_s}/s (one core)`);
 console.log(`raw aedes QoS 1 relay:    ${report.raw_aedes_qos1_relay_per_s} msg/s (${report.payload_bytes}-byte payloads)`);
 console.log(`mqpay end to end:         ${report.mqpay_vouchers_end_to_end_per_s} vouchers/s (verify + commit + accepted + forward)`);
-console.log(`  ratio to min(relay, verify x ${coresUsable} core): ${report.ratio_to_target_bound} (target >= 0.8)`);
+console.log(`  ratio to one core's verify rate: ${report.ratio_to_verify}; to the relay: ${report.ratio_to_relay}`);
+console.log(`  ratio to min(relay, verify x ${coresUsable} cores): ${report.ratio_to_target_bound} (target >= 0.8)`);
 console.log(`epoch, 100k changed channels: ${report.epoch_100k_changed_channels_ms} ms (target < 1000 ms)`);
 console.log(`epoch, 1k changed of 100k:    ${report.epoch_1k_changed_of_100k_ms} ms`);
 console.log(JSON.stringify(report));

@@ -13,6 +13,7 @@ import { createMqttHost, type MqttHost } from './mqtt/host.js';
 import { loadOrCreateServiceKey } from './service-key.js';
 import type { Clock } from './service/ports.js';
 import { createSettlementService, type SettlementService } from './service/settlement-service.js';
+import { inlineVerifier, WorkerVerifier } from './service/verify-pool.js';
 import { openDatabase, type Db } from './store/open-database.js';
 
 export interface BrokerApp {
@@ -46,8 +47,9 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const serviceKey = loadOrCreateServiceKey(config.dataDir, random);
   let host: MqttHost | null = null;
   const transport = aedesTransport(() => host?.aedes ?? null);
+  const verifier = config.verifyThreads === 1 ? new WorkerVerifier() : inlineVerifier;
   const service = createSettlementService({
-    db, clock, random, serviceKey, transport, logger: logger.child({ module: 'settlement' }),
+    db, clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
     options: { brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos },
   });
   host = await createMqttHost({ config, db, clock, logger: logger.child({ module: 'mqtt' }), service, transport });
@@ -92,6 +94,9 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
         await new Promise<void>((resolve) => httpServer?.close(() => resolve()));
       }
       await mqtt.close();
+      // Verifications still in flight finish inline; their vouchers then join the last batch.
+      await verifier.close();
+      await new Promise((resolve) => setImmediate(resolve));
       service.flush();
       db.close();
     },

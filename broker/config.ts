@@ -26,6 +26,8 @@ export const brokerConfigSchema = z.strictObject({
   voucherBatchMax: z.number().int().min(1).max(10_000).default(1_024),
   /** QoS of voucher verdicts and forwards (see ServiceOptions.voucherReplyQos). */
   voucherReplyQos: z.union([z.literal(0), z.literal(1)]).default(0),
+  /** Voucher signatures are verified on a worker thread (1) or on the event loop (0). */
+  verifyThreads: z.union([z.literal(0), z.literal(1)]).default(1),
   maxClients: z.number().int().min(1).max(100_000).default(10_000),
   connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
   keepaliveSecondsMax: z.number().int().min(1).max(3_600).default(300),

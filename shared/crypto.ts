@@ -54,6 +54,12 @@ function derOf(prefix: Uint8Array, key: Uint8Array): Buffer {
   return der;
 }
 
+/** The SubjectPublicKeyInfo DER of a raw ed25519 public key, as node:crypto imports it. */
+export function publicKeySpki(publicKey: Uint8Array): Uint8Array {
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_BYTES) throw new MqpayError('ENCODING_INVALID', `public key must be ${PUBLIC_KEY_BYTES} bytes`);
+  return new Uint8Array(derOf(SPKI_PREFIX, publicKey));
+}
+
 // Decoding a public key costs more than a verify's hashing; devices reuse a handful of keys,
 // so keep the decoded ones in a bounded map (insertion order doubles as eviction order).
 const publicKeyObjects = new Map<string, KeyObject>();

@@ -9,6 +9,7 @@ import { runSucceeded } from './report.js';
 import { systemSimClock } from './sim-clock.js';
 import { commonOptions, simOptionsOf } from './sim-options.js';
 import { closeWorld } from './sim-world.js';
+import { withInterrupt } from './interrupt.js';
 import { summaryText } from './summary.js';
 
 /** A livelier pace than `sim` (half the gaps between a buyer's actions), so there is always something to watch. */
@@ -33,7 +34,7 @@ async function directions(info: ReadyInfo): Promise<string> {
   ];
   if (info.httpPort !== null) {
     const url = `http://127.0.0.1:${info.httpPort}/`;
-    lines.push((await hasDashboard(info.httpPort)) ? `  dashboard         ${url}` : `  operator HTTP     ${url} (no dashboard in this build yet; ${url}healthz answers)`);
+    lines.push((await hasDashboard(info.httpPort)) ? `  dashboard         ${url} (operator token: ${info.operatorToken})` : `  operator HTTP     ${url} (no dashboard in this build yet; ${url}healthz answers)`);
   }
   lines.push('Ctrl-C stops the fleet, settles everything and prints the summary.', '');
   return lines.join('\n');
@@ -46,27 +47,16 @@ export const demoCommand: Command = {
   options: { ...commonOptions, 'http-port': { type: 'string', description: 'HTTP port of the operator API (default: a free one)' } },
   async run(input) {
     const options = simOptionsOf(input, { devices: DEMO_DEFAULTS.devices, durationMs: Infinity, malicious: DEMO_DEFAULTS.malicious, dropRate: DEMO_DEFAULTS.dropRate, httpPort: 0, intensity: DEMO_DEFAULTS.intensity });
-    const stop = new AbortController();
-    const onSignal = () => {
-      if (stop.signal.aborted) process.exit(130);
-      input.stderr('\nstopping: waiting for every payment to be answered, then settling (Ctrl-C again to quit at once)');
-      stop.abort();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     input.stderr(`mqpay demo: starting the broker and ${options.devices} devices (seed ${options.seed})...`);
-    try {
+    return withInterrupt(input.stderr, async (stop) => {
       const { facts, world } = await runSimulation(options, {
-        clock: systemSimClock, random: systemRandom, progress: (text) => process.stderr.write(text), note: input.stderr, isTty: process.stderr.isTTY === true, stop: stop.signal,
+        clock: systemSimClock, random: systemRandom, progress: (text) => process.stderr.write(text), note: input.stderr, isTty: process.stderr.isTTY === true, stop,
         onReady: (info) => void directions(info).then((text) => input.stdout(text)),
       });
       input.stdout(summaryText(facts, 'mqpay demo'));
       await closeWorld(world, false);
       input.stdout(`ledger kept in ${world.dataDir}`);
       return runSucceeded(facts) ? 0 : 1;
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    });
   },
 };

@@ -50,7 +50,7 @@ export class HonestFleet {
     for (const [device, agent] of this.agents) {
       const plan = ctx.plan.fleet.byId.get(device);
       if (plan?.role === 'seller') this.detach.push(runSeller(agent, plan, ctx.metrics, ctx.clock));
-      if (plan?.role === 'buyer') this.buyers.push(runBuyer(agent, plan, ctx));
+      if (plan?.role === 'buyer') this.buyers.push(runBuyer(agent, plan, ctx).catch((error: unknown) => ctx.metrics.agentErrors.add(`buyer stopped: ${(error as Error).message}`)));
     }
   }
 

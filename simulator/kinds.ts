@@ -2,7 +2,7 @@
 // micro-units (1 unit = 10^6 micro); rates per second are exact integers by construction:
 //  - EV chargers sell energy per Wh. Their power is a multiple of 3.6 kW, which is exactly
 //    1 Wh per second, so a vehicle streams power/3600 x price-per-Wh micro-units each second.
-//  - Parking meters price per hour in multiples of 3,600 micro, so a second is a whole number.
+//  - Parking meters price per hour in multiples of 3,600 micro, so a second costs whole micro-units.
 //  - Grocery dispensers sell items; toll gates charge per pass; sensors sell readings.
 import type { Amount } from '../shared/amount.js';
 import { amountOf } from '../shared/amount.js';
@@ -28,7 +28,7 @@ export const WATTS_PER_WH_PER_SECOND = 3_600n;
 export const CHARGER_POWERS_W: readonly bigint[] = [7_200n, 10_800n, 21_600n];
 /** 0.00020 - 0.00045 per Wh (0.20 - 0.45 per kWh). */
 export const ENERGY_PRICE_PER_WH = { min: 200n, max: 450n, step: 5n } as const;
-/** 1.80 - 3.60 per hour, on a 0.0036 grid so a second costs whole micro-units. */
+/** 1.80 - 3.60 per hour in steps of 0.18, a multiple of 0.0036, so a second costs whole micro-units. */
 export const PARKING_PRICE_PER_HOUR = { min: 1_800_000n, max: 3_600_000n, step: 3_600n * 50n } as const;
 export const SECONDS_PER_HOUR = 3_600n;
 /** 1.20 - 4.80 per pass. */

@@ -37,7 +37,7 @@ export function attackSummary(attacks: readonly AttackOutcome[]) {
     rejected: tried.filter((a) => a.status === 'rejected').length,
     interrupted: attacks.filter((a) => a.status === 'interrupted').length,
     skipped: attacks.filter((a) => a.status === 'skipped').length,
-    by_kind: byKind,
+    by_kind: Object.fromEntries(Object.entries(byKind).sort(([a], [b]) => a.localeCompare(b))),
     failures: tried.filter((a) => a.status !== 'rejected').map((a) => ({ kind: a.kind, rogue: a.rogue, status: a.status, expected: a.expected, observed: a.observed })),
   };
 }
@@ -58,7 +58,9 @@ export function buildReport(facts: RunFacts): Record<string, unknown> {
     duration_s: Math.round(durationS * 10) / 10,
     fleet: { honest: plan.honestIds.length, malicious: plan.rogueIds.length, kinds: kindsOf(plan) },
     faults: { kill_broker_every_s: plan.options.killBrokerEverySeconds, broker_kills: metrics.brokerKills, drop_rate: plan.options.dropRate, drops: metrics.drops },
-    vouchers: { ...facts.vouchers, per_second: Math.round((facts.vouchers.accepted / Math.max(durationS, 0.001)) * 10) / 10, peak_per_second: Math.round(facts.peakVouchersPerSecond) },
+    vouchers: {
+      sent: facts.vouchers.sent, accepted: facts.vouchers.accepted, rejected: facts.vouchers.rejected, duplicates: facts.vouchers.duplicates, unconfirmed: facts.vouchers.unconfirmed,
+      hostile: facts.vouchers.hostile, hostile_refused: facts.vouchers.hostileRefused, per_second: Math.round((facts.vouchers.accepted / Math.max(durationS, 0.001)) * 10) / 10, peak_per_second: Math.round(facts.peakVouchersPerSecond) },
     payments: {
       signed: metrics.paymentsSigned, accepted: metrics.paymentsAccepted, rejected: metrics.paymentsRejected.toJSON(), not_signed: metrics.paymentsNotSigned.toJSON(),
       receipts: metrics.receiptsReceived, receipts_missing: metrics.receiptsMissing.toJSON(),

@@ -9,6 +9,7 @@ import { MqpayError } from '../shared/errors.js';
 import { toHex } from '../shared/hex.js';
 import { newChannelId, type RandomBytes } from '../shared/ids.js';
 import type { KeyPair } from '../shared/keys.js';
+import { parsePayload, voucherInboxSchema } from '../shared/schemas.js';
 import { encodeVoucher, type Voucher } from '../shared/voucher.js';
 import type { RoguePlan } from './fleet.js';
 import type { SimClock } from './sim-clock.js';
@@ -18,6 +19,8 @@ export interface VoucherMessage {
   readonly voucher: string;
   readonly signature: string;
 }
+
+type VoucherInbox = ReturnType<typeof parsePayload<typeof voucherInboxSchema>>;
 
 export type Verdict = { readonly type: 'voucher.accepted'; readonly total: string } | { readonly type: 'voucher.rejected'; readonly code: string };
 
@@ -45,7 +48,12 @@ export class RogueDevice {
   private constructor(readonly plan: RoguePlan, readonly keys: KeyPair, readonly link: DeviceLink, private readonly clock: SimClock) {
     link.setMaxListeners(0);
     link.on('inbox', (box: string, payload: Uint8Array) => {
-      if (box === 'voucher') this.onVoucherInbox(JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>);
+      if (box !== 'voucher') return;
+      try {
+        this.onVoucherInbox(parsePayload(voucherInboxSchema, payload));
+      } catch {
+        // not a voucher message the schema knows: nothing to wait for
+      }
     });
   }
 
@@ -57,17 +65,16 @@ export class RogueDevice {
     return new RogueDevice(input.plan, input.keys, link, input.clock);
   }
 
-  private onVoucherInbox(message: Record<string, unknown>): void {
-    if (message.type === 'voucher' && typeof message.voucher === 'string' && typeof message.signature === 'string') {
+  private onVoucherInbox(message: VoucherInbox): void {
+    if (message.type === 'voucher') {
       this.forwarded = { v: 1, voucher: message.voucher, signature: message.signature };
       return;
     }
-    const key = `${String(message.channel)}:${String(message.seq)}`;
+    const key = `${message.channel ?? '-'}:${message.seq ?? '-'}`;
     const resolve = this.waiting.get(key);
     if (resolve === undefined) return;
     this.waiting.delete(key);
-    if (message.type === 'voucher.accepted') resolve({ type: 'voucher.accepted', total: String(message.total) });
-    else resolve({ type: 'voucher.rejected', code: String((message.error as { code?: unknown } | undefined)?.code) });
+    resolve(message.type === 'voucher.accepted' ? { type: 'voucher.accepted', total: message.total } : { type: 'voucher.rejected', code: message.error.code });
   }
 
   /** Publishes a voucher message and waits for the verdict on (channel, seq); null on timeout. */

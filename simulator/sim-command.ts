@@ -8,6 +8,7 @@ import { runSimulation } from './run.js';
 import { systemSimClock } from './sim-clock.js';
 import { commonOptions, SIM_DEFAULTS, simOptionsOf } from './sim-options.js';
 import { closeWorld } from './sim-world.js';
+import { withInterrupt } from './interrupt.js';
 import { summaryText } from './summary.js';
 
 export const simCommand: Command = {
@@ -22,16 +23,18 @@ export const simCommand: Command = {
   async run(input) {
     const options = simOptionsOf(input, { devices: SIM_DEFAULTS.devices, durationMs: SIM_DEFAULTS.durationS * 1000, malicious: 0, dropRate: 0, httpPort: null, intensity: 1 });
     input.stderr(`mqpay sim: seed ${options.seed}, ${options.devices} devices (${options.malicious} malicious), ${options.durationMs / 1000} s${options.killBrokerEverySeconds === null ? '' : `, broker killed every ${options.killBrokerEverySeconds} s`}${options.dropRate > 0 ? `, drop rate ${options.dropRate}/s` : ''}; starting...`);
-    const { facts, world } = await runSimulation(options, { clock: systemSimClock, random: systemRandom, progress: (text) => process.stderr.write(text), note: input.stderr, isTty: process.stderr.isTTY === true });
-    const ok = runSucceeded(facts);
-    input.stdout(summaryText(facts));
-    const reportFile = input.values.report;
-    if (typeof reportFile === 'string') {
-      writeFileSync(reportFile, `${JSON.stringify(buildReport(facts), null, 2)}\n`);
-      input.stdout(`report: ${reportFile}`);
-    }
-    await closeWorld(world, ok);
-    if (!ok && world.temporary) input.stdout(`data kept for inspection: ${world.dataDir}`);
-    return ok ? 0 : 1;
+    return withInterrupt(input.stderr, async (stop) => {
+      const { facts, world } = await runSimulation(options, { clock: systemSimClock, random: systemRandom, progress: (text) => process.stderr.write(text), note: input.stderr, isTty: process.stderr.isTTY === true, stop });
+      const ok = runSucceeded(facts);
+      input.stdout(summaryText(facts));
+      const reportFile = input.values.report;
+      if (typeof reportFile === 'string') {
+        writeFileSync(reportFile, `${JSON.stringify(buildReport(facts), null, 2)}\n`);
+        input.stdout(`report: ${reportFile}`);
+      }
+      await closeWorld(world, ok);
+      if (!ok && world.temporary) input.stdout(`data kept for inspection: ${world.dataDir}`);
+      return ok ? 0 : 1;
+    });
   },
 };

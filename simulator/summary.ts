@@ -29,7 +29,8 @@ function totalsTable(facts: RunFacts): string {
   const attacks = attackSummary(facts.attacks);
   const perSecond = (vouchers.accepted / Math.max(facts.elapsedMs / 1000, 0.001)).toFixed(1);
   return table(['', 'figures'], [
-    ['vouchers', `${vouchers.sent} sent, ${vouchers.accepted} accepted, ${vouchers.rejected} rejected, ${vouchers.duplicates} duplicates, ${vouchers.unconfirmed} unconfirmed (${perSecond}/s)`],
+    ['vouchers', `${vouchers.sent} sent, ${vouchers.accepted} accepted (${perSecond}/s), ${vouchers.rejected} rejected, ${vouchers.duplicates} replays answered as duplicates, ${vouchers.unconfirmed} unanswered`],
+    ['', `of these, ${vouchers.hostile} hostile: ${vouchers.hostileRefused} without effect, ${vouchers.hostile - vouchers.hostileRefused} with`],
     ['sessions', `${metrics.streamsStarted} charging/parking streams (${metrics.streamsCompleted} completed), ${metrics.paymentsSigned} one-off payments, ${metrics.receiptsReceived} toll receipts`],
     ['energy', `${energyWh(facts)} Wh sold by EV chargers`],
     ['faults', `${metrics.brokerKills} broker kills, ${metrics.drops} dropped connections`],

@@ -19,12 +19,15 @@ export interface VoucherCounts {
   duplicates: number;
   /** Signed but never answered by the end of the run. */
   unconfirmed: number;
+  /** Of those sent, the rogues' hostile vouchers (all counted above too), and how many of them were refused. */
+  hostile: number;
+  hostileRefused: number;
 }
 
 const VOUCHER_ATTACKS: ReadonlySet<AttackKind> = new Set(['forged-signature', 'forged-channel', 'replayed-voucher', 'replayed-old-voucher', 'double-signed', 'above-deposit']);
 
 export function countVouchers(snapshots: ReadonlyMap<string, AgentStatus>, rogues: readonly RogueDevice[], attacks: readonly AttackOutcome[]): VoucherCounts {
-  const counts: VoucherCounts = { sent: 0, accepted: 0, rejected: 0, duplicates: 0, unconfirmed: 0 };
+  const counts: VoucherCounts = { sent: 0, accepted: 0, rejected: 0, duplicates: 0, unconfirmed: 0, hostile: 0, hostileRefused: 0 };
   for (const status of snapshots.values()) {
     for (const channel of status.paying) {
       const signed = Number(channel.signedSeq);
@@ -44,6 +47,8 @@ export function countVouchers(snapshots: ReadonlyMap<string, AgentStatus>, rogue
   for (const attack of attacks) {
     if (!VOUCHER_ATTACKS.has(attack.kind) || (attack.status !== 'rejected' && attack.status !== 'succeeded' && attack.status !== 'unanswered')) continue;
     counts.sent += 1;
+    counts.hostile += 1;
+    if (attack.status === 'rejected') counts.hostileRefused += 1;
     if (attack.status === 'succeeded') counts.accepted += 1;
     else if (attack.status === 'unanswered') counts.unconfirmed += 1;
     else if (attack.kind === 'replayed-old-voucher') counts.duplicates += 1;

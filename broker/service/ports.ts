@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { RandomBytes } from '../../shared/ids.js';
 import type { KeyPair } from '../../shared/keys.js';
 import type { Db } from '../store/open-database.js';
+import type { SignatureVerifier } from './verify-pool.js';
 
 export interface Clock {
   nowMs(): number;
@@ -40,4 +41,6 @@ export interface ServiceDeps {
   readonly transport: TransportPort;
   readonly logger: Logger;
   readonly options: ServiceOptions;
+  /** Verifies voucher signatures (a worker thread, or inline). */
+  readonly verifier: SignatureVerifier;
 }

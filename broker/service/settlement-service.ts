@@ -46,7 +46,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   let ingest: VoucherIngest | null = null;
   const flushVouchers = (): void => ingest?.flush();
   const scheduler = new SettlementScheduler(deps, cache, flushVouchers, publishEffects, onSettled);
-  ingest = new VoucherIngest(deps, cache, stats, (channels) => scheduler.onVouchersCommitted(channels));
+  ingest = new VoucherIngest(deps, cache, stats, (channels) => scheduler.onVouchersCommitted(channels), deps.verifier);
   const voucherIngest = ingest;
   const rpc = new RpcHandler({ deps, cache, flushVouchers, onSettled }, publishEffects);
   const receipts = new ReceiptHandler(deps, cache);

@@ -4,17 +4,17 @@
 // same event-loop turn share one SQLite transaction (one fsync), which is where the speed comes
 // from; `voucherBatchMax` bounds a batch.
 import { formatAmount, type Amount } from '../../shared/amount.js';
-import { verify } from '../../shared/crypto.js';
 import { MqpayError, type ErrorCode } from '../../shared/errors.js';
 import { bytesEqual, fromHex, toHex } from '../../shared/hex.js';
 import { SIGNATURE_BYTES } from '../../shared/limits.js';
 import { parsePayload, voucherMessageSchema, type VoucherInboxMessage } from '../../shared/schemas.js';
 import { inboxTopic } from '../../shared/topics.js';
 import { decodeVoucher, VOUCHER_BYTES, type Voucher } from '../../shared/voucher.js';
-import { judgeVoucher } from '../../shared/voucher-rules.js';
+import { judgeVoucher, type VoucherVerdict } from '../../shared/voucher-rules.js';
 import { findVoucher, insertVoucher, recordDoubleSign, setLatestVoucher } from '../store/channels.js';
 import type { CachedChannel, ChannelCache } from './channel-cache.js';
 import { GroupCommit } from './group-commit.js';
+import type { SignatureVerifier } from './verify-pool.js';
 import type { ServiceDeps } from './ports.js';
 import { errorBody, errorBodyOf, payloadOf } from './replies.js';
 import type { ServiceStats } from './stats.js';
@@ -26,9 +26,17 @@ interface PendingVoucher {
   readonly signature: Uint8Array;
 }
 
+interface SignedVoucher {
+  readonly voucher: Voucher;
+  readonly bytes: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
 type Outcome =
   | { readonly accepted: true; readonly channel: CachedChannel; readonly voucher: Voucher; readonly bytes: Uint8Array; readonly signature: Uint8Array; readonly forward: boolean }
   | { readonly accepted: false; readonly code: ErrorCode; readonly detail?: string | undefined; readonly voucher?: Voucher | undefined };
+
+const rejectedOutcome = (signed: SignedVoucher, code: ErrorCode, detail?: string): Outcome => ({ accepted: false, code, detail, voucher: signed.voucher });
 
 export class VoucherIngest {
   private readonly commits: GroupCommit<PendingVoucher>;
@@ -39,6 +47,7 @@ export class VoucherIngest {
     private readonly cache: ChannelCache,
     private readonly stats: ServiceStats,
     private readonly onCommitted: (channels: readonly CachedChannel[]) => void,
+    private readonly verifier: SignatureVerifier,
   ) {
     this.replyOptions = { qos: deps.options.voucherReplyQos };
     this.commits = new GroupCommit(deps.db, deps.options.voucherBatchMax, (items) => this.write(items), (items, error) => this.failed(items, error), (items) => onCommitted(items.map((item) => item.channel)));
@@ -83,43 +92,45 @@ export class VoucherIngest {
     const voucher = decodeVoucher(bytes);
     const channel = this.cache.get(voucher.channelId);
     const nowSeconds = BigInt(Math.floor(this.deps.clock.nowMs() / 1000));
-    const verdict = judgeVoucher(channel, device, voucher, nowSeconds);
-    const rejected = (code: ErrorCode, detail?: string): Outcome => ({ accepted: false, code, detail, voucher });
-    if (verdict.kind === 'reject' || channel === null) return rejected(verdict.kind === 'reject' ? verdict.code : 'CHANNEL_UNKNOWN');
-    const accepted = (forward: boolean): Outcome => ({ accepted: true, channel, voucher, bytes, signature, forward });
+    const first = judgeVoucher(channel, device, voucher, nowSeconds);
+    const signed: SignedVoucher = { voucher, bytes, signature };
+    if (first.kind === 'reject' || channel === null) return rejectedOutcome(signed, first.kind === 'reject' ? first.code : 'CHANNEL_UNKNOWN');
+    // The identical bytes of the latest voucher were verified when it was first accepted.
+    const known = first.kind === 'repeat-latest' && channel.latestSignature !== null && bytesEqual(channel.latestSignature, signature);
+    if (!known && !(await this.verifier.verify(signature, bytes, channel.payerKey))) return rejectedOutcome(signed, 'SIGNATURE_INVALID');
+    // Verifying may have waited for the worker: judge again against the channel as it is now.
+    return this.verified(channel, signed, judgeVoucher(channel, device, voucher, nowSeconds));
+  }
 
+  /** The verdict on a voucher whose signature is known to be the payer's. */
+  private async verified(channel: CachedChannel, signed: SignedVoucher, verdict: VoucherVerdict): Promise<Outcome> {
+    const { voucher, bytes, signature } = signed;
+    const accepted = (forward: boolean): Outcome => ({ accepted: true, channel, voucher, bytes, signature, forward });
     switch (verdict.kind) {
-      case 'repeat-latest': {
-        // The identical bytes were verified when first accepted; anything else is checked again.
-        const same = channel.latestSignature !== null && bytesEqual(channel.latestSignature, signature);
-        if (!same && !verify(signature, bytes, channel.payerKey)) return rejected('SIGNATURE_INVALID');
+      case 'reject':
+        return rejectedOutcome(signed, verdict.code);
+      case 'repeat-latest':
         this.flush(); // the first copy may still be in the open batch: answer only once it is durable
         return accepted(true);
-      }
       case 'older': {
-        if (!verify(signature, bytes, channel.payerKey)) return rejected('SIGNATURE_INVALID');
         this.flush();
         const earlier = findVoucher(this.deps.db, voucher.channelId, voucher.seq);
-        if (earlier === null) return rejected('VOUCHER_SEQ_NOT_INCREASING', `latest seq is ${channel.latestSeq}`);
+        if (earlier === null) return rejectedOutcome(signed, 'VOUCHER_SEQ_NOT_INCREASING', `latest seq is ${channel.latestSeq}`);
         if (earlier.total === voucher.total) return accepted(false);
         this.recordEvidence(voucher, bytes, signature, earlier.total);
-        return rejected('VOUCHER_DOUBLE_SIGNED', `seq ${voucher.seq} was accepted with another total`);
+        return rejectedOutcome(signed, 'VOUCHER_DOUBLE_SIGNED', `seq ${voucher.seq} was accepted with another total`);
       }
-      case 'double-signed': {
-        if (!verify(signature, bytes, channel.payerKey)) return rejected('SIGNATURE_INVALID');
+      case 'double-signed':
         this.flush();
         this.recordEvidence(voucher, bytes, signature, channel.latestTotal);
-        return rejected('VOUCHER_DOUBLE_SIGNED', `seq ${voucher.seq} was accepted with another total`);
-      }
-      case 'advance': {
-        if (!verify(signature, bytes, channel.payerKey)) return rejected('SIGNATURE_INVALID');
+        return rejectedOutcome(signed, 'VOUCHER_DOUBLE_SIGNED', `seq ${voucher.seq} was accepted with another total`);
+      case 'advance':
         // Judge the next voucher against this one at once, even before the batch commits.
         channel.latestSeq = voucher.seq;
         channel.latestTotal = voucher.total;
         channel.latestSignature = signature;
         await this.commits.add({ channel, seq: voucher.seq, total: voucher.total, signature });
         return accepted(true);
-      }
     }
   }
 
