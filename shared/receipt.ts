@@ -4,8 +4,8 @@
 //   tag "MQPAY-RC" (8) | version (1) | channel id (32) | seq u64 | total u64
 import { amountOf, type Amount } from './amount.js';
 import { ByteReader, ByteWriter, domainTag } from './binary.js';
-import { MqpayError } from './errors.js';
-import { CHANNEL_ID_BYTES, VOUCHER_SEQ_MAX } from './limits.js';
+import { CHANNEL_ID_BYTES } from './limits.js';
+import { checkSeq } from './voucher.js';
 
 export const RECEIPT_TAG = domainTag('MQPAY-RC');
 export const RECEIPT_VERSION = 1;
@@ -17,13 +17,8 @@ export interface Receipt {
   readonly total: Amount;
 }
 
-// A receipt names a voucher, so its seq obeys the voucher's range (it is stored as i64).
-function checkSeq(seq: bigint): void {
-  if (typeof seq !== 'bigint' || seq < 1n || seq > VOUCHER_SEQ_MAX) throw new MqpayError('ENCODING_INVALID', 'receipt seq must be in [1, 2^63-1]');
-}
-
 export function encodeReceipt(receipt: Receipt): Uint8Array {
-  checkSeq(receipt.seq);
+  checkSeq(receipt.seq, 'receipt');
   return new ByteWriter(RECEIPT_BYTES)
     .raw(RECEIPT_TAG, 8)
     .u8(RECEIPT_VERSION)
@@ -38,7 +33,7 @@ export function decodeReceipt(bytes: Uint8Array): Receipt {
   reader.header(RECEIPT_TAG, RECEIPT_VERSION, 'receipt');
   const channelId = reader.raw(CHANNEL_ID_BYTES);
   const seq = reader.u64();
-  checkSeq(seq);
+  checkSeq(seq, 'receipt');
   const total = amountOf(reader.u64());
   reader.end('receipt');
   return { channelId, seq, total };

@@ -21,9 +21,10 @@ export interface Voucher {
   readonly memoDigest: Uint8Array | null;
 }
 
-function checkSeq(seq: bigint): void {
+/** A voucher seq (and a receipt's, which names a voucher) is in [1, 2^63-1]: stored as i64. */
+export function checkSeq(seq: bigint, what = 'voucher'): void {
   if (typeof seq !== 'bigint' || seq < 1n || seq > VOUCHER_SEQ_MAX) {
-    throw new MqpayError('ENCODING_INVALID', 'voucher seq must be in [1, 2^63-1]');
+    throw new MqpayError('ENCODING_INVALID', `${what} seq must be in [1, 2^63-1]`);
   }
 }
 

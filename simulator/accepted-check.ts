@@ -7,7 +7,7 @@
 //    (no payment appeared that the service did not accept);
 //  - no channel carries money that no payer knows of.
 import type { Db } from '../broker/store/open-database.js';
-import { statement } from '../broker/store/statement.js';
+import { statement } from '../sqlite/statement.js';
 import { formatAmount, type Amount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
 import type { CheckResult } from './conservation.js';

@@ -4,7 +4,7 @@
 // (for closed ones, only what was settled: the rest came back), plus what it was settled as
 // payee (less fees). Every figure is recomputed here from channels, not taken from transfers.
 import type { Db } from '../broker/store/open-database.js';
-import { statement } from '../broker/store/statement.js';
+import { statement } from '../sqlite/statement.js';
 import { formatAmount, type Amount } from '../shared/amount.js';
 
 export interface CheckResult {

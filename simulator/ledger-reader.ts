@@ -3,7 +3,7 @@
 // nothing and to show what has been settled so far. A broker killed mid-write is fine: the
 // reader sees the last committed state.
 import { openDatabase, type Db } from '../broker/store/open-database.js';
-import { statement } from '../broker/store/statement.js';
+import { statement } from '../sqlite/statement.js';
 import type { Amount } from '../shared/amount.js';
 
 export interface ChannelFacts {

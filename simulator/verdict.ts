@@ -3,7 +3,7 @@
 // what every device recorded.
 import { auditLedger } from '../broker/store/audit.js';
 import { openDatabase } from '../broker/store/open-database.js';
-import { statement } from '../broker/store/statement.js';
+import { statement } from '../sqlite/statement.js';
 import { amountOf } from '../shared/amount.js';
 import type { AgentStatus } from '../agent/index.js';
 import { checkAcceptedSettledOrPending } from './accepted-check.js';

@@ -1,6 +1,7 @@
 // Money: exact decimal parsing and formatting of bigint micro-units, checked arithmetic.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { errorCode } from './helpers/error-code.js';
 import {
   addAmount,
   amountOf,
@@ -13,20 +14,10 @@ import {
   ZERO,
   type Amount,
 } from '../shared/amount.js';
-import { MqpayError, type ErrorCode } from '../shared/errors.js';
 import { AMOUNT_MICRO_MAX, MICRO_PER_UNIT } from '../shared/limits.js';
 
 const U64_MAX = 18446744073709551615n;
 
-function errorCode(run: () => unknown): ErrorCode | 'no error' {
-  try {
-    run();
-  } catch (error) {
-    if (!(error instanceof MqpayError)) throw error;
-    return error.code;
-  }
-  return 'no error';
-}
 
 const amount = (micro: bigint): Amount => amountOf(micro);
 

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { errorCode } from './helpers/error-code.js';
 import { amountOf, parseAmount, type Amount } from '../shared/amount.js';
 import {
   CERTIFICATE_BYTES,
@@ -25,7 +26,7 @@ import {
   type ConnectToken,
 } from '../shared/connect-token.js';
 import { backends, type SignatureBackend } from '../shared/crypto.js';
-import { MqpayError, type ErrorCode } from '../shared/errors.js';
+import { MqpayError } from '../shared/errors.js';
 import { bytesEqual, fromHex, toHex } from '../shared/hex.js';
 import { channelIdFromHex, channelIdToHex, newChannelId } from '../shared/ids.js';
 import { decodeReceipt, encodeReceipt, RECEIPT_BYTES, RECEIPT_TAG, RECEIPT_VERSION, type Receipt } from '../shared/receipt.js';
@@ -44,15 +45,6 @@ const SEQ_MAX = (1n << 63n) - 1n;
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
 const range = (start: number, length: number): Uint8Array => Uint8Array.from({ length }, (_, i) => (start + i) & 0xff);
 
-function errorCode(run: () => unknown): ErrorCode | 'no error' {
-  try {
-    run();
-  } catch (error) {
-    if (!(error instanceof MqpayError)) throw error;
-    return error.code;
-  }
-  return 'no error';
-}
 
 // ---- fixed inputs for the golden vectors ----
 

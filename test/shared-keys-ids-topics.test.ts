@@ -2,6 +2,7 @@
 import * as noble from '@noble/ed25519';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { errorCode } from './helpers/error-code.js';
 import { backends } from '../shared/crypto.js';
 import { ERROR_CODES, ERRORS, isErrorCode, MqpayError, type ErrorCode } from '../shared/errors.js';
 import { toHex } from '../shared/hex.js';
@@ -37,15 +38,6 @@ import {
   TOPIC_ROOT,
 } from '../shared/topics.js';
 
-function errorCode(run: () => unknown): ErrorCode | 'no error' {
-  try {
-    run();
-  } catch (error) {
-    if (!(error instanceof MqpayError)) throw error;
-    return error.code;
-  }
-  return 'no error';
-}
 
 const bytes = (hex: string): Uint8Array => new Uint8Array(Buffer.from(hex, 'hex'));
 const FIELD_PRIME = (1n << 255n) - 19n;

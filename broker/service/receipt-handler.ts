@@ -11,7 +11,7 @@ import { decodeReceipt, RECEIPT_BYTES } from '../../shared/receipt.js';
 import { parsePayload, receiptMessageSchema, type ReceiptInboxMessage } from '../../shared/schemas.js';
 import { inboxTopic } from '../../shared/topics.js';
 import { getDevice } from '../store/devices.js';
-import { statement } from '../store/statement.js';
+import { statement } from '../../sqlite/statement.js';
 import type { ChannelCache } from './channel-cache.js';
 import { GroupCommit } from './group-commit.js';
 import type { ServiceDeps } from './ports.js';

@@ -6,7 +6,7 @@ import { MqpayError } from '../../shared/errors.js';
 import { isRequestId } from '../../shared/ids.js';
 import { parsePayload, rpcRequestSchema, type RpcRequest, type RpcResponse } from '../../shared/schemas.js';
 import { inboxTopic } from '../../shared/topics.js';
-import { statement } from '../store/statement.js';
+import { statement } from '../../sqlite/statement.js';
 import type { ServiceDeps } from './ports.js';
 import { errorBodyOf, payloadOf } from './replies.js';
 import { closeChannel } from './rpc/channel-close.js';

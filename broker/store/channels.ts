@@ -3,7 +3,7 @@
 // database, where every settlement joins on it.
 import type { Amount } from '../../shared/amount.js';
 import type { Db } from './open-database.js';
-import { statement } from './statement.js';
+import { statement } from '../../sqlite/statement.js';
 
 export interface ChannelRow {
   readonly num: bigint;

@@ -3,7 +3,7 @@ import { checkDeviceId } from '../../shared/ids.js';
 import { checkPublicKey } from '../../shared/keys.js';
 import { MqpayError } from '../../shared/errors.js';
 import type { Db } from './open-database.js';
-import { statement } from './statement.js';
+import { statement } from '../../sqlite/statement.js';
 import { ensureAccount, walletAccount } from './ledger.js';
 
 export interface DeviceRow {

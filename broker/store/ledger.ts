@@ -5,7 +5,7 @@ import { amountOf, type Amount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
 import { toHex } from '../../shared/hex.js';
 import type { Db } from './open-database.js';
-import { statement } from './statement.js';
+import { statement } from '../../sqlite/statement.js';
 
 export type AccountKind = 'wallet' | 'escrow' | 'fees' | 'external';
 export type TransferKind = 'fund' | 'deposit' | 'topup' | 'settle' | 'fee' | 'refund';

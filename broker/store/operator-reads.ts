@@ -5,7 +5,7 @@ import type { Amount } from '../../shared/amount.js';
 import type { AccountKind } from './ledger.js';
 import type { Db } from './open-database.js';
 import type { SettlementReason, SettlementRow } from './settle.js';
-import { statement } from './statement.js';
+import { statement } from '../../sqlite/statement.js';
 
 export interface DeviceWithBalance {
   readonly id: string;

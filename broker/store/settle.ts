@@ -10,7 +10,7 @@ import { amountOf, type Amount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
 import { FEES_ACCOUNT_KEY } from './ledger.js';
 import type { Db } from './open-database.js';
-import { statement } from './statement.js';
+import { statement } from '../../sqlite/statement.js';
 
 export type SettlementReason = 'epoch' | 'threshold' | 'close' | 'expiry' | 'manual';
 /** Fees are parts per million of each settled amount, rounded down (the payee keeps the rest). */
