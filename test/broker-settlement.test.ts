@@ -69,4 +69,20 @@ describe('broker: channel, vouchers, settlement', () => {
     expect(channelIdFromHex(String((opened.channel as { channel: string }).channel))).toEqual(channelId);
     expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
   });
+
+  it('a close pipelined behind vouchers settles every one of them (they commit before the close begins)', async () => {
+    const payerKeys = broker.enrol('fridge-2', '5');
+    broker.enrol('dispenser-2');
+    const fridge = await broker.link('fridge-2', payerKeys);
+    const channelId = newChannelId(random);
+    await fridge.request('channel.open', { channel: toHex(channelId), payee: 'dispenser-2', deposit: '1', durationSeconds: 600 });
+    const verdicts = [];
+    for (let seq = 1n; seq <= 50n; seq++) verdicts.push(payVoucher(fridge, signedVoucher(payerKeys, { channelId, seq, total: (seq * 1000n) as never })));
+    const closing = fridge.request('channel.close', { channel: toHex(channelId) }); // same turn, no waiting
+    const closed = await closing;
+    expect((await Promise.all(verdicts)).every((v) => v.type === 'voucher.accepted')).toBe(true);
+    expect(closed).toMatchObject({ settled: '0.05', refunded: '0.95' });
+    expect(balanceOf(broker.app.db, walletAccount('dispenser-2'))).toBe(50_000n);
+    expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
+  });
 });

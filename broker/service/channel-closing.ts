@@ -19,14 +19,14 @@ export interface CloseResult {
   readonly refunded: Amount;
 }
 
+/** The caller has committed pending vouchers before its transaction began (ContextSource). */
 export function closeInTransaction(ctx: RpcContext, row: ChannelRow, reason: 'close' | 'expiry'): CloseResult {
   const { db, clock, options } = ctx.deps;
-  ctx.flushVouchers();
   const nowMs = clock.nowMs();
   const startedMs = performance.now();
   const hex = toHex(row.id);
   const settlement = settleInTransaction(db, { id: `${reason}-${hex}`, reason, nowMs, feePpm: options.feePpm, only: row.num });
-  // Settlement brings settled up to the latest total, which the flush above made current.
+  // Settlement brings settled up to the latest total, which the caller's flush made current.
   const settledTotal = getChannel(db, row.id)?.settledTotal ?? row.settledTotal;
   const refunded = subAmount(row.deposit, settledTotal);
   if (refunded > 0n) insertTransfer(db, { id: `refund:${hex}`, from: escrowAccount(row.id), to: walletAccount(row.payer), amount: refunded, kind: 'refund', channel: row.num, nowMs });
@@ -49,6 +49,7 @@ export function closeInTransaction(ctx: RpcContext, row: ChannelRow, reason: 'cl
 /** Closes a channel in its own transaction (expiry, operator force-close) and publishes the notices. */
 export function closeNow(source: ContextSource, publishEffects: (effects: readonly Effect[]) => Promise<void>, row: ChannelRow, reason: 'close' | 'expiry'): CloseResult {
   const ctx = newContext(source);
+  source.flushVouchers();
   const closed = source.deps.db.transaction(() => closeInTransaction(ctx, row, reason)).immediate();
   for (const apply of ctx.afterCommit) apply();
   publishEffects(ctx.effects).catch((error: unknown) => source.deps.logger.warn({ err: error, reason }, 'close notices not delivered'));

@@ -2,6 +2,7 @@
 // so they share one fsync (synchronous=FULL makes every commit one). Each write's promise
 // settles only after its transaction commits, which is what lets the MQTT layer acknowledge
 // only what is durable. `batchMax` bounds a batch; a full batch commits at once.
+import { assert } from '../../shared/errors.js';
 import type { Db } from '../store/open-database.js';
 
 interface Pending<T> {
@@ -41,6 +42,9 @@ export class GroupCommit<T> {
   flush(): void {
     this.scheduled = false;
     if (this.batch.length === 0) return;
+    // Inside another transaction this would become a savepoint: its writers would hear
+    // "committed" and then lose their writes if the outer transaction rolled back.
+    assert(!this.db.inTransaction, 'group commit runs outside any other transaction');
     const pending = this.batch;
     this.batch = [];
     const items = pending.map((entry) => entry.item);

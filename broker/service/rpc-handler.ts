@@ -46,11 +46,14 @@ export class RpcHandler {
   constructor(
     private readonly source: ContextSource,
     private readonly publishEffects: (effects: readonly Effect[]) => Promise<void>,
+    /** Resolves once the vouchers received before this request are handled. */
+    private readonly vouchersReceived: () => Promise<void>,
   ) {
     this.deps = source.deps;
   }
 
   async handle(device: string, payload: Uint8Array): Promise<void> {
+    await this.vouchersReceived();
     const effects: Effect[] = [];
     const response = this.respond(device, payload, effects);
     effects.unshift({ topic: inboxTopic(device, 'rpc'), payload: payloadOf(response) });
@@ -69,6 +72,8 @@ export class RpcHandler {
     if (stored !== undefined) return JSON.parse(stored.response) as RpcResponse;
 
     const ctx = newContext(this.source);
+    // Every accepted voucher is committed first, in its own transaction (see ContextSource).
+    this.source.flushVouchers();
     let response: RpcResponse;
     try {
       response = db.transaction((): RpcResponse => {

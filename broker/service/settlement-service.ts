@@ -48,7 +48,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   const scheduler = new SettlementScheduler(deps, cache, flushVouchers, publishEffects, onSettled);
   ingest = new VoucherIngest(deps, cache, stats, (channels) => scheduler.onVouchersCommitted(channels), deps.verifier);
   const voucherIngest = ingest;
-  const rpc = new RpcHandler({ deps, cache, flushVouchers, onSettled }, publishEffects);
+  const rpc = new RpcHandler({ deps, cache, flushVouchers, onSettled }, publishEffects, () => voucherIngest.received());
   const receipts = new ReceiptHandler(deps, cache);
 
   return {

@@ -40,6 +40,7 @@ const rejectedOutcome = (signed: SignedVoucher, code: ErrorCode, detail?: string
 
 export class VoucherIngest {
   private readonly commits: GroupCommit<PendingVoucher>;
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly replyOptions: { qos: 0 | 1 };
 
   constructor(
@@ -54,7 +55,22 @@ export class VoucherIngest {
   }
 
   /** Handles one published voucher; resolves once it is durable (or rejected) and answered. */
-  async handle(device: string, payload: Uint8Array): Promise<void> {
+  handle(device: string, payload: Uint8Array): Promise<void> {
+    const work = this.handleOne(device, payload);
+    this.inFlight.add(work);
+    return work.finally(() => this.inFlight.delete(work));
+  }
+
+  /**
+   * Resolves once every voucher received so far is judged and answered. A request (a close, a
+   * top-up) waits for it, so it is handled after the vouchers the device sent before it, even
+   * while their signatures are still with the verify worker.
+   */
+  async received(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async handleOne(device: string, payload: Uint8Array): Promise<void> {
     let outcome: Outcome;
     try {
       outcome = await this.judge(device, payload);

@@ -13,8 +13,6 @@ export interface Effect {
 export interface RpcContext {
   readonly deps: ServiceDeps;
   readonly cache: ChannelCache;
-  /** Commits pending vouchers so the method sees every accepted one. */
-  readonly flushVouchers: () => void;
   /** Messages to publish after commit. */
   readonly effects: Effect[];
   /** In-memory updates to apply after commit. */
@@ -24,10 +22,16 @@ export interface RpcContext {
 }
 
 /** What it takes to build a fresh context for one transaction. */
-export type ContextSource = Pick<RpcContext, 'deps' | 'cache' | 'flushVouchers' | 'onSettled'>;
+export interface ContextSource extends Pick<RpcContext, 'deps' | 'cache' | 'onSettled'> {
+  /**
+   * Commits pending vouchers. Called BEFORE a request's transaction begins, never inside it:
+   * inside, the vouchers would be acknowledged yet roll back if that transaction failed.
+   */
+  readonly flushVouchers: () => void;
+}
 
 export function newContext(source: ContextSource): RpcContext {
-  return { ...source, effects: [], afterCommit: [] };
+  return { deps: source.deps, cache: source.cache, onSettled: source.onSettled, effects: [], afterCommit: [] };
 }
 
 export const nowSecondsOf = (nowMs: number): bigint => BigInt(Math.floor(nowMs / 1000));

@@ -11,6 +11,5 @@ export function walletBalance(ctx: RpcContext, device: string): Record<string, u
 }
 
 export function channelList(ctx: RpcContext, device: string): Record<string, unknown> {
-  ctx.flushVouchers();
   return { channels: listChannelsOf(ctx.deps.db, device, CHANNELS_PER_DEVICE_MAX * 2).map(channelView) };
 }
