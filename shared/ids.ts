@@ -9,8 +9,11 @@ import { CHANNEL_ID_BYTES, DEVICE_ID_LENGTH_MAX, REQUEST_ID_LENGTH_MAX } from '.
 const DEVICE_ID_PATTERN = new RegExp(`^[a-z0-9][a-z0-9_.-]{0,${DEVICE_ID_LENGTH_MAX - 1}}$`);
 const REQUEST_ID_PATTERN = new RegExp(`^[A-Za-z0-9_.:-]{1,${REQUEST_ID_LENGTH_MAX}}$`);
 
+/** Ids a device may not take: `operator` is the MQTT username of operator logins. */
+export const RESERVED_DEVICE_IDS: readonly string[] = ['operator'];
+
 export function isDeviceId(value: unknown): value is string {
-  return typeof value === 'string' && DEVICE_ID_PATTERN.test(value);
+  return typeof value === 'string' && DEVICE_ID_PATTERN.test(value) && !RESERVED_DEVICE_IDS.includes(value);
 }
 
 export function checkDeviceId(value: unknown): string {

@@ -89,7 +89,7 @@ export async function createMqttHost(deps: MqttHostDeps): Promise<MqttHost> {
   let instance: Aedes | null = null;
   const created = await Aedes.createBroker(aedesOptions(deps, gate, () => instance?.connectedClients ?? 0));
   instance = created;
-  const online = trackPresence(created, deps.clock, deps.transport, (device) => gate.forget(device));
+  const online = trackPresence(created, deps.clock, deps.transport);
   const servers: TcpServer[] = [];
   const wsServers: WebSocketServer[] = [];
   const guard = (stream: import('node:stream').Duplex) =>

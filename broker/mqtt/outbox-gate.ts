@@ -1,5 +1,6 @@
 // The gate between an authorized outbox publish and the settlement service: a token bucket per
-// device and a bound on its messages in flight. A device over either limit still gets an answer
+// device and a bound on its messages in flight. Both are kept across reconnects (a device that
+// reconnects gets no fresh burst), bounded by the number of enrolled devices that connect. A device over either limit still gets an answer
 // with the error code [DESIGN rule 7]; it is neither dropped silently nor disconnected.
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../../shared/errors.js';
@@ -34,13 +35,9 @@ export class OutboxGate {
     } catch (error) {
       this.logger.error({ err: error, device, box }, 'outbox message failed');
     } finally {
-      this.inFlight.set(device, (this.inFlight.get(device) ?? 1) - 1);
+      const left = (this.inFlight.get(device) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(device, left);
+      else this.inFlight.delete(device);
     }
-  }
-
-  /** Drops a device's counters once it is gone. */
-  forget(device: string): void {
-    this.limiter.forget(device);
-    this.inFlight.delete(device);
   }
 }

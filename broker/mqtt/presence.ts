@@ -8,7 +8,7 @@ import { roleOf } from './roles.js';
 /** aedes keeps its live clients by id; its types do not expose the map. */
 export const clientsOf = (aedes: Aedes): Record<string, Client> => (aedes as unknown as { clients: Record<string, Client> }).clients;
 
-export function trackPresence(aedes: Aedes, clock: Clock, transport: TransportPort, onGone: (device: string) => void): ReadonlySet<string> {
+export function trackPresence(aedes: Aedes, clock: Clock, transport: TransportPort): ReadonlySet<string> {
   const online = new Set<string>();
   const event = (type: string, device: string): void => {
     transport.publish(opsTopic('events'), new TextEncoder().encode(JSON.stringify({ v: 1, type, device, atMs: clock.nowMs() }))).catch(() => undefined);
@@ -26,7 +26,6 @@ export function trackPresence(aedes: Aedes, clock: Clock, transport: TransportPo
     setImmediate(() => {
       if (clientsOf(aedes)[role.device] !== undefined) return;
       online.delete(role.device);
-      onGone(role.device);
       event('device.disconnected', role.device);
     });
   });

@@ -24,7 +24,4 @@ export class RateLimiter {
     return true;
   }
 
-  forget(device: string): void {
-    this.buckets.delete(device);
-  }
 }

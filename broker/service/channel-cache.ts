@@ -17,6 +17,10 @@ export interface CachedChannel extends VoucherChannelState {
   readonly payee: string;
   readonly payerKey: Uint8Array;
   latestSignature: Uint8Array | null;
+  /** The latest voucher's bytes, when this process accepted it (null after a load from SQLite). */
+  latestVoucher: Uint8Array | null;
+  /** The commit of the latest accepted voucher while it is still in a batch. */
+  pendingCommit: Promise<void> | null;
   settledTotal: Amount;
   // Mutable copies of the judged fields, updated as this process commits changes.
   deposit: Amount;
@@ -41,7 +45,7 @@ export class ChannelCache {
     const entry: CachedChannel = {
       num: row.num, id: row.id, payer: row.payer, payee: row.payee, payerKey: payer.publicKey, deposit: row.deposit,
       expiresAtSeconds: row.expiresAtSeconds, state: row.state, latestSeq: row.latestSeq, latestTotal: row.latestTotal,
-      latestSignature: row.latestSignature, settledTotal: row.settledTotal,
+      latestSignature: row.latestSignature, latestVoucher: null, pendingCommit: null, settledTotal: row.settledTotal,
     };
     if (this.entries.size >= CHANNEL_CACHE_ENTRIES_MAX) {
       const oldest = this.entries.keys().next().value;

@@ -3,7 +3,6 @@
 // and forwarded to the payer as proof of delivery. It is not required to match a voucher the
 // service has already accepted: a payee that served while the broker was unreachable publishes
 // its receipts on reconnect, possibly before the payer's re-sent voucher arrives.
-import { verify } from '../../shared/crypto.js';
 import { MqpayError } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/hex.js';
 import { SIGNATURE_BYTES } from '../../shared/limits.js';
@@ -37,7 +36,14 @@ export class ReceiptHandler {
 
   private write(rows: readonly ReceiptRow[]): void {
     const nowMs = BigInt(this.deps.clock.nowMs());
-    const insert = statement(this.deps.db, 'INSERT OR IGNORE INTO receipts (channel, seq, total, signature, received_at_ms) VALUES (?, ?, ?, ?, ?)');
+    // Only each channel's latest receipt is kept: it acknowledges every total below it, and a
+    // payee cannot grow the table by sending receipts for ever more seqs.
+    const insert = statement(
+      this.deps.db,
+      `INSERT INTO receipts (channel, seq, total, signature, received_at_ms) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (channel) DO UPDATE SET seq = excluded.seq, total = excluded.total, signature = excluded.signature, received_at_ms = excluded.received_at_ms
+       WHERE excluded.seq > receipts.seq`,
+    );
     for (const row of rows) insert.run(row.channel, row.seq, row.total, row.signature, nowMs);
   }
 
@@ -63,7 +69,7 @@ export class ReceiptHandler {
     if (channel === null) throw new MqpayError('CHANNEL_UNKNOWN');
     if (channel.payee !== device) throw new MqpayError('NOT_AUTHORIZED', 'only the payee signs receipts');
     const payee = getDevice(this.deps.db, device);
-    if (payee === null || !verify(signature, bytes, payee.publicKey)) throw new MqpayError('SIGNATURE_INVALID');
+    if (payee === null || !(await this.deps.verifier.verify(signature, bytes, payee.publicKey))) throw new MqpayError('SIGNATURE_INVALID');
     if (receipt.seq < 1n || receipt.total > channel.deposit) throw new MqpayError('RECEIPT_MISMATCH', 'receipt total above the deposit');
     await this.commits.add({ channel: channel.num, seq: receipt.seq, total: receipt.total, signature });
     return { payer: channel.payer, message: { v: 1, type: 'receipt', payee: device, receipt: toHex(bytes), signature: toHex(signature) } };

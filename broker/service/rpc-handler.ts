@@ -4,6 +4,7 @@
 // twice. Each request runs in one BEGIN IMMEDIATE transaction with its stored answer.
 import { MqpayError } from '../../shared/errors.js';
 import { isRequestId } from '../../shared/ids.js';
+import { REQUEST_REPLAY_CACHE_ENTRIES_PER_DEVICE_MAX } from '../../shared/limits.js';
 import { parsePayload, rpcRequestSchema, type RpcRequest, type RpcResponse } from '../../shared/schemas.js';
 import { inboxTopic } from '../../shared/topics.js';
 import { statement } from '../../sqlite/statement.js';
@@ -85,7 +86,13 @@ export class RpcHandler {
       if (!(error instanceof MqpayError)) logger.error({ err: error, device, method: request.method }, 'request failed');
       const answer: RpcResponse = { v: 1, id: request.id, ok: false, error: errorBodyOf(error) };
       // A final refusal is part of the request's history; a passing one (retryable) is not.
-      if (MUTATING.has(request.method) && !answer.error.retryable) this.store(device, request, answer);
+      if (MUTATING.has(request.method) && !answer.error.retryable) {
+        try {
+          this.store(device, request, answer);
+        } catch (storeError) {
+          logger.error({ err: storeError, device }, 'refusal not stored; a retry is judged afresh');
+        }
+      }
       return answer;
     }
     for (const apply of ctx.afterCommit) apply();
@@ -93,9 +100,15 @@ export class RpcHandler {
     return response;
   }
 
+  /** Stores the answer for retries, keeping each device's most recent answers only (bounded). */
   private store(device: string, request: RpcRequest, answer: RpcResponse): void {
     statement(this.deps.db, 'INSERT INTO requests (device, id, method, response, created_at_ms) VALUES (?, ?, ?, ?, ?)').run(
       device, request.id, request.method, JSON.stringify(answer), BigInt(this.deps.clock.nowMs()),
     );
+    statement(
+      this.deps.db,
+      `DELETE FROM requests WHERE device = @device AND id NOT IN
+         (SELECT id FROM requests WHERE device = @device ORDER BY created_at_ms DESC, id DESC LIMIT @keep)`,
+    ).run({ device, keep: BigInt(REQUEST_REPLAY_CACHE_ENTRIES_PER_DEVICE_MAX) });
   }
 }

@@ -5,6 +5,7 @@
 import { listExpiredOpenChannels } from '../store/channels.js';
 import { settleEpoch, settlementChannels, type SettlementReason, type SettlementResult } from '../store/settle.js';
 import type { CachedChannel, ChannelCache } from './channel-cache.js';
+import { toHex } from '../../shared/hex.js';
 import { closeNow } from './channel-closing.js';
 import type { ServiceDeps } from './ports.js';
 import type { Effect } from './rpc/context.js';
@@ -31,7 +32,14 @@ export class SettlementScheduler {
 
   start(): void {
     if (this.timer !== null) return;
-    this.timer = setInterval(() => this.tick(), this.deps.options.epochSeconds * 1000);
+    // An exception thrown from a timer would end the process; a failed epoch is retried next time.
+    this.timer = setInterval(() => {
+      try {
+        this.tick();
+      } catch (error) {
+        this.deps.logger.error({ err: error }, 'epoch failed; retried at the next epoch');
+      }
+    }, this.deps.options.epochSeconds * 1000);
     this.timer.unref();
   }
 
@@ -103,7 +111,14 @@ export class SettlementScheduler {
     const nowSeconds = BigInt(Math.floor(this.deps.clock.nowMs() / 1000));
     const expired = listExpiredOpenChannels(this.deps.db, nowSeconds, EXPIRED_CHANNELS_PER_TICK_MAX);
     const source = { deps: this.deps, cache: this.cache, flushVouchers: this.flushVouchers, onSettled: this.onSettled };
-    for (const row of expired) closeNow(source, this.publishEffects, row, 'expiry');
+    for (const row of expired) {
+      try {
+        closeNow(source, this.publishEffects, row, 'expiry');
+      } catch (error) {
+        // One channel that cannot close (a full disk) must not stop the others or the epoch.
+        this.deps.logger.error({ err: error, channel: toHex(row.id) }, 'expired channel not closed; retried next epoch');
+      }
+    }
     return expired.length;
   }
 }

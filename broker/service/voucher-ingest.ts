@@ -16,7 +16,7 @@ import type { CachedChannel, ChannelCache } from './channel-cache.js';
 import { GroupCommit } from './group-commit.js';
 import type { SignatureVerifier } from './verify-pool.js';
 import type { ServiceDeps } from './ports.js';
-import { errorBody, errorBodyOf, payloadOf } from './replies.js';
+import { errorBody, payloadOf } from './replies.js';
 import type { ServiceStats } from './stats.js';
 
 interface PendingVoucher {
@@ -37,6 +37,11 @@ type Outcome =
   | { readonly accepted: false; readonly code: ErrorCode; readonly detail?: string | undefined; readonly voucher?: Voucher | undefined };
 
 const rejectedOutcome = (signed: SignedVoucher, code: ErrorCode, detail?: string): Outcome => ({ accepted: false, code, detail, voucher: signed.voucher });
+
+/** The latest voucher again, byte for byte, as this process verified and accepted it. */
+function isKnownLatest(channel: CachedChannel, signed: SignedVoucher): boolean {
+  return channel.latestVoucher !== null && channel.latestSignature !== null && bytesEqual(channel.latestVoucher, signed.bytes) && bytesEqual(channel.latestSignature, signed.signature);
+}
 
 export class VoucherIngest {
   private readonly commits: GroupCommit<PendingVoucher>;
@@ -110,12 +115,25 @@ export class VoucherIngest {
     const nowSeconds = BigInt(Math.floor(this.deps.clock.nowMs() / 1000));
     const first = judgeVoucher(channel, device, voucher, nowSeconds);
     const signed: SignedVoucher = { voucher, bytes, signature };
-    if (first.kind === 'reject' || channel === null) return rejectedOutcome(signed, first.kind === 'reject' ? first.code : 'CHANNEL_UNKNOWN');
-    // The identical bytes of the latest voucher were verified when it was first accepted.
-    const known = first.kind === 'repeat-latest' && channel.latestSignature !== null && bytesEqual(channel.latestSignature, signature);
-    if (!known && !(await this.verifier.verify(signature, bytes, channel.payerKey))) return rejectedOutcome(signed, 'SIGNATURE_INVALID');
-    // Verifying may have waited for the worker: judge again against the channel as it is now.
-    return this.verified(channel, signed, judgeVoucher(channel, device, voucher, nowSeconds));
+    if (channel === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
+    if (first.kind === 'reject') return rejectedOutcome(signed, first.code);
+    if (!isKnownLatest(channel, signed) && !(await this.verifier.verify(signature, bytes, channel.payerKey))) return rejectedOutcome(signed, 'SIGNATURE_INVALID');
+    // Verifying may have waited for the worker: judge again against the channel as it is now
+    // (a failed batch may have made the cache reload it from SQLite meanwhile).
+    const current = this.cache.get(voucher.channelId);
+    if (current === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
+    try {
+      return await this.verified(current, signed, judgeVoucher(current, device, voucher, nowSeconds));
+    } catch (error) {
+      // A failed commit: answer with the voucher's channel and seq so the payer knows which one.
+      if (error instanceof MqpayError) return rejectedOutcome(signed, error.code, error.detail);
+      throw error;
+    }
+  }
+
+  /** Waits until the channel's latest voucher is committed; throws if its batch failed. */
+  private async durable(channel: CachedChannel): Promise<void> {
+    if (channel.pendingCommit !== null) await channel.pendingCommit;
   }
 
   /** The verdict on a voucher whose signature is known to be the payer's. */
@@ -126,10 +144,10 @@ export class VoucherIngest {
       case 'reject':
         return rejectedOutcome(signed, verdict.code);
       case 'repeat-latest':
-        this.flush(); // the first copy may still be in the open batch: answer only once it is durable
+        await this.durable(channel); // the first copy may still be in its batch: answer once it is on disk
         return accepted(true);
       case 'older': {
-        this.flush();
+        await this.durable(channel);
         const earlier = findVoucher(this.deps.db, voucher.channelId, voucher.seq);
         if (earlier === null) return rejectedOutcome(signed, 'VOUCHER_SEQ_NOT_INCREASING', `latest seq is ${channel.latestSeq}`);
         if (earlier.total === voucher.total) return accepted(false);
@@ -137,7 +155,7 @@ export class VoucherIngest {
         return rejectedOutcome(signed, 'VOUCHER_DOUBLE_SIGNED', `seq ${voucher.seq} was accepted with another total`);
       }
       case 'double-signed':
-        this.flush();
+        await this.durable(channel);
         this.recordEvidence(voucher, bytes, signature, channel.latestTotal);
         return rejectedOutcome(signed, 'VOUCHER_DOUBLE_SIGNED', `seq ${voucher.seq} was accepted with another total`);
       case 'advance':
@@ -145,8 +163,8 @@ export class VoucherIngest {
         channel.latestSeq = voucher.seq;
         channel.latestTotal = voucher.total;
         channel.latestSignature = signature;
-        await this.commits.add({ channel, seq: voucher.seq, total: voucher.total, signature });
-        return accepted(true);
+        channel.latestVoucher = bytes;
+        return accepted(await this.committed(channel, { channel, seq: voucher.seq, total: voucher.total, signature }));
     }
   }
 
@@ -162,15 +180,28 @@ export class VoucherIngest {
     this.commits.flush();
   }
 
-  /** Every voucher is logged; each channel's latest moves once per batch, to its last one. */
+  /** Queues the voucher's commit, published on the channel so re-sends can wait for it. */
+  private async committed(channel: CachedChannel, item: PendingVoucher): Promise<true> {
+    const commit = this.commits.add(item);
+    channel.pendingCommit = commit;
+    try {
+      await commit;
+    } finally {
+      if (channel.pendingCommit === commit) channel.pendingCommit = null;
+    }
+    return true;
+  }
+
+  /** Every voucher is logged; each channel's latest moves once per batch, to its highest seq. */
   private write(items: readonly PendingVoucher[]): void {
     const nowMs = this.deps.clock.nowMs();
-    const latest = new Map<CachedChannel, PendingVoucher>();
+    const latest = new Map<bigint, PendingVoucher>();
     for (const item of items) {
       insertVoucher(this.deps.db, item.channel.num, item.seq, item.total, item.signature, nowMs);
-      latest.set(item.channel, item);
+      const highest = latest.get(item.channel.num);
+      if (highest === undefined || item.seq > highest.seq) latest.set(item.channel.num, item);
     }
-    for (const [channel, item] of latest) setLatestVoucher(this.deps.db, channel.num, item.seq, item.total, item.signature);
+    for (const [num, item] of latest) setLatestVoucher(this.deps.db, num, item.seq, item.total, item.signature);
   }
 
   /** Nothing of the batch is durable: drop the optimistic cache state and refuse them all. */

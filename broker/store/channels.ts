@@ -123,9 +123,9 @@ export function insertVoucher(db: Db, channel: bigint, seq: bigint, total: Amoun
   statement(db, 'INSERT INTO vouchers (channel, seq, total, signature, accepted_at_ms) VALUES (?, ?, ?, ?, ?)').run(channel, seq, total, signature, BigInt(nowMs));
 }
 
-/** Moves a channel's latest voucher forward, in the caller's transaction. */
+/** Moves a channel's latest voucher forward (never back), in the caller's transaction. */
 export function setLatestVoucher(db: Db, channel: bigint, seq: bigint, total: Amount, signature: Uint8Array): void {
-  statement(db, 'UPDATE channels SET latest_seq = ?, latest_total = ?, latest_signature = ? WHERE num = ?').run(seq, total, signature, channel);
+  statement(db, 'UPDATE channels SET latest_seq = ?, latest_total = ?, latest_signature = ? WHERE num = ? AND latest_seq < ?').run(seq, total, signature, channel, seq);
 }
 
 export function findVoucher(db: Db, channelId: Uint8Array, seq: bigint): { total: Amount; signature: Uint8Array } | null {

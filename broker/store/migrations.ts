@@ -111,14 +111,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (channel, seq, conflicting_total)
   ) STRICT, WITHOUT ROWID;
 
+  -- The latest receipt per channel (each acknowledges every total below it).
   CREATE TABLE receipts (
-    channel INTEGER NOT NULL REFERENCES channels(num),
+    channel INTEGER PRIMARY KEY REFERENCES channels(num),
     seq INTEGER NOT NULL,
     total INTEGER NOT NULL,
     signature BLOB NOT NULL,
-    received_at_ms INTEGER NOT NULL,
-    PRIMARY KEY (channel, seq)
-  ) STRICT, WITHOUT ROWID;
+    received_at_ms INTEGER NOT NULL
+  ) STRICT;
 
   CREATE TABLE requests (
     device TEXT NOT NULL,
