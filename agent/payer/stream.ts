@@ -2,6 +2,8 @@
 // advance, so the payee always holds payment for the time being served and stops serving
 // when payments stop. The amount due is computed from elapsed time on the injected clock, in
 // bigint micro-units, so rounding never accumulates: after t ms exactly rate * t / 1000 is due.
+// Each tick counts at most STREAM_STEP_INTERVALS_MAX intervals of elapsed time: a wall clock
+// that jumps ahead (a device without a real-time clock syncing NTP) must not bill the gap.
 import { addAmount, amountOf, subAmount, ZERO, type Amount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
 import { toAmount } from '../amount-input.js';
@@ -10,6 +12,8 @@ import type { Payment, PaymentStream, StreamOptions, StreamSummary } from '../ty
 
 export const STREAM_INTERVAL_MS_DEFAULT = 1_000;
 export const STREAM_INTERVAL_MS_MIN = 10;
+/** Most elapsed time one tick may count, in intervals (late timers catch up; clock jumps do not). */
+export const STREAM_STEP_INTERVALS_MAX = 2;
 
 type PayFunction = (amount: Amount, memo: string | undefined) => Promise<Payment>;
 
@@ -21,10 +25,12 @@ class StreamRunner implements PaymentStream {
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> = Promise.resolve();
   private finish: (summary: StreamSummary) => void = () => undefined;
-  private readonly startedMs: number;
+  private lastTickMs: number;
+  /** Service time counted so far (ms), each tick's step bounded. */
+  private elapsedMs = 0n;
 
   constructor(private readonly pay: PayFunction, private readonly clock: Clock, private readonly rate: Amount, private readonly intervalMs: number, private readonly memo: string | undefined) {
-    this.startedMs = clock.nowMs();
+    this.lastTickMs = clock.nowMs();
     this.done = new Promise<StreamSummary>((resolve) => {
       this.finish = resolve;
     });
@@ -36,9 +42,13 @@ class StreamRunner implements PaymentStream {
   }
 
   private async tick(): Promise<void> {
-    const coveredMs = BigInt(this.clock.nowMs() - this.startedMs + this.intervalMs);
-    const owed = amountOf((this.rate * coveredMs) / 1000n);
-    // A clock that steps back only delays the next increment; it never asks for money back.
+    const nowMs = this.clock.nowMs();
+    // A clock that steps back counts nothing (it never asks for money back); one that jumps
+    // ahead counts at most a few intervals.
+    const stepMs = Math.min(Math.max(0, nowMs - this.lastTickMs), this.intervalMs * STREAM_STEP_INTERVALS_MAX);
+    this.lastTickMs = nowMs;
+    this.elapsedMs += BigInt(stepMs);
+    const owed = amountOf((this.rate * (this.elapsedMs + BigInt(this.intervalMs))) / 1000n);
     if (owed <= this.paidSoFar) return;
     const due = subAmount(owed, this.paidSoFar);
     await this.pay(due, this.memo);
