@@ -1,6 +1,8 @@
 // Connect token: the MQTT CONNECT password. Signed by the device; names the device and the broker
-// it is for, the device's time and a random nonce. The service accepts it once (nonce cache) and
-// only within CONNECT_TOKEN_AGE_MS_MAX of its own clock. Layout (99 bytes):
+// it is for, the device's time and a random nonce (so no two tokens are alike). The service
+// accepts it only within CONNECT_TOKEN_AGE_MS_MAX of its own clock and only if its time is later
+// than the device's last accepted token (kept in SQLite, so replays fail across restarts too).
+// Layout (99 bytes):
 //   tag "MQPAY-CT" (8) | version (1) | device id (1+32) | broker id (1+32) | time u64 (unix ms)
 //   | nonce (16)
 import { ByteReader, ByteWriter, domainTag } from './binary.js';

@@ -36,8 +36,6 @@ export const TOPIC_BYTES_MAX = 128;
 
 /** A connect token is valid this long either side of the service's clock. */
 export const CONNECT_TOKEN_AGE_MS_MAX = 120_000;
-/** Nonces of accepted connect tokens remembered to refuse replays (bounded FIFO). */
-export const CONNECT_NONCE_CACHE_ENTRIES_MAX = 100_000;
 /** Public keys kept decoded for fast verification (bounded, oldest evicted). */
 export const PUBLIC_KEY_CACHE_ENTRIES_MAX = 10_000;
 

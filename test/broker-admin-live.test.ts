@@ -76,3 +76,22 @@ describe('admin commands against a running broker', () => {
     await client.endAsync();
   });
 });
+
+describe('connect token replay across a broker restart', () => {
+  it('refuses a token captured before the restart', async () => {
+    const dir = tempDir('mqpay-replay-');
+    const first = await startBroker({}, dir.path);
+    const keys = first.enrol('van-1');
+    const password = Buffer.from(signConnectPassword({ device: 'van-1', broker: 'mqpay', timeMs: Date.now(), nonce: random(16), secretKey: keys.secretKey, sign }));
+    const options = { clientId: 'van-1', username: 'van-1', password: password as unknown as string, protocolVersion: 4 as const, reconnectPeriod: 0 };
+    const client = await mqtt.connectAsync(first.url, options);
+    await client.endAsync();
+    await first.app.close();
+
+    const second = await startBroker({}, dir.path);
+    await expect(mqtt.connectAsync(second.url, options)).rejects.toThrow(/Bad username or password|Connection refused/i);
+    expect(second.app.service.stats.authFailures).toBe(1);
+    await second.stop();
+    dir.remove();
+  });
+});

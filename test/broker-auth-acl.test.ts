@@ -113,9 +113,20 @@ describe('broker: authentication and ACL', () => {
     it('a token 10 minutes old, or 10 minutes ahead, is refused; just inside the window is accepted', async () => {
       await expectRefused({ clientId: 'mallory', username: 'mallory', password: password('mallory', malloryKeys, { timeMs: Date.now() - 10 * 60_000 }) }, BAD_USERNAME_OR_PASSWORD);
       await expectRefused({ clientId: 'mallory', username: 'mallory', password: password('mallory', malloryKeys, { timeMs: Date.now() + 10 * 60_000 }) }, BAD_USERNAME_OR_PASSWORD);
-      const inside = await tryConnect(broker.url, { clientId: 'mallory', username: 'mallory', password: password('mallory', malloryKeys, { timeMs: Date.now() - CONNECT_TOKEN_AGE_MS_MAX + 10_000 }) });
+      // A device that has not connected yet: any time inside the window is later than its last.
+      const fresh = broker.enrol('fresh-1');
+      const inside = await tryConnect(broker.url, { clientId: 'fresh-1', username: 'fresh-1', password: password('fresh-1', fresh, { timeMs: Date.now() - CONNECT_TOKEN_AGE_MS_MAX + 10_000 }) });
       expect(inside.connected).toBe(true);
       await inside.client.endAsync();
+    });
+
+    it('a token older than the last one the device used is refused, even inside the window', async () => {
+      const keys = broker.enrol('fresh-2');
+      const now = Date.now();
+      const first = await tryConnect(broker.url, { clientId: 'fresh-2', username: 'fresh-2', password: password('fresh-2', keys, { timeMs: now }) });
+      expect(first.connected).toBe(true);
+      await first.client.endAsync();
+      await expectRefused({ clientId: 'fresh-2', username: 'fresh-2', password: password('fresh-2', keys, { timeMs: now - 1_000 }) }, BAD_USERNAME_OR_PASSWORD);
     });
 
     it('a missing, empty, truncated or garbage password is refused', async () => {

@@ -1,5 +1,5 @@
 // CONNECT authentication [DESIGN rule 8]. A device sends username = its id, clientId = its id,
-// password = a signed, time-stamped, single-use connect token. A connection that fails here
+// password = a signed, time-stamped connect token, each later than the last one accepted. A connection that fails here
 // never reaches aedes' session registry, so an impostor using another device's id cannot take
 // over that device's session. Operators send username "operator" and the operator token, with
 // a clientId that is not a device id (so they can never take over a device's session either).
@@ -9,12 +9,10 @@ import { CONNECT_TOKEN_AGE_MS_MAX } from '../../shared/limits.js';
 import { verify } from '../../shared/crypto.js';
 import { decodeConnectToken, splitConnectPassword } from '../../shared/connect-token.js';
 import { MqpayError, type ErrorCode } from '../../shared/errors.js';
-import { toHex } from '../../shared/hex.js';
 import { isDeviceId } from '../../shared/ids.js';
-import { getDevice } from '../store/devices.js';
+import { getDevice, useTokenTime } from '../store/devices.js';
 import type { Db } from '../store/open-database.js';
 import type { Clock } from '../service/ports.js';
-import type { NonceCache } from './nonce-cache.js';
 import { OPERATOR_USERNAME, setRole, type Role } from './roles.js';
 
 // CONNACK return codes [MQTT-3.2.2.3].
@@ -27,7 +25,6 @@ export interface AuthDeps {
   readonly clock: Clock;
   readonly brokerId: string;
   readonly operatorToken: string;
-  readonly nonces: NonceCache;
   readonly onFailure: (clientId: string, code: ErrorCode) => void;
 }
 
@@ -64,8 +61,8 @@ function deviceRole(deps: AuthDeps, client: Client, username: string | undefined
   const skewMs = BigInt(deps.clock.nowMs()) - token.timeMs;
   if (skewMs > BigInt(CONNECT_TOKEN_AGE_MS_MAX) || skewMs < -BigInt(CONNECT_TOKEN_AGE_MS_MAX)) throw refusal('TOKEN_EXPIRED', BAD_USERNAME_OR_PASSWORD);
   if (!verify(parts.signature, parts.tokenBytes, device.publicKey)) throw refusal('SIGNATURE_INVALID', BAD_USERNAME_OR_PASSWORD);
-  // Only a verified token spends its nonce, so garbage cannot fill the cache with real nonces.
-  if (!deps.nonces.use(`${username}:${toHex(token.nonce)}`)) throw refusal('TOKEN_REPLAYED', BAD_USERNAME_OR_PASSWORD);
+  // Only a verified token moves the device's last token time, so garbage cannot lock it out.
+  if (!useTokenTime(deps.db, username, token.timeMs)) throw refusal('TOKEN_REPLAYED', BAD_USERNAME_OR_PASSWORD);
   return { kind: 'device', device: username };
 }
 

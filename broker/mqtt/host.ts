@@ -8,14 +8,12 @@ import { Aedes, type AedesOptions, type Client, type PublishPacket, type Subscri
 import type { Logger } from 'pino';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { ErrorCode } from '../../shared/errors.js';
-import { CONNECT_NONCE_CACHE_ENTRIES_MAX } from '../../shared/limits.js';
 import type { BrokerConfig } from '../config.js';
 import type { Clock, TransportPort } from '../service/ports.js';
 import type { SettlementService } from '../service/settlement-service.js';
 import type { Db } from '../store/open-database.js';
 import { decidePublish, subscribeAllowed, willAllowed } from './acl.js';
 import { makeAuthenticate } from './authenticate.js';
-import { NonceCache } from './nonce-cache.js';
 import { OutboxGate } from './outbox-gate.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 import { clientsOf, trackPresence } from './presence.js';
@@ -69,7 +67,7 @@ function aedesOptions(deps: MqttHostDeps, gate: OutboxGate, connectedClients: ()
       if (!willAllowed(packet.clientId, packet.will)) return callback(violation(deps, client, packet.will?.topic ?? '', 'will outside own outbox'), false);
       callback(null, true);
     },
-    authenticate: makeAuthenticate({ db: deps.db, clock: deps.clock, brokerId: config.brokerId, operatorToken: config.operatorToken, nonces: new NonceCache(CONNECT_NONCE_CACHE_ENTRIES_MAX), onFailure: onAuthFailure }),
+    authenticate: makeAuthenticate({ db: deps.db, clock: deps.clock, brokerId: config.brokerId, operatorToken: config.operatorToken, onFailure: onAuthFailure }),
     authorizePublish(client, packet: PublishPacket, callback) {
       const decision = decidePublish(roleOf(client), packet);
       if (!decision.allowed) return callback(violation(deps, client, packet.topic, decision.reason));

@@ -39,6 +39,14 @@ export function listDevices(db: Db): DeviceRow[] {
   return rows.map(toDevice);
 }
 
+/**
+ * Records a connect token's time if it is later than the last one accepted for the device;
+ * false for a token that is not (a replay, or an older token).
+ */
+export function useTokenTime(db: Db, id: string, timeMs: bigint): boolean {
+  return statement(db, 'UPDATE devices SET last_token_ms = ? WHERE id = ? AND last_token_ms < ?').run(timeMs, id, timeMs).changes === 1;
+}
+
 export function setDeviceStatus(db: Db, id: string, status: 'active' | 'disabled'): void {
   const result = statement(db, 'UPDATE devices SET status = ? WHERE id = ?').run(status, id);
   if (result.changes === 0) throw new MqpayError('DEVICE_UNKNOWN', id);

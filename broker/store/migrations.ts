@@ -16,7 +16,10 @@ export const MIGRATIONS: readonly string[] = [
     id TEXT PRIMARY KEY,
     public_key BLOB NOT NULL CHECK (length(public_key) = 32),
     status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
-    created_at_ms INTEGER NOT NULL
+    created_at_ms INTEGER NOT NULL,
+    -- Time of the last connect token accepted: each new one must be later (replay protection
+    -- that survives restarts, unlike a cache of nonces).
+    last_token_ms INTEGER NOT NULL DEFAULT 0
   ) STRICT;
 
   -- Accounts have integer keys: a settlement touches one escrow per changed channel, and
