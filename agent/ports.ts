@@ -21,4 +21,3 @@ export const systemRandom: RandomBytes = (length) => new Uint8Array(randomBytes(
 const ignore = (): void => undefined;
 export const silentLogger: AgentLogger = { debug: ignore, info: ignore, warn: ignore, error: ignore };
 
-export const secondsOf = (nowMs: number): bigint => BigInt(Math.floor(nowMs / 1000));

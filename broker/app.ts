@@ -11,7 +11,7 @@ import { createLogger } from './logger.js';
 import { aedesTransport } from './mqtt/aedes-transport.js';
 import { createMqttHost, type MqttHost } from './mqtt/host.js';
 import { loadOrCreateServiceKey } from './service-key.js';
-import type { Clock } from './service/ports.js';
+import type { Clock, TransportPort } from './service/ports.js';
 import { createSettlementService, type SettlementService } from './service/settlement-service.js';
 import { inlineVerifier, WorkerVerifier } from './service/verify-pool.js';
 import { openDatabase, type Db } from './store/open-database.js';
@@ -23,6 +23,9 @@ export interface BrokerApp {
   readonly mqtt: MqttHost;
   readonly servicePublicKeyHex: string;
   readonly logger: Logger;
+  /** The injected clock and the transport the service publishes through, for the operator surface. */
+  readonly clock: Clock;
+  readonly transport: TransportPort;
   listen(): Promise<{ mqttPort: number; httpPort: number | null }>;
   close(): Promise<void>;
 }
@@ -57,7 +60,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   let httpServer: HttpServer | null = null;
 
   const app: BrokerApp = {
-    config, db, service, mqtt, logger, servicePublicKeyHex: toHex(serviceKey.publicKey),
+    config, db, service, mqtt, logger, clock, transport, servicePublicKeyHex: toHex(serviceKey.publicKey),
     async listen() {
       const mqttPort = await mqtt.listenTcp(config.mqttPort, config.host);
       let httpPort: number | null = null;

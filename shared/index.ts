@@ -14,3 +14,4 @@ export * from './signature-rule.js';
 export * from './topics.js';
 export * from './voucher.js';
 export * from './voucher-rules.js';
+export * from './time.js';

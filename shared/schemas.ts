@@ -12,7 +12,6 @@ import {
   CHANNEL_DURATION_S_MAX,
   CHANNEL_DURATION_S_MIN,
   CHANNEL_ID_BYTES,
-  CHANNELS_PER_DEVICE_MAX,
   PAYLOAD_BYTES_MAX,
   SIGNATURE_BYTES,
   VOUCHER_SEQ_MAX,
@@ -20,7 +19,8 @@ import {
 import { RECEIPT_BYTES } from './receipt.js';
 import { VOUCHER_BYTES } from './voucher.js';
 
-const hexOf = (bytes: number) => z.string().length(bytes * 2).regex(/^[0-9a-f]*$/, 'lower-case hex');
+/** Exactly `bytes` bytes as lower-case hex. */
+export const hexOf = (bytes: number) => z.string().length(bytes * 2).regex(/^[0-9a-f]*$/, 'lower-case hex');
 
 export const amountSchema = z
   .string()
@@ -174,8 +174,6 @@ export const noticeSchema = z.discriminatedUnion('type', [
   z.strictObject({ v: version, type: z.literal('channel.closed'), channel: channelIdSchema, settled: z.string(), refunded: z.string() }),
 ]);
 export type Notice = z.input<typeof noticeSchema>;
-
-export const MAX_CHANNELS_LISTED = CHANNELS_PER_DEVICE_MAX;
 
 /**
  * Parses one MQTT payload as JSON against a schema: size first, then syntax, then shape.

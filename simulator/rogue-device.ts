@@ -2,6 +2,7 @@
 // can send whatever bytes it likes), its channel to its victim, honest-looking "cover"
 // payments on it, the vouchers honest buyers pay it with (material for replays), and waiting
 // for the service's verdict on a voucher.
+import { secondsOf } from '../shared/time.js';
 import { DeviceLink } from '../agent/link.js';
 import { addAmount, formatAmount, parseAmount, ZERO, type Amount } from '../shared/amount.js';
 import { sign } from '../shared/crypto.js';
@@ -91,7 +92,7 @@ export class RogueDevice {
 
   /** Signs a voucher with any key (its own unless told otherwise). */
   signVoucher(fields: Omit<Voucher, 'expiresAtSeconds' | 'memoDigest'>, secretKey: Uint8Array = this.keys.secretKey): VoucherMessage {
-    const expiresAtSeconds = BigInt(Math.floor(this.clock.nowMs() / 1000)) + VOUCHER_LIFETIME_S;
+    const expiresAtSeconds = secondsOf(this.clock.nowMs()) + VOUCHER_LIFETIME_S;
     const bytes = encodeVoucher({ ...fields, expiresAtSeconds, memoDigest: null });
     return { v: 1, voucher: toHex(bytes), signature: toHex(sign(bytes, secretKey)) };
   }

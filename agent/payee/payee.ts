@@ -11,7 +11,7 @@ import { encodeReceipt } from '../../shared/receipt.js';
 import { parsePayload, voucherMessageSchema } from '../../shared/schemas.js';
 import { decodeVoucher, VOUCHER_BYTES } from '../../shared/voucher.js';
 import type { AgentContext } from '../context.js';
-import { secondsOf } from '../ports.js';
+import { secondsOf } from '../../shared/time.js';
 import { getPayeeChannel, insertUncertifiedChannel, recordReceivedVoucher } from '../store/payee-channels.js';
 import { insertReceiptOut, requeueReceipt } from '../store/receipts-out.js';
 import type { PaymentHandler, ReceivedPayment } from '../types.js';

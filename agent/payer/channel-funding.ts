@@ -8,7 +8,7 @@ import { MqpayError } from '../../shared/errors.js';
 import { toHex } from '../../shared/hex.js';
 import { newChannelId } from '../../shared/ids.js';
 import type { AgentContext } from '../context.js';
-import { secondsOf } from '../ports.js';
+import { secondsOf } from '../../shared/time.js';
 import { certifiedTermsOf } from './certified-terms.js';
 import {
   applyPayerCertificate, channelsInState, getPayerChannel, insertOpeningChannel, openingPayerChannel, setPayerChannelState,

@@ -4,9 +4,7 @@ import * as z from 'zod';
 import { CERTIFICATE_BYTES } from '../../shared/certificate.js';
 import { MqpayError } from '../../shared/errors.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../../shared/limits.js';
-import { amountSchema, channelViewSchema } from '../../shared/schemas.js';
-
-const hexOf = (bytes: number) => z.string().length(bytes * 2).regex(/^[0-9a-f]*$/);
+import { amountSchema, channelViewSchema, hexOf } from '../../shared/schemas.js';
 
 export const certifiedResultSchema = z.object({
   channel: channelViewSchema,

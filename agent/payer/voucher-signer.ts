@@ -8,7 +8,7 @@ import { VOUCHER_SEQ_MAX } from '../../shared/limits.js';
 import { encodeVoucher, memoDigestOf } from '../../shared/voucher.js';
 import type { AgentContext } from '../context.js';
 import { checkPolicy } from '../policy.js';
-import { secondsOf } from '../ports.js';
+import { secondsOf } from '../../shared/time.js';
 import { getPayerChannel, recordSigned, setPayerChannelState } from '../store/payer-channels.js';
 import { insertSignedVoucher, type SignedVoucherRow } from '../store/signed-vouchers.js';
 import { recordSpending, spentSince } from '../store/spending.js';

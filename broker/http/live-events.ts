@@ -15,7 +15,7 @@ export class LiveEvents {
   private readonly onOps = (message: OpsMessage): void => this.broadcast(message.body.type, message.body);
 
   constructor(private readonly app: BrokerApp, private readonly feed: OpsFeed) {
-    this.sampler = new RateSampler(app.service.stats, app.mqtt.online);
+    this.sampler = new RateSampler(app.service.stats, app.mqtt.online, app.clock);
   }
 
   start(): void {
@@ -39,7 +39,7 @@ export class LiveEvents {
     if (this.streams.size >= SSE_CLIENTS_MAX) return false;
     const stream: SseStream = new SseStream(response, () => this.streams.delete(stream));
     this.streams.add(stream);
-    const hello = { serverTimeMs: Date.now(), online: [...this.app.mqtt.online].sort(), rates: this.sampler.history() };
+    const hello = { serverTimeMs: this.app.clock.nowMs(), online: [...this.app.mqtt.online].sort(), rates: this.sampler.history() };
     stream.send('hello', JSON.stringify(hello));
     return true;
   }

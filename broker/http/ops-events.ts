@@ -2,7 +2,6 @@
 // device.disconnected, so an operator watching with mosquitto_sub sees who was enrolled, disabled
 // or funded, and which channel an operator closed.
 import type { BrokerApp } from '../app.js';
-import { aedesTransport } from '../mqtt/aedes-transport.js';
 import { opsTopic } from '../../shared/topics.js';
 
 export type OpsEventInput =
@@ -11,9 +10,8 @@ export type OpsEventInput =
   | { readonly type: 'channel.closed'; readonly channel: string; readonly settled: string; readonly refunded: string };
 
 export function opsEventPublisher(app: BrokerApp): (event: OpsEventInput) => void {
-  const transport = aedesTransport(() => app.mqtt.aedes);
   return (event) => {
-    const payload = new TextEncoder().encode(JSON.stringify({ v: 1, ...event, by: 'operator', atMs: Date.now() }));
-    transport.publish(opsTopic('events'), payload).catch((error: unknown) => app.logger.warn({ err: error }, 'ops event not published'));
+    const payload = new TextEncoder().encode(JSON.stringify({ v: 1, ...event, by: 'operator', atMs: app.clock.nowMs() }));
+    app.transport.publish(opsTopic('events'), payload).catch((error: unknown) => app.logger.warn({ err: error }, 'ops event not published'));
   };
 }

@@ -1,5 +1,6 @@
 // Samples the service counters once a second into vouchers/s (the dashboard's chart and the
 // `rate` live event), keeping a bounded history for streams that connect later.
+import type { Clock } from '../service/ports.js';
 import type { ServiceStats } from '../service/stats.js';
 import { RATE_HISTORY_SAMPLES_MAX, RATE_SAMPLE_MS } from './http-limits.js';
 
@@ -17,11 +18,11 @@ export class RateSampler {
   private readonly samples: RateSample[] = [];
   private last = { atMs: 0, accepted: 0, rejected: 0 };
 
-  constructor(private readonly stats: ServiceStats, private readonly online: ReadonlySet<string>) {}
+  constructor(private readonly stats: ServiceStats, private readonly online: ReadonlySet<string>, private readonly clock: Clock) {}
 
   start(onSample: (sample: RateSample) => void): void {
     if (this.timer !== null) return;
-    this.last = { atMs: Date.now(), accepted: this.stats.vouchersAccepted, rejected: this.stats.rejectedTotal() };
+    this.last = { atMs: this.clock.nowMs(), accepted: this.stats.vouchersAccepted, rejected: this.stats.rejectedTotal() };
     this.timer = setInterval(() => onSample(this.sample()), RATE_SAMPLE_MS);
     this.timer.unref();
   }
@@ -36,7 +37,7 @@ export class RateSampler {
   }
 
   private sample(): RateSample {
-    const now = { atMs: Date.now(), accepted: this.stats.vouchersAccepted, rejected: this.stats.rejectedTotal() };
+    const now = { atMs: this.clock.nowMs(), accepted: this.stats.vouchersAccepted, rejected: this.stats.rejectedTotal() };
     const seconds = Math.max(now.atMs - this.last.atMs, 1) / 1000;
     const sample: RateSample = {
       atMs: now.atMs,

@@ -48,7 +48,7 @@ export const deviceRoutes: readonly Route[] = [
     params: NONE, query: NONE, body: enrolBody, errors: [409],
     responses: [{ status: 201, description: 'enrolled', schema: deviceView }],
     handle({ ops, body }) {
-      addDevice(ops.app.db, body.id, body.publicKey, Date.now());
+      addDevice(ops.app.db, body.id, body.publicKey, ops.app.clock.nowMs());
       ops.logger.info({ device: body.id }, 'device enrolled by operator');
       ops.publishEvent({ type: 'device.enrolled', device: body.id });
       return json(201, deviceOrThrow(ops, body.id));

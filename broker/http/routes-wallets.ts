@@ -32,13 +32,13 @@ function idempotencyKeyOf(request: IncomingMessage, fromBody: string | undefined
 }
 
 /** Funds once per key; the same key for another wallet or amount is a conflict, not a no-op. */
-function fundOnce(db: Db, device: string, amount: Amount, key: string): boolean {
+function fundOnce(db: Db, device: string, amount: Amount, key: string, nowMs: number): boolean {
   const transferId = `fund:${key}`; // the namespace `mqpay wallet fund --id` uses too
   const prior = transferById(db, transferId);
   if (prior !== null && (prior.kind !== 'fund' || prior.to !== walletAccount(device) || prior.amount !== amount)) {
     throw new HttpProblem(409, 'MESSAGE_INVALID', 'this idempotency key already funded a different wallet or amount');
   }
-  return fundWallet(db, device, amount, transferId, Date.now());
+  return fundWallet(db, device, amount, transferId, nowMs);
 }
 
 export const walletRoutes: readonly Route[] = [
@@ -59,7 +59,7 @@ export const walletRoutes: readonly Route[] = [
     ],
     handle({ ops, params, body, request }) {
       const key = idempotencyKeyOf(request, body.idempotencyKey);
-      const moved = fundOnce(ops.app.db, params.device, body.amount, key);
+      const moved = fundOnce(ops.app.db, params.device, body.amount, key, ops.app.clock.nowMs());
       const balance = balanceOf(ops.app.db, walletAccount(params.device)) ?? (0n as Amount);
       if (moved) {
         ops.logger.info({ device: params.device, amount: formatAmount(body.amount), key }, 'wallet funded by operator');

@@ -2,9 +2,8 @@
 // own inbox (and the public offers); operators only read mqpay/v1/ops/#. Everything else,
 // `$SYS/#` and wildcards over other devices included, is a violation: logged, counted, and the
 // connection closed (aedes closes it when a hook fails, [MQTT-3.3.5-2]).
-import type { Client, Subscription } from 'aedes';
 import { parseTopic, inboxFilter, TOPIC_ROOT, type OutboxKind } from '../../shared/topics.js';
-import { roleOf, type Role } from './roles.js';
+import type { Role } from './roles.js';
 
 export type PublishDecision = { readonly allowed: true; readonly device: string; readonly box: OutboxKind } | { readonly allowed: false; readonly reason: string };
 
@@ -35,8 +34,3 @@ export function willAllowed(clientId: string, will: { readonly topic: string; re
   return decidePublish({ kind: 'device', device: clientId }, will).allowed;
 }
 
-export function subscriptionRole(client: Client): Role | undefined {
-  return roleOf(client);
-}
-
-export type { Subscription };

@@ -3,7 +3,6 @@
 // never reaches aedes' session registry, so an impostor using another device's id cannot take
 // over that device's session. Operators send username "operator" and the operator token, with
 // a clientId that is not a device id (so they can never take over a device's session either).
-import { timingSafeEqual } from 'node:crypto';
 import type { AuthenticateError, Client } from 'aedes';
 import { CONNECT_TOKEN_AGE_MS_MAX } from '../../shared/limits.js';
 import { verify } from '../../shared/crypto.js';
@@ -11,6 +10,7 @@ import { decodeConnectToken, splitConnectPassword } from '../../shared/connect-t
 import { MqpayError, type ErrorCode } from '../../shared/errors.js';
 import { isDeviceId } from '../../shared/ids.js';
 import { getDevice, useTokenTime } from '../store/devices.js';
+import { tokenMatches } from '../operator-token.js';
 import type { Db } from '../store/open-database.js';
 import type { Clock } from '../service/ports.js';
 import { OPERATOR_USERNAME, setRole, type Role } from './roles.js';
@@ -35,8 +35,7 @@ function refusal(code: ErrorCode, returnCode: number): AuthenticateError {
 }
 
 function operatorRole(deps: AuthDeps, client: Client, password: Buffer | undefined): Role {
-  const expected = Buffer.from(deps.operatorToken);
-  if (password === undefined || password.length !== expected.length || !timingSafeEqual(password, expected)) {
+  if (!tokenMatches(password === undefined ? null : password.toString('utf8'), deps.operatorToken)) {
     throw refusal('NOT_AUTHORIZED', BAD_USERNAME_OR_PASSWORD);
   }
   if (isDeviceId(client.id)) throw refusal('NOT_AUTHORIZED', IDENTIFIER_REJECTED);

@@ -6,6 +6,7 @@ import { listExpiredOpenChannels } from '../store/channels.js';
 import { settleEpoch, settlementChannels, type SettlementReason, type SettlementResult } from '../store/settle.js';
 import type { CachedChannel, ChannelCache } from './channel-cache.js';
 import { toHex } from '../../shared/hex.js';
+import { secondsOf } from '../../shared/time.js';
 import { closeNow } from './channel-closing.js';
 import type { ServiceDeps } from './ports.js';
 import type { Effect } from './rpc/context.js';
@@ -108,7 +109,7 @@ export class SettlementScheduler {
 
   /** Closes channels past their expiry, each in its own transaction, refunding the payer. */
   closeExpired(): number {
-    const nowSeconds = BigInt(Math.floor(this.deps.clock.nowMs() / 1000));
+    const nowSeconds = secondsOf(this.deps.clock.nowMs());
     const expired = listExpiredOpenChannels(this.deps.db, nowSeconds, EXPIRED_CHANNELS_PER_TICK_MAX);
     const source = { deps: this.deps, cache: this.cache, flushVouchers: this.flushVouchers, onSettled: this.onSettled };
     for (const row of expired) {

@@ -8,6 +8,7 @@ import { MqpayError, type ErrorCode } from '../../shared/errors.js';
 import { bytesEqual, fromHex, toHex } from '../../shared/hex.js';
 import { SIGNATURE_BYTES } from '../../shared/limits.js';
 import { parsePayload, voucherMessageSchema, type VoucherInboxMessage } from '../../shared/schemas.js';
+import { secondsOf } from '../../shared/time.js';
 import { inboxTopic } from '../../shared/topics.js';
 import { decodeVoucher, VOUCHER_BYTES, type Voucher } from '../../shared/voucher.js';
 import { judgeVoucher, type VoucherVerdict } from '../../shared/voucher-rules.js';
@@ -112,7 +113,7 @@ export class VoucherIngest {
     const signature = fromHex(message.signature, SIGNATURE_BYTES);
     const voucher = decodeVoucher(bytes);
     const channel = this.cache.get(voucher.channelId);
-    const nowSeconds = BigInt(Math.floor(this.deps.clock.nowMs() / 1000));
+    const nowSeconds = secondsOf(this.deps.clock.nowMs());
     const first = judgeVoucher(channel, device, voucher, nowSeconds);
     const signed: SignedVoucher = { voucher, bytes, signature };
     if (channel === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');

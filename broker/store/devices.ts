@@ -34,11 +34,6 @@ export function getDevice(db: Db, id: string): DeviceRow | null {
   return row === undefined ? null : toDevice(row);
 }
 
-export function listDevices(db: Db): DeviceRow[] {
-  const rows = statement(db, 'SELECT id, public_key, status, created_at_ms FROM devices ORDER BY id').all() as Parameters<typeof toDevice>[0][];
-  return rows.map(toDevice);
-}
-
 /**
  * Records a connect token's time if it is later than the last one accepted for the device;
  * false for a token that is not (a replay, or an older token).

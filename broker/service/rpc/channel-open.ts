@@ -11,7 +11,8 @@ import { getDevice } from '../../store/devices.js';
 import { accountKey, balanceOf, ensureAccount, escrowAccount, insertTransfer, walletAccount } from '../../store/ledger.js';
 import { channelView } from './channel-view.js';
 import { issueCertificate } from './certificate-issue.js';
-import { nowSecondsOf, type RpcContext } from './context.js';
+import { secondsOf } from '../../../shared/time.js';
+import type { RpcContext } from './context.js';
 
 type OpenParams = Extract<RpcRequest, { method: 'channel.open' }>['params'];
 
@@ -35,7 +36,7 @@ export function openChannel(ctx: RpcContext, device: string, params: OpenParams)
   if (balance < params.deposit) throw new MqpayError('INSUFFICIENT_FUNDS', `wallet holds ${balance} micro-units`);
 
   const nowMs = clock.nowMs();
-  const expiresAtSeconds = nowSecondsOf(nowMs) + BigInt(params.durationSeconds);
+  const expiresAtSeconds = secondsOf(nowMs) + BigInt(params.durationSeconds);
   const certificate = { channelId: id, payer: device, payerKey: payer.publicKey, payee: payee.id, payeeKey: payee.publicKey, deposit: params.deposit, expiresAtSeconds, revision: 1 };
   const signed = issueCertificate(ctx, certificate);
   const escrow = escrowAccount(id);

@@ -10,7 +10,8 @@ import { getDevice } from '../../store/devices.js';
 import { balanceOf, escrowAccount, insertTransfer, walletAccount } from '../../store/ledger.js';
 import { channelView } from './channel-view.js';
 import { issueCertificate } from './certificate-issue.js';
-import { nowSecondsOf, type RpcContext } from './context.js';
+import { secondsOf } from '../../../shared/time.js';
+import type { RpcContext } from './context.js';
 
 type TopupParams = Extract<RpcRequest, { method: 'channel.topup' }>['params'];
 
@@ -22,7 +23,7 @@ export function topupChannel(ctx: RpcContext, device: string, params: TopupParam
   if (row.payer !== device) throw new MqpayError('CHANNEL_NOT_PAYER');
   if (row.state !== 'open') throw new MqpayError('CHANNEL_CLOSED');
   const nowMs = clock.nowMs();
-  if (row.expiresAtSeconds <= nowSecondsOf(nowMs)) throw new MqpayError('CHANNEL_EXPIRED');
+  if (row.expiresAtSeconds <= secondsOf(nowMs)) throw new MqpayError('CHANNEL_EXPIRED');
   const wallet = walletAccount(device);
   const balance = balanceOf(db, wallet) ?? 0n;
   if (balance < params.amount) throw new MqpayError('INSUFFICIENT_FUNDS', `wallet holds ${balance} micro-units`);

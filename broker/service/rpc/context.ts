@@ -34,4 +34,3 @@ export function newContext(source: ContextSource): RpcContext {
   return { deps: source.deps, cache: source.cache, onSettled: source.onSettled, effects: [], afterCommit: [] };
 }
 
-export const nowSecondsOf = (nowMs: number): bigint => BigInt(Math.floor(nowMs / 1000));
