@@ -7,6 +7,11 @@ import { listSettlements, settlementLines } from '../broker/store/settle.js';
 import { parseAmount } from '../shared/amount.js';
 import { channelIdFromHex, newChannelId } from '../shared/ids.js';
 import { toHex } from '../shared/hex.js';
+import { sign } from '../shared/crypto.js';
+import { encodeReceipt } from '../shared/receipt.js';
+import { signConnectPassword } from '../shared/connect-token.js';
+import { inboxFilter, inboxTopic } from '../shared/topics.js';
+import mqtt from 'mqtt';
 import { nextInbox, payVoucher, random, signedVoucher, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
 
 describe('broker: channel, vouchers, settlement', () => {
@@ -85,4 +90,30 @@ describe('broker: channel, vouchers, settlement', () => {
     expect(balanceOf(broker.app.db, walletAccount('dispenser-2'))).toBe(50_000n);
     expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
   });
+
+  it('redelivers the latest receipt to a payer that was offline when it was sent', async () => {
+    const payerKeys = broker.enrol('bus-4', '5');
+    const payeeKeys = broker.enrol('gate-4');
+    const bus = await broker.link('bus-4', payerKeys);
+    const gate = await broker.link('gate-4', payeeKeys);
+    const channelId = newChannelId(random);
+    await bus.request('channel.open', { channel: toHex(channelId), payee: 'gate-4', deposit: '1', durationSeconds: 600 });
+    expect((await payVoucher(bus, signedVoucher(payerKeys, { channelId, seq: 1n, total: 2_500n as never }))).type).toBe('voucher.accepted');
+    await bus.close();
+
+    const receipt = encodeReceipt({ channelId, seq: 1n, total: 2_500n as never });
+    await gate.publish('receipt', { v: 1, receipt: toHex(receipt), signature: toHex(sign(receipt, payeeKeys.secretKey)) });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // forwarded to nobody: the bus is away
+
+    // A plain client, listening before it subscribes, so nothing that arrives with the SUBACK is missed.
+    const password = signConnectPassword({ device: 'bus-4', broker: 'mqpay', timeMs: Date.now(), nonce: random(16), secretKey: payerKeys.secretKey, sign });
+    const back = await mqtt.connectAsync(broker.url, { clientId: 'bus-4', username: 'bus-4', password: Buffer.from(password) as unknown as string, protocolVersion: 4, reconnectPeriod: 0 });
+    const redelivered = new Promise<Record<string, unknown>>((resolve) => back.on('message', (topic, payload) => {
+      if (topic === inboxTopic('bus-4', 'receipt')) resolve(JSON.parse(payload.toString()) as Record<string, unknown>);
+    }));
+    await back.subscribeAsync(inboxFilter('bus-4'), { qos: 1 });
+    expect(await redelivered).toMatchObject({ type: 'receipt', payee: 'gate-4', receipt: toHex(receipt) });
+    await back.endAsync();
+  });
 });
+

@@ -15,11 +15,18 @@ import type { PaymentReceipt, ReceiptMessage } from '../types.js';
 
 export class PayerReceipts {
   private readonly waiters = new SeqWaiters<PaymentReceipt>();
+  /**
+   * The latest receipt per channel taken in this run, kept until its row is written: the store
+   * write is batched, and a `wait` in between must still find it (it resolved no waiter yet).
+   */
+  private readonly latest = new Map<string, PaymentReceipt>();
 
   constructor(private readonly ctx: AgentContext) {}
 
   /** Resolves with the first receipt at or above `seq` (at once if one is already here). */
   wait(channelId: Uint8Array, seq: bigint): Promise<PaymentReceipt> {
+    const taken = this.latest.get(toHex(channelId));
+    if (taken !== undefined && taken.seq >= seq) return Promise.resolve(taken);
     const known = this.stored(channelId);
     if (known !== null && known.seq >= seq) return Promise.resolve(known);
     return this.waiters.wait(toHex(channelId), seq);
@@ -52,8 +59,15 @@ export class PayerReceipts {
       logger.warn({ channel: hex, seq: receipt.seq.toString() }, 'receipt names a voucher this agent did not sign');
       return false;
     }
-    this.waiters.resolveUpTo(hex, receipt.seq, { seq: receipt.seq, total: receipt.total, message: { v: 1, receipt: message.receipt, signature: message.signature } });
-    batch.run(() => recordReceiptIn(db, receipt.channelId, receipt.seq, receipt.total, signature), { durable: false }).catch((error: unknown) => logger.error({ err: (error as Error).message }, 'could not store a receipt'));
+    const taken: PaymentReceipt = { seq: receipt.seq, total: receipt.total, message: { v: 1, receipt: message.receipt, signature: message.signature } };
+    const previous = this.latest.get(hex);
+    if (previous === undefined || previous.seq < taken.seq) this.latest.set(hex, taken);
+    this.waiters.resolveUpTo(hex, receipt.seq, taken);
+    batch.run(() => recordReceiptIn(db, receipt.channelId, receipt.seq, receipt.total, signature), { durable: false })
+      .catch((error: unknown) => logger.error({ err: (error as Error).message }, 'could not store a receipt'))
+      .finally(() => {
+        if (this.latest.get(hex) === taken) this.latest.delete(hex);
+      });
     return true;
   }
 

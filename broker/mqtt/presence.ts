@@ -1,14 +1,14 @@
 // Which devices are connected, for the operator surface, with a message on mqpay/v1/ops/events
 // at each connect and disconnect.
 import type { Aedes, Client } from 'aedes';
-import { opsTopic } from '../../shared/topics.js';
+import { inboxFilter, opsTopic } from '../../shared/topics.js';
 import type { Clock, TransportPort } from '../service/ports.js';
 import { roleOf } from './roles.js';
 
 /** aedes keeps its live clients by id; its types do not expose the map. */
 export const clientsOf = (aedes: Aedes): Record<string, Client> => (aedes as unknown as { clients: Record<string, Client> }).clients;
 
-export function trackPresence(aedes: Aedes, clock: Clock, transport: TransportPort): ReadonlySet<string> {
+export function trackPresence(aedes: Aedes, clock: Clock, transport: TransportPort, onInboxReady: (device: string) => void): ReadonlySet<string> {
   const online = new Set<string>();
   const event = (type: string, device: string): void => {
     transport.publish(opsTopic('events'), new TextEncoder().encode(JSON.stringify({ v: 1, type, device, atMs: clock.nowMs() }))).catch(() => undefined);
@@ -18,6 +18,11 @@ export function trackPresence(aedes: Aedes, clock: Clock, transport: TransportPo
     if (role?.kind !== 'device') return;
     online.add(role.device);
     event('device.connected', role.device);
+  });
+  // Only once a device is subscribed can it receive anything: that, not CONNACK, is "ready".
+  aedes.on('subscribe', (subscriptions, client) => {
+    const role = roleOf(client);
+    if (role?.kind === 'device' && subscriptions.some((subscription) => subscription.topic === inboxFilter(role.device))) onInboxReady(role.device);
   });
   aedes.on('clientDisconnect', (client) => {
     const role = roleOf(client);

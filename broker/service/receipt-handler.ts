@@ -6,7 +6,9 @@
 import { MqpayError } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/hex.js';
 import { SIGNATURE_BYTES } from '../../shared/limits.js';
-import { decodeReceipt, RECEIPT_BYTES } from '../../shared/receipt.js';
+import type { Amount } from '../../shared/amount.js';
+import { CHANNELS_PER_DEVICE_MAX } from '../../shared/limits.js';
+import { decodeReceipt, encodeReceipt, RECEIPT_BYTES } from '../../shared/receipt.js';
 import { parsePayload, receiptMessageSchema, type ReceiptInboxMessage } from '../../shared/schemas.js';
 import { inboxTopic } from '../../shared/topics.js';
 import { getDevice } from '../store/devices.js';
@@ -32,6 +34,24 @@ export class ReceiptHandler {
       deps.logger.error({ err: error, receipts: rows.length }, 'receipt batch commit failed');
       return new MqpayError('SERVICE_UNAVAILABLE', 'could not store the receipt');
     });
+  }
+
+  /**
+   * Sends a payer the latest receipt of each of its open channels. Called when it subscribes to
+   * its inbox: a receipt forwarded while it was offline (say the payee reconnected first after
+   * a broker restart) went nowhere, and the stored one is the proof it is waiting for.
+   */
+  async redeliver(payer: string): Promise<void> {
+    const rows = statement(
+      this.deps.db,
+      `SELECT c.id, c.payee, r.seq, r.total, r.signature FROM receipts r JOIN channels c ON c.num = r.channel
+       WHERE c.payer = ? AND c.state = 'open' ORDER BY c.num LIMIT ?`,
+    ).all(payer, BigInt(CHANNELS_PER_DEVICE_MAX)) as { id: Buffer; payee: string; seq: bigint; total: bigint; signature: Buffer }[];
+    await Promise.all(rows.map((row) => {
+      const receipt = encodeReceipt({ channelId: new Uint8Array(row.id), seq: row.seq, total: row.total as Amount });
+      const message: ReceiptInboxMessage = { v: 1, type: 'receipt', payee: row.payee, receipt: toHex(receipt), signature: toHex(new Uint8Array(row.signature)) };
+      return this.deps.transport.publish(inboxTopic(payer, 'receipt'), payloadOf(message));
+    }));
   }
 
   private write(rows: readonly ReceiptRow[]): void {

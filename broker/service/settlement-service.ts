@@ -26,6 +26,8 @@ export interface SettlementService {
   settleNow(): SettlementResult | null;
   tick(): SettlementResult | null;
   forceClose(channel: Uint8Array): CloseResult;
+  /** A device subscribed to its inbox: send it what it may have missed while offline. */
+  inboxReady(device: string): Promise<void>;
   /** Commits vouchers still in the open batch (shutdown, tests). */
   flush(): void;
   start(): void;
@@ -70,6 +72,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
       if (row.state !== 'open') throw new MqpayError('CHANNEL_CLOSED');
       return closeNow({ deps, cache, flushVouchers, onSettled }, publishEffects, row, 'close');
     },
+    inboxReady: (device) => receipts.redeliver(device),
     flush: flushVouchers,
     start: () => scheduler.start(),
     stop: () => {
