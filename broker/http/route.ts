@@ -2,7 +2,7 @@
 // and answers (zod schemas) and what it does. The router and the OpenAPI document are both
 // built from the same list of these (route-table.ts), so they cannot drift apart.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type * as z from 'zod';
+import * as z from 'zod';
 import type { OperatorContext } from './operator-context.js';
 
 export type HttpMethod = 'GET' | 'POST';
@@ -27,6 +27,9 @@ export type Reply =
   | { readonly kind: 'raw'; readonly status: number; readonly contentType: string; readonly body: string | Buffer; readonly headers?: Readonly<Record<string, string>> }
   /** The handler took over the response (a stream). */
   | { readonly kind: 'streaming' };
+
+/** The schema of "nothing here": no path parameters, no query, or an empty body. */
+export const NONE = z.strictObject({});
 
 export const json = (status: number, body: unknown): Reply => ({ kind: 'json', status, body });
 

@@ -8,10 +8,9 @@ import { toHex } from '../../shared/hex.js';
 import { getChannel, listChannels } from '../store/channels.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { viewChannel } from './resource-views.js';
-import { defineRoute, json, type Route } from './route.js';
+import { defineRoute, json, type Route, NONE } from './route.js';
 import { channelView, closeResultView } from './view-schemas.js';
 
-const NONE = z.strictObject({});
 const idParams = z.strictObject({ id: z.string().max(128).transform((hex) => channelIdFromHex(hex)).describe('channel id, 64 hex characters') });
 
 export const channelRoutes: readonly Route[] = [

@@ -8,10 +8,9 @@ import { devicesPage, deviceWithBalance } from '../store/operator-reads.js';
 import type { OperatorContext } from './operator-context.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { viewDevice, type DeviceView } from './resource-views.js';
-import { defineRoute, json, type Route } from './route.js';
+import { defineRoute, json, type Route, NONE } from './route.js';
 import { deviceActionView, deviceView } from './view-schemas.js';
 
-const NONE = z.strictObject({});
 export const deviceIdText = z.string().max(64).transform((id) => checkDeviceId(id)).describe('device id: 1-32 of [a-z0-9_.-]');
 const idParams = z.strictObject({ id: deviceIdText });
 const enrolBody = z.strictObject({

@@ -1,12 +1,10 @@
 // The ledger: totals by account kind, and the full audit (`mqpay ledger check` over HTTP).
-import * as z from 'zod';
 import { auditLedger } from '../store/audit.js';
 import { ledgerTotals } from '../store/operator-reads.js';
 import { viewAudit, viewLedger } from './resource-views.js';
-import { defineRoute, json, type Route } from './route.js';
+import { defineRoute, json, type Route, NONE } from './route.js';
 import { auditView, ledgerView } from './view-schemas.js';
 
-const NONE = z.strictObject({});
 
 export const ledgerRoutes: readonly Route[] = [
   defineRoute({

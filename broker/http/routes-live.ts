@@ -1,9 +1,8 @@
 // Live views: the server-sent-event stream and the Prometheus scrape.
 import * as z from 'zod';
 import { HttpProblem } from './problem.js';
-import { defineRoute, type Route } from './route.js';
+import { defineRoute, type Route, NONE } from './route.js';
 
-const NONE = z.strictObject({});
 
 const EVENTS_DESCRIPTION = [
   'Server-sent events. `hello` first ({serverTimeMs, online, rates}), then `rate` each second',

@@ -5,10 +5,9 @@ import { getSettlement } from '../store/operator-reads.js';
 import { listSettlements, settlementLines } from '../store/settle.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { viewSettlement, viewSettlementDetail } from './resource-views.js';
-import { defineRoute, json, type Route } from './route.js';
+import { defineRoute, json, type Route, NONE } from './route.js';
 import { settleNowView, settlementDetailView, settlementView } from './view-schemas.js';
 
-const NONE = z.strictObject({});
 const idParams = z.strictObject({ id: z.string().min(1).max(128).describe('settlement id, e.g. epoch-29012345 or close-{channel}') });
 
 export const settlementRoutes: readonly Route[] = [

@@ -1,10 +1,9 @@
 // Public routes: health, the dashboard page and its assets, and this API's OpenAPI document.
 import * as z from 'zod';
 import { HttpProblem } from './problem.js';
-import { defineRoute, json, type Reply, type Route } from './route.js';
+import { defineRoute, json, type Reply, type Route, NONE } from './route.js';
 import { DASHBOARD_FILES, type DashboardFile, type StaticAssets } from './static-assets.js';
 
-const NONE = z.strictObject({});
 const ASSETS = Object.keys(DASHBOARD_FILES).filter((name) => name !== 'index.html') as [DashboardFile, ...DashboardFile[]];
 /** The dashboard runs only its own script and style, and talks only to this origin. */
 const PAGE_HEADERS = {

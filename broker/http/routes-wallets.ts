@@ -10,11 +10,10 @@ import { IDEMPOTENCY_KEY_LENGTH_MAX } from './http-limits.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { HttpProblem } from './problem.js';
 import { viewWallet } from './resource-views.js';
-import { defineRoute, json, type Route } from './route.js';
+import { defineRoute, json, type Route, NONE } from './route.js';
 import { deviceIdText } from './routes-devices.js';
 import { fundResultView, walletView } from './view-schemas.js';
 
-const NONE = z.strictObject({});
 const fundBody = z.strictObject({
   amount: z.string().max(32).transform((text) => parseAmount(text)).describe('decimal amount, e.g. "12.5"'),
   idempotencyKey: z.string().max(IDEMPOTENCY_KEY_LENGTH_MAX).optional().describe('or the Idempotency-Key header; 1-64 of [A-Za-z0-9_.:-]'),
