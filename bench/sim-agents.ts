@@ -5,12 +5,12 @@
 import { auditLedger } from '../broker/store/audit.js';
 import { openDatabase } from '../broker/store/open-database.js';
 import { systemRandom } from '../broker/app.js';
-import { defaultBrokerEntry } from '../simulator/broker-process.js';
-import { HonestFleet } from '../simulator/honest-fleet.js';
-import { SimMetrics } from '../simulator/metrics.js';
-import { buildPlan } from '../simulator/plan.js';
-import { systemSimClock } from '../simulator/sim-clock.js';
-import { buildWorld, closeWorld, SIM_BROKER_ID } from '../simulator/sim-world.js';
+import { defaultBrokerEntry } from '../simulator/world/broker-process.js';
+import { HonestFleet } from '../simulator/actors/honest-fleet.js';
+import { SimMetrics } from '../simulator/actors/metrics.js';
+import { buildPlan } from '../simulator/plan/plan.js';
+import { systemSimClock } from '../simulator/world/sim-clock.js';
+import { buildWorld, closeWorld, SIM_BROKER_ID } from '../simulator/world/sim-world.js';
 import { measure, type BenchResult } from './sim-measure.js';
 
 /** Each payment: 0.0001, far below any deposit, so channels never need topping up mid-run. */

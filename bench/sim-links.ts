@@ -18,10 +18,10 @@ import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
 import { generateKeyPair, type KeyPair } from '../shared/keys.js';
 import { encodeVoucher } from '../shared/voucher.js';
-import { BrokerLog } from '../simulator/broker-log.js';
-import { BrokerProcess, defaultBrokerEntry } from '../simulator/broker-process.js';
-import { freePort } from '../simulator/free-port.js';
-import { systemSimClock } from '../simulator/sim-clock.js';
+import { BrokerLog } from '../simulator/world/broker-log.js';
+import { BrokerProcess, defaultBrokerEntry } from '../simulator/world/broker-process.js';
+import { freePort } from '../simulator/world/free-port.js';
+import { systemSimClock } from '../simulator/world/sim-clock.js';
 import { measure, type BenchResult } from './sim-measure.js';
 
 const CONNECT_BATCH = 100;

@@ -1,7 +1,7 @@
 // The measuring window shared by the fleet benchmarks: accepted vouchers counted after a
 // warm-up, over a fixed window, with the broker process's resident memory sampled meanwhile.
-import type { BrokerProcess } from '../simulator/broker-process.js';
-import type { SimClock } from '../simulator/sim-clock.js';
+import type { BrokerProcess } from '../simulator/world/broker-process.js';
+import type { SimClock } from '../simulator/world/sim-clock.js';
 
 export interface BenchResult {
   readonly devices: number;

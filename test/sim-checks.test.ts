@@ -5,15 +5,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fundWallet } from '../broker/store/ledger.js';
 import { addAmount, amountOf, parseAmount, type Amount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
-import { checkAcceptedSettledOrPending, type PayeeView, type PayerView } from '../simulator/accepted-check.js';
-import { expectVoucherRefused, type AttackContext } from '../simulator/attack.js';
-import { aboveDeposit, doubleSigned, forgedSignature, replayedOldVoucher } from '../simulator/attacks-own-channel.js';
-import { BrokerLog } from '../simulator/broker-log.js';
-import { checkConservation } from '../simulator/conservation.js';
-import type { RoguePlan } from '../simulator/fleet.js';
-import { LedgerReader } from '../simulator/ledger-reader.js';
-import { RogueDevice } from '../simulator/rogue-device.js';
-import { systemSimClock } from '../simulator/sim-clock.js';
+import { checkAcceptedSettledOrPending, type PayeeView, type PayerView } from '../simulator/verdict/accepted-check.js';
+import { expectVoucherRefused, type AttackContext } from '../simulator/attacks/attack.js';
+import { aboveDeposit, doubleSigned, forgedSignature, replayedOldVoucher } from '../simulator/attacks/own-channel.js';
+import { BrokerLog } from '../simulator/world/broker-log.js';
+import { checkConservation } from '../simulator/verdict/conservation.js';
+import type { RoguePlan } from '../simulator/plan/fleet.js';
+import { LedgerReader } from '../simulator/world/ledger-reader.js';
+import { RogueDevice } from '../simulator/actors/rogue-device.js';
+import { systemSimClock } from '../simulator/world/sim-clock.js';
 import { random, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
 
 const ROGUE: RoguePlan = {

@@ -2,12 +2,12 @@
 // payment schedule, broker kills, drops and attacks; another seed gives another plan. Checked
 // on the generated plan, not on timing.
 import { describe, expect, it } from 'vitest';
-import { chargingRate, parkingRate } from '../simulator/behaviour.js';
-import { sniffClientId } from '../simulator/connect-packet.js';
-import { ATTACK_KINDS } from '../simulator/faults.js';
-import { BUYER_KINDS, SELLER_KINDS } from '../simulator/kinds.js';
-import { buildPlan, describePlan, type PlanOptions } from '../simulator/plan.js';
-import { Prng } from '../simulator/prng.js';
+import { chargingRate, parkingRate } from '../simulator/plan/behaviour.js';
+import { sniffClientId } from '../simulator/world/connect-packet.js';
+import { ATTACK_KINDS } from '../simulator/plan/faults.js';
+import { BUYER_KINDS, SELLER_KINDS } from '../simulator/plan/kinds.js';
+import { buildPlan, describePlan, type PlanOptions } from '../simulator/plan/plan.js';
+import { Prng } from '../simulator/plan/prng.js';
 import { connectPacket } from './helpers/broker-adversary.js';
 
 const OPTIONS: PlanOptions = { seed: 42, devices: 60, malicious: 4, durationMs: 60_000, killBrokerEverySeconds: 15, dropRate: 0.01, intensity: 1 };

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildPlan } from '../simulator/plan.js';
+import { buildPlan } from '../simulator/plan/plan.js';
 import { tempDir } from './helpers/broker-fixture.js';
 
 const SEED = 7;
