@@ -2,11 +2,11 @@
 // connection through the fault proxy) per device, sellers advertising and getting paid,
 // buyers working through their schedules.
 import { createAgent, type Agent, type AgentLogger, type AgentStatus } from '../../agent/index.js';
+import type { SellerPlan } from '../plan/fleet.js';
 import type { Enrolment } from '../world/enrolment.js';
-import { runBuyer, type RunContext } from './buyer.js';
-import type { SimMetrics } from './metrics.js';
-import { runSeller } from './seller.js';
 import type { SimClock } from '../world/sim-clock.js';
+import { runBuyer, type RunContext } from './buyer.js';
+import { codeOf, type SimMetrics } from './metrics.js';
 
 /** Agent timings for a fleet on one machine: patient enough to ride out a broker restart. */
 export const SIM_AGENT_TIMING = {
@@ -26,6 +26,26 @@ const DRAIN_POLL_MS = 250;
 export function countingLogger(metrics: SimMetrics): AgentLogger {
   const ignore = () => undefined;
   return { debug: ignore, info: ignore, warn: (_f, message) => metrics.agentWarnings.add(message), error: (_f, message) => metrics.agentErrors.add(message) };
+}
+
+/**
+ * An honest seller: a real agent that advertises its price (again after every reconnect, since
+ * a restarted broker has forgotten retained offers) and counts what it is paid. A charger
+ * turns money into energy at its price: what it delivered is what it was paid for.
+ */
+function runSeller(agent: Agent, seller: SellerPlan, metrics: SimMetrics, clock: SimClock): () => void {
+  const advertise = () => {
+    agent.offer({ unit: seller.offer.unit, price: seller.offer.price }).catch((error: unknown) => metrics.agentErrors.add(`offer ${codeOf(error)}`));
+  };
+  if (agent.connected) advertise();
+  const offConnection = agent.onConnection((up) => {
+    if (up) advertise();
+  });
+  const offPayment = agent.onPayment((payment) => metrics.sale(seller, payment.amount, clock.nowMs()));
+  return () => {
+    offConnection();
+    offPayment();
+  };
 }
 
 export class HonestFleet {

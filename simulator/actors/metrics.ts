@@ -1,5 +1,5 @@
 // Live counters of a run, as the devices see it. The final voucher counts come from the
-// agents' own stores at the end (see fleet-state.ts); these feed the progress line and the
+// agents' own stores at the end (see verdict/voucher-counts.ts); these feed the progress line and the
 // summary (what was bought, what failed and why).
 import { addAmount, ZERO, type Amount } from '../../shared/amount.js';
 import type { SellerKind } from '../plan/kinds.js';

@@ -3,7 +3,7 @@
 // it from another terminal. Ctrl-C winds the fleet down, settles and prints the summary.
 import type { Command } from '../../cli/command.js';
 import { systemRandom } from '../../broker/app.js';
-import type { ReadyInfo } from '../run/run.js';
+import type { ReadyInfo } from '../run/sim-io.js';
 import { runSimulation } from '../run/run.js';
 import { runSucceeded } from '../verdict/report.js';
 import { systemSimClock } from '../world/sim-clock.js';

@@ -6,7 +6,7 @@ import type { SimMetrics } from '../actors/metrics.js';
 import type { SimPlan } from '../plan/plan.js';
 import { RogueDevice } from '../actors/rogue-device.js';
 import type { RogueRunner } from '../attacks/rogue-runner.js';
-import type { SimIo } from './run.js';
+import type { SimIo } from './sim-io.js';
 import { SIM_BROKER_ID, type World } from '../world/sim-world.js';
 
 /** How long rogues may take to connect at the start. */

@@ -10,7 +10,7 @@ import type { SimMetrics } from '../actors/metrics.js';
 import type { SimPlan } from '../plan/plan.js';
 import { Progress } from './progress.js';
 import { RogueRunner } from '../attacks/rogue-runner.js';
-import type { SimIo } from './run.js';
+import type { SimIo } from './sim-io.js';
 import { SIM_BROKER_ID, type World } from '../world/sim-world.js';
 
 const PROGRESS_EVERY_MS = 500;

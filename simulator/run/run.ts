@@ -9,13 +9,12 @@
 //  5. judge: final settlement by the service, ledger audit, conservation, and the check that
 //     everything accepted is settled or pending.
 import { amountOf } from '../../shared/amount.js';
-import type { RandomBytes } from '../../shared/ids.js';
 import { outcomesOf, startDevices, stopDevices, type Devices } from './devices.js';
 import { SimMetrics } from '../actors/metrics.js';
 import { buildPlan, type PlanOptions, type SimPlan } from '../plan/plan.js';
 import { type RunFacts } from '../verdict/report.js';
-import type { SimClock } from '../world/sim-clock.js';
 import { runPhase, type RunPhase } from './run-phase.js';
+import type { SimIo } from './sim-io.js';
 import { buildWorld, closeWorld, type World, type WorldOptions } from '../world/sim-world.js';
 import { reachVerdict, type Snapshots, type Verdict } from '../verdict/verdict.js';
 import { countVouchers } from '../verdict/voucher-counts.js';
@@ -23,28 +22,6 @@ import { countVouchers } from '../verdict/voucher-counts.js';
 export interface SimOptions extends PlanOptions, WorldOptions {
   /** Longest wait, after the run, for every stored voucher to be answered. */
   readonly drainTimeoutMs: number;
-}
-
-export interface ReadyInfo {
-  readonly dataDir: string;
-  readonly mqttPort: number;
-  readonly httpPort: number | null;
-  readonly operatorToken: string;
-  readonly devices: number;
-}
-
-export interface SimIo {
-  readonly clock: SimClock;
-  readonly random: RandomBytes;
-  /** Progress output (stderr). */
-  readonly progress: (text: string) => void;
-  readonly isTty: boolean;
-  /** Called once the fleet is up and the run starts. */
-  readonly onReady?: (info: ReadyInfo) => void;
-  /** Ends the run early (Ctrl-C in the demo). */
-  readonly stop?: AbortSignal;
-  /** One line per phase (stderr). */
-  readonly note?: (line: string) => void;
 }
 
 async function windDown(world: World, devices: Devices, phase: RunPhase, options: SimOptions, io: SimIo) {
@@ -76,7 +53,7 @@ export async function runSimulation(options: SimOptions, io: SimIo): Promise<{ f
     const { pendingAfterDrain, snapshots } = await windDown(world, devices, phase, options, io);
     io.note?.(`wound down in ${since(mark)}: ${pendingAfterDrain === 0 ? 'every stored voucher answered' : `${pendingAfterDrain} vouchers still unanswered`}; broker stopped`);
     mark = io.clock.nowMs();
-    const verdict = await reachVerdict(world, devices, snapshots);
+    const verdict = await reachVerdict(world, devices.rogues, snapshots);
     io.note?.(`final settlement (${verdict.final.channels} channels, ${verdict.final.amount}) and checks in ${since(mark)}`);
     return { facts: factsOf(plan, metrics, world, devices, phase, pendingAfterDrain, snapshots, verdict), world };
   } catch (error) {

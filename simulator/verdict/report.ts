@@ -4,7 +4,7 @@ import { formatAmount, type Amount } from '../../shared/amount.js';
 import type { AcceptedTotals } from './accepted-check.js';
 import type { AttackOutcome } from '../attacks/attack.js';
 import type { CheckResult } from './conservation.js';
-import type { FinalSettlement } from './final-settlement.js';
+import type { FinalSettlement } from './verdict.js';
 import type { SimMetrics } from '../actors/metrics.js';
 import type { SimPlan } from '../plan/plan.js';
 import type { VoucherCounts } from './voucher-counts.js';

@@ -1,22 +1,44 @@
 // The verdict on a run, after the broker has stopped: the settlement service settles what is
 // left, then the ledger audit, conservation, and the accepted-settled-or-pending check against
 // what every device recorded.
+import { pino } from 'pino';
+import type { AgentStatus } from '../../agent/index.js';
+import { createBrokerApp } from '../../broker/app.js';
 import { auditLedger } from '../../broker/store/audit.js';
 import { openDatabase } from '../../broker/store/open-database.js';
+import { amountOf, formatAmount } from '../../shared/amount.js';
 import { statement } from '../../sqlite/statement.js';
-import { amountOf } from '../../shared/amount.js';
-import type { AgentStatus } from '../../agent/index.js';
+import type { RogueDevice } from '../actors/rogue-device.js';
+import type { World } from '../world/sim-world.js';
 import { checkAcceptedSettledOrPending } from './accepted-check.js';
 import { checkConservation } from './conservation.js';
-import type { Devices } from '../run/devices.js';
-import { settleFinally } from './final-settlement.js';
-import type { World } from '../world/sim-world.js';
 import { payeeViews, payerViews } from './voucher-counts.js';
 
 export type Snapshots = ReadonlyMap<string, AgentStatus>;
 export type Verdict = Awaited<ReturnType<typeof reachVerdict>>;
 
-export async function reachVerdict(world: World, devices: Devices, snapshots: Snapshots) {
+export interface FinalSettlement {
+  readonly id: string | null;
+  readonly channels: number;
+  readonly amount: string;
+}
+
+/**
+ * The last settlement of a run, made by the settlement service itself: after the broker process
+ * has stopped cleanly, the broker application is opened in-process on the same data directory
+ * (not listening) and asked to settle now, exactly as an operator's "settle now" would.
+ */
+async function settleFinally(dataDir: string, operatorToken: string): Promise<FinalSettlement> {
+  const app = await createBrokerApp({ dataDir, operatorToken, mqttPort: 0, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) });
+  try {
+    const result = app.service.settleNow();
+    return result === null ? { id: null, channels: 0, amount: '0' } : { id: result.id, channels: result.channelCount, amount: formatAmount(result.amount) };
+  } finally {
+    await app.close();
+  }
+}
+
+export async function reachVerdict(world: World, rogues: readonly RogueDevice[], snapshots: Snapshots) {
   const final = await settleFinally(world.dataDir, world.operatorToken);
   const db = openDatabase(world.dataDir);
   try {
@@ -24,7 +46,7 @@ export async function reachVerdict(world: World, devices: Devices, snapshots: Sn
     const failed = checks.filter((check) => !check.ok);
     const ledger = { ok: failed.length === 0, detail: failed.length === 0 ? `${checks.length} audit checks hold` : failed.map((c) => `${c.name}: ${c.detail}`).join('; ') };
     const conservation = checkConservation(db, world.enrolment.funded);
-    const accepted = checkAcceptedSettledOrPending(db, payerViews(snapshots, devices.rogues), payeeViews(snapshots));
+    const accepted = checkAcceptedSettledOrPending(db, payerViews(snapshots, rogues), payeeViews(snapshots));
     const row = statement(db, 'SELECT count(*) AS n, COALESCE(SUM(amount), 0) AS amount FROM settlements').get() as { n: bigint; amount: bigint };
     return { final, ledger, conservation, accepted, settlements: { count: Number(row.n), amount: amountOf(row.amount), final } };
   } finally {
