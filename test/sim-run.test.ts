@@ -8,7 +8,16 @@ import { describe, expect, it } from 'vitest';
 import { buildPlan } from '../simulator/plan/plan.js';
 import { tempDir } from './helpers/broker-fixture.js';
 
-const SEED = 7;
+/**
+ * The seed decides everything random in the run: the broker's outage after its SIGKILL, which
+ * connections drop and when, the rogues' attacks. MQPAY_TEST_SEED replays (or explores) another.
+ */
+function seedOf(environment: string | undefined, fallback: number): number {
+  if (environment === undefined || environment === '') return fallback;
+  if (!/^[0-9]{1,10}$/.test(environment) || Number(environment) > 0xffff_ffff) throw new Error(`MQPAY_TEST_SEED must be an integer from 0 to ${0xffff_ffff}, not ${environment}`);
+  return Number(environment);
+}
+const SEED = seedOf(process.env.MQPAY_TEST_SEED, 7);
 const ARGS = ['--devices', '12', '--duration', '8', '--malicious', '2', '--kill-broker-every', '4', '--drop-rate', '0.05', '--seed', String(SEED), '--epoch-seconds', '2'];
 const DECIMAL = /^(0|[1-9][0-9]*)(\.[0-9]{1,6})?$/;
 
@@ -27,8 +36,9 @@ interface Report {
   ok: boolean;
 }
 
-describe('mqpay sim', () => {
+describe(`mqpay sim (seed ${SEED}; replay with MQPAY_TEST_SEED=${SEED})`, () => {
   it('a seeded run with a broker kill, drops and two rogues keeps every invariant and rejects every attack', () => {
+    console.log('sim seed', SEED);
     const dir = tempDir('mqpay-sim-test-');
     try {
       const reportFile = join(dir.path, 'report.json');
