@@ -5,9 +5,9 @@
 import type { Agent } from '../../agent/index.js';
 import type { PayAction, StreamAction } from '../plan/behaviour.js';
 import type { BuyerPlan } from '../plan/fleet.js';
-import { codeOf, type SimMetrics } from './metrics.js';
 import type { SimPlan } from '../plan/plan.js';
 import { sleepUntil, within, type SimClock } from '../world/sim-clock.js';
+import { codeOf, type SimMetrics } from './metrics.js';
 
 /** How long a buyer waits for a verdict (or receipt) before moving on; the agent keeps re-sending. */
 export const PAYMENT_WAIT_MS = 15_000;

@@ -2,10 +2,10 @@
 // service refused it the right way (the expected error code, a refused connection, a
 // disconnect it logged as an ACL violation) AND the ledger shows it had no effect.
 import type { RandomBytes } from '../../shared/ids.js';
-import type { BrokerLog } from '../world/broker-log.js';
-import type { AttackKind } from '../plan/faults.js';
-import { factsKey, type LedgerReader } from '../world/ledger-reader.js';
 import type { RogueDevice, Verdict, VoucherMessage } from '../actors/rogue-device.js';
+import type { AttackKind } from '../plan/faults.js';
+import type { BrokerLog } from '../world/broker-log.js';
+import { factsKey, type LedgerReader } from '../world/ledger-reader.js';
 import type { SimClock } from '../world/sim-clock.js';
 
 /** How long an attacker waits for the service's answer. */

@@ -3,8 +3,8 @@
 // service already accepted (double-signing), and an old voucher replayed.
 import { addAmount, amountOf } from '../../shared/amount.js';
 import { generateKeyPair } from '../../shared/keys.js';
-import { ATTACK_ANSWER_MS, expectVoucherRefused, skipped, type Attack } from './attack.js';
 import { factsKey } from '../world/ledger-reader.js';
+import { ATTACK_ANSWER_MS, expectVoucherRefused, skipped, type Attack } from './attack.js';
 
 /** A voucher for more than was paid, signed with a key that is not the payer's. */
 export const forgedSignature: Attack = async (ctx) => {

@@ -2,15 +2,15 @@
 // looking payment (so its channel has fresh, accepted vouchers to abuse); an attack that a
 // broker restart overlapped and that was not clearly refused is counted as interrupted, not
 // as tried: a refusal must come from the service, never from a crash.
+import { codeOf } from '../actors/metrics.js';
+import type { AttackKind, PlannedAttack } from '../plan/faults.js';
+import type { SimPlan } from '../plan/plan.js';
 import type { BrokerProcess } from '../world/broker-process.js';
-import type { Attack, AttackContext, AttackOutcome, AttackResult } from './attack.js';
+import { sleepUntil, type SimClock } from '../world/sim-clock.js';
 import { aclPublish, aclSubscribe, impersonation } from './access.js';
+import type { Attack, AttackContext, AttackOutcome, AttackResult } from './attack.js';
 import { aboveDeposit, doubleSigned, forgedSignature, replayedOldVoucher } from './own-channel.js';
 import { forgedChannel, overdraftOpen, replayedVoucher } from './theft.js';
-import type { AttackKind, PlannedAttack } from '../plan/faults.js';
-import { codeOf } from '../actors/metrics.js';
-import type { SimPlan } from '../plan/plan.js';
-import { sleepUntil, type SimClock } from '../world/sim-clock.js';
 
 export const ATTACKS: Readonly<Record<AttackKind, Attack>> = {
   'forged-signature': forgedSignature,

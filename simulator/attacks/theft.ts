@@ -7,8 +7,8 @@ import { MqpayError } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/hex.js';
 import { newChannelId } from '../../shared/ids.js';
 import { decodeVoucher } from '../../shared/voucher.js';
-import { ATTACK_ANSWER_MS, skipped, type Attack, type AttackContext, type AttackResult } from './attack.js';
 import type { VoucherMessage } from '../actors/rogue-device.js';
+import { ATTACK_ANSWER_MS, skipped, type Attack, type AttackContext, type AttackResult } from './attack.js';
 
 /** Judges a voucher on someone else's channel: refused as not the payer, and nothing stored under that seq by it. */
 async function refusedAsNotPayer(ctx: AttackContext, message: VoucherMessage, channel: Uint8Array, seq: bigint, storedBefore: boolean): Promise<AttackResult> {

@@ -3,14 +3,14 @@
 // it from another terminal. Ctrl-C winds the fleet down, settles and prints the summary.
 import type { Command } from '../../cli/command.js';
 import { systemRandom } from '../../broker/app.js';
-import type { ReadyInfo } from '../run/sim-io.js';
-import { runSimulation } from '../run/run.js';
-import { runSucceeded } from '../verdict/report.js';
-import { systemSimClock } from '../world/sim-clock.js';
-import { commonOptions, simOptionsOf } from './options.js';
-import { closeWorld } from '../world/sim-world.js';
 import { withInterrupt } from '../run/interrupt.js';
+import { runSimulation } from '../run/run.js';
+import type { ReadyInfo } from '../run/sim-io.js';
+import { runSucceeded } from '../verdict/report.js';
 import { summaryText } from '../verdict/summary.js';
+import { systemSimClock } from '../world/sim-clock.js';
+import { closeWorld } from '../world/sim-world.js';
+import { commonOptions, simOptionsOf } from './options.js';
 
 /** A livelier pace than `sim` (half the gaps between a buyer's actions), so there is always something to watch. */
 export const DEMO_DEFAULTS = { devices: 36, malicious: 2, dropRate: 0.002, intensity: 2 } as const;

@@ -1,7 +1,7 @@
 // Command-line options of `mqpay sim` and `mqpay demo`, checked once and turned into SimOptions.
 import { integerOption, UsageError, type CommandInput, type OptionSpec } from '../../cli/command.js';
-import { defaultBrokerEntry } from '../world/broker-process.js';
 import type { SimOptions } from '../run/run.js';
+import { defaultBrokerEntry } from '../world/broker-process.js';
 
 export const SIM_DEFAULTS = { devices: 50, durationS: 30, seed: 1, epochSeconds: 5, drainTimeoutMs: 60_000 } as const;
 

@@ -3,13 +3,13 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from '../../cli/command.js';
 import { systemRandom } from '../../broker/app.js';
-import { buildReport, runSucceeded } from '../verdict/report.js';
-import { runSimulation } from '../run/run.js';
-import { systemSimClock } from '../world/sim-clock.js';
-import { commonOptions, SIM_DEFAULTS, simOptionsOf } from './options.js';
-import { closeWorld } from '../world/sim-world.js';
 import { withInterrupt } from '../run/interrupt.js';
+import { runSimulation } from '../run/run.js';
+import { buildReport, runSucceeded } from '../verdict/report.js';
 import { summaryText } from '../verdict/summary.js';
+import { systemSimClock } from '../world/sim-clock.js';
+import { closeWorld } from '../world/sim-world.js';
+import { commonOptions, SIM_DEFAULTS, simOptionsOf } from './options.js';
 
 export const simCommand: Command = {
   name: ['sim'],

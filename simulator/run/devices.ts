@@ -1,13 +1,13 @@
 // The devices of a run: the honest fleet of real agents and the rogues with their raw links
 // (and, once the run starts, a runner per rogue).
-import type { AttackOutcome } from '../attacks/attack.js';
 import { HonestFleet } from '../actors/honest-fleet.js';
 import type { SimMetrics } from '../actors/metrics.js';
-import type { SimPlan } from '../plan/plan.js';
 import { RogueDevice } from '../actors/rogue-device.js';
+import type { AttackOutcome } from '../attacks/attack.js';
 import type { RogueRunner } from '../attacks/rogue-runner.js';
-import type { SimIo } from './sim-io.js';
+import type { SimPlan } from '../plan/plan.js';
 import { SIM_BROKER_ID, type World } from '../world/sim-world.js';
+import type { SimIo } from './sim-io.js';
 
 /** How long rogues may take to connect at the start. */
 const ROGUE_CONNECT_WAIT_MS = 10_000;

@@ -1,9 +1,9 @@
 // Carries out the planned faults on time: broker kills (SIGKILL, a seeded outage, a restart on
 // the same data directory and port) and dropped device connections (cut at the proxy).
-import type { BrokerProcess } from '../world/broker-process.js';
-import type { FaultProxy } from '../world/fault-proxy.js';
 import type { SimMetrics } from '../actors/metrics.js';
 import type { SimPlan } from '../plan/plan.js';
+import type { BrokerProcess } from '../world/broker-process.js';
+import type { FaultProxy } from '../world/fault-proxy.js';
 import { sleepUntil, type SimClock } from '../world/sim-clock.js';
 
 export interface FaultTiming {

@@ -4,14 +4,14 @@
 import { setMaxListeners } from 'node:events';
 import type { Amount } from '../../shared/amount.js';
 import { ZERO } from '../../shared/amount.js';
+import type { SimMetrics } from '../actors/metrics.js';
+import { RogueRunner } from '../attacks/rogue-runner.js';
+import type { SimPlan } from '../plan/plan.js';
+import { SIM_BROKER_ID, type World } from '../world/sim-world.js';
 import { outcomesOf, type Devices } from './devices.js';
 import { runBrokerKills, runDrops } from './fault-runner.js';
-import type { SimMetrics } from '../actors/metrics.js';
-import type { SimPlan } from '../plan/plan.js';
 import { Progress } from './progress.js';
-import { RogueRunner } from '../attacks/rogue-runner.js';
 import type { SimIo } from './sim-io.js';
-import { SIM_BROKER_ID, type World } from '../world/sim-world.js';
 
 const PROGRESS_EVERY_MS = 500;
 

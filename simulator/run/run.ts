@@ -9,15 +9,15 @@
 //  5. judge: final settlement by the service, ledger audit, conservation, and the check that
 //     everything accepted is settled or pending.
 import { amountOf } from '../../shared/amount.js';
-import { outcomesOf, startDevices, stopDevices, type Devices } from './devices.js';
 import { SimMetrics } from '../actors/metrics.js';
 import { buildPlan, type PlanOptions, type SimPlan } from '../plan/plan.js';
 import { type RunFacts } from '../verdict/report.js';
-import { runPhase, type RunPhase } from './run-phase.js';
-import type { SimIo } from './sim-io.js';
-import { buildWorld, closeWorld, type World, type WorldOptions } from '../world/sim-world.js';
 import { reachVerdict, type Snapshots, type Verdict } from '../verdict/verdict.js';
 import { countVouchers } from '../verdict/voucher-counts.js';
+import { buildWorld, closeWorld, type World, type WorldOptions } from '../world/sim-world.js';
+import { outcomesOf, startDevices, stopDevices, type Devices } from './devices.js';
+import { runPhase, type RunPhase } from './run-phase.js';
+import type { SimIo } from './sim-io.js';
 
 export interface SimOptions extends PlanOptions, WorldOptions {
   /** Longest wait, after the run, for every stored voucher to be answered. */

@@ -1,12 +1,12 @@
 // The run's JSON report (`--report FILE`). Amounts are decimal strings, invariants booleans;
 // `ok` is what the exit code says.
 import { formatAmount, type Amount } from '../../shared/amount.js';
-import type { AcceptedTotals } from './accepted-check.js';
+import type { SimMetrics } from '../actors/metrics.js';
 import type { AttackOutcome } from '../attacks/attack.js';
+import type { SimPlan } from '../plan/plan.js';
+import type { AcceptedTotals } from './accepted-check.js';
 import type { CheckResult } from './conservation.js';
 import type { FinalSettlement } from './verdict.js';
-import type { SimMetrics } from '../actors/metrics.js';
-import type { SimPlan } from '../plan/plan.js';
 import type { VoucherCounts } from './voucher-counts.js';
 
 export interface RunFacts {

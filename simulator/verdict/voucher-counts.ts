@@ -5,10 +5,10 @@
 import type { AgentStatus } from '../../agent/index.js';
 import { parseAmount } from '../../shared/amount.js';
 import { toHex } from '../../shared/hex.js';
-import type { PayeeView, PayerView } from './accepted-check.js';
+import type { RogueDevice } from '../actors/rogue-device.js';
 import type { AttackOutcome } from '../attacks/attack.js';
 import type { AttackKind } from '../plan/faults.js';
-import type { RogueDevice } from '../actors/rogue-device.js';
+import type { PayeeView, PayerView } from './accepted-check.js';
 
 export interface VoucherCounts {
   sent: number;

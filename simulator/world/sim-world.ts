@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../shared/hex.js';
 import type { RandomBytes } from '../../shared/ids.js';
+import type { SimPlan } from '../plan/plan.js';
 import { BrokerLog } from './broker-log.js';
 import { BrokerProcess } from './broker-process.js';
 import { checkFreshDataDir, enrolFleet, type Enrolment } from './enrolment.js';
 import { FaultProxy } from './fault-proxy.js';
 import { freePort } from './free-port.js';
 import { LedgerReader } from './ledger-reader.js';
-import type { SimPlan } from '../plan/plan.js';
 
 export const SIM_BROKER_ID = 'mqpay';
 const OPERATOR_TOKEN_BYTES = 24;
