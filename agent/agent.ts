@@ -20,7 +20,8 @@ import { ServiceKeyTrust } from './service-key-trust.js';
 import { AgentApi, type Agent } from './agent-api.js';
 import { StateMaintenance } from './state-maintenance.js';
 import { openState } from './store/open-state.js';
-import { WriteBatch } from './store/write-batch.js';
+import { GroupCommit, sqliteBatch } from '../sqlite/group-commit.js';
+import { WRITE_BATCH_ENTRIES_MAX } from './limits.js';
 
 export const REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
 export const PAYMENT_TIMEOUT_MS_DEFAULT = 10_000;
@@ -70,7 +71,7 @@ function buildContext(options: CreateAgentOptions): AgentContext {
   const trust = new ServiceKeyTrust(db, home.config.servicePublicKey);
   const device = home.config.device;
   const link = openLink(options, device, home.keys.secretKey, options.brokerId ?? home.config.brokerId, brokerUrl, clock, random);
-  const batch = new WriteBatch(db, (error) => logger.error({ err: (error as Error)?.message }, 'after-commit step failed'));
+  const batch = new GroupCommit(sqliteBatch(db), { entriesMax: WRITE_BATCH_ENTRIES_MAX, onStepError: (error) => logger.error({ err: (error as Error)?.message }, 'after-commit step failed') });
   const timing = {
     requestTimeoutMs: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT,
     paymentTimeoutMs: options.paymentTimeoutMs ?? PAYMENT_TIMEOUT_MS_DEFAULT,
@@ -118,7 +119,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
       maintenance.stop();
       payer.stop(new MqpayError('SERVICE_UNAVAILABLE', 'agent stopped'));
       await ctx.link.close();
-      ctx.batch.close();
+      await ctx.batch.close();
       ctx.db.close();
       release();
     },

@@ -7,7 +7,7 @@ import type { DeviceLink } from './link.js';
 import type { AgentLogger, Clock } from './ports.js';
 import type { ServiceKeyTrust } from './service-key-trust.js';
 import type { StateDb } from './store/open-state.js';
-import type { WriteBatch } from './store/write-batch.js';
+import type { GroupCommit } from '../sqlite/group-commit.js';
 
 export interface AgentTiming {
   /** Longest wait for an RPC answer (channel.open, top-up, balance...). */
@@ -29,7 +29,8 @@ export interface AgentContext {
   readonly keys: KeyPair;
   readonly config: AgentConfig;
   readonly db: StateDb;
-  readonly batch: WriteBatch;
+  /** The agent's group commit: every durable write goes through it (a savepoint each). */
+  readonly batch: GroupCommit<StateDb>;
   readonly link: DeviceLink;
   readonly trust: ServiceKeyTrust;
   readonly clock: Clock;

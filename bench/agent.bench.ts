@@ -110,7 +110,7 @@ function makeHome(bench: Bench, device: string, funds: string | null, deposit = 
   const db = openDatabase(bench.brokerDir);
   try {
     addDevice(db, device, created.keys.publicKey, Date.now());
-    if (funds !== null) fundWallet(db, device, parseAmount(funds), `fund:${device}`, Date.now());
+    if (funds !== null) fundWallet(db, device, parseAmount(funds), `${device}`, Date.now());
   } finally {
     db.close();
   }

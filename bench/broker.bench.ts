@@ -109,7 +109,7 @@ async function mqpayEndToEnd(): Promise<{ rate: number; payloadBytes: number; rs
   const total = PAYERS * VOUCHERS_PER_PAYER;
   // Each voucher yields two messages: "accepted" to the payer and the forward to the payee.
   const result = await runLoad({ url, publishers, expectReplies: total * 2, replyMatch: '' });
-  const accepted = app.service.stats.vouchersAccepted;
+  const accepted = app.service.telemetry.vouchersAccepted;
   if (accepted !== total) throw new Error(`expected ${total} accepted, got ${accepted}`);
   const rssMb = process.memoryUsage().rss / 1e6;
   await app.close();

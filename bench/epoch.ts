@@ -9,7 +9,7 @@ import { addDevice } from '../broker/store/devices.js';
 import { accountKey, ensureAccount, escrowAccount, fundWallet, insertTransfer, walletAccount } from '../broker/store/ledger.js';
 import { insertChannel } from '../broker/store/channels.js';
 import { openDatabase } from '../broker/store/open-database.js';
-import { settleEpoch } from '../broker/store/settle.js';
+import { settleInTransaction } from '../broker/store/settle.js';
 import { amountOf } from '../shared/amount.js';
 import { generateKeyPair } from '../shared/keys.js';
 
@@ -44,12 +44,12 @@ export function benchEpoch(channels: number): { allChangedMs: number; fewChanged
   const mark = db.prepare('UPDATE channels SET latest_seq = latest_seq + 1, latest_total = latest_total + 1000 WHERE id = ?');
   db.transaction(() => ids.forEach((id) => mark.run(id))).immediate();
   let started = performance.now();
-  const all = settleEpoch(db, { id: 'bench-all', reason: 'epoch', nowMs, feePpm: 0 });
+  const all = db.transaction(() => settleInTransaction(db, { id: 'bench-all', reason: 'epoch', nowMs, feePpm: 0 })).immediate();
   const allChangedMs = performance.now() - started;
-  if (all?.channelCount !== channels) throw new Error('epoch did not settle every channel');
+  if (all.kind !== 'settled' || all.result.channelCount !== channels) throw new Error('epoch did not settle every channel');
   db.transaction(() => ids.slice(0, channels / 100).forEach((id) => mark.run(id))).immediate();
   started = performance.now();
-  settleEpoch(db, { id: 'bench-few', reason: 'epoch', nowMs, feePpm: 0 });
+  db.transaction(() => settleInTransaction(db, { id: 'bench-few', reason: 'epoch', nowMs, feePpm: 0 })).immediate();
   const fewChangedMs = performance.now() - started;
   db.close();
   rmSync(dir, { recursive: true, force: true });

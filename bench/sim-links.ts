@@ -65,7 +65,7 @@ function enrol(dataDir: string, pairs: number): { payers: KeyPair[]; payees: Key
   db.transaction(() => {
     payers.forEach((keys, i) => {
       addDevice(db, `payer-${i}`, keys.publicKey, Date.now());
-      fundWallet(db, `payer-${i}`, parseAmount('100'), `fund:bench:${i}`, Date.now());
+      fundWallet(db, `payer-${i}`, parseAmount('100'), `bench:${i}`, Date.now());
     });
     payees.forEach((keys, i) => addDevice(db, `payee-${i}`, keys.publicKey, Date.now()));
   })();

@@ -12,8 +12,10 @@ import { aedesTransport } from './mqtt/aedes-transport.js';
 import { createMqttHost, type MqttHost } from './mqtt/host.js';
 import { loadOrCreateServiceKey } from './service-key.js';
 import type { Clock, TransportPort } from './service/ports.js';
-import { createSettlementService, type SettlementService } from './service/settlement-service.js';
-import { inlineVerifier, WorkerVerifier } from './service/verify-pool.js';
+import { createSettlementService, type SettlementService } from './service/service.js';
+import { Telemetry } from './service/telemetry.js';
+import { inlineVerifier, WorkerVerifier } from './service/vouchers/verify-pool.js';
+import { sqliteStore } from './store/sqlite-store.js';
 import { openDatabase, type Db } from './store/open-database.js';
 
 export interface BrokerApp {
@@ -52,10 +54,10 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const transport = aedesTransport(() => host?.aedes ?? null);
   const verifier = config.verifyThreads === 1 ? new WorkerVerifier() : inlineVerifier;
   const service = createSettlementService({
-    db, clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
-    options: { brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos },
+    store: sqliteStore(db), telemetry: new Telemetry(), clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
+    options: { brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos, channelCacheEntriesMax: config.channelCacheEntriesMax },
   });
-  host = await createMqttHost({ config, db, clock, logger: logger.child({ module: 'mqtt' }), service, transport });
+  host = await createMqttHost({ config, clock, logger: logger.child({ module: 'mqtt' }), service, transport });
   const mqtt = host;
   let httpServer: HttpServer | null = null;
 
@@ -91,7 +93,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
       return { mqttPort, httpPort };
     },
     async close() {
-      service.stop();
+      await service.stop();
       if (httpServer !== null) {
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer?.close(() => resolve()));
@@ -100,7 +102,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
       // Verifications still in flight finish inline; their vouchers then join the last batch.
       await verifier.close();
       await new Promise((resolve) => setImmediate(resolve));
-      service.flush();
+      await service.flush();
       db.close();
     },
   };

@@ -8,6 +8,7 @@ import {
   MESSAGES_PER_SECOND_PER_DEVICE_MAX,
   PACKET_BYTES_MAX,
 } from '../shared/limits.js';
+import { CHANNEL_CACHE_ENTRIES_DEFAULT } from './limits.js';
 import { FEE_PPM_MAX } from './store/settle.js';
 
 export const brokerConfigSchema = z.strictObject({
@@ -24,6 +25,8 @@ export const brokerConfigSchema = z.strictObject({
   settleThresholdMicro: z.bigint().min(0n).default(0n),
   feePpm: z.number().int().min(0).max(FEE_PPM_MAX).default(0),
   voucherBatchMax: z.number().int().min(1).max(10_000).default(1_024),
+  /** Channels the voucher hot path keeps in memory (LRU; channels awaiting a commit are never evicted). */
+  channelCacheEntriesMax: z.number().int().min(1).max(10_000_000).default(CHANNEL_CACHE_ENTRIES_DEFAULT),
   /** QoS of voucher verdicts and forwards (see ServiceOptions.voucherReplyQos). */
   voucherReplyQos: z.union([z.literal(0), z.literal(1)]).default(0),
   /** Voucher signatures are verified on a worker thread (1) or on the event loop (0). */

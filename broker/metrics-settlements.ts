@@ -1,9 +1,9 @@
-// Settlement metrics, from the service's 'settlement' event, which reports every committed
+// Settlement metrics, from the telemetry port's settlement events, which reports every committed
 // settlement (epochs, thresholds, manual runs, expiries, closes by devices or operators) with the
 // time its settling transaction took.
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { SettlementService } from './service/settlement-service.js';
-import type { SettlementReason, SettlementResult } from './store/settle.js';
+import type { SettlementService } from './service/service.js';
+import type { SettlementReason } from './store/settle.js';
 
 const SETTLEMENT_REASONS = ['epoch', 'threshold', 'close', 'expiry', 'manual'] as const satisfies readonly SettlementReason[];
 
@@ -18,12 +18,12 @@ export function registerSettlementMetrics(registry: Registry, service: Settlemen
     duration.zero({ reason });
   }
 
-  const onSettled = (result: SettlementResult, durationMs: number): void => {
+  return service.telemetry.on((event) => {
+    if (event.kind !== 'settlement') return;
+    const { result, durationMs } = event;
     count.inc({ reason: result.reason });
     channels.observe(result.channelCount);
     settled.inc(Number(result.amount)); // a gauge of micro-units: float64, exact to 2^53
     duration.observe({ reason: result.reason }, durationMs / 1000);
-  };
-  service.events.on('settlement', onSettled);
-  return () => service.events.off('settlement', onSettled);
+  });
 }

@@ -42,6 +42,7 @@ export const ERRORS = {
   POLICY_MAX_PER_PAYMENT: { message: 'payment exceeds the per-payment maximum', retryable: false },
   POLICY_BUDGET_EXCEEDED: { message: 'payment exceeds a spending budget', retryable: false },
   POLICY_PAYEE_NOT_ALLOWED: { message: 'payee is not on the allow-list', retryable: false },
+  IDEMPOTENCY_CONFLICT: { message: 'the idempotency key was already used for a different request', retryable: false },
   TIMEOUT: { message: 'no answer in time', retryable: true },
   SERVICE_UNAVAILABLE: { message: 'service is unavailable', retryable: true },
   INTERNAL: { message: 'internal error', retryable: true },

@@ -81,7 +81,7 @@ describe('agent: SIGKILL and restart', () => {
     expect(await car.pay('charger-9', '0.1')).toMatchObject({ seq: 5n, total: 500_000n });
     await expect.poll(() => received.map((p) => p.seq), NETWORK_POLL).toEqual([1n, 2n, 3n, 4n, 5n]);
     expect(doubleSigns(broker)).toBe(0n);
-    broker.app.service.tick();
+    await broker.app.service.tick();
     expect(balanceOf(broker.app.db, walletAccount('charger-9'))).toBe(500_000n);
     expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
   });
@@ -110,7 +110,7 @@ describe('agent: SIGKILL and restart', () => {
     const next = await car.pay('charger-9', '0.001');
     expect(next).toMatchObject({ seq: last.seq + 1n, total: last.total + 1_000n });
     expect(doubleSigns(broker)).toBe(0n);
-    broker.app.service.tick();
+    await broker.app.service.tick();
     expect(balanceOf(broker.app.db, walletAccount('charger-9'))).toBe(next.total);
     expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
   });

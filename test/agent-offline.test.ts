@@ -65,7 +65,7 @@ describe('agent: serving while the broker is down', () => {
 
     const row = getChannel(broker.app.db, channelIdFromHex(opened.channel));
     expect(row).toMatchObject({ latestSeq: 4n, latestTotal: 400_000n });
-    broker.app.service.tick();
+    await broker.app.service.tick();
     expect(balanceOf(broker.app.db, walletAccount('charger-3'))).toBe(400_000n);
     expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
   });

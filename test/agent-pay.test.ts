@@ -57,7 +57,7 @@ describe('agent: paying through a real broker', () => {
     expect(car.channels().paying).toEqual([expect.objectContaining({ payee: 'charger-1', signedSeq: '2', acceptedSeq: '2', receiptSeq: '2', state: 'open' })]);
     await expect.poll(() => charger.channels().paid[0]?.receivedTotal, NETWORK_POLL).toBe('0.375');
 
-    broker.app.service.tick();
+    await broker.app.service.tick();
     expect(balanceOf(broker.app.db, walletAccount('charger-1'))).toBe(375_000n);
     const closed = await car.close(first.channel);
     expect(closed).toMatchObject({ settled: 375_000n, refunded: 1_625_000n });
@@ -144,7 +144,7 @@ describe('agent: paying through a real broker', () => {
     try {
       otherBed.home('charger-11');
       addDevice(other.app.db, 'car-11', readKeyFile(join(home, 'key')).publicKey, Date.now());
-      fundWallet(other.app.db, 'car-11', parseAmount('5'), 'fund:car-11:other', Date.now());
+      fundWallet(other.app.db, 'car-11', parseAmount('5'), 'car-11:other', Date.now());
       const moved = await otherBed.start(home);
       await expect(moved.pay('charger-11', '0.1')).rejects.toMatchObject({ code: 'KEY_INVALID' });
     } finally {

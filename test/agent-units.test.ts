@@ -17,7 +17,7 @@ import { reconnectDelayMs } from '../agent/reconnect-backoff.js';
 import { openState } from '../agent/store/open-state.js';
 import { insertOpeningChannel, recordSigned } from '../agent/store/payer-channels.js';
 import { insertSignedVoucher } from '../agent/store/signed-vouchers.js';
-import { WriteBatch } from '../agent/store/write-batch.js';
+import { GroupCommit, sqliteBatch } from '../sqlite/group-commit.js';
 import type { PayeeChannel } from '../agent/store/payee-channels.js';
 import { amountOf, parseAmount, type Amount } from '../shared/amount.js';
 import { MqpayError } from '../shared/errors.js';
@@ -162,9 +162,9 @@ describe('agent store', () => {
   it('commits writes of one turn together, isolates a failing one, and runs after-commit steps only for committed writes', async () => {
     const db = state();
     db.exec('CREATE TABLE t (n INTEGER PRIMARY KEY)');
-    const batch = new WriteBatch(db, (error) => {
+    const batch = new GroupCommit(sqliteBatch(db), { entriesMax: 512, onStepError: (error) => {
       throw error;
-    });
+    } });
     const ran: number[] = [];
     const write = (n: number) => batch.run(() => {
       db.prepare('INSERT INTO t (n) VALUES (?)').run(n);
@@ -177,7 +177,7 @@ describe('agent store', () => {
     expect((db.prepare('SELECT n FROM t ORDER BY n').all() as { n: bigint }[]).map((r) => r.n)).toEqual([1n, 2n, 3n]);
     await batch.run(() => db.prepare('INSERT INTO t (n) VALUES (4)').run(), { durable: false });
     expect(db.pragma('synchronous', { simple: true })).toBe(2n); // FULL again after a non-durable batch
-    batch.close();
+    await batch.close();
     await expect(batch.run(() => 1)).rejects.toThrow(/closed/);
     db.close();
   });

@@ -90,7 +90,7 @@ describe('connect token replay across a broker restart', () => {
 
     const second = await startBroker({}, dir.path);
     await expect(mqtt.connectAsync(second.url, options)).rejects.toThrow(/Bad username or password|Connection refused/i);
-    expect(second.app.service.stats.authFailures).toBe(1);
+    expect(second.app.service.telemetry.authFailures).toBe(1);
     await second.stop();
     dir.remove();
   });

@@ -14,7 +14,7 @@ import {
   closedWithin, connectPassword, deviceClient, expectLedgerUnchanged, ledgerFingerprint, micro, nextMessage, openChannel, rawRequest, requestId, sleep, tryConnect,
   type LedgerFingerprint,
 } from './helpers/broker-adversary.js';
-import { OPERATOR_TOKEN, payVoucher, random, signedVoucher, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
+import { OPERATOR_TOKEN, payVoucher, random, signedVoucher, startBroker, type RunningBroker, settledResult } from './helpers/broker-fixture.js';
 
 // CONNACK return codes [MQTT-3.2.2.3].
 const IDENTIFIER_REJECTED = 2;
@@ -62,11 +62,11 @@ describe('broker: authentication and ACL', () => {
   /** Tries a connection that must be refused with `returnCode`, counted, and change nothing. */
   async function expectRefused(options: Parameters<typeof tryConnect>[1], returnCode: number): Promise<void> {
     const before = ledgerFingerprint(broker.app.db);
-    const failures = broker.app.service.stats.authFailures;
+    const failures = broker.app.service.telemetry.authFailures;
     const outcome = await tryConnect(broker.url, options);
     expect(outcome.connected).toBe(false);
     expect(outcome.returnCode).toBe(returnCode);
-    expect(broker.app.service.stats.authFailures).toBe(failures + 1);
+    expect(broker.app.service.telemetry.authFailures).toBe(failures + 1);
     expectLedgerUnchanged(broker.app.db, before);
   }
 
@@ -184,7 +184,7 @@ describe('broker: authentication and ACL', () => {
       const channelId = await openChannel(car, 'charger-1', '1');
       expect(await payVoucher(car, signedVoucher(carKeys, { channelId, seq: 1n, total: micro(250n) }))).toMatchObject({ type: 'voucher.accepted' });
       const settlement = nextMessage(ops, 'mqpay/v1/ops/settlements', (m) => m.type === 'settlement');
-      const result = broker.app.service.tick();
+      const result = await settledResult(broker.app.service.tick());
       expect(result?.amount).toBe(250n);
       expect(await settlement).toMatchObject({ type: 'settlement', id: result?.id, amount: '0.00025', channels: 1 });
       await ops.endAsync();
@@ -199,11 +199,11 @@ describe('broker: authentication and ACL', () => {
       ]) {
         const outcome = await tryConnect(broker.url, { clientId: 'ops:watch', username: 'operator', password: OPERATOR_TOKEN });
         expect(outcome.connected).toBe(true);
-        const violations = broker.app.service.stats.aclViolations;
+        const violations = broker.app.service.telemetry.aclViolations;
         const closed = closedWithin(outcome.client);
         act(outcome.client);
         expect(await closed).toBe(true);
-        expect(broker.app.service.stats.aclViolations).toBe(violations + 1);
+        expect(broker.app.service.telemetry.aclViolations).toBe(violations + 1);
         outcome.client.end(true);
       }
     });
@@ -244,11 +244,11 @@ describe('broker: authentication and ACL', () => {
       before = ledgerFingerprint(broker.app.db);
       chargerInbox = [];
       const client = await deviceClient(broker, 'mallory', malloryKeys);
-      const violations = broker.app.service.stats.aclViolations;
+      const violations = broker.app.service.telemetry.aclViolations;
       const closed = closedWithin(client);
       act(client);
       expect(await closed).toBe(true);
-      expect(broker.app.service.stats.aclViolations).toBe(violations + 1);
+      expect(broker.app.service.telemetry.aclViolations).toBe(violations + 1);
       client.end(true);
       await sleep(30);
       expect(chargerInbox).toEqual([]); // nothing forged reached the charger
@@ -277,10 +277,10 @@ describe('broker: authentication and ACL', () => {
       ['a retained will in its own outbox', will(outboxTopic('mallory', 'rpc'), true)],
     ])('a will on %s -> the connection is refused and counted', async (_name, lastWill) => {
       const before = ledgerFingerprint(broker.app.db);
-      const violations = broker.app.service.stats.aclViolations;
+      const violations = broker.app.service.telemetry.aclViolations;
       const outcome = await tryConnect(broker.url, { clientId: 'mallory', username: 'mallory', password: password('mallory', malloryKeys), will: lastWill });
       expect(outcome.connected).toBe(false);
-      expect(broker.app.service.stats.aclViolations).toBe(violations + 1);
+      expect(broker.app.service.telemetry.aclViolations).toBe(violations + 1);
       expectLedgerUnchanged(broker.app.db, before);
     });
 

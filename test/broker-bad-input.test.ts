@@ -441,7 +441,7 @@ describe('broker: expired channels (injected clock)', () => {
     expectLedgerUnchanged(broker.app.db, before);
 
     // The epoch closes the expired channel: it settles what was owed and refunds the rest.
-    broker.app.service.tick();
+    await broker.app.service.tick();
     expect(getChannel(broker.app.db, channelId)).toMatchObject({ state: 'closed', settledTotal: 100n });
     expect(balanceOf(broker.app.db, walletAccount('charger-1'))).toBe(100n);
     expect(balanceOf(broker.app.db, escrowAccount(channelId))).toBe(0n);

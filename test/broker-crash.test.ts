@@ -29,7 +29,7 @@ describe('broker crash (SIGKILL) mid-stream', () => {
     const db = openDatabase(dir.path);
     addDevice(db, 'vehicle-1', payerKeys.publicKey, Date.now());
     addDevice(db, 'charger-1', payeeKeys.publicKey, Date.now());
-    fundWallet(db, 'vehicle-1', parseAmount('100'), 'fund:vehicle-1', Date.now());
+    fundWallet(db, 'vehicle-1', parseAmount('100'), 'vehicle-1', Date.now());
     db.close();
     port = await freePort();
   });

@@ -12,7 +12,7 @@ import { encodeReceipt } from '../shared/receipt.js';
 import { signConnectPassword } from '../shared/connect-token.js';
 import { inboxFilter, inboxTopic } from '../shared/topics.js';
 import mqtt from 'mqtt';
-import { nextInbox, payVoucher, random, signedVoucher, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
+import { nextInbox, payVoucher, random, signedVoucher, startBroker, type RunningBroker, settledResult } from './helpers/broker-fixture.js';
 
 describe('broker: channel, vouchers, settlement', () => {
   let broker: RunningBroker;
@@ -50,25 +50,27 @@ describe('broker: channel, vouchers, settlement', () => {
     await expect.poll(() => forwarded.length).toBe(200);
 
     const settlementNotice = nextInbox(charger, 'notice', (m) => m.type === 'settlement');
-    const result = broker.app.service.tick();
+    const result = await settledResult(broker.app.service.tick());
     expect(result?.amount).toBe(25_000n);
     expect((await settlementNotice).amount).toBe('0.025');
     expect(balanceOf(broker.app.db, walletAccount('charger-1'))).toBe(25_000n);
     const [settlement] = listSettlements(broker.app.db, 10);
     expect(settlement?.channels).toBe(1);
     expect(settlementLines(broker.app.db, settlement?.id ?? '')).toEqual([{ account: 'wallet:charger-1', amount: 25_000n }]);
-    expect(broker.app.service.tick()).toBeNull(); // nothing changed: no second settlement
+    expect(await broker.app.service.tick()).toEqual({ kind: 'nothing' }); // nothing changed: no second settlement
 
     // Ten more vouchers after the epoch: closing settles them (and reports that settlement).
     for (let seq = 201n; seq <= 210n; seq++) {
       expect((await payVoucher(car, signedVoucher(carKeys, { channelId, seq, total: (parseAmount('0.000125') * seq) as never }))).type).toBe('voucher.accepted');
     }
     const reported: string[] = [];
-    broker.app.service.events.on('settlement', (settled: { id: string }) => reported.push(settled.id));
+    broker.app.service.telemetry.on((event) => {
+      if (event.kind === 'settlement') reported.push(event.result.id);
+    });
     const closed = await car.request('channel.close', { channel: toHex(channelId) });
     expect(closed).toMatchObject({ settled: '0.02625', refunded: '2.47375' });
     expect(reported).toEqual([`close-${toHex(channelId)}`]);
-    expect(broker.app.service.stats.settlements).toBe(2);
+    expect(broker.app.service.telemetry.settlements).toBe(2);
     expect(balanceOf(broker.app.db, walletAccount('car-1'))).toBe(9_973_750n);
     expect(balanceOf(broker.app.db, walletAccount('charger-1'))).toBe(26_250n);
     expect(channelIdFromHex(String((opened.channel as { channel: string }).channel))).toEqual(channelId);

@@ -2,7 +2,7 @@
 // one rule (`backends.native` from shared/crypto.ts) on every public vector, in order.
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WorkerVerifier } from '../broker/service/verify-pool.js';
+import { WorkerVerifier } from '../broker/service/vouchers/verify-pool.js';
 import { backends } from '../shared/crypto.js';
 import { fromHex } from '../shared/hex.js';
 

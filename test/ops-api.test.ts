@@ -139,7 +139,7 @@ describe('devices', () => {
     await eventually(() => (broker.app.mqtt.online.has('sensor-3') ? undefined : true), 5_000, 'sensor-3 offline');
     await link.close();
     await expect(broker.link('sensor-3', keys)).rejects.toThrow();
-    expect(broker.app.service.stats.authFailures).toBeGreaterThan(0);
+    expect(broker.app.service.telemetry.authFailures).toBeGreaterThan(0);
 
     const enabled = await expectAnswer('POST', '/api/devices/{id}/enable', '/api/devices/sensor-3/enable', 200);
     expect(enabled).toMatchObject({ disconnected: false, device: { status: 'active' } });

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pageSchema } from '../broker/http/paging.js';
 import { channelView, settlementDetailView, walletView } from '../broker/http/view-schemas.js';
-import { OPERATOR_TOKEN } from './helpers/broker-fixture.js';
+import { OPERATOR_TOKEN, settledResult } from './helpers/broker-fixture.js';
 import { runCli, spawnCli } from './helpers/ops-cli.js';
 import { openPayingChannel, startOpsBroker, type OpsBroker, type PayingChannel } from './helpers/ops-fixture.js';
 
@@ -16,7 +16,7 @@ beforeAll(async () => {
   broker = await startOpsBroker();
   channel = await openPayingChannel(broker, { payer: 'car-1', payee: 'charger-1' }, { funds: '10', deposit: '2.5', step: '0.000125' });
   await channel.pay(200);
-  broker.app.service.settleNow();
+  await broker.app.service.settleNow();
 });
 afterAll(async () => {
   await broker.stop();
@@ -68,7 +68,7 @@ describe('CLI views', () => {
       try {
         await watch.waitFor(`watching ${source === 'url' ? broker.base : broker.dataDir} for new settlements`, 'stderr');
         await channel.pay(8);
-        const result = broker.app.service.settleNow();
+        const result = await settledResult(broker.app.service.settleNow());
         expect(result).not.toBeNull();
         await watch.waitFor(`${result?.id}  manual  1 channel  0.001 (fee 0)  -> wallet:charger-1 +0.001`);
       } finally {
@@ -82,7 +82,7 @@ describe('CLI views', () => {
     try {
       await watch.waitFor('for new settlements', 'stderr');
       await channel.pay(8);
-      const result = broker.app.service.settleNow();
+      const result = await settledResult(broker.app.service.settleNow());
       await watch.waitFor(/\n$/);
       const line = JSON.parse(watch.stdout().trim().split('\n')[0] ?? '{}');
       expect(settlementDetailView.parse(line)).toMatchObject({ id: result?.id, amount: '0.001', lines: [{ account: 'wallet:charger-1', amount: '0.001' }] });

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATOR_TOKEN } from './helpers/broker-fixture.js';
+import { OPERATOR_TOKEN, settledResult } from './helpers/broker-fixture.js';
 import { startOpsBroker, type OpsBroker } from './helpers/ops-fixture.js';
 import { startTraffic, type Traffic } from './helpers/ops-traffic.js';
 
@@ -68,7 +68,7 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
 
     for (let round = 0; round < 5; round++) {
       await new Promise((resolve) => setTimeout(resolve, 2_500));
-      const settled = broker.app.service.settleNow();
+      const settled = await settledResult(broker.app.service.settleNow());
       expect(settled).not.toBeNull();
       await page.locator(`#settlement-feed [data-settlement="${settled?.id}"]`).waitFor({ timeout: 10_000 });
     }

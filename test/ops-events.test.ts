@@ -2,7 +2,7 @@
 // connects and admin actions as they happen; bounded number of streams.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SSE_CLIENTS_MAX } from '../broker/http/http-limits.js';
-import { OPERATOR_TOKEN } from './helpers/broker-fixture.js';
+import { OPERATOR_TOKEN, settledResult } from './helpers/broker-fixture.js';
 import { openPayingChannel, startOpsBroker, type OpsBroker } from './helpers/ops-fixture.js';
 import { openLiveEvents, type LiveEventReader } from './helpers/ops-sse.js';
 
@@ -30,7 +30,7 @@ describe('live events', () => {
       expect(rate).toMatchObject({ online: 2 });
       expect(rate.vouchersAccepted).toBeGreaterThan(0);
 
-      const result = broker.app.service.settleNow();
+      const result = await settledResult(broker.app.service.settleNow());
       const settlement = await live.next('settlement', (data) => data.id === result?.id);
       expect(settlement).toMatchObject({ reason: 'manual', channels: 1, amount: '1.2', fee: '0', lines: [{ account: 'wallet:charger-1', amount: '1.2' }] });
 

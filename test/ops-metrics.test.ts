@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAmount, type Amount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
-import { OPERATOR_TOKEN, payVoucher, random, signedVoucher } from './helpers/broker-fixture.js';
+import { OPERATOR_TOKEN, payVoucher, random, signedVoucher, settledResult } from './helpers/broker-fixture.js';
 import { eventually, openPayingChannel, startOpsBroker, type OpsBroker, type PayingChannel } from './helpers/ops-fixture.js';
 
 let broker: OpsBroker;
@@ -53,7 +53,7 @@ describe('metrics', () => {
     // An operator may only read: a publish is an ACL violation (and closes the connection).
     await operatorAttempt({ clientId: 'ops:bad', username: 'operator', password: OPERATOR_TOKEN }, (client) => client.publish('mqpay/v1/ops/events', 'forged'));
     await operatorAttempt({ clientId: 'ops:wrong', username: 'operator', password: 'not-the-token-0000' }, () => undefined);
-    const settled = broker.app.service.settleNow();
+    const settled = await settledResult(broker.app.service.settleNow());
     expect(settled?.amount).toBe(25_000n);
 
     const text = await eventually(async () => {

@@ -2,7 +2,7 @@
 // would read them: readable with the operator token, refused without it, never by a device.
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATOR_TOKEN } from './helpers/broker-fixture.js';
+import { OPERATOR_TOKEN, settledResult } from './helpers/broker-fixture.js';
 import { eventually, openPayingChannel, startOpsBroker, type OpsBroker } from './helpers/ops-fixture.js';
 
 let broker: OpsBroker;
@@ -36,7 +36,7 @@ describe('operator MQTT streams', () => {
     try {
       const channel = await openPayingChannel(broker, { payer: 'car-1', payee: 'charger-1' }, { funds: '5', deposit: '1', step: '0.001' });
       await channel.pay(10);
-      const result = broker.app.service.settleNow();
+      const result = await settledResult(broker.app.service.settleNow());
       const settlement = await eventually(() => messages.find((m) => m.topic === 'mqpay/v1/ops/settlements'), 5_000, 'ops settlement');
       expect(settlement.body).toMatchObject({ type: 'settlement', id: result?.id, amount: '0.01', lines: [{ account: 'wallet:charger-1', amount: '0.01' }] });
       const connects = messages.filter((m) => m.topic === 'mqpay/v1/ops/events' && m.body.type === 'device.connected').map((m) => m.body.device);
@@ -50,7 +50,7 @@ describe('operator MQTT streams', () => {
   });
 
   it('is refused without the operator token, with a wrong one, and with a device-like client id', async () => {
-    const failuresBefore = broker.app.service.stats.authFailures;
+    const failuresBefore = broker.app.service.telemetry.authFailures;
     for (const options of [
       { clientId: 'ops:anon' },
       { clientId: 'ops:guess', username: 'operator', password: 'wrong-token-wrong-token' },
@@ -60,14 +60,14 @@ describe('operator MQTT streams', () => {
       expect(outcome.connected, JSON.stringify(options)).toBe(false);
       outcome.client.end(true);
     }
-    expect(broker.app.service.stats.authFailures).toBe(failuresBefore + 3);
+    expect(broker.app.service.telemetry.authFailures).toBe(failuresBefore + 3);
   });
 
   it('a device cannot subscribe to the operator streams (ACL violation closes it)', async () => {
     const keys = broker.enrol('sensor-1');
     const link = await broker.link('sensor-1', keys);
-    const violations = broker.app.service.stats.aclViolations;
+    const violations = broker.app.service.telemetry.aclViolations;
     await link.subscribe('mqpay/v1/ops/#').catch(() => undefined);
-    await eventually(() => (broker.app.service.stats.aclViolations > violations ? true : undefined), 5_000, 'ACL violation');
+    await eventually(() => (broker.app.service.telemetry.aclViolations > violations ? true : undefined), 5_000, 'ACL violation');
   });
 });

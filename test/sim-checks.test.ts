@@ -64,13 +64,13 @@ describe('simulator judges and checks', () => {
 
   it('conservation holds for what was funded, and fails for money funded behind the simulator\'s back', () => {
     expect(checkConservation(broker.app.db, funded)).toMatchObject({ ok: true });
-    fundWallet(broker.app.db, 'charger-1', parseAmount('0.5'), 'fund:behind-the-back', Date.now());
+    fundWallet(broker.app.db, 'charger-1', parseAmount('0.5'), 'behind-the-back', Date.now());
     const broken = checkConservation(broker.app.db, funded);
     expect(broken.ok).toBe(false);
     expect(broken.detail).toContain('wallet of charger-1');
   });
 
-  it('accepted-settled-or-pending holds for true device views and fails for each kind of lie', () => {
+  it('accepted-settled-or-pending holds for true device views and fails for each kind of lie', async () => {
     const id = toHex(rogue.channel?.id ?? new Uint8Array());
     const truth: PayerView = { payer: 'rogue-sensor-01', acceptedTotal: rogue.latestTotal, signedTotal: rogue.signedMax };
     const payee: PayeeView = { payee: 'charger-1', receivedTotal: rogue.latestTotal };
@@ -87,7 +87,7 @@ describe('simulator judges and checks', () => {
     // Money on a channel no payer knows of.
     expect(check(new Map(), new Map()).ok).toBe(false);
     // After a settlement the same views still hold, now as settled rather than pending.
-    broker.app.service.settleNow();
+    await broker.app.service.settleNow();
     expect(check(new Map([[id, truth]]), new Map([[id, payee]]))).toMatchObject({ ok: true, totals: { settled: rogue.latestTotal, pending: 0n } });
   });
 });

@@ -4,13 +4,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatAmount, parseAmount, type Amount } from '../../shared/amount.js';
+import { formatAmount, parseAmount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
 import { publicKeyFromHex } from '../../shared/keys.js';
 import { requireString, UsageError, type Command, type CommandInput } from '../../cli/command.js';
 import { auditLedger } from '../store/audit.js';
 import { addDevice } from '../store/devices.js';
-import { balanceOf, fundWallet, walletAccount } from '../store/ledger.js';
+import { fundWallet } from '../store/ledger.js';
 import { DATABASE_FILE, openDatabase, type Db } from '../store/open-database.js';
 
 const dataOption = { data: { type: 'string', description: 'broker data directory' } } as const;
@@ -49,9 +49,11 @@ export const walletFundCommand: Command = {
     const [name = '', text = ''] = input.positionals;
     const amount = parseAmount(text);
     if (amount === 0n) throw new MqpayError('AMOUNT_ZERO');
-    const id = typeof input.values.id === 'string' ? `fund:${input.values.id}` : `fund:${randomBytes(12).toString('hex')}`;
-    const { moved, balance } = withDatabase(input, true, (db) => ({ moved: fundWallet(db, name, amount, id, Date.now()), balance: balanceOf(db, walletAccount(name)) ?? (0n as Amount) }));
-    input.stdout(`${moved ? 'funded' : 'already funded (same id)'} ${name} with ${formatAmount(amount)}; balance ${formatAmount(balance)}`);
+    // The same key as the HTTP API's Idempotency-Key: reused for another wallet or amount, the
+    // ledger refuses it (IDEMPOTENCY_CONFLICT) and this exits non-zero.
+    const key = typeof input.values.id === 'string' ? input.values.id : randomBytes(12).toString('hex');
+    const outcome = withDatabase(input, true, (db) => fundWallet(db, name, amount, key, Date.now()));
+    input.stdout(`${outcome.kind === 'funded' ? 'funded' : 'already funded (same id)'} ${name} with ${formatAmount(amount)}; balance ${formatAmount(outcome.balance)}`);
     return 0;
   },
 };

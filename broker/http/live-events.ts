@@ -15,7 +15,7 @@ export class LiveEvents {
   private readonly onOps = (message: OpsMessage): void => this.broadcast(message.body.type, message.body);
 
   constructor(private readonly app: BrokerApp, private readonly feed: OpsFeed) {
-    this.sampler = new RateSampler(app.service.stats, app.mqtt.online, app.clock);
+    this.sampler = new RateSampler(app.service.telemetry, app.mqtt.online, app.clock);
   }
 
   start(): void {

@@ -1,7 +1,7 @@
 // Samples the service counters once a second into vouchers/s (the dashboard's chart and the
 // `rate` live event), keeping a bounded history for streams that connect later.
 import type { Clock } from '../service/ports.js';
-import type { ServiceStats } from '../service/stats.js';
+import type { Telemetry } from '../service/telemetry.js';
 import { RATE_HISTORY_SAMPLES_MAX, RATE_SAMPLE_MS } from './http-limits.js';
 
 export interface RateSample {
@@ -18,7 +18,7 @@ export class RateSampler {
   private readonly samples: RateSample[] = [];
   private last = { atMs: 0, accepted: 0, rejected: 0 };
 
-  constructor(private readonly stats: ServiceStats, private readonly online: ReadonlySet<string>, private readonly clock: Clock) {}
+  constructor(private readonly stats: Telemetry, private readonly online: ReadonlySet<string>, private readonly clock: Clock) {}
 
   start(onSample: (sample: RateSample) => void): void {
     if (this.timer !== null) return;

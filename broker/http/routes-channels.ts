@@ -34,8 +34,8 @@ export const channelRoutes: readonly Route[] = [
     method: 'POST', path: '/api/channels/{id}/close', operationId: 'closeChannel', tag: 'channels', access: 'operator',
     summary: 'Force-close a channel: settle the latest voucher, refund the rest to the payer', params: idParams, query: NONE, body: NONE, errors: [409],
     responses: [{ status: 200, description: 'closed', schema: closeResultView }],
-    handle({ ops, params }) {
-      const closed = ops.app.service.forceClose(params.id);
+    async handle({ ops, params }) {
+      const closed = await ops.app.service.forceClose(params.id);
       const view = { channel: viewChannel(closed.channel), settled: formatAmount(closed.settled), refunded: formatAmount(closed.refunded), settlement: closed.settlement?.id ?? null };
       ops.logger.info({ channel: view.channel.id, settled: view.settled, refunded: view.refunded }, 'channel force-closed by operator');
       ops.publishEvent({ type: 'channel.closed', channel: view.channel.id, settled: view.settled, refunded: view.refunded });

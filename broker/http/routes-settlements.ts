@@ -24,9 +24,10 @@ export const settlementRoutes: readonly Route[] = [
       { status: 201, description: 'settled', schema: settleNowView },
       { status: 200, description: 'nothing was unsettled; no settlement recorded', schema: settleNowView },
     ],
-    handle({ ops }) {
-      const result = ops.app.service.settleNow();
-      if (result === null) return json(200, { settlement: null });
+    async handle({ ops }) {
+      const outcome = await ops.app.service.settleNow();
+      if (outcome.kind !== 'settled') return json(200, { settlement: null });
+      const { result } = outcome;
       ops.logger.info({ settlement: result.id }, 'settlement triggered by operator');
       const row = { id: result.id, reason: result.reason, channels: result.channelCount, amount: result.amount, fee: result.fee, createdAtMs: result.createdAtMs };
       return json(201, { settlement: viewSettlementDetail(row, settlementLines(ops.app.db, result.id)) });

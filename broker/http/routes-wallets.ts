@@ -3,9 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import * as z from 'zod';
 import { formatAmount, parseAmount, type Amount } from '../../shared/amount.js';
 import { isRequestId } from '../../shared/ids.js';
-import { balanceOf, fundWallet, walletAccount } from '../store/ledger.js';
-import { transferById, walletsPage } from '../store/operator-reads.js';
-import type { Db } from '../store/open-database.js';
+import { walletsPage } from '../store/operator-reads.js';
 import { IDEMPOTENCY_KEY_LENGTH_MAX } from './http-limits.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { HttpProblem } from './problem.js';
@@ -30,16 +28,6 @@ function idempotencyKeyOf(request: IncomingMessage, fromBody: string | undefined
   return key;
 }
 
-/** Funds once per key; the same key for another wallet or amount is a conflict, not a no-op. */
-function fundOnce(db: Db, device: string, amount: Amount, key: string, nowMs: number): boolean {
-  const transferId = `fund:${key}`; // the namespace `mqpay wallet fund --id` uses too
-  const prior = transferById(db, transferId);
-  if (prior !== null && (prior.kind !== 'fund' || prior.to !== walletAccount(device) || prior.amount !== amount)) {
-    throw new HttpProblem(409, 'MESSAGE_INVALID', 'this idempotency key already funded a different wallet or amount');
-  }
-  return fundWallet(db, device, amount, transferId, nowMs);
-}
-
 export const walletRoutes: readonly Route[] = [
   defineRoute({
     method: 'GET', path: '/api/wallets', operationId: 'listWallets', tag: 'wallets', access: 'operator',
@@ -56,10 +44,12 @@ export const walletRoutes: readonly Route[] = [
       { status: 201, description: 'funded', schema: fundResultView },
       { status: 200, description: 'already funded with this key (nothing moved)', schema: fundResultView },
     ],
-    handle({ ops, params, body, request }) {
+    async handle({ ops, params, body, request }) {
       const key = idempotencyKeyOf(request, body.idempotencyKey);
-      const moved = fundOnce(ops.app.db, params.device, body.amount, key, ops.app.clock.nowMs());
-      const balance = balanceOf(ops.app.db, walletAccount(params.device)) ?? (0n as Amount);
+      // The rule (same key, same funding: once; another funding: IDEMPOTENCY_CONFLICT) is the service's.
+      const outcome = await ops.app.service.fund(params.device, body.amount, key);
+      const moved = outcome.kind === 'funded';
+      const balance = outcome.balance;
       if (moved) {
         ops.logger.info({ device: params.device, amount: formatAmount(body.amount), key }, 'wallet funded by operator');
         ops.publishEvent({ type: 'wallet.funded', device: params.device, amount: formatAmount(body.amount) });

@@ -1,4 +1,4 @@
-// CONNECT authentication [DESIGN rule 8]. A device sends username = its id, clientId = its id,
+// CONNECT authentication [docs/DESIGN.md rule 8]. A device sends username = its id, clientId = its id,
 // password = a signed, time-stamped connect token, each later than the last one accepted. A connection that fails here
 // never reaches aedes' session registry, so an impostor using another device's id cannot take
 // over that device's session. Operators send username "operator" and the operator token, with
@@ -9,9 +9,8 @@ import { verify } from '../../shared/crypto.js';
 import { decodeConnectToken, splitConnectPassword } from '../../shared/connect-token.js';
 import { MqpayError, type ErrorCode } from '../../shared/errors.js';
 import { isDeviceId } from '../../shared/ids.js';
-import { getDevice, useTokenTime } from '../store/devices.js';
 import { tokenMatches } from '../operator-token.js';
-import type { Db } from '../store/open-database.js';
+import type { SettlementService } from '../service/service.js';
 import type { Clock } from '../service/ports.js';
 import { OPERATOR_USERNAME, setRole, type Role } from './roles.js';
 
@@ -21,7 +20,8 @@ const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
 export interface AuthDeps {
-  readonly db: Db;
+  /** Reads the device and records its token time through the service's unit of work. */
+  readonly service: Pick<SettlementService, 'acceptConnectToken' | 'device'>;
   readonly clock: Clock;
   readonly brokerId: string;
   readonly operatorToken: string;
@@ -42,9 +42,9 @@ function operatorRole(deps: AuthDeps, client: Client, password: Buffer | undefin
   return { kind: 'operator' };
 }
 
-function deviceRole(deps: AuthDeps, client: Client, username: string | undefined, password: Buffer | undefined): Role {
+async function deviceRole(deps: AuthDeps, client: Client, username: string | undefined, password: Buffer | undefined): Promise<Role> {
   if (username === undefined || !isDeviceId(username) || client.id !== username) throw refusal('NOT_AUTHORIZED', IDENTIFIER_REJECTED);
-  const device = getDevice(deps.db, username);
+  const device = await deps.service.device(username);
   if (device === null) throw refusal('DEVICE_UNKNOWN', NOT_AUTHORIZED);
   if (device.status !== 'active') throw refusal('DEVICE_DISABLED', NOT_AUTHORIZED);
   if (password === undefined) throw refusal('TOKEN_INVALID', BAD_USERNAME_OR_PASSWORD);
@@ -61,20 +61,22 @@ function deviceRole(deps: AuthDeps, client: Client, username: string | undefined
   if (skewMs > BigInt(CONNECT_TOKEN_AGE_MS_MAX) || skewMs < -BigInt(CONNECT_TOKEN_AGE_MS_MAX)) throw refusal('TOKEN_EXPIRED', BAD_USERNAME_OR_PASSWORD);
   if (!verify(parts.signature, parts.tokenBytes, device.publicKey)) throw refusal('SIGNATURE_INVALID', BAD_USERNAME_OR_PASSWORD);
   // Only a verified token moves the device's last token time, so garbage cannot lock it out.
-  if (!useTokenTime(deps.db, username, token.timeMs)) throw refusal('TOKEN_REPLAYED', BAD_USERNAME_OR_PASSWORD);
+  if (!(await deps.service.acceptConnectToken(username, token.timeMs))) throw refusal('TOKEN_REPLAYED', BAD_USERNAME_OR_PASSWORD);
   return { kind: 'device', device: username };
 }
 
 export function makeAuthenticate(deps: AuthDeps) {
   return (client: Client, username: string | undefined, password: Buffer | undefined, done: (error: AuthenticateError | null, success: boolean | null) => void): void => {
-    try {
-      const role = username === OPERATOR_USERNAME ? operatorRole(deps, client, password) : deviceRole(deps, client, username, password);
-      setRole(client, role);
+    const role = username === OPERATOR_USERNAME
+      ? new Promise<Role>((resolve) => resolve(operatorRole(deps, client, password)))
+      : deviceRole(deps, client, username, password);
+    role.then((granted) => {
+      setRole(client, granted);
       done(null, true);
-    } catch (error) {
+    }, (error: unknown) => {
       const code = error instanceof MqpayError ? error.code : 'INTERNAL';
       deps.onFailure(client.id, code);
       done(error instanceof MqpayError ? (error as unknown as AuthenticateError) : refusal('INTERNAL', NOT_AUTHORIZED), false);
-    }
+    });
   };
 }

@@ -1,7 +1,7 @@
 // The MQTT host: aedes with mqpay's hooks and every limit a named option. TCP for devices, a
 // WebSocket listener for browsers. Outbox messages go to the settlement service inside
 // authorizePublish, because aedes PUBACKs QoS 1 right after that hook calls back: the service
-// resolves only once the message is committed [DESIGN rule 5].
+// resolves only once the message is committed [docs/DESIGN.md rule 5].
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { Aedes, type AedesOptions, type Client, type PublishPacket, type Subscription } from 'aedes';
@@ -10,8 +10,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { ErrorCode } from '../../shared/errors.js';
 import type { BrokerConfig } from '../config.js';
 import type { Clock, TransportPort } from '../service/ports.js';
-import type { SettlementService } from '../service/settlement-service.js';
-import type { Db } from '../store/open-database.js';
+import type { SettlementService } from '../service/service.js';
 import { decidePublish, subscribeAllowed, willAllowed } from './acl.js';
 import { makeAuthenticate } from './authenticate.js';
 import { OutboxGate } from './outbox-gate.js';
@@ -21,7 +20,6 @@ import { roleOf } from './roles.js';
 
 export interface MqttHostDeps {
   readonly config: BrokerConfig;
-  readonly db: Db;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly service: SettlementService;
@@ -40,7 +38,7 @@ export interface MqttHost {
 }
 
 function violation(deps: MqttHostDeps, client: Client | null, what: string, reason: string): Error {
-  deps.service.stats.aclViolations += 1;
+  deps.service.telemetry.emit({ kind: 'acl.violation', device: client?.id ?? '' });
   deps.logger.warn({ client: client?.id, what, reason }, 'ACL violation');
   return new Error(`not authorized: ${reason}`);
 }
@@ -48,7 +46,7 @@ function violation(deps: MqttHostDeps, client: Client | null, what: string, reas
 function aedesOptions(deps: MqttHostDeps, gate: OutboxGate, connectedClients: () => number): AedesOptions {
   const { config, service, logger } = deps;
   const onAuthFailure = (clientId: string, code: ErrorCode): void => {
-    service.stats.authFailures += 1;
+    service.telemetry.emit({ kind: 'auth.failure', code });
     logger.warn({ client: clientId, code }, 'connection refused');
   };
   return {
@@ -67,7 +65,7 @@ function aedesOptions(deps: MqttHostDeps, gate: OutboxGate, connectedClients: ()
       if (!willAllowed(packet.clientId, packet.will)) return callback(violation(deps, client, packet.will?.topic ?? '', 'will outside own outbox'), false);
       callback(null, true);
     },
-    authenticate: makeAuthenticate({ db: deps.db, clock: deps.clock, brokerId: config.brokerId, operatorToken: config.operatorToken, onFailure: onAuthFailure }),
+    authenticate: makeAuthenticate({ service: deps.service, clock: deps.clock, brokerId: config.brokerId, operatorToken: config.operatorToken, onFailure: onAuthFailure }),
     authorizePublish(client, packet: PublishPacket, callback) {
       const decision = decidePublish(roleOf(client), packet);
       if (!decision.allowed) return callback(violation(deps, client, packet.topic, decision.reason));

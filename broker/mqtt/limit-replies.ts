@@ -7,7 +7,7 @@ import { decodeVoucher, VOUCHER_BYTES } from '../../shared/voucher.js';
 import type { OutboxKind } from '../../shared/topics.js';
 import { inboxTopic } from '../../shared/topics.js';
 import { errorBody, payloadOf } from '../service/replies.js';
-import { requestIdOf } from '../service/rpc-handler.js';
+import { requestIdOf } from '../service/rpc/handler.js';
 import type { TransportPort } from '../service/ports.js';
 
 export async function replyLimited(transport: TransportPort, device: string, box: OutboxKind, payload: Uint8Array, code: ErrorCode): Promise<void> {

@@ -7,7 +7,7 @@ import type { ErrorCode } from '../../shared/errors.js';
 import type { OutboxKind } from '../../shared/topics.js';
 import type { BrokerConfig } from '../config.js';
 import type { Clock, TransportPort } from '../service/ports.js';
-import type { SettlementService } from '../service/settlement-service.js';
+import type { SettlementService } from '../service/service.js';
 import { replyLimited } from './limit-replies.js';
 import { RateLimiter } from './rate-limiter.js';
 

@@ -1,15 +1,14 @@
-// The voucher hot path's view of channels: loaded from SQLite once, then kept current in memory
-// by every writer in this process (vouchers, settlements, top-ups, closes). Only the broker
-// process writes channels, so the cache cannot go stale behind its back. Bounded: the oldest
-// entries are dropped and simply reloaded when needed.
+// The voucher hot path's view of channels: loaded from the store once, then kept current in
+// memory by every writer in this process (vouchers, settlements, top-ups, closes). Only the
+// service writes channels, so the cache cannot go stale behind its back.
+//
+// Bounded, least recently used first out. A channel whose latest voucher is still in a group
+// commit is pinned: evicting it would make a re-send of that voucher be judged against the
+// store, which does not have it yet, and written twice.
 import type { Amount } from '../../shared/amount.js';
 import { toHex } from '../../shared/hex.js';
 import type { VoucherChannelState } from '../../shared/voucher-rules.js';
-import { getChannel } from '../store/channels.js';
-import { getDevice } from '../store/devices.js';
-import type { Db } from '../store/open-database.js';
-
-export const CHANNEL_CACHE_ENTRIES_MAX = 200_000;
+import type { StoreReads } from '../store/port.js';
 
 export interface CachedChannel extends VoucherChannelState {
   readonly num: bigint;
@@ -17,9 +16,9 @@ export interface CachedChannel extends VoucherChannelState {
   readonly payee: string;
   readonly payerKey: Uint8Array;
   latestSignature: Uint8Array | null;
-  /** The latest voucher's bytes, when this process accepted it (null after a load from SQLite). */
+  /** The latest voucher's bytes, when this process accepted it (null after a load from the store). */
   latestVoucher: Uint8Array | null;
-  /** The commit of the latest accepted voucher while it is still in a batch. */
+  /** The commit of the latest accepted voucher while it is still in a batch (pins the entry). */
   pendingCommit: Promise<void> | null;
   settledTotal: Amount;
   // Mutable copies of the judged fields, updated as this process commits changes.
@@ -30,42 +29,84 @@ export interface CachedChannel extends VoucherChannelState {
 }
 
 export class ChannelCache {
+  /** Map order is recency order: a hit moves its entry to the end. */
   private readonly entries = new Map<string, CachedChannel>();
+  /** Loads in progress, so concurrent misses on one channel share one entry. */
+  private readonly loading = new Map<string, Promise<CachedChannel | null>>();
+  evictions = 0;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly reads: StoreReads, private readonly entriesMax: number) {
+    if (!Number.isInteger(entriesMax) || entriesMax < 1) throw new RangeError('channel cache needs room for at least one entry');
+  }
 
-  get(id: Uint8Array): CachedChannel | null {
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The cached channel, if it is in memory now (no load). */
+  peek(id: Uint8Array): CachedChannel | null {
+    return this.entries.get(toHex(id)) ?? null;
+  }
+
+  async get(id: Uint8Array): Promise<CachedChannel | null> {
     const key = toHex(id);
     const hit = this.entries.get(key);
-    if (hit !== undefined) return hit;
-    const row = getChannel(this.db, id);
+    if (hit !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    let load = this.loading.get(key);
+    if (load === undefined) {
+      load = this.load(key, id).finally(() => this.loading.delete(key));
+      this.loading.set(key, load);
+    }
+    return load;
+  }
+
+  private async load(key: string, id: Uint8Array): Promise<CachedChannel | null> {
+    const row = await this.reads.channel(id);
     if (row === null) return null;
-    const payer = getDevice(this.db, row.payer);
+    const payer = await this.reads.device(row.payer);
     if (payer === null) return null;
+    // Another load or a writer may have cached it while this one awaited the store.
+    const present = this.entries.get(key);
+    if (present !== undefined) return present;
     const entry: CachedChannel = {
       num: row.num, id: row.id, payer: row.payer, payee: row.payee, payerKey: payer.publicKey, deposit: row.deposit,
       expiresAtSeconds: row.expiresAtSeconds, state: row.state, latestSeq: row.latestSeq, latestTotal: row.latestTotal,
       latestSignature: row.latestSignature, latestVoucher: null, pendingCommit: null, settledTotal: row.settledTotal,
     };
-    if (this.entries.size >= CHANNEL_CACHE_ENTRIES_MAX) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
+    this.makeRoom();
     this.entries.set(key, entry);
     return entry;
   }
 
-  /** Forgets a channel so the next read comes from SQLite (after a failed commit). */
+  /** Evicts least recently used entries that are not pinned by a pending commit. */
+  private makeRoom(): void {
+    if (this.entries.size < this.entriesMax) return;
+    for (const [key, entry] of this.entries) {
+      if (this.entries.size < this.entriesMax) return;
+      if (entry.pendingCommit !== null) continue;
+      this.entries.delete(key);
+      this.evictions += 1;
+    }
+    // Every entry pinned: the cache runs over its bound until those commits land; they are
+    // bounded by the per-device in-flight limit, and the next load evicts them.
+  }
+
+  /** Forgets a channel so the next read comes from the store (after a failed commit). */
   forget(id: Uint8Array): void {
     this.entries.delete(toHex(id));
   }
 
   /**
    * After an epoch over every changed channel: each cached channel is settled up to its latest
-   * total (vouchers were flushed before the epoch, so cached latest totals were all committed).
+   * total. A pinned channel's latest may be a voucher queued after the epoch's flush, not yet
+   * settled: it keeps its settled total (only the early-settlement threshold reads it).
    */
   markAllSettled(): void {
-    for (const entry of this.entries.values()) entry.settledTotal = entry.latestTotal;
+    for (const entry of this.entries.values()) if (entry.pendingCommit === null) entry.settledTotal = entry.latestTotal;
   }
 
   /** Applies a change committed by someone else in this process, if the channel is cached. */

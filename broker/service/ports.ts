@@ -4,8 +4,9 @@
 import type { Logger } from 'pino';
 import type { RandomBytes } from '../../shared/ids.js';
 import type { KeyPair } from '../../shared/keys.js';
-import type { Db } from '../store/open-database.js';
-import type { SignatureVerifier } from './verify-pool.js';
+import type { Store } from '../store/port.js';
+import type { Telemetry } from './telemetry.js';
+import type { SignatureVerifier } from './vouchers/verify-pool.js';
 
 export interface Clock {
   nowMs(): number;
@@ -14,6 +15,15 @@ export interface Clock {
 export interface TransportPort {
   /** Publishes a service message (QoS 1 unless told). Resolves once the transport has taken it. */
   publish(topic: string, payload: Uint8Array, options?: { retain?: boolean; qos?: 0 | 1 }): Promise<void>;
+}
+
+/** A message the service publishes once the change behind it has committed. */
+export interface Effect {
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  readonly retain?: boolean;
+  /** QoS 1 unless told (voucher verdicts and forwards may go at 0). */
+  readonly qos?: 0 | 1;
 }
 
 export interface ServiceOptions {
@@ -31,10 +41,12 @@ export interface ServiceOptions {
    * settlement notices always go at QoS 1.
    */
   readonly voucherReplyQos: 0 | 1;
+  /** Channels kept in memory for the voucher hot path (LRU; channels awaiting a commit stay). */
+  readonly channelCacheEntriesMax: number;
 }
 
 export interface ServiceDeps {
-  readonly db: Db;
+  readonly store: Store;
   readonly clock: Clock;
   readonly random: RandomBytes;
   readonly serviceKey: KeyPair;
@@ -43,4 +55,6 @@ export interface ServiceDeps {
   readonly options: ServiceOptions;
   /** Verifies voucher signatures (a worker thread, or inline). */
   readonly verifier: SignatureVerifier;
+  /** Where what happens is reported (metrics, the SSE feed, the ops topics read it). */
+  readonly telemetry: Telemetry;
 }

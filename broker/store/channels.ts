@@ -2,6 +2,7 @@
 // channel has a 32-byte public id (chosen by the payer) and an integer key `num` used inside the
 // database, where every settlement joins on it.
 import type { Amount } from '../../shared/amount.js';
+import { assert, MqpayError } from '../../shared/errors.js';
 import type { Db } from './open-database.js';
 import { statement } from '../../sqlite/statement.js';
 
@@ -110,12 +111,16 @@ export function insertChannel(db: Db, channel: NewChannel): bigint {
 }
 
 export function updateChannelDeposit(db: Db, num: bigint, deposit: Amount, revision: number, certificate: Uint8Array, signature: Uint8Array): void {
-  statement(db, 'UPDATE channels SET deposit = ?, revision = ? WHERE num = ?').run(deposit, BigInt(revision), num);
-  statement(db, 'UPDATE certificates SET revision = ?, certificate = ?, signature = ? WHERE channel = ?').run(BigInt(revision), certificate, signature, num);
+  // The revision only goes up: two top-ups racing on one channel cannot both apply.
+  const channels = statement(db, "UPDATE channels SET deposit = ?, revision = ? WHERE num = ? AND revision = ? - 1 AND state = 'open'").run(deposit, BigInt(revision), num, BigInt(revision)).changes;
+  assert(channels === 1, 'a top-up moves an open channel to its next revision');
+  const certificates = statement(db, 'UPDATE certificates SET revision = ?, certificate = ?, signature = ? WHERE channel = ?').run(BigInt(revision), certificate, signature, num).changes;
+  assert(certificates === 1, 'a top-up re-issues the channel\'s one certificate');
 }
 
 export function markChannelClosed(db: Db, num: bigint, nowMs: number): void {
-  statement(db, "UPDATE channels SET state = 'closed', closed_at_ms = ? WHERE num = ?").run(BigInt(nowMs), num);
+  const changed = statement(db, "UPDATE channels SET state = 'closed', closed_at_ms = ? WHERE num = ? AND state = 'open'").run(BigInt(nowMs), num).changes;
+  assert(changed === 1, 'only an open channel closes');
 }
 
 /** Logs an accepted voucher, in the caller's transaction. */
@@ -123,9 +128,18 @@ export function insertVoucher(db: Db, channel: bigint, seq: bigint, total: Amoun
   statement(db, 'INSERT INTO vouchers (channel, seq, total, signature, accepted_at_ms) VALUES (?, ?, ?, ?, ?)').run(channel, seq, total, signature, BigInt(nowMs));
 }
 
-/** Moves a channel's latest voucher forward (never back), in the caller's transaction. */
+/**
+ * Moves an open channel's latest voucher forward (never back), in the caller's transaction.
+ * A voucher judged before a close committed may reach its batch after it: it is refused
+ * (CHANNEL_CLOSED), since the escrow was already refunded. Any other miss is a bug (a stale
+ * cache), and it fails its own write rather than be acknowledged.
+ */
 export function setLatestVoucher(db: Db, channel: bigint, seq: bigint, total: Amount, signature: Uint8Array): void {
-  statement(db, 'UPDATE channels SET latest_seq = ?, latest_total = ?, latest_signature = ? WHERE num = ? AND latest_seq < ?').run(seq, total, signature, channel, seq);
+  const changed = statement(db, "UPDATE channels SET latest_seq = ?, latest_total = ?, latest_signature = ? WHERE num = ? AND latest_seq < ? AND state = 'open'").run(seq, total, signature, channel, seq).changes;
+  if (changed === 1) return;
+  const row = statement(db, 'SELECT state FROM channels WHERE num = ?').get(channel) as { state: string } | undefined;
+  if (row?.state === 'closed') throw new MqpayError('CHANNEL_CLOSED');
+  assert(false, "an accepted voucher moves its channel's latest forward");
 }
 
 export function findVoucher(db: Db, channelId: Uint8Array, seq: bigint): { total: Amount; signature: Uint8Array } | null {

@@ -17,16 +17,21 @@ function toDevice(row: { id: string; public_key: Buffer; status: 'active' | 'dis
   return { id: row.id, publicKey: new Uint8Array(row.public_key), status: row.status, createdAtMs: Number(row.created_at_ms) };
 }
 
-/** Enrols a device and opens its wallet. Refuses bad ids, bad keys and duplicates. */
+/** Enrols a device and opens its wallet, inside the caller's transaction. Refuses bad ids, bad keys and duplicates. */
+export function addDeviceInTransaction(db: Db, id: string, publicKey: Uint8Array, nowMs: number): DeviceRow {
+  checkDeviceId(id);
+  checkPublicKey(publicKey);
+  if (getDevice(db, id) !== null) throw new MqpayError('DEVICE_EXISTS', id);
+  statement(db, 'INSERT INTO devices (id, public_key, status, created_at_ms) VALUES (?, ?, ?, ?)').run(id, publicKey, 'active', BigInt(nowMs));
+  ensureAccount(db, walletAccount(id), 'wallet');
+  return { id, publicKey, status: 'active' as const, createdAtMs: nowMs };
+}
+
+/** Enrolment as its own transaction, for callers that hold the database file (admin CLI, tests). */
 export function addDevice(db: Db, id: string, publicKey: Uint8Array, nowMs: number): DeviceRow {
   checkDeviceId(id);
   checkPublicKey(publicKey);
-  return db.transaction(() => {
-    if (getDevice(db, id) !== null) throw new MqpayError('DEVICE_EXISTS', id);
-    statement(db, 'INSERT INTO devices (id, public_key, status, created_at_ms) VALUES (?, ?, ?, ?)').run(id, publicKey, 'active', BigInt(nowMs));
-    ensureAccount(db, walletAccount(id), 'wallet');
-    return { id, publicKey, status: 'active' as const, createdAtMs: nowMs };
-  }).immediate();
+  return db.transaction(() => addDeviceInTransaction(db, id, publicKey, nowMs)).immediate();
 }
 
 export function getDevice(db: Db, id: string): DeviceRow | null {

@@ -2,7 +2,7 @@
 // account to another; the `transfers_apply` trigger updates both balances in the same statement,
 // so there is no way to move money except by a transfer with a unique, client-chosen id.
 import { amountOf, type Amount } from '../../shared/amount.js';
-import { MqpayError } from '../../shared/errors.js';
+import { assert, MqpayError } from '../../shared/errors.js';
 import { toHex } from '../../shared/hex.js';
 import type { Db } from './open-database.js';
 import { statement } from '../../sqlite/statement.js';
@@ -67,21 +67,42 @@ export function transferExists(db: Db, id: string): boolean {
   return statement(db, 'SELECT 1 FROM transfers WHERE id = ?').get(id) !== undefined;
 }
 
+/** A funding's transfer id: the caller's idempotency key in its own namespace. */
+export const fundTransferId = (key: string): string => `fund:${key}`;
+
+/** 'already': this key funded exactly this before. The same key for anything else is a conflict. */
+export type FundOutcome = { readonly kind: 'funded' | 'already'; readonly balance: Amount };
+
 /**
- * Moves money from outside into a device's wallet. `transferId` is the caller's idempotency key:
- * repeating it funds once. Returns whether this call moved the money.
+ * Moves money from outside into a device's wallet, inside the caller's transaction. `key` is the
+ * caller's idempotency key and becomes the transfer id: repeating the same funding funds once;
+ * the same key for another wallet or amount is IDEMPOTENCY_CONFLICT, never a silent success.
+ * The one place this rule lives: the HTTP API, the CLI and the simulator all come here.
  */
-export function fundWallet(db: Db, device: string, amount: Amount, transferId: string, nowMs: number): boolean {
-  if (amount <= 0n) throw new MqpayError('AMOUNT_ZERO');
-  return db.transaction(() => {
-    const wallet = walletAccount(device);
-    if (balanceOf(db, wallet) === null) throw new MqpayError('DEVICE_UNKNOWN', device);
-    if (transferExists(db, transferId)) return false;
-    const external = balanceOf(db, EXTERNAL_ACCOUNT) ?? 0n;
-    if (-external + amount > LEDGER_BALANCE_MAX) throw new MqpayError('AMOUNT_OVERFLOW', 'total funding would pass 2^63-1 micro-units');
-    insertTransfer(db, { id: transferId, from: EXTERNAL_ACCOUNT, to: wallet, amount, kind: 'fund', nowMs });
-    return true;
-  }).immediate();
+export function fundInTransaction(db: Db, input: { device: string; amount: Amount; key: string; nowMs: number }): FundOutcome {
+  if (input.amount <= 0n) throw new MqpayError('AMOUNT_ZERO');
+  const wallet = walletAccount(input.device);
+  const before = balanceOf(db, wallet);
+  if (before === null) throw new MqpayError('DEVICE_UNKNOWN', input.device);
+  const transferId = fundTransferId(input.key);
+  const earlier = statement(db, 'SELECT a.name AS wallet, t.amount, t.kind FROM transfers t JOIN accounts a ON a.id = t.to_account WHERE t.id = ?').get(transferId) as { wallet: string; amount: bigint; kind: string } | undefined;
+  if (earlier !== undefined) {
+    if (earlier.kind !== 'fund' || earlier.wallet !== wallet || earlier.amount !== input.amount) {
+      throw new MqpayError('IDEMPOTENCY_CONFLICT', `key ${input.key} was used for another transfer`);
+    }
+    return { kind: 'already', balance: before };
+  }
+  const external = balanceOf(db, EXTERNAL_ACCOUNT) ?? 0n;
+  if (-external + input.amount > LEDGER_BALANCE_MAX) throw new MqpayError('AMOUNT_OVERFLOW', 'total funding would pass 2^63-1 micro-units');
+  insertTransfer(db, { id: transferId, from: EXTERNAL_ACCOUNT, to: wallet, amount: input.amount, kind: 'fund', nowMs: input.nowMs });
+  const after = balanceOf(db, wallet);
+  assert(after !== null && after === before + input.amount, 'the wallet grew by exactly the funded amount');
+  return { kind: 'funded', balance: after };
+}
+
+/** Funding as its own transaction, for callers that hold the database file (admin CLI, tests). */
+export function fundWallet(db: Db, device: string, amount: Amount, key: string, nowMs: number): FundOutcome {
+  return db.transaction(() => fundInTransaction(db, { device, amount, key, nowMs })).immediate();
 }
 
 export interface AccountRow {

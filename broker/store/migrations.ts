@@ -149,4 +149,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (settlement, account)
   ) STRICT, WITHOUT ROWID;
   `,
+  // 2: a stored request answer remembers what was asked (a digest of method and params), so a
+  // request id reused for another request is IDEMPOTENCY_CONFLICT rather than the old answer.
+  // Answers stored before it have an empty digest and match any retry, as they did then.
+  // The epoch counter lives in meta ('epoch_last'); no table is needed for it.
+  `
+  ALTER TABLE requests ADD COLUMN digest TEXT NOT NULL DEFAULT '';
+  `,
 ];

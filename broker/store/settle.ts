@@ -7,7 +7,7 @@
 // channels that changed and costs no JavaScript per channel: an epoch over 100k changed channels
 // commits well inside a second. Per-channel details (for notices) are read back after commit.
 import { amountOf, type Amount } from '../../shared/amount.js';
-import { MqpayError } from '../../shared/errors.js';
+import { assert, MqpayError } from '../../shared/errors.js';
 import { FEES_ACCOUNT_KEY } from './ledger.js';
 import type { Db } from './open-database.js';
 import { statement } from '../../sqlite/statement.js';
@@ -28,6 +28,12 @@ export interface SettlementResult {
   /** The single channel settled, for close and expiry; null for epochs. */
   readonly only: bigint | null;
 }
+
+/** What a settlement attempt came to: money moved, nothing to move, or the id was already used. */
+export type SettlementOutcome =
+  | { readonly kind: 'settled'; readonly result: SettlementResult }
+  | { readonly kind: 'nothing' }
+  | { readonly kind: 'already' };
 
 export interface ChannelSettlement {
   readonly channel: Uint8Array;
@@ -54,25 +60,37 @@ const SQL_MARK = `UPDATE channels SET settled_total = latest_total WHERE ${CHANG
 
 /**
  * Settles inside the caller's transaction. `only` restricts it to one channel (close, expiry).
- * Returns null when the id was already settled or nothing had changed.
+ * The two ways of moving nothing are told apart: 'already' (the id was used: a retry after a
+ * crash) and 'nothing' (no channel had anything unsettled).
  */
-export function settleInTransaction(db: Db, input: { id: string; reason: SettlementReason; nowMs: number; feePpm: number; only?: bigint }): SettlementResult | null {
+export function settleInTransaction(db: Db, input: { id: string; reason: SettlementReason; nowMs: number; feePpm: number; only?: bigint | undefined }): SettlementOutcome {
   if (!Number.isInteger(input.feePpm) || input.feePpm < 0 || input.feePpm > FEE_PPM_MAX) throw new MqpayError('MESSAGE_INVALID', 'fee ppm out of range');
-  if (statement(db, 'SELECT 1 FROM settlements WHERE id = ?').get(input.id) !== undefined) return null;
+  if (statement(db, 'SELECT 1 FROM settlements WHERE id = ?').get(input.id) !== undefined) return { kind: 'already' };
   const params = { id: input.id, now: BigInt(input.nowMs), ppm: BigInt(input.feePpm), only: input.only ?? null };
   if (input.feePpm > 0) statement(db, SQL_FEE).run({ ...params, fees: FEES_ACCOUNT_KEY });
   const settled = statement(db, SQL_SETTLE).run(params).changes;
-  if (settled === 0) return null;
-  statement(db, SQL_MARK).run({ only: params.only });
+  if (settled === 0) return { kind: 'nothing' };
+  const marked = statement(db, SQL_MARK).run({ only: params.only }).changes;
+  assert(marked === settled, 'every settled channel is marked settled, and no other');
   const totals = statement(db, "SELECT COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM(CASE kind WHEN 'fee' THEN amount ELSE 0 END), 0) AS fee FROM transfers WHERE settlement = ?").get(input.id) as { amount: bigint; fee: bigint };
   statement(db, 'INSERT INTO settlements (id, reason, channels, amount, fee, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)').run(input.id, input.reason, BigInt(settled), totals.amount, totals.fee, params.now);
   statement(db, 'INSERT INTO settlement_lines (settlement, account, amount) SELECT settlement, to_account, SUM(amount) FROM transfers WHERE settlement = ? GROUP BY to_account').run(input.id);
-  return { id: input.id, reason: input.reason, createdAtMs: input.nowMs, channelCount: settled, amount: amountOf(totals.amount), fee: amountOf(totals.fee), lines: new Map(settlementLines(db, input.id).map((line) => [line.account, line.amount])), only: input.only ?? null };
+  const lines = new Map(settlementLines(db, input.id).map((line) => [line.account, line.amount]));
+  return { kind: 'settled', result: { id: input.id, reason: input.reason, createdAtMs: input.nowMs, channelCount: settled, amount: amountOf(totals.amount), fee: amountOf(totals.fee), lines, only: input.only ?? null } };
 }
 
-/** A whole epoch as its own BEGIN IMMEDIATE transaction. */
-export function settleEpoch(db: Db, input: { id: string; reason: SettlementReason; nowMs: number; feePpm: number }): SettlementResult | null {
-  return db.transaction(() => settleInTransaction(db, input)).immediate();
+/**
+ * The next epoch number. Epochs are counted in the database, not derived from the wall clock:
+ * a clock stepping back into slots already used would otherwise find every id taken and stall
+ * epoch settlement for as long as the step. Runs inside the epoch's own transaction, so a crash
+ * before commit reuses the number and a crash after commit never does.
+ */
+export function nextEpoch(db: Db): bigint {
+  const row = statement(db, "SELECT value FROM meta WHERE key = 'epoch_last'").get() as { value: string } | undefined;
+  const next = (row === undefined ? 0n : BigInt(row.value)) + 1n;
+  const changed = statement(db, "INSERT INTO meta (key, value) VALUES ('epoch_last', @value) ON CONFLICT (key) DO UPDATE SET value = @value").run({ value: next.toString() }).changes;
+  assert(changed === 1, 'epoch counter written');
+  return next;
 }
 
 /**

@@ -31,8 +31,10 @@ export interface FinalSettlement {
 async function settleFinally(dataDir: string, operatorToken: string): Promise<FinalSettlement> {
   const app = await createBrokerApp({ dataDir, operatorToken, mqttPort: 0, logLevel: 'silent' }, { logger: pino({ level: 'silent' }) });
   try {
-    const result = app.service.settleNow();
-    return result === null ? { id: null, channels: 0, amount: '0' } : { id: result.id, channels: result.channelCount, amount: formatAmount(result.amount) };
+    const outcome = await app.service.settleNow();
+    if (outcome.kind !== 'settled') return { id: null, channels: 0, amount: '0' };
+    const { result } = outcome;
+    return { id: result.id, channels: result.channelCount, amount: formatAmount(result.amount) };
   } finally {
     await app.close();
   }

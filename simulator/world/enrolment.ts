@@ -67,7 +67,7 @@ export function enrolFleet(input: { dataDir: string; agentsDir: string; devices:
     db.transaction(() => {
       for (const device of input.devices) {
         addDevice(db, device.id, publicKeys.get(device.id) ?? new Uint8Array(), input.nowMs);
-        fundWallet(db, device.id, device.funding, `fund:sim:${device.id}:initial`, input.nowMs);
+        fundWallet(db, device.id, device.funding, `sim:${device.id}:initial`, input.nowMs);
         funded.set(device.id, device.funding);
       }
     })();

@@ -44,7 +44,7 @@ export class AgentBed {
     };
     const home = initAgentHome({ home: path, config, random });
     addDevice(this.broker.app.db, device, home.keys.publicKey, Date.now());
-    if (options.funds !== undefined) fundWallet(this.broker.app.db, device, parseAmount(options.funds), `fund:${device}:${toHex(random(8))}`, Date.now());
+    if (options.funds !== undefined) fundWallet(this.broker.app.db, device, parseAmount(options.funds), `${device}:${toHex(random(8))}`, Date.now());
     return path;
   }
 

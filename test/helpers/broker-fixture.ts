@@ -1,5 +1,6 @@
 // Test fixtures: a real broker in-process on a loopback port over a real SQLite file in a
 // temporary directory, and real MQTT.js device links. Nothing is mocked.
+import type { SettlementOutcome, SettlementResult } from '../../broker/store/port.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,7 +64,7 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, da
     enrol(id, funds) {
       const keys = generateKeyPair(random);
       addDevice(app.db, id, keys.publicKey, Date.now());
-      if (funds !== undefined) fundWallet(app.db, id, parseAmount(funds), `fund:${id}:${toHex(random(8))}`, Date.now());
+      if (funds !== undefined) fundWallet(app.db, id, parseAmount(funds), `${id}:${toHex(random(8))}`, Date.now());
       return keys;
     },
     async link(id, keys) {
@@ -122,4 +123,11 @@ export async function payVoucher(link: DeviceLink, message: { voucher: string })
   );
   await link.publish('voucher', message);
   return reply;
+}
+
+/** The settlement an outcome carries; fails the test when nothing was settled. */
+export async function settledResult(outcome: Promise<SettlementOutcome>): Promise<SettlementResult> {
+  const settled = await outcome;
+  if (settled.kind !== 'settled') throw new Error(`expected a settlement, got '${settled.kind}'`);
+  return settled.result;
 }

@@ -12,6 +12,6 @@ export function issueCertificate(ctx: RpcContext, certificate: ChannelCertificat
   const bytes = encodeCertificate(certificate);
   const signature = sign(bytes, ctx.deps.serviceKey.secretKey);
   const notice: Notice = { v: 1, type: 'channel.certificate', certificate: toHex(bytes), signature: toHex(signature) };
-  ctx.effects.push({ topic: inboxTopic(certificate.payee, 'notice'), payload: payloadOf(notice) });
+  ctx.work.publish({ topic: inboxTopic(certificate.payee, 'notice'), payload: payloadOf(notice) });
   return { bytes, signature };
 }

@@ -2,42 +2,40 @@
 // higher deposit and the next revision, so the payee can accept the larger totals offline.
 import { addAmount } from '../../../shared/amount.js';
 import { MqpayError } from '../../../shared/errors.js';
-import { channelIdFromHex } from '../../../shared/ids.js';
 import { toHex } from '../../../shared/hex.js';
+import { channelIdFromHex } from '../../../shared/ids.js';
 import type { RpcRequest } from '../../../shared/schemas.js';
-import { getChannel, updateChannelDeposit } from '../../store/channels.js';
-import { getDevice } from '../../store/devices.js';
-import { balanceOf, escrowAccount, insertTransfer, walletAccount } from '../../store/ledger.js';
-import { channelView } from './channel-view.js';
-import { issueCertificate } from './certificate-issue.js';
 import { secondsOf } from '../../../shared/time.js';
+import { escrowAccount, walletAccount } from '../../store/ledger.js';
+import { issueCertificate } from './certificate-issue.js';
+import { channelView } from './channel-view.js';
 import type { RpcContext } from './context.js';
 
 type TopupParams = Extract<RpcRequest, { method: 'channel.topup' }>['params'];
 
-export function topupChannel(ctx: RpcContext, device: string, params: TopupParams): Record<string, unknown> {
-  const { db, clock } = ctx.deps;
+export async function topupChannel(ctx: RpcContext, device: string, params: TopupParams): Promise<Record<string, unknown>> {
+  const { tx } = ctx.work;
   const id = channelIdFromHex(params.channel);
-  const row = getChannel(db, id);
+  const row = await tx.channel(id);
   if (row === null) throw new MqpayError('CHANNEL_UNKNOWN');
   if (row.payer !== device) throw new MqpayError('CHANNEL_NOT_PAYER');
   if (row.state !== 'open') throw new MqpayError('CHANNEL_CLOSED');
-  const nowMs = clock.nowMs();
+  const nowMs = ctx.deps.clock.nowMs();
   if (row.expiresAtSeconds <= secondsOf(nowMs)) throw new MqpayError('CHANNEL_EXPIRED');
   const wallet = walletAccount(device);
-  const balance = balanceOf(db, wallet) ?? 0n;
+  const balance = await tx.balance(wallet) ?? 0n;
   if (balance < params.amount) throw new MqpayError('INSUFFICIENT_FUNDS', `wallet holds ${balance} micro-units`);
-  const payer = getDevice(db, row.payer);
-  const payee = getDevice(db, row.payee);
+  const payer = await tx.device(row.payer);
+  const payee = await tx.device(row.payee);
   if (payer === null || payee === null) throw new Error('channel parties must exist');
 
   const deposit = addAmount(row.deposit, params.amount);
   const revision = row.revision + 1;
   const signed = issueCertificate(ctx, { channelId: id, payer: row.payer, payerKey: payer.publicKey, payee: row.payee, payeeKey: payee.publicKey, deposit, expiresAtSeconds: row.expiresAtSeconds, revision });
-  insertTransfer(db, { id: `topup:${params.channel}:${revision}`, from: wallet, to: escrowAccount(id), amount: params.amount, kind: 'topup', channel: row.num, nowMs });
-  updateChannelDeposit(db, row.num, deposit, revision, signed.bytes, signed.signature);
-  ctx.afterCommit.push(() => ctx.cache.update(id, { deposit }));
-  const updated = getChannel(db, id);
+  await tx.insertTransfer({ id: `topup:${params.channel}:${revision}`, from: wallet, to: escrowAccount(id), amount: params.amount, kind: 'topup', channel: row.num, nowMs });
+  await tx.updateChannelDeposit(row.num, deposit, revision, signed.bytes, signed.signature);
+  ctx.work.afterCommit(() => ctx.cache.update(id, { deposit }));
+  const updated = await tx.channel(id);
   if (updated === null) throw new Error('channel vanished inside its own transaction');
   return { channel: channelView(updated), certificate: toHex(signed.bytes), signature: toHex(signed.signature) };
 }

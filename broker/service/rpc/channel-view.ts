@@ -2,7 +2,7 @@
 import { formatAmount } from '../../../shared/amount.js';
 import { toHex } from '../../../shared/hex.js';
 import type { ChannelView } from '../../../shared/schemas.js';
-import type { ChannelRow } from '../../store/channels.js';
+import type { ChannelRow } from '../../store/port.js';
 
 export function channelView(row: ChannelRow): ChannelView {
   return {

@@ -1,15 +1,14 @@
 // The read-only methods: wallet.balance and channel.list. Nothing to store, nothing to undo.
 import { formatAmount, ZERO } from '../../../shared/amount.js';
 import { CHANNELS_PER_DEVICE_MAX } from '../../../shared/limits.js';
-import { listChannelsOf } from '../../store/channels.js';
-import { balanceOf, walletAccount } from '../../store/ledger.js';
+import { walletAccount } from '../../store/ledger.js';
+import type { StoreReads } from '../../store/port.js';
 import { channelView } from './channel-view.js';
-import type { RpcContext } from './context.js';
 
-export function walletBalance(ctx: RpcContext, device: string): Record<string, unknown> {
-  return { device, balance: formatAmount(balanceOf(ctx.deps.db, walletAccount(device)) ?? ZERO) };
+export async function walletBalance(reads: StoreReads, device: string): Promise<Record<string, unknown>> {
+  return { device, balance: formatAmount(await reads.balance(walletAccount(device)) ?? ZERO) };
 }
 
-export function channelList(ctx: RpcContext, device: string): Record<string, unknown> {
-  return { channels: listChannelsOf(ctx.deps.db, device, CHANNELS_PER_DEVICE_MAX * 2).map(channelView) };
+export async function channelList(reads: StoreReads, device: string): Promise<Record<string, unknown>> {
+  return { channels: (await reads.channelsOf(device, CHANNELS_PER_DEVICE_MAX * 2)).map(channelView) };
 }

@@ -1,15 +1,18 @@
 // After a settlement commits: a notice to both parties of every settled channel and one message
 // on the operator stream `mqpay/v1/ops/settlements`. Amounts as decimal strings.
-import { formatAmount } from '../../shared/amount.js';
-import { toHex } from '../../shared/hex.js';
-import type { Notice } from '../../shared/schemas.js';
-import { inboxTopic, opsTopic } from '../../shared/topics.js';
-import type { ChannelSettlement, SettlementResult } from '../store/settle.js';
-import { payloadOf } from './replies.js';
-import type { Effect } from './rpc/context.js';
+import { formatAmount } from '../../../shared/amount.js';
+import { toHex } from '../../../shared/hex.js';
+import type { Notice } from '../../../shared/schemas.js';
+import { inboxTopic, opsTopic } from '../../../shared/topics.js';
+import type { ChannelSettlement, SettlementResult } from '../../store/port.js';
+import { payloadOf } from '../replies.js';
+import type { Effect } from '../ports.js';
 
-/** Notices for a committed settlement; `channels` from settlementChannels() or the closing. */
-export function settlementEffects(result: SettlementResult, channels: readonly ChannelSettlement[]): Effect[] {
+/**
+ * Notices for a committed settlement; `channels` from settlementChannels() or the closing.
+ * `withSummary`: the operator summary goes out once per settlement, with its first page.
+ */
+export function settlementEffects(result: SettlementResult, channels: readonly ChannelSettlement[], withSummary: boolean): Effect[] {
   const effects: Effect[] = [];
   for (const channel of channels) {
     const notice: Notice = {
@@ -19,7 +22,7 @@ export function settlementEffects(result: SettlementResult, channels: readonly C
     const payload = payloadOf(notice);
     effects.push({ topic: inboxTopic(channel.payee, 'notice'), payload }, { topic: inboxTopic(channel.payer, 'notice'), payload });
   }
-  effects.push({ topic: opsTopic('settlements'), payload: payloadOf(settlementSummary(result)) });
+  if (withSummary) effects.push({ topic: opsTopic('settlements'), payload: payloadOf(settlementSummary(result)) });
   return effects;
 }
 

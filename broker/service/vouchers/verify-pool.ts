@@ -7,9 +7,9 @@
 // makes, in the worker. One worker, FIFO: results come back in the order jobs were sent, so
 // vouchers of one channel are judged in the order they arrived.
 import { Worker } from 'node:worker_threads';
-import { publicKeySpki, verify } from '../../shared/crypto.js';
-import { PUBLIC_KEY_CACHE_ENTRIES_MAX } from '../../shared/limits.js';
-import { passesEncodingRule } from '../../shared/signature-rule.js';
+import { publicKeySpki, verify } from '../../../shared/crypto.js';
+import { PUBLIC_KEY_CACHE_ENTRIES_MAX } from '../../../shared/limits.js';
+import { passesEncodingRule } from '../../../shared/signature-rule.js';
 
 export interface SignatureVerifier {
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean>;

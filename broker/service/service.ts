@@ -1,0 +1,89 @@
+// The settlement service: the one place that decides whether a payment happened. It takes
+// device messages from a transport (aedes in-process, or an external MQTT cluster) and answers
+// through the same transport; it knows nothing of MQTT connections or ACLs. Every write it
+// makes goes through one unit of work over the store port.
+import { MqpayError } from '../../shared/errors.js';
+import type { Amount } from '../../shared/amount.js';
+import type { OutboxKind } from '../../shared/topics.js';
+import { GroupCommit } from '../../sqlite/group-commit.js';
+import type { DeviceRow, FundOutcome, SettlementOutcome, StoreTx } from '../store/port.js';
+import { ChannelCache } from './channel-cache.js';
+import { handleOffer } from './offer-handler.js';
+import type { ServiceDeps } from './ports.js';
+import { RpcHandler } from './rpc/handler.js';
+import { closeInTransaction, type CloseResult } from './settlement/closing.js';
+import { SettlementScheduler } from './settlement/scheduler.js';
+import type { Telemetry } from './telemetry.js';
+import { UnitOfWork, WriteQueue } from './unit-of-work.js';
+import { VoucherIngest } from './vouchers/ingest.js';
+import { ReceiptHandler } from './vouchers/receipts.js';
+
+export interface SettlementService {
+  readonly telemetry: Telemetry;
+  /** Handles one device message; resolves once it is durable and answered. */
+  handleOutbox(device: string, box: OutboxKind, payload: Uint8Array): Promise<void>;
+  settleNow(): Promise<SettlementOutcome>;
+  /** One epoch: closes expired channels, then settles every changed one. */
+  tick(): Promise<SettlementOutcome>;
+  forceClose(channel: Uint8Array): Promise<CloseResult>;
+  /** Funds a wallet from outside; `key` is the caller's idempotency key (IDEMPOTENCY_CONFLICT if reused for another funding). */
+  fund(device: string, amount: Amount, key: string): Promise<FundOutcome>;
+  enrol(device: string, publicKey: Uint8Array): Promise<DeviceRow>;
+  setDeviceStatus(device: string, status: 'active' | 'disabled'): Promise<void>;
+  device(id: string): Promise<DeviceRow | null>;
+  /** Records a verified connect token's time; false if it is not later than the last one (a replay). */
+  acceptConnectToken(device: string, timeMs: bigint): Promise<boolean>;
+  /** A device subscribed to its inbox: send it what it may have missed while offline. */
+  inboxReady(device: string): Promise<void>;
+  /** Commits vouchers and receipts still queued (shutdown, tests). */
+  flush(): Promise<void>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createSettlementService(deps: ServiceDeps): SettlementService {
+  const { store, telemetry, logger } = deps;
+  const queue = new WriteQueue();
+  const commits = new GroupCommit<StoreTx>((writes) => queue.run(() => store.batch(writes as readonly ((tx: StoreTx) => Promise<unknown>)[])), {
+    entriesMax: deps.options.voucherBatchMax,
+    onStepError: (error) => logger.error({ err: error }, 'after-commit step of a batched write failed'),
+  });
+  const unitOfWork = new UnitOfWork(store, queue, commits, deps.transport, logger);
+  const cache = new ChannelCache(store.reads, deps.options.channelCacheEntriesMax);
+  const scheduler = new SettlementScheduler(deps, cache, telemetry, unitOfWork);
+  const ingest = new VoucherIngest({ deps, cache, telemetry, unitOfWork, verifier: deps.verifier, commits, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
+  const rpc = new RpcHandler({ deps, cache, telemetry, unitOfWork, vouchersReceived: (key) => ingest.received(key) });
+  const receipts = new ReceiptHandler(deps, cache, deps.verifier, commits);
+
+  return {
+    telemetry,
+    handleOutbox(device, box, payload) {
+      switch (box) {
+        case 'voucher': return ingest.handle(device, payload);
+        case 'rpc': return rpc.handle(device, payload);
+        case 'receipt': return receipts.handle(device, payload);
+        case 'offer': return handleOffer(deps, device, payload);
+      }
+    },
+    settleNow: () => scheduler.settle('manual'),
+    tick: () => scheduler.tick(),
+    forceClose: (channel) => unitOfWork.commit(async (work) => {
+      const row = await work.tx.channel(channel);
+      if (row === null) throw new MqpayError('CHANNEL_UNKNOWN');
+      if (row.state !== 'open') throw new MqpayError('CHANNEL_CLOSED');
+      return closeInTransaction({ deps, cache, telemetry, work }, row, 'close');
+    }),
+    fund: (device, amount, key) => unitOfWork.commit((work) => work.tx.fund({ device, amount, key, nowMs: deps.clock.nowMs() })),
+    enrol: (device, publicKey) => unitOfWork.commit((work) => work.tx.addDevice(device, publicKey, deps.clock.nowMs())),
+    setDeviceStatus: (device, status) => unitOfWork.commit((work) => work.tx.setDeviceStatus(device, status)),
+    device: (id) => store.reads.device(id),
+    acceptConnectToken: (device, timeMs) => unitOfWork.commit((work) => work.tx.useTokenTime(device, timeMs)),
+    inboxReady: (device) => receipts.redeliver(device),
+    flush: () => commits.flush(),
+    start: () => scheduler.start(),
+    stop: async () => {
+      scheduler.stop();
+      await commits.flush();
+    },
+  };
+}

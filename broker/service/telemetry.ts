@@ -1,0 +1,78 @@
+// The telemetry port: one place where things that happen are reported, injected where they
+// happen (voucher verdicts, settlements, refused connections, ACL violations). The operator
+// surface reads it: Prometheus metrics read its counters when scraped, the SSE feed and the ops
+// topics subscribe to its events. Nothing else counts on the side.
+import type { ErrorCode } from '../../shared/errors.js';
+import type { SettlementResult } from '../store/port.js';
+
+export type TelemetryEvent =
+  | { readonly kind: 'voucher.accepted' }
+  | { readonly kind: 'voucher.rejected'; readonly code: ErrorCode }
+  | { readonly kind: 'acl.violation'; readonly device: string }
+  | { readonly kind: 'auth.failure'; readonly code: ErrorCode }
+  | { readonly kind: 'settlement'; readonly result: SettlementResult; readonly durationMs: number };
+
+export type TelemetryListener = (event: TelemetryEvent) => void;
+
+/** Most listeners at once (the metrics, the SSE feed, tests); a leak shows as an error. */
+export const TELEMETRY_LISTENERS_MAX = 64;
+
+export class Telemetry {
+  private acceptedCount = 0;
+  private readonly rejectedByCode = new Map<ErrorCode, number>();
+  private aclViolationCount = 0;
+  private authFailureCount = 0;
+  private settlementCount = 0;
+  private readonly listeners = new Set<TelemetryListener>();
+
+  emit(event: TelemetryEvent): void {
+    switch (event.kind) {
+      case 'voucher.accepted': this.acceptedCount += 1; break;
+      case 'voucher.rejected': this.rejectedByCode.set(event.code, (this.rejectedByCode.get(event.code) ?? 0) + 1); break;
+      case 'acl.violation': this.aclViolationCount += 1; break;
+      case 'auth.failure': this.authFailureCount += 1; break;
+      case 'settlement': this.settlementCount += 1; break;
+    }
+    // A listener that throws must not undo what happened, nor starve the others.
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // Listeners are the operator surface's; their failures are theirs to log.
+      }
+    }
+  }
+
+  /** Subscribes; returns the unsubscribe. */
+  on(listener: TelemetryListener): () => void {
+    if (this.listeners.size >= TELEMETRY_LISTENERS_MAX) throw new Error(`more than ${TELEMETRY_LISTENERS_MAX} telemetry listeners`);
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get vouchersAccepted(): number {
+    return this.acceptedCount;
+  }
+
+  get vouchersRejected(): ReadonlyMap<ErrorCode, number> {
+    return this.rejectedByCode;
+  }
+
+  get aclViolations(): number {
+    return this.aclViolationCount;
+  }
+
+  get authFailures(): number {
+    return this.authFailureCount;
+  }
+
+  get settlements(): number {
+    return this.settlementCount;
+  }
+
+  rejectedTotal(): number {
+    let total = 0;
+    for (const count of this.rejectedByCode.values()) total += count;
+    return total;
+  }
+}

@@ -1,0 +1,210 @@
+// Voucher ingest: size, schema, binary decode, channel rules, signature, then a group commit.
+// [docs/DESIGN.md rule 5] The promise returned by `handle` settles only after the voucher is
+// committed and the verdict published, and the MQTT layer PUBACKs only then. Vouchers that
+// arrive in the same event-loop turn share one transaction (one fsync), each in its own
+// savepoint, so one voucher that cannot be written fails alone, never another device's.
+import type { Amount } from '../../../shared/amount.js';
+import { formatAmount } from '../../../shared/amount.js';
+import { MqpayError, type ErrorCode } from '../../../shared/errors.js';
+import { bytesEqual, fromHex, toHex } from '../../../shared/hex.js';
+import { SIGNATURE_BYTES } from '../../../shared/limits.js';
+import { parsePayload, voucherMessageSchema, type VoucherInboxMessage } from '../../../shared/schemas.js';
+import { secondsOf } from '../../../shared/time.js';
+import { inboxTopic } from '../../../shared/topics.js';
+import { judgeVoucher, type VoucherVerdict } from '../../../shared/voucher-rules.js';
+import { decodeVoucher, VOUCHER_BYTES, type Voucher } from '../../../shared/voucher.js';
+import type { GroupCommit } from '../../../sqlite/group-commit.js';
+import type { StoreTx } from '../../store/port.js';
+import type { CachedChannel, ChannelCache } from '../channel-cache.js';
+import type { ServiceDeps } from '../ports.js';
+import { errorBody, payloadOf } from '../replies.js';
+import type { Telemetry } from '../telemetry.js';
+import type { UnitOfWork } from '../unit-of-work.js';
+import { InFlight } from './in-flight.js';
+import type { SignatureVerifier } from './verify-pool.js';
+
+interface SignedVoucher {
+  readonly voucher: Voucher;
+  readonly bytes: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+type Outcome =
+  | { readonly accepted: true; readonly channel: CachedChannel; readonly signed: SignedVoucher; readonly forward: boolean }
+  | { readonly accepted: false; readonly code: ErrorCode; readonly detail?: string | undefined; readonly voucher?: Voucher | undefined };
+
+const rejectedOutcome = (signed: SignedVoucher, code: ErrorCode, detail?: string): Outcome => ({ accepted: false, code, detail, voucher: signed.voucher });
+
+function rejectionOf(error: unknown): Outcome {
+  return { accepted: false, code: error instanceof MqpayError ? error.code : 'INTERNAL', detail: error instanceof MqpayError ? error.detail : undefined };
+}
+
+/** The latest voucher again, byte for byte, as this process verified and accepted it. */
+function isKnownLatest(channel: CachedChannel, signed: SignedVoucher): boolean {
+  return channel.latestVoucher !== null && channel.latestSignature !== null && bytesEqual(channel.latestVoucher, signed.bytes) && bytesEqual(channel.latestSignature, signed.signature);
+}
+
+export interface VoucherIngestParts {
+  readonly deps: ServiceDeps;
+  readonly cache: ChannelCache;
+  readonly telemetry: Telemetry;
+  readonly unitOfWork: UnitOfWork;
+  readonly verifier: SignatureVerifier;
+  /** The service's group commit (vouchers and receipts share it, and one fsync). */
+  readonly commits: GroupCommit<StoreTx>;
+  /** After a voucher commits (the early-settlement threshold). */
+  readonly onCommitted: (channel: CachedChannel) => void;
+}
+
+export class VoucherIngest {
+  /** Vouchers being judged, by channel (hex) and by sending device: requests wait on their own. */
+  private readonly inFlight = new InFlight();
+  private readonly replyQos: 0 | 1;
+
+  constructor(private readonly parts: VoucherIngestParts) {
+    this.replyQos = parts.deps.options.voucherReplyQos;
+  }
+
+  /** Handles one published voucher; resolves once it is durable (or rejected) and answered. */
+  handle(device: string, payload: Uint8Array): Promise<void> {
+    let signed: SignedVoucher;
+    try {
+      signed = this.decode(payload);
+    } catch (error) {
+      return this.answer(device, rejectionOf(error));
+    }
+    const work = this.judge(device, signed).catch((error: unknown) => {
+      if (!(error instanceof MqpayError)) this.parts.deps.logger.error({ err: error, device }, 'voucher ingest failed');
+      return rejectionOf(error);
+    }).then((outcome) => this.answer(device, outcome));
+    return this.inFlight.track([toHex(signed.voucher.channelId), device], work);
+  }
+
+  /**
+   * Resolves once every voucher received so far on `key` (a channel in hex, or the sending
+   * device) is judged and answered. A close or top-up waits for it, so it is handled after the
+   * vouchers sent before it, even while their signatures are with the verify worker.
+   */
+  received(key: string): Promise<void> {
+    return this.inFlight.settled(key);
+  }
+
+  private decode(payload: Uint8Array): SignedVoucher {
+    const message = parsePayload(voucherMessageSchema, payload);
+    const bytes = fromHex(message.voucher, VOUCHER_BYTES);
+    const signature = fromHex(message.signature, SIGNATURE_BYTES);
+    return { voucher: decodeVoucher(bytes), bytes, signature };
+  }
+
+  private async answer(device: string, outcome: Outcome): Promise<void> {
+    const { transport, logger } = this.parts.deps;
+    const options = { qos: this.replyQos };
+    if (!outcome.accepted) {
+      this.parts.telemetry.emit({ kind: 'voucher.rejected', code: outcome.code });
+      const reply: VoucherInboxMessage = { v: 1, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
+      if (outcome.voucher !== undefined) Object.assign(reply, { channel: toHex(outcome.voucher.channelId), seq: outcome.voucher.seq.toString() });
+      await transport.publish(inboxTopic(device, 'voucher'), payloadOf(reply), options);
+      return;
+    }
+    this.parts.telemetry.emit({ kind: 'voucher.accepted' });
+    const { voucher, bytes, signature } = outcome.signed;
+    if (outcome.forward) {
+      // The payer's verdict never waits for the payee's socket [docs/DESIGN.md rule 15]; a lost
+      // forward is superseded by the next cumulative voucher, and the payee can re-read it.
+      const forwarded: VoucherInboxMessage = { v: 1, type: 'voucher', payer: device, voucher: toHex(bytes), signature: toHex(signature) };
+      transport.publish(inboxTopic(outcome.channel.payee, 'voucher'), payloadOf(forwarded), options).catch((error: unknown) => logger.warn({ err: error }, 'voucher forward not delivered'));
+    }
+    const accepted: VoucherInboxMessage = { v: 1, type: 'voucher.accepted', channel: toHex(voucher.channelId), seq: voucher.seq.toString(), total: formatAmount(voucher.total) };
+    await transport.publish(inboxTopic(device, 'voucher'), payloadOf(accepted), options);
+  }
+
+  private async judge(device: string, signed: SignedVoucher): Promise<Outcome> {
+    const { cache, deps, verifier } = this.parts;
+    const { voucher, bytes, signature } = signed;
+    const channel = await cache.get(voucher.channelId);
+    const nowSeconds = secondsOf(deps.clock.nowMs());
+    if (channel === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
+    const first = judgeVoucher(channel, device, voucher, nowSeconds);
+    if (first.kind === 'reject') return rejectedOutcome(signed, first.code);
+    if (!isKnownLatest(channel, signed) && !(await verifier.verify(signature, bytes, channel.payerKey))) return rejectedOutcome(signed, 'SIGNATURE_INVALID');
+    // Verifying may have waited for the worker: judge again against the channel as it is now
+    // (a failed write may have made the cache reload it from the store meanwhile).
+    const current = await cache.get(voucher.channelId);
+    if (current === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
+    try {
+      return await this.verified(current, signed, judgeVoucher(current, device, voucher, nowSeconds));
+    } catch (error) {
+      // A failed write: answer with the voucher's channel and seq so the payer knows which one.
+      if (error instanceof MqpayError) return rejectedOutcome(signed, error.code, error.detail);
+      throw error;
+    }
+  }
+
+  /** Waits until the channel's latest voucher is committed; throws if its write failed. */
+  private async durable(channel: CachedChannel): Promise<void> {
+    if (channel.pendingCommit !== null) await channel.pendingCommit;
+  }
+
+  /** The verdict on a voucher whose signature is known to be the payer's. */
+  private async verified(channel: CachedChannel, signed: SignedVoucher, verdict: VoucherVerdict): Promise<Outcome> {
+    const { voucher } = signed;
+    const accepted = (forward: boolean): Outcome => ({ accepted: true, channel, signed, forward });
+    switch (verdict.kind) {
+      case 'reject':
+        return rejectedOutcome(signed, verdict.code);
+      case 'repeat-latest':
+        await this.durable(channel); // the first copy may still be in its batch: answer once it is on disk
+        return accepted(true);
+      case 'older': {
+        await this.durable(channel);
+        const earlier = await this.parts.deps.store.reads.voucherAt(voucher.channelId, voucher.seq);
+        if (earlier === null) return rejectedOutcome(signed, 'VOUCHER_SEQ_NOT_INCREASING', `latest seq is ${channel.latestSeq}`);
+        if (earlier.total === voucher.total) return accepted(false);
+        await this.recordEvidence(signed, earlier.total);
+        return rejectedOutcome(signed, 'VOUCHER_DOUBLE_SIGNED', `seq ${voucher.seq} was accepted with another total`);
+      }
+      case 'double-signed':
+        await this.durable(channel);
+        await this.recordEvidence(signed, channel.latestTotal);
+        return rejectedOutcome(signed, 'VOUCHER_DOUBLE_SIGNED', `seq ${voucher.seq} was accepted with another total`);
+      case 'advance':
+        // Judge the next voucher against this one at once, even before the batch commits.
+        channel.latestSeq = voucher.seq;
+        channel.latestTotal = voucher.total;
+        channel.latestSignature = signed.signature;
+        channel.latestVoucher = signed.bytes;
+        await this.committed(channel, voucher.seq, voucher.total, signed.signature);
+        return accepted(true);
+    }
+  }
+
+  private async recordEvidence(signed: SignedVoucher, acceptedTotal: Amount): Promise<void> {
+    const { voucher, bytes, signature } = signed;
+    const { deps, unitOfWork } = this.parts;
+    deps.logger.warn({ channel: toHex(voucher.channelId), seq: voucher.seq.toString() }, 'double-signed voucher recorded as evidence');
+    const nowMs = deps.clock.nowMs();
+    await unitOfWork.commit((work) => work.tx.recordDoubleSign({ channel: voucher.channelId, seq: voucher.seq, acceptedTotal, conflictingTotal: voucher.total, voucher: bytes, signature, nowMs }));
+  }
+
+  /** Queues the voucher's write, published on the channel (pinning it) so re-sends can wait for it. */
+  private async committed(channel: CachedChannel, seq: bigint, total: Amount, signature: Uint8Array): Promise<void> {
+    const nowMs = this.parts.deps.clock.nowMs();
+    const commit = this.parts.commits.run((tx, afterCommit) => {
+      afterCommit(() => this.parts.onCommitted(channel));
+      return tx.appendVoucher({ channel: channel.num, seq, total, signature, nowMs });
+    }).catch((error: unknown) => {
+      // Not durable: drop the optimistic state so the next voucher is judged against the store.
+      // Re-sends waiting on this commit hear the same answer as the voucher itself.
+      this.parts.cache.forget(channel.id);
+      if (error instanceof MqpayError) throw error;
+      this.parts.deps.logger.error({ err: error, channel: toHex(channel.id) }, 'voucher write failed');
+      throw new MqpayError('SERVICE_UNAVAILABLE', 'could not store the voucher');
+    });
+    channel.pendingCommit = commit;
+    try {
+      await commit;
+    } finally {
+      if (channel.pendingCommit === commit) channel.pendingCommit = null;
+    }
+  }
+}

@@ -1,0 +1,75 @@
+// Receipts: the payee's signed acknowledgement of a voucher. Checked (the channel exists, the
+// sender is its payee, the signature is the payee's, the total is within the deposit), stored,
+// and forwarded to the payer as proof of delivery. It is not required to match a voucher the
+// service has already accepted: a payee that served while the broker was unreachable publishes
+// its receipts on reconnect, possibly before the payer's re-sent voucher arrives.
+import { MqpayError } from '../../../shared/errors.js';
+import { fromHex, toHex } from '../../../shared/hex.js';
+import { CHANNELS_PER_DEVICE_MAX, SIGNATURE_BYTES } from '../../../shared/limits.js';
+import { decodeReceipt, encodeReceipt, RECEIPT_BYTES } from '../../../shared/receipt.js';
+import { parsePayload, receiptMessageSchema, type ReceiptInboxMessage } from '../../../shared/schemas.js';
+import { inboxTopic } from '../../../shared/topics.js';
+import type { GroupCommit } from '../../../sqlite/group-commit.js';
+import type { StoreTx } from '../../store/port.js';
+import type { ChannelCache } from '../channel-cache.js';
+import type { ServiceDeps } from '../ports.js';
+import { errorBodyOf, payloadOf } from '../replies.js';
+import type { SignatureVerifier } from './verify-pool.js';
+
+export class ReceiptHandler {
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly cache: ChannelCache,
+    private readonly verifier: SignatureVerifier,
+    /** Receipts arrive as fast as vouchers; they share the vouchers' group commit (one fsync). */
+    private readonly commits: GroupCommit<StoreTx>,
+  ) {}
+
+  /**
+   * Sends a payer the latest receipt of each of its open channels. Called when it subscribes to
+   * its inbox: a receipt forwarded while it was offline (say the payee reconnected first after
+   * a broker restart) went nowhere, and the stored one is the proof it is waiting for.
+   */
+  async redeliver(payer: string): Promise<void> {
+    const receipts = await this.deps.store.reads.latestReceiptsOfPayer(payer, CHANNELS_PER_DEVICE_MAX);
+    await Promise.all(receipts.map((row) => {
+      const receipt = encodeReceipt({ channelId: row.channelId, seq: row.seq, total: row.total });
+      const message: ReceiptInboxMessage = { v: 1, type: 'receipt', payee: row.payee, receipt: toHex(receipt), signature: toHex(row.signature) };
+      return this.deps.transport.publish(inboxTopic(payer, 'receipt'), payloadOf(message));
+    }));
+  }
+
+  async handle(device: string, payload: Uint8Array): Promise<void> {
+    let forward: { payer: string; message: ReceiptInboxMessage };
+    try {
+      forward = await this.accept(device, payload);
+    } catch (error) {
+      if (!(error instanceof MqpayError)) this.deps.logger.error({ err: error, device }, 'receipt failed');
+      const reply: ReceiptInboxMessage = { v: 1, type: 'receipt.rejected', error: errorBodyOf(error) };
+      await this.deps.transport.publish(inboxTopic(device, 'receipt'), payloadOf(reply));
+      return;
+    }
+    await this.deps.transport.publish(inboxTopic(forward.payer, 'receipt'), payloadOf(forward.message));
+  }
+
+  private async accept(device: string, payload: Uint8Array): Promise<{ payer: string; message: ReceiptInboxMessage }> {
+    const message = parsePayload(receiptMessageSchema, payload);
+    const bytes = fromHex(message.receipt, RECEIPT_BYTES);
+    const signature = fromHex(message.signature, SIGNATURE_BYTES);
+    const receipt = decodeReceipt(bytes);
+    const channel = await this.cache.get(receipt.channelId);
+    if (channel === null) throw new MqpayError('CHANNEL_UNKNOWN');
+    if (channel.payee !== device) throw new MqpayError('NOT_AUTHORIZED', 'only the payee signs receipts');
+    const payee = await this.deps.store.reads.device(device);
+    if (payee === null || !(await this.verifier.verify(signature, bytes, payee.publicKey))) throw new MqpayError('SIGNATURE_INVALID');
+    if (receipt.seq < 1n || receipt.total > channel.deposit) throw new MqpayError('RECEIPT_MISMATCH', 'receipt total above the deposit');
+    const nowMs = this.deps.clock.nowMs();
+    try {
+      await this.commits.run((tx) => tx.storeReceipt({ channel: channel.num, seq: receipt.seq, total: receipt.total, signature, nowMs }));
+    } catch (error) {
+      this.deps.logger.error({ err: error, device }, 'receipt write failed');
+      throw new MqpayError('SERVICE_UNAVAILABLE', 'could not store the receipt');
+    }
+    return { payer: channel.payer, message: { v: 1, type: 'receipt', payee: device, receipt: toHex(bytes), signature: toHex(signature) } };
+  }
+}

@@ -1,0 +1,135 @@
+// The store port: everything the settlement service persists (devices and their connect-token
+// times, channels, vouchers, receipts, the ledger, settlements and epochs, stored request
+// answers), behind one interface. SQLite (`sqlite-store.ts`) is the first adapter; a network
+// database (the cluster mode's PostgreSQL) is a second adapter, not a rewrite of the service.
+//
+// The port is async because a network database is. The SQLite adapter stays synchronous inside:
+// its promises are already settled when returned, so a whole unit of work still runs in one turn
+// of the event loop [docs/DESIGN.md "One unit of work"].
+import type { Amount } from '../../shared/amount.js';
+import type { ChannelRow, NewChannel } from './channels.js';
+import type { DeviceRow } from './devices.js';
+import type { AccountKind, TransferInput } from './ledger.js';
+import type { ChannelSettlement, SettlementOutcome, SettlementReason } from './settle.js';
+
+export type { ChannelRow, NewChannel } from './channels.js';
+export type { DeviceRow } from './devices.js';
+export type { ChannelSettlement, SettlementOutcome, SettlementReason, SettlementResult } from './settle.js';
+
+export interface DoubleSignEvidence {
+  readonly channel: Uint8Array;
+  readonly seq: bigint;
+  readonly acceptedTotal: Amount;
+  readonly conflictingTotal: Amount;
+  readonly voucher: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly nowMs: number;
+}
+
+export interface AcceptedVoucher {
+  readonly channel: bigint;
+  readonly seq: bigint;
+  readonly total: Amount;
+  readonly signature: Uint8Array;
+  readonly nowMs: number;
+}
+
+export interface StoredReceipt {
+  readonly channel: bigint;
+  readonly seq: bigint;
+  readonly total: Amount;
+  readonly signature: Uint8Array;
+  readonly nowMs: number;
+}
+
+export interface LatestReceipt {
+  readonly channelId: Uint8Array;
+  readonly payee: string;
+  readonly seq: bigint;
+  readonly total: Amount;
+  readonly signature: Uint8Array;
+}
+
+export interface StoredAnswer {
+  /** What the request asked, canonically: the same id with another digest is a conflict. */
+  readonly digest: string;
+  readonly response: string;
+}
+
+export interface FundInput {
+  readonly device: string;
+  readonly amount: Amount;
+  /** The caller's idempotency key; the transfer id is fundTransferId(key). */
+  readonly key: string;
+  readonly nowMs: number;
+}
+
+/** 'already': the key was used before for exactly this funding. Another use is IDEMPOTENCY_CONFLICT. */
+export type FundOutcome = { readonly kind: 'funded' | 'already'; readonly balance: Amount };
+
+export interface SettleInput {
+  readonly id: string;
+  readonly reason: SettlementReason;
+  readonly nowMs: number;
+  readonly feePpm: number;
+  /** Restricts the settlement to one channel (close, expiry). */
+  readonly only?: bigint;
+}
+
+/** Reads: usable inside a unit of work and outside one. */
+export interface StoreReads {
+  device(id: string): Promise<DeviceRow | null>;
+  channel(id: Uint8Array): Promise<ChannelRow | null>;
+  channelsOf(device: string, limit: number): Promise<ChannelRow[]>;
+  expiredOpenChannels(nowSeconds: bigint, limit: number): Promise<ChannelRow[]>;
+  countOpenChannelsOfPayer(payer: string): Promise<number>;
+  voucherAt(channelId: Uint8Array, seq: bigint): Promise<{ total: Amount; signature: Uint8Array } | null>;
+  balance(account: string): Promise<Amount | null>;
+  accountKey(name: string): Promise<bigint>;
+  storedAnswer(device: string, id: string): Promise<StoredAnswer | null>;
+  latestReceiptsOfPayer(payer: string, limit: number): Promise<LatestReceipt[]>;
+  /** What each channel got in a settlement, a page at a time in channel order. */
+  settlementChannels(id: string, after: bigint, limit: number): Promise<{ channels: ChannelSettlement[]; next: bigint | null }>;
+}
+
+/** Writes: only inside a unit of work (`Store.transaction`) or a batch (`Store.batch`). */
+export interface StoreTx extends StoreReads {
+  addDevice(id: string, publicKey: Uint8Array, nowMs: number): Promise<DeviceRow>;
+  setDeviceStatus(id: string, status: 'active' | 'disabled'): Promise<void>;
+  /** Records a connect token's time if later than the device's last one; false otherwise (a replay). */
+  useTokenTime(id: string, timeMs: bigint): Promise<boolean>;
+  insertChannel(channel: NewChannel): Promise<bigint>;
+  updateChannelDeposit(num: bigint, deposit: Amount, revision: number, certificate: Uint8Array, signature: Uint8Array): Promise<void>;
+  markChannelClosed(num: bigint, nowMs: number): Promise<void>;
+  /** Logs an accepted voucher and moves the channel's latest forward (asserted: exactly one row). */
+  appendVoucher(voucher: AcceptedVoucher): Promise<void>;
+  recordDoubleSign(evidence: DoubleSignEvidence): Promise<void>;
+  /** Keeps each channel's latest receipt only; an older one changes nothing. */
+  storeReceipt(receipt: StoredReceipt): Promise<void>;
+  ensureAccount(name: string, kind: AccountKind): Promise<bigint>;
+  insertTransfer(transfer: TransferInput): Promise<void>;
+  fund(input: FundInput): Promise<FundOutcome>;
+  /** Set-based settlement; 'already' when the id was used, 'nothing' when no channel changed. */
+  settle(input: SettleInput): Promise<SettlementOutcome>;
+  /** The next epoch number, from a counter kept in the store (never the wall clock). */
+  nextEpoch(): Promise<bigint>;
+  storeAnswer(device: string, id: string, method: string, answer: StoredAnswer, nowMs: number, keepPerDevice: number): Promise<void>;
+}
+
+/** What one write of a batch came to: its value, or the error that rolled it back alone. */
+export type BatchOutcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
+
+export interface Store {
+  readonly reads: StoreReads;
+  /**
+   * One unit of work: BEGIN IMMEDIATE, `work`, COMMIT (ROLLBACK if it throws). Callers are
+   * serialised by the service's UnitOfWork; the store asserts it is never nested.
+   */
+  transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * A group commit: one transaction for all `writes`, each in its own savepoint, so one that
+   * throws is rolled back alone. Rejects only when the commit itself fails (nothing is durable).
+   */
+  batch<T>(writes: readonly ((tx: StoreTx) => Promise<T>)[]): Promise<BatchOutcome<T>[]>;
+  close(): Promise<void>;
+}
