@@ -1,6 +1,11 @@
-// Dispatches `mqpay <words...>` to the longest matching command.
-import { commands } from './commands.js';
+// Dispatches `mqpay <words...>` to the longest matching command. Each area lists its own
+// commands (its register-commands file); this is the one place that knows all areas.
+import { agentCommands } from '../agent/cli.js';
+import { brokerCommands } from '../broker/register-commands.js';
+import { simulatorCommands } from '../simulator/cli.js';
 import { describeError, helpOf, parseCommandArgs, UsageError, type Command } from './command.js';
+
+export const commands: readonly Command[] = [...brokerCommands, ...agentCommands, ...simulatorCommands];
 
 function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | null {
   let best: Command | null = null;

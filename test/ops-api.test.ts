@@ -5,8 +5,8 @@
 // exercised here (2xx for each, 401 for each operator route, 400 for each route with input).
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../broker/http/route-table.js';
-import { problemView } from '../broker/http/view-schemas.js';
+import { ROUTES } from '../broker/operator/http/route-table.js';
+import { problemView } from '../broker/operator/http/view-schemas.js';
 import { generateKeyPair } from '../shared/keys.js';
 import { toHex } from '../shared/hex.js';
 import { OPERATOR_TOKEN, random } from './helpers/broker-fixture.js';

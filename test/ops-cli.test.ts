@@ -2,8 +2,8 @@
 // a child process, against the data directory (--data) and against the running broker's API
 // (--url --token), as tables and as JSON; `settlements --watch` following new settlements.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pageSchema } from '../broker/http/paging.js';
-import { channelView, settlementDetailView, walletView } from '../broker/http/view-schemas.js';
+import { pageSchema } from '../broker/operator/http/paging.js';
+import { channelView, settlementDetailView, walletView } from '../broker/operator/http/view-schemas.js';
 import { OPERATOR_TOKEN } from './helpers/broker-fixture.js';
 import { runCli, spawnCli } from './helpers/ops-cli.js';
 import { openPayingChannel, startOpsBroker, type OpsBroker, type PayingChannel } from './helpers/ops-fixture.js';

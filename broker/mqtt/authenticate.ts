@@ -10,7 +10,7 @@ import { decodeConnectToken, splitConnectPassword } from '../../shared/connect-t
 import { MqpayError, type ErrorCode } from '../../shared/errors.js';
 import { isDeviceId } from '../../shared/ids.js';
 import { getDevice, useTokenTime } from '../store/devices.js';
-import { tokenMatches } from '../operator-token.js';
+import { tokenMatches } from '../operator/operator-token.js';
 import type { Db } from '../store/open-database.js';
 import type { Clock } from '../service/ports.js';
 import { OPERATOR_USERNAME, setRole, type Role } from './roles.js';
