@@ -1,7 +1,8 @@
-// `mqpay broker`: runs the MQTT host and settlement service until SIGINT/SIGTERM.
+// `mqpay broker`: runs the MQTT host and settlement service until told to stop (SIGINT/SIGTERM
+// in the bin).
 import { mkdirSync } from 'node:fs';
 import { parseAmount } from '../shared/amount.js';
-import { integerOption, requireString, type Command } from '../cli/command.js';
+import { integerOption, requirePath, requireString, type Command } from '../cli/command.js';
 import { createBrokerApp, systemRandom } from './app.js';
 import { operatorHttpHandler } from './operator/http/operator-api.js';
 import { resolveOperatorToken } from './operator/operator-token.js';
@@ -23,7 +24,7 @@ export const brokerCommand: Command = {
     'log-level': { type: 'string', description: 'fatal|error|warn|info|debug|silent', default: 'info' },
   },
   async run(input) {
-    const dataDir = requireString(input, 'data');
+    const dataDir = requirePath(input, 'data');
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const threshold = input.values['settle-threshold'];
     const app = await createBrokerApp({
@@ -35,7 +36,7 @@ export const brokerCommand: Command = {
       settleThresholdMicro: typeof threshold === 'string' ? parseAmount(threshold) : 0n,
       feePpm: integerOption(input, 'fee-ppm', 0, 100_000) ?? 0,
       brokerId: requireString(input, 'broker-id'),
-      operatorToken: resolveOperatorToken(dataDir, input.values['operator-token'] as string | undefined, systemRandom),
+      operatorToken: resolveOperatorToken(dataDir, input.values['operator-token'] as string | undefined, input.io.env.MQPAY_OPERATOR_TOKEN, systemRandom),
       logLevel: requireString(input, 'log-level') as never,
     }, { httpHandler: operatorHttpHandler() });
     const { mqttPort, httpPort } = await app.listen();
@@ -43,11 +44,7 @@ export const brokerCommand: Command = {
     if (httpPort !== null) input.stdout(`dashboard: http://${app.config.host}:${httpPort}/  API: /api (OpenAPI at /api/openapi.json)  metrics: /metrics`);
     input.stdout(`service public key: ${app.servicePublicKeyHex}`);
     input.stdout(`data: ${dataDir}; settlement every ${app.config.epochSeconds} s`);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await input.io.untilStopped();
     await app.close();
     input.stdout('broker stopped; ledger flushed');
     return 0;

@@ -19,9 +19,9 @@ export function tokenMatches(presented: string | null, expected: string): boolea
   return timingSafeEqual(digest(presented), digest(expected));
 }
 
-export function resolveOperatorToken(dataDir: string, explicit: string | undefined, random: RandomBytes): string {
+/** `fromEnv` is $MQPAY_OPERATOR_TOKEN of the command's environment (passed in: commands also run in-process). */
+export function resolveOperatorToken(dataDir: string, explicit: string | undefined, fromEnv: string | undefined, random: RandomBytes): string {
   if (explicit !== undefined && explicit !== '') return explicit;
-  const fromEnv = process.env.MQPAY_OPERATOR_TOKEN;
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   const path = join(dataDir, OPERATOR_TOKEN_FILE);
   if (existsSync(path)) return readFileSync(path, 'utf8').trim();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { formatAmount, parseAmount, type Amount } from '../../../shared/amount.js';
 import { MqpayError } from '../../../shared/errors.js';
 import { publicKeyFromHex } from '../../../shared/keys.js';
-import { requireString, UsageError, type Command, type CommandInput } from '../../../cli/command.js';
+import { requirePath, requireString, UsageError, type Command, type CommandInput } from '../../../cli/command.js';
 import { auditLedger } from '../../store/audit.js';
 import { addDevice } from '../../store/devices.js';
 import { balanceOf, fundWallet, walletAccount } from '../../store/ledger.js';
@@ -16,7 +16,7 @@ import { DATABASE_FILE, openDatabase, type Db } from '../../store/open-database.
 const dataOption = { data: { type: 'string', description: 'broker data directory' } } as const;
 
 function withDatabase<T>(input: CommandInput, mustExist: boolean, use: (db: Db) => T): T {
-  const dataDir = requireString(input, 'data');
+  const dataDir = requirePath(input, 'data');
   if (mustExist && !existsSync(join(dataDir, DATABASE_FILE))) throw new UsageError(`no mqpay ledger in ${dataDir} (start the broker once, or add a device)`);
   const db = openDatabase(dataDir);
   try {

@@ -1,5 +1,5 @@
-// `mqpay settlements --watch`: prints each new settlement as it is committed, until SIGINT or
-// SIGTERM. Against a broker (--url) it follows the live-event stream; against a data directory
+// `mqpay settlements --watch`: prints each new settlement as it is committed, until told to stop
+// (SIGINT or SIGTERM in the bin). Against a broker (--url) it follows the live-event stream; against a data directory
 // it polls SQLite once a second for settlements recorded after the last one seen.
 import { MqpayError } from '../../../shared/errors.js';
 import { viewSettlementDetail, type SettlementDetailView } from '../http/resource-views.js';
@@ -12,16 +12,11 @@ export const WATCH_POLL_MS = 1_000;
 const WATCH_RECONNECT_MS = 2_000;
 const WATCH_BATCH_MAX = 500;
 
-/** Resolves when the process is asked to stop. */
-export function untilStopped(): { stopped: Promise<void>; isStopped: () => boolean } {
+/** The command's stop as a promise and a flag the loops can test between waits. */
+function stopOf(untilStopped: () => Promise<string>): { stopped: Promise<void>; isStopped: () => boolean } {
   let stopped = false;
-  const promise = new Promise<void>((resolve) => {
-    const stop = () => {
-      stopped = true;
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  const promise = untilStopped().then(() => {
+    stopped = true;
   });
   return { stopped: promise, isStopped: () => stopped };
 }
@@ -29,9 +24,9 @@ export function untilStopped(): { stopped: Promise<void>; isStopped: () => boole
 /** What a watch reports besides settlements: readiness and lost streams (to stderr). */
 export type WatchStatus = (line: string) => void;
 
-export async function watchDataDir(dataDir: string, print: (settlement: SettlementDetailView) => void, status: WatchStatus): Promise<void> {
+export async function watchDataDir(dataDir: string, print: (settlement: SettlementDetailView) => void, status: WatchStatus, untilStopped: () => Promise<string>): Promise<void> {
   const db = openDatabase(dataDir, { readonly: true });
-  const stop = untilStopped();
+  const stop = stopOf(untilStopped);
   let seen = lastSettlementSeq(db);
   status(`watching ${dataDir} for new settlements (Ctrl-C to stop)`);
   try {
@@ -49,8 +44,8 @@ export async function watchDataDir(dataDir: string, print: (settlement: Settleme
 
 type Summary = Omit<SettlementDetailView, 'createdAt'>;
 
-export async function watchBroker(base: string, token: string, print: (settlement: SettlementDetailView) => void, status: WatchStatus): Promise<void> {
-  const stop = untilStopped();
+export async function watchBroker(base: string, token: string, print: (settlement: SettlementDetailView) => void, status: WatchStatus, untilStopped: () => Promise<string>): Promise<void> {
+  const stop = stopOf(untilStopped);
   const abort = new AbortController();
   void stop.stopped.then(() => abort.abort());
   while (!stop.isStopped()) {

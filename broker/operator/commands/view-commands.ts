@@ -54,8 +54,8 @@ async function watch(input: CommandInput): Promise<number> {
   const json = input.values.json === true;
   const print = (settlement: SettlementDetailView) => input.stdout(json ? JSON.stringify(settlement) : settlementLine(settlement));
   const source = chooseSource(input);
-  if (source.kind === 'url') await watchBroker(source.base, source.token, print, input.stderr);
-  else await watchDataDir(source.dataDir, print, input.stderr);
+  if (source.kind === 'url') await watchBroker(source.base, source.token, print, input.stderr, input.io.untilStopped);
+  else await watchDataDir(source.dataDir, print, input.stderr, input.io.untilStopped);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // Where the CLI views read from: the data directory's SQLite file directly (--data), or a
 // running broker's operator API (--url, with --token or $MQPAY_OPERATOR_TOKEN). Both answer the
 // API's JSON views, so every view prints the same either way.
+import { resolve } from 'node:path';
 import { UsageError, type CommandInput } from '../../../cli/command.js';
 import { apiSource } from './view-source-api.js';
 import { dataSource } from './view-source-data.js';
@@ -20,7 +21,7 @@ export function chooseSource(input: CommandInput): SourceChoice {
   const data = input.values.data;
   if (typeof url === 'string' && typeof data === 'string') throw new UsageError('give --data or --url, not both');
   if (typeof url === 'string') return { kind: 'url', base: url.replace(/\/+$/, ''), token: operatorToken(input) };
-  if (typeof data === 'string') return { kind: 'data', dataDir: data };
+  if (typeof data === 'string') return { kind: 'data', dataDir: resolve(input.io.cwd, data) };
   throw new UsageError('--data DIR or --url http://HOST:PORT is required');
 }
 
@@ -30,7 +31,7 @@ export function openViewSource(input: CommandInput): ViewSource {
 }
 
 function operatorToken(input: CommandInput): string {
-  const token = typeof input.values.token === 'string' ? input.values.token : process.env.MQPAY_OPERATOR_TOKEN;
+  const token = typeof input.values.token === 'string' ? input.values.token : input.io.env.MQPAY_OPERATOR_TOKEN;
   if (token === undefined || token === '') throw new UsageError('--token (or $MQPAY_OPERATOR_TOKEN) is required with --url');
   return token;
 }
