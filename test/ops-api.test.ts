@@ -10,7 +10,7 @@ import { problemView } from '../broker/operator/http/view-schemas.js';
 import { generateKeyPair } from '../shared/keys.js';
 import { toHex } from '../shared/hex.js';
 import { OPERATOR_TOKEN, random } from './helpers/broker-fixture.js';
-import { eventually, openPayingChannel, startOpsBroker, type ApiAnswer, type ApiOptions, type OpsBroker, type PayingChannel } from './helpers/ops-fixture.js';
+import { openPayingChannel, startOpsBroker, type ApiAnswer, type ApiOptions, type OpsBroker, type PayingChannel } from './helpers/ops-fixture.js';
 
 let broker: OpsBroker;
 let channel: PayingChannel;
@@ -133,10 +133,10 @@ describe('devices', () => {
   it('disabling a connected device closes its session and refuses it; enabling lets it back', async () => {
     const keys = broker.enrol('sensor-3');
     const link = await broker.link('sensor-3', keys);
-    await eventually(() => (broker.app.mqtt.online.has('sensor-3') ? true : undefined), 5_000, 'sensor-3 online');
+    await expect.poll(() => broker.app.mqtt.online.has('sensor-3'), { timeout: 5_000 }).toBe(true);
     const disabled = await expectAnswer('POST', '/api/devices/{id}/disable', '/api/devices/sensor-3/disable', 200);
     expect(disabled).toMatchObject({ disconnected: true, device: { id: 'sensor-3', status: 'disabled' } });
-    await eventually(() => (broker.app.mqtt.online.has('sensor-3') ? undefined : true), 5_000, 'sensor-3 offline');
+    await expect.poll(() => broker.app.mqtt.online.has('sensor-3'), { timeout: 5_000 }).toBe(false);
     await link.close();
     await expect(broker.link('sensor-3', keys)).rejects.toThrow();
     expect(broker.app.service.stats.authFailures).toBeGreaterThan(0);

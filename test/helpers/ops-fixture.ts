@@ -91,14 +91,3 @@ export async function openPayingChannel(broker: RunningBroker, names: { payer: s
     total: () => (step * seq) as Amount,
   };
 }
-
-/** Waits until `check` returns a value that is not undefined, polling. */
-export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 5_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

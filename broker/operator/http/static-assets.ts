@@ -18,9 +18,9 @@ export interface StaticAssets {
   read(name: DashboardFile): { body: Buffer; contentType: string } | null;
 }
 
-/** dist/dashboard beside the bundled bin (dist/mqpay.js), or under the repo when run from sources. */
+/** dist/dashboard beside the bundled bin (dist/mqpay.js), or the repo's dist/ when run from sources (this file is broker/operator/http/). */
 function defaultDirs(): string[] {
-  return [fileURLToPath(new URL('./dashboard/', import.meta.url)), fileURLToPath(new URL('../../dist/dashboard/', import.meta.url))];
+  return [fileURLToPath(new URL('./dashboard/', import.meta.url)), fileURLToPath(new URL('../../../dist/dashboard/', import.meta.url))];
 }
 
 export function staticAssets(dir?: string): StaticAssets {
