@@ -1,6 +1,7 @@
 // One `mqpay` command fronts everything. Each area registers its commands as a `Command`
 // in its own folder; cli/commands.ts lists them. Arguments are parsed with node:util parseArgs
 // so every command gets strict flags and a generated --help.
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { MqpayError } from '../shared/errors.js';
 
@@ -17,11 +18,45 @@ export interface Command {
   run(input: CommandInput): Promise<number>;
 }
 
+/** Somewhere text goes: process.stdout and process.stderr fit, and so does a test's buffer. */
+export interface TextSink {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+}
+
+/**
+ * Everything a command may touch of its surroundings. The bin passes the process's own; tests
+ * pass buffers, an environment of their own and a stop they control, and run `main` in-process.
+ * Command code never reads process.stdout/stderr/env or installs signal handlers itself.
+ */
+export interface CommandIo {
+  readonly stdout: TextSink;
+  readonly stderr: TextSink;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Relative path flags (--data, --home) resolve against this; default: the process's. */
+  readonly cwd?: string;
+  /**
+   * Resolves (with a reason such as 'SIGTERM') when a long-running command (`broker`,
+   * `agent run`, `settlements --watch`) should wind down. Each call waits afresh. Without it
+   * those commands run until the process ends.
+   */
+  readonly untilStopped?: () => Promise<string>;
+}
+
+/** CommandIo with its defaults filled in. */
+export interface ResolvedIo extends CommandIo {
+  readonly cwd: string;
+  readonly untilStopped: () => Promise<string>;
+}
+
 export interface CommandInput {
   readonly positionals: readonly string[];
   readonly values: Readonly<Record<string, string | boolean | string[] | undefined>>;
+  /** One line of output (the newline is added). */
   readonly stdout: (line: string) => void;
+  /** One line of diagnostics (the newline is added). */
   readonly stderr: (line: string) => void;
+  readonly io: ResolvedIo;
 }
 
 export class UsageError extends Error {}
@@ -57,6 +92,11 @@ export function requireString(input: CommandInput, flag: string): string {
   const value = input.values[flag];
   if (typeof value !== 'string' || value === '') throw new UsageError(`--${flag} is required`);
   return value;
+}
+
+/** Required path flag, resolved against the command's working directory. */
+export function requirePath(input: CommandInput, flag: string): string {
+  return resolve(input.io.cwd, requireString(input, flag));
 }
 
 /** Integer flag within bounds. */

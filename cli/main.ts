@@ -1,6 +1,11 @@
-// Dispatches `mqpay <words...>` to the longest matching command.
-import { commands } from './commands.js';
-import { describeError, helpOf, parseCommandArgs, UsageError, type Command } from './command.js';
+// Dispatches `mqpay <words...>` to the longest matching command. Each area lists its own
+// commands (its register-commands file); this is the one place that knows all areas.
+import { agentCommands } from '../agent/cli.js';
+import { brokerCommands } from '../broker/register-commands.js';
+import { simulatorCommands } from '../simulator/commands/register.js';
+import { describeError, helpOf, parseCommandArgs, UsageError, type Command, type CommandIo, type ResolvedIo } from './command.js';
+
+export const commands: readonly Command[] = [...brokerCommands, ...agentCommands, ...simulatorCommands];
 
 function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | null {
   let best: Command | null = null;
@@ -17,9 +22,17 @@ export function overview(): string {
   return ['usage: mqpay <command> [options]', '', 'mqpay: machines paying machines over MQTT.', '', 'commands:', ...rows, '', 'Run `mqpay <command> --help` for the options of one command.'].join('\n');
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const stdout = (line: string) => process.stdout.write(`${line}\n`);
-  const stderr = (line: string) => process.stderr.write(`${line}\n`);
+/** A stop that never comes: long-running commands run until the process ends. */
+const NEVER = (): Promise<string> => new Promise<string>(() => undefined);
+
+/**
+ * Runs one `mqpay` command line and returns its exit code: 0 done, 1 failed, 2 usage error.
+ * Writes only to `io`, never exits the process: the bin does that with the code.
+ */
+export async function main(argv: readonly string[], io: CommandIo): Promise<number> {
+  const resolved: ResolvedIo = { ...io, cwd: io.cwd ?? process.cwd(), untilStopped: io.untilStopped ?? NEVER };
+  const stdout = (line: string) => void io.stdout.write(`${line}\n`);
+  const stderr = (line: string) => void io.stderr.write(`${line}\n`);
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     stdout(overview());
     return argv.length === 0 ? 2 : 0;
@@ -38,7 +51,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (positionals.length !== found.command.positionals.length) {
       throw new UsageError(`expected ${found.command.positionals.length === 0 ? 'no arguments' : found.command.positionals.join(' ')}, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
     }
-    return await found.command.run({ positionals, values, stdout, stderr });
+    return await found.command.run({ positionals, values, stdout, stderr, io: resolved });
   } catch (error) {
     stderr(describeError(error));
     if (error instanceof UsageError) stderr(`\n${helpOf(found.command)}`);

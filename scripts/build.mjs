@@ -56,11 +56,11 @@ await build({
   logLevel: 'warning',
 });
 
-// The operator dashboard (broker/dashboard/): one browser script and its page and style, served
-// by the broker from dist/dashboard/ (broker/http/static-assets.ts). No framework, no chart
+// The operator dashboard (broker/operator/dashboard/): one browser script and its page and style, served
+// by the broker from dist/dashboard/ (broker/operator/http/static-assets.ts). No framework, no chart
 // library: plain DOM and inline SVG.
 await build({
-  entryPoints: ['broker/dashboard/main.ts'],
+  entryPoints: ['broker/operator/dashboard/main.ts'],
   outfile: 'dist/dashboard/dashboard.js',
   bundle: true,
   platform: 'browser',
@@ -70,4 +70,4 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
 });
-await Promise.all(['index.html', 'dashboard.css'].map((name) => copyFile(`broker/dashboard/${name}`, `dist/dashboard/${name}`)));
+await Promise.all(['index.html', 'dashboard.css'].map((name) => copyFile(`broker/operator/dashboard/${name}`, `dist/dashboard/${name}`)));

@@ -1,20 +1,20 @@
-// The agent through the built `mqpay` command, as an operator would use it: init prints the
+// The agent through the `mqpay` commands, as an operator would use them: init prints the
 // public key last, the admin CLI enrols and funds it, `agent run` serves as payee, `agent pay`
 // exits 0 once accepted and non-zero with the error code otherwise, `agent status` reads the
 // local state (also while `agent run` holds it).
-import { execFile, spawn } from 'node:child_process';
+// The commands run in-process through `main` (output captured), except `agent run`: it is the
+// built bin in a child process, because what it checks is per process: the home lock names its
+// holder by pid (a second agent in the same process would take the lock over, so "already
+// running" can only be seen from another process), and SIGTERM must end it with exit 0.
+import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, tempDir, type RunningBroker } from './helpers/broker-fixture.js';
 import { freePort, NETWORK_POLL } from './helpers/agent-fixture.js';
+import { runCli } from './helpers/ops-cli.js';
 
-const run = promisify(execFile);
-const mqpay = (...args: string[]) => run(process.execPath, ['dist/mqpay.js', ...args]).then(
-  (out) => ({ code: 0, stdout: out.stdout, stderr: out.stderr }),
-  (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
-);
+const mqpay = (...args: string[]) => runCli(args);
 const lastLine = (text: string): string => text.trim().split('\n').pop() ?? '';
 
 describe('mqpay agent commands', () => {

@@ -1,8 +1,6 @@
 // The admin commands work on the data directory while the broker runs (SQLite WAL), and the
 // broker sees their changes at once: a device enrolled by the CLI can connect, a wallet funded
 // by the CLI can open a channel. Also: devices reach the broker over MQTT-over-WebSocket.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { signConnectPassword } from '../shared/connect-token.js';
@@ -12,12 +10,11 @@ import { newChannelId } from '../shared/ids.js';
 import { toHex } from '../shared/hex.js';
 import { generateKeyPair } from '../shared/keys.js';
 import { random, startBroker, tempDir, type RunningBroker } from './helpers/broker-fixture.js';
+import { runCli } from './helpers/ops-cli.js';
 
-const run = promisify(execFile);
-const mqpay = (...args: string[]) => run(process.execPath, ['dist/mqpay.js', ...args]).then(
-  (out) => ({ code: 0, stdout: out.stdout, stderr: out.stderr }),
-  (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, stdout: error.stdout, stderr: error.stderr }),
-);
+// The admin commands through `main`, in this process (the built bin's own smoke tests are in
+// ops-cli.test.ts): each still opens the data directory's SQLite file on its own connection.
+const mqpay = (...args: string[]) => runCli(args);
 
 describe('admin commands against a running broker', () => {
   const dir = tempDir('mqpay-admin-');

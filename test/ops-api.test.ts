@@ -5,12 +5,12 @@
 // exercised here (2xx for each, 401 for each operator route, 400 for each route with input).
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../broker/http/route-table.js';
-import { problemView } from '../broker/http/view-schemas.js';
+import { ROUTES } from '../broker/operator/http/route-table.js';
+import { problemView } from '../broker/operator/http/view-schemas.js';
 import { generateKeyPair } from '../shared/keys.js';
 import { toHex } from '../shared/hex.js';
 import { OPERATOR_TOKEN, random } from './helpers/broker-fixture.js';
-import { eventually, openPayingChannel, startOpsBroker, type ApiAnswer, type ApiOptions, type OpsBroker, type PayingChannel } from './helpers/ops-fixture.js';
+import { openPayingChannel, startOpsBroker, type ApiAnswer, type ApiOptions, type OpsBroker, type PayingChannel } from './helpers/ops-fixture.js';
 
 let broker: OpsBroker;
 let channel: PayingChannel;
@@ -133,10 +133,10 @@ describe('devices', () => {
   it('disabling a connected device closes its session and refuses it; enabling lets it back', async () => {
     const keys = broker.enrol('sensor-3');
     const link = await broker.link('sensor-3', keys);
-    await eventually(() => (broker.app.mqtt.online.has('sensor-3') ? true : undefined), 5_000, 'sensor-3 online');
+    await expect.poll(() => broker.app.mqtt.online.has('sensor-3'), { timeout: 5_000 }).toBe(true);
     const disabled = await expectAnswer('POST', '/api/devices/{id}/disable', '/api/devices/sensor-3/disable', 200);
     expect(disabled).toMatchObject({ disconnected: true, device: { id: 'sensor-3', status: 'disabled' } });
-    await eventually(() => (broker.app.mqtt.online.has('sensor-3') ? undefined : true), 5_000, 'sensor-3 offline');
+    await expect.poll(() => broker.app.mqtt.online.has('sensor-3'), { timeout: 5_000 }).toBe(false);
     await link.close();
     await expect(broker.link('sensor-3', keys)).rejects.toThrow();
     expect(broker.app.service.telemetry.authFailures).toBeGreaterThan(0);

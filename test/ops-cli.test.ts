@@ -1,11 +1,14 @@
-// CLI views (`mqpay devices|wallets|channels|settlements`) as a user runs them: the built bin in
-// a child process, against the data directory (--data) and against the running broker's API
-// (--url --token), as tables and as JSON; `settlements --watch` following new settlements.
+// CLI views (`mqpay devices|wallets|channels|settlements`) as a user runs them, through the same
+// `main` the bin calls (in-process, output captured), against the data directory (--data) and
+// against the running broker's API (--url --token), as tables and as JSON; `settlements --watch`
+// following new settlements. Every command's --help and its refusal of a bad flag. Two smoke tests
+// run the shipped dist/mqpay.js itself as a child process.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pageSchema } from '../broker/http/paging.js';
-import { channelView, settlementDetailView, walletView } from '../broker/http/view-schemas.js';
+import { pageSchema } from '../broker/operator/http/paging.js';
+import { channelView, settlementDetailView, walletView } from '../broker/operator/http/view-schemas.js';
 import { OPERATOR_TOKEN, settledResult } from './helpers/broker-fixture.js';
-import { runCli, spawnCli } from './helpers/ops-cli.js';
+import { commands } from '../cli/main.js';
+import { runBuiltCli, runCli, startCli } from './helpers/ops-cli.js';
 import { openPayingChannel, startOpsBroker, type OpsBroker, type PayingChannel } from './helpers/ops-fixture.js';
 
 let broker: OpsBroker;
@@ -64,7 +67,7 @@ describe('CLI views', () => {
 
   it('settlements --watch follows new settlements from the API and from the data directory', async () => {
     for (const source of ['url', 'data'] as const) {
-      const watch = spawnCli(['settlements', '--watch', ...sources()[source]]);
+      const watch = startCli(['settlements', '--watch', ...sources()[source]]);
       try {
         await watch.waitFor(`watching ${source === 'url' ? broker.base : broker.dataDir} for new settlements`, 'stderr');
         await channel.pay(8);
@@ -78,7 +81,7 @@ describe('CLI views', () => {
   });
 
   it('settlements --watch --json prints one JSON object per new settlement', async () => {
-    const watch = spawnCli(['settlements', '--watch', '--json', ...sources().url]);
+    const watch = startCli(['settlements', '--watch', '--json', ...sources().url]);
     try {
       await watch.waitFor('for new settlements', 'stderr');
       await channel.pay(8);
@@ -103,5 +106,53 @@ describe('CLI views', () => {
     const down = await runCli(['wallets', '--url', 'http://127.0.0.1:9', '--token', OPERATOR_TOKEN]);
     expect(down.code).toBe(1);
     expect(down.stderr).toContain('error SERVICE_UNAVAILABLE');
+  });
+});
+
+describe('every command', () => {
+  it('answers --help with its usage, summary and options, and exit 0', async () => {
+    for (const command of commands) {
+      const help = await runCli([...command.name, '--help']);
+      expect(help.code, command.name.join(' ')).toBe(0);
+      expect(help.stdout).toContain(`usage: mqpay ${[...command.name, ...command.positionals].join(' ')} [options]`);
+      expect(help.stdout).toContain(command.summary);
+      for (const flag of Object.keys(command.options)) expect(help.stdout).toContain(`--${flag}`);
+      expect(help.stderr).toBe('');
+    }
+  });
+
+  it('refuses an unknown flag and a wrong number of arguments with a usage error, its help, and exit 2', async () => {
+    for (const command of commands) {
+      const bad = await runCli([...command.name, '--no-such-flag']);
+      expect(bad.code, command.name.join(' ')).toBe(2);
+      expect(bad.stderr).toContain("usage error: Unknown option '--no-such-flag'");
+      expect(bad.stderr).toContain(`usage: mqpay ${command.name.join(' ')}`);
+      expect(bad.stdout).toBe('');
+    }
+    const extra = await runCli(['wallets', 'surplus', '--data', broker.dataDir]);
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain('usage error: expected no arguments, got surplus');
+    const unknown = await runCli(['walets']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command: walets');
+  });
+});
+
+describe('the shipped bin (dist/mqpay.js) as a child process', () => {
+  it('--help lists the commands', async () => {
+    const help = await runBuiltCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: mqpay <command> \[options\]/);
+    for (const command of commands) expect(help.stdout).toContain(`  ${command.name.join(' ')} `);
+  });
+
+  it('runs an admin command with its exit code', async () => {
+    const check = await runBuiltCli(['ledger', 'check', '--data', broker.dataDir]);
+    expect(check.stderr).toBe('');
+    expect(check.code).toBe(0);
+    expect(check.stdout).toMatch(/ledger ok: \d+ checks hold/);
+    const missing = await runBuiltCli(['ledger', 'check']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--data is required');
   });
 });

@@ -1,11 +1,11 @@
 // The dashboard's pure parts under Node (chart geometry, exact totals, display formats), and its
-// browser code type-checked with the DOM library (broker/dashboard/tsconfig.json), which the
+// browser code type-checked with the DOM library (broker/operator/dashboard/tsconfig.json), which the
 // root typecheck leaves out so Node code never sees DOM types.
 import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { areaPath, clipStep, linearScale, linePath, niceTicks, stepPath, windowStart } from '../broker/dashboard/chart-math.js';
-import { DashboardState, FEED_ITEMS_MAX } from '../broker/dashboard/dashboard-state.js';
-import { compactNumber, displayAmount } from '../broker/dashboard/format.js';
+import { areaPath, clipStep, linearScale, linePath, niceTicks, stepPath, windowStart } from '../broker/operator/dashboard/chart-math.js';
+import { DashboardState, FEED_ITEMS_MAX } from '../broker/operator/dashboard/dashboard-state.js';
+import { compactNumber, displayAmount } from '../broker/operator/dashboard/format.js';
 
 describe('dashboard chart geometry', () => {
   it('picks round ticks from 0 up to at least the maximum', () => {
@@ -69,7 +69,7 @@ describe('dashboard state and formats', () => {
 describe('dashboard browser code', () => {
   it('type-checks with the DOM library under the root strictness', async () => {
     const result = await new Promise<{ code: number; output: string }>((resolve) => {
-      execFile(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'broker/dashboard/tsconfig.json'], { timeout: 50_000 }, (error, stdout, stderr) => {
+      execFile(process.execPath, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', 'broker/operator/dashboard/tsconfig.json'], { timeout: 50_000 }, (error, stdout, stderr) => {
         resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, output: stdout + stderr });
       });
     });

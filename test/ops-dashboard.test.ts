@@ -8,6 +8,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR_TOKEN, settledResult } from './helpers/broker-fixture.js';
 import { startOpsBroker, type OpsBroker } from './helpers/ops-fixture.js';
+import { openLiveEvents } from './helpers/ops-sse.js';
 import { startTraffic, type Traffic } from './helpers/ops-traffic.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -66,11 +67,20 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
     let navigations = 0;
     page.on('framenavigated', () => (navigations += 1));
 
-    for (let round = 0; round < 5; round++) {
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
-      const settled = await settledResult(broker.app.service.settleNow());
-      expect(settled).not.toBeNull();
-      await page.locator(`#settlement-feed [data-settlement="${settled?.id}"]`).waitFor({ timeout: 10_000 });
+    // Each round settles once the broker's next vouchers/s sample (one a second) shows vouchers
+    // accepted since the last settlement: there is something to settle, and the settlements
+    // spread over the charts' time axis.
+    const live = await openLiveEvents(broker.base, OPERATOR_TOKEN);
+    try {
+      for (let round = 0; round < 5; round++) {
+        const accepted = broker.app.service.telemetry.vouchersAccepted;
+        await live.next('rate', (sample: { vouchersAccepted: number }) => sample.vouchersAccepted > accepted, 10_000);
+        const settled = await settledResult(broker.app.service.settleNow());
+        expect(settled).not.toBeNull();
+        await page.locator(`#settlement-feed [data-settlement="${settled?.id}"]`).waitFor({ timeout: 10_000 });
+      }
+    } finally {
+      live.close();
     }
     expect(await page.evaluate('window.mqpayNoReload')).toBe(true);
     expect(navigations).toBe(0);

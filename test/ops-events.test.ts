@@ -1,7 +1,7 @@
 // GET /api/events (server-sent events): hello with history, vouchers/s each second, settlements,
 // connects and admin actions as they happen; bounded number of streams.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SSE_CLIENTS_MAX } from '../broker/http/http-limits.js';
+import { SSE_CLIENTS_MAX } from '../broker/operator/http/http-limits.js';
 import { OPERATOR_TOKEN, settledResult } from './helpers/broker-fixture.js';
 import { openPayingChannel, startOpsBroker, type OpsBroker } from './helpers/ops-fixture.js';
 import { openLiveEvents, type LiveEventReader } from './helpers/ops-sse.js';
@@ -53,7 +53,8 @@ describe('live events', () => {
       expect(refused.status).toBe(503);
       expect(refused.json).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryable: true });
       streams.pop()?.close();
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The slot is free once the broker has seen the stream close: its own count says when.
+      await expect.poll(async () => /^mqpay_sse_clients (\d+)$/m.exec((await broker.api('GET', '/metrics')).text)?.[1]).toBe(String(SSE_CLIENTS_MAX - 1));
       streams.push(await openLiveEvents(broker.base, OPERATOR_TOKEN));
     } finally {
       for (const stream of streams) stream.close();

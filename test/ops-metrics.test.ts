@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAmount, type Amount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
-import { OPERATOR_TOKEN, payVoucher, random, signedVoucher, settledResult } from './helpers/broker-fixture.js';
-import { eventually, openPayingChannel, startOpsBroker, type OpsBroker, type PayingChannel } from './helpers/ops-fixture.js';
+import { OPERATOR_TOKEN, payVoucher, random, settledResult, signedVoucher } from './helpers/broker-fixture.js';
+import { openPayingChannel, startOpsBroker, type OpsBroker, type PayingChannel } from './helpers/ops-fixture.js';
 
 let broker: OpsBroker;
 let channel: PayingChannel;
@@ -56,10 +56,9 @@ describe('metrics', () => {
     const settled = await settledResult(broker.app.service.settleNow());
     expect(settled?.amount).toBe(25_000n);
 
-    const text = await eventually(async () => {
-      const scraped = await scrape();
-      return value(scraped, 'mqpay_settlements_total{reason="manual"}') === 1 ? scraped : undefined;
-    }, 5_000, 'settlement in metrics');
+    // The scrape that shows the settlement is the one the assertions below read.
+    let text = '';
+    await expect.poll(async () => value((text = await scrape()), 'mqpay_settlements_total{reason="manual"}'), { timeout: 5_000 }).toBe(1);
     expect(value(text, 'mqpay_vouchers_accepted_total')).toBe(25);
     expect(value(text, 'mqpay_vouchers_rejected_total{code="VOUCHER_ABOVE_DEPOSIT"}')).toBe(1);
     expect(value(text, 'mqpay_acl_violations_total')).toBe(1);
@@ -83,10 +82,8 @@ describe('metrics', () => {
     await channel.pay(1);
     const close = await broker.api('POST', `/api/channels/${channel.channelHex}/close`);
     expect(close.status).toBe(200);
-    const text = await eventually(async () => {
-      const scraped = await scrape();
-      return value(scraped, 'mqpay_settlements_total{reason="close"}') === 1 ? scraped : undefined;
-    }, 5_000, 'close settlement in metrics');
+    let text = '';
+    await expect.poll(async () => value((text = await scrape()), 'mqpay_settlements_total{reason="close"}'), { timeout: 5_000 }).toBe(1);
     expect(value(text, 'mqpay_settlement_duration_seconds_count{reason="close"}')).toBe(1);
     expect(value(text, 'mqpay_settled_micro_total')).toBe(26_000);
     expect(value(text, 'mqpay_channels_open')).toBe(0);
@@ -96,10 +93,8 @@ describe('metrics', () => {
     await channel.payer.request('channel.open', { channel: toHex(second), payee: 'charger-1', deposit: '1', durationSeconds: 3600 });
     await payVoucher(channel.payer, signedVoucher(channel.payerKeys, { channelId: second, seq: 1n, total: parseAmount('0.5') }));
     await channel.payer.request('channel.close', { channel: toHex(second) });
-    const after = await eventually(async () => {
-      const scraped = await scrape();
-      return value(scraped, 'mqpay_settlements_total{reason="close"}') === 2 ? scraped : undefined;
-    }, 5_000, 'device close in metrics');
+    let after = '';
+    await expect.poll(async () => value((after = await scrape()), 'mqpay_settlements_total{reason="close"}'), { timeout: 5_000 }).toBe(2);
     expect(value(after, 'mqpay_settled_micro_total')).toBe(526_000);
     expect(value(after, 'mqpay_settlement_channels_count')).toBe(3);
   });

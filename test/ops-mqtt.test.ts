@@ -3,7 +3,7 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR_TOKEN, settledResult } from './helpers/broker-fixture.js';
-import { eventually, openPayingChannel, startOpsBroker, type OpsBroker } from './helpers/ops-fixture.js';
+import { openPayingChannel, startOpsBroker, type OpsBroker } from './helpers/ops-fixture.js';
 
 let broker: OpsBroker;
 
@@ -37,13 +37,14 @@ describe('operator MQTT streams', () => {
       const channel = await openPayingChannel(broker, { payer: 'car-1', payee: 'charger-1' }, { funds: '5', deposit: '1', step: '0.001' });
       await channel.pay(10);
       const result = await settledResult(broker.app.service.settleNow());
-      const settlement = await eventually(() => messages.find((m) => m.topic === 'mqpay/v1/ops/settlements'), 5_000, 'ops settlement');
-      expect(settlement.body).toMatchObject({ type: 'settlement', id: result?.id, amount: '0.01', lines: [{ account: 'wallet:charger-1', amount: '0.01' }] });
+      await expect.poll(() => messages.find((m) => m.topic === 'mqpay/v1/ops/settlements'), { timeout: 5_000 }).toBeDefined();
+      const settlement = messages.find((m) => m.topic === 'mqpay/v1/ops/settlements');
+      expect(settlement?.body).toMatchObject({ type: 'settlement', id: result?.id, amount: '0.01', lines: [{ account: 'wallet:charger-1', amount: '0.01' }] });
       const connects = messages.filter((m) => m.topic === 'mqpay/v1/ops/events' && m.body.type === 'device.connected').map((m) => m.body.device);
       expect(connects).toEqual(['car-1', 'charger-1']);
       await broker.api('POST', '/api/devices/charger-1/disable');
-      await eventually(() => messages.find((m) => m.body.type === 'device.disabled' && m.body.device === 'charger-1'), 5_000, 'device.disabled on ops/events');
-      await eventually(() => messages.find((m) => m.body.type === 'device.disconnected' && m.body.device === 'charger-1'), 5_000, 'device.disconnected on ops/events');
+      await expect.poll(() => messages.find((m) => m.body.type === 'device.disabled' && m.body.device === 'charger-1'), { timeout: 5_000 }).toBeDefined();
+      await expect.poll(() => messages.find((m) => m.body.type === 'device.disconnected' && m.body.device === 'charger-1'), { timeout: 5_000 }).toBeDefined();
     } finally {
       await client.endAsync();
     }
@@ -68,6 +69,6 @@ describe('operator MQTT streams', () => {
     const link = await broker.link('sensor-1', keys);
     const violations = broker.app.service.telemetry.aclViolations;
     await link.subscribe('mqpay/v1/ops/#').catch(() => undefined);
-    await eventually(() => (broker.app.service.telemetry.aclViolations > violations ? true : undefined), 5_000, 'ACL violation');
+    await expect.poll(() => broker.app.service.telemetry.aclViolations, { timeout: 5_000 }).toBeGreaterThan(violations);
   });
 });

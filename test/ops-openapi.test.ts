@@ -2,7 +2,7 @@
 // (method, path parameters, body, success statuses, auth), the document has nothing the router
 // does not serve, every $ref resolves, and every documented operation is really served.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../broker/http/route-table.js';
+import { ROUTES } from '../broker/operator/http/route-table.js';
 import { startOpsBroker, type OpsBroker } from './helpers/ops-fixture.js';
 
 type Operation = {

@@ -1,7 +1,8 @@
 // `mqpay agent init`: creates an agent home. The public key is the last line of the output, so
 // a provisioning script can pipe it straight into enrolment.
 import { readFileSync } from 'node:fs';
-import { requireString, UsageError, type Command, type CommandInput } from '../../cli/command.js';
+import { resolve } from 'node:path';
+import { requirePath, requireString, UsageError, type Command, type CommandInput } from '../../cli/command.js';
 import { publicKeyFromHex } from '../../shared/keys.js';
 import { toHex } from '../../shared/hex.js';
 import type { AgentConfigInput } from '../config.js';
@@ -13,7 +14,7 @@ function serviceKeyOf(input: CommandInput): string | undefined {
   const hex = optionalString(input, 'service-key');
   const file = optionalString(input, 'service-key-file');
   if (hex !== undefined && file !== undefined) throw new UsageError('give --service-key or --service-key-file, not both');
-  const text = hex ?? (file === undefined ? undefined : readFileSync(file, 'utf8').trim());
+  const text = hex ?? (file === undefined ? undefined : readFileSync(resolve(input.io.cwd, file), 'utf8').trim());
   return text === undefined ? undefined : toHex(publicKeyFromHex(text.toLowerCase()));
 }
 
@@ -63,7 +64,7 @@ export const initCommand: Command = {
     allow: { type: 'string', description: 'only pay this payee (repeat for several)', multiple: true },
   },
   async run(input) {
-    const home = requireString(input, 'home');
+    const home = requirePath(input, 'home');
     const created = initAgentHome({ home, config: configOf(input), random: systemRandom });
     input.stdout(`agent ${created.config.device} created in ${home}`);
     input.stdout(`configuration: ${home}/${CONFIG_FILE} (deposit, top-up, spending policy)`);

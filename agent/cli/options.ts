@@ -1,6 +1,7 @@
 // Flags shared by the agent commands, and their reading.
+import type { Logger } from 'pino';
 import { UsageError, type CommandInput, type OptionSpec } from '../../cli/command.js';
-import { LOG_LEVELS } from '../logger.js';
+import { createAgentLogger, LOG_LEVELS } from '../logger.js';
 
 export const homeOption: Record<string, OptionSpec> = {
   home: { type: 'string', description: 'agent home directory (key, agent.json, state.db)' },
@@ -30,4 +31,9 @@ export function connectionOf(input: CommandInput): { brokerUrl?: string; brokerI
   const brokerUrl = optionalString(input, 'broker');
   const brokerId = optionalString(input, 'broker-id');
   return { ...(brokerUrl === undefined ? {} : { brokerUrl }), ...(brokerId === undefined ? {} : { brokerId }) };
+}
+
+/** The agent's pino logger, writing to the command's stderr (not fd 2: commands also run in-process). */
+export function commandLogger(input: CommandInput, device: string): Logger {
+  return createAgentLogger(logLevelOf(input), device, { write: (text: string) => void input.io.stderr.write(text) });
 }

@@ -1,12 +1,11 @@
 // `mqpay agent pay PAYEE AMOUNT`: one payment from the command line. Exit 0 once the service
 // has accepted it; otherwise non-zero with the error code and what happens to the voucher.
-import { integerOption, requireString, type Command } from '../../cli/command.js';
+import { integerOption, requirePath, type Command } from '../../cli/command.js';
 import { formatAmount, parseAmount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
 import { createAgent } from '../agent.js';
-import { createAgentLogger } from '../logger.js';
 import { loadAgentHome } from '../home.js';
-import { brokerOptions, connectionOf, homeOption, logLevelOf, optionalString } from './options.js';
+import { brokerOptions, commandLogger, connectionOf, homeOption, optionalString } from './options.js';
 
 export const PAY_TIMEOUT_MS_DEFAULT = 15_000;
 const PAY_TIMEOUT_MS_MAX = 600_000;
@@ -24,12 +23,12 @@ export const payCommand: Command = {
     json: { type: 'boolean', description: 'print the payment as JSON' },
   },
   async run(input) {
-    const home = requireString(input, 'home');
+    const home = requirePath(input, 'home');
     const [payee, amountText] = input.positionals as [string, string];
     const amount = parseAmount(amountText);
     const timeoutMs = integerOption(input, 'timeout-ms', 1, PAY_TIMEOUT_MS_MAX) ?? PAY_TIMEOUT_MS_DEFAULT;
     const memo = optionalString(input, 'memo');
-    const logger = createAgentLogger(logLevelOf(input), loadAgentHome(home).config.device);
+    const logger = commandLogger(input, loadAgentHome(home).config.device);
     const agent = await createAgent({ home, ...connectionOf(input), logger, connectWaitMs: timeoutMs, paymentTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
     try {
       const payment = await agent.pay(payee, amount, { receipt: input.values.receipt === true, timeoutMs, ...(memo === undefined ? {} : { memo }) });

@@ -1,24 +1,11 @@
 // `mqpay agent run`: the long-running device process. Receives payments (logging each),
 // answers with receipts, re-sends its own pending vouchers, optionally advertises a price,
-// and stops cleanly on SIGINT or SIGTERM. Logs are pino JSON lines on stderr.
-import { requireString, type Command } from '../../cli/command.js';
+// and stops cleanly when told to (SIGINT or SIGTERM in the bin). Logs are pino JSON lines on stderr.
+import { requirePath, type Command } from '../../cli/command.js';
 import { formatAmount } from '../../shared/amount.js';
 import { createAgent } from '../agent.js';
 import { loadAgentHome } from '../home.js';
-import { createAgentLogger } from '../logger.js';
-import { brokerOptions, connectionOf, homeOption, logLevelOf, optionalString } from './options.js';
-
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}
+import { brokerOptions, commandLogger, connectionOf, homeOption, optionalString } from './options.js';
 
 export const runCommand: Command = {
   name: ['agent', 'run'],
@@ -32,10 +19,10 @@ export const runCommand: Command = {
     'offer-price': { type: 'string', description: 'the advertised price per unit, e.g. 0.00025' },
   },
   async run(input) {
-    const home = requireString(input, 'home');
-    const logger = createAgentLogger(logLevelOf(input), loadAgentHome(home).config.device);
+    const home = requirePath(input, 'home');
+    const logger = commandLogger(input, loadAgentHome(home).config.device);
     const agent = await createAgent({ home, ...connectionOf(input), logger, connectWaitMs: 0 });
-    const signal = untilSignal();
+    const signal = input.io.untilStopped();
     agent.onPayment((payment) => {
       logger.info({ channel: payment.channel, payer: payment.payer, seq: payment.seq.toString(), amount: formatAmount(payment.amount), total: formatAmount(payment.total), source: payment.source }, 'payment received');
     });

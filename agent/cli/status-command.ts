@@ -1,6 +1,6 @@
 // `mqpay agent status`: what this device has signed, received and still has pending, read from
 // its local state without the broker (and while `agent run` is running).
-import { requireString, type Command } from '../../cli/command.js';
+import { requirePath, type Command } from '../../cli/command.js';
 import { loadAgentHome } from '../home.js';
 import { readAgentStatus, type AgentStatus } from '../status.js';
 import { openState } from '../store/open-state.js';
@@ -30,7 +30,7 @@ export const statusCommand: Command = {
   positionals: [],
   options: { ...homeOption, json: { type: 'boolean', description: 'print JSON' } },
   async run(input) {
-    const home = loadAgentHome(requireString(input, 'home'));
+    const home = loadAgentHome(requirePath(input, 'home'));
     const db = openState(home.statePath, { readonly: true });
     try {
       const status = readAgentStatus(db);

@@ -9,7 +9,7 @@ import { verify } from '../../shared/crypto.js';
 import { decodeConnectToken, splitConnectPassword } from '../../shared/connect-token.js';
 import { MqpayError, type ErrorCode } from '../../shared/errors.js';
 import { isDeviceId } from '../../shared/ids.js';
-import { tokenMatches } from '../operator-token.js';
+import { tokenMatches } from '../operator/operator-token.js';
 import type { SettlementService } from '../service/service.js';
 import type { Clock } from '../service/ports.js';
 import { OPERATOR_USERNAME, setRole, type Role } from './roles.js';

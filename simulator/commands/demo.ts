@@ -50,7 +50,7 @@ export const demoCommand: Command = {
     input.stderr(`mqpay demo: starting the broker and ${options.devices} devices (seed ${options.seed})...`);
     return withInterrupt(input.stderr, async (stop) => {
       const { facts, world } = await runSimulation(options, {
-        clock: systemSimClock, random: systemRandom, progress: (text) => process.stderr.write(text), note: input.stderr, isTty: process.stderr.isTTY === true, stop,
+        clock: systemSimClock, random: systemRandom, progress: (text) => input.io.stderr.write(text), note: input.stderr, isTty: input.io.stderr.isTTY === true, stop,
         onReady: (info) => void directions(info).then((text) => input.stdout(text)),
       });
       input.stdout(summaryText(facts, 'mqpay demo'));

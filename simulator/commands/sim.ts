@@ -24,7 +24,7 @@ export const simCommand: Command = {
     const options = simOptionsOf(input, { devices: SIM_DEFAULTS.devices, durationMs: SIM_DEFAULTS.durationS * 1000, malicious: 0, dropRate: 0, httpPort: null, intensity: 1 });
     input.stderr(`mqpay sim: seed ${options.seed}, ${options.devices} devices (${options.malicious} malicious), ${options.durationMs / 1000} s${options.killBrokerEverySeconds === null ? '' : `, broker killed every ${options.killBrokerEverySeconds} s`}${options.dropRate > 0 ? `, drop rate ${options.dropRate}/s` : ''}; starting...`);
     return withInterrupt(input.stderr, async (stop) => {
-      const { facts, world } = await runSimulation(options, { clock: systemSimClock, random: systemRandom, progress: (text) => process.stderr.write(text), note: input.stderr, isTty: process.stderr.isTTY === true, stop });
+      const { facts, world } = await runSimulation(options, { clock: systemSimClock, random: systemRandom, progress: (text) => input.io.stderr.write(text), note: input.stderr, isTty: input.io.stderr.isTTY === true, stop });
       const ok = runSucceeded(facts);
       input.stdout(summaryText(facts));
       const reportFile = input.values.report;

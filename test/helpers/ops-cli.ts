@@ -1,5 +1,9 @@
-// Runs the built `mqpay` command (dist/mqpay.js, built by global-setup) as a child process.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+// Runs `mqpay` commands in tests. In-process by default: `main(argv, io)` with buffers for
+// stdout and stderr, an environment of the test's own, and a stop the test controls (what SIGTERM
+// is to the bin). The built bin (dist/mqpay.js, built by global-setup) is run as a child process
+// only by the smoke tests that check the shipped file itself.
+import { execFile } from 'node:child_process';
+import { main } from '../../cli/main.js';
 
 export interface CliResult {
   readonly code: number;
@@ -7,52 +11,86 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['dist/mqpay.js', ...args], { env: { ...process.env, ...env }, timeout: 20_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
-      resolve({ code, stdout, stderr });
-    });
-  });
+type Stream = 'stdout' | 'stderr';
+
+/** Output buffers that wake waiters on every write: waiting is driven by output, not by timers. */
+function capture(): { out: Record<Stream, string>; sink: (stream: Stream) => { write(text: string): boolean }; changed: Set<() => void> } {
+  const out: Record<Stream, string> = { stdout: '', stderr: '' };
+  const changed = new Set<() => void>();
+  return {
+    out,
+    changed,
+    sink: (stream) => ({
+      write(text: string) {
+        out[stream] += text;
+        for (const wake of [...changed]) wake();
+        return true;
+      },
+    }),
+  };
+}
+
+/** One command run to completion in this process. `env` is the whole environment it sees. */
+export async function runCli(args: readonly string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  const { out, sink } = capture();
+  const code = await main(args, { stdout: sink('stdout'), stderr: sink('stderr'), env });
+  return { code, stdout: out.stdout, stderr: out.stderr };
 }
 
 export interface RunningCli {
-  readonly child: ChildProcess;
   stdout(): string;
   stderr(): string;
-  /** Waits until stdout (or stderr) contains `text`. */
-  waitFor(text: string | RegExp, stream?: 'stdout' | 'stderr', timeoutMs?: number): Promise<void>;
-  stop(): Promise<number | null>;
+  /** Resolves once stdout (or stderr) contains `text`; rejects if the command ends first. */
+  waitFor(text: string | RegExp, stream?: Stream): Promise<void>;
+  /** Asks the command to stop (as SIGTERM does for the bin) and resolves with its exit code. */
+  stop(): Promise<number>;
 }
 
-export function spawnCli(args: readonly string[]): RunningCli {
-  const child = spawn(process.execPath, ['dist/mqpay.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = { stdout: '', stderr: '' };
-  child.stdout?.on('data', (chunk: Buffer) => (out.stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (out.stderr += chunk.toString()));
+/** A long-running command (`settlements --watch`, `agent run`) started in this process. */
+export function startCli(args: readonly string[], env: Record<string, string | undefined> = {}): RunningCli {
+  const { out, sink, changed } = capture();
+  let requestStop: (reason: string) => void = () => undefined;
+  const stopped = new Promise<string>((resolve) => {
+    requestStop = resolve;
+  });
+  let ended = false;
+  const done = main(args, { stdout: sink('stdout'), stderr: sink('stderr'), env, untilStopped: () => stopped }).finally(() => {
+    ended = true;
+    for (const wake of [...changed]) wake();
+  });
   return {
-    child,
     stdout: () => out.stdout,
     stderr: () => out.stderr,
-    waitFor(text, stream = 'stdout', timeoutMs = 10_000) {
+    waitFor(text, stream = 'stdout') {
       return new Promise((resolve, reject) => {
-        const deadline = Date.now() + timeoutMs;
         const check = () => {
           const seen = out[stream];
-          if (typeof text === 'string' ? seen.includes(text) : text.test(seen)) return resolve();
-          if (child.exitCode !== null) return reject(new Error(`mqpay exited ${child.exitCode}: ${out.stderr}`));
-          if (Date.now() > deadline) return reject(new Error(`no ${String(text)} on ${stream}: ${seen} / ${out.stderr}`));
-          setTimeout(check, 25);
+          if (typeof text === 'string' ? seen.includes(text) : text.test(seen)) {
+            changed.delete(check);
+            return resolve();
+          }
+          if (ended) {
+            changed.delete(check);
+            reject(new Error(`mqpay ${args.join(' ')} ended before printing ${String(text)} on ${stream}: ${out.stdout} / ${out.stderr}`));
+          }
         };
+        changed.add(check);
         check();
       });
     },
     stop() {
-      return new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve(child.exitCode);
-        child.once('exit', (code) => resolve(code));
-        child.kill('SIGTERM');
-      });
+      requestStop('SIGTERM');
+      return done;
     },
   };
+}
+
+/** The shipped bin as a child process, for the smoke tests of dist/mqpay.js itself. */
+export function runBuiltCli(args: readonly string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['dist/mqpay.js', ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : 1;
+      resolve({ code, stdout, stderr });
+    });
+  });
 }

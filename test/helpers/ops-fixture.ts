@@ -2,7 +2,7 @@
 // ephemeral port over a real SQLite file, an HTTP helper that keeps status, headers and body,
 // and a payer streaming signed vouchers over a real MQTT channel.
 import type { DeviceLink } from '../../agent/link.js';
-import { operatorHttpHandler } from '../../broker/http/operator-api.js';
+import { operatorHttpHandler } from '../../broker/operator/http/operator-api.js';
 import type { BrokerConfigInput } from '../../broker/config.js';
 import { parseAmount, type Amount } from '../../shared/amount.js';
 import { newChannelId } from '../../shared/ids.js';
@@ -90,15 +90,4 @@ export async function openPayingChannel(broker: RunningBroker, names: { payer: s
     },
     total: () => (step * seq) as Amount,
   };
-}
-
-/** Waits until `check` returns a value that is not undefined, polling. */
-export async function eventually<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 5_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }

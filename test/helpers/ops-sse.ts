@@ -1,6 +1,6 @@
 // Reads the broker's live-event stream (/api/events) in tests: collects (event, data) pairs and
 // waits for one that matches.
-import { readSse, type SseEvent } from '../../broker/cli/sse-reader.js';
+import { readSse, type SseEvent } from '../../broker/operator/commands/sse-reader.js';
 
 export interface LiveEventReader {
   readonly events: SseEvent[];

@@ -28,6 +28,8 @@ export async function startTraffic(broker: RunningBroker, pairs: readonly FleetP
       // A slow wave per channel so the vouchers/s chart has some shape.
       const count = Math.max(1, Math.round(pair.burst * (1 + 0.6 * Math.sin(tick / 6 + index))));
       await channel.pay(count);
+      // Pacing the load (a steady stream for the charts), not waiting for anything: tests
+      // synchronise on what the broker reports, never on this tick.
       await new Promise((resolve) => setTimeout(resolve, TICK_MS));
     }
   });

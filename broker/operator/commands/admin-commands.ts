@@ -1,0 +1,74 @@
+// Operator commands over the data directory: enrol devices, fund wallets, audit the ledger
+// (the list views, settlements included, are in view-commands.ts). They work while the broker runs (SQLite WAL; the broker reads devices and
+// balances from the database on each use, so it sees the change at once).
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatAmount, parseAmount } from '../../../shared/amount.js';
+import { MqpayError } from '../../../shared/errors.js';
+import { publicKeyFromHex } from '../../../shared/keys.js';
+import { requirePath, requireString, UsageError, type Command, type CommandInput } from '../../../cli/command.js';
+import { auditLedger } from '../../store/audit.js';
+import { addDevice } from '../../store/devices.js';
+import { fundWallet } from '../../store/ledger.js';
+import { DATABASE_FILE, openDatabase, type Db } from '../../store/open-database.js';
+
+const dataOption = { data: { type: 'string', description: 'broker data directory' } } as const;
+
+function withDatabase<T>(input: CommandInput, mustExist: boolean, use: (db: Db) => T): T {
+  const dataDir = requirePath(input, 'data');
+  if (mustExist && !existsSync(join(dataDir, DATABASE_FILE))) throw new UsageError(`no mqpay ledger in ${dataDir} (start the broker once, or add a device)`);
+  const db = openDatabase(dataDir);
+  try {
+    return use(db);
+  } finally {
+    db.close();
+  }
+}
+
+export const deviceAddCommand: Command = {
+  name: ['device', 'add'],
+  summary: 'enrol a device with its ed25519 public key',
+  positionals: ['NAME'],
+  options: { ...dataOption, 'public-key': { type: 'string', description: '32-byte public key, 64 hex characters' } },
+  async run(input) {
+    const [name = ''] = input.positionals;
+    const publicKey = publicKeyFromHex(requireString(input, 'public-key'));
+    withDatabase(input, false, (db) => addDevice(db, name, publicKey, Date.now()));
+    input.stdout(`enrolled ${name}`);
+    return 0;
+  },
+};
+
+export const walletFundCommand: Command = {
+  name: ['wallet', 'fund'],
+  summary: 'move money from outside into a device wallet (AMOUNT like 12.5)',
+  positionals: ['NAME', 'AMOUNT'],
+  options: { ...dataOption, id: { type: 'string', description: 'idempotency key: funding twice with one id funds once' } },
+  async run(input) {
+    const [name = '', text = ''] = input.positionals;
+    const amount = parseAmount(text);
+    if (amount === 0n) throw new MqpayError('AMOUNT_ZERO');
+    // The same key as the HTTP API's Idempotency-Key: reused for another wallet or amount, the
+    // ledger refuses it (IDEMPOTENCY_CONFLICT) and this exits non-zero.
+    const key = typeof input.values.id === 'string' ? input.values.id : randomBytes(12).toString('hex');
+    const outcome = withDatabase(input, true, (db) => fundWallet(db, name, amount, key, Date.now()));
+    input.stdout(`${outcome.kind === 'funded' ? 'funded' : 'already funded (same id)'} ${name} with ${formatAmount(amount)}; balance ${formatAmount(outcome.balance)}`);
+    return 0;
+  },
+};
+
+export const ledgerCheckCommand: Command = {
+  name: ['ledger', 'check'],
+  summary: 'audit the ledger; exit 0 only when every check holds',
+  positionals: [],
+  options: { ...dataOption, json: { type: 'boolean', description: 'print the checks as JSON' } },
+  async run(input) {
+    const checks = withDatabase(input, true, auditLedger);
+    if (input.values.json === true) input.stdout(JSON.stringify({ ok: checks.every((c) => c.ok), checks }, null, 2));
+    else for (const check of checks) input.stdout(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.name}: ${check.detail}`);
+    const failed = checks.filter((check) => !check.ok).length;
+    if (input.values.json !== true) input.stdout(failed === 0 ? `ledger ok: ${checks.length} checks hold` : `ledger BROKEN: ${failed} of ${checks.length} checks fail`);
+    return failed === 0 ? 0 : 1;
+  },
+};

@@ -1,0 +1,25 @@
+// CLI views straight from the data directory's SQLite file (WAL: safe while the broker runs).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { UsageError } from '../../../cli/command.js';
+import { pageOf } from '../http/paging.js';
+import { viewChannel, viewDevice, viewSettlementDetail, viewWallet } from '../http/resource-views.js';
+import { listChannels } from '../../store/channels.js';
+import { DATABASE_FILE, openDatabase } from '../../store/open-database.js';
+import { devicesPage, walletsPage } from '../../store/operator-reads.js';
+import { listSettlements, settlementLines } from '../../store/settle.js';
+import type { ViewSource } from './view-source-types.js';
+
+const NOBODY: ReadonlySet<string> = new Set();
+
+export function dataSource(dataDir: string): ViewSource {
+  if (!existsSync(join(dataDir, DATABASE_FILE))) throw new UsageError(`no mqpay ledger in ${dataDir} (start the broker once, or add a device)`);
+  const db = openDatabase(dataDir);
+  return {
+    devices: async (page) => pageOf(devicesPage(db, page.limit + 1, page.offset), page, (row) => ({ ...viewDevice(row, NOBODY), online: null })),
+    wallets: async (page) => pageOf(walletsPage(db, page.limit + 1, page.offset), page, viewWallet),
+    channels: async (page) => pageOf(listChannels(db, page.limit + 1, page.offset), page, viewChannel),
+    settlements: async (page) => pageOf(listSettlements(db, page.limit + 1, page.offset), page, (row) => viewSettlementDetail(row, settlementLines(db, row.id))),
+    close: () => db.close(),
+  };
+}

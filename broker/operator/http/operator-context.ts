@@ -1,0 +1,19 @@
+// What every operator route gets: the broker, the live-event hub, the metrics, the dashboard's
+// files, a logger for admin actions, and the OpenAPI document built from the route table.
+import type { Logger } from 'pino';
+import type { BrokerApp } from '../../app.js';
+import type { OperatorMetrics } from '../metrics.js';
+import type { LiveEvents } from './live-events.js';
+import type { OpsEventInput } from './ops-events.js';
+import type { StaticAssets } from './static-assets.js';
+
+export interface OperatorContext {
+  readonly app: BrokerApp;
+  readonly live: LiveEvents;
+  readonly metrics: OperatorMetrics;
+  readonly assets: StaticAssets;
+  readonly logger: Logger;
+  readonly openapi: () => Record<string, unknown>;
+  /** Publishes an admin action on mqpay/v1/ops/events (MQTT operators and SSE both see it). */
+  readonly publishEvent: (event: OpsEventInput) => void;
+}

@@ -1,0 +1,74 @@
+// Devices: list (with online/offline), one, enrol, disable (closing a live session), enable.
+import * as z from 'zod';
+import { MqpayError } from '../../../shared/errors.js';
+import { checkDeviceId } from '../../../shared/ids.js';
+import { publicKeyFromHex } from '../../../shared/keys.js';
+import { addDevice, setDeviceStatus } from '../../store/devices.js';
+import { devicesPage, deviceWithBalance } from '../../store/operator-reads.js';
+import type { OperatorContext } from './operator-context.js';
+import { pageOf, pageQuery, pageSchema } from './paging.js';
+import { viewDevice, type DeviceView } from './resource-views.js';
+import { defineRoute, json, type Route, NONE } from './route.js';
+import { deviceActionView, deviceView } from './view-schemas.js';
+
+export const deviceIdText = z.string().max(64).transform((id) => checkDeviceId(id)).describe('device id: 1-32 of [a-z0-9_.-]');
+const idParams = z.strictObject({ id: deviceIdText });
+const enrolBody = z.strictObject({
+  id: deviceIdText,
+  publicKey: z.string().max(128).transform((hex) => publicKeyFromHex(hex)).describe('ed25519 public key, 64 hex characters; checked at enrolment'),
+});
+
+function deviceOrThrow(ops: OperatorContext, id: string): DeviceView {
+  const row = deviceWithBalance(ops.app.db, id);
+  if (row === null) throw new MqpayError('DEVICE_UNKNOWN', id);
+  return viewDevice(row, ops.app.mqtt.online);
+}
+
+function setStatus(ops: OperatorContext, id: string, status: 'active' | 'disabled') {
+  setDeviceStatus(ops.app.db, id, status);
+  // A disabled device's live session is closed; the CONNECT check then refuses it (DEVICE_DISABLED).
+  const disconnected = status === 'disabled' ? ops.app.mqtt.disconnect(id) : false;
+  ops.logger.info({ device: id, status, disconnected }, 'device status set by operator');
+  ops.publishEvent({ type: status === 'disabled' ? 'device.disabled' : 'device.enabled', device: id });
+  return json(200, { device: deviceOrThrow(ops, id), disconnected });
+}
+
+export const deviceRoutes: readonly Route[] = [
+  defineRoute({
+    method: 'GET', path: '/api/devices', operationId: 'listDevices', tag: 'devices', access: 'operator',
+    summary: 'Enrolled devices in id order, with wallet balance and whether each is connected now',
+    params: NONE, query: pageQuery, body: null,
+    responses: [{ status: 200, description: 'a page of devices', schema: pageSchema(deviceView) }],
+    handle: ({ ops, query }) => json(200, pageOf(devicesPage(ops.app.db, query.limit + 1, query.offset), query, (row) => viewDevice(row, ops.app.mqtt.online))),
+  }),
+  defineRoute({
+    method: 'POST', path: '/api/devices', operationId: 'enrolDevice', tag: 'devices', access: 'operator',
+    summary: 'Enrol a device with its ed25519 public key (opens its wallet)',
+    params: NONE, query: NONE, body: enrolBody, errors: [409],
+    responses: [{ status: 201, description: 'enrolled', schema: deviceView }],
+    handle({ ops, body }) {
+      addDevice(ops.app.db, body.id, body.publicKey, ops.app.clock.nowMs());
+      ops.logger.info({ device: body.id }, 'device enrolled by operator');
+      ops.publishEvent({ type: 'device.enrolled', device: body.id });
+      return json(201, deviceOrThrow(ops, body.id));
+    },
+  }),
+  defineRoute({
+    method: 'GET', path: '/api/devices/{id}', operationId: 'getDevice', tag: 'devices', access: 'operator',
+    summary: 'One device', params: idParams, query: NONE, body: null,
+    responses: [{ status: 200, description: 'the device', schema: deviceView }],
+    handle: ({ ops, params }) => json(200, deviceOrThrow(ops, params.id)),
+  }),
+  defineRoute({
+    method: 'POST', path: '/api/devices/{id}/disable', operationId: 'disableDevice', tag: 'devices', access: 'operator',
+    summary: 'Disable a device: refuse its connections and close its live session', params: idParams, query: NONE, body: NONE,
+    responses: [{ status: 200, description: 'disabled', schema: deviceActionView }],
+    handle: ({ ops, params }) => setStatus(ops, params.id, 'disabled'),
+  }),
+  defineRoute({
+    method: 'POST', path: '/api/devices/{id}/enable', operationId: 'enableDevice', tag: 'devices', access: 'operator',
+    summary: 'Enable a disabled device again', params: idParams, query: NONE, body: NONE,
+    responses: [{ status: 200, description: 'enabled', schema: deviceActionView }],
+    handle: ({ ops, params }) => setStatus(ops, params.id, 'active'),
+  }),
+];

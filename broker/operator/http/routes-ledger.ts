@@ -1,0 +1,22 @@
+// The ledger: totals by account kind, and the full audit (`mqpay ledger check` over HTTP).
+import { auditLedger } from '../../store/audit.js';
+import { ledgerTotals } from '../../store/operator-reads.js';
+import { viewAudit, viewLedger } from './resource-views.js';
+import { defineRoute, json, type Route, NONE } from './route.js';
+import { auditView, ledgerView } from './view-schemas.js';
+
+
+export const ledgerRoutes: readonly Route[] = [
+  defineRoute({
+    method: 'GET', path: '/api/ledger', operationId: 'ledgerTotals', tag: 'ledger', access: 'operator',
+    summary: 'Ledger totals: funded, in wallets, in escrow, fees', params: NONE, query: NONE, body: null,
+    responses: [{ status: 200, description: 'totals', schema: ledgerView }],
+    handle: ({ ops }) => json(200, viewLedger(ledgerTotals(ops.app.db))),
+  }),
+  defineRoute({
+    method: 'GET', path: '/api/ledger/audit', operationId: 'auditLedger', tag: 'ledger', access: 'operator',
+    summary: 'Audit the ledger from the transfers up (balances, sum to zero, channels, settlements)', params: NONE, query: NONE, body: null,
+    responses: [{ status: 200, description: 'the checks; ok is true only when every check holds', schema: auditView }],
+    handle: ({ ops }) => json(200, viewAudit(auditLedger(ops.app.db))),
+  }),
+];

@@ -1,0 +1,91 @@
+// The JSON shapes the operator API answers with, as zod schemas: they document the responses
+// in the OpenAPI document, and the tests parse real responses with them. Amounts are decimal
+// strings of the currency (6 places = micro-units), never JSON numbers.
+import * as z from 'zod';
+import { ERROR_CODES } from '../../../shared/errors.js';
+
+export const amountText = z.string().regex(/^(0|[1-9][0-9]*)(\.[0-9]{1,6})?$/).describe('decimal amount, at most 6 places (1 micro-unit = 0.000001)');
+const isoTime = z.string().describe('ISO 8601 UTC time');
+
+export const deviceView = z.strictObject({
+  id: z.string(),
+  publicKey: z.string().describe('ed25519 public key, 64 hex characters'),
+  status: z.enum(['active', 'disabled']),
+  online: z.boolean().describe('connected to the broker now'),
+  balance: amountText.describe('wallet balance'),
+  createdAt: isoTime,
+});
+
+export const walletView = z.strictObject({ device: z.string(), balance: amountText });
+
+export const channelView = z.strictObject({
+  id: z.string().describe('channel id, 64 hex characters'),
+  payer: z.string(),
+  payee: z.string(),
+  state: z.enum(['open', 'closed']),
+  deposit: amountText,
+  latestSeq: z.string().describe('seq of the latest accepted voucher (decimal string, u64)'),
+  latestTotal: amountText,
+  settledTotal: amountText,
+  unsettled: amountText.describe('latest total minus settled total'),
+  revision: z.number().int(),
+  openedAt: isoTime,
+  expiresAt: isoTime,
+  closedAt: isoTime.nullable(),
+});
+
+export const settlementLineView = z.strictObject({ account: z.string().describe("credited account: 'wallet:{device}' or 'fees'"), amount: amountText });
+
+export const settlementView = z.strictObject({
+  id: z.string(),
+  reason: z.enum(['epoch', 'threshold', 'close', 'expiry', 'manual']),
+  channels: z.number().int().describe('channels settled'),
+  amount: amountText.describe('total moved out of escrow, fee included'),
+  fee: amountText,
+  createdAt: isoTime,
+  createdAtMs: z.number().int(),
+});
+
+export const settlementDetailView = settlementView.extend({ lines: z.array(settlementLineView) });
+
+const kindTotal = z.strictObject({ accounts: z.number().int(), balance: amountText });
+export const ledgerView = z.strictObject({
+  funded: amountText.describe('money brought in from outside (minus the external account balance)'),
+  wallets: kindTotal,
+  escrow: kindTotal,
+  fees: amountText,
+  balanced: z.boolean().describe('wallets + escrow + fees equals funded (all accounts sum to zero)'),
+});
+
+export const auditView = z.strictObject({
+  ok: z.boolean(),
+  checks: z.array(z.strictObject({ name: z.string(), ok: z.boolean(), detail: z.string() })),
+});
+
+export const fundResultView = z.strictObject({
+  device: z.string(),
+  amount: amountText,
+  balance: amountText,
+  moved: z.boolean().describe('false when this idempotency key had already funded the wallet'),
+  idempotencyKey: z.string(),
+});
+
+export const closeResultView = z.strictObject({
+  channel: channelView,
+  settled: amountText,
+  refunded: amountText,
+  settlement: z.string().nullable().describe('id of the closing settlement; null when nothing was owed'),
+});
+
+export const settleNowView = z.strictObject({ settlement: settlementDetailView.nullable().describe('null when no channel had anything unsettled') });
+
+export const deviceActionView = z.strictObject({ device: deviceView, disconnected: z.boolean().describe('a live MQTT session was closed') });
+
+export const problemView = z.strictObject({
+  type: z.string().describe('urn:mqpay:error:{code}'),
+  title: z.string(),
+  status: z.number().int(),
+  code: z.enum(ERROR_CODES as unknown as [string, ...string[]]).describe('stable error code (shared/errors.ts)'),
+  detail: z.string(),
+  retryable: z.boolean(),
+});

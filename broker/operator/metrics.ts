@@ -1,0 +1,116 @@
+// Prometheus metrics at GET /metrics, on the broker's own prom-client Registry (never the global
+// one, so two brokers in one process, as in tests, do not mix). Names are prefixed mqpay_;
+// Node's default metrics (event loop lag, heap, CPU, GC) keep their standard names.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BrokerApp } from '../app.js';
+import type { SettlementService } from '../service/service.js';
+import type { Db } from '../store/open-database.js';
+import { deviceCounts, ledgerTotals, openChannelCount } from '../store/operator-reads.js';
+import type { SettlementReason } from '../store/settle.js';
+
+export interface OperatorMetrics {
+  readonly registry: Registry;
+  /** Counts one answered HTTP request by route template (not the raw URL: bounded labels). */
+  observeHttp(route: string, method: string, status: number): void;
+  close(): void;
+}
+
+export function createOperatorMetrics(app: BrokerApp, sseClients: () => number): OperatorMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+  registerServiceMetrics(registry, app);
+  registerLedgerMetrics(registry, app.db);
+  const stopSettlements = registerSettlementMetrics(registry, app.service);
+  const http = new Counter({ name: 'mqpay_http_requests_total', help: 'Operator HTTP requests answered, by route template, method and status.', labelNames: ['route', 'method', 'status'], registers: [registry] });
+  new Gauge({ name: 'mqpay_sse_clients', help: 'Open live-event streams (/api/events).', registers: [registry], collect() { this.set(sseClients()); } });
+  return {
+    registry,
+    observeHttp: (route, method, status) => http.inc({ route, method, status: String(status) }),
+    close: stopSettlements,
+  };
+}
+
+// Counters read from the telemetry port at each scrape (nothing is copied or kept here), and
+// who is connected.
+
+/** Sets a counter to the telemetry port's value (a counter only goes up, and so does this one). */
+function readCounter(counter: Counter, value: number): void {
+  counter.reset();
+  if (value > 0) counter.inc(value);
+}
+
+function registerServiceMetrics(registry: Registry, app: BrokerApp): void {
+  const { telemetry } = app.service;
+  new Counter({ name: 'mqpay_vouchers_accepted_total', help: 'Vouchers accepted (committed to SQLite) since the broker started.', registers: [registry], collect() { readCounter(this, telemetry.vouchersAccepted); } });
+  new Counter({
+    name: 'mqpay_vouchers_rejected_total', help: 'Vouchers rejected since the broker started, by stable error code.', labelNames: ['code'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [code, count] of telemetry.vouchersRejected) this.inc({ code }, count);
+    },
+  });
+  new Counter({ name: 'mqpay_acl_violations_total', help: 'MQTT publishes or subscriptions refused by the ACL (the connection is closed).', registers: [registry], collect() { readCounter(this, telemetry.aclViolations); } });
+  new Counter({ name: 'mqpay_auth_failures_total', help: 'MQTT connections refused at CONNECT (bad token, unknown or disabled device, wrong operator token).', registers: [registry], collect() { readCounter(this, telemetry.authFailures); } });
+  new Gauge({ name: 'mqpay_devices_connected', help: 'Devices with a live MQTT session.', registers: [registry], collect() { this.set(app.mqtt.online.size); } });
+}
+
+// Ledger gauges, read from SQLite at each scrape. Balances are bigint micro-units summed exactly
+// in SQL, then handed to Prometheus as a float64: exact up to 2^53 micro-units (about 9 billion
+// currency units), rounded to ~16 significant digits beyond. Acceptable for a gauge; the ledger
+// itself (and `GET /api/ledger`) stays exact.
+
+function registerLedgerMetrics(registry: Registry, db: Db): void {
+  new Gauge({
+    name: 'mqpay_ledger_balance_micro', help: 'Sum of account balances by kind, in micro-units (1e-6 of the currency).', labelNames: ['kind'], registers: [registry],
+    collect() {
+      const totals = ledgerTotals(db);
+      this.set({ kind: 'wallet' }, Number(totals.wallet.balance));
+      this.set({ kind: 'escrow' }, Number(totals.escrow.balance));
+      this.set({ kind: 'fees' }, Number(totals.fees.balance));
+    },
+  });
+  new Gauge({ name: 'mqpay_ledger_funded_micro', help: 'Money brought in from outside (minus the external account), in micro-units; equals wallet + escrow + fees.', registers: [registry], collect() { this.set(Number(-ledgerTotals(db).external.balance)); } });
+  new Gauge({
+    name: 'mqpay_ledger_accounts', help: 'Ledger accounts by kind.', labelNames: ['kind'], registers: [registry],
+    collect() {
+      const totals = ledgerTotals(db);
+      for (const kind of ['wallet', 'escrow', 'fees'] as const) this.set({ kind }, totals[kind].accounts);
+    },
+  });
+  new Gauge({
+    name: 'mqpay_devices_enrolled', help: 'Enrolled devices by status.', labelNames: ['status'], registers: [registry],
+    collect() {
+      const counts = deviceCounts(db);
+      this.set({ status: 'active' }, counts.active);
+      this.set({ status: 'disabled' }, counts.disabled);
+    },
+  });
+  new Gauge({ name: 'mqpay_channels_open', help: 'Open payment channels.', registers: [registry], collect() { this.set(openChannelCount(db)); } });
+}
+
+// Settlement metrics, from the telemetry port's settlement events, which reports every committed
+// settlement (epochs, thresholds, manual runs, expiries, closes by devices or operators) with the
+// time its settling transaction took.
+
+const SETTLEMENT_REASONS = ['epoch', 'threshold', 'close', 'expiry', 'manual'] as const satisfies readonly SettlementReason[];
+
+function registerSettlementMetrics(registry: Registry, service: SettlementService): () => void {
+  const count = new Counter({ name: 'mqpay_settlements_total', help: 'Settlements committed, by reason.', labelNames: ['reason'], registers: [registry] });
+  const channels = new Histogram({ name: 'mqpay_settlement_channels', help: 'Channels settled per settlement (its size).', buckets: [1, 10, 100, 1_000, 10_000, 100_000], registers: [registry] });
+  const settled = new Counter({ name: 'mqpay_settled_micro_total', help: 'Amount moved out of escrow by settlements, fees included, in micro-units (float64: exact to 2^53).', registers: [registry] });
+  const duration = new Histogram({ name: 'mqpay_settlement_duration_seconds', help: 'Time of the settling SQLite transaction, by reason.', labelNames: ['reason'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [registry] });
+
+  for (const reason of SETTLEMENT_REASONS) {
+    count.inc({ reason }, 0);
+    duration.zero({ reason });
+  }
+
+  return service.telemetry.on((event) => {
+    if (event.kind !== 'settlement') return;
+    const { result, durationMs } = event;
+    count.inc({ reason: result.reason });
+    channels.observe(result.channelCount);
+    settled.inc(Number(result.amount)); // a gauge of micro-units: float64, exact to 2^53
+    duration.observe({ reason: result.reason }, durationMs / 1000);
+  });
+}
