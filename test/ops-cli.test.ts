@@ -60,7 +60,7 @@ describe('CLI views', () => {
     expect(channels.stdout).toMatch(/^channel\s+payer\s+payee\s+state\s+deposit\s+paid\s+settled\s+seq\s+expires\n/);
     expect(channels.stdout).toContain(`${channel.channelHex.slice(0, 16)}…  car-1  charger-1  open   2.5      0.025  0.025    200`);
     const settlements = await runCli(['settlements', ...sources().data]);
-    expect(settlements.stdout).toMatch(/^id\s+reason\s+at\s+channels\s+amount\s+fee\n-+.*\nmanual-\d+-\d+\s+manual\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+1\s+0\.025\s+0\n$/);
+    expect(settlements.stdout).toMatch(/^id\s+reason\s+at\s+channels\s+amount\s+fee\n-+.*\nmanual-\d+\s+manual\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+1\s+0\.025\s+0\n$/);
     const paged = await runCli(['wallets', '--limit', '1', ...sources().url]);
     expect(paged.stdout).toContain('(more: --offset 1)');
   });
