@@ -2,12 +2,15 @@
 // (both sides). Settlement and close notices are bookkeeping: the service's ledger is the
 // truth about money; these keep `status` and channel choice current.
 import { parseAmount } from '../shared/amount.js';
+import { CERTIFICATE_BYTES } from '../shared/certificate.js';
+import { MqpayError } from '../shared/errors.js';
+import { bytesEqual, fromHex, toHex } from '../shared/hex.js';
+import { SIGNATURE_BYTES } from '../shared/limits.js';
 import { channelIdFromHex } from '../shared/ids.js';
 import type { noticeSchema } from '../shared/schemas.js';
 import type * as z from 'zod';
 import type { AgentContext } from './context.js';
-import { acceptCertificate } from './payee/certificates.js';
-import { markPayeeChannelClosed, recordPayeeSettled } from './store/payee-channels.js';
+import { markPayeeChannelClosed, recordPayeeSettled, upsertPayeeCertificate } from './store/payee-channels.js';
 import { getPayerChannel, recordPayerSettled, setPayerChannelState } from './store/payer-channels.js';
 
 type Notice = z.output<typeof noticeSchema>;
@@ -39,4 +42,18 @@ export async function applyNotice(ctx: AgentContext, notice: Notice): Promise<vo
       return;
     }
   }
+}
+
+// Channel certificates arriving for this agent as payee (on open and on each top-up): checked
+// against the trusted service key and this agent's own identity, then stored, so vouchers on
+// the channel can be checked without the service.
+async function acceptCertificate(ctx: AgentContext, message: { certificate: string; signature: string }): Promise<void> {
+  const bytes = fromHex(message.certificate, CERTIFICATE_BYTES);
+  const signature = fromHex(message.signature, SIGNATURE_BYTES);
+  const certificate = ctx.trust.checkCertificate(bytes, signature);
+  if (certificate.payee !== ctx.device || !bytesEqual(certificate.payeeKey, ctx.keys.publicKey)) {
+    throw new MqpayError('NOT_AUTHORIZED', 'certificate names another payee');
+  }
+  await ctx.batch.run(() => upsertPayeeCertificate(ctx.db, certificate, bytes, signature, ctx.clock.nowMs()));
+  ctx.logger.info({ channel: toHex(certificate.channelId), payer: certificate.payer, revision: certificate.revision }, 'channel certificate stored');
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Aedes } from 'aedes';
 import { pino } from 'pino';
-import { DeviceLink } from '../agent/link.js';
+import { DeviceLink } from '../agent/link/link.js';
 import { createBrokerApp } from '../broker/app.js';
 import { addDevice } from '../broker/store/devices.js';
 import { fundWallet } from '../broker/store/ledger.js';

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeviceLink } from '../agent/link.js';
+import { DeviceLink } from '../agent/link/link.js';
 import { systemRandom } from '../broker/app.js';
 import { auditLedger } from '../broker/store/audit.js';
 import { addDevice } from '../broker/store/devices.js';

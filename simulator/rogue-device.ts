@@ -3,7 +3,7 @@
 // payments on it, the vouchers honest buyers pay it with (material for replays), and waiting
 // for the service's verdict on a voucher.
 import { secondsOf } from '../shared/time.js';
-import { DeviceLink } from '../agent/link.js';
+import { DeviceLink } from '../agent/link/link.js';
 import { addAmount, formatAmount, parseAmount, ZERO, type Amount } from '../shared/amount.js';
 import { sign } from '../shared/crypto.js';
 import { MqpayError } from '../shared/errors.js';

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../agent/agent-api.js';
-import { readKeyFile } from '../agent/key-file.js';
+import { readKeyFile } from '../agent/home/key-file.js';
 import type { ReceivedPayment, VoucherMessage } from '../agent/types.js';
 import { amountOf } from '../shared/amount.js';
 import { sign, verify } from '../shared/crypto.js';

@@ -5,7 +5,7 @@
 // outside the own outbox (refused). Nothing of it may change the ledger.
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceLink } from '../agent/link.js';
+import type { DeviceLink } from '../agent/link/link.js';
 import { setDeviceStatus } from '../broker/store/devices.js';
 import { generateKeyPair, type KeyPair } from '../shared/keys.js';
 import { CONNECT_TOKEN_AGE_MS_MAX } from '../shared/limits.js';

@@ -4,7 +4,7 @@
 // as it was, with the ledger audit still clean. Real aedes on loopback, real MQTT.js clients,
 // real SQLite files.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceLink } from '../agent/link.js';
+import type { DeviceLink } from '../agent/link/link.js';
 import { getChannel } from '../broker/store/channels.js';
 import { balanceOf, escrowAccount, walletAccount } from '../broker/store/ledger.js';
 import type { Amount } from '../shared/amount.js';

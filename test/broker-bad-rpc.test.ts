@@ -4,7 +4,7 @@
 // request ids (a repeated id gets the identical answer and moves money once). Each refusal is
 // checked against a ledger fingerprint taken before it, plus the ledger audit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceLink } from '../agent/link.js';
+import type { DeviceLink } from '../agent/link/link.js';
 import { setDeviceStatus } from '../broker/store/devices.js';
 import { balanceOf, escrowAccount, walletAccount } from '../broker/store/ledger.js';
 import { toHex } from '../shared/hex.js';

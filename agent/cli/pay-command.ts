@@ -5,7 +5,7 @@ import { formatAmount, parseAmount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
 import { createAgent } from '../agent.js';
 import { createAgentLogger } from '../logger.js';
-import { loadAgentHome } from '../home.js';
+import { loadAgentHome } from '../home/home.js';
 import { brokerOptions, connectionOf, homeOption, logLevelOf, optionalString } from './options.js';
 
 export const PAY_TIMEOUT_MS_DEFAULT = 15_000;

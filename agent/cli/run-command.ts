@@ -4,7 +4,7 @@
 import { requireString, type Command } from '../../cli/command.js';
 import { formatAmount } from '../../shared/amount.js';
 import { createAgent } from '../agent.js';
-import { loadAgentHome } from '../home.js';
+import { loadAgentHome } from '../home/home.js';
 import { createAgentLogger } from '../logger.js';
 import { brokerOptions, connectionOf, homeOption, logLevelOf, optionalString } from './options.js';
 

@@ -8,7 +8,7 @@ import { fromHex, toHex } from '../../shared/hex.js';
 import { SIGNATURE_BYTES } from '../../shared/limits.js';
 import { decodeReceipt, encodeReceipt, RECEIPT_BYTES } from '../../shared/receipt.js';
 import type { AgentContext } from '../context.js';
-import { SeqWaiters } from '../seq-waiters.js';
+import { SeqWaiters } from '../link/seq-waiters.js';
 import { getPayerChannel, recordReceiptIn } from '../store/payer-channels.js';
 import { findSignedVoucher } from '../store/signed-vouchers.js';
 import type { PaymentReceipt, ReceiptMessage } from '../types.js';

@@ -6,10 +6,10 @@ import { parseAmount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
 import { channelIdFromHex } from '../../shared/ids.js';
 import type { AgentContext } from '../context.js';
-import type { SeqWaiters } from '../seq-waiters.js';
+import type { SeqWaiters } from '../link/seq-waiters.js';
 import { getPayerChannel, recordAccepted, setPayerChannelState } from '../store/payer-channels.js';
 import { findSignedVoucher, hasPendingAbove, markAcceptedUpTo, markRejectedUpTo } from '../store/signed-vouchers.js';
-import { errorFromWire } from '../wire-error.js';
+import { errorFromWire } from '../link/wire-error.js';
 import type { PayerReceipts } from './receipts-in.js';
 
 const SEQ_PATTERN = /^[1-9][0-9]{0,18}$/;

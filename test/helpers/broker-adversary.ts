@@ -5,7 +5,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { expect } from 'vitest';
-import type { DeviceLink } from '../../agent/link.js';
+import type { DeviceLink } from '../../agent/link/link.js';
 import type { Clock } from '../../broker/service/ports.js';
 import { auditLedger } from '../../broker/store/audit.js';
 import type { Db } from '../../broker/store/open-database.js';

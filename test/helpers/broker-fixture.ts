@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { DeviceLink } from '../../agent/link.js';
+import { DeviceLink } from '../../agent/link/link.js';
 import { createBrokerApp, type BrokerApp, type BrokerOverrides } from '../../broker/app.js';
 import type { BrokerConfigInput } from '../../broker/config.js';
 import type { Clock } from '../../broker/service/ports.js';

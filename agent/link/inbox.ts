@@ -1,13 +1,13 @@
 // Routes the service's messages on this device's inbox to the payer and payee parts. Every
 // payload is parsed with the shared zod schemas first; anything malformed is logged and
 // dropped (only the service can write an inbox, so this is a version mismatch, not an attack).
-import { MqpayError } from '../shared/errors.js';
-import { noticeSchema, parsePayload, receiptInboxSchema, voucherInboxSchema } from '../shared/schemas.js';
-import type { InboxKind } from '../shared/topics.js';
-import type { AgentContext } from './context.js';
-import { applyNotice } from './notices.js';
-import type { Payee } from './payee/payee.js';
-import type { Payer } from './payer/payer.js';
+import { MqpayError } from '../../shared/errors.js';
+import { noticeSchema, parsePayload, receiptInboxSchema, voucherInboxSchema } from '../../shared/schemas.js';
+import type { InboxKind } from '../../shared/topics.js';
+import type { AgentContext } from '../context.js';
+import { applyNotice } from '../notices.js';
+import type { Payee } from '../payee/payee.js';
+import type { Payer } from '../payer/payer.js';
 import { errorFromWire } from './wire-error.js';
 
 export function routeInbox(ctx: AgentContext, payer: Payer, payee: Payee, kind: InboxKind, payload: Uint8Array): void {

@@ -1,6 +1,6 @@
 // Errors that arrive on the wire ({ code, message, retryable }) back into MqpayError, keeping
 // the service's detail but not repeating the registry's message in front of it.
-import { ERRORS, MqpayError, isErrorCode } from '../shared/errors.js';
+import { ERRORS, MqpayError, isErrorCode } from '../../shared/errors.js';
 
 export function errorFromWire(body: { readonly code: string; readonly message: string }): MqpayError {
   if (!isErrorCode(body.code)) return new MqpayError('INTERNAL', `${body.code}: ${body.message}`);
