@@ -159,8 +159,8 @@ describe('wallets', () => {
     expect(first).toEqual({ device: 'charger-1', amount: '1.25', balance: '1.25', moved: true, idempotencyKey: 'top-up-1' });
     const again = await expectAnswer('POST', fund, '/api/wallets/charger-1/fund', 200, { body: { amount: '1.25', idempotencyKey: 'top-up-1' } });
     expect(again).toMatchObject({ moved: false, balance: '1.25' });
-    expectProblem(await broker.api('POST', '/api/wallets/charger-1/fund', { body: { amount: '2', idempotencyKey: 'top-up-1' } }), 409, 'MESSAGE_INVALID');
-    expectProblem(await broker.api('POST', '/api/wallets/car-1/fund', { body: { amount: '1.25', idempotencyKey: 'top-up-1' } }), 409, 'MESSAGE_INVALID');
+    expectProblem(await broker.api('POST', '/api/wallets/charger-1/fund', { body: { amount: '2', idempotencyKey: 'top-up-1' } }), 409, 'IDEMPOTENCY_CONFLICT');
+    expectProblem(await broker.api('POST', '/api/wallets/car-1/fund', { body: { amount: '1.25', idempotencyKey: 'top-up-1' } }), 409, 'IDEMPOTENCY_CONFLICT');
     const wallets = await expectAnswer('GET', '/api/wallets', '/api/wallets', 200);
     expect(wallets.items).toContainEqual({ device: 'charger-1', balance: '1.25' });
     expect((await expectAnswer('GET', '/api/wallets', '/api/wallets?limit=1&offset=1', 200)).items).toHaveLength(1);
@@ -196,7 +196,7 @@ describe('request bodies', () => {
     });
     expect(streamed.status).toBe(413);
     expect(JSON.parse(streamed.body).code).toBe('MESSAGE_TOO_LARGE');
-    expectProblem(await broker.api('POST', '/api/settlements', { rawBody: 'settle please', headers: { 'content-type': 'text/plain' } }), 415, 'MESSAGE_INVALID');
+    expectProblem(await broker.api('POST', '/api/settlements', { rawBody: 'settle please', headers: { 'content-type': 'text/plain' } }), 415, 'MEDIA_TYPE_UNSUPPORTED');
     expectProblem(await broker.api('POST', '/api/settlements', { rawBody: '{"unclosed":', headers: { 'content-type': 'application/json' } }), 400, 'MESSAGE_INVALID');
     expectProblem(await broker.api('POST', '/api/settlements', { body: { now: true } }), 400, 'MESSAGE_INVALID');
   });

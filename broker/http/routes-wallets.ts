@@ -23,10 +23,10 @@ const fundBody = z.strictObject({
 function idempotencyKeyOf(request: IncomingMessage, fromBody: string | undefined): string {
   const header = request.headers['idempotency-key'];
   const fromHeader = typeof header === 'string' ? header : undefined;
-  if (fromBody !== undefined && fromHeader !== undefined && fromBody !== fromHeader) throw new HttpProblem(400, 'MESSAGE_INVALID', 'idempotencyKey and the Idempotency-Key header differ');
+  if (fromBody !== undefined && fromHeader !== undefined && fromBody !== fromHeader) throw new HttpProblem('MESSAGE_INVALID', 'idempotencyKey and the Idempotency-Key header differ');
   const key = fromBody ?? fromHeader;
-  if (key === undefined) throw new HttpProblem(400, 'MESSAGE_INVALID', 'an idempotency key is required (body idempotencyKey or Idempotency-Key header)');
-  if (!isRequestId(key)) throw new HttpProblem(400, 'MESSAGE_INVALID', 'idempotency key must be 1-64 of [A-Za-z0-9_.:-]');
+  if (key === undefined) throw new HttpProblem('MESSAGE_INVALID', 'an idempotency key is required (body idempotencyKey or Idempotency-Key header)');
+  if (!isRequestId(key)) throw new HttpProblem('MESSAGE_INVALID', 'idempotency key must be 1-64 of [A-Za-z0-9_.:-]');
   return key;
 }
 
@@ -35,7 +35,7 @@ function fundOnce(db: Db, device: string, amount: Amount, key: string, nowMs: nu
   const transferId = `fund:${key}`; // the namespace `mqpay wallet fund --id` uses too
   const prior = transferById(db, transferId);
   if (prior !== null && (prior.kind !== 'fund' || prior.to !== walletAccount(device) || prior.amount !== amount)) {
-    throw new HttpProblem(409, 'MESSAGE_INVALID', 'this idempotency key already funded a different wallet or amount');
+    throw new HttpProblem('IDEMPOTENCY_CONFLICT', 'this idempotency key already funded a different wallet or amount');
   }
   return fundWallet(db, device, amount, transferId, nowMs);
 }
