@@ -48,7 +48,7 @@ function voucherPayloads(keys: KeyPair, channelId: Uint8Array, count: number): s
   const out: string[] = [];
   for (let seq = 1n; seq <= BigInt(count); seq++) {
     const bytes = encodeVoucher({ channelId, seq, total: amountOf(seq * 125n), expiresAtSeconds, memoDigest: null });
-    out.push(new TextDecoder().decode(encodePayload({ v: 1, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) })));
+    out.push(new TextDecoder().decode(encodePayload({ v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) })));
   }
   return out;
 }

@@ -11,7 +11,7 @@ export type OpsEventInput =
 
 export function opsEventPublisher(app: BrokerApp): (event: OpsEventInput) => void {
   return (event) => {
-    const payload = new TextEncoder().encode(JSON.stringify({ v: 1, ...event, by: 'operator', atMs: app.clock.nowMs() }));
+    const payload = new TextEncoder().encode(JSON.stringify({ v: 2, ...event, by: 'operator', atMs: app.clock.nowMs() }));
     app.transport.publish(opsTopic('events'), payload).catch((error: unknown) => app.logger.warn({ err: error }, 'ops event not published'));
   };
 }

@@ -11,7 +11,7 @@ export const clientsOf = (aedes: Aedes): Record<string, Client> => (aedes as unk
 export function trackPresence(aedes: Aedes, clock: Clock, transport: TransportPort, onInboxReady: (device: string) => void): ReadonlySet<string> {
   const online = new Set<string>();
   const event = (type: string, device: string): void => {
-    transport.publish(opsTopic('events'), new TextEncoder().encode(JSON.stringify({ v: 1, type, device, atMs: clock.nowMs() }))).catch(() => undefined);
+    transport.publish(opsTopic('events'), new TextEncoder().encode(JSON.stringify({ v: 2, type, device, atMs: clock.nowMs() }))).catch(() => undefined);
   };
   aedes.on('clientReady', (client) => {
     const role = roleOf(client);

@@ -35,7 +35,7 @@ export function closeInTransaction(ctx: RpcContext, row: ChannelRow, reason: 'cl
   if (closed === null) throw new Error('channel vanished inside its own transaction');
 
   if (settlement !== null) ctx.effects.push(...settlementEffects(settlement, [{ channel: row.id, payer: row.payer, payee: row.payee, amount: settlement.amount, fee: settlement.fee, settledTotal }]));
-  const notice: Notice = { v: 1, type: 'channel.closed', channel: hex, settled: formatAmount(settledTotal), refunded: formatAmount(refunded) };
+  const notice: Notice = { v: 2, type: 'channel.closed', channel: hex, settled: formatAmount(settledTotal), refunded: formatAmount(refunded) };
   const payload = payloadOf(notice);
   ctx.effects.push({ topic: inboxTopic(row.payer, 'notice'), payload }, { topic: inboxTopic(row.payee, 'notice'), payload });
   const durationMs = performance.now() - startedMs;

@@ -49,7 +49,7 @@ export class ReceiptHandler {
     ).all(payer, BigInt(CHANNELS_PER_DEVICE_MAX)) as { id: Buffer; payee: string; seq: bigint; total: bigint; signature: Buffer }[];
     await Promise.all(rows.map((row) => {
       const receipt = encodeReceipt({ channelId: new Uint8Array(row.id), seq: row.seq, total: row.total as Amount });
-      const message: ReceiptInboxMessage = { v: 1, type: 'receipt', payee: row.payee, receipt: toHex(receipt), signature: toHex(new Uint8Array(row.signature)) };
+      const message: ReceiptInboxMessage = { v: 2, type: 'receipt', payee: row.payee, receipt: toHex(receipt), signature: toHex(new Uint8Array(row.signature)) };
       return this.deps.transport.publish(inboxTopic(payer, 'receipt'), payloadOf(message));
     }));
   }
@@ -73,7 +73,7 @@ export class ReceiptHandler {
       forward = await this.accept(device, payload);
     } catch (error) {
       if (!(error instanceof MqpayError)) this.deps.logger.error({ err: error, device }, 'receipt failed');
-      const reply: ReceiptInboxMessage = { v: 1, type: 'receipt.rejected', error: errorBodyOf(error) };
+      const reply: ReceiptInboxMessage = { v: 2, type: 'receipt.rejected', error: errorBodyOf(error) };
       await this.deps.transport.publish(inboxTopic(device, 'receipt'), payloadOf(reply));
       return;
     }
@@ -92,6 +92,6 @@ export class ReceiptHandler {
     if (payee === null || !(await this.deps.verifier.verify(signature, bytes, payee.publicKey))) throw new MqpayError('SIGNATURE_INVALID');
     if (receipt.seq < 1n || receipt.total > channel.deposit) throw new MqpayError('RECEIPT_MISMATCH', 'receipt total above the deposit');
     await this.commits.add({ channel: channel.num, seq: receipt.seq, total: receipt.total, signature });
-    return { payer: channel.payer, message: { v: 1, type: 'receipt', payee: device, receipt: toHex(bytes), signature: toHex(signature) } };
+    return { payer: channel.payer, message: { v: 2, type: 'receipt', payee: device, receipt: toHex(bytes), signature: toHex(signature) } };
   }
 }

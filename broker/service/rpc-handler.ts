@@ -5,7 +5,7 @@
 import { MqpayError } from '../../shared/errors.js';
 import { isRequestId } from '../../shared/ids.js';
 import { REQUEST_REPLAY_CACHE_ENTRIES_PER_DEVICE_MAX } from '../../shared/limits.js';
-import { parsePayload, rpcRequestSchema, type RpcRequest, type RpcResponse } from '../../shared/schemas.js';
+import { parsePayload, rpcRequestSchema, type AnyRpcResultInput, type RpcRequest, type RpcResponse } from '../../shared/schemas.js';
 import { inboxTopic } from '../../shared/topics.js';
 import { statement } from '../../sqlite/statement.js';
 import type { ServiceDeps } from './ports.js';
@@ -21,7 +21,7 @@ const MUTATING = new Set<RpcRequest['method']>(['channel.open', 'channel.topup',
 /** Id used to answer a request too malformed to carry a usable id. */
 export const UNKNOWN_REQUEST_ID = '-';
 
-function dispatch(ctx: RpcContext, device: string, request: RpcRequest): Record<string, unknown> {
+function dispatch(ctx: RpcContext, device: string, request: RpcRequest): AnyRpcResultInput {
   switch (request.method) {
     case 'channel.open': return openChannel(ctx, device, request.params);
     case 'channel.topup': return topupChannel(ctx, device, request.params);
@@ -66,7 +66,7 @@ export class RpcHandler {
     try {
       request = parsePayload(rpcRequestSchema, payload);
     } catch (error) {
-      return { v: 1, id: requestIdOf(payload), ok: false, error: errorBodyOf(error) };
+      return { v: 2, id: requestIdOf(payload), ok: false, error: errorBodyOf(error) };
     }
     const { db, clock, logger } = this.deps;
     const stored = statement(db, 'SELECT response FROM requests WHERE device = ? AND id = ?').get(device, request.id) as { response: string } | undefined;
@@ -78,13 +78,13 @@ export class RpcHandler {
     let response: RpcResponse;
     try {
       response = db.transaction((): RpcResponse => {
-        const answer: RpcResponse = { v: 1, id: request.id, ok: true, result: dispatch(ctx, device, request) };
+        const answer: RpcResponse = { v: 2, id: request.id, ok: true, result: dispatch(ctx, device, request) };
         if (MUTATING.has(request.method)) this.store(device, request, answer);
         return answer;
       }).immediate();
     } catch (error) {
       if (!(error instanceof MqpayError)) logger.error({ err: error, device, method: request.method }, 'request failed');
-      const answer: RpcResponse = { v: 1, id: request.id, ok: false, error: errorBodyOf(error) };
+      const answer: Extract<RpcResponse, { ok: false }> = { v: 2, id: request.id, ok: false, error: errorBodyOf(error) };
       // A final refusal is part of the request's history; a passing one (retryable) is not.
       if (MUTATING.has(request.method) && !answer.error.retryable) {
         try {

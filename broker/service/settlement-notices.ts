@@ -13,7 +13,7 @@ export function settlementEffects(result: SettlementResult, channels: readonly C
   const effects: Effect[] = [];
   for (const channel of channels) {
     const notice: Notice = {
-      v: 1, type: 'settlement', settlement: result.id, channel: toHex(channel.channel),
+      v: 2, type: 'settlement', settlement: result.id, channel: toHex(channel.channel),
       amount: formatAmount(channel.amount), fee: formatAmount(channel.fee), settledTotal: formatAmount(channel.settledTotal),
     };
     const payload = payloadOf(notice);
@@ -25,7 +25,7 @@ export function settlementEffects(result: SettlementResult, channels: readonly C
 
 export function settlementSummary(result: SettlementResult): Record<string, unknown> {
   return {
-    v: 1,
+    v: 2,
     type: 'settlement',
     id: result.id,
     reason: result.reason,

@@ -91,17 +91,17 @@ export class VoucherIngest {
     const { transport } = this.deps;
     if (!outcome.accepted) {
       this.stats.rejected(outcome.code);
-      const reply: VoucherInboxMessage = { v: 1, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
+      const reply: VoucherInboxMessage = { v: 2, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
       if (outcome.voucher !== undefined) Object.assign(reply, { channel: toHex(outcome.voucher.channelId), seq: outcome.voucher.seq.toString() });
       await transport.publish(inboxTopic(device, 'voucher'), payloadOf(reply), this.replyOptions);
       return;
     }
     this.stats.accepted();
     const { voucher } = outcome;
-    const accepted: VoucherInboxMessage = { v: 1, type: 'voucher.accepted', channel: toHex(voucher.channelId), seq: voucher.seq.toString(), total: formatAmount(voucher.total) };
+    const accepted: VoucherInboxMessage = { v: 2, type: 'voucher.accepted', channel: toHex(voucher.channelId), seq: voucher.seq.toString(), total: formatAmount(voucher.total) };
     const sends = [transport.publish(inboxTopic(device, 'voucher'), payloadOf(accepted), this.replyOptions)];
     if (outcome.forward) {
-      const forwarded: VoucherInboxMessage = { v: 1, type: 'voucher', payer: device, voucher: toHex(outcome.bytes), signature: toHex(outcome.signature) };
+      const forwarded: VoucherInboxMessage = { v: 2, type: 'voucher', payer: device, voucher: toHex(outcome.bytes), signature: toHex(outcome.signature) };
       sends.push(transport.publish(inboxTopic(outcome.channel.payee, 'voucher'), payloadOf(forwarded), this.replyOptions));
     }
     await Promise.all(sends);

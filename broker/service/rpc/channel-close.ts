@@ -2,15 +2,15 @@
 import { formatAmount } from '../../../shared/amount.js';
 import { MqpayError } from '../../../shared/errors.js';
 import { channelIdFromHex } from '../../../shared/ids.js';
-import type { RpcRequest } from '../../../shared/schemas.js';
+import type { RpcParams, RpcResultInput } from '../../../shared/schemas.js';
 import { getChannel } from '../../store/channels.js';
 import { closeInTransaction } from '../channel-closing.js';
 import { channelView } from './channel-view.js';
 import type { RpcContext } from './context.js';
 
-type CloseParams = Extract<RpcRequest, { method: 'channel.close' }>['params'];
+type CloseParams = RpcParams<'channel.close'>;
 
-export function closeChannel(ctx: RpcContext, device: string, params: CloseParams): Record<string, unknown> {
+export function closeChannel(ctx: RpcContext, device: string, params: CloseParams): RpcResultInput<'channel.close'> {
   const row = getChannel(ctx.deps.db, channelIdFromHex(params.channel));
   if (row === null) throw new MqpayError('CHANNEL_UNKNOWN');
   if (row.payer !== device && row.payee !== device) throw new MqpayError('NOT_AUTHORIZED', 'not a party to this channel');

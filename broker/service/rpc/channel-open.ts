@@ -5,7 +5,7 @@ import { MqpayError } from '../../../shared/errors.js';
 import { channelIdFromHex } from '../../../shared/ids.js';
 import { toHex } from '../../../shared/hex.js';
 import { CHANNELS_PER_DEVICE_MAX } from '../../../shared/limits.js';
-import type { RpcRequest } from '../../../shared/schemas.js';
+import type { RpcParams, RpcResultInput } from '../../../shared/schemas.js';
 import { countOpenChannelsOfPayer, getChannel, insertChannel } from '../../store/channels.js';
 import { getDevice } from '../../store/devices.js';
 import { accountKey, balanceOf, ensureAccount, escrowAccount, insertTransfer, walletAccount } from '../../store/ledger.js';
@@ -14,9 +14,9 @@ import { issueCertificate } from './certificate-issue.js';
 import { secondsOf } from '../../../shared/time.js';
 import type { RpcContext } from './context.js';
 
-type OpenParams = Extract<RpcRequest, { method: 'channel.open' }>['params'];
+type OpenParams = RpcParams<'channel.open'>;
 
-export function openChannel(ctx: RpcContext, device: string, params: OpenParams): Record<string, unknown> {
+export function openChannel(ctx: RpcContext, device: string, params: OpenParams): RpcResultInput<'channel.open'> {
   const { db, clock, serviceKey } = ctx.deps;
   const id = channelIdFromHex(params.channel);
   const existing = getChannel(db, id);

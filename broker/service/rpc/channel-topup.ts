@@ -4,7 +4,7 @@ import { addAmount } from '../../../shared/amount.js';
 import { MqpayError } from '../../../shared/errors.js';
 import { channelIdFromHex } from '../../../shared/ids.js';
 import { toHex } from '../../../shared/hex.js';
-import type { RpcRequest } from '../../../shared/schemas.js';
+import type { RpcParams, RpcResultInput } from '../../../shared/schemas.js';
 import { getChannel, updateChannelDeposit } from '../../store/channels.js';
 import { getDevice } from '../../store/devices.js';
 import { balanceOf, escrowAccount, insertTransfer, walletAccount } from '../../store/ledger.js';
@@ -13,9 +13,9 @@ import { issueCertificate } from './certificate-issue.js';
 import { secondsOf } from '../../../shared/time.js';
 import type { RpcContext } from './context.js';
 
-type TopupParams = Extract<RpcRequest, { method: 'channel.topup' }>['params'];
+type TopupParams = RpcParams<'channel.topup'>;
 
-export function topupChannel(ctx: RpcContext, device: string, params: TopupParams): Record<string, unknown> {
+export function topupChannel(ctx: RpcContext, device: string, params: TopupParams): RpcResultInput<'channel.topup'> {
   const { db, clock } = ctx.deps;
   const id = channelIdFromHex(params.channel);
   const row = getChannel(db, id);
