@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceLink } from '../agent/link/link.js';
 import { setDeviceStatus } from '../broker/store/devices.js';
 import { balanceOf, escrowAccount, walletAccount } from '../broker/store/ledger.js';
+import { ERRORS, type ErrorCode } from '../shared/errors.js';
 import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
 import { PAYLOAD_BYTES_MAX } from '../shared/limits.js';
@@ -44,7 +45,11 @@ describe('broker: bad requests get a clear error and change nothing', () => {
     const id = requestId();
     const reply = await linkRequest(link, device, method, params, id);
     expect(reply).toMatchObject({ v: 2, id, ok: false, error: { code } });
-    if (message !== undefined) expect(String((reply.error as Reply).message)).toMatch(message);
+    if (message !== undefined) {
+      // v2: the registry text and this occurrence's detail travel apart.
+      expect((reply.error as Reply).message).toBe(ERRORS[code as ErrorCode].message);
+      expect(String((reply.error as Reply).detail)).toMatch(message);
+    }
     expectLedgerUnchanged(broker.app.db, before);
     return reply;
   }

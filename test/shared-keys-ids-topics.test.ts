@@ -460,12 +460,16 @@ describe('parsePayload with the wire schemas', () => {
 
   it('service messages: replies, forwarded vouchers and receipts, notices', () => {
     const errorBody = { code: 'VOUCHER_ABOVE_DEPOSIT', message: 'voucher total exceeds the channel deposit', retryable: false };
+    // Seqs and amounts arrive parsed: bigint seq, bigint micro-units.
+    expect(parsePayload(voucherInboxSchema, JSON.stringify({ v: 2, type: 'voucher.accepted', channel: CHANNEL_HEX, seq: '7', total: '1.5' })))
+      .toEqual({ v: 2, type: 'voucher.accepted', channel: CHANNEL_HEX, seq: 7n, total: 1_500_000n });
+    expect(parsePayload(noticeSchema, JSON.stringify({ v: 2, type: 'channel.closed', channel: CHANNEL_HEX, settled: '1', refunded: '2' })))
+      .toEqual({ v: 2, type: 'channel.closed', channel: CHANNEL_HEX, settled: 1_000_000n, refunded: 2_000_000n });
     const replies: Array<[Parameters<typeof parsePayload>[0], unknown]> = [
-      [voucherInboxSchema, { v: 2, type: 'voucher.accepted', channel: CHANNEL_HEX, seq: '7', total: '1.5' }],
+      [voucherInboxSchema, { v: 2, type: 'voucher.rejected', error: { ...errorBody, detail: 'total 3 > deposit 2' } }],
       [voucherInboxSchema, { v: 2, type: 'voucher.rejected', error: errorBody }],
       [voucherInboxSchema, { v: 2, type: 'voucher', payer: 'ev.car-7', voucher: '00'.repeat(82), signature: '11'.repeat(64) }],
       [receiptInboxSchema, { v: 2, type: 'receipt.rejected', error: errorBody }],
-      [noticeSchema, { v: 2, type: 'channel.closed', channel: CHANNEL_HEX, settled: '1', refunded: '2' }],
       [rpcResponseSchema, { v: 2, id: 'req-1', ok: true, result: { balance: '3.25' } }],
       [rpcResponseSchema, { v: 2, id: 'req-1', ok: false, error: errorBody }],
     ];
