@@ -2,6 +2,7 @@
 // on the operator stream `mqpay/v1/ops/settlements`. Amounts as decimal strings.
 import { formatAmount } from '../../shared/amount.js';
 import { toHex } from '../../shared/hex.js';
+import type { OpsSettlement } from '../../shared/ops-events.js';
 import type { Notice } from '../../shared/schemas.js';
 import { inboxTopic, opsTopic } from '../../shared/topics.js';
 import type { ChannelSettlement, SettlementResult } from '../store/settle.js';
@@ -23,7 +24,7 @@ export function settlementEffects(result: SettlementResult, channels: readonly C
   return effects;
 }
 
-export function settlementSummary(result: SettlementResult): Record<string, unknown> {
+export function settlementSummary(result: SettlementResult): OpsSettlement {
   return {
     v: 2,
     type: 'settlement',
