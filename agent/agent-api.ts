@@ -1,4 +1,5 @@
 // The public face of a running agent (what createAgent returns).
+import type { RpcParamsInput, RpcResult } from '../shared/schemas.js';
 import type { Amount } from '../shared/amount.js';
 import { MqpayError } from '../shared/errors.js';
 import { toHex } from '../shared/hex.js';
@@ -7,7 +8,6 @@ import type { AmountInput } from './amount-input.js';
 import type { AgentContext } from './context.js';
 import type { Payee } from './payee/payee.js';
 import type { Payer } from './payer/payer.js';
-import { balanceResultSchema, closeResultSchema, parseResult } from './payer/rpc-results.js';
 import { readAgentStatus, type AgentStatus } from './status.js';
 import { markPayeeChannelClosed } from './store/payee-channels.js';
 import { getPayerChannel, setPayerChannelState } from './store/payer-channels.js';
@@ -99,13 +99,13 @@ export class AgentApi implements Agent {
     return this.parts.readOffer(device, options.timeoutMs);
   }
 
-  private async request(method: 'wallet.balance' | 'channel.close', params: Record<string, unknown>): Promise<Record<string, unknown>> {
+  private async call<M extends 'wallet.balance' | 'channel.close'>(method: M, params: RpcParamsInput<M>): Promise<RpcResult<M>> {
     if (!(await this.ctx.link.whenConnected(this.ctx.timing.requestTimeoutMs))) throw new MqpayError('SERVICE_UNAVAILABLE', `broker unreachable; ${method} not sent`);
-    return this.ctx.link.request(method, params);
+    return this.ctx.link.call(method, params);
   }
 
   async balance(): Promise<Amount> {
-    return parseResult(balanceResultSchema, await this.request('wallet.balance', {}), 'wallet.balance').balance;
+    return (await this.call('wallet.balance', {})).balance;
   }
 
   channels(): AgentStatus {
@@ -114,7 +114,7 @@ export class AgentApi implements Agent {
 
   async close(channel: string): Promise<CloseResult> {
     const id = channelIdFromHex(channel);
-    const result = parseResult(closeResultSchema, await this.request('channel.close', { channel }), 'channel.close');
+    const result = await this.call('channel.close', { channel });
     await this.ctx.batch.run(() => {
       if (getPayerChannel(this.ctx.db, id) !== null) setPayerChannelState(this.ctx.db, id, 'closed');
       markPayeeChannelClosed(this.ctx.db, id);

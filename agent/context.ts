@@ -2,10 +2,10 @@
 // clock, randomness and logger. Built once by createAgent.
 import type { RandomBytes } from '../shared/ids.js';
 import type { KeyPair } from '../shared/keys.js';
-import type { AgentConfig } from './config.js';
-import type { DeviceLink } from './link.js';
+import type { AgentConfig } from './home/config.js';
+import type { DeviceLink } from './link/link.js';
 import type { AgentLogger, Clock } from './ports.js';
-import type { ServiceKeyTrust } from './service-key-trust.js';
+import type { ServiceKeyTrust } from './home/service-key-trust.js';
 import type { StateDb } from './store/open-state.js';
 import type { GroupCommit } from '../sqlite/group-commit.js';
 

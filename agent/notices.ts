@@ -1,30 +1,30 @@
 // Notices from the service on in/notice: certificates (payee side), settlements and closes
 // (both sides). Settlement and close notices are bookkeeping: the service's ledger is the
 // truth about money; these keep `status` and channel choice current.
-import { parseAmount } from '../shared/amount.js';
+import { formatAmount } from '../shared/amount.js';
+import { CERTIFICATE_BYTES } from '../shared/certificate.js';
+import { MqpayError } from '../shared/errors.js';
+import { bytesEqual, fromHex, toHex } from '../shared/hex.js';
+import { SIGNATURE_BYTES } from '../shared/limits.js';
 import { channelIdFromHex } from '../shared/ids.js';
-import type { noticeSchema } from '../shared/schemas.js';
-import type * as z from 'zod';
+import type { NoticeParsed } from '../shared/schemas.js';
 import type { AgentContext } from './context.js';
-import { acceptCertificate } from './payee/certificates.js';
-import { markPayeeChannelClosed, recordPayeeSettled } from './store/payee-channels.js';
+import { markPayeeChannelClosed, recordPayeeSettled, upsertPayeeCertificate } from './store/payee-channels.js';
 import { getPayerChannel, recordPayerSettled, setPayerChannelState } from './store/payer-channels.js';
 
-type Notice = z.output<typeof noticeSchema>;
-
-export async function applyNotice(ctx: AgentContext, notice: Notice): Promise<void> {
+export async function applyNotice(ctx: AgentContext, notice: NoticeParsed): Promise<void> {
   const { db, batch, logger } = ctx;
   switch (notice.type) {
     case 'channel.certificate':
       return acceptCertificate(ctx, notice);
     case 'settlement': {
       const id = channelIdFromHex(notice.channel);
-      const settled = parseAmount(notice.settledTotal);
+      const settled = notice.settledTotal;
       await batch.run(() => {
         recordPayerSettled(db, id, settled);
         recordPayeeSettled(db, id, settled);
       });
-      logger.info({ channel: notice.channel, amount: notice.amount, settledTotal: notice.settledTotal }, 'channel settled');
+      logger.info({ channel: notice.channel, amount: formatAmount(notice.amount), settledTotal: formatAmount(settled) }, 'channel settled');
       return;
     }
     case 'channel.closed': {
@@ -32,11 +32,25 @@ export async function applyNotice(ctx: AgentContext, notice: Notice): Promise<vo
       await batch.run(() => {
         if (getPayerChannel(db, id) !== null) setPayerChannelState(db, id, 'closed');
         markPayeeChannelClosed(db, id);
-        recordPayerSettled(db, id, parseAmount(notice.settled));
-        recordPayeeSettled(db, id, parseAmount(notice.settled));
+        recordPayerSettled(db, id, notice.settled);
+        recordPayeeSettled(db, id, notice.settled);
       });
-      logger.info({ channel: notice.channel, settled: notice.settled, refunded: notice.refunded }, 'channel closed');
+      logger.info({ channel: notice.channel, settled: formatAmount(notice.settled), refunded: formatAmount(notice.refunded) }, 'channel closed');
       return;
     }
   }
+}
+
+// Channel certificates arriving for this agent as payee (on open and on each top-up): checked
+// against the trusted service key and this agent's own identity, then stored, so vouchers on
+// the channel can be checked without the service.
+async function acceptCertificate(ctx: AgentContext, message: { certificate: string; signature: string }): Promise<void> {
+  const bytes = fromHex(message.certificate, CERTIFICATE_BYTES);
+  const signature = fromHex(message.signature, SIGNATURE_BYTES);
+  const certificate = ctx.trust.checkCertificate(bytes, signature);
+  if (certificate.payee !== ctx.device || !bytesEqual(certificate.payeeKey, ctx.keys.publicKey)) {
+    throw new MqpayError('NOT_AUTHORIZED', 'certificate names another payee');
+  }
+  await ctx.batch.run(() => upsertPayeeCertificate(ctx.db, certificate, bytes, signature, ctx.clock.nowMs()));
+  ctx.logger.info({ channel: toHex(certificate.channelId), payer: certificate.payer, revision: certificate.revision }, 'channel certificate stored');
 }

@@ -2,7 +2,7 @@
 // retained on mqpay/v1/offers/{device}, so a payer that subscribes gets the current one at once.
 import { formatAmount } from '../shared/amount.js';
 import { MqpayError } from '../shared/errors.js';
-import { deviceIdSchema, offerMessageSchema, offerNoticeSchema, parsePayload } from '../shared/schemas.js';
+import { deviceIdSchema, offerMessageSchema, offerNoticeSchema, parsePayload, type OfferMessage } from '../shared/schemas.js';
 import { offerTopic } from '../shared/topics.js';
 import { toAmount, type AmountInput } from './amount-input.js';
 import type { AgentContext } from './context.js';
@@ -11,7 +11,7 @@ import type { Offer } from './types.js';
 export const OFFER_READ_TIMEOUT_MS_DEFAULT = 3_000;
 
 export async function publishOffer(ctx: AgentContext, offer: { unit: string; price: AmountInput }): Promise<void> {
-  const message = { v: 1, unit: offer.unit, price: formatAmount(toAmount(offer.price)) };
+  const message: OfferMessage = { v: 2, unit: offer.unit, price: formatAmount(toAmount(offer.price)) };
   const checked = offerMessageSchema.safeParse(message);
   if (!checked.success) throw new MqpayError('MESSAGE_INVALID', `offer: ${checked.error.issues[0]?.message ?? 'invalid'}`);
   if (!(await ctx.link.whenConnected(ctx.timing.requestTimeoutMs))) throw new MqpayError('SERVICE_UNAVAILABLE', 'broker unreachable; offer not published');

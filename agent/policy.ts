@@ -5,7 +5,7 @@
 // can move money even if its answer was lost.
 import { addAmount, formatAmount, type Amount } from '../shared/amount.js';
 import { MqpayError } from '../shared/errors.js';
-import type { SpendingPolicy } from './config.js';
+import type { SpendingPolicy } from './home/config.js';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;

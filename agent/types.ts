@@ -1,20 +1,13 @@
 // The agent's public types: what pay, stream, onPayment and the rest hand back. Amounts are
 // bigint micro-units (format them with formatAmount); channel ids are 64 hex characters.
 import type { Amount } from '../shared/amount.js';
+import type { ReceiptMessage as WireReceiptMessage, VoucherMessage as WireVoucherMessage } from '../shared/schemas.js';
 
 /** A voucher as it travels on the wire: also what a payer hands a payee over a local link. */
-export interface VoucherMessage {
-  readonly v: 1;
-  readonly voucher: string;
-  readonly signature: string;
-}
+export type VoucherMessage = Readonly<WireVoucherMessage>;
 
 /** A receipt as it travels on the wire, signed by the payee over (channel, seq, total). */
-export interface ReceiptMessage {
-  readonly v: 1;
-  readonly receipt: string;
-  readonly signature: string;
-}
+export type ReceiptMessage = Readonly<WireReceiptMessage>;
 
 export interface PaymentReceipt {
   readonly seq: bigint;

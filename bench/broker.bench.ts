@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Aedes } from 'aedes';
 import { pino } from 'pino';
-import { DeviceLink } from '../agent/link.js';
+import { DeviceLink } from '../agent/link/link.js';
 import { createBrokerApp } from '../broker/app.js';
 import { addDevice } from '../broker/store/devices.js';
 import { fundWallet } from '../broker/store/ledger.js';
@@ -48,7 +48,7 @@ function voucherPayloads(keys: KeyPair, channelId: Uint8Array, count: number): s
   const out: string[] = [];
   for (let seq = 1n; seq <= BigInt(count); seq++) {
     const bytes = encodeVoucher({ channelId, seq, total: amountOf(seq * 125n), expiresAtSeconds, memoDigest: null });
-    out.push(new TextDecoder().decode(encodePayload({ v: 1, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) })));
+    out.push(new TextDecoder().decode(encodePayload({ v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) })));
   }
   return out;
 }

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeviceLink } from '../agent/link.js';
+import { DeviceLink } from '../agent/link/link.js';
 import { systemRandom } from '../broker/app.js';
 import { auditLedger } from '../broker/store/audit.js';
 import { addDevice } from '../broker/store/devices.js';
@@ -46,7 +46,7 @@ class LightPayer {
   async payOnce(): Promise<void> {
     this.seq += 1n;
     const bytes = encodeVoucher({ channelId: this.channel, seq: this.seq, total: amountOf(this.seq), expiresAtSeconds: this.expiresAtSeconds, memoDigest: null });
-    const message = { v: 1, voucher: toHex(bytes), signature: toHex(sign(bytes, this.keys.secretKey)) };
+    const message = { v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, this.keys.secretKey)) };
     for (;;) {
       const accepted = new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), RESEND_AFTER_MS);

@@ -15,3 +15,4 @@ export * from './topics.js';
 export * from './voucher.js';
 export * from './voucher-rules.js';
 export * from './time.js';
+export * from './ops-events.js';

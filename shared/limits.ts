@@ -28,6 +28,8 @@ export const MEMO_LENGTH_MAX = 256;
 
 /** Largest MQTT payload the service reads; anything larger is refused before parsing. */
 export const PAYLOAD_BYTES_MAX = 4_096;
+/** An error's message and detail on the wire, each at most this many characters. */
+export const ERROR_TEXT_MAX = 512;
 /** Largest MQTT packet the broker accepts at all (payload plus topic and headers). */
 export const PACKET_BYTES_MAX = 8_192;
 /** `mqpay/v1/d/{device}/out/{kind}` has 6 levels; nothing legitimate is deeper. */

@@ -5,14 +5,17 @@
 import * as z from 'zod';
 import { parseAmount, type Amount } from './amount.js';
 import { CERTIFICATE_BYTES } from './certificate.js';
-import { ERROR_CODES, MqpayError } from './errors.js';
+import { ERROR_CODES, ERRORS, MqpayError, type ErrorCode } from './errors.js';
 import { isDeviceId, isRequestId } from './ids.js';
 import {
   AMOUNT_STRING_LENGTH_MAX,
   CHANNEL_DURATION_S_MAX,
+  CHANNELS_PER_DEVICE_MAX,
   CHANNEL_DURATION_S_MIN,
   CHANNEL_ID_BYTES,
+  ERROR_TEXT_MAX,
   PAYLOAD_BYTES_MAX,
+  PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
   VOUCHER_SEQ_MAX,
 } from './limits.js';
@@ -22,6 +25,15 @@ import { VOUCHER_BYTES } from './voucher.js';
 /** Exactly `bytes` bytes as lower-case hex. */
 export const hexOf = (bytes: number) => z.string().length(bytes * 2).regex(/^[0-9a-f]*$/, 'lower-case hex');
 
+/**
+ * The protocol version: the `v` of every JSON message, device <-> service, offers and operator
+ * streams alike. v2 carries an error's `detail` beside the registry `message` and has strict
+ * RPC results (docs/PROTOCOL.md, "Versions"). The binary layouts keep their own version byte.
+ */
+export const PROTOCOL_VERSION = 2;
+const version = z.literal(PROTOCOL_VERSION);
+
+/** A decimal amount string ("0.000125") parsed into bigint micro-units by shared/amount.ts. */
 export const amountSchema = z
   .string()
   .max(AMOUNT_STRING_LENGTH_MAX)
@@ -35,16 +47,48 @@ export const amountSchema = z
   });
 /** Deposits and top-ups: moving nothing is a mistake, refused before any work is done. */
 export const positiveAmountSchema = amountSchema.refine((amount) => amount > 0n, 'amount must be greater than zero');
+/** A voucher seq: a decimal string parsed into a bigint in [1, 2^63-1]. */
 export const seqSchema = z
   .string()
   .regex(/^[1-9][0-9]{0,18}$/, 'seq is a positive decimal integer')
   .transform((text) => BigInt(text))
   .refine((seq) => seq <= VOUCHER_SEQ_MAX, 'seq out of range');
+/** A channel's latest accepted seq: 0 before its first voucher, else a voucher seq. */
+export const latestSeqSchema = z.union([z.literal('0').transform(() => 0n), seqSchema]);
 export const deviceIdSchema = z.string().max(32).refine(isDeviceId, 'not a valid device id');
 export const requestIdSchema = z.string().max(64).refine(isRequestId, 'not a valid request id');
 export const channelIdSchema = hexOf(CHANNEL_ID_BYTES);
 export const signatureSchema = hexOf(SIGNATURE_BYTES);
-const version = z.literal(1);
+export const publicKeySchema = hexOf(PUBLIC_KEY_BYTES);
+const unixSecondsSchema = z.number().int().nonnegative();
+const unixMsSchema = z.number().int().nonnegative();
+
+// ---- errors ----
+
+/**
+ * An error on the wire: the registry's code, message and retryable flag, and what this
+ * occurrence adds in `detail` (kept apart so a client never has to split a sentence).
+ */
+export const errorBodySchema = z.strictObject({
+  code: z.enum(ERROR_CODES as unknown as [ErrorCode, ...ErrorCode[]]),
+  message: z.string().max(ERROR_TEXT_MAX),
+  detail: z.string().max(ERROR_TEXT_MAX).optional(),
+  retryable: z.boolean(),
+});
+export type ErrorBody = z.input<typeof errorBodySchema>;
+
+/** The wire form of an error code and its optional detail. */
+export function errorBody(code: ErrorCode, detail?: string): ErrorBody {
+  const entry = ERRORS[code];
+  return detail === undefined
+    ? { code, message: entry.message, retryable: entry.retryable }
+    : { code, message: entry.message, detail: detail.slice(0, ERROR_TEXT_MAX), retryable: entry.retryable };
+}
+
+/** Back from the wire into an MqpayError: the code and its detail, the message is the registry's. */
+export function errorFromBody(body: z.output<typeof errorBodySchema>): MqpayError {
+  return new MqpayError(body.code, body.detail);
+}
 
 // ---- device -> service ----
 
@@ -53,12 +97,14 @@ export const voucherMessageSchema = z.strictObject({
   voucher: hexOf(VOUCHER_BYTES),
   signature: signatureSchema,
 });
+export type VoucherMessage = z.input<typeof voucherMessageSchema>;
 
 export const receiptMessageSchema = z.strictObject({
   v: version,
   receipt: hexOf(RECEIPT_BYTES),
   signature: signatureSchema,
 });
+export type ReceiptMessage = z.input<typeof receiptMessageSchema>;
 
 const offerUnitSchema = z.string().min(1).max(16).regex(/^[a-zA-Z0-9_.-]+$/);
 export const offerMessageSchema = z.strictObject({
@@ -66,6 +112,7 @@ export const offerMessageSchema = z.strictObject({
   unit: offerUnitSchema,
   price: amountSchema,
 });
+export type OfferMessage = z.input<typeof offerMessageSchema>;
 
 /** What the service publishes, retained, on mqpay/v1/offers/{device}: a checked offer. */
 export const offerNoticeSchema = z.strictObject({
@@ -73,82 +120,119 @@ export const offerNoticeSchema = z.strictObject({
   device: deviceIdSchema,
   unit: offerUnitSchema,
   price: amountSchema,
-  atMs: z.number().int().nonnegative(),
+  atMs: unixMsSchema,
 });
 export type OfferNotice = z.input<typeof offerNoticeSchema>;
 
+// ---- requests: one table of methods, params and results ----
+
+/** A channel as its two parties see it in RPC results (the operator API has its own view). */
+export const rpcChannelSchema = z.strictObject({
+  channel: channelIdSchema,
+  payer: deviceIdSchema,
+  payee: deviceIdSchema,
+  deposit: amountSchema,
+  total: amountSchema,
+  settled: amountSchema,
+  seq: latestSeqSchema,
+  state: z.enum(['open', 'closed']),
+  expiresAtSeconds: unixSecondsSchema,
+});
+export type RpcChannel = z.input<typeof rpcChannelSchema>;
+
 const emptyParams = z.strictObject({});
-export const rpcRequestSchema = z.discriminatedUnion('method', [
-  z.strictObject({
-    v: version,
-    id: requestIdSchema,
-    method: z.literal('channel.open'),
+const certifiedChannel = {
+  channel: rpcChannelSchema,
+  certificate: hexOf(CERTIFICATE_BYTES),
+  signature: signatureSchema,
+};
+
+/** Every RPC method: its params and its result, both strict. */
+export const RPC_METHODS = {
+  'channel.open': {
     params: z.strictObject({
       channel: channelIdSchema,
       payee: deviceIdSchema,
       deposit: positiveAmountSchema,
       durationSeconds: z.number().int().min(CHANNEL_DURATION_S_MIN).max(CHANNEL_DURATION_S_MAX),
     }),
-  }),
-  z.strictObject({
-    v: version,
-    id: requestIdSchema,
-    method: z.literal('channel.topup'),
+    /** The service key comes with it, for an agent that trusts on first use. */
+    result: z.strictObject({ ...certifiedChannel, servicePublicKey: publicKeySchema }),
+  },
+  'channel.topup': {
     params: z.strictObject({ channel: channelIdSchema, amount: positiveAmountSchema }),
-  }),
-  z.strictObject({
-    v: version,
-    id: requestIdSchema,
-    method: z.literal('channel.close'),
+    result: z.strictObject(certifiedChannel),
+  },
+  'channel.close': {
     params: z.strictObject({ channel: channelIdSchema }),
-  }),
-  z.strictObject({ v: version, id: requestIdSchema, method: z.literal('wallet.balance'), params: emptyParams }),
-  z.strictObject({ v: version, id: requestIdSchema, method: z.literal('channel.list'), params: emptyParams }),
+    result: z.strictObject({ channel: rpcChannelSchema, settled: amountSchema, refunded: amountSchema }),
+  },
+  'wallet.balance': {
+    params: emptyParams,
+    result: z.strictObject({ device: deviceIdSchema, balance: amountSchema }),
+  },
+  'channel.list': {
+    params: emptyParams,
+    result: z.strictObject({ channels: z.array(rpcChannelSchema).max(CHANNELS_PER_DEVICE_MAX * 2) }),
+  },
+} as const;
+type Methods = typeof RPC_METHODS;
+export type RpcMethod = keyof Methods;
+export const RPC_METHOD_NAMES = Object.freeze(Object.keys(RPC_METHODS) as RpcMethod[]);
+/** Params as a client writes them (amounts as decimal strings). */
+export type RpcParamsInput<M extends RpcMethod> = z.input<Methods[M]['params']>;
+export type RpcParams<M extends RpcMethod> = z.output<Methods[M]['params']>;
+/** A result as the service writes it (amounts as decimal strings). */
+export type RpcResultInput<M extends RpcMethod> = z.input<Methods[M]['result']>;
+/** A result as a client reads it (amounts as bigint micro-units). */
+export type RpcResult<M extends RpcMethod> = z.output<Methods[M]['result']>;
+/** Any method's result as the service writes it. */
+export type AnyRpcResultInput = { [M in RpcMethod]: RpcResultInput<M> }[RpcMethod];
+
+const requestOf = <M extends RpcMethod, P extends Methods[M]['params']>(method: M, params: P) =>
+  z.strictObject({ v: version, id: requestIdSchema, method: z.literal(method), params });
+/** A request on out/rpc, derived from the table: one member per method. */
+export const rpcRequestSchema = z.discriminatedUnion('method', [
+  requestOf('channel.open', RPC_METHODS['channel.open'].params),
+  requestOf('channel.topup', RPC_METHODS['channel.topup'].params),
+  requestOf('channel.close', RPC_METHODS['channel.close'].params),
+  requestOf('wallet.balance', RPC_METHODS['wallet.balance'].params),
+  requestOf('channel.list', RPC_METHODS['channel.list'].params),
 ]);
 export type RpcRequest = z.output<typeof rpcRequestSchema>;
-export type RpcMethod = RpcRequest['method'];
+export type RpcRequestInput = z.input<typeof rpcRequestSchema>;
 
-// ---- service -> device ----
-
-export const errorBodySchema = z.strictObject({
-  code: z.enum(ERROR_CODES as unknown as [string, ...string[]]),
-  message: z.string().max(512),
-  retryable: z.boolean(),
-});
-export type ErrorBody = z.output<typeof errorBodySchema>;
-
-export const channelViewSchema = z.strictObject({
-  channel: channelIdSchema,
-  payer: deviceIdSchema,
-  payee: deviceIdSchema,
-  deposit: z.string(),
-  total: z.string(),
-  settled: z.string(),
-  seq: z.string(),
-  state: z.enum(['open', 'closed']),
-  expiresAtSeconds: z.number().int(),
-});
-export type ChannelView = z.input<typeof channelViewSchema>;
-
+/**
+ * The reply envelope on in/rpc. The result is checked against its method's schema by the
+ * client that knows which method it asked (the id correlates), see `rpcResultSchema`.
+ */
 export const rpcResponseSchema = z.union([
   z.strictObject({ v: version, id: requestIdSchema, ok: z.literal(true), result: z.record(z.string(), z.unknown()) }),
   z.strictObject({ v: version, id: requestIdSchema, ok: z.literal(false), error: errorBodySchema }),
 ]);
 export type RpcResponse = z.input<typeof rpcResponseSchema>;
 
+export function rpcResultSchema<M extends RpcMethod>(method: M): Methods[M]['result'] {
+  return RPC_METHODS[method].result;
+}
+
+// ---- service -> device ----
+
 /** On a device's in/voucher: replies to its own vouchers, and vouchers forwarded to it as payee. */
 export const voucherInboxSchema = z.discriminatedUnion('type', [
-  z.strictObject({ v: version, type: z.literal('voucher.accepted'), channel: channelIdSchema, seq: z.string(), total: z.string() }),
+  z.strictObject({ v: version, type: z.literal('voucher.accepted'), channel: channelIdSchema, seq: seqSchema, total: amountSchema }),
   z.strictObject({
     v: version,
     type: z.literal('voucher.rejected'),
+    /** Present when the refused voucher decoded, so the payer knows which one it was. */
     channel: channelIdSchema.optional(),
-    seq: z.string().optional(),
+    seq: seqSchema.optional(),
     error: errorBodySchema,
   }),
   z.strictObject({ v: version, type: z.literal('voucher'), payer: deviceIdSchema, voucher: hexOf(VOUCHER_BYTES), signature: signatureSchema }),
 ]);
 export type VoucherInboxMessage = z.input<typeof voucherInboxSchema>;
+export type VoucherInboxParsed = z.output<typeof voucherInboxSchema>;
 
 /** On a device's in/receipt: receipts forwarded to it as payer, and replies to its own receipts. */
 export const receiptInboxSchema = z.discriminatedUnion('type', [
@@ -156,8 +240,10 @@ export const receiptInboxSchema = z.discriminatedUnion('type', [
   z.strictObject({ v: version, type: z.literal('receipt.rejected'), error: errorBodySchema }),
 ]);
 export type ReceiptInboxMessage = z.input<typeof receiptInboxSchema>;
+export type ReceiptInboxParsed = z.output<typeof receiptInboxSchema>;
 
-export const settlementLineSchema = z.strictObject({ account: z.string().max(80), amount: z.string() });
+/** A settlement id: the service's own name for one settlement run. */
+export const settlementIdSchema = z.string().min(1).max(80);
 
 /** On a device's in/notice: channel certificates, settlements and closes that concern it. */
 export const noticeSchema = z.discriminatedUnion('type', [
@@ -165,15 +251,16 @@ export const noticeSchema = z.discriminatedUnion('type', [
   z.strictObject({
     v: version,
     type: z.literal('settlement'),
-    settlement: z.string().max(80),
+    settlement: settlementIdSchema,
     channel: channelIdSchema,
-    amount: z.string(),
-    fee: z.string(),
-    settledTotal: z.string(),
+    amount: amountSchema,
+    fee: amountSchema,
+    settledTotal: amountSchema,
   }),
-  z.strictObject({ v: version, type: z.literal('channel.closed'), channel: channelIdSchema, settled: z.string(), refunded: z.string() }),
+  z.strictObject({ v: version, type: z.literal('channel.closed'), channel: channelIdSchema, settled: amountSchema, refunded: amountSchema }),
 ]);
 export type Notice = z.input<typeof noticeSchema>;
+export type NoticeParsed = z.output<typeof noticeSchema>;
 
 /**
  * Parses one MQTT payload as JSON against a schema: size first, then syntax, then shape.

@@ -2,7 +2,7 @@
 // any moment while paying, recovers on restart: it re-sends what was not accepted, never signs
 // a different total for a seq it used, and the service's ledger audits clean afterwards.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { statePathOf } from '../agent/home.js';
+import { statePathOf } from '../agent/home/home.js';
 import { openState } from '../agent/store/open-state.js';
 import { auditLedger } from '../broker/store/audit.js';
 import { findVoucher, getChannel } from '../broker/store/channels.js';

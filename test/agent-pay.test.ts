@@ -8,7 +8,7 @@ import { auditLedger } from '../broker/store/audit.js';
 import { balanceOf, walletAccount } from '../broker/store/ledger.js';
 import { getChannel } from '../broker/store/channels.js';
 import { join } from 'node:path';
-import { readKeyFile } from '../agent/key-file.js';
+import { readKeyFile } from '../agent/home/key-file.js';
 import { addDevice } from '../broker/store/devices.js';
 import { fundWallet } from '../broker/store/ledger.js';
 import { formatAmount, parseAmount } from '../shared/amount.js';

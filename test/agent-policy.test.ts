@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../agent/agent-api.js';
 import { openState } from '../agent/store/open-state.js';
-import { statePathOf } from '../agent/home.js';
+import { statePathOf } from '../agent/home/home.js';
 import { balanceOf, walletAccount } from '../broker/store/ledger.js';
 import { listChannelsOf } from '../broker/store/channels.js';
 import { parseAmount } from '../shared/amount.js';

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../agent/agent-api.js';
-import { readKeyFile } from '../agent/key-file.js';
+import { readKeyFile } from '../agent/home/key-file.js';
 import type { ReceivedPayment, VoucherMessage } from '../agent/types.js';
 import { amountOf } from '../shared/amount.js';
 import { sign, verify } from '../shared/crypto.js';
@@ -22,7 +22,7 @@ const nowSeconds = (): bigint => BigInt(Math.floor(Date.now() / 1000));
 
 function signed(keys: KeyPair, voucher: Voucher): VoucherMessage {
   const bytes = encodeVoucher(voucher);
-  return { v: 1, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
+  return { v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {

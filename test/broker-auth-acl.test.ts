@@ -5,7 +5,7 @@
 // outside the own outbox (refused). Nothing of it may change the ledger.
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceLink } from '../agent/link.js';
+import type { DeviceLink } from '../agent/link/link.js';
 import { setDeviceStatus } from '../broker/store/devices.js';
 import { generateKeyPair, type KeyPair } from '../shared/keys.js';
 import { CONNECT_TOKEN_AGE_MS_MAX } from '../shared/limits.js';
@@ -91,7 +91,7 @@ describe('broker: authentication and ACL', () => {
       expect(firstCloses).toBe(0);
       await first.client.subscribeAsync(inboxTopic('mallory', 'rpc'), { qos: 1 });
       const id = requestId('still-up');
-      expect(await rawRequest(first.client, 'mallory', { v: 1, id, method: 'wallet.balance', params: {} }, id)).toMatchObject({ ok: true });
+      expect(await rawRequest(first.client, 'mallory', { v: 2, id, method: 'wallet.balance', params: {} }, id)).toMatchObject({ ok: true });
       await first.client.endAsync();
       // And after it ended.
       await expectRefused({ clientId: 'mallory', username: 'mallory', password: Buffer.from(token) }, BAD_USERNAME_OR_PASSWORD);
@@ -192,7 +192,7 @@ describe('broker: authentication and ACL', () => {
 
     it('an operator is read-only: publishing anywhere, or reading a device inbox, disconnects it', async () => {
       for (const act of [
-        (c: MqttClient) => c.publish(outboxTopic('car-1', 'rpc'), JSON.stringify({ v: 1, id: 'op-1', method: 'wallet.balance', params: {} }), { qos: 1 }),
+        (c: MqttClient) => c.publish(outboxTopic('car-1', 'rpc'), JSON.stringify({ v: 2, id: 'op-1', method: 'wallet.balance', params: {} }), { qos: 1 }),
         (c: MqttClient) => c.publish('mqpay/v1/ops/settlements', '{}', { qos: 0 }),
         (c: MqttClient) => c.subscribe(inboxTopic('car-1', 'rpc'), { qos: 0 }),
         (c: MqttClient) => c.subscribe('#', { qos: 0 }),
@@ -218,9 +218,9 @@ describe('broker: authentication and ACL', () => {
       });
     });
 
-    const forged = JSON.stringify({ v: 1, type: 'voucher.accepted', channel: '00'.repeat(32), seq: '1', total: '1000' });
+    const forged = JSON.stringify({ v: 2, type: 'voucher.accepted', channel: '00'.repeat(32), seq: '1', total: '1000' });
     const cases: [string, (c: MqttClient) => void][] = [
-      ["publish to another device's outbox", (c) => c.publish(outboxTopic('car-1', 'rpc'), JSON.stringify({ v: 1, id: 'x1', method: 'channel.close', params: { channel: '00'.repeat(32) } }), { qos: 1 })],
+      ["publish to another device's outbox", (c) => c.publish(outboxTopic('car-1', 'rpc'), JSON.stringify({ v: 2, id: 'x1', method: 'channel.close', params: { channel: '00'.repeat(32) } }), { qos: 1 })],
       ["publish to another device's inbox", (c) => c.publish(inboxTopic('charger-1', 'voucher'), forged, { qos: 1 })],
       ['publish to its own inbox (only the service writes inboxes)', (c) => c.publish(inboxTopic('mallory', 'voucher'), forged, { qos: 1 })],
       ['publish to $SYS/x', (c) => c.publish('$SYS/x', 'hello', { qos: 0 })],
@@ -228,7 +228,7 @@ describe('broker: authentication and ACL', () => {
       ['publish to the offers topic directly', (c) => c.publish('mqpay/v1/offers/mallory', '{}', { qos: 1 })],
       ['publish outside the mqpay tree', (c) => c.publish('foo/bar', 'x', { qos: 0 })],
       ['publish to an unknown outbox kind', (c) => c.publish('mqpay/v1/d/mallory/out/withdraw', '{}', { qos: 1 })],
-      ['a retained publish to its own outbox', (c) => c.publish(outboxTopic('mallory', 'rpc'), JSON.stringify({ v: 1, id: 'r1', method: 'wallet.balance', params: {} }), { qos: 1, retain: true })],
+      ['a retained publish to its own outbox', (c) => c.publish(outboxTopic('mallory', 'rpc'), JSON.stringify({ v: 2, id: 'r1', method: 'wallet.balance', params: {} }), { qos: 1, retain: true })],
       ["subscribe to another device's inbox", (c) => c.subscribe(inboxTopic('car-1', 'voucher'), { qos: 1 })],
       ["subscribe to another device's whole inbox", (c) => c.subscribe('mqpay/v1/d/car-1/in/#', { qos: 1 })],
       ['subscribe to mqpay/v1/d/+/in/#', (c) => c.subscribe('mqpay/v1/d/+/in/#', { qos: 1 })],
@@ -259,7 +259,7 @@ describe('broker: authentication and ACL', () => {
     it('its own inbox subscription and outbox publish are fine (control)', async () => {
       const client = await deviceClient(broker, 'mallory', malloryKeys);
       const id = requestId('ok');
-      expect(await rawRequest(client, 'mallory', { v: 1, id, method: 'wallet.balance', params: {} }, id)).toMatchObject({ ok: true, result: { device: 'mallory' } });
+      expect(await rawRequest(client, 'mallory', { v: 2, id, method: 'wallet.balance', params: {} }, id)).toMatchObject({ ok: true, result: { device: 'mallory' } });
       expect(client.connected).toBe(true);
       await client.endAsync();
     });

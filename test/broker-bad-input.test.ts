@@ -4,7 +4,7 @@
 // as it was, with the ledger audit still clean. Real aedes on loopback, real MQTT.js clients,
 // real SQLite files.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceLink } from '../agent/link.js';
+import type { DeviceLink } from '../agent/link/link.js';
 import { getChannel } from '../broker/store/channels.js';
 import { balanceOf, escrowAccount, walletAccount } from '../broker/store/ledger.js';
 import type { Amount } from '../shared/amount.js';
@@ -21,7 +21,7 @@ import {
 import { nextInbox, payVoucher, random, signedVoucher, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
 
 type Reply = Record<string, unknown>;
-type VoucherMessage = { v: 1; voucher: string; signature: string };
+type VoucherMessage = { v: 2; voucher: string; signature: string };
 
 const nowSeconds = (): bigint => BigInt(Math.floor(Date.now() / 1000));
 
@@ -74,7 +74,7 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
     const before = ledgerFingerprint(broker.app.db);
     const forwardedBefore = forwarded.length;
     const reply = await voucherVerdict(link, message);
-    expect(reply).toMatchObject({ v: 1, type: 'voucher.rejected', error: { code } });
+    expect(reply).toMatchObject({ v: 2, type: 'voucher.rejected', error: { code } });
     expect(typeof (reply.error as Reply).message).toBe('string');
     await sleep(20); // a wrongly forwarded voucher would arrive at the payee by now
     expect(forwarded.length).toBe(forwardedBefore);
@@ -88,7 +88,7 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
     const reply = nextInbox(link, 'voucher', (m) => m.type === 'voucher.rejected' && m.seq === undefined);
     await publishOutbox(link.client, device, 'voucher', payload);
     const answer = await reply;
-    expect(answer).toMatchObject({ v: 1, type: 'voucher.rejected', error: { code } });
+    expect(answer).toMatchObject({ v: 2, type: 'voucher.rejected', error: { code } });
     expect(answer.channel).toBeUndefined();
     expectLedgerUnchanged(broker.app.db, before);
     return answer;
@@ -109,7 +109,7 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
     });
 
     it.each([
-      ['truncated JSON', '{"v":1,"voucher":'],
+      ['truncated JSON', '{"v":2,"voucher":'],
       ['plain text', 'pay me'],
       ['empty payload', ''],
       ['JSON null', 'null'],
@@ -137,8 +137,8 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
 
     it.each<[string, (good: VoucherMessage) => object]>([
       ['an unknown field', (g) => ({ ...g, total: '1' })],
-      ['a missing signature', (g) => ({ v: 1, voucher: g.voucher })],
-      ['version 2', (g) => ({ ...g, v: 2 })],
+      ['a missing signature', (g) => ({ v: 2, voucher: g.voucher })],
+      ['version 1 (the previous protocol)', (g) => ({ ...g, v: 1 })],
       ['version as a string', (g) => ({ ...g, v: '1' })],
       ['the voucher as a number', (g) => ({ ...g, voucher: 12345 })],
       ['the voucher as an object', (g) => ({ ...g, voucher: { seq: 1 } })],
@@ -338,7 +338,7 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
     let channelId: Uint8Array;
     const receiptOf = (keys: KeyPair, seq: bigint, total: bigint, channel = channelId) => {
       const bytes = encodeReceipt({ channelId: channel, seq, total: total as Amount });
-      return { v: 1, receipt: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
+      return { v: 2, receipt: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
     };
     const receipts = (): number => countRows(broker.app.db, 'receipts');
     beforeAll(async () => {
@@ -352,7 +352,7 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
       const forwardedToCar = nextInbox(car, 'receipt', (m) => m.type === 'receipt', 100).then(() => true, () => false);
       const reply = nextInbox(link, 'receipt', (m) => m.type === 'receipt.rejected');
       await publishOutbox(link.client, device, 'receipt', message);
-      expect(await reply).toMatchObject({ v: 1, type: 'receipt.rejected', error: { code } });
+      expect(await reply).toMatchObject({ v: 2, type: 'receipt.rejected', error: { code } });
       expect(await forwardedToCar).toBe(false);
       expect(receipts()).toBe(receiptsBefore);
       expectLedgerUnchanged(broker.app.db, before);
@@ -375,7 +375,7 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
     it('a receipt for an unknown channel, above the deposit, or malformed is rejected with its code', async () => {
       await expectReceiptRejected(charger, 'charger-1', receiptOf(chargerKeys, 1n, 100n, newChannelId(random)), 'CHANNEL_UNKNOWN');
       await expectReceiptRejected(charger, 'charger-1', receiptOf(chargerKeys, 2n, 1_000_001n), 'RECEIPT_MISMATCH');
-      await expectReceiptRejected(charger, 'charger-1', '{"v":1,', 'MESSAGE_INVALID');
+      await expectReceiptRejected(charger, 'charger-1', '{"v":2,', 'MESSAGE_INVALID');
       await expectReceiptRejected(charger, 'charger-1', { ...receiptOf(chargerKeys, 1n, 100n), extra: true }, 'MESSAGE_INVALID');
     });
 

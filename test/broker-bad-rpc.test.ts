@@ -4,9 +4,10 @@
 // request ids (a repeated id gets the identical answer and moves money once). Each refusal is
 // checked against a ledger fingerprint taken before it, plus the ledger audit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceLink } from '../agent/link.js';
+import type { DeviceLink } from '../agent/link/link.js';
 import { setDeviceStatus } from '../broker/store/devices.js';
 import { balanceOf, escrowAccount, walletAccount } from '../broker/store/ledger.js';
+import { ERRORS, type ErrorCode } from '../shared/errors.js';
 import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
 import { PAYLOAD_BYTES_MAX } from '../shared/limits.js';
@@ -43,8 +44,12 @@ describe('broker: bad requests get a clear error and change nothing', () => {
     const before = ledgerFingerprint(broker.app.db);
     const id = requestId();
     const reply = await linkRequest(link, device, method, params, id);
-    expect(reply).toMatchObject({ v: 1, id, ok: false, error: { code } });
-    if (message !== undefined) expect(String((reply.error as Reply).message)).toMatch(message);
+    expect(reply).toMatchObject({ v: 2, id, ok: false, error: { code } });
+    if (message !== undefined) {
+      // v2: the registry text and this occurrence's detail travel apart.
+      expect((reply.error as Reply).message).toBe(ERRORS[code as ErrorCode].message);
+      expect(String((reply.error as Reply).detail)).toMatch(message);
+    }
     expectLedgerUnchanged(broker.app.db, before);
     return reply;
   }
@@ -56,15 +61,15 @@ describe('broker: bad requests get a clear error and change nothing', () => {
   describe('envelope', () => {
     it('malformed JSON -> MESSAGE_INVALID, answered under the id "-"', async () => {
       const before = ledgerFingerprint(broker.app.db);
-      const reply = await rawRequest(car.client, 'car-1', '{"v":1,"id":"x1","method":', '-');
-      expect(reply).toMatchObject({ v: 1, id: '-', ok: false, error: { code: 'MESSAGE_INVALID', retryable: false } });
+      const reply = await rawRequest(car.client, 'car-1', '{"v":2,"id":"x1","method":', '-');
+      expect(reply).toMatchObject({ v: 2, id: '-', ok: false, error: { code: 'MESSAGE_INVALID', retryable: false } });
       expectLedgerUnchanged(broker.app.db, before);
     });
 
     it('a request over 4096 bytes -> MESSAGE_TOO_LARGE, nothing opened', async () => {
       const before = ledgerFingerprint(broker.app.db);
       const id = requestId('big');
-      const payload = JSON.stringify({ v: 1, id, method: 'channel.open', params: openParams({ memo: 'x'.repeat(PAYLOAD_BYTES_MAX) }) });
+      const payload = JSON.stringify({ v: 2, id, method: 'channel.open', params: openParams({ memo: 'x'.repeat(PAYLOAD_BYTES_MAX) }) });
       expect(payload.length).toBeGreaterThan(PAYLOAD_BYTES_MAX);
       const reply = await rawRequest(car.client, 'car-1', payload, id);
       expect(reply).toMatchObject({ ok: false, error: { code: 'MESSAGE_TOO_LARGE' } });
@@ -73,10 +78,10 @@ describe('broker: bad requests get a clear error and change nothing', () => {
 
     it('an unknown top-level field, a wrong version, missing params -> MESSAGE_INVALID', async () => {
       for (const build of [
-        (id: string) => ({ v: 1, id, method: 'wallet.balance', params: {}, sudo: true }),
-        (id: string) => ({ v: 2, id, method: 'wallet.balance', params: {} }),
-        (id: string) => ({ v: 1, id, method: 'wallet.balance' }),
-        (id: string) => ({ v: 1, id, method: 'channel.open', params: null }),
+        (id: string) => ({ v: 2, id, method: 'wallet.balance', params: {}, sudo: true }),
+        (id: string) => ({ v: 1, id, method: 'wallet.balance', params: {} }),
+        (id: string) => ({ v: 2, id, method: 'wallet.balance' }),
+        (id: string) => ({ v: 2, id, method: 'channel.open', params: null }),
       ]) {
         const before = ledgerFingerprint(broker.app.db);
         const id = requestId();
@@ -87,9 +92,9 @@ describe('broker: bad requests get a clear error and change nothing', () => {
 
     it('an invalid request id -> MESSAGE_INVALID under the id "-"', async () => {
       const before = ledgerFingerprint(broker.app.db);
-      const reply = await rawRequest(car.client, 'car-1', { v: 1, id: 'has space', method: 'channel.open', params: openParams() }, '-');
+      const reply = await rawRequest(car.client, 'car-1', { v: 2, id: 'has space', method: 'channel.open', params: openParams() }, '-');
       expect(reply).toMatchObject({ id: '-', ok: false, error: { code: 'MESSAGE_INVALID' } });
-      const long = await rawRequest(car.client, 'car-1', { v: 1, id: 'x'.repeat(65), method: 'channel.open', params: openParams() }, '-');
+      const long = await rawRequest(car.client, 'car-1', { v: 2, id: 'x'.repeat(65), method: 'channel.open', params: openParams() }, '-');
       expect(long).toMatchObject({ id: '-', ok: false, error: { code: 'MESSAGE_INVALID' } });
       expectLedgerUnchanged(broker.app.db, before);
     });
@@ -213,7 +218,7 @@ describe('broker: bad requests get a clear error and change nothing', () => {
         };
         car.client.on('message', onMessage);
       });
-      const body = Buffer.from(JSON.stringify({ v: 1, id, method: 'channel.open', params }));
+      const body = Buffer.from(JSON.stringify({ v: 2, id, method: 'channel.open', params }));
       car.client.publish('mqpay/v1/d/car-1/out/rpc', body, { qos: 1 });
       car.client.publish('mqpay/v1/d/car-1/out/rpc', body, { qos: 1 });
       await both;
@@ -297,7 +302,7 @@ describe('broker: bad requests get a clear error and change nothing', () => {
 
   it('channel.list answers with the caller\'s own channels (none for mallory, its channels for car-1)', async () => {
     const id = requestId('list');
-    expect(await linkRequest(mallory, 'mallory', 'channel.list', {}, id)).toEqual({ v: 1, id, ok: true, result: { channels: [] } });
+    expect(await linkRequest(mallory, 'mallory', 'channel.list', {}, id)).toEqual({ v: 2, id, ok: true, result: { channels: [] } });
     const listed = await car.request('channel.list', {});
     const channels = listed.channels as Record<string, unknown>[];
     expect(channels.length).toBeGreaterThan(0);

@@ -3,7 +3,7 @@
 // inside a settlement). After a restart on the same data, every voucher that was answered
 // "accepted" is in SQLite, nothing was settled twice, and the ledger audits clean.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceLink } from '../agent/link.js';
+import { DeviceLink } from '../agent/link/link.js';
 import { auditLedger } from '../broker/store/audit.js';
 import { addDevice } from '../broker/store/devices.js';
 import { findVoucher, getChannel } from '../broker/store/channels.js';

@@ -3,7 +3,7 @@
 // service gets RATE_LIMITED replies, stays connected, and nothing beyond its accepted vouchers
 // reaches the ledger.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceLink } from '../agent/link.js';
+import type { DeviceLink } from '../agent/link/link.js';
 import { getChannel } from '../broker/store/channels.js';
 import type { MqpayError } from '../shared/errors.js';
 import type { KeyPair } from '../shared/keys.js';

@@ -104,7 +104,7 @@ describe('broker: channel, vouchers, settlement', () => {
     await bus.close();
 
     const receipt = encodeReceipt({ channelId, seq: 1n, total: 2_500n as never });
-    await gate.publish('receipt', { v: 1, receipt: toHex(receipt), signature: toHex(sign(receipt, payeeKeys.secretKey)) });
+    await gate.publish('receipt', { v: 2, receipt: toHex(receipt), signature: toHex(sign(receipt, payeeKeys.secretKey)) });
     await new Promise((resolve) => setTimeout(resolve, 100)); // forwarded to nobody: the bus is away
 
     // A plain client, listening before it subscribes, so nothing that arrives with the SUBACK is missed.

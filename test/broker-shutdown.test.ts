@@ -1,7 +1,7 @@
 // Stopping the broker must not wait for devices to hang up: close() ends their sessions, flushes
 // the ledger and returns promptly, even with devices that would reconnect.
 import { describe, expect, it } from 'vitest';
-import { DeviceLink } from '../agent/link.js';
+import { DeviceLink } from '../agent/link/link.js';
 import { random, startBroker } from './helpers/broker-fixture.js';
 
 describe('broker shutdown', () => {

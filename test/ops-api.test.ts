@@ -196,7 +196,7 @@ describe('request bodies', () => {
     });
     expect(streamed.status).toBe(413);
     expect(JSON.parse(streamed.body).code).toBe('MESSAGE_TOO_LARGE');
-    expectProblem(await broker.api('POST', '/api/settlements', { rawBody: 'settle please', headers: { 'content-type': 'text/plain' } }), 415, 'MESSAGE_INVALID');
+    expectProblem(await broker.api('POST', '/api/settlements', { rawBody: 'settle please', headers: { 'content-type': 'text/plain' } }), 415, 'MEDIA_TYPE_UNSUPPORTED');
     expectProblem(await broker.api('POST', '/api/settlements', { rawBody: '{"unclosed":', headers: { 'content-type': 'application/json' } }), 400, 'MESSAGE_INVALID');
     expectProblem(await broker.api('POST', '/api/settlements', { body: { now: true } }), 400, 'MESSAGE_INVALID');
   });

@@ -5,8 +5,8 @@ import { resolve } from 'node:path';
 import { requirePath, requireString, UsageError, type Command, type CommandInput } from '../../cli/command.js';
 import { publicKeyFromHex } from '../../shared/keys.js';
 import { toHex } from '../../shared/hex.js';
-import type { AgentConfigInput } from '../config.js';
-import { CONFIG_FILE, initAgentHome, KEY_FILE } from '../home.js';
+import type { AgentConfigInput } from '../home/config.js';
+import { CONFIG_FILE, initAgentHome, KEY_FILE } from '../home/home.js';
 import { systemRandom } from '../ports.js';
 import { homeOption, optionalString } from './options.js';
 

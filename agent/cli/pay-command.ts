@@ -4,7 +4,7 @@ import { integerOption, requirePath, type Command } from '../../cli/command.js';
 import { formatAmount, parseAmount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
 import { createAgent } from '../agent.js';
-import { loadAgentHome } from '../home.js';
+import { loadAgentHome } from '../home/home.js';
 import { brokerOptions, commandLogger, connectionOf, homeOption, optionalString } from './options.js';
 
 export const PAY_TIMEOUT_MS_DEFAULT = 15_000;

@@ -4,7 +4,7 @@
 import { requirePath, type Command } from '../../cli/command.js';
 import { formatAmount } from '../../shared/amount.js';
 import { createAgent } from '../agent.js';
-import { loadAgentHome } from '../home.js';
+import { loadAgentHome } from '../home/home.js';
 import { brokerOptions, commandLogger, connectionOf, homeOption, optionalString } from './options.js';
 
 export const runCommand: Command = {

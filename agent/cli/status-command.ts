@@ -1,7 +1,7 @@
 // `mqpay agent status`: what this device has signed, received and still has pending, read from
 // its local state without the broker (and while `agent run` is running).
 import { requirePath, type Command } from '../../cli/command.js';
-import { loadAgentHome } from '../home.js';
+import { loadAgentHome } from '../home/home.js';
 import { readAgentStatus, type AgentStatus } from '../status.js';
 import { openState } from '../store/open-state.js';
 import { toHex } from '../../shared/hex.js';

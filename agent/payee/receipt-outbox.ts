@@ -8,7 +8,7 @@ import type { AgentContext } from '../context.js';
 import { latestPendingReceipts, markReceiptsSentUpTo, type ReceiptOutRow } from '../store/receipts-out.js';
 import type { ReceiptMessage } from '../types.js';
 
-export const receiptMessageOf = (row: Pick<ReceiptOutRow, 'receipt' | 'signature'>): ReceiptMessage => ({ v: 1, receipt: toHex(row.receipt), signature: toHex(row.signature) });
+export const receiptMessageOf = (row: Pick<ReceiptOutRow, 'receipt' | 'signature'>): ReceiptMessage => ({ v: 2, receipt: toHex(row.receipt), signature: toHex(row.signature) });
 
 export class ReceiptOutbox {
   private readonly staged = new Map<string, ReceiptOutRow>();

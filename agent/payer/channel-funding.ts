@@ -4,15 +4,17 @@
 // (a retried open finds its channel instead of escrowing twice), and a top-up's request id is
 // stored first (a retry after a crash gets the service's stored answer, not a second top-up).
 import { formatAmount, subAmount, type Amount } from '../../shared/amount.js';
+import { CERTIFICATE_BYTES } from '../../shared/certificate.js';
 import { MqpayError } from '../../shared/errors.js';
-import { toHex } from '../../shared/hex.js';
+import { bytesEqual, fromHex, toHex } from '../../shared/hex.js';
+import { SIGNATURE_BYTES } from '../../shared/limits.js';
+import type { RpcResult } from '../../shared/schemas.js';
 import { newChannelId } from '../../shared/ids.js';
 import type { AgentContext } from '../context.js';
 import { secondsOf } from '../../shared/time.js';
-import { certifiedTermsOf } from './certified-terms.js';
 import {
   applyPayerCertificate, channelsInState, getPayerChannel, insertOpeningChannel, openingPayerChannel, setPayerChannelState,
-  setTopupIntent, usablePayerChannel, type PayerChannel,
+  setTopupIntent, usablePayerChannel, type CertifiedTerms, type PayerChannel,
 } from '../store/payer-channels.js';
 
 /** Random bytes in a client-chosen top-up request id. */
@@ -20,6 +22,22 @@ const TOPUP_REQUEST_RANDOM_BYTES = 12;
 
 const larger = (a: Amount, b: Amount): Amount => (a > b ? a : b);
 export const headroomOf = (channel: PayerChannel): Amount => subAmount(channel.deposit, channel.signedTotal);
+
+// Turns a channel.open or channel.topup answer into terms the payer can rely on: the
+// certificate must be signed by the trusted service key and describe exactly the channel this
+// agent asked for (its id, this payer and key, the intended payee).
+function certifiedTermsOf(ctx: AgentContext, channel: PayerChannel, parsed: RpcResult<'channel.topup'>, what: string): { terms: CertifiedTerms; closed: boolean } {
+  const bytes = fromHex(parsed.certificate, CERTIFICATE_BYTES);
+  const signature = fromHex(parsed.signature, SIGNATURE_BYTES);
+  const certificate = ctx.trust.checkCertificate(bytes, signature);
+  const matches = bytesEqual(certificate.channelId, channel.id) && certificate.payer === ctx.device
+    && bytesEqual(certificate.payerKey, ctx.keys.publicKey) && certificate.payee === channel.payee;
+  if (!matches) throw new MqpayError('MESSAGE_INVALID', `${what}: the certificate describes another channel`);
+  return {
+    terms: { deposit: certificate.deposit, expiresAtSeconds: certificate.expiresAtSeconds, revision: certificate.revision, certificate: bytes, certificateSignature: signature, payeeKey: certificate.payeeKey },
+    closed: parsed.channel.state === 'closed',
+  };
+}
 
 export class ChannelFunding {
   private readonly opening = new Map<string, Promise<PayerChannel>>();
@@ -61,16 +79,18 @@ export class ChannelFunding {
 
   /** Sends (or re-sends) a stored open request and applies the certified answer. */
   async finishOpen(channel: PayerChannel): Promise<PayerChannel> {
-    const { link, batch, db, timing } = this.ctx;
+    const { ctx } = this;
+    const { link, batch, db, timing } = ctx;
     if (!(await link.whenConnected(timing.requestTimeoutMs))) throw new MqpayError('SERVICE_UNAVAILABLE', 'broker unreachable; cannot open a channel');
     const params = { channel: toHex(channel.id), payee: channel.payee, deposit: formatAmount(channel.deposit), durationSeconds: channel.durationSeconds };
-    let result: Record<string, unknown>;
+    let result: RpcResult<'channel.open'>;
     try {
-      result = await link.request('channel.open', params, channel.openRequest);
+      result = await link.call('channel.open', params, channel.openRequest);
     } catch (error) {
       if (error instanceof MqpayError && !error.retryable) await batch.run(() => setPayerChannelState(db, channel.id, 'failed', error.code));
       throw error;
     }
+    ctx.trust.learn(result.servicePublicKey);
     const { terms, closed } = certifiedTermsOf(this.ctx, channel, result, 'channel.open');
     return this.applied(channel, () => {
       applyPayerCertificate(db, channel.id, terms);
@@ -109,9 +129,9 @@ export class ChannelFunding {
     const { link, db, timing } = this.ctx;
     if (channel.topupRequest === null || channel.topupAmount === null) return channel;
     if (!(await link.whenConnected(timing.requestTimeoutMs))) throw new MqpayError('SERVICE_UNAVAILABLE', 'broker unreachable; cannot top up');
-    let result: Record<string, unknown>;
+    let result: RpcResult<'channel.topup'>;
     try {
-      result = await link.request('channel.topup', { channel: toHex(channel.id), amount: formatAmount(channel.topupAmount) }, channel.topupRequest);
+      result = await link.call('channel.topup', { channel: toHex(channel.id), amount: formatAmount(channel.topupAmount) }, channel.topupRequest);
     } catch (error) {
       if (error instanceof MqpayError && !error.retryable) await this.applied(channel, () => setTopupIntent(db, channel.id, null, null));
       throw error;

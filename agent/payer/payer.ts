@@ -9,17 +9,34 @@ import { memoDigestOf } from '../../shared/voucher.js';
 import { toAmount, type AmountInput } from '../amount-input.js';
 import type { AgentContext } from '../context.js';
 import { checkPolicy } from '../policy.js';
-import { SeqWaiters } from '../seq-waiters.js';
+import { SeqWaiters } from '../link/seq-waiters.js';
 import type { SignedVoucherRow } from '../store/signed-vouchers.js';
 import { spentSince } from '../store/spending.js';
 import type { Amount } from '../../shared/amount.js';
 import type { Payment, PaymentFacts, PayOptions, SignedPayment } from '../types.js';
-import { withTimeout } from '../with-timeout.js';
 import { ChannelFunding } from './channel-funding.js';
 import { PayerReceipts } from './receipts-in.js';
 import { VoucherAnswers } from './voucher-answers.js';
 import { ChannelUnusable, signNextVoucher } from './voucher-signer.js';
 import { VoucherSender, voucherMessageOf } from './voucher-sender.js';
+
+// Bounds a wait without cancelling the work behind it: a payment that times out stays stored
+// and pending, only the caller stops waiting.
+function withTimeout<T>(promise: Promise<T>, timeoutMs: number, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
 
 /** Channels tried for one payment before giving up (spent, expiring or closed meanwhile). */
 export const SIGN_ATTEMPTS_MAX = 3;

@@ -8,7 +8,7 @@ import { fromHex, toHex } from '../../shared/hex.js';
 import { SIGNATURE_BYTES } from '../../shared/limits.js';
 import { decodeReceipt, encodeReceipt, RECEIPT_BYTES } from '../../shared/receipt.js';
 import type { AgentContext } from '../context.js';
-import { SeqWaiters } from '../seq-waiters.js';
+import { SeqWaiters } from '../link/seq-waiters.js';
 import { getPayerChannel, recordReceiptIn } from '../store/payer-channels.js';
 import { findSignedVoucher } from '../store/signed-vouchers.js';
 import type { PaymentReceipt, ReceiptMessage } from '../types.js';
@@ -36,7 +36,7 @@ export class PayerReceipts {
     const channel = getPayerChannel(this.ctx.db, channelId);
     if (channel === null || channel.receiptSeq === 0n || channel.receiptSignature === null) return null;
     const bytes = encodeReceipt({ channelId, seq: channel.receiptSeq, total: channel.receiptTotal });
-    return { seq: channel.receiptSeq, total: channel.receiptTotal, message: { v: 1, receipt: toHex(bytes), signature: toHex(channel.receiptSignature) } };
+    return { seq: channel.receiptSeq, total: channel.receiptTotal, message: { v: 2, receipt: toHex(bytes), signature: toHex(channel.receiptSignature) } };
   }
 
   /** Checks and records a receipt; returns false (and logs why) when it is not believable. */
@@ -59,7 +59,7 @@ export class PayerReceipts {
       logger.warn({ channel: hex, seq: receipt.seq.toString() }, 'receipt names a voucher this agent did not sign');
       return false;
     }
-    const taken: PaymentReceipt = { seq: receipt.seq, total: receipt.total, message: { v: 1, receipt: message.receipt, signature: message.signature } };
+    const taken: PaymentReceipt = { seq: receipt.seq, total: receipt.total, message: { v: 2, receipt: message.receipt, signature: message.signature } };
     const previous = this.latest.get(hex);
     if (previous === undefined || previous.seq < taken.seq) this.latest.set(hex, taken);
     this.waiters.resolveUpTo(hex, receipt.seq, taken);

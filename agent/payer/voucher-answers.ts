@@ -2,33 +2,33 @@
 // settles every pending voucher of the channel up to n. A final rejection fails the waiting
 // payments and retires the channel, unless a later voucher of the same channel is still
 // pending: that one's answer decides, since its total includes the earlier payments.
-import { parseAmount } from '../../shared/amount.js';
+import { formatAmount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
 import { channelIdFromHex } from '../../shared/ids.js';
+import { errorFromBody, type VoucherInboxParsed } from '../../shared/schemas.js';
 import type { AgentContext } from '../context.js';
-import type { SeqWaiters } from '../seq-waiters.js';
+import type { SeqWaiters } from '../link/seq-waiters.js';
 import { getPayerChannel, recordAccepted, setPayerChannelState } from '../store/payer-channels.js';
 import { findSignedVoucher, hasPendingAbove, markAcceptedUpTo, markRejectedUpTo } from '../store/signed-vouchers.js';
-import { errorFromWire } from '../wire-error.js';
 import type { PayerReceipts } from './receipts-in.js';
 
-const SEQ_PATTERN = /^[1-9][0-9]{0,18}$/;
+type Accepted = Extract<VoucherInboxParsed, { type: 'voucher.accepted' }>;
+type Rejected = Extract<VoucherInboxParsed, { type: 'voucher.rejected' }>;
 /** Rejections after which the channel itself is over, not just this voucher. */
 const CHANNEL_ENDED = new Set(['CHANNEL_CLOSED', 'CHANNEL_EXPIRED']);
 
 export class VoucherAnswers {
   constructor(private readonly ctx: AgentContext, private readonly accepted: SeqWaiters<void>, private readonly receipts: PayerReceipts) {}
 
-  onAccepted(message: { channel: string; seq: string; total: string }): void {
+  /** `message` was parsed by the shared schema: seq and total are checked bigints already. */
+  onAccepted(message: Accepted): void {
     const { db, batch, logger } = this.ctx;
-    if (!SEQ_PATTERN.test(message.seq)) return;
+    const { seq, total } = message;
     const id = channelIdFromHex(message.channel);
-    const seq = BigInt(message.seq);
-    const total = parseAmount(message.total);
     const signed = findSignedVoucher(db, id, seq);
     const channel = getPayerChannel(db, id);
     if (channel === null || seq > channel.signedSeq || (signed !== null && signed.total !== total)) {
-      logger.error({ channel: message.channel, seq: message.seq, total: message.total }, 'service accepted a voucher this agent did not sign');
+      logger.error({ channel: message.channel, seq: seq.toString(), total: formatAmount(total) }, 'service accepted a voucher this agent did not sign');
       return;
     }
     this.accepted.resolveUpTo(message.channel, seq, undefined);
@@ -39,18 +39,18 @@ export class VoucherAnswers {
     }, { durable: false }).catch((error: unknown) => logger.error({ err: (error as Error).message }, 'could not record an acceptance'));
   }
 
-  onRejected(message: { channel?: string | undefined; seq?: string | undefined; error: { code: string; message: string } }): void {
+  onRejected(message: Rejected): void {
     const { db, batch, logger } = this.ctx;
-    const error = errorFromWire(message.error);
-    if (message.channel === undefined || message.seq === undefined || !SEQ_PATTERN.test(message.seq) || error.retryable) {
-      logger.info({ channel: message.channel, seq: message.seq, code: error.code }, 'voucher not taken now; it will be re-sent');
+    const error = errorFromBody(message.error);
+    const { seq } = message;
+    if (message.channel === undefined || seq === undefined || error.retryable) {
+      logger.info({ channel: message.channel, seq: seq?.toString(), code: error.code }, 'voucher not taken now; it will be re-sent');
       return;
     }
     const id = channelIdFromHex(message.channel);
-    const seq = BigInt(message.seq);
     const signed = findSignedVoucher(db, id, seq);
     if (signed === null || signed.state !== 'pending' || hasPendingAbove(db, id, seq)) return;
-    logger.warn({ channel: message.channel, seq: message.seq, code: error.code }, 'voucher refused by the service');
+    logger.warn({ channel: message.channel, seq: seq.toString(), code: error.code }, 'voucher refused by the service');
     const state = CHANNEL_ENDED.has(error.code) ? 'closed' : 'failed';
     batch.run(() => {
       markRejectedUpTo(db, id, seq, error.code);

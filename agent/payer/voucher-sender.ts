@@ -8,7 +8,7 @@ import type { AgentContext } from '../context.js';
 import { latestPendingPerChannel, type SignedVoucherRow } from '../store/signed-vouchers.js';
 import type { VoucherMessage } from '../types.js';
 
-export const voucherMessageOf = (row: Pick<SignedVoucherRow, 'voucher' | 'signature'>): VoucherMessage => ({ v: 1, voucher: toHex(row.voucher), signature: toHex(row.signature) });
+export const voucherMessageOf = (row: Pick<SignedVoucherRow, 'voucher' | 'signature'>): VoucherMessage => ({ v: 2, voucher: toHex(row.voucher), signature: toHex(row.signature) });
 
 export class VoucherSender {
   private readonly staged = new Map<string, SignedVoucherRow>();

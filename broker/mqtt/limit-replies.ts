@@ -13,9 +13,9 @@ import type { TransportPort } from '../service/ports.js';
 export async function replyLimited(transport: TransportPort, device: string, box: OutboxKind, payload: Uint8Array, code: ErrorCode): Promise<void> {
   const error = errorBody(code);
   switch (box) {
-    case 'voucher': return transport.publish(inboxTopic(device, 'voucher'), payloadOf({ v: 1, type: 'voucher.rejected', ...voucherKeyOf(payload), error }));
-    case 'rpc': return transport.publish(inboxTopic(device, 'rpc'), payloadOf({ v: 1, id: requestIdOf(payload), ok: false, error }));
-    case 'receipt': return transport.publish(inboxTopic(device, 'receipt'), payloadOf({ v: 1, type: 'receipt.rejected', error }));
+    case 'voucher': return transport.publish(inboxTopic(device, 'voucher'), payloadOf({ v: 2, type: 'voucher.rejected', ...voucherKeyOf(payload), error }));
+    case 'rpc': return transport.publish(inboxTopic(device, 'rpc'), payloadOf({ v: 2, id: requestIdOf(payload), ok: false, error }));
+    case 'receipt': return transport.publish(inboxTopic(device, 'receipt'), payloadOf({ v: 2, type: 'receipt.rejected', error }));
     case 'offer': return undefined;
   }
 }

@@ -1,6 +1,7 @@
 // Which devices are connected, for the operator surface, with a message on mqpay/v1/ops/events
 // at each connect and disconnect.
 import type { Aedes, Client } from 'aedes';
+import type { OpsEvent } from '../../shared/ops-events.js';
 import { inboxFilter, opsTopic } from '../../shared/topics.js';
 import type { Clock, TransportPort } from '../service/ports.js';
 import { roleOf } from './roles.js';
@@ -10,8 +11,9 @@ export const clientsOf = (aedes: Aedes): Record<string, Client> => (aedes as unk
 
 export function trackPresence(aedes: Aedes, clock: Clock, transport: TransportPort, onInboxReady: (device: string) => void): ReadonlySet<string> {
   const online = new Set<string>();
-  const event = (type: string, device: string): void => {
-    transport.publish(opsTopic('events'), new TextEncoder().encode(JSON.stringify({ v: 1, type, device, atMs: clock.nowMs() }))).catch(() => undefined);
+  const event = (type: 'device.connected' | 'device.disconnected', device: string): void => {
+    const message: OpsEvent = { v: 2, type, device, atMs: clock.nowMs() };
+    transport.publish(opsTopic('events'), new TextEncoder().encode(JSON.stringify(message))).catch(() => undefined);
   };
   aedes.on('clientReady', (client) => {
     const role = roleOf(client);

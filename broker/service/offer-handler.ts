@@ -16,6 +16,6 @@ export async function handleOffer(deps: ServiceDeps, device: string, payload: Ui
     deps.logger.info({ device, code: error instanceof MqpayError ? error.code : 'INTERNAL' }, 'offer refused');
     return;
   }
-  const message: OfferNotice = { v: 1, device, unit: offer.unit, price: formatAmount(offer.price), atMs: deps.clock.nowMs() };
+  const message: OfferNotice = { v: 2, device, unit: offer.unit, price: formatAmount(offer.price), atMs: deps.clock.nowMs() };
   await deps.transport.publish(offerTopic(device), payloadOf(message), { retain: true });
 }

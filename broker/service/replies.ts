@@ -1,12 +1,9 @@
-// Builders for the service's replies, so every handler answers in the same shape.
-import { ERRORS, MqpayError, type ErrorCode } from '../../shared/errors.js';
-import { encodePayload, type ErrorBody } from '../../shared/schemas.js';
+// Builders for the service's replies, so every handler answers in the same shape. The wire form
+// of an error ({ code, message, detail?, retryable }) is shared/schemas.ts's errorBody.
+import { MqpayError } from '../../shared/errors.js';
+import { encodePayload, errorBody, type ErrorBody } from '../../shared/schemas.js';
 
-export function errorBody(code: ErrorCode, detail?: string): ErrorBody {
-  const entry = ERRORS[code];
-  const message = detail === undefined ? entry.message : `${entry.message}: ${detail}`;
-  return { code, message: message.slice(0, 512), retryable: entry.retryable };
-}
+export { errorBody };
 
 /** Maps anything thrown to a wire error; unknown errors become INTERNAL (and are logged by the caller). */
 export function errorBodyOf(error: unknown): ErrorBody {

@@ -3,7 +3,7 @@
 // payments on it, the vouchers honest buyers pay it with (material for replays), and waiting
 // for the service's verdict on a voucher.
 import { secondsOf } from '../../shared/time.js';
-import { DeviceLink } from '../../agent/link.js';
+import { DeviceLink } from '../../agent/link/link.js';
 import { addAmount, formatAmount, parseAmount, ZERO, type Amount } from '../../shared/amount.js';
 import { sign } from '../../shared/crypto.js';
 import { MqpayError } from '../../shared/errors.js';
@@ -16,7 +16,7 @@ import type { RoguePlan } from '../plan/fleet.js';
 import type { SimClock } from '../world/sim-clock.js';
 
 export interface VoucherMessage {
-  readonly v: 1;
+  readonly v: 2;
   readonly voucher: string;
   readonly signature: string;
 }
@@ -68,14 +68,14 @@ export class RogueDevice {
 
   private onVoucherInbox(message: VoucherInbox): void {
     if (message.type === 'voucher') {
-      this.forwarded = { v: 1, voucher: message.voucher, signature: message.signature };
+      this.forwarded = { v: 2, voucher: message.voucher, signature: message.signature };
       return;
     }
     const key = `${message.channel ?? '-'}:${message.seq ?? '-'}`;
     const resolve = this.waiting.get(key);
     if (resolve === undefined) return;
     this.waiting.delete(key);
-    resolve(message.type === 'voucher.accepted' ? { type: 'voucher.accepted', total: message.total } : { type: 'voucher.rejected', code: message.error.code });
+    resolve(message.type === 'voucher.accepted' ? { type: 'voucher.accepted', total: formatAmount(message.total) } : { type: 'voucher.rejected', code: message.error.code });
   }
 
   /** Publishes a voucher message and waits for the verdict on (channel, seq); null on timeout. */
@@ -94,7 +94,7 @@ export class RogueDevice {
   signVoucher(fields: Omit<Voucher, 'expiresAtSeconds' | 'memoDigest'>, secretKey: Uint8Array = this.keys.secretKey): VoucherMessage {
     const expiresAtSeconds = secondsOf(this.clock.nowMs()) + VOUCHER_LIFETIME_S;
     const bytes = encodeVoucher({ ...fields, expiresAtSeconds, memoDigest: null });
-    return { v: 1, voucher: toHex(bytes), signature: toHex(sign(bytes, secretKey)) };
+    return { v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, secretKey)) };
   }
 
   /** Opens its channel to the victim (once). */

@@ -4,8 +4,8 @@
 // the conservation check compares the ledger against it.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { initAgentHome } from '../../agent/home.js';
-import type { AgentConfigInput } from '../../agent/config.js';
+import { initAgentHome } from '../../agent/home/home.js';
+import type { AgentConfigInput } from '../../agent/home/config.js';
 import { loadOrCreateServiceKey } from '../../broker/service-key.js';
 import { addDevice } from '../../broker/store/devices.js';
 import { fundWallet } from '../../broker/store/ledger.js';

@@ -3,8 +3,8 @@
 import { join } from 'node:path';
 import { createAgent, type CreateAgentOptions } from '../../agent/agent.js';
 import type { Agent } from '../../agent/agent-api.js';
-import type { AgentConfigInput } from '../../agent/config.js';
-import { initAgentHome } from '../../agent/home.js';
+import type { AgentConfigInput } from '../../agent/home/config.js';
+import { initAgentHome } from '../../agent/home/home.js';
 import { addDevice } from '../../broker/store/devices.js';
 import { fundWallet } from '../../broker/store/ledger.js';
 import { parseAmount } from '../../shared/amount.js';

@@ -5,7 +5,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { expect } from 'vitest';
-import type { DeviceLink } from '../../agent/link.js';
+import type { DeviceLink } from '../../agent/link/link.js';
 import type { Clock } from '../../broker/service/ports.js';
 import { auditLedger } from '../../broker/store/audit.js';
 import type { Db } from '../../broker/store/open-database.js';
@@ -118,8 +118,8 @@ export function flipBit(hex: string, byteOffset: number): string {
 }
 
 /** Signs arbitrary (possibly malformed) bytes, so the signature is not what rejects them. */
-export function signedBytes(keys: KeyPair, bytes: Uint8Array): { v: 1; voucher: string; signature: string } {
-  return { v: 1, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
+export function signedBytes(keys: KeyPair, bytes: Uint8Array): { v: 2; voucher: string; signature: string } {
+  return { v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
 }
 
 export function connectPassword(input: { device: string; broker: string; keys: KeyPair; timeMs?: number; nonce?: Uint8Array }): Buffer {
@@ -222,7 +222,7 @@ export async function rawRequest(client: MqttClient, device: string, payload: Ui
 
 /** A request through a DeviceLink's MQTT client, so the whole reply (not just the result) is seen. */
 export function linkRequest(link: DeviceLink, device: string, method: string, params: unknown, id: string): Promise<Record<string, unknown>> {
-  return rawRequest(link.client, device, { v: 1, id, method, params }, id);
+  return rawRequest(link.client, device, { v: 2, id, method, params }, id);
 }
 
 let requestCounter = 0;

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { DeviceLink } from '../../agent/link.js';
+import { DeviceLink } from '../../agent/link/link.js';
 import { createBrokerApp, type BrokerApp, type BrokerOverrides } from '../../broker/app.js';
 import type { BrokerConfigInput } from '../../broker/config.js';
 import type { Clock } from '../../broker/service/ports.js';
@@ -81,10 +81,10 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, da
   };
 }
 
-export function signedVoucher(keys: KeyPair, voucher: Partial<Voucher> & { channelId: Uint8Array; seq: bigint; total: Amount }): { v: 1; voucher: string; signature: string } {
+export function signedVoucher(keys: KeyPair, voucher: Partial<Voucher> & { channelId: Uint8Array; seq: bigint; total: Amount }): { v: 2; voucher: string; signature: string } {
   const full: Voucher = { expiresAtSeconds: BigInt(Math.floor(Date.now() / 1000) + 3600), memoDigest: null, ...voucher };
   const bytes = encodeVoucher(full);
-  return { v: 1, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
+  return { v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
 }
 
 /** Waits for the next inbox message of a kind that matches a predicate. */

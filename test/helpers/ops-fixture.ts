@@ -1,7 +1,7 @@
 // Fixtures for the operator-surface tests: a real broker with the operator HTTP API on an
 // ephemeral port over a real SQLite file, an HTTP helper that keeps status, headers and body,
 // and a payer streaming signed vouchers over a real MQTT channel.
-import type { DeviceLink } from '../../agent/link.js';
+import type { DeviceLink } from '../../agent/link/link.js';
 import { operatorHttpHandler } from '../../broker/operator/http/operator-api.js';
 import type { BrokerConfigInput } from '../../broker/config.js';
 import { parseAmount, type Amount } from '../../shared/amount.js';

@@ -31,9 +31,9 @@ const ERROR_TEXT: Record<number, string> = {
   400: 'invalid input (problem+json; code names the rule, e.g. MESSAGE_INVALID, AMOUNT_INVALID, KEY_INVALID)',
   401: 'missing or wrong operator token (NOT_AUTHORIZED)',
   404: 'no such resource (NOT_FOUND, DEVICE_UNKNOWN, CHANNEL_UNKNOWN)',
-  409: 'conflicts with the current state (DEVICE_EXISTS, CHANNEL_CLOSED, or a reused idempotency key)',
+  409: 'conflicts with the current state (DEVICE_EXISTS, CHANNEL_CLOSED, IDEMPOTENCY_CONFLICT)',
   413: 'request body too large (MESSAGE_TOO_LARGE)',
-  415: 'request body is not application/json (MESSAGE_INVALID)',
+  415: 'request body is not application/json (MEDIA_TYPE_UNSUPPORTED)',
   503: 'temporarily unavailable (SERVICE_UNAVAILABLE)',
 };
 

@@ -2,16 +2,17 @@
 // device.disconnected, so an operator watching with mosquitto_sub sees who was enrolled, disabled
 // or funded, and which channel an operator closed.
 import type { BrokerApp } from '../../app.js';
+import type { OpsEvent } from '../../../shared/ops-events.js';
 import { opsTopic } from '../../../shared/topics.js';
 
-export type OpsEventInput =
-  | { readonly type: 'device.enrolled' | 'device.disabled' | 'device.enabled'; readonly device: string }
-  | { readonly type: 'wallet.funded'; readonly device: string; readonly amount: string }
-  | { readonly type: 'channel.closed'; readonly channel: string; readonly settled: string; readonly refunded: string };
+/** An operator action as its caller states it; the publisher adds v, by and atMs. */
+export type OpsEventInput = DistributiveOmit<Extract<OpsEvent, { by: 'operator' }>, 'v' | 'by' | 'atMs'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export function opsEventPublisher(app: BrokerApp): (event: OpsEventInput) => void {
   return (event) => {
-    const payload = new TextEncoder().encode(JSON.stringify({ v: 1, ...event, by: 'operator', atMs: app.clock.nowMs() }));
+    const message: OpsEvent = { v: 2, ...event, by: 'operator', atMs: app.clock.nowMs() };
+    const payload = new TextEncoder().encode(JSON.stringify(message));
     app.transport.publish(opsTopic('events'), payload).catch((error: unknown) => app.logger.warn({ err: error }, 'ops event not published'));
   };
 }

@@ -3,6 +3,7 @@
 // client sees, from every source (epochs, closes by devices or operators, expiries, connects).
 import { EventEmitter } from 'node:events';
 import type { Aedes } from 'aedes';
+import { opsMessageSchema } from '../../../shared/ops-events.js';
 import { TOPIC_ROOT, parseTopic, type OpsStream } from '../../../shared/topics.js';
 
 export interface OpsMessage {
@@ -23,7 +24,7 @@ export class OpsFeed extends EventEmitter {
     } catch {
       return;
     }
-    if (typeof body !== 'object' || body === null || typeof (body as { type?: unknown }).type !== 'string') return;
+    if (!opsMessageSchema.safeParse(body).success) return; // only the protocol's operator messages are relayed
     this.emit('message', { stream: topic.stream, body } as OpsMessage);
   };
 

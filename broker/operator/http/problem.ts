@@ -5,15 +5,17 @@ import { ERRORS, MqpayError, type ErrorCode } from '../../../shared/errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
-/** An error with an HTTP status; anything else thrown by a route maps through statusOf(). */
+/** An error answered as problem+json; its HTTP status is the registry's for its code. */
 export class HttpProblem extends Error {
+  readonly status: number;
+
   constructor(
-    readonly status: number,
     readonly code: ErrorCode,
     readonly detail?: string,
     readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(detail === undefined ? ERRORS[code].message : `${ERRORS[code].message}: ${detail}`);
+    this.status = ERRORS[code].httpStatus;
   }
 }
 
@@ -26,29 +28,9 @@ export interface ProblemBody {
   readonly retryable: boolean;
 }
 
-const STATUS_OF_CODE: Partial<Record<ErrorCode, number>> = {
-  NOT_FOUND: 404,
-  DEVICE_UNKNOWN: 404,
-  CHANNEL_UNKNOWN: 404,
-  DEVICE_EXISTS: 409,
-  IDEMPOTENCY_CONFLICT: 409,
-  CHANNEL_CLOSED: 409,
-  NOT_AUTHORIZED: 401,
-  METHOD_NOT_ALLOWED: 405,
-  MESSAGE_TOO_LARGE: 413,
-  SERVICE_UNAVAILABLE: 503,
-  TIMEOUT: 503,
-  INTERNAL: 500,
-};
-
-/** Domain errors are the caller's fault (400) unless the registry says otherwise above. */
-export function statusOf(code: ErrorCode): number {
-  return STATUS_OF_CODE[code] ?? 400;
-}
-
 export function problemOf(error: unknown): HttpProblem | null {
   if (error instanceof HttpProblem) return error;
-  if (error instanceof MqpayError) return new HttpProblem(statusOf(error.code), error.code, error.detail);
+  if (error instanceof MqpayError) return new HttpProblem(error.code, error.detail);
   return null;
 }
 

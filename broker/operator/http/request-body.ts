@@ -10,11 +10,11 @@ export async function readJsonBody(request: IncomingMessage, limitBytes: number)
   const bytes = await collect(request, limitBytes);
   if (bytes.length === 0) return undefined;
   const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/json') throw new HttpProblem(415, 'MESSAGE_INVALID', 'request body must be application/json');
+  if (type !== 'application/json') throw new HttpProblem('MEDIA_TYPE_UNSUPPORTED', 'request body must be application/json');
   try {
     return JSON.parse(bytes.toString('utf8')) as unknown;
   } catch {
-    throw new HttpProblem(400, 'MESSAGE_INVALID', 'request body is not valid JSON');
+    throw new HttpProblem('MESSAGE_INVALID', 'request body is not valid JSON');
   }
 }
 
@@ -41,5 +41,5 @@ function collect(request: IncomingMessage, limitBytes: number): Promise<Buffer> 
 }
 
 function tooLarge(limitBytes: number): HttpProblem {
-  return new HttpProblem(413, 'MESSAGE_TOO_LARGE', `request body exceeds ${limitBytes} bytes`, { connection: 'close' });
+  return new HttpProblem('MESSAGE_TOO_LARGE', `request body exceeds ${limitBytes} bytes`, { connection: 'close' });
 }

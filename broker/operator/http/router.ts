@@ -17,7 +17,7 @@ interface Compiled {
   readonly pattern: CompiledPath;
 }
 
-const UNAUTHORIZED = new HttpProblem(401, 'NOT_AUTHORIZED', 'send Authorization: Bearer <operator token>', { 'www-authenticate': 'Bearer realm="mqpay"' });
+const UNAUTHORIZED = new HttpProblem('NOT_AUTHORIZED', 'send Authorization: Bearer <operator token>', { 'www-authenticate': 'Bearer realm="mqpay"' });
 
 /**
  * The presented operator token: `Authorization: Bearer <token>`, else (when allowed) the `token`
@@ -47,10 +47,10 @@ export function createRouter(routes: readonly Route[], ops: OperatorContext): Ha
       const onPath = compiled.map((entry) => ({ route: entry.route, raw: matchPath(entry.pattern, url.pathname) })).filter((hit) => hit.raw !== null);
       label = onPath[0]?.route.path ?? label;
       const hit = onPath.find((candidate) => candidate.route.method === method);
-      if (onPath.length === 0) throw new HttpProblem(404, 'NOT_FOUND', `no route ${url.pathname}`);
+      if (onPath.length === 0) throw new HttpProblem('NOT_FOUND', `no route ${url.pathname}`);
       if (hit === undefined || hit.raw === null) {
         const allow = onPath.map((candidate) => candidate.route.method).join(', ');
-        throw new HttpProblem(405, 'METHOD_NOT_ALLOWED', `${method} ${url.pathname}; allowed: ${allow}`, { allow });
+        throw new HttpProblem('METHOD_NOT_ALLOWED', `${method} ${url.pathname}; allowed: ${allow}`, { allow });
       }
       send(response, await run(hit.route, hit.raw, url, request, response, ops));
     } catch (error) {
@@ -67,7 +67,7 @@ function requestUrl(request: IncomingMessage): URL {
   try {
     return target.startsWith('/') ? new URL(`http://operator.invalid${target}`) : new URL(target);
   } catch {
-    throw new HttpProblem(400, 'MESSAGE_INVALID', 'request target is not a valid URL');
+    throw new HttpProblem('MESSAGE_INVALID', 'request target is not a valid URL');
   }
 }
 
@@ -85,7 +85,7 @@ function validate<S extends z.ZodType>(schema: S, input: unknown, where: string)
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = issue === undefined || issue.path.length === 0 ? where : `${where}.${issue.path.join('.')}`;
-  throw new HttpProblem(400, 'MESSAGE_INVALID', `${path}: ${issue?.message ?? 'invalid'}`);
+  throw new HttpProblem('MESSAGE_INVALID', `${path}: ${issue?.message ?? 'invalid'}`);
 }
 
 function send(response: ServerResponse, reply: Reply): void {
@@ -107,5 +107,5 @@ function answerError(ops: OperatorContext, response: ServerResponse, error: unkn
     response.destroy();
     return;
   }
-  sendProblem(response, problem ?? new HttpProblem(500, 'INTERNAL'));
+  sendProblem(response, problem ?? new HttpProblem('INTERNAL'));
 }

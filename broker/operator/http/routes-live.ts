@@ -19,7 +19,7 @@ export const liveRoutes: readonly Route[] = [
     params: NONE, query: z.strictObject({ token: z.string().max(256).optional().describe('the operator token, for EventSource') }), body: null, errors: [503],
     responses: [{ status: 200, description: EVENTS_DESCRIPTION, contentType: 'text/event-stream' }],
     handle({ ops, response }) {
-      if (!ops.live.open(response)) throw new HttpProblem(503, 'SERVICE_UNAVAILABLE', 'too many live-event streams');
+      if (!ops.live.open(response)) throw new HttpProblem('SERVICE_UNAVAILABLE', 'too many live-event streams');
       return { kind: 'streaming' };
     },
   }),

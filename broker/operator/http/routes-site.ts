@@ -14,7 +14,7 @@ const PAGE_HEADERS = {
 
 function file(assets: StaticAssets, name: DashboardFile): Reply {
   const found = assets.read(name);
-  if (found === null) throw new HttpProblem(503, 'SERVICE_UNAVAILABLE', 'the dashboard is not built: run `npm run build`');
+  if (found === null) throw new HttpProblem('SERVICE_UNAVAILABLE', 'the dashboard is not built: run `npm run build`');
   return { kind: 'raw', status: 200, contentType: found.contentType, body: found.body, headers: PAGE_HEADERS };
 }
 

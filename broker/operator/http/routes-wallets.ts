@@ -21,10 +21,10 @@ const fundBody = z.strictObject({
 function idempotencyKeyOf(request: IncomingMessage, fromBody: string | undefined): string {
   const header = request.headers['idempotency-key'];
   const fromHeader = typeof header === 'string' ? header : undefined;
-  if (fromBody !== undefined && fromHeader !== undefined && fromBody !== fromHeader) throw new HttpProblem(400, 'MESSAGE_INVALID', 'idempotencyKey and the Idempotency-Key header differ');
+  if (fromBody !== undefined && fromHeader !== undefined && fromBody !== fromHeader) throw new HttpProblem('MESSAGE_INVALID', 'idempotencyKey and the Idempotency-Key header differ');
   const key = fromBody ?? fromHeader;
-  if (key === undefined) throw new HttpProblem(400, 'MESSAGE_INVALID', 'an idempotency key is required (body idempotencyKey or Idempotency-Key header)');
-  if (!isRequestId(key)) throw new HttpProblem(400, 'MESSAGE_INVALID', 'idempotency key must be 1-64 of [A-Za-z0-9_.:-]');
+  if (key === undefined) throw new HttpProblem('MESSAGE_INVALID', 'an idempotency key is required (body idempotencyKey or Idempotency-Key header)');
+  if (!isRequestId(key)) throw new HttpProblem('MESSAGE_INVALID', 'idempotency key must be 1-64 of [A-Za-z0-9_.:-]');
   return key;
 }
 

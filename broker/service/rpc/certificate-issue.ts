@@ -11,7 +11,7 @@ import type { RpcContext } from './context.js';
 export function issueCertificate(ctx: RpcContext, certificate: ChannelCertificate): { bytes: Uint8Array; signature: Uint8Array } {
   const bytes = encodeCertificate(certificate);
   const signature = sign(bytes, ctx.deps.serviceKey.secretKey);
-  const notice: Notice = { v: 1, type: 'channel.certificate', certificate: toHex(bytes), signature: toHex(signature) };
+  const notice: Notice = { v: 2, type: 'channel.certificate', certificate: toHex(bytes), signature: toHex(signature) };
   ctx.work.publish({ topic: inboxTopic(certificate.payee, 'notice'), payload: payloadOf(notice) });
   return { bytes, signature };
 }

@@ -2,14 +2,14 @@
 import { formatAmount } from '../../../shared/amount.js';
 import { MqpayError } from '../../../shared/errors.js';
 import { channelIdFromHex } from '../../../shared/ids.js';
-import type { RpcRequest } from '../../../shared/schemas.js';
+import type { RpcParams, RpcResultInput } from '../../../shared/schemas.js';
 import { closeInTransaction } from '../settlement/closing.js';
 import { channelView } from './channel-view.js';
 import type { RpcContext } from './context.js';
 
-type CloseParams = Extract<RpcRequest, { method: 'channel.close' }>['params'];
+type CloseParams = RpcParams<'channel.close'>;
 
-export async function closeChannel(ctx: RpcContext, device: string, params: CloseParams): Promise<Record<string, unknown>> {
+export async function closeChannel(ctx: RpcContext, device: string, params: CloseParams): Promise<RpcResultInput<'channel.close'>> {
   const row = await ctx.work.tx.channel(channelIdFromHex(params.channel));
   if (row === null) throw new MqpayError('CHANNEL_UNKNOWN');
   if (row.payer !== device && row.payee !== device) throw new MqpayError('NOT_AUTHORIZED', 'not a party to this channel');

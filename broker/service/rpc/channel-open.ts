@@ -5,7 +5,7 @@ import { MqpayError } from '../../../shared/errors.js';
 import { toHex } from '../../../shared/hex.js';
 import { channelIdFromHex } from '../../../shared/ids.js';
 import { CHANNELS_PER_DEVICE_MAX } from '../../../shared/limits.js';
-import type { RpcRequest } from '../../../shared/schemas.js';
+import type { RpcParams, RpcResultInput } from '../../../shared/schemas.js';
 import { secondsOf } from '../../../shared/time.js';
 import { escrowAccount, walletAccount } from '../../store/ledger.js';
 import type { ChannelRow } from '../../store/port.js';
@@ -13,9 +13,9 @@ import { issueCertificate } from './certificate-issue.js';
 import { channelView } from './channel-view.js';
 import type { RpcContext } from './context.js';
 
-type OpenParams = Extract<RpcRequest, { method: 'channel.open' }>['params'];
+type OpenParams = RpcParams<'channel.open'>;
 
-export async function openChannel(ctx: RpcContext, device: string, params: OpenParams): Promise<Record<string, unknown>> {
+export async function openChannel(ctx: RpcContext, device: string, params: OpenParams): Promise<RpcResultInput<'channel.open'>> {
   const { tx } = ctx.work;
   const { clock, serviceKey } = ctx.deps;
   const id = channelIdFromHex(params.channel);
@@ -51,6 +51,6 @@ export async function openChannel(ctx: RpcContext, device: string, params: OpenP
   return openResult(ctx, row, signed.bytes, signed.signature);
 }
 
-function openResult(ctx: RpcContext, row: ChannelRow, certificate: Uint8Array, signature: Uint8Array): Record<string, unknown> {
+function openResult(ctx: RpcContext, row: ChannelRow, certificate: Uint8Array, signature: Uint8Array): RpcResultInput<'channel.open'> {
   return { channel: channelView(row), certificate: toHex(certificate), signature: toHex(signature), servicePublicKey: toHex(ctx.deps.serviceKey.publicKey) };
 }

@@ -4,16 +4,16 @@ import { addAmount } from '../../../shared/amount.js';
 import { MqpayError } from '../../../shared/errors.js';
 import { toHex } from '../../../shared/hex.js';
 import { channelIdFromHex } from '../../../shared/ids.js';
-import type { RpcRequest } from '../../../shared/schemas.js';
+import type { RpcParams, RpcResultInput } from '../../../shared/schemas.js';
 import { secondsOf } from '../../../shared/time.js';
 import { escrowAccount, walletAccount } from '../../store/ledger.js';
 import { issueCertificate } from './certificate-issue.js';
 import { channelView } from './channel-view.js';
 import type { RpcContext } from './context.js';
 
-type TopupParams = Extract<RpcRequest, { method: 'channel.topup' }>['params'];
+type TopupParams = RpcParams<'channel.topup'>;
 
-export async function topupChannel(ctx: RpcContext, device: string, params: TopupParams): Promise<Record<string, unknown>> {
+export async function topupChannel(ctx: RpcContext, device: string, params: TopupParams): Promise<RpcResultInput<'channel.topup'>> {
   const { tx } = ctx.work;
   const id = channelIdFromHex(params.channel);
   const row = await tx.channel(id);

@@ -1,10 +1,10 @@
-// The JSON view of a channel in RPC results and the operator API.
+// A channel as its parties see it in RPC results (the operator API has its own view).
 import { formatAmount } from '../../../shared/amount.js';
 import { toHex } from '../../../shared/hex.js';
-import type { ChannelView } from '../../../shared/schemas.js';
+import type { RpcChannel } from '../../../shared/schemas.js';
 import type { ChannelRow } from '../../store/port.js';
 
-export function channelView(row: ChannelRow): ChannelView {
+export function channelView(row: ChannelRow): RpcChannel {
   return {
     channel: toHex(row.id),
     payer: row.payer,

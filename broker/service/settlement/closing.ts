@@ -41,7 +41,7 @@ export async function closeInTransaction(ctx: RpcContext, row: ChannelRow, reaso
   if (settlement !== null) {
     for (const effect of settlementEffects(settlement, [{ channel: row.id, payer: row.payer, payee: row.payee, amount: settlement.amount, fee: settlement.fee, settledTotal }], true)) ctx.work.publish(effect);
   }
-  const notice: Notice = { v: 1, type: 'channel.closed', channel: hex, settled: formatAmount(settledTotal), refunded: formatAmount(refunded) };
+  const notice: Notice = { v: 2, type: 'channel.closed', channel: hex, settled: formatAmount(settledTotal), refunded: formatAmount(refunded) };
   const payload = payloadOf(notice);
   ctx.work.publish({ topic: inboxTopic(row.payer, 'notice'), payload });
   ctx.work.publish({ topic: inboxTopic(row.payee, 'notice'), payload });

@@ -2,6 +2,7 @@
 // on the operator stream `mqpay/v1/ops/settlements`. Amounts as decimal strings.
 import { formatAmount } from '../../../shared/amount.js';
 import { toHex } from '../../../shared/hex.js';
+import type { OpsSettlement } from '../../../shared/ops-events.js';
 import type { Notice } from '../../../shared/schemas.js';
 import { inboxTopic, opsTopic } from '../../../shared/topics.js';
 import type { ChannelSettlement, SettlementResult } from '../../store/port.js';
@@ -16,7 +17,7 @@ export function settlementEffects(result: SettlementResult, channels: readonly C
   const effects: Effect[] = [];
   for (const channel of channels) {
     const notice: Notice = {
-      v: 1, type: 'settlement', settlement: result.id, channel: toHex(channel.channel),
+      v: 2, type: 'settlement', settlement: result.id, channel: toHex(channel.channel),
       amount: formatAmount(channel.amount), fee: formatAmount(channel.fee), settledTotal: formatAmount(channel.settledTotal),
     };
     const payload = payloadOf(notice);
@@ -26,9 +27,9 @@ export function settlementEffects(result: SettlementResult, channels: readonly C
   return effects;
 }
 
-export function settlementSummary(result: SettlementResult): Record<string, unknown> {
+export function settlementSummary(result: SettlementResult): OpsSettlement {
   return {
-    v: 1,
+    v: 2,
     type: 'settlement',
     id: result.id,
     reason: result.reason,

@@ -101,7 +101,7 @@ export class VoucherIngest {
     const options = { qos: this.replyQos };
     if (!outcome.accepted) {
       this.parts.telemetry.emit({ kind: 'voucher.rejected', code: outcome.code });
-      const reply: VoucherInboxMessage = { v: 1, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
+      const reply: VoucherInboxMessage = { v: 2, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
       if (outcome.voucher !== undefined) Object.assign(reply, { channel: toHex(outcome.voucher.channelId), seq: outcome.voucher.seq.toString() });
       await transport.publish(inboxTopic(device, 'voucher'), payloadOf(reply), options);
       return;
@@ -111,10 +111,10 @@ export class VoucherIngest {
     if (outcome.forward) {
       // The payer's verdict never waits for the payee's socket [docs/DESIGN.md rule 15]; a lost
       // forward is superseded by the next cumulative voucher, and the payee can re-read it.
-      const forwarded: VoucherInboxMessage = { v: 1, type: 'voucher', payer: device, voucher: toHex(bytes), signature: toHex(signature) };
+      const forwarded: VoucherInboxMessage = { v: 2, type: 'voucher', payer: device, voucher: toHex(bytes), signature: toHex(signature) };
       transport.publish(inboxTopic(outcome.channel.payee, 'voucher'), payloadOf(forwarded), options).catch((error: unknown) => logger.warn({ err: error }, 'voucher forward not delivered'));
     }
-    const accepted: VoucherInboxMessage = { v: 1, type: 'voucher.accepted', channel: toHex(voucher.channelId), seq: voucher.seq.toString(), total: formatAmount(voucher.total) };
+    const accepted: VoucherInboxMessage = { v: 2, type: 'voucher.accepted', channel: toHex(voucher.channelId), seq: voucher.seq.toString(), total: formatAmount(voucher.total) };
     await transport.publish(inboxTopic(device, 'voucher'), payloadOf(accepted), options);
   }
 

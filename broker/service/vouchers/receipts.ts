@@ -34,7 +34,7 @@ export class ReceiptHandler {
     const receipts = await this.deps.store.reads.latestReceiptsOfPayer(payer, CHANNELS_PER_DEVICE_MAX);
     await Promise.all(receipts.map((row) => {
       const receipt = encodeReceipt({ channelId: row.channelId, seq: row.seq, total: row.total });
-      const message: ReceiptInboxMessage = { v: 1, type: 'receipt', payee: row.payee, receipt: toHex(receipt), signature: toHex(row.signature) };
+      const message: ReceiptInboxMessage = { v: 2, type: 'receipt', payee: row.payee, receipt: toHex(receipt), signature: toHex(row.signature) };
       return this.deps.transport.publish(inboxTopic(payer, 'receipt'), payloadOf(message));
     }));
   }
@@ -45,7 +45,7 @@ export class ReceiptHandler {
       forward = await this.accept(device, payload);
     } catch (error) {
       if (!(error instanceof MqpayError)) this.deps.logger.error({ err: error, device }, 'receipt failed');
-      const reply: ReceiptInboxMessage = { v: 1, type: 'receipt.rejected', error: errorBodyOf(error) };
+      const reply: ReceiptInboxMessage = { v: 2, type: 'receipt.rejected', error: errorBodyOf(error) };
       await this.deps.transport.publish(inboxTopic(device, 'receipt'), payloadOf(reply));
       return;
     }
@@ -70,6 +70,6 @@ export class ReceiptHandler {
       this.deps.logger.error({ err: error, device }, 'receipt write failed');
       throw new MqpayError('SERVICE_UNAVAILABLE', 'could not store the receipt');
     }
-    return { payer: channel.payer, message: { v: 1, type: 'receipt', payee: device, receipt: toHex(bytes), signature: toHex(signature) } };
+    return { payer: channel.payer, message: { v: 2, type: 'receipt', payee: device, receipt: toHex(bytes), signature: toHex(signature) } };
   }
 }

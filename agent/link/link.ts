@@ -8,16 +8,17 @@
 import { EventEmitter } from 'node:events';
 import type { IClientOptions } from 'mqtt';
 import clientModule from 'mqtt/lib/client';
-import { sign } from '../shared/crypto.js';
-import { signConnectPassword } from '../shared/connect-token.js';
-import { MqpayError } from '../shared/errors.js';
-import type { RandomBytes } from '../shared/ids.js';
-import { CONNECT_NONCE_BYTES, IN_FLIGHT_REQUESTS_PER_DEVICE_MAX } from '../shared/limits.js';
-import { encodePayload, parsePayload, rpcResponseSchema, type RpcMethod } from '../shared/schemas.js';
-import { inboxFilter, outboxTopic, parseTopic, type InboxKind, type OutboxKind } from '../shared/topics.js';
+import { sign } from '../../shared/crypto.js';
+import { signConnectPassword } from '../../shared/connect-token.js';
+import { MqpayError } from '../../shared/errors.js';
+import type { RandomBytes } from '../../shared/ids.js';
+import { CONNECT_NONCE_BYTES, IN_FLIGHT_REQUESTS_PER_DEVICE_MAX } from '../../shared/limits.js';
+import {
+  encodePayload, errorFromBody, parsePayload, rpcResponseSchema, rpcResultSchema, type RpcMethod, type RpcParamsInput, type RpcResult, type RpcResultInput,
+} from '../../shared/schemas.js';
+import { inboxFilter, outboxTopic, parseTopic, type InboxKind, type OutboxKind } from '../../shared/topics.js';
 import { streamBuilderFor } from './link-stream.js';
 import { RECONNECT_INITIAL_MS_DEFAULT, RECONNECT_MAX_MS_DEFAULT, reconnectDelayMs } from './reconnect-backoff.js';
-import { errorFromWire } from './wire-error.js';
 
 // Node's ESM loader hands over `module.exports` (class under `.default`); bundlers and test
 // runners that apply the __esModule interop hand over the class itself. Accept both.
@@ -46,8 +47,15 @@ export const REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
 export const CONNECT_TIMEOUT_MS_DEFAULT = 5_000;
 export const KEEPALIVE_SECONDS_DEFAULT = 30;
 
+/** A result as it came (wire) and as its method's schema parsed it. */
+interface Answer {
+  readonly wire: Record<string, unknown>;
+  readonly parsed: unknown;
+}
+
 interface PendingRequest {
-  readonly resolve: (result: Record<string, unknown>) => void;
+  readonly method: RpcMethod;
+  readonly resolve: (answer: Answer) => void;
   readonly reject: (error: MqpayError) => void;
   readonly timer: NodeJS.Timeout;
 }
@@ -186,8 +194,20 @@ export class DeviceLink extends EventEmitter {
     });
   }
 
-  /** Sends a request and waits for its reply. `id` lets a retry reuse the original request id. */
-  request(method: RpcMethod, params: Record<string, unknown>, id?: string): Promise<Record<string, unknown>> {
+  /**
+   * Sends a request and waits for its result, checked against the method's strict schema and
+   * returned as parsed (amounts and seqs as bigints). `id` lets a retry reuse a request id.
+   */
+  async call<M extends RpcMethod>(method: M, params: RpcParamsInput<M>, id?: string): Promise<RpcResult<M>> {
+    return (await this.send(method, params, id)).parsed as RpcResult<M>;
+  }
+
+  /** As `call`, but returns the result as it came on the wire (checked all the same). */
+  async request<M extends RpcMethod>(method: M, params: RpcParamsInput<M>, id?: string): Promise<RpcResultInput<M>> {
+    return (await this.send(method, params, id)).wire as RpcResultInput<M>;
+  }
+
+  private send(method: RpcMethod, params: object, id?: string): Promise<Answer> {
     if (this.pending.size >= IN_FLIGHT_REQUESTS_PER_DEVICE_MAX) return Promise.reject(new MqpayError('TOO_MANY_IN_FLIGHT'));
     this.requestCounter += 1;
     const requestId = id ?? `${this.options.clock.nowMs().toString(36)}-${this.requestCounter}-${Buffer.from(this.options.random(4)).toString('hex')}`;
@@ -198,8 +218,8 @@ export class DeviceLink extends EventEmitter {
         this.pending.delete(requestId);
         reject(new MqpayError('TIMEOUT', `${method} after ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(requestId, { resolve, reject, timer });
-      this.publish('rpc', { v: 1, id: requestId, method, params }).catch(() => undefined);
+      this.pending.set(requestId, { method, resolve, reject, timer });
+      this.publish('rpc', { v: 2, id: requestId, method, params }).catch(() => undefined);
     });
   }
 
@@ -226,8 +246,11 @@ export class DeviceLink extends EventEmitter {
     if (pending === undefined) return;
     this.pending.delete(reply.id);
     clearTimeout(pending.timer);
-    if (reply.ok) pending.resolve(reply.result);
-    else pending.reject(errorFromWire(reply.error));
+    if (!reply.ok) return pending.reject(errorFromBody(reply.error));
+    // The id says which method this answers, and so which result schema applies.
+    const parsed = rpcResultSchema(pending.method).safeParse(reply.result);
+    if (parsed.success) pending.resolve({ wire: reply.result, parsed: parsed.data });
+    else pending.reject(new MqpayError('MESSAGE_INVALID', `${pending.method} result: ${parsed.error.issues[0]?.message ?? 'invalid'}`));
   }
 
   async close(): Promise<void> {

@@ -1,11 +1,11 @@
 // The device's secret key: its 32-byte ed25519 seed as hex in its own file, mode 0600. Never
 // logged, never in the config file, never in the state database.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { defaultBackend } from '../shared/crypto.js';
-import { MqpayError } from '../shared/errors.js';
-import { fromHex, toHex } from '../shared/hex.js';
-import type { KeyPair } from '../shared/keys.js';
-import { SECRET_KEY_BYTES } from '../shared/limits.js';
+import { defaultBackend } from '../../shared/crypto.js';
+import { MqpayError } from '../../shared/errors.js';
+import { fromHex, toHex } from '../../shared/hex.js';
+import type { KeyPair } from '../../shared/keys.js';
+import { SECRET_KEY_BYTES } from '../../shared/limits.js';
 
 export const KEY_FILE_MODE = 0o600;
 /** Permission bits that would let another user read or change the key. */

@@ -2,9 +2,9 @@
 // once at start. Amounts are decimal strings, as everywhere on the wire; after parsing they
 // are bigint micro-units.
 import * as z from 'zod';
-import { MqpayError } from '../shared/errors.js';
-import { CHANNEL_DURATION_S_MAX, CHANNEL_DURATION_S_MIN } from '../shared/limits.js';
-import { amountSchema, deviceIdSchema } from '../shared/schemas.js';
+import { MqpayError } from '../../shared/errors.js';
+import { CHANNEL_DURATION_S_MAX, CHANNEL_DURATION_S_MIN } from '../../shared/limits.js';
+import { amountSchema, deviceIdSchema } from '../../shared/schemas.js';
 
 /** Longest allow-list accepted: a device with more payees than this wants an operator rule. */
 export const ALLOW_LIST_ENTRIES_MAX = 1_024;

@@ -3,7 +3,7 @@
 import { createConnection } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { MqpayError } from '../shared/errors.js';
+import { MqpayError } from '../../shared/errors.js';
 
 export const MQTT_PORT_DEFAULT = 1883;
 export const MQTTS_PORT_DEFAULT = 8883;

@@ -3,7 +3,7 @@
 // say who holds it. A lock left by a killed process (its pid is gone) is taken over.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MqpayError } from '../shared/errors.js';
+import { MqpayError } from '../../shared/errors.js';
 
 export const LOCK_FILE = 'agent.lock';
 

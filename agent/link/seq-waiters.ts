@@ -1,6 +1,6 @@
 // Callers waiting for an answer about a voucher (channel, seq). Vouchers are cumulative, so an
 // answer about seq n answers every waiter at or below n on the same channel.
-import type { MqpayError } from '../shared/errors.js';
+import type { MqpayError } from '../../shared/errors.js';
 
 interface Waiter<T> {
   readonly seq: bigint;

@@ -3,12 +3,12 @@
 // reads it.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MqpayError } from '../shared/errors.js';
-import { generateKeyPair, type KeyPair } from '../shared/keys.js';
-import type { RandomBytes } from '../shared/ids.js';
+import { MqpayError } from '../../shared/errors.js';
+import { generateKeyPair, type KeyPair } from '../../shared/keys.js';
+import type { RandomBytes } from '../../shared/ids.js';
 import { parseAgentConfig, type AgentConfig, type AgentConfigInput } from './config.js';
 import { readKeyFile, writeKeyFile } from './key-file.js';
-import { openState } from './store/open-state.js';
+import { openState } from '../store/open-state.js';
 
 export const CONFIG_FILE = 'agent.json';
 export const KEY_FILE = 'key';

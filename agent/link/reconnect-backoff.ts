@@ -1,7 +1,7 @@
 // Reconnect delays: exponential backoff with "equal jitter" (half fixed, half random). After a
 // broker restart every device of a fleet loses its connection at the same instant; without
 // jitter they would all come back in the same millisecond and again after each failure.
-import type { RandomBytes } from '../shared/ids.js';
+import type { RandomBytes } from '../../shared/ids.js';
 
 export interface BackoffOptions {
   readonly initialMs: number;

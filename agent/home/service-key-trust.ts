@@ -1,15 +1,25 @@
 // Which service key signs the channel certificates this agent believes. A key pinned in the
 // configuration wins; otherwise the first key a channel.open answer names is stored and trusted
 // from then on (trust on first use), and a different key later is an error, not an update.
-import { decodeCertificate, type ChannelCertificate } from '../shared/certificate.js';
-import { verify } from '../shared/crypto.js';
-import { MqpayError } from '../shared/errors.js';
-import { bytesEqual, fromHex, toHex } from '../shared/hex.js';
-import { PUBLIC_KEY_BYTES } from '../shared/limits.js';
-import { getMeta, setMeta } from './store/meta.js';
-import type { StateDb } from './store/open-state.js';
+import { decodeCertificate, type ChannelCertificate } from '../../shared/certificate.js';
+import { verify } from '../../shared/crypto.js';
+import { MqpayError } from '../../shared/errors.js';
+import { bytesEqual, fromHex, toHex } from '../../shared/hex.js';
+import { PUBLIC_KEY_BYTES } from '../../shared/limits.js';
+import type { StateDb } from '../store/open-state.js';
+import { statement } from '../store/statement.js';
 
 const SERVICE_KEY_META = 'service_public_key';
+
+// Small named values of the agent's state (the meta table); the trusted service key is the only one.
+function getMeta(db: StateDb, key: string): string | null {
+  const row = statement(db, 'SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+  return row === undefined ? null : row.value;
+}
+
+function setMeta(db: StateDb, key: string, value: string): void {
+  statement(db, 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+}
 
 export class ServiceKeyTrust {
   private key: Uint8Array | null;

@@ -1,0 +1,71 @@
+// Writes the language-neutral golden vectors of test/vectors/protocol/ from the shared code:
+//   npx esbuild scripts/protocol-vectors.ts --bundle --platform=node --format=esm --outfile=/tmp/vectors.mjs && node /tmp/vectors.mjs
+// The files are committed; test/protocol-vectors.test.ts checks the code against them, so a
+// change that alters the wire fails there first. Regenerate only for a deliberate version step.
+import { writeFileSync } from 'node:fs';
+import { parseAmount } from '../shared/amount.js';
+import { encodeCertificate, type ChannelCertificate } from '../shared/certificate.js';
+import { encodeConnectToken, type ConnectToken } from '../shared/connect-token.js';
+import { backends, sign } from '../shared/crypto.js';
+import { ERRORS } from '../shared/errors.js';
+import { toHex } from '../shared/hex.js';
+import { PAYLOAD_BYTES_MAX } from '../shared/limits.js';
+import { encodeReceipt, type Receipt } from '../shared/receipt.js';
+import { PROTOCOL_VERSION } from '../shared/schemas.js';
+import { encodeVoucher, memoDigestOf, type Voucher } from '../shared/voucher.js';
+import { describeSchemas, toNeutral } from '../test/helpers/protocol-vectors.js';
+
+const range = (start: number, length: number): Uint8Array => Uint8Array.from({ length }, (_, i) => (start + i) & 0xff);
+const SIGNER_SEED = range(0x01, 32);
+const PAYEE_SEED = range(0x21, 32);
+const SIGNER_KEY = backends.native.publicKeyOf(SIGNER_SEED);
+const PAYEE_KEY = backends.native.publicKeyOf(PAYEE_SEED);
+const CHANNEL = range(0xa0, 32);
+
+// ---- binary encodings (the same inputs as test/shared-encodings.test.ts) ----
+const voucher: Voucher = { channelId: CHANNEL, seq: 42n, total: parseAmount('12.345678'), expiresAtSeconds: 1_767_225_600n, memoDigest: memoDigestOf('coffee, 2 cups') };
+const voucherNoMemo: Voucher = { ...voucher, seq: 43n, memoDigest: null };
+const receipt: Receipt = { channelId: CHANNEL, seq: 42n, total: parseAmount('12.345678') };
+const certificate: ChannelCertificate = { channelId: CHANNEL, payer: 'ev.car-7', payerKey: SIGNER_KEY, payee: 'charger_2', payeeKey: PAYEE_KEY, deposit: parseAmount('50'), expiresAtSeconds: 1_767_225_600n, revision: 3 };
+const token: ConnectToken = { device: 'ev.car-7', broker: 'mqpay-eu-1', timeMs: 1_767_225_600_123n, nonce: range(0x10, 16) };
+
+const valid = (kind: string, name: string, fields: object, bytes: Uint8Array, extra: object = {}) => ({
+  kind, name, fields: toNeutral(fields), ...extra, bytes: toHex(bytes), signer: 'signer', signature: toHex(sign(bytes, SIGNER_SEED)),
+});
+const flip = (bytes: Uint8Array, at: number, value: number): string => {
+  const copy = bytes.slice();
+  copy[at] = value;
+  return toHex(copy);
+};
+const vBytes = encodeVoucher(voucher);
+const encodings = {
+  description: 'mqpay signed binary encodings, layout version 1 (docs/PROTOCOL.md). Hex is lower-case; integers are decimal strings ({"$bigint": "..."}); amounts are micro-units. Signatures are RFC 8032 ed25519 by the key whose 32-byte seed is given (deterministic). "invalid" entries must be refused by the decoder with the error code given.',
+  keys: { signer: { seed: toHex(SIGNER_SEED), publicKey: toHex(SIGNER_KEY) }, payee: { seed: toHex(PAYEE_SEED), publicKey: toHex(PAYEE_KEY) } },
+  valid: [
+    valid('voucher', 'voucher with a memo', voucher, vBytes, { memo: 'coffee, 2 cups' }),
+    valid('voucher', 'voucher without a memo', voucherNoMemo, encodeVoucher(voucherNoMemo)),
+    valid('receipt', 'receipt', receipt, encodeReceipt(receipt)),
+    valid('certificate', 'channel certificate, revision 3', certificate, encodeCertificate(certificate)),
+    valid('connectToken', 'connect token', token, encodeConnectToken(token)),
+  ],
+  invalid: [
+    { kind: 'voucher', name: 'one byte short', bytes: toHex(vBytes.subarray(0, vBytes.length - 1)), error: 'ENCODING_INVALID' },
+    { kind: 'voucher', name: 'a trailing byte', bytes: `${toHex(vBytes)}00`, error: 'ENCODING_INVALID' },
+    { kind: 'voucher', name: 'receipt tag on voucher bytes', bytes: flip(vBytes, 6, 0x52), error: 'ENCODING_INVALID' },
+    { kind: 'voucher', name: 'layout version 2', bytes: flip(vBytes, 8, 2), error: 'ENCODING_INVALID' },
+    { kind: 'voucher', name: 'seq 0', bytes: toHex(new Uint8Array([...vBytes.subarray(0, 41), 0, 0, 0, 0, 0, 0, 0, 0, ...vBytes.subarray(49)])), error: 'ENCODING_INVALID' },
+    { kind: 'voucher', name: 'memo flag 2', bytes: flip(vBytes, 65, 2), error: 'ENCODING_INVALID' },
+    { kind: 'voucher', name: 'memo flag 0 with a non-zero digest', bytes: flip(vBytes, 65, 0), error: 'ENCODING_INVALID' },
+  ],
+};
+
+// ---- JSON messages ----
+const messages = {
+  description: `mqpay JSON messages, protocol version ${PROTOCOL_VERSION} (docs/PROTOCOL.md). For each schema: valid payloads with their parsed form (bigints as {"$bigint": "..."}: seqs, and amounts in micro-units) and invalid payloads with the error code a receiver answers (MESSAGE_INVALID, or MESSAGE_TOO_LARGE past ${PAYLOAD_BYTES_MAX} bytes). "raw" is a payload given as text (not JSON, or too large).`,
+  protocolVersion: PROTOCOL_VERSION,
+  errors: Object.fromEntries(Object.entries(ERRORS).map(([code, entry]) => [code, entry])),
+  schemas: describeSchemas(),
+};
+
+writeFileSync('test/vectors/protocol/encodings.json', `${JSON.stringify(encodings, null, 1)}\n`);
+writeFileSync('test/vectors/protocol/messages.json', `${JSON.stringify(messages, null, 1)}\n`);
