@@ -5,11 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addDevice } from '../broker/store/devices.js';
-import { accountKey, ensureAccount, escrowAccount, fundWallet, insertTransfer, walletAccount } from '../broker/store/ledger.js';
-import { insertChannel } from '../broker/store/channels.js';
-import { openDatabase } from '../broker/store/open-database.js';
-import { settleInTransaction } from '../broker/store/settle.js';
+import { addDevice } from '../broker/store/sqlite/devices.js';
+import { accountKey, ensureAccount, fundWallet, insertTransfer } from '../broker/store/sqlite/ledger.js';
+import { escrowAccount, walletAccount } from '../broker/store/accounts.js';
+import { insertChannel } from '../broker/store/sqlite/channels.js';
+import { openDatabase } from '../broker/store/sqlite/open-database.js';
+import { settleInTransaction } from '../broker/store/sqlite/settle.js';
 import { amountOf } from '../shared/amount.js';
 import { generateKeyPair } from '../shared/keys.js';
 

@@ -2,8 +2,8 @@
 // connection) against the broker as a child process: every buyer of a seeded simulator fleet
 // pays its first seller back to back (the next payment once the previous one is accepted),
 // after a warm-up, for a measured window. The broker's memory is sampled throughout.
-import { auditLedger } from '../broker/store/audit.js';
-import { openDatabase } from '../broker/store/open-database.js';
+import { auditLedger } from '../broker/store/sqlite/audit.js';
+import { openDatabase } from '../broker/store/sqlite/open-database.js';
 import { systemRandom } from '../broker/app.js';
 import { defaultBrokerEntry } from '../simulator/world/broker-process.js';
 import { HonestFleet } from '../simulator/actors/honest-fleet.js';

@@ -15,8 +15,8 @@ import type { Clock, TransportPort } from './service/ports.js';
 import { createSettlementService, type SettlementService } from './service/service.js';
 import { Telemetry } from './service/telemetry.js';
 import { inlineVerifier, WorkerVerifier } from './service/vouchers/verify-pool.js';
-import { sqliteStore } from './store/sqlite-store.js';
-import { openDatabase, type Db } from './store/open-database.js';
+import { sqliteStore } from './store/sqlite/store.js';
+import { openDatabase, type Db } from './store/sqlite/open-database.js';
 
 export interface BrokerApp {
   readonly config: BrokerConfig;

@@ -9,7 +9,7 @@ import {
   PACKET_BYTES_MAX,
 } from '../shared/limits.js';
 import { CHANNEL_CACHE_ENTRIES_DEFAULT } from './limits.js';
-import { FEE_PPM_MAX } from './store/settle.js';
+import { FEE_PPM_MAX } from './store/sqlite/settle.js';
 
 export const brokerConfigSchema = z.strictObject({
   dataDir: z.string().min(1),

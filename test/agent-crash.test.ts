@@ -4,9 +4,10 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { statePathOf } from '../agent/home/home.js';
 import { openState } from '../agent/store/open-state.js';
-import { auditLedger } from '../broker/store/audit.js';
-import { findVoucher, getChannel } from '../broker/store/channels.js';
-import { balanceOf, walletAccount } from '../broker/store/ledger.js';
+import { auditLedger } from '../broker/store/sqlite/audit.js';
+import { findVoucher, getChannel } from '../broker/store/sqlite/channels.js';
+import { balanceOf } from '../broker/store/sqlite/ledger.js';
+import { walletAccount } from '../broker/store/accounts.js';
 import type { ReceivedPayment } from '../agent/types.js';
 import { bytesEqual } from '../shared/hex.js';
 import { startBroker, type RunningBroker } from './helpers/broker-fixture.js';

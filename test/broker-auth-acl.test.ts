@@ -6,7 +6,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceLink } from '../agent/link/link.js';
-import { setDeviceStatus } from '../broker/store/devices.js';
+import { setDeviceStatus } from '../broker/store/sqlite/devices.js';
 import { generateKeyPair, type KeyPair } from '../shared/keys.js';
 import { CONNECT_TOKEN_AGE_MS_MAX } from '../shared/limits.js';
 import { inboxTopic, outboxTopic } from '../shared/topics.js';

@@ -5,8 +5,9 @@
 // real SQLite files.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceLink } from '../agent/link/link.js';
-import { getChannel } from '../broker/store/channels.js';
-import { balanceOf, escrowAccount, walletAccount } from '../broker/store/ledger.js';
+import { getChannel } from '../broker/store/sqlite/channels.js';
+import { balanceOf } from '../broker/store/sqlite/ledger.js';
+import { escrowAccount, walletAccount } from '../broker/store/accounts.js';
 import type { Amount } from '../shared/amount.js';
 import { sign } from '../shared/crypto.js';
 import { toHex } from '../shared/hex.js';

@@ -5,8 +5,9 @@
 // checked against a ledger fingerprint taken before it, plus the ledger audit.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceLink } from '../agent/link/link.js';
-import { setDeviceStatus } from '../broker/store/devices.js';
-import { balanceOf, escrowAccount, walletAccount } from '../broker/store/ledger.js';
+import { setDeviceStatus } from '../broker/store/sqlite/devices.js';
+import { balanceOf } from '../broker/store/sqlite/ledger.js';
+import { escrowAccount, walletAccount } from '../broker/store/accounts.js';
 import { ERRORS, type ErrorCode } from '../shared/errors.js';
 import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';

@@ -2,8 +2,8 @@
 // a channel that cannot close on expiry does not stop the epoch (or crash the broker), and the
 // operator login name cannot be enrolled as a device.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { addDevice } from '../broker/store/devices.js';
-import { getChannel } from '../broker/store/channels.js';
+import { addDevice } from '../broker/store/sqlite/devices.js';
+import { getChannel } from '../broker/store/sqlite/channels.js';
 import { statement } from '../sqlite/statement.js';
 import { REQUEST_REPLAY_CACHE_ENTRIES_PER_DEVICE_MAX } from '../shared/limits.js';
 import { newChannelId } from '../shared/ids.js';

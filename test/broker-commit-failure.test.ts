@@ -3,8 +3,8 @@
 // a later re-send, once the store works again, is accepted. The failure is real (a trigger on
 // the broker's own connection aborts the insert), not a mock.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditLedger } from '../broker/store/audit.js';
-import { getChannel } from '../broker/store/channels.js';
+import { auditLedger } from '../broker/store/sqlite/audit.js';
+import { getChannel } from '../broker/store/sqlite/channels.js';
 import { amountOf } from '../shared/amount.js';
 import { newChannelId } from '../shared/ids.js';
 import { toHex } from '../shared/hex.js';

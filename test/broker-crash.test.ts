@@ -4,11 +4,11 @@
 // "accepted" is in SQLite, nothing was settled twice, and the ledger audits clean.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceLink } from '../agent/link/link.js';
-import { auditLedger } from '../broker/store/audit.js';
-import { addDevice } from '../broker/store/devices.js';
-import { findVoucher, getChannel } from '../broker/store/channels.js';
-import { fundWallet } from '../broker/store/ledger.js';
-import { openDatabase } from '../broker/store/open-database.js';
+import { auditLedger } from '../broker/store/sqlite/audit.js';
+import { addDevice } from '../broker/store/sqlite/devices.js';
+import { findVoucher, getChannel } from '../broker/store/sqlite/channels.js';
+import { fundWallet } from '../broker/store/sqlite/ledger.js';
+import { openDatabase } from '../broker/store/sqlite/open-database.js';
 import { amountOf, parseAmount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
 import { generateKeyPair } from '../shared/keys.js';

@@ -4,7 +4,7 @@
 // reaches the ledger.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeviceLink } from '../agent/link/link.js';
-import { getChannel } from '../broker/store/channels.js';
+import { getChannel } from '../broker/store/sqlite/channels.js';
 import type { MqpayError } from '../shared/errors.js';
 import type { KeyPair } from '../shared/keys.js';
 import { PACKET_BYTES_MAX } from '../shared/limits.js';

@@ -1,9 +1,10 @@
 // Two devices open a channel, pay many vouchers, an epoch settles; balances and the ledger audit
 // are right. Real aedes on loopback, real MQTT.js clients, real SQLite file.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { auditLedger } from '../broker/store/audit.js';
-import { balanceOf, walletAccount } from '../broker/store/ledger.js';
-import { listSettlements, settlementLines } from '../broker/store/settle.js';
+import { auditLedger } from '../broker/store/sqlite/audit.js';
+import { balanceOf } from '../broker/store/sqlite/ledger.js';
+import { walletAccount } from '../broker/store/accounts.js';
+import { listSettlements, settlementLines } from '../broker/store/sqlite/settle.js';
 import { parseAmount } from '../shared/amount.js';
 import { channelIdFromHex, newChannelId } from '../shared/ids.js';
 import { toHex } from '../shared/hex.js';

@@ -2,7 +2,7 @@
 // the service accepts is reported as succeeded, and the conservation and accepted-settled
 // checks fail on a ledger or a device view that does not add up.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fundWallet } from '../broker/store/ledger.js';
+import { fundWallet } from '../broker/store/sqlite/ledger.js';
 import { addAmount, amountOf, parseAmount, type Amount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
 import { checkAcceptedSettledOrPending, type PayeeView, type PayerView } from '../simulator/verdict/accepted-check.js';

@@ -4,9 +4,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BrokerApp } from '../app.js';
 import type { SettlementService } from '../service/service.js';
-import type { Db } from '../store/open-database.js';
-import { deviceCounts, ledgerTotals, openChannelCount } from '../store/operator-reads.js';
-import type { SettlementReason } from '../store/settle.js';
+import type { Db } from '../store/sqlite/open-database.js';
+import { deviceCounts, ledgerTotals, openChannelCount } from '../store/sqlite/operator-reads.js';
+import type { SettlementReason } from '../store/port.js';
 
 export interface OperatorMetrics {
   readonly registry: Registry;

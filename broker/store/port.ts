@@ -7,14 +7,91 @@
 // its promises are already settled when returned, so a whole unit of work still runs in one turn
 // of the event loop [docs/DESIGN.md "One unit of work"].
 import type { Amount } from '../../shared/amount.js';
-import type { ChannelRow, NewChannel } from './channels.js';
-import type { DeviceRow } from './devices.js';
-import type { AccountKind, TransferInput } from './ledger.js';
-import type { ChannelSettlement, SettlementOutcome, SettlementReason } from './settle.js';
+import type { AccountKind, TransferKind } from './accounts.js';
 
-export type { ChannelRow, NewChannel } from './channels.js';
-export type { DeviceRow } from './devices.js';
-export type { ChannelSettlement, SettlementOutcome, SettlementReason, SettlementResult } from './settle.js';
+export interface ChannelRow {
+  readonly num: bigint;
+  readonly id: Uint8Array;
+  readonly payer: string;
+  readonly payee: string;
+  readonly escrowAccount: bigint;
+  readonly deposit: Amount;
+  readonly expiresAtSeconds: bigint;
+  readonly state: 'open' | 'closed';
+  readonly revision: number;
+  readonly certificate: Uint8Array;
+  readonly certificateSignature: Uint8Array;
+  readonly latestSeq: bigint;
+  readonly latestTotal: Amount;
+  readonly latestSignature: Uint8Array | null;
+  readonly settledTotal: Amount;
+  readonly openedAtMs: number;
+  readonly closedAtMs: number | null;
+}
+
+export interface NewChannel {
+  readonly id: Uint8Array;
+  readonly payer: string;
+  readonly payee: string;
+  readonly payerWallet: bigint;
+  readonly payeeWallet: bigint;
+  readonly escrowAccount: bigint;
+  readonly deposit: Amount;
+  readonly expiresAtSeconds: bigint;
+  readonly certificate: Uint8Array;
+  readonly certificateSignature: Uint8Array;
+  readonly nowMs: number;
+}
+
+export interface DeviceRow {
+  readonly id: string;
+  readonly publicKey: Uint8Array;
+  readonly status: 'active' | 'disabled';
+  readonly createdAtMs: number;
+}
+
+export type SettlementReason = 'epoch' | 'threshold' | 'close' | 'expiry' | 'manual';
+
+export interface SettlementResult {
+  readonly id: string;
+  readonly reason: SettlementReason;
+  readonly createdAtMs: number;
+  readonly channelCount: number;
+  readonly amount: Amount;
+  readonly fee: Amount;
+  /** Credited account name -> amount. */
+  readonly lines: ReadonlyMap<string, Amount>;
+  /** The single channel settled, for close and expiry; null for epochs. */
+  readonly only: bigint | null;
+}
+
+/** What a settlement attempt came to: money moved, nothing to move, or the id was already used. */
+export type SettlementOutcome =
+  | { readonly kind: 'settled'; readonly result: SettlementResult }
+  | { readonly kind: 'nothing' }
+  | { readonly kind: 'already' };
+
+export interface ChannelSettlement {
+  readonly channel: Uint8Array;
+  readonly payer: string;
+  readonly payee: string;
+  readonly amount: Amount;
+  readonly fee: Amount;
+  readonly settledTotal: Amount;
+}
+
+export interface TransferInput {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly amount: Amount;
+  readonly kind: TransferKind;
+  /** The channel's integer key (ChannelRow.num). */
+  readonly channel?: bigint | undefined;
+  readonly settlement?: string | undefined;
+  readonly nowMs: number;
+}
+
 
 export interface DoubleSignEvidence {
   readonly channel: Uint8Array;

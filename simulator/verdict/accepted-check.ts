@@ -6,7 +6,7 @@
 //  - what a payee was paid is at most the latest total, on a channel that exists, to it
 //    (no payment appeared that the service did not accept);
 //  - no channel carries money that no payer knows of.
-import type { Db } from '../../broker/store/open-database.js';
+import type { Db } from '../../broker/store/sqlite/open-database.js';
 import { statement } from '../../sqlite/statement.js';
 import { formatAmount, type Amount } from '../../shared/amount.js';
 import { toHex } from '../../shared/hex.js';

@@ -3,7 +3,7 @@
 // Per device, its wallet equals what it was funded, minus what it escrowed in channels it pays
 // (for closed ones, only what was settled: the rest came back), plus what it was settled as
 // payee (less fees). Every figure is recomputed here from channels, not taken from transfers.
-import type { Db } from '../../broker/store/open-database.js';
+import type { Db } from '../../broker/store/sqlite/open-database.js';
 import { statement } from '../../sqlite/statement.js';
 import { formatAmount, type Amount } from '../../shared/amount.js';
 

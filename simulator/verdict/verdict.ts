@@ -4,8 +4,8 @@
 import { pino } from 'pino';
 import type { AgentStatus } from '../../agent/index.js';
 import { createBrokerApp } from '../../broker/app.js';
-import { auditLedger } from '../../broker/store/audit.js';
-import { openDatabase } from '../../broker/store/open-database.js';
+import { auditLedger } from '../../broker/store/sqlite/audit.js';
+import { openDatabase } from '../../broker/store/sqlite/open-database.js';
 import { amountOf, formatAmount } from '../../shared/amount.js';
 import { statement } from '../../sqlite/statement.js';
 import type { RogueDevice } from '../actors/rogue-device.js';

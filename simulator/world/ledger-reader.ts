@@ -2,7 +2,7 @@
 // WAL lets a reader in beside the writer). The simulator uses them to prove an attack moved
 // nothing and to show what has been settled so far. A broker killed mid-write is fine: the
 // reader sees the last committed state.
-import { openDatabase, type Db } from '../../broker/store/open-database.js';
+import { openDatabase, type Db } from '../../broker/store/sqlite/open-database.js';
 import { statement } from '../../sqlite/statement.js';
 import type { Amount } from '../../shared/amount.js';
 

@@ -8,10 +8,10 @@ import { formatAmount, parseAmount } from '../../../shared/amount.js';
 import { MqpayError } from '../../../shared/errors.js';
 import { publicKeyFromHex } from '../../../shared/keys.js';
 import { requirePath, requireString, UsageError, type Command, type CommandInput } from '../../../cli/command.js';
-import { auditLedger } from '../../store/audit.js';
-import { addDevice } from '../../store/devices.js';
-import { fundWallet } from '../../store/ledger.js';
-import { DATABASE_FILE, openDatabase, type Db } from '../../store/open-database.js';
+import { auditLedger } from '../../store/sqlite/audit.js';
+import { addDevice } from '../../store/sqlite/devices.js';
+import { fundWallet } from '../../store/sqlite/ledger.js';
+import { DATABASE_FILE, openDatabase, type Db } from '../../store/sqlite/open-database.js';
 
 const dataOption = { data: { type: 'string', description: 'broker data directory' } } as const;
 

@@ -3,9 +3,9 @@
 // it polls SQLite once a second for settlements recorded after the last one seen.
 import { MqpayError } from '../../../shared/errors.js';
 import { viewSettlementDetail, type SettlementDetailView } from '../http/resource-views.js';
-import { openDatabase } from '../../store/open-database.js';
-import { lastSettlementSeq, settlementsAfter } from '../../store/operator-reads.js';
-import { settlementLines } from '../../store/settle.js';
+import { openDatabase } from '../../store/sqlite/open-database.js';
+import { lastSettlementSeq, settlementsAfter } from '../../store/sqlite/operator-reads.js';
+import { settlementLines } from '../../store/sqlite/settle.js';
 import { readSse } from './sse-reader.js';
 
 export const WATCH_POLL_MS = 1_000;

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { UsageError } from '../../../cli/command.js';
 import { pageOf } from '../http/paging.js';
 import { viewChannel, viewDevice, viewSettlementDetail, viewWallet } from '../http/resource-views.js';
-import { listChannels } from '../../store/channels.js';
-import { DATABASE_FILE, openDatabase } from '../../store/open-database.js';
-import { devicesPage, walletsPage } from '../../store/operator-reads.js';
-import { listSettlements, settlementLines } from '../../store/settle.js';
+import { listChannels } from '../../store/sqlite/channels.js';
+import { DATABASE_FILE, openDatabase } from '../../store/sqlite/open-database.js';
+import { devicesPage, walletsPage } from '../../store/sqlite/operator-reads.js';
+import { listSettlements, settlementLines } from '../../store/sqlite/settle.js';
 import type { ViewSource } from './view-source-types.js';
 
 const NOBODY: ReadonlySet<string> = new Set();

@@ -2,11 +2,11 @@
 // --data mode, so `mqpay wallets --json` prints the same thing either way.
 import type * as z from 'zod';
 import { amountOf, formatAmount, type Amount } from '../../../shared/amount.js';
-import type { AuditCheck } from '../../store/audit.js';
-import type { ChannelRow } from '../../store/channels.js';
-import type { DeviceWithBalance, KindTotal, WalletRow } from '../../store/operator-reads.js';
-import type { AccountKind } from '../../store/ledger.js';
-import type { SettlementRow } from '../../store/settle.js';
+import type { AuditCheck } from '../../store/sqlite/audit.js';
+import type { ChannelRow } from '../../store/port.js';
+import type { DeviceWithBalance, KindTotal, WalletRow } from '../../store/sqlite/operator-reads.js';
+import { AccountKind } from '../../store/accounts.js';
+import type { SettlementRow } from '../../store/sqlite/settle.js';
 import { toHex } from '../../../shared/hex.js';
 import type { auditView, channelView, deviceView, ledgerView, settlementDetailView, settlementView, walletView } from './view-schemas.js';
 

@@ -5,7 +5,7 @@ import { formatAmount } from '../../../shared/amount.js';
 import { MqpayError } from '../../../shared/errors.js';
 import { channelIdFromHex } from '../../../shared/ids.js';
 import { toHex } from '../../../shared/hex.js';
-import { getChannel, listChannels } from '../../store/channels.js';
+import { getChannel, listChannels } from '../../store/sqlite/channels.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { viewChannel } from './resource-views.js';
 import { defineRoute, json, type Route, NONE } from './route.js';

@@ -3,8 +3,7 @@ import * as z from 'zod';
 import { MqpayError } from '../../../shared/errors.js';
 import { checkDeviceId } from '../../../shared/ids.js';
 import { publicKeyFromHex } from '../../../shared/keys.js';
-import { addDevice, setDeviceStatus } from '../../store/devices.js';
-import { devicesPage, deviceWithBalance } from '../../store/operator-reads.js';
+import { devicesPage, deviceWithBalance } from '../../store/sqlite/operator-reads.js';
 import type { OperatorContext } from './operator-context.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { viewDevice, type DeviceView } from './resource-views.js';
@@ -24,8 +23,8 @@ function deviceOrThrow(ops: OperatorContext, id: string): DeviceView {
   return viewDevice(row, ops.app.mqtt.online);
 }
 
-function setStatus(ops: OperatorContext, id: string, status: 'active' | 'disabled') {
-  setDeviceStatus(ops.app.db, id, status);
+async function setStatus(ops: OperatorContext, id: string, status: 'active' | 'disabled') {
+  await ops.app.service.setDeviceStatus(id, status);
   // A disabled device's live session is closed; the CONNECT check then refuses it (DEVICE_DISABLED).
   const disconnected = status === 'disabled' ? ops.app.mqtt.disconnect(id) : false;
   ops.logger.info({ device: id, status, disconnected }, 'device status set by operator');
@@ -46,8 +45,8 @@ export const deviceRoutes: readonly Route[] = [
     summary: 'Enrol a device with its ed25519 public key (opens its wallet)',
     params: NONE, query: NONE, body: enrolBody, errors: [409],
     responses: [{ status: 201, description: 'enrolled', schema: deviceView }],
-    handle({ ops, body }) {
-      addDevice(ops.app.db, body.id, body.publicKey, ops.app.clock.nowMs());
+    async handle({ ops, body }) {
+      await ops.app.service.enrol(body.id, body.publicKey);
       ops.logger.info({ device: body.id }, 'device enrolled by operator');
       ops.publishEvent({ type: 'device.enrolled', device: body.id });
       return json(201, deviceOrThrow(ops, body.id));

@@ -1,6 +1,6 @@
 // The ledger: totals by account kind, and the full audit (`mqpay ledger check` over HTTP).
-import { auditLedger } from '../../store/audit.js';
-import { ledgerTotals } from '../../store/operator-reads.js';
+import { auditLedger } from '../../store/sqlite/audit.js';
+import { ledgerTotals } from '../../store/sqlite/operator-reads.js';
 import { viewAudit, viewLedger } from './resource-views.js';
 import { defineRoute, json, type Route, NONE } from './route.js';
 import { auditView, ledgerView } from './view-schemas.js';

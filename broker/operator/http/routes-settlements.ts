@@ -1,8 +1,8 @@
 // Settlements: paged newest first, one with its lines, and "settle now".
 import * as z from 'zod';
 import { MqpayError } from '../../../shared/errors.js';
-import { getSettlement } from '../../store/operator-reads.js';
-import { listSettlements, settlementLines } from '../../store/settle.js';
+import { getSettlement } from '../../store/sqlite/operator-reads.js';
+import { listSettlements, settlementLines } from '../../store/sqlite/settle.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { viewSettlement, viewSettlementDetail } from './resource-views.js';
 import { defineRoute, json, type Route, NONE } from './route.js';

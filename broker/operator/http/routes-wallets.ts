@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import * as z from 'zod';
 import { formatAmount, parseAmount, type Amount } from '../../../shared/amount.js';
 import { isRequestId } from '../../../shared/ids.js';
-import { walletsPage } from '../../store/operator-reads.js';
+import { walletsPage } from '../../store/sqlite/operator-reads.js';
 import { IDEMPOTENCY_KEY_LENGTH_MAX } from './http-limits.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { HttpProblem } from './problem.js';

@@ -7,7 +7,7 @@ import { channelIdFromHex } from '../../../shared/ids.js';
 import { CHANNELS_PER_DEVICE_MAX } from '../../../shared/limits.js';
 import type { RpcParams, RpcResultInput } from '../../../shared/schemas.js';
 import { secondsOf } from '../../../shared/time.js';
-import { escrowAccount, walletAccount } from '../../store/ledger.js';
+import { escrowAccount, walletAccount } from '../../store/accounts.js';
 import type { ChannelRow } from '../../store/port.js';
 import { issueCertificate } from './certificate-issue.js';
 import { channelView } from './channel-view.js';

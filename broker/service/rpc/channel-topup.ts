@@ -6,7 +6,7 @@ import { toHex } from '../../../shared/hex.js';
 import { channelIdFromHex } from '../../../shared/ids.js';
 import type { RpcParams, RpcResultInput } from '../../../shared/schemas.js';
 import { secondsOf } from '../../../shared/time.js';
-import { escrowAccount, walletAccount } from '../../store/ledger.js';
+import { escrowAccount, walletAccount } from '../../store/accounts.js';
 import { issueCertificate } from './certificate-issue.js';
 import { channelView } from './channel-view.js';
 import type { RpcContext } from './context.js';

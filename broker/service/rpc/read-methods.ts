@@ -1,7 +1,7 @@
 // The read-only methods: wallet.balance and channel.list. Nothing to store, nothing to undo.
 import { formatAmount, ZERO } from '../../../shared/amount.js';
 import { CHANNELS_PER_DEVICE_MAX } from '../../../shared/limits.js';
-import { walletAccount } from '../../store/ledger.js';
+import { walletAccount } from '../../store/accounts.js';
 import type { StoreReads } from '../../store/port.js';
 import type { RpcResultInput } from '../../../shared/schemas.js';
 import { channelView } from './channel-view.js';

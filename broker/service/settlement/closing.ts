@@ -5,7 +5,7 @@ import { formatAmount, subAmount, type Amount } from '../../../shared/amount.js'
 import { toHex } from '../../../shared/hex.js';
 import type { Notice } from '../../../shared/schemas.js';
 import { inboxTopic } from '../../../shared/topics.js';
-import { escrowAccount, walletAccount } from '../../store/ledger.js';
+import { escrowAccount, walletAccount } from '../../store/accounts.js';
 import type { ChannelRow, SettlementResult } from '../../store/port.js';
 import { payloadOf } from '../replies.js';
 import type { RpcContext } from '../rpc/context.js';

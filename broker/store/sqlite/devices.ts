@@ -1,17 +1,13 @@
 // Enrolled devices: id, public key (checked at enrolment), active or disabled.
-import { checkDeviceId } from '../../shared/ids.js';
-import { checkPublicKey } from '../../shared/keys.js';
-import { MqpayError } from '../../shared/errors.js';
+import { checkDeviceId } from '../../../shared/ids.js';
+import { checkPublicKey } from '../../../shared/keys.js';
+import { MqpayError } from '../../../shared/errors.js';
 import type { Db } from './open-database.js';
-import { statement } from '../../sqlite/statement.js';
-import { ensureAccount, walletAccount } from './ledger.js';
+import { statement } from '../../../sqlite/statement.js';
+import { ensureAccount } from './ledger.js';
+import { walletAccount } from '../accounts.js';
+import type { DeviceRow } from '../port.js';
 
-export interface DeviceRow {
-  readonly id: string;
-  readonly publicKey: Uint8Array;
-  readonly status: 'active' | 'disabled';
-  readonly createdAtMs: number;
-}
 
 function toDevice(row: { id: string; public_key: Buffer; status: 'active' | 'disabled'; created_at_ms: bigint }): DeviceRow {
   return { id: row.id, publicKey: new Uint8Array(row.public_key), status: row.status, createdAtMs: Number(row.created_at_ms) };

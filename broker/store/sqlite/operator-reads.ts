@@ -1,11 +1,12 @@
 // Read-only queries for the operator surface (HTTP API, metrics, CLI views): bounded pages and
 // aggregates. Every list is paged (LIMIT/OFFSET on an indexed order) so a fleet of 100k devices
 // never turns one request into one 100k-row answer.
-import type { Amount } from '../../shared/amount.js';
-import type { AccountKind } from './ledger.js';
+import type { Amount } from '../../../shared/amount.js';
+import { AccountKind } from '../accounts.js';
 import type { Db } from './open-database.js';
-import type { SettlementReason, SettlementRow } from './settle.js';
-import { statement } from '../../sqlite/statement.js';
+import type { SettlementRow } from './settle.js';
+import type { SettlementReason } from '../port.js';
+import { statement } from '../../../sqlite/statement.js';
 
 export interface DeviceWithBalance {
   readonly id: string;

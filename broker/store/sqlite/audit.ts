@@ -1,7 +1,7 @@
 // The ledger audit behind `mqpay ledger check`: recomputes what the triggers and CHECKs are
 // supposed to guarantee, from the transfers up, so a bug in either shows as a failed check.
 import type { Db } from './open-database.js';
-import { statement } from '../../sqlite/statement.js';
+import { statement } from '../../../sqlite/statement.js';
 
 export interface AuditCheck {
   readonly name: string;

@@ -2,12 +2,12 @@
 import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { openSqlite } from '../../sqlite/open.js';
+import { openSqlite } from '../../../sqlite/open.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
 export const DATABASE_FILE = 'mqpay.db';
-export { BUSY_TIMEOUT_MS } from '../../sqlite/open.js';
+export { BUSY_TIMEOUT_MS } from '../../../sqlite/open.js';
 
 export function openDatabase(dataDir: string, options: { readonly?: boolean } = {}): Db {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });

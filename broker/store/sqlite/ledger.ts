@@ -1,24 +1,14 @@
 // The double-entry ledger: accounts and immutable transfers. A transfer moves `amount` from one
 // account to another; the `transfers_apply` trigger updates both balances in the same statement,
 // so there is no way to move money except by a transfer with a unique, client-chosen id.
-import { amountOf, type Amount } from '../../shared/amount.js';
-import { assert, MqpayError } from '../../shared/errors.js';
-import { toHex } from '../../shared/hex.js';
+import { amountOf, type Amount } from '../../../shared/amount.js';
+import { assert, MqpayError } from '../../../shared/errors.js';
+import { toHex } from '../../../shared/hex.js';
 import type { Db } from './open-database.js';
-import { statement } from '../../sqlite/statement.js';
+import { statement } from '../../../sqlite/statement.js';
+import { EXTERNAL_ACCOUNT, fundTransferId, LEDGER_BALANCE_MAX, walletAccount, type AccountKind } from '../accounts.js';
+import type { FundOutcome, TransferInput } from '../port.js';
 
-export type AccountKind = 'wallet' | 'escrow' | 'fees' | 'external';
-export type TransferKind = 'fund' | 'deposit' | 'topup' | 'settle' | 'fee' | 'refund';
-export const EXTERNAL_ACCOUNT = 'external';
-export const FEES_ACCOUNT = 'fees';
-/** Keys of the two accounts created by the first migration. */
-export const EXTERNAL_ACCOUNT_KEY = 1n;
-export const FEES_ACCOUNT_KEY = 2n;
-/** SQLite INTEGER is i64: no balance, not even the external account's, may pass it. */
-export const LEDGER_BALANCE_MAX = (1n << 63n) - 1n;
-
-export const walletAccount = (device: string): string => `wallet:${device}`;
-export const escrowAccount = (channel: Uint8Array): string => `escrow:${toHex(channel)}`;
 
 /** Creates the account if it is missing; returns its integer key. */
 export function ensureAccount(db: Db, name: string, kind: AccountKind): bigint {
@@ -38,17 +28,6 @@ export function balanceOf(db: Db, account: string): Amount | null {
   return row.balance < 0n ? (row.balance as Amount) : amountOf(row.balance);
 }
 
-export interface TransferInput {
-  readonly id: string;
-  readonly from: string;
-  readonly to: string;
-  readonly amount: Amount;
-  readonly kind: TransferKind;
-  /** The channel's integer key (ChannelRow.num). */
-  readonly channel?: bigint | undefined;
-  readonly settlement?: string | undefined;
-  readonly nowMs: number;
-}
 
 /**
  * Records one transfer between two named accounts. Must run inside the caller's transaction; a
@@ -67,11 +46,7 @@ export function transferExists(db: Db, id: string): boolean {
   return statement(db, 'SELECT 1 FROM transfers WHERE id = ?').get(id) !== undefined;
 }
 
-/** A funding's transfer id: the caller's idempotency key in its own namespace. */
-export const fundTransferId = (key: string): string => `fund:${key}`;
 
-/** 'already': this key funded exactly this before. The same key for anything else is a conflict. */
-export type FundOutcome = { readonly kind: 'funded' | 'already'; readonly balance: Amount };
 
 /**
  * Moves money from outside into a device's wallet, inside the caller's transaction. `key` is the

@@ -1,9 +1,9 @@
 // The store port over one SQLite file (better-sqlite3, synchronous). Every method does its work
 // at once and returns a settled promise, so a unit of work of the service runs in one turn of the
 // event loop and nothing from another device can interleave with its transaction.
-import type { Amount } from '../../shared/amount.js';
-import { assert } from '../../shared/errors.js';
-import { statement } from '../../sqlite/statement.js';
+import type { Amount } from '../../../shared/amount.js';
+import { assert } from '../../../shared/errors.js';
+import { statement } from '../../../sqlite/statement.js';
 import {
   countOpenChannelsOfPayer, findVoucher, getChannel, insertChannel, insertVoucher, listChannelsOf, listExpiredOpenChannels,
   markChannelClosed, recordDoubleSign, setLatestVoucher, updateChannelDeposit,
@@ -11,7 +11,7 @@ import {
 import { addDeviceInTransaction, getDevice, setDeviceStatus, useTokenTime } from './devices.js';
 import { accountKey, balanceOf, ensureAccount, fundInTransaction, insertTransfer } from './ledger.js';
 import type { Db } from './open-database.js';
-import type { BatchOutcome, LatestReceipt, Store, StoredAnswer, StoreReads, StoreTx } from './port.js';
+import type { BatchOutcome, LatestReceipt, Store, StoredAnswer, StoreReads, StoreTx } from '../port.js';
 import { nextEpoch, settleInTransaction, settlementChannels } from './settle.js';
 
 function readsOf(db: Db): StoreReads {

@@ -6,43 +6,18 @@
 // The work is set-based SQL over the partial index `channels_unsettled`, so it reads only the
 // channels that changed and costs no JavaScript per channel: an epoch over 100k changed channels
 // commits well inside a second. Per-channel details (for notices) are read back after commit.
-import { amountOf, type Amount } from '../../shared/amount.js';
-import { assert, MqpayError } from '../../shared/errors.js';
-import { FEES_ACCOUNT_KEY } from './ledger.js';
+import { amountOf, type Amount } from '../../../shared/amount.js';
+import { assert, MqpayError } from '../../../shared/errors.js';
+import { FEES_ACCOUNT_KEY } from '../accounts.js';
 import type { Db } from './open-database.js';
-import { statement } from '../../sqlite/statement.js';
+import { statement } from '../../../sqlite/statement.js';
+import type { ChannelSettlement, SettlementOutcome, SettlementReason } from '../port.js';
 
-export type SettlementReason = 'epoch' | 'threshold' | 'close' | 'expiry' | 'manual';
 /** Fees are parts per million of each settled amount, rounded down (the payee keeps the rest). */
 export const FEE_PPM_MAX = 100_000;
 
-export interface SettlementResult {
-  readonly id: string;
-  readonly reason: SettlementReason;
-  readonly createdAtMs: number;
-  readonly channelCount: number;
-  readonly amount: Amount;
-  readonly fee: Amount;
-  /** Credited account name -> amount. */
-  readonly lines: ReadonlyMap<string, Amount>;
-  /** The single channel settled, for close and expiry; null for epochs. */
-  readonly only: bigint | null;
-}
 
-/** What a settlement attempt came to: money moved, nothing to move, or the id was already used. */
-export type SettlementOutcome =
-  | { readonly kind: 'settled'; readonly result: SettlementResult }
-  | { readonly kind: 'nothing' }
-  | { readonly kind: 'already' };
 
-export interface ChannelSettlement {
-  readonly channel: Uint8Array;
-  readonly payer: string;
-  readonly payee: string;
-  readonly amount: Amount;
-  readonly fee: Amount;
-  readonly settledTotal: Amount;
-}
 
 // floor(delta * ppm / 10^6) without overflowing i64 (delta may approach 2^63):
 // delta = q * 10^6 + r, so the fee is q * ppm + floor(r * ppm / 10^6). Integers only.

@@ -1,30 +1,12 @@
 // Channels: one payer, one payee, an escrowed deposit, and the latest accepted voucher. Each
 // channel has a 32-byte public id (chosen by the payer) and an integer key `num` used inside the
 // database, where every settlement joins on it.
-import type { Amount } from '../../shared/amount.js';
-import { assert, MqpayError } from '../../shared/errors.js';
+import type { Amount } from '../../../shared/amount.js';
+import { assert, MqpayError } from '../../../shared/errors.js';
 import type { Db } from './open-database.js';
-import { statement } from '../../sqlite/statement.js';
+import { statement } from '../../../sqlite/statement.js';
+import type { ChannelRow, NewChannel } from '../port.js';
 
-export interface ChannelRow {
-  readonly num: bigint;
-  readonly id: Uint8Array;
-  readonly payer: string;
-  readonly payee: string;
-  readonly escrowAccount: bigint;
-  readonly deposit: Amount;
-  readonly expiresAtSeconds: bigint;
-  readonly state: 'open' | 'closed';
-  readonly revision: number;
-  readonly certificate: Uint8Array;
-  readonly certificateSignature: Uint8Array;
-  readonly latestSeq: bigint;
-  readonly latestTotal: Amount;
-  readonly latestSignature: Uint8Array | null;
-  readonly settledTotal: Amount;
-  readonly openedAtMs: number;
-  readonly closedAtMs: number | null;
-}
 
 interface RawChannel {
   num: bigint; id: Buffer; payer: string; payee: string; escrow_account: bigint; deposit: bigint; expires_at_s: bigint;
@@ -84,19 +66,6 @@ export function countOpenChannelsOfPayer(db: Db, payer: string): number {
   return Number(row.n);
 }
 
-export interface NewChannel {
-  readonly id: Uint8Array;
-  readonly payer: string;
-  readonly payee: string;
-  readonly payerWallet: bigint;
-  readonly payeeWallet: bigint;
-  readonly escrowAccount: bigint;
-  readonly deposit: Amount;
-  readonly expiresAtSeconds: bigint;
-  readonly certificate: Uint8Array;
-  readonly certificateSignature: Uint8Array;
-  readonly nowMs: number;
-}
 
 /** Inserts the channel and its first certificate; returns the channel's integer key. */
 export function insertChannel(db: Db, channel: NewChannel): bigint {

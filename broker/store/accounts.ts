@@ -1,0 +1,19 @@
+// Account names and kinds of the double-entry ledger, the same in every store adapter: the
+// service names accounts, the adapter keys them.
+import { toHex } from '../../shared/hex.js';
+
+export type AccountKind = 'wallet' | 'escrow' | 'fees' | 'external';
+export type TransferKind = 'fund' | 'deposit' | 'topup' | 'settle' | 'fee' | 'refund';
+export const EXTERNAL_ACCOUNT = 'external';
+export const FEES_ACCOUNT = 'fees';
+/** Keys of the two accounts created by the first migration. */
+export const EXTERNAL_ACCOUNT_KEY = 1n;
+export const FEES_ACCOUNT_KEY = 2n;
+/** SQLite INTEGER is i64: no balance, not even the external account's, may pass it. */
+export const LEDGER_BALANCE_MAX = (1n << 63n) - 1n;
+
+export const walletAccount = (device: string): string => `wallet:${device}`;
+export const escrowAccount = (channel: Uint8Array): string => `escrow:${toHex(channel)}`;
+
+/** A funding's transfer id: the caller's idempotency key in its own namespace. */
+export const fundTransferId = (key: string): string => `fund:${key}`;
