@@ -15,6 +15,7 @@ import type { Clock, TransportPort } from './service/ports.js';
 import { createSettlementService, type SettlementService } from './service/service.js';
 import { Telemetry } from './service/telemetry.js';
 import { inlineVerifier, WorkerVerifier } from './service/vouchers/verify-pool.js';
+import type { Store } from './store/port.js';
 import { sqliteStore } from './store/sqlite/store.js';
 import { openDatabase, type Db } from './store/sqlite/open-database.js';
 
@@ -36,6 +37,11 @@ export interface BrokerOverrides {
   readonly clock?: Clock;
   readonly random?: RandomBytes;
   readonly logger?: Logger;
+  /**
+   * The store over the app's SQLite file (default: the SQLite adapter as it is). Fault-injection
+   * tests wrap the real adapter to hold or fail its commits; the database stays real.
+   */
+  readonly store?: (db: Db) => Store;
   /** Extra HTTP routes (the operator API); return false to fall through to 404. */
   readonly httpHandler?: (app: BrokerApp) => (request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse) => boolean | Promise<boolean>;
 }
@@ -54,7 +60,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const transport = aedesTransport(() => host?.aedes ?? null);
   const verifier = config.verifyThreads === 1 ? new WorkerVerifier() : inlineVerifier;
   const service = createSettlementService({
-    store: sqliteStore(db), telemetry: new Telemetry(), clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
+    store: (overrides.store ?? sqliteStore)(db), telemetry: new Telemetry(), clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
     options: { brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos, channelCacheEntriesMax: config.channelCacheEntriesMax },
   });
   host = await createMqttHost({ config, clock, logger: logger.child({ module: 'mqtt' }), service, transport });

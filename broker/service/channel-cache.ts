@@ -4,7 +4,10 @@
 //
 // Bounded, least recently used first out. A channel whose latest voucher is still in a group
 // commit is pinned: evicting it would make a re-send of that voucher be judged against the
-// store, which does not have it yet, and written twice.
+// store, which does not have it yet, and written twice. Eviction runs once per event-loop turn,
+// not at each load: a load's caller judges and pins its entry in the microtasks right after
+// the load, and evicting in between (another load's turn) would leave it pinning an entry the
+// map no longer holds. Within a turn the cache may run over its bound by the loads of that turn.
 import type { Amount } from '../../shared/amount.js';
 import { toHex } from '../../shared/hex.js';
 import type { VoucherChannelState } from '../../shared/voucher-rules.js';
@@ -33,6 +36,7 @@ export class ChannelCache {
   private readonly entries = new Map<string, CachedChannel>();
   /** Loads in progress, so concurrent misses on one channel share one entry. */
   private readonly loading = new Map<string, Promise<CachedChannel | null>>();
+  private trimScheduled = false;
   evictions = 0;
 
   constructor(private readonly reads: StoreReads, private readonly entriesMax: number) {
@@ -77,22 +81,27 @@ export class ChannelCache {
       expiresAtSeconds: row.expiresAtSeconds, state: row.state, latestSeq: row.latestSeq, latestTotal: row.latestTotal,
       latestSignature: row.latestSignature, latestVoucher: null, pendingCommit: null, settledTotal: row.settledTotal,
     };
-    this.makeRoom();
     this.entries.set(key, entry);
+    if (this.entries.size > this.entriesMax && !this.trimScheduled) {
+      this.trimScheduled = true;
+      setImmediate(() => this.trim());
+    }
     return entry;
   }
 
-  /** Evicts least recently used entries that are not pinned by a pending commit. */
-  private makeRoom(): void {
-    if (this.entries.size < this.entriesMax) return;
+  /**
+   * Evicts least recently used entries that are not pinned by a pending commit, down to the
+   * bound. With every entry pinned the cache stays over its bound until those commits land
+   * (they are bounded by the per-device in-flight limit); the next load trims again.
+   */
+  trim(): void {
+    this.trimScheduled = false;
     for (const [key, entry] of this.entries) {
-      if (this.entries.size < this.entriesMax) return;
+      if (this.entries.size <= this.entriesMax) return;
       if (entry.pendingCommit !== null) continue;
       this.entries.delete(key);
       this.evictions += 1;
     }
-    // Every entry pinned: the cache runs over its bound until those commits land; they are
-    // bounded by the per-device in-flight limit, and the next load evicts them.
   }
 
   /** Forgets a channel so the next read comes from the store (after a failed commit). */

@@ -20,6 +20,10 @@ import { ReceiptHandler } from './vouchers/receipts.js';
 
 export interface SettlementService {
   readonly telemetry: Telemetry;
+  /** The voucher hot path's channel cache, as counts (operators, tests). */
+  readonly channelCache: { readonly size: number; readonly evictions: number };
+  /** Vouchers and receipts queued for the next group commit (not counting one being committed). */
+  readonly writesQueued: number;
   /** Handles one device message; resolves once it is durable and answered. */
   handleOutbox(device: string, box: OutboxKind, payload: Uint8Array): Promise<void>;
   settleNow(): Promise<SettlementOutcome>;
@@ -57,6 +61,10 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
 
   return {
     telemetry,
+    channelCache: cache,
+    get writesQueued() {
+      return commits.pending;
+    },
     handleOutbox(device, box, payload) {
       switch (box) {
         case 'voucher': return ingest.handle(device, payload);

@@ -42,6 +42,8 @@ export interface StartBrokerOptions {
   readonly clock?: Clock;
   /** Extra HTTP routes (e.g. the operator API); needs `httpPort` in the config overrides. */
   readonly httpHandler?: BrokerOverrides['httpHandler'];
+  /** Wraps the real SQLite store (fault injection: held or failed commits). */
+  readonly store?: BrokerOverrides['store'];
 }
 
 export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, dataDir?: string, options: StartBrokerOptions = {}): Promise<RunningBroker> {
@@ -54,6 +56,7 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, da
       logger: pino({ level: 'silent' }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.httpHandler === undefined ? {} : { httpHandler: options.httpHandler }),
+      ...(options.store === undefined ? {} : { store: options.store }),
     },
   );
   const { mqttPort, httpPort } = await app.listen();
