@@ -1,0 +1,45 @@
+// `mqpay wallet fund` with an idempotency key (--id): the same funding again funds once and says
+// so; the same key for another amount or another wallet is IDEMPOTENCY_CONFLICT and a non-zero
+// exit, the rule the HTTP API (409) and RPC requests follow too. In-process `main`, a real
+// SQLite data directory.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { toHex } from '../shared/hex.js';
+import { generateKeyPair } from '../shared/keys.js';
+import { random, tempDir } from './helpers/broker-fixture.js';
+import { runCli } from './helpers/ops-cli.js';
+
+let dir: { path: string; remove: () => void };
+beforeEach(() => {
+  dir = tempDir('mqpay-fund-');
+});
+afterEach(() => dir.remove());
+
+describe('mqpay wallet fund --id', () => {
+  it('funds once per key, and refuses the key for another amount or wallet with IDEMPOTENCY_CONFLICT', async () => {
+    const data = ['--data', dir.path];
+    for (const device of ['fridge-1', 'fridge-2']) {
+      const added = await runCli(['device', 'add', device, '--public-key', toHex(generateKeyPair(random).publicKey), ...data]);
+      expect(added).toMatchObject({ code: 0 });
+    }
+    const funded = await runCli(['wallet', 'fund', 'fridge-1', '10', '--id', 'g1', ...data]);
+    expect(funded).toMatchObject({ code: 0, stdout: 'funded fridge-1 with 10; balance 10\n' });
+    const again = await runCli(['wallet', 'fund', 'fridge-1', '10', '--id', 'g1', ...data]);
+    expect(again).toMatchObject({ code: 0, stdout: 'already funded (same id) fridge-1 with 10; balance 10\n' });
+
+    const otherAmount = await runCli(['wallet', 'fund', 'fridge-1', '11', '--id', 'g1', ...data]);
+    expect(otherAmount.code).toBe(1);
+    expect(otherAmount.stderr).toContain('IDEMPOTENCY_CONFLICT');
+    expect(otherAmount.stdout).toBe('');
+    const otherWallet = await runCli(['wallet', 'fund', 'fridge-2', '10', '--id', 'g1', ...data]);
+    expect(otherWallet.code).toBe(1);
+    expect(otherWallet.stderr).toContain('IDEMPOTENCY_CONFLICT');
+
+    // Nothing moved for the refused ones: fridge-2 was never funded, fridge-1 holds 10.
+    const wallets = await runCli(['wallets', '--json', ...data]);
+    expect(wallets.code).toBe(0);
+    const balances = Object.fromEntries((JSON.parse(wallets.stdout) as { items: { device: string; balance: string }[] }).items.map((row) => [row.device, row.balance]));
+    expect(balances).toEqual({ 'fridge-1': '10', 'fridge-2': '0' });
+    const audit = await runCli(['ledger', 'check', ...data]);
+    expect(audit.code).toBe(0);
+  });
+});
