@@ -13,7 +13,17 @@ import { bytesEqual } from '../shared/hex.js';
 import { startBroker, type RunningBroker } from './helpers/broker-fixture.js';
 import { AgentBed, NETWORK_POLL } from './helpers/agent-fixture.js';
 import { buildAgentChild, runAgentChild } from './helpers/agent-child-build.js';
+import { seededInt, seededRandom, testSeed } from './helpers/seed.js';
 import { rmSync } from 'node:fs';
+
+// The kill point of the "arbitrary moment" test comes from this seed (printed, and in the test's
+// name): MQPAY_TEST_SEED=<seed> replays a failure, another value explores another moment.
+const SEED = testSeed(20_240_917);
+const killPoint = (() => {
+  const next = seededRandom(SEED);
+  // Which signed voucher the kill follows, and how far after it (the child keeps paying meanwhile).
+  return { afterSigned: seededInt(next, 40, 60), delayMs: seededInt(next, 0, 30) };
+})();
 
 interface SignedRow { channel: Buffer; seq: bigint; total: bigint; signature: Buffer; state: string }
 
@@ -87,10 +97,12 @@ describe('agent: SIGKILL and restart', () => {
     expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
   });
 
-  it('killed at an arbitrary moment while paying: the service and the agent agree on every seq', async () => {
+  it(`killed at an arbitrary moment while paying (seed ${SEED}: ${killPoint.delayMs} ms after signing seq ${killPoint.afterSigned}; replay with MQPAY_TEST_SEED=${SEED}): the service and the agent agree on every seq`, async () => {
+    console.log('agent-crash seed', SEED, killPoint);
     const run = runAgentChild(script, [carHome, broker.url, 'stream', 'charger-9']);
-    await run.waitFor(/^signed 40 /);
-    await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 30)));
+    await run.waitFor(new RegExp(`^signed ${killPoint.afterSigned} `));
+    // Not a synchronisation: the seeded delay is the kill point itself, chosen while the child pays.
+    if (killPoint.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, killPoint.delayMs));
     run.child.kill('SIGKILL');
     expect((await run.exited).signal).toBe('SIGKILL');
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { readKeyFile } from '../agent/home/key-file.js';
 import { addDevice } from '../broker/store/sqlite/devices.js';
 import { fundWallet } from '../broker/store/sqlite/ledger.js';
-import { formatAmount, parseAmount } from '../shared/amount.js';
+import { addAmount, formatAmount, parseAmount } from '../shared/amount.js';
 import { MqpayError } from '../shared/errors.js';
 import { channelIdFromHex } from '../shared/ids.js';
 import { startBroker, type RunningBroker } from './helpers/broker-fixture.js';
@@ -110,9 +110,18 @@ describe('agent: paying through a real broker', () => {
     expect(summary.error).toBeNull();
     expect(summary.payments).toBeGreaterThanOrEqual(2);
     const stoppedAt = summary.paid;
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Sentinel on the same path: a second stream with the same interval, started after stop().
+    // Its second payment comes from a timer set later, with the same delay, than any timer the
+    // first stream could have left behind, so a stray tick of the first stream would have fired
+    // (and asked to pay, ahead of it) by the time that second payment is made.
+    const sentinel = car.stream('charger-7', { amountPerSecond: '1', intervalMs: 50 });
+    await expect.poll(() => sentinel.paid, NETWORK_POLL).toBeGreaterThanOrEqual(100_000n); // two ticks
+    const sentinelSummary = await sentinel.stop();
+    expect(sentinelSummary.error).toBeNull();
     expect(stream.paid).toBe(stoppedAt);
-    await expect.poll(() => charger.channels().paid[0]?.receivedTotal, NETWORK_POLL).toBe(formatAmount(stoppedAt));
+    const total = formatAmount(addAmount(stoppedAt, sentinelSummary.paid));
+    expect(car.channels().paying[0]).toMatchObject({ signedTotal: total, acceptedTotal: total }); // nothing else was signed
+    await expect.poll(() => charger.channels().paid[0]?.receivedTotal, NETWORK_POLL).toBe(total);
   });
 
   it('ends a stream with the error that stopped its payments', async () => {

@@ -11,7 +11,7 @@ import { generateKeyPair, type KeyPair } from '../shared/keys.js';
 import { CONNECT_TOKEN_AGE_MS_MAX } from '../shared/limits.js';
 import { inboxTopic, outboxTopic } from '../shared/topics.js';
 import {
-  closedWithin, connectPassword, deviceClient, expectLedgerUnchanged, ledgerFingerprint, micro, nextMessage, openChannel, rawRequest, requestId, sleep, tryConnect,
+  closedWithin, connectPassword, deviceClient, expectLedgerUnchanged, ledgerFingerprint, linkRequest, micro, nextMessage, openChannel, rawRequest, requestId, tryConnect,
   type LedgerFingerprint,
 } from './helpers/broker-adversary.js';
 import { OPERATOR_TOKEN, payVoucher, random, signedVoucher, startBroker, type RunningBroker, settledResult } from './helpers/broker-fixture.js';
@@ -47,13 +47,16 @@ describe('broker: authentication and ACL', () => {
     await broker?.stop();
   });
 
-  /** The real car's session still works: no close seen, online, and it gets replies. */
+  /**
+   * The real car's session still works: it gets a reply, and no close was seen before it. The
+   * reply is the sentinel: it travels on the car's connection after anything the broker did to
+   * that connection earlier, so a kick would have been seen (or the reply would never come).
+   */
   async function expectCarSessionUntouched(): Promise<void> {
-    await sleep(50);
+    expect(await car.request('wallet.balance', {})).toMatchObject({ device: 'car-1' });
     expect(carCloses).toBe(0);
     expect(car.connected).toBe(true);
     expect(broker.app.mqtt.online.has('car-1')).toBe(true);
-    expect(await car.request('wallet.balance', {})).toMatchObject({ device: 'car-1' });
   }
 
   const password = (device: string, keys: KeyPair, extra: { broker?: string; timeMs?: number } = {}) =>
@@ -87,11 +90,11 @@ describe('broker: authentication and ACL', () => {
       });
       // An eavesdropper replays the captured bytes while the device is online: refused, no takeover.
       await expectRefused({ clientId: 'mallory', username: 'mallory', password: Buffer.from(token) }, BAD_USERNAME_OR_PASSWORD);
-      await sleep(50);
-      expect(firstCloses).toBe(0);
+      // The reply on the first connection is the sentinel: a kick would have come before it.
       await first.client.subscribeAsync(inboxTopic('mallory', 'rpc'), { qos: 1 });
       const id = requestId('still-up');
       expect(await rawRequest(first.client, 'mallory', { v: 2, id, method: 'wallet.balance', params: {} }, id)).toMatchObject({ ok: true });
+      expect(firstCloses).toBe(0);
       await first.client.endAsync();
       // And after it ended.
       await expectRefused({ clientId: 'mallory', username: 'mallory', password: Buffer.from(token) }, BAD_USERNAME_OR_PASSWORD);
@@ -250,8 +253,12 @@ describe('broker: authentication and ACL', () => {
       expect(await closed).toBe(true);
       expect(broker.app.service.telemetry.aclViolations).toBe(violations + 1);
       client.end(true);
-      await sleep(30);
-      expect(chargerInbox).toEqual([]); // nothing forged reached the charger
+      // Sentinel: a reply to the charger's own request, published after mallory's connection was
+      // closed, reaches the charger after anything forged that the broker had let through.
+      const sentinel = requestId('sentinel');
+      expect(await linkRequest(charger, 'charger-1', 'wallet.balance', {}, sentinel)).toMatchObject({ ok: true });
+      const sentinelReply = (line: string) => line.startsWith(`${inboxTopic('charger-1', 'rpc')} `) && (JSON.parse(line.slice(line.indexOf(' ') + 1)) as { id?: unknown }).id === sentinel;
+      expect(chargerInbox.filter((line) => !sentinelReply(line))).toEqual([]); // nothing forged reached the charger
       expectLedgerUnchanged(broker.app.db, before);
       await expectCarSessionUntouched();
     });

@@ -17,7 +17,7 @@ import { AMOUNT_MICRO_MAX, PAYLOAD_BYTES_MAX } from '../shared/limits.js';
 import { encodeReceipt } from '../shared/receipt.js';
 import { encodeVoucher, type Voucher } from '../shared/voucher.js';
 import {
-  countRows, expectAuditClean, expectLedgerUnchanged, flipBit, ledgerFingerprint, malleate, micro, openChannel, publishOutbox, ShiftableClock, signedBytes, sleep, voucherVerdict,
+  countRows, expectAuditClean, expectLedgerUnchanged, flipBit, ledgerFingerprint, malleate, micro, openChannel, publishOutbox, ShiftableClock, signedBytes, voucherInboxFlushed, voucherVerdict,
 } from './helpers/broker-adversary.js';
 import { nextInbox, payVoucher, random, signedVoucher, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
 
@@ -77,7 +77,9 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
     const reply = await voucherVerdict(link, message);
     expect(reply).toMatchObject({ v: 2, type: 'voucher.rejected', error: { code } });
     expect(typeof (reply.error as Reply).message).toBe('string');
-    await sleep(20); // a wrongly forwarded voucher would arrive at the payee by now
+    // The service publishes a forward before the verdict it belongs to; once a sentinel answer on
+    // the payee's in/voucher (issued after that verdict) has arrived, a wrong forward would have too.
+    await voucherInboxFlushed(charger, 'charger-1');
     expect(forwarded.length).toBe(forwardedBefore);
     expectLedgerUnchanged(broker.app.db, before);
     return reply;

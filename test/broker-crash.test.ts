@@ -49,11 +49,25 @@ describe('broker crash (SIGKILL) mid-stream', () => {
     await link.request('channel.open', { channel: toHex(channelId), payee: 'charger-1', deposit: '50', durationSeconds: 3600 });
 
     const accepted = new Map<bigint, bigint>();
+    const verdictWaiters = new Map<bigint, () => void>();
     link.on('inbox', (box: string, payload: Uint8Array) => {
       const message = JSON.parse(new TextDecoder().decode(payload)) as { type: string; seq?: string; total?: string };
       if (box === 'voucher' && message.type === 'voucher.accepted' && message.seq !== undefined && message.total !== undefined) {
         accepted.set(BigInt(message.seq), parseAmount(message.total));
       }
+      if (box === 'voucher' && message.seq !== undefined) verdictWaiters.get(BigInt(message.seq))?.();
+    });
+    /** Resolves when the service answers the voucher with this seq (accepted or not); the timeout only guards. */
+    const verdictFor = (wanted: bigint, timeoutMs = 10_000) => new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        verdictWaiters.delete(wanted);
+        reject(new Error(`no verdict for seq ${wanted} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      verdictWaiters.set(wanted, () => {
+        clearTimeout(timer);
+        verdictWaiters.delete(wanted);
+        resolve();
+      });
     });
 
     // Stream vouchers for a while; kill the broker once a few hundred have been accepted.
@@ -66,7 +80,7 @@ describe('broker crash (SIGKILL) mid-stream', () => {
     };
     while (accepted.size < 300) {
       sendBatch(50);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await verdictFor(seq); // the batch's last voucher was answered: the batch went through the service
     }
     sendBatch(200); // in flight when the power goes
     await broker?.kill('SIGKILL');
@@ -93,8 +107,13 @@ describe('broker crash (SIGKILL) mid-stream', () => {
     const target = resumeFrom + 100n;
     sendBatch(100);
     await expect.poll(() => accepted.has(target), { timeout: 10_000 }).toBe(true);
-    // Let at least one epoch run after the restart, then stop cleanly.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Wait for the 1-second epochs to settle everything up to the target, then stop cleanly.
+    const watcher = openDatabase(dir.path);
+    try {
+      await expect.poll(() => getChannel(watcher, channelId)?.settledTotal, { timeout: 10_000, interval: 50 }).toBe(target * PRICE_MICRO);
+    } finally {
+      watcher.close();
+    }
     await link.close();
     await broker?.kill('SIGTERM');
 

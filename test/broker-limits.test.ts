@@ -11,7 +11,7 @@ import { PACKET_BYTES_MAX } from '../shared/limits.js';
 import { outboxTopic } from '../shared/topics.js';
 import {
   connectPassword, countRows, expectAuditClean, expectLedgerUnchanged, ledgerFingerprint, micro, openChannel, connectPacket, publishHeader, publishPacket,
-  rawConnection, sleep,
+  ManualClock, rawConnection, requestId, rawRequest,
 } from './helpers/broker-adversary.js';
 import { signedVoucher, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
 
@@ -80,7 +80,13 @@ describe('broker: oversized MQTT packets', () => {
     expect((await raw.receivedAtLeast(4)).subarray(0, 4)).toEqual(CONNACK_ACCEPTED);
     const topic = outboxTopic('mallory', 'voucher');
     raw.socket.write(publishPacket(topic, Buffer.alloc(PACKET_BYTES_MAX - (2 + Buffer.byteLength(topic)), 0x20)));
-    await sleep(200);
+    // Sentinel: a PINGREQ behind it on the same connection. The broker reads packets in order, so
+    // a PINGRESP means the 8192-byte PUBLISH was read and did not cost the connection.
+    const PINGRESP = Buffer.from([0xd0, 0x00]);
+    const upTo = raw.received().length;
+    raw.socket.write(Buffer.from([0xc0, 0x00]));
+    await raw.receivedAtLeast(upTo + PINGRESP.length);
+    expect(raw.received().includes(PINGRESP, upTo)).toBe(true);
     expect(raw.socket.destroyed).toBe(false);
     raw.socket.destroy();
   });
@@ -92,9 +98,14 @@ describe('broker: rate limit per device', () => {
   let car: DeviceLink;
   const PER_SECOND = 5;
   const BURST = 5;
+  // The limiter reads the broker's injected clock; it stands still unless the test moves it, so
+  // the bucket refills exactly when the test says and never while a flood is being sent.
+  const clock = new ManualClock();
+  /** Long enough for PER_SECOND to refill the whole burst. */
+  const refill = () => clock.advance(Math.ceil((BURST / PER_SECOND) * 1_000));
 
   beforeAll(async () => {
-    broker = await startBroker({ messagesPerSecondPerDevice: PER_SECOND, messagesBurstPerDevice: BURST });
+    broker = await startBroker({ messagesPerSecondPerDevice: PER_SECOND, messagesBurstPerDevice: BURST }, undefined, { clock });
     carKeys = broker.enrol('car-1', '10');
     broker.enrol('charger-1');
     car = await broker.link('car-1', carKeys);
@@ -105,7 +116,7 @@ describe('broker: rate limit per device', () => {
 
   it('a voucher flood gets RATE_LIMITED replies, the connection stays up, and only accepted vouchers reach the ledger', async () => {
     const channelId = await openChannel(car, 'charger-1', '1');
-    await sleep(1_100); // refill the bucket spent on the open
+    refill(); // the bucket spent on the open is full again
     const before = ledgerFingerprint(broker.app.db);
     const vouchersBefore = countRows(broker.app.db, 'vouchers');
     const replies: Record<string, unknown>[] = [];
@@ -123,6 +134,8 @@ describe('broker: rate limit per device', () => {
     expect(accepted.length).toBeGreaterThanOrEqual(1);
     expect(accepted.length).toBeLessThan(FLOOD / 2);
     expect(limited.length).toBeGreaterThan(FLOOD / 2);
+    // The clock did not move during the flood: exactly one full burst got through.
+    expect(accepted.length).toBe(BURST);
     expect((limited[0]?.error as Record<string, unknown>).retryable).toBe(true);
     expect(car.connected).toBe(true);
 
@@ -136,17 +149,23 @@ describe('broker: rate limit per device', () => {
     expect(after.counts.transfers).toBe(before.counts.transfers);
     expectAuditClean(broker.app.db);
 
-    // Once the bucket refills, the same connection is served again.
-    await sleep(1_100);
+    // While the clock stands still the bucket stays empty; once it refills, the same connection
+    // is served again.
+    const stillLimited = requestId('still-limited');
+    expect(await rawRequest(car.client, 'car-1', { v: 2, id: stillLimited, method: 'wallet.balance', params: {} }, stillLimited))
+      .toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
+    refill();
     expect(await car.request('wallet.balance', {})).toEqual({ device: 'car-1', balance: '9' });
   });
 
   it('a request flood gets RATE_LIMITED errors, nothing moves, and the connection stays up', async () => {
-    await sleep(1_100);
+    refill();
     const before = ledgerFingerprint(broker.app.db);
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => car.request('wallet.balance', {})));
     const codes = results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as MqpayError).code));
     expect(codes.filter((c) => c === 'RATE_LIMITED').length).toBeGreaterThanOrEqual(20 - BURST - 1);
+    // A full bucket and a clock that stands still: exactly the burst is served.
+    expect(codes.filter((c) => c === 'ok').length).toBe(BURST);
     expect(codes.every((c) => c === 'RATE_LIMITED' || c === 'ok')).toBe(true);
     expect(car.connected).toBe(true);
     expectLedgerUnchanged(broker.app.db, before);

@@ -13,6 +13,7 @@ import { encodeReceipt } from '../shared/receipt.js';
 import { signConnectPassword } from '../shared/connect-token.js';
 import { inboxFilter, inboxTopic } from '../shared/topics.js';
 import mqtt from 'mqtt';
+import { nextServicePublish } from './helpers/broker-adversary.js';
 import { nextInbox, payVoucher, random, signedVoucher, startBroker, type RunningBroker, settledResult } from './helpers/broker-fixture.js';
 
 describe('broker: channel, vouchers, settlement', () => {
@@ -103,10 +104,13 @@ describe('broker: channel, vouchers, settlement', () => {
     await bus.request('channel.open', { channel: toHex(channelId), payee: 'gate-4', deposit: '1', durationSeconds: 600 });
     expect((await payVoucher(bus, signedVoucher(payerKeys, { channelId, seq: 1n, total: 2_500n as never }))).type).toBe('voucher.accepted');
     await bus.close();
+    await expect.poll(() => broker.app.mqtt.online.has('bus-4')).toBe(false); // the broker saw it go
 
     const receipt = encodeReceipt({ channelId, seq: 1n, total: 2_500n as never });
+    // The service stores the receipt, then forwards it to the payer's inbox: to nobody, the bus is away.
+    const forwarded = nextServicePublish(broker, inboxTopic('bus-4', 'receipt'));
     await gate.publish('receipt', { v: 2, receipt: toHex(receipt), signature: toHex(sign(receipt, payeeKeys.secretKey)) });
-    await new Promise((resolve) => setTimeout(resolve, 100)); // forwarded to nobody: the bus is away
+    expect(JSON.parse((await forwarded).toString('utf8'))).toMatchObject({ type: 'receipt', receipt: toHex(receipt) });
 
     // A plain client, listening before it subscribes, so nothing that arrives with the SUBACK is missed.
     const password = signConnectPassword({ device: 'bus-4', broker: 'mqpay', timeMs: Date.now(), nonce: random(16), secretKey: payerKeys.secretKey, sign });

@@ -73,8 +73,6 @@ export function expectLedgerUnchanged(db: Db, before: LedgerFingerprint): void {
   expectAuditClean(db);
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 // ---------------------------------------------------------------------------------------------
 // Clock
 
@@ -90,6 +88,75 @@ export class ShiftableClock implements Clock {
   nowSeconds(): bigint {
     return BigInt(Math.floor(this.nowMs() / 1000));
   }
+}
+
+/**
+ * A clock that stands still until the test moves it: time-based limits (the per-device rate
+ * limiter) refill only when the test says so, never because the machine happened to be slow.
+ * Starts at the real time, so connect tokens and voucher expiries signed with Date.now() fit.
+ */
+export class ManualClock implements Clock {
+  private now = Date.now();
+  nowMs(): number {
+    return this.now;
+  }
+  advance(ms: number): void {
+    this.now += ms;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sentinels: proving that something did NOT arrive without waiting "long enough"
+
+/**
+ * Resolves once everything the service had published to `device`'s in/voucher before this call
+ * has reached the device's link. The device publishes a voucher that cannot parse; the service
+ * answers it with a voucher.rejected (no channel, no seq) on the same inbox topic, at the same
+ * QoS as verdicts and forwards, and the broker keeps per-client order. A forward the service
+ * issued earlier (the service publishes a forward before the verdict of the voucher it forwards)
+ * therefore arrives before this answer. Costs one message of the device's rate, changes no
+ * ledger row.
+ */
+export async function voucherInboxFlushed(link: DeviceLink, device: string): Promise<void> {
+  const answer = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      link.off('inbox', onInbox);
+      reject(new Error(`no sentinel answer on ${device}'s in/voucher within 5000 ms`));
+    }, 5_000);
+    const onInbox = (box: string, payload: Uint8Array) => {
+      if (box !== 'voucher') return;
+      const m = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+      if (m.type !== 'voucher.rejected' || m.seq !== undefined || (m.error as Record<string, unknown> | undefined)?.code !== 'MESSAGE_INVALID') return;
+      clearTimeout(timer);
+      link.off('inbox', onInbox);
+      resolve();
+    };
+    link.on('inbox', onInbox);
+  });
+  await publishOutbox(link.client, device, 'voucher', 'sentinel: not a voucher');
+  await answer;
+}
+
+/**
+ * Resolves with the next message the broker itself (not a client) publishes on `topic`, once
+ * aedes has dispatched it to every matching subscription (or to none). Observes the real aedes
+ * 'publish' event; nothing is replaced.
+ */
+export function nextServicePublish(broker: RunningBroker, topic: string, timeoutMs = 5_000): Promise<Buffer> {
+  const aedes = broker.app.mqtt.aedes;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      aedes.off('publish', onPublish);
+      reject(new Error(`the service published nothing on ${topic} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onPublish = (packet: { topic: string; payload: Buffer | string }, client: unknown) => {
+      if (client !== null || packet.topic !== topic) return;
+      clearTimeout(timer);
+      aedes.off('publish', onPublish);
+      resolve(Buffer.from(packet.payload));
+    };
+    aedes.on('publish', onPublish);
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,14 +414,34 @@ export function rawConnection(port: number): Promise<RawConnection> {
         });
       }),
       receivedAtLeast: (bytes, timeoutMs = 3_000) => new Promise((done, fail) => {
-        const started = Date.now();
-        const poll = () => {
+        const check = (): boolean => {
           const all = Buffer.concat(chunks);
-          if (all.length >= bytes) return done(all);
-          if (Date.now() - started > timeoutMs || isClosed) return fail(new Error(`received ${all.length} of ${bytes} bytes`));
-          setTimeout(poll, 5);
+          if (all.length >= bytes) {
+            finish();
+            done(all);
+            return true;
+          }
+          if (isClosed) {
+            finish();
+            fail(new Error(`connection closed after ${all.length} of ${bytes} bytes`));
+            return true;
+          }
+          return false;
         };
-        poll();
+        const onData = () => void check();
+        const onClose = () => void check();
+        const timer = setTimeout(() => {
+          finish();
+          fail(new Error(`received ${Buffer.concat(chunks).length} of ${bytes} bytes within ${timeoutMs} ms`));
+        }, timeoutMs);
+        function finish(): void {
+          clearTimeout(timer);
+          socket.off('data', onData);
+          socket.off('close', onClose);
+        }
+        if (check()) return;
+        socket.on('data', onData);
+        socket.on('close', onClose);
       }),
     }));
     socket.once('error', reject);
