@@ -8,6 +8,7 @@ import type { RandomBytes } from '../shared/ids.js';
 import { toHex } from '../shared/hex.js';
 import { brokerConfig, type BrokerConfig, type BrokerConfigInput } from './config.js';
 import { createLogger } from './logger.js';
+import { publishOpsTopics } from './operator/ops-topics.js';
 import { aedesTransport } from './mqtt/aedes-transport.js';
 import { createMqttHost, type MqttHost } from './mqtt/host.js';
 import { loadOrCreateServiceKey } from './service-key.js';
@@ -63,6 +64,8 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
     store: (overrides.store ?? sqliteStore)(db), telemetry: new Telemetry(), clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
     options: { brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos, channelCacheEntriesMax: config.channelCacheEntriesMax },
   });
+  // The ops topics are written from the telemetry port, whether or not the HTTP API is on.
+  const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));
   host = await createMqttHost({ config, clock, logger: logger.child({ module: 'mqtt' }), service, transport });
   const mqtt = host;
   let httpServer: HttpServer | null = null;
@@ -100,6 +103,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
     },
     async close() {
       await service.stop();
+      stopOpsTopics();
       if (httpServer !== null) {
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer?.close(() => resolve()));

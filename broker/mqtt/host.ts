@@ -85,7 +85,7 @@ export async function createMqttHost(deps: MqttHostDeps): Promise<MqttHost> {
   let instance: Aedes | null = null;
   const created = await Aedes.createBroker(aedesOptions(deps, gate, () => instance?.connectedClients ?? 0));
   instance = created;
-  const online = trackPresence(created, deps.clock, deps.transport, (device) => {
+  const online = trackPresence(created, deps.clock, deps.service.telemetry, (device) => {
     deps.service.inboxReady(device).catch((error: unknown) => logger.warn({ err: error, device }, 'redelivery on subscribe failed'));
   });
   const servers: TcpServer[] = [];

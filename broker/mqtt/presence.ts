@@ -1,19 +1,20 @@
-// Which devices are connected, for the operator surface, with a message on mqpay/v1/ops/events
-// at each connect and disconnect.
+// Which devices are connected, for the operator surface, reported to the telemetry port at each
+// connect and disconnect (which puts them on mqpay/v1/ops/events).
 import type { Aedes, Client } from 'aedes';
 import type { OpsEvent } from '../../shared/ops-events.js';
-import { inboxFilter, opsTopic } from '../../shared/topics.js';
-import type { Clock, TransportPort } from '../service/ports.js';
+import { inboxFilter } from '../../shared/topics.js';
+import type { Clock } from '../service/ports.js';
+import type { Telemetry } from '../service/telemetry.js';
 import { roleOf } from './roles.js';
 
 /** aedes keeps its live clients by id; its types do not expose the map. */
 export const clientsOf = (aedes: Aedes): Record<string, Client> => (aedes as unknown as { clients: Record<string, Client> }).clients;
 
-export function trackPresence(aedes: Aedes, clock: Clock, transport: TransportPort, onInboxReady: (device: string) => void): ReadonlySet<string> {
+export function trackPresence(aedes: Aedes, clock: Clock, telemetry: Telemetry, onInboxReady: (device: string) => void): ReadonlySet<string> {
   const online = new Set<string>();
   const event = (type: 'device.connected' | 'device.disconnected', device: string): void => {
     const message: OpsEvent = { v: 2, type, device, atMs: clock.nowMs() };
-    transport.publish(opsTopic('events'), new TextEncoder().encode(JSON.stringify(message))).catch(() => undefined);
+    telemetry.emit({ kind: 'ops.event', event: message });
   };
   aedes.on('clientReady', (client) => {
     const role = roleOf(client);

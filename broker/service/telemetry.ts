@@ -1,8 +1,10 @@
 // The telemetry port: one place where things that happen are reported, injected where they
-// happen (voucher verdicts, settlements, refused connections, ACL violations). The operator
-// surface reads it: Prometheus metrics read its counters when scraped, the SSE feed and the ops
-// topics subscribe to its events. Nothing else counts on the side.
+// happen (voucher verdicts, settlements, refused connections, ACL violations, connects and
+// operator actions). Everything that shows them reads it: Prometheus metrics read its counters
+// when scraped; the ops topics (broker/operator/ops-topics.ts) and the SSE feed subscribe to its
+// events. Nothing else counts on the side [docs/DESIGN.md "Telemetry"].
 import type { ErrorCode } from '../../shared/errors.js';
+import type { OpsEvent } from '../../shared/ops-events.js';
 import type { SettlementResult } from '../store/port.js';
 
 export type TelemetryEvent =
@@ -10,7 +12,9 @@ export type TelemetryEvent =
   | { readonly kind: 'voucher.rejected'; readonly code: ErrorCode }
   | { readonly kind: 'acl.violation'; readonly device: string }
   | { readonly kind: 'auth.failure'; readonly code: ErrorCode }
-  | { readonly kind: 'settlement'; readonly result: SettlementResult; readonly durationMs: number };
+  | { readonly kind: 'settlement'; readonly result: SettlementResult; readonly durationMs: number }
+  /** What goes on mqpay/v1/ops/events: connects, disconnects, operator actions. */
+  | { readonly kind: 'ops.event'; readonly event: OpsEvent };
 
 export type TelemetryListener = (event: TelemetryEvent) => void;
 
@@ -32,6 +36,7 @@ export class Telemetry {
       case 'acl.violation': this.aclViolationCount += 1; break;
       case 'auth.failure': this.authFailureCount += 1; break;
       case 'settlement': this.settlementCount += 1; break;
+      case 'ops.event': break;
     }
     // A listener that throws must not undo what happened, nor starve the others.
     for (const listener of this.listeners) {

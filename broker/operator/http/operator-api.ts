@@ -24,7 +24,7 @@ export interface OperatorApiOptions {
 
 export function operatorHttpHandler(options: OperatorApiOptions = {}): (app: BrokerApp) => (request: IncomingMessage, response: ServerResponse) => Promise<boolean> {
   return (app) => {
-    const feed = new OpsFeed(app.mqtt.aedes);
+    const feed = new OpsFeed(app.service.telemetry);
     const live = new LiveEvents(app, feed);
     const metrics = createOperatorMetrics(app, () => live.clientCount);
     const document = openApiDocument(ROUTES, OPERATOR_API_VERSION);

@@ -1,9 +1,8 @@
-// Admin actions published on mqpay/v1/ops/events beside the broker's own device.connected and
-// device.disconnected, so an operator watching with mosquitto_sub sees who was enrolled, disabled
+// Admin actions reported to the telemetry port, which puts them on mqpay/v1/ops/events beside
+// the broker's own device.connected and device.disconnected, so an operator watching with mosquitto_sub sees who was enrolled, disabled
 // or funded, and which channel an operator closed.
 import type { BrokerApp } from '../../app.js';
 import type { OpsEvent } from '../../../shared/ops-events.js';
-import { opsTopic } from '../../../shared/topics.js';
 
 /** An operator action as its caller states it; the publisher adds v, by and atMs. */
 export type OpsEventInput = DistributiveOmit<Extract<OpsEvent, { by: 'operator' }>, 'v' | 'by' | 'atMs'>;
@@ -12,7 +11,6 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export function opsEventPublisher(app: BrokerApp): (event: OpsEventInput) => void {
   return (event) => {
     const message: OpsEvent = { v: 2, ...event, by: 'operator', atMs: app.clock.nowMs() };
-    const payload = new TextEncoder().encode(JSON.stringify(message));
-    app.transport.publish(opsTopic('events'), payload).catch((error: unknown) => app.logger.warn({ err: error }, 'ops event not published'));
+    app.service.telemetry.emit({ kind: 'ops.event', event: message });
   };
 }

@@ -1,43 +1,31 @@
-// The operator streams as the broker publishes them (mqpay/v1/ops/settlements and .../events),
-// taken from inside aedes: the SSE stream and the metrics see exactly what an MQTT operator
-// client sees, from every source (epochs, closes by devices or operators, expiries, connects).
+// The operator streams for the SSE feed, from the telemetry port: the same messages the ops
+// topics carry (broker/operator/ops-topics.ts), from every source (epochs, closes by devices or
+// operators, expiries, connects, operator actions), without a round trip through aedes.
 import { EventEmitter } from 'node:events';
-import type { Aedes } from 'aedes';
-import { opsMessageSchema } from '../../../shared/ops-events.js';
-import { TOPIC_ROOT, parseTopic, type OpsStream } from '../../../shared/topics.js';
+import type { Telemetry } from '../../service/telemetry.js';
+import { opsMessageOf, type OpsMessage } from '../ops-topics.js';
 
-export interface OpsMessage {
-  readonly stream: OpsStream;
-  /** The message as published (JSON object with at least `type`). */
-  readonly body: Record<string, unknown> & { readonly type: string };
-}
+export type { OpsMessage } from '../ops-topics.js';
 
-/** Emits 'message' (OpsMessage) for each message on mqpay/v1/ops/#. */
+/** Emits 'message' (OpsMessage) for each operator message. */
 export class OpsFeed extends EventEmitter {
-  private readonly deliver = (packet: { topic: string; payload: Buffer | string }, done: () => void): void => {
-    done();
-    const topic = parseTopic(packet.topic);
-    if (topic?.kind !== 'ops') return;
-    let body: unknown;
-    try {
-      body = JSON.parse(packet.payload.toString());
-    } catch {
-      return;
-    }
-    if (!opsMessageSchema.safeParse(body).success) return; // only the protocol's operator messages are relayed
-    this.emit('message', { stream: topic.stream, body } as OpsMessage);
-  };
+  private unsubscribe: (() => void) | null = null;
 
-  constructor(private readonly aedes: Aedes) {
+  constructor(private readonly telemetry: Telemetry) {
     super();
     this.setMaxListeners(0);
   }
 
   start(): void {
-    this.aedes.subscribe(`${TOPIC_ROOT}/ops/#`, this.deliver, () => undefined);
+    if (this.unsubscribe !== null) return;
+    this.unsubscribe = this.telemetry.on((event) => {
+      const message = opsMessageOf(event);
+      if (message !== null) this.emit('message', message);
+    });
   }
 
   stop(): void {
-    if (!this.aedes.closed) this.aedes.unsubscribe(`${TOPIC_ROOT}/ops/#`, this.deliver, () => undefined);
+    this.unsubscribe?.();
+    this.unsubscribe = null;
   }
 }

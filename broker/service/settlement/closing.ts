@@ -39,7 +39,7 @@ export async function closeInTransaction(ctx: RpcContext, row: ChannelRow, reaso
   if (closed === null) throw new Error('channel vanished inside its own transaction');
 
   if (settlement !== null) {
-    for (const effect of settlementEffects(settlement, [{ channel: row.id, payer: row.payer, payee: row.payee, amount: settlement.amount, fee: settlement.fee, settledTotal }], true)) ctx.work.publish(effect);
+    for (const effect of settlementEffects(settlement, [{ channel: row.id, payer: row.payer, payee: row.payee, amount: settlement.amount, fee: settlement.fee, settledTotal }])) ctx.work.publish(effect);
   }
   const notice: Notice = { v: 2, type: 'channel.closed', channel: hex, settled: formatAmount(settledTotal), refunded: formatAmount(refunded) };
   const payload = payloadOf(notice);

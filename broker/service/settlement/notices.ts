@@ -4,16 +4,16 @@ import { formatAmount } from '../../../shared/amount.js';
 import { toHex } from '../../../shared/hex.js';
 import type { OpsSettlement } from '../../../shared/ops-events.js';
 import type { Notice } from '../../../shared/schemas.js';
-import { inboxTopic, opsTopic } from '../../../shared/topics.js';
+import { inboxTopic } from '../../../shared/topics.js';
 import type { ChannelSettlement, SettlementResult } from '../../store/port.js';
 import { payloadOf } from '../replies.js';
 import type { Effect } from '../ports.js';
 
 /**
- * Notices for a committed settlement; `channels` from settlementChannels() or the closing.
- * `withSummary`: the operator summary goes out once per settlement, with its first page.
+ * Notices to the parties of a committed settlement; `channels` from settlementChannels() or the
+ * closing. The operator summary is not here: it goes out once, from the telemetry event.
  */
-export function settlementEffects(result: SettlementResult, channels: readonly ChannelSettlement[], withSummary: boolean): Effect[] {
+export function settlementEffects(result: SettlementResult, channels: readonly ChannelSettlement[]): Effect[] {
   const effects: Effect[] = [];
   for (const channel of channels) {
     const notice: Notice = {
@@ -23,7 +23,6 @@ export function settlementEffects(result: SettlementResult, channels: readonly C
     const payload = payloadOf(notice);
     effects.push({ topic: inboxTopic(channel.payee, 'notice'), payload }, { topic: inboxTopic(channel.payer, 'notice'), payload });
   }
-  if (withSummary) effects.push({ topic: opsTopic('settlements'), payload: payloadOf(settlementSummary(result)) });
   return effects;
 }
 

@@ -97,7 +97,7 @@ export class SettlementScheduler {
       this.deps.logger.warn({ err: error, settlement: result.id }, 'settlement notices stopped');
       return;
     }
-    void this.unitOfWork.publish(settlementEffects(result, page.channels, after === 0n));
+    void this.unitOfWork.publish(settlementEffects(result, page.channels));
     const next = page.next;
     if (next !== null) setImmediate(() => void this.publishNotices(result, next));
   }
