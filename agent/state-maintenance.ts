@@ -3,14 +3,11 @@
 // vouchers and receipts never). The retention outlasts the longest budget window, so the
 // spending policy always sees a full day.
 import type { AgentContext } from './context.js';
-import { DAY_MS, HOUR_MS } from './policy.js';
 import { pruneReceivedVouchers } from './store/payee-channels.js';
 import { pruneSentReceipts } from './store/receipts-out.js';
 import { pruneSignedVouchers } from './store/signed-vouchers.js';
 import { pruneSpending } from './store/spending.js';
-
-export const STATE_RETENTION_MS = DAY_MS + HOUR_MS;
-export const PRUNE_INTERVAL_MS = HOUR_MS;
+import { PRUNE_INTERVAL_MS, STATE_RETENTION_MS } from './limits.js';
 
 export class StateMaintenance {
   private timer: NodeJS.Timeout | null = null;

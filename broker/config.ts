@@ -8,8 +8,7 @@ import {
   MESSAGES_PER_SECOND_PER_DEVICE_MAX,
   PACKET_BYTES_MAX,
 } from '../shared/limits.js';
-import { CHANNEL_CACHE_ENTRIES_DEFAULT } from './limits.js';
-import { FEE_PPM_MAX } from './store/sqlite/settle.js';
+import { CHANNEL_CACHE_ENTRIES_DEFAULT, FEE_PPM_MAX } from './limits.js';
 
 export const brokerConfigSchema = z.strictObject({
   dataDir: z.string().min(1),

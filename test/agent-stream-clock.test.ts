@@ -1,9 +1,10 @@
 // A streaming payment bills service time, not wall-clock jumps: when the device's clock jumps a
 // day ahead mid-stream, the next payment covers at most a couple of intervals.
 import { describe, expect, it } from 'vitest';
-import { startStream, STREAM_STEP_INTERVALS_MAX } from '../agent/payer/stream.js';
+import { startStream } from '../agent/payer/stream.js';
 import type { Payment } from '../agent/types.js';
 import { parseAmount, type Amount } from '../shared/amount.js';
+import { STREAM_STEP_INTERVALS_MAX } from '../agent/limits.js';
 
 describe('payment stream and the clock', () => {
   it('pays at most STREAM_STEP_INTERVALS_MAX intervals after a one-day clock jump', async () => {

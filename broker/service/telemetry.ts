@@ -4,6 +4,7 @@
 // topics subscribe to its events. Nothing else counts on the side.
 import type { ErrorCode } from '../../shared/errors.js';
 import type { SettlementResult } from '../store/port.js';
+import { TELEMETRY_LISTENERS_MAX } from '../limits.js';
 
 export type TelemetryEvent =
   | { readonly kind: 'voucher.accepted' }
@@ -13,9 +14,6 @@ export type TelemetryEvent =
   | { readonly kind: 'settlement'; readonly result: SettlementResult; readonly durationMs: number };
 
 export type TelemetryListener = (event: TelemetryEvent) => void;
-
-/** Most listeners at once (the metrics, the SSE feed, tests); a leak shows as an error. */
-export const TELEMETRY_LISTENERS_MAX = 64;
 
 export class Telemetry {
   private acceptedCount = 0;

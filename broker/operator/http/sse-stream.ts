@@ -1,7 +1,7 @@
 // One server-sent-events response: named events with JSON data, a heartbeat comment, and a cap
 // on unsent bytes so one stalled browser cannot make the broker buffer without end.
 import type { ServerResponse } from 'node:http';
-import { SSE_BUFFER_BYTES_MAX, SSE_HEARTBEAT_MS } from './http-limits.js';
+import { SSE_BUFFER_BYTES_MAX, SSE_HEARTBEAT_MS } from '../../limits.js';
 
 export class SseStream {
   private readonly heartbeat: NodeJS.Timeout;
