@@ -6,6 +6,9 @@
 
 /** Most writes in one group-commit transaction; a longer queue is split over several commits. */
 export const WRITE_BATCH_ENTRIES_MAX = 512;
+/** SQLite page cache of the agent's connection. The hot rows (open channels, pending vouchers)
+ *  are a few pages; SQLite's default 2 MB is memory a small device can use better. */
+export const STATE_CACHE_KIB = 512;
 /** Answered vouchers, delivered receipts and spending buckets are kept a day and an hour: longer
  *  than the longest spending window (a day), so the policy always sees a full window. */
 export const STATE_RETENTION_MS = 25 * 3_600_000;
