@@ -1,4 +1,4 @@
-// Keeps the local state bounded [DESIGN rule 9]: answered vouchers, received vouchers,
+// Keeps the local state bounded [docs/DESIGN.md rule 9]: answered vouchers, received vouchers,
 // delivered receipts and spending buckets older than the retention are deleted (pending
 // vouchers and receipts never). The retention outlasts the longest budget window, so the
 // spending policy always sees a full day.

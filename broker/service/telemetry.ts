@@ -1,7 +1,7 @@
 // The telemetry port: one place where things that happen are reported, injected where they
 // happen (voucher verdicts, settlements, refused connections, ACL violations). The operator
 // surface reads it: Prometheus metrics read its counters when scraped, the SSE feed and the ops
-// topics subscribe to its events. Nothing else counts on the side.
+// topics subscribe to its events. Nothing else counts on the side [docs/DESIGN.md "Telemetry"].
 import type { ErrorCode } from '../../shared/errors.js';
 import type { SettlementResult } from '../store/port.js';
 import { TELEMETRY_LISTENERS_MAX } from '../limits.js';
