@@ -2,6 +2,29 @@
 // protocol's limits (payload bytes, topic depth, ids, per-device rates) are in shared/limits.ts,
 // which the agent reads too; the agent's own are in agent/limits.ts. Where an operator may need to
 // change one, it is the default of a named option in config.ts.
+import { IN_FLIGHT_REQUESTS_PER_DEVICE_MAX } from '../shared/limits.js';
+
+// Defaults of the options in config.ts (each option's accepted range is beside it there)
+
+/** A settlement epoch closes this often. */
+export const EPOCH_SECONDS_DEFAULT = 60;
+/** Most vouchers and receipts committed in one SQLite transaction (group commit). */
+export const VOUCHER_BATCH_ENTRIES_DEFAULT = 1_024;
+/** Connections served at once; one more is refused at CONNECT. */
+export const CLIENTS_DEFAULT = 10_000;
+/** A connection that has not sent CONNECT within this is closed. */
+export const CONNECT_TIMEOUT_MS_DEFAULT = 10_000;
+/** Longest keep-alive a client may ask for (aedes keepaliveLimit). */
+export const KEEPALIVE_SECONDS_MAX_DEFAULT = 300;
+/** A client whose socket stays unwritable this long is dropped (aedes drainTimeout). */
+export const DRAIN_TIMEOUT_MS_DEFAULT = 10_000;
+/** Packets aedes queues for a client that is not connected yet (aedes queueLimit). */
+export const QUEUE_PACKETS_DEFAULT = 64;
+/** Messages aedes delivers in parallel (its mqemitter concurrency). */
+export const CONCURRENCY_DEFAULT = 1_000;
+/** Outbox messages of one device the service handles at once; more get TOO_MANY_IN_FLIGHT. Room
+ *  for the protocol's in-flight requests and a stream of vouchers beside them. */
+export const IN_FLIGHT_MESSAGES_PER_DEVICE_DEFAULT = IN_FLIGHT_REQUESTS_PER_DEVICE_MAX * 64;
 
 // MQTT host (aedes options that config.ts does not expose)
 
