@@ -68,6 +68,8 @@ export const SSE_CLIENTS_MAX = 32;
 export const SSE_BUFFER_BYTES_MAX = 1_048_576;
 /** A comment line keeps idle streams open through proxies. */
 export const SSE_HEARTBEAT_MS = 15_000;
+/** How long a browser waits before it reopens a live-event stream that dropped (the SSE `retry`). */
+export const SSE_RETRY_MS = 2_000;
 /** The vouchers/s sampling period, and how many samples a new stream receives as history. */
 export const RATE_SAMPLE_MS = 1_000;
 export const RATE_HISTORY_SAMPLES_MAX = 300;
