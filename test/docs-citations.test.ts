@@ -2,7 +2,8 @@
 // `docs/DESIGN.md rule N` names a rule heading of docs/DESIGN.md, every `docs/DESIGN.md "Section"`
 // one of its section headings (and `docs/PROTOCOL.md "Section"` one of PROTOCOL.md's), every
 // `docs/<file>` a file that exists, and no comment cites a design document by a bare name
-// ("DESIGN rule 5") that a reader could not open.
+// ("DESIGN rule 5") that a reader could not open. The other way round too: every repository path
+// that the README or docs/DESIGN.md names exists, so the documents cannot drift from the tree.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -79,5 +80,17 @@ describe('document citations in comments', () => {
     const found = citations(/\bdocs\/([\w.-]+\.[a-z]+)/g);
     const missing = found.filter((citation) => !existsSync(join(ROOT, 'docs', citation.groups[0] ?? '')));
     expect(missing.map((c) => `${c.where} ${c.text}`)).toEqual([]);
+  });
+
+  it('every repository path that README.md and docs/DESIGN.md name in code spans exists', () => {
+    const topFolders = /^(shared|broker|agent|simulator|sqlite|cli|bin|docs|test|bench|scripts)\/[\w./-]*$/;
+    const missing = ['README.md', 'docs/DESIGN.md'].flatMap((doc) => {
+      const text = readFileSync(join(ROOT, doc), 'utf8');
+      return [...text.matchAll(/`([^`\s]+)`/g)]
+        .map((match) => match[1] ?? '')
+        .filter((path) => topFolders.test(path) && !existsSync(join(ROOT, path)))
+        .map((path) => `${doc}: ${path}`);
+    });
+    expect(missing).toEqual([]);
   });
 });
