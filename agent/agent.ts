@@ -21,12 +21,7 @@ import { AgentApi, type Agent } from './agent-api.js';
 import { StateMaintenance } from './state-maintenance.js';
 import { openState } from './store/open-state.js';
 import { GroupCommit, sqliteBatch } from '../sqlite/group-commit.js';
-import { WRITE_BATCH_ENTRIES_MAX } from './limits.js';
-
-export const REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
-export const PAYMENT_TIMEOUT_MS_DEFAULT = 10_000;
-export const RESEND_INTERVAL_MS_DEFAULT = 2_000;
-export const CONNECT_WAIT_MS_DEFAULT = 5_000;
+import { CONNECT_WAIT_MS_DEFAULT, PAYMENT_TIMEOUT_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT, RESEND_INTERVAL_MS_DEFAULT, WRITE_BATCH_ENTRIES_MAX } from './limits.js';
 
 export interface CreateAgentOptions {
   /** The agent's home directory (see `mqpay agent init`). */

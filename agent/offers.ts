@@ -7,8 +7,7 @@ import { offerTopic } from '../shared/topics.js';
 import { toAmount, type AmountInput } from './amount-input.js';
 import type { AgentContext } from './context.js';
 import type { Offer } from './types.js';
-
-export const OFFER_READ_TIMEOUT_MS_DEFAULT = 3_000;
+import { OFFER_READ_TIMEOUT_MS_DEFAULT } from './limits.js';
 
 export async function publishOffer(ctx: AgentContext, offer: { unit: string; price: AmountInput }): Promise<void> {
   const message: OfferMessage = { v: 2, unit: offer.unit, price: formatAmount(toAmount(offer.price)) };

@@ -1,16 +1,13 @@
-// Keeps the local state bounded [DESIGN rule 9]: answered vouchers, received vouchers,
+// Keeps the local state bounded [docs/DESIGN.md rule 9]: answered vouchers, received vouchers,
 // delivered receipts and spending buckets older than the retention are deleted (pending
 // vouchers and receipts never). The retention outlasts the longest budget window, so the
 // spending policy always sees a full day.
 import type { AgentContext } from './context.js';
-import { DAY_MS, HOUR_MS } from './policy.js';
 import { pruneReceivedVouchers } from './store/payee-channels.js';
 import { pruneSentReceipts } from './store/receipts-out.js';
 import { pruneSignedVouchers } from './store/signed-vouchers.js';
 import { pruneSpending } from './store/spending.js';
-
-export const STATE_RETENTION_MS = DAY_MS + HOUR_MS;
-export const PRUNE_INTERVAL_MS = HOUR_MS;
+import { PRUNE_INTERVAL_MS, STATE_RETENTION_MS } from './limits.js';
 
 export class StateMaintenance {
   private timer: NodeJS.Timeout | null = null;

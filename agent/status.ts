@@ -7,9 +7,7 @@ import { listPayeeChannels } from './store/payee-channels.js';
 import { listPayerChannels } from './store/payer-channels.js';
 import { countPendingReceipts } from './store/receipts-out.js';
 import { countPendingVouchers, listPendingVouchers } from './store/signed-vouchers.js';
-
-/** Pending vouchers listed in a status; the count is always complete. */
-export const STATUS_PENDING_LISTED_MAX = 100;
+import { STATUS_PENDING_LISTED_MAX } from './limits.js';
 
 export interface PayingChannelView {
   readonly channel: string;

@@ -3,11 +3,10 @@
 // port 0 and the CLI runs it on real ports.
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { RandomBytes } from '../shared/ids.js';
 import { toHex } from '../shared/hex.js';
 import { brokerConfig, type BrokerConfig, type BrokerConfigInput } from './config.js';
-import { createLogger } from './logger.js';
 import { publishOpsTopics } from './operator/ops-topics.js';
 import { aedesTransport } from './mqtt/aedes-transport.js';
 import { createMqttHost, type MqttHost } from './mqtt/host.js';
@@ -19,6 +18,11 @@ import { inlineVerifier, WorkerVerifier } from './service/vouchers/verify-pool.j
 import type { Store } from './store/port.js';
 import { sqliteStore } from './store/sqlite/store.js';
 import { openDatabase, type Db } from './store/sqlite/open-database.js';
+
+// pino at the edges only. Amounts are logged as strings; keys and signatures never.
+function createLogger(level: string, name = 'mqpay'): Logger {
+  return pino({ name, level, redact: { paths: ['secretKey', 'password', 'signature', '*.secretKey', '*.password'], remove: true } }, pino.destination(2));
+}
 
 export interface BrokerApp {
   readonly config: BrokerConfig;

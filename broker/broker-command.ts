@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { parseAmount } from '../shared/amount.js';
 import { integerOption, requirePath, requireString, type Command } from '../cli/command.js';
 import { createBrokerApp, systemRandom } from './app.js';
+import { EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX } from './limits.js';
 import { operatorHttpHandler } from './operator/http/operator-api.js';
 import { resolveOperatorToken } from './operator/operator-token.js';
 
@@ -16,7 +17,7 @@ export const brokerCommand: Command = {
     host: { type: 'string', description: 'address to listen on', default: '127.0.0.1' },
     'mqtt-port': { type: 'string', description: 'MQTT TCP port', default: '1883' },
     'http-port': { type: 'string', description: 'HTTP port (operator API and dashboard, /metrics, MQTT over WebSocket at /mqtt)' },
-    'epoch-seconds': { type: 'string', description: 'seconds between settlement epochs', default: '60' },
+    'epoch-seconds': { type: 'string', description: 'seconds between settlement epochs', default: String(EPOCH_SECONDS_DEFAULT) },
     'settle-threshold': { type: 'string', description: 'settle a channel early once this amount is unsettled (e.g. 5)' },
     'fee-ppm': { type: 'string', description: 'operator fee in parts per million of each settlement', default: '0' },
     'broker-id': { type: 'string', description: 'broker id that connect tokens must name', default: 'mqpay' },
@@ -32,9 +33,9 @@ export const brokerCommand: Command = {
       host: requireString(input, 'host'),
       mqttPort: integerOption(input, 'mqtt-port', 0, 65535) ?? 1883,
       httpPort: integerOption(input, 'http-port', 0, 65535) ?? null,
-      epochSeconds: integerOption(input, 'epoch-seconds', 1, 86_400) ?? 60,
+      epochSeconds: integerOption(input, 'epoch-seconds', 1, 86_400) ?? EPOCH_SECONDS_DEFAULT,
       settleThresholdMicro: typeof threshold === 'string' ? parseAmount(threshold) : 0n,
-      feePpm: integerOption(input, 'fee-ppm', 0, 100_000) ?? 0,
+      feePpm: integerOption(input, 'fee-ppm', 0, FEE_PPM_MAX) ?? 0,
       brokerId: requireString(input, 'broker-id'),
       operatorToken: resolveOperatorToken(dataDir, input.values['operator-token'] as string | undefined, input.io.env.MQPAY_OPERATOR_TOKEN, systemRandom),
       logLevel: requireString(input, 'log-level') as never,

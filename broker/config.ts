@@ -1,15 +1,16 @@
 // Broker configuration: validated once with zod, then frozen (fastify style). Every limit is a
-// named option whose default comes from shared/limits.ts.
+// named option whose default comes from shared/limits.ts or broker/limits.ts.
 import * as z from 'zod';
 import { MqpayError } from '../shared/errors.js';
 import {
-  IN_FLIGHT_REQUESTS_PER_DEVICE_MAX,
   MESSAGES_BURST_PER_DEVICE_MAX,
   MESSAGES_PER_SECOND_PER_DEVICE_MAX,
   PACKET_BYTES_MAX,
 } from '../shared/limits.js';
-import { CHANNEL_CACHE_ENTRIES_DEFAULT } from './limits.js';
-import { FEE_PPM_MAX } from './store/sqlite/settle.js';
+import {
+  CHANNEL_CACHE_ENTRIES_DEFAULT, CLIENTS_DEFAULT, CONCURRENCY_DEFAULT, CONNECT_TIMEOUT_MS_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX,
+  IN_FLIGHT_MESSAGES_PER_DEVICE_DEFAULT, KEEPALIVE_SECONDS_MAX_DEFAULT, QUEUE_PACKETS_DEFAULT, VOUCHER_BATCH_ENTRIES_DEFAULT,
+} from './limits.js';
 
 export const brokerConfigSchema = z.strictObject({
   dataDir: z.string().min(1),
@@ -20,27 +21,27 @@ export const brokerConfigSchema = z.strictObject({
   httpPort: z.number().int().min(0).max(65535).nullable().default(null),
   brokerId: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,31}$/).default('mqpay'),
   operatorToken: z.string().min(16).max(256),
-  epochSeconds: z.number().int().min(1).max(86_400).default(60),
+  epochSeconds: z.number().int().min(1).max(86_400).default(EPOCH_SECONDS_DEFAULT),
   /** Settle a channel early once this much is unsettled, in micro-units; 0 disables. */
   settleThresholdMicro: z.bigint().min(0n).default(0n),
   feePpm: z.number().int().min(0).max(FEE_PPM_MAX).default(0),
-  voucherBatchMax: z.number().int().min(1).max(10_000).default(1_024),
+  voucherBatchMax: z.number().int().min(1).max(10_000).default(VOUCHER_BATCH_ENTRIES_DEFAULT),
   /** Channels the voucher hot path keeps in memory (LRU; channels awaiting a commit are never evicted). */
   channelCacheEntriesMax: z.number().int().min(1).max(10_000_000).default(CHANNEL_CACHE_ENTRIES_DEFAULT),
   /** QoS of voucher verdicts and forwards (see ServiceOptions.voucherReplyQos). */
   voucherReplyQos: z.union([z.literal(0), z.literal(1)]).default(0),
   /** Voucher signatures are verified on a worker thread (1) or on the event loop (0). */
   verifyThreads: z.union([z.literal(0), z.literal(1)]).default(1),
-  maxClients: z.number().int().min(1).max(100_000).default(10_000),
-  connectTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-  keepaliveSecondsMax: z.number().int().min(1).max(3_600).default(300),
-  drainTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
-  queueLimit: z.number().int().min(1).max(10_000).default(64),
-  concurrency: z.number().int().min(1).max(10_000).default(1_000),
+  maxClients: z.number().int().min(1).max(100_000).default(CLIENTS_DEFAULT),
+  connectTimeoutMs: z.number().int().min(100).max(120_000).default(CONNECT_TIMEOUT_MS_DEFAULT),
+  keepaliveSecondsMax: z.number().int().min(1).max(3_600).default(KEEPALIVE_SECONDS_MAX_DEFAULT),
+  drainTimeoutMs: z.number().int().min(100).max(120_000).default(DRAIN_TIMEOUT_MS_DEFAULT),
+  queueLimit: z.number().int().min(1).max(10_000).default(QUEUE_PACKETS_DEFAULT),
+  concurrency: z.number().int().min(1).max(10_000).default(CONCURRENCY_DEFAULT),
   packetBytesMax: z.number().int().min(256).max(1_048_576).default(PACKET_BYTES_MAX),
   messagesPerSecondPerDevice: z.number().int().min(1).max(1_000_000).default(MESSAGES_PER_SECOND_PER_DEVICE_MAX),
   messagesBurstPerDevice: z.number().int().min(1).max(1_000_000).default(MESSAGES_BURST_PER_DEVICE_MAX),
-  inFlightPerDevice: z.number().int().min(1).max(100_000).default(IN_FLIGHT_REQUESTS_PER_DEVICE_MAX * 64),
+  inFlightPerDevice: z.number().int().min(1).max(100_000).default(IN_FLIGHT_MESSAGES_PER_DEVICE_DEFAULT),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

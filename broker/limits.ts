@@ -1,5 +1,85 @@
-// Limits that only the broker has; the protocol's limits are in shared/limits.ts. Each is the
-// default of a named option in config.ts where an operator may need to change it.
+// Every limit, timeout and default that only the broker has, named with its unit last. The
+// protocol's limits (payload bytes, topic depth, ids, per-device rates) are in shared/limits.ts,
+// which the agent reads too; the agent's own are in agent/limits.ts. Where an operator may need to
+// change one, it is the default of a named option in config.ts.
+import { IN_FLIGHT_REQUESTS_PER_DEVICE_MAX } from '../shared/limits.js';
+
+// Defaults of the options in config.ts (each option's accepted range is beside it there)
+
+/** A settlement epoch closes this often. */
+export const EPOCH_SECONDS_DEFAULT = 60;
+/** Most vouchers and receipts committed in one SQLite transaction (group commit). */
+export const VOUCHER_BATCH_ENTRIES_DEFAULT = 1_024;
+/** Connections served at once; one more is refused at CONNECT. */
+export const CLIENTS_DEFAULT = 10_000;
+/** A connection that has not sent CONNECT within this is closed. */
+export const CONNECT_TIMEOUT_MS_DEFAULT = 10_000;
+/** Longest keep-alive a client may ask for (aedes keepaliveLimit). */
+export const KEEPALIVE_SECONDS_MAX_DEFAULT = 300;
+/** A client whose socket stays unwritable this long is dropped (aedes drainTimeout). */
+export const DRAIN_TIMEOUT_MS_DEFAULT = 10_000;
+/** Packets aedes queues for a client that is not connected yet (aedes queueLimit). */
+export const QUEUE_PACKETS_DEFAULT = 64;
+/** Messages aedes delivers in parallel (its mqemitter concurrency). */
+export const CONCURRENCY_DEFAULT = 1_000;
+/** Outbox messages of one device the service handles at once; more get TOO_MANY_IN_FLIGHT. Room
+ *  for the protocol's in-flight requests and a stream of vouchers beside them. */
+export const IN_FLIGHT_MESSAGES_PER_DEVICE_DEFAULT = IN_FLIGHT_REQUESTS_PER_DEVICE_MAX * 64;
+
+// MQTT host (aedes options that config.ts does not expose)
+
+/** Longest MQTT clientId: a device's is its id (32 characters at most); operators choose theirs. */
+export const CLIENT_ID_LENGTH_MAX = 64;
+/** How often aedes publishes its $SYS heartbeat. */
+export const HEARTBEAT_INTERVAL_MS = 60_000;
+
+// Settlement service
 
 /** Channels the voucher hot path keeps in memory (about 300 bytes each). */
 export const CHANNEL_CACHE_ENTRIES_DEFAULT = 200_000;
+/** Most signatures sent to the verification worker in one message. */
+export const VERIFY_BATCH_MAX = 512;
+/** Expired channels closed per tick; the rest wait for the next tick. */
+export const EXPIRED_CHANNELS_PER_TICK_MAX = 1_000;
+/** Settled channels whose notices are built per event-loop turn, so the broker stays responsive. */
+export const NOTICE_CHANNELS_PER_TURN_MAX = 1_000;
+/** Most telemetry listeners at once (the metrics, the SSE feed, tests); a leak shows as an error. */
+export const TELEMETRY_LISTENERS_MAX = 64;
+
+// Ledger
+
+/** SQLite INTEGER is i64: no balance, not even the external account's, may pass it. */
+export const LEDGER_BALANCE_MAX = (1n << 63n) - 1n;
+/** Fees are parts per million of each settled amount, rounded down (the payee keeps the rest). */
+export const FEE_PPM_MAX = 100_000;
+
+// Operator HTTP surface
+
+/** Largest request body accepted (admin actions carry a few hundred bytes). */
+export const HTTP_BODY_BYTES_MAX = 16_384;
+/** Page sizes of list routes (and of the CLI views, which page the same way). */
+export const PAGE_LIMIT_DEFAULT = 50;
+export const PAGE_LIMIT_MAX = 500;
+/** Offsets beyond this are refused: deep OFFSET scans cost as much as the rows skipped. */
+export const PAGE_OFFSET_MAX = 1_000_000;
+/** Concurrent live-event streams (/api/events); one more gets 503. */
+export const SSE_CLIENTS_MAX = 32;
+/** Unsent bytes a slow live-event client may pile up before it is dropped. */
+export const SSE_BUFFER_BYTES_MAX = 1_048_576;
+/** A comment line keeps idle streams open through proxies. */
+export const SSE_HEARTBEAT_MS = 15_000;
+/** How long a browser waits before it reopens a live-event stream that dropped (the SSE `retry`). */
+export const SSE_RETRY_MS = 2_000;
+/** The vouchers/s sampling period, and how many samples a new stream receives as history. */
+export const RATE_SAMPLE_MS = 1_000;
+export const RATE_HISTORY_SAMPLES_MAX = 300;
+/** Idempotency keys of wallet funding (the same alphabet as request ids). */
+export const IDEMPOTENCY_KEY_LENGTH_MAX = 64;
+
+// Operator commands
+
+/** `mqpay settlements --watch --data`: how often SQLite is polled, and most rows read per poll. */
+export const WATCH_POLL_MS = 1_000;
+export const WATCH_BATCH_MAX = 500;
+/** `mqpay settlements --watch --url`: the wait before the live-event stream is reopened. */
+export const WATCH_RECONNECT_MS = 2_000;

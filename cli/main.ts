@@ -1,6 +1,6 @@
 // Dispatches `mqpay <words...>` to the longest matching command. Each area lists its own
 // commands (its register-commands file); this is the one place that knows all areas.
-import { agentCommands } from '../agent/cli.js';
+import { agentCommands } from '../agent/commands/register.js';
 import { brokerCommands } from '../broker/register-commands.js';
 import { simulatorCommands } from '../simulator/commands/register.js';
 import { describeError, helpOf, parseCommandArgs, UsageError, type Command, type CommandIo, type ResolvedIo } from './command.js';

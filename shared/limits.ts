@@ -1,6 +1,7 @@
-// Every limit in mqpay, named with its unit last (TigerBeetle style). The broker's options
-// default to these; the agent and the simulator read the same numbers, so both sides of the
-// protocol agree on what is too big without negotiating it.
+// The protocol's limits, named with their unit last (TigerBeetle style). The broker and the agent
+// (and the simulator) read the same numbers, so both sides agree on what is too big without
+// negotiating it; the broker's options default to these where they apply. Limits only one side
+// has are in broker/limits.ts and agent/limits.ts [docs/DESIGN.md rule 9].
 
 /** 1 currency unit = 10^6 micro-units. Amounts are bigint micro-units everywhere. */
 export const MICRO_PER_UNIT = 1_000_000n;

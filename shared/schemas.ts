@@ -28,7 +28,7 @@ export const hexOf = (bytes: number) => z.string().length(bytes * 2).regex(/^[0-
 /**
  * The protocol version: the `v` of every JSON message, device <-> service, offers and operator
  * streams alike. v2 carries an error's `detail` beside the registry `message` and has strict
- * RPC results (docs/PROTOCOL.md, "Versions"). The binary layouts keep their own version byte.
+ * RPC results (docs/PROTOCOL.md "Versions"). The binary layouts keep their own version byte.
  */
 export const PROTOCOL_VERSION = 2;
 const version = z.literal(PROTOCOL_VERSION);

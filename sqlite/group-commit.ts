@@ -1,10 +1,11 @@
 // Group commit, shared by the broker (vouchers, receipts) and the agent (signed and received
-// vouchers, bookkeeping). Writes queued in one event-loop turn share one transaction, so they
-// share one fsync (synchronous=FULL makes every commit one). Each write runs in its own
-// savepoint: one that throws is rolled back alone and only its caller hears of it; the others
-// commit. A write's promise settles only after its transaction commits, and the after-commit
-// steps it registered run only then, never for a write that was rolled back: that is what lets
-// the broker acknowledge and the agent publish only what is durable [docs/DESIGN.md rule 5].
+// vouchers, bookkeeping) [docs/DESIGN.md "Group commit"]. Writes queued in one event-loop turn
+// share one transaction, so they share one fsync (synchronous=FULL makes every commit one). Each
+// write runs in its own savepoint: one that throws is rolled back alone and only its caller hears
+// of it; the others commit. A write's promise settles only after its transaction commits, and the
+// after-commit steps it registered run only then, never for a write that was rolled back: that is
+// what lets the broker acknowledge and the agent publish only what is durable [docs/DESIGN.md rule
+// 5].
 //
 // The queue does not know the database: a runner executes one batch. `sqliteBatch` is the
 // runner over a better-sqlite3 connection (synchronous, so a flush completes before it returns);

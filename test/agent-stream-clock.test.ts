@@ -5,7 +5,8 @@
 // ticks with setTimeout, which is faked (only setTimeout/clearTimeout, only in this file) so each
 // tick runs exactly when the test advances it; nothing waits on real time.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startStream, STREAM_STEP_INTERVALS_MAX } from '../agent/payer/stream.js';
+import { startStream } from '../agent/payer/stream.js';
+import { STREAM_STEP_INTERVALS_MAX } from '../agent/limits.js';
 import type { Payment } from '../agent/types.js';
 import { parseAmount, type Amount } from '../shared/amount.js';
 

@@ -1,7 +1,7 @@
 // GET /api/events (server-sent events): hello with history, vouchers/s each second, settlements,
 // connects and admin actions as they happen; bounded number of streams.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SSE_CLIENTS_MAX } from '../broker/operator/http/http-limits.js';
+import { SSE_CLIENTS_MAX } from '../broker/limits.js';
 import { OPERATOR_TOKEN, settledResult } from './helpers/broker-fixture.js';
 import { openPayingChannel, startOpsBroker, type OpsBroker } from './helpers/ops-fixture.js';
 import { openLiveEvents, type LiveEventReader } from './helpers/ops-sse.js';

@@ -5,13 +5,7 @@ import * as z from 'zod';
 import { MqpayError } from '../../shared/errors.js';
 import { CHANNEL_DURATION_S_MAX, CHANNEL_DURATION_S_MIN } from '../../shared/limits.js';
 import { amountSchema, deviceIdSchema } from '../../shared/schemas.js';
-
-/** Longest allow-list accepted: a device with more payees than this wants an operator rule. */
-export const ALLOW_LIST_ENTRIES_MAX = 1_024;
-export const CHANNEL_DURATION_S_DEFAULT = 7 * 24 * 3600;
-export const CHANNEL_RENEW_BEFORE_S_DEFAULT = 3600;
-export const VOUCHER_LIFETIME_S_DEFAULT = 24 * 3600;
-export const VOUCHER_LIFETIME_S_MIN = 60;
+import { ALLOW_LIST_ENTRIES_MAX, CHANNEL_DURATION_S_DEFAULT, CHANNEL_RENEW_BEFORE_S_DEFAULT, VOUCHER_LIFETIME_S_DEFAULT, VOUCHER_LIFETIME_S_MIN } from '../limits.js';
 
 const positiveAmount = amountSchema.refine((amount) => amount > 0n, 'must be greater than zero');
 const budgetSchema = z.strictObject({ hour: positiveAmount.optional(), day: positiveAmount.optional() });

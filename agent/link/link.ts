@@ -18,7 +18,8 @@ import {
 } from '../../shared/schemas.js';
 import { inboxFilter, outboxTopic, parseTopic, type InboxKind, type OutboxKind } from '../../shared/topics.js';
 import { streamBuilderFor } from './link-stream.js';
-import { RECONNECT_INITIAL_MS_DEFAULT, RECONNECT_MAX_MS_DEFAULT, reconnectDelayMs } from './reconnect-backoff.js';
+import { reconnectDelayMs } from './reconnect-backoff.js';
+import { CONNECT_TIMEOUT_MS_DEFAULT, KEEPALIVE_SECONDS_DEFAULT, RECONNECT_INITIAL_MS_DEFAULT, RECONNECT_MAX_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT } from '../limits.js';
 
 // Node's ESM loader hands over `module.exports` (class under `.default`); bundlers and test
 // runners that apply the __esModule interop hand over the class itself. Accept both.
@@ -42,10 +43,6 @@ export interface LinkOptions {
   /** false keeps a persistent session: the broker queues inbox messages while offline. */
   readonly cleanSession?: boolean;
 }
-
-export const REQUEST_TIMEOUT_MS_DEFAULT = 10_000;
-export const CONNECT_TIMEOUT_MS_DEFAULT = 5_000;
-export const KEEPALIVE_SECONDS_DEFAULT = 30;
 
 /** A result as it came (wire) and as its method's schema parsed it. */
 interface Answer {

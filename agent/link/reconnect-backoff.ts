@@ -8,9 +8,6 @@ export interface BackoffOptions {
   readonly maxMs: number;
 }
 
-export const RECONNECT_INITIAL_MS_DEFAULT = 500;
-export const RECONNECT_MAX_MS_DEFAULT = 10_000;
-
 /** A uniform fraction in [0, 1) from the injected random source (timing only, never money). */
 function fractionOf(random: RandomBytes): number {
   const bytes = random(4);

@@ -19,6 +19,7 @@ import { PayerReceipts } from './receipts-in.js';
 import { VoucherAnswers } from './voucher-answers.js';
 import { ChannelUnusable, signNextVoucher } from './voucher-signer.js';
 import { VoucherSender, voucherMessageOf } from './voucher-sender.js';
+import { SIGN_ATTEMPTS_MAX } from '../limits.js';
 
 // Bounds a wait without cancelling the work behind it: a payment that times out stays stored
 // and pending, only the caller stops waiting.
@@ -37,9 +38,6 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number, onTimeout: () =>
     );
   });
 }
-
-/** Channels tried for one payment before giving up (spent, expiring or closed meanwhile). */
-export const SIGN_ATTEMPTS_MAX = 3;
 
 export class Payer {
   readonly funding: ChannelFunding;

@@ -9,11 +9,7 @@ import { MqpayError } from '../../shared/errors.js';
 import { toAmount } from '../amount-input.js';
 import type { Clock } from '../ports.js';
 import type { Payment, PaymentStream, StreamOptions, StreamSummary } from '../types.js';
-
-export const STREAM_INTERVAL_MS_DEFAULT = 1_000;
-export const STREAM_INTERVAL_MS_MIN = 10;
-/** Most elapsed time one tick may count, in intervals (late timers catch up; clock jumps do not). */
-export const STREAM_STEP_INTERVALS_MAX = 2;
+import { STREAM_INTERVAL_MS_DEFAULT, STREAM_INTERVAL_MS_MIN, STREAM_STEP_INTERVALS_MAX } from '../limits.js';
 
 type PayFunction = (amount: Amount, memo: string | undefined) => Promise<Payment>;
 

@@ -2,7 +2,7 @@
 // vouchers of one channel committed together only the highest is published: its acceptance
 // answers for all of them. Unanswered vouchers are re-sent, the latest per channel, after every
 // reconnect and whenever one has waited `resendIntervalMs`: the "accepted" reply is the
-// truth, not the PUBACK [DESIGN rule 5].
+// truth, not the PUBACK [docs/DESIGN.md rule 5].
 import { toHex } from '../../shared/hex.js';
 import type { AgentContext } from '../context.js';
 import { latestPendingPerChannel, type SignedVoucherRow } from '../store/signed-vouchers.js';

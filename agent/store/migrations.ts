@@ -2,8 +2,8 @@
 // inside a transaction, and `user_version` records how far a file has come. Never edit a
 // shipped migration: add the next one.
 //
-// The rule this schema exists for [DESIGN rule 5]: a voucher row (channel, seq) is written and
-// committed before the voucher is published, and is never rewritten. The primary key makes a
+// The rule this schema exists for [docs/DESIGN.md rule 5]: a voucher row (channel, seq) is written
+// and committed before the voucher is published, and is never rewritten. The primary key makes a
 // second total for a used seq impossible; the triggers make the signed bytes immutable and the
 // channel's signed (seq, total) monotonic, even against a bug in the code above them.
 export const AGENT_MIGRATIONS: readonly string[] = [

@@ -4,15 +4,10 @@
 // safeIntegers so every INTEGER comes back as a bigint and no amount passes through a float.
 import type Database from 'better-sqlite3';
 import { openSqlite } from '../../sqlite/open.js';
+import { STATE_CACHE_KIB } from '../limits.js';
 import { AGENT_MIGRATIONS } from './migrations.js';
 
 export type StateDb = Database.Database;
-/**
- * SQLite page cache of the agent's connection. The hot rows (open channels, pending vouchers)
- * are a few pages; SQLite's default 2 MB is memory a small device can use better.
- */
-export const STATE_CACHE_KIB = 512;
-
 export function openState(path: string, options: { readonly?: boolean } = {}): StateDb {
   return openSqlite(path, { migrations: AGENT_MIGRATIONS, what: 'agent state', readonly: options.readonly ?? false, cacheKib: STATE_CACHE_KIB });
 }

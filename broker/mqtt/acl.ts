@@ -1,5 +1,5 @@
-// The ACL [DESIGN rule 7]. A device publishes only to its own outbox and subscribes only to its
-// own inbox (and the public offers); operators only read mqpay/v1/ops/#. Everything else,
+// The ACL [docs/DESIGN.md rule 7]. A device publishes only to its own outbox and subscribes only to
+// its own inbox (and the public offers); operators only read mqpay/v1/ops/#. Everything else,
 // `$SYS/#` and wildcards over other devices included, is a violation: logged, counted, and the
 // connection closed (aedes closes it when a hook fails, [MQTT-3.3.5-2]).
 import { parseTopic, inboxFilter, TOPIC_ROOT, type OutboxKind } from '../../shared/topics.js';

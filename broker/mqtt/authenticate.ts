@@ -1,8 +1,9 @@
-// CONNECT authentication [docs/DESIGN.md rule 8]. A device sends username = its id, clientId = its id,
-// password = a signed, time-stamped connect token, each later than the last one accepted. A connection that fails here
-// never reaches aedes' session registry, so an impostor using another device's id cannot take
-// over that device's session. Operators send username "operator" and the operator token, with
-// a clientId that is not a device id (so they can never take over a device's session either).
+// CONNECT authentication [docs/DESIGN.md rule 8]. A device sends username = its id, clientId = its
+// id, password = a signed, time-stamped connect token, each later than the last one accepted. A
+// connection that fails here never reaches aedes' session registry, so an impostor using another
+// device's id cannot take over that device's session. Operators send username "operator" and the
+// operator token, with a clientId that is not a device id (so they can never take over a device's
+// session either).
 import type { AuthenticateError, Client } from 'aedes';
 import { CONNECT_TOKEN_AGE_MS_MAX } from '../../shared/limits.js';
 import { verify } from '../../shared/crypto.js';

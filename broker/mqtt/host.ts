@@ -17,6 +17,8 @@ import { OutboxGate } from './outbox-gate.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 import { clientsOf, trackPresence } from './presence.js';
 import { roleOf } from './roles.js';
+import { CLIENT_ID_LENGTH_MAX, HEARTBEAT_INTERVAL_MS } from '../limits.js';
+import { TOPIC_LEVELS_MAX } from '../../shared/limits.js';
 
 export interface MqttHostDeps {
   readonly config: BrokerConfig;
@@ -56,9 +58,11 @@ function aedesOptions(deps: MqttHostDeps, gate: OutboxGate, connectedClients: ()
     keepaliveLimit: config.keepaliveSecondsMax,
     drainTimeout: config.drainTimeoutMs,
     queueLimit: config.queueLimit,
-    maxClientsIdLength: 64,
-    maxTopicLevels: 8,
-    heartbeatInterval: 60_000,
+    maxClientsIdLength: CLIENT_ID_LENGTH_MAX,
+    // The protocol's own depth: aedes refuses deeper topics before any hook runs, so nothing
+    // deeper than the scheme in shared/topics.ts reaches the ACL, the service or a matcher.
+    maxTopicLevels: TOPIC_LEVELS_MAX,
+    heartbeatInterval: HEARTBEAT_INTERVAL_MS,
     preConnect(client, packet, callback) {
       if (connectedClients() >= config.maxClients) return callback(new Error('server full'), false);
       if (packet.keepalive === 0) return callback(new Error('keep-alive 0 is not allowed'), false);

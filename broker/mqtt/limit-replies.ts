@@ -1,5 +1,5 @@
 // A device over its rate or in-flight limit still gets an answer with an error code on the
-// inbox that matches what it sent [DESIGN rule 7]: never a silent drop, never a disconnect.
+// inbox that matches what it sent [docs/DESIGN.md rule 7]: never a silent drop, never a disconnect.
 import type { ErrorCode } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/hex.js';
 import { parsePayload, voucherMessageSchema } from '../../shared/schemas.js';

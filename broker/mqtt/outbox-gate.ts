@@ -1,7 +1,8 @@
 // The gate between an authorized outbox publish and the settlement service: a token bucket per
 // device and a bound on its messages in flight. Both are kept across reconnects (a device that
-// reconnects gets no fresh burst), bounded by the number of enrolled devices that connect. A device over either limit still gets an answer
-// with the error code [DESIGN rule 7]; it is neither dropped silently nor disconnected.
+// reconnects gets no fresh burst), bounded by the number of enrolled devices that connect. A device
+// over either limit still gets an answer with the error code [docs/DESIGN.md rule 7]; it is neither
+// dropped silently nor disconnected.
 import type { Logger } from 'pino';
 import type { ErrorCode } from '../../shared/errors.js';
 import type { OutboxKind } from '../../shared/topics.js';

@@ -1,6 +1,6 @@
 // What the settlement service needs from the outside world, injected so tests and the simulator
 // can drive it deterministically and so the transport can be aedes in-process today and an
-// external MQTT cluster tomorrow (DESIGN: "Growing past one machine").
+// external MQTT cluster tomorrow [docs/DESIGN.md "Growing past one machine"].
 import type { Logger } from 'pino';
 import type { RandomBytes } from '../../shared/ids.js';
 import type { KeyPair } from '../../shared/keys.js';

@@ -2,14 +2,15 @@
 // device messages from a transport (aedes in-process, or an external MQTT cluster) and answers
 // through the same transport; it knows nothing of MQTT connections or ACLs. Every write it
 // makes goes through one unit of work over the store port.
+import { formatAmount, type Amount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
-import type { Amount } from '../../shared/amount.js';
-import type { OutboxKind } from '../../shared/topics.js';
+import { offerMessageSchema, parsePayload, type OfferNotice } from '../../shared/schemas.js';
+import { offerTopic, type OutboxKind } from '../../shared/topics.js';
 import { GroupCommit } from '../../sqlite/group-commit.js';
 import type { DeviceRow, FundOutcome, SettlementOutcome, StoreTx } from '../store/port.js';
 import { ChannelCache } from './channel-cache.js';
-import { handleOffer } from './offer-handler.js';
 import type { ServiceDeps } from './ports.js';
+import { payloadOf } from './replies.js';
 import { RpcHandler } from './rpc/handler.js';
 import { closeInTransaction, type CloseResult } from './settlement/closing.js';
 import { SettlementScheduler } from './settlement/scheduler.js';
@@ -43,6 +44,21 @@ export interface SettlementService {
   flush(): Promise<void>;
   start(): void;
   stop(): Promise<void>;
+}
+
+// Offers: a payee advertises its price. Devices may not write retained messages or each other's
+// topics, so the service republishes a checked offer, retained, on mqpay/v1/offers/{device},
+// which every device may read. Nothing is stored, so it needs no unit of work.
+async function handleOffer(deps: ServiceDeps, device: string, payload: Uint8Array): Promise<void> {
+  let offer;
+  try {
+    offer = parsePayload(offerMessageSchema, payload);
+  } catch (error) {
+    deps.logger.info({ device, code: error instanceof MqpayError ? error.code : 'INTERNAL' }, 'offer refused');
+    return;
+  }
+  const message: OfferNotice = { v: 2, device, unit: offer.unit, price: formatAmount(offer.price), atMs: deps.clock.nowMs() };
+  await deps.transport.publish(offerTopic(device), payloadOf(message), { retain: true });
 }
 
 export function createSettlementService(deps: ServiceDeps): SettlementService {

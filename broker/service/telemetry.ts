@@ -6,6 +6,7 @@
 import type { ErrorCode } from '../../shared/errors.js';
 import type { OpsEvent } from '../../shared/ops-events.js';
 import type { SettlementResult } from '../store/port.js';
+import { TELEMETRY_LISTENERS_MAX } from '../limits.js';
 
 export type TelemetryEvent =
   | { readonly kind: 'voucher.accepted' }
@@ -17,9 +18,6 @@ export type TelemetryEvent =
   | { readonly kind: 'ops.event'; readonly event: OpsEvent };
 
 export type TelemetryListener = (event: TelemetryEvent) => void;
-
-/** Most listeners at once (the metrics, the SSE feed, tests); a leak shows as an error. */
-export const TELEMETRY_LISTENERS_MAX = 64;
 
 export class Telemetry {
   private acceptedCount = 0;

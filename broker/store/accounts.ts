@@ -9,8 +9,6 @@ export const FEES_ACCOUNT = 'fees';
 /** Keys of the two accounts created by the first migration. */
 export const EXTERNAL_ACCOUNT_KEY = 1n;
 export const FEES_ACCOUNT_KEY = 2n;
-/** SQLite INTEGER is i64: no balance, not even the external account's, may pass it. */
-export const LEDGER_BALANCE_MAX = (1n << 63n) - 1n;
 
 export const walletAccount = (device: string): string => `wallet:${device}`;
 export const escrowAccount = (channel: Uint8Array): string => `escrow:${toHex(channel)}`;

@@ -1,7 +1,8 @@
 // The store port: everything the settlement service persists (devices and their connect-token
-// times, channels, vouchers, receipts, the ledger, settlements and epochs, stored request
-// answers), behind one interface. SQLite (`sqlite-store.ts`) is the first adapter; a network
-// database (the cluster mode's PostgreSQL) is a second adapter, not a rewrite of the service.
+// times, channels, vouchers, receipts, the ledger, settlements and epochs, stored request answers),
+// behind one interface [docs/DESIGN.md "Store port"]. SQLite (`sqlite/store.ts`) is the first
+// adapter; a network database (the cluster mode's PostgreSQL) is a second adapter, not a rewrite of
+// the service.
 //
 // The port is async because a network database is. The SQLite adapter stays synchronous inside:
 // its promises are already settled when returned, so a whole unit of work still runs in one turn

@@ -7,10 +7,7 @@ import { openDatabase } from '../../store/sqlite/open-database.js';
 import { lastSettlementSeq, settlementsAfter } from '../../store/sqlite/operator-reads.js';
 import { settlementLines } from '../../store/sqlite/settle.js';
 import { readSse } from './sse-reader.js';
-
-export const WATCH_POLL_MS = 1_000;
-const WATCH_RECONNECT_MS = 2_000;
-const WATCH_BATCH_MAX = 500;
+import { WATCH_BATCH_MAX, WATCH_POLL_MS, WATCH_RECONNECT_MS } from '../../limits.js';
 
 /** The command's stop as a promise and a flag the loops can test between waits. */
 function stopOf(untilStopped: () => Promise<string>): { stopped: Promise<void>; isStopped: () => boolean } {

@@ -2,7 +2,7 @@
 // as a table or --json, from the data directory (--data) or a running broker (--url --token).
 // `mqpay settlements --watch` then follows new settlements as they are committed.
 import { integerOption, type Command, type CommandInput } from '../../../cli/command.js';
-import { PAGE_LIMIT_MAX } from '../http/http-limits.js';
+import { PAGE_LIMIT_MAX } from '../../limits.js';
 import type { SettlementDetailView } from '../http/resource-views.js';
 import { chooseSource, openViewSource, viewSourceOptions } from './view-source.js';
 import type { PageRequest, ViewPage, ViewSource } from './view-source-types.js';

@@ -4,7 +4,7 @@
 // recent rate history and who is online.
 import type { ServerResponse } from 'node:http';
 import type { BrokerApp } from '../../app.js';
-import { SSE_CLIENTS_MAX } from './http-limits.js';
+import { SSE_CLIENTS_MAX } from '../../limits.js';
 import type { OpsFeed, OpsMessage } from './ops-feed.js';
 import { RateSampler } from './rate-sampler.js';
 import { SseStream } from './sse-stream.js';

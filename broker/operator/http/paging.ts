@@ -1,7 +1,7 @@
 // Paged lists: `?limit&offset`, newest or id order per route, answered as
 // { items, limit, offset, nextOffset } where nextOffset is null on the last page.
 import * as z from 'zod';
-import { PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PAGE_OFFSET_MAX } from './http-limits.js';
+import { PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PAGE_OFFSET_MAX } from '../../limits.js';
 
 /** A decimal integer query parameter in [min, max] (query values are strings on the wire). */
 export function integerParam(min: number, max: number) {

@@ -2,6 +2,7 @@
 // stable codes of shared/errors.ts, so HTTP clients branch on `code` exactly like MQTT clients.
 import type { ServerResponse } from 'node:http';
 import { ERRORS, MqpayError, type ErrorCode } from '../../../shared/errors.js';
+import { ERROR_TEXT_MAX } from '../../../shared/limits.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -36,7 +37,7 @@ export function problemOf(error: unknown): HttpProblem | null {
 
 export function problemBody(problem: HttpProblem): ProblemBody {
   const entry = ERRORS[problem.code];
-  return { type: `urn:mqpay:error:${problem.code}`, title: entry.message, status: problem.status, code: problem.code, detail: (problem.detail ?? entry.message).slice(0, 512), retryable: entry.retryable };
+  return { type: `urn:mqpay:error:${problem.code}`, title: entry.message, status: problem.status, code: problem.code, detail: (problem.detail ?? entry.message).slice(0, ERROR_TEXT_MAX), retryable: entry.retryable };
 }
 
 export function sendProblem(response: ServerResponse, problem: HttpProblem): void {

@@ -2,7 +2,7 @@
 // `rate` live event), keeping a bounded history for streams that connect later.
 import type { Clock } from '../../service/ports.js';
 import type { Telemetry } from '../../service/telemetry.js';
-import { RATE_HISTORY_SAMPLES_MAX, RATE_SAMPLE_MS } from './http-limits.js';
+import { RATE_HISTORY_SAMPLES_MAX, RATE_SAMPLE_MS } from '../../limits.js';
 
 export interface RateSample {
   readonly atMs: number;

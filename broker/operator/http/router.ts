@@ -4,7 +4,7 @@
 // handler throws becomes problem+json with a stable code; unexpected errors are logged as 500.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type * as z from 'zod';
-import { HTTP_BODY_BYTES_MAX } from './http-limits.js';
+import { HTTP_BODY_BYTES_MAX } from '../../limits.js';
 import type { OperatorContext } from './operator-context.js';
 import { tokenMatches } from '../operator-token.js';
 import { HttpProblem, problemOf, sendProblem } from './problem.js';

@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { formatAmount, parseAmount, type Amount } from '../../../shared/amount.js';
 import { isRequestId } from '../../../shared/ids.js';
 import { walletsPage } from '../../store/sqlite/operator-reads.js';
-import { IDEMPOTENCY_KEY_LENGTH_MAX } from './http-limits.js';
+import { IDEMPOTENCY_KEY_LENGTH_MAX } from '../../limits.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { HttpProblem } from './problem.js';
 import { viewWallet } from './resource-views.js';

@@ -1,7 +1,7 @@
 // One server-sent-events response: named events with JSON data, a heartbeat comment, and a cap
 // on unsent bytes so one stalled browser cannot make the broker buffer without end.
 import type { ServerResponse } from 'node:http';
-import { SSE_BUFFER_BYTES_MAX, SSE_HEARTBEAT_MS } from './http-limits.js';
+import { SSE_BUFFER_BYTES_MAX, SSE_HEARTBEAT_MS, SSE_RETRY_MS } from '../../limits.js';
 
 export class SseStream {
   private readonly heartbeat: NodeJS.Timeout;
@@ -9,7 +9,7 @@ export class SseStream {
 
   constructor(private readonly response: ServerResponse, onClose: () => void) {
     response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'keep-alive' });
-    response.write('retry: 2000\n\n');
+    response.write(`retry: ${SSE_RETRY_MS}\n\n`);
     this.heartbeat = setInterval(() => this.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
     this.heartbeat.unref();
     response.once('close', () => {

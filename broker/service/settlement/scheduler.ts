@@ -12,11 +12,7 @@ import type { Telemetry } from '../telemetry.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { closeInTransaction } from './closing.js';
 import { settlementEffects } from './notices.js';
-
-/** Expired channels closed per tick; the rest wait for the next tick. */
-export const EXPIRED_CHANNELS_PER_TICK_MAX = 1_000;
-/** Settled channels whose notices are built per event-loop turn, so the broker stays responsive. */
-export const NOTICE_CHANNELS_PER_TURN_MAX = 1_000;
+import { EXPIRED_CHANNELS_PER_TICK_MAX, NOTICE_CHANNELS_PER_TURN_MAX } from '../../limits.js';
 
 export class SettlementScheduler {
   private timer: NodeJS.Timeout | null = null;

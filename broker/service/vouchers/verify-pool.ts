@@ -10,14 +10,12 @@ import { Worker } from 'node:worker_threads';
 import { publicKeySpki, verify } from '../../../shared/crypto.js';
 import { PUBLIC_KEY_CACHE_ENTRIES_MAX } from '../../../shared/limits.js';
 import { passesEncodingRule } from '../../../shared/signature-rule.js';
+import { VERIFY_BATCH_MAX } from '../../limits.js';
 
 export interface SignatureVerifier {
   verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean>;
   close(): Promise<void>;
 }
-
-/** Most signatures sent to the worker in one message. */
-export const VERIFY_BATCH_MAX = 512;
 
 /** Verifies on the calling thread (tests, one-core machines, `verifyThreads: 0`). */
 export const inlineVerifier: SignatureVerifier = {

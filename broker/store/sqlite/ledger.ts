@@ -6,9 +6,9 @@ import { assert, MqpayError } from '../../../shared/errors.js';
 import { toHex } from '../../../shared/hex.js';
 import type { Db } from './open-database.js';
 import { statement } from '../../../sqlite/statement.js';
-import { EXTERNAL_ACCOUNT, fundTransferId, LEDGER_BALANCE_MAX, walletAccount, type AccountKind } from '../accounts.js';
+import { EXTERNAL_ACCOUNT, fundTransferId, walletAccount, type AccountKind } from '../accounts.js';
 import type { FundOutcome, TransferInput } from '../port.js';
-
+import { LEDGER_BALANCE_MAX } from '../../limits.js';
 
 /** Creates the account if it is missing; returns its integer key. */
 export function ensureAccount(db: Db, name: string, kind: AccountKind): bigint {
@@ -28,7 +28,6 @@ export function balanceOf(db: Db, account: string): Amount | null {
   return row.balance < 0n ? (row.balance as Amount) : amountOf(row.balance);
 }
 
-
 /**
  * Records one transfer between two named accounts. Must run inside the caller's transaction; a
  * missing account (NOT NULL) or a balance below zero (CHECK) aborts it.
@@ -45,8 +44,6 @@ export function insertTransfer(db: Db, transfer: TransferInput): void {
 export function transferExists(db: Db, id: string): boolean {
   return statement(db, 'SELECT 1 FROM transfers WHERE id = ?').get(id) !== undefined;
 }
-
-
 
 /**
  * Moves money from outside into a device's wallet, inside the caller's transaction. `key` is the

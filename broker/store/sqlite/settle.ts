@@ -12,12 +12,7 @@ import { FEES_ACCOUNT_KEY } from '../accounts.js';
 import type { Db } from './open-database.js';
 import { statement } from '../../../sqlite/statement.js';
 import type { ChannelSettlement, SettlementOutcome, SettlementReason } from '../port.js';
-
-/** Fees are parts per million of each settled amount, rounded down (the payee keeps the rest). */
-export const FEE_PPM_MAX = 100_000;
-
-
-
+import { FEE_PPM_MAX } from '../../limits.js';
 
 // floor(delta * ppm / 10^6) without overflowing i64 (delta may approach 2^63):
 // delta = q * 10^6 + r, so the fee is q * ppm + floor(r * ppm / 10^6). Integers only.

@@ -1,7 +1,21 @@
 // Flags shared by the agent commands, and their reading.
-import type { Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { UsageError, type CommandInput, type OptionSpec } from '../../cli/command.js';
-import { createAgentLogger, LOG_LEVELS } from '../logger.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * pino for the agent's command-line edge, to stderr (stdout carries command output). Amounts are
+ * logged as strings by the callers; keys, signatures and passwords are redacted here as a second
+ * line of defence. `destination`: fd 2 by default; the commands pass their own stderr (they also
+ * run in-process).
+ */
+function createAgentLogger(level: string, device: string, destination: DestinationStream = pino.destination(2)): Logger {
+  return pino({
+    name: 'mqpay-agent', level, base: { device },
+    redact: { paths: ['secretKey', 'password', 'signature', 'key', '*.secretKey', '*.password', '*.signature'], remove: true },
+  }, destination);
+}
 
 export const homeOption: Record<string, OptionSpec> = {
   home: { type: 'string', description: 'agent home directory (key, agent.json, state.db)' },

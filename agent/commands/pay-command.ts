@@ -6,9 +6,7 @@ import { MqpayError } from '../../shared/errors.js';
 import { createAgent } from '../agent.js';
 import { loadAgentHome } from '../home/home.js';
 import { brokerOptions, commandLogger, connectionOf, homeOption, optionalString } from './options.js';
-
-export const PAY_TIMEOUT_MS_DEFAULT = 15_000;
-const PAY_TIMEOUT_MS_MAX = 600_000;
+import { PAY_TIMEOUT_MS_DEFAULT, PAY_TIMEOUT_MS_MAX } from '../limits.js';
 
 export const payCommand: Command = {
   name: ['agent', 'pay'],

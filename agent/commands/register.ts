@@ -1,0 +1,8 @@
+// The `mqpay agent ...` commands, as the dispatcher in cli/main.ts lists them.
+import type { Command } from '../../cli/command.js';
+import { initCommand } from './init-command.js';
+import { payCommand } from './pay-command.js';
+import { runCommand } from './run-command.js';
+import { statusCommand } from './status-command.js';
+
+export const agentCommands: Command[] = [initCommand, payCommand, runCommand, statusCommand];
