@@ -9,7 +9,7 @@ import { toHex } from '../shared/hex.js';
 import { brokerConfig, type BrokerConfig, type BrokerConfigInput } from './config.js';
 import { publishOpsTopics } from './operator/ops-topics.js';
 import { aedesTransport } from './mqtt/aedes-transport.js';
-import { createMqttHost, type MqttHost } from './mqtt/host.js';
+import { attachMqttHost, createAedes, type MqttHost } from './mqtt/host.js';
 import { loadOrCreateServiceKey } from './service-key.js';
 import type { Clock, TransportPort } from './service/ports.js';
 import { createSettlementService, type SettlementService } from './service/service.js';
@@ -61,8 +61,8 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const db = openDatabase(config.dataDir);
   const serviceKey = loadOrCreateServiceKey(config.dataDir, random);
-  let host: MqttHost | null = null;
-  const transport = aedesTransport(() => host?.aedes ?? null);
+  const aedes = await createAedes(config);
+  const transport = aedesTransport(aedes);
   const verifier = config.verifyThreads === 1 ? new WorkerVerifier() : inlineVerifier;
   const service = createSettlementService({
     store: (overrides.store ?? sqliteStore)(db), telemetry: new Telemetry(), clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
@@ -70,8 +70,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   });
   // The ops topics are written from the telemetry port, whether or not the HTTP API is on.
   const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));
-  host = await createMqttHost({ config, clock, logger: logger.child({ module: 'mqtt' }), service, transport });
-  const mqtt = host;
+  const mqtt = attachMqttHost(aedes, { config, clock, logger: logger.child({ module: 'mqtt' }), service, transport });
   let httpServer: HttpServer | null = null;
 
   const app: BrokerApp = {

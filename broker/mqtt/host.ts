@@ -45,13 +45,9 @@ function violation(deps: MqttHostDeps, client: Client | null, what: string, reas
   return new Error(`not authorized: ${reason}`);
 }
 
-function aedesOptions(deps: MqttHostDeps, gate: OutboxGate, connectedClients: () => number): AedesOptions {
-  const { config, service, logger } = deps;
-  const onAuthFailure = (clientId: string, code: ErrorCode): void => {
-    service.telemetry.emit({ kind: 'auth.failure', code });
-    logger.warn({ client: clientId, code }, 'connection refused');
-  };
-  return {
+/** The aedes instance with every limit a named option; `attachMqttHost` gives it its hooks. */
+export function createAedes(config: BrokerConfig): Promise<Aedes> {
+  const options: AedesOptions = {
     id: config.brokerId,
     concurrency: config.concurrency,
     connectTimeout: config.connectTimeoutMs,
@@ -63,8 +59,20 @@ function aedesOptions(deps: MqttHostDeps, gate: OutboxGate, connectedClients: ()
     // deeper than the scheme in shared/topics.ts reaches the ACL, the service or a matcher.
     maxTopicLevels: TOPIC_LEVELS_MAX,
     heartbeatInterval: HEARTBEAT_INTERVAL_MS,
+  };
+  return Aedes.createBroker(options);
+}
+
+/** mqpay's hooks: who may connect, publish and subscribe, and outbox messages into the service. */
+function attachHooks(aedes: Aedes, deps: MqttHostDeps, gate: OutboxGate): void {
+  const { config, service, logger } = deps;
+  const onAuthFailure = (clientId: string, code: ErrorCode): void => {
+    service.telemetry.emit({ kind: 'auth.failure', code });
+    logger.warn({ client: clientId, code }, 'connection refused');
+  };
+  const hooks: Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'> = {
     preConnect(client, packet, callback) {
-      if (connectedClients() >= config.maxClients) return callback(new Error('server full'), false);
+      if (aedes.connectedClients >= config.maxClients) return callback(new Error('server full'), false);
       if (packet.keepalive === 0) return callback(new Error('keep-alive 0 is not allowed'), false);
       if (!willAllowed(packet.clientId, packet.will)) return callback(violation(deps, client, packet.will?.topic ?? '', 'will outside own outbox'), false);
       callback(null, true);
@@ -80,15 +88,17 @@ function aedesOptions(deps: MqttHostDeps, gate: OutboxGate, connectedClients: ()
       callback(null, subscription);
     },
   };
+  Object.assign(aedes, hooks);
 }
 
-export async function createMqttHost(deps: MqttHostDeps): Promise<MqttHost> {
+/**
+ * Makes `aedes` (from createAedes) mqpay's MQTT host. Created before the service and hooked up
+ * after it, so the service's transport and the host's hooks need no forward references.
+ */
+export function attachMqttHost(created: Aedes, deps: MqttHostDeps): MqttHost {
   const { config, logger } = deps;
   const gate = new OutboxGate(config, deps.clock, deps.service, deps.transport, logger);
-  // preConnect needs the instance it belongs to, which exists only once createBroker returns.
-  let instance: Aedes | null = null;
-  const created = await Aedes.createBroker(aedesOptions(deps, gate, () => instance?.connectedClients ?? 0));
-  instance = created;
+  attachHooks(created, deps, gate);
   const online = trackPresence(created, deps.clock, deps.service.telemetry, (device) => {
     deps.service.inboxReady(device).catch((error: unknown) => logger.warn({ err: error, device }, 'redelivery on subscribe failed'));
   });
