@@ -3,6 +3,7 @@
 import type { Amount } from '../../shared/amount.js';
 import type { ChannelCertificate } from '../../shared/certificate.js';
 import type { StateDb } from './open-state.js';
+import { changedAtMostOne, changedOne } from '../../sqlite/statement.js';
 import { bytesOf, bytesOrNull, statement } from './statement.js';
 
 export interface PayeeChannel {
@@ -73,18 +74,19 @@ export interface ReceivedVoucher {
 }
 
 export function recordReceivedVoucher(db: StateDb, received: ReceivedVoucher): void {
-  statement(db, 'UPDATE payee_channels SET received_seq = ?, received_total = ?, received_voucher = ?, received_signature = ?, updated_at_ms = ? WHERE id = ?')
-    .run(received.seq, received.total, received.voucher, received.signature, BigInt(received.nowMs), received.channel);
+  changedOne(statement(db, 'UPDATE payee_channels SET received_seq = ?, received_total = ?, received_voucher = ?, received_signature = ?, updated_at_ms = ? WHERE id = ?')
+    .run(received.seq, received.total, received.voucher, received.signature, BigInt(received.nowMs), received.channel), 'a received voucher on its known channel');
   statement(db, 'INSERT INTO received_vouchers (channel, seq, total, amount, voucher, signature, source, received_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
     .run(received.channel, received.seq, received.total, received.amount, received.voucher, received.signature, received.source, BigInt(received.nowMs));
 }
 
-export function recordPayeeSettled(db: StateDb, id: Uint8Array, settledTotal: Amount): void {
-  statement(db, 'UPDATE payee_channels SET settled_total = ? WHERE id = ? AND settled_total < ?').run(settledTotal, id, settledTotal);
+export function recordPayeeSettled(db: StateDb, id: Uint8Array, settledTotal: Amount): boolean {
+  return changedAtMostOne(statement(db, 'UPDATE payee_channels SET settled_total = ? WHERE id = ? AND settled_total < ?').run(settledTotal, id, settledTotal), 'a payee settled total');
 }
 
-export function markPayeeChannelClosed(db: StateDb, id: Uint8Array): void {
-  statement(db, "UPDATE payee_channels SET state = 'closed' WHERE id = ?").run(id);
+/** A close notice may name a channel this payee never had a certificate for: then nothing changes. */
+export function markPayeeChannelClosed(db: StateDb, id: Uint8Array): boolean {
+  return changedAtMostOne(statement(db, "UPDATE payee_channels SET state = 'closed' WHERE id = ?").run(id), 'a payee channel closed');
 }
 
 export function pruneReceivedVouchers(db: StateDb, beforeMs: number): number {

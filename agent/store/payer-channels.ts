@@ -1,6 +1,7 @@
 // Channels this agent pays into, with the last signed, accepted and receipted (seq, total).
 import type { Amount } from '../../shared/amount.js';
 import type { StateDb } from './open-state.js';
+import { changedAtMostOne, changedOne } from '../../sqlite/statement.js';
 import { bytesOf, bytesOrNull, statement } from './statement.js';
 
 export type PayerChannelState = 'opening' | 'open' | 'failed' | 'closed';
@@ -89,35 +90,35 @@ export interface CertifiedTerms {
 }
 
 /** Applies a certificate from open or top-up; an older revision never overwrites a newer one. */
-export function applyPayerCertificate(db: StateDb, id: Uint8Array, terms: CertifiedTerms): void {
-  statement(db, `UPDATE payer_channels SET state = CASE state WHEN 'opening' THEN 'open' ELSE state END, deposit = ?, expires_at_s = ?, revision = ?,
+export function applyPayerCertificate(db: StateDb, id: Uint8Array, terms: CertifiedTerms): boolean {
+  return changedAtMostOne(statement(db, `UPDATE payer_channels SET state = CASE state WHEN 'opening' THEN 'open' ELSE state END, deposit = ?, expires_at_s = ?, revision = ?,
       certificate = ?, certificate_signature = ?, payee_key = ? WHERE id = ? AND revision < ?`)
-    .run(terms.deposit, terms.expiresAtSeconds, BigInt(terms.revision), terms.certificate, terms.certificateSignature, terms.payeeKey, id, BigInt(terms.revision));
+    .run(terms.deposit, terms.expiresAtSeconds, BigInt(terms.revision), terms.certificate, terms.certificateSignature, terms.payeeKey, id, BigInt(terms.revision)), 'a payer certificate');
 }
 
 export function setPayerChannelState(db: StateDb, id: Uint8Array, state: PayerChannelState, error: string | null = null): void {
-  statement(db, 'UPDATE payer_channels SET state = ?, error = COALESCE(?, error) WHERE id = ?').run(state, error, id);
+  changedOne(statement(db, 'UPDATE payer_channels SET state = ?, error = COALESCE(?, error) WHERE id = ?').run(state, error, id), 'a payer channel state');
 }
 
 export function recordSigned(db: StateDb, id: Uint8Array, seq: bigint, total: Amount): void {
-  statement(db, 'UPDATE payer_channels SET signed_seq = ?, signed_total = ? WHERE id = ?').run(seq, total, id);
+  changedOne(statement(db, 'UPDATE payer_channels SET signed_seq = ?, signed_total = ? WHERE id = ?').run(seq, total, id), 'a signed voucher on its channel');
 }
 
-export function recordAccepted(db: StateDb, id: Uint8Array, seq: bigint, total: Amount): void {
-  statement(db, 'UPDATE payer_channels SET accepted_seq = ?, accepted_total = ? WHERE id = ? AND accepted_seq < ?').run(seq, total, id, seq);
+export function recordAccepted(db: StateDb, id: Uint8Array, seq: bigint, total: Amount): boolean {
+  return changedAtMostOne(statement(db, 'UPDATE payer_channels SET accepted_seq = ?, accepted_total = ? WHERE id = ? AND accepted_seq < ?').run(seq, total, id, seq), 'an accepted seq');
 }
 
-export function recordReceiptIn(db: StateDb, id: Uint8Array, seq: bigint, total: Amount, signature: Uint8Array): void {
-  statement(db, 'UPDATE payer_channels SET receipt_seq = ?, receipt_total = ?, receipt_signature = ? WHERE id = ? AND receipt_seq < ?').run(seq, total, signature, id, seq);
+export function recordReceiptIn(db: StateDb, id: Uint8Array, seq: bigint, total: Amount, signature: Uint8Array): boolean {
+  return changedAtMostOne(statement(db, 'UPDATE payer_channels SET receipt_seq = ?, receipt_total = ?, receipt_signature = ? WHERE id = ? AND receipt_seq < ?').run(seq, total, signature, id, seq), 'a receipt seq');
 }
 
-export function recordPayerSettled(db: StateDb, id: Uint8Array, settledTotal: Amount): void {
-  statement(db, 'UPDATE payer_channels SET settled_total = ? WHERE id = ? AND settled_total < ?').run(settledTotal, id, settledTotal);
+export function recordPayerSettled(db: StateDb, id: Uint8Array, settledTotal: Amount): boolean {
+  return changedAtMostOne(statement(db, 'UPDATE payer_channels SET settled_total = ? WHERE id = ? AND settled_total < ?').run(settledTotal, id, settledTotal), 'a payer settled total');
 }
 
 /** Remembers a top-up before it is requested, so a retry after a crash reuses its request id. */
 export function setTopupIntent(db: StateDb, id: Uint8Array, request: string | null, amount: Amount | null): void {
-  statement(db, 'UPDATE payer_channels SET topup_request = ?, topup_amount = ? WHERE id = ?').run(request, amount, id);
+  changedOne(statement(db, 'UPDATE payer_channels SET topup_request = ?, topup_amount = ? WHERE id = ?').run(request, amount, id), 'a top-up intent on its channel');
 }
 
 /** A channel to `payee` whose open was sent (or about to be) but not answered yet. */
