@@ -63,14 +63,15 @@ export class UsageError extends Error {}
 
 export function helpOf(command: Command): string {
   const lines = [`usage: mqpay ${[...command.name, ...command.positionals].join(' ')} [options]`, '', command.summary, ''];
-  const entries = Object.entries(command.options);
-  if (entries.length > 0) lines.push('options:');
-  for (const [flag, spec] of entries) {
+  const rows = Object.entries(command.options).map(([flag, spec]) => {
     const value = spec.type === 'string' ? ` ${flag.toUpperCase().replaceAll('-', '_')}` : '';
     const fallback = spec.default === undefined ? '' : ` (default: ${String(spec.default)})`;
-    lines.push(`  --${flag}${value}`.padEnd(32) + spec.description + fallback);
-  }
-  lines.push('  --help'.padEnd(32) + 'show this help');
+    return { left: `  --${flag}${value}`, right: spec.description + fallback };
+  });
+  rows.push({ left: '  --help', right: 'show this help' });
+  // The description column starts two spaces after the longest flag, so no flag runs into it.
+  const width = Math.max(...rows.map((row) => row.left.length)) + 2;
+  lines.push('options:', ...rows.map((row) => row.left.padEnd(width) + row.right));
   return lines.join('\n');
 }
 

@@ -3,7 +3,12 @@
 import { agentCommands } from '../agent/commands/register.js';
 import { brokerCommands } from '../broker/register-commands.js';
 import { simulatorCommands } from '../simulator/commands/register.js';
+import packageJson from '../package.json' with { type: 'json' };
+import { PROTOCOL_VERSION } from '../shared/schemas.js';
 import { describeError, helpOf, parseCommandArgs, UsageError, type Command, type CommandIo, type ResolvedIo } from './command.js';
+
+/** The version of this mqpay, from package.json (bundled into dist/mqpay.js at build time). */
+export const MQPAY_VERSION: string = packageJson.version;
 
 export const commands: readonly Command[] = [...brokerCommands, ...agentCommands, ...simulatorCommands];
 
@@ -16,10 +21,25 @@ function findCommand(argv: readonly string[]): { command: Command; rest: string[
   return best === null ? null : { command: best, rest: argv.slice(best.name.length) };
 }
 
+/** The commands whose name starts with `prefix` (all of them for an empty prefix), one a line. */
+function commandRows(prefix: readonly string[]): string[] {
+  const listed = commands.filter((c) => prefix.every((word, i) => c.name[i] === word));
+  const width = Math.max(...listed.map((c) => [...c.name, ...c.positionals].join(' ').length), 10);
+  return listed.map((c) => `  ${[...c.name, ...c.positionals].join(' ').padEnd(width + 2)}${c.summary}`);
+}
+
 export function overview(): string {
-  const width = Math.max(...commands.map((c) => c.name.join(' ').length + c.positionals.join(' ').length + 1), 10);
-  const rows = commands.map((c) => `  ${`${c.name.join(' ')} ${c.positionals.join(' ')}`.padEnd(width + 2)}${c.summary}`);
-  return ['usage: mqpay <command> [options]', '', 'mqpay: machines paying machines over MQTT.', '', 'commands:', ...rows, '', 'Run `mqpay <command> --help` for the options of one command.'].join('\n');
+  return ['usage: mqpay <command> [options]', '', 'mqpay: machines paying machines over MQTT.', '', 'commands:', ...commandRows([]), '',
+    'Run `mqpay <command> --help` for the options of one command, `mqpay --version` for the version.'].join('\n');
+}
+
+/** `mqpay device` or `mqpay device --help`: the group's commands, when the words name a group. */
+function groupHelp(argv: readonly string[]): string | null {
+  const words = argv.filter((word) => word !== '--help' && word !== '-h');
+  if (words.length === 0) return null;
+  const rows = commandRows(words);
+  if (rows.length === 0) return null;
+  return [`usage: mqpay ${words.join(' ')} <command> [options]`, '', 'commands:', ...rows, '', 'Run `mqpay <command> --help` for the options of one command.'].join('\n');
 }
 
 /** A stop that never comes: long-running commands run until the process ends. */
@@ -37,8 +57,18 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
     stdout(overview());
     return argv.length === 0 ? 2 : 0;
   }
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    stdout(`mqpay ${MQPAY_VERSION} (protocol ${PROTOCOL_VERSION}, node ${process.versions.node})`);
+    return 0;
+  }
   const found = findCommand(argv);
   if (found === null) {
+    const group = groupHelp(argv);
+    const asked = argv.includes('--help') || argv.includes('-h');
+    if (group !== null) {
+      (asked ? stdout : stderr)(group);
+      return asked ? 0 : 2;
+    }
     stderr(`unknown command: ${argv.join(' ')}\n\n${overview()}`);
     return 2;
   }
