@@ -56,6 +56,20 @@ await build({
   logLevel: 'warning',
 });
 
+// The protocol core for integrators (package.json "exports": "mqpay/protocol"): shared/, pure,
+// with its dependencies (zod, @noble/ed25519) installed beside it.
+await build({
+  entryPoints: ['shared/index.ts'],
+  outfile: 'dist/protocol.js',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: true,
+  logLevel: 'warning',
+});
+
 // The operator dashboard (broker/operator/dashboard/): one browser script and its page and style, served
 // by the broker from dist/dashboard/ (broker/operator/http/static-assets.ts). No framework, no chart
 // library: plain DOM and inline SVG.
