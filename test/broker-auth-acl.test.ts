@@ -21,6 +21,17 @@ const IDENTIFIER_REJECTED = 2;
 const BAD_USERNAME_OR_PASSWORD = 4;
 const NOT_AUTHORIZED = 5;
 
+/** The SUBACK return codes for one filter; MQTT.js rejects on 0x80, with the SUBACK packet attached. */
+async function subackCodes(client: MqttClient, filter: string, qos: 0 | 1): Promise<number[]> {
+  try {
+    return (await client.subscribeAsync(filter, { qos })).map((grant) => grant.qos);
+  } catch (error) {
+    const granted = (error as { packet?: { granted?: number[] } }).packet?.granted;
+    if (granted === undefined) throw error;
+    return granted;
+  }
+}
+
 describe('broker: authentication and ACL', () => {
   let broker: RunningBroker;
   let carKeys: KeyPair;
@@ -89,7 +100,7 @@ describe('broker: authentication and ACL', () => {
         firstCloses += 1;
       });
       // An eavesdropper replays the captured bytes while the device is online: refused, no takeover.
-      await expectRefused({ clientId: 'mallory', username: 'mallory', password: Buffer.from(token) }, BAD_USERNAME_OR_PASSWORD);
+      await expectRefused({ clientId: 'mallory', username: 'mallory', password: Buffer.from(token) }, NOT_AUTHORIZED);
       // The reply on the first connection is the sentinel: a kick would have come before it.
       await first.client.subscribeAsync(inboxTopic('mallory', 'rpc'), { qos: 1 });
       const id = requestId('still-up');
@@ -97,7 +108,7 @@ describe('broker: authentication and ACL', () => {
       expect(firstCloses).toBe(0);
       await first.client.endAsync();
       // And after it ended.
-      await expectRefused({ clientId: 'mallory', username: 'mallory', password: Buffer.from(token) }, BAD_USERNAME_OR_PASSWORD);
+      await expectRefused({ clientId: 'mallory', username: 'mallory', password: Buffer.from(token) }, NOT_AUTHORIZED);
     });
 
     it('a token signed by another key is refused', async () => {
@@ -129,7 +140,7 @@ describe('broker: authentication and ACL', () => {
       const first = await tryConnect(broker.url, { clientId: 'fresh-2', username: 'fresh-2', password: password('fresh-2', keys, { timeMs: now }) });
       expect(first.connected).toBe(true);
       await first.client.endAsync();
-      await expectRefused({ clientId: 'fresh-2', username: 'fresh-2', password: password('fresh-2', keys, { timeMs: now - 1_000 }) }, BAD_USERNAME_OR_PASSWORD);
+      await expectRefused({ clientId: 'fresh-2', username: 'fresh-2', password: password('fresh-2', keys, { timeMs: now - 1_000 }) }, NOT_AUTHORIZED);
     });
 
     it('a missing, empty, truncated or garbage password is refused', async () => {
@@ -193,12 +204,19 @@ describe('broker: authentication and ACL', () => {
       await ops.endAsync();
     });
 
-    it('an operator is read-only: publishing anywhere, or reading a device inbox, disconnects it', async () => {
+    it('an operator is read-only: reading a device inbox is refused (SUBACK 0x80), publishing anywhere disconnects it', async () => {
+      for (const filter of [inboxTopic('car-1', 'rpc'), '#']) {
+        const outcome = await tryConnect(broker.url, { clientId: 'ops:watch', username: 'operator', password: OPERATOR_TOKEN });
+        expect(outcome.connected).toBe(true);
+        const violations = broker.app.service.telemetry.aclViolations;
+        expect(await subackCodes(outcome.client, filter, 0)).toEqual([128]);
+        expect(broker.app.service.telemetry.aclViolations).toBe(violations + 1);
+        expect((await outcome.client.subscribeAsync('mqpay/v1/ops/#', { qos: 0 })).map((grant) => grant.qos)).toEqual([0]); // still connected and served
+        await outcome.client.endAsync();
+      }
       for (const act of [
         (c: MqttClient) => c.publish(outboxTopic('car-1', 'rpc'), JSON.stringify({ v: 2, id: 'op-1', method: 'wallet.balance', params: {} }), { qos: 1 }),
         (c: MqttClient) => c.publish('mqpay/v1/ops/settlements', '{}', { qos: 0 }),
-        (c: MqttClient) => c.subscribe(inboxTopic('car-1', 'rpc'), { qos: 0 }),
-        (c: MqttClient) => c.subscribe('#', { qos: 0 }),
       ]) {
         const outcome = await tryConnect(broker.url, { clientId: 'ops:watch', username: 'operator', password: OPERATOR_TOKEN });
         expect(outcome.connected).toBe(true);
@@ -212,7 +230,7 @@ describe('broker: authentication and ACL', () => {
     });
   });
 
-  describe('ACL: publishing or subscribing outside the own subtree disconnects, is counted, and changes nothing', () => {
+  describe('ACL: publishing outside the own subtree disconnects, subscribing outside it is refused; both are counted and change nothing', () => {
     let before: LedgerFingerprint;
     let chargerInbox: string[] = [];
     beforeAll(() => {
@@ -232,15 +250,6 @@ describe('broker: authentication and ACL', () => {
       ['publish outside the mqpay tree', (c) => c.publish('foo/bar', 'x', { qos: 0 })],
       ['publish to an unknown outbox kind', (c) => c.publish('mqpay/v1/d/mallory/out/withdraw', '{}', { qos: 1 })],
       ['a retained publish to its own outbox', (c) => c.publish(outboxTopic('mallory', 'rpc'), JSON.stringify({ v: 2, id: 'r1', method: 'wallet.balance', params: {} }), { qos: 1, retain: true })],
-      ["subscribe to another device's inbox", (c) => c.subscribe(inboxTopic('car-1', 'voucher'), { qos: 1 })],
-      ["subscribe to another device's whole inbox", (c) => c.subscribe('mqpay/v1/d/car-1/in/#', { qos: 1 })],
-      ['subscribe to mqpay/v1/d/+/in/#', (c) => c.subscribe('mqpay/v1/d/+/in/#', { qos: 1 })],
-      ['subscribe to every outbox', (c) => c.subscribe('mqpay/v1/d/+/out/+', { qos: 1 })],
-      ['subscribe to its own outbox', (c) => c.subscribe('mqpay/v1/d/mallory/out/#', { qos: 1 })],
-      ['subscribe to #', (c) => c.subscribe('#', { qos: 0 })],
-      ['subscribe to $SYS/#', (c) => c.subscribe('$SYS/#', { qos: 0 })],
-      ['subscribe to the operator streams', (c) => c.subscribe('mqpay/v1/ops/#', { qos: 0 })],
-      ['subscribe to mqpay/#', (c) => c.subscribe('mqpay/#', { qos: 0 })],
     ];
 
     it.each(cases)('%s', async (_name, act) => {
@@ -261,6 +270,48 @@ describe('broker: authentication and ACL', () => {
       expect(chargerInbox.filter((line) => !sentinelReply(line))).toEqual([]); // nothing forged reached the charger
       expectLedgerUnchanged(broker.app.db, before);
       await expectCarSessionUntouched();
+    });
+
+    const refusedFilters: [string, string][] = [
+      ["subscribe to another device's inbox", inboxTopic('car-1', 'voucher')],
+      ["subscribe to another device's whole inbox", 'mqpay/v1/d/car-1/in/#'],
+      ['subscribe to mqpay/v1/d/+/in/#', 'mqpay/v1/d/+/in/#'],
+      ['subscribe to every outbox', 'mqpay/v1/d/+/out/+'],
+      ['subscribe to its own outbox', 'mqpay/v1/d/mallory/out/#'],
+      ['subscribe to #', '#'],
+      ['subscribe to $SYS/#', '$SYS/#'],
+      ['subscribe to the operator streams', 'mqpay/v1/ops/#'],
+      ['subscribe to mqpay/#', 'mqpay/#'],
+    ];
+
+    it.each(refusedFilters)('%s: SUBACK 0x80, counted, the connection stays, and nothing arrives through it', async (_name, filter) => {
+      const client = await deviceClient(broker, 'mallory', malloryKeys);
+      const received: string[] = [];
+      client.on('message', (topic: string) => received.push(topic));
+      let closes = 0;
+      client.on('close', () => {
+        closes += 1;
+      });
+      const violations = broker.app.service.telemetry.aclViolations;
+      expect(await subackCodes(client, filter, 1)).toEqual([128]);
+      expect(broker.app.service.telemetry.aclViolations).toBe(violations + 1);
+      // Traffic on the other devices' inboxes, then mallory's own request on the same connection:
+      // its reply is the sentinel (a kick, or a leak through the refused filter, would come first).
+      expect(await linkRequest(car, 'car-1', 'wallet.balance', {}, requestId('car'))).toMatchObject({ ok: true });
+      const id = requestId('mallory');
+      expect(await rawRequest(client, 'mallory', { v: 2, id, method: 'wallet.balance', params: {} }, id)).toMatchObject({ ok: true });
+      expect(closes).toBe(0);
+      expect(received.every((topic) => topic.startsWith('mqpay/v1/d/mallory/in/'))).toBe(true);
+      await client.endAsync();
+    });
+
+    it('a device may subscribe to every box of its own inbox with + (control)', async () => {
+      const client = await deviceClient(broker, 'mallory', malloryKeys);
+      const violations = broker.app.service.telemetry.aclViolations;
+      const granted = await client.subscribeAsync('mqpay/v1/d/mallory/in/+', { qos: 1 });
+      expect(granted.map((grant) => grant.qos)).toEqual([1]);
+      expect(broker.app.service.telemetry.aclViolations).toBe(violations);
+      await client.endAsync();
     });
 
     it('its own inbox subscription and outbox publish are fine (control)', async () => {

@@ -1,7 +1,9 @@
 // The ACL [docs/DESIGN.md rule 7]. A device publishes only to its own outbox and subscribes only to
 // its own inbox (and the public offers); operators only read mqpay/v1/ops/#. Everything else,
-// `$SYS/#` and wildcards over other devices included, is a violation: logged, counted, and the
-// connection closed (aedes closes it when a hook fails, [MQTT-3.3.5-2]).
+// `$SYS/#` and wildcards over other devices included, is a violation: logged with its reason and
+// counted. A refused publish closes the connection (aedes closes it when the hook fails,
+// [MQTT-3.3.5-2]); a refused subscription is answered with the SUBACK failure code 0x80
+// [MQTT-3.9.3-1] and the connection stays, so a client learns which filter was wrong.
 import { parseTopic, inboxFilter, TOPIC_ROOT, type OutboxKind } from '../../shared/topics.js';
 import type { Role } from './roles.js';
 
@@ -19,13 +21,25 @@ export function decidePublish(role: Role | undefined, packet: { readonly topic: 
 const OFFERS_ALL = `${TOPIC_ROOT}/offers/+`;
 const OPS_FILTERS = new Set([`${TOPIC_ROOT}/ops/#`, `${TOPIC_ROOT}/ops/+`, `${TOPIC_ROOT}/ops/settlements`, `${TOPIC_ROOT}/ops/events`]);
 
-export function subscribeAllowed(role: Role | undefined, filter: string): boolean {
-  if (role === undefined) return false;
-  if (filter === OFFERS_ALL || parseTopic(filter)?.kind === 'offer') return true;
-  if (role.kind === 'operator') return OPS_FILTERS.has(filter);
-  if (filter === inboxFilter(role.device)) return true;
+export type SubscribeDecision = { readonly allowed: true } | { readonly allowed: false; readonly reason: string };
+
+const ALLOWED: SubscribeDecision = { allowed: true };
+
+export function decideSubscribe(role: Role | undefined, filter: string): SubscribeDecision {
+  if (role === undefined) return { allowed: false, reason: 'no authenticated client' };
+  if (filter === OFFERS_ALL || parseTopic(filter)?.kind === 'offer') return ALLOWED;
+  if (role.kind === 'operator') return OPS_FILTERS.has(filter) ? ALLOWED : { allowed: false, reason: `operators read only ${TOPIC_ROOT}/ops/#` };
+  // The whole inbox (#), every box at one level (+), or one box by name.
+  if (filter === inboxFilter(role.device) || filter === ownInboxBoxes(role.device)) return ALLOWED;
   const topic = parseTopic(filter);
-  return topic !== null && topic.kind === 'inbox' && topic.device === role.device;
+  if (topic !== null && topic.kind === 'inbox' && topic.device === role.device) return ALLOWED;
+  return { allowed: false, reason: `outside own inbox ${inboxFilter(role.device)}` };
+}
+
+const ownInboxBoxes = (device: string): string => `${TOPIC_ROOT}/d/${device}/in/+`;
+
+export function subscribeAllowed(role: Role | undefined, filter: string): boolean {
+  return decideSubscribe(role, filter).allowed;
 }
 
 /** A will is published by the broker on the device's behalf, so it obeys the publish ACL. */

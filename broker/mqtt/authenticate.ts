@@ -62,7 +62,9 @@ async function deviceRole(deps: AuthDeps, client: Client, username: string | und
   if (skewMs > BigInt(CONNECT_TOKEN_AGE_MS_MAX) || skewMs < -BigInt(CONNECT_TOKEN_AGE_MS_MAX)) throw refusal('TOKEN_EXPIRED', BAD_USERNAME_OR_PASSWORD);
   if (!verify(parts.signature, parts.tokenBytes, device.publicKey)) throw refusal('SIGNATURE_INVALID', BAD_USERNAME_OR_PASSWORD);
   // Only a verified token moves the device's last token time, so garbage cannot lock it out.
-  if (!(await deps.service.acceptConnectToken(username, token.timeMs))) throw refusal('TOKEN_REPLAYED', BAD_USERNAME_OR_PASSWORD);
+  // Not "bad password": the token was good once. CONNACK 5 tells a client that auto-reconnects
+  // with its old password that it must sign a fresh token, rather than that its key is wrong.
+  if (!(await deps.service.acceptConnectToken(username, token.timeMs))) throw refusal('TOKEN_REPLAYED', NOT_AUTHORIZED);
   return { kind: 'device', device: username };
 }
 

@@ -7,11 +7,11 @@ import type { Server as HttpServer } from 'node:http';
 import { Aedes, type AedesOptions, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import type { ErrorCode } from '../../shared/errors.js';
+import { ERRORS, type ErrorCode } from '../../shared/errors.js';
 import type { BrokerConfig } from '../config.js';
 import type { Clock, TransportPort } from '../service/ports.js';
 import type { SettlementService } from '../service/service.js';
-import { decidePublish, subscribeAllowed, willAllowed } from './acl.js';
+import { decidePublish, decideSubscribe, willAllowed } from './acl.js';
 import { makeAuthenticate } from './authenticate.js';
 import { OutboxGate } from './outbox-gate.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
@@ -38,6 +38,12 @@ export interface MqttHost {
   disconnect(device: string): boolean;
   close(): Promise<void>;
 }
+
+/** What an operator reading the log needs to know about a refused CONNECT, beyond the code. */
+const REFUSAL_HINTS: Partial<Record<ErrorCode, string>> = {
+  TOKEN_REPLAYED: 'connect token already used: each connection needs a freshly signed token, so a client that reconnects must not re-send its old password',
+  TOKEN_EXPIRED: "connect token time is more than the allowed skew from the broker's clock: check the device clock",
+};
 
 function violation(deps: MqttHostDeps, client: Client | null, what: string, reason: string): Error {
   deps.service.telemetry.emit({ kind: 'acl.violation', device: client?.id ?? '' });
@@ -68,7 +74,7 @@ function attachHooks(aedes: Aedes, deps: MqttHostDeps, gate: OutboxGate): void {
   const { config, service, logger } = deps;
   const onAuthFailure = (clientId: string, code: ErrorCode): void => {
     service.telemetry.emit({ kind: 'auth.failure', code });
-    logger.warn({ client: clientId, code }, 'connection refused');
+    logger.warn({ client: clientId, code, why: REFUSAL_HINTS[code] ?? ERRORS[code].message }, 'connection refused');
   };
   const hooks: Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'> = {
     preConnect(client, packet, callback) {
@@ -84,8 +90,12 @@ function attachHooks(aedes: Aedes, deps: MqttHostDeps, gate: OutboxGate): void {
       gate.pass(decision.device, decision.box, new Uint8Array(packet.payload as Buffer)).finally(() => callback(null));
     },
     authorizeSubscribe(client, subscription: Subscription, callback) {
-      if (!subscribeAllowed(roleOf(client), subscription.topic)) return callback(violation(deps, client, subscription.topic, 'subscription outside own inbox'));
-      callback(null, subscription);
+      const decision = decideSubscribe(roleOf(client), subscription.topic);
+      if (decision.allowed) return callback(null, subscription);
+      // Counted and logged like any violation, but answered with SUBACK 0x80 rather than a
+      // disconnect: a null subscription is aedes' way to refuse one filter [MQTT-3.9.3-1].
+      violation(deps, client, subscription.topic, decision.reason);
+      callback(null, null);
     },
   };
   Object.assign(aedes, hooks);

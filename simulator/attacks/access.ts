@@ -65,9 +65,27 @@ export const aclPublish: Attack = async (ctx) => {
   const { rogue } = ctx;
   if (rogue.channel === null) return skipped('no channel');
   const fake = rogue.signVoucher({ channelId: rogue.channel.id, seq: rogue.latestSeq + 1n, total: amountOf(rogue.channel.deposit) });
-  const payload = JSON.stringify({ v: 1, type: 'voucher', payer: rogue.plan.id, voucher: fake.voucher, signature: fake.signature });
+  const payload = JSON.stringify({ v: 2, type: 'voucher', payer: rogue.plan.id, voucher: fake.voucher, signature: fake.signature });
   // QoS 0: a QoS 1 publish would sit in the client's store and be re-sent after every reconnect.
   return expectDisconnect(ctx, () => rogue.link.client.publish(inboxTopic(rogue.plan.victim, 'voucher'), payload, { qos: 0 }));
 };
 
-export const aclSubscribe: Attack = (ctx) => expectDisconnect(ctx, () => ctx.rogue.link.client.subscribe(ALL_INBOXES, { qos: 1 }));
+/** Every device's inbox at once: the broker must refuse the filter (SUBACK 0x80) and log it. */
+export const aclSubscribe: Attack = async (ctx) => {
+  const { link } = ctx.rogue;
+  const expected = 'refused with SUBACK 0x80 and logged as an ACL violation';
+  if (!link.connected) return { status: 'interrupted', expected, observed: 'not connected' };
+  const mark = ctx.brokerLog.mark();
+  const granted = new Promise<number[] | null>((resolve) => {
+    link.client.subscribe(ALL_INBOXES, { qos: 1 }, (error, grants) => {
+      // MQTT.js reports a 0x80 grant as an error that carries the SUBACK packet.
+      const codes = (error as { packet?: { granted?: number[] } } | null | undefined)?.packet?.granted ?? grants?.map((grant) => grant.qos);
+      resolve(codes ?? null);
+    });
+  });
+  const codes = await within(ctx.clock, granted, ATTACK_ANSWER_MS, null);
+  const refused = codes !== null && codes.every((code) => code === 128);
+  const logged = await ctx.brokerLog.waitFor(mark, (e) => e.msg === 'ACL violation' && e.client === ctx.rogue.plan.id, ATTACK_ANSWER_MS);
+  const observed = `${codes === null ? 'no SUBACK' : `SUBACK ${codes.join(',')}`}; ${logged === null ? 'no ACL violation logged' : 'ACL violation logged'}`;
+  return { status: refused && logged !== null ? 'rejected' : 'succeeded', expected, observed };
+};
