@@ -63,9 +63,19 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const serviceKey = loadOrCreateServiceKey(config.dataDir, random);
   const aedes = await createAedes(config);
   const transport = aedesTransport(aedes);
+  const telemetry = new Telemetry();
+  const storeLogger = logger.child({ module: 'store' });
+  const storeFor = (database: Db): Store => sqliteStore(database, {
+    lockWaitMs: config.storeLockWaitMs,
+    onLockWait(waited) {
+      telemetry.emit({ kind: 'storage.lock-wait', ...waited });
+      if (waited.acquired) storeLogger.warn({ waited_ms: waited.waitedMs }, 'write waited for a lock held by another process');
+      else storeLogger.error({ waited_ms: waited.waitedMs }, 'write refused: the ledger stayed locked by another process');
+    },
+  });
   const verifier = config.verifyThreads === 1 ? new WorkerVerifier() : inlineVerifier;
   const service = createSettlementService({
-    store: (overrides.store ?? sqliteStore)(db), telemetry: new Telemetry(), clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
+    store: (overrides.store ?? storeFor)(db), telemetry, clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
     options: { brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos, channelCacheEntriesMax: config.channelCacheEntriesMax },
   });
   // The ops topics are written from the telemetry port, whether or not the HTTP API is on.

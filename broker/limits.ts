@@ -8,6 +8,15 @@ import { IN_FLIGHT_REQUESTS_PER_DEVICE_MAX } from '../shared/limits.js';
 
 /** A settlement epoch closes this often. */
 export const EPOCH_SECONDS_DEFAULT = 60;
+/**
+ * How long a write waits for the database's write lock when another process holds it (an admin
+ * command, a backup, a stuck tool). It waits asynchronously, so the broker keeps serving reads,
+ * pings and refusals meanwhile; past this the write is refused SERVICE_UNAVAILABLE (retryable).
+ */
+export const STORE_LOCK_WAIT_MS_DEFAULT = 2_000;
+/** The first and the longest pause between two tries for the write lock; each try doubles it. */
+export const STORE_LOCK_RETRY_MS_MIN = 2;
+export const STORE_LOCK_RETRY_MS_MAX = 100;
 /** Most vouchers and receipts committed in one SQLite transaction (group commit). */
 export const VOUCHER_BATCH_ENTRIES_DEFAULT = 1_024;
 /** Connections served at once; one more is refused at CONNECT. */

@@ -50,6 +50,15 @@ function registerServiceMetrics(registry: Registry, app: BrokerApp): void {
     },
   });
   new Counter({ name: 'mqpay_acl_violations_total', help: 'MQTT publishes or subscriptions refused by the ACL (the connection is closed).', registers: [registry], collect() { readCounter(this, telemetry.aclViolations); } });
+  new Counter({
+    name: 'mqpay_storage_lock_waits_total', help: 'Writes that waited for a database lock held by another process, by outcome (acquired in time, or refused SERVICE_UNAVAILABLE).', labelNames: ['outcome'], registers: [registry],
+    collect() {
+      this.reset();
+      const waits = telemetry.storageLockWaits;
+      this.inc({ outcome: 'acquired' }, waits.acquired);
+      this.inc({ outcome: 'refused' }, waits.refused);
+    },
+  });
   new Counter({ name: 'mqpay_auth_failures_total', help: 'MQTT connections refused at CONNECT (bad token, unknown or disabled device, wrong operator token).', registers: [registry], collect() { readCounter(this, telemetry.authFailures); } });
   new Gauge({ name: 'mqpay_devices_connected', help: 'Devices with a live MQTT session.', registers: [registry], collect() { this.set(app.mqtt.online.size); } });
 }

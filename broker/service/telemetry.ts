@@ -14,6 +14,8 @@ export type TelemetryEvent =
   | { readonly kind: 'acl.violation'; readonly device: string }
   | { readonly kind: 'auth.failure'; readonly code: ErrorCode }
   | { readonly kind: 'settlement'; readonly result: SettlementResult; readonly durationMs: number }
+  /** A write waited for a lock held by another process; `acquired` false: it was refused. */
+  | { readonly kind: 'storage.lock-wait'; readonly waitedMs: number; readonly acquired: boolean }
   /** What goes on mqpay/v1/ops/events: connects, disconnects, operator actions. */
   | { readonly kind: 'ops.event'; readonly event: OpsEvent };
 
@@ -25,6 +27,8 @@ export class Telemetry {
   private aclViolationCount = 0;
   private authFailureCount = 0;
   private settlementCount = 0;
+  private lockWaitsAcquired = 0;
+  private lockWaitsRefused = 0;
   private readonly listeners = new Set<TelemetryListener>();
 
   emit(event: TelemetryEvent): void {
@@ -35,6 +39,7 @@ export class Telemetry {
       case 'auth.failure': this.authFailureCount += 1; break;
       case 'settlement': this.settlementCount += 1; break;
       case 'ops.event': break;
+      case 'storage.lock-wait': if (event.acquired) this.lockWaitsAcquired += 1; else this.lockWaitsRefused += 1; break;
     }
     // A listener that throws must not undo what happened, nor starve the others.
     for (const listener of this.listeners) {
@@ -71,6 +76,11 @@ export class Telemetry {
 
   get settlements(): number {
     return this.settlementCount;
+  }
+
+  /** Writes that waited for another process's lock: got it in time, or were refused. */
+  get storageLockWaits(): { readonly acquired: number; readonly refused: number } {
+    return { acquired: this.lockWaitsAcquired, refused: this.lockWaitsRefused };
   }
 
   rejectedTotal(): number {

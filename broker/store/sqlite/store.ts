@@ -2,7 +2,8 @@
 // at once and returns a settled promise, so a unit of work of the service runs in one turn of the
 // event loop and nothing from another device can interleave with its transaction.
 import type { Amount } from '../../../shared/amount.js';
-import { assert } from '../../../shared/errors.js';
+import { assert, MqpayError } from '../../../shared/errors.js';
+import { STORE_LOCK_RETRY_MS_MAX, STORE_LOCK_RETRY_MS_MIN, STORE_LOCK_WAIT_MS_DEFAULT } from '../../limits.js';
 import { statement } from '../../../sqlite/statement.js';
 import {
   countOpenChannelsOfPayer, findVoucher, getChannel, insertChannel, insertVoucher, listChannelsOf, listExpiredOpenChannels,
@@ -84,16 +85,60 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
   };
 }
 
-export function sqliteStore(db: Db): Store {
+export interface SqliteStoreOptions {
+  /** How long a write waits for a write lock held by another process (then SERVICE_UNAVAILABLE). */
+  readonly lockWaitMs: number;
+  /** Told when a write had to wait for the lock, and whether it got it (logs, metrics, alarms). */
+  readonly onLockWait?: (waited: { readonly waitedMs: number; readonly acquired: boolean }) => void;
+}
+
+const DEFAULT_OPTIONS: SqliteStoreOptions = { lockWaitMs: STORE_LOCK_WAIT_MS_DEFAULT };
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
+}
+
+/**
+ * BEGIN IMMEDIATE without ever blocking the event loop: the connection's busy timeout is 0, so a
+ * write lock held by another process fails at once, and this waits between tries with timers
+ * (doubling pauses) until the lock is free or `lockWaitMs` has passed [docs/DESIGN.md rule 15].
+ */
+async function beginImmediate(db: Db, options: SqliteStoreOptions): Promise<void> {
+  const startedMs = Date.now();
+  let pauseMs = STORE_LOCK_RETRY_MS_MIN;
+  for (let tries = 1; ; tries++) {
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      if (tries > 1) options.onLockWait?.({ waitedMs: Date.now() - startedMs, acquired: true });
+      return;
+    } catch (error) {
+      if (!isBusy(error)) throw error;
+    }
+    const waitedMs = Date.now() - startedMs;
+    if (waitedMs >= options.lockWaitMs) {
+      options.onLockWait?.({ waitedMs, acquired: false });
+      throw new MqpayError('SERVICE_UNAVAILABLE', `the ledger is locked by another process (waited ${waitedMs} ms)`);
+    }
+    await pause(Math.min(pauseMs, options.lockWaitMs - waitedMs));
+    pauseMs = Math.min(pauseMs * 2, STORE_LOCK_RETRY_MS_MAX);
+  }
+}
+
+export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTIONS): Store {
   const reads = readsOf(db);
   const tx = txOf(db, reads);
+  // Writes wait for the lock with timers (beginImmediate), never inside SQLite on the event loop.
+  db.pragma('busy_timeout = 0');
   return {
     reads,
     async transaction(work) {
       // Nested, BEGIN would fail; worse, a savepoint would let an outer rollback undo work whose
       // effects were already published.
       assert(!db.inTransaction, 'a unit of work is never nested');
-      db.exec('BEGIN IMMEDIATE');
+      await beginImmediate(db, options);
       let value;
       try {
         value = await work(tx);
@@ -111,7 +156,7 @@ export function sqliteStore(db: Db): Store {
     },
     async batch(writes) {
       assert(!db.inTransaction, 'a group commit runs outside any other transaction');
-      db.exec('BEGIN IMMEDIATE');
+      await beginImmediate(db, options);
       const outcomes: BatchOutcome<Awaited<ReturnType<(typeof writes)[number]>>>[] = [];
       try {
         for (const write of writes) {
