@@ -9,7 +9,7 @@ import {
 } from '../shared/limits.js';
 import {
   CHANNEL_CACHE_ENTRIES_DEFAULT, CLIENTS_DEFAULT, CONCURRENCY_DEFAULT, CONNECT_TIMEOUT_MS_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX,
-  IN_FLIGHT_MESSAGES_PER_DEVICE_DEFAULT, KEEPALIVE_SECONDS_MAX_DEFAULT, QUEUE_PACKETS_DEFAULT, STORE_LOCK_WAIT_MS_DEFAULT, VOUCHER_BATCH_ENTRIES_DEFAULT,
+  IN_FLIGHT_MESSAGES_PER_DEVICE_DEFAULT, KEEPALIVE_SECONDS_MAX_DEFAULT, OUTBOUND_BYTES_PER_CLIENT_DEFAULT, QUEUE_PACKETS_DEFAULT, STORE_LOCK_WAIT_MS_DEFAULT, VOUCHER_BATCH_ENTRIES_DEFAULT,
 } from './limits.js';
 
 export const brokerConfigSchema = z.strictObject({
@@ -28,6 +28,8 @@ export const brokerConfigSchema = z.strictObject({
   voucherBatchMax: z.number().int().min(1).max(10_000).default(VOUCHER_BATCH_ENTRIES_DEFAULT),
   /** Channels the voucher hot path keeps in memory (LRU; channels awaiting a commit are never evicted). */
   /** How long a write waits for a write lock held by another process before SERVICE_UNAVAILABLE. */
+  /** Bytes held unsent for one connection before the client is dropped as a slow reader. */
+  outboundBytesPerClientMax: z.number().int().min(65_536).max(1_073_741_824).default(OUTBOUND_BYTES_PER_CLIENT_DEFAULT),
   storeLockWaitMs: z.number().int().min(0).max(60_000).default(STORE_LOCK_WAIT_MS_DEFAULT),
   channelCacheEntriesMax: z.number().int().min(1).max(10_000_000).default(CHANNEL_CACHE_ENTRIES_DEFAULT),
   /** QoS of voucher verdicts and forwards (see ServiceOptions.voucherReplyQos). */

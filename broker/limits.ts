@@ -17,6 +17,12 @@ export const STORE_LOCK_WAIT_MS_DEFAULT = 2_000;
 /** The first and the longest pause between two tries for the write lock; each try doubles it. */
 export const STORE_LOCK_RETRY_MS_MIN = 2;
 export const STORE_LOCK_RETRY_MS_MAX = 100;
+/**
+ * Bytes the broker holds unsent for one connection (a client that stopped reading); past this
+ * the client is dropped, so a frozen reader never holds up anyone else. About 3,000 forwarded
+ * vouchers: far more than a reading client ever has in flight.
+ */
+export const OUTBOUND_BYTES_PER_CLIENT_DEFAULT = 1_048_576;
 /** Most vouchers and receipts committed in one SQLite transaction (group commit). */
 export const VOUCHER_BATCH_ENTRIES_DEFAULT = 1_024;
 /** Connections served at once; one more is refused at CONNECT. */

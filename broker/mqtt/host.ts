@@ -114,8 +114,16 @@ export function attachMqttHost(created: Aedes, deps: MqttHostDeps): MqttHost {
   });
   const servers: TcpServer[] = [];
   const wsServers: WebSocketServer[] = [];
-  const guard = (stream: import('node:stream').Duplex) =>
-    new PacketSizeGuard(stream, config.packetBytesMax, (size) => logger.warn({ size_bytes: size }, 'oversized MQTT packet; connection closed'));
+  const guard = (stream: import('node:stream').Duplex) => new PacketSizeGuard(
+    stream,
+    config.packetBytesMax,
+    (size) => logger.warn({ size_bytes: size }, 'oversized MQTT packet; connection closed'),
+    config.outboundBytesPerClientMax,
+    (buffered) => {
+      deps.service.telemetry.emit({ kind: 'client.dropped', bufferedBytes: buffered });
+      logger.warn({ buffered_bytes: buffered }, 'client stopped reading; dropped');
+    },
+  );
 
   return {
     aedes: created,

@@ -1,6 +1,11 @@
-// aedes has no maximum packet size, so the connection is wrapped: this stream reads each MQTT
-// fixed header [MQTT-2.2.3] and destroys the connection as soon as a packet announces a
-// remaining length above the limit, before the parser buffers it.
+// aedes has no maximum packet size and no bound on what it queues for a slow reader, so each
+// connection is wrapped in both directions:
+// - in: this stream reads each MQTT fixed header [MQTT-2.2.3] and destroys the connection as soon
+//   as a packet announces a remaining length above the limit, before the parser buffers it;
+// - out: a write is taken at once (aedes never waits for the socket to drain, which would hold
+//   one of its delivery slots and, with enough of them, every other client's messages), and the
+//   connection is dropped once more than `outboundBytesMax` wait unsent: a client that stops
+//   reading costs only itself [docs/DESIGN.md rule 15].
 import { Duplex } from 'node:stream';
 
 type Phase = 'type' | 'length' | 'body';
@@ -11,7 +16,13 @@ export class PacketSizeGuard extends Duplex {
   private multiplier = 1;
   private lengthBytes = 0;
 
-  constructor(private readonly inner: Duplex, private readonly packetBytesMax: number, private readonly onOversize: (size_bytes: number) => void) {
+  constructor(
+    private readonly inner: Duplex,
+    private readonly packetBytesMax: number,
+    private readonly onOversize: (size_bytes: number) => void,
+    private readonly outboundBytesMax: number,
+    private readonly onSlowReader: (buffered_bytes: number) => void,
+  ) {
     super();
     inner.on('data', (chunk: Buffer) => {
       if (!this.scan(chunk)) return;
@@ -60,7 +71,19 @@ export class PacketSizeGuard extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.inner.write(chunk, callback);
+    this.inner.write(chunk);
+    this.afterWrite(callback);
+  }
+
+  /** Takes the write at once, unless the socket holds too much unsent: then the client is dropped. */
+  private afterWrite(callback: (error?: Error | null) => void): void {
+    const buffered = this.inner.writableLength;
+    if (buffered > this.outboundBytesMax) {
+      this.onSlowReader(buffered);
+      this.inner.destroy();
+      this.destroy();
+    }
+    callback();
   }
 
   // aedes corks the stream and writes many packets at once; passing them on as one corked batch
@@ -72,9 +95,9 @@ export class PacketSizeGuard extends Duplex {
       if (last !== null) this.inner.write(last);
       last = chunk;
     }
-    if (last === null) callback();
-    else this.inner.write(last, callback);
+    if (last !== null) this.inner.write(last);
     this.inner.uncork();
+    this.afterWrite(callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -16,6 +16,8 @@ export type TelemetryEvent =
   | { readonly kind: 'settlement'; readonly result: SettlementResult; readonly durationMs: number }
   /** A write waited for a lock held by another process; `acquired` false: it was refused. */
   | { readonly kind: 'storage.lock-wait'; readonly waitedMs: number; readonly acquired: boolean }
+  /** A client that stopped reading was dropped: it held `bufferedBytes` unsent. */
+  | { readonly kind: 'client.dropped'; readonly bufferedBytes: number }
   /** What goes on mqpay/v1/ops/events: connects, disconnects, operator actions. */
   | { readonly kind: 'ops.event'; readonly event: OpsEvent };
 
@@ -28,6 +30,7 @@ export class Telemetry {
   private authFailureCount = 0;
   private settlementCount = 0;
   private lockWaitsAcquired = 0;
+  private droppedCount = 0;
   private lockWaitsRefused = 0;
   private readonly listeners = new Set<TelemetryListener>();
 
@@ -39,6 +42,7 @@ export class Telemetry {
       case 'auth.failure': this.authFailureCount += 1; break;
       case 'settlement': this.settlementCount += 1; break;
       case 'ops.event': break;
+      case 'client.dropped': this.droppedCount += 1; break;
       case 'storage.lock-wait': if (event.acquired) this.lockWaitsAcquired += 1; else this.lockWaitsRefused += 1; break;
     }
     // A listener that throws must not undo what happened, nor starve the others.
@@ -81,6 +85,11 @@ export class Telemetry {
   /** Writes that waited for another process's lock: got it in time, or were refused. */
   get storageLockWaits(): { readonly acquired: number; readonly refused: number } {
     return { acquired: this.lockWaitsAcquired, refused: this.lockWaitsRefused };
+  }
+
+  /** Clients dropped because they stopped reading. */
+  get slowClientsDropped(): number {
+    return this.droppedCount;
   }
 
   rejectedTotal(): number {

@@ -1,0 +1,111 @@
+// Long suite (npm run test:long). No device can slow another [docs/DESIGN.md rule 15]: payees that subscribe to their inbox and
+// then stop reading, while payers stream vouchers to them, cost only themselves. An unrelated
+// device's request round trip is measured under the same payer load with the payees reading, then
+// with them frozen; its p99 may not pass twice the reading p99 (a ratio in one test, with a floor
+// of a few milliseconds, below which a shared two-core machine's timer and GC noise decide).
+// The frozen phase lasts until the broker has dropped every frozen reader (it holds more than the
+// outbound bound unsent), which takes the kernel's socket buffers filling first: tens of seconds.
+import type { Duplex } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeviceLink } from '../../agent/link/link.js';
+import { auditLedger } from '../../broker/store/sqlite/audit.js';
+import { amountOf } from '../../shared/amount.js';
+import { toHex } from '../../shared/hex.js';
+import { newChannelId } from '../../shared/ids.js';
+import type { KeyPair } from '../../shared/keys.js';
+import { random, signedVoucher, startBroker, type RunningBroker } from '../helpers/broker-fixture.js';
+
+/** Round trips below this are noise here (timers, GC on two shared cores), not a stall. */
+const P99_FLOOR_MS = 5;
+const SAMPLES = 300;
+/** The probe and the payers are held to no per-device rate here: the load is the point. */
+const LOAD_CONFIG = { outboundBytesPerClientMax: 65_536, messagesPerSecondPerDevice: 1_000_000, messagesBurstPerDevice: 1_000_000 } as const;
+/** A frozen reader must have been dropped by then (the kernel's buffers fill first: a minute or two with ten of them on two cores). */
+const FROZEN_PHASE_MS_MAX = 300_000;
+
+let broker: RunningBroker | null = null;
+afterEach(async () => {
+  await broker?.stop();
+  broker = null;
+});
+
+interface Payer {
+  readonly keys: KeyPair;
+  readonly link: DeviceLink;
+  readonly channelId: Uint8Array;
+  seq: bigint;
+}
+
+const p99 = (samples: number[]): number => [...samples].sort((a, b) => a - b)[Math.floor(samples.length * 0.99)] ?? Infinity;
+
+async function roundTrips(probe: DeviceLink, count: number): Promise<number[]> {
+  const samples: number[] = [];
+  for (let index = 0; index < count; index++) {
+    const startedMs = performance.now();
+    await probe.request('wallet.balance', {});
+    samples.push(performance.now() - startedMs);
+  }
+  return samples;
+}
+
+/** Payers pay their payees in batches until stopped; returns the stop. */
+function streamVouchers(payers: readonly Payer[]): () => Promise<void> {
+  let running = true;
+  const loops = payers.map(async (payer) => {
+    while (running) {
+      const batch: Promise<void>[] = [];
+      for (let index = 0; index < 20; index++) {
+        payer.seq += 1n;
+        batch.push(payer.link.publish('voucher', signedVoucher(payer.keys, { channelId: payer.channelId, seq: payer.seq, total: amountOf(payer.seq) })));
+      }
+      await Promise.all(batch);
+    }
+  });
+  return async () => {
+    running = false;
+    await Promise.all(loops);
+  };
+}
+
+async function scenario(running: RunningBroker, frozenCount: number): Promise<{ reading: number; frozen: number; frozenSamples: number }> {
+  const probe = await running.link('probe-1', running.enrol('probe-1', '1'));
+  const payees: DeviceLink[] = [];
+  const payers: Payer[] = [];
+  for (let index = 0; index < frozenCount; index++) {
+    payees.push(await running.link(`meter-${index}`, running.enrol(`meter-${index}`)));
+    const keys = running.enrol(`car-${index}`, '1000');
+    const link = await running.link(`car-${index}`, keys);
+    const channelId = newChannelId(random);
+    await link.request('channel.open', { channel: toHex(channelId), payee: `meter-${index}`, deposit: '900', durationSeconds: 3600 });
+    payers.push({ keys, link, channelId, seq: 0n });
+  }
+  await roundTrips(probe, 20); // warm up
+  const stop = streamVouchers(payers);
+  try {
+    const reading = p99(await roundTrips(probe, SAMPLES));
+    // The payees stop reading. Their sockets fill (the kernel's buffers first, several megabytes
+    // on loopback), and the round trips go on being measured until the broker has dropped every
+    // one of them: the whole time a frozen reader could have held the others up.
+    for (const payee of payees) (payee.client as unknown as { stream: Duplex }).stream.pause();
+    const frozenSamples: number[] = [];
+    const deadline = performance.now() + FROZEN_PHASE_MS_MAX;
+    while (running.app.service.telemetry.slowClientsDropped < payees.length) {
+      if (performance.now() > deadline) throw new Error(`only ${running.app.service.telemetry.slowClientsDropped} of ${payees.length} frozen payees dropped`);
+      frozenSamples.push(...await roundTrips(probe, 20));
+    }
+    return { reading, frozen: p99(frozenSamples), frozenSamples: frozenSamples.length };
+  } finally {
+    await stop();
+  }
+}
+
+describe('frozen payees cost only themselves', () => {
+  it.each([1])('%i frozen payee(s): an unrelated device\'s request p99 stays within twice its p99 while they read', async (count) => {
+    broker = await startBroker(LOAD_CONFIG);
+    const { reading, frozen, frozenSamples } = await scenario(broker, count);
+    console.log(`${count} frozen: request p99 ${reading.toFixed(2)} ms reading, ${frozen.toFixed(2)} ms frozen (${frozenSamples} round trips until all were dropped)`);
+    expect(frozen).toBeLessThanOrEqual(2 * Math.max(reading, P99_FLOOR_MS));
+    expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
+  }, 400_000);
+
+});
