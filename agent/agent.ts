@@ -82,6 +82,8 @@ function wire(ctx: AgentContext, payer: Payer, payee: Payee): void {
     logger.info({ device: ctx.device }, 'connected');
     payer.onConnected();
     payee.outbox.publishPending();
+    // Vouchers accepted offline reach the service on every (re)connect [docs/DESIGN.md rule 11].
+    payee.redeemer.redeemInBackground('connect');
   });
   link.on('offline', () => logger.warn({ device: ctx.device }, 'broker unreachable; reconnecting'));
   link.on('link-error', (error: Error) => logger.debug({ err: error.message }, 'link error'));

@@ -15,7 +15,9 @@ export type TelemetryEvent =
   | { readonly kind: 'auth.failure'; readonly code: ErrorCode }
   | { readonly kind: 'settlement'; readonly result: SettlementResult; readonly durationMs: number }
   /** What goes on mqpay/v1/ops/events: connects, disconnects, operator actions. */
-  | { readonly kind: 'ops.event'; readonly event: OpsEvent };
+  | { readonly kind: 'ops.event'; readonly event: OpsEvent }
+  /** Double-sign evidence recorded (bounded per channel) [docs/DESIGN.md rule 11]. */
+  | { readonly kind: 'double-sign'; readonly device: string };
 
 export type TelemetryListener = (event: TelemetryEvent) => void;
 
@@ -25,6 +27,7 @@ export class Telemetry {
   private aclViolationCount = 0;
   private authFailureCount = 0;
   private settlementCount = 0;
+  private doubleSignCount = 0;
   private readonly listeners = new Set<TelemetryListener>();
 
   emit(event: TelemetryEvent): void {
@@ -35,6 +38,7 @@ export class Telemetry {
       case 'auth.failure': this.authFailureCount += 1; break;
       case 'settlement': this.settlementCount += 1; break;
       case 'ops.event': break;
+      case 'double-sign': this.doubleSignCount += 1; break;
     }
     // A listener that throws must not undo what happened, nor starve the others.
     for (const listener of this.listeners) {
@@ -71,6 +75,10 @@ export class Telemetry {
 
   get settlements(): number {
     return this.settlementCount;
+  }
+
+  get doubleSigns(): number {
+    return this.doubleSignCount;
   }
 
   rejectedTotal(): number {

@@ -26,6 +26,11 @@ const SQL_SETTLE = `INSERT INTO transfers (id, from_account, to_account, amount,
 const SQL_FEE = `INSERT INTO transfers (id, from_account, to_account, amount, kind, channel, settlement, created_at_ms)
   SELECT 'fee:' || @id || ':' || num, escrow_account, @fees, ${FEE}, 'fee', num, @id, @now
   FROM channels WHERE ${CHANGED} AND ${FEE} > 0`;
+// The exact voucher each settlement used, per channel [docs/DESIGN.md rule 11]. Channels whose
+// latest was accepted before schema 3 have no bytes and no evidence row.
+const SQL_EVIDENCE = `INSERT INTO settlement_vouchers (settlement, channel, seq, total, voucher, signature, revision)
+  SELECT @id, num, latest_seq, latest_total, latest_voucher, latest_signature, latest_revision
+  FROM channels WHERE ${CHANGED} AND latest_voucher IS NOT NULL AND latest_signature IS NOT NULL AND latest_revision IS NOT NULL`;
 const SQL_MARK = `UPDATE channels SET settled_total = latest_total WHERE ${CHANGED}`;
 
 /**
@@ -40,6 +45,7 @@ export function settleInTransaction(db: Db, input: { id: string; reason: Settlem
   if (input.feePpm > 0) statement(db, SQL_FEE).run({ ...params, fees: FEES_ACCOUNT_KEY });
   const settled = statement(db, SQL_SETTLE).run(params).changes;
   if (settled === 0) return { kind: 'nothing' };
+  statement(db, SQL_EVIDENCE).run({ id: params.id, only: params.only });
   const marked = statement(db, SQL_MARK).run({ only: params.only }).changes;
   assert(marked === settled, 'every settled channel is marked settled, and no other');
   const totals = statement(db, "SELECT COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM(CASE kind WHEN 'fee' THEN amount ELSE 0 END), 0) AS fee FROM transfers WHERE settlement = ?").get(input.id) as { amount: bigint; fee: bigint };

@@ -1,0 +1,66 @@
+// Redemption: the payee hands the service every payer-signed voucher it holds that is better
+// than the service's latest, so a payment accepted offline is never lost to a close or an
+// expiry [docs/DESIGN.md rule 11]. It runs by itself on every (re)connect and when a
+// `channel.closing` notice arrives, and on demand (`redeem()`, `mqpay agent redeem`).
+import { MqpayError } from '../../shared/errors.js';
+import { toHex } from '../../shared/hex.js';
+import { channelIdFromHex } from '../../shared/ids.js';
+import type { RpcResult } from '../../shared/schemas.js';
+import type { AgentContext } from '../context.js';
+import { heldVoucher } from '../store/payee-channels.js';
+import type { RedeemedChannel, RedeemReport } from '../types.js';
+
+type ServiceChannel = RpcResult<'channel.list'>['channels'][number];
+
+export class Redeemer {
+  /** One pass at a time: a pass started while one runs waits for it, then runs afresh. */
+  private running: Promise<RedeemReport> = Promise.resolve({ channels: [], complete: true });
+
+  constructor(private readonly ctx: AgentContext) {}
+
+  /** Redeems every better voucher; `only` restricts the pass to one channel (hex). */
+  redeem(only?: string): Promise<RedeemReport> {
+    const next = this.running.catch(() => undefined).then(() => this.pass(only));
+    this.running = next;
+    return next;
+  }
+
+  /** Background passes (connect, closing notice): failures are logged, the next pass retries. */
+  redeemInBackground(why: string, only?: string): void {
+    this.redeem(only).then((report) => {
+      const submitted = report.channels.filter((channel) => channel.submitted);
+      if (submitted.length > 0) this.ctx.logger.info({ why, redeemed: submitted.map((channel) => channel.channel), complete: report.complete }, 'vouchers redeemed');
+    }, (error: unknown) => this.ctx.logger.warn({ why, err: (error as Error)?.message ?? String(error) }, 'redemption not done; retried at the next connect'));
+  }
+
+  private async pass(only: string | undefined): Promise<RedeemReport> {
+    const { link, timing, device, db } = this.ctx;
+    if (!(await link.whenConnected(timing.requestTimeoutMs))) throw new MqpayError('SERVICE_UNAVAILABLE', 'broker unreachable; nothing redeemed');
+    const listed = await link.call('channel.list', {});
+    const channels: RedeemedChannel[] = [];
+    for (const channel of listed.channels) {
+      if (channel.payee !== device || (only !== undefined && channel.channel !== only)) continue;
+      const held = heldVoucher(db, channelIdFromHex(channel.channel));
+      if (held === null) continue;
+      const base = { channel: channel.channel, payer: channel.payer, heldSeq: held.seq, heldTotal: held.total };
+      if (held.seq <= channel.seq || channel.state === 'closed') {
+        channels.push({ ...base, state: channel.state, serviceSeq: channel.seq, serviceTotal: channel.total, submitted: false });
+        continue;
+      }
+      channels.push(await this.submit(base, channel, held));
+    }
+    // Complete when, on every channel, the service holds at least what this payee holds.
+    const complete = channels.every((channel) => channel.serviceSeq >= channel.heldSeq);
+    return { channels, complete };
+  }
+
+  private async submit(base: Pick<RedeemedChannel, 'channel' | 'payer' | 'heldSeq' | 'heldTotal'>, before: ServiceChannel, held: { voucher: Uint8Array; signature: Uint8Array }): Promise<RedeemedChannel> {
+    try {
+      const result = await this.ctx.link.call('channel.redeem', { voucher: toHex(held.voucher), signature: toHex(held.signature) });
+      return { ...base, state: result.channel.state, serviceSeq: result.channel.seq, serviceTotal: result.channel.total, submitted: true };
+    } catch (error) {
+      if (!(error instanceof MqpayError) || error.retryable) throw error;
+      return { ...base, state: before.state, serviceSeq: before.seq, serviceTotal: before.total, submitted: true, error: error.code };
+    }
+  }
+}
