@@ -18,22 +18,26 @@ export class Redeemer {
 
   constructor(private readonly ctx: AgentContext) {}
 
-  /** Redeems every better voucher; `only` restricts the pass to one channel (hex). */
-  redeem(only?: string): Promise<RedeemReport> {
-    const next = this.running.catch(() => undefined).then(() => this.pass(only));
+  /**
+   * Redeems every better voucher; `only` restricts the pass to one channel (hex). An explicit
+   * pass (`closedToo`) submits to closed channels as well, so the service's refusal
+   * (CHANNEL_CLOSED) is in the report; background passes skip them (it would never change).
+   */
+  redeem(only?: string, closedToo = true): Promise<RedeemReport> {
+    const next = this.running.catch(() => undefined).then(() => this.pass(only, closedToo));
     this.running = next;
     return next;
   }
 
   /** Background passes (connect, closing notice): failures are logged, the next pass retries. */
   redeemInBackground(why: string, only?: string): void {
-    this.redeem(only).then((report) => {
+    this.redeem(only, false).then((report) => {
       const submitted = report.channels.filter((channel) => channel.submitted);
       if (submitted.length > 0) this.ctx.logger.info({ why, redeemed: submitted.map((channel) => channel.channel), complete: report.complete }, 'vouchers redeemed');
     }, (error: unknown) => this.ctx.logger.warn({ why, err: (error as Error)?.message ?? String(error) }, 'redemption not done; retried at the next connect'));
   }
 
-  private async pass(only: string | undefined): Promise<RedeemReport> {
+  private async pass(only: string | undefined, closedToo: boolean): Promise<RedeemReport> {
     const { link, timing, device, db } = this.ctx;
     if (!(await link.whenConnected(timing.requestTimeoutMs))) throw new MqpayError('SERVICE_UNAVAILABLE', 'broker unreachable; nothing redeemed');
     const listed = await link.call('channel.list', {});
@@ -43,7 +47,7 @@ export class Redeemer {
       const held = heldVoucher(db, channelIdFromHex(channel.channel));
       if (held === null) continue;
       const base = { channel: channel.channel, payer: channel.payer, heldSeq: held.seq, heldTotal: held.total };
-      if (held.seq <= channel.seq || channel.state === 'closed') {
+      if (held.seq <= channel.seq || (channel.state === 'closed' && !closedToo)) {
         channels.push({ ...base, state: channel.state, serviceSeq: channel.seq, serviceTotal: channel.total, submitted: false });
         continue;
       }
