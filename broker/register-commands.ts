@@ -3,6 +3,7 @@
 import type { Command } from '../cli/command.js';
 import { channelEvidenceCommand, deviceAddCommand, ledgerCheckCommand, walletFundCommand } from './operator/commands/admin-commands.js';
 import { brokerCommand } from './broker-command.js';
+import { channelCloseCommand } from './operator/commands/channel-close-command.js';
 import { viewCommands } from './operator/commands/view-commands.js';
 
-export const brokerCommands: Command[] = [brokerCommand, deviceAddCommand, walletFundCommand, ledgerCheckCommand, channelEvidenceCommand, ...viewCommands];
+export const brokerCommands: Command[] = [brokerCommand, deviceAddCommand, walletFundCommand, ledgerCheckCommand, channelEvidenceCommand, channelCloseCommand, ...viewCommands];

@@ -259,6 +259,8 @@ export class DeviceLink extends EventEmitter {
       pending.reject(new MqpayError('SERVICE_UNAVAILABLE', 'link closed'));
       this.pending.delete(id);
     }
+    // An offline link never dialled: MQTT.js has no stream to end (its end() would throw).
+    if (this.options.offline === true) return;
     // Forced: a graceful end waits for every unacknowledged QoS 1 message, forever if the
     // broker is gone. Unsent vouchers are in the agent's store and are re-sent next time.
     await this.client.endAsync(true);
