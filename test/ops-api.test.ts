@@ -243,7 +243,7 @@ describe('channels and settlements', () => {
     expect(again.channel.closesAt).toBe(closing.channel.closesAt);
     expectProblem(await broker.api('POST', `/api/channels/${channel.channelHex}/close?immediate=yes`), 400, 'MESSAGE_INVALID');
     const closed = await expectAnswer('POST', '/api/channels/{id}/close', `/api/channels/${channel.channelHex}/close?immediate=true`, 200);
-    expect(closed).toMatchObject({ settled: '0.0065', refunded: '2.4935', channel: { state: 'closed', closeRequestedBy: 'operator', closesAt: null } });
+    expect(closed).toMatchObject({ settled: '0.0065', refunded: '2.4935', channel: { state: 'closed', closeRequestedBy: 'operator-immediate', closesAt: null } });
     expect(closed.settlement).toBe(`close-${channel.channelHex}`);
     expectProblem(await broker.api('POST', `/api/channels/${channel.channelHex}/close`), 409, 'CHANNEL_CLOSED');
     expect((await expectAnswer('GET', '/api/wallets', '/api/wallets', 200)).items).toContainEqual({ device: 'car-1', balance: '9.9935' });

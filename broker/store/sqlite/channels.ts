@@ -114,8 +114,11 @@ export function updateChannelDeposit(db: Db, num: bigint, deposit: Amount, revis
 }
 
 export function markChannelClosed(db: Db, num: bigint, by: CloseRequester, nowMs: number): void {
-  // Who asked first is kept: a window opened by the payer and ended by the payee's close stays 'payer'.
-  const changed = statement(db, "UPDATE channels SET state = 'closed', closed_at_ms = ?, close_requested_by = COALESCE(close_requested_by, ?) WHERE num = ? AND state = 'open'").run(BigInt(nowMs), by, num).changes;
+  // Who asked first is kept (a window opened by the payer and ended by the payee's close stays
+  // 'payer'), except an operator's explicit immediate close, which is always what is recorded.
+  const changed = statement(db, `UPDATE channels SET state = 'closed', closed_at_ms = @now,
+      close_requested_by = CASE WHEN @by = 'operator-immediate' THEN @by ELSE COALESCE(close_requested_by, @by) END
+    WHERE num = @num AND state = 'open'`).run({ now: BigInt(nowMs), by, num }).changes;
   assert(changed === 1, 'only an open channel closes');
 }
 
