@@ -165,7 +165,8 @@ export const MIGRATIONS: readonly string[] = [
   //   was already kept) and the certificate revision it was judged against; each settlement
   //   keeps the exact voucher it settled, per channel, in `settlement_vouchers`.
   // - `meta.evidence_from_settlement` is the settlements rowid from which evidence is kept:
-  //   settlements committed before this migration have none and cannot be re-verified.
+  //   settlements committed before this migration have none and cannot be re-verified; nor can
+  //   a later settlement of a voucher accepted before it (`channels.legacy_seq`).
   `
   ALTER TABLE channels ADD COLUMN closing_deadline_ms INTEGER;
   ALTER TABLE channels ADD COLUMN closing_started_ms INTEGER;
@@ -189,5 +190,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX double_signs_by_channel ON double_signs(channel);
 
   INSERT INTO meta (key, value) VALUES ('evidence_from_settlement', (SELECT COALESCE(MAX(rowid), 0) + 1 FROM settlements));
+  -- A channel whose latest voucher was accepted before this migration has no bytes for it: a
+  -- settlement of that voucher keeps no evidence, and the audit knows why (legacy_seq).
+  ALTER TABLE channels ADD COLUMN legacy_seq INTEGER;
+  UPDATE channels SET legacy_seq = latest_seq WHERE latest_seq > 0;
   `,
 ];
