@@ -4,10 +4,10 @@
 // `channel.closing` notice arrives, and on demand (`redeem()`, `mqpay agent redeem`).
 import { MqpayError } from '../../shared/errors.js';
 import { toHex } from '../../shared/hex.js';
-import { channelIdFromHex } from '../../shared/ids.js';
 import type { RpcResult } from '../../shared/schemas.js';
 import type { AgentContext } from '../context.js';
-import { heldVoucher } from '../store/payee-channels.js';
+import { heldVoucher, listPayeeChannels } from '../store/payee-channels.js';
+import { ZERO } from '../../shared/amount.js';
 import type { RedeemedChannel, RedeemReport } from '../types.js';
 
 type ServiceChannel = RpcResult<'channel.list'>['channels'][number];
@@ -41,30 +41,42 @@ export class Redeemer {
     const { link, timing, device, db } = this.ctx;
     if (!(await link.whenConnected(timing.requestTimeoutMs))) throw new MqpayError('SERVICE_UNAVAILABLE', 'broker unreachable; nothing redeemed');
     const listed = await link.call('channel.list', {});
+    const byId = new Map(listed.channels.filter((channel) => channel.payee === device).map((channel) => [channel.channel, channel]));
     const channels: RedeemedChannel[] = [];
-    for (const channel of listed.channels) {
-      if (channel.payee !== device || (only !== undefined && channel.channel !== only)) continue;
-      const held = heldVoucher(db, channelIdFromHex(channel.channel));
+    for (const local of listPayeeChannels(db)) {
+      const hex = toHex(local.id);
+      if (only !== undefined && hex !== only) continue;
+      const held = heldVoucher(db, local.id);
       if (held === null) continue;
-      const base = { channel: channel.channel, payer: channel.payer, heldSeq: held.seq, heldTotal: held.total };
-      if (held.seq <= channel.seq || (channel.state === 'closed' && !closedToo)) {
-        channels.push({ ...base, state: channel.state, serviceSeq: channel.seq, serviceTotal: channel.total, submitted: false });
+      const base = { channel: hex, payer: local.payer, heldSeq: held.seq, heldTotal: held.total };
+      const known = byId.get(hex);
+      if (known === undefined) {
+        // channel.list is bounded (newest first): a channel it left out is asked about directly,
+        // unless this payee already knows it closed.
+        if (local.state === 'closed' && !closedToo) continue;
+        channels.push(await this.submit(base, null, held));
         continue;
       }
-      channels.push(await this.submit(base, channel, held));
+      if (held.seq <= known.seq || (known.state === 'closed' && !closedToo)) {
+        channels.push({ ...base, state: known.state, serviceSeq: known.seq, serviceTotal: known.total, submitted: false });
+        continue;
+      }
+      channels.push(await this.submit(base, known, held));
     }
     // Complete when, on every channel, the service holds at least what this payee holds.
     const complete = channels.every((channel) => channel.serviceSeq >= channel.heldSeq);
     return { channels, complete };
   }
 
-  private async submit(base: Pick<RedeemedChannel, 'channel' | 'payer' | 'heldSeq' | 'heldTotal'>, before: ServiceChannel, held: { voucher: Uint8Array; signature: Uint8Array }): Promise<RedeemedChannel> {
+  /** `before` is the service's view from channel.list, null when the list left the channel out. */
+  private async submit(base: Pick<RedeemedChannel, 'channel' | 'payer' | 'heldSeq' | 'heldTotal'>, before: ServiceChannel | null, held: { voucher: Uint8Array; signature: Uint8Array }): Promise<RedeemedChannel> {
     try {
       const result = await this.ctx.link.call('channel.redeem', { voucher: toHex(held.voucher), signature: toHex(held.signature) });
       return { ...base, state: result.channel.state, serviceSeq: result.channel.seq, serviceTotal: result.channel.total, submitted: true };
     } catch (error) {
       if (!(error instanceof MqpayError) || error.retryable) throw error;
-      return { ...base, state: before.state, serviceSeq: before.seq, serviceTotal: before.total, submitted: true, error: error.code };
+      const state = before?.state ?? (error.code === 'CHANNEL_CLOSED' ? 'closed' : 'open');
+      return { ...base, state, serviceSeq: before?.seq ?? 0n, serviceTotal: before?.total ?? ZERO, submitted: true, error: error.code };
     }
   }
 }
