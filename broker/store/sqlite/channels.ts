@@ -133,16 +133,20 @@ export function insertVoucher(db: Db, channel: bigint, seq: bigint, total: Amoun
  * [docs/DESIGN.md rule 11]. A payer's voucher judged before a close committed may reach its
  * batch after it: it is refused (CHANNEL_CLOSED, or CHANNEL_CLOSING inside a dispute window),
  * since the escrow was refunded or is about to be. A payee's redemption (`redeeming`) counts
- * inside the window. Any other miss is a bug (a stale cache), and it fails its own write
- * rather than be acknowledged.
+ * inside the window, and may have moved the latest past a payer's voucher still in its batch
+ * (VOUCHER_SEQ_NOT_INCREASING). Any other miss is a bug (a stale cache), and it fails its own
+ * write rather than be acknowledged.
  */
 export function setLatestVoucher(db: Db, channel: bigint, seq: bigint, total: Amount, voucher: Uint8Array, signature: Uint8Array, redeeming: boolean): void {
   const changed = statement(db, `UPDATE channels SET latest_seq = ?, latest_total = ?, latest_signature = ?, latest_voucher = ?, latest_revision = revision
     WHERE num = ? AND latest_seq < ? AND state = 'open' AND (? OR closing_deadline_ms IS NULL)`).run(seq, total, signature, voucher, channel, seq, redeeming ? 1n : 0n).changes;
   if (changed === 1) return;
-  const row = statement(db, 'SELECT state, closing_deadline_ms FROM channels WHERE num = ?').get(channel) as { state: string; closing_deadline_ms: bigint | null } | undefined;
+  const row = statement(db, 'SELECT state, closing_deadline_ms, latest_seq FROM channels WHERE num = ?').get(channel) as { state: string; closing_deadline_ms: bigint | null; latest_seq: bigint } | undefined;
   if (row?.state === 'closed') throw new MqpayError('CHANNEL_CLOSED');
   if (row?.closing_deadline_ms !== null && row?.closing_deadline_ms !== undefined && !redeeming) throw new MqpayError('CHANNEL_CLOSING');
+  // A payee's redemption committed between this voucher's judgement and its batch: the channel
+  // is already past it (the payer's cache entry is reloaded after this failed write).
+  if (row !== undefined && row.latest_seq >= seq) throw new MqpayError('VOUCHER_SEQ_NOT_INCREASING', `latest seq is ${row.latest_seq}`);
   assert(false, "an accepted voucher moves its channel's latest forward");
 }
 
