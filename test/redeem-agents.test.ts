@@ -111,6 +111,22 @@ describe('redemption: a voucher accepted offline survives a close, an expiry, an
     await expect.poll(() => charger.channels().paid[0]?.state, NETWORK_POLL).toBe('closed');
   });
 
+  it('a payee online when the close is announced redeems by itself on the channel.closing notice', async () => {
+    const parties = await payOnlineThenOffline(3_600);
+    const charger = await bed.start(parties.chargerHome, { clock });
+    // It redeems seq 2 as it connects; seq 3 is then handed over while it stays online.
+    await expect.poll(() => getChannel(broker.app.db, parties.channel)?.latestSeq, NETWORK_POLL).toBe(2n);
+    const third = await offline(parties.carHome, (agent) => agent.sign(parties.chargerName, '0.05'));
+    expect(await charger.receiveVoucher(third.message)).toMatchObject({ seq: 3n, source: 'direct' });
+    expect(getChannel(broker.app.db, parties.channel)?.latestSeq).toBe(2n); // held by the payee only
+    const payer = await broker.link(parties.car, readKeyFile(join(parties.carHome, 'key')));
+    await payer.request('channel.close', { channel: parties.hex });
+    await expect.poll(() => getChannel(broker.app.db, parties.channel)?.latestSeq, NETWORK_POLL).toBe(3n);
+    clock.advance(WINDOW_S * 1000);
+    await broker.app.service.tick();
+    expectSettledAndAudited(parties, TOTAL_2 + 50_000n);
+  });
+
   it('an expiry: the window opens at the epoch after expiry, and the redeemed voucher settles', async () => {
     const parties = await payOnlineThenOffline(60);
     clock.advance(61_000);
