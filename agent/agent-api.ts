@@ -12,7 +12,7 @@ import { readAgentStatus, type AgentStatus } from './status.js';
 import { markPayeeChannelClosed } from './store/payee-channels.js';
 import { getPayerChannel, setPayerChannelState } from './store/payer-channels.js';
 import type {
-  CloseResult, Offer, Payment, PaymentHandler, PaymentStream, PayOptions, ReceiptMessage, ReceivedPayment, SignedPayment, StreamOptions, VoucherMessage,
+  CloseResult, Offer, RedeemReport, Payment, PaymentHandler, PaymentStream, PayOptions, ReceiptMessage, ReceivedPayment, SignedPayment, StreamOptions, VoucherMessage,
 } from './types.js';
 
 export interface Agent {
@@ -38,8 +38,16 @@ export interface Agent {
   balance(): Promise<Amount>;
   /** What this device knows locally: channels it pays and is paid through, pending vouchers. */
   channels(): AgentStatus;
-  /** Closes a channel (payer or payee): settles what is owed, refunds the rest to the payer. */
+  /**
+   * Closes a channel. As payee: settles what is owed at once, refunds the rest to the payer. As
+   * payer: opens the dispute window; it settles at the deadline (`closesAtMs`).
+   */
   close(channel: string): Promise<CloseResult>;
+  /**
+   * Hands the service every payer-signed voucher this payee holds that is better than the
+   * service's latest (also done by itself on every connect and when a close is pending).
+   */
+  redeem(): Promise<RedeemReport>;
   whenConnected(timeoutMs: number): Promise<boolean>;
   onConnection(listener: (connected: boolean) => void): () => void;
   /** Stops the agent: closes the link and the store. Pending vouchers stay stored. */
@@ -115,11 +123,22 @@ export class AgentApi implements Agent {
   async close(channel: string): Promise<CloseResult> {
     const id = channelIdFromHex(channel);
     const result = await this.call('channel.close', { channel });
+    const state = result.channel.state;
     await this.ctx.batch.run(() => {
+      // A payer signs nothing more once it asked to close; the payee's side closes with the channel.
       if (getPayerChannel(this.ctx.db, id) !== null) setPayerChannelState(this.ctx.db, id, 'closed');
-      markPayeeChannelClosed(this.ctx.db, id);
+      if (state === 'closed') markPayeeChannelClosed(this.ctx.db, id);
     });
-    return { channel, settled: result.settled, refunded: result.refunded };
+    return {
+      channel, state,
+      ...(result.settled === undefined ? {} : { settled: result.settled }),
+      ...(result.refunded === undefined ? {} : { refunded: result.refunded }),
+      ...(result.channel.closesAtMs === undefined ? {} : { closesAtMs: result.channel.closesAtMs }),
+    };
+  }
+
+  redeem(): Promise<RedeemReport> {
+    return this.payee.redeemer.redeem();
   }
 
   whenConnected(timeoutMs: number): Promise<boolean> {

@@ -42,7 +42,16 @@ export interface CreateAgentOptions {
   /** How long createAgent waits for the first connection; after it the agent starts offline. */
   readonly connectWaitMs?: number;
   readonly faults?: AgentFaults;
+  /**
+   * Never connect: sign and accept vouchers with what the home already holds (the offline
+   * hand-over of `mqpay agent voucher` and `accept`). Signed vouchers stay pending, re-sent the
+   * next time the agent runs online.
+   */
+  readonly offline?: boolean;
 }
+
+/** Never dialled: an offline agent needs no broker URL. */
+const OFFLINE_BROKER_URL = 'mqtt://offline.invalid:1883';
 
 function openLink(options: CreateAgentOptions, device: string, secretKey: Uint8Array, brokerId: string, brokerUrl: string, clock: Clock, random: RandomBytes): DeviceLink {
   return DeviceLink.open({
@@ -51,12 +60,13 @@ function openLink(options: CreateAgentOptions, device: string, secretKey: Uint8A
     ...(options.reconnectPeriodMs === undefined ? {} : { reconnectPeriodMs: options.reconnectPeriodMs }),
     ...(options.reconnectPeriodMaxMs === undefined ? {} : { reconnectPeriodMaxMs: options.reconnectPeriodMaxMs }),
     ...(options.keepaliveSeconds === undefined ? {} : { keepaliveSeconds: options.keepaliveSeconds }),
+    ...(options.offline === true ? { offline: true } : {}),
   });
 }
 
 function buildContext(options: CreateAgentOptions): AgentContext {
   const home = loadAgentHome(options.home);
-  const brokerUrl = options.brokerUrl ?? home.config.brokerUrl;
+  const brokerUrl = options.brokerUrl ?? home.config.brokerUrl ?? (options.offline === true ? OFFLINE_BROKER_URL : undefined);
   if (brokerUrl === undefined) throw new MqpayError('MESSAGE_INVALID', 'no broker URL: pass one or set brokerUrl in agent.json');
   parseBrokerUrl(brokerUrl); // a bad URL fails here, before the store is opened
   const clock = options.clock ?? systemClock;
@@ -82,6 +92,8 @@ function wire(ctx: AgentContext, payer: Payer, payee: Payee): void {
     logger.info({ device: ctx.device }, 'connected');
     payer.onConnected();
     payee.outbox.publishPending();
+    // Vouchers accepted offline reach the service on every (re)connect [docs/DESIGN.md rule 11].
+    payee.redeemer.redeemInBackground('connect');
   });
   link.on('offline', () => logger.warn({ device: ctx.device }, 'broker unreachable; reconnecting'));
   link.on('link-error', (error: Error) => logger.debug({ err: error.message }, 'link error'));
@@ -104,7 +116,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   payer.sender.start();
   maintenance.start();
   ctx.logger.info({ device: ctx.device }, 'agent started');
-  await ctx.link.whenConnected(options.connectWaitMs ?? CONNECT_WAIT_MS_DEFAULT);
+  if (options.offline !== true) await ctx.link.whenConnected(options.connectWaitMs ?? CONNECT_WAIT_MS_DEFAULT);
   const stream = (payee: string, amount: Amount, memo: string | undefined) => payer.pay(payee, amount, memo === undefined ? {} : { memo });
   return new AgentApi(ctx, payer, payee, {
     stream: (to, streamOptions) => startStream((amount, memo) => stream(to, amount, memo), ctx.clock, streamOptions),

@@ -27,6 +27,17 @@ export async function applyNotice(ctx: AgentContext, notice: NoticeParsed): Prom
       logger.info({ channel: notice.channel, amount: formatAmount(notice.amount), settledTotal: formatAmount(settled) }, 'channel settled');
       return;
     }
+    case 'channel.closing': {
+      // The payer signs nothing more on it (the service refuses it, CHANNEL_CLOSING); the payee
+      // keeps it open locally until the closed notice, and redeems (link/inbox.ts).
+      const id = channelIdFromHex(notice.channel);
+      await batch.run(() => {
+        const payer = getPayerChannel(db, id);
+        if (payer !== null && payer.state === 'open') setPayerChannelState(db, id, 'closed');
+      });
+      logger.info({ channel: notice.channel, closesAtMs: notice.closesAtMs, by: notice.by }, 'channel closing');
+      return;
+    }
     case 'channel.closed': {
       const id = channelIdFromHex(notice.channel);
       await batch.run(() => {

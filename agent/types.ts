@@ -92,8 +92,38 @@ export interface PaymentStream {
   stop(): Promise<StreamSummary>;
 }
 
+/**
+ * A close as the service answered it: a payer's close opens the dispute window ('closing',
+ * settled at `closesAtMs`, then `settled` and `refunded` come in the `channel.closed` notice);
+ * a payee's close settles at once ('closed', with both amounts).
+ */
 export interface CloseResult {
   readonly channel: string;
-  readonly settled: Amount;
-  readonly refunded: Amount;
+  readonly state: 'open' | 'closing' | 'closed';
+  readonly settled?: Amount;
+  readonly refunded?: Amount;
+  readonly closesAtMs?: number;
+}
+
+/** One channel in a redemption pass, as the payee holds it and as the service holds it after. */
+export interface RedeemedChannel {
+  readonly channel: string;
+  readonly payer: string;
+  readonly state: 'open' | 'closing' | 'closed';
+  /** The seq and total of the voucher this payee holds. */
+  readonly heldSeq: bigint;
+  readonly heldTotal: Amount;
+  /** The service's latest after the pass. */
+  readonly serviceSeq: bigint;
+  readonly serviceTotal: Amount;
+  /** Submitted in this pass (the service held less). */
+  readonly submitted: boolean;
+  /** The code that refused it, if it was refused. */
+  readonly error?: string;
+}
+
+export interface RedeemReport {
+  readonly channels: readonly RedeemedChannel[];
+  /** True when the service holds this payee's best voucher on every channel it is paid through. */
+  readonly complete: boolean;
 }

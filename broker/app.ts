@@ -76,7 +76,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const verifier = config.verifyThreads === 1 ? new WorkerVerifier() : inlineVerifier;
   const service = createSettlementService({
     store: (overrides.store ?? storeFor)(db), telemetry, clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
-    options: { brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos, channelCacheEntriesMax: config.channelCacheEntriesMax },
+    options: { brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, closeWindowSeconds: config.closeWindowSeconds, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos, channelCacheEntriesMax: config.channelCacheEntriesMax },
   });
   // The ops topics are written from the telemetry port, whether or not the HTTP API is on.
   const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));

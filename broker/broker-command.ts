@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { parseAmount } from '../shared/amount.js';
 import { integerOption, requirePath, requireString, type Command } from '../cli/command.js';
 import { createBrokerApp, systemRandom } from './app.js';
-import { EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX } from './limits.js';
+import { CLOSE_WINDOW_SECONDS_DEFAULT, CLOSE_WINDOW_SECONDS_MAX, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX } from './limits.js';
 import { operatorHttpHandler } from './operator/http/operator-api.js';
 import { resolveOperatorToken } from './operator/operator-token.js';
 
@@ -20,6 +20,7 @@ export const brokerCommand: Command = {
     'epoch-seconds': { type: 'string', description: 'seconds between settlement epochs', default: String(EPOCH_SECONDS_DEFAULT) },
     'settle-threshold': { type: 'string', description: 'settle a channel early once this amount is unsettled (e.g. 5)' },
     'fee-ppm': { type: 'string', description: 'operator fee in parts per million of each settlement', default: '0' },
+    'close-window-seconds': { type: 'string', description: 'dispute window of a payer\'s, operator\'s or expiry\'s close (0 settles at once)', default: String(CLOSE_WINDOW_SECONDS_DEFAULT) },
     'broker-id': { type: 'string', description: 'broker id that connect tokens must name', default: 'mqpay' },
     'operator-token': { type: 'string', description: 'operator token (else $MQPAY_OPERATOR_TOKEN, else DATA/operator.token)' },
     'log-level': { type: 'string', description: 'fatal|error|warn|info|debug|silent', default: 'info' },
@@ -36,6 +37,7 @@ export const brokerCommand: Command = {
       epochSeconds: integerOption(input, 'epoch-seconds', 1, 86_400) ?? EPOCH_SECONDS_DEFAULT,
       settleThresholdMicro: typeof threshold === 'string' ? parseAmount(threshold) : 0n,
       feePpm: integerOption(input, 'fee-ppm', 0, FEE_PPM_MAX) ?? 0,
+      closeWindowSeconds: integerOption(input, 'close-window-seconds', 0, CLOSE_WINDOW_SECONDS_MAX) ?? CLOSE_WINDOW_SECONDS_DEFAULT,
       brokerId: requireString(input, 'broker-id'),
       operatorToken: resolveOperatorToken(dataDir, input.values['operator-token'] as string | undefined, input.io.env.MQPAY_OPERATOR_TOKEN, systemRandom),
       logLevel: requireString(input, 'log-level') as never,
@@ -44,7 +46,7 @@ export const brokerCommand: Command = {
     input.stdout(`mqpay broker "${app.config.brokerId}" listening: mqtt://${app.config.host}:${mqttPort}${httpPort === null ? '' : `, http://${app.config.host}:${httpPort} (MQTT over WebSocket at /mqtt)`}`);
     if (httpPort !== null) input.stdout(`dashboard: http://${app.config.host}:${httpPort}/  API: /api (OpenAPI at /api/openapi.json)  metrics: /metrics`);
     input.stdout(`service public key: ${app.servicePublicKeyHex}`);
-    input.stdout(`data: ${dataDir}; settlement every ${app.config.epochSeconds} s`);
+    input.stdout(`data: ${dataDir}; settlement every ${app.config.epochSeconds} s; close window ${app.config.closeWindowSeconds} s`);
     await input.io.untilStopped();
     await app.close();
     input.stdout('broker stopped; ledger flushed');

@@ -8,7 +8,7 @@ import {
   PACKET_BYTES_MAX,
 } from '../shared/limits.js';
 import {
-  CHANNEL_CACHE_ENTRIES_DEFAULT, CLIENTS_DEFAULT, CONCURRENCY_DEFAULT, CONNECT_TIMEOUT_MS_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX,
+  CHANNEL_CACHE_ENTRIES_DEFAULT, CLIENTS_DEFAULT, CLOSE_WINDOW_SECONDS_DEFAULT, CLOSE_WINDOW_SECONDS_MAX, CONCURRENCY_DEFAULT, CONNECT_TIMEOUT_MS_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX,
   IN_FLIGHT_MESSAGES_PER_DEVICE_DEFAULT, KEEPALIVE_SECONDS_MAX_DEFAULT, OUTBOUND_BYTES_PER_CLIENT_DEFAULT, QUEUE_PACKETS_DEFAULT, STORE_LOCK_WAIT_MS_DEFAULT, VOUCHER_BATCH_ENTRIES_DEFAULT,
 } from './limits.js';
 
@@ -25,6 +25,8 @@ export const brokerConfigSchema = z.strictObject({
   /** Settle a channel early once this much is unsettled, in micro-units; 0 disables. */
   settleThresholdMicro: z.bigint().min(0n).default(0n),
   feePpm: z.number().int().min(0).max(FEE_PPM_MAX).default(0),
+  /** Dispute window between a payer's, operator's or expiry's close and its settlement; 0 settles at once. */
+  closeWindowSeconds: z.number().int().min(0).max(CLOSE_WINDOW_SECONDS_MAX).default(CLOSE_WINDOW_SECONDS_DEFAULT),
   voucherBatchMax: z.number().int().min(1).max(10_000).default(VOUCHER_BATCH_ENTRIES_DEFAULT),
   /** Channels the voucher hot path keeps in memory (LRU; channels awaiting a commit are never evicted). */
   /** How long a write waits for a write lock held by another process before SERVICE_UNAVAILABLE. */

@@ -56,6 +56,14 @@ export const CHANNEL_CACHE_ENTRIES_DEFAULT = 200_000;
 export const VERIFY_BATCH_MAX = 512;
 /** Expired channels closed per tick; the rest wait for the next tick. */
 export const EXPIRED_CHANNELS_PER_TICK_MAX = 1_000;
+/** Channels whose dispute window ended, settled per tick (the rest at the next) [docs/DESIGN.md rule 11]. */
+export const CLOSING_CHANNELS_PER_TICK_MAX = 1_000;
+/** Default dispute window between a payer's, operator's or expiry's close and its settlement. */
+export const CLOSE_WINDOW_SECONDS_DEFAULT = 600;
+/** Longest dispute window an operator may configure (one week). */
+export const CLOSE_WINDOW_SECONDS_MAX = 604_800;
+/** Double-sign evidence rows kept per channel; the first ones already prove it. */
+export const DOUBLE_SIGN_EVIDENCE_PER_CHANNEL_MAX = 8;
 /** Settled channels whose notices are built per event-loop turn, so the broker stays responsive. */
 export const NOTICE_CHANNELS_PER_TURN_MAX = 1_000;
 /** Most telemetry listeners at once (the metrics, the SSE feed, tests); a leak shows as an error. */

@@ -35,6 +35,8 @@ export const ERRORS = {
   CHANNEL_UNKNOWN: { message: 'channel does not exist', retryable: false, httpStatus: 404 },
   CHANNEL_CLOSED: { message: 'channel is closed', retryable: false, httpStatus: 409 },
   CHANNEL_EXPIRED: { message: 'channel has expired', retryable: false, httpStatus: 409 },
+  CHANNEL_CLOSING: { message: 'channel is closing: its dispute window is open', retryable: false, httpStatus: 409 },
+  CHANNEL_NOT_PAYEE: { message: 'only the channel\'s payee may redeem its vouchers', retryable: false, httpStatus: 403 },
   CHANNEL_NOT_PAYER: { message: 'channel belongs to another payer', retryable: false, httpStatus: 403 },
   CHANNEL_LIMIT: { message: 'too many open channels for this device', retryable: false, httpStatus: 409 },
   CHANNEL_SELF: { message: 'a device cannot open a channel to itself', retryable: false, httpStatus: 400 },

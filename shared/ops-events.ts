@@ -3,7 +3,7 @@
 // feed of the operator API relays these same messages, named by their `type`. Strict like every
 // other message; amounts are decimal strings parsed into bigint micro-units.
 import * as z from 'zod';
-import { amountSchema, channelIdSchema, deviceIdSchema, PROTOCOL_VERSION, settlementIdSchema } from './schemas.js';
+import { amountSchema, channelIdSchema, deviceIdSchema, PROTOCOL_VERSION, seqSchema, settlementIdSchema } from './schemas.js';
 
 const version = z.literal(PROTOCOL_VERSION);
 const atMs = z.number().int().nonnegative();
@@ -14,6 +14,10 @@ export const opsEventSchema = z.discriminatedUnion('type', [
   z.strictObject({ v: version, type: z.enum(['device.enrolled', 'device.disabled', 'device.enabled']), device: deviceIdSchema, by: z.literal('operator'), atMs }),
   z.strictObject({ v: version, type: z.literal('wallet.funded'), device: deviceIdSchema, amount: amountSchema, by: z.literal('operator'), atMs }),
   z.strictObject({ v: version, type: z.literal('channel.closed'), channel: channelIdSchema, settled: amountSchema, refunded: amountSchema, by: z.literal('operator'), atMs }),
+  /** An operator's close that opened a dispute window (settles at `closesAtMs`). */
+  z.strictObject({ v: version, type: z.literal('channel.closing'), channel: channelIdSchema, closesAtMs: atMs, by: z.literal('operator'), atMs }),
+  /** A payer signed two totals for one seq: evidence is kept (bounded per channel) and the device flagged. */
+  z.strictObject({ v: version, type: z.literal('device.double-signed'), device: deviceIdSchema, channel: channelIdSchema, seq: seqSchema, atMs }),
 ]);
 export type OpsEvent = z.input<typeof opsEventSchema>;
 export type OpsEventParsed = z.output<typeof opsEventSchema>;

@@ -135,8 +135,10 @@ export const rpcChannelSchema = z.strictObject({
   total: amountSchema,
   settled: amountSchema,
   seq: latestSeqSchema,
-  state: z.enum(['open', 'closed']),
+  /** 'closing': a dispute window is open until `closesAtMs` [docs/DESIGN.md rule 11]. */
+  state: z.enum(['open', 'closing', 'closed']),
   expiresAtSeconds: unixSecondsSchema,
+  closesAtMs: unixMsSchema.optional(),
 });
 export type RpcChannel = z.input<typeof rpcChannelSchema>;
 
@@ -163,9 +165,19 @@ export const RPC_METHODS = {
     params: z.strictObject({ channel: channelIdSchema, amount: positiveAmountSchema }),
     result: z.strictObject(certifiedChannel),
   },
+  /**
+   * A payee's close settles at once; a payer's opens the dispute window (the channel comes back
+   * 'closing' with `closesAtMs`, and `settled`/`refunded` come with the `channel.closed` notice
+   * at the deadline). Repeating a close changes nothing.
+   */
   'channel.close': {
     params: z.strictObject({ channel: channelIdSchema }),
-    result: z.strictObject({ channel: rpcChannelSchema, settled: amountSchema, refunded: amountSchema }),
+    result: z.strictObject({ channel: rpcChannelSchema, settled: amountSchema.optional(), refunded: amountSchema.optional() }),
+  },
+  /** A payee submits a payer-signed voucher it holds; it becomes the channel's latest when higher. */
+  'channel.redeem': {
+    params: z.strictObject({ voucher: hexOf(VOUCHER_BYTES), signature: signatureSchema }),
+    result: z.strictObject({ channel: rpcChannelSchema }),
   },
   'wallet.balance': {
     params: emptyParams,
@@ -196,6 +208,7 @@ export const rpcRequestSchema = z.discriminatedUnion('method', [
   requestOf('channel.open', RPC_METHODS['channel.open'].params),
   requestOf('channel.topup', RPC_METHODS['channel.topup'].params),
   requestOf('channel.close', RPC_METHODS['channel.close'].params),
+  requestOf('channel.redeem', RPC_METHODS['channel.redeem'].params),
   requestOf('wallet.balance', RPC_METHODS['wallet.balance'].params),
   requestOf('channel.list', RPC_METHODS['channel.list'].params),
 ]);
@@ -258,6 +271,14 @@ export const noticeSchema = z.discriminatedUnion('type', [
     settledTotal: amountSchema,
   }),
   z.strictObject({ v: version, type: z.literal('channel.closed'), channel: channelIdSchema, settled: amountSchema, refunded: amountSchema }),
+  /** A dispute window opened: the payee redeems any better voucher before `closesAtMs`. */
+  z.strictObject({
+    v: version,
+    type: z.literal('channel.closing'),
+    channel: channelIdSchema,
+    closesAtMs: unixMsSchema,
+    by: z.enum(['payer', 'operator', 'expiry']),
+  }),
 ]);
 export type Notice = z.input<typeof noticeSchema>;
 export type NoticeParsed = z.output<typeof noticeSchema>;

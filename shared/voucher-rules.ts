@@ -9,7 +9,7 @@ export interface VoucherChannelState {
   readonly payer: string;
   readonly deposit: Amount;
   readonly expiresAtSeconds: bigint;
-  readonly state: 'open' | 'closed';
+  readonly state: 'open' | 'closing' | 'closed';
   readonly latestSeq: bigint;
   readonly latestTotal: Amount;
 }
@@ -34,8 +34,30 @@ export function judgeVoucher(channel: VoucherChannelState | null, publisher: str
   }
   if (voucher.seq < channel.latestSeq) return { kind: 'older' };
   if (channel.state === 'closed') return { kind: 'reject', code: 'CHANNEL_CLOSED' };
+  // Inside a dispute window the payer adds nothing; only the payee's redemption counts.
+  if (channel.state === 'closing') return { kind: 'reject', code: 'CHANNEL_CLOSING' };
   if (channel.expiresAtSeconds <= nowSeconds) return { kind: 'reject', code: 'CHANNEL_EXPIRED' };
   if (voucher.expiresAtSeconds <= nowSeconds) return { kind: 'reject', code: 'VOUCHER_EXPIRED' };
+  if (voucher.total <= channel.latestTotal) return { kind: 'reject', code: 'VOUCHER_TOTAL_NOT_INCREASING' };
+  if (voucher.total > channel.deposit) return { kind: 'reject', code: 'VOUCHER_ABOVE_DEPOSIT' };
+  return { kind: 'advance' };
+}
+
+/**
+ * A payee's redemption of a payer-signed voucher [docs/DESIGN.md rule 11]: the same rules as the
+ * payer's own publication (seq and total increasing, within the deposit; the caller checks the
+ * payer's signature), with two differences. It counts inside a dispute window ('closing'), which
+ * exists for it. Expiry does not refuse it: the channel's expiry only opens the window, and the
+ * voucher's own expiry bounds when the payee may accept it offline, a moment the service cannot
+ * know; the payer signed the total, so it is owed until the channel is closed.
+ */
+export function judgeRedemption(channel: VoucherChannelState | null, voucher: Voucher): VoucherVerdict {
+  if (channel === null) return { kind: 'reject', code: 'CHANNEL_UNKNOWN' };
+  if (voucher.seq === channel.latestSeq) {
+    return voucher.total === channel.latestTotal ? { kind: 'repeat-latest' } : { kind: 'double-signed' };
+  }
+  if (voucher.seq < channel.latestSeq) return { kind: 'older' };
+  if (channel.state === 'closed') return { kind: 'reject', code: 'CHANNEL_CLOSED' };
   if (voucher.total <= channel.latestTotal) return { kind: 'reject', code: 'VOUCHER_TOTAL_NOT_INCREASING' };
   if (voucher.total > channel.deposit) return { kind: 'reject', code: 'VOUCHER_ABOVE_DEPOSIT' };
   return { kind: 'advance' };

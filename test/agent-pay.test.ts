@@ -60,8 +60,12 @@ describe('agent: paying through a real broker', () => {
 
     await broker.app.service.tick();
     expect(balanceOf(broker.app.db, walletAccount('charger-1'))).toBe(375_000n);
-    const closed = await car.close(first.channel);
-    expect(closed).toMatchObject({ settled: 375_000n, refunded: 1_625_000n });
+    // The payer's close opens the dispute window; the payee's own close then settles at once.
+    const closing = await car.close(first.channel);
+    expect(closing).toMatchObject({ state: 'closing' });
+    expect(closing.closesAtMs).toBeGreaterThan(Date.now());
+    const closed = await charger.close(first.channel);
+    expect(closed).toMatchObject({ state: 'closed', settled: 375_000n, refunded: 1_625_000n });
     expect(await car.balance()).toBe(9_625_000n);
     expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
   });

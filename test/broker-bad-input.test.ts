@@ -204,7 +204,12 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
       const channelId = await openChannel(car, 'charger-1', '1');
       const last = signedVoucher(carKeys, { channelId, seq: 1n, total: micro(100n) });
       const first = await expectAccepted(car, last);
-      const closed = await car.request('channel.close', { channel: toHex(channelId) });
+      // The payer's close opens the dispute window: its new vouchers are refused from then on.
+      const closing = await car.request('channel.close', { channel: toHex(channelId) });
+      expect(closing).toMatchObject({ channel: { state: 'closing' } });
+      await expectRejected(car, signedVoucher(carKeys, { channelId, seq: 2n, total: micro(200n) }), 'CHANNEL_CLOSING');
+      // The payee's close settles at once.
+      const closed = await charger.request('channel.close', { channel: toHex(channelId) });
       expect(closed).toMatchObject({ settled: '0.0001', refunded: '0.9999' });
       await expectRejected(car, signedVoucher(carKeys, { channelId, seq: 2n, total: micro(200n) }), 'CHANNEL_CLOSED');
       const before = ledgerFingerprint(broker.app.db);
@@ -443,7 +448,11 @@ describe('broker: expired channels (injected clock)', () => {
     expect(await payVoucher(car, stale)).toMatchObject({ type: 'voucher.rejected', error: { code: 'VOUCHER_EXPIRED' } });
     expectLedgerUnchanged(broker.app.db, before);
 
-    // The epoch closes the expired channel: it settles what was owed and refunds the rest.
+    // The epoch opens the expired channel's dispute window; once the window passed, the next
+    // epoch settles what was owed and refunds the rest [docs/DESIGN.md rule 11].
+    await broker.app.service.tick();
+    expect(getChannel(broker.app.db, channelId)).toMatchObject({ state: 'closing', closeRequestedBy: 'expiry' });
+    clock.advance(broker.app.config.closeWindowSeconds * 1000);
     await broker.app.service.tick();
     expect(getChannel(broker.app.db, channelId)).toMatchObject({ state: 'closed', settledTotal: 100n });
     expect(balanceOf(broker.app.db, walletAccount('charger-1'))).toBe(100n);

@@ -49,8 +49,11 @@ describe('broker bounds', () => {
     const [stuck, fine] = ids as [Uint8Array, Uint8Array];
     broker.app.db.exec(`CREATE TEMP TRIGGER fail_refund BEFORE INSERT ON transfers WHEN NEW.id = 'refund:${toHex(stuck)}' BEGIN SELECT RAISE(ABORT, 'injected'); END;`);
     clock.advance(120_000);
+    await broker.app.service.tick(); // both enter their dispute window
+    expect(getChannel(broker.app.db, stuck)?.state).toBe('closing');
+    clock.advance(broker.app.config.closeWindowSeconds * 1000);
     await expect(broker.app.service.tick()).resolves.toBeDefined();
-    expect(getChannel(broker.app.db, stuck)?.state).toBe('open');
+    expect(getChannel(broker.app.db, stuck)?.state).toBe('closing');
     expect(getChannel(broker.app.db, fine)?.state).toBe('closed');
     broker.app.db.exec('DROP TRIGGER fail_refund');
     await broker.app.service.tick();

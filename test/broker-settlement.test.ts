@@ -69,7 +69,8 @@ describe('broker: channel, vouchers, settlement', () => {
     broker.app.service.telemetry.on((event) => {
       if (event.kind === 'settlement') reported.push(event.result.id);
     });
-    const closed = await car.request('channel.close', { channel: toHex(channelId) });
+    // The payee's own close settles at once (a payer's would open the dispute window).
+    const closed = await charger.request('channel.close', { channel: toHex(channelId) });
     expect(closed).toMatchObject({ settled: '0.02625', refunded: '2.47375' });
     expect(reported).toEqual([`close-${toHex(channelId)}`]);
     expect(broker.app.service.telemetry.settlements).toBe(2);
@@ -88,9 +89,13 @@ describe('broker: channel, vouchers, settlement', () => {
     const verdicts = [];
     for (let seq = 1n; seq <= 50n; seq++) verdicts.push(payVoucher(fridge, signedVoucher(payerKeys, { channelId, seq, total: (seq * 1000n) as never })));
     const closing = fridge.request('channel.close', { channel: toHex(channelId) }); // same turn, no waiting
-    const closed = await closing;
+    const window = await closing;
     expect((await Promise.all(verdicts)).every((v) => v.type === 'voucher.accepted')).toBe(true);
-    expect(closed).toMatchObject({ settled: '0.05', refunded: '0.95' });
+    // The payer's close opens the dispute window holding all 50 vouchers; an operator's explicit
+    // immediate close then settles them.
+    expect(window).toMatchObject({ channel: { state: 'closing', total: '0.05' } });
+    const closed = await broker.app.service.forceClose(channelId, { immediate: true });
+    expect(closed).toMatchObject({ settled: 50_000n, refunded: 950_000n });
     expect(balanceOf(broker.app.db, walletAccount('dispenser-2'))).toBe(50_000n);
     expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
   });

@@ -234,10 +234,16 @@ describe('channels and settlements', () => {
     expectProblem(await broker.api('GET', '/api/settlements?offset=-1'), 400, 'MESSAGE_INVALID');
   });
 
-  it('force-closes a channel (settle, refund) and refuses a second close', async () => {
+  it('force-closes a channel: a dispute window first (idempotent), settle and refund on an explicit immediate close, and refuses a close after', async () => {
     await channel.pay(4);
-    const closed = await expectAnswer('POST', '/api/channels/{id}/close', `/api/channels/${channel.channelHex}/close`, 200);
-    expect(closed).toMatchObject({ settled: '0.0065', refunded: '2.4935', channel: { state: 'closed' } });
+    const closing = await expectAnswer('POST', '/api/channels/{id}/close', `/api/channels/${channel.channelHex}/close`, 200);
+    expect(closing).toMatchObject({ settled: null, refunded: null, settlement: null, channel: { state: 'closing', closeRequestedBy: 'operator' } });
+    expect(typeof closing.channel.closesAt).toBe('string');
+    const again = await expectAnswer('POST', '/api/channels/{id}/close', `/api/channels/${channel.channelHex}/close`, 200);
+    expect(again.channel.closesAt).toBe(closing.channel.closesAt);
+    expectProblem(await broker.api('POST', `/api/channels/${channel.channelHex}/close?immediate=yes`), 400, 'MESSAGE_INVALID');
+    const closed = await expectAnswer('POST', '/api/channels/{id}/close', `/api/channels/${channel.channelHex}/close?immediate=true`, 200);
+    expect(closed).toMatchObject({ settled: '0.0065', refunded: '2.4935', channel: { state: 'closed', closeRequestedBy: 'operator-immediate', closesAt: null } });
     expect(closed.settlement).toBe(`close-${channel.channelHex}`);
     expectProblem(await broker.api('POST', `/api/channels/${channel.channelHex}/close`), 409, 'CHANNEL_CLOSED');
     expect((await expectAnswer('GET', '/api/wallets', '/api/wallets', 200)).items).toContainEqual({ device: 'car-1', balance: '9.9935' });
@@ -252,6 +258,11 @@ describe('ledger', () => {
     expect(audit.ok).toBe(true);
     expect(audit.checks.length).toBeGreaterThanOrEqual(9);
     expect(audit.checks.every((check: { ok: boolean }) => check.ok)).toBe(true);
+    // With the signature checks, every settled voucher is re-verified with its payer's key [docs/DESIGN.md rule 11].
+    const verified = await expectAnswer('GET', '/api/ledger/audit', '/api/ledger/audit?verifySignatures=true', 200);
+    expect(verified.ok).toBe(true);
+    expect(verified.checks.length).toBe(audit.checks.length + 3);
+    expectProblem(await broker.api('GET', '/api/ledger/audit?verifySignatures=maybe'), 400, 'MESSAGE_INVALID');
   });
 });
 

@@ -37,6 +37,8 @@ describe('live events', () => {
       await broker.api('POST', '/api/wallets/car-1/fund', { body: { amount: '2', idempotencyKey: 'sse-1' } });
       expect(await live.next('wallet.funded')).toMatchObject({ device: 'car-1', amount: '2', by: 'operator' });
       await broker.api('POST', `/api/channels/${channel.channelHex}/close`);
+      expect(await live.next('channel.closing')).toMatchObject({ channel: channel.channelHex, by: 'operator' });
+      await broker.api('POST', `/api/channels/${channel.channelHex}/close?immediate=true`);
       expect(await live.next('channel.closed')).toMatchObject({ channel: channel.channelHex, settled: '1.2', refunded: '3.8' });
       await channel.payee.close();
       expect(await live.next('device.disconnected', (data) => data.device === 'charger-1')).toMatchObject({ type: 'device.disconnected' });

@@ -80,7 +80,7 @@ describe('metrics', () => {
 
   it('times closes by an operator and counts closes by a device from the operator stream', async () => {
     await channel.pay(1);
-    const close = await broker.api('POST', `/api/channels/${channel.channelHex}/close`);
+    const close = await broker.api('POST', `/api/channels/${channel.channelHex}/close?immediate=true`);
     expect(close.status).toBe(200);
     let text = '';
     await expect.poll(async () => value((text = await scrape()), 'mqpay_settlements_total{reason="close"}'), { timeout: 5_000 }).toBe(1);
@@ -88,11 +88,11 @@ describe('metrics', () => {
     expect(value(text, 'mqpay_settled_micro_total')).toBe(26_000);
     expect(value(text, 'mqpay_channels_open')).toBe(0);
 
-    // A close asked by the device itself settles inside its RPC: counted, sized and summed.
+    // A close asked by the payee itself settles inside its RPC: counted, sized and summed.
     const second = newChannelId(random);
     await channel.payer.request('channel.open', { channel: toHex(second), payee: 'charger-1', deposit: '1', durationSeconds: 3600 });
     await payVoucher(channel.payer, signedVoucher(channel.payerKeys, { channelId: second, seq: 1n, total: parseAmount('0.5') }));
-    await channel.payer.request('channel.close', { channel: toHex(second) });
+    await channel.payee.request('channel.close', { channel: toHex(second) });
     let after = '';
     await expect.poll(async () => value((after = await scrape()), 'mqpay_settlements_total{reason="close"}'), { timeout: 5_000 }).toBe(2);
     expect(value(after, 'mqpay_settled_micro_total')).toBe(526_000);

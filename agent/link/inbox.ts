@@ -26,7 +26,10 @@ export function routeInbox(ctx: AgentContext, payer: Payer, payee: Payee, kind: 
       if (message.type === 'receipt') payer.receipts.accept({ v: 2, receipt: message.receipt, signature: message.signature }, message.payee);
       else failed('the service refused one of our receipts')(errorFromBody(message.error));
     } else if (kind === 'notice') {
-      applyNotice(ctx, parsePayload(noticeSchema, payload)).catch(failed('notice not applied'));
+      const notice = parsePayload(noticeSchema, payload);
+      applyNotice(ctx, notice).catch(failed('notice not applied'));
+      // A close is pending: the payee redeems any better voucher before the deadline [docs/DESIGN.md rule 11].
+      if (notice.type === 'channel.closing') payee.redeemer.redeemInBackground('channel closing', notice.channel);
     }
   } catch (error) {
     failed('inbox message ignored')(error);

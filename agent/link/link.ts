@@ -42,6 +42,8 @@ export interface LinkOptions {
   readonly keepaliveSeconds?: number;
   /** false keeps a persistent session: the broker queues inbox messages while offline. */
   readonly cleanSession?: boolean;
+  /** Never dial the broker (an offline hand-over: `mqpay agent voucher` and `accept`). */
+  readonly offline?: boolean;
 }
 
 /** A result as it came (wire) and as its method's schema parsed it. */
@@ -102,6 +104,7 @@ export class DeviceLink extends EventEmitter {
       // mqtt-packet otherwise pre-builds a Buffer for each of the 65,536 packet ids on first
       // write: about 7 MB of heap, half a small device's budget, to save microseconds.
       writeCache: false,
+      manualConnect: options.offline === true,
     };
     const client = new MqttClient(streamBuilderFor(options.url), clientOptions);
     return new DeviceLink(options, client);
@@ -256,6 +259,8 @@ export class DeviceLink extends EventEmitter {
       pending.reject(new MqpayError('SERVICE_UNAVAILABLE', 'link closed'));
       this.pending.delete(id);
     }
+    // An offline link never dialled: MQTT.js has no stream to end (its end() would throw).
+    if (this.options.offline === true) return;
     // Forced: a graceful end waits for every unacknowledged QoS 1 message, forever if the
     // broker is gone. Unsent vouchers are in the agent's store and are re-sent next time.
     await this.client.endAsync(true);

@@ -16,6 +16,7 @@ import { getPayeeChannel, insertUncertifiedChannel, recordReceivedVoucher } from
 import { insertReceiptOut, requeueReceipt } from '../store/receipts-out.js';
 import type { PaymentHandler, ReceivedPayment } from '../types.js';
 import { ReceiptOutbox, receiptMessageOf } from './receipt-outbox.js';
+import { Redeemer } from './redeemer.js';
 import { judgeIncomingVoucher, type VoucherSource } from './voucher-judge.js';
 
 interface Incoming {
@@ -28,10 +29,12 @@ interface Incoming {
 
 export class Payee {
   readonly outbox: ReceiptOutbox;
+  readonly redeemer: Redeemer;
   private readonly handlers = new Set<PaymentHandler>();
 
   constructor(private readonly ctx: AgentContext) {
     this.outbox = new ReceiptOutbox(ctx);
+    this.redeemer = new Redeemer(ctx);
   }
 
   onPayment(handler: PaymentHandler): () => void {

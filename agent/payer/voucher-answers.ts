@@ -15,7 +15,7 @@ import type { PayerReceipts } from './receipts-in.js';
 type Accepted = Extract<VoucherInboxParsed, { type: 'voucher.accepted' }>;
 type Rejected = Extract<VoucherInboxParsed, { type: 'voucher.rejected' }>;
 /** Rejections after which the channel itself is over, not just this voucher. */
-const CHANNEL_ENDED = new Set(['CHANNEL_CLOSED', 'CHANNEL_EXPIRED']);
+const CHANNEL_ENDED = new Set(['CHANNEL_CLOSED', 'CHANNEL_EXPIRED', 'CHANNEL_CLOSING']);
 
 export class VoucherAnswers {
   constructor(private readonly ctx: AgentContext, private readonly accepted: SeqWaiters<void>, private readonly receipts: PayerReceipts) {}

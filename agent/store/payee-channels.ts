@@ -92,3 +92,10 @@ export function markPayeeChannelClosed(db: StateDb, id: Uint8Array): boolean {
 export function pruneReceivedVouchers(db: StateDb, beforeMs: number): number {
   return statement(db, 'DELETE FROM received_vouchers WHERE received_at_ms < ?').run(BigInt(beforeMs)).changes;
 }
+
+/** The voucher this payee holds on a channel (its signed bytes and the payer's signature), for redemption. */
+export function heldVoucher(db: StateDb, id: Uint8Array): { seq: bigint; total: Amount; voucher: Uint8Array; signature: Uint8Array } | null {
+  const row = statement(db, 'SELECT received_seq, received_total, received_voucher, received_signature FROM payee_channels WHERE id = ? AND received_voucher IS NOT NULL AND received_signature IS NOT NULL')
+    .get(id) as { received_seq: bigint; received_total: bigint; received_voucher: Buffer; received_signature: Buffer } | undefined;
+  return row === undefined ? null : { seq: row.received_seq, total: row.received_total as Amount, voucher: bytesOf(row.received_voucher), signature: bytesOf(row.received_signature) };
+}

@@ -26,7 +26,7 @@ export interface CachedChannel extends VoucherChannelState {
   settledTotal: Amount;
   // Mutable copies of the judged fields, updated as this process commits changes.
   deposit: Amount;
-  state: 'open' | 'closed';
+  state: 'open' | 'closing' | 'closed';
   latestSeq: bigint;
   latestTotal: Amount;
 }
@@ -119,7 +119,7 @@ export class ChannelCache {
   }
 
   /** Applies a change committed by someone else in this process, if the channel is cached. */
-  update(id: Uint8Array, change: Partial<Pick<CachedChannel, 'deposit' | 'state' | 'settledTotal'>>): void {
+  update(id: Uint8Array, change: Partial<Pick<CachedChannel, 'deposit' | 'state' | 'settledTotal' | 'latestSeq' | 'latestTotal' | 'latestSignature' | 'latestVoucher'>>): void {
     const entry = this.entries.get(toHex(id));
     if (entry !== undefined) Object.assign(entry, change);
   }

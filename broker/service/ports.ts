@@ -32,6 +32,8 @@ export interface ServiceOptions {
   /** A channel whose unsettled amount reaches this is settled early (micro-units; 0 = never). */
   readonly settleThresholdMicro: bigint;
   readonly feePpm: number;
+  /** Dispute window of a payer's, operator's or expiry's close, in seconds; 0 settles at once [docs/DESIGN.md rule 11]. */
+  readonly closeWindowSeconds: number;
   /** Most vouchers committed in one SQLite transaction (group commit). */
   readonly voucherBatchMax: number;
   /**

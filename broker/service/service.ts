@@ -12,7 +12,7 @@ import { ChannelCache } from './channel-cache.js';
 import type { ServiceDeps } from './ports.js';
 import { payloadOf } from './replies.js';
 import { RpcHandler } from './rpc/handler.js';
-import { closeInTransaction, type CloseResult } from './settlement/closing.js';
+import { beginClosing, closeInTransaction, type CloseResult } from './settlement/closing.js';
 import { SettlementScheduler } from './settlement/scheduler.js';
 import type { Telemetry } from './telemetry.js';
 import { UnitOfWork, WriteQueue } from './unit-of-work.js';
@@ -30,7 +30,13 @@ export interface SettlementService {
   settleNow(): Promise<SettlementOutcome>;
   /** One epoch: closes expired channels, then settles every changed one. */
   tick(): Promise<SettlementOutcome>;
-  forceClose(channel: Uint8Array): Promise<CloseResult>;
+  /**
+   * An operator's close: opens the dispute window (idempotent while closing), or with
+   * `immediate` settles at once, recorded as 'operator-immediate' [docs/DESIGN.md rule 11].
+   */
+  forceClose(channel: Uint8Array, options?: { immediate?: boolean }): Promise<CloseResult>;
+  /** Settles the channels whose dispute window ended (the tick does it too). */
+  closeDue(): Promise<number>;
   /** Funds a wallet from outside; `key` is the caller's idempotency key (IDEMPOTENCY_CONFLICT if reused for another funding). */
   fund(device: string, amount: Amount, key: string): Promise<FundOutcome>;
   enrol(device: string, publicKey: Uint8Array): Promise<DeviceRow>;
@@ -91,12 +97,16 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
     },
     settleNow: () => scheduler.settle('manual'),
     tick: () => scheduler.tick(),
-    forceClose: (channel) => unitOfWork.commit(async (work) => {
+    forceClose: (channel, options = {}) => unitOfWork.commit(async (work) => {
       const row = await work.tx.channel(channel);
       if (row === null) throw new MqpayError('CHANNEL_UNKNOWN');
-      if (row.state !== 'open') throw new MqpayError('CHANNEL_CLOSED');
-      return closeInTransaction({ deps, cache, telemetry, work }, row, 'close');
+      if (row.state === 'closed') throw new MqpayError('CHANNEL_CLOSED');
+      const ctx = { deps, cache, telemetry, work };
+      if (options.immediate === true) return closeInTransaction(ctx, row, 'close', 'operator-immediate');
+      if (row.state === 'closing') return { channel: row, settlement: null, settled: null, refunded: null };
+      return beginClosing(ctx, row, 'operator');
     }),
+    closeDue: () => scheduler.closeDue(),
     fund: (device, amount, key) => unitOfWork.commit((work) => work.tx.fund({ device, amount, key, nowMs: deps.clock.nowMs() })),
     enrol: (device, publicKey) => unitOfWork.commit((work) => work.tx.addDevice(device, publicKey, deps.clock.nowMs())),
     setDeviceStatus: (device, status) => unitOfWork.commit((work) => work.tx.setDeviceStatus(device, status)),

@@ -19,7 +19,9 @@ export type TelemetryEvent =
   /** A client that stopped reading was dropped: it held `bufferedBytes` unsent. */
   | { readonly kind: 'client.dropped'; readonly bufferedBytes: number }
   /** What goes on mqpay/v1/ops/events: connects, disconnects, operator actions. */
-  | { readonly kind: 'ops.event'; readonly event: OpsEvent };
+  | { readonly kind: 'ops.event'; readonly event: OpsEvent }
+  /** Double-sign evidence recorded (bounded per channel) [docs/DESIGN.md rule 11]. */
+  | { readonly kind: 'double-sign'; readonly device: string };
 
 export type TelemetryListener = (event: TelemetryEvent) => void;
 
@@ -32,6 +34,7 @@ export class Telemetry {
   private lockWaitsAcquired = 0;
   private droppedCount = 0;
   private lockWaitsRefused = 0;
+  private doubleSignCount = 0;
   private readonly listeners = new Set<TelemetryListener>();
 
   emit(event: TelemetryEvent): void {
@@ -44,6 +47,7 @@ export class Telemetry {
       case 'ops.event': break;
       case 'client.dropped': this.droppedCount += 1; break;
       case 'storage.lock-wait': if (event.acquired) this.lockWaitsAcquired += 1; else this.lockWaitsRefused += 1; break;
+      case 'double-sign': this.doubleSignCount += 1; break;
     }
     // A listener that throws must not undo what happened, nor starve the others.
     for (const listener of this.listeners) {
@@ -90,6 +94,11 @@ export class Telemetry {
   /** Clients dropped because they stopped reading. */
   get slowClientsDropped(): number {
     return this.droppedCount;
+  }
+
+  /** Double-signed vouchers recorded as evidence. */
+  get doubleSigns(): number {
+    return this.doubleSignCount;
   }
 
   rejectedTotal(): number {

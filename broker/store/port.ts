@@ -18,7 +18,8 @@ export interface ChannelRow {
   readonly escrowAccount: bigint;
   readonly deposit: Amount;
   readonly expiresAtSeconds: bigint;
-  readonly state: 'open' | 'closed';
+  /** 'closing': open, inside its dispute window until `closingDeadlineMs` [docs/DESIGN.md rule 11]. */
+  readonly state: 'open' | 'closing' | 'closed';
   readonly revision: number;
   readonly certificate: Uint8Array;
   readonly certificateSignature: Uint8Array;
@@ -28,7 +29,19 @@ export interface ChannelRow {
   readonly settledTotal: Amount;
   readonly openedAtMs: number;
   readonly closedAtMs: number | null;
+  readonly closingDeadlineMs: number | null;
+  readonly closingStartedMs: number | null;
+  readonly closeRequestedBy: CloseRequester | null;
+  /** The latest accepted voucher's signed bytes (null before the first, or accepted before schema 3). */
+  readonly latestVoucher: Uint8Array | null;
+  /** The certificate revision the latest voucher was judged against. */
+  readonly latestRevision: number | null;
+  /** Double-sign evidence rows held for this channel (bounded): the payer is flagged when > 0. */
+  readonly doubleSigns: number;
 }
+
+/** Who asked for a close; 'operator-immediate' is an operator's explicit close without a window. */
+export type CloseRequester = 'payer' | 'payee' | 'operator' | 'operator-immediate' | 'expiry';
 
 export interface NewChannel {
   readonly id: Uint8Array;
@@ -108,7 +121,11 @@ export interface AcceptedVoucher {
   readonly channel: bigint;
   readonly seq: bigint;
   readonly total: Amount;
+  /** The full signed bytes, kept as the channel's latest (evidence). */
+  readonly voucher: Uint8Array;
   readonly signature: Uint8Array;
+  /** A payee's redemption: it counts inside a dispute window, a payer's new voucher does not. */
+  readonly redeeming: boolean;
   readonly nowMs: number;
 }
 
@@ -159,7 +176,11 @@ export interface StoreReads {
   device(id: string): Promise<DeviceRow | null>;
   channel(id: Uint8Array): Promise<ChannelRow | null>;
   channelsOf(device: string, limit: number): Promise<ChannelRow[]>;
+  /** Open channels past expiry and not yet in a dispute window. */
   expiredOpenChannels(nowSeconds: bigint, limit: number): Promise<ChannelRow[]>;
+  /** Channels whose dispute window ended by `nowMs`. */
+  dueClosingChannels(nowMs: number, limit: number): Promise<ChannelRow[]>;
+  doubleSignCount(channel: Uint8Array): Promise<number>;
   countOpenChannelsOfPayer(payer: string): Promise<number>;
   voucherAt(channelId: Uint8Array, seq: bigint): Promise<{ total: Amount; signature: Uint8Array } | null>;
   balance(account: string): Promise<Amount | null>;
@@ -178,10 +199,13 @@ export interface StoreTx extends StoreReads {
   useTokenTime(id: string, timeMs: bigint): Promise<boolean>;
   insertChannel(channel: NewChannel): Promise<bigint>;
   updateChannelDeposit(num: bigint, deposit: Amount, revision: number, certificate: Uint8Array, signature: Uint8Array): Promise<void>;
-  markChannelClosed(num: bigint, nowMs: number): Promise<void>;
+  markChannelClosed(num: bigint, by: CloseRequester, nowMs: number): Promise<void>;
+  /** Opens the dispute window (asserted: the channel is open and not already closing). */
+  markChannelClosing(num: bigint, by: CloseRequester, nowMs: number, deadlineMs: number): Promise<void>;
   /** Logs an accepted voucher and moves the channel's latest forward (asserted: exactly one row). */
   appendVoucher(voucher: AcceptedVoucher): Promise<void>;
-  recordDoubleSign(evidence: DoubleSignEvidence): Promise<void>;
+  /** False when the channel already holds its bound of evidence rows (or this one). */
+  recordDoubleSign(evidence: DoubleSignEvidence): Promise<boolean>;
   /** Keeps each channel's latest receipt only; an older one changes nothing. */
   storeReceipt(receipt: StoredReceipt): Promise<void>;
   ensureAccount(name: string, kind: AccountKind): Promise<bigint>;

@@ -85,6 +85,7 @@ export const KINDS: Record<string, Kind> = {
       request('channel.open', { channel: CH, payee: 'charger_2', deposit: '50', durationSeconds: 3_600 }),
       request('channel.topup', { channel: CH, amount: '18446744073709.551615' }),
       request('channel.close', { channel: CH }),
+      request('channel.redeem', { voucher: VOUCHER, signature: SIG }),
       request('wallet.balance', {}),
       request('channel.list', {}),
     ],
@@ -93,6 +94,7 @@ export const KINDS: Record<string, Kind> = {
       { name: 'deposit zero', json: request('channel.open', { channel: CH, payee: 'charger_2', deposit: '0', durationSeconds: 3_600 }) },
       { name: 'deposit past u64', json: request('channel.open', { channel: CH, payee: 'charger_2', deposit: '18446744073709.551616', durationSeconds: 3_600 }) },
       { name: 'params on wallet.balance', json: request('wallet.balance', { all: true }) },
+      { name: 'redeem with a short voucher', json: request('channel.redeem', { voucher: VOUCHER.slice(2), signature: SIG }) },
       { name: 'request id with a blank', json: { ...request('wallet.balance', {}), id: 'has space' } },
     ],
   },
@@ -116,8 +118,19 @@ export const KINDS: Record<string, Kind> = {
   },
   'rpcResult:channel.close': {
     schema: RPC_METHODS['channel.close'].result, topic: 'result of channel.close',
-    valid: [{ channel: { ...channel, state: 'closed' }, settled: '12.345678', refunded: '37.654322' }],
-    invalid: [{ name: 'channel seq negative', json: { channel: { ...channel, seq: '-1' }, settled: '1', refunded: '1' } }],
+    valid: [
+      { channel: { ...channel, state: 'closed' }, settled: '12.345678', refunded: '37.654322' },
+      { channel: { ...channel, state: 'closing', closesAtMs: 1_767_226_200_123 } },
+    ],
+    invalid: [
+      { name: 'channel seq negative', json: { channel: { ...channel, seq: '-1' }, settled: '1', refunded: '1' } },
+      { name: 'closesAtMs as a string', json: { channel: { ...channel, state: 'closing', closesAtMs: '1767226200123' } } },
+    ],
+  },
+  'rpcResult:channel.redeem': {
+    schema: RPC_METHODS['channel.redeem'].result, topic: 'result of channel.redeem',
+    valid: [{ channel: { ...channel, state: 'closing', closesAtMs: 1_767_226_200_123 } }, { channel }],
+    invalid: [{ name: 'settled on a redemption', json: { channel, settled: '1' } }],
   },
   'rpcResult:wallet.balance': {
     schema: RPC_METHODS['wallet.balance'].result, topic: 'result of wallet.balance',
@@ -156,8 +169,12 @@ export const KINDS: Record<string, Kind> = {
       { v, type: 'channel.certificate', certificate: CERT, signature: SIG },
       { v, type: 'settlement', settlement: 'epoch-1767225600', channel: CH, amount: '2.345678', fee: '0.002345', settledTotal: '12.345678' },
       { v, type: 'channel.closed', channel: CH, settled: '12.345678', refunded: '37.654322' },
+      { v, type: 'channel.closing', channel: CH, closesAtMs: 1_767_226_200_123, by: 'payer' },
     ],
-    invalid: [{ name: 'amount as a number', json: { v, type: 'channel.closed', channel: CH, settled: 1, refunded: '0' } }],
+    invalid: [
+      { name: 'amount as a number', json: { v, type: 'channel.closed', channel: CH, settled: 1, refunded: '0' } },
+      { name: 'closing asked by the payee (it settles at once)', json: { v, type: 'channel.closing', channel: CH, closesAtMs: 1, by: 'payee' } },
+    ],
   },
   errorBody: {
     schema: errorBodySchema, topic: 'the error of a refusal',
@@ -171,6 +188,8 @@ export const KINDS: Record<string, Kind> = {
       { v, type: 'device.enrolled', device: 'ev.car-7', by: 'operator', atMs: 1_767_225_600_123 },
       { v, type: 'wallet.funded', device: 'ev.car-7', amount: '12.5', by: 'operator', atMs: 1_767_225_600_123 },
       { v, type: 'channel.closed', channel: CH, settled: '1', refunded: '49', by: 'operator', atMs: 1_767_225_600_123 },
+      { v, type: 'channel.closing', channel: CH, closesAtMs: 1_767_226_200_123, by: 'operator', atMs: 1_767_225_600_123 },
+      { v, type: 'device.double-signed', device: 'ev.car-7', channel: CH, seq: '42', atMs: 1_767_225_600_123 },
     ],
     invalid: [{ name: 'a connect claimed by an operator', json: { v, type: 'device.connected', device: 'ev.car-7', by: 'operator', atMs: 1 } }],
   },

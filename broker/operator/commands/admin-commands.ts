@@ -9,6 +9,8 @@ import { MqpayError } from '../../../shared/errors.js';
 import { publicKeyFromHex } from '../../../shared/keys.js';
 import { requirePath, requireString, UsageError, type Command, type CommandInput } from '../../../cli/command.js';
 import { auditLedger } from '../../store/sqlite/audit.js';
+import { channelEvidence } from '../../store/sqlite/evidence.js';
+import { channelIdFromHex } from '../../../shared/ids.js';
 import { addDevice } from '../../store/sqlite/devices.js';
 import { fundWallet } from '../../store/sqlite/ledger.js';
 import { DATABASE_FILE, openDatabase, type Db } from '../../store/sqlite/open-database.js';
@@ -62,13 +64,32 @@ export const ledgerCheckCommand: Command = {
   name: ['ledger', 'check'],
   summary: 'audit the ledger; exit 0 only when every check holds',
   positionals: [],
-  options: { ...dataOption, json: { type: 'boolean', description: 'print the checks as JSON' } },
+  options: {
+    ...dataOption,
+    json: { type: 'boolean', description: 'print the checks as JSON' },
+    'verify-signatures': { type: 'boolean', description: 're-verify the voucher behind every channel settlement with the payer\'s key' },
+  },
   async run(input) {
-    const checks = withDatabase(input, true, auditLedger);
+    const verifySignatures = input.values['verify-signatures'] === true;
+    const checks = withDatabase(input, true, (db) => auditLedger(db, { verifySignatures }));
     if (input.values.json === true) input.stdout(JSON.stringify({ ok: checks.every((c) => c.ok), checks }, null, 2));
     else for (const check of checks) input.stdout(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.name}: ${check.detail}`);
     const failed = checks.filter((check) => !check.ok).length;
     if (input.values.json !== true) input.stdout(failed === 0 ? `ledger ok: ${checks.length} checks hold` : `ledger BROKEN: ${failed} of ${checks.length} checks fail`);
     return failed === 0 ? 0 : 1;
+  },
+};
+
+export const channelEvidenceCommand: Command = {
+  name: ['channel', 'evidence'],
+  summary: 'export a channel\'s certificate and settled vouchers (bytes and signatures, hex) for any Ed25519 library to check',
+  positionals: ['ID'],
+  options: { ...dataOption, json: { type: 'boolean', description: 'print JSON (the only format; accepted for clarity)' } },
+  async run(input) {
+    const [id = ''] = input.positionals;
+    const evidence = withDatabase(input, true, (db) => channelEvidence(db, channelIdFromHex(id)));
+    if (evidence === null) throw new MqpayError('CHANNEL_UNKNOWN', id);
+    input.stdout(JSON.stringify(evidence, null, 2));
+    return 0;
   },
 };

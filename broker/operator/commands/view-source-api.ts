@@ -6,15 +6,16 @@ import type { PageRequest, ViewPage, ViewSource } from './view-source-types.js';
 
 export interface ApiCaller {
   get<T>(path: string): Promise<T>;
+  /** A POST without a body (operator actions such as a force-close). */
+  post<T>(path: string): Promise<T>;
 }
 
 /** `base` without a trailing slash, e.g. http://127.0.0.1:8080. */
 export function apiCaller(base: string, token: string): ApiCaller {
-  return {
-    async get<T>(path: string): Promise<T> {
+  const call = async <T>(method: 'GET' | 'POST', path: string): Promise<T> => {
       let response: Response;
       try {
-        response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+        response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
       } catch (error) {
         throw new MqpayError('SERVICE_UNAVAILABLE', `cannot reach ${base}: ${(error as Error).message}`);
       }
@@ -22,8 +23,8 @@ export function apiCaller(base: string, token: string): ApiCaller {
       if (response.ok) return body as T;
       const problem = (body ?? {}) as { code?: unknown; detail?: unknown };
       throw new MqpayError(isErrorCode(problem.code) ? problem.code : 'INTERNAL', `HTTP ${response.status}: ${typeof problem.detail === 'string' ? problem.detail : response.statusText}`);
-    },
   };
+  return { get: (path) => call('GET', path), post: (path) => call('POST', path) };
 }
 
 const query = (page: PageRequest): string => `?limit=${page.limit}&offset=${page.offset}`;

@@ -17,7 +17,7 @@ export function walletsTable(wallets: readonly WalletView[]): string {
 export function channelsTable(channels: readonly ChannelView[]): string {
   return table(
     ['channel', 'payer', 'payee', 'state', 'deposit', 'paid', 'settled', 'seq', 'expires'],
-    channels.map((c) => [shortHex(c.id), c.payer, c.payee, c.state, c.deposit, c.latestTotal, c.settledTotal, c.latestSeq, c.expiresAt]),
+    channels.map((c) => [shortHex(c.id), c.payer, c.payee, c.closesAt === null ? c.state : `closing until ${c.closesAt}`, c.deposit, c.latestTotal, c.settledTotal, c.latestSeq, c.expiresAt]),
   );
 }
 

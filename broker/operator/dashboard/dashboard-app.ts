@@ -28,6 +28,8 @@ const TABLES_OF_EVENT: Partial<Record<LiveEventName, readonly Table[]>> = {
   'device.enabled': ['devices'],
   'wallet.funded': ['wallets', 'ledger', 'devices'],
   'channel.closed': ['channels', 'wallets', 'ledger'],
+  'channel.closing': ['channels'],
+  'device.double-signed': ['channels'],
 };
 
 export class DashboardApp {

@@ -37,7 +37,10 @@ export function renderChannels(container: HTMLElement, channels: readonly Channe
       h('td', { class: 'num' }, displayAmount(channel.latestTotal)),
       h('td', { class: 'num' }, displayAmount(channel.settledTotal)),
       h('td', { class: 'num' }, channel.latestSeq),
-      h('td', {}, h('span', { class: `tag tag-${channel.state}` }, channel.state))),
+      // A closing channel shows its deadline: the payee may redeem until then [docs/DESIGN.md rule 11];
+      // a payer flagged for double-signing is marked.
+      h('td', { title: channel.closesAt ?? '' }, h('span', { class: `tag tag-${channel.state}` }, channel.state), channel.closesAt === null ? '' : ` until ${channel.closesAt.slice(11, 19)}`,
+        channel.doubleSigns > 0 ? h('span', { class: 'tag tag-disabled', title: `${channel.doubleSigns} double-sign evidence rows` }, 'double-signed') : '')),
   );
   fill(container, table(['channel', 'payer → payee', ['deposit', 'num'], ['paid', 'num'], ['settled', 'num'], ['seq', 'num'], 'state'], rows, 'No channels yet.'));
 }

@@ -35,6 +35,9 @@ export function viewChannel(row: ChannelRow): ChannelView {
     settledTotal: formatAmount(row.settledTotal), unsettled: formatAmount(amountOf(row.latestTotal - row.settledTotal)),
     revision: row.revision, openedAt: iso(row.openedAtMs), expiresAt: iso(Number(row.expiresAtSeconds) * 1000),
     closedAt: row.closedAtMs === null ? null : iso(row.closedAtMs),
+    closesAt: row.state === 'closing' && row.closingDeadlineMs !== null ? iso(row.closingDeadlineMs) : null,
+    closeRequestedBy: row.closeRequestedBy,
+    doubleSigns: row.doubleSigns,
   };
 }
 

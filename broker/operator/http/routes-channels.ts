@@ -11,6 +11,8 @@ import { viewChannel } from './resource-views.js';
 import { defineRoute, json, type Route, NONE } from './route.js';
 import { channelView, closeResultView } from './view-schemas.js';
 
+// [docs/DESIGN.md rule 11] An immediate close skips the window only when asked explicitly.
+const closeQuery = z.strictObject({ immediate: z.enum(['true', 'false']).optional().describe('true: settle at once, without a dispute window (recorded)') });
 const idParams = z.strictObject({ id: z.string().max(128).transform((hex) => channelIdFromHex(hex)).describe('channel id, 64 hex characters') });
 
 export const channelRoutes: readonly Route[] = [
@@ -32,13 +34,25 @@ export const channelRoutes: readonly Route[] = [
   }),
   defineRoute({
     method: 'POST', path: '/api/channels/{id}/close', operationId: 'closeChannel', tag: 'channels', access: 'operator',
-    summary: 'Force-close a channel: settle the latest voucher, refund the rest to the payer', params: idParams, query: NONE, body: NONE, errors: [409],
-    responses: [{ status: 200, description: 'closed', schema: closeResultView }],
-    async handle({ ops, params }) {
-      const closed = await ops.app.service.forceClose(params.id);
-      const view = { channel: viewChannel(closed.channel), settled: formatAmount(closed.settled), refunded: formatAmount(closed.refunded), settlement: closed.settlement?.id ?? null };
-      ops.logger.info({ channel: view.channel.id, settled: view.settled, refunded: view.refunded }, 'channel force-closed by operator');
-      ops.publishEvent({ type: 'channel.closed', channel: view.channel.id, settled: view.settled, refunded: view.refunded });
+    summary: 'Force-close a channel: opens its dispute window (the payee may still redeem a better voucher), then settles the latest voucher and refunds the rest to the payer; ?immediate=true settles at once and is recorded',
+    params: idParams, query: closeQuery, body: NONE, errors: [409],
+    responses: [{ status: 200, description: 'closing (settled and refunded null until the deadline) or closed', schema: closeResultView }],
+    async handle({ ops, params, query }) {
+      const immediate = query.immediate === 'true';
+      const result = await ops.app.service.forceClose(params.id, { immediate });
+      const view = {
+        channel: viewChannel(result.channel),
+        settled: result.settled === null ? null : formatAmount(result.settled),
+        refunded: result.refunded === null ? null : formatAmount(result.refunded),
+        settlement: result.settlement?.id ?? null,
+      };
+      if (result.settled !== null && result.refunded !== null) {
+        ops.logger.info({ channel: view.channel.id, settled: view.settled, refunded: view.refunded, immediate }, 'channel force-closed by operator');
+        ops.publishEvent({ type: 'channel.closed', channel: view.channel.id, settled: formatAmount(result.settled), refunded: formatAmount(result.refunded) });
+      } else if (result.channel.closingDeadlineMs !== null) {
+        ops.logger.info({ channel: view.channel.id, closesAtMs: result.channel.closingDeadlineMs }, 'channel closing by operator');
+        ops.publishEvent({ type: 'channel.closing', channel: view.channel.id, closesAtMs: result.channel.closingDeadlineMs });
+      }
       return json(200, view);
     },
   }),

@@ -22,7 +22,7 @@ export const channelView = z.strictObject({
   id: z.string().describe('channel id, 64 hex characters'),
   payer: z.string(),
   payee: z.string(),
-  state: z.enum(['open', 'closed']),
+  state: z.enum(['open', 'closing', 'closed']).describe("'closing': a dispute window is open until closesAt"),
   deposit: amountText,
   latestSeq: z.string().describe('seq of the latest accepted voucher (decimal string, u64)'),
   latestTotal: amountText,
@@ -32,6 +32,9 @@ export const channelView = z.strictObject({
   openedAt: isoTime,
   expiresAt: isoTime,
   closedAt: isoTime.nullable(),
+  closesAt: isoTime.nullable().describe('end of the dispute window while closing'),
+  closeRequestedBy: z.enum(['payer', 'payee', 'operator', 'operator-immediate', 'expiry']).nullable(),
+  doubleSigns: z.number().int().describe('double-sign evidence rows held; > 0 flags the payer'),
 });
 
 export const settlementLineView = z.strictObject({ account: z.string().describe("credited account: 'wallet:{device}' or 'fees'"), amount: amountText });
@@ -72,8 +75,8 @@ export const fundResultView = z.strictObject({
 
 export const closeResultView = z.strictObject({
   channel: channelView,
-  settled: amountText,
-  refunded: amountText,
+  settled: amountText.nullable().describe('null while closing'),
+  refunded: amountText.nullable().describe('null while closing'),
   settlement: z.string().nullable().describe('id of the closing settlement; null when nothing was owed'),
 });
 

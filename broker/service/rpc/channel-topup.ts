@@ -19,6 +19,7 @@ export async function topupChannel(ctx: RpcContext, device: string, params: Topu
   const row = await tx.channel(id);
   if (row === null) throw new MqpayError('CHANNEL_UNKNOWN');
   if (row.payer !== device) throw new MqpayError('CHANNEL_NOT_PAYER');
+  if (row.state === 'closing') throw new MqpayError('CHANNEL_CLOSING', 'a close is pending: top-ups are refused');
   if (row.state !== 'open') throw new MqpayError('CHANNEL_CLOSED');
   const nowMs = ctx.deps.clock.nowMs();
   if (row.expiresAtSeconds <= secondsOf(nowMs)) throw new MqpayError('CHANNEL_EXPIRED');

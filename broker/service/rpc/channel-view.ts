@@ -15,5 +15,6 @@ export function channelView(row: ChannelRow): RpcChannel {
     seq: row.latestSeq.toString(),
     state: row.state,
     expiresAtSeconds: Number(row.expiresAtSeconds),
+    ...(row.state === 'closing' && row.closingDeadlineMs !== null ? { closesAtMs: row.closingDeadlineMs } : {}),
   };
 }

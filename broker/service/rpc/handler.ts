@@ -15,17 +15,19 @@ import { errorBodyOf, payloadOf } from '../replies.js';
 import type { Telemetry } from '../telemetry.js';
 import type { UnitOfWork, Work } from '../unit-of-work.js';
 import { closeChannel } from './channel-close.js';
+import { DoubleSignedRedemption, redeemVoucher } from './channel-redeem.js';
+import { recordDoubleSignEvidence } from '../vouchers/double-sign.js';
 import { openChannel } from './channel-open.js';
 import { topupChannel } from './channel-topup.js';
 import type { RpcContext } from './context.js';
 import { channelList, walletBalance } from './read-methods.js';
 
-type MutatingRequest = Extract<RpcRequest, { method: 'channel.open' | 'channel.topup' | 'channel.close' }>;
+type MutatingRequest = Extract<RpcRequest, { method: 'channel.open' | 'channel.topup' | 'channel.close' | 'channel.redeem' }>;
 /** Id used to answer a request too malformed to carry a usable id. */
 export const UNKNOWN_REQUEST_ID = '-';
 
 function isMutating(request: RpcRequest): request is MutatingRequest {
-  return request.method === 'channel.open' || request.method === 'channel.topup' || request.method === 'channel.close';
+  return request.method === 'channel.open' || request.method === 'channel.topup' || request.method === 'channel.close' || request.method === 'channel.redeem';
 }
 
 function dispatch(ctx: RpcContext, device: string, request: MutatingRequest): Promise<Record<string, unknown>> {
@@ -33,6 +35,7 @@ function dispatch(ctx: RpcContext, device: string, request: MutatingRequest): Pr
     case 'channel.open': return openChannel(ctx, device, request.params);
     case 'channel.topup': return topupChannel(ctx, device, request.params);
     case 'channel.close': return closeChannel(ctx, device, request.params);
+    case 'channel.redeem': return redeemVoucher(ctx, device, request.params);
   }
 }
 
@@ -55,8 +58,11 @@ export function requestDigest(request: RpcRequest): string {
 
 /** Which in-flight vouchers a request must wait for: those of the channel it names, or the device's. */
 export function orderingKeyOf(device: string, request: RpcRequest): string {
+  // A redemption names its channel inside the voucher: tag (8 bytes) and version (1), then the id.
+  if (request.method === 'channel.redeem') return request.params.voucher.slice(VOUCHER_CHANNEL_HEX_START, VOUCHER_CHANNEL_HEX_START + 64);
   return 'channel' in request.params ? request.params.channel : device;
 }
+const VOUCHER_CHANNEL_HEX_START = 18;
 
 export interface RpcHandlerDeps {
   readonly deps: ServiceDeps;
@@ -117,10 +123,21 @@ export class RpcHandler {
       });
     } catch (error) {
       this.logUnexpected(error, device, request);
+      if (error instanceof DoubleSignedRedemption) await this.keepEvidence(error);
       const answer: RpcResponse = { v: 2, id: request.id, ok: false, error: errorBodyOf(error) };
       // A final refusal is part of the request's history; a passing one (retryable) is not.
       if (!answer.error.retryable) await this.storeRefusal(device, request, digest, answer);
       await this.reply(device, answer);
+    }
+  }
+
+  /** The redemption's own unit of work rolled back: the evidence is kept in another. */
+  private async keepEvidence(refusal: DoubleSignedRedemption): Promise<void> {
+    const { deps, unitOfWork, telemetry } = this.parts;
+    try {
+      await recordDoubleSignEvidence(deps, unitOfWork, telemetry, { payer: refusal.row.payer, voucher: refusal.voucher, bytes: refusal.bytes, signature: refusal.signature, acceptedTotal: refusal.acceptedTotal });
+    } catch (error) {
+      deps.logger.error({ err: error }, 'double-sign evidence not stored');
     }
   }
 

@@ -5,14 +5,15 @@
 // cannot land on ids already used (which would stall settlement for as long as the step).
 import { toHex } from '../../../shared/hex.js';
 import { secondsOf } from '../../../shared/time.js';
-import type { SettlementOutcome, SettlementReason, SettlementResult } from '../../store/port.js';
+import type { ChannelRow, SettlementOutcome, SettlementReason, SettlementResult } from '../../store/port.js';
+import type { RpcContext } from '../rpc/context.js';
 import type { CachedChannel, ChannelCache } from '../channel-cache.js';
 import type { ServiceDeps } from '../ports.js';
 import type { Telemetry } from '../telemetry.js';
-import type { UnitOfWork } from '../unit-of-work.js';
-import { closeInTransaction } from './closing.js';
+import type { UnitOfWork, Work } from '../unit-of-work.js';
+import { beginClosing, closeInTransaction, reasonOfWindow } from './closing.js';
 import { settlementEffects } from './notices.js';
-import { EXPIRED_CHANNELS_PER_TICK_MAX, NOTICE_CHANNELS_PER_TURN_MAX } from '../../limits.js';
+import { CLOSING_CHANNELS_PER_TICK_MAX, EXPIRED_CHANNELS_PER_TICK_MAX, NOTICE_CHANNELS_PER_TURN_MAX } from '../../limits.js';
 
 export class SettlementScheduler {
   private timer: NodeJS.Timeout | null = null;
@@ -36,9 +37,10 @@ export class SettlementScheduler {
     this.timer = null;
   }
 
-  /** One epoch: close what expired, then settle every changed channel. Never rejects. */
+  /** One epoch: open the window of what expired, close what is due, then settle every changed channel. Never rejects. */
   async tick(): Promise<SettlementOutcome> {
     await this.closeExpired();
+    await this.closeDue();
     return this.settle('epoch');
   }
 
@@ -98,7 +100,10 @@ export class SettlementScheduler {
     if (next !== null) setImmediate(() => void this.publishNotices(result, next));
   }
 
-  /** Closes channels past their expiry, each as its own unit of work, refunding the payer. */
+  /**
+   * Channels past their expiry enter their dispute window, each as its own unit of work
+   * [docs/DESIGN.md rule 11]: the payee may still redeem a better voucher before the deadline.
+   */
   async closeExpired(): Promise<number> {
     const nowSeconds = secondsOf(this.deps.clock.nowMs());
     let expired;
@@ -109,18 +114,51 @@ export class SettlementScheduler {
       return 0;
     }
     for (const row of expired) {
-      try {
-        await this.unitOfWork.commit(async (work) => {
-          // Re-read inside the transaction: a close may have committed since the listing.
-          const current = await work.tx.channel(row.id);
-          if (current === null || current.state !== 'open') return;
-          await closeInTransaction({ deps: this.deps, cache: this.cache, telemetry: this.telemetry, work }, current, 'expiry');
-        });
-      } catch (error) {
-        // One channel that cannot close (a full disk) must not stop the others or the epoch.
-        this.deps.logger.error({ err: error, channel: toHex(row.id) }, 'expired channel not closed; retried next epoch');
-      }
+      await this.eachChannel(row.id, async (work, current) => {
+        // Re-read inside the transaction: a close may have committed since the listing.
+        if (current.state !== 'open') return;
+        await beginClosing(this.contextOf(work), current, 'expiry');
+      });
     }
     return expired.length;
+  }
+
+  /**
+   * Channels whose dispute window ended settle their latest voucher and refund the rest. The
+   * deadline is in the database, so a restart finds the same channels; closing twice is not
+   * possible (the re-read sees 'closed', and the close settlement id is unique).
+   */
+  async closeDue(): Promise<number> {
+    const nowMs = this.deps.clock.nowMs();
+    let due;
+    try {
+      due = await this.deps.store.reads.dueClosingChannels(nowMs, CLOSING_CHANNELS_PER_TICK_MAX);
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'closing channels not listed; retried next epoch');
+      return 0;
+    }
+    for (const row of due) {
+      await this.eachChannel(row.id, async (work, current) => {
+        if (current.state !== 'closing' || current.closingDeadlineMs === null || current.closingDeadlineMs > nowMs) return;
+        await closeInTransaction(this.contextOf(work), current, reasonOfWindow(current), current.closeRequestedBy ?? 'expiry');
+      });
+    }
+    return due.length;
+  }
+
+  private contextOf(work: Work): RpcContext {
+    return { deps: this.deps, cache: this.cache, telemetry: this.telemetry, work };
+  }
+
+  /** One unit of work per channel: one that cannot commit (a full disk) must not stop the others or the epoch. */
+  private async eachChannel(id: Uint8Array, step: (work: Work, current: ChannelRow) => Promise<void>): Promise<void> {
+    try {
+      await this.unitOfWork.commit(async (work) => {
+        const current = await work.tx.channel(id);
+        if (current !== null) await step(work, current);
+      });
+    } catch (error) {
+      this.deps.logger.error({ err: error, channel: toHex(id) }, 'channel not closed; retried next epoch');
+    }
   }
 }

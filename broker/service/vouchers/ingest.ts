@@ -20,6 +20,7 @@ import type { ServiceDeps } from '../ports.js';
 import { errorBody, payloadOf } from '../replies.js';
 import type { Telemetry } from '../telemetry.js';
 import type { UnitOfWork } from '../unit-of-work.js';
+import { recordDoubleSignEvidence } from './double-sign.js';
 import { InFlight } from './in-flight.js';
 import type { SignatureVerifier } from './verify-pool.js';
 
@@ -160,12 +161,12 @@ export class VoucherIngest {
         const earlier = await this.parts.deps.store.reads.voucherAt(voucher.channelId, voucher.seq);
         if (earlier === null) return rejectedOutcome(signed, 'VOUCHER_SEQ_NOT_INCREASING', `latest seq is ${channel.latestSeq}`);
         if (earlier.total === voucher.total) return accepted(false);
-        await this.recordEvidence(signed, earlier.total);
+        await this.recordEvidence(channel, signed, earlier.total);
         return rejectedOutcome(signed, 'VOUCHER_DOUBLE_SIGNED', `seq ${voucher.seq} was accepted with another total`);
       }
       case 'double-signed':
         await this.durable(channel);
-        await this.recordEvidence(signed, channel.latestTotal);
+        await this.recordEvidence(channel, signed, channel.latestTotal);
         return rejectedOutcome(signed, 'VOUCHER_DOUBLE_SIGNED', `seq ${voucher.seq} was accepted with another total`);
       case 'advance':
         // Judge the next voucher against this one at once, even before the batch commits.
@@ -173,25 +174,22 @@ export class VoucherIngest {
         channel.latestTotal = voucher.total;
         channel.latestSignature = signed.signature;
         channel.latestVoucher = signed.bytes;
-        await this.committed(channel, voucher.seq, voucher.total, signed.signature);
+        await this.committed(channel, voucher.seq, voucher.total, signed.bytes, signed.signature);
         return accepted(true);
     }
   }
 
-  private async recordEvidence(signed: SignedVoucher, acceptedTotal: Amount): Promise<void> {
-    const { voucher, bytes, signature } = signed;
-    const { deps, unitOfWork } = this.parts;
-    deps.logger.warn({ channel: toHex(voucher.channelId), seq: voucher.seq.toString() }, 'double-signed voucher recorded as evidence');
-    const nowMs = deps.clock.nowMs();
-    await unitOfWork.commit((work) => work.tx.recordDoubleSign({ channel: voucher.channelId, seq: voucher.seq, acceptedTotal, conflictingTotal: voucher.total, voucher: bytes, signature, nowMs }));
+  private recordEvidence(channel: CachedChannel, signed: SignedVoucher, acceptedTotal: Amount): Promise<void> {
+    const { deps, unitOfWork, telemetry } = this.parts;
+    return recordDoubleSignEvidence(deps, unitOfWork, telemetry, { payer: channel.payer, voucher: signed.voucher, bytes: signed.bytes, signature: signed.signature, acceptedTotal });
   }
 
   /** Queues the voucher's write, published on the channel (pinning it) so re-sends can wait for it. */
-  private async committed(channel: CachedChannel, seq: bigint, total: Amount, signature: Uint8Array): Promise<void> {
+  private async committed(channel: CachedChannel, seq: bigint, total: Amount, voucher: Uint8Array, signature: Uint8Array): Promise<void> {
     const nowMs = this.parts.deps.clock.nowMs();
     const commit = this.parts.commits.run((tx, afterCommit) => {
       afterCommit(() => this.parts.onCommitted(channel));
-      return tx.appendVoucher({ channel: channel.num, seq, total, signature, nowMs });
+      return tx.appendVoucher({ channel: channel.num, seq, total, voucher, signature, redeeming: false, nowMs });
     }).catch((error: unknown) => {
       // Not durable: drop the optimistic state so the next voucher is judged against the store.
       // Re-sends waiting on this commit hear the same answer as the voucher itself.

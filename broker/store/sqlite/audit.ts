@@ -2,6 +2,7 @@
 // supposed to guarantee, from the transfers up, so a bug in either shows as a failed check.
 import type { Db } from './open-database.js';
 import { statement } from '../../../sqlite/statement.js';
+import { verifySignatureChecks } from './evidence.js';
 
 export interface AuditCheck {
   readonly name: string;
@@ -75,15 +76,17 @@ function countOf(db: Db, table: string): bigint {
   return (statement(db, `SELECT count(*) AS n FROM ${table}`).get() as { n: bigint }).n;
 }
 
-export function auditLedger(db: Db): AuditCheck[] {
+/** `verifySignatures` adds the evidence checks: every settled voucher re-verified with the payer's key [docs/DESIGN.md rule 11]. */
+export function auditLedger(db: Db, options: { verifySignatures?: boolean } = {}): AuditCheck[] {
   const counts = { accounts: countOf(db, 'accounts'), channels: countOf(db, 'channels'), settlements: countOf(db, 'settlements'), transfers: countOf(db, 'transfers') };
   // One read transaction so the checks see one consistent snapshot while the broker writes.
-  return db.transaction(() =>
-    CHECKS.map((check) => {
+  return db.transaction(() => [
+    ...CHECKS.map((check) => {
       const bad = statement(db, check.sql).all() as { what: string; found: unknown; expected: unknown }[];
       const scope = `${counts.accounts} accounts, ${counts.transfers} transfers, ${counts.channels} channels, ${counts.settlements} settlements`;
       const detail = bad.length === 0 ? `${check.ok} (${scope})` : bad.map((row) => `${row.what}: found ${String(row.found)}, expected ${String(row.expected)}`).join('; ');
       return { name: check.name, ok: bad.length === 0, detail };
     }),
-  ).deferred();
+    ...(options.verifySignatures === true ? verifySignatureChecks(db) : []),
+  ]).deferred();
 }

@@ -5,17 +5,22 @@ import type { Amount } from '../../../shared/amount.js';
 import { assert, MqpayError } from '../../../shared/errors.js';
 import type { Db } from './open-database.js';
 import { statement } from '../../../sqlite/statement.js';
-import type { ChannelRow, NewChannel } from '../port.js';
+import type { ChannelRow, CloseRequester, NewChannel } from '../port.js';
+import { DOUBLE_SIGN_EVIDENCE_PER_CHANNEL_MAX } from '../../limits.js';
 
 
 interface RawChannel {
   num: bigint; id: Buffer; payer: string; payee: string; escrow_account: bigint; deposit: bigint; expires_at_s: bigint;
   state: 'open' | 'closed'; revision: bigint; certificate: Buffer; signature: Buffer; latest_seq: bigint; latest_total: bigint;
   latest_signature: Buffer | null; settled_total: bigint; opened_at_ms: bigint; closed_at_ms: bigint | null;
+  closing_deadline_ms: bigint | null; closing_started_ms: bigint | null; close_requested_by: CloseRequester | null;
+  latest_voucher: Buffer | null; latest_revision: bigint | null; double_signs: bigint;
 }
 
 const SELECT_CHANNEL = `SELECT c.num, c.id, c.payer, c.payee, c.escrow_account, c.deposit, c.expires_at_s, c.state, c.revision,
-  k.certificate, k.signature, c.latest_seq, c.latest_total, c.latest_signature, c.settled_total, c.opened_at_ms, c.closed_at_ms
+  k.certificate, k.signature, c.latest_seq, c.latest_total, c.latest_signature, c.settled_total, c.opened_at_ms, c.closed_at_ms,
+  c.closing_deadline_ms, c.closing_started_ms, c.close_requested_by, c.latest_voucher, c.latest_revision,
+  (SELECT count(*) FROM double_signs d WHERE d.channel = c.id) AS double_signs
   FROM channels c JOIN certificates k ON k.channel = c.num`;
 
 function toChannel(row: RawChannel): ChannelRow {
@@ -27,7 +32,8 @@ function toChannel(row: RawChannel): ChannelRow {
     escrowAccount: row.escrow_account,
     deposit: row.deposit as Amount,
     expiresAtSeconds: row.expires_at_s,
-    state: row.state,
+    // A dispute window is an open channel with a deadline [docs/DESIGN.md rule 11].
+    state: row.state === 'open' && row.closing_deadline_ms !== null ? 'closing' : row.state,
     revision: Number(row.revision),
     certificate: new Uint8Array(row.certificate),
     certificateSignature: new Uint8Array(row.signature),
@@ -37,6 +43,12 @@ function toChannel(row: RawChannel): ChannelRow {
     settledTotal: row.settled_total as Amount,
     openedAtMs: Number(row.opened_at_ms),
     closedAtMs: row.closed_at_ms === null ? null : Number(row.closed_at_ms),
+    closingDeadlineMs: row.closing_deadline_ms === null ? null : Number(row.closing_deadline_ms),
+    closingStartedMs: row.closing_started_ms === null ? null : Number(row.closing_started_ms),
+    closeRequestedBy: row.close_requested_by,
+    latestVoucher: row.latest_voucher === null ? null : new Uint8Array(row.latest_voucher),
+    latestRevision: row.latest_revision === null ? null : Number(row.latest_revision),
+    doubleSigns: Number(row.double_signs),
   };
 }
 
@@ -56,9 +68,23 @@ export function listChannels(db: Db, limit: number, offset = 0): ChannelRow[] {
   return rows.map(toChannel);
 }
 
+/** Open channels past their expiry that are not yet in a dispute window. */
 export function listExpiredOpenChannels(db: Db, nowSeconds: bigint, limit: number): ChannelRow[] {
-  const rows = statement(db, `${SELECT_CHANNEL} WHERE c.state = 'open' AND c.expires_at_s <= ? ORDER BY c.expires_at_s LIMIT ?`).all(nowSeconds, BigInt(limit)) as RawChannel[];
+  const rows = statement(db, `${SELECT_CHANNEL} WHERE c.state = 'open' AND c.expires_at_s <= ? AND c.closing_deadline_ms IS NULL ORDER BY c.expires_at_s LIMIT ?`).all(nowSeconds, BigInt(limit)) as RawChannel[];
   return rows.map(toChannel);
+}
+
+/** Channels whose dispute window has passed: they settle at the next tick [docs/DESIGN.md rule 11]. */
+export function listDueClosingChannels(db: Db, nowMs: number, limit: number): ChannelRow[] {
+  const rows = statement(db, `${SELECT_CHANNEL} WHERE c.state = 'open' AND c.closing_deadline_ms IS NOT NULL AND c.closing_deadline_ms <= ? ORDER BY c.closing_deadline_ms LIMIT ?`).all(BigInt(nowMs), BigInt(limit)) as RawChannel[];
+  return rows.map(toChannel);
+}
+
+/** Opens a channel's dispute window; asserted: only an open channel not already closing. */
+export function markChannelClosing(db: Db, num: bigint, by: CloseRequester, nowMs: number, deadlineMs: number): void {
+  const changed = statement(db, "UPDATE channels SET closing_deadline_ms = ?, closing_started_ms = ?, close_requested_by = ? WHERE num = ? AND state = 'open' AND closing_deadline_ms IS NULL")
+    .run(BigInt(deadlineMs), BigInt(nowMs), by, num).changes;
+  assert(changed === 1, 'only an open channel that is not closing enters a dispute window');
 }
 
 export function countOpenChannelsOfPayer(db: Db, payer: string): number {
@@ -87,8 +113,12 @@ export function updateChannelDeposit(db: Db, num: bigint, deposit: Amount, revis
   assert(certificates === 1, 'a top-up re-issues the channel\'s one certificate');
 }
 
-export function markChannelClosed(db: Db, num: bigint, nowMs: number): void {
-  const changed = statement(db, "UPDATE channels SET state = 'closed', closed_at_ms = ? WHERE num = ? AND state = 'open'").run(BigInt(nowMs), num).changes;
+export function markChannelClosed(db: Db, num: bigint, by: CloseRequester, nowMs: number): void {
+  // Who asked first is kept (a window opened by the payer and ended by the payee's close stays
+  // 'payer'), except an operator's explicit immediate close, which is always what is recorded.
+  const changed = statement(db, `UPDATE channels SET state = 'closed', closed_at_ms = @now,
+      close_requested_by = CASE WHEN @by = 'operator-immediate' THEN @by ELSE COALESCE(close_requested_by, @by) END
+    WHERE num = @num AND state = 'open'`).run({ now: BigInt(nowMs), by, num }).changes;
   assert(changed === 1, 'only an open channel closes');
 }
 
@@ -98,16 +128,25 @@ export function insertVoucher(db: Db, channel: bigint, seq: bigint, total: Amoun
 }
 
 /**
- * Moves an open channel's latest voucher forward (never back), in the caller's transaction.
- * A voucher judged before a close committed may reach its batch after it: it is refused
- * (CHANNEL_CLOSED), since the escrow was already refunded. Any other miss is a bug (a stale
- * cache), and it fails its own write rather than be acknowledged.
+ * Moves an open channel's latest voucher forward (never back), in the caller's transaction,
+ * keeping its full signed bytes and the certificate revision it was judged against
+ * [docs/DESIGN.md rule 11]. A payer's voucher judged before a close committed may reach its
+ * batch after it: it is refused (CHANNEL_CLOSED, or CHANNEL_CLOSING inside a dispute window),
+ * since the escrow was refunded or is about to be. A payee's redemption (`redeeming`) counts
+ * inside the window, and may have moved the latest past a payer's voucher still in its batch
+ * (VOUCHER_SEQ_NOT_INCREASING). Any other miss is a bug (a stale cache), and it fails its own
+ * write rather than be acknowledged.
  */
-export function setLatestVoucher(db: Db, channel: bigint, seq: bigint, total: Amount, signature: Uint8Array): void {
-  const changed = statement(db, "UPDATE channels SET latest_seq = ?, latest_total = ?, latest_signature = ? WHERE num = ? AND latest_seq < ? AND state = 'open'").run(seq, total, signature, channel, seq).changes;
+export function setLatestVoucher(db: Db, channel: bigint, seq: bigint, total: Amount, voucher: Uint8Array, signature: Uint8Array, redeeming: boolean): void {
+  const changed = statement(db, `UPDATE channels SET latest_seq = ?, latest_total = ?, latest_signature = ?, latest_voucher = ?, latest_revision = revision
+    WHERE num = ? AND latest_seq < ? AND state = 'open' AND (? OR closing_deadline_ms IS NULL)`).run(seq, total, signature, voucher, channel, seq, redeeming ? 1n : 0n).changes;
   if (changed === 1) return;
-  const row = statement(db, 'SELECT state FROM channels WHERE num = ?').get(channel) as { state: string } | undefined;
+  const row = statement(db, 'SELECT state, closing_deadline_ms, latest_seq FROM channels WHERE num = ?').get(channel) as { state: string; closing_deadline_ms: bigint | null; latest_seq: bigint } | undefined;
   if (row?.state === 'closed') throw new MqpayError('CHANNEL_CLOSED');
+  if (row?.closing_deadline_ms !== null && row?.closing_deadline_ms !== undefined && !redeeming) throw new MqpayError('CHANNEL_CLOSING');
+  // A payee's redemption committed between this voucher's judgement and its batch: the channel
+  // is already past it (the payer's cache entry is reloaded after this failed write).
+  if (row !== undefined && row.latest_seq >= seq) throw new MqpayError('VOUCHER_SEQ_NOT_INCREASING', `latest seq is ${row.latest_seq}`);
   assert(false, "an accepted voucher moves its channel's latest forward");
 }
 
@@ -116,9 +155,20 @@ export function findVoucher(db: Db, channelId: Uint8Array, seq: bigint): { total
   return row === undefined ? null : { total: row.total as Amount, signature: new Uint8Array(row.signature) };
 }
 
-export function recordDoubleSign(db: Db, evidence: { channel: Uint8Array; seq: bigint; acceptedTotal: Amount; conflictingTotal: Amount; voucher: Uint8Array; signature: Uint8Array; nowMs: number }): void {
-  statement(
+/**
+ * Keeps double-sign evidence, at most DOUBLE_SIGN_EVIDENCE_PER_CHANNEL_MAX rows per channel: a
+ * device signing conflicting totals endlessly cannot grow the table without bound; the first
+ * rows already prove it. Returns whether a row was added.
+ */
+export function recordDoubleSign(db: Db, evidence: { channel: Uint8Array; seq: bigint; acceptedTotal: Amount; conflictingTotal: Amount; voucher: Uint8Array; signature: Uint8Array; nowMs: number }): boolean {
+  const held = statement(db, 'SELECT count(*) AS n FROM double_signs WHERE channel = ?').get(evidence.channel) as { n: bigint };
+  if (held.n >= BigInt(DOUBLE_SIGN_EVIDENCE_PER_CHANNEL_MAX)) return false;
+  return statement(
     db,
     'INSERT OR IGNORE INTO double_signs (channel, seq, accepted_total, conflicting_total, voucher, signature, detected_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  ).run(evidence.channel, evidence.seq, evidence.acceptedTotal, evidence.conflictingTotal, evidence.voucher, evidence.signature, BigInt(evidence.nowMs));
+  ).run(evidence.channel, evidence.seq, evidence.acceptedTotal, evidence.conflictingTotal, evidence.voucher, evidence.signature, BigInt(evidence.nowMs)).changes === 1;
+}
+
+export function countDoubleSigns(db: Db, channel: Uint8Array): number {
+  return Number((statement(db, 'SELECT count(*) AS n FROM double_signs WHERE channel = ?').get(channel) as { n: bigint }).n);
 }

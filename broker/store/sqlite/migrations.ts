@@ -156,4 +156,43 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE requests ADD COLUMN digest TEXT NOT NULL DEFAULT '';
   `,
+  // 3: nothing accepted is lost [docs/DESIGN.md rule 11].
+  // - A close by the payer, an operator or an expiry opens a dispute window: the channel stays
+  //   'open' in `state` (so every CHECK and index on open channels still holds) with a deadline
+  //   in `closing_deadline_ms`; the API shows it as 'closing'. `close_requested_by` says who
+  //   asked ('payer', 'payee', 'operator', 'operator-immediate', 'expiry'), also once closed.
+  // - Evidence: the channel's latest accepted voucher as its full signed bytes (the signature
+  //   was already kept) and the certificate revision it was judged against; each settlement
+  //   keeps the exact voucher it settled, per channel, in `settlement_vouchers`.
+  // - `meta.evidence_from_settlement` is the settlements rowid from which evidence is kept:
+  //   settlements committed before this migration have none and cannot be re-verified; nor can
+  //   a later settlement of a voucher accepted before it (`channels.legacy_seq`).
+  `
+  ALTER TABLE channels ADD COLUMN closing_deadline_ms INTEGER;
+  ALTER TABLE channels ADD COLUMN closing_started_ms INTEGER;
+  ALTER TABLE channels ADD COLUMN close_requested_by TEXT
+    CHECK (close_requested_by IS NULL OR close_requested_by IN ('payer', 'payee', 'operator', 'operator-immediate', 'expiry'));
+  ALTER TABLE channels ADD COLUMN latest_voucher BLOB CHECK (latest_voucher IS NULL OR length(latest_voucher) = 82);
+  ALTER TABLE channels ADD COLUMN latest_revision INTEGER;
+  CREATE INDEX channels_closing_by_deadline ON channels(closing_deadline_ms) WHERE state = 'open' AND closing_deadline_ms IS NOT NULL;
+
+  CREATE TABLE settlement_vouchers (
+    settlement TEXT NOT NULL REFERENCES settlements(id),
+    channel INTEGER NOT NULL REFERENCES channels(num),
+    seq INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    voucher BLOB NOT NULL CHECK (length(voucher) = 82),
+    signature BLOB NOT NULL CHECK (length(signature) = 64),
+    revision INTEGER NOT NULL,
+    PRIMARY KEY (settlement, channel)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX settlement_vouchers_by_channel ON settlement_vouchers(channel);
+  CREATE INDEX double_signs_by_channel ON double_signs(channel);
+
+  INSERT INTO meta (key, value) VALUES ('evidence_from_settlement', (SELECT COALESCE(MAX(rowid), 0) + 1 FROM settlements));
+  -- A channel whose latest voucher was accepted before this migration has no bytes for it: a
+  -- settlement of that voucher keeps no evidence, and the audit knows why (legacy_seq).
+  ALTER TABLE channels ADD COLUMN legacy_seq INTEGER;
+  UPDATE channels SET legacy_seq = latest_seq WHERE latest_seq > 0;
+  `,
 ];

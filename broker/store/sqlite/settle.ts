@@ -26,6 +26,14 @@ const SQL_SETTLE = `INSERT INTO transfers (id, from_account, to_account, amount,
 const SQL_FEE = `INSERT INTO transfers (id, from_account, to_account, amount, kind, channel, settlement, created_at_ms)
   SELECT 'fee:' || @id || ':' || num, escrow_account, @fees, ${FEE}, 'fee', num, @id, @now
   FROM channels WHERE ${CHANGED} AND ${FEE} > 0`;
+// The exact voucher each settlement used, per channel [docs/DESIGN.md rule 11]. Channels whose
+// latest was accepted before schema 3 have no bytes and no evidence row.
+// Runs once the settlement row exists (the evidence references it): the settled channels are
+// those with a 'settle' transfer of this settlement, and their latest is what was settled.
+const SQL_EVIDENCE = `INSERT INTO settlement_vouchers (settlement, channel, seq, total, voucher, signature, revision)
+  SELECT @id, c.num, c.latest_seq, c.latest_total, c.latest_voucher, c.latest_signature, c.latest_revision
+  FROM transfers t JOIN channels c ON c.num = t.channel
+  WHERE t.settlement = @id AND t.kind = 'settle' AND c.latest_voucher IS NOT NULL AND c.latest_signature IS NOT NULL AND c.latest_revision IS NOT NULL`;
 const SQL_MARK = `UPDATE channels SET settled_total = latest_total WHERE ${CHANGED}`;
 
 /**
@@ -44,6 +52,7 @@ export function settleInTransaction(db: Db, input: { id: string; reason: Settlem
   assert(marked === settled, 'every settled channel is marked settled, and no other');
   const totals = statement(db, "SELECT COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM(CASE kind WHEN 'fee' THEN amount ELSE 0 END), 0) AS fee FROM transfers WHERE settlement = ?").get(input.id) as { amount: bigint; fee: bigint };
   statement(db, 'INSERT INTO settlements (id, reason, channels, amount, fee, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)').run(input.id, input.reason, BigInt(settled), totals.amount, totals.fee, params.now);
+  statement(db, SQL_EVIDENCE).run({ id: input.id });
   statement(db, 'INSERT INTO settlement_lines (settlement, account, amount) SELECT settlement, to_account, SUM(amount) FROM transfers WHERE settlement = ? GROUP BY to_account').run(input.id);
   const lines = new Map(settlementLines(db, input.id).map((line) => [line.account, line.amount]));
   return { kind: 'settled', result: { id: input.id, reason: input.reason, createdAtMs: input.nowMs, channelCount: settled, amount: amountOf(totals.amount), fee: amountOf(totals.fee), lines, only: input.only ?? null } };

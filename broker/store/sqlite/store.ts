@@ -7,7 +7,7 @@ import { STORE_LOCK_RETRY_MS_MAX, STORE_LOCK_RETRY_MS_MIN, STORE_LOCK_WAIT_MS_DE
 import { statement } from '../../../sqlite/statement.js';
 import {
   countOpenChannelsOfPayer, findVoucher, getChannel, insertChannel, insertVoucher, listChannelsOf, listExpiredOpenChannels,
-  markChannelClosed, recordDoubleSign, setLatestVoucher, updateChannelDeposit,
+  countDoubleSigns, listDueClosingChannels, markChannelClosed, markChannelClosing, recordDoubleSign, setLatestVoucher, updateChannelDeposit,
 } from './channels.js';
 import { addDeviceInTransaction, getDevice, setDeviceStatus, useTokenTime } from './devices.js';
 import { accountKey, balanceOf, ensureAccount, fundInTransaction, insertTransfer } from './ledger.js';
@@ -21,6 +21,8 @@ function readsOf(db: Db): StoreReads {
     channel: async (id) => getChannel(db, id),
     channelsOf: async (device, limit) => listChannelsOf(db, device, limit),
     expiredOpenChannels: async (nowSeconds, limit) => listExpiredOpenChannels(db, nowSeconds, limit),
+    dueClosingChannels: async (nowMs, limit) => listDueClosingChannels(db, nowMs, limit),
+    doubleSignCount: async (channel) => countDoubleSigns(db, channel),
     countOpenChannelsOfPayer: async (payer) => countOpenChannelsOfPayer(db, payer),
     voucherAt: async (channelId, seq) => findVoucher(db, channelId, seq),
     balance: async (account) => balanceOf(db, account),
@@ -49,10 +51,11 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
     useTokenTime: async (id, timeMs) => useTokenTime(db, id, timeMs),
     insertChannel: async (channel) => insertChannel(db, channel),
     updateChannelDeposit: async (num, deposit, revision, certificate, signature) => updateChannelDeposit(db, num, deposit, revision, certificate, signature),
-    markChannelClosed: async (num, nowMs) => markChannelClosed(db, num, nowMs),
+    markChannelClosed: async (num, by, nowMs) => markChannelClosed(db, num, by, nowMs),
+    markChannelClosing: async (num, by, nowMs, deadlineMs) => markChannelClosing(db, num, by, nowMs, deadlineMs),
     async appendVoucher(voucher) {
       insertVoucher(db, voucher.channel, voucher.seq, voucher.total, voucher.signature, voucher.nowMs);
-      setLatestVoucher(db, voucher.channel, voucher.seq, voucher.total, voucher.signature);
+      setLatestVoucher(db, voucher.channel, voucher.seq, voucher.total, voucher.voucher, voucher.signature, voucher.redeeming);
     },
     recordDoubleSign: async (evidence) => recordDoubleSign(db, evidence),
     async storeReceipt(receipt) {

@@ -1,0 +1,107 @@
+// Evidence that stands on its own [docs/DESIGN.md rule 11]: the voucher behind every channel
+// settlement (and each channel's latest) is kept as its signed bytes and signature, so anyone
+// with the payer's public key (it is in the service-signed channel certificate) can check that
+// the payer really owed what was paid out. `verifySignatureChecks` re-verifies them for
+// `mqpay ledger check --verify-signatures` and the API audit; `channelEvidence` exports one
+// channel's for `mqpay channel evidence`.
+import { decodeCertificate } from '../../../shared/certificate.js';
+import { verify } from '../../../shared/crypto.js';
+import { bytesEqual, toHex } from '../../../shared/hex.js';
+import { decodeVoucher } from '../../../shared/voucher.js';
+import { statement } from '../../../sqlite/statement.js';
+import type { AuditCheck } from './audit.js';
+import type { Db } from './open-database.js';
+
+/** Problems listed per failed check; the count is always given. */
+const PROBLEMS_SHOWN_MAX = 5;
+
+interface SignedRow { channel_id: Buffer; seq: bigint; total: bigint; voucher: Buffer | null; signature: Buffer | null; certificate: Buffer; what: string }
+
+/** Why a stored voucher does not prove its row, or null when it does. */
+function problemOf(row: SignedRow): string | null {
+  if (row.voucher === null || row.signature === null) return 'no voucher bytes';
+  let voucher;
+  let payerKey;
+  try {
+    voucher = decodeVoucher(new Uint8Array(row.voucher));
+    payerKey = decodeCertificate(new Uint8Array(row.certificate)).payerKey;
+  } catch {
+    return 'voucher or certificate does not decode';
+  }
+  if (!bytesEqual(voucher.channelId, new Uint8Array(row.channel_id))) return 'voucher names another channel';
+  if (voucher.seq !== row.seq || voucher.total !== row.total) return `voucher says seq ${voucher.seq} total ${voucher.total}, ledger seq ${row.seq} total ${row.total}`;
+  if (!verify(new Uint8Array(row.signature), new Uint8Array(row.voucher), payerKey)) return 'payer signature does not verify';
+  return null;
+}
+
+function checkOf(name: string, rows: Iterable<SignedRow>, ok: string): AuditCheck {
+  const problems: string[] = [];
+  let checked = 0;
+  let failed = 0;
+  for (const row of rows) {
+    checked += 1;
+    const problem = problemOf(row);
+    if (problem === null) continue;
+    failed += 1;
+    if (problems.length < PROBLEMS_SHOWN_MAX) problems.push(`channel ${toHex(new Uint8Array(row.channel_id))} (${row.what}): ${problem}`);
+  }
+  return failed === 0 ? { name, ok: true, detail: `${checked} ${ok}` } : { name, ok: false, detail: `${failed} of ${checked} fail: ${problems.join('; ')}` };
+}
+
+export function verifySignatureChecks(db: Db): AuditCheck[] {
+  const settled = statement(db, `SELECT c.id AS channel_id, v.seq, v.total, v.voucher, v.signature, k.certificate, 'settlement ' || v.settlement AS what
+    FROM settlement_vouchers v JOIN channels c ON c.num = v.channel JOIN certificates k ON k.channel = c.num ORDER BY v.settlement, v.channel`).iterate() as Iterable<SignedRow>;
+  const latest = statement(db, `SELECT c.id AS channel_id, c.latest_seq AS seq, c.latest_total AS total, c.latest_voucher AS voucher, c.latest_signature AS signature, k.certificate, 'latest' AS what
+    FROM channels c JOIN certificates k ON k.channel = c.num WHERE c.latest_voucher IS NOT NULL ORDER BY c.num`).iterate() as Iterable<SignedRow>;
+  const from = statement(db, "SELECT value FROM meta WHERE key = 'evidence_from_settlement'").get() as { value: string } | undefined;
+  // A settlement without its voucher is a failure, except the one settlement of a voucher
+  // accepted before schema 3 (a legacy channel's settlements before its first kept voucher).
+  const missing = statement(db, `SELECT hex(c.id) AS what, t.settlement FROM transfers t JOIN channels c ON c.num = t.channel JOIN settlements s ON s.id = t.settlement
+    WHERE t.kind = 'settle' AND s.rowid >= ? AND NOT EXISTS (SELECT 1 FROM settlement_vouchers v WHERE v.settlement = t.settlement AND v.channel = t.channel)
+      AND NOT (c.legacy_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM settlement_vouchers w JOIN settlements p ON p.id = w.settlement WHERE w.channel = c.num AND p.rowid < s.rowid)) LIMIT ?`)
+    .all(BigInt(from?.value ?? '1'), BigInt(PROBLEMS_SHOWN_MAX)) as { what: string; settlement: string }[];
+  return [
+    checkOf('signatures: the voucher behind every channel settlement verifies with the payer\'s key', settled, 'settled vouchers verified'),
+    checkOf('signatures: each channel\'s latest voucher verifies with the payer\'s key', latest, 'latest vouchers verified'),
+    {
+      name: 'signatures: every channel settlement kept its voucher',
+      ok: missing.length === 0,
+      detail: missing.length === 0 ? 'every settlement since evidence was kept has its vouchers' : missing.map((row) => `channel ${row.what.toLowerCase()} in ${row.settlement}: no voucher kept`).join('; '),
+    },
+  ];
+}
+
+export interface ChannelEvidence {
+  readonly channel: string;
+  readonly payer: string;
+  readonly payee: string;
+  readonly state: string;
+  readonly certificate: { readonly revision: number; readonly bytes: string; readonly signature: string };
+  readonly latest: { readonly seq: string; readonly total: string; readonly revision: number | null; readonly voucher: string; readonly signature: string } | null;
+  readonly settled: readonly { readonly settlement: string; readonly seq: string; readonly total: string; readonly revision: number; readonly voucher: string; readonly signature: string }[];
+  readonly doubleSigns: readonly { readonly seq: string; readonly acceptedTotal: string; readonly conflictingTotal: string; readonly voucher: string; readonly signature: string }[];
+}
+
+/** One channel's evidence, all bytes hex; null when the channel does not exist. Totals are micro-units. */
+export function channelEvidence(db: Db, id: Uint8Array): ChannelEvidence | null {
+  const row = statement(db, `SELECT c.num, c.id, c.payer, c.payee, c.state, c.closing_deadline_ms, c.latest_seq, c.latest_total, c.latest_voucher, c.latest_signature, c.latest_revision,
+    k.revision, k.certificate, k.signature FROM channels c JOIN certificates k ON k.channel = c.num WHERE c.id = ?`).get(id) as {
+      num: bigint; id: Buffer; payer: string; payee: string; state: string; closing_deadline_ms: bigint | null; latest_seq: bigint; latest_total: bigint;
+      latest_voucher: Buffer | null; latest_signature: Buffer | null; latest_revision: bigint | null; revision: bigint; certificate: Buffer; signature: Buffer;
+    } | undefined;
+  if (row === undefined) return null;
+  const hex = (bytes: Buffer) => toHex(new Uint8Array(bytes));
+  const settled = statement(db, 'SELECT settlement, seq, total, revision, voucher, signature FROM settlement_vouchers WHERE channel = ? ORDER BY seq').all(row.num) as { settlement: string; seq: bigint; total: bigint; revision: bigint; voucher: Buffer; signature: Buffer }[];
+  const doubles = statement(db, 'SELECT seq, accepted_total, conflicting_total, voucher, signature FROM double_signs WHERE channel = ? ORDER BY seq, conflicting_total').all(row.id) as { seq: bigint; accepted_total: bigint; conflicting_total: bigint; voucher: Buffer; signature: Buffer }[];
+  return {
+    channel: hex(row.id), payer: row.payer, payee: row.payee,
+    state: row.state === 'open' && row.closing_deadline_ms !== null ? 'closing' : row.state,
+    certificate: { revision: Number(row.revision), bytes: hex(row.certificate), signature: hex(row.signature) },
+    latest: row.latest_voucher === null || row.latest_signature === null ? null : {
+      seq: row.latest_seq.toString(), total: row.latest_total.toString(), revision: row.latest_revision === null ? null : Number(row.latest_revision),
+      voucher: hex(row.latest_voucher), signature: hex(row.latest_signature),
+    },
+    settled: settled.map((s) => ({ settlement: s.settlement, seq: s.seq.toString(), total: s.total.toString(), revision: Number(s.revision), voucher: hex(s.voucher), signature: hex(s.signature) })),
+    doubleSigns: doubles.map((d) => ({ seq: d.seq.toString(), acceptedTotal: d.accepted_total.toString(), conflictingTotal: d.conflicting_total.toString(), voucher: hex(d.voucher), signature: hex(d.signature) })),
+  };
+}
