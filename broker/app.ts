@@ -2,11 +2,13 @@
 // (createBrokerApp) is separate from listening (app.listen), so tests run it in-process on
 // port 0 and the CLI runs it on real ports.
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
 import type { RandomBytes } from '../shared/ids.js';
 import { toHex } from '../shared/hex.js';
-import { brokerConfig, type BrokerConfig, type BrokerConfigInput } from './config.js';
+import { brokerConfig, isLoopbackHost, type BrokerConfig, type BrokerConfigInput } from './config.js';
+import { TlsReloader } from './mqtt/tls-material.js';
 import { publishOpsTopics } from './operator/ops-topics.js';
 import { aedesTransport } from './mqtt/aedes-transport.js';
 import { attachMqttHost, createAedes, type MqttHost } from './mqtt/host.js';
@@ -34,8 +36,17 @@ export interface BrokerApp {
   /** The injected clock and the transport the service publishes through, for the operator surface. */
   readonly clock: Clock;
   readonly transport: TransportPort;
-  listen(): Promise<{ mqttPort: number; httpPort: number | null }>;
+  /** The TLS material (null without --tls-cert): reload() re-reads the files, as SIGHUP does. */
+  readonly tls: TlsReloader | null;
+  /** Ports bound; null for a listener that is off. httpPort serves HTTPS when tls is on. */
+  listen(): Promise<ListeningPorts>;
   close(): Promise<void>;
+}
+
+export interface ListeningPorts {
+  readonly mqttPort: number | null;
+  readonly mqttsPort: number | null;
+  readonly httpPort: number | null;
 }
 
 export interface BrokerOverrides {
@@ -71,16 +82,33 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   // The ops topics are written from the telemetry port, whether or not the HTTP API is on.
   const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));
   const mqtt = attachMqttHost(aedes, { config, clock, logger: logger.child({ module: 'mqtt' }), service, transport });
+  // Read now, so a missing file or a key that does not match its certificate fails at start.
+  const tls = config.tlsCertFile === null || config.tlsKeyFile === null ? null : new TlsReloader({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, clientCaFile: config.tlsClientCaFile });
+  if (tls !== null) {
+    const tlsLogger = logger.child({ module: 'tls' });
+    tls.onReload((material) => tlsLogger.info({ fingerprint256: material.fingerprint256, not_after: new Date(material.notAfterMs).toISOString() }, 'TLS certificate reloaded'));
+    tls.onFailure((error) => tlsLogger.warn({ err: error.message }, 'TLS reload failed; still serving the previous certificate'));
+  }
   let httpServer: HttpServer | null = null;
+  const listenHttp = (server: HttpServer, port: number): Promise<number> => new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, config.host, () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : 0);
+    });
+  });
 
   const app: BrokerApp = {
-    config, db, service, mqtt, logger, clock, transport, servicePublicKeyHex: toHex(serviceKey.publicKey),
+    config, db, service, mqtt, logger, clock, transport, tls, servicePublicKeyHex: toHex(serviceKey.publicKey),
     async listen() {
-      const mqttPort = await mqtt.listenTcp(config.mqttPort, config.host);
+      const plaintext = config.mqttPort !== null || (config.httpPort !== null && tls === null);
+      if (plaintext && !isLoopbackHost(config.host)) logger.warn({ host: config.host }, 'plain-text listener on a non-loopback address (--insecure-plaintext): tokens and payments cross the network unencrypted');
+      const mqttPort = config.mqttPort === null ? null : await mqtt.listenTcp(config.mqttPort, config.host);
+      const mqttsPort = tls === null ? null : await mqtt.listenTls(config.mqttsPort, config.host, tls);
       let httpPort: number | null = null;
       if (config.httpPort !== null) {
         const extra = overrides.httpHandler?.(app);
-        httpServer = createServer((request, response) => {
+        const onRequest = (request: IncomingMessage, response: ServerResponse) => {
           Promise.resolve(extra?.(request, response) ?? false).then((handled) => {
             if (handled) return;
             response.writeHead(request.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' });
@@ -90,23 +118,26 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
             if (!response.headersSent) response.writeHead(500);
             response.end();
           });
-        });
+        };
+        if (tls === null) httpServer = createServer(onRequest);
+        else {
+          // Browsers have no device certificate: the handshake asks for one (mutual TLS) but lets
+          // the request through without; the operator API and device logins check it themselves.
+          const https = createHttpsServer({ ...tls.current.context, requestCert: config.tlsClientCaFile !== null, rejectUnauthorized: false }, onRequest);
+          tls.onReload((material) => https.setSecureContext(material.context));
+          httpServer = https;
+        }
         mqtt.attachWebSocket(httpServer);
-        const server = httpServer;
-        httpPort = await new Promise<number>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(config.httpPort ?? 0, config.host, () => {
-            const address = server.address();
-            resolve(typeof address === 'object' && address !== null ? address.port : 0);
-          });
-        });
+        httpPort = await listenHttp(httpServer, config.httpPort);
       }
+      tls?.watchFiles();
       service.start();
-      return { mqttPort, httpPort };
+      return { mqttPort, mqttsPort, httpPort };
     },
     async close() {
       await service.stop();
       stopOpsTopics();
+      tls?.close();
       if (httpServer !== null) {
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer?.close(() => resolve()));

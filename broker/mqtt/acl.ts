@@ -1,5 +1,6 @@
 // The ACL [docs/DESIGN.md rule 7]. A device publishes only to its own outbox and subscribes only to
-// its own inbox (and the public offers); operators only read mqpay/v1/ops/#. Everything else,
+// its own inbox (and the offers of a named seller; every seller's only if the operator allows it);
+// operators only read mqpay/v1/ops/# and the offers. Everything else,
 // `$SYS/#` and wildcards over other devices included, is a violation: logged, counted, and the
 // connection closed (aedes closes it when a hook fails, [MQTT-3.3.5-2]).
 import { parseTopic, inboxFilter, TOPIC_ROOT, type OutboxKind } from '../../shared/topics.js';
@@ -19,9 +20,15 @@ export function decidePublish(role: Role | undefined, packet: { readonly topic: 
 const OFFERS_ALL = `${TOPIC_ROOT}/offers/+`;
 const OPS_FILTERS = new Set([`${TOPIC_ROOT}/ops/#`, `${TOPIC_ROOT}/ops/+`, `${TOPIC_ROOT}/ops/settlements`, `${TOPIC_ROOT}/ops/events`]);
 
-export function subscribeAllowed(role: Role | undefined, filter: string): boolean {
+/**
+ * Offers are readable per seller (`mqpay/v1/offers/{device}`, a named device) but not
+ * enumerable: the wildcard over every seller only when the operator allows it
+ * (`offersWildcard`), so no device learns who else is enrolled from the offers alone.
+ */
+export function subscribeAllowed(role: Role | undefined, filter: string, offersWildcard = false): boolean {
   if (role === undefined) return false;
-  if (filter === OFFERS_ALL || parseTopic(filter)?.kind === 'offer') return true;
+  if (parseTopic(filter)?.kind === 'offer') return true;
+  if (filter === OFFERS_ALL) return offersWildcard || role.kind === 'operator';
   if (role.kind === 'operator') return OPS_FILTERS.has(filter);
   if (filter === inboxFilter(role.device)) return true;
   const topic = parseTopic(filter);

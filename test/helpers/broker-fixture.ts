@@ -31,6 +31,8 @@ export interface RunningBroker {
   readonly url: string;
   readonly mqttPort: number;
   readonly httpPort: number | null;
+  /** The MQTT over TLS port, when the config gives a certificate. */
+  readonly mqttsPort: number | null;
   readonly dataDir: string;
   enrol(id: string, funds?: string): KeyPair;
   link(id: string, keys: KeyPair): Promise<DeviceLink>;
@@ -59,11 +61,14 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, da
       ...(options.store === undefined ? {} : { store: options.store }),
     },
   );
-  const { mqttPort, httpPort } = await app.listen();
+  const ports = await app.listen();
+  const { httpPort, mqttsPort } = ports;
+  // Fixtures keep the plain loopback listener (mqttPort 0) unless a test turns it off.
+  const mqttPort = ports.mqttPort ?? 0;
   const url = `mqtt://127.0.0.1:${mqttPort}`;
   const links: DeviceLink[] = [];
   return {
-    app, url, mqttPort, httpPort, dataDir: path,
+    app, url, mqttPort, mqttsPort, httpPort, dataDir: path,
     enrol(id, funds) {
       const keys = generateKeyPair(random);
       addDevice(app.db, id, keys.publicKey, Date.now());
