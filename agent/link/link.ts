@@ -17,7 +17,7 @@ import {
   encodePayload, errorFromBody, parsePayload, rpcResponseSchema, rpcResultSchema, type RpcMethod, type RpcParamsInput, type RpcResult, type RpcResultInput,
 } from '../../shared/schemas.js';
 import { inboxFilter, outboxTopic, parseTopic, type InboxKind, type OutboxKind } from '../../shared/topics.js';
-import { streamBuilderFor } from './link-stream.js';
+import { streamBuilderFor, type LinkTls } from './link-stream.js';
 import { reconnectDelayMs } from './reconnect-backoff.js';
 import { CONNECT_TIMEOUT_MS_DEFAULT, KEEPALIVE_SECONDS_DEFAULT, RECONNECT_INITIAL_MS_DEFAULT, RECONNECT_MAX_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT } from '../limits.js';
 
@@ -42,6 +42,8 @@ export interface LinkOptions {
   readonly keepaliveSeconds?: number;
   /** false keeps a persistent session: the broker queues inbox messages while offline. */
   readonly cleanSession?: boolean;
+  /** For mqtts:// URLs: which broker certificate to trust, and this device's own. */
+  readonly tls?: LinkTls;
 }
 
 /** A result as it came (wire) and as its method's schema parsed it. */
@@ -103,7 +105,7 @@ export class DeviceLink extends EventEmitter {
       // write: about 7 MB of heap, half a small device's budget, to save microseconds.
       writeCache: false,
     };
-    const client = new MqttClient(streamBuilderFor(options.url), clientOptions);
+    const client = new MqttClient(streamBuilderFor(options.url, options.tls), clientOptions);
     return new DeviceLink(options, client);
   }
 
