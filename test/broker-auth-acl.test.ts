@@ -241,6 +241,7 @@ describe('broker: authentication and ACL', () => {
       ['subscribe to $SYS/#', (c) => c.subscribe('$SYS/#', { qos: 0 })],
       ['subscribe to the operator streams', (c) => c.subscribe('mqpay/v1/ops/#', { qos: 0 })],
       ['subscribe to mqpay/#', (c) => c.subscribe('mqpay/#', { qos: 0 })],
+      ["subscribe to every seller's offers (no --offers-wildcard)", (c) => c.subscribe('mqpay/v1/offers/+', { qos: 0 })],
     ];
 
     it.each(cases)('%s', async (_name, act) => {

@@ -46,6 +46,8 @@ export interface StartBrokerOptions {
   readonly httpHandler?: BrokerOverrides['httpHandler'];
   /** Wraps the real SQLite store (fault injection: held or failed commits). */
   readonly store?: BrokerOverrides['store'];
+  /** The broker's logger (default: silent), for tests that read what it logs. */
+  readonly logger?: BrokerOverrides['logger'];
 }
 
 export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, dataDir?: string, options: StartBrokerOptions = {}): Promise<RunningBroker> {
@@ -55,7 +57,7 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, da
   const app = await createBrokerApp(
     { dataDir: path, mqttPort: 0, operatorToken: OPERATOR_TOKEN, logLevel: 'silent', ...overrides },
     {
-      logger: pino({ level: 'silent' }),
+      logger: options.logger ?? pino({ level: 'silent' }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.httpHandler === undefined ? {} : { httpHandler: options.httpHandler }),
       ...(options.store === undefined ? {} : { store: options.store }),
