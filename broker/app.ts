@@ -9,6 +9,8 @@ import type { RandomBytes } from '../shared/ids.js';
 import { toHex } from '../shared/hex.js';
 import { brokerConfig, isLoopbackHost, type BrokerConfig, type BrokerConfigInput } from './config.js';
 import { TlsReloader } from './mqtt/tls-material.js';
+import { VOUCHER_PRUNE_INTERVAL_MS, VOUCHER_PRUNE_RETRY_MS } from './limits.js';
+import { pruneSettledVouchers } from './store/sqlite/retention.js';
 import { publishOpsTopics } from './operator/ops-topics.js';
 import { aedesTransport } from './mqtt/aedes-transport.js';
 import { attachMqttHost, createAedes, type MqttHost } from './mqtt/host.js';
@@ -38,6 +40,11 @@ export interface BrokerApp {
   readonly transport: TransportPort;
   /** The TLS material (null without --tls-cert): reload() re-reads the files, as SIGHUP does. */
   readonly tls: TlsReloader | null;
+  /**
+   * Deletes the vouchers past retention now (broker/store/sqlite/retention.ts); returns how many,
+   * or null when retention is off or a unit of work was open (it runs again shortly).
+   */
+  pruneVouchers(): number | null;
   /** Ports bound; null for a listener that is off. httpPort serves HTTPS when tls is on. */
   listen(): Promise<ListeningPorts>;
   close(): Promise<void>;
@@ -90,6 +97,14 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
     tls.onFailure((error) => tlsLogger.warn({ err: error.message }, 'TLS reload failed; still serving the previous certificate'));
   }
   let httpServer: HttpServer | null = null;
+  let pruneTimer: NodeJS.Timeout | null = null;
+  const schedulePrune = (delayMs: number) => {
+    pruneTimer = setTimeout(() => {
+      const pruned = app.pruneVouchers();
+      schedulePrune(pruned === null ? VOUCHER_PRUNE_RETRY_MS : VOUCHER_PRUNE_INTERVAL_MS);
+    }, delayMs);
+    pruneTimer.unref();
+  };
   const listenHttp = (server: HttpServer, port: number): Promise<number> => new Promise<number>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, config.host, () => {
@@ -100,6 +115,15 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
 
   const app: BrokerApp = {
     config, db, service, mqtt, logger, clock, transport, tls, servicePublicKeyHex: toHex(serviceKey.publicKey),
+    pruneVouchers() {
+      if (config.voucherRetentionDays === null) return null;
+      // The service's units of work hold a transaction across awaits on this connection; a
+      // delete now would join it. Outside one, this synchronous delete runs alone.
+      if (db.inTransaction) return null;
+      const pruned = pruneSettledVouchers(db, clock.nowMs() - config.voucherRetentionDays * 86_400_000);
+      if (pruned > 0) logger.info({ pruned, retention_days: config.voucherRetentionDays }, 'settled vouchers past retention deleted');
+      return pruned;
+    },
     async listen() {
       const plaintext = config.mqttPort !== null || (config.httpPort !== null && tls === null);
       if (plaintext && !isLoopbackHost(config.host)) logger.warn({ host: config.host }, 'plain-text listener on a non-loopback address (--insecure-plaintext): tokens and payments cross the network unencrypted');
@@ -131,6 +155,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
         httpPort = await listenHttp(httpServer, config.httpPort);
       }
       tls?.watchFiles();
+      if (config.voucherRetentionDays !== null) schedulePrune(0);
       service.start();
       return { mqttPort, mqttsPort, httpPort };
     },
@@ -138,6 +163,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
       await service.stop();
       stopOpsTopics();
       tls?.close();
+      if (pruneTimer !== null) clearTimeout(pruneTimer);
       if (httpServer !== null) {
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer?.close(() => resolve()));

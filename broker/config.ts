@@ -33,6 +33,11 @@ export const brokerConfigSchema = z.strictObject({
   operatorClientCert: z.boolean().default(false),
   /** Allows a plain-text listener (MQTT, or HTTP without a certificate) on a non-loopback address. */
   insecurePlaintext: z.boolean().default(false),
+  /**
+   * Settled vouchers older than this are deleted (never a channel's latest, nor anything of a
+   * channel with unsettled value or in a closing/disputed state); null keeps them forever.
+   */
+  voucherRetentionDays: z.number().int().min(1).max(36_500).nullable().default(null),
   /** Lets devices subscribe to every seller's offers at once (mqpay/v1/offers/+). */
   offersWildcard: z.boolean().default(false),
   brokerId: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,31}$/).default('mqpay'),
