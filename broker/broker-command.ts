@@ -75,8 +75,10 @@ export const brokerCommand: Command = {
     if (app.tls !== null) input.stdout(`TLS certificate sha256 ${app.tls.current.fingerprint256}, expires ${new Date(app.tls.current.notAfterMs).toISOString()}; reloaded on SIGHUP or when its files change`);
     // SIGHUP is the daemon convention for "re-read your files"; here it re-reads the certificate.
     const reload = () => {
-      const failure = app.tls?.reload();
-      if (failure) input.stderr(`TLS reload failed, previous certificate kept: ${failure.message}`);
+      if (app.tls === null) return;
+      const failure = app.tls.reload();
+      if (failure !== null) input.stderr(`TLS reload failed, previous certificate kept: ${failure.message}`);
+      else input.stdout(`TLS certificate reloaded: sha256 ${app.tls.current.fingerprint256}, expires ${new Date(app.tls.current.notAfterMs).toISOString()}`);
     };
     if (app.tls !== null) process.on('SIGHUP', reload);
     input.stdout(`service public key: ${app.servicePublicKeyHex}`);

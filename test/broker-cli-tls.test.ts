@@ -1,6 +1,7 @@
 // `mqpay broker` and the network: plain text off loopback needs --insecure-plaintext (and then
 // warns), TLS alone needs nothing more, and a certificate that does not match its key fails at
 // start. In-process through main(argv, io), as the bin runs it.
+import { copyFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR_TOKEN, tempDir } from './helpers/broker-fixture.js';
 import { runCli, startCli } from './helpers/ops-cli.js';
@@ -60,5 +61,34 @@ describe.skipIf(!haveOpenssl)('mqpay broker with --tls-cert', () => {
     const alone = await runCli(['broker', '--data', `${dir.path}/g`, '--mqtts-port', '0', '--tls-cert', server.cert, '--log-level', 'silent'], env);
     expect(alone.code).toBe(1);
     expect(alone.stderr).toContain('give a TLS certificate and its key together');
+  });
+});
+
+describe.skipIf(!haveOpenssl)('mqpay broker: SIGHUP re-reads the certificate', () => {
+  const dir = tempDir('mqpay-cli-hup-');
+  afterAll(() => dir.remove());
+
+  it('reloads a new pair on SIGHUP, and keeps the old one when the new pair does not load', async () => {
+    const ca = new TestCa(dir.path, 'hup-ca');
+    const first = ca.issue({ cn: 'localhost', server: true, name: 'first' });
+    const second = ca.issue({ cn: 'localhost', server: true, name: 'second' });
+    const live = { cert: `${dir.path}/live.pem`, key: `${dir.path}/live.key` };
+    copyFileSync(first.cert, live.cert);
+    copyFileSync(first.key, live.key);
+    const run = startCli(['broker', '--data', `${dir.path}/data`, '--mqtts-port', '0', '--tls-cert', live.cert, '--tls-key', live.key, '--log-level', 'silent'], env);
+    try {
+      await run.waitFor(`TLS certificate sha256 ${first.fingerprint256}`);
+      // A certificate whose key is not there yet: the reload fails and says so; the old pair stays.
+      copyFileSync(second.cert, live.cert);
+      process.emit('SIGHUP', 'SIGHUP');
+      await run.waitFor('TLS reload failed, previous certificate kept', 'stderr');
+      copyFileSync(second.key, live.key);
+      // The bin's SIGHUP is a process signal; emitting it runs the same handler in this process.
+      process.emit('SIGHUP', 'SIGHUP');
+      await run.waitFor(`TLS certificate reloaded: sha256 ${second.fingerprint256}`);
+    } finally {
+      expect(await run.stop()).toBe(0);
+    }
+    expect(process.listenerCount('SIGHUP')).toBe(0);
   });
 });
