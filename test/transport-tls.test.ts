@@ -11,6 +11,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
+import mqtt from 'mqtt';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../agent/agent.js';
@@ -21,6 +22,8 @@ import type { BrokerConfigInput } from '../broker/config.js';
 import { addDevice, setDeviceStatus } from '../broker/store/sqlite/devices.js';
 import { fundWallet } from '../broker/store/sqlite/ledger.js';
 import { parseAmount } from '../shared/amount.js';
+import { signConnectPassword } from '../shared/connect-token.js';
+import { sign } from '../shared/crypto.js';
 import { fromHex } from '../shared/hex.js';
 import type { KeyPair } from '../shared/keys.js';
 import { AgentBed, NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
@@ -74,9 +77,10 @@ async function servedFingerprint(port: number, ca: string): Promise<string> {
   return fingerprint;
 }
 
-function httpsGet(url: string, ca: string, token: string): Promise<{ status: number; body: string }> {
+function httpsGet(url: string, ca: string, token: string, client?: CertFiles): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = httpsRequest(url, { ca: readFileSync(ca), headers: { authorization: `Bearer ${token}` } }, (response) => {
+    const identity = client === undefined ? {} : { cert: readFileSync(client.cert), key: readFileSync(client.key) };
+    const request = httpsRequest(url, { ca: readFileSync(ca), ...identity, headers: { authorization: `Bearer ${token}` } }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => { body += chunk; });
@@ -245,6 +249,53 @@ describe.skipIf(!haveOpenssl)('transport security (TLS with certificates from op
       } finally {
         setDeviceStatus(broker.app.db, 'car-1', 'active');
       }
+    });
+  });
+
+  describe('mutual TLS over WSS and for the operator API', () => {
+    let broker: RunningBroker;
+    let carKeys: KeyPair;
+    let own: CertFiles;
+    let operator: CertFiles;
+    beforeAll(async () => {
+      broker = await startBroker({ ...tlsConfig(), tlsClientCaFile: deviceCa.files.cert, operatorClientCert: true, httpPort: 0 }, undefined, { httpHandler: operatorHttpHandler() });
+      carKeys = broker.enrol('car-1');
+      own = deviceCa.issue({ cn: 'car-1', name: 'car-1-wss' });
+      operator = deviceCa.issue({ cn: 'operator', name: 'operator-client' });
+    });
+    afterAll(async () => {
+      await broker.stop();
+    });
+
+    /** A device CONNECT over wss:// at /mqtt, with a fresh signed connect token; whether CONNACK accepted it. */
+    async function wssDevice(cert: CertFiles | null): Promise<boolean> {
+      const password = signConnectPassword({ device: 'car-1', broker: broker.app.config.brokerId, timeMs: Date.now(), nonce: random(16), secretKey: carKeys.secretKey, sign });
+      const client = mqtt.connect(`wss://localhost:${broker.httpPort}/mqtt`, {
+        protocolVersion: 4, clientId: 'car-1', username: 'car-1', password: Buffer.from(password) as unknown as string, reconnectPeriod: 0, connectTimeout: 5_000,
+        ca: readFileSync(ca.files.cert), ...(cert === null ? {} : { cert: readFileSync(cert.cert), key: readFileSync(cert.key) }),
+      });
+      const connected = await new Promise<boolean>((resolve) => {
+        client.once('connect', () => resolve(true));
+        client.once('error', () => resolve(false));
+        client.once('close', () => resolve(false));
+      });
+      await client.endAsync(true);
+      return connected;
+    }
+
+    it('a device over WSS needs its certificate too (the page loads without one; CONNECT does not pass)', async () => {
+      expect(await wssDevice(own)).toBe(true);
+      expect(await wssDevice(null)).toBe(false);
+    });
+
+    it('--operator-client-cert: the API wants a client certificate beside the token', async () => {
+      const url = `https://localhost:${broker.httpPort}/api/devices`;
+      const withoutCert = await httpsGet(url, ca.files.cert, OPERATOR_TOKEN);
+      expect(withoutCert.status).toBe(401);
+      expect(withoutCert.body).toContain('requires a client certificate');
+      const withCert = await httpsGet(url, ca.files.cert, OPERATOR_TOKEN, operator);
+      expect(withCert.status).toBe(200);
+      expect(withCert.body).toContain('car-1');
     });
   });
 
