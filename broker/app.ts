@@ -11,6 +11,7 @@ import { brokerConfig, isLoopbackHost, type BrokerConfig, type BrokerConfigInput
 import { TlsReloader } from './mqtt/tls-material.js';
 import { VOUCHER_PRUNE_INTERVAL_MS, VOUCHER_PRUNE_RETRY_MS } from './limits.js';
 import { pruneSettledVouchers } from './store/sqlite/retention.js';
+import { recordedDeviceCertificate } from './store/sqlite/device-certificates.js';
 import { publishOpsTopics } from './operator/ops-topics.js';
 import { aedesTransport } from './mqtt/aedes-transport.js';
 import { attachMqttHost, createAedes, type MqttHost } from './mqtt/host.js';
@@ -88,7 +89,9 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   });
   // The ops topics are written from the telemetry port, whether or not the HTTP API is on.
   const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));
-  const mqtt = attachMqttHost(aedes, { config, clock, logger: logger.child({ module: 'mqtt' }), service, transport });
+  // A read on the broker's own connection: enrolment (admin CLI) commits before a device connects.
+  const recordedCertificateOf = (device: string) => recordedDeviceCertificate(db, device);
+  const mqtt = attachMqttHost(aedes, { config, clock, logger: logger.child({ module: 'mqtt' }), service, transport, recordedCertificateOf });
   // Read now, so a missing file or a key that does not match its certificate fails at start.
   const tls = config.tlsCertFile === null || config.tlsKeyFile === null ? null : new TlsReloader({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, clientCaFile: config.tlsClientCaFile });
   if (tls !== null) {

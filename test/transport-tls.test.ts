@@ -24,8 +24,8 @@ import { fundWallet } from '../broker/store/sqlite/ledger.js';
 import { parseAmount } from '../shared/amount.js';
 import { signConnectPassword } from '../shared/connect-token.js';
 import { sign } from '../shared/crypto.js';
-import { fromHex } from '../shared/hex.js';
-import type { KeyPair } from '../shared/keys.js';
+import { fromHex, toHex } from '../shared/hex.js';
+import { generateKeyPair, type KeyPair } from '../shared/keys.js';
 import { AgentBed, NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
 import { OPERATOR_TOKEN, random, startBroker, tempDir, type RunningBroker, type StartBrokerOptions } from './helpers/broker-fixture.js';
 import { runCli } from './helpers/ops-cli.js';
@@ -238,6 +238,21 @@ describe.skipIf(!haveOpenssl)('transport security (TLS with certificates from op
       const wrongIssuer = await tryLink(broker, url(), 'car-1', carKeys, asDevice(foreign));
       expect(wrongIssuer.link).toBeNull();
       await log.waitFor((entry) => entry.msg === 'TLS handshake refused' && /certificate|unknown ca|verify/i.test(String(entry.err)));
+    });
+
+    it('a device enrolled with `device add --cert-sha256` must present that very certificate', async () => {
+      const keys = generateKeyPair(random);
+      const recorded = deviceCa.issue({ cn: 'car-7', name: 'car-7-recorded' });
+      const reissued = deviceCa.issue({ cn: 'car-7', name: 'car-7-reissued' });
+      const added = await runCli(['device', 'add', 'car-7', '--data', broker.dataDir, '--public-key', toHex(keys.publicKey), '--cert-sha256', recorded.fingerprint256]);
+      expect(added.stderr).toBe('');
+      expect(added.stdout).toContain(`enrolled car-7 (client certificate sha256 ${recorded.fingerprint256.replace(/:/g, '').toLowerCase()})`);
+      const other = await tryLink(broker, url(), 'car-7', keys, asDevice(reissued));
+      expect(other.error).toMatch(/Not authorized/i);
+      await log.waitFor((entry) => String(entry.detail).includes('is not the one enrolled for device car-7'));
+      const { link, error } = await tryLink(broker, url(), 'car-7', keys, asDevice(recorded));
+      expect(error).toBeNull();
+      await link?.close();
     });
 
     it('a disabled device is refused with its own valid certificate', async () => {

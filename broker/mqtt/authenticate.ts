@@ -32,6 +32,8 @@ export interface AuthDeps {
   readonly requireClientCert: boolean;
   /** The TLS client certificate of a connection; null when it came over plain text. */
   readonly peerOf: (client: Client) => PeerCertificate | null;
+  /** The certificate recorded at enrolment (64 lower-case hex), if any. */
+  readonly recordedCertificateOf: (device: string) => string | null;
 }
 
 function refusal(code: ErrorCode, returnCode: number, detail?: string): AuthenticateError {
@@ -56,6 +58,9 @@ async function deviceRole(deps: AuthDeps, client: Client, username: string | und
     const peer = deps.peerOf(client);
     if (peer === null || !peer.authorized) throw refusal('NOT_AUTHORIZED', NOT_AUTHORIZED, `device ${username} presented no client certificate from the device CA${peer?.authorizationError ? ` (${peer.authorizationError})` : ''}`);
     if (peer.subjectCn !== username) throw refusal('NOT_AUTHORIZED', NOT_AUTHORIZED, `client certificate names ${JSON.stringify(peer.subjectCn)}, not device ${username}`);
+    const recorded = deps.recordedCertificateOf(username);
+    const presented = peer.fingerprint256?.replace(/:/g, '').toLowerCase() ?? null;
+    if (recorded !== null && presented !== recorded) throw refusal('NOT_AUTHORIZED', NOT_AUTHORIZED, `client certificate sha256 ${presented ?? 'none'} is not the one enrolled for device ${username}`);
   }
   const device = await deps.service.device(username);
   if (device === null) throw refusal('DEVICE_UNKNOWN', NOT_AUTHORIZED);

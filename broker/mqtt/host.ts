@@ -29,6 +29,8 @@ export interface MqttHostDeps {
   readonly logger: Logger;
   readonly service: SettlementService;
   readonly transport: TransportPort;
+  /** The TLS client certificate recorded at enrolment (mutual TLS). */
+  readonly recordedCertificateOf: (device: string) => string | null;
 }
 
 export interface MqttHost {
@@ -86,6 +88,7 @@ function attachHooks(aedes: Aedes, deps: MqttHostDeps, gate: OutboxGate, peers: 
     authenticate: makeAuthenticate({
       service: deps.service, clock: deps.clock, brokerId: config.brokerId, operatorToken: config.operatorToken, onFailure: onAuthFailure,
       requireClientCert: config.tlsClientCaFile !== null, peerOf: (client) => peers.get(client.conn as object) ?? null,
+      recordedCertificateOf: deps.recordedCertificateOf,
     }),
     authorizePublish(client, packet: PublishPacket, callback) {
       const decision = decidePublish(roleOf(client), packet);

@@ -156,4 +156,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE requests ADD COLUMN digest TEXT NOT NULL DEFAULT '';
   `,
+  // 3: the TLS client certificate recorded at enrolment (SHA-256, 64 lower-case hex). With mutual
+  // TLS, a device with a recorded certificate must present exactly that one.
+  `
+  CREATE TABLE device_certificates (
+    device TEXT PRIMARY KEY REFERENCES devices(id),
+    sha256 TEXT NOT NULL CHECK (length(sha256) = 64 AND sha256 NOT GLOB '*[^0-9a-f]*')
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
