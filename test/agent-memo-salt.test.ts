@@ -9,6 +9,7 @@ import { statePathOf } from '../agent/home/home.js';
 import { fromHex } from '../shared/hex.js';
 import { decodeVoucher, memoDigestOf, memoMatches } from '../shared/voucher.js';
 import { AgentBed } from './helpers/agent-fixture.js';
+import { runCli } from './helpers/ops-cli.js';
 import { startBroker, type RunningBroker } from './helpers/broker-fixture.js';
 
 describe('salted memo digests', () => {
@@ -60,5 +61,17 @@ describe('salted memo digests', () => {
     expect(decodeVoucher(fromHex(signed.message.voucher)).memoDigest).toEqual(memoDigestOf('invoice 17', fromHex(salt)));
     await expect(car.sign('charger-1', '0.1', { memo: 'x', memoSalt: 'abc' })).rejects.toThrow(/memo salt must be 16 bytes/);
     await expect(car.sign('charger-1', '0.1', { memoSalt: salt })).rejects.toThrow(/a memo salt without a memo/);
+  });
+
+  it('`mqpay agent pay --memo` prints the salt to hand to the payee; --memo-salt takes the payee\'s', async () => {
+    const home = bed.home('car-9', { funds: '5' });
+    bed.home('charger-9');
+    const drawn = await runCli(['agent', 'pay', 'charger-9', '0.1', '--home', home, '--broker', broker.url, '--memo', 'coffee']);
+    expect(drawn.stderr).toBe('');
+    expect(drawn.stdout).toMatch(/memo salt: [0-9a-f]{32} \(give it to charger-9 with the memo; the service never sees either\)/);
+    const salt = 'ffeeddccbbaa99887766554433221100';
+    const given = await runCli(['agent', 'pay', 'charger-9', '0.1', '--home', home, '--broker', broker.url, '--memo', 'invoice 9', '--memo-salt', salt, '--json']);
+    expect(given.stderr).toBe('');
+    expect(JSON.parse(given.stdout)).toMatchObject({ seq: '2', memoSalt: salt });
   });
 });
