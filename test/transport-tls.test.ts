@@ -255,6 +255,24 @@ describe.skipIf(!haveOpenssl)('transport security (TLS with certificates from op
       await link?.close();
     });
 
+    it('an agent set up by `agent init --client-cert/--client-key --broker-cert-sha256` connects with its certificate', async () => {
+      const home = join(pki.path, 'car-8-home');
+      const cert = deviceCa.issue({ cn: 'car-8' });
+      const init = await runCli(['agent', 'init', '--home', home, '--id', 'car-8', '--broker', url(), '--broker-cert-sha256', serverCert.fingerprint256,
+        '--client-cert', cert.cert, '--client-key', cert.key, '--service-key', broker.app.servicePublicKeyHex]);
+      expect(init.code).toBe(0);
+      expect(init.stdout).toContain('broker TLS: certificate pinned, client certificate set; mqtts:// only');
+      expect(JSON.parse(readFileSync(join(home, 'agent.json'), 'utf8')).tls).toEqual({ brokerCertSha256: serverCert.fingerprint256, clientCertFile: cert.cert, clientKeyFile: cert.key });
+      addDevice(broker.app.db, 'car-8', fromHex(init.stdout.trim().split('\n').pop() ?? ''), Date.now());
+      fundWallet(broker.app.db, 'car-8', parseAmount('2'), 'car-8:tls-test', Date.now());
+      const agent = await createAgent({ home, ...TEST_AGENT_TIMING });
+      try {
+        expect(await agent.balance()).toBe(2_000_000n);
+      } finally {
+        await agent.stop();
+      }
+    });
+
     it('a disabled device is refused with its own valid certificate', async () => {
       setDeviceStatus(broker.app.db, 'car-1', 'disabled');
       try {
