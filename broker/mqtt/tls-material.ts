@@ -117,6 +117,10 @@ export class TlsReloader {
           this.reload();
         }, TLS_RELOAD_SETTLE_MS);
       });
+      // A watch that fails (its directory removed) must not take the broker down; SIGHUP still reloads.
+      watcher.on('error', (error) => {
+        for (const listener of this.failureListeners) listener(error);
+      });
       this.watchers.push(watcher);
     }
   }
