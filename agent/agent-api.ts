@@ -23,7 +23,7 @@ export interface Agent {
   /** Pays `amount` to `payee`; resolves when the service accepted it (and the payee receipted, if asked). */
   pay(payee: string, amount: AmountInput, options?: PayOptions): Promise<Payment>;
   /** Signs and stores a payment without waiting; its `message` can be handed to the payee directly. */
-  sign(payee: string, amount: AmountInput, options?: Pick<PayOptions, 'memo'>): Promise<SignedPayment>;
+  sign(payee: string, amount: AmountInput, options?: Pick<PayOptions, 'memo' | 'memoSalt'>): Promise<SignedPayment>;
   /** Pays continuously (each interval in advance) until stopped or a payment fails. */
   stream(payee: string, options: StreamOptions): PaymentStream;
   /** Called for every new payment received, after it is stored and receipted. */
@@ -79,7 +79,7 @@ export class AgentApi implements Agent {
     return this.payer.pay(payee, amount, options);
   }
 
-  sign(payee: string, amount: AmountInput, options?: Pick<PayOptions, 'memo'>): Promise<SignedPayment> {
+  sign(payee: string, amount: AmountInput, options?: Pick<PayOptions, 'memo' | 'memoSalt'>): Promise<SignedPayment> {
     return this.payer.sign(payee, amount, options);
   }
 

@@ -10,7 +10,8 @@ import { loadAgentHome } from './home/home.js';
 import { lockHome } from './home/home-lock.js';
 import { routeInbox } from './link/inbox.js';
 import { DeviceLink } from './link/link.js';
-import { parseBrokerUrl } from './link/link-stream.js';
+import { parseBrokerUrl, streamBuilderFor, type LinkTls } from './link/link-stream.js';
+import { linkTlsOf } from './home/broker-trust.js';
 import { publishOffer, readOffer } from './offers.js';
 import { Payee } from './payee/payee.js';
 import { Payer } from './payer/payer.js';
@@ -53,9 +54,10 @@ export interface CreateAgentOptions {
 /** Never dialled: an offline agent needs no broker URL. */
 const OFFLINE_BROKER_URL = 'mqtt://offline.invalid:1883';
 
-function openLink(options: CreateAgentOptions, device: string, secretKey: Uint8Array, brokerId: string, brokerUrl: string, clock: Clock, random: RandomBytes): DeviceLink {
+function openLink(options: CreateAgentOptions, device: string, secretKey: Uint8Array, brokerId: string, brokerUrl: string, clock: Clock, random: RandomBytes, tls: LinkTls | undefined): DeviceLink {
   return DeviceLink.open({
     url: brokerUrl, device, secretKey, brokerId, clock, random, cleanSession: false,
+    ...(tls === undefined ? {} : { tls }),
     requestTimeoutMs: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT,
     ...(options.reconnectPeriodMs === undefined ? {} : { reconnectPeriodMs: options.reconnectPeriodMs }),
     ...(options.reconnectPeriodMaxMs === undefined ? {} : { reconnectPeriodMaxMs: options.reconnectPeriodMaxMs }),
@@ -69,13 +71,15 @@ function buildContext(options: CreateAgentOptions): AgentContext {
   const brokerUrl = options.brokerUrl ?? home.config.brokerUrl ?? (options.offline === true ? OFFLINE_BROKER_URL : undefined);
   if (brokerUrl === undefined) throw new MqpayError('MESSAGE_INVALID', 'no broker URL: pass one or set brokerUrl in agent.json');
   parseBrokerUrl(brokerUrl); // a bad URL fails here, before the store is opened
+  const tls = linkTlsOf(home);
+  streamBuilderFor(brokerUrl, tls); // and so does TLS trust configured for a plain-text URL
   const clock = options.clock ?? systemClock;
   const random = options.random ?? systemRandom;
   const logger = options.logger ?? silentLogger;
   const db = openState(home.statePath);
   const trust = new ServiceKeyTrust(db, home.config.servicePublicKey);
   const device = home.config.device;
-  const link = openLink(options, device, home.keys.secretKey, options.brokerId ?? home.config.brokerId, brokerUrl, clock, random);
+  const link = openLink(options, device, home.keys.secretKey, options.brokerId ?? home.config.brokerId, brokerUrl, clock, random, tls);
   const batch = new GroupCommit(sqliteBatch(db), { entriesMax: WRITE_BATCH_ENTRIES_MAX, onStepError: (error) => logger.error({ err: (error as Error)?.message }, 'after-commit step failed') });
   const timing = {
     requestTimeoutMs: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT,

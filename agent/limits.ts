@@ -60,3 +60,6 @@ export const CHANNEL_RENEW_BEFORE_S_DEFAULT = 3600;
 /** How long a signed voucher stays valid, by default and at least. */
 export const VOUCHER_LIFETIME_S_DEFAULT = 24 * 3600;
 export const VOUCHER_LIFETIME_S_MIN = 60;
+
+/** A CA bundle pinned in agent.json (a few certificates of ~2 kB each). */
+export const AGENT_TLS_PEM_CHARS_MAX = 65_536;

@@ -23,6 +23,11 @@ export interface PaymentFacts {
   readonly total: Amount;
   /** This payment alone. */
   readonly amount: Amount;
+  /**
+   * With a memo: the salt of its digest (32 hex). Give it to the payee with the memo (never to
+   * the service); with both, `memoMatches` from shared/voucher.ts checks the voucher's digest.
+   */
+  readonly memoSalt?: string;
 }
 
 export interface Payment extends PaymentFacts {
@@ -40,8 +45,10 @@ export interface SignedPayment extends PaymentFacts {
 }
 
 export interface PayOptions {
-  /** Hashed into the voucher; the text itself stays with the two parties. */
+  /** Hashed, salted, into the voucher; the text itself stays with the two parties. */
   readonly memo?: string;
+  /** The digest's salt (32 hex) when the payee chose it (an invoice); by default a random one. */
+  readonly memoSalt?: string;
   /** Wait for the payee's receipt too, not only the service's acceptance. */
   readonly receipt?: boolean;
   /** How long pay waits; the voucher stays pending (and re-sent) after a timeout. */

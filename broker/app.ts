@@ -2,11 +2,16 @@
 // (createBrokerApp) is separate from listening (app.listen), so tests run it in-process on
 // port 0 and the CLI runs it on real ports.
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
 import type { RandomBytes } from '../shared/ids.js';
 import { toHex } from '../shared/hex.js';
-import { brokerConfig, type BrokerConfig, type BrokerConfigInput } from './config.js';
+import { brokerConfig, isLoopbackHost, type BrokerConfig, type BrokerConfigInput } from './config.js';
+import { TlsReloader } from './mqtt/tls-material.js';
+import { VOUCHER_PRUNE_INTERVAL_MS, VOUCHER_PRUNE_RETRY_MS } from './limits.js';
+import { pruneSettledVouchers } from './store/sqlite/retention.js';
+import { recordedDeviceCertificate } from './store/sqlite/device-certificates.js';
 import { publishOpsTopics } from './operator/ops-topics.js';
 import { aedesTransport } from './mqtt/aedes-transport.js';
 import { attachMqttHost, createAedes, type MqttHost } from './mqtt/host.js';
@@ -34,8 +39,22 @@ export interface BrokerApp {
   /** The injected clock and the transport the service publishes through, for the operator surface. */
   readonly clock: Clock;
   readonly transport: TransportPort;
-  listen(): Promise<{ mqttPort: number; httpPort: number | null }>;
+  /** The TLS material (null without --tls-cert): reload() re-reads the files, as SIGHUP does. */
+  readonly tls: TlsReloader | null;
+  /**
+   * Deletes the vouchers past retention now (broker/store/sqlite/retention.ts); returns how many,
+   * or null when retention is off or a unit of work was open (it runs again shortly).
+   */
+  pruneVouchers(): number | null;
+  /** Ports bound; null for a listener that is off. httpPort serves HTTPS when tls is on. */
+  listen(): Promise<ListeningPorts>;
   close(): Promise<void>;
+}
+
+export interface ListeningPorts {
+  readonly mqttPort: number | null;
+  readonly mqttsPort: number | null;
+  readonly httpPort: number | null;
 }
 
 export interface BrokerOverrides {
@@ -80,17 +99,53 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   });
   // The ops topics are written from the telemetry port, whether or not the HTTP API is on.
   const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));
-  const mqtt = attachMqttHost(aedes, { config, clock, logger: logger.child({ module: 'mqtt' }), service, transport });
+  // A read on the broker's own connection: enrolment (admin CLI) commits before a device connects.
+  const recordedCertificateOf = (device: string) => recordedDeviceCertificate(db, device);
+  const mqtt = attachMqttHost(aedes, { config, clock, logger: logger.child({ module: 'mqtt' }), service, transport, recordedCertificateOf });
+  // Read now, so a missing file or a key that does not match its certificate fails at start.
+  const tls = config.tlsCertFile === null || config.tlsKeyFile === null ? null : new TlsReloader({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, clientCaFile: config.tlsClientCaFile });
+  if (tls !== null) {
+    const tlsLogger = logger.child({ module: 'tls' });
+    tls.onReload((material) => tlsLogger.info({ fingerprint256: material.fingerprint256, not_after: new Date(material.notAfterMs).toISOString() }, 'TLS certificate reloaded'));
+    tls.onFailure((error) => tlsLogger.warn({ err: error.message }, 'TLS reload failed; still serving the previous certificate'));
+  }
   let httpServer: HttpServer | null = null;
+  let pruneTimer: NodeJS.Timeout | null = null;
+  const schedulePrune = (delayMs: number) => {
+    pruneTimer = setTimeout(() => {
+      const pruned = app.pruneVouchers();
+      schedulePrune(pruned === null ? VOUCHER_PRUNE_RETRY_MS : VOUCHER_PRUNE_INTERVAL_MS);
+    }, delayMs);
+    pruneTimer.unref();
+  };
+  const listenHttp = (server: HttpServer, port: number): Promise<number> => new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, config.host, () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : 0);
+    });
+  });
 
   const app: BrokerApp = {
-    config, db, service, mqtt, logger, clock, transport, servicePublicKeyHex: toHex(serviceKey.publicKey),
+    config, db, service, mqtt, logger, clock, transport, tls, servicePublicKeyHex: toHex(serviceKey.publicKey),
+    pruneVouchers() {
+      if (config.voucherRetentionDays === null) return null;
+      // The service's units of work hold a transaction across awaits on this connection; a
+      // delete now would join it. Outside one, this synchronous delete runs alone.
+      if (db.inTransaction) return null;
+      const pruned = pruneSettledVouchers(db, clock.nowMs() - config.voucherRetentionDays * 86_400_000);
+      if (pruned > 0) logger.info({ pruned, retention_days: config.voucherRetentionDays }, 'settled vouchers past retention deleted');
+      return pruned;
+    },
     async listen() {
-      const mqttPort = await mqtt.listenTcp(config.mqttPort, config.host);
+      const plaintext = config.mqttPort !== null || (config.httpPort !== null && tls === null);
+      if (plaintext && !isLoopbackHost(config.host)) logger.warn({ host: config.host }, 'plain-text listener on a non-loopback address (--insecure-plaintext): tokens and payments cross the network unencrypted');
+      const mqttPort = config.mqttPort === null ? null : await mqtt.listenTcp(config.mqttPort, config.host);
+      const mqttsPort = tls === null ? null : await mqtt.listenTls(config.mqttsPort, config.host, tls);
       let httpPort: number | null = null;
       if (config.httpPort !== null) {
         const extra = overrides.httpHandler?.(app);
-        httpServer = createServer((request, response) => {
+        const onRequest = (request: IncomingMessage, response: ServerResponse) => {
           Promise.resolve(extra?.(request, response) ?? false).then((handled) => {
             if (handled) return;
             response.writeHead(request.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' });
@@ -100,23 +155,28 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
             if (!response.headersSent) response.writeHead(500);
             response.end();
           });
-        });
+        };
+        if (tls === null) httpServer = createServer(onRequest);
+        else {
+          // Browsers have no device certificate: the handshake asks for one (mutual TLS) but lets
+          // the request through without; the operator API and device logins check it themselves.
+          const https = createHttpsServer({ ...tls.current.context, requestCert: config.tlsClientCaFile !== null, rejectUnauthorized: false }, onRequest);
+          tls.onReload((material) => https.setSecureContext(material.context));
+          httpServer = https;
+        }
         mqtt.attachWebSocket(httpServer);
-        const server = httpServer;
-        httpPort = await new Promise<number>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(config.httpPort ?? 0, config.host, () => {
-            const address = server.address();
-            resolve(typeof address === 'object' && address !== null ? address.port : 0);
-          });
-        });
+        httpPort = await listenHttp(httpServer, config.httpPort);
       }
+      tls?.watchFiles();
+      if (config.voucherRetentionDays !== null) schedulePrune(0);
       service.start();
-      return { mqttPort, httpPort };
+      return { mqttPort, mqttsPort, httpPort };
     },
     async close() {
       await service.stop();
       stopOpsTopics();
+      tls?.close();
+      if (pruneTimer !== null) clearTimeout(pruneTimer);
       if (httpServer !== null) {
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer?.close(() => resolve()));

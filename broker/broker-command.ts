@@ -1,10 +1,11 @@
 // `mqpay broker`: runs the MQTT host and settlement service until told to stop (SIGINT/SIGTERM
 // in the bin).
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseAmount } from '../shared/amount.js';
 import { integerOption, requirePath, requireString, type Command } from '../cli/command.js';
 import { createBrokerApp, systemRandom } from './app.js';
-import { CLOSE_WINDOW_SECONDS_DEFAULT, CLOSE_WINDOW_SECONDS_MAX, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX } from './limits.js';
+import { CLOSE_WINDOW_SECONDS_DEFAULT, CLOSE_WINDOW_SECONDS_MAX, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX, MQTT_PORT_DEFAULT, MQTTS_PORT_DEFAULT } from './limits.js';
 import { operatorHttpHandler } from './operator/http/operator-api.js';
 import { resolveOperatorToken } from './operator/operator-token.js';
 
@@ -15,8 +16,16 @@ export const brokerCommand: Command = {
   options: {
     data: { type: 'string', description: 'data directory (SQLite ledger, service key)' },
     host: { type: 'string', description: 'address to listen on', default: '127.0.0.1' },
-    'mqtt-port': { type: 'string', description: 'MQTT TCP port', default: '1883' },
-    'http-port': { type: 'string', description: 'HTTP port (operator API and dashboard, /metrics, MQTT over WebSocket at /mqtt)' },
+    'mqtt-port': { type: 'string', description: `plain-text MQTT port (default ${MQTT_PORT_DEFAULT}; none with --tls-cert unless given)` },
+    'mqtts-port': { type: 'string', description: 'MQTT over TLS port (with --tls-cert)', default: String(MQTTS_PORT_DEFAULT) },
+    'http-port': { type: 'string', description: 'HTTP port (operator API and dashboard, /metrics, MQTT over WebSocket at /mqtt); HTTPS and WSS with --tls-cert' },
+    'tls-cert': { type: 'string', description: 'PEM certificate chain for mqtts, HTTPS and WSS (re-read on SIGHUP or when the file changes)' },
+    'tls-key': { type: 'string', description: 'PEM private key of --tls-cert' },
+    'tls-client-ca': { type: 'string', description: 'mutual TLS: devices must present a certificate from this PEM CA whose CN is their device id' },
+    'operator-client-cert': { type: 'boolean', description: 'the operator API and /metrics also require a client certificate from --tls-client-ca' },
+    'insecure-plaintext': { type: 'boolean', description: 'allow plain-text listeners on a non-loopback --host (tokens and payments readable on the network)' },
+    'voucher-retention-days': { type: 'string', description: 'delete settled vouchers older than this many days (never a channel\'s latest or an unsettled channel\'s); default: keep' },
+    'offers-wildcard': { type: 'boolean', description: 'let devices subscribe to every seller\'s offers at once (mqpay/v1/offers/+)' },
     'epoch-seconds': { type: 'string', description: 'seconds between settlement epochs', default: String(EPOCH_SECONDS_DEFAULT) },
     'settle-threshold': { type: 'string', description: 'settle a channel early once this amount is unsettled (e.g. 5)' },
     'fee-ppm': { type: 'string', description: 'operator fee in parts per million of each settlement', default: '0' },
@@ -29,11 +38,25 @@ export const brokerCommand: Command = {
     const dataDir = requirePath(input, 'data');
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     const threshold = input.values['settle-threshold'];
+    const path = (flag: string): string | null => {
+      const value = input.values[flag];
+      return typeof value === 'string' && value !== '' ? resolve(input.io.cwd, value) : null;
+    };
+    const tlsCertFile = path('tls-cert');
     const app = await createBrokerApp({
       dataDir,
       host: requireString(input, 'host'),
-      mqttPort: integerOption(input, 'mqtt-port', 0, 65535) ?? 1883,
+      // With a certificate, plain text is off unless asked for by port.
+      mqttPort: integerOption(input, 'mqtt-port', 0, 65535) ?? (tlsCertFile === null ? MQTT_PORT_DEFAULT : null),
+      mqttsPort: integerOption(input, 'mqtts-port', 0, 65535) ?? MQTTS_PORT_DEFAULT,
       httpPort: integerOption(input, 'http-port', 0, 65535) ?? null,
+      tlsCertFile,
+      tlsKeyFile: path('tls-key'),
+      tlsClientCaFile: path('tls-client-ca'),
+      operatorClientCert: input.values['operator-client-cert'] === true,
+      insecurePlaintext: input.values['insecure-plaintext'] === true,
+      offersWildcard: input.values['offers-wildcard'] === true,
+      voucherRetentionDays: integerOption(input, 'voucher-retention-days', 1, 36_500) ?? null,
       epochSeconds: integerOption(input, 'epoch-seconds', 1, 86_400) ?? EPOCH_SECONDS_DEFAULT,
       settleThresholdMicro: typeof threshold === 'string' ? parseAmount(threshold) : 0n,
       feePpm: integerOption(input, 'fee-ppm', 0, FEE_PPM_MAX) ?? 0,
@@ -42,12 +65,28 @@ export const brokerCommand: Command = {
       operatorToken: resolveOperatorToken(dataDir, input.values['operator-token'] as string | undefined, input.io.env.MQPAY_OPERATOR_TOKEN, systemRandom),
       logLevel: requireString(input, 'log-level') as never,
     }, { httpHandler: operatorHttpHandler() });
-    const { mqttPort, httpPort } = await app.listen();
-    input.stdout(`mqpay broker "${app.config.brokerId}" listening: mqtt://${app.config.host}:${mqttPort}${httpPort === null ? '' : `, http://${app.config.host}:${httpPort} (MQTT over WebSocket at /mqtt)`}`);
-    if (httpPort !== null) input.stdout(`dashboard: http://${app.config.host}:${httpPort}/  API: /api (OpenAPI at /api/openapi.json)  metrics: /metrics`);
+    const { mqttPort, mqttsPort, httpPort } = await app.listen();
+    const http = app.tls === null ? 'http' : 'https';
+    const urls = [
+      ...(mqttPort === null ? [] : [`mqtt://${app.config.host}:${mqttPort}`]),
+      ...(mqttsPort === null ? [] : [`mqtts://${app.config.host}:${mqttsPort}`]),
+      ...(httpPort === null ? [] : [`${http}://${app.config.host}:${httpPort} (MQTT over ${app.tls === null ? 'WebSocket' : 'secure WebSocket'} at /mqtt)`]),
+    ];
+    input.stdout(`mqpay broker "${app.config.brokerId}" listening: ${urls.join(', ')}`);
+    if (httpPort !== null) input.stdout(`dashboard: ${http}://${app.config.host}:${httpPort}/  API: /api (OpenAPI at /api/openapi.json)  metrics: /metrics`);
+    if (app.tls !== null) input.stdout(`TLS certificate sha256 ${app.tls.current.fingerprint256}, expires ${new Date(app.tls.current.notAfterMs).toISOString()}; reloaded on SIGHUP or when its files change`);
+    // SIGHUP is the daemon convention for "re-read your files"; here it re-reads the certificate.
+    const reload = () => {
+      if (app.tls === null) return;
+      const failure = app.tls.reload();
+      if (failure !== null) input.stderr(`TLS reload failed, previous certificate kept: ${failure.message}`);
+      else input.stdout(`TLS certificate reloaded: sha256 ${app.tls.current.fingerprint256}, expires ${new Date(app.tls.current.notAfterMs).toISOString()}`);
+    };
+    if (app.tls !== null) process.on('SIGHUP', reload);
     input.stdout(`service public key: ${app.servicePublicKeyHex}`);
     input.stdout(`data: ${dataDir}; settlement every ${app.config.epochSeconds} s; close window ${app.config.closeWindowSeconds} s`);
     await input.io.untilStopped();
+    process.off('SIGHUP', reload);
     await app.close();
     input.stdout('broker stopped; ledger flushed');
     return 0;

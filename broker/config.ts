@@ -9,16 +9,37 @@ import {
 } from '../shared/limits.js';
 import {
   CHANNEL_CACHE_ENTRIES_DEFAULT, CLIENTS_DEFAULT, CLOSE_WINDOW_SECONDS_DEFAULT, CLOSE_WINDOW_SECONDS_MAX, CONCURRENCY_DEFAULT, CONNECT_TIMEOUT_MS_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX,
-  IN_FLIGHT_MESSAGES_PER_DEVICE_DEFAULT, KEEPALIVE_SECONDS_MAX_DEFAULT, OUTBOUND_BYTES_PER_CLIENT_DEFAULT, QUEUE_PACKETS_DEFAULT, STORE_LOCK_WAIT_MS_DEFAULT, VOUCHER_BATCH_ENTRIES_DEFAULT,
+  IN_FLIGHT_MESSAGES_PER_DEVICE_DEFAULT, KEEPALIVE_SECONDS_MAX_DEFAULT, MQTT_PORT_DEFAULT, MQTTS_PORT_DEFAULT, OUTBOUND_BYTES_PER_CLIENT_DEFAULT, QUEUE_PACKETS_DEFAULT, STORE_LOCK_WAIT_MS_DEFAULT, VOUCHER_BATCH_ENTRIES_DEFAULT,
 } from './limits.js';
 
 export const brokerConfigSchema = z.strictObject({
   dataDir: z.string().min(1),
   host: z.string().default('127.0.0.1'),
-  /** 0 picks a free port (tests). */
-  mqttPort: z.number().int().min(0).max(65535).default(1883),
-  /** HTTP port for the operator API and the MQTT-over-WebSocket listener (/mqtt); null = none. */
+  /** Plain-text MQTT port; 0 picks a free port (tests); null = no plain-text MQTT listener. */
+  mqttPort: z.number().int().min(0).max(65535).nullable().default(MQTT_PORT_DEFAULT),
+  /**
+   * HTTP port for the operator API and the MQTT-over-WebSocket listener (/mqtt); null = none.
+   * With a certificate (tlsCertFile) it serves HTTPS and WSS instead.
+   */
   httpPort: z.number().int().min(0).max(65535).nullable().default(null),
+  /** MQTT over TLS port, used only with a certificate; 0 picks a free port (tests). */
+  mqttsPort: z.number().int().min(0).max(65535).default(MQTTS_PORT_DEFAULT),
+  /** PEM certificate chain and key of the TLS listeners; both or neither. Re-read on reload. */
+  tlsCertFile: z.string().min(1).nullable().default(null),
+  tlsKeyFile: z.string().min(1).nullable().default(null),
+  /** PEM CA that issues device certificates: set, every device must present one naming it (CN). */
+  tlsClientCaFile: z.string().min(1).nullable().default(null),
+  /** The operator API (and /metrics) also wants a client certificate from tlsClientCaFile. */
+  operatorClientCert: z.boolean().default(false),
+  /** Allows a plain-text listener (MQTT, or HTTP without a certificate) on a non-loopback address. */
+  insecurePlaintext: z.boolean().default(false),
+  /**
+   * Settled vouchers older than this are deleted (never a channel's latest, nor anything of a
+   * channel with unsettled value or in a closing/disputed state); null keeps them forever.
+   */
+  voucherRetentionDays: z.number().int().min(1).max(36_500).nullable().default(null),
+  /** Lets devices subscribe to every seller's offers at once (mqpay/v1/offers/+). */
+  offersWildcard: z.boolean().default(false),
   brokerId: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,31}$/).default('mqpay'),
   operatorToken: z.string().min(16).max(256),
   epochSeconds: z.number().int().min(1).max(86_400).default(EPOCH_SECONDS_DEFAULT),
@@ -49,7 +70,22 @@ export const brokerConfigSchema = z.strictObject({
   messagesBurstPerDevice: z.number().int().min(1).max(1_000_000).default(MESSAGES_BURST_PER_DEVICE_MAX),
   inFlightPerDevice: z.number().int().min(1).max(100_000).default(IN_FLIGHT_MESSAGES_PER_DEVICE_DEFAULT),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+}).superRefine((config, ctx) => {
+  const tls = config.tlsCertFile !== null;
+  if (tls !== (config.tlsKeyFile !== null)) ctx.addIssue({ code: 'custom', path: ['tlsKeyFile'], message: 'give a TLS certificate and its key together (--tls-cert and --tls-key)' });
+  if (!tls && config.tlsClientCaFile !== null) ctx.addIssue({ code: 'custom', path: ['tlsClientCaFile'], message: 'a client CA (--tls-client-ca) needs the TLS listeners (--tls-cert, --tls-key)' });
+  if (config.operatorClientCert && config.tlsClientCaFile === null) ctx.addIssue({ code: 'custom', path: ['operatorClientCert'], message: 'requiring an operator client certificate needs --tls-client-ca' });
+  // Connect tokens and the operator token would cross the network readable by anyone on it.
+  const plaintext = config.mqttPort !== null || (config.httpPort !== null && !tls);
+  if (plaintext && !isLoopbackHost(config.host) && !config.insecurePlaintext) {
+    ctx.addIssue({ code: 'custom', path: ['host'], message: `a plain-text listener on ${config.host} (not loopback) needs --insecure-plaintext; give --tls-cert and --tls-key (and no --mqtt-port) to serve TLS only` });
+  }
 });
+
+/** 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
 
 export type BrokerConfigInput = z.input<typeof brokerConfigSchema>;
 export type BrokerConfig = Readonly<z.output<typeof brokerConfigSchema>>;

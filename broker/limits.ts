@@ -6,6 +6,16 @@ import { IN_FLIGHT_REQUESTS_PER_DEVICE_MAX } from '../shared/limits.js';
 
 // Defaults of the options in config.ts (each option's accepted range is beside it there)
 
+/** Plain-text MQTT (IANA's port), on loopback unless --insecure-plaintext. */
+export const MQTT_PORT_DEFAULT = 1883;
+/** MQTT over TLS (IANA's port), served when a certificate is given. */
+export const MQTTS_PORT_DEFAULT = 8883;
+/** A burst of file events (cert and key rewritten one after the other) reloads TLS once, this long after the last. */
+export const TLS_RELOAD_SETTLE_MS = 200;
+/** Voucher retention runs this often (with --voucher-retention-days). */
+export const VOUCHER_PRUNE_INTERVAL_MS = 3_600_000;
+/** A prune that found a unit of work open tries again this much later. */
+export const VOUCHER_PRUNE_RETRY_MS = 1_000;
 /** A settlement epoch closes this often. */
 export const EPOCH_SECONDS_DEFAULT = 60;
 /**

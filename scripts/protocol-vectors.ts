@@ -23,7 +23,9 @@ const PAYEE_KEY = backends.native.publicKeyOf(PAYEE_SEED);
 const CHANNEL = range(0xa0, 32);
 
 // ---- binary encodings (the same inputs as test/shared-encodings.test.ts) ----
-const voucher: Voucher = { channelId: CHANNEL, seq: 42n, total: parseAmount('12.345678'), expiresAtSeconds: 1_767_225_600n, memoDigest: memoDigestOf('coffee, 2 cups') };
+// v2: the memo digest is salted; the salt is given beside the memo so a reader can recompute it.
+const MEMO_SALT = range(0x40, 16);
+const voucher: Voucher = { channelId: CHANNEL, seq: 42n, total: parseAmount('12.345678'), expiresAtSeconds: 1_767_225_600n, memoDigest: memoDigestOf('coffee, 2 cups', MEMO_SALT) };
 const voucherNoMemo: Voucher = { ...voucher, seq: 43n, memoDigest: null };
 const receipt: Receipt = { channelId: CHANNEL, seq: 42n, total: parseAmount('12.345678') };
 const certificate: ChannelCertificate = { channelId: CHANNEL, payer: 'ev.car-7', payerKey: SIGNER_KEY, payee: 'charger_2', payeeKey: PAYEE_KEY, deposit: parseAmount('50'), expiresAtSeconds: 1_767_225_600n, revision: 3 };
@@ -42,7 +44,7 @@ const encodings = {
   description: 'mqpay signed binary encodings, layout version 1 (docs/PROTOCOL.md). Hex is lower-case; integers are decimal strings ({"$bigint": "..."}); amounts are micro-units. Signatures are RFC 8032 ed25519 by the key whose 32-byte seed is given (deterministic). "invalid" entries must be refused by the decoder with the error code given.',
   keys: { signer: { seed: toHex(SIGNER_SEED), publicKey: toHex(SIGNER_KEY) }, payee: { seed: toHex(PAYEE_SEED), publicKey: toHex(PAYEE_KEY) } },
   valid: [
-    valid('voucher', 'voucher with a memo', voucher, vBytes, { memo: 'coffee, 2 cups' }),
+    valid('voucher', 'voucher with a salted memo digest', voucher, vBytes, { memo: 'coffee, 2 cups', memoSalt: toHex(MEMO_SALT) }),
     valid('voucher', 'voucher without a memo', voucherNoMemo, encodeVoucher(voucherNoMemo)),
     valid('receipt', 'receipt', receipt, encodeReceipt(receipt)),
     valid('certificate', 'channel certificate, revision 3', certificate, encodeCertificate(certificate)),

@@ -21,6 +21,8 @@ export const PUBLIC_KEY_BYTES = 32;
 export const SECRET_KEY_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
 export const MEMO_DIGEST_BYTES = 16;
+/** Random salt hashed before the memo (v2), kept by payer and payee only, so nobody else can confirm a guessed memo. */
+export const MEMO_SALT_BYTES = 16;
 export const CONNECT_NONCE_BYTES = 16;
 /** Client-chosen request ids; retries reuse them, so they are stored and must stay small. */
 export const REQUEST_ID_LENGTH_MAX = 64;

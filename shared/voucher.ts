@@ -3,11 +3,12 @@
 // nothing. Layout (82 bytes, big-endian):
 //   tag "MQPAY-VC" (8) | version (1) | channel id (32) | seq u64 | total u64 (micro-units)
 //   | expires at u64 (unix seconds) | memo flag u8 (0/1) | memo digest (16; zero when flag is 0)
+// The memo digest is salted (memoDigestOf); the layout is unchanged by that.
 import { amountOf, type Amount } from './amount.js';
 import { ByteReader, ByteWriter, domainTag } from './binary.js';
 import { sha512 } from './crypto.js';
 import { MqpayError } from './errors.js';
-import { CHANNEL_ID_BYTES, MEMO_DIGEST_BYTES, MEMO_LENGTH_MAX, VOUCHER_SEQ_MAX } from './limits.js';
+import { CHANNEL_ID_BYTES, MEMO_DIGEST_BYTES, MEMO_LENGTH_MAX, MEMO_SALT_BYTES, VOUCHER_SEQ_MAX } from './limits.js';
 
 export const VOUCHER_TAG = domainTag('MQPAY-VC');
 export const VOUCHER_VERSION = 1;
@@ -60,10 +61,29 @@ export function decodeVoucher(bytes: Uint8Array): Voucher {
   return { channelId, seq, total, expiresAtSeconds, memoDigest: memoFlag === 1 ? memo : null };
 }
 
-/** The memo itself stays with the parties; the voucher commits to its first 16 SHA-512 bytes. */
-export function memoDigestOf(memo: string): Uint8Array {
+/**
+ * The memo and its salt stay with the two parties; the voucher commits to the first 16 bytes of
+ * SHA-512(salt || UTF-8 memo). The salt (16 random bytes) is what keeps the service and anyone
+ * reading the voucher from confirming a guessed memo ("coffee", "rent") by hashing it: an
+ * unsalted digest of a short memo is as good as the memo. Protocol v2.
+ */
+export function memoDigestOf(memo: string, salt: Uint8Array): Uint8Array {
   if (typeof memo !== 'string' || memo.length > MEMO_LENGTH_MAX) {
     throw new MqpayError('MESSAGE_INVALID', `memo must be a string of at most ${MEMO_LENGTH_MAX} characters`);
   }
-  return sha512(new TextEncoder().encode(memo)).slice(0, MEMO_DIGEST_BYTES);
+  if (!(salt instanceof Uint8Array) || salt.length !== MEMO_SALT_BYTES) throw new MqpayError('MESSAGE_INVALID', `memo salt must be ${MEMO_SALT_BYTES} bytes`);
+  const text = new TextEncoder().encode(memo);
+  const input = new Uint8Array(salt.length + text.length);
+  input.set(salt, 0);
+  input.set(text, salt.length);
+  return sha512(input).slice(0, MEMO_DIGEST_BYTES);
+}
+
+/** Whether a voucher's memo digest is this memo under this salt (what a payee told the memo checks). */
+export function memoMatches(digest: Uint8Array | null, memo: string, salt: Uint8Array): boolean {
+  if (digest === null || digest.length !== MEMO_DIGEST_BYTES) return false;
+  const expected = memoDigestOf(memo, salt);
+  let difference = 0;
+  for (let i = 0; i < MEMO_DIGEST_BYTES; i++) difference |= (expected[i] ?? 0) ^ (digest[i] ?? 0);
+  return difference === 0;
 }

@@ -143,7 +143,7 @@ describe('agent store', () => {
   };
   const channel = new Uint8Array(32).fill(7);
   const signed = (seq: bigint, total: bigint) => ({
-    channel, seq, total: amountOf(total), amount: amountOf(1n), payee: 'b-1', voucher: new Uint8Array(82), signature: new Uint8Array(64), memo: null, signedAtMs: 0,
+    channel, seq, total: amountOf(total), amount: amountOf(1n), payee: 'b-1', voucher: new Uint8Array(82), signature: new Uint8Array(64), memo: null, memoSalt: null, signedAtMs: 0,
   });
 
   it('never stores a second total for a used seq, and never lets the signed seq or total go down', () => {

@@ -282,6 +282,7 @@ describe('broker: authentication and ACL', () => {
       ['subscribe to $SYS/#', '$SYS/#'],
       ['subscribe to the operator streams', 'mqpay/v1/ops/#'],
       ['subscribe to mqpay/#', 'mqpay/#'],
+      ["subscribe to every seller's offers (no --offers-wildcard)", 'mqpay/v1/offers/+'],
     ];
 
     it.each(refusedFilters)('%s: SUBACK 0x80, counted, the connection stays, and nothing arrives through it', async (_name, filter) => {

@@ -36,7 +36,7 @@ describe('mqpay help and version', () => {
       expect(rows.length).toBeGreaterThan(0);
       // A flag (with its value name), at least two spaces, then the description: all rows align.
       const columns = rows.map((row) => {
-        const match = /^ {2}(--[a-z-]+(?: [A-Z_]+)?)( {2,})\S/.exec(row);
+        const match = /^ {2}(--[a-z0-9-]+(?: [A-Z0-9_]+)?)( {2,})\S/.exec(row);
         expect(match, row).not.toBeNull();
         return 2 + (match?.[1]?.length ?? 0) + (match?.[2]?.length ?? 0);
       });

@@ -56,7 +56,7 @@ describe('protocol vectors: JSON messages (messages.json)', () => {
 type Fields = Record<string, unknown>;
 interface EncodingFile {
   readonly keys: Record<string, { readonly seed: string; readonly publicKey: string }>;
-  readonly valid: readonly { readonly kind: string; readonly name: string; readonly fields: Fields; readonly memo?: string; readonly bytes: string; readonly signer: string; readonly signature: string }[];
+  readonly valid: readonly { readonly kind: string; readonly name: string; readonly fields: Fields; readonly memo?: string; readonly memoSalt?: string; readonly bytes: string; readonly signer: string; readonly signature: string }[];
   readonly invalid: readonly { readonly kind: string; readonly name: string; readonly bytes: string; readonly error: string }[];
 }
 
@@ -103,7 +103,7 @@ describe('protocol vectors: signed binary encodings (encodings.json)', () => {
       if (codec === undefined) throw new Error(`no codec for ${entry.kind}`);
       expect(toHex(codec.encode(entry.fields))).toBe(entry.bytes);
       expect(toNeutral(codec.decode(fromHex(entry.bytes)))).toEqual(entry.fields);
-      if (entry.memo !== undefined) expect(toHex(memoDigestOf(entry.memo))).toBe(entry.fields.memoDigest);
+      if (entry.memo !== undefined) expect(toHex(memoDigestOf(entry.memo, fromHex(entry.memoSalt ?? '')))).toBe(entry.fields.memoDigest);
       const key = file.keys[entry.signer];
       if (key === undefined) throw new Error(`no key ${entry.signer}`);
       for (const backend of [backends.native, backends.noble]) {

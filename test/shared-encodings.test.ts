@@ -34,6 +34,7 @@ import {
   decodeVoucher,
   encodeVoucher,
   memoDigestOf,
+  memoMatches,
   VOUCHER_BYTES,
   VOUCHER_TAG,
   VOUCHER_VERSION,
@@ -54,12 +55,14 @@ const SIGNER_KEY = backends.native.publicKeyOf(SIGNER_SEED);
 const PAYEE_KEY = backends.native.publicKeyOf(PAYEE_SEED);
 const CHANNEL = range(0xa0, 32);
 
+/** The memo digest's salt in the golden voucher (protocol v2: salted memo digests). */
+const MEMO_SALT = range(0x40, 16);
 const GOLDEN_VOUCHER: Voucher = {
   channelId: CHANNEL,
   seq: 42n,
   total: parseAmount('12.345678'),
   expiresAtSeconds: 1_767_225_600n,
-  memoDigest: memoDigestOf('coffee, 2 cups'),
+  memoDigest: memoDigestOf('coffee, 2 cups', MEMO_SALT),
 };
 const GOLDEN_VOUCHER_NO_MEMO: Voucher = { ...GOLDEN_VOUCHER, seq: 43n, memoDigest: null };
 const GOLDEN_RECEIPT: Receipt = { channelId: CHANNEL, seq: 42n, total: parseAmount('12.345678') };
@@ -92,10 +95,10 @@ const GOLDEN = {
     '0000000000bc614e', // total
     '000000006955b900', // expires at
     '01', // memo flag
-    '02bada54916eb769d1a555c47b485429', // memo digest
+    '6d930f303c55c3979c2eb3a56c307833', // memo digest (salted, v2)
   ].join(''),
   voucherSignature:
-    '15412edb051f747ae5e048a5b9bb818e828b7558a1c4328b87c706729ce05605c648f78bfe6fa80fab07c4ffd1c501fed463b7d8c0722e122a48c00115dfc50f',
+    'a15cc13fe8a44ff43d707cebef193cfd1ab358af04eabf63b08cc920c5ce74e6e54028af0c07d74b419c715a0b1dcb6a7f6438a955ea7f41adb5ec49dfe3cb05',
   voucherNoMemo: [
     '4d515041592d5643', // tag
     '01', // version
@@ -309,7 +312,7 @@ describe('golden vectors (lock the wire format)', () => {
     expect(view.getBigUint64(49)).toBe(12_345_678n);
     expect(view.getBigUint64(57)).toBe(1_767_225_600n);
     expect(bytes[65]).toBe(1);
-    const memo = createHash('sha512').update('coffee, 2 cups').digest().subarray(0, 16);
+    const memo = createHash('sha512').update(MEMO_SALT).update('coffee, 2 cups').digest().subarray(0, 16);
     expect(bytes.subarray(66, 82)).toEqual(new Uint8Array(memo));
     const plain = encodeVoucher(GOLDEN_VOUCHER_NO_MEMO);
     expect(plain[65]).toBe(0);
@@ -518,13 +521,25 @@ describe('voucher rules', () => {
     expect(bytesEqual(zeroMemo, encodeVoucher(GOLDEN_VOUCHER_NO_MEMO))).toBe(false);
   });
 
-  it('memoDigestOf is the first 16 bytes of SHA-512 of the UTF-8 memo, memo at most 256 characters', () => {
+  it('memoDigestOf is the first 16 bytes of SHA-512 of salt || UTF-8 memo, memo at most 256 characters', () => {
     for (const memo of ['', 'coffee, 2 cups', 'kWh № 7 ⚡', 'x'.repeat(256)]) {
-      const expected = new Uint8Array(createHash('sha512').update(memo, 'utf8').digest().subarray(0, 16));
-      expect(memoDigestOf(memo)).toEqual(expected);
+      const expected = new Uint8Array(createHash('sha512').update(MEMO_SALT).update(memo, 'utf8').digest().subarray(0, 16));
+      expect(memoDigestOf(memo, MEMO_SALT)).toEqual(expected);
     }
-    expect(errorCode(() => memoDigestOf('x'.repeat(257)))).toBe('MESSAGE_INVALID');
-    expect(errorCode(() => memoDigestOf(5 as unknown as string))).toBe('MESSAGE_INVALID');
+    expect(errorCode(() => memoDigestOf('x'.repeat(257), MEMO_SALT))).toBe('MESSAGE_INVALID');
+    expect(errorCode(() => memoDigestOf(5 as unknown as string, MEMO_SALT))).toBe('MESSAGE_INVALID');
+    expect(errorCode(() => memoDigestOf('coffee', new Uint8Array(15)))).toBe('MESSAGE_INVALID');
+  });
+
+  it('a salted memo digest cannot be confirmed by hashing a guess: only memo and salt together match', () => {
+    const digest = memoDigestOf('coffee', MEMO_SALT);
+    const unsalted = new Uint8Array(createHash('sha512').update('coffee', 'utf8').digest().subarray(0, 16));
+    expect(digest).not.toEqual(unsalted);
+    expect(memoDigestOf('coffee', range(0x41, 16))).not.toEqual(digest);
+    expect(memoMatches(digest, 'coffee', MEMO_SALT)).toBe(true);
+    expect(memoMatches(digest, 'tea', MEMO_SALT)).toBe(false);
+    expect(memoMatches(digest, 'coffee', range(0x41, 16))).toBe(false);
+    expect(memoMatches(null, 'coffee', MEMO_SALT)).toBe(false);
   });
 
   it('fields of the wrong width cannot be encoded', () => {

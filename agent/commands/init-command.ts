@@ -30,17 +30,39 @@ function policyOf(input: CommandInput): NonNullable<AgentConfigInput['policy']> 
   };
 }
 
+/** --broker-ca is copied into agent.json (the home then needs no other file to trust the broker). */
+function tlsOf(input: CommandInput): NonNullable<AgentConfigInput['tls']> | undefined {
+  const caFile = optionalString(input, 'broker-ca');
+  const pin = optionalString(input, 'broker-cert-sha256');
+  const cert = optionalString(input, 'client-cert');
+  const key = optionalString(input, 'client-key');
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('give --client-cert and --client-key together');
+  if (caFile === undefined && pin === undefined && cert === undefined) return undefined;
+  let brokerCa: string | undefined;
+  if (caFile !== undefined) {
+    brokerCa = readFileSync(resolve(input.io.cwd, caFile), 'utf8');
+    if (!brokerCa.includes('-----BEGIN CERTIFICATE-----')) throw new UsageError(`--broker-ca ${caFile} is not a PEM certificate`);
+  }
+  return {
+    ...(brokerCa === undefined ? {} : { brokerCa }),
+    ...(pin === undefined ? {} : { brokerCertSha256: pin }),
+    ...(cert === undefined || key === undefined ? {} : { clientCertFile: resolve(input.io.cwd, cert), clientKeyFile: resolve(input.io.cwd, key) }),
+  };
+}
+
 function configOf(input: CommandInput): AgentConfigInput {
   const brokerId = optionalString(input, 'broker-id');
   const brokerUrl = optionalString(input, 'broker');
   const servicePublicKey = serviceKeyOf(input);
   const deposit = optionalString(input, 'deposit');
+  const tls = tlsOf(input);
   return {
     v: 1,
     device: requireString(input, 'id'),
     ...(brokerId === undefined ? {} : { brokerId }),
     ...(brokerUrl === undefined ? {} : { brokerUrl }),
     ...(servicePublicKey === undefined ? {} : { servicePublicKey }),
+    ...(tls === undefined ? {} : { tls }),
     ...(deposit === undefined ? {} : { channel: { deposit } }),
     policy: policyOf(input),
   };
@@ -57,6 +79,10 @@ export const initCommand: Command = {
     'broker-id': { type: 'string', description: 'broker id to store in agent.json (default mqpay)' },
     'service-key': { type: 'string', description: 'pin the service public key (hex)' },
     'service-key-file': { type: 'string', description: 'pin the service public key from a file (the broker\'s service.pub)' },
+    'broker-ca': { type: 'string', description: 'PEM CA that issued the broker\'s TLS certificate (copied into agent.json; mqtts:// then trusts only it)' },
+    'broker-cert-sha256': { type: 'string', description: 'pin the broker certificate\'s SHA-256 fingerprint (openssl x509 -noout -fingerprint -sha256)' },
+    'client-cert': { type: 'string', description: 'PEM certificate this device presents (mutual TLS; CN = the device id)' },
+    'client-key': { type: 'string', description: 'PEM key of --client-cert' },
     deposit: { type: 'string', description: 'deposit per channel, e.g. 1.5 (default 1)' },
     'max-per-payment': { type: 'string', description: 'refuse single payments above this amount' },
     'budget-hour': { type: 'string', description: 'refuse payments beyond this total per sliding hour' },
@@ -70,6 +96,8 @@ export const initCommand: Command = {
     input.stdout(`configuration: ${home}/${CONFIG_FILE} (deposit, top-up, spending policy)`);
     input.stdout(`secret key: ${home}/${KEY_FILE} (mode 0600; never share it)`);
     input.stdout(created.config.servicePublicKey === undefined ? 'service key: not pinned; the first one seen is trusted' : 'service key: pinned');
+    const tls = created.config.tls;
+    if (tls !== undefined) input.stdout(`broker TLS: ${[tls.brokerCa === undefined ? null : 'CA stored', tls.brokerCertSha256 === undefined ? null : 'certificate pinned', tls.clientCertFile === undefined ? null : 'client certificate set'].filter((part) => part !== null).join(', ')}; mqtts:// only`);
     input.stdout('public key (enrol it with the service):');
     input.stdout(toHex(created.keys.publicKey));
     return 0;

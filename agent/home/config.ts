@@ -5,7 +5,7 @@ import * as z from 'zod';
 import { MqpayError } from '../../shared/errors.js';
 import { CHANNEL_DURATION_S_MAX, CHANNEL_DURATION_S_MIN } from '../../shared/limits.js';
 import { amountSchema, deviceIdSchema } from '../../shared/schemas.js';
-import { ALLOW_LIST_ENTRIES_MAX, CHANNEL_DURATION_S_DEFAULT, CHANNEL_RENEW_BEFORE_S_DEFAULT, VOUCHER_LIFETIME_S_DEFAULT, VOUCHER_LIFETIME_S_MIN } from '../limits.js';
+import { AGENT_TLS_PEM_CHARS_MAX, ALLOW_LIST_ENTRIES_MAX, CHANNEL_DURATION_S_DEFAULT, CHANNEL_RENEW_BEFORE_S_DEFAULT, VOUCHER_LIFETIME_S_DEFAULT, VOUCHER_LIFETIME_S_MIN } from '../limits.js';
 
 const positiveAmount = amountSchema.refine((amount) => amount > 0n, 'must be greater than zero');
 const budgetSchema = z.strictObject({ hour: positiveAmount.optional(), day: positiveAmount.optional() });
@@ -32,6 +32,19 @@ export const channelConfigSchema = z.strictObject({
   renewBeforeSeconds: z.number().int().min(0).max(CHANNEL_DURATION_S_MAX).default(CHANNEL_RENEW_BEFORE_S_DEFAULT),
 });
 
+const fingerprintSchema = z.string().regex(/^(?:[0-9a-fA-F]{2}:){31}[0-9a-fA-F]{2}$|^[0-9a-fA-F]{64}$/, 'SHA-256 fingerprint: 64 hex digits, colons allowed');
+
+/** How the agent trusts the broker over mqtts://, and its own certificate for mutual TLS. */
+export const agentTlsSchema = z.strictObject({
+  /** PEM CA that issued the broker's certificate (`agent init --broker-ca FILE` copies it here). */
+  brokerCa: z.string().max(AGENT_TLS_PEM_CHARS_MAX).refine((pem) => pem.includes('-----BEGIN CERTIFICATE-----'), 'a PEM certificate').optional(),
+  /** SHA-256 of the broker's certificate; alone it replaces the CA check (a self-signed broker). */
+  brokerCertSha256: fingerprintSchema.optional(),
+  /** This device's certificate and key (PEM files, relative to the home), for mutual TLS. */
+  clientCertFile: z.string().min(1).optional(),
+  clientKeyFile: z.string().min(1).optional(),
+}).refine((tls) => (tls.clientCertFile === undefined) === (tls.clientKeyFile === undefined), 'clientCertFile and clientKeyFile go together');
+
 export const agentConfigSchema = z.strictObject({
   v: z.literal(1),
   device: deviceIdSchema,
@@ -40,6 +53,8 @@ export const agentConfigSchema = z.strictObject({
   brokerUrl: z.string().min(1).max(256).optional(),
   /** Pinned service key (hex); without it the first key seen in a channel.open is trusted. */
   servicePublicKey: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex characters').optional(),
+  /** TLS trust for mqtts:// brokers; set, a plain mqtt:// URL is refused rather than used. */
+  tls: agentTlsSchema.optional(),
   channel: channelConfigSchema.prefault({}),
   voucherLifetimeSeconds: z.number().int().min(VOUCHER_LIFETIME_S_MIN).max(CHANNEL_DURATION_S_MAX).default(VOUCHER_LIFETIME_S_DEFAULT),
   policy: policySchema.prefault({}),

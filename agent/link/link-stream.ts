@@ -1,8 +1,13 @@
 // The byte stream under the MQTT client: plain TCP for mqtt://, TLS for mqtts://. The URL is
 // checked once, when the link is created, so a typo fails at start and not on every reconnect.
-import { createConnection } from 'node:net';
-import { connect as connectTls } from 'node:tls';
-import type { Duplex } from 'node:stream';
+//
+// Over TLS the broker's certificate is checked against the CA from agent.json (else the system
+// CAs) and, when one is pinned, its SHA-256 fingerprint. Nothing is written, not even CONNECT
+// with its signed token, until the check has passed; a failed check is an error that names
+// what did not match, and never a fallback to plain text.
+import { isIP, createConnection } from 'node:net';
+import { connect as connectTls, type TLSSocket } from 'node:tls';
+import { Duplex } from 'node:stream';
 import { MqpayError } from '../../shared/errors.js';
 
 export const MQTT_PORT_DEFAULT = 1883;
@@ -12,6 +17,17 @@ export interface BrokerAddress {
   readonly secure: boolean;
   readonly host: string;
   readonly port: number;
+}
+
+/** How the agent trusts the broker over mqtts://, and its own certificate for mutual TLS. */
+export interface LinkTls {
+  /** PEM CA(s) that must have issued the broker's certificate (instead of the system CAs). */
+  readonly ca?: string;
+  /** SHA-256 of the broker's certificate, hex with or without colons; alone, it replaces the CA check. */
+  readonly certSha256?: string;
+  /** PEM certificate and key this device presents (mutual TLS). */
+  readonly cert?: string;
+  readonly key?: string;
 }
 
 export function parseBrokerUrl(url: string): BrokerAddress {
@@ -31,10 +47,94 @@ export function parseBrokerUrl(url: string): BrokerAddress {
   return { secure, host, port };
 }
 
-export function streamBuilderFor(url: string): () => Duplex {
+/** "AB:CD:..." or "abcd..." to lower-case hex without colons. */
+export function normalFingerprint(text: string): string {
+  return text.replace(/:/g, '').toLowerCase();
+}
+
+/** Holds writes until the TLS handshake and the pin check have passed, then is the socket. */
+class CheckedTlsStream extends Duplex {
+  private open = false;
+  private readonly held: { chunk: Buffer; callback: (error?: Error | null) => void }[] = [];
+
+  constructor(private readonly socket: TLSSocket) {
+    super();
+    socket.on('data', (data: Buffer) => {
+      if (!this.push(data)) socket.pause();
+    });
+    socket.on('end', () => this.push(null));
+    socket.on('close', () => this.destroy());
+  }
+
+  pass(): void {
+    this.open = true;
+    for (const { chunk, callback } of this.held.splice(0)) this.socket.write(chunk, callback);
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.open) this.socket.write(chunk, callback);
+    else this.held.push({ chunk, callback });
+  }
+
+  override _read(): void {
+    this.socket.resume();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.socket.end(() => callback());
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.socket.destroy();
+    callback(error);
+  }
+}
+
+/** An error MQTT.js passes on (it drops stream errors without a code) and the link reports. */
+function tlsError(message: string): Error {
+  return Object.assign(new Error(message), { code: 'TLS_BROKER_REFUSED' });
+}
+
+function tlsRefusal(error: Error & { code?: string }, address: BrokerAddress, tls: LinkTls): Error {
+  const trusting = tls.ca !== undefined ? 'the broker CA in agent.json (tls.brokerCa)' : tls.certSha256 !== undefined ? 'the pinned fingerprint' : 'the system CAs';
+  return tlsError(`TLS to ${address.host}:${address.port} failed (${error.code ?? 'TLS_ERROR'}: ${error.message}); trusting ${trusting}`);
+}
+
+function secureStream(address: BrokerAddress, tls: LinkTls): Duplex {
+  const pinOnly = tls.certSha256 !== undefined && tls.ca === undefined;
+  const socket = connectTls({
+    host: address.host, port: address.port,
+    // SNI carries names only (RFC 6066); the certificate is still checked against an IP host.
+    ...(isIP(address.host) === 0 ? { servername: address.host } : {}),
+    ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+    ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+    ...(tls.key === undefined ? {} : { key: tls.key }),
+    // A pin alone stands in for the chain check (a self-signed broker); it is checked below.
+    rejectUnauthorized: !pinOnly,
+  });
+  socket.setNoDelay(true);
+  const stream = new CheckedTlsStream(socket);
+  socket.on('error', (error) => stream.destroy(tlsRefusal(error, address, tls)));
+  socket.once('secureConnect', () => {
+    if (tls.certSha256 !== undefined) {
+      const seen = socket.getPeerCertificate().fingerprint256;
+      if (typeof seen !== 'string' || normalFingerprint(seen) !== normalFingerprint(tls.certSha256)) {
+        stream.destroy(tlsError(`broker certificate at ${address.host}:${address.port} has sha256 ${seen ?? 'none'}, not the pinned ${tls.certSha256} (tls.brokerCertSha256 in agent.json)`));
+        return;
+      }
+    }
+    stream.pass();
+  });
+  return stream;
+}
+
+export function streamBuilderFor(url: string, tls: LinkTls = {}): () => Duplex {
   const address = parseBrokerUrl(url);
+  if (!address.secure && (tls.ca !== undefined || tls.certSha256 !== undefined || tls.cert !== undefined)) {
+    throw new MqpayError('MESSAGE_INVALID', `agent.json sets how to trust the broker over TLS, but the broker URL ${url} is plain text: use mqtts://`);
+  }
   return () => {
-    if (address.secure) return connectTls({ host: address.host, port: address.port, servername: address.host });
+    if (address.secure) return secureStream(address, tls);
     const socket = createConnection({ host: address.host, port: address.port });
     socket.setNoDelay(true);
     return socket;

@@ -17,7 +17,7 @@ import {
   encodePayload, errorFromBody, parsePayload, rpcResponseSchema, rpcResultSchema, type RpcMethod, type RpcParamsInput, type RpcResult, type RpcResultInput,
 } from '../../shared/schemas.js';
 import { inboxFilter, outboxTopic, parseTopic, type InboxKind, type OutboxKind } from '../../shared/topics.js';
-import { streamBuilderFor } from './link-stream.js';
+import { streamBuilderFor, type LinkTls } from './link-stream.js';
 import { reconnectDelayMs } from './reconnect-backoff.js';
 import { CONNECT_TIMEOUT_MS_DEFAULT, KEEPALIVE_SECONDS_DEFAULT, RECONNECT_INITIAL_MS_DEFAULT, RECONNECT_MAX_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT } from '../limits.js';
 
@@ -44,6 +44,8 @@ export interface LinkOptions {
   readonly cleanSession?: boolean;
   /** Never dial the broker (an offline hand-over: `mqpay agent voucher` and `accept`). */
   readonly offline?: boolean;
+  /** For mqtts:// URLs: which broker certificate to trust, and this device's own. */
+  readonly tls?: LinkTls;
 }
 
 /** A result as it came (wire) and as its method's schema parsed it. */
@@ -106,7 +108,7 @@ export class DeviceLink extends EventEmitter {
       writeCache: false,
       manualConnect: options.offline === true,
     };
-    const client = new MqttClient(streamBuilderFor(options.url), clientOptions);
+    const client = new MqttClient(streamBuilderFor(options.url, options.tls), clientOptions);
     return new DeviceLink(options, client);
   }
 

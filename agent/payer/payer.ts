@@ -6,6 +6,8 @@ import { MqpayError } from '../../shared/errors.js';
 import { toHex } from '../../shared/hex.js';
 import { checkDeviceId } from '../../shared/ids.js';
 import { memoDigestOf } from '../../shared/voucher.js';
+import { MEMO_SALT_BYTES } from '../../shared/limits.js';
+import { fromHex } from '../../shared/hex.js';
 import { toAmount, type AmountInput } from '../amount-input.js';
 import type { AgentContext } from '../context.js';
 import { checkPolicy } from '../policy.js';
@@ -54,23 +56,24 @@ export class Payer {
   }
 
   /** Signs and stores a payment (publishing it when connected); does not wait for acceptance. */
-  async sign(payee: string, amountInput: AmountInput, options: Pick<PayOptions, 'memo'> = {}): Promise<SignedPayment> {
+  async sign(payee: string, amountInput: AmountInput, options: Pick<PayOptions, 'memo' | 'memoSalt'> = {}): Promise<SignedPayment> {
     const { ctx } = this;
     const amount = toAmount(amountInput);
     checkDeviceId(payee);
     if (payee === ctx.device) throw new MqpayError('CHANNEL_SELF');
-    if (options.memo !== undefined) memoDigestOf(options.memo);
+    const memoSalt = memoSaltOf(options);
+    if (options.memo !== undefined) memoDigestOf(options.memo, memoSalt ?? new Uint8Array(MEMO_SALT_BYTES));
     checkPolicy(ctx.config.policy, payee, amount, (sinceMs, who) => spentSince(ctx.db, sinceMs, who), ctx.clock.nowMs());
-    return this.track(await this.signWithRoom(payee, amount, options.memo ?? null));
+    return this.track(await this.signWithRoom(payee, amount, options.memo ?? null, memoSalt));
   }
 
-  private async signWithRoom(payee: string, amount: Amount, memo: string | null): Promise<SignedVoucherRow> {
+  private async signWithRoom(payee: string, amount: Amount, memo: string | null, memoSalt: Uint8Array | null): Promise<SignedVoucherRow> {
     const { ctx } = this;
     for (let attempt = 1; ; attempt++) {
       const channel = await this.funding.ensure(payee, amount);
       try {
         const row = await ctx.batch.run(() => {
-          const signed = signNextVoucher(ctx, { channelId: channel.id, payee, amount, memo });
+          const signed = signNextVoucher(ctx, { channelId: channel.id, payee, amount, memo, memoSalt });
           ctx.batch.afterCommit(() => this.sender.stage(signed));
           return signed;
         });
@@ -85,7 +88,7 @@ export class Payer {
 
   private track(row: SignedVoucherRow): SignedPayment {
     const channel = toHex(row.channel);
-    const facts: PaymentFacts = { channel, payee: row.payee, seq: row.seq, total: row.total, amount: row.amount };
+    const facts: PaymentFacts = { channel, payee: row.payee, seq: row.seq, total: row.total, amount: row.amount, ...(row.memoSalt === null ? {} : { memoSalt: toHex(row.memoSalt) }) };
     const accepted = this.accepted.wait(channel, row.seq).then((): Payment => facts);
     accepted.catch(() => undefined); // a caller that only signs need not listen
     return { ...facts, message: voucherMessageOf(row), accepted, waitForReceipt: () => this.receipts.wait(row.channel, row.seq) };
@@ -116,4 +119,12 @@ export class Payer {
     this.accepted.rejectAll(error);
     this.receipts.rejectAll(error);
   }
+}
+
+/** A salt the payee chose (an invoice) is used as given; else the signer draws a fresh one. */
+function memoSaltOf(options: Pick<PayOptions, 'memo' | 'memoSalt'>): Uint8Array | null {
+  if (options.memoSalt === undefined) return null;
+  if (options.memo === undefined) throw new MqpayError('MESSAGE_INVALID', 'a memo salt without a memo');
+  if (!/^[0-9a-f]{32}$/.test(options.memoSalt)) throw new MqpayError('MESSAGE_INVALID', `memo salt must be ${MEMO_SALT_BYTES} bytes as 32 lower-case hex characters`);
+  return fromHex(options.memoSalt);
 }

@@ -4,7 +4,7 @@
 // the signature is made. Nothing leaves the device before that transaction commits.
 import { addAmount, subAmount, type Amount } from '../../shared/amount.js';
 import { sign } from '../../shared/crypto.js';
-import { VOUCHER_SEQ_MAX } from '../../shared/limits.js';
+import { MEMO_SALT_BYTES, VOUCHER_SEQ_MAX } from '../../shared/limits.js';
 import { encodeVoucher, memoDigestOf } from '../../shared/voucher.js';
 import type { AgentContext } from '../context.js';
 import { checkPolicy } from '../policy.js';
@@ -21,6 +21,8 @@ export interface VoucherRequest {
   readonly payee: string;
   readonly amount: Amount;
   readonly memo: string | null;
+  /** Salt of the memo digest; null draws a fresh random one (when there is a memo). */
+  readonly memoSalt: Uint8Array | null;
 }
 
 function expiryOf(ctx: AgentContext, nowMs: number, channelExpiresAtSeconds: bigint): bigint {
@@ -43,9 +45,10 @@ export function signNextVoucher(ctx: AgentContext, request: VoucherRequest): Sig
     throw new ChannelUnusable('seq exhausted');
   }
   const total = addAmount(channel.signedTotal, request.amount);
-  const memoDigest = request.memo === null ? null : memoDigestOf(request.memo);
+  const memoSalt = request.memo === null ? null : request.memoSalt ?? ctx.random(MEMO_SALT_BYTES);
+  const memoDigest = request.memo === null || memoSalt === null ? null : memoDigestOf(request.memo, memoSalt);
   const voucher = encodeVoucher({ channelId: channel.id, seq, total, expiresAtSeconds: expiryOf(ctx, nowMs, channel.expiresAtSeconds), memoDigest });
-  const row = { channel: channel.id, seq, total, amount: request.amount, payee: request.payee, voucher, signature: sign(voucher, keys.secretKey), memo: request.memo, signedAtMs: nowMs };
+  const row = { channel: channel.id, seq, total, amount: request.amount, payee: request.payee, voucher, signature: sign(voucher, keys.secretKey), memo: request.memo, memoSalt, signedAtMs: nowMs };
   insertSignedVoucher(db, row);
   recordSigned(db, channel.id, seq, total);
   recordSpending(db, request.payee, request.amount, nowMs);

@@ -133,4 +133,8 @@ export const AGENT_MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX receipts_out_pending ON receipts_out(channel, seq) WHERE state = 'pending';
   `,
+  // 2: the salt of each memo digest (protocol v2), kept so the payer can show the payee its memo.
+  `
+  ALTER TABLE signed_vouchers ADD COLUMN memo_salt BLOB CHECK (memo_salt IS NULL OR length(memo_salt) = 16);
+  `,
 ];

@@ -15,6 +15,8 @@ export interface SignedVoucherRow {
   readonly voucher: Uint8Array;
   readonly signature: Uint8Array;
   readonly memo: string | null;
+  /** The memo digest's salt: the payer hands it to the payee with the memo, never to the service. */
+  readonly memoSalt: Uint8Array | null;
   readonly state: SignedVoucherState;
   readonly error: string | null;
   readonly signedAtMs: number;
@@ -22,21 +24,21 @@ export interface SignedVoucherRow {
 
 interface RawSignedVoucher {
   channel: Buffer; seq: bigint; total: bigint; amount: bigint; payee: string; voucher: Buffer; signature: Buffer;
-  memo: string | null; state: SignedVoucherState; error: string | null; signed_at_ms: bigint;
+  memo: string | null; memo_salt: Buffer | null; state: SignedVoucherState; error: string | null; signed_at_ms: bigint;
 }
 
 function toRow(row: RawSignedVoucher): SignedVoucherRow {
   return {
     channel: bytesOf(row.channel), seq: row.seq, total: row.total as Amount, amount: row.amount as Amount, payee: row.payee,
-    voucher: bytesOf(row.voucher), signature: bytesOf(row.signature), memo: row.memo, state: row.state, error: row.error,
+    voucher: bytesOf(row.voucher), signature: bytesOf(row.signature), memo: row.memo, memoSalt: row.memo_salt === null ? null : bytesOf(row.memo_salt), state: row.state, error: row.error,
     signedAtMs: Number(row.signed_at_ms),
   };
 }
 
 export function insertSignedVoucher(db: StateDb, row: Omit<SignedVoucherRow, 'state' | 'error'>): void {
-  statement(db, `INSERT INTO signed_vouchers (channel, seq, total, amount, payee, voucher, signature, memo, state, signed_at_ms)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`)
-    .run(row.channel, row.seq, row.total, row.amount, row.payee, row.voucher, row.signature, row.memo, BigInt(row.signedAtMs));
+  statement(db, `INSERT INTO signed_vouchers (channel, seq, total, amount, payee, voucher, signature, memo, memo_salt, state, signed_at_ms)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`)
+    .run(row.channel, row.seq, row.total, row.amount, row.payee, row.voucher, row.signature, row.memo, row.memoSalt, BigInt(row.signedAtMs));
 }
 
 /** A cumulative voucher accepted at `seq` settles every earlier one of its channel too. */

@@ -1,9 +1,10 @@
 // The ACL [docs/DESIGN.md rule 7]. A device publishes only to its own outbox and subscribes only to
-// its own inbox (and the public offers); operators only read mqpay/v1/ops/#. Everything else,
-// `$SYS/#` and wildcards over other devices included, is a violation: logged with its reason and
-// counted. A refused publish closes the connection (aedes closes it when the hook fails,
-// [MQTT-3.3.5-2]); a refused subscription is answered with the SUBACK failure code 0x80
-// [MQTT-3.9.3-1] and the connection stays, so a client learns which filter was wrong.
+// its own inbox (and the offers of a named seller; every seller's only if the operator allows it);
+// operators only read mqpay/v1/ops/# and the offers. Everything else, `$SYS/#` and wildcards over
+// other devices included, is a violation: logged with its reason and counted. A refused publish
+// closes the connection (aedes closes it when the hook fails, [MQTT-3.3.5-2]); a refused
+// subscription is answered with the SUBACK failure code 0x80 [MQTT-3.9.3-1] and the connection
+// stays, so a client learns which filter was wrong.
 import { parseTopic, inboxFilter, TOPIC_ROOT, type OutboxKind } from '../../shared/topics.js';
 import type { Role } from './roles.js';
 
@@ -25,9 +26,15 @@ export type SubscribeDecision = { readonly allowed: true } | { readonly allowed:
 
 const ALLOWED: SubscribeDecision = { allowed: true };
 
-export function decideSubscribe(role: Role | undefined, filter: string): SubscribeDecision {
+/**
+ * Offers are readable per seller (`mqpay/v1/offers/{device}`, a named device) but not
+ * enumerable: the wildcard over every seller only when the operator allows it
+ * (`offersWildcard`), so no device learns who else is enrolled from the offers alone.
+ */
+export function decideSubscribe(role: Role | undefined, filter: string, offersWildcard = false): SubscribeDecision {
   if (role === undefined) return { allowed: false, reason: 'no authenticated client' };
-  if (filter === OFFERS_ALL || parseTopic(filter)?.kind === 'offer') return ALLOWED;
+  if (parseTopic(filter)?.kind === 'offer') return ALLOWED;
+  if (filter === OFFERS_ALL) return offersWildcard || role.kind === 'operator' ? ALLOWED : { allowed: false, reason: 'the offers of every seller are not listed (offersWildcard is off)' };
   if (role.kind === 'operator') return OPS_FILTERS.has(filter) ? ALLOWED : { allowed: false, reason: `operators read only ${TOPIC_ROOT}/ops/#` };
   // The whole inbox (#), every box at one level (+), or one box by name.
   if (filter === inboxFilter(role.device) || filter === ownInboxBoxes(role.device)) return ALLOWED;
@@ -38,8 +45,8 @@ export function decideSubscribe(role: Role | undefined, filter: string): Subscri
 
 const ownInboxBoxes = (device: string): string => `${TOPIC_ROOT}/d/${device}/in/+`;
 
-export function subscribeAllowed(role: Role | undefined, filter: string): boolean {
-  return decideSubscribe(role, filter).allowed;
+export function subscribeAllowed(role: Role | undefined, filter: string, offersWildcard = false): boolean {
+  return decideSubscribe(role, filter, offersWildcard).allowed;
 }
 
 /** A will is published by the broker on the device's behalf, so it obeys the publish ACL. */

@@ -14,6 +14,7 @@ import { tokenMatches } from '../operator/operator-token.js';
 import type { SettlementService } from '../service/service.js';
 import type { Clock } from '../service/ports.js';
 import { OPERATOR_USERNAME, setRole, type Role } from './roles.js';
+import type { PeerCertificate } from './tls-material.js';
 
 // CONNACK return codes [MQTT-3.2.2.3].
 const IDENTIFIER_REJECTED = 2;
@@ -26,11 +27,17 @@ export interface AuthDeps {
   readonly clock: Clock;
   readonly brokerId: string;
   readonly operatorToken: string;
-  readonly onFailure: (clientId: string, code: ErrorCode) => void;
+  readonly onFailure: (clientId: string, code: ErrorCode, detail?: string) => void;
+  /** Mutual TLS is on: a device must present a certificate from the client CA naming it (CN). */
+  readonly requireClientCert: boolean;
+  /** The TLS client certificate of a connection; null when it came over plain text. */
+  readonly peerOf: (client: Client) => PeerCertificate | null;
+  /** The certificate recorded at enrolment (64 lower-case hex), if any. */
+  readonly recordedCertificateOf: (device: string) => string | null;
 }
 
-function refusal(code: ErrorCode, returnCode: number): AuthenticateError {
-  const error = new MqpayError(code) as unknown as AuthenticateError;
+function refusal(code: ErrorCode, returnCode: number, detail?: string): AuthenticateError {
+  const error = new MqpayError(code, detail) as unknown as AuthenticateError;
   error.returnCode = returnCode;
   return error;
 }
@@ -45,6 +52,16 @@ function operatorRole(deps: AuthDeps, client: Client, password: Buffer | undefin
 
 async function deviceRole(deps: AuthDeps, client: Client, username: string | undefined, password: Buffer | undefined): Promise<Role> {
   if (username === undefined || !isDeviceId(username) || client.id !== username) throw refusal('NOT_AUTHORIZED', IDENTIFIER_REJECTED);
+  if (deps.requireClientCert) {
+    // The TLS layer already refused certificates from other issuers on the mqtts port; this also
+    // covers plain-text and WebSocket listeners, and ties the certificate to this one device.
+    const peer = deps.peerOf(client);
+    if (peer === null || !peer.authorized) throw refusal('NOT_AUTHORIZED', NOT_AUTHORIZED, `device ${username} presented no client certificate from the device CA${peer?.authorizationError ? ` (${peer.authorizationError})` : ''}`);
+    if (peer.subjectCn !== username) throw refusal('NOT_AUTHORIZED', NOT_AUTHORIZED, `client certificate names ${JSON.stringify(peer.subjectCn)}, not device ${username}`);
+    const recorded = deps.recordedCertificateOf(username);
+    const presented = peer.fingerprint256?.replace(/:/g, '').toLowerCase() ?? null;
+    if (recorded !== null && presented !== recorded) throw refusal('NOT_AUTHORIZED', NOT_AUTHORIZED, `client certificate sha256 ${presented ?? 'none'} is not the one enrolled for device ${username}`);
+  }
   const device = await deps.service.device(username);
   if (device === null) throw refusal('DEVICE_UNKNOWN', NOT_AUTHORIZED);
   if (device.status !== 'active') throw refusal('DEVICE_DISABLED', NOT_AUTHORIZED);
@@ -78,7 +95,7 @@ export function makeAuthenticate(deps: AuthDeps) {
       done(null, true);
     }, (error: unknown) => {
       const code = error instanceof MqpayError ? error.code : 'INTERNAL';
-      deps.onFailure(client.id, code);
+      deps.onFailure(client.id, code, error instanceof MqpayError ? error.message : undefined);
       done(error instanceof MqpayError ? (error as unknown as AuthenticateError) : refusal('INTERNAL', NOT_AUTHORIZED), false);
     });
   };

@@ -3,6 +3,8 @@
 // authorizePublish, because aedes PUBACKs QoS 1 right after that hook calls back: the service
 // resolves only once the message is committed [docs/DESIGN.md rule 5].
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import { createServer as createTlsServer, TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
 import type { Server as HttpServer } from 'node:http';
 import { Aedes, type AedesOptions, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
@@ -17,6 +19,7 @@ import { OutboxGate } from './outbox-gate.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 import { clientsOf, trackPresence } from './presence.js';
 import { roleOf } from './roles.js';
+import { peerCertificateOf, type PeerCertificate, type TlsReloader } from './tls-material.js';
 import { CLIENT_ID_LENGTH_MAX, HEARTBEAT_INTERVAL_MS } from '../limits.js';
 import { TOPIC_LEVELS_MAX } from '../../shared/limits.js';
 
@@ -26,6 +29,8 @@ export interface MqttHostDeps {
   readonly logger: Logger;
   readonly service: SettlementService;
   readonly transport: TransportPort;
+  /** The TLS client certificate recorded at enrolment (mutual TLS). */
+  readonly recordedCertificateOf: (device: string) => string | null;
 }
 
 export interface MqttHost {
@@ -33,6 +38,9 @@ export interface MqttHost {
   /** Devices connected now. */
   readonly online: ReadonlySet<string>;
   listenTcp(port: number, host: string): Promise<number>;
+  /** MQTT over TLS with the reloader's material, kept current on every reload. */
+  listenTls(port: number, host: string, tls: TlsReloader): Promise<number>;
+  /** MQTT over WebSocket at /mqtt on an HTTP or HTTPS server (WSS). */
   attachWebSocket(server: HttpServer): void;
   /** Closes a device's live session (an operator disabled it); false when it was not connected. */
   disconnect(device: string): boolean;
@@ -70,11 +78,11 @@ export function createAedes(config: BrokerConfig): Promise<Aedes> {
 }
 
 /** mqpay's hooks: who may connect, publish and subscribe, and outbox messages into the service. */
-function attachHooks(aedes: Aedes, deps: MqttHostDeps, gate: OutboxGate): void {
+function attachHooks(aedes: Aedes, deps: MqttHostDeps, gate: OutboxGate, peers: WeakMap<object, PeerCertificate>): void {
   const { config, service, logger } = deps;
-  const onAuthFailure = (clientId: string, code: ErrorCode): void => {
+  const onAuthFailure = (clientId: string, code: ErrorCode, detail?: string): void => {
     service.telemetry.emit({ kind: 'auth.failure', code });
-    logger.warn({ client: clientId, code, why: REFUSAL_HINTS[code] ?? ERRORS[code].message }, 'connection refused');
+    logger.warn({ client: clientId, code, detail, why: REFUSAL_HINTS[code] ?? ERRORS[code].message }, 'connection refused');
   };
   const hooks: Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'> = {
     preConnect(client, packet, callback) {
@@ -83,14 +91,18 @@ function attachHooks(aedes: Aedes, deps: MqttHostDeps, gate: OutboxGate): void {
       if (!willAllowed(packet.clientId, packet.will)) return callback(violation(deps, client, packet.will?.topic ?? '', 'will outside own outbox'), false);
       callback(null, true);
     },
-    authenticate: makeAuthenticate({ service: deps.service, clock: deps.clock, brokerId: config.brokerId, operatorToken: config.operatorToken, onFailure: onAuthFailure }),
+    authenticate: makeAuthenticate({
+      service: deps.service, clock: deps.clock, brokerId: config.brokerId, operatorToken: config.operatorToken, onFailure: onAuthFailure,
+      requireClientCert: config.tlsClientCaFile !== null, peerOf: (client) => peers.get(client.conn as object) ?? null,
+      recordedCertificateOf: deps.recordedCertificateOf,
+    }),
     authorizePublish(client, packet: PublishPacket, callback) {
       const decision = decidePublish(roleOf(client), packet);
       if (!decision.allowed) return callback(violation(deps, client, packet.topic, decision.reason));
       gate.pass(decision.device, decision.box, new Uint8Array(packet.payload as Buffer)).finally(() => callback(null));
     },
     authorizeSubscribe(client, subscription: Subscription, callback) {
-      const decision = decideSubscribe(roleOf(client), subscription.topic);
+      const decision = decideSubscribe(roleOf(client), subscription.topic, config.offersWildcard);
       if (decision.allowed) return callback(null, subscription);
       // Counted and logged like any violation, but answered with SUBACK 0x80 rather than a
       // disconnect: a null subscription is aedes' way to refuse one filter [MQTT-3.9.3-1].
@@ -108,13 +120,16 @@ function attachHooks(aedes: Aedes, deps: MqttHostDeps, gate: OutboxGate): void {
 export function attachMqttHost(created: Aedes, deps: MqttHostDeps): MqttHost {
   const { config, logger } = deps;
   const gate = new OutboxGate(config, deps.clock, deps.service, deps.transport, logger);
-  attachHooks(created, deps, gate);
+  // The TLS peer of each connection, keyed by the stream aedes holds as client.conn.
+  const peers = new WeakMap<object, PeerCertificate>();
+  attachHooks(created, deps, gate, peers);
   const online = trackPresence(created, deps.clock, deps.service.telemetry, (device) => {
     deps.service.inboxReady(device).catch((error: unknown) => logger.warn({ err: error, device }, 'redelivery on subscribe failed'));
   });
   const servers: TcpServer[] = [];
+  const stopReloads: (() => void)[] = [];
   const wsServers: WebSocketServer[] = [];
-  const guard = (stream: import('node:stream').Duplex) => new PacketSizeGuard(
+  const guard = (stream: Duplex) => new PacketSizeGuard(
     stream,
     config.packetBytesMax,
     (size) => logger.warn({ size_bytes: size }, 'oversized MQTT packet; connection closed'),
@@ -124,27 +139,45 @@ export function attachMqttHost(created: Aedes, deps: MqttHostDeps): MqttHost {
       logger.warn({ buffered_bytes: buffered }, 'client stopped reading; dropped');
     },
   );
+  const handle = (stream: Duplex, tlsSocket: TLSSocket | null, request?: import('node:http').IncomingMessage) => {
+    const guarded = guard(stream);
+    if (tlsSocket !== null) peers.set(guarded, peerCertificateOf(tlsSocket));
+    created.handle(guarded, request as never);
+  };
+  const listen = (server: TcpServer, port: number, host: string) => {
+    servers.push(server);
+    return new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        const address = server.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : port);
+      });
+    });
+  };
 
   return {
     aedes: created,
     online,
     listenTcp(port, host) {
-      const server = createTcpServer((socket) => {
+      return listen(createTcpServer((socket) => {
         socket.setNoDelay(true);
-        created.handle(guard(socket));
+        handle(socket, null);
+      }), port, host);
+    },
+    listenTls(port, host, tls) {
+      const mutual = config.tlsClientCaFile !== null;
+      // With a client CA the handshake itself refuses a device certificate from anyone else.
+      const server = createTlsServer({ ...tls.current.context, requestCert: mutual, rejectUnauthorized: mutual }, (socket) => {
+        socket.setNoDelay(true);
+        handle(socket, socket);
       });
-      servers.push(server);
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          const address = server.address();
-          resolve(typeof address === 'object' && address !== null ? address.port : port);
-        });
-      });
+      server.on('tlsClientError', (error, socket) => logger.warn({ err: error.message, remote: socket.remoteAddress }, 'TLS handshake refused'));
+      stopReloads.push(tls.onReload((material) => server.setSecureContext(material.context)));
+      return listen(server, port, host);
     },
     attachWebSocket(server) {
       const wss = new WebSocketServer({ server, path: '/mqtt', maxPayload: config.packetBytesMax * 4 });
-      wss.on('connection', (socket, request) => created.handle(guard(createWebSocketStream(socket)), request));
+      wss.on('connection', (socket, request) => handle(createWebSocketStream(socket), request.socket instanceof TLSSocket ? request.socket : null, request));
       wsServers.push(wss);
     },
     disconnect(device) {
@@ -156,6 +189,7 @@ export function attachMqttHost(created: Aedes, deps: MqttHostDeps): MqttHost {
     async close() {
       // Stop accepting first, then let aedes close every client: a listening server's close()
       // waits for its open connections, so awaiting it before aedes.close() would hang.
+      for (const stop of stopReloads) stop();
       const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
       for (const wss of wsServers) wss.close();
       await new Promise<void>((resolve) => created.close(() => resolve()));

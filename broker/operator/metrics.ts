@@ -63,6 +63,11 @@ function registerServiceMetrics(registry: Registry, app: BrokerApp): void {
   new Counter({ name: 'mqpay_double_signs_total', help: 'Double-signed vouchers recorded as evidence (bounded per channel); each flags its payer.', registers: [registry], collect() { readCounter(this, telemetry.doubleSigns); } });
   new Counter({ name: 'mqpay_auth_failures_total', help: 'MQTT connections refused at CONNECT (bad token, unknown or disabled device, wrong operator token).', registers: [registry], collect() { readCounter(this, telemetry.authFailures); } });
   new Gauge({ name: 'mqpay_devices_connected', help: 'Devices with a live MQTT session.', registers: [registry], collect() { this.set(app.mqtt.online.size); } });
+  // Read at each scrape, so a reloaded certificate shows at once; absent without TLS.
+  const tls = app.tls;
+  if (tls !== null) {
+    new Gauge({ name: 'mqpay_tls_certificate_expiry_timestamp_seconds', help: 'When the served TLS certificate expires (notAfter), unix seconds.', registers: [registry], collect() { this.set(Math.floor(tls.current.notAfterMs / 1000)); } });
+  }
 }
 
 // Ledger gauges, read from SQLite at each scrape. Balances are bigint micro-units summed exactly

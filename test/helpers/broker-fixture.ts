@@ -31,6 +31,8 @@ export interface RunningBroker {
   readonly url: string;
   readonly mqttPort: number;
   readonly httpPort: number | null;
+  /** The MQTT over TLS port, when the config gives a certificate. */
+  readonly mqttsPort: number | null;
   readonly dataDir: string;
   enrol(id: string, funds?: string): KeyPair;
   link(id: string, keys: KeyPair): Promise<DeviceLink>;
@@ -44,6 +46,8 @@ export interface StartBrokerOptions {
   readonly httpHandler?: BrokerOverrides['httpHandler'];
   /** Wraps the real SQLite store (fault injection: held or failed commits). */
   readonly store?: BrokerOverrides['store'];
+  /** The broker's logger (default: silent), for tests that read what it logs. */
+  readonly logger?: BrokerOverrides['logger'];
 }
 
 export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, dataDir?: string, options: StartBrokerOptions = {}): Promise<RunningBroker> {
@@ -53,17 +57,20 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, da
   const app = await createBrokerApp(
     { dataDir: path, mqttPort: 0, operatorToken: OPERATOR_TOKEN, logLevel: 'silent', ...overrides },
     {
-      logger: pino({ level: 'silent' }),
+      logger: options.logger ?? pino({ level: 'silent' }),
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.httpHandler === undefined ? {} : { httpHandler: options.httpHandler }),
       ...(options.store === undefined ? {} : { store: options.store }),
     },
   );
-  const { mqttPort, httpPort } = await app.listen();
+  const ports = await app.listen();
+  const { httpPort, mqttsPort } = ports;
+  // Fixtures keep the plain loopback listener (mqttPort 0) unless a test turns it off.
+  const mqttPort = ports.mqttPort ?? 0;
   const url = `mqtt://127.0.0.1:${mqttPort}`;
   const links: DeviceLink[] = [];
   return {
-    app, url, mqttPort, httpPort, dataDir: path,
+    app, url, mqttPort, mqttsPort, httpPort, dataDir: path,
     enrol(id, funds) {
       const keys = generateKeyPair(random);
       addDevice(app.db, id, keys.publicKey, Date.now());

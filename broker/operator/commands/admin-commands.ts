@@ -12,6 +12,7 @@ import { auditLedger } from '../../store/sqlite/audit.js';
 import { channelEvidence } from '../../store/sqlite/evidence.js';
 import { channelIdFromHex } from '../../../shared/ids.js';
 import { addDevice } from '../../store/sqlite/devices.js';
+import { normalCertificateSha256, recordDeviceCertificate } from '../../store/sqlite/device-certificates.js';
 import { fundWallet } from '../../store/sqlite/ledger.js';
 import { DATABASE_FILE, openDatabase, type Db } from '../../store/sqlite/open-database.js';
 
@@ -32,12 +33,21 @@ export const deviceAddCommand: Command = {
   name: ['device', 'add'],
   summary: 'enrol a device with its ed25519 public key',
   positionals: ['NAME'],
-  options: { ...dataOption, 'public-key': { type: 'string', description: '32-byte public key, 64 hex characters' } },
+  options: {
+    ...dataOption,
+    'public-key': { type: 'string', description: '32-byte public key, 64 hex characters' },
+    'cert-sha256': { type: 'string', description: 'record the device\'s TLS client certificate (SHA-256); with --tls-client-ca only that certificate is accepted' },
+  },
   async run(input) {
     const [name = ''] = input.positionals;
     const publicKey = publicKeyFromHex(requireString(input, 'public-key'));
-    withDatabase(input, false, (db) => addDevice(db, name, publicKey, Date.now()));
-    input.stdout(`enrolled ${name}`);
+    const certificate = input.values['cert-sha256'];
+    const sha256 = typeof certificate === 'string' ? normalCertificateSha256(certificate) : null;
+    withDatabase(input, false, (db) => db.transaction(() => {
+      addDevice(db, name, publicKey, Date.now());
+      if (sha256 !== null) recordDeviceCertificate(db, name, sha256);
+    })());
+    input.stdout(`enrolled ${name}${sha256 === null ? '' : ` (client certificate sha256 ${sha256})`}`);
     return 0;
   },
 };

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type * as z from 'zod';
 import { HTTP_BODY_BYTES_MAX } from '../../limits.js';
 import type { OperatorContext } from './operator-context.js';
+import type { TLSSocket } from 'node:tls';
 import { tokenMatches } from '../operator-token.js';
 import { HttpProblem, problemOf, sendProblem } from './problem.js';
 import { readJsonBody } from './request-body.js';
@@ -73,6 +74,8 @@ function requestUrl(request: IncomingMessage): URL {
 
 async function run(route: Route, raw: Record<string, string>, url: URL, request: IncomingMessage, response: ServerResponse, ops: OperatorContext): Promise<Reply> {
   if (route.access === 'operator' && !tokenMatches(presentedToken(request, url, route.tokenInQuery === true), ops.app.config.operatorToken)) throw UNAUTHORIZED;
+  // --operator-client-cert: the token alone is not enough; the TLS peer must hold a certificate from the client CA.
+  if (route.access === 'operator' && ops.app.config.operatorClientCert && !(request.socket as TLSSocket).authorized) throw new HttpProblem('NOT_AUTHORIZED', 'the operator API requires a client certificate from the configured client CA');
   const params = validate(route.params, raw, 'path');
   const query = validate(route.query, Object.fromEntries(url.searchParams), 'query');
   const body = route.body === null ? undefined : validate(route.body, (await readJsonBody(request, HTTP_BODY_BYTES_MAX)) ?? {}, 'body');

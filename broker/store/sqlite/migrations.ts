@@ -195,4 +195,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE channels ADD COLUMN legacy_seq INTEGER;
   UPDATE channels SET legacy_seq = latest_seq WHERE latest_seq > 0;
   `,
+  // 4: the TLS client certificate recorded at enrolment (SHA-256, 64 lower-case hex). With mutual
+  // TLS, a device with a recorded certificate must present exactly that one.
+  `
+  CREATE TABLE device_certificates (
+    device TEXT PRIMARY KEY REFERENCES devices(id),
+    sha256 TEXT NOT NULL CHECK (length(sha256) = 64 AND sha256 NOT GLOB '*[^0-9a-f]*')
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];
