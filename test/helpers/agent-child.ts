@@ -2,6 +2,7 @@
 //   node agent-child.mjs HOME BROKER_URL kill-after N   pays 0.1 N times, then dies right after
 //                                                       storing the next voucher, before publishing it
 //   node agent-child.mjs HOME BROKER_URL stream PAYEE   pays 0.001 in a loop until killed
+//   node agent-child.mjs HOME BROKER_URL idle           starts the agent and stays up until killed
 // Progress goes to stdout, one line per event, so the parent can tell where the child was.
 import { createAgent } from '../../agent/agent.js';
 
@@ -36,6 +37,8 @@ async function main(): Promise<void> {
       say(`signed ${signed.seq} ${signed.total}`);
       await new Promise((resolve) => setImmediate(resolve));
     }
+  } else if (mode === 'idle') {
+    await new Promise(() => setInterval(() => undefined, 60_000)); // the timer keeps the process up
   }
   await agent.stop();
 }
