@@ -81,7 +81,8 @@ function acceptedCount(payers: readonly Payer[]): bigint {
   for (const payer of payers) {
     const db = openState(statePathOf(payer.home), { readonly: true });
     try {
-      count += (db.prepare("SELECT count(*) AS n FROM signed_vouchers WHERE state = 'accepted'").get() as { n: bigint }).n;
+      // From the channels, not signed_vouchers: the agent prunes old voucher rows.
+      count += (db.prepare('SELECT coalesce(sum(accepted_seq), 0) AS n FROM payer_channels').get() as { n: bigint }).n;
     } finally {
       db.close();
     }
@@ -205,7 +206,7 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
       // The kill points: seeded delays after the fleet is seen paying (not synchronisation).
       const victim = next() < agentKillShare ? payers[seededInt(next, 0, payers.length)] : undefined;
       const agentDelay = seededInt(next, 0, 400);
-      const brokerDelay = seededInt(next, 0, 900);
+      const brokerDelay = seededInt(next, 0, 1_500); // past the 1-second epoch, so some kills land in a settlement
       if (victim !== undefined) {
         await pause(agentDelay);
         victim.run.child.kill('SIGKILL');
