@@ -30,7 +30,7 @@ describe('broker: a full disk', () => {
     const channelId = newChannelId(random);
     await car.request('channel.open', { channel: toHex(channelId), payee: 'meter-full', deposit: '10', durationSeconds: 600 });
     expect((await payVoucher(car, signedVoucher(keys, { channelId, seq: 1n, total: amountOf(100n) }))).type).toBe('voucher.accepted');
-    broker.app.service.flush();
+    await broker.app.service.flush();
 
     // The disk is full: no page beyond those the file has now.
     const normalMax = broker.app.db.pragma('max_page_count', { simple: true }) as bigint;
