@@ -59,8 +59,9 @@ describe('broker: a full disk', () => {
     const open = await linkRequest(car, 'car-full', 'channel.open', { channel: toHex(newChannel), payee: 'meter-full', deposit: '1', durationSeconds: 600 }, requestId('full'));
     expect(open).toMatchObject({ ok: false, error: { code: 'SERVICE_UNAVAILABLE', retryable: true } });
     expect(getChannel(broker.app.db, newChannel)).toBeNull();
-    // A settlement either fits or fails as a refusal; the process goes on either way.
-    await broker.app.service.tick().catch((error: unknown) => expect(error).toMatchObject({ code: 'SERVICE_UNAVAILABLE' }));
+    // A settlement that does not fit is logged and left for the next epoch; the process goes on.
+    const during = await broker.app.service.tick();
+    expect(['nothing', 'settled']).toContain(during.kind);
     // Reads are still served meanwhile.
     expect(await car.request('wallet.balance', {})).toMatchObject({ device: 'car-full' });
     expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
