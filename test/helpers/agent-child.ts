@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   if (home === undefined || brokerUrl === undefined) throw new Error('usage: HOME BROKER_URL MODE ARG');
   let armed = false;
   const agent = await createAgent({
-    home, brokerUrl, requestTimeoutMs: 3_000, paymentTimeoutMs: 5_000, resendIntervalMs: 200, reconnectPeriodMs: 50,
+    home, brokerUrl, requestTimeoutMs: 3_000, paymentTimeoutMs: 5_000, resendIntervalMs: 200, reconnectPeriodMs: 50, reconnectPeriodMaxMs: 400,
     faults: {
       afterVoucherStored: (voucher) => {
         if (!armed) return;
