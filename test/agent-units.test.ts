@@ -2,9 +2,8 @@
 // voucher judgement, config validation, key-file permissions, the home lock, the write batch
 // (savepoint isolation, after-commit only on commit, non-durable batches) and the triggers
 // that make a signed (seq, total) immutable.
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../agent/home/config.js';
@@ -124,14 +123,22 @@ describe('agent home, config and key file', () => {
     expect(codeOf(() => readKeyFile(join(home, 'key')))).toBe('KEY_INVALID');
   });
 
-  it('lets one process at a time run an agent home, and takes over the lock of a dead one', () => {
+  it('lets one process at a time run an agent home, and ignores an old pid file naming a live process', () => {
     const home = dir();
-    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-    writeFileSync(join(home, 'agent.lock'), `${gone.stdout}\n`); // that process has exited
+    writeFileSync(join(home, 'agent.lock'), `${process.pid}\n`); // the old pid file, naming a live process
     const release = lockHome(home);
-    writeFileSync(join(home, 'agent.lock'), `${process.ppid}\n`); // a live process that is not us
-    expect(codeOf(() => lockHome(home))).toBe('DEVICE_EXISTS');
+    expect(existsSync(join(home, 'agent.lock'))).toBe(false);
+    let refusal: unknown;
+    try {
+      lockHome(home);
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(MqpayError);
+    expect((refusal as MqpayError).code).toBe('DEVICE_EXISTS');
+    expect((refusal as Error).message).toContain(`another agent is already running on home ${home}`);
     release();
+    lockHome(home)(); // free again once released
   });
 });
 

@@ -2,6 +2,9 @@
 //   node agent-child.mjs HOME BROKER_URL kill-after N   pays 0.1 N times, then dies right after
 //                                                       storing the next voucher, before publishing it
 //   node agent-child.mjs HOME BROKER_URL stream PAYEE   pays 0.001 in a loop until killed
+//   node agent-child.mjs HOME BROKER_URL idle           starts the agent and stays up until killed
+//   node agent-child.mjs HOME BROKER_URL pay-loop PAYEE pays 0.001 one payment at a time until killed,
+//                                                       through broker outages (a refused payment is retried)
 // Progress goes to stdout, one line per event, so the parent can tell where the child was.
 import { createAgent } from '../../agent/agent.js';
 
@@ -12,7 +15,7 @@ async function main(): Promise<void> {
   if (home === undefined || brokerUrl === undefined) throw new Error('usage: HOME BROKER_URL MODE ARG');
   let armed = false;
   const agent = await createAgent({
-    home, brokerUrl, requestTimeoutMs: 3_000, paymentTimeoutMs: 5_000, resendIntervalMs: 200, reconnectPeriodMs: 50,
+    home, brokerUrl, requestTimeoutMs: 3_000, paymentTimeoutMs: 5_000, resendIntervalMs: 200, reconnectPeriodMs: 50, reconnectPeriodMaxMs: 400,
     faults: {
       afterVoucherStored: (voucher) => {
         if (!armed) return;
@@ -36,6 +39,19 @@ async function main(): Promise<void> {
       say(`signed ${signed.seq} ${signed.total}`);
       await new Promise((resolve) => setImmediate(resolve));
     }
+  } else if (mode === 'pay-loop') {
+    for (;;) {
+      try {
+        const payment = await agent.pay(arg ?? 'charger-9', '0.001');
+        say(`accepted ${payment.seq} ${payment.total}`);
+      } catch (error) {
+        say(`failed ${String((error as { code?: unknown }).code ?? error)}`);
+        // Pacing while the broker is down, not synchronisation: the agent re-sends on its own.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+  } else if (mode === 'idle') {
+    await new Promise(() => setInterval(() => undefined, 60_000)); // the timer keeps the process up
   }
   await agent.stop();
 }

@@ -105,6 +105,18 @@ function isBusy(error: unknown): boolean {
 }
 
 /**
+ * A full disk (SQLITE_FULL) or a failing one (SQLITE_IOERR_*) is a passing condition of the
+ * machine, not a bug: the write is refused as SERVICE_UNAVAILABLE, which devices retry, instead
+ * of INTERNAL. Nothing was stored, so nothing was acknowledged [docs/DESIGN.md rule 5].
+ */
+function storageFault(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'SQLITE_FULL') return new MqpayError('SERVICE_UNAVAILABLE', 'the ledger\'s disk is full');
+  if (typeof code === 'string' && code.startsWith('SQLITE_IOERR')) return new MqpayError('SERVICE_UNAVAILABLE', 'the ledger\'s disk failed a write');
+  return error;
+}
+
+/**
  * BEGIN IMMEDIATE without ever blocking the event loop: the connection's busy timeout is 0, so a
  * write lock held by another process fails at once, and this waits between tries with timers
  * (doubling pauses) until the lock is free or `lockWaitMs` has passed [docs/DESIGN.md rule 15].
@@ -147,13 +159,13 @@ export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTION
         value = await work(tx);
       } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw error;
+        throw storageFault(error);
       }
       try {
         db.exec('COMMIT');
       } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw error;
+        throw storageFault(error);
       }
       return value;
     },
@@ -170,13 +182,13 @@ export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTION
           } catch (error) {
             db.exec('ROLLBACK TO item');
             db.exec('RELEASE item');
-            outcomes.push({ ok: false, error });
+            outcomes.push({ ok: false, error: storageFault(error) });
           }
         }
         db.exec('COMMIT');
       } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw error;
+        throw storageFault(error);
       }
       assert(outcomes.length === writes.length, 'one outcome per write');
       return outcomes;
