@@ -11,6 +11,7 @@ import { generateKeyPair } from '../shared/keys.js';
 import { toHex } from '../shared/hex.js';
 import { OPERATOR_TOKEN, random } from './helpers/broker-fixture.js';
 import { openPayingChannel, startOpsBroker, type ApiAnswer, type ApiOptions, type OpsBroker, type PayingChannel } from './helpers/ops-fixture.js';
+import { recordedDeviceCertificate } from '../broker/store/sqlite/device-certificates.js';
 
 let broker: OpsBroker;
 let channel: PayingChannel;
@@ -128,6 +129,14 @@ describe('devices', () => {
     expectProblem(await broker.api('GET', '/api/devices?limit=0'), 400, 'MESSAGE_INVALID');
     expectProblem(await broker.api('GET', '/api/devices?limit=501'), 400, 'MESSAGE_INVALID');
     expectProblem(await broker.api('GET', '/api/devices?color=red'), 400, 'MESSAGE_INVALID');
+
+    // Enrolment can record the TLS client certificate the device must present under mutual TLS.
+    const fingerprint = 'AB:'.repeat(31) + 'CD';
+    await expectAnswer('POST', '/api/devices', '/api/devices', 201, { body: { id: 'meter-9', publicKey: newKeyHex(), certSha256: fingerprint } });
+    expect(recordedDeviceCertificate(broker.app.db, 'meter-9')).toBe(`${'ab'.repeat(31)}cd`);
+    expect(recordedDeviceCertificate(broker.app.db, 'meter-7')).toBeNull();
+    expectProblem(await broker.api('POST', '/api/devices', { body: { id: 'meter-10', publicKey: newKeyHex(), certSha256: 'not-hex' } }), 400, 'MESSAGE_INVALID');
+    expectProblem(await broker.api('GET', '/api/devices/meter-10'), 404, 'DEVICE_UNKNOWN'); // nothing enrolled by the refused request
   });
 
   it('disabling a connected device closes its session and refuses it; enabling lets it back', async () => {

@@ -39,7 +39,8 @@ export interface SettlementService {
   closeDue(): Promise<number>;
   /** Funds a wallet from outside; `key` is the caller's idempotency key (IDEMPOTENCY_CONFLICT if reused for another funding). */
   fund(device: string, amount: Amount, key: string): Promise<FundOutcome>;
-  enrol(device: string, publicKey: Uint8Array): Promise<DeviceRow>;
+  /** Enrols a device; `certificateSha256` records the TLS client certificate it must present under mutual TLS. */
+  enrol(device: string, publicKey: Uint8Array, certificateSha256?: string): Promise<DeviceRow>;
   setDeviceStatus(device: string, status: 'active' | 'disabled'): Promise<void>;
   device(id: string): Promise<DeviceRow | null>;
   /** Records a verified connect token's time; false if it is not later than the last one (a replay). */
@@ -108,7 +109,11 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
     }),
     closeDue: () => scheduler.closeDue(),
     fund: (device, amount, key) => unitOfWork.commit((work) => work.tx.fund({ device, amount, key, nowMs: deps.clock.nowMs() })),
-    enrol: (device, publicKey) => unitOfWork.commit((work) => work.tx.addDevice(device, publicKey, deps.clock.nowMs())),
+    enrol: (device, publicKey, certificateSha256) => unitOfWork.commit(async (work) => {
+      const row = await work.tx.addDevice(device, publicKey, deps.clock.nowMs());
+      if (certificateSha256 !== undefined) await work.tx.recordDeviceCertificate(device, certificateSha256);
+      return row;
+    }),
     setDeviceStatus: (device, status) => unitOfWork.commit((work) => work.tx.setDeviceStatus(device, status)),
     device: (id) => store.reads.device(id),
     acceptConnectToken: (device, timeMs) => unitOfWork.commit((work) => work.tx.useTokenTime(device, timeMs)),

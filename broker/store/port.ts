@@ -194,6 +194,8 @@ export interface StoreReads {
 /** Writes: only inside a unit of work (`Store.transaction`) or a batch (`Store.batch`). */
 export interface StoreTx extends StoreReads {
   addDevice(id: string, publicKey: Uint8Array, nowMs: number): Promise<DeviceRow>;
+  /** Records (or replaces) the TLS client certificate a device must present under mutual TLS. */
+  recordDeviceCertificate(id: string, sha256: string): Promise<void>;
   setDeviceStatus(id: string, status: 'active' | 'disabled'): Promise<void>;
   /** Records a connect token's time if later than the device's last one; false otherwise (a replay). */
   useTokenTime(id: string, timeMs: bigint): Promise<boolean>;

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { MqpayError } from '../../../shared/errors.js';
 import { checkDeviceId } from '../../../shared/ids.js';
 import { publicKeyFromHex } from '../../../shared/keys.js';
+import { normalCertificateSha256 } from '../../store/sqlite/device-certificates.js';
 import { devicesPage, deviceWithBalance } from '../../store/sqlite/operator-reads.js';
 import type { OperatorContext } from './operator-context.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
@@ -15,6 +16,8 @@ const idParams = z.strictObject({ id: deviceIdText });
 const enrolBody = z.strictObject({
   id: deviceIdText,
   publicKey: z.string().max(128).transform((hex) => publicKeyFromHex(hex)).describe('ed25519 public key, 64 hex characters; checked at enrolment'),
+  certSha256: z.string().max(128).transform((text) => normalCertificateSha256(text)).optional()
+    .describe('SHA-256 of the TLS client certificate the device must present under mutual TLS (hex, colons allowed)'),
 });
 
 function deviceOrThrow(ops: OperatorContext, id: string): DeviceView {
@@ -46,7 +49,7 @@ export const deviceRoutes: readonly Route[] = [
     params: NONE, query: NONE, body: enrolBody, errors: [409],
     responses: [{ status: 201, description: 'enrolled', schema: deviceView }],
     async handle({ ops, body }) {
-      await ops.app.service.enrol(body.id, body.publicKey);
+      await ops.app.service.enrol(body.id, body.publicKey, body.certSha256);
       ops.logger.info({ device: body.id }, 'device enrolled by operator');
       ops.publishEvent({ type: 'device.enrolled', device: body.id });
       return json(201, deviceOrThrow(ops, body.id));

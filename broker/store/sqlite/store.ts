@@ -14,6 +14,7 @@ import { accountKey, balanceOf, ensureAccount, fundInTransaction, insertTransfer
 import type { Db } from './open-database.js';
 import type { BatchOutcome, LatestReceipt, Store, StoredAnswer, StoreReads, StoreTx } from '../port.js';
 import { nextEpoch, settleInTransaction, settlementChannels } from './settle.js';
+import { recordDeviceCertificate } from './device-certificates.js';
 
 function readsOf(db: Db): StoreReads {
   return {
@@ -47,6 +48,7 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
   return {
     ...reads,
     addDevice: async (id, publicKey, nowMs) => addDeviceInTransaction(db, id, publicKey, nowMs),
+    recordDeviceCertificate: async (id, sha256) => recordDeviceCertificate(db, id, sha256),
     setDeviceStatus: async (id, status) => setDeviceStatus(db, id, status),
     useTokenTime: async (id, timeMs) => useTokenTime(db, id, timeMs),
     insertChannel: async (channel) => insertChannel(db, channel),
