@@ -10,7 +10,6 @@ import { toHex } from '../shared/hex.js';
 import { brokerConfig, isLoopbackHost, type BrokerConfig, type BrokerConfigInput } from './config.js';
 import { TlsReloader } from './mqtt/tls-material.js';
 import { VOUCHER_PRUNE_INTERVAL_MS, VOUCHER_PRUNE_RETRY_MS } from './limits.js';
-import { pruneSettledVouchers } from './store/sqlite/retention.js';
 import { recordedDeviceCertificate } from './store/sqlite/device-certificates.js';
 import { publishOpsTopics } from './operator/ops-topics.js';
 import { aedesTransport } from './mqtt/aedes-transport.js';
@@ -45,7 +44,7 @@ export interface BrokerApp {
    * Deletes the vouchers past retention now (broker/store/sqlite/retention.ts); returns how many,
    * or null when retention is off or a unit of work was open (it runs again shortly).
    */
-  pruneVouchers(): number | null;
+  pruneVouchers(): Promise<number | null>;
   /** Ports bound; null for a listener that is off. httpPort serves HTTPS when tls is on. */
   listen(): Promise<ListeningPorts>;
   close(): Promise<void>;
@@ -111,10 +110,11 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   }
   let httpServer: HttpServer | null = null;
   let pruneTimer: NodeJS.Timeout | null = null;
+  let closing = false;
   const schedulePrune = (delayMs: number) => {
+    if (closing) return; // a prune still in flight at close must not schedule another
     pruneTimer = setTimeout(() => {
-      const pruned = app.pruneVouchers();
-      schedulePrune(pruned === null ? VOUCHER_PRUNE_RETRY_MS : VOUCHER_PRUNE_INTERVAL_MS);
+      void app.pruneVouchers().then((pruned) => schedulePrune(pruned === null ? VOUCHER_PRUNE_RETRY_MS : VOUCHER_PRUNE_INTERVAL_MS));
     }, delayMs);
     pruneTimer.unref();
   };
@@ -128,12 +128,16 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
 
   const app: BrokerApp = {
     config, db, service, mqtt, logger, clock, transport, tls, servicePublicKeyHex: toHex(serviceKey.publicKey),
-    pruneVouchers() {
+    async pruneVouchers() {
       if (config.voucherRetentionDays === null) return null;
-      // The service's units of work hold a transaction across awaits on this connection; a
-      // delete now would join it. Outside one, this synchronous delete runs alone.
-      if (db.inTransaction) return null;
-      const pruned = pruneSettledVouchers(db, clock.nowMs() - config.voucherRetentionDays * 86_400_000);
+      // A write like any other: through the service's unit of work, never beside it.
+      let pruned: number;
+      try {
+        pruned = await service.pruneVouchers(clock.nowMs() - config.voucherRetentionDays * 86_400_000);
+      } catch (error) {
+        logger.warn({ err: error }, 'voucher retention deferred');
+        return null;
+      }
       if (pruned > 0) logger.info({ pruned, retention_days: config.voucherRetentionDays }, 'settled vouchers past retention deleted');
       return pruned;
     },
@@ -173,6 +177,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
       return { mqttPort, mqttsPort, httpPort };
     },
     async close() {
+      closing = true;
       await service.stop();
       stopOpsTopics();
       tls?.close();

@@ -47,6 +47,8 @@ export interface SettlementService {
   acceptConnectToken(device: string, timeMs: bigint): Promise<boolean>;
   /** A device subscribed to its inbox: send it what it may have missed while offline. */
   inboxReady(device: string): Promise<void>;
+  /** Deletes settled vouchers accepted before `acceptedBeforeMs` that evidence does not need, as one unit of work. */
+  pruneVouchers(acceptedBeforeMs: number): Promise<number>;
   /** Commits vouchers and receipts still queued (shutdown, tests). */
   flush(): Promise<void>;
   start(): void;
@@ -118,6 +120,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
     device: (id) => store.reads.device(id),
     acceptConnectToken: (device, timeMs) => unitOfWork.commit((work) => work.tx.useTokenTime(device, timeMs)),
     inboxReady: (device) => receipts.redeliver(device),
+    pruneVouchers: (acceptedBeforeMs) => unitOfWork.commit((work) => work.tx.pruneSettledVouchers(acceptedBeforeMs)),
     flush: () => commits.flush(),
     start: () => scheduler.start(),
     stop: async () => {

@@ -196,6 +196,8 @@ export interface StoreTx extends StoreReads {
   addDevice(id: string, publicKey: Uint8Array, nowMs: number): Promise<DeviceRow>;
   /** Records (or replaces) the TLS client certificate a device must present under mutual TLS. */
   recordDeviceCertificate(id: string, sha256: string): Promise<void>;
+  /** Deletes settled vouchers accepted before `acceptedBeforeMs` that no evidence rule needs; returns how many. */
+  pruneSettledVouchers(acceptedBeforeMs: number): Promise<number>;
   setDeviceStatus(id: string, status: 'active' | 'disabled'): Promise<void>;
   /** Records a connect token's time if later than the device's last one; false otherwise (a replay). */
   useTokenTime(id: string, timeMs: bigint): Promise<boolean>;

@@ -15,6 +15,7 @@ import type { Db } from './open-database.js';
 import type { BatchOutcome, LatestReceipt, Store, StoredAnswer, StoreReads, StoreTx } from '../port.js';
 import { nextEpoch, settleInTransaction, settlementChannels } from './settle.js';
 import { recordDeviceCertificate } from './device-certificates.js';
+import { pruneSettledVouchers } from './retention.js';
 
 function readsOf(db: Db): StoreReads {
   return {
@@ -49,6 +50,7 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
     ...reads,
     addDevice: async (id, publicKey, nowMs) => addDeviceInTransaction(db, id, publicKey, nowMs),
     recordDeviceCertificate: async (id, sha256) => recordDeviceCertificate(db, id, sha256),
+    pruneSettledVouchers: async (acceptedBeforeMs) => pruneSettledVouchers(db, acceptedBeforeMs),
     setDeviceStatus: async (id, status) => setDeviceStatus(db, id, status),
     useTokenTime: async (id, timeMs) => useTokenTime(db, id, timeMs),
     insertChannel: async (channel) => insertChannel(db, channel),
