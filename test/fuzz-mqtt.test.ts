@@ -4,12 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker } from './helpers/broker-fixture.js';
 import { testSeed } from './helpers/seed.js';
-import { fuzzListener, heapAfterGc, targetOf } from './fuzz/mqtt-packets.js';
+import { HEAP_GROWTH_BYTES_MAX, runListenerFuzz } from './fuzz/mqtt-packets.js';
 
 const SEED = testSeed(20_261_206);
 const CONNECTIONS = 400;
-/** Heap growth allowed across the run: far below what keeping even a fraction of the garbage would cost. */
-const HEAP_GROWTH_BYTES_MAX = 4 * 1024 * 1024;
 
 describe(`fuzz: malformed MQTT into the broker listener (seed ${SEED}; replay with MQPAY_TEST_SEED=${SEED})`, () => {
   let broker: RunningBroker;
@@ -21,24 +19,9 @@ describe(`fuzz: malformed MQTT into the broker listener (seed ${SEED}; replay wi
   });
 
   it(`${CONNECTIONS} hostile connections: no crash, heap flat, a device still served`, async () => {
-    const target = targetOf(broker);
-    const honestKeys = broker.enrol('honest-1', '10');
-    // Warm-up: the first connections load code and fill caches that are not leaks.
-    await fuzzListener(target, SEED ^ 0x5a5a, 64);
-    const warm = await broker.link('honest-1', honestKeys);
-    expect(await warm.request('wallet.balance', {})).toMatchObject({ balance: '10' });
-    await warm.close();
-    const heapBefore = heapAfterGc();
-
-    const figures = await fuzzListener(target, SEED, CONNECTIONS);
-    const heapAfter = heapAfterGc();
-    console.log(`mqtt fuzz: seed ${SEED}, ${figures.connections} connections, ${figures.bytes} bytes, ${figures.closedByBroker} closed; heap ${heapBefore} -> ${heapAfter} bytes`, figures.byCase);
-
-    expect(heapAfter - heapBefore).toBeLessThan(HEAP_GROWTH_BYTES_MAX);
-    const link = await broker.link('honest-1', honestKeys);
-    expect(await link.request('wallet.balance', {})).toMatchObject({ balance: '10' });
-    // The fuzzing device itself can still connect properly and be served.
-    const fuzzer = await broker.link(target.device, target.keys);
-    expect(await fuzzer.request('wallet.balance', {})).toMatchObject({ device: target.device });
+    const run = await runListenerFuzz(broker, SEED, CONNECTIONS, 64);
+    console.log(`mqtt fuzz: seed ${SEED}, ${run.figures.connections} connections, ${run.figures.bytes} bytes, ${run.figures.closedByBroker} closed; heap ${run.heapBeforeBytes} -> ${run.heapAfterBytes} bytes`, run.figures.byCase);
+    expect(run.heapAfterBytes - run.heapBeforeBytes).toBeLessThan(HEAP_GROWTH_BYTES_MAX);
+    expect(run.servedAfter).toEqual([{ device: 'honest-1', balance: '10' }, { device: 'fuzzer-1', balance: expect.any(String) }]);
   });
 });

@@ -150,3 +150,38 @@ export async function fuzzListener(target: FuzzTarget, seed: number, count: numb
 export function targetOf(broker: RunningBroker, device = 'fuzzer-1'): FuzzTarget {
   return { port: broker.mqttPort, brokerId: broker.app.config.brokerId, device, keys: broker.enrol(device) };
 }
+
+/** Heap growth allowed across a run: far below what keeping even a fraction of the garbage would cost. */
+export const HEAP_GROWTH_BYTES_MAX = 4 * 1024 * 1024;
+
+export interface ListenerFuzzRun {
+  readonly figures: MqttFuzzFigures;
+  readonly heapBeforeBytes: number;
+  readonly heapAfterBytes: number;
+  readonly seconds: number;
+  /** A well-behaved device and the fuzzing device itself, each with one answered request after the run. */
+  readonly servedAfter: readonly unknown[];
+}
+
+/**
+ * One fuzz run against a running broker: a warm-up (the first connections load code and fill
+ * caches that are not leaks), the heap after a forced GC, `count` hostile connections, the heap
+ * again, then a request from an honest device and from the fuzzing device.
+ */
+export async function runListenerFuzz(broker: RunningBroker, seed: number, count: number, warmup: number): Promise<ListenerFuzzRun> {
+  const target = targetOf(broker);
+  const honestKeys = broker.enrol('honest-1', '10');
+  await fuzzListener(target, seed ^ 0x5a5a, warmup);
+  const warm = await broker.link('honest-1', honestKeys);
+  await warm.request('wallet.balance', {});
+  await warm.close();
+  const heapBeforeBytes = heapAfterGc();
+  const startedMs = Date.now();
+  const figures = await fuzzListener(target, seed, count);
+  const seconds = (Date.now() - startedMs) / 1000;
+  const heapAfterBytes = heapAfterGc();
+  const honest = await broker.link('honest-1', honestKeys);
+  const fuzzer = await broker.link(target.device, target.keys);
+  const servedAfter = [await honest.request('wallet.balance', {}), await fuzzer.request('wallet.balance', {})];
+  return { figures, heapBeforeBytes, heapAfterBytes, seconds, servedAfter };
+}

@@ -3,11 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type RunningBroker } from '../helpers/broker-fixture.js';
 import { testSeed } from '../helpers/seed.js';
-import { fuzzListener, heapAfterGc, targetOf } from './mqtt-packets.js';
+import { HEAP_GROWTH_BYTES_MAX, runListenerFuzz } from './mqtt-packets.js';
 
 const SEED = testSeed(Number(BigInt(Date.now()) % 4_294_967_296n));
 const CONNECTIONS = Number(process.env.MQPAY_FUZZ_CONNECTIONS ?? 20_000);
-const HEAP_GROWTH_BYTES_MAX = 4 * 1024 * 1024;
 
 describe(`long fuzz: malformed MQTT (seed ${SEED}; replay with MQPAY_TEST_SEED=${SEED})`, () => {
   let broker: RunningBroker;
@@ -19,19 +18,10 @@ describe(`long fuzz: malformed MQTT (seed ${SEED}; replay with MQPAY_TEST_SEED=$
   });
 
   it(`${CONNECTIONS} hostile connections: no crash, heap flat, a device still served`, async () => {
-    const target = targetOf(broker);
-    const honestKeys = broker.enrol('honest-1', '10');
-    await fuzzListener(target, SEED ^ 0x5a5a, 500);
-    const warm = await broker.link('honest-1', honestKeys);
-    expect(await warm.request('wallet.balance', {})).toMatchObject({ balance: '10' });
-    await warm.close();
-    const heapBefore = heapAfterGc();
-    const started = Date.now();
-    const figures = await fuzzListener(target, SEED, CONNECTIONS);
-    const heapAfter = heapAfterGc();
-    console.log(`long mqtt fuzz: seed ${SEED}, ${figures.connections} connections, ${figures.bytes} bytes in ${((Date.now() - started) / 1000).toFixed(1)} s, ${figures.closedByBroker} closed; heap after GC ${heapBefore} -> ${heapAfter} bytes (${heapAfter - heapBefore >= 0 ? '+' : ''}${heapAfter - heapBefore})`, figures.byCase);
-    expect(heapAfter - heapBefore).toBeLessThan(HEAP_GROWTH_BYTES_MAX);
-    const link = await broker.link('honest-1', honestKeys);
-    expect(await link.request('wallet.balance', {})).toMatchObject({ balance: '10' });
+    const run = await runListenerFuzz(broker, SEED, CONNECTIONS, 500);
+    const growth = run.heapAfterBytes - run.heapBeforeBytes;
+    console.log(`long mqtt fuzz: seed ${SEED}, ${run.figures.connections} connections, ${run.figures.bytes} bytes in ${run.seconds.toFixed(1)} s, ${run.figures.closedByBroker} closed; heap after GC ${run.heapBeforeBytes} -> ${run.heapAfterBytes} bytes (${growth >= 0 ? '+' : ''}${growth})`, run.figures.byCase);
+    expect(growth).toBeLessThan(HEAP_GROWTH_BYTES_MAX);
+    expect(run.servedAfter).toEqual([{ device: 'honest-1', balance: '10' }, { device: 'fuzzer-1', balance: expect.any(String) }]);
   });
 });
