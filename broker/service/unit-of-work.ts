@@ -10,7 +10,6 @@
 // Writers are serialised here (one queue), so no two transactions of this process overlap and
 // a group commit never lands inside another transaction.
 import type { Logger } from 'pino';
-import { assert } from '../../shared/errors.js';
 import type { Store, StoreTx } from '../store/port.js';
 import type { Effect, TransportPort } from './ports.js';
 
@@ -78,7 +77,6 @@ export class UnitOfWork {
     const sends = effects.map((effect) => this.transport.publish(effect.topic, effect.payload, effectOptions(effect)));
     const results = await Promise.allSettled(sends);
     const failed = results.filter((result) => result.status === 'rejected').length;
-    assert(failed <= effects.length, 'no more failures than sends');
     if (failed > 0) this.logger.warn({ failed, effects: effects.length }, 'effects not delivered; devices catch up on reconnect');
   }
 }

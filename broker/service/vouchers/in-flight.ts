@@ -30,9 +30,4 @@ export class InFlight {
     const set = this.byKey.get(key);
     if (set !== undefined) await Promise.allSettled([...set]);
   }
-
-  /** Keys with work in flight (bounded by the broker's per-device in-flight limit). */
-  get keys(): number {
-    return this.byKey.size;
-  }
 }
