@@ -9,6 +9,16 @@ import { CLOSE_WINDOW_SECONDS_DEFAULT, CLOSE_WINDOW_SECONDS_MAX, EPOCH_SECONDS_D
 import { operatorHttpHandler } from './operator/http/operator-api.js';
 import { resolveOperatorToken } from './operator/operator-token.js';
 
+/** One line for an operator: which address could not be taken, and why. */
+function listenFailure(error: unknown, host: string): string {
+  const { code, port } = error as { code?: string; port?: number };
+  const where = port === undefined ? host : `${host}:${port}`;
+  if (code === 'EADDRINUSE') return `cannot listen on ${where}: the port is already in use (another broker running?)`;
+  if (code === 'EACCES') return `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`;
+  if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such address on this machine`;
+  return `cannot listen on ${where}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
 export const brokerCommand: Command = {
   name: ['broker'],
   summary: 'run the MQTT broker and settlement service',
@@ -65,7 +75,16 @@ export const brokerCommand: Command = {
       operatorToken: resolveOperatorToken(dataDir, input.values['operator-token'] as string | undefined, input.io.env.MQPAY_OPERATOR_TOKEN, systemRandom),
       logLevel: requireString(input, 'log-level') as never,
     }, { httpHandler: operatorHttpHandler() });
-    const { mqttPort, mqttsPort, httpPort } = await app.listen();
+    let ports: Awaited<ReturnType<typeof app.listen>>;
+    try {
+      ports = await app.listen();
+    } catch (error) {
+      // Fail fast and whole: close what did start (aedes, the verify worker, the ledger), so the
+      // process ends with one clear line instead of living on with nothing listening.
+      await app.close().catch(() => undefined);
+      throw new Error(listenFailure(error, app.config.host));
+    }
+    const { mqttPort, mqttsPort, httpPort } = ports;
     const http = app.tls === null ? 'http' : 'https';
     const urls = [
       ...(mqttPort === null ? [] : [`mqtt://${app.config.host}:${mqttPort}`]),

@@ -178,6 +178,9 @@ export function attachMqttHost(created: Aedes, deps: MqttHostDeps): MqttHost {
     attachWebSocket(server) {
       const wss = new WebSocketServer({ server, path: '/mqtt', maxPayload: config.packetBytesMax * 4 });
       wss.on('connection', (socket, request) => handle(createWebSocketStream(socket), request.socket instanceof TLSSocket ? request.socket : null, request));
+      // ws re-emits the HTTP server's errors (a busy port at listen) on itself; whoever listens
+      // on the HTTP server reports them, so here they must not become an uncaught exception.
+      wss.on('error', (error) => logger.debug({ err: error.message }, 'WebSocket server error (reported by the HTTP listener)'));
       wsServers.push(wss);
     },
     disconnect(device) {
