@@ -9,6 +9,8 @@ import type { KeyPair } from '../../shared/keys.js';
 import { connectPacket, connectPassword, publishPacket, rawConnection } from '../helpers/broker-adversary.js';
 import type { RunningBroker } from '../helpers/broker-fixture.js';
 import { seededInt, seededRandom } from '../helpers/seed.js';
+import { randomBytes as systemRandomBytes } from 'node:crypto';
+import { DeviceLink } from '../../agent/link/link.js';
 
 /** A forced full GC: global.gc under --expose-gc, otherwise the flag is set at run time. */
 export function forceGc(): void {
@@ -181,7 +183,13 @@ export async function runListenerFuzz(broker: RunningBroker, seed: number, count
   const seconds = (Date.now() - startedMs) / 1000;
   const heapAfterBytes = heapAfterGc();
   const honest = await broker.link('honest-1', honestKeys);
-  const fuzzer = await broker.link(target.device, target.keys);
+  // The fuzzing device's tokens ran ahead of the wall clock (one millisecond per connection);
+  // its own proper connection must sign a later one, as the broker requires of every token.
+  const fuzzer = await DeviceLink.connect({
+    url: broker.url, device: target.device, secretKey: target.keys.secretKey, brokerId: broker.app.config.brokerId,
+    clock: { nowMs: () => Math.max(Date.now(), tokenClock + 1) }, random: (length) => new Uint8Array(systemRandomBytes(length)), requestTimeoutMs: 5_000,
+  });
   const servedAfter = [await honest.request('wallet.balance', {}), await fuzzer.request('wallet.balance', {})];
+  await fuzzer.close();
   return { figures, heapBeforeBytes, heapAfterBytes, seconds, servedAfter };
 }
