@@ -1,9 +1,9 @@
 // The broker area's `mqpay` commands, as cli/main.ts lists them: `mqpay broker` (broker-command.ts) and
 // the operator's admin and view commands (operator/commands/).
 import type { Command } from '../cli/command.js';
-import { channelEvidenceCommand, deviceAddCommand, ledgerCheckCommand, walletFundCommand } from './operator/commands/admin-commands.js';
+import { channelEvidenceCommand, deviceAddCommand, ledgerCheckCommand, ledgerInitCommand, walletFundCommand } from './operator/commands/admin-commands.js';
 import { brokerCommand } from './broker-command.js';
 import { channelCloseCommand } from './operator/commands/channel-close-command.js';
 import { viewCommands } from './operator/commands/view-commands.js';
 
-export const brokerCommands: Command[] = [brokerCommand, deviceAddCommand, walletFundCommand, ledgerCheckCommand, channelEvidenceCommand, channelCloseCommand, ...viewCommands];
+export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ledgerCheckCommand, channelEvidenceCommand, channelCloseCommand, ...viewCommands];

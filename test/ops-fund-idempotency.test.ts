@@ -2,6 +2,7 @@
 // so; the same key for another amount or another wallet is IDEMPOTENCY_CONFLICT and a non-zero
 // exit, the rule the HTTP API (409) and RPC requests follow too. In-process `main`, a real
 // SQLite data directory.
+import { existsSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toHex } from '../shared/hex.js';
 import { generateKeyPair } from '../shared/keys.js';
@@ -17,6 +18,7 @@ afterEach(() => dir.remove());
 describe('mqpay wallet fund --id', () => {
   it('funds once per key, and refuses the key for another amount or wallet with IDEMPOTENCY_CONFLICT', async () => {
     const data = ['--data', dir.path];
+    expect(await runCli(['ledger', 'init', ...data])).toMatchObject({ code: 0 });
     for (const device of ['fridge-1', 'fridge-2']) {
       const added = await runCli(['device', 'add', device, '--public-key', toHex(generateKeyPair(random).publicKey), ...data]);
       expect(added).toMatchObject({ code: 0 });
@@ -41,5 +43,20 @@ describe('mqpay wallet fund --id', () => {
     expect(balances).toEqual({ 'fridge-1': '10', 'fridge-2': '0' });
     const audit = await runCli(['ledger', 'check', ...data]);
     expect(audit.code).toBe(0);
+  });
+
+  it('a data directory without a ledger is refused (a mistyped --data), unless ledger init or --init makes one', async () => {
+    const missing = `${dir.path}/typo`;
+    const key = toHex(generateKeyPair(random).publicKey);
+    for (const args of [['device', 'add', 'fridge-1', '--public-key', key], ['wallet', 'fund', 'fridge-1', '1'], ['ledger', 'check']]) {
+      const refused = await runCli([...args, '--data', missing]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`no mqpay ledger in ${missing} (check --data; to start a new one: mqpay ledger init --data ${missing}, or --init)`);
+    }
+    expect(existsSync(missing)).toBe(false); // nothing was created by the refusals
+    expect(await runCli(['device', 'add', 'fridge-1', '--public-key', key, '--init', '--data', missing])).toMatchObject({ code: 0, stdout: 'enrolled fridge-1\n' });
+    const again = await runCli(['ledger', 'init', '--data', missing]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^ledger already in .*typo; service public key [0-9a-f]{64}\n$/);
   });
 });

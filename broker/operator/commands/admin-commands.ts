@@ -4,6 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { toHex } from '../../../shared/hex.js';
+import { systemRandom } from '../../app.js';
+import { loadOrCreateServiceKey } from '../../service-key.js';
 import { formatAmount, parseAmount } from '../../../shared/amount.js';
 import { MqpayError } from '../../../shared/errors.js';
 import { publicKeyFromHex } from '../../../shared/keys.js';
@@ -20,7 +23,8 @@ const dataOption = { data: { type: 'string', description: 'broker data directory
 
 function withDatabase<T>(input: CommandInput, mustExist: boolean, use: (db: Db) => T): T {
   const dataDir = requirePath(input, 'data');
-  if (mustExist && !existsSync(join(dataDir, DATABASE_FILE))) throw new UsageError(`no mqpay ledger in ${dataDir} (start the broker once, or add a device)`);
+  // A mistyped --data must not quietly start a new, empty ledger beside the real one.
+  if (mustExist && !existsSync(join(dataDir, DATABASE_FILE))) throw new UsageError(`no mqpay ledger in ${dataDir} (check --data; to start a new one: mqpay ledger init --data ${dataDir}, or --init)`);
   const db = openDatabase(dataDir);
   try {
     return use(db);
@@ -37,17 +41,33 @@ export const deviceAddCommand: Command = {
     ...dataOption,
     'public-key': { type: 'string', description: '32-byte public key, 64 hex characters' },
     'cert-sha256': { type: 'string', description: 'record the device\'s TLS client certificate (SHA-256); with --tls-client-ca only that certificate is accepted' },
+    init: { type: 'boolean', description: 'create the ledger in --data if there is none yet (otherwise a missing ledger is an error)' },
   },
   async run(input) {
     const [name = ''] = input.positionals;
     const publicKey = publicKeyFromHex(requireString(input, 'public-key'));
     const certificate = input.values['cert-sha256'];
     const sha256 = typeof certificate === 'string' ? normalCertificateSha256(certificate) : null;
-    withDatabase(input, false, (db) => db.transaction(() => {
+    withDatabase(input, input.values.init !== true, (db) => db.transaction(() => {
       addDevice(db, name, publicKey, Date.now());
       if (sha256 !== null) recordDeviceCertificate(db, name, sha256);
     })());
     input.stdout(`enrolled ${name}${sha256 === null ? '' : ` (client certificate sha256 ${sha256})`}`);
+    return 0;
+  },
+};
+
+export const ledgerInitCommand: Command = {
+  name: ['ledger', 'init'],
+  summary: 'create a new ledger (and the service key) in a data directory; the other admin commands refuse a directory without one',
+  positionals: [],
+  options: { ...dataOption },
+  async run(input) {
+    const dataDir = requirePath(input, 'data');
+    const existed = existsSync(join(dataDir, DATABASE_FILE));
+    withDatabase(input, false, () => undefined); // opening creates and migrates it
+    const serviceKey = loadOrCreateServiceKey(dataDir, systemRandom);
+    input.stdout(`${existed ? 'ledger already in' : 'ledger created in'} ${dataDir}; service public key ${toHex(serviceKey.publicKey)}`);
     return 0;
   },
 };
