@@ -3,12 +3,9 @@
 import { agentCommands } from '../agent/commands/register.js';
 import { brokerCommands } from '../broker/register-commands.js';
 import { simulatorCommands } from '../simulator/commands/register.js';
-import packageJson from '../package.json' with { type: 'json' };
 import { PROTOCOL_VERSION } from '../shared/schemas.js';
+import { MQPAY_VERSION } from '../shared/version.js';
 import { describeError, helpOf, parseCommandArgs, UsageError, type Command, type CommandIo, type ResolvedIo } from './command.js';
-
-/** The version of this mqpay, from package.json (bundled into dist/mqpay.js at build time). */
-export const MQPAY_VERSION: string = packageJson.version;
 
 export const commands: readonly Command[] = [...brokerCommands, ...agentCommands, ...simulatorCommands];
 

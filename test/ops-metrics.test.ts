@@ -8,6 +8,7 @@ import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
 import { OPERATOR_TOKEN, payVoucher, random, settledResult, signedVoucher } from './helpers/broker-fixture.js';
 import { openPayingChannel, startOpsBroker, type OpsBroker, type PayingChannel } from './helpers/ops-fixture.js';
+import { MQPAY_VERSION } from '../shared/version.js';
 
 let broker: OpsBroker;
 let channel: PayingChannel;
@@ -76,6 +77,22 @@ describe('metrics', () => {
     expect(value(text, 'mqpay_devices_enrolled{status="active"}')).toBe(2);
     expect(value(text, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
     expect(text).toContain('# HELP mqpay_ledger_balance_micro Sum of account balances by kind, in micro-units');
+
+    // The build, the voucher path's latencies, and the MQTT traffic.
+    expect(value(text, `mqpay_build_info{version="${MQPAY_VERSION}",protocol="2",node="${process.versions.node}"}`)).toBe(1);
+    expect(value(text, 'mqpay_voucher_verdict_seconds_count{outcome="accepted"}')).toBe(25);
+    expect(value(text, 'mqpay_voucher_verdict_seconds_count{outcome="rejected"}')).toBe(1);
+    expect(value(text, 'mqpay_voucher_verdict_seconds_sum{outcome="accepted"}')).toBeGreaterThan(0);
+    expect(value(text, 'mqpay_verify_seconds_count')).toBeGreaterThanOrEqual(25); // each new voucher (the above-deposit one is refused before)
+    expect(value(text, 'mqpay_commit_seconds_count{what="batch"}')).toBeGreaterThanOrEqual(1);
+    expect(value(text, 'mqpay_commit_seconds_count{what="unit"}')).toBeGreaterThanOrEqual(2); // the open and the settlement at least
+    const packetsIn = value(text, 'mqpay_mqtt_packets_total{direction="in"}') ?? 0;
+    expect(packetsIn).toBeGreaterThanOrEqual(26 + 2 * 2); // the vouchers, and each device's CONNECT and SUBSCRIBE
+    expect(value(text, 'mqpay_mqtt_packets_total{direction="out"}')).toBeGreaterThanOrEqual(26 + 25); // verdicts and forwards
+    expect(value(text, 'mqpay_mqtt_bytes_total{direction="in"}')).toBeGreaterThan(26 * 300); // a voucher message is about 320 bytes
+    expect(value(text, 'mqpay_mqtt_bytes_total{direction="out"}')).toBeGreaterThan(0);
+    // A request is timed when its answer is done: the scrape above shows in the next one.
+    expect(value(await scrape(), 'mqpay_http_request_duration_seconds_count{route="/metrics",method="GET"}')).toBeGreaterThanOrEqual(1);
   });
 
   it('times closes by an operator and counts closes by a device from the operator stream', async () => {

@@ -16,7 +16,7 @@ import type { SettlementService } from '../service/service.js';
 import { decidePublish, decideSubscribe, willAllowed } from './acl.js';
 import { makeAuthenticate } from './authenticate.js';
 import { OutboxGate } from './outbox-gate.js';
-import { PacketSizeGuard } from './packet-size-guard.js';
+import { PacketSizeGuard, type TrafficCounts } from './packet-size-guard.js';
 import { clientsOf, trackPresence } from './presence.js';
 import { roleOf } from './roles.js';
 import { peerCertificateOf, type PeerCertificate, type TlsReloader } from './tls-material.js';
@@ -37,6 +37,8 @@ export interface MqttHost {
   readonly aedes: Aedes;
   /** Devices connected now. */
   readonly online: ReadonlySet<string>;
+  /** Bytes and MQTT packets in and out over every connection since the broker started. */
+  readonly traffic: Readonly<TrafficCounts>;
   listenTcp(port: number, host: string): Promise<number>;
   /** MQTT over TLS with the reloader's material, kept current on every reload. */
   listenTls(port: number, host: string, tls: TlsReloader): Promise<number>;
@@ -129,6 +131,7 @@ export function attachMqttHost(created: Aedes, deps: MqttHostDeps): MqttHost {
   const servers: TcpServer[] = [];
   const stopReloads: (() => void)[] = [];
   const wsServers: WebSocketServer[] = [];
+  const traffic: TrafficCounts = { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
   const guard = (stream: Duplex) => new PacketSizeGuard(
     stream,
     config.packetBytesMax,
@@ -138,6 +141,7 @@ export function attachMqttHost(created: Aedes, deps: MqttHostDeps): MqttHost {
       deps.service.telemetry.emit({ kind: 'client.dropped', bufferedBytes: buffered });
       logger.warn({ buffered_bytes: buffered }, 'client stopped reading; dropped');
     },
+    traffic,
   );
   const handle = (stream: Duplex, tlsSocket: TLSSocket | null, request?: import('node:http').IncomingMessage) => {
     const guarded = guard(stream);
@@ -157,6 +161,7 @@ export function attachMqttHost(created: Aedes, deps: MqttHostDeps): MqttHost {
 
   return {
     aedes: created,
+    traffic,
     online,
     listenTcp(port, host) {
       return listen(createTcpServer((socket) => {

@@ -10,35 +10,36 @@ import { Duplex } from 'node:stream';
 
 type Phase = 'type' | 'length' | 'body';
 
-export class PacketSizeGuard extends Duplex {
+/** What crossed one connection, for the broker's traffic metrics (shared by every connection). */
+export interface TrafficCounts {
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+}
+
+/**
+ * Walks a byte stream through MQTT's fixed headers [MQTT-2.2.3] without buffering it: counts the
+ * packets that start, and reports the first remaining length above `packetBytesMax`.
+ */
+class FrameScanner {
   private phase: Phase = 'type';
   private remaining = 0;
   private multiplier = 1;
   private lengthBytes = 0;
+  /** The announced remaining length that broke the limit, once it has been broken. */
+  oversize: number | null = null;
 
-  constructor(
-    private readonly inner: Duplex,
-    private readonly packetBytesMax: number,
-    private readonly onOversize: (size_bytes: number) => void,
-    private readonly outboundBytesMax: number,
-    private readonly onSlowReader: (buffered_bytes: number) => void,
-  ) {
-    super();
-    inner.on('data', (chunk: Buffer) => {
-      if (!this.scan(chunk)) return;
-      if (!this.push(chunk)) inner.pause();
-    });
-    inner.on('end', () => this.push(null));
-    inner.on('error', (error) => this.destroy(error));
-    inner.on('close', () => this.destroy());
-  }
+  constructor(private readonly packetBytesMax: number) {}
 
-  /** Walks the bytes through the header state machine; false once the limit is broken. */
-  private scan(chunk: Buffer): boolean {
+  /** Returns how many packets began in `chunk`; stops (and sets `oversize`) at a broken limit. */
+  scan(chunk: Buffer): number {
+    let started = 0;
     let offset = 0;
     while (offset < chunk.length) {
       if (this.phase === 'type') {
         offset += 1;
+        started += 1;
         this.phase = 'length';
         this.remaining = 0;
         this.multiplier = 1;
@@ -50,10 +51,8 @@ export class PacketSizeGuard extends Duplex {
         this.multiplier *= 128;
         this.lengthBytes += 1;
         if (this.remaining > this.packetBytesMax || (this.lengthBytes === 4 && (byte & 0x80) !== 0)) {
-          this.onOversize(this.remaining);
-          this.inner.destroy();
-          this.destroy();
-          return false;
+          this.oversize = this.remaining;
+          return started;
         }
         if ((byte & 0x80) === 0) this.phase = this.remaining === 0 ? 'type' : 'body';
       } else {
@@ -63,7 +62,49 @@ export class PacketSizeGuard extends Duplex {
         if (this.remaining === 0) this.phase = 'type';
       }
     }
-    return true;
+    return started;
+  }
+}
+
+export class PacketSizeGuard extends Duplex {
+  private readonly inbound: FrameScanner;
+  /** The broker's own packets are well formed; this only counts them. */
+  private readonly outbound = new FrameScanner(Number.MAX_SAFE_INTEGER);
+
+  constructor(
+    private readonly inner: Duplex,
+    packetBytesMax: number,
+    private readonly onOversize: (size_bytes: number) => void,
+    private readonly outboundBytesMax: number,
+    private readonly onSlowReader: (buffered_bytes: number) => void,
+    private readonly traffic: TrafficCounts,
+  ) {
+    super();
+    this.inbound = new FrameScanner(packetBytesMax);
+    inner.on('data', (chunk: Buffer) => {
+      if (!this.scan(chunk)) return;
+      if (!this.push(chunk)) inner.pause();
+    });
+    inner.on('end', () => this.push(null));
+    inner.on('error', (error) => this.destroy(error));
+    inner.on('close', () => this.destroy());
+  }
+
+  /** Counts the bytes and packets; false (and the connection destroyed) once the limit is broken. */
+  private scan(chunk: Buffer): boolean {
+    this.traffic.bytesIn += chunk.length;
+    this.traffic.packetsIn += this.inbound.scan(chunk);
+    if (this.inbound.oversize === null) return true;
+    this.onOversize(this.inbound.oversize);
+    this.inner.destroy();
+    this.destroy();
+    return false;
+  }
+
+  private counted(chunk: Buffer): Buffer {
+    this.traffic.bytesOut += chunk.length;
+    this.traffic.packetsOut += this.outbound.scan(chunk);
+    return chunk;
   }
 
   override _read(): void {
@@ -71,7 +112,7 @@ export class PacketSizeGuard extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.inner.write(chunk);
+    this.inner.write(this.counted(chunk));
     this.afterWrite(callback);
   }
 
@@ -93,7 +134,7 @@ export class PacketSizeGuard extends Duplex {
     let last: Buffer | null = null;
     for (const { chunk } of chunks) {
       if (last !== null) this.inner.write(last);
-      last = chunk;
+      last = this.counted(chunk);
     }
     if (last !== null) this.inner.write(last);
     this.inner.uncork();

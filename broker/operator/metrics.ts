@@ -3,6 +3,8 @@
 // Node's default metrics (event loop lag, heap, CPU, GC) keep their standard names.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BrokerApp } from '../app.js';
+import { MQPAY_VERSION } from '../../shared/version.js';
+import { PROTOCOL_VERSION } from '../../shared/schemas.js';
 import type { SettlementService } from '../service/service.js';
 import type { Db } from '../store/sqlite/open-database.js';
 import { deviceCounts, ledgerTotals, openChannelCount } from '../store/sqlite/operator-reads.js';
@@ -10,8 +12,8 @@ import type { SettlementReason } from '../store/port.js';
 
 export interface OperatorMetrics {
   readonly registry: Registry;
-  /** Counts one answered HTTP request by route template (not the raw URL: bounded labels). */
-  observeHttp(route: string, method: string, status: number): void;
+  /** Counts one answered HTTP request by route template (not the raw URL: bounded labels), and its duration. */
+  observeHttp(route: string, method: string, status: number, durationSeconds: number): void;
   close(): void;
 }
 
@@ -22,12 +24,56 @@ export function createOperatorMetrics(app: BrokerApp, sseClients: () => number):
   registerLedgerMetrics(registry, app.db);
   const stopSettlements = registerSettlementMetrics(registry, app.service);
   const http = new Counter({ name: 'mqpay_http_requests_total', help: 'Operator HTTP requests answered, by route template, method and status.', labelNames: ['route', 'method', 'status'], registers: [registry] });
+  const httpDuration = new Histogram({ name: 'mqpay_http_request_duration_seconds', help: 'Operator HTTP request duration, by route template and method (a live-event stream counts until it closes).', labelNames: ['route', 'method'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 60], registers: [registry] });
+  const stopLatencies = registerLatencyMetrics(registry, app);
   new Gauge({ name: 'mqpay_sse_clients', help: 'Open live-event streams (/api/events).', registers: [registry], collect() { this.set(sseClients()); } });
   return {
     registry,
-    observeHttp: (route, method, status) => http.inc({ route, method, status: String(status) }),
-    close: stopSettlements,
+    observeHttp: (route, method, status, durationSeconds) => {
+      http.inc({ route, method, status: String(status) });
+      httpDuration.observe({ route, method }, durationSeconds);
+    },
+    close: () => {
+      stopSettlements();
+      stopLatencies();
+    },
   };
+}
+
+// The build, the latencies of the voucher path (verification, commits, arrival to verdict) from
+// the telemetry port's events, and the MQTT traffic the host counts on every connection.
+
+const LATENCY_BUCKETS_SECONDS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
+
+function registerLatencyMetrics(registry: Registry, app: BrokerApp): () => void {
+  new Gauge({ name: 'mqpay_build_info', help: 'The running build: mqpay version, protocol version and Node version (always 1).', labelNames: ['version', 'protocol', 'node'], registers: [registry] })
+    .set({ version: MQPAY_VERSION, protocol: String(PROTOCOL_VERSION), node: process.versions.node }, 1);
+  const verdict = new Histogram({ name: 'mqpay_voucher_verdict_seconds', help: "From a voucher's arrival to its verdict going out (accepted: after its commit), by outcome.", labelNames: ['outcome'], buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] });
+  const verify = new Histogram({ name: 'mqpay_verify_seconds', help: 'One signature verification, queue for the worker included.', buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] });
+  const commit = new Histogram({ name: 'mqpay_commit_seconds', help: 'One SQLite commit: a group commit of vouchers and receipts (batch) or one unit of work (unit).', labelNames: ['what'], buckets: LATENCY_BUCKETS_SECONDS, registers: [registry] });
+  const { traffic } = app.mqtt;
+  new Counter({
+    name: 'mqpay_mqtt_bytes_total', help: 'MQTT bytes over every connection, by direction.', labelNames: ['direction'], registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ direction: 'in' }, traffic.bytesIn);
+      this.inc({ direction: 'out' }, traffic.bytesOut);
+    },
+  });
+  new Counter({
+    name: 'mqpay_mqtt_packets_total', help: 'MQTT packets over every connection, by direction.', labelNames: ['direction'], registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ direction: 'in' }, traffic.packetsIn);
+      this.inc({ direction: 'out' }, traffic.packetsOut);
+    },
+  });
+  return app.service.telemetry.on((event) => {
+    if (event.kind === 'voucher.accepted') verdict.observe({ outcome: 'accepted' }, event.latencyMs / 1000);
+    else if (event.kind === 'voucher.rejected') verdict.observe({ outcome: 'rejected' }, event.latencyMs / 1000);
+    else if (event.kind === 'verify') verify.observe(event.durationMs / 1000);
+    else if (event.kind === 'commit') commit.observe({ what: event.what }, event.durationMs / 1000);
+  });
 }
 
 // Counters read from the telemetry port at each scrape (nothing is copied or kept here), and

@@ -73,11 +73,18 @@ async function handleOffer(deps: ServiceDeps, device: string, payload: Uint8Arra
 export function createSettlementService(deps: ServiceDeps): SettlementService {
   const { store, telemetry, logger } = deps;
   const queue = new WriteQueue();
-  const commits = new GroupCommit<StoreTx>((writes) => queue.run(() => store.batch(writes as readonly ((tx: StoreTx) => Promise<unknown>)[])), {
+  const commits = new GroupCommit<StoreTx>((writes) => queue.run(async () => {
+    const startedMs = performance.now();
+    try {
+      return await store.batch(writes as readonly ((tx: StoreTx) => Promise<unknown>)[]);
+    } finally {
+      telemetry.emit({ kind: 'commit', what: 'batch', writes: writes.length, durationMs: performance.now() - startedMs });
+    }
+  }), {
     entriesMax: deps.options.voucherBatchMax,
     onStepError: (error) => logger.error({ err: error }, 'after-commit step of a batched write failed'),
   });
-  const unitOfWork = new UnitOfWork(store, queue, commits, deps.transport, logger);
+  const unitOfWork = new UnitOfWork(store, queue, commits, deps.transport, logger, telemetry);
   const cache = new ChannelCache(store.reads, deps.options.channelCacheEntriesMax);
   const scheduler = new SettlementScheduler(deps, cache, telemetry, unitOfWork);
   const ingest = new VoucherIngest({ deps, cache, telemetry, unitOfWork, verifier: deps.verifier, commits, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });

@@ -9,8 +9,13 @@ import type { SettlementResult } from '../store/port.js';
 import { TELEMETRY_LISTENERS_MAX } from '../limits.js';
 
 export type TelemetryEvent =
-  | { readonly kind: 'voucher.accepted' }
-  | { readonly kind: 'voucher.rejected'; readonly code: ErrorCode }
+  /** `latencyMs`: from the voucher's arrival to its verdict being handed to the transport. */
+  | { readonly kind: 'voucher.accepted'; readonly latencyMs: number }
+  | { readonly kind: 'voucher.rejected'; readonly code: ErrorCode; readonly latencyMs: number }
+  /** One signature verification (a worker thread's or inline), its time including the queue. */
+  | { readonly kind: 'verify'; readonly durationMs: number }
+  /** One commit: a group commit of `writes` vouchers and receipts, or one unit of work. */
+  | { readonly kind: 'commit'; readonly what: 'batch' | 'unit'; readonly writes: number; readonly durationMs: number }
   | { readonly kind: 'acl.violation'; readonly device: string }
   | { readonly kind: 'auth.failure'; readonly code: ErrorCode }
   | { readonly kind: 'settlement'; readonly result: SettlementResult; readonly durationMs: number }
@@ -44,7 +49,7 @@ export class Telemetry {
       case 'acl.violation': this.aclViolationCount += 1; break;
       case 'auth.failure': this.authFailureCount += 1; break;
       case 'settlement': this.settlementCount += 1; break;
-      case 'ops.event': break;
+      case 'ops.event': case 'verify': case 'commit': break;
       case 'client.dropped': this.droppedCount += 1; break;
       case 'storage.lock-wait': if (event.acquired) this.lockWaitsAcquired += 1; else this.lockWaitsRefused += 1; break;
       case 'double-sign': this.doubleSignCount += 1; break;

@@ -12,6 +12,7 @@
 import type { Logger } from 'pino';
 import type { Store, StoreTx } from '../store/port.js';
 import type { Effect, TransportPort } from './ports.js';
+import type { Telemetry } from './telemetry.js';
 
 export interface Work {
   readonly tx: StoreTx;
@@ -45,6 +46,7 @@ export class UnitOfWork {
     private readonly pending: PendingWrites,
     private readonly transport: TransportPort,
     private readonly logger: Logger,
+    private readonly telemetry: Telemetry,
   ) {}
 
   /**
@@ -56,11 +58,18 @@ export class UnitOfWork {
     await this.pending.flush();
     const effects: Effect[] = [];
     const steps: (() => void)[] = [];
-    const value = await this.queue.run(() => this.store.transaction((tx) => fn({
-      tx,
-      publish: (effect) => effects.push(effect),
-      afterCommit: (step) => steps.push(step),
-    })));
+    const value = await this.queue.run(async () => {
+      const startedMs = performance.now();
+      try {
+        return await this.store.transaction((tx) => fn({
+          tx,
+          publish: (effect) => effects.push(effect),
+          afterCommit: (step) => steps.push(step),
+        }));
+      } finally {
+        this.telemetry.emit({ kind: 'commit', what: 'unit', writes: 1, durationMs: performance.now() - startedMs });
+      }
+    });
     for (const step of steps) {
       try {
         step();

@@ -41,6 +41,7 @@ export function createRouter(routes: readonly Route[], ops: OperatorContext): Ha
   const compiled: Compiled[] = routes.map((route) => ({ route, pattern: compilePath(route.path) }));
   return async (request, response) => {
     const method = request.method ?? 'GET';
+    const startedMs = performance.now();
     // Metrics label: the route template (bounded), never the raw URL.
     let label = 'unmatched';
     try {
@@ -57,7 +58,7 @@ export function createRouter(routes: readonly Route[], ops: OperatorContext): Ha
     } catch (error) {
       answerError(ops, response, error, method, label);
     } finally {
-      ops.metrics.observeHttp(label, method, response.statusCode);
+      ops.metrics.observeHttp(label, method, response.statusCode, (performance.now() - startedMs) / 1000);
     }
   };
 }

@@ -68,16 +68,17 @@ export class VoucherIngest {
 
   /** Handles one published voucher; resolves once it is durable (or rejected) and answered. */
   handle(device: string, payload: Uint8Array): Promise<void> {
+    const arrivedMs = performance.now();
     let signed: SignedVoucher;
     try {
       signed = this.decode(payload);
     } catch (error) {
-      return this.answer(device, rejectionOf(error));
+      return this.answer(device, rejectionOf(error), arrivedMs);
     }
     const work = this.judge(device, signed).catch((error: unknown) => {
       if (!(error instanceof MqpayError)) this.parts.deps.logger.error({ err: error, device }, 'voucher ingest failed');
       return rejectionOf(error);
-    }).then((outcome) => this.answer(device, outcome));
+    }).then((outcome) => this.answer(device, outcome, arrivedMs));
     return this.inFlight.track([toHex(signed.voucher.channelId), device], work);
   }
 
@@ -97,17 +98,17 @@ export class VoucherIngest {
     return { voucher: decodeVoucher(bytes), bytes, signature };
   }
 
-  private async answer(device: string, outcome: Outcome): Promise<void> {
+  private async answer(device: string, outcome: Outcome, arrivedMs: number): Promise<void> {
     const { transport, logger } = this.parts.deps;
     const options = { qos: this.replyQos };
     if (!outcome.accepted) {
-      this.parts.telemetry.emit({ kind: 'voucher.rejected', code: outcome.code });
+      this.parts.telemetry.emit({ kind: 'voucher.rejected', code: outcome.code, latencyMs: performance.now() - arrivedMs });
       const reply: VoucherInboxMessage = { v: 2, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
       if (outcome.voucher !== undefined) Object.assign(reply, { channel: toHex(outcome.voucher.channelId), seq: outcome.voucher.seq.toString() });
       await transport.publish(inboxTopic(device, 'voucher'), payloadOf(reply), options);
       return;
     }
-    this.parts.telemetry.emit({ kind: 'voucher.accepted' });
+    this.parts.telemetry.emit({ kind: 'voucher.accepted', latencyMs: performance.now() - arrivedMs });
     const { voucher, bytes, signature } = outcome.signed;
     if (outcome.forward) {
       // The payer's verdict never waits for the payee's socket [docs/DESIGN.md rule 15]; a lost
@@ -120,14 +121,14 @@ export class VoucherIngest {
   }
 
   private async judge(device: string, signed: SignedVoucher): Promise<Outcome> {
-    const { cache, deps, verifier } = this.parts;
+    const { cache, deps } = this.parts;
     const { voucher, bytes, signature } = signed;
     const channel = await cache.get(voucher.channelId);
     const nowSeconds = secondsOf(deps.clock.nowMs());
     if (channel === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
     const first = judgeVoucher(channel, device, voucher, nowSeconds);
     if (first.kind === 'reject') return rejectedOutcome(signed, first.code);
-    if (!isKnownLatest(channel, signed) && !(await verifier.verify(signature, bytes, channel.payerKey))) return rejectedOutcome(signed, 'SIGNATURE_INVALID');
+    if (!isKnownLatest(channel, signed) && !(await this.verifyTimed(signature, bytes, channel.payerKey))) return rejectedOutcome(signed, 'SIGNATURE_INVALID');
     // Verifying may have waited for the worker: judge again against the channel as it is now
     // (a failed write may have made the cache reload it from the store meanwhile).
     const current = await cache.get(voucher.channelId);
@@ -139,6 +140,14 @@ export class VoucherIngest {
       if (error instanceof MqpayError) return rejectedOutcome(signed, error.code, error.detail);
       throw error;
     }
+  }
+
+  /** Verifies on the pool, reporting the time it took (queue included) to telemetry. */
+  private async verifyTimed(signature: Uint8Array, bytes: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
+    const startedMs = performance.now();
+    const valid = await this.parts.verifier.verify(signature, bytes, publicKey);
+    this.parts.telemetry.emit({ kind: 'verify', durationMs: performance.now() - startedMs });
+    return valid;
   }
 
   /** Waits until the channel's latest voucher is committed; throws if its write failed. */
