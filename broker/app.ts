@@ -72,6 +72,85 @@ export interface BrokerOverrides {
 export const systemClock: Clock = { nowMs: () => Date.now() };
 export const systemRandom: RandomBytes = (length) => new Uint8Array(randomBytes(length));
 
+/** The SQLite store over the app's file, reporting lock waits to telemetry and the log. */
+function sqliteStoreFor(config: BrokerConfig, telemetry: Telemetry, logger: Logger): (db: Db) => Store {
+  return (database) => sqliteStore(database, {
+    lockWaitMs: config.storeLockWaitMs,
+    onLockWait(waited) {
+      telemetry.emit({ kind: 'storage.lock-wait', ...waited });
+      if (waited.acquired) logger.warn({ waited_ms: waited.waitedMs }, 'write waited for a lock held by another process');
+      else logger.error({ waited_ms: waited.waitedMs }, 'write refused: the ledger stayed locked by another process');
+    },
+  });
+}
+
+/** The TLS material, read now so a missing file or a key that does not match fails at start. */
+function tlsReloaderOf(config: BrokerConfig, logger: Logger): TlsReloader | null {
+  if (config.tlsCertFile === null || config.tlsKeyFile === null) return null;
+  const tls = new TlsReloader({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, clientCaFile: config.tlsClientCaFile });
+  tls.onReload((material) => logger.info({ fingerprint256: material.fingerprint256, not_after: new Date(material.notAfterMs).toISOString() }, 'TLS certificate reloaded'));
+  tls.onFailure((error) => logger.warn({ err: error.message }, 'TLS reload failed; still serving the previous certificate'));
+  return tls;
+}
+
+type HttpHandler = (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
+
+/** The HTTP (or, with a certificate, HTTPS) server: the operator routes, /healthz, else 404. */
+function operatorHttpServer(config: BrokerConfig, tls: TlsReloader | null, extra: HttpHandler | undefined, logger: Logger): HttpServer {
+  const onRequest = (request: IncomingMessage, response: ServerResponse) => {
+    Promise.resolve(extra?.(request, response) ?? false).then((handled) => {
+      if (handled) return;
+      response.writeHead(request.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' });
+      response.end(request.url === '/healthz' ? 'ok\n' : 'not found\n');
+    }, (error: unknown) => {
+      logger.error({ err: error }, 'http handler failed');
+      if (!response.headersSent) response.writeHead(500);
+      response.end();
+    });
+  };
+  if (tls === null) return createServer(onRequest);
+  // Browsers have no device certificate: the handshake asks for one (mutual TLS) but lets the
+  // request through without; the operator API and device logins check it themselves.
+  const https = createHttpsServer({ ...tls.current.context, requestCert: config.tlsClientCaFile !== null, rejectUnauthorized: false }, onRequest);
+  tls.onReload((material) => https.setSecureContext(material.context));
+  return https;
+}
+
+function listenHttp(server: HttpServer, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : 0);
+    });
+  });
+}
+
+/** Voucher retention on a timer: every interval, sooner again when a run was deferred. */
+class RetentionSchedule {
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(private readonly prune: () => Promise<number | null>) {}
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.stopped = true; // a prune still in flight must not schedule another
+    if (this.timer !== null) clearTimeout(this.timer);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.prune().then((pruned) => this.schedule(pruned === null ? VOUCHER_PRUNE_RETRY_MS : VOUCHER_PRUNE_INTERVAL_MS));
+    }, delayMs);
+    this.timer.unref();
+  }
+}
+
 export async function createBrokerApp(input: BrokerConfigInput, overrides: BrokerOverrides = {}): Promise<BrokerApp> {
   const config = brokerConfig(input);
   const clock = overrides.clock ?? systemClock;
@@ -82,15 +161,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const aedes = await createAedes(config);
   const transport = aedesTransport(aedes);
   const telemetry = new Telemetry();
-  const storeLogger = logger.child({ module: 'store' });
-  const storeFor = (database: Db): Store => sqliteStore(database, {
-    lockWaitMs: config.storeLockWaitMs,
-    onLockWait(waited) {
-      telemetry.emit({ kind: 'storage.lock-wait', ...waited });
-      if (waited.acquired) storeLogger.warn({ waited_ms: waited.waitedMs }, 'write waited for a lock held by another process');
-      else storeLogger.error({ waited_ms: waited.waitedMs }, 'write refused: the ledger stayed locked by another process');
-    },
-  });
+  const storeFor = sqliteStoreFor(config, telemetry, logger.child({ module: 'store' }));
   const verifier = config.verifyThreads === 1 ? new WorkerVerifier() : inlineVerifier;
   const service = createSettlementService({
     store: (overrides.store ?? storeFor)(db), telemetry, clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
@@ -101,30 +172,9 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   // A read on the broker's own connection: enrolment (admin CLI) commits before a device connects.
   const recordedCertificateOf = (device: string) => recordedDeviceCertificate(db, device);
   const mqtt = attachMqttHost(aedes, { config, clock, logger: logger.child({ module: 'mqtt' }), service, transport, recordedCertificateOf });
-  // Read now, so a missing file or a key that does not match its certificate fails at start.
-  const tls = config.tlsCertFile === null || config.tlsKeyFile === null ? null : new TlsReloader({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, clientCaFile: config.tlsClientCaFile });
-  if (tls !== null) {
-    const tlsLogger = logger.child({ module: 'tls' });
-    tls.onReload((material) => tlsLogger.info({ fingerprint256: material.fingerprint256, not_after: new Date(material.notAfterMs).toISOString() }, 'TLS certificate reloaded'));
-    tls.onFailure((error) => tlsLogger.warn({ err: error.message }, 'TLS reload failed; still serving the previous certificate'));
-  }
+  const tls = tlsReloaderOf(config, logger.child({ module: 'tls' }));
   let httpServer: HttpServer | null = null;
-  let pruneTimer: NodeJS.Timeout | null = null;
-  let closing = false;
-  const schedulePrune = (delayMs: number) => {
-    if (closing) return; // a prune still in flight at close must not schedule another
-    pruneTimer = setTimeout(() => {
-      void app.pruneVouchers().then((pruned) => schedulePrune(pruned === null ? VOUCHER_PRUNE_RETRY_MS : VOUCHER_PRUNE_INTERVAL_MS));
-    }, delayMs);
-    pruneTimer.unref();
-  };
-  const listenHttp = (server: HttpServer, port: number): Promise<number> => new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, config.host, () => {
-      const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : 0);
-    });
-  });
+  const retention = new RetentionSchedule(() => app.pruneVouchers());
 
   const app: BrokerApp = {
     config, db, service, mqtt, logger, clock, transport, tls, servicePublicKeyHex: toHex(serviceKey.publicKey),
@@ -148,40 +198,20 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
       const mqttsPort = tls === null ? null : await mqtt.listenTls(config.mqttsPort, config.host, tls);
       let httpPort: number | null = null;
       if (config.httpPort !== null) {
-        const extra = overrides.httpHandler?.(app);
-        const onRequest = (request: IncomingMessage, response: ServerResponse) => {
-          Promise.resolve(extra?.(request, response) ?? false).then((handled) => {
-            if (handled) return;
-            response.writeHead(request.url === '/healthz' ? 200 : 404, { 'content-type': 'text/plain' });
-            response.end(request.url === '/healthz' ? 'ok\n' : 'not found\n');
-          }, (error: unknown) => {
-            logger.error({ err: error }, 'http handler failed');
-            if (!response.headersSent) response.writeHead(500);
-            response.end();
-          });
-        };
-        if (tls === null) httpServer = createServer(onRequest);
-        else {
-          // Browsers have no device certificate: the handshake asks for one (mutual TLS) but lets
-          // the request through without; the operator API and device logins check it themselves.
-          const https = createHttpsServer({ ...tls.current.context, requestCert: config.tlsClientCaFile !== null, rejectUnauthorized: false }, onRequest);
-          tls.onReload((material) => https.setSecureContext(material.context));
-          httpServer = https;
-        }
+        httpServer = operatorHttpServer(config, tls, overrides.httpHandler?.(app), logger);
         mqtt.attachWebSocket(httpServer);
-        httpPort = await listenHttp(httpServer, config.httpPort);
+        httpPort = await listenHttp(httpServer, config.httpPort, config.host);
       }
       tls?.watchFiles();
-      if (config.voucherRetentionDays !== null) schedulePrune(0);
+      if (config.voucherRetentionDays !== null) retention.start();
       service.start();
       return { mqttPort, mqttsPort, httpPort };
     },
     async close() {
-      closing = true;
+      retention.stop();
       await service.stop();
       stopOpsTopics();
       tls?.close();
-      if (pruneTimer !== null) clearTimeout(pruneTimer);
       if (httpServer !== null) {
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer?.close(() => resolve()));
