@@ -47,6 +47,8 @@ export const ERRORS = {
   VOUCHER_EXPIRED: { message: 'voucher has expired', retryable: false, httpStatus: 400 },
   VOUCHER_DOUBLE_SIGNED: { message: 'a different total was already signed for this seq', retryable: false, httpStatus: 409 },
   RECEIPT_MISMATCH: { message: 'receipt does not match its channel', retryable: false, httpStatus: 400 },
+  HOME_EXISTS: { message: 'the agent home already holds an agent', retryable: false, httpStatus: 409 },
+  HOME_LOCKED: { message: 'another agent is running on this home', retryable: true, httpStatus: 409 },
   IDEMPOTENCY_CONFLICT: { message: 'the idempotency key was already used for a different request', retryable: false, httpStatus: 409 },
   INSUFFICIENT_FUNDS: { message: 'wallet balance is too low', retryable: false, httpStatus: 409 },
   RATE_LIMITED: { message: 'too many messages from this device; slow down', retryable: true, httpStatus: 429 },

@@ -48,7 +48,7 @@ describe('mqpay agent commands', () => {
     expect((await mqpay('wallet', 'fund', 'car-20', '10', '--data', brokerDir, '--id', 'grant-20')).code).toBe(0);
     const again = await mqpay('agent', 'init', '--home', carHome, '--id', 'car-20');
     expect(again.code).toBe(1);
-    expect(again.stderr).toContain('DEVICE_EXISTS');
+    expect(again.stderr).toContain('HOME_EXISTS');
 
     const payee = spawn(process.execPath, ['dist/mqpay.js', 'agent', 'run', '--home', chargerHome, '--broker', broker.url, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';

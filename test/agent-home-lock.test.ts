@@ -47,7 +47,7 @@ describe('agent home lock', () => {
       const run = runAgentChild(script, [home, broker.url, 'idle']);
       await run.waitFor(/^ready$/);
       const refusal = refusalOf(home);
-      expect(refusal.code).toBe('DEVICE_EXISTS');
+      expect(refusal.code).toBe('HOME_LOCKED');
       expect(refusal.message).toContain(`another agent is already running on home ${home}`);
       // A second agent process on the same home: refused, with the same message, and exits.
       const second = runAgentChild(script, [home, broker.url, 'idle']);

@@ -118,7 +118,7 @@ describe('agent home, config and key file', () => {
     const home = join(dir(), 'h');
     const created = initAgentHome({ home, config: { v: 1, device: 'a-1' }, random });
     expect(loadAgentHome(home).keys.publicKey).toEqual(created.keys.publicKey);
-    expect(codeOf(() => initAgentHome({ home, config: { v: 1, device: 'a-1' }, random }))).toBe('DEVICE_EXISTS');
+    expect(codeOf(() => initAgentHome({ home, config: { v: 1, device: 'a-1' }, random }))).toBe('HOME_EXISTS');
     chmodSync(join(home, 'key'), 0o644);
     expect(codeOf(() => readKeyFile(join(home, 'key')))).toBe('KEY_INVALID');
   });
@@ -135,7 +135,7 @@ describe('agent home, config and key file', () => {
       refusal = error;
     }
     expect(refusal).toBeInstanceOf(MqpayError);
-    expect((refusal as MqpayError).code).toBe('DEVICE_EXISTS');
+    expect((refusal as MqpayError).code).toBe('HOME_LOCKED');
     expect((refusal as Error).message).toContain(`another agent is already running on home ${home}`);
     release();
     lockHome(home)(); // free again once released

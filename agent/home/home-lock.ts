@@ -32,7 +32,7 @@ export function lockHome(home: string): () => void {
     db.exec('BEGIN EXCLUSIVE');
   } catch (error) {
     db.close();
-    if (isBusy(error)) throw new MqpayError('DEVICE_EXISTS', `another agent is already running on home ${home} (it holds the lock ${path}); stop it, or use another home`);
+    if (isBusy(error)) throw new MqpayError('HOME_LOCKED', `another agent is already running on home ${home} (it holds the lock ${path}); stop it, or use another home`);
     throw error;
   }
   rmSync(join(home, OLD_LOCK_FILE), { force: true });

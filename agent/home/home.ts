@@ -29,7 +29,7 @@ export function initAgentHome(input: { home: string; config: AgentConfigInput; r
   const config = parseAgentConfig(input.config);
   mkdirSync(input.home, { recursive: true, mode: HOME_DIR_MODE });
   const configPath = join(input.home, CONFIG_FILE);
-  if (existsSync(configPath)) throw new MqpayError('DEVICE_EXISTS', `${input.home} already holds an agent`);
+  if (existsSync(configPath)) throw new MqpayError('HOME_EXISTS', `${input.home} already holds an agent`);
   const keys = generateKeyPair(input.random);
   writeKeyFile(join(input.home, KEY_FILE), keys.secretKey);
   writeFileSync(configPath, `${JSON.stringify(input.config, null, 2)}\n`, { flag: 'wx' });

@@ -17,7 +17,7 @@ export function writeKeyFile(path: string, secretKey: Uint8Array): void {
   try {
     writeFileSync(path, `${toHex(secretKey)}\n`, { mode: KEY_FILE_MODE, flag: 'wx' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new MqpayError('DEVICE_EXISTS', `a key already exists at ${path}`);
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new MqpayError('HOME_EXISTS', `a key already exists at ${path}`);
     throw error;
   }
 }
