@@ -49,6 +49,10 @@ describe('mqpay agent commands', () => {
     const again = await mqpay('agent', 'init', '--home', carHome, '--id', 'car-20');
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('HOME_EXISTS');
+    // No broker named anywhere: a usage error that says what to pass, not a malformed message.
+    const nowhere = await mqpay('agent', 'pay', 'charger-20', '0.1', '--home', carHome);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toContain(`no broker to connect to: pass --broker URL (e.g. mqtt://broker.local:1883), or set brokerUrl in ${carHome}/agent.json`);
 
     const payee = spawn(process.execPath, ['dist/mqpay.js', 'agent', 'run', '--home', chargerHome, '--broker', broker.url, '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';

@@ -19,7 +19,7 @@ import { brokerOptions, commandLogger, connectionOf, homeOption, optionalString 
 async function withAgent<T>(input: CommandInput, offline: boolean, use: (agent: Agent) => Promise<T>): Promise<T> {
   const home = requirePath(input, 'home');
   const logger = commandLogger(input, loadAgentHome(home).config.device);
-  const agent = await createAgent({ home, logger, ...(offline ? { offline: true, requestTimeoutMs: 1 } : connectionOf(input)) });
+  const agent = await createAgent({ home, logger, ...(offline ? { offline: true, requestTimeoutMs: 1 } : connectionOf(input, home)) });
   try {
     return await use(agent);
   } finally {

@@ -1,6 +1,7 @@
 // Flags shared by the agent commands, and their reading.
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { UsageError, type CommandInput, type OptionSpec } from '../../cli/command.js';
+import { loadAgentHome } from '../home/home.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -41,8 +42,15 @@ export function logLevelOf(input: CommandInput): string {
 }
 
 /** createAgent options from the broker flags; absent flags fall back to agent.json. */
-export function connectionOf(input: CommandInput): { brokerUrl?: string; brokerId?: string } {
+/**
+ * The broker to dial: --broker, else the home's agent.json. Neither is a usage error (exit 2,
+ * with the command's help), not a malformed message: the user left out an option.
+ */
+export function connectionOf(input: CommandInput, home: string): { brokerUrl?: string; brokerId?: string } {
   const brokerUrl = optionalString(input, 'broker');
+  if (brokerUrl === undefined && loadAgentHome(home).config.brokerUrl === undefined) {
+    throw new UsageError(`no broker to connect to: pass --broker URL (e.g. mqtt://broker.local:1883), or set brokerUrl in ${home}/agent.json`);
+  }
   const brokerId = optionalString(input, 'broker-id');
   return { ...(brokerUrl === undefined ? {} : { brokerUrl }), ...(brokerId === undefined ? {} : { brokerId }) };
 }

@@ -29,7 +29,7 @@ export const payCommand: Command = {
     const memo = optionalString(input, 'memo');
     const memoSalt = optionalString(input, 'memo-salt');
     const logger = commandLogger(input, loadAgentHome(home).config.device);
-    const agent = await createAgent({ home, ...connectionOf(input), logger, connectWaitMs: timeoutMs, paymentTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
+    const agent = await createAgent({ home, ...connectionOf(input, home), logger, connectWaitMs: timeoutMs, paymentTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
     try {
       const payment = await agent.pay(payee, amount, { receipt: input.values.receipt === true, timeoutMs, ...(memo === undefined ? {} : { memo }), ...(memoSalt === undefined ? {} : { memoSalt }) });
       if (input.values.json === true) {

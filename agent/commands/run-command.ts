@@ -21,7 +21,7 @@ export const runCommand: Command = {
   async run(input) {
     const home = requirePath(input, 'home');
     const logger = commandLogger(input, loadAgentHome(home).config.device);
-    const agent = await createAgent({ home, ...connectionOf(input), logger, connectWaitMs: 0 });
+    const agent = await createAgent({ home, ...connectionOf(input, home), logger, connectWaitMs: 0 });
     const signal = input.io.untilStopped();
     agent.onPayment((payment) => {
       logger.info({ channel: payment.channel, payer: payment.payer, seq: payment.seq.toString(), amount: formatAmount(payment.amount), total: formatAmount(payment.total), source: payment.source }, 'payment received');
