@@ -89,18 +89,36 @@ function buildContext(options: CreateAgentOptions): AgentContext {
   return { device, keys: home.keys, config: home.config, db, batch, link, trust, clock, random, logger, timing, faults: options.faults ?? {} };
 }
 
+/** A CONNACK refusal [MQTT-3.2.2.3]: MQTT.js reports its return code (1-5) as the error's code. */
+function isConnackRefusal(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' && code >= 1 && code <= 5;
+}
+
 function wire(ctx: AgentContext, payer: Payer, payee: Payee): void {
   const { link, logger } = ctx;
+  // The broker answered and said no (CONNACK 1-5): not "unreachable", and the log says which.
+  let refusal: string | null = null;
   link.on('inbox', (kind, payload: Uint8Array) => routeInbox(ctx, payer, payee, kind, payload));
   link.on('connect', () => {
+    refusal = null;
     logger.info({ device: ctx.device }, 'connected');
     payer.onConnected();
     payee.outbox.publishPending();
     // Vouchers accepted offline reach the service on every (re)connect [docs/DESIGN.md rule 11].
     payee.redeemer.redeemInBackground('connect');
   });
-  link.on('offline', () => logger.warn({ device: ctx.device }, 'broker unreachable; reconnecting'));
-  link.on('link-error', (error: Error) => logger.debug({ err: error.message }, 'link error'));
+  link.on('offline', () => {
+    if (refusal === null) logger.warn({ device: ctx.device }, 'broker unreachable; reconnecting');
+  });
+  link.on('link-error', (error: Error) => {
+    if (!isConnackRefusal(error)) {
+      logger.debug({ err: error.message }, 'link error');
+      return;
+    }
+    refusal = error.message;
+    logger.warn({ device: ctx.device, reason: error.message }, 'broker refused the connection (device not enrolled or disabled, or its connect token refused); retrying');
+  });
 }
 
 /** Opens the agent in `options.home` and connects it. */

@@ -100,6 +100,13 @@ describe('mqpay agent commands', () => {
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain('SERVICE_UNAVAILABLE');
     expect(failed.stderr).toContain('broker unreachable');
+    // A broker that answers and refuses (the device is not enrolled there) is not "unreachable".
+    const stranger = join(dir.path, 'stranger');
+    expect((await mqpay('agent', 'init', '--home', stranger, '--id', 'stranger-20', '--service-key-file', join(brokerDir, 'service.pub'))).code).toBe(0);
+    const refused = await mqpay('agent', 'pay', 'charger-20', '0.1', '--home', stranger, '--broker', broker.url, '--timeout-ms', '500', '--log-level', 'warn');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('broker refused the connection (device not enrolled or disabled, or its connect token refused)');
+    expect(refused.stderr).not.toContain('broker unreachable; reconnecting');
     const usage = await mqpay('agent', 'pay', 'charger-20', '0.1', '--home', home, '--broker', 'http://example.com');
     expect(usage.code).toBe(1);
     expect(usage.stderr).toContain('mqtt://');
