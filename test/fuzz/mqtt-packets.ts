@@ -6,7 +6,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { KeyPair } from '../../shared/keys.js';
-import { connectPacket, connectPassword, publishPacket, rawConnection } from '../helpers/broker-adversary.js';
+import { connectPacket, connectPassword, publishPacket, rawConnection, remainingLength } from '../helpers/broker-adversary.js';
 import type { RunningBroker } from '../helpers/broker-fixture.js';
 import { seededInt, seededRandom } from '../helpers/seed.js';
 import { randomBytes as systemRandomBytes } from 'node:crypto';
@@ -28,18 +28,6 @@ export function heapAfterGc(): number {
 
 export const CASES = ['truncated-connect', 'wrong-remaining-length', 'huge-remaining-length', 'bad-utf8-topic', 'random-after-connect', 'mutated-connect', 'noise', 'truncated-publish'] as const;
 export type FuzzCase = (typeof CASES)[number];
-
-function remainingLength(length: number): number[] {
-  const bytes: number[] = [];
-  let value = length;
-  do {
-    let byte = value % 128;
-    value = Math.floor(value / 128);
-    if (value > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (value > 0);
-  return bytes;
-}
 
 const randomBytes = (next: () => number, count: number): Buffer => Buffer.from(Array.from({ length: count }, () => seededInt(next, 0, 256)));
 

@@ -343,7 +343,8 @@ export const micro = (value: bigint): Amount => value as Amount;
 // ---------------------------------------------------------------------------------------------
 // Raw MQTT packets for a plain TCP socket
 
-function remainingLength(length: number): Buffer {
+/** An MQTT remaining length, 7 bits a byte [MQTT-2.2.3]. */
+export function remainingLength(length: number): Buffer {
   const bytes: number[] = [];
   let value = length;
   do {
