@@ -15,6 +15,8 @@ export const ERRORS = {
   AMOUNT_NEGATIVE: { message: 'amount is negative', retryable: false, httpStatus: 400 },
   AMOUNT_OVERFLOW: { message: 'amount exceeds the u64 range of micro-units', retryable: false, httpStatus: 400 },
   AMOUNT_ZERO: { message: 'amount must be greater than zero', retryable: false, httpStatus: 400 },
+  CURRENCY_INVALID: { message: 'currency must be an ISO 4217 code of three upper-case letters', retryable: false, httpStatus: 400 },
+  CURRENCY_MISMATCH: { message: 'the ledger keeps another currency', retryable: false, httpStatus: 409 },
   DEVICE_ID_INVALID: { message: 'device id must be 1-32 of [a-z0-9_.-], starting with a letter or digit', retryable: false, httpStatus: 400 },
   DEVICE_UNKNOWN: { message: 'device is not enrolled', retryable: false, httpStatus: 404 },
   DEVICE_DISABLED: { message: 'device is disabled', retryable: false, httpStatus: 409 },

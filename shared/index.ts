@@ -16,3 +16,4 @@ export * from './voucher.js';
 export * from './voucher-rules.js';
 export * from './time.js';
 export * from './ops-events.js';
+export * from './currency.js';
