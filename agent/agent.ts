@@ -9,7 +9,7 @@ import { type AgentContext, type AgentFaults } from './context.js';
 import { loadAgentHome } from './home/home.js';
 import { lockHome } from './home/home-lock.js';
 import { routeInbox } from './link/inbox.js';
-import { DeviceLink } from './link/link.js';
+import { connackCodeOf, DeviceLink } from './link/link.js';
 import { parseBrokerUrl, streamBuilderFor, type LinkTls } from './link/link-stream.js';
 import { linkTlsOf } from './home/broker-trust.js';
 import { publishOffer, readOffer } from './offers.js';
@@ -89,12 +89,6 @@ function buildContext(options: CreateAgentOptions): AgentContext {
   return { device, keys: home.keys, config: home.config, db, batch, link, trust, clock, random, logger, timing, faults: options.faults ?? {} };
 }
 
-/** A CONNACK refusal [MQTT-3.2.2.3]: MQTT.js reports its return code (1-5) as the error's code. */
-function isConnackRefusal(error: Error): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'number' && code >= 1 && code <= 5;
-}
-
 function wire(ctx: AgentContext, payer: Payer, payee: Payee): void {
   const { link, logger } = ctx;
   // The broker answered and said no (CONNACK 1-5): not "unreachable", and the log says which.
@@ -112,12 +106,18 @@ function wire(ctx: AgentContext, payer: Payer, payee: Payee): void {
     if (refusal === null) logger.warn({ device: ctx.device }, 'broker unreachable; reconnecting');
   });
   link.on('link-error', (error: Error) => {
-    if (!isConnackRefusal(error)) {
-      logger.debug({ err: error.message }, 'link error');
+    if (connackCodeOf(error) === null) logger.debug({ err: error.message }, 'link error');
+  });
+  link.on('refused', (error: MqpayError) => {
+    refusal = error.message;
+    if (error.code !== 'DEVICE_DISABLED') {
+      logger.warn({ device: ctx.device, code: error.code, reason: error.message }, 'broker refused the connection (device not enrolled, or its connect token refused); retrying');
       return;
     }
-    refusal = error.message;
-    logger.warn({ device: ctx.device, reason: error.message }, 'broker refused the connection (device not enrolled or disabled, or its connect token refused); retrying');
+    // Waiting payments will not be accepted while disabled: they hear why now. Their vouchers
+    // stay stored (the channels are closing; an enable lets the agent re-send what is left).
+    logger.error({ device: ctx.device, code: error.code }, 'DEVICE_DISABLED: the operator disabled this device; the broker refuses it, and no payment can be made until it is enabled; trying again every few minutes');
+    payer.refuseWaiting(error);
   });
 }
 

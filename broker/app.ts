@@ -1,6 +1,7 @@
 // The broker application: store, settlement service and MQTT host wired together. Building it
 // (createBrokerApp) is separate from listening (app.listen), so tests run it in-process on
 // port 0 and the CLI runs it on real ports.
+import { amountOf, type Amount } from '../shared/amount.js';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -151,6 +152,8 @@ class RetentionSchedule {
   }
 }
 
+const amountOrNull = (micro: bigint | null): Amount | null => (micro === null ? null : amountOf(micro));
+
 export async function createBrokerApp(input: BrokerConfigInput, overrides: BrokerOverrides = {}): Promise<BrokerApp> {
   const config = brokerConfig(input);
   const clock = overrides.clock ?? systemClock;
@@ -165,7 +168,8 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const verifier = config.verifyThreads === 1 ? new WorkerVerifier() : inlineVerifier;
   const service = createSettlementService({
     store: (overrides.store ?? storeFor)(db), telemetry, clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
-    options: { brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, closeWindowSeconds: config.closeWindowSeconds, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos, channelCacheEntriesMax: config.channelCacheEntriesMax },
+    options: { brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, closeWindowSeconds: config.closeWindowSeconds, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos, channelCacheEntriesMax: config.channelCacheEntriesMax,
+      deviceLimitDefaults: { maxPerPayment: amountOrNull(config.deviceMaxPerPaymentMicro), maxPerHour: amountOrNull(config.deviceMaxPerHourMicro), maxPerDay: amountOrNull(config.deviceMaxPerDayMicro) } },
   });
   // The ops topics are written from the telemetry port, whether or not the HTTP API is on.
   const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));

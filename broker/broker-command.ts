@@ -3,7 +3,8 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseAmount } from '../shared/amount.js';
-import { integerOption, requirePath, requireString, type Command } from '../cli/command.js';
+import { integerOption, requirePath, requireString, type Command, type CommandInput } from '../cli/command.js';
+import type { BrokerConfigInput } from './config.js';
 import { createBrokerApp, systemRandom } from './app.js';
 import { CLOSE_WINDOW_SECONDS_DEFAULT, CLOSE_WINDOW_SECONDS_MAX, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX, MQTT_PORT_DEFAULT, MQTTS_PORT_DEFAULT } from './limits.js';
 import { operatorHttpHandler } from './operator/http/operator-api.js';
@@ -17,6 +18,15 @@ function listenFailure(error: unknown, host: string): string {
   if (code === 'EACCES') return `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`;
   if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such address on this machine`;
   return `cannot listen on ${where}: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/** --device-max-* as micro-units (the configuration checks they are positive and in order). */
+function deviceLimitDefaultsOf(input: CommandInput): Pick<BrokerConfigInput, 'deviceMaxPerPaymentMicro' | 'deviceMaxPerHourMicro' | 'deviceMaxPerDayMicro'> {
+  const amount = (flag: string): bigint | null => {
+    const value = input.values[flag];
+    return typeof value === 'string' ? parseAmount(value) : null;
+  };
+  return { deviceMaxPerPaymentMicro: amount('device-max-per-payment'), deviceMaxPerHourMicro: amount('device-max-per-hour'), deviceMaxPerDayMicro: amount('device-max-per-day') };
 }
 
 export const brokerCommand: Command = {
@@ -40,6 +50,9 @@ export const brokerCommand: Command = {
     'settle-threshold': { type: 'string', description: 'settle a channel early once this amount is unsettled (e.g. 5)' },
     'fee-ppm': { type: 'string', description: 'operator fee in parts per million of each settlement', default: '0' },
     'close-window-seconds': { type: 'string', description: 'dispute window of a payer\'s, operator\'s or expiry\'s close (0 settles at once)', default: String(CLOSE_WINDOW_SECONDS_DEFAULT) },
+    'device-max-per-payment': { type: 'string', description: 'server-side limit of every device without its own (mqpay device limits): most one voucher may add, e.g. 0.5' },
+    'device-max-per-hour': { type: 'string', description: 'server-side default: most a device may spend over the last hour (rolling)' },
+    'device-max-per-day': { type: 'string', description: 'server-side default: most a device may spend over the last day (rolling); also the most one channel may hold unspent' },
     'broker-id': { type: 'string', description: 'broker id that connect tokens must name', default: 'mqpay' },
     'operator-token': { type: 'string', description: 'operator token (else $MQPAY_OPERATOR_TOKEN, else DATA/operator.token)' },
     'log-level': { type: 'string', description: 'fatal|error|warn|info|debug|silent', default: 'info' },
@@ -70,6 +83,7 @@ export const brokerCommand: Command = {
       epochSeconds: integerOption(input, 'epoch-seconds', 1, 86_400) ?? EPOCH_SECONDS_DEFAULT,
       settleThresholdMicro: typeof threshold === 'string' ? parseAmount(threshold) : 0n,
       feePpm: integerOption(input, 'fee-ppm', 0, FEE_PPM_MAX) ?? 0,
+      ...deviceLimitDefaultsOf(input),
       closeWindowSeconds: integerOption(input, 'close-window-seconds', 0, CLOSE_WINDOW_SECONDS_MAX) ?? CLOSE_WINDOW_SECONDS_DEFAULT,
       brokerId: requireString(input, 'broker-id'),
       operatorToken: resolveOperatorToken(dataDir, input.values['operator-token'] as string | undefined, input.io.env.MQPAY_OPERATOR_TOKEN, systemRandom),

@@ -116,3 +116,17 @@ export const WATCH_POLL_MS = 1_000;
 export const WATCH_BATCH_MAX = 500;
 /** `mqpay settlements --watch --url`: the wait before the live-event stream is reopened. */
 export const WATCH_RECONNECT_MS = 2_000;
+
+// Server-side spending limits [docs/DESIGN.md rule 12]
+
+/** Spend is counted in buckets of this many milliseconds (one minute), persisted with each voucher. */
+export const SPEND_BUCKET_MS = 60_000;
+/** The rolling windows, in buckets: the last hour and the last day (the current minute included). */
+export const SPEND_HOUR_BUCKETS = 60;
+export const SPEND_DAY_BUCKETS = 1_440;
+/** Devices whose spend windows are kept in memory (least recently used out; one with uncommitted spend stays). */
+export const SPEND_WINDOWS_MAX = 100_000;
+/** Longest server-side payee allow-list of one device. */
+export const ALLOW_PAYEES_MAX = 1_024;
+/** Spend buckets older than a day and this many buckets are deleted, by a settlement tick at most this often (in buckets). */
+export const SPEND_PRUNE_SLACK_BUCKETS = 60;

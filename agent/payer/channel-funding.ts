@@ -81,7 +81,7 @@ export class ChannelFunding {
   async finishOpen(channel: PayerChannel): Promise<PayerChannel> {
     const { ctx } = this;
     const { link, batch, db, timing } = ctx;
-    if (!(await link.whenConnected(timing.requestTimeoutMs))) throw new MqpayError('SERVICE_UNAVAILABLE', 'broker unreachable; cannot open a channel');
+    if (!(await link.whenConnected(timing.requestTimeoutMs))) throw link.refusal ?? new MqpayError('SERVICE_UNAVAILABLE', 'broker unreachable; cannot open a channel');
     const params = { channel: toHex(channel.id), payee: channel.payee, deposit: formatAmount(channel.deposit), durationSeconds: channel.durationSeconds };
     let result: RpcResult<'channel.open'>;
     try {
@@ -128,7 +128,7 @@ export class ChannelFunding {
   async finishTopup(channel: PayerChannel): Promise<PayerChannel> {
     const { link, db, timing } = this.ctx;
     if (channel.topupRequest === null || channel.topupAmount === null) return channel;
-    if (!(await link.whenConnected(timing.requestTimeoutMs))) throw new MqpayError('SERVICE_UNAVAILABLE', 'broker unreachable; cannot top up');
+    if (!(await link.whenConnected(timing.requestTimeoutMs))) throw link.refusal ?? new MqpayError('SERVICE_UNAVAILABLE', 'broker unreachable; cannot top up');
     let result: RpcResult<'channel.topup'>;
     try {
       result = await link.call('channel.topup', { channel: toHex(channel.id), amount: formatAmount(channel.topupAmount) }, channel.topupRequest);

@@ -58,6 +58,8 @@ export class Payer {
   /** Signs and stores a payment (publishing it when connected); does not wait for acceptance. */
   async sign(payee: string, amountInput: AmountInput, options: Pick<PayOptions, 'memo' | 'memoSalt'> = {}): Promise<SignedPayment> {
     const { ctx } = this;
+    // Disabled by the operator: nothing signed now could be accepted [docs/DESIGN.md rule 12].
+    if (ctx.link.refusal?.code === 'DEVICE_DISABLED') throw ctx.link.refusal;
     const amount = toAmount(amountInput);
     checkDeviceId(payee);
     if (payee === ctx.device) throw new MqpayError('CHANNEL_SELF');
@@ -112,6 +114,12 @@ export class Payer {
   onConnected(): void {
     this.sender.resendPending(true);
     this.funding.resume();
+  }
+
+  /** The broker refuses this device (disabled): payments waiting for acceptance hear it now. */
+  refuseWaiting(error: MqpayError): void {
+    this.accepted.rejectAll(error);
+    this.receipts.rejectAll(error);
   }
 
   stop(error: MqpayError): void {

@@ -7,14 +7,18 @@ import { MqpayError } from '../../shared/errors.js';
 import { offerMessageSchema, parsePayload, type OfferNotice } from '../../shared/schemas.js';
 import { offerTopic, type OutboxKind } from '../../shared/topics.js';
 import { GroupCommit } from '../../sqlite/group-commit.js';
-import type { DeviceRow, FundOutcome, SettlementOutcome, StoreTx } from '../store/port.js';
+import { CHANNELS_PER_DEVICE_MAX } from '../../shared/limits.js';
+import type { DeviceLimits, DeviceRow, FundOutcome, SettlementOutcome, StoreTx } from '../store/port.js';
 import { ChannelCache } from './channel-cache.js';
 import type { ServiceDeps } from './ports.js';
 import { payloadOf } from './replies.js';
 import { RpcHandler } from './rpc/handler.js';
 import { beginClosing, closeInTransaction, type CloseResult } from './settlement/closing.js';
+import type { RpcContext } from './rpc/context.js';
 import { SettlementScheduler } from './settlement/scheduler.js';
+import { effectiveLimits, limitOrderProblem, SpendingGuard, type LimitDefaults } from './spending/spending-guard.js';
 import type { Telemetry } from './telemetry.js';
+import type { Work } from './unit-of-work.js';
 import { UnitOfWork, WriteQueue } from './unit-of-work.js';
 import { VoucherIngest } from './vouchers/ingest.js';
 import { ReceiptHandler } from './vouchers/receipts.js';
@@ -41,7 +45,18 @@ export interface SettlementService {
   fund(device: string, amount: Amount, key: string): Promise<FundOutcome>;
   /** Enrols a device; `certificateSha256` records the TLS client certificate it must present under mutual TLS. */
   enrol(device: string, publicKey: Uint8Array, certificateSha256?: string): Promise<DeviceRow>;
-  setDeviceStatus(device: string, status: 'active' | 'disabled'): Promise<void>;
+  /**
+   * Enables or disables a device. Disabling, in the same unit of work, opens the dispute window
+   * of every open channel where it pays (recorded as the operator's close) [docs/DESIGN.md rule
+   * 12]; `channelsClosing` says how many.
+   */
+  setDeviceStatus(device: string, status: 'active' | 'disabled'): Promise<{ readonly channelsClosing: number }>;
+  /** The broker-wide defaults of server-side limits (--device-max-*). */
+  readonly limitDefaults: LimitDefaults;
+  /** A device's own server-side limits and those in force (own over the broker's defaults). */
+  deviceLimits(device: string): Promise<{ readonly own: DeviceLimits; readonly effective: DeviceLimits }>;
+  /** Replaces a device's own limits (all null: the defaults apply); MESSAGE_INVALID if they contradict each other. */
+  setDeviceLimits(device: string, limits: DeviceLimits): Promise<void>;
   device(id: string): Promise<DeviceRow | null>;
   /** Records a verified connect token's time; false if it is not later than the last one (a replay). */
   acceptConnectToken(device: string, timeMs: bigint): Promise<boolean>;
@@ -70,6 +85,15 @@ async function handleOffer(deps: ServiceDeps, device: string, payload: Uint8Arra
   await deps.transport.publish(offerTopic(device), payloadOf(message), { retain: true });
 }
 
+/** Disables a device and opens the dispute window of each open channel where it pays. */
+async function disableInTransaction(ctx: RpcContext, device: string): Promise<number> {
+  await ctx.work.tx.setDeviceStatus(device, 'disabled');
+  // Channels per payer are bounded (CHANNELS_PER_DEVICE_MAX, closing ones included), so one read lists them all.
+  const open = await ctx.work.tx.openChannelsOfPayer(device, CHANNELS_PER_DEVICE_MAX);
+  for (const row of open) await beginClosing(ctx, row, 'operator');
+  return open.length;
+}
+
 export function createSettlementService(deps: ServiceDeps): SettlementService {
   const { store, telemetry, logger } = deps;
   const queue = new WriteQueue();
@@ -87,7 +111,9 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   const unitOfWork = new UnitOfWork(store, queue, commits, deps.transport, logger, telemetry);
   const cache = new ChannelCache(store.reads, deps.options.channelCacheEntriesMax);
   const scheduler = new SettlementScheduler(deps, cache, telemetry, unitOfWork);
-  const ingest = new VoucherIngest({ deps, cache, telemetry, unitOfWork, verifier: deps.verifier, commits, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
+  const spending = new SpendingGuard(store.reads, deps.options.deviceLimitDefaults);
+  const contextOf = (work: Work): RpcContext => ({ deps, cache, telemetry, work });
+  const ingest = new VoucherIngest({ deps, cache, telemetry, unitOfWork, verifier: deps.verifier, commits, spending, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
   const rpc = new RpcHandler({ deps, cache, telemetry, unitOfWork, vouchersReceived: (key) => ingest.received(key) });
   const receipts = new ReceiptHandler(deps, cache, deps.verifier, commits);
 
@@ -111,7 +137,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
       const row = await work.tx.channel(channel);
       if (row === null) throw new MqpayError('CHANNEL_UNKNOWN');
       if (row.state === 'closed') throw new MqpayError('CHANNEL_CLOSED');
-      const ctx = { deps, cache, telemetry, work };
+      const ctx = contextOf(work);
       if (options.immediate === true) return closeInTransaction(ctx, row, 'close', 'operator-immediate');
       if (row.state === 'closing') return { channel: row, settlement: null, settled: null, refunded: null };
       return beginClosing(ctx, row, 'operator');
@@ -123,7 +149,22 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
       if (certificateSha256 !== undefined) await work.tx.recordDeviceCertificate(device, certificateSha256);
       return row;
     }),
-    setDeviceStatus: (device, status) => unitOfWork.commit((work) => work.tx.setDeviceStatus(device, status)),
+    setDeviceStatus: (device, status) => unitOfWork.commit(async (work) => {
+      if (status === 'disabled') return { channelsClosing: await disableInTransaction(contextOf(work), device) };
+      await work.tx.setDeviceStatus(device, status);
+      return { channelsClosing: 0 };
+    }),
+    limitDefaults: deps.options.deviceLimitDefaults,
+    deviceLimits: async (device) => {
+      if ((await store.reads.device(device)) === null) throw new MqpayError('DEVICE_UNKNOWN', device);
+      const own = await store.reads.deviceLimits(device);
+      return { own, effective: effectiveLimits(own, deps.options.deviceLimitDefaults) };
+    },
+    setDeviceLimits: (device, limits) => {
+      const problem = limitOrderProblem(limits);
+      if (problem !== null) return Promise.reject(new MqpayError('MESSAGE_INVALID', problem));
+      return unitOfWork.commit((work) => work.tx.setDeviceLimits(device, limits, deps.clock.nowMs()));
+    },
     device: (id) => store.reads.device(id),
     acceptConnectToken: (device, timeMs) => unitOfWork.commit((work) => work.tx.useTokenTime(device, timeMs)),
     inboxReady: (device) => receipts.redeliver(device),

@@ -64,6 +64,23 @@ export interface DeviceRow {
   readonly createdAtMs: number;
 }
 
+/**
+ * A device's server-side spending limits [docs/DESIGN.md rule 12]: null where none is set (for a
+ * device's own limits: the broker's default applies). `allowPayees` null: any payee.
+ */
+export interface DeviceLimits {
+  readonly maxPerPayment: Amount | null;
+  readonly maxPerHour: Amount | null;
+  readonly maxPerDay: Amount | null;
+  readonly allowPayees: readonly string[] | null;
+}
+
+/** What a payer's vouchers raised its totals by in one minute (`minute` = epoch ms / 60,000). */
+export interface SpendBucket {
+  readonly minute: number;
+  readonly amount: Amount;
+}
+
 export type SettlementReason = 'epoch' | 'threshold' | 'close' | 'expiry' | 'manual';
 
 export interface SettlementResult {
@@ -182,6 +199,12 @@ export interface StoreReads {
   dueClosingChannels(nowMs: number, limit: number): Promise<ChannelRow[]>;
   doubleSignCount(channel: Uint8Array): Promise<number>;
   countOpenChannelsOfPayer(payer: string): Promise<number>;
+  /** Open channels (not yet closing) where `payer` pays, at most `limit`. */
+  openChannelsOfPayer(payer: string, limit: number): Promise<ChannelRow[]>;
+  /** The device's own spending limits (NO_LIMITS-like, all null, when none were set). */
+  deviceLimits(device: string): Promise<DeviceLimits>;
+  /** The device's spend buckets from `fromMinute` on, oldest first. */
+  spendBuckets(device: string, fromMinute: number): Promise<SpendBucket[]>;
   voucherAt(channelId: Uint8Array, seq: bigint): Promise<{ total: Amount; signature: Uint8Array } | null>;
   balance(account: string): Promise<Amount | null>;
   accountKey(name: string): Promise<bigint>;
@@ -199,6 +222,12 @@ export interface StoreTx extends StoreReads {
   /** Deletes settled vouchers accepted before `acceptedBeforeMs` that no evidence rule needs; returns how many. */
   pruneSettledVouchers(acceptedBeforeMs: number): Promise<number>;
   setDeviceStatus(id: string, status: 'active' | 'disabled'): Promise<void>;
+  /** Replaces the device's own limits (all null: none, the defaults apply). */
+  setDeviceLimits(id: string, limits: DeviceLimits, nowMs: number): Promise<void>;
+  /** Adds a voucher's increase to the payer's spend bucket of `minute`. */
+  addSpend(device: string, minute: number, amount: Amount): Promise<void>;
+  /** Deletes spend buckets before `beforeMinute`; returns how many. */
+  pruneSpend(beforeMinute: number): Promise<number>;
   /** Records a connect token's time if later than the device's last one; false otherwise (a replay). */
   useTokenTime(id: string, timeMs: bigint): Promise<boolean>;
   insertChannel(channel: NewChannel): Promise<bigint>;

@@ -21,7 +21,7 @@ import { DATABASE_FILE, openDatabase, type Db } from '../../store/sqlite/open-da
 
 const dataOption = { data: { type: 'string', description: 'broker data directory' } } as const;
 
-function withDatabase<T>(input: CommandInput, mustExist: boolean, use: (db: Db) => T): T {
+export function withDatabase<T>(input: CommandInput, mustExist: boolean, use: (db: Db) => T): T {
   const dataDir = requirePath(input, 'data');
   // A mistyped --data must not quietly start a new, empty ledger beside the real one.
   if (mustExist && !existsSync(join(dataDir, DATABASE_FILE))) throw new UsageError(`no mqpay ledger in ${dataDir} (check --data; to start a new one: mqpay ledger init --data ${dataDir}, or --init)`);

@@ -8,23 +8,27 @@ export interface ApiCaller {
   get<T>(path: string): Promise<T>;
   /** A POST without a body (operator actions such as a force-close). */
   post<T>(path: string): Promise<T>;
+  /** A PUT with a JSON body (replacing a resource, such as a device's limits). */
+  put<T>(path: string, body: unknown): Promise<T>;
 }
 
 /** `base` without a trailing slash, e.g. http://127.0.0.1:8080. */
 export function apiCaller(base: string, token: string): ApiCaller {
-  const call = async <T>(method: 'GET' | 'POST', path: string): Promise<T> => {
+  const call = async <T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> => {
       let response: Response;
+      const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
       try {
-        response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+        response = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
       } catch (error) {
         throw new MqpayError('SERVICE_UNAVAILABLE', `cannot reach ${base}: ${(error as Error).message}`);
       }
-      const body = (await response.json().catch(() => null)) as unknown;
-      if (response.ok) return body as T;
-      const problem = (body ?? {}) as { code?: unknown; detail?: unknown };
+      const answer = (await response.json().catch(() => null)) as unknown;
+      if (response.ok) return answer as T;
+      const problem = (answer ?? {}) as { code?: unknown; detail?: unknown };
       throw new MqpayError(isErrorCode(problem.code) ? problem.code : 'INTERNAL', `HTTP ${response.status}: ${typeof problem.detail === 'string' ? problem.detail : response.statusText}`);
   };
-  return { get: (path) => call('GET', path), post: (path) => call('POST', path) };
+  return { get: (path) => call('GET', path), post: (path) => call('POST', path), put: (path, body) => call('PUT', path, body) };
 }
 
 const query = (page: PageRequest): string => `?limit=${page.limit}&offset=${page.offset}`;

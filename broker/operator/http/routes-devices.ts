@@ -27,12 +27,14 @@ function deviceOrThrow(ops: OperatorContext, id: string): DeviceView {
 }
 
 async function setStatus(ops: OperatorContext, id: string, status: 'active' | 'disabled') {
-  await ops.app.service.setDeviceStatus(id, status);
+  // Disabling also opens the dispute window of every channel where the device pays, in the same
+  // unit of work [docs/DESIGN.md rule 12].
+  const { channelsClosing } = await ops.app.service.setDeviceStatus(id, status);
   // A disabled device's live session is closed; the CONNECT check then refuses it (DEVICE_DISABLED).
   const disconnected = status === 'disabled' ? ops.app.mqtt.disconnect(id) : false;
-  ops.logger.info({ device: id, status, disconnected }, 'device status set by operator');
+  ops.logger.info({ device: id, status, disconnected, channelsClosing }, 'device status set by operator');
   ops.publishEvent({ type: status === 'disabled' ? 'device.disabled' : 'device.enabled', device: id });
-  return json(200, { device: deviceOrThrow(ops, id), disconnected });
+  return json(200, { device: deviceOrThrow(ops, id), disconnected, channelsClosing });
 }
 
 export const deviceRoutes: readonly Route[] = [
@@ -63,7 +65,7 @@ export const deviceRoutes: readonly Route[] = [
   }),
   defineRoute({
     method: 'POST', path: '/api/devices/{id}/disable', operationId: 'disableDevice', tag: 'devices', access: 'operator',
-    summary: 'Disable a device: refuse its connections and close its live session', params: idParams, query: NONE, body: NONE,
+    summary: 'Disable a device: refuse its connections, close its live session, and open the dispute window of every channel where it pays', params: idParams, query: NONE, body: NONE,
     responses: [{ status: 200, description: 'disabled', schema: deviceActionView }],
     handle: ({ ops, params }) => setStatus(ops, params.id, 'disabled'),
   }),

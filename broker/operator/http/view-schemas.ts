@@ -82,7 +82,11 @@ export const closeResultView = z.strictObject({
 
 export const settleNowView = z.strictObject({ settlement: settlementDetailView.nullable().describe('null when no channel had anything unsettled') });
 
-export const deviceActionView = z.strictObject({ device: deviceView, disconnected: z.boolean().describe('a live MQTT session was closed') });
+export const deviceActionView = z.strictObject({
+  device: deviceView,
+  disconnected: z.boolean().describe('a live MQTT session was closed'),
+  channelsClosing: z.number().int().describe("disable: the device's paying channels whose dispute window this opened (0 for enable)"),
+});
 
 export const problemView = z.strictObject({
   type: z.string().describe('urn:mqpay:error:{code}'),

@@ -4,7 +4,7 @@
 // arrive in the same event-loop turn share one transaction (one fsync), each in its own
 // savepoint, so one voucher that cannot be written fails alone, never another device's.
 import type { Amount } from '../../../shared/amount.js';
-import { formatAmount } from '../../../shared/amount.js';
+import { formatAmount, subAmount } from '../../../shared/amount.js';
 import { MqpayError, type ErrorCode } from '../../../shared/errors.js';
 import { bytesEqual, fromHex, toHex } from '../../../shared/hex.js';
 import { SIGNATURE_BYTES } from '../../../shared/limits.js';
@@ -18,6 +18,7 @@ import type { StoreTx } from '../../store/port.js';
 import type { CachedChannel, ChannelCache } from '../channel-cache.js';
 import type { ServiceDeps } from '../ports.js';
 import { errorBody, payloadOf } from '../replies.js';
+import type { SpendingGuard, SpendReservation, VoucherSpending } from '../spending/spending-guard.js';
 import type { Telemetry } from '../telemetry.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { recordDoubleSignEvidence } from './double-sign.js';
@@ -53,6 +54,8 @@ export interface VoucherIngestParts {
   readonly verifier: SignatureVerifier;
   /** The service's group commit (vouchers and receipts share it, and one fsync). */
   readonly commits: GroupCommit<StoreTx>;
+  /** Server-side spending limits [docs/DESIGN.md rule 12]. */
+  readonly spending: SpendingGuard;
   /** After a voucher commits (the early-settlement threshold). */
   readonly onCommitted: (channel: CachedChannel) => void;
 }
@@ -124,17 +127,21 @@ export class VoucherIngest {
     const { cache, deps } = this.parts;
     const { voucher, bytes, signature } = signed;
     const channel = await cache.get(voucher.channelId);
-    const nowSeconds = secondsOf(deps.clock.nowMs());
+    const nowMs = deps.clock.nowMs();
+    const nowSeconds = secondsOf(nowMs);
     if (channel === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
     const first = judgeVoucher(channel, device, voucher, nowSeconds);
     if (first.kind === 'reject') return rejectedOutcome(signed, first.code);
     if (!isKnownLatest(channel, signed) && !(await this.verifyTimed(signature, bytes, channel.payerKey))) return rejectedOutcome(signed, 'SIGNATURE_INVALID');
+    // Read before the final judgement, so that judging, the limit check and counting the spend
+    // happen in one synchronous step: no other voucher of this payer can slip in between.
+    const spending = await this.parts.spending.forVoucher(channel.payer, nowMs);
     // Verifying may have waited for the worker: judge again against the channel as it is now
     // (a failed write may have made the cache reload it from the store meanwhile).
     const current = await cache.get(voucher.channelId);
     if (current === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
     try {
-      return await this.verified(current, signed, judgeVoucher(current, device, voucher, nowSeconds));
+      return await this.verified(current, signed, judgeVoucher(current, device, voucher, nowSeconds), spending, nowMs);
     } catch (error) {
       // A failed write: answer with the voucher's channel and seq so the payer knows which one.
       if (error instanceof MqpayError) return rejectedOutcome(signed, error.code, error.detail);
@@ -156,7 +163,7 @@ export class VoucherIngest {
   }
 
   /** The verdict on a voucher whose signature is known to be the payer's. */
-  private async verified(channel: CachedChannel, signed: SignedVoucher, verdict: VoucherVerdict): Promise<Outcome> {
+  private async verified(channel: CachedChannel, signed: SignedVoucher, verdict: VoucherVerdict, spending: VoucherSpending, nowMs: number): Promise<Outcome> {
     const { voucher } = signed;
     const accepted = (forward: boolean): Outcome => ({ accepted: true, channel, signed, forward });
     switch (verdict.kind) {
@@ -177,14 +184,18 @@ export class VoucherIngest {
         await this.durable(channel);
         await this.recordEvidence(channel, signed, channel.latestTotal);
         return rejectedOutcome(signed, 'VOUCHER_DOUBLE_SIGNED', `seq ${voucher.seq} was accepted with another total`);
-      case 'advance':
+      case 'advance': {
+        // The increase is one payment against the payer's server-side limits; it counts in the
+        // window now (in flight), and is taken back if the commit fails. A limit throws its code.
+        const reservation = this.parts.spending.reserve(spending, channel.payer, channel.payee, subAmount(voucher.total, channel.latestTotal), nowMs);
         // Judge the next voucher against this one at once, even before the batch commits.
         channel.latestSeq = voucher.seq;
         channel.latestTotal = voucher.total;
         channel.latestSignature = signed.signature;
         channel.latestVoucher = signed.bytes;
-        await this.committed(channel, voucher.seq, voucher.total, signed.bytes, signed.signature);
+        await this.committed(channel, voucher.seq, voucher.total, signed.bytes, signed.signature, reservation);
         return accepted(true);
+      }
     }
   }
 
@@ -194,14 +205,18 @@ export class VoucherIngest {
   }
 
   /** Queues the voucher's write, published on the channel (pinning it) so re-sends can wait for it. */
-  private async committed(channel: CachedChannel, seq: bigint, total: Amount, voucher: Uint8Array, signature: Uint8Array): Promise<void> {
+  private async committed(channel: CachedChannel, seq: bigint, total: Amount, voucher: Uint8Array, signature: Uint8Array, spend: SpendReservation): Promise<void> {
     const nowMs = this.parts.deps.clock.nowMs();
-    const commit = this.parts.commits.run((tx, afterCommit) => {
+    const commit = this.parts.commits.run(async (tx, afterCommit) => {
       afterCommit(() => this.parts.onCommitted(channel));
-      return tx.appendVoucher({ channel: channel.num, seq, total, voucher, signature, redeeming: false, nowMs });
-    }).catch((error: unknown) => {
+      await tx.appendVoucher({ channel: channel.num, seq, total, voucher, signature, redeeming: false, nowMs });
+      // In the voucher's own savepoint: the rolling windows survive a restart, and a voucher
+      // that is rolled back takes its spend with it.
+      await tx.addSpend(spend.device, spend.minute, spend.amount);
+    }).then(() => spend.committed(), (error: unknown) => {
       // Not durable: drop the optimistic state so the next voucher is judged against the store.
       // Re-sends waiting on this commit hear the same answer as the voucher itself.
+      spend.failed();
       this.parts.cache.forget(channel.id);
       if (error instanceof MqpayError) throw error;
       this.parts.deps.logger.error({ err: error, channel: toHex(channel.id) }, 'voucher write failed');

@@ -203,4 +203,27 @@ export const MIGRATIONS: readonly string[] = [
     sha256 TEXT NOT NULL CHECK (length(sha256) = 64 AND sha256 NOT GLOB '*[^0-9a-f]*')
   ) STRICT, WITHOUT ROWID;
   `,
+  // Server-side spending limits [docs/DESIGN.md rule 12]. `device_limits` holds the limits an
+  // operator set for one device (NULL: the broker's default applies); `allow_payees` is a JSON
+  // array of device ids, NULL for any payee. `device_spend` holds what each payer's vouchers
+  // raised its channel totals by, per minute (`minute` = ms since the epoch / 60,000), written
+  // in the same group commit as the voucher, so the rolling hour and day survive a restart.
+  `
+  CREATE TABLE device_limits (
+    device TEXT PRIMARY KEY REFERENCES devices(id),
+    max_per_payment INTEGER CHECK (max_per_payment IS NULL OR max_per_payment > 0),
+    max_per_hour INTEGER CHECK (max_per_hour IS NULL OR max_per_hour > 0),
+    max_per_day INTEGER CHECK (max_per_day IS NULL OR max_per_day > 0),
+    allow_payees TEXT CHECK (allow_payees IS NULL OR json_valid(allow_payees)),
+    updated_at_ms INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE device_spend (
+    device TEXT NOT NULL REFERENCES devices(id),
+    minute INTEGER NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    PRIMARY KEY (device, minute)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX device_spend_by_minute ON device_spend(minute);
+  `,
 ];

@@ -6,7 +6,7 @@ import { assert, MqpayError } from '../../../shared/errors.js';
 import { STORE_LOCK_RETRY_MS_MAX, STORE_LOCK_RETRY_MS_MIN, STORE_LOCK_WAIT_MS_DEFAULT } from '../../limits.js';
 import { statement } from '../../../sqlite/statement.js';
 import {
-  countOpenChannelsOfPayer, findVoucher, getChannel, insertChannel, insertVoucher, listChannelsOf, listExpiredOpenChannels,
+  countOpenChannelsOfPayer, findVoucher, listOpenChannelsOfPayer, getChannel, insertChannel, insertVoucher, listChannelsOf, listExpiredOpenChannels,
   countDoubleSigns, listDueClosingChannels, markChannelClosed, markChannelClosing, recordDoubleSign, setLatestVoucher, updateChannelDeposit,
 } from './channels.js';
 import { addDeviceInTransaction, getDevice, setDeviceStatus, useTokenTime } from './devices.js';
@@ -16,6 +16,7 @@ import type { BatchOutcome, LatestReceipt, Store, StoredAnswer, StoreReads, Stor
 import { nextEpoch, settleInTransaction, settlementChannels } from './settle.js';
 import { recordDeviceCertificate } from './device-certificates.js';
 import { pruneSettledVouchers } from './retention.js';
+import { addSpend, getDeviceLimits, pruneSpend, setDeviceLimits, spendBuckets } from './device-limits.js';
 
 function readsOf(db: Db): StoreReads {
   return {
@@ -26,6 +27,9 @@ function readsOf(db: Db): StoreReads {
     dueClosingChannels: async (nowMs, limit) => listDueClosingChannels(db, nowMs, limit),
     doubleSignCount: async (channel) => countDoubleSigns(db, channel),
     countOpenChannelsOfPayer: async (payer) => countOpenChannelsOfPayer(db, payer),
+    openChannelsOfPayer: async (payer, limit) => listOpenChannelsOfPayer(db, payer, limit),
+    deviceLimits: async (device) => getDeviceLimits(db, device),
+    spendBuckets: async (device, fromMinute) => spendBuckets(db, device, fromMinute),
     voucherAt: async (channelId, seq) => findVoucher(db, channelId, seq),
     balance: async (account) => balanceOf(db, account),
     accountKey: async (name) => accountKey(db, name),
@@ -52,6 +56,9 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
     recordDeviceCertificate: async (id, sha256) => recordDeviceCertificate(db, id, sha256),
     pruneSettledVouchers: async (acceptedBeforeMs) => pruneSettledVouchers(db, acceptedBeforeMs),
     setDeviceStatus: async (id, status) => setDeviceStatus(db, id, status),
+    setDeviceLimits: async (id, limits, nowMs) => setDeviceLimits(db, id, limits, nowMs),
+    addSpend: async (device, minute, amount) => addSpend(db, device, minute, amount),
+    pruneSpend: async (beforeMinute) => pruneSpend(db, beforeMinute),
     useTokenTime: async (id, timeMs) => useTokenTime(db, id, timeMs),
     insertChannel: async (channel) => insertChannel(db, channel),
     updateChannelDeposit: async (num, deposit, revision, certificate, signature) => updateChannelDeposit(db, num, deposit, revision, certificate, signature),
