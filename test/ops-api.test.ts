@@ -160,6 +160,30 @@ describe('devices', () => {
   });
 });
 
+describe('device limits', () => {
+  const template = '/api/devices/{id}/limits';
+
+  it("reads, replaces and clears a device's own server-side limits; contradictory or bad ones are 400", async () => {
+    broker.enrol('meter-20');
+    const path = '/api/devices/meter-20/limits';
+    const none = { maxPerPayment: null, maxPerHour: null, maxPerDay: null, allowPayees: null };
+    expect(await expectAnswer('GET', template, path, 200)).toEqual({ device: 'meter-20', own: none, defaults: none, effective: none });
+    const set = await expectAnswer('PUT', template, path, 200, { body: { maxPerPayment: '0.5', maxPerHour: '2', allowPayees: ['car-1'] } });
+    expect(set.own).toEqual({ maxPerPayment: '0.5', maxPerHour: '2', maxPerDay: null, allowPayees: ['car-1'] });
+    expect(set.effective).toEqual(set.own);
+    expect((await expectAnswer('GET', template, path, 200)).own).toEqual(set.own);
+    expectProblem(await broker.api('PUT', path, { body: { maxPerPayment: '3', maxPerHour: '2' } }), 400, 'MESSAGE_INVALID');
+    expectProblem(await broker.api('PUT', path, { body: { maxPerHour: '0' } }), 400, 'MESSAGE_INVALID');
+    expectProblem(await broker.api('PUT', path, { body: { maxPerHour: '1.0000001' } }), 400, 'AMOUNT_INVALID');
+    expectProblem(await broker.api('PUT', path, { body: { allowPayees: ['Bad!'] } }), 400, 'DEVICE_ID_INVALID');
+    expectProblem(await broker.api('PUT', path, { body: { maxPerDay: '1', extra: true } }), 400, 'MESSAGE_INVALID');
+    expectProblem(await broker.api('GET', '/api/devices/Bad%21/limits'), 400, 'DEVICE_ID_INVALID');
+    expectProblem(await broker.api('GET', '/api/devices/nobody/limits'), 404, 'DEVICE_UNKNOWN');
+    expectProblem(await broker.api('PUT', '/api/devices/nobody/limits', { body: { maxPerDay: '1' } }), 404, 'DEVICE_UNKNOWN');
+    expect((await expectAnswer('PUT', template, path, 200, { body: {} })).own).toEqual(none);
+  });
+});
+
 describe('wallets', () => {
   const fund = '/api/wallets/{device}/fund';
 
