@@ -116,7 +116,8 @@ function wire(ctx: AgentContext, payer: Payer, payee: Payee): void {
     }
     // Waiting payments will not be accepted while disabled: they hear why now. Their vouchers
     // stay stored (the channels are closing; an enable lets the agent re-send what is left).
-    logger.error({ device: ctx.device, code: error.code }, 'DEVICE_DISABLED: the operator disabled this device; the broker refuses it, and no payment can be made until it is enabled; trying again every few minutes');
+    const retrySeconds = Math.round(link.disabledReconnectMs / 1000);
+    logger.error({ device: ctx.device, code: error.code, retrySeconds }, `DEVICE_DISABLED: the operator disabled this device; the broker refuses it, and no payment can be made until it is enabled; trying again every ${retrySeconds} s`);
     payer.refuseWaiting(error);
   });
 }

@@ -2,7 +2,7 @@
 // in the bin).
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseAmount } from '../shared/amount.js';
+import { amountOf, formatAmount, parseAmount } from '../shared/amount.js';
 import { integerOption, requirePath, requireString, type Command, type CommandInput } from '../cli/command.js';
 import type { BrokerConfigInput } from './config.js';
 import { createBrokerApp, systemRandom } from './app.js';
@@ -27,6 +27,13 @@ function deviceLimitDefaultsOf(input: CommandInput): Pick<BrokerConfigInput, 'de
     return typeof value === 'string' ? parseAmount(value) : null;
   };
   return { deviceMaxPerPaymentMicro: amount('device-max-per-payment'), deviceMaxPerHourMicro: amount('device-max-per-hour'), deviceMaxPerDayMicro: amount('device-max-per-day') };
+}
+
+/** The server-side limit defaults as the startup line shows them. */
+function describeLimitDefaults(config: { deviceMaxPerPaymentMicro: bigint | null; deviceMaxPerHourMicro: bigint | null; deviceMaxPerDayMicro: bigint | null }): string {
+  const named: [string, bigint | null][] = [['max-per-payment', config.deviceMaxPerPaymentMicro], ['max-per-hour', config.deviceMaxPerHourMicro], ['max-per-day', config.deviceMaxPerDayMicro]];
+  const set = named.filter((entry): entry is [string, bigint] => entry[1] !== null).map(([name, micro]) => `${name} ${formatAmount(amountOf(micro))}`);
+  return set.length === 0 ? 'no default device limits' : `default device limits: ${set.join(', ')}`;
 }
 
 export const brokerCommand: Command = {
@@ -117,7 +124,7 @@ export const brokerCommand: Command = {
     };
     if (app.tls !== null) process.on('SIGHUP', reload);
     input.stdout(`service public key: ${app.servicePublicKeyHex}`);
-    input.stdout(`data: ${dataDir}; settlement every ${app.config.epochSeconds} s; close window ${app.config.closeWindowSeconds} s`);
+    input.stdout(`data: ${dataDir}; settlement every ${app.config.epochSeconds} s; close window ${app.config.closeWindowSeconds} s; ${describeLimitDefaults(app.config)}`);
     await input.io.untilStopped();
     process.off('SIGHUP', reload);
     await app.close();

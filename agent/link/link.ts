@@ -116,7 +116,8 @@ export class DeviceLink extends EventEmitter {
     this.emit('link-error', error);
   }
 
-  private get disabledReconnectMs(): number {
+  /** How often a device refused as disabled tries again. */
+  get disabledReconnectMs(): number {
     return this.options.disabledReconnectMs ?? DISABLED_RECONNECT_MS_DEFAULT;
   }
 
