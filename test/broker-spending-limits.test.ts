@@ -98,6 +98,25 @@ describe('server-side spending limits', () => {
     expect(spent.total).toBe(2_000_000n);
   });
 
+  it('a voucher whose commit fails takes its spend back out of the window (and out of the store)', async () => {
+    const broker = await startBroker();
+    stops.push(() => broker.stop());
+    const keys = broker.enrol('fridge-8', '10');
+    broker.enrol('shop-8');
+    await broker.app.service.setDeviceLimits('fridge-8', limits({ maxPerHour: '1' }));
+    const fridge = await broker.link('fridge-8', keys);
+    const channel = await open(fridge, 'shop-8', '1');
+    // A real failure of the voucher's write (a trigger on the broker's own connection).
+    broker.app.db.exec("CREATE TEMP TRIGGER fail_voucher BEFORE INSERT ON vouchers BEGIN SELECT RAISE(ABORT, 'injected disk failure'); END;");
+    expect(await verdict(fridge, keys, channel, 1n, '0.6')).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    broker.app.db.exec('DROP TRIGGER fail_voucher');
+    // Had the failed 0.6 stayed counted, 0.6 + 1 would be over the hour.
+    expect(await verdict(fridge, keys, channel, 1n, '0.6')).toEqual({ code: 'accepted' });
+    expect(await verdict(fridge, keys, channel, 2n, '1')).toEqual({ code: 'accepted' });
+    const spent = broker.app.db.prepare("SELECT sum(amount) AS total FROM device_spend WHERE device = 'fridge-8'").get() as { total: bigint };
+    expect(spent.total).toBe(1_000_000n);
+  });
+
   it('the day holds across a broker restart: spend is persisted with each voucher', async () => {
     const dir = tempDir();
     stops.push(async () => dir.remove());
