@@ -8,7 +8,7 @@ import { offerMessageSchema, parsePayload, type OfferNotice } from '../../shared
 import { offerTopic, type OutboxKind } from '../../shared/topics.js';
 import { GroupCommit } from '../../sqlite/group-commit.js';
 import { CHANNELS_PER_DEVICE_MAX } from '../../shared/limits.js';
-import type { DeviceLimits, DeviceRow, FundOutcome, SettlementOutcome, StoreTx } from '../store/port.js';
+import type { ChannelRow, DeviceLimits, DeviceRow, FundOutcome, SettlementOutcome, StoreTx } from '../store/port.js';
 import { ChannelCache } from './channel-cache.js';
 import type { ServiceDeps } from './ports.js';
 import { payloadOf } from './replies.js';
@@ -48,9 +48,9 @@ export interface SettlementService {
   /**
    * Enables or disables a device. Disabling, in the same unit of work, opens the dispute window
    * of every open channel where it pays (recorded as the operator's close) [docs/DESIGN.md rule
-   * 12]; `channelsClosing` says how many.
+   * 12]; `closing` lists them as they now are.
    */
-  setDeviceStatus(device: string, status: 'active' | 'disabled'): Promise<{ readonly channelsClosing: number }>;
+  setDeviceStatus(device: string, status: 'active' | 'disabled'): Promise<{ readonly closing: readonly ChannelRow[] }>;
   /** The broker-wide defaults of server-side limits (--device-max-*). */
   readonly limitDefaults: LimitDefaults;
   /** A device's own server-side limits and those in force (own over the broker's defaults). */
@@ -86,12 +86,13 @@ async function handleOffer(deps: ServiceDeps, device: string, payload: Uint8Arra
 }
 
 /** Disables a device and opens the dispute window of each open channel where it pays. */
-async function disableInTransaction(ctx: RpcContext, device: string): Promise<number> {
+async function disableInTransaction(ctx: RpcContext, device: string): Promise<ChannelRow[]> {
   await ctx.work.tx.setDeviceStatus(device, 'disabled');
   // Channels per payer are bounded (CHANNELS_PER_DEVICE_MAX, closing ones included), so one read lists them all.
   const open = await ctx.work.tx.openChannelsOfPayer(device, CHANNELS_PER_DEVICE_MAX);
-  for (const row of open) await beginClosing(ctx, row, 'operator');
-  return open.length;
+  const closing: ChannelRow[] = [];
+  for (const row of open) closing.push((await beginClosing(ctx, row, 'operator')).channel);
+  return closing;
 }
 
 export function createSettlementService(deps: ServiceDeps): SettlementService {
@@ -150,9 +151,9 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
       return row;
     }),
     setDeviceStatus: (device, status) => unitOfWork.commit(async (work) => {
-      if (status === 'disabled') return { channelsClosing: await disableInTransaction(contextOf(work), device) };
+      if (status === 'disabled') return { closing: await disableInTransaction(contextOf(work), device) };
       await work.tx.setDeviceStatus(device, status);
-      return { channelsClosing: 0 };
+      return { closing: [] };
     }),
     limitDefaults: deps.options.deviceLimitDefaults,
     deviceLimits: async (device) => {

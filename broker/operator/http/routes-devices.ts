@@ -1,6 +1,7 @@
 // Devices: list (with online/offline), one, enrol, disable (closing a live session), enable.
 import * as z from 'zod';
 import { MqpayError } from '../../../shared/errors.js';
+import { toHex } from '../../../shared/hex.js';
 import { checkDeviceId } from '../../../shared/ids.js';
 import { publicKeyFromHex } from '../../../shared/keys.js';
 import { normalCertificateSha256 } from '../../store/sqlite/device-certificates.js';
@@ -29,11 +30,15 @@ function deviceOrThrow(ops: OperatorContext, id: string): DeviceView {
 async function setStatus(ops: OperatorContext, id: string, status: 'active' | 'disabled') {
   // Disabling also opens the dispute window of every channel where the device pays, in the same
   // unit of work [docs/DESIGN.md rule 12].
-  const { channelsClosing } = await ops.app.service.setDeviceStatus(id, status);
+  const { closing } = await ops.app.service.setDeviceStatus(id, status);
+  const channelsClosing = closing.length;
   // A disabled device's live session is closed; the CONNECT check then refuses it (DEVICE_DISABLED).
   const disconnected = status === 'disabled' ? ops.app.mqtt.disconnect(id) : false;
   ops.logger.info({ device: id, status, disconnected, channelsClosing }, 'device status set by operator');
   ops.publishEvent({ type: status === 'disabled' ? 'device.disabled' : 'device.enabled', device: id });
+  for (const row of closing) {
+    if (row.closingDeadlineMs !== null) ops.publishEvent({ type: 'channel.closing', channel: toHex(row.id), closesAtMs: row.closingDeadlineMs });
+  }
   return json(200, { device: deviceOrThrow(ops, id), disconnected, channelsClosing });
 }
 
