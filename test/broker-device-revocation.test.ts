@@ -6,6 +6,7 @@
 // stops reconnecting every second.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgent } from '../agent/agent.js';
 import { DeviceLink } from '../agent/link/link.js';
 import { DISABLED_RECONNECT_MS_DEFAULT } from '../agent/limits.js';
 import { operatorHttpHandler } from '../broker/operator/http/operator-api.js';
@@ -106,6 +107,31 @@ describe('device disable and enable', () => {
     } finally {
       await rare.close();
       await quick.close();
+    }
+  });
+
+  it('a library agent started while disabled: the payment it made before the refusal came, and the next, fail with DEVICE_DISABLED', async () => {
+    const home = join(dir.path, 'van');
+    const init = await runCli(['agent', 'init', '--home', home, '--id', 'van-7', '--service-key-file', join(dir.path, 'service.pub')]);
+    expect((await runCli(['device', 'add', 'van-7', '--public-key', init.stdout.trim().split('\n').pop() ?? '', '--data', dir.path])).code).toBe(0);
+    expect((await runCli(['wallet', 'fund', 'van-7', '10', '--data', dir.path])).code).toBe(0);
+    broker.enrol('kiosk-7');
+    const first = await createAgent({ home, brokerUrl: broker.url, clock });
+    expect((await first.pay('kiosk-7', '0.1')).seq).toBe(1n);
+    await first.stop();
+    await runCli(['device', 'disable', 'van-7', ...url]);
+
+    // Started without waiting for the broker: the payment is signed against the channel the
+    // agent knows (its close is news the agent has not heard) and waits; the refusal ends it.
+    const agent = await createAgent({ home, brokerUrl: broker.url, clock, connectWaitMs: 0 });
+    try {
+      const refused = new Promise<MqpayError>((resolve) => agent.onRefused(resolve));
+      await expect(agent.pay('kiosk-7', '0.1', { timeoutMs: 60_000 })).rejects.toMatchObject({ code: 'DEVICE_DISABLED' });
+      expect((await Promise.race([refused, Promise.resolve(agent.refusal)]))?.code).toBe('DEVICE_DISABLED');
+      await expect(agent.pay('kiosk-7', '0.1')).rejects.toMatchObject({ code: 'DEVICE_DISABLED' });
+      expect(agent.connected).toBe(false);
+    } finally {
+      await agent.stop();
     }
   });
 
