@@ -14,60 +14,57 @@ interface RawLimits {
   max_per_payment: bigint | null;
   max_per_hour: bigint | null;
   max_per_day: bigint | null;
-  allow_payees: string | null;
+  has_list: bigint;
+  version: bigint;
 }
 
 export const NO_LIMITS: DeviceLimits = Object.freeze({ maxPerPayment: null, maxPerHour: null, maxPerDay: null, allowPayees: null });
 
 /**
- * Parsed allow-lists by connection and device, re-parsed only when the stored text changes: the
- * voucher path reads limits on every voucher, and hands the same list object to the service,
+ * Parsed allow-lists by connection and device, with the row version they were read at: the
+ * voucher path reads limits on every voucher, and re-reads (and re-parses) a list of up to
+ * ALLOW_PAYEES_MAX ids only when its row changed. The same list object goes to the service,
  * which keeps a Set per list object.
  */
-const parsedLists = new WeakMap<Db, Map<string, { readonly text: string; readonly list: readonly string[] }>>();
-/** Past this many devices the parsed lists are dropped and parsed again on use. */
+const parsedLists = new WeakMap<Db, Map<string, { readonly version: bigint; readonly list: readonly string[] }>>();
+/** Past this many devices the parsed lists are dropped and read again on use. */
 const PARSED_LISTS_MAX = 10_000;
 
-function parsePayees(db: Db, device: string, text: string | null): readonly string[] | null {
-  if (text === null) return null;
+function allowListOf(db: Db, device: string, version: bigint): readonly string[] {
   let byDevice = parsedLists.get(db);
   if (byDevice === undefined) {
     byDevice = new Map();
     parsedLists.set(db, byDevice);
   }
   const known = byDevice.get(device);
-  if (known !== undefined && known.text === text) return known.list;
-  const parsed = JSON.parse(text) as unknown;
+  if (known !== undefined && known.version === version) return known.list;
+  const row = statement(db, 'SELECT allow_payees FROM device_limits WHERE device = ?').get(device) as { allow_payees: string };
+  const parsed = JSON.parse(row.allow_payees) as unknown;
   assert(Array.isArray(parsed) && parsed.every((entry) => typeof entry === 'string'), 'allow_payees is a JSON array of device ids');
   const list = Object.freeze([...(parsed as string[])]);
   if (byDevice.size >= PARSED_LISTS_MAX) byDevice.clear();
-  byDevice.set(device, { text, list });
+  byDevice.set(device, { version, list });
   return list;
 }
 
 /** The device's own limits (each null where the broker's default applies); NO_LIMITS when none were set. */
 export function getDeviceLimits(db: Db, device: string): DeviceLimits {
-  const row = statement(db, 'SELECT max_per_payment, max_per_hour, max_per_day, allow_payees FROM device_limits WHERE device = ?').get(device) as RawLimits | undefined;
+  const row = statement(db, 'SELECT max_per_payment, max_per_hour, max_per_day, allow_payees IS NOT NULL AS has_list, version FROM device_limits WHERE device = ?').get(device) as RawLimits | undefined;
   if (row === undefined) return NO_LIMITS;
   return {
     maxPerPayment: row.max_per_payment as Amount | null, maxPerHour: row.max_per_hour as Amount | null, maxPerDay: row.max_per_day as Amount | null,
-    allowPayees: parsePayees(db, device, row.allow_payees),
+    allowPayees: row.has_list === 1n ? allowListOf(db, device, row.version) : null,
   };
 }
 
-/** Replaces the device's own limits; all-null limits delete the row (the defaults apply again). */
+/** Replaces the device's own limits (all null: none, the defaults apply); the row's version goes up. */
 export function setDeviceLimits(db: Db, device: string, limits: DeviceLimits, nowMs: number): void {
   if (getDevice(db, device) === null) throw new MqpayError('DEVICE_UNKNOWN', device);
-  const empty = limits.maxPerPayment === null && limits.maxPerHour === null && limits.maxPerDay === null && limits.allowPayees === null;
-  if (empty) {
-    statement(db, 'DELETE FROM device_limits WHERE device = ?').run(device);
-    return;
-  }
   const changes = statement(
     db,
     `INSERT INTO device_limits (device, max_per_payment, max_per_hour, max_per_day, allow_payees, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)
      ON CONFLICT (device) DO UPDATE SET max_per_payment = excluded.max_per_payment, max_per_hour = excluded.max_per_hour,
-       max_per_day = excluded.max_per_day, allow_payees = excluded.allow_payees, updated_at_ms = excluded.updated_at_ms`,
+       max_per_day = excluded.max_per_day, allow_payees = excluded.allow_payees, version = device_limits.version + 1, updated_at_ms = excluded.updated_at_ms`,
   ).run(device, limits.maxPerPayment, limits.maxPerHour, limits.maxPerDay, limits.allowPayees === null ? null : JSON.stringify(limits.allowPayees), BigInt(nowMs)).changes;
   assert(changes === 1, 'one limits row written');
 }

@@ -205,7 +205,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // Server-side spending limits [docs/DESIGN.md rule 12]. `device_limits` holds the limits an
   // operator set for one device (NULL: the broker's default applies); `allow_payees` is a JSON
-  // array of device ids, NULL for any payee. `device_spend` holds what each payer's vouchers
+  // array of device ids, NULL for any payee; `version` goes up at every write (rows are never
+  // deleted), so the voucher path re-reads and re-parses a long allow-list only when it changed. `device_spend` holds what each payer's vouchers
   // raised its channel totals by, per minute (`minute` = ms since the epoch / 60,000), written
   // in the same group commit as the voucher, so the rolling hour and day survive a restart.
   `
@@ -215,6 +216,7 @@ export const MIGRATIONS: readonly string[] = [
     max_per_hour INTEGER CHECK (max_per_hour IS NULL OR max_per_hour > 0),
     max_per_day INTEGER CHECK (max_per_day IS NULL OR max_per_day > 0),
     allow_payees TEXT CHECK (allow_payees IS NULL OR json_valid(allow_payees)),
+    version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
     updated_at_ms INTEGER NOT NULL
   ) STRICT, WITHOUT ROWID;
 
