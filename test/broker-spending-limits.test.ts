@@ -201,6 +201,9 @@ describe('mqpay device limits', () => {
     const shown = await runCli(['device', 'limits', 'fridge-5', '--json', ...url]);
     expect(JSON.parse(shown.stdout)).toMatchObject({ own: { maxPerPayment: '0.5', maxPerHour: '2', maxPerDay: null, allowPayees: ['shop-5'] } });
 
+    // An allow-list changed in the ledger counts from the next voucher on a channel already open.
+    expect((await runCli(['device', 'limits', 'fridge-5', '--allow-payee', 'shop-6', '--data', broker.dataDir])).stdout).toContain('  allow-payee     shop-6');
+    expect(await verdict(fridge, keys, channel, 2n, '1')).toMatchObject({ code: 'LIMIT_PAYEE_NOT_ALLOWED' });
     const cleared = await runCli(['device', 'limits', 'fridge-5', '--clear', 'max-per-payment', '--clear', 'allow-payee', '--data', broker.dataDir]);
     expect(cleared.stdout).toContain('  allow-payee     any payee');
     expect(await verdict(fridge, keys, channel, 2n, '1.3')).toEqual({ code: 'accepted' });
