@@ -91,6 +91,7 @@ export const deviceLimitsCommand: Command = {
   positionals: ['NAME'],
   options: {
     ...viewSourceOptions,
+    data: { type: 'string', description: 'broker data directory: read and write the ledger directly (a running broker sees the change at once)' },
     'max-per-payment': { type: 'string', description: 'most one voucher may raise a channel total by, e.g. 0.5' },
     'max-per-hour': { type: 'string', description: 'most the device may spend over the last hour (rolling)' },
     'max-per-day': { type: 'string', description: 'most the device may spend over the last day (rolling); also the most a channel may hold unspent' },
