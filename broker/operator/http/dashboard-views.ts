@@ -55,3 +55,7 @@ export const deviceActivityView = z.strictObject({
   alarms: z.array(opsAlarmSchema).describe('recent alarms naming the device, newest first'),
   historySinceMs: z.number().int().describe('events, presence and alarms are kept in memory since this time'),
 });
+
+export type SummaryView = z.input<typeof summaryView>;
+export type AlarmsView = z.input<typeof alarmsView>;
+export type DeviceActivityView = z.input<typeof deviceActivityView>;
