@@ -192,6 +192,9 @@ export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTION
             outcomes.push({ ok: true, value: await write(tx) });
             db.exec('RELEASE item');
           } catch (error) {
+            // A full or failing disk makes SQLite roll back the whole transaction, savepoints
+            // included: the batch fails as one, with the fault that caused it.
+            if (!db.inTransaction) throw error;
             db.exec('ROLLBACK TO item');
             db.exec('RELEASE item');
             outcomes.push({ ok: false, error: storageFault(error, options) });
