@@ -3,7 +3,7 @@
 // in broker-disk-full.test.ts) each become an incident naming its client and code. The live
 // `alarms` event is strict (opsAlarmsSchema), carries the telemetry's counters, and stays
 // bounded under a flood: the incidents it carries plus those it says it dropped add up to what
-// happened, and GET /api/alarms keeps only the recent ones.
+// happened, and GET /api/alarms keeps only the recent ones. Prometheus counts the new kinds too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALARMS_PER_PUSH_MAX, ALARMS_RECENT_MAX } from '../broker/limits.js';
 import { alarmsView } from '../broker/operator/http/dashboard-views.js';
@@ -61,6 +61,7 @@ describe('alarms', () => {
     expect(incidents).toContainEqual(expect.objectContaining({ kind: 'voucher.rejected', client: 'car-1', code: 'SIGNATURE_INVALID' }));
     expect(incidents).toContainEqual(expect.objectContaining({ kind: 'acl.violation', client: 'impostor' }));
     expect(incidents).toContainEqual(expect.objectContaining({ kind: 'packet.oversized', client: null }));
+    expect((await broker.api('GET', '/metrics')).text).toMatch(/^mqpay_packets_oversized_total 1$/m);
     rogue.end(true);
   });
 
@@ -87,6 +88,7 @@ describe('alarms', () => {
     const push = opsAlarmsSchema.parse(await live.next('alarms', (data) => data.counts.storageFaults >= 1));
     expect(push.counts.storageFaults).toBe(broker.app.service.telemetry.storageFaults);
     expect(pushed().incidents).toContainEqual(expect.objectContaining({ kind: 'storage.fault', code: 'SERVICE_UNAVAILABLE', detail: 'disk-full' }));
+    expect((await broker.api('GET', '/metrics')).text).toMatch(new RegExp(`^mqpay_storage_faults_total ${push.counts.storageFaults}$`, 'm'));
   });
 
   it('stays bounded under a flood: what each push carries plus what it dropped adds up', async () => {

@@ -4,7 +4,7 @@ import { actionOf, confirmAndRun } from './actions.js';
 import { ApiClient } from './api-client.js';
 import { DashboardApp } from './dashboard-app.js';
 import { byId, h, fill } from './dom.js';
-import { deviceOfHash, devicePath } from './links.js';
+import { deviceOfHash, devicePath } from './device-route.js';
 import type { LiveStatus } from './live-stream.js';
 
 // The operator token lives in sessionStorage: asked once, forgotten when the tab closes.
