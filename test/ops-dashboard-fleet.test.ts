@@ -6,7 +6,7 @@
 // confirmed in its dialog takes effect (the API shows the device disabled), a cancelled one does
 // not; device pages open from the tables and the search box; and at 390 px the page never
 // scrolls sideways. With MQPAY_UPDATE_SCREENSHOTS=1 it refreshes docs/dashboard.png.
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
@@ -19,12 +19,11 @@ import type { KeyPair } from '../shared/keys.js';
 import { outboxTopic } from '../shared/topics.js';
 import { OPERATOR_TOKEN, payVoucher, settledResult, signedVoucher } from './helpers/broker-fixture.js';
 import { deviceClient, openChannel } from './helpers/broker-adversary.js';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumFor } from './helpers/chromium.js';
 import { startOpsBroker, type OpsBroker } from './helpers/ops-fixture.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const UPDATE = process.env.MQPAY_UPDATE_SCREENSHOTS === '1';
-const haveChromium = existsSync(CHROMIUM);
+const haveChromium = chromiumFor('the dashboard fleet test');
 
 const PAIRS = 100; // 100 payers and 100 payees: 200 connected devices
 const OFFLINE = 10; // enrolled, never connected

@@ -7,17 +7,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR_TOKEN, settledResult } from './helpers/broker-fixture.js';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumFor } from './helpers/chromium.js';
 import { startOpsBroker, type OpsBroker } from './helpers/ops-fixture.js';
 import { openLiveEvents } from './helpers/ops-sse.js';
 import { startTraffic, type Traffic } from './helpers/ops-traffic.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SCREENSHOT = 'test-output/dashboard.png';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.warn(`\n${'!'.repeat(78)}\n!! SKIPPING the dashboard browser test: ${CHROMIUM} is missing.\n!! Install Debian's chromium (apt-get install -y chromium; .ci/run does) to run it.\n${'!'.repeat(78)}\n`);
-}
+const haveChromium = chromiumFor('the dashboard browser test');
 
 describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
   let broker: OpsBroker;

@@ -31,28 +31,26 @@ export function channelRoleCounts(db: Db, device: string): ChannelRoleCounts {
   return { asPayer: Number(payer.n), asPayee: Number(payee.n) };
 }
 
-const newestFirst = <T extends { readonly at: number }>(items: T[], limit: number): T[] => items.sort((a, b) => b.at - a.at).slice(0, limit);
+/**
+ * The newest `limit` rows over the given channels: at most `limit` read per channel (the query
+ * takes the channel and the limit), then merged by time.
+ */
+function newestOver<R, T extends { readonly channel: bigint }>(sql: { all(...params: unknown[]): unknown[] }, channels: readonly bigint[], limit: number, item: (channel: bigint, row: R) => T & { readonly atMs: number }): T[] {
+  const found: (T & { readonly atMs: number })[] = [];
+  for (const channel of channels) for (const row of sql.all(channel, BigInt(limit)) as R[]) found.push(item(channel, row));
+  return found.sort((a, b) => b.atMs - a.atMs).slice(0, limit);
+}
 
-/** The newest `limit` vouchers over the given channels (at most `limit` read per channel). */
+/** The newest `limit` vouchers over the given channels. */
 export function recentVouchers(db: Db, channels: readonly bigint[], limit: number): ChannelVoucher[] {
   const query = statement(db, 'SELECT seq, total, accepted_at_ms FROM vouchers WHERE channel = ? ORDER BY seq DESC LIMIT ?');
-  const found: (ChannelVoucher & { at: number })[] = [];
-  for (const channel of channels) {
-    for (const row of query.all(channel, BigInt(limit)) as { seq: bigint; total: bigint; accepted_at_ms: bigint }[]) {
-      found.push({ channel, seq: row.seq, total: row.total as Amount, acceptedAtMs: Number(row.accepted_at_ms), at: Number(row.accepted_at_ms) });
-    }
-  }
-  return newestFirst(found, limit).map(({ at: _at, ...voucher }) => voucher);
+  return newestOver(query, channels, limit, (channel, row: { seq: bigint; total: bigint; accepted_at_ms: bigint }) =>
+    ({ channel, seq: row.seq, total: row.total as Amount, acceptedAtMs: Number(row.accepted_at_ms), atMs: Number(row.accepted_at_ms) }));
 }
 
 /** The newest `limit` settlement transfers (escrow to payee) over the given channels. */
 export function recentSettlementTransfers(db: Db, channels: readonly bigint[], limit: number): ChannelSettlementTransfer[] {
   const query = statement(db, "SELECT settlement, amount, created_at_ms FROM transfers WHERE channel = ? AND kind = 'settle' ORDER BY rowid DESC LIMIT ?");
-  const found: (ChannelSettlementTransfer & { at: number })[] = [];
-  for (const channel of channels) {
-    for (const row of query.all(channel, BigInt(limit)) as { settlement: string; amount: bigint; created_at_ms: bigint }[]) {
-      found.push({ channel, settlement: row.settlement, amount: row.amount as Amount, createdAtMs: Number(row.created_at_ms), at: Number(row.created_at_ms) });
-    }
-  }
-  return newestFirst(found, limit).map(({ at: _at, ...transfer }) => transfer);
+  return newestOver(query, channels, limit, (channel, row: { settlement: string; amount: bigint; created_at_ms: bigint }) =>
+    ({ channel, settlement: row.settlement, amount: row.amount as Amount, createdAtMs: Number(row.created_at_ms), atMs: Number(row.created_at_ms) }));
 }
