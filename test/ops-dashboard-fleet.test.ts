@@ -184,6 +184,15 @@ describe.skipIf(!haveChromium)('dashboard with a fleet of 200 devices, in headle
     await expect.poll(() => page.textContent('#action-result')).toMatch(/^channel [0-9a-f]{8}… closing until /);
     expect((await broker.api('GET', `/api/channels/${channelHex}`)).json.state).toBe('closing');
 
+    // Settle now, from the top bar: one more voucher is there to settle.
+    const car0 = payers[0] as Payer;
+    const channel0 = car0.channels[0] as Uint8Array;
+    expect((await payVoucher(car0.link, signedVoucher(car0.keys, { channelId: channel0, seq: 3n, total: (STEP * 3n) as Amount }))).type).toBe('voucher.accepted');
+    await page.click('#settle-now');
+    expect(await page.textContent('#confirm-title')).toBe('Settle now?');
+    await page.click('#confirm-ok');
+    await expect.poll(() => page.textContent('#action-result')).toMatch(/^settled 0\.0125 over 1 channels \(manual-\d+\)$/);
+
     // Withdraw: asks for an amount and posts a payout with a fresh idempotency key; whatever the
     // API answers is shown (NOT_FOUND while the payouts route is not there).
     await page.click('#device-view button[data-action="withdraw"]');
