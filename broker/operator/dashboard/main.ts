@@ -53,6 +53,8 @@ function askForToken(message: string): void {
 /** The overview, or a device's page when the location says #/device/{id}. */
 function route(app: DashboardApp): void {
   const device = deviceOfHash(window.location.hash);
+  // An action's outcome belongs to the view it was taken on.
+  byId('action-result').hidden = true;
   byId('overview').hidden = device !== null;
   byId('device-view').hidden = device === null;
   if (device === null) return app.devicePage.hide();
