@@ -4,7 +4,7 @@
 // issue time and expiry) after every reconnect, so the offer never runs out while the seller is
 // online. A buyer checks the seller's signature against the seller key in a service-signed
 // channel certificate it holds, and the expiry against its own clock, before it pays.
-import { DEFAULT_CURRENCY } from '../shared/currency.js';
+import { checkCurrencyCode, DEFAULT_CURRENCY } from '../shared/currency.js';
 import { sign } from '../shared/crypto.js';
 import { MqpayError } from '../shared/errors.js';
 import { fromHex, toHex } from '../shared/hex.js';
@@ -28,7 +28,7 @@ interface HeldTerms {
 function heldTermsOf(terms: OfferTerms): HeldTerms {
   const lifetimeSeconds = terms.lifetimeSeconds ?? OFFER_LIFETIME_S_DEFAULT;
   if (!Number.isSafeInteger(lifetimeSeconds) || lifetimeSeconds < 1) throw new MqpayError('MESSAGE_INVALID', 'offer lifetime must be a positive number of seconds');
-  return { unit: terms.unit, price: toAmount(terms.price), currency: terms.currency ?? DEFAULT_CURRENCY, lifetimeSeconds };
+  return { unit: terms.unit, price: toAmount(terms.price), currency: checkCurrencyCode(terms.currency ?? DEFAULT_CURRENCY), lifetimeSeconds };
 }
 
 /**
@@ -71,11 +71,13 @@ export class OfferPublisher {
   /** Signs and publishes `terms` as this seller's current offer; kept, and re-published on reconnect. */
   async publish(input: OfferTerms): Promise<Offer> {
     const terms = heldTermsOf(input);
-    const message = this.signNow(terms); // malformed terms throw here, before they are kept
+    this.signNow(terms); // malformed terms throw here, before they are kept
     this.terms = terms;
     if (!(await this.ctx.link.whenConnected(this.ctx.timing.requestTimeoutMs))) {
       throw new MqpayError('SERVICE_UNAVAILABLE', 'broker unreachable; the offer is kept and published when the link is back');
     }
+    // Signed now, after any signing the connect did, so what is sent last is the newest.
+    const message = this.signNow(terms);
     await this.ctx.link.publish('offer', message);
     return offerFromMessage(this.ctx, this.ctx.device, message);
   }
