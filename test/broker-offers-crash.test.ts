@@ -3,48 +3,26 @@
 // broker is killed with SIGKILL. After a restart on the same data, a buyer that subscribes gets
 // the seller's offer, byte for byte, although no seller re-published it: the service served it
 // again from its store.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeviceLink } from '../agent/link/link.js';
-import { addDevice } from '../broker/store/sqlite/devices.js';
 import { openDatabase } from '../broker/store/sqlite/open-database.js';
 import { offerOf } from '../broker/store/sqlite/offers.js';
 import { parseAmount } from '../shared/amount.js';
 import { sign } from '../shared/crypto.js';
 import { toHex } from '../shared/hex.js';
-import { generateKeyPair, type KeyPair } from '../shared/keys.js';
 import { encodeOffer } from '../shared/offer.js';
 import { offerNoticeSchema, parsePayload, PROTOCOL_VERSION } from '../shared/schemas.js';
 import { offerTopic } from '../shared/topics.js';
-import { random, tempDir } from './helpers/broker-fixture.js';
-import { freePort, startChildBroker, type ChildBroker } from './helpers/child-broker.js';
+import { random } from './helpers/broker-fixture.js';
+import { childBrokerBed } from './helpers/child-broker.js';
 
 describe('broker crash (SIGKILL) with a stored offer', () => {
-  const dir = tempDir('mqpay-offer-crash-');
-  const sellerKeys = generateKeyPair(random);
-  const buyerKeys = generateKeyPair(random);
-  let port = 0;
-  let broker: ChildBroker | null = null;
-
-  beforeAll(async () => {
-    const db = openDatabase(dir.path);
-    addDevice(db, 'charger-1', sellerKeys.publicKey, Date.now());
-    addDevice(db, 'vehicle-1', buyerKeys.publicKey, Date.now());
-    db.close();
-    port = await freePort();
-  });
-  afterAll(async () => {
-    await broker?.kill('SIGKILL');
-    dir.remove();
-  });
-
-  const start = async () => {
-    broker = await startChildBroker(['--data', dir.path, '--mqtt-port', String(port), '--log-level', 'warn', '--operator-token', 'crash-test-operator-token']);
-  };
-  const connect = (device: string, keys: KeyPair) =>
-    DeviceLink.connect({ url: `mqtt://127.0.0.1:${port}`, device, secretKey: keys.secretKey, brokerId: 'mqpay', clock: { nowMs: () => Date.now() }, random, requestTimeoutMs: 10_000 });
+  const bed = childBrokerBed('mqpay-offer-crash-', ['charger-1', 'vehicle-1']);
+  const connect = (device: string) =>
+    DeviceLink.connect({ url: bed.url(), device, secretKey: bed.keysOf(device).secretKey, brokerId: 'mqpay', clock: { nowMs: () => Date.now() }, random, requestTimeoutMs: 10_000 });
   /** The first offer of `seller` a fresh buyer connection receives (the retained one). */
   const offerSeenByBuyer = async (seller: string) => {
-    const buyer = await connect('vehicle-1', buyerKeys);
+    const buyer = await connect('vehicle-1');
     try {
       const arrived = new Promise<Uint8Array>((resolve) => buyer.on('offer', (from: string, payload: Uint8Array) => from === seller && resolve(payload)));
       await buyer.subscribe(offerTopic(seller));
@@ -55,22 +33,22 @@ describe('broker crash (SIGKILL) with a stored offer', () => {
   };
 
   it('serves the offer again after a restart, without the seller', async () => {
-    await start();
+    await bed.start();
     const nowMs = Date.now();
     const bytes = encodeOffer({ seller: 'charger-1', currency: 'EUR', unit: 'kWh', price: parseAmount('0.31'), issuedAtMs: BigInt(nowMs), expiresAtSeconds: BigInt(Math.floor(nowMs / 1000) + 3_600) });
-    const message = { v: PROTOCOL_VERSION, offer: toHex(bytes), signature: toHex(sign(bytes, sellerKeys.secretKey)) };
-    const seller = await connect('charger-1', sellerKeys);
+    const message = { v: PROTOCOL_VERSION, offer: toHex(bytes), signature: toHex(sign(bytes, bed.keysOf('charger-1').secretKey)) };
+    const seller = await connect('charger-1');
     await seller.publish('offer', message);
     await seller.close();
     expect(await offerSeenByBuyer('charger-1')).toMatchObject({ device: 'charger-1', offer: message.offer, signature: message.signature });
 
-    await broker?.kill('SIGKILL');
-    const db = openDatabase(dir.path);
+    await bed.kill('SIGKILL');
+    const db = openDatabase(bed.dataDir);
     expect(toHex(offerOf(db, 'charger-1')?.offer ?? new Uint8Array())).toBe(message.offer);
     db.close();
 
-    await start();
+    await bed.start();
     expect(await offerSeenByBuyer('charger-1')).toMatchObject({ device: 'charger-1', offer: message.offer, signature: message.signature });
-    await broker?.kill('SIGTERM');
+    await bed.kill('SIGTERM');
   });
 });
