@@ -69,6 +69,11 @@ export interface ReceivedPayment {
   /** Whether the voucher was checked against a service-signed channel certificate. */
   readonly certified: boolean;
   readonly receipt: ReceiptMessage;
+  /**
+   * The voucher's memo digest (32 hex), when it has one: a payment against this seller's offer
+   * carries the offer's `digest` here; a memo's is its salted digest (`memoMatches`).
+   */
+  readonly memoDigest?: string;
 }
 
 export type PaymentHandler = (payment: ReceivedPayment) => void | Promise<void>;

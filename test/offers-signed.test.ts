@@ -3,10 +3,11 @@
 // ledger's currency, unexpired and newer than the one it holds; it serves stored offers again
 // after a restart and drops expired ones; the seller's agent signs its offer afresh after every
 // reconnect; and a buyer pays exactly price x quantity against an offer it checked, the offer's
-// digest in the voucher's memo.
+// digest in the voucher's memo, which the seller sees with the payment.
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { Agent } from '../agent/agent-api.js';
+import type { ReceivedPayment } from '../agent/types.js';
 import { loadAgentHome } from '../agent/home/home.js';
 import { walletAccount } from '../broker/store/accounts.js';
 import { getChannel } from '../broker/store/sqlite/channels.js';
@@ -189,7 +190,10 @@ describe('payee-signed offers', () => {
     it('refuses forged, foreign, tampered and expired offers before signing anything, and overflowing quantities', async () => {
       const { seller, buyerHome, sellerKeys } = await market();
       const buyer = await (bed as AgentBed).start(buyerHome);
-      const good = (await seller.offer({ unit: 'kWh', price: '0.25' })).message;
+      const published = await seller.offer({ unit: 'kWh', price: '0.25' });
+      const good = published.message;
+      const received: ReceivedPayment[] = [];
+      seller.onPayment((payment) => void received.push(payment));
       // No channel yet: the buyer learns the seller's key from the certificate of the channel it opens.
       const forged = signedOffer(generateKeyPair(random), offerTerms('charger-2', Date.now()));
       await expect(buyer.payOffer('charger-2', { quantity: 1, offer: forged })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
@@ -208,6 +212,9 @@ describe('payee-signed offers', () => {
       const payment = await buyer.payOffer('charger-2', { quantity: 3n, offer: good });
       expect(payment).toMatchObject({ amount: 750_000n, quantity: 3n, offer: { sellerKeyChecked: true } });
       await expect.poll(() => getChannel((broker as RunningBroker).app.db, channelIdFromHex(payment.channel))?.latestTotal, NETWORK_POLL).toBe(750_000n);
+      // The seller sees which offer it was paid for: the voucher's memo digest is the offer's.
+      await expect.poll(() => received.length, NETWORK_POLL).toBe(1);
+      expect(received[0]).toMatchObject({ amount: 750_000n, memoDigest: published.digest });
     });
   });
 });
