@@ -8,7 +8,7 @@ import { checkCurrencyCode, DEFAULT_CURRENCY } from '../shared/currency.js';
 import { sign } from '../shared/crypto.js';
 import { MqpayError } from '../shared/errors.js';
 import { fromHex, toHex } from '../shared/hex.js';
-import { SIGNATURE_BYTES } from '../shared/limits.js';
+import { OFFER_LIFETIME_S_MAX, SIGNATURE_BYTES } from '../shared/limits.js';
 import { checkOfferCurrent, decodeOffer, encodeOffer, OFFER_BYTES, offerDigestOf, verifiedOffer, type Offer as SignedTerms } from '../shared/offer.js';
 import { deviceIdSchema, offerMessageSchema, offerNoticeSchema, parsePayload, PROTOCOL_VERSION } from '../shared/schemas.js';
 import { offerTopic } from '../shared/topics.js';
@@ -27,7 +27,10 @@ interface HeldTerms {
 
 function heldTermsOf(terms: OfferTerms): HeldTerms {
   const lifetimeSeconds = terms.lifetimeSeconds ?? OFFER_LIFETIME_S_DEFAULT;
-  if (!Number.isSafeInteger(lifetimeSeconds) || lifetimeSeconds < 1) throw new MqpayError('MESSAGE_INVALID', 'offer lifetime must be a positive number of seconds');
+  // The service refuses an offer that runs longer than OFFER_LIFETIME_S_MAX: say so here, not silently there.
+  if (!Number.isSafeInteger(lifetimeSeconds) || lifetimeSeconds < 1 || lifetimeSeconds > OFFER_LIFETIME_S_MAX) {
+    throw new MqpayError('MESSAGE_INVALID', `offer lifetime must be 1 to ${OFFER_LIFETIME_S_MAX} seconds`);
+  }
   return { unit: terms.unit, price: toAmount(terms.price), currency: checkCurrencyCode(terms.currency ?? DEFAULT_CURRENCY), lifetimeSeconds };
 }
 

@@ -5,12 +5,11 @@
 // names. aedes keeps retained messages in memory only, so on start the service serves every
 // stored offer again; a sweep deletes expired offers and clears their retained message.
 import { MqpayError } from '../../shared/errors.js';
-import { fromHex } from '../../shared/hex.js';
+import { fromHex, toHex } from '../../shared/hex.js';
 import { OFFER_ISSUED_AHEAD_MS_MAX, OFFER_LIFETIME_S_MAX, SIGNATURE_BYTES } from '../../shared/limits.js';
 import { checkOfferCurrent, OFFER_BYTES, verifiedOffer, type Offer } from '../../shared/offer.js';
 import { offerMessageSchema, parsePayload, PROTOCOL_VERSION, type OfferNotice } from '../../shared/schemas.js';
 import { secondsOf } from '../../shared/time.js';
-import { toHex } from '../../shared/hex.js';
 import { offerTopic } from '../../shared/topics.js';
 import { OFFER_PAGE_MAX, OFFER_SWEEP_INTERVAL_MS } from '../limits.js';
 import type { StoredOffer, StoreReads } from '../store/port.js';
@@ -57,7 +56,8 @@ export class OfferDesk {
     const nowMs = this.deps.clock.nowMs();
     await this.unitOfWork.commit(async (work) => {
       const seller = await work.tx.device(device);
-      if (seller === null || seller.status !== 'active') throw new MqpayError('DEVICE_UNKNOWN', device);
+      if (seller === null) throw new MqpayError('DEVICE_UNKNOWN', device);
+      if (seller.status !== 'active') throw new MqpayError('DEVICE_DISABLED', device);
       // The sender must be the seller, and the signature the seller's enrolled key's.
       const offer = verifiedOffer(bytes, signature, device, seller.publicKey);
       await checkTerms(work.tx, offer, nowMs);

@@ -202,7 +202,7 @@ export interface StoreReads {
   /** The ledger's ISO 4217 currency (its default when the ledger never stored one). */
   ledgerCurrency(): Promise<string>;
   offerOf(seller: string): Promise<StoredOffer | null>;
-  /** Offers not expired at `nowSeconds`, a page at a time in seller order, after `afterSeller`. */
+  /** Offers of active sellers not expired at `nowSeconds`, a page at a time in seller order, after `afterSeller`. */
   currentOffers(nowSeconds: bigint, afterSeller: string, limit: number): Promise<StoredOffer[]>;
 }
 

@@ -32,12 +32,12 @@ export function offerOf(db: Db, seller: string): StoredOffer | null {
   return row === undefined ? null : toStoredOffer(row);
 }
 
-/** Offers still valid after `nowSeconds`, a page at a time in seller order. */
+/** Offers of active sellers still valid after `nowSeconds`, a page at a time in seller order. */
 export function currentOffers(db: Db, nowSeconds: bigint, afterSeller: string, limit: number): StoredOffer[] {
   const rows = statement(
     db,
-    `SELECT seller, offer, signature, issued_at_ms, expires_at_s, stored_at_ms FROM offers
-     WHERE expires_at_s > ? AND seller > ? ORDER BY seller LIMIT ?`,
+    `SELECT o.seller, o.offer, o.signature, o.issued_at_ms, o.expires_at_s, o.stored_at_ms FROM offers o JOIN devices d ON d.id = o.seller
+     WHERE o.expires_at_s > ? AND o.seller > ? AND d.status = 'active' ORDER BY o.seller LIMIT ?`,
   ).all(nowSeconds, afterSeller, BigInt(limit)) as RawOffer[];
   return rows.map(toStoredOffer);
 }
