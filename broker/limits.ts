@@ -129,3 +129,10 @@ export const WATCH_POLL_MS = 1_000;
 export const WATCH_BATCH_MAX = 500;
 /** `mqpay settlements --watch --url`: the wait before the live-event stream is reopened. */
 export const WATCH_RECONNECT_MS = 2_000;
+
+// Offers
+
+/** How often the service deletes expired offers and clears their retained messages. */
+export const OFFER_SWEEP_INTERVAL_MS = 30_000;
+/** Offers read (on start) or deleted (per sweep transaction) at a time. */
+export const OFFER_PAGE_MAX = 256;

@@ -19,7 +19,7 @@ import type { Payment, PaymentFacts, PayOptions, SignedPayment } from '../types.
 import { ChannelFunding } from './channel-funding.js';
 import { PayerReceipts } from './receipts-in.js';
 import { VoucherAnswers } from './voucher-answers.js';
-import { ChannelUnusable, signNextVoucher } from './voucher-signer.js';
+import { ChannelUnusable, signNextVoucher, type VoucherRequest } from './voucher-signer.js';
 import { VoucherSender, voucherMessageOf } from './voucher-sender.js';
 import { SIGN_ATTEMPTS_MAX } from '../limits.js';
 
@@ -56,24 +56,29 @@ export class Payer {
   }
 
   /** Signs and stores a payment (publishing it when connected); does not wait for acceptance. */
-  async sign(payee: string, amountInput: AmountInput, options: Pick<PayOptions, 'memo' | 'memoSalt'> = {}): Promise<SignedPayment> {
+  async sign(payee: string, amountInput: AmountInput, options: Pick<PayOptions, 'memo' | 'memoSalt'> = {}, offerDigest: Uint8Array | null = null): Promise<SignedPayment> {
     const { ctx } = this;
     const amount = toAmount(amountInput);
     checkDeviceId(payee);
     if (payee === ctx.device) throw new MqpayError('CHANNEL_SELF');
     const memoSalt = memoSaltOf(options);
     if (options.memo !== undefined) memoDigestOf(options.memo, memoSalt ?? new Uint8Array(MEMO_SALT_BYTES));
-    checkPolicy(ctx.config.policy, payee, amount, (sinceMs, who) => spentSince(ctx.db, sinceMs, who), ctx.clock.nowMs());
-    return this.track(await this.signWithRoom(payee, amount, options.memo ?? null, memoSalt));
+    this.checkPolicy(payee, amount);
+    return this.track(await this.signWithRoom(payee, amount, { memo: options.memo ?? null, memoSalt, offerDigest }));
   }
 
-  private async signWithRoom(payee: string, amount: Amount, memo: string | null, memoSalt: Uint8Array | null): Promise<SignedVoucherRow> {
+  /** The agent's own spending policy: a refused payment is neither signed nor stored. */
+  checkPolicy(payee: string, amount: Amount): void {
+    checkPolicy(this.ctx.config.policy, payee, amount, (sinceMs, who) => spentSince(this.ctx.db, sinceMs, who), this.ctx.clock.nowMs());
+  }
+
+  private async signWithRoom(payee: string, amount: Amount, memo: Pick<VoucherRequest, 'memo' | 'memoSalt' | 'offerDigest'>): Promise<SignedVoucherRow> {
     const { ctx } = this;
     for (let attempt = 1; ; attempt++) {
       const channel = await this.funding.ensure(payee, amount);
       try {
         const row = await ctx.batch.run(() => {
-          const signed = signNextVoucher(ctx, { channelId: channel.id, payee, amount, memo, memoSalt });
+          const signed = signNextVoucher(ctx, { channelId: channel.id, payee, amount, ...memo });
           ctx.batch.afterCommit(() => this.sender.stage(signed));
           return signed;
         });
@@ -95,8 +100,8 @@ export class Payer {
   }
 
   /** Pays and resolves once the service has accepted (and the payee receipted, if asked). */
-  async pay(payee: string, amount: AmountInput, options: PayOptions = {}): Promise<Payment> {
-    const signed = await this.sign(payee, amount, options);
+  async pay(payee: string, amount: AmountInput, options: PayOptions = {}, offerDigest: Uint8Array | null = null): Promise<Payment> {
+    const signed = await this.sign(payee, amount, options, offerDigest);
     const startedMs = this.ctx.clock.nowMs();
     const timeoutMs = options.timeoutMs ?? this.ctx.timing.paymentTimeoutMs;
     const stillPending = (what: string) => () =>

@@ -16,6 +16,7 @@ import type { BatchOutcome, LatestReceipt, Store, StoredAnswer, StoreReads, Stor
 import { nextEpoch, settleInTransaction, settlementChannels } from './settle.js';
 import { recordDeviceCertificate } from './device-certificates.js';
 import { pruneSettledVouchers } from './retention.js';
+import { currentOffers, deleteExpiredOffers, ledgerCurrency, offerOf, putOffer } from './offers.js';
 
 function readsOf(db: Db): StoreReads {
   return {
@@ -42,6 +43,9 @@ function readsOf(db: Db): StoreReads {
       return rows.map((row) => ({ channelId: new Uint8Array(row.id), payee: row.payee, seq: row.seq, total: row.total as Amount, signature: new Uint8Array(row.signature) }));
     },
     settlementChannels: async (id, after, limit) => settlementChannels(db, id, after, limit),
+    ledgerCurrency: async () => ledgerCurrency(db),
+    offerOf: async (seller) => offerOf(db, seller),
+    currentOffers: async (nowSeconds, afterSeller, limit) => currentOffers(db, nowSeconds, afterSeller, limit),
   };
 }
 
@@ -89,6 +93,8 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
            (SELECT id FROM requests WHERE device = @device ORDER BY created_at_ms DESC, id DESC LIMIT @keep)`,
       ).run({ device, keep: BigInt(keepPerDevice) });
     },
+    putOffer: async (offer) => putOffer(db, offer),
+    deleteExpiredOffers: async (nowSeconds, limit) => deleteExpiredOffers(db, nowSeconds, limit),
   };
 }
 
