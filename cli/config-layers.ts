@@ -56,10 +56,12 @@ function validated(scope: ConfigScope, raw: Record<string, string>, where: (key:
   throw new ConfigError(`${where(key)}: ${key} ${issue?.message ?? 'is invalid'}`);
 }
 
-function fileLayer(scope: ConfigScope, path: string): Record<string, Value | undefined> {
+/** The file's validated values, and where each was: `FILE line N`. */
+function fileLayer(scope: ConfigScope, path: string): { values: Record<string, Value | undefined>; where: (key: string) => string } {
   const entries: Map<string, ConfigEntry> = readConfigFile(path);
   const raw = Object.fromEntries([...entries].map(([key, entry]) => [key, entry.value]));
-  return validated(scope, raw, (key) => `${path} line ${entries.get(key)?.line ?? '?'}`);
+  const where = (key: string) => `${path} line ${entries.get(key)?.line ?? '?'}`;
+  return { values: validated(scope, raw, where), where };
 }
 
 function envLayer(scope: ConfigScope, env: CommandInput['io']['env']): Record<string, Value | undefined> {
@@ -74,7 +76,7 @@ function envLayer(scope: ConfigScope, env: CommandInput['io']['env']): Record<st
 /** The merged value of each layered option and where it came from. */
 function mergeLayers(command: Command, layered: readonly string[], scope: ConfigScope, input: CommandInput): Map<string, Origin> {
   const configPath = typeof input.values.config === 'string' ? resolve(input.io.cwd, input.values.config) : null;
-  const file = configPath === null ? {} : fileLayer(scope, configPath);
+  const { values: file, where } = configPath === null ? { values: {}, where: () => '' } : fileLayer(scope, configPath);
   const env = envLayer(scope, input.io.env);
   const merged = new Map<string, Origin>();
   for (const key of layered) {
@@ -82,17 +84,12 @@ function mergeLayers(command: Command, layered: readonly string[], scope: Config
     const chosen: Origin | null =
       flag !== undefined && !Array.isArray(flag) ? { value: flag, from: 'flag' }
       : env[key] !== undefined ? { value: env[key], from: envNameOf(key) }
-      : file[key] !== undefined ? { value: file[key], from: `${configPath} line ${readLine(configPath, key)}` }
+      : file[key] !== undefined ? { value: file[key], from: where(key) }
       : command.options[key]?.default !== undefined ? { value: command.options[key].default, from: 'default' }
       : null;
     if (chosen !== null) merged.set(key, chosen);
   }
   return merged;
-}
-
-// The line number is looked up again only for --print-config's comments (files are small).
-function readLine(path: string | null, key: string): number | string {
-  return path === null ? '?' : (readConfigFile(path).get(key)?.line ?? '?');
 }
 
 function printConfig(command: Command, layered: readonly string[], scope: ConfigScope, merged: Map<string, Origin>, print: (line: string) => void): void {
