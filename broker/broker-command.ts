@@ -1,5 +1,6 @@
 // `mqpay broker`: runs the MQTT host and settlement service until told to stop (SIGINT/SIGTERM
-// in the bin).
+// in the bin). Its options also come from MQPAY_* variables and --config FILE
+// (cli/config-layers.ts), checked as a whole by the broker's config schema before anything starts.
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseAmount } from '../shared/amount.js';

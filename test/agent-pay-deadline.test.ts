@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, tempDir, type RunningBroker } from './helpers/broker-fixture.js';
 import { freePort } from './helpers/agent-fixture.js';
 import { runCli } from './helpers/ops-cli.js';
+import { Deadline, DeadlineExpired } from '../agent/deadline.js';
 
 const mqpay = (...args: string[]) => runCli(args);
 const lastLine = (text: string): string => text.trim().split('\n').pop() ?? '';
@@ -98,3 +99,26 @@ describe('agent pay --timeout-ms: one deadline over every phase', () => {
     expect(status.pendingVouchers).toBe(1);
   });
 });
+
+describe('Deadline with an injected clock', () => {
+  it('gives each wait what is left, and a wait with nothing left ends at once naming its phase', async () => {
+    let now = 1_000;
+    const clock = { nowMs: () => now };
+    const deadline = new Deadline(clock, 500);
+    expect(deadline.remainingMs()).toBe(500);
+    now = 1_200;
+    expect(deadline.remainingMs()).toBe(300);
+    await expect(deadline.bound(Promise.resolve('accepted'), phase)).resolves.toBe('accepted');
+    now = 2_000;
+    expect(deadline.remainingMs()).toBe(0);
+    const never = new Promise<never>(() => undefined);
+    const expired = await deadline.bound(never, phase).catch((error: unknown) => error);
+    expect(expired).toBeInstanceOf(DeadlineExpired);
+    expect((expired as DeadlineExpired).code).toBe('TIMEOUT');
+    expect((expired as DeadlineExpired).phase.name).toBe('acceptance');
+    expect((expired as Error).message).toBe('no answer in time: no acceptance from the service within 500 ms (phase: acceptance); the voucher is stored');
+    expect(() => new Deadline(clock, 0)).toThrow(RangeError);
+  });
+});
+
+const phase = { name: 'acceptance', awaited: 'acceptance from the service', consequence: 'the voucher is stored' };

@@ -60,7 +60,7 @@ describe('deploy/ systemd units', () => {
 
   it('keep the sandbox, a clean SIGTERM stop and the agent within a 512 MB Pi', () => {
     for (const unit of UNITS) {
-      for (const [key, value] of [['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'], ['NoNewPrivileges', 'yes'], ['Restart', 'on-failure'], ['KillSignal', 'SIGTERM'], ['User', 'mqpay'], ['RestrictAddressFamilies', 'AF_INET AF_INET6 AF_UNIX']]) {
+      for (const [key, value] of [['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'], ['NoNewPrivileges', 'yes'], ['Restart', 'on-failure'], ['KillSignal', 'SIGTERM'], ['User', 'mqpay'], ['RestrictAddressFamilies', 'AF_INET AF_INET6 AF_UNIX']] as const) {
         expect(setting(unit, key), `${unit} ${key}`).toBe(value);
       }
       expect(setting(unit, 'StateDirectory'), unit).toBeDefined();
