@@ -66,10 +66,10 @@ describe('admin commands over --url', () => {
     const viaData = await runCli(['settle', '--data', broker.dataDir]);
     expect(viaData.code).toBe(2);
     expect(viaData.stderr).toContain("usage error: Unknown option '--data'");
-    expect(viaData.stderr).toContain('(required: there is no --data form, the broker holds accepted vouchers not yet written)');
+    expect(viaData.stderr).toContain('(required: only the running broker can do this)');
     const bare = await runCli(['settle']);
     expect(bare.code).toBe(2);
-    expect(bare.stderr).toContain('usage error: settling goes through the running broker: give --url http://HOST:PORT (and --token)');
+    expect(bare.stderr).toContain('usage error: settling goes through the running broker, which holds accepted vouchers not yet written: give --url http://HOST:PORT (and --token)');
 
     const remote = await runCli(['ledger', 'check', '--verify-signatures', ...url()]);
     expect(remote.code, remote.stderr).toBe(0);

@@ -4,7 +4,7 @@
 // and is recorded as such [docs/DESIGN.md rule 11].
 import type { Command } from '../../../cli/command.js';
 import type { ChannelView } from '../http/resource-views.js';
-import { requireApi, viewSourceOptions } from './view-source.js';
+import { apiOnlyOptions, requireApi } from './view-source.js';
 
 interface CloseAnswer {
   readonly channel: ChannelView;
@@ -18,8 +18,7 @@ export const channelCloseCommand: Command = {
   summary: 'force-close a channel (operator): opens its dispute window; --immediate settles at once (recorded)',
   positionals: ['ID'],
   options: {
-    url: viewSourceOptions.url,
-    token: viewSourceOptions.token,
+    ...apiOnlyOptions,
     immediate: { type: 'boolean', description: 'settle now, without a dispute window' },
     json: { type: 'boolean', description: 'print the API answer as JSON' },
   },

@@ -5,7 +5,7 @@
 // broker's own epoch; with no broker running, the next start settles what is due anyway.
 import type { Command } from '../../../cli/command.js';
 import type { SettlementDetailView } from '../http/resource-views.js';
-import { requireApi, viewSourceOptions } from './view-source.js';
+import { apiOnlyOptions, requireApi } from './view-source.js';
 import { settlementLine } from './view-tables.js';
 
 export const settleCommand: Command = {
@@ -13,12 +13,11 @@ export const settleCommand: Command = {
   summary: 'settle every channel with an unsettled voucher now, through the running broker (--url)',
   positionals: [],
   options: {
-    url: { type: 'string', description: "the running broker's HTTP address, e.g. http://127.0.0.1:8080 (required: there is no --data form, the broker holds accepted vouchers not yet written)" },
-    token: viewSourceOptions.token,
+    ...apiOnlyOptions,
     json: { type: 'boolean', description: 'print the API answer as JSON ({ settlement }, null when nothing was unsettled)' },
   },
   async run(input) {
-    const api = requireApi(input, 'settling goes through the running broker');
+    const api = requireApi(input, 'settling goes through the running broker, which holds accepted vouchers not yet written');
     const answer = await api.post<{ settlement: SettlementDetailView | null }>('/api/settlements');
     if (input.values.json === true) input.stdout(JSON.stringify(answer, null, 2));
     else input.stdout(answer.settlement === null ? 'nothing to settle: no channel has an unsettled voucher' : `settled: ${settlementLine(answer.settlement)}`);

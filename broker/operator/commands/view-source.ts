@@ -21,6 +21,12 @@ export const adminSourceOptions = {
   data: { type: 'string', description: 'broker data directory (writes the SQLite ledger directly; safe while the broker runs)' },
 } as const;
 
+/** For the commands only a running broker can carry out (settle, force-close): no --data. */
+export const apiOnlyOptions = {
+  url: { type: 'string', description: "the running broker's HTTP address, e.g. http://127.0.0.1:8080 (required: only the running broker can do this)" },
+  token: viewSourceOptions.token,
+} as const;
+
 export type SourceChoice = { readonly kind: 'url'; readonly base: string; readonly token: string } | { readonly kind: 'data'; readonly dataDir: string };
 
 /** Which source the flags name: exactly one of --data and --url (with a token). */
