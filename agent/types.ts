@@ -54,7 +54,10 @@ export interface PayOptions {
   readonly memoSalt?: string;
   /** Wait for the payee's receipt too, not only the service's acceptance. */
   readonly receipt?: boolean;
-  /** How long pay waits; the voucher stays pending (and re-sent) after a timeout. */
+  /**
+   * How long pay waits in all: one deadline over opening a channel, the acceptance and the
+   * receipt. A voucher signed before it passes stays pending (and re-sent) after a timeout.
+   */
   readonly timeoutMs?: number;
 }
 

@@ -222,6 +222,10 @@ describe('channels and settlements', () => {
     expectProblem(await broker.api('POST', `/api/channels/${'00'.repeat(32)}/close`), 404, 'CHANNEL_UNKNOWN');
     expectProblem(await broker.api('POST', '/api/channels/abcd/close'), 400, 'ENCODING_INVALID');
     expectProblem(await broker.api('GET', '/api/channels?limit=1.5'), 400, 'MESSAGE_INVALID');
+    const evidence = await expectAnswer('GET', '/api/channels/{id}/evidence', `/api/channels/${channel.channelHex}/evidence`, 200);
+    expect(evidence).toMatchObject({ channel: channel.channelHex, payer: 'car-1', payee: 'charger-1', latest: { seq: '40', total: '5000' }, settled: [], doubleSigns: [] });
+    expectProblem(await broker.api('GET', `/api/channels/${'00'.repeat(32)}/evidence`), 404, 'CHANNEL_UNKNOWN');
+    expectProblem(await broker.api('GET', '/api/channels/xyz/evidence'), 400, 'ENCODING_INVALID');
   });
 
   it('settles now, lists settlements newest first with paging, shows one with its lines', async () => {

@@ -4,12 +4,13 @@
 // offer (agent/payer/offer-payment.ts), the offer's digest in the voucher's memo.
 import { integerOption, requirePath, UsageError, type Command, type CommandInput } from '../../cli/command.js';
 import { formatAmount, parseAmount, type Amount } from '../../shared/amount.js';
-import { MqpayError } from '../../shared/errors.js';
 import { createAgent } from '../agent.js';
 import { loadAgentHome } from '../home/home.js';
 import { brokerOptions, commandLogger, connectionOf, homeOption, optionalString } from './options.js';
 import { PAY_TIMEOUT_MS_DEFAULT, PAY_TIMEOUT_MS_MAX } from '../limits.js';
 import type { OfferPayment, Payment } from '../types.js';
+import { Deadline, DeadlineExpired } from '../deadline.js';
+import { systemClock } from '../ports.js';
 
 export const payCommand: Command = {
   name: ['agent', 'pay'],
@@ -23,7 +24,7 @@ export const payCommand: Command = {
     offer: { type: 'boolean', description: 'pay against PAYEE\'s current signed offer (no AMOUNT): its signature and expiry are checked first' },
     quantity: { type: 'string', description: 'with --offer: units to buy; the payment is exactly price x quantity' },
     receipt: { type: 'boolean', description: 'also wait for the payee\'s signed receipt' },
-    'timeout-ms': { type: 'string', description: 'how long to wait for acceptance', default: String(PAY_TIMEOUT_MS_DEFAULT) },
+    'timeout-ms': { type: 'string', description: 'how long the whole payment may take: connecting, opening a channel, acceptance (and the receipt)', default: String(PAY_TIMEOUT_MS_DEFAULT) },
     json: { type: 'boolean', description: 'print the payment as JSON' },
   },
   async run(input) {
@@ -32,18 +33,25 @@ export const payCommand: Command = {
     const timeoutMs = integerOption(input, 'timeout-ms', 1, PAY_TIMEOUT_MS_MAX) ?? PAY_TIMEOUT_MS_DEFAULT;
     const order = orderOf(input, amountText);
     const logger = commandLogger(input, loadAgentHome(home).config.device);
+    // One deadline for the whole command: the connect wait and the payment share --timeout-ms.
+    const deadline = new Deadline(systemClock, timeoutMs);
     const agent = await createAgent({ home, ...connectionOf(input, home), logger, connectWaitMs: timeoutMs, paymentTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
     try {
+      // Not connected by the deadline: nothing is signed, so nothing can be paid twice later.
+      if (!agent.connected) throw deadline.expired({ name: 'connect', awaited: 'connection to the broker', consequence: 'nothing was signed or paid' }, 'SERVICE_UNAVAILABLE');
+      const left = Math.max(1, deadline.remainingMs());
       const receipt = input.values.receipt === true;
       if (order.kind === 'offer') {
-        printOfferPayment(input, payee, await agent.payOffer(payee, { quantity: order.quantity, receipt, timeoutMs }));
+        printOfferPayment(input, payee, await agent.payOffer(payee, { quantity: order.quantity, receipt, timeoutMs: left }));
       } else {
-        printPayment(input, payee, await agent.pay(payee, order.amount, { receipt, timeoutMs, ...order.memo }));
+        printPayment(input, payee, await agent.pay(payee, order.amount, { receipt, timeoutMs: left, ...order.memo }));
       }
       return 0;
     } catch (error) {
-      if (error instanceof MqpayError && error.code === 'TIMEOUT') input.stderr('the voucher is stored; `mqpay agent run` (or the next pay) re-sends it until the service accepts it');
-      throw error;
+      if (!(error instanceof DeadlineExpired)) throw error;
+      if (error.phase.name === 'acceptance' || error.phase.name === 'receipt') input.stderr('the voucher is stored; `mqpay agent run` (or the next pay) re-sends it until the service accepts it');
+      // Reported against the command's whole --timeout-ms, not the part left for the payment.
+      throw deadline.expired(error.phase, error.code === 'SERVICE_UNAVAILABLE' ? 'SERVICE_UNAVAILABLE' : 'TIMEOUT');
     } finally {
       await agent.stop();
     }

@@ -22,24 +22,7 @@ import { VoucherAnswers } from './voucher-answers.js';
 import { ChannelUnusable, signNextVoucher, type VoucherRequest } from './voucher-signer.js';
 import { VoucherSender, voucherMessageOf } from './voucher-sender.js';
 import { SIGN_ATTEMPTS_MAX } from '../limits.js';
-
-// Bounds a wait without cancelling the work behind it: a payment that times out stays stored
-// and pending, only the caller stops waiting.
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number, onTimeout: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout()), timeoutMs);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
+import { Deadline } from '../deadline.js';
 
 export class Payer {
   readonly funding: ChannelFunding;
@@ -56,7 +39,7 @@ export class Payer {
   }
 
   /** Signs and stores a payment (publishing it when connected); does not wait for acceptance. */
-  async sign(payee: string, amountInput: AmountInput, options: Pick<PayOptions, 'memo' | 'memoSalt'> = {}, offerDigest: Uint8Array | null = null): Promise<SignedPayment> {
+  async sign(payee: string, amountInput: AmountInput, options: Pick<PayOptions, 'memo' | 'memoSalt'> = {}, offerDigest: Uint8Array | null = null, deadline: Deadline | null = null): Promise<SignedPayment> {
     const { ctx } = this;
     const amount = toAmount(amountInput);
     checkDeviceId(payee);
@@ -64,7 +47,7 @@ export class Payer {
     const memoSalt = memoSaltOf(options);
     if (options.memo !== undefined) memoDigestOf(options.memo, memoSalt ?? new Uint8Array(MEMO_SALT_BYTES));
     this.checkPolicy(payee, amount);
-    return this.track(await this.signWithRoom(payee, amount, { memo: options.memo ?? null, memoSalt, offerDigest }));
+    return this.track(await this.signWithRoom(payee, amount, { memo: options.memo ?? null, memoSalt, offerDigest }, deadline));
   }
 
   /** The agent's own spending policy: a refused payment is neither signed nor stored. */
@@ -72,10 +55,12 @@ export class Payer {
     checkPolicy(this.ctx.config.policy, payee, amount, (sinceMs, who) => spentSince(this.ctx.db, sinceMs, who), this.ctx.clock.nowMs());
   }
 
-  private async signWithRoom(payee: string, amount: Amount, memo: Pick<VoucherRequest, 'memo' | 'memoSalt' | 'offerDigest'>): Promise<SignedVoucherRow> {
+  /** `deadline` bounds the wait for a channel with room: once it passes, nothing is signed. */
+  private async signWithRoom(payee: string, amount: Amount, memo: Pick<VoucherRequest, 'memo' | 'memoSalt' | 'offerDigest'>, deadline: Deadline | null): Promise<SignedVoucherRow> {
     const { ctx } = this;
     for (let attempt = 1; ; attempt++) {
-      const channel = await this.funding.ensure(payee, amount);
+      const ready = this.funding.ensure(payee, amount);
+      const channel = await (deadline === null ? ready : deadline.bound(ready, { name: 'channel', awaited: `open channel to ${payee} with room`, consequence: 'nothing was signed or paid (an opening channel is finished on a later connect)' }));
       try {
         const row = await ctx.batch.run(() => {
           const signed = signNextVoucher(ctx, { channelId: channel.id, payee, amount, ...memo });
@@ -99,17 +84,17 @@ export class Payer {
     return { ...facts, message: voucherMessageOf(row), accepted, waitForReceipt: () => this.receipts.wait(row.channel, row.seq) };
   }
 
-  /** Pays and resolves once the service has accepted (and the payee receipted, if asked). */
+  /**
+   * Pays and resolves once the service has accepted (and the payee receipted, if asked). The
+   * timeout is one deadline over every wait: a channel to open, the acceptance, the receipt.
+   */
   async pay(payee: string, amount: AmountInput, options: PayOptions = {}, offerDigest: Uint8Array | null = null): Promise<Payment> {
-    const signed = await this.sign(payee, amount, options, offerDigest);
-    const startedMs = this.ctx.clock.nowMs();
-    const timeoutMs = options.timeoutMs ?? this.ctx.timing.paymentTimeoutMs;
-    const stillPending = (what: string) => () =>
-      new MqpayError('TIMEOUT', `no ${what} within ${timeoutMs} ms; voucher seq ${signed.seq} of channel ${signed.channel} is stored and re-sent until accepted, so do not pay again`);
-    const payment = await withTimeout(signed.accepted, timeoutMs, stillPending('acceptance'));
+    const deadline = new Deadline(this.ctx.clock, options.timeoutMs ?? this.ctx.timing.paymentTimeoutMs);
+    const signed = await this.sign(payee, amount, options, offerDigest, deadline);
+    const consequence = `voucher seq ${signed.seq} of channel ${signed.channel} is stored and re-sent until accepted, so do not pay again`;
+    const payment = await deadline.bound(signed.accepted, { name: 'acceptance', awaited: 'acceptance from the service', consequence });
     if (options.receipt !== true) return payment;
-    const leftMs = Math.max(1, timeoutMs - (this.ctx.clock.nowMs() - startedMs));
-    const receipt = await withTimeout(signed.waitForReceipt(), leftMs, stillPending('receipt'));
+    const receipt = await deadline.bound(signed.waitForReceipt(), { name: 'receipt', awaited: `receipt from ${payee}`, consequence });
     return { ...payment, receipt };
   }
 
