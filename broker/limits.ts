@@ -116,3 +116,10 @@ export const WATCH_POLL_MS = 1_000;
 export const WATCH_BATCH_MAX = 500;
 /** `mqpay settlements --watch --url`: the wait before the live-event stream is reopened. */
 export const WATCH_RECONNECT_MS = 2_000;
+
+// Key rotation [docs/DESIGN.md rule 12]
+
+/** Most open channels one rotation re-issues certificates for, in its one unit of work. */
+export const REKEY_CHANNELS_MAX = 10_000;
+/** Retired keys tried on a failed signature, to name it KEY_ROTATED rather than a forgery. */
+export const RETIRED_KEYS_CHECKED_MAX = 2;

@@ -6,16 +6,18 @@ import type { PageRequest, ViewPage, ViewSource } from './view-source-types.js';
 
 export interface ApiCaller {
   get<T>(path: string): Promise<T>;
-  /** A POST without a body (operator actions such as a force-close). */
-  post<T>(path: string): Promise<T>;
+  /** A POST (operator actions such as a force-close), with a JSON body when one is given. */
+  post<T>(path: string, body?: unknown): Promise<T>;
 }
 
 /** `base` without a trailing slash, e.g. http://127.0.0.1:8080. */
 export function apiCaller(base: string, token: string): ApiCaller {
-  const call = async <T>(method: 'GET' | 'POST', path: string): Promise<T> => {
+  const call = async <T>(method: 'GET' | 'POST', path: string, json?: unknown): Promise<T> => {
       let response: Response;
+      const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+      if (json !== undefined) headers['content-type'] = 'application/json';
       try {
-        response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+        response = await fetch(`${base}${path}`, { method, headers, ...(json === undefined ? {} : { body: JSON.stringify(json) }) });
       } catch (error) {
         throw new MqpayError('SERVICE_UNAVAILABLE', `cannot reach ${base}: ${(error as Error).message}`);
       }
@@ -24,7 +26,7 @@ export function apiCaller(base: string, token: string): ApiCaller {
       const problem = (body ?? {}) as { code?: unknown; detail?: unknown };
       throw new MqpayError(isErrorCode(problem.code) ? problem.code : 'INTERNAL', `HTTP ${response.status}: ${typeof problem.detail === 'string' ? problem.detail : response.statusText}`);
   };
-  return { get: (path) => call('GET', path), post: (path) => call('POST', path) };
+  return { get: (path) => call('GET', path), post: (path, json) => call('POST', path, json) };
 }
 
 const query = (page: PageRequest): string => `?limit=${page.limit}&offset=${page.offset}`;

@@ -30,6 +30,7 @@ const TABLES_OF_EVENT: Partial<Record<LiveEventName, readonly Table[]>> = {
   'channel.closed': ['channels', 'wallets', 'ledger'],
   'channel.closing': ['channels'],
   'device.double-signed': ['channels'],
+  'device.rekeyed': ['devices', 'channels'],
 };
 
 export class DashboardApp {

@@ -22,6 +22,7 @@ import type { Telemetry } from '../telemetry.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { recordDoubleSignEvidence } from './double-sign.js';
 import { InFlight } from './in-flight.js';
+import { signedByRetiredKey } from '../retired-keys.js';
 import type { SignatureVerifier } from './verify-pool.js';
 
 interface SignedVoucher {
@@ -128,11 +129,16 @@ export class VoucherIngest {
     if (channel === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
     const first = judgeVoucher(channel, device, voucher, nowSeconds);
     if (first.kind === 'reject') return rejectedOutcome(signed, first.code);
-    if (!isKnownLatest(channel, signed) && !(await this.verifyTimed(signature, bytes, channel.payerKey))) return rejectedOutcome(signed, 'SIGNATURE_INVALID');
+    const payerKey = channel.payerKey;
+    if (!isKnownLatest(channel, signed) && !(await this.verifyTimed(signature, bytes, payerKey))) return this.badSignature(channel, signed);
     // Verifying may have waited for the worker: judge again against the channel as it is now
     // (a failed write may have made the cache reload it from the store meanwhile).
     const current = await cache.get(voucher.channelId);
     if (current === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
+    // A rotation committed while the signature was with the worker: the old key signs nothing
+    // more [docs/DESIGN.md rule 12]. (One queued before the rotation's unit of work is committed
+    // ahead of it: the unit of work flushes the group commit first.)
+    if (!bytesEqual(current.payerKey, payerKey)) return rejectedOutcome(signed, 'KEY_ROTATED', 'the payer rotated its key meanwhile');
     try {
       return await this.verified(current, signed, judgeVoucher(current, device, voucher, nowSeconds));
     } catch (error) {
@@ -140,6 +146,12 @@ export class VoucherIngest {
       if (error instanceof MqpayError) return rejectedOutcome(signed, error.code, error.detail);
       throw error;
     }
+  }
+
+  /** SIGNATURE_INVALID, or KEY_ROTATED when a key the payer rotated away from made it (a rare path). */
+  private async badSignature(channel: CachedChannel, signed: SignedVoucher): Promise<Outcome> {
+    const rotated = await signedByRetiredKey(this.parts.deps.store.reads, channel.payer, signed.signature, signed.bytes);
+    return rejectedOutcome(signed, rotated ? 'KEY_ROTATED' : 'SIGNATURE_INVALID', rotated ? 'signed with a key the payer has rotated away from' : undefined);
   }
 
   /** Verifies on the pool, reporting the time it took (queue included) to telemetry. */
