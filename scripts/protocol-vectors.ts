@@ -8,6 +8,7 @@ import { encodeCertificate, type ChannelCertificate } from '../shared/certificat
 import { encodeConnectToken, type ConnectToken } from '../shared/connect-token.js';
 import { backends, sign } from '../shared/crypto.js';
 import { ERRORS } from '../shared/errors.js';
+import { encodeKeyRotation, type KeyRotation } from '../shared/key-rotation.js';
 import { toHex } from '../shared/hex.js';
 import { PAYLOAD_BYTES_MAX } from '../shared/limits.js';
 import { encodeReceipt, type Receipt } from '../shared/receipt.js';
@@ -30,6 +31,10 @@ const voucherNoMemo: Voucher = { ...voucher, seq: 43n, memoDigest: null };
 const receipt: Receipt = { channelId: CHANNEL, seq: 42n, total: parseAmount('12.345678') };
 const certificate: ChannelCertificate = { channelId: CHANNEL, payer: 'ev.car-7', payerKey: SIGNER_KEY, payee: 'charger_2', payeeKey: PAYEE_KEY, deposit: parseAmount('50'), expiresAtSeconds: 1_767_225_600n, revision: 3 };
 const token: ConnectToken = { device: 'ev.car-7', broker: 'mqpay-eu-1', timeMs: 1_767_225_600_123n, nonce: range(0x10, 16) };
+// v3: a key rotation from the signer's key to the payee pair's (standing in for the new key),
+// signed by both: `signature` by the current key, `newSignature` by the new one.
+const rotation: KeyRotation = { device: 'ev.car-7', currentKey: SIGNER_KEY, newKey: PAYEE_KEY, timeMs: 1_767_225_600_123n };
+const rBytes = encodeKeyRotation(rotation);
 
 const valid = (kind: string, name: string, fields: object, bytes: Uint8Array, extra: object = {}) => ({
   kind, name, fields: toNeutral(fields), ...extra, bytes: toHex(bytes), signer: 'signer', signature: toHex(sign(bytes, SIGNER_SEED)),
@@ -49,6 +54,7 @@ const encodings = {
     valid('receipt', 'receipt', receipt, encodeReceipt(receipt)),
     valid('certificate', 'channel certificate, revision 3', certificate, encodeCertificate(certificate)),
     valid('connectToken', 'connect token', token, encodeConnectToken(token)),
+    valid('keyRotation', 'key rotation (v3)', rotation, rBytes, { newSigner: 'payee', newSignature: toHex(sign(rBytes, PAYEE_SEED)) }),
   ],
   invalid: [
     { kind: 'voucher', name: 'one byte short', bytes: toHex(vBytes.subarray(0, vBytes.length - 1)), error: 'ENCODING_INVALID' },
@@ -58,6 +64,9 @@ const encodings = {
     { kind: 'voucher', name: 'seq 0', bytes: toHex(new Uint8Array([...vBytes.subarray(0, 41), 0, 0, 0, 0, 0, 0, 0, 0, ...vBytes.subarray(49)])), error: 'ENCODING_INVALID' },
     { kind: 'voucher', name: 'memo flag 2', bytes: flip(vBytes, 65, 2), error: 'ENCODING_INVALID' },
     { kind: 'voucher', name: 'memo flag 0 with a non-zero digest', bytes: flip(vBytes, 65, 0), error: 'ENCODING_INVALID' },
+    { kind: 'keyRotation', name: 'one byte short', bytes: toHex(rBytes.subarray(0, rBytes.length - 1)), error: 'ENCODING_INVALID' },
+    { kind: 'keyRotation', name: 'connect token tag on rotation bytes', bytes: flip(rBytes, 7, 0x54), error: 'ENCODING_INVALID' },
+    { kind: 'keyRotation', name: 'non-zero padding after the device id', bytes: flip(rBytes, 9 + 1 + 31, 0x41), error: 'ENCODING_INVALID' },
   ],
 };
 
