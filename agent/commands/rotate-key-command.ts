@@ -2,9 +2,9 @@
 // key is written to the home (key.pending) before the request goes out; the old one stays until
 // the service confirms. Interrupted midway, the next start of the agent finishes the switch.
 import { integerOption, requirePath, type Command } from '../../cli/command.js';
-import { MqpayError } from '../../shared/errors.js';
 import { createAgent } from '../agent.js';
 import { loadAgentHome } from '../home/home.js';
+import { readPendingRotation } from '../home/pending-rotation.js';
 import { PAY_TIMEOUT_MS_DEFAULT, PAY_TIMEOUT_MS_MAX } from '../limits.js';
 import { brokerOptions, commandLogger, connectionOf, homeOption } from './options.js';
 
@@ -30,7 +30,7 @@ export const rotateKeyCommand: Command = {
       else input.stdout(`rotated the key of ${agent.device}: public key ${result.publicKey} (was ${before}); ${result.certificates} channel certificate(s) re-issued`);
       return 0;
     } catch (error) {
-      if (error instanceof MqpayError && error.retryable) input.stderr('the new key is kept in the home as pending: the next start of the agent finishes the rotation');
+      if (readPendingRotation(home) !== null) input.stderr('the new key is kept in the home as pending: the next start of the agent (connected) finishes the rotation');
       throw error;
     } finally {
       await agent.stop();

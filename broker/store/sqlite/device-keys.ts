@@ -2,6 +2,7 @@
 // `device_keys` holds the history, so a rotation can refuse a key used before (by this device or
 // another) and a voucher or token signed with a retired key can be told apart from a forgery.
 import { assert, MqpayError } from '../../../shared/errors.js';
+import { bytesEqual } from '../../../shared/hex.js';
 import { statement } from '../../../sqlite/statement.js';
 import type { Db } from './open-database.js';
 
@@ -23,13 +24,18 @@ export function retiredKeysOf(db: Db, device: string, limit: number): Uint8Array
   return rows.map((row) => new Uint8Array(row.public_key));
 }
 
+function reuseOf(holder: string, device: string, current: boolean): string {
+  if (holder !== device) return 'another device has or had that key';
+  return current ? 'it is the device\'s current key' : 'the device had that key before';
+}
+
 /**
  * Replaces the device's key, inside the caller's transaction: only if its key is still
  * `currentKey` (a rotation racing another one loses), and only with a key no device ever had.
  */
 export function replaceDeviceKey(db: Db, device: string, currentKey: Uint8Array, newKey: Uint8Array, nowMs: number): void {
   const holder = keyHolder(db, newKey);
-  if (holder !== null) throw new MqpayError('KEY_REUSED', holder === device ? 'this device had that key before' : 'another device has or had that key');
+  if (holder !== null) throw new MqpayError('KEY_REUSED', reuseOf(holder, device, bytesEqual(newKey, currentKey)));
   const changed = statement(db, 'UPDATE devices SET public_key = ? WHERE id = ? AND public_key = ?').run(newKey, device, currentKey).changes;
   if (changed !== 1) throw new MqpayError('KEY_ROTATION_INVALID', 'the device\'s key changed meanwhile');
   const retired = statement(db, 'UPDATE device_keys SET retired_at_ms = ? WHERE device = ? AND public_key = ? AND retired_at_ms IS NULL').run(BigInt(nowMs), device, currentKey).changes;
