@@ -13,6 +13,7 @@ import { bytesEqual, toHex } from '../shared/hex.js';
 import { signKeyRotation } from '../shared/key-rotation.js';
 import { generateKeyPair, type KeyPair } from '../shared/keys.js';
 import type { AgentContext } from './context.js';
+import { countPendingVouchers } from './store/signed-vouchers.js';
 import { completePendingRotation, discardPendingRotation, readPendingRotation, writePendingRotation, type PendingRotation } from './home/pending-rotation.js';
 
 /** Random bytes in a rotation's request id. */
@@ -49,6 +50,12 @@ export class KeyRotator {
     if (!ctx.link.connected) throw new MqpayError('SERVICE_UNAVAILABLE', 'a key rotation needs the broker: the agent is offline');
     this.rotating = true;
     try {
+      // A voucher signed with the old key and answered after the rotation would be refused
+      // (KEY_ROTATED) and retire its channel: rotate once every voucher is answered (and the
+      // answers recorded: they are written in the next batch).
+      await ctx.batch.flush();
+      const pendingVouchers = countPendingVouchers(ctx.db);
+      if (pendingVouchers > 0) throw new MqpayError('SERVICE_UNAVAILABLE', `${pendingVouchers} signed voucher(s) still wait for the service's answer; rotate once they are answered`);
       const pending = this.prepare();
       const result = await this.send(pending);
       ctx.faults.afterRotationAnswered?.();

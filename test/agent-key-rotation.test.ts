@@ -60,6 +60,11 @@ describe('agent: key rotation', () => {
     let charger = await bed.start(chargerHome);
     const first = await car.pay('charger-6', '0.1');
     const oldKeys = readKeyFile(join(carHome, 'key'));
+    // Not while a voucher waits for its answer: refused under the new key, it would retire the channel.
+    const waiting = await car.sign('charger-6', '0.1');
+    await expect(car.rotateKey()).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    expect(existsSync(join(carHome, PENDING_KEY_FILE))).toBe(false);
+    await waiting.accepted;
 
     const result = await car.rotateKey();
     expect(result.publicKey).not.toBe(toHex(oldKeys.publicKey));
@@ -71,15 +76,15 @@ describe('agent: key rotation', () => {
     await expect.poll(() => payeeCertificate(chargerHome, first.channel), NETWORK_POLL).toEqual({ revision: 2, payerKey: result.publicKey });
 
     const second = await car.pay('charger-6', '0.1');
-    expect(second).toMatchObject({ channel: first.channel, seq: 2n, total: amountOf(200_000n) });
+    expect(second).toMatchObject({ channel: first.channel, seq: 3n, total: amountOf(300_000n) });
 
     // The payee offline: a new-key voucher handed over directly is checked against the stored
     // certificate and taken; one signed with the old key is refused.
     await charger.stop();
     charger = await bed.start(chargerHome, { offline: true });
     const signed = await car.sign('charger-6', '0.1');
-    await expect(charger.receiveVoucher(signed.message)).resolves.toMatchObject({ certified: true, seq: 3n });
-    const forged = signedVoucher(oldKeys, { channelId: fromHex(first.channel), seq: 4n, total: amountOf(400_000n) });
+    await expect(charger.receiveVoucher(signed.message)).resolves.toMatchObject({ certified: true, seq: 4n });
+    const forged = signedVoucher(oldKeys, { channelId: fromHex(first.channel), seq: 5n, total: amountOf(500_000n) });
     await expect(charger.receiveVoucher({ v: 2, voucher: forged.voucher, signature: forged.signature })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
   });
 
