@@ -143,6 +143,31 @@ describe('broker: key rotation', () => {
     await expect(rotate(rotationParams('tram-5', next, keys))).rejects.toMatchObject({ code: 'KEY_REUSED' });
   });
 
+  it('a voucher racing an operator\'s re-key is either committed before it (and verifies) or refused KEY_ROTATED, never accepted after it', async () => {
+    let keys = broker.enrol('bus-5', '10');
+    const bus = await broker.link('bus-5', keys);
+    const channel = await open(bus, 'meter-5');
+    let seq = 0n;
+    for (let round = 0; round < 5; round++) {
+      seq += 1n;
+      const next = generateKeyPair(random);
+      const verdict = payVoucher(bus, signedVoucher(keys, { channelId: channel, seq, total: micro(seq * 10n) }));
+      // The re-key does not wait for the device's in-flight vouchers: the two race.
+      const [answer] = await Promise.all([verdict, broker.app.service.rekey('bus-5', next.publicKey)]);
+      keys = next;
+      if (answer.type === 'voucher.accepted') expect(getChannel(broker.app.db, channel)?.latestSeq).toBe(seq);
+      else expect(answer).toMatchObject({ type: 'voucher.rejected', error: { code: 'KEY_ROTATED' } });
+      // Either way, the next voucher needs the key in force now, and is taken.
+      seq += 1n;
+      expect(await payVoucher(bus, signedVoucher(keys, { channelId: channel, seq, total: micro(seq * 10n) }))).toMatchObject({ type: 'voucher.accepted' });
+      await broker.app.service.settleNow();
+    }
+    await broker.app.service.flush();
+    const check = await runCli(['ledger', 'check', '--data', broker.dataDir, '--verify-signatures']);
+    expect(check.stdout).toMatch(/ledger ok/);
+    expect(check.code).toBe(0);
+  });
+
   it('an operator re-keys a lost device through the CLI: its session is closed, its channels re-certified, old-key vouchers refused', async () => {
     const channel = await open(meter, 'car-5');
     expect(await payVoucher(meter, signedVoucher(meterKeys, { channelId: channel, seq: 1n, total: micro(100n) }))).toMatchObject({ type: 'voucher.accepted' });
@@ -151,9 +176,9 @@ describe('broker: key rotation', () => {
     const cli = await runCli(['device', 'rekey', 'meter-5', '--public-key', toHex(replacement.publicKey), '--url', broker.base, '--token', OPERATOR_TOKEN]);
     expect(cli.stderr).toBe('');
     expect(cli.code).toBe(0);
-    expect(cli.stdout).toMatch(/^re-keyed meter-5: public key [0-9a-f]{64}; 3 certificate\(s\) re-issued; live session closed/);
+    expect(cli.stdout).toMatch(/^re-keyed meter-5: public key [0-9a-f]{64}; 4 certificate\(s\) re-issued; live session closed/);
     await closed;
-    expect(events).toContainEqual(expect.objectContaining({ type: 'device.rekeyed', device: 'meter-5', by: 'operator', certificates: 3 }));
+    expect(events).toContainEqual(expect.objectContaining({ type: 'device.rekeyed', device: 'meter-5', by: 'operator', certificates: 4 }));
 
     const meterAgain = await broker.link('meter-5', replacement);
     expect(await payVoucher(meterAgain, signedVoucher(meterKeys, { channelId: channel, seq: 2n, total: micro(200n) }))).toMatchObject({ type: 'voucher.rejected', error: { code: 'KEY_ROTATED' } });
