@@ -103,6 +103,8 @@ export interface SqliteStoreOptions {
   readonly lockWaitMs: number;
   /** Told when a write had to wait for the lock, and whether it got it (logs, metrics, alarms). */
   readonly onLockWait?: (waited: { readonly waitedMs: number; readonly acquired: boolean }) => void;
+  /** Told when a write was refused for a full or failing disk (alarms). */
+  readonly onFault?: (reason: 'disk-full' | 'disk-io') => void;
 }
 
 const DEFAULT_OPTIONS: SqliteStoreOptions = { lockWaitMs: STORE_LOCK_WAIT_MS_DEFAULT };
@@ -119,10 +121,16 @@ function isBusy(error: unknown): boolean {
  * machine, not a bug: the write is refused as SERVICE_UNAVAILABLE, which devices retry, instead
  * of INTERNAL. Nothing was stored, so nothing was acknowledged [docs/DESIGN.md rule 5].
  */
-function storageFault(error: unknown): unknown {
+function storageFault(error: unknown, options: SqliteStoreOptions): unknown {
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'SQLITE_FULL') return new MqpayError('SERVICE_UNAVAILABLE', 'the ledger\'s disk is full');
-  if (typeof code === 'string' && code.startsWith('SQLITE_IOERR')) return new MqpayError('SERVICE_UNAVAILABLE', 'the ledger\'s disk failed a write');
+  if (code === 'SQLITE_FULL') {
+    options.onFault?.('disk-full');
+    return new MqpayError('SERVICE_UNAVAILABLE', 'the ledger\'s disk is full');
+  }
+  if (typeof code === 'string' && code.startsWith('SQLITE_IOERR')) {
+    options.onFault?.('disk-io');
+    return new MqpayError('SERVICE_UNAVAILABLE', 'the ledger\'s disk failed a write');
+  }
   return error;
 }
 
@@ -169,13 +177,13 @@ export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTION
         value = await work(tx);
       } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw storageFault(error);
+        throw storageFault(error, options);
       }
       try {
         db.exec('COMMIT');
       } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw storageFault(error);
+        throw storageFault(error, options);
       }
       return value;
     },
@@ -190,15 +198,18 @@ export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTION
             outcomes.push({ ok: true, value: await write(tx) });
             db.exec('RELEASE item');
           } catch (error) {
+            // A full or failing disk makes SQLite roll back the whole transaction, savepoints
+            // included: the batch fails as one, with the fault that caused it.
+            if (!db.inTransaction) throw error;
             db.exec('ROLLBACK TO item');
             db.exec('RELEASE item');
-            outcomes.push({ ok: false, error: storageFault(error) });
+            outcomes.push({ ok: false, error: storageFault(error, options) });
           }
         }
         db.exec('COMMIT');
       } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw storageFault(error);
+        throw storageFault(error, options);
       }
       assert(outcomes.length === writes.length, 'one outcome per write');
       return outcomes;
