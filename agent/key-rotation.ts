@@ -46,24 +46,29 @@ export class KeyRotator {
 
   async rotate(): Promise<RotationResult> {
     const { ctx } = this;
-    if (this.pending !== null || this.rotating) throw new MqpayError('KEY_ROTATION_INVALID', 'a key rotation is already in progress; restart the agent connected to finish it');
+    if (this.rotating) throw new MqpayError('KEY_ROTATION_INVALID', 'a key rotation is already running');
     if (!ctx.link.connected) throw new MqpayError('SERVICE_UNAVAILABLE', 'a key rotation needs the broker: the agent is offline');
     this.rotating = true;
     try {
+      // One left pending (its answer was lost): the same request again finishes it, or is refused for good.
+      if (this.pending !== null) return await this.finish(this.pending);
       // A voucher signed with the old key and answered after the rotation would be refused
       // (KEY_ROTATED) and retire its channel: rotate once every voucher is answered (and the
       // answers recorded: they are written in the next batch).
       await ctx.batch.flush();
       const pendingVouchers = countPendingVouchers(ctx.db);
       if (pendingVouchers > 0) throw new MqpayError('SERVICE_UNAVAILABLE', `${pendingVouchers} signed voucher(s) still wait for the service's answer; rotate once they are answered`);
-      const pending = this.prepare();
-      const result = await this.send(pending);
-      ctx.faults.afterRotationAnswered?.();
-      this.complete(pending.keys);
-      return { publicKey: toHex(pending.keys.publicKey), certificates: result.certificates };
+      return await this.finish(this.prepare());
     } finally {
       this.rotating = false;
     }
+  }
+
+  private async finish(pending: PendingRotation): Promise<RotationResult> {
+    const result = await this.send(pending);
+    this.ctx.faults.afterRotationAnswered?.();
+    this.complete(pending.keys);
+    return { publicKey: toHex(pending.keys.publicKey), certificates: result.certificates };
   }
 
   /** Draws the new key, signs the request with both keys and stores both before anything is sent. */

@@ -15,7 +15,7 @@ import type { RpcContext } from './rpc/context.js';
 
 export type RekeyedBy = 'device' | 'operator';
 
-/** Re-issues one channel's certificate with the device's new key on its side; returns the new revision. */
+/** Re-issues one channel's certificate with the device's new key on its side, and queues it for both parties. */
 async function reissue(ctx: RpcContext, row: ChannelRow, device: string, newKey: Uint8Array): Promise<void> {
   // From the certificate itself, so every field it carries is kept as it was.
   const previous = decodeCertificate(row.certificate);
