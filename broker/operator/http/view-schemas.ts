@@ -83,6 +83,11 @@ export const closeResultView = z.strictObject({
 export const settleNowView = z.strictObject({ settlement: settlementDetailView.nullable().describe('null when no channel had anything unsettled') });
 
 export const deviceActionView = z.strictObject({ device: deviceView, disconnected: z.boolean().describe('a live MQTT session was closed') });
+export const deviceRekeyView = z.strictObject({
+  device: deviceView,
+  disconnected: z.boolean().describe('a live MQTT session (authenticated with the old key) was closed'),
+  certificates: z.number().int().nonnegative().describe('open channels whose certificate was re-issued with the new key'),
+});
 
 export const problemView = z.strictObject({
   type: z.string().describe('urn:mqpay:error:{code}'),
