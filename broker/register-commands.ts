@@ -6,6 +6,8 @@ import { brokerCommand } from './broker-command.js';
 import { channelCloseCommand } from './operator/commands/channel-close-command.js';
 import { deviceLimitsCommand } from './operator/commands/device-limits-command.js';
 import { deviceDisableCommand, deviceEnableCommand } from './operator/commands/device-status-commands.js';
+import { settleCommand } from './operator/commands/settle-command.js';
+import { deviceRekeyCommand } from './operator/commands/device-rekey-command.js';
 import { viewCommands } from './operator/commands/view-commands.js';
 
-export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ledgerCheckCommand, channelEvidenceCommand, channelCloseCommand, deviceLimitsCommand, deviceDisableCommand, deviceEnableCommand, ...viewCommands];
+export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ledgerCheckCommand, channelEvidenceCommand, channelCloseCommand, settleCommand, deviceRekeyCommand, deviceLimitsCommand, deviceDisableCommand, deviceEnableCommand, ...viewCommands];

@@ -22,7 +22,7 @@ import {
 
 export interface AuthDeps {
   /** Reads the device and records its token time through the service's unit of work. */
-  readonly service: Pick<SettlementService, 'acceptConnectToken' | 'device'>;
+  readonly service: Pick<SettlementService, 'acceptConnectToken' | 'device' | 'signedByRetiredKey'>;
   readonly clock: Clock;
   readonly brokerId: string;
   readonly operatorToken: string;
@@ -75,7 +75,11 @@ async function deviceRole(deps: AuthDeps, client: Client, username: string | und
   if (token.device !== username || token.broker !== deps.brokerId) throw refusal('TOKEN_INVALID', BAD_USERNAME_OR_PASSWORD);
   const skewMs = BigInt(deps.clock.nowMs()) - token.timeMs;
   if (skewMs > BigInt(CONNECT_TOKEN_AGE_MS_MAX) || skewMs < -BigInt(CONNECT_TOKEN_AGE_MS_MAX)) throw refusal('TOKEN_EXPIRED', BAD_USERNAME_OR_PASSWORD);
-  if (!verify(parts.signature, parts.tokenBytes, device.publicKey)) throw refusal('SIGNATURE_INVALID', BAD_USERNAME_OR_PASSWORD);
+  if (!verify(parts.signature, parts.tokenBytes, device.publicKey)) {
+    // A token signed with a key the device rotated away from: the log says so [docs/DESIGN.md rule 12].
+    const rotated = await deps.service.signedByRetiredKey(username, parts.signature, parts.tokenBytes);
+    throw refusal(rotated ? 'KEY_ROTATED' : 'SIGNATURE_INVALID', BAD_USERNAME_OR_PASSWORD);
+  }
   // A disabled device gets CONNACK 2 (identifier rejected: this id may not connect here), a code
   // only this refusal gives to a well-formed device login, so its agent can say DEVICE_DISABLED
   // and stop reconnecting. Checked after the signature, so only the key's holder learns it, and

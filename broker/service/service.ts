@@ -2,16 +2,18 @@
 // device messages from a transport (aedes in-process, or an external MQTT cluster) and answers
 // through the same transport; it knows nothing of MQTT connections or ACLs. Every write it
 // makes goes through one unit of work over the store port.
-import { formatAmount, type Amount } from '../../shared/amount.js';
+import type { Amount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
-import { offerMessageSchema, parsePayload, type OfferNotice } from '../../shared/schemas.js';
-import { offerTopic, type OutboxKind } from '../../shared/topics.js';
+import type { OutboxKind } from '../../shared/topics.js';
 import { GroupCommit } from '../../sqlite/group-commit.js';
 import { CHANNELS_PER_DEVICE_MAX } from '../../shared/limits.js';
 import type { ChannelRow, DeviceLimits, DeviceRow, FundOutcome, SettlementOutcome, StoreTx } from '../store/port.js';
 import { ChannelCache } from './channel-cache.js';
 import type { ServiceDeps } from './ports.js';
+import { OfferDesk } from './offers.js';
 import { payloadOf } from './replies.js';
+import { rekeyInTransaction } from './rekey.js';
+import { signedByRetiredKey } from './retired-keys.js';
 import { RpcHandler } from './rpc/handler.js';
 import { beginClosing, closeInTransaction, type CloseResult } from './settlement/closing.js';
 import type { RpcContext } from './rpc/context.js';
@@ -57,32 +59,26 @@ export interface SettlementService {
   deviceLimits(device: string): Promise<{ readonly own: DeviceLimits; readonly effective: DeviceLimits }>;
   /** Replaces a device's own limits (all null: the defaults apply); MESSAGE_INVALID if they contradict each other. */
   setDeviceLimits(device: string, limits: DeviceLimits): Promise<void>;
+  /**
+   * An operator's re-key of a device (a lost one): as `device.rotate` without the old key's
+   * signature. Returns how many certificates were re-issued [docs/DESIGN.md rule 12].
+   */
+  rekey(device: string, publicKey: Uint8Array): Promise<number>;
   device(id: string): Promise<DeviceRow | null>;
+  /** Whether `signature` over `message` was made with one of the device's retired keys (KEY_ROTATED). */
+  signedByRetiredKey(device: string, signature: Uint8Array, message: Uint8Array): Promise<boolean>;
   /** Records a verified connect token's time; false if it is not later than the last one (a replay). */
   acceptConnectToken(device: string, timeMs: bigint): Promise<boolean>;
   /** A device subscribed to its inbox: send it what it may have missed while offline. */
   inboxReady(device: string): Promise<void>;
   /** Deletes settled vouchers accepted before `acceptedBeforeMs` that evidence does not need, as one unit of work. */
   pruneVouchers(acceptedBeforeMs: number): Promise<number>;
+  /** Deletes expired offers and clears their retained messages (a timer does it too); returns how many. */
+  sweepOffers(): Promise<number>;
   /** Commits vouchers and receipts still queued (shutdown, tests). */
   flush(): Promise<void>;
   start(): void;
   stop(): Promise<void>;
-}
-
-// Offers: a payee advertises its price. Devices may not write retained messages or each other's
-// topics, so the service republishes a checked offer, retained, on mqpay/v1/offers/{device},
-// which every device may read. Nothing is stored, so it needs no unit of work.
-async function handleOffer(deps: ServiceDeps, device: string, payload: Uint8Array): Promise<void> {
-  let offer;
-  try {
-    offer = parsePayload(offerMessageSchema, payload);
-  } catch (error) {
-    deps.logger.info({ device, code: error instanceof MqpayError ? error.code : 'INTERNAL' }, 'offer refused');
-    return;
-  }
-  const message: OfferNotice = { v: 2, device, unit: offer.unit, price: formatAmount(offer.price), atMs: deps.clock.nowMs() };
-  await deps.transport.publish(offerTopic(device), payloadOf(message), { retain: true });
 }
 
 /** Disables a device and opens the dispute window of each open channel where it pays. */
@@ -117,6 +113,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   const ingest = new VoucherIngest({ deps, cache, telemetry, unitOfWork, verifier: deps.verifier, commits, spending, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
   const rpc = new RpcHandler({ deps, cache, telemetry, unitOfWork, vouchersReceived: (key) => ingest.received(key) });
   const receipts = new ReceiptHandler(deps, cache, deps.verifier, commits);
+  const offers = new OfferDesk(deps, unitOfWork);
 
   return {
     telemetry,
@@ -129,7 +126,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
         case 'voucher': return ingest.handle(device, payload);
         case 'rpc': return rpc.handle(device, payload);
         case 'receipt': return receipts.handle(device, payload);
-        case 'offer': return handleOffer(deps, device, payload);
+        case 'offer': return offers.handle(device, payload);
       }
     },
     settleNow: () => scheduler.settle('manual'),
@@ -166,14 +163,25 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
       if (problem !== null) return Promise.reject(new MqpayError('MESSAGE_INVALID', problem));
       return unitOfWork.commit((work) => work.tx.setDeviceLimits(device, limits, deps.clock.nowMs()));
     },
+    rekey: (device, publicKey) => unitOfWork.commit(async (work) => {
+      const row = await work.tx.device(device);
+      if (row === null) throw new MqpayError('DEVICE_UNKNOWN', device);
+      return rekeyInTransaction({ deps, cache, telemetry, work }, device, row.publicKey, publicKey, 'operator');
+    }),
     device: (id) => store.reads.device(id),
+    signedByRetiredKey: (device, signature, message) => signedByRetiredKey(store.reads, device, signature, message),
     acceptConnectToken: (device, timeMs) => unitOfWork.commit((work) => work.tx.useTokenTime(device, timeMs)),
     inboxReady: (device) => receipts.redeliver(device),
     pruneVouchers: (acceptedBeforeMs) => unitOfWork.commit((work) => work.tx.pruneSettledVouchers(acceptedBeforeMs)),
     flush: () => commits.flush(),
-    start: () => scheduler.start(),
+    sweepOffers: () => offers.sweep(),
+    start: () => {
+      scheduler.start();
+      offers.start();
+    },
     stop: async () => {
       scheduler.stop();
+      offers.stop();
       await commits.flush();
     },
   };

@@ -12,9 +12,9 @@ import { limitOrderProblem } from '../../service/spending/spending-guard.js';
 import { getDevice } from '../../store/sqlite/devices.js';
 import { getDeviceLimits, setDeviceLimitsNow } from '../../store/sqlite/device-limits.js';
 import { limitsOfView, viewLimits, type DeviceLimitsView, type LimitsView } from '../http/limits-view.js';
-import { withDatabase } from './admin-commands.js';
-import { apiCaller } from './view-source-api.js';
-import { chooseSource, viewSourceOptions } from './view-source.js';
+import type { Db } from '../../store/sqlite/open-database.js';
+import type { ApiCaller } from './view-source-api.js';
+import { adminSourceOptions, onSource } from './view-source.js';
 
 const AMOUNT_FLAGS = { 'max-per-payment': 'maxPerPayment', 'max-per-hour': 'maxPerHour', 'max-per-day': 'maxPerDay' } as const;
 type AmountFlag = keyof typeof AMOUNT_FLAGS;
@@ -63,26 +63,26 @@ export function limitsLines(device: string, own: LimitsView, defaults: LimitsVie
   return lines;
 }
 
-async function viaApi(input: CommandInput, base: string, token: string, device: string): Promise<DeviceLimitsView> {
-  const api = apiCaller(base, token);
+/** What the command prints: the API's full view, or (--data) the device's own limits alone. */
+type Shown = { readonly device: string; readonly own: LimitsView; readonly defaults?: LimitsView };
+
+async function viaApi(input: CommandInput, api: ApiCaller, device: string): Promise<DeviceLimitsView> {
   const path = `/api/devices/${encodeURIComponent(device)}/limits`;
   const current = await api.get<DeviceLimitsView>(path);
   const edited = editLimits(current.own, input);
   return edited === null ? current : api.put<DeviceLimitsView>(path, edited);
 }
 
-function viaData(input: CommandInput, device: string): { device: string; own: LimitsView } {
-  return withDatabase(input, true, (db) => {
-    if (getDevice(db, device) === null) throw new MqpayError('DEVICE_UNKNOWN', device);
-    const edited = editLimits(viewLimits(getDeviceLimits(db, device)), input);
-    if (edited !== null) {
-      const limits = limitsOfView(edited);
-      const problem = limitOrderProblem(limits);
-      if (problem !== null) throw new MqpayError('MESSAGE_INVALID', problem);
-      setDeviceLimitsNow(db, device, limits, Date.now());
-    }
-    return { device, own: viewLimits(getDeviceLimits(db, device)) };
-  });
+function viaData(input: CommandInput, db: Db, device: string): Shown {
+  if (getDevice(db, device) === null) throw new MqpayError('DEVICE_UNKNOWN', device);
+  const edited = editLimits(viewLimits(getDeviceLimits(db, device)), input);
+  if (edited !== null) {
+    const limits = limitsOfView(edited);
+    const problem = limitOrderProblem(limits);
+    if (problem !== null) throw new MqpayError('MESSAGE_INVALID', problem);
+    setDeviceLimitsNow(db, device, limits, Date.now());
+  }
+  return { device, own: viewLimits(getDeviceLimits(db, device)) };
 }
 
 export const deviceLimitsCommand: Command = {
@@ -90,8 +90,7 @@ export const deviceLimitsCommand: Command = {
   summary: "show or set a device's server-side spending limits (enforced by the service, whatever the device's own policy)",
   positionals: ['NAME'],
   options: {
-    ...viewSourceOptions,
-    data: { type: 'string', description: 'broker data directory: read and write the ledger directly (a running broker sees the change at once)' },
+    ...adminSourceOptions,
     'max-per-payment': { type: 'string', description: 'most one voucher may raise a channel total by, e.g. 0.5' },
     'max-per-hour': { type: 'string', description: 'most the device may spend over the last hour (rolling)' },
     'max-per-day': { type: 'string', description: 'most the device may spend over the last day (rolling); also the most a channel may hold unspent' },
@@ -102,16 +101,9 @@ export const deviceLimitsCommand: Command = {
   async run(input) {
     const [name = ''] = input.positionals;
     const device = checkDeviceId(name);
-    const source = chooseSource(input);
-    if (source.kind === 'url') {
-      const view = await viaApi(input, source.base, source.token, device);
-      if (input.values.json === true) input.stdout(JSON.stringify(view, null, 2));
-      else for (const line of limitsLines(device, view.own, view.defaults)) input.stdout(line);
-      return 0;
-    }
-    const view = viaData(input, device);
+    const view: Shown = await onSource<Shown>(input, { data: (db) => viaData(input, db, device), url: (api) => viaApi(input, api, device) });
     if (input.values.json === true) input.stdout(JSON.stringify(view, null, 2));
-    else for (const line of limitsLines(device, view.own, null)) input.stdout(line);
+    else for (const line of limitsLines(device, view.own, view.defaults ?? null)) input.stdout(line);
     return 0;
   },
 };

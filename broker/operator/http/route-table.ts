@@ -3,6 +3,7 @@
 import type { Route } from './route.js';
 import { channelRoutes } from './routes-channels.js';
 import { deviceLimitRoutes } from './routes-device-limits.js';
+import { dashboardRoutes } from './routes-dashboard.js';
 import { deviceRoutes } from './routes-devices.js';
 import { ledgerRoutes } from './routes-ledger.js';
 import { liveRoutes } from './routes-live.js';
@@ -10,4 +11,4 @@ import { settlementRoutes } from './routes-settlements.js';
 import { siteRoutes } from './routes-site.js';
 import { walletRoutes } from './routes-wallets.js';
 
-export const ROUTES: readonly Route[] = [...siteRoutes, ...deviceRoutes, ...deviceLimitRoutes, ...walletRoutes, ...channelRoutes, ...settlementRoutes, ...ledgerRoutes, ...liveRoutes];
+export const ROUTES: readonly Route[] = [...siteRoutes, ...deviceRoutes, ...deviceLimitRoutes, ...walletRoutes, ...channelRoutes, ...settlementRoutes, ...ledgerRoutes, ...dashboardRoutes, ...liveRoutes];
