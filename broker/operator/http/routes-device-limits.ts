@@ -2,12 +2,12 @@
 // defaults, and what is enforced) and replace the device's own. The service reads limits from
 // the store on every use, so a change counts from the next channel open, top-up or voucher.
 import * as z from 'zod';
-import { checkDeviceId } from '../../../shared/ids.js';
 import type { OperatorContext } from './operator-context.js';
 import { deviceLimitsView, limitsBody, viewLimits, type DeviceLimitsView } from './limits-view.js';
 import { defineRoute, json, NONE, type Route } from './route.js';
+import { deviceIdText } from './routes-devices.js';
 
-const idParams = z.strictObject({ id: z.string().max(64).transform((id) => checkDeviceId(id)).describe('device id') });
+const idParams = z.strictObject({ id: deviceIdText });
 
 async function limitsOf(ops: OperatorContext, device: string): Promise<DeviceLimitsView> {
   const { own, effective } = await ops.app.service.deviceLimits(device);
