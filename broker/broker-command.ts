@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import { parseAmount } from '../shared/amount.js';
 import { integerOption, requirePath, requireString, type Command } from '../cli/command.js';
 import { createBrokerApp, systemRandom } from './app.js';
+import { durationSecondsOption } from '../cli/duration.js';
+import { BACKUP_KEEP_DEFAULT, BACKUP_KEEP_MAX } from './limits.js';
 import { CLOSE_WINDOW_SECONDS_DEFAULT, CLOSE_WINDOW_SECONDS_MAX, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX, MQTT_PORT_DEFAULT, MQTTS_PORT_DEFAULT } from './limits.js';
 import { operatorHttpHandler } from './operator/http/operator-api.js';
 import { resolveOperatorToken } from './operator/operator-token.js';
@@ -42,6 +44,9 @@ export const brokerCommand: Command = {
     'close-window-seconds': { type: 'string', description: 'dispute window of a payer\'s, operator\'s or expiry\'s close (0 settles at once)', default: String(CLOSE_WINDOW_SECONDS_DEFAULT) },
     'broker-id': { type: 'string', description: 'broker id that connect tokens must name', default: 'mqpay' },
     'operator-token': { type: 'string', description: 'operator token (else $MQPAY_OPERATOR_TOKEN, else DATA/operator.token)' },
+    'backup-dir': { type: 'string', description: 'directory for scheduled backups and the operator journal (put it on another disk than --data)' },
+    'backup-every': { type: 'string', description: 'take a checked online backup this often, e.g. 15m, 1h, 30s (needs --backup-dir)' },
+    'backup-keep': { type: 'string', description: 'scheduled backups kept in --backup-dir; older ones are deleted', default: String(BACKUP_KEEP_DEFAULT) },
     'log-level': { type: 'string', description: 'fatal|error|warn|info|debug|silent', default: 'info' },
   },
   async run(input) {
@@ -73,6 +78,9 @@ export const brokerCommand: Command = {
       closeWindowSeconds: integerOption(input, 'close-window-seconds', 0, CLOSE_WINDOW_SECONDS_MAX) ?? CLOSE_WINDOW_SECONDS_DEFAULT,
       brokerId: requireString(input, 'broker-id'),
       operatorToken: resolveOperatorToken(dataDir, input.values['operator-token'] as string | undefined, input.io.env.MQPAY_OPERATOR_TOKEN, systemRandom),
+      backupDir: path('backup-dir'),
+      backupEverySeconds: durationSecondsOption(input, 'backup-every'),
+      backupKeep: integerOption(input, 'backup-keep', 1, BACKUP_KEEP_MAX) ?? BACKUP_KEEP_DEFAULT,
       logLevel: requireString(input, 'log-level') as never,
     }, { httpHandler: operatorHttpHandler() });
     let ports: Awaited<ReturnType<typeof app.listen>>;
@@ -104,6 +112,7 @@ export const brokerCommand: Command = {
     if (app.tls !== null) process.on('SIGHUP', reload);
     input.stdout(`service public key: ${app.servicePublicKeyHex}`);
     input.stdout(`data: ${dataDir}; settlement every ${app.config.epochSeconds} s; close window ${app.config.closeWindowSeconds} s`);
+    if (app.config.backupDir !== null) input.stdout(`backups: ${app.config.backupDir}${app.backups === null ? ' (operator journal only; no --backup-every)' : `, every ${app.config.backupEverySeconds} s, keeping ${app.config.backupKeep}`}`);
     await input.io.untilStopped();
     process.off('SIGHUP', reload);
     await app.close();

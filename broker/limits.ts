@@ -116,3 +116,20 @@ export const WATCH_POLL_MS = 1_000;
 export const WATCH_BATCH_MAX = 500;
 /** `mqpay settlements --watch --url`: the wait before the live-event stream is reopened. */
 export const WATCH_RECONNECT_MS = 2_000;
+
+// Backups (broker/backup/)
+
+/** Scheduled backups kept in --backup-dir when --backup-keep is not given (older ones are deleted). */
+export const BACKUP_KEEP_DEFAULT = 24;
+export const BACKUP_KEEP_MAX = 10_000;
+/** Shortest and longest --backup-every. */
+export const BACKUP_EVERY_SECONDS_MIN = 1;
+export const BACKUP_EVERY_SECONDS_MAX = 7 * 86_400;
+/** Pages the broker's backup copies per event-loop turn (4 KiB pages: 1 MiB per step). */
+export const BACKUP_PAGES_PER_STEP = 256;
+/** Pages a `mqpay ledger backup` process copies per step: it is not serving anyone. */
+export const BACKUP_PAGES_PER_STEP_OFFLINE = 1_000_000;
+/** The latest backup is overdue (alarm: log, ops event, metric) past this many backup intervals. */
+export const BACKUP_OVERDUE_INTERVALS = 2;
+/** Largest operator journal file `mqpay ledger journal` reads, in bytes. */
+export const JOURNAL_BYTES_MAX = 64 * 1_048_576;

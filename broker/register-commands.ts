@@ -5,5 +5,6 @@ import { channelEvidenceCommand, deviceAddCommand, ledgerCheckCommand, ledgerIni
 import { brokerCommand } from './broker-command.js';
 import { channelCloseCommand } from './operator/commands/channel-close-command.js';
 import { viewCommands } from './operator/commands/view-commands.js';
+import { ledgerBackupCommand, ledgerJournalCommand, ledgerRestoreCommand } from './operator/commands/backup-commands.js';
 
-export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ledgerCheckCommand, channelEvidenceCommand, channelCloseCommand, ...viewCommands];
+export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ledgerCheckCommand, ledgerBackupCommand, ledgerRestoreCommand, ledgerJournalCommand, channelEvidenceCommand, channelCloseCommand, ...viewCommands];

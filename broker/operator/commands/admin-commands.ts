@@ -17,6 +17,8 @@ import { channelIdFromHex } from '../../../shared/ids.js';
 import { addDevice } from '../../store/sqlite/devices.js';
 import { normalCertificateSha256, recordDeviceCertificate } from '../../store/sqlite/device-certificates.js';
 import { fundWallet } from '../../store/sqlite/ledger.js';
+import { journalDirOf } from '../../store/sqlite/restore-record.js';
+import { appendJournal } from '../../backup/operator-journal.js';
 import { DATABASE_FILE, openDatabase, type Db } from '../../store/sqlite/open-database.js';
 
 const dataOption = { data: { type: 'string', description: 'broker data directory' } } as const;
@@ -84,7 +86,10 @@ export const walletFundCommand: Command = {
     // The same key as the HTTP API's Idempotency-Key: reused for another wallet or amount, the
     // ledger refuses it (IDEMPOTENCY_CONFLICT) and this exits non-zero.
     const key = typeof input.values.id === 'string' ? input.values.id : randomBytes(12).toString('hex');
-    const outcome = withDatabase(input, true, (db) => fundWallet(db, name, amount, key, Date.now()));
+    const nowMs = Date.now();
+    const { outcome, journalDir } = withDatabase(input, true, (db) => ({ outcome: fundWallet(db, name, amount, key, nowMs), journalDir: journalDirOf(db) }));
+    // Committed: journaled beside the broker's backups (its --backup-dir, named in the ledger), for a restore to list.
+    if (outcome.kind === 'funded' && journalDir !== null) appendJournal(journalDir, { action: 'wallet.fund', device: name, amount, key, by: 'cli', atMs: nowMs });
     input.stdout(`${outcome.kind === 'funded' ? 'funded' : 'already funded (same id)'} ${name} with ${formatAmount(amount)}; balance ${formatAmount(outcome.balance)}`);
     return 0;
   },
