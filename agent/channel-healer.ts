@@ -113,7 +113,8 @@ export class ChannelHealer {
   private payeeOffers(byId: ReadonlyMap<string, ServiceChannel>): RestoreParams[] {
     const offers: RestoreParams[] = [];
     for (const local of listPayeeChannels(this.ctx.db)) {
-      if (local.state !== 'open' || byId.has(toHex(local.id))) continue;
+      // Closed ones too: a close after the backup was lost with it, and the payee's payment with it.
+      if (byId.has(toHex(local.id))) continue;
       const certified = payeeCertificate(this.ctx.db, local.id);
       const held = heldVoucher(this.ctx.db, local.id);
       if (certified === null || held === null) continue;

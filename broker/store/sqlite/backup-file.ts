@@ -8,7 +8,7 @@
 // could not be checked: a backup file is as secret as the data directory.
 import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { toHex } from '../../../shared/hex.js';
 import { auditLedger, type AuditCheck } from './audit.js';
@@ -50,6 +50,7 @@ export function failedChecks(checks: readonly AuditCheck[]): string {
 }
 
 export async function writeBackup(db: Db, file: string, options: BackupOptions): Promise<BackupWritten> {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const partial = join(dirname(file), `.${basename(file)}.${toHex(randomBytes(6))}.partial`);
   try {
     await db.backup(partial, { progress: () => options.pagesPerStep });
