@@ -5,7 +5,8 @@
 // happen. The copy is then checked (PRAGMA integrity_check and the ledger audit), stamped with
 // when its snapshot began, switched to a single file (journal_mode DELETE), fsynced and renamed
 // into place. It also carries the service key, without which restored channels' certificates
-// could not be checked: a backup file is as secret as the data directory.
+// could not be checked: a backup file is as secret as the data directory
+// [docs/DESIGN.md "Backups and restore"].
 import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
