@@ -14,7 +14,8 @@ import { opsEventSchema, type OpsEvent } from '../shared/ops-events.js';
 import { amountOf } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
-import { random, signedVoucher, startBroker, tempDir, type RunningBroker } from './helpers/broker-fixture.js';
+import { OPERATOR_TOKEN, random, signedVoucher, startBroker, tempDir, type RunningBroker } from './helpers/broker-fixture.js';
+import { operatorHttpHandler } from '../broker/operator/http/operator-api.js';
 import { runCli } from './helpers/ops-cli.js';
 
 let broker: RunningBroker | null = null;
@@ -89,6 +90,31 @@ describe('online backups', () => {
     expect(refused.stderr).toMatch(/already holds a ledger \(mqpay\.db, mqpay\.db-wal, service\.key\); a restore never overwrites/);
     expect(readRestoreRecord(broker.app.db)).toBeNull();
     expect(await broker.app.service.device('car-1')).not.toBeNull();
+  });
+});
+
+describe('the operator journal', () => {
+  it('journals fundings (HTTP API and CLI) beside the backups and lists those after a backup, less those the ledger holds', async () => {
+    const backupDir = scratch();
+    broker = await startBroker({ backupDir, httpPort: 0 }, undefined, { httpHandler: operatorHttpHandler() });
+    broker.enrol('car-1');
+    const backup = join(backupDir, 'b.db');
+    expect((await runCli(['ledger', 'backup', '--data', broker.dataDir, '--to', backup])).code).toBe(0);
+    const funded = await fetch(`http://127.0.0.1:${broker.httpPort}/api/wallets/car-1/fund`, {
+      method: 'POST', headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json', 'idempotency-key': 'api-1' }, body: JSON.stringify({ amount: '2.5' }),
+    });
+    expect(funded.status).toBe(201);
+    expect((await runCli(['wallet', 'fund', 'car-1', '1', '--id', 'cli-1', '--data', broker.dataDir])).code).toBe(0);
+    // A repeat moves nothing and is not journaled again.
+    expect((await runCli(['wallet', 'fund', 'car-1', '1', '--id', 'cli-1', '--data', broker.dataDir])).stdout).toMatch(/^already funded/);
+    const listed = await runCli(['ledger', 'journal', '--since-backup', backup, '--journal', backupDir]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/2 money action\(s\) after the backup/);
+    expect(listed.stdout).toContain('mqpay wallet fund car-1 2.5 --id api-1 --data DIR    # ');
+    expect(listed.stdout).toContain('mqpay wallet fund car-1 1 --id cli-1 --data DIR    # ');
+    // Against the live ledger, which holds both keys, nothing is left to replay.
+    const against = await runCli(['ledger', 'journal', '--since-backup', backup, '--journal', backupDir, '--data', broker.dataDir]);
+    expect(against.stdout).toMatch(/no money actions to replay/);
   });
 });
 
