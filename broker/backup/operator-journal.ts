@@ -66,7 +66,16 @@ export function commandOf(entry: JournalEntry, dataDir: string): string {
   }
 }
 
-/** Actions at or after a snapshot began (one that committed while it was copied may be in it or not: replaying it is safe either way). */
+/**
+ * Actions at or after a snapshot began (one that committed while it was copied may be in it or
+ * not: replaying it is safe either way), each key once: a replay after a restore is journaled
+ * again, and is the same action.
+ */
 export function actionsSince(entries: readonly JournalEntry[], startedAtMs: number): JournalEntry[] {
-  return entries.filter((entry) => entry.atMs >= startedAtMs);
+  const keys = new Set<string>();
+  return entries.filter((entry) => {
+    if (entry.atMs < startedAtMs || keys.has(`${entry.action}:${entry.key}`)) return false;
+    keys.add(`${entry.action}:${entry.key}`);
+    return true;
+  });
 }
