@@ -124,6 +124,10 @@ describe('backup, disaster and restore: the devices heal the ledger', () => {
     const behind = () => withLedger(dataDir, (ledger) => [...accepted].filter(([hex, total]) => (getChannel(ledger, channelIdFromHex(hex))?.latestTotal ?? -1n) < total).map(([hex]) => hex));
     // All but car-3's channel come back on their own; car-3's waits for its funding.
     await expect.poll(() => behind().length, HEAL_BOUND).toBe(1);
+    // car-3 pays again before its funding is replayed: the service answers CHANNEL_UNKNOWN for a
+    // channel it certified, which the agent does not take as final (it hands the channel back
+    // and re-sends once the service has it), so the payment is accepted after the replay.
+    const waiting = await lateAgent.sign('charger-1', '0.5');
     const restoreView = await (await fetch(`http://127.0.0.1:${httpPort}/api/ledger/restore`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as { restored: { healed: { channels: number; created: number }; backupStartedAtMs: number } };
     expect(restoreView.restored.healed.channels).toBeGreaterThanOrEqual(1);
 
@@ -134,6 +138,9 @@ describe('backup, disaster and restore: the devices heal the ledger', () => {
       expect(replayed.stderr).toBe('');
       expect(replayed.stdout).toMatch(time === 0 ? /^funded car-3 with 30/ : /^already funded \(same id\)/);
     }
+    await expect.poll(() => behind(), HEAL_BOUND).toEqual([]);
+    await waiting.accepted;
+    accepted.set(waiting.channel, waiting.total);
     await expect.poll(() => behind(), HEAL_BOUND).toEqual([]);
 
     // Settlement catches up; the audit holds; funding = wallets + escrow + fees.
