@@ -131,5 +131,7 @@ export const BACKUP_PAGES_PER_STEP = 256;
 export const BACKUP_PAGES_PER_STEP_OFFLINE = 1_000_000;
 /** The latest backup is overdue (alarm: log, ops event, metric) past this many backup intervals. */
 export const BACKUP_OVERDUE_INTERVALS = 2;
+/** The backups' age is checked at least this far apart (and at most half an interval apart). */
+export const BACKUP_WATCH_MS_MIN = 1_000;
 /** Largest operator journal file `mqpay ledger journal` reads, in bytes. */
 export const JOURNAL_BYTES_MAX = 64 * 1_048_576;

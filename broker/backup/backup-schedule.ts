@@ -14,7 +14,7 @@ import type { Clock } from '../service/ports.js';
 import type { Telemetry } from '../service/telemetry.js';
 import { writeBackup, type BackupWritten } from '../store/sqlite/backup-file.js';
 import type { Db } from '../store/sqlite/open-database.js';
-import { BACKUP_OVERDUE_INTERVALS, BACKUP_PAGES_PER_STEP } from '../limits.js';
+import { BACKUP_OVERDUE_INTERVALS, BACKUP_PAGES_PER_STEP, BACKUP_WATCH_MS_MIN } from '../limits.js';
 
 export interface BackupScheduleOptions {
   readonly dir: string;
@@ -31,6 +31,8 @@ export function backupFileName(nowMs: number): string {
 
 export class BackupSchedule {
   private timer: NodeJS.Timeout | null = null;
+  /** Checks the age between attempts too, so a backup that hangs still raises the alarm. */
+  private watch: NodeJS.Timeout | null = null;
   private stopped = false;
   private running: Promise<BackupWritten | null> | null = null;
   private lastSuccess: number | null;
@@ -71,11 +73,14 @@ export class BackupSchedule {
 
   start(): void {
     this.schedule(0);
+    this.watch = setInterval(() => this.checkOverdue(), Math.max(BACKUP_WATCH_MS_MIN, this.options.everyMs / BACKUP_OVERDUE_INTERVALS));
+    this.watch.unref();
   }
 
   stop(): Promise<unknown> {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
+    if (this.watch !== null) clearInterval(this.watch);
     return this.running ?? Promise.resolve();
   }
 
