@@ -1,7 +1,7 @@
 // Online backups while the broker writes, restores that refuse a live ledger, and the broker's
 // scheduled backups: kept to N, their age a metric that moves with the (injected) clock, and an
 // alarm (ops event with its strict schema) once the latest is older than the bound.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOperatorMetrics } from '../broker/operator/metrics.js';
@@ -62,6 +62,7 @@ describe('online backups', () => {
     expect(facts.checks.length).toBeGreaterThan(5);
     expect(facts.checks.filter((check) => !check.ok)).toEqual([]);
     expect(facts.startedAtMs).not.toBeNull();
+    expect(statSync(file).mode & 0o777).toBe(0o600); // it holds the service key
 
     // Restored into a new directory, it audits clean and records where it came from.
     const restored = join(scratch(), 'restored');

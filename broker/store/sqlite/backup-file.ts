@@ -9,7 +9,7 @@
 // [docs/DESIGN.md "Backups and restore"].
 import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { toHex } from '../../../shared/hex.js';
 import { auditLedger, type AuditCheck } from './audit.js';
@@ -55,6 +55,7 @@ export async function writeBackup(db: Db, file: string, options: BackupOptions):
   const partial = join(dirname(file), `.${basename(file)}.${toHex(randomBytes(6))}.partial`);
   try {
     await db.backup(partial, { progress: () => options.pagesPerStep });
+    chmodSync(partial, 0o600); // it holds the service key
     const checks = finishCopy(partial, options);
     const failed = failedChecks(checks);
     if (failed !== '') throw new Error(`the backup copy failed its checks: ${failed}`);
