@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import { createServer as createHttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
 import type { RandomBytes } from '../shared/ids.js';
+import { PROTOCOL_VERSION } from '../shared/schemas.js';
 import { toHex } from '../shared/hex.js';
 import { brokerConfig, isLoopbackHost, type BrokerConfig, type BrokerConfigInput } from './config.js';
 import { TlsReloader } from './mqtt/tls-material.js';
@@ -22,6 +23,9 @@ import { inlineVerifier, WorkerVerifier } from './service/vouchers/verify-pool.j
 import type { Store } from './store/port.js';
 import { sqliteStore } from './store/sqlite/store.js';
 import { openDatabase, type Db } from './store/sqlite/open-database.js';
+import type { SyncStall } from './store/sqlite/durable-commit.js';
+import { WalCheckpointer } from './store/sqlite/wal-checkpointer.js';
+import { openWalSync, type SyncWal } from './store/sqlite/wal-sync.js';
 
 // pino at the edges only. Amounts are logged as strings; keys and signatures never.
 function createLogger(level: string, name = 'mqpay'): Logger {
@@ -65,6 +69,11 @@ export interface BrokerOverrides {
    * tests wrap the real adapter to hold or fail its commits; the database stays real.
    */
   readonly store?: (db: Db) => Store;
+  /**
+   * The commit fsync (default: fdatasync of the WAL on libuv's pool, wal-sync.ts). Slow-disk
+   * tests wrap the real one to hold it; the fsync itself stays real.
+   */
+  readonly syncWal?: (real: SyncWal) => SyncWal;
   /** Extra HTTP routes (the operator API); return false to fall through to 404. */
   readonly httpHandler?: (app: BrokerApp) => (request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse) => boolean | Promise<boolean>;
 }
@@ -72,9 +81,21 @@ export interface BrokerOverrides {
 export const systemClock: Clock = { nowMs: () => Date.now() };
 export const systemRandom: RandomBytes = (length) => new Uint8Array(randomBytes(length));
 
-/** The SQLite store over the app's file, reporting lock waits to telemetry and the log. */
-function sqliteStoreFor(config: BrokerConfig, telemetry: Telemetry, logger: Logger): (db: Db) => Store {
+/** The storage alarm of a slow disk: the log, the metrics (telemetry) and the ops stream. */
+function syncStallAlarm(telemetry: Telemetry, clock: Clock, logger: Logger): (stall: SyncStall) => void {
+  return (stall) => {
+    telemetry.emit({ kind: 'storage.sync-stall', ...stall });
+    const waitedMs = Math.round(stall.waitedMs);
+    telemetry.emit({ kind: 'ops.event', event: { v: PROTOCOL_VERSION, type: `storage.${stall.state}`, waitedMs, atMs: clock.nowMs() } });
+    if (stall.state === 'stalled') logger.error({ waited_ms: waitedMs }, 'the ledger\'s disk stalled: a commit is waiting for its fsync; writes are refused until it returns');
+    else logger.warn({ waited_ms: waitedMs }, 'the ledger\'s disk is back: the stalled fsync returned; writes are taken again');
+  };
+}
+
+/** The SQLite store over the app's file, reporting lock waits and disk stalls to telemetry and the log. */
+function sqliteStoreFor(config: BrokerConfig, telemetry: Telemetry, logger: Logger, durability: { syncWal: SyncWal; onSyncStall: (stall: SyncStall) => void }): (db: Db) => Store {
   return (database) => sqliteStore(database, {
+    ...durability,
     lockWaitMs: config.storeLockWaitMs,
     onLockWait(waited) {
       telemetry.emit({ kind: 'storage.lock-wait', ...waited });
@@ -161,7 +182,14 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const aedes = await createAedes(config);
   const transport = aedesTransport(aedes);
   const telemetry = new Telemetry();
-  const storeFor = sqliteStoreFor(config, telemetry, logger.child({ module: 'store' }));
+  const storeLogger = logger.child({ module: 'store' });
+  // Commits are made durable off the event loop, and checkpoints run in a worker.
+  const walSync = openWalSync(db.name);
+  const syncWal = overrides.syncWal?.(walSync.syncWal) ?? walSync.syncWal;
+  const checkpointer = new WalCheckpointer(db.name, (result) => {
+    if (!result.ok && result.code !== 'SQLITE_BUSY') storeLogger.warn({ code: result.code }, 'WAL checkpoint failed; tried again at the next interval');
+  });
+  const storeFor = sqliteStoreFor(config, telemetry, storeLogger, { syncWal, onSyncStall: syncStallAlarm(telemetry, clock, storeLogger) });
   const verifier = config.verifyThreads === 1 ? new WorkerVerifier() : inlineVerifier;
   const service = createSettlementService({
     store: (overrides.store ?? storeFor)(db), telemetry, clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
@@ -221,6 +249,8 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
       await verifier.close();
       await new Promise((resolve) => setImmediate(resolve));
       await service.flush();
+      await checkpointer.close();
+      walSync.close();
       db.close();
     },
   };

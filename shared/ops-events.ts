@@ -18,6 +18,12 @@ export const opsEventSchema = z.discriminatedUnion('type', [
   z.strictObject({ v: version, type: z.literal('channel.closing'), channel: channelIdSchema, closesAtMs: atMs, by: z.literal('operator'), atMs }),
   /** A payer signed two totals for one seq: evidence is kept (bounded per channel) and the device flagged. */
   z.strictObject({ v: version, type: z.literal('device.double-signed'), device: deviceIdSchema, channel: channelIdSchema, seq: seqSchema, atMs }),
+  /**
+   * The storage alarm: a commit has waited `waitedMs` for the disk, past the broker's bound, and
+   * writes are refused SERVICE_UNAVAILABLE (`storage.stalled`); or that wait ended and writes are
+   * taken again (`storage.recovered`, `waitedMs` the whole wait).
+   */
+  z.strictObject({ v: version, type: z.enum(['storage.stalled', 'storage.recovered']), waitedMs: z.number().int().nonnegative(), atMs }),
 ]);
 export type OpsEvent = z.input<typeof opsEventSchema>;
 export type OpsEventParsed = z.output<typeof opsEventSchema>;

@@ -21,6 +21,8 @@ export type TelemetryEvent =
   | { readonly kind: 'settlement'; readonly result: SettlementResult; readonly durationMs: number }
   /** A write waited for a lock held by another process; `acquired` false: it was refused. */
   | { readonly kind: 'storage.lock-wait'; readonly waitedMs: number; readonly acquired: boolean }
+  /** A commit waited for the disk (its WAL fsync) past the bound (`stalled`), or that wait ended (`recovered`). */
+  | { readonly kind: 'storage.sync-stall'; readonly state: 'stalled' | 'recovered'; readonly waitedMs: number }
   /** A client that stopped reading was dropped: it held `bufferedBytes` unsent. */
   | { readonly kind: 'client.dropped'; readonly bufferedBytes: number }
   /** What goes on mqpay/v1/ops/events: connects, disconnects, operator actions. */
@@ -40,6 +42,8 @@ export class Telemetry {
   private droppedCount = 0;
   private lockWaitsRefused = 0;
   private doubleSignCount = 0;
+  private syncStallCount = 0;
+  private syncStalledNow = false;
   private readonly listeners = new Set<TelemetryListener>();
 
   emit(event: TelemetryEvent): void {
@@ -53,6 +57,10 @@ export class Telemetry {
       case 'client.dropped': this.droppedCount += 1; break;
       case 'storage.lock-wait': if (event.acquired) this.lockWaitsAcquired += 1; else this.lockWaitsRefused += 1; break;
       case 'double-sign': this.doubleSignCount += 1; break;
+      case 'storage.sync-stall':
+        if (event.state === 'stalled') this.syncStallCount += 1;
+        this.syncStalledNow = event.state === 'stalled';
+        break;
     }
     // A listener that throws must not undo what happened, nor starve the others.
     for (const listener of this.listeners) {
@@ -94,6 +102,11 @@ export class Telemetry {
   /** Writes that waited for another process's lock: got it in time, or were refused. */
   get storageLockWaits(): { readonly acquired: number; readonly refused: number } {
     return { acquired: this.lockWaitsAcquired, refused: this.lockWaitsRefused };
+  }
+
+  /** Commits whose fsync took longer than the bound, and whether one is waiting like that now. */
+  get storageSyncStalls(): { readonly count: number; readonly stalled: boolean } {
+    return { count: this.syncStallCount, stalled: this.syncStalledNow };
   }
 
   /** Clients dropped because they stopped reading. */
