@@ -1,0 +1,56 @@
+// Commit throughput and event-loop stalls of the broker's store, with the commit fsync on the
+// event loop (synchronous=FULL, as before) and off it (synchronous=NORMAL, then the WAL's
+// fdatasync on libuv's pool, as the broker runs now). Not a test: figures for RELIABILITY.md.
+//
+//   npx esbuild scripts/commit-sync-figures.ts --bundle --platform=node --format=esm --packages=external --outfile=.tmp-figures.mjs && node .tmp-figures.mjs; rm .tmp-figures.mjs
+//
+// Each mode runs COMMITS single-write units of work one after the other, then WRITERS writers at
+// once (each commit still one transaction and one fsync: the store serialises them).
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { addDeviceInTransaction } from '../broker/store/sqlite/devices.js';
+import { openDatabase } from '../broker/store/sqlite/open-database.js';
+import { sqliteStore } from '../broker/store/sqlite/store.js';
+import { WalCheckpointer } from '../broker/store/sqlite/wal-checkpointer.js';
+import { openWalSync } from '../broker/store/sqlite/wal-sync.js';
+import { generateKeyPair } from '../shared/keys.js';
+
+const COMMITS = Number(process.env.COMMITS ?? 2_000);
+const WRITERS = 8;
+
+async function run(mode: 'fsync on the event loop' | 'fsync off the event loop'): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'mqpay-figures-'));
+  const db = openDatabase(dir);
+  addDeviceInTransaction(db, 'dev', generateKeyPair((length) => new Uint8Array(randomBytes(length))).publicKey, Date.now());
+  const off = mode === 'fsync off the event loop';
+  const walSync = off ? openWalSync(db.name) : null;
+  const checkpointer = off ? new WalCheckpointer(db.name, () => undefined) : null;
+  const store = sqliteStore(db, { lockWaitMs: 60_000, ...(walSync === null ? {} : { syncWal: walSync.syncWal }) });
+  let n = 0;
+  const commit = () => store.transaction((tx) => tx.storeAnswer('dev', `r${n++}`, 'wallet.balance', { digest: 'd', response: '{}' }, Date.now(), 1_000_000));
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  let started = performance.now();
+  for (let i = 0; i < COMMITS; i++) await commit();
+  const sequentialMs = performance.now() - started;
+  started = performance.now();
+  await Promise.all(Array.from({ length: WRITERS }, async () => {
+    for (let i = 0; i < COMMITS / WRITERS; i++) await commit();
+  }));
+  const concurrentMs = performance.now() - started;
+  delay.disable();
+  const ms = (nanoseconds: number) => (nanoseconds / 1e6).toFixed(1);
+  console.log(`${mode}: ${(COMMITS / (sequentialMs / 1000)).toFixed(0)} commits/s one at a time, ${(COMMITS / (concurrentMs / 1000)).toFixed(0)} commits/s from ${WRITERS} writers; event-loop delay p50 ${ms(delay.percentile(50))} ms, p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms`);
+  await checkpointer?.close();
+  walSync?.close();
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+await run('fsync on the event loop');
+await run('fsync off the event loop');
+await run('fsync on the event loop');
+await run('fsync off the event loop');
