@@ -1,12 +1,13 @@
 // Long suite (npm run test:long). No device can slow another [docs/DESIGN.md rule 15]: payees that subscribe to their inbox and
 // then stop reading, while payers stream vouchers to them, cost only themselves. An unrelated
-// device's request round trip is measured under the same payer load with the payees reading, then
-// with them frozen; its p99 may not pass twice the reading p99 (a ratio in one test, with a floor
-// of a few milliseconds, below which a shared two-core machine's timer and GC noise decide).
+// device's request round trip is measured unloaded (no vouchers flowing), then under the payers'
+// load with the payees reading, then with them frozen; its p99 while they are frozen may not pass
+// twice its unloaded p99 (a ratio in one test, with a floor of a few milliseconds, below which a
+// shared two-core machine's timer and GC noise decide).
 // The frozen phase lasts until the broker has dropped every frozen reader (it holds more than the
 // outbound bound unsent). The payees are Python clients with a receive buffer of a few KiB
 // (helpers/frozen-reader.ts): a paused Node socket on loopback lets the kernel absorb megabytes
-// first, and ten of them were not dropped after 300 s; these fill in seconds.
+// on both sides first, and ten of them were not dropped after 300 s; these fill in tens of seconds.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceLink } from '../../agent/link/link.js';
 import { auditLedger } from '../../broker/store/sqlite/audit.js';
@@ -22,8 +23,13 @@ const P99_FLOOR_MS = 5;
 const SAMPLES = 300;
 /** The probe and the payers are held to no per-device rate here: the load is the point. */
 const LOAD_CONFIG = { outboundBytesPerClientMax: 65_536, messagesPerSecondPerDevice: 1_000_000, messagesBurstPerDevice: 1_000_000 } as const;
-/** A frozen reader must have been dropped by then (seconds, with their small receive buffers). */
-const FROZEN_PHASE_MS_MAX = 60_000;
+/**
+ * A frozen reader must have been dropped by then. Their small receive buffers leave one absorber:
+ * the broker's own send buffer, which Linux grows to tcp_wmem's maximum (3.9 MB here) for a
+ * sender held back by the receiver's window, and Node cannot cap (no SO_SNDBUF). Ten of them
+ * fill in 25 to 40 s on a quiet two-core machine, longer on a loaded one.
+ */
+const FROZEN_PHASE_MS_MAX = 240_000;
 
 let broker: RunningBroker | null = null;
 const readers: FrozenReader[] = [];
@@ -86,7 +92,7 @@ async function scenario(running: RunningBroker, frozenCount: number): Promise<{ 
     payers.push({ keys, link, channelId, seq: 0n });
   }
   await roundTrips(probe, 20); // warm up
-  // For the record only: with no load at all (the bound is against the same load, payees reading).
+  // Unloaded: the reference of the bound.
   const idle = p99(await roundTrips(probe, SAMPLES));
   const stop = streamVouchers(payers);
   try {
@@ -111,11 +117,11 @@ async function scenario(running: RunningBroker, frozenCount: number): Promise<{ 
 }
 
 describe('frozen payees cost only themselves', () => {
-  it.each([1, 10])('%i frozen payee(s): an unrelated device\'s request p99 stays within twice its p99 while they read', async (count) => {
+  it.each([1, 10])('%i frozen payee(s): an unrelated device\'s request p99 stays within twice its unloaded p99', async (count) => {
     broker = await startBroker(LOAD_CONFIG);
     const { idle, reading, frozen, frozenSamples, frozenMs } = await scenario(broker, count);
-    console.log(`${count} frozen: request p99 ${idle.toFixed(2)} ms idle, ${reading.toFixed(2)} ms under load with the payees reading, ${frozen.toFixed(2)} ms frozen (${frozenSamples} round trips in ${(frozenMs / 1000).toFixed(1)} s until all were dropped; ratio ${(frozen / reading).toFixed(2)})`);
-    expect(frozen).toBeLessThanOrEqual(2 * Math.max(reading, P99_FLOOR_MS));
+    console.log(`${count} frozen: request p99 ${idle.toFixed(2)} ms idle, ${reading.toFixed(2)} ms under load with the payees reading, ${frozen.toFixed(2)} ms frozen (${frozenSamples} round trips in ${(frozenMs / 1000).toFixed(1)} s until all were dropped; ratio to unloaded ${(frozen / idle).toFixed(2)})`);
+    expect(frozen).toBeLessThanOrEqual(2 * Math.max(idle, P99_FLOOR_MS));
     expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
   }, 400_000);
 
