@@ -3,6 +3,7 @@
 // fdatasync on libuv's pool, as the broker runs now). Not a test: figures for RELIABILITY.md.
 //
 //   npx esbuild scripts/commit-sync-figures.ts --bundle --platform=node --format=esm --packages=external --outfile=.tmp-figures.mjs && node .tmp-figures.mjs; rm .tmp-figures.mjs
+//   MODE=off strace -f -T -e trace=fsync,fdatasync -o trace.txt node .tmp-figures.mjs   # which thread waits for the disk
 //
 // Each mode runs COMMITS single-write units of work one after the other, then WRITERS writers at
 // once (each commit still one transaction and one fsync, in the service's one write queue).
@@ -65,7 +66,6 @@ async function run(mode: 'fsync on the event loop' | 'fsync off the event loop')
   rmSync(dir, { recursive: true, force: true });
 }
 
-await run('fsync on the event loop');
-await run('fsync off the event loop');
-await run('fsync on the event loop');
-await run('fsync off the event loop');
+// MODE=on or MODE=off runs one (to count the main thread's fsyncs under `strace -f -T`).
+const modes = process.env.MODE === 'on' ? ['on'] : process.env.MODE === 'off' ? ['off'] : ['on', 'off', 'on', 'off'];
+for (const mode of modes) await run(mode === 'on' ? 'fsync on the event loop' : 'fsync off the event loop');
