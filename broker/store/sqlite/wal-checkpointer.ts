@@ -4,19 +4,21 @@
 // worker runs `PRAGMA wal_checkpoint(PASSIVE)` every interval instead. PASSIVE takes no writer
 // lock: the broker's writes go on meanwhile (sqlite.org/c3ref/wal_checkpoint_v2.html).
 //
-// When a checkpoint has copied the whole WAL, the next writer starts it again from the top, and
-// in WAL mode with synchronous NORMAL or FULL that writer fsyncs the new WAL header
-// (sqlite.org/wal.html, "the WAL file header is synchronized when a WAL file begins to be reused
-// after a checkpoint"). So that this is not the broker's thread either, the worker writes first:
-// a transaction that rewrites `application_id` with its own value (mqpay never sets it) is the
-// smallest write there is. Should a broker write get in before it, that write pays the one header
-// fsync: at most one per interval, never one per commit.
+// What is left on the event loop: when a checkpoint has copied the whole WAL, the next writer
+// starts it again from the top, and in WAL mode with synchronous NORMAL or FULL that writer
+// fsyncs the new WAL header (sqlite.org/pragma.html#pragma_synchronous: "the WAL file header is
+// synchronized when a WAL file begins to be reused after a checkpoint"). That writer is the
+// broker's: one fsync on the event loop per complete checkpoint, so at most one per interval,
+// never one per commit. (Having the worker write first would move it here, but its write lock
+// would then make the broker's own synchronous writes outside the store, as tests' fixtures
+// make, fail SQLITE_BUSY under busy_timeout 0.) The header sync is what keeps a power cut from
+// mixing frames of the old WAL with the new: it cannot be skipped (synchronous=OFF would).
 //
-// The worker's connection has busy_timeout 0: a checkpoint or write that meets the broker's
-// lock is simply tried again at the next interval.
+// The worker's connection has busy_timeout 0: a checkpoint that meets a reader still on an old
+// snapshot does what it can and is tried again at the next interval.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { WAL_BYTES_KEPT_MAX, WAL_CHECKPOINT_INTERVAL_MS } from '../../limits.js';
+import { WAL_CHECKPOINT_INTERVAL_MS } from '../../limits.js';
 
 const BETTER_SQLITE3 = createRequire(import.meta.url).resolve('better-sqlite3');
 
@@ -28,21 +30,9 @@ const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 0');
 db.pragma('synchronous = FULL');
 db.pragma('wal_autocheckpoint = 0');
-db.pragma('journal_size_limit = ' + workerData.walBytesKept);
-function restartWal() {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    db.pragma('application_id = ' + Number(db.pragma('application_id', { simple: true })));
-    db.exec('COMMIT');
-  } catch (error) {
-    if (db.inTransaction) db.exec('ROLLBACK');
-    throw error;
-  }
-}
 function checkpoint() {
   try {
     const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (result.busy === 0 && result.log > 0 && result.log === result.checkpointed) restartWal();
     parentPort.postMessage({ ok: true, walFrames: result.log, checkpointed: result.checkpointed });
   } catch (error) {
     parentPort.postMessage({ ok: false, code: error.code ?? String(error) });
@@ -72,7 +62,7 @@ export class WalCheckpointer {
   private readonly exited: Promise<void>;
 
   constructor(databasePath: string, onResult: (result: CheckpointResult) => void) {
-    const workerData = { path: databasePath, intervalMs: WAL_CHECKPOINT_INTERVAL_MS, walBytesKept: WAL_BYTES_KEPT_MAX, betterSqlite3: BETTER_SQLITE3 };
+    const workerData = { path: databasePath, intervalMs: WAL_CHECKPOINT_INTERVAL_MS, betterSqlite3: BETTER_SQLITE3 };
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     this.worker.unref();
     this.worker.on('message', onResult);
