@@ -12,7 +12,7 @@ import { readAgentStatus, type AgentStatus } from './status.js';
 import { markPayeeChannelClosed } from './store/payee-channels.js';
 import { getPayerChannel, setPayerChannelState } from './store/payer-channels.js';
 import type {
-  CloseResult, Offer, RedeemReport, Payment, PaymentHandler, PaymentStream, PayOptions, ReceiptMessage, ReceivedPayment, SignedPayment, StreamOptions, VoucherMessage,
+  CloseResult, Offer, OfferPayment, OfferTerms, PayOfferOptions, RedeemReport, Payment, PaymentHandler, PaymentStream, PayOptions, ReceiptMessage, ReceivedPayment, SignedPayment, StreamOptions, VoucherMessage,
 } from './types.js';
 
 export interface Agent {
@@ -32,8 +32,15 @@ export interface Agent {
   receiveVoucher(message: VoucherMessage): Promise<ReceivedPayment>;
   /** Takes a receipt handed back directly; false when it is not believable. */
   receiveReceipt(message: ReceiptMessage): boolean;
-  offer(offer: { unit: string; price: AmountInput }): Promise<void>;
+  /**
+   * Signs `terms` with this device's key and publishes them as its current offer; the agent signs
+   * and publishes them again after every reconnect. Resolves with the signed offer once sent.
+   */
+  offer(terms: OfferTerms): Promise<Offer>;
+  /** A seller's current offer, its signature and expiry checked (see `Offer.sellerKeyChecked`). */
   readOffer(device: string, options?: { timeoutMs?: number }): Promise<Offer>;
+  /** Pays exactly price x quantity against `payee`'s signed offer; the voucher's memo digest names the offer. */
+  payOffer(payee: string, options: PayOfferOptions): Promise<OfferPayment>;
   /** The wallet balance held by the service. */
   balance(): Promise<Amount>;
   /** What this device knows locally: channels it pays and is paid through, pending vouchers. */
@@ -56,8 +63,9 @@ export interface Agent {
 
 export interface AgentParts {
   readonly stream: (payee: string, options: StreamOptions) => PaymentStream;
-  readonly offer: (offer: { unit: string; price: AmountInput }) => Promise<void>;
+  readonly offer: (terms: OfferTerms) => Promise<Offer>;
   readonly readOffer: (device: string, timeoutMs: number | undefined) => Promise<Offer>;
+  readonly payOffer: (payee: string, options: PayOfferOptions) => Promise<OfferPayment>;
   readonly stop: () => Promise<void>;
 }
 
@@ -99,8 +107,12 @@ export class AgentApi implements Agent {
     return this.payer.receipts.accept(message, null);
   }
 
-  offer(offer: { unit: string; price: AmountInput }): Promise<void> {
-    return this.parts.offer(offer);
+  offer(terms: OfferTerms): Promise<Offer> {
+    return this.parts.offer(terms);
+  }
+
+  payOffer(payee: string, options: PayOfferOptions): Promise<OfferPayment> {
+    return this.parts.payOffer(payee, options);
   }
 
   readOffer(device: string, options: { timeoutMs?: number } = {}): Promise<Offer> {

@@ -12,7 +12,8 @@ import { routeInbox } from './link/inbox.js';
 import { DeviceLink } from './link/link.js';
 import { parseBrokerUrl, streamBuilderFor, type LinkTls } from './link/link-stream.js';
 import { linkTlsOf } from './home/broker-trust.js';
-import { publishOffer, readOffer } from './offers.js';
+import { OfferPublisher, readOffer } from './offers.js';
+import { payOffer } from './payer/offer-payment.js';
 import { Payee } from './payee/payee.js';
 import { Payer } from './payer/payer.js';
 import { startStream } from './payer/stream.js';
@@ -95,7 +96,7 @@ function isConnackRefusal(error: Error): boolean {
   return typeof code === 'number' && code >= 1 && code <= 5;
 }
 
-function wire(ctx: AgentContext, payer: Payer, payee: Payee): void {
+function wire(ctx: AgentContext, payer: Payer, payee: Payee, offers: OfferPublisher): void {
   const { link, logger } = ctx;
   // The broker answered and said no (CONNACK 1-5): not "unreachable", and the log says which.
   let refusal: string | null = null;
@@ -107,6 +108,9 @@ function wire(ctx: AgentContext, payer: Payer, payee: Payee): void {
     payee.outbox.publishPending();
     // Vouchers accepted offline reach the service on every (re)connect [docs/DESIGN.md rule 11].
     payee.redeemer.redeemInBackground('connect');
+    // A restarted broker serves stored offers again, but one that ran out or never arrived is
+    // signed and sent afresh by its seller.
+    offers.onConnected();
   });
   link.on('offline', () => {
     if (refusal === null) logger.warn({ device: ctx.device }, 'broker unreachable; reconnecting');
@@ -134,7 +138,8 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const payer = new Payer(ctx);
   const payee = new Payee(ctx);
   const maintenance = new StateMaintenance(ctx);
-  wire(ctx, payer, payee);
+  const offers = new OfferPublisher(ctx);
+  wire(ctx, payer, payee, offers);
   payer.sender.start();
   maintenance.start();
   ctx.logger.info({ device: ctx.device }, 'agent started');
@@ -142,8 +147,9 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const stream = (payee: string, amount: Amount, memo: string | undefined) => payer.pay(payee, amount, memo === undefined ? {} : { memo });
   return new AgentApi(ctx, payer, payee, {
     stream: (to, streamOptions) => startStream((amount, memo) => stream(to, amount, memo), ctx.clock, streamOptions),
-    offer: (offer) => publishOffer(ctx, offer),
+    offer: (terms) => offers.publish(terms),
     readOffer: (device, timeoutMs) => readOffer(ctx, device, timeoutMs),
+    payOffer: (to, options) => payOffer(ctx, payer, to, options),
     stop: async () => {
       maintenance.stop();
       payer.stop(new MqpayError('SERVICE_UNAVAILABLE', 'agent stopped'));

@@ -6,7 +6,6 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import { createServer as createHttpsServer } from 'node:https';
 import { pino, type Logger } from 'pino';
 import type { RandomBytes } from '../shared/ids.js';
-import { PROTOCOL_VERSION } from '../shared/schemas.js';
 import { toHex } from '../shared/hex.js';
 import { brokerConfig, isLoopbackHost, type BrokerConfig, type BrokerConfigInput } from './config.js';
 import { TlsReloader } from './mqtt/tls-material.js';
@@ -81,12 +80,16 @@ export interface BrokerOverrides {
 export const systemClock: Clock = { nowMs: () => Date.now() };
 export const systemRandom: RandomBytes = (length) => new Uint8Array(randomBytes(length));
 
-/** The storage alarm of a slow disk: the log, the metrics (telemetry) and the ops stream. */
-function syncStallAlarm(telemetry: Telemetry, clock: Clock, logger: Logger): (stall: SyncStall) => void {
+/**
+ * A slow disk raises the alarm of storage faults (`storage.fault`, `disk-slow`: the log, the
+ * metrics and the operator's alarms stream); `storage.sync-stall` drives the service's refusals
+ * and the `mqpay_storage_stalled` gauge until the fsync returns.
+ */
+function syncStallAlarm(telemetry: Telemetry, logger: Logger): (stall: SyncStall) => void {
   return (stall) => {
     telemetry.emit({ kind: 'storage.sync-stall', ...stall });
+    if (stall.state === 'stalled') telemetry.emit({ kind: 'storage.fault', reason: 'disk-slow' });
     const waitedMs = Math.round(stall.waitedMs);
-    telemetry.emit({ kind: 'ops.event', event: { v: PROTOCOL_VERSION, type: `storage.${stall.state}`, waitedMs, atMs: clock.nowMs() } });
     if (stall.state === 'stalled') logger.error({ waited_ms: waitedMs }, 'the ledger\'s disk stalled: a commit is waiting for its fsync; writes are refused until it returns');
     else logger.warn({ waited_ms: waitedMs }, 'the ledger\'s disk is back: the stalled fsync returned; writes are taken again');
   };
@@ -102,6 +105,7 @@ function sqliteStoreFor(config: BrokerConfig, telemetry: Telemetry, logger: Logg
       if (waited.acquired) logger.warn({ waited_ms: waited.waitedMs }, 'write waited for a lock held by another process');
       else logger.error({ waited_ms: waited.waitedMs }, 'write refused: the ledger stayed locked by another process');
     },
+    onFault: (reason) => telemetry.emit({ kind: 'storage.fault', reason }),
   });
 }
 
@@ -189,7 +193,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const checkpointer = new WalCheckpointer(db.name, (result) => {
     if (!result.ok && result.code !== 'SQLITE_BUSY') storeLogger.warn({ code: result.code }, 'WAL checkpoint failed; tried again at the next interval');
   });
-  const storeFor = sqliteStoreFor(config, telemetry, storeLogger, { syncWal, onSyncStall: syncStallAlarm(telemetry, clock, storeLogger) });
+  const storeFor = sqliteStoreFor(config, telemetry, storeLogger, { syncWal, onSyncStall: syncStallAlarm(telemetry, storeLogger) });
   const verifier = config.verifyThreads === 1 ? new WorkerVerifier() : inlineVerifier;
   const service = createSettlementService({
     store: (overrides.store ?? storeFor)(db), telemetry, clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),

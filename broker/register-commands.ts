@@ -4,6 +4,7 @@ import type { Command } from '../cli/command.js';
 import { channelEvidenceCommand, deviceAddCommand, ledgerCheckCommand, ledgerInitCommand, walletFundCommand } from './operator/commands/admin-commands.js';
 import { brokerCommand } from './broker-command.js';
 import { channelCloseCommand } from './operator/commands/channel-close-command.js';
+import { settleCommand } from './operator/commands/settle-command.js';
 import { viewCommands } from './operator/commands/view-commands.js';
 
-export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ledgerCheckCommand, channelEvidenceCommand, channelCloseCommand, ...viewCommands];
+export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ledgerCheckCommand, channelEvidenceCommand, channelCloseCommand, settleCommand, ...viewCommands];

@@ -10,6 +10,7 @@ import { backends, sign } from '../shared/crypto.js';
 import { ERRORS } from '../shared/errors.js';
 import { toHex } from '../shared/hex.js';
 import { PAYLOAD_BYTES_MAX } from '../shared/limits.js';
+import { encodeOffer, offerDigestOf, type Offer } from '../shared/offer.js';
 import { encodeReceipt, type Receipt } from '../shared/receipt.js';
 import { PROTOCOL_VERSION } from '../shared/schemas.js';
 import { encodeVoucher, memoDigestOf, type Voucher } from '../shared/voucher.js';
@@ -29,6 +30,8 @@ const voucher: Voucher = { channelId: CHANNEL, seq: 42n, total: parseAmount('12.
 const voucherNoMemo: Voucher = { ...voucher, seq: 43n, memoDigest: null };
 const receipt: Receipt = { channelId: CHANNEL, seq: 42n, total: parseAmount('12.345678') };
 const certificate: ChannelCertificate = { channelId: CHANNEL, payer: 'ev.car-7', payerKey: SIGNER_KEY, payee: 'charger_2', payeeKey: PAYEE_KEY, deposit: parseAmount('50'), expiresAtSeconds: 1_767_225_600n, revision: 3 };
+// v3: the payee-signed offer (signed here by the signer seed, standing for the seller's key).
+const offer: Offer = { seller: 'charger_2', currency: 'EUR', unit: 'kWh', price: parseAmount('0.25'), issuedAtMs: 1_767_225_600_123n, expiresAtSeconds: 1_767_312_000n };
 const token: ConnectToken = { device: 'ev.car-7', broker: 'mqpay-eu-1', timeMs: 1_767_225_600_123n, nonce: range(0x10, 16) };
 
 const valid = (kind: string, name: string, fields: object, bytes: Uint8Array, extra: object = {}) => ({
@@ -40,6 +43,13 @@ const flip = (bytes: Uint8Array, at: number, value: number): string => {
   return toHex(copy);
 };
 const vBytes = encodeVoucher(voucher);
+const oBytes = encodeOffer(offer);
+/** The offer with bytes [at, at + values.length) replaced. */
+const patch = (bytes: Uint8Array, at: number, values: readonly number[]): string => {
+  const copy = bytes.slice();
+  copy.set(values, at);
+  return toHex(copy);
+};
 const encodings = {
   description: 'mqpay signed binary encodings, layout version 1 (docs/PROTOCOL.md). Hex is lower-case; integers are decimal strings ({"$bigint": "..."}); amounts are micro-units. Signatures are RFC 8032 ed25519 by the key whose 32-byte seed is given (deterministic). "invalid" entries must be refused by the decoder with the error code given.',
   keys: { signer: { seed: toHex(SIGNER_SEED), publicKey: toHex(SIGNER_KEY) }, payee: { seed: toHex(PAYEE_SEED), publicKey: toHex(PAYEE_KEY) } },
@@ -49,6 +59,7 @@ const encodings = {
     valid('receipt', 'receipt', receipt, encodeReceipt(receipt)),
     valid('certificate', 'channel certificate, revision 3', certificate, encodeCertificate(certificate)),
     valid('connectToken', 'connect token', token, encodeConnectToken(token)),
+    valid('offer', 'offer, 0.25 EUR per kWh', offer, oBytes, { digest: toHex(offerDigestOf(oBytes)) }),
   ],
   invalid: [
     { kind: 'voucher', name: 'one byte short', bytes: toHex(vBytes.subarray(0, vBytes.length - 1)), error: 'ENCODING_INVALID' },
@@ -58,6 +69,17 @@ const encodings = {
     { kind: 'voucher', name: 'seq 0', bytes: toHex(new Uint8Array([...vBytes.subarray(0, 41), 0, 0, 0, 0, 0, 0, 0, 0, ...vBytes.subarray(49)])), error: 'ENCODING_INVALID' },
     { kind: 'voucher', name: 'memo flag 2', bytes: flip(vBytes, 65, 2), error: 'ENCODING_INVALID' },
     { kind: 'voucher', name: 'memo flag 0 with a non-zero digest', bytes: flip(vBytes, 65, 0), error: 'ENCODING_INVALID' },
+    // Offer layout: tag 0-7, version 8, seller 9-41, currency 42-44, unit 45-61, price 62-69, issued 70-77, expires 78-85.
+    { kind: 'offer', name: 'one byte short', bytes: toHex(oBytes.subarray(0, oBytes.length - 1)), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'a trailing byte', bytes: `${toHex(oBytes)}00`, error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'voucher tag on offer bytes', bytes: patch(oBytes, 6, [0x56, 0x43]), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'layout version 2', bytes: flip(oBytes, 8, 2), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'lower-case currency', bytes: flip(oBytes, 42, 0x65), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'unit with a blank', bytes: flip(oBytes, 47, 0x20), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'empty unit', bytes: patch(oBytes, 45, [0, 0, 0, 0]), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'non-zero padding after the unit', bytes: flip(oBytes, 61, 0x41), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'price zero', bytes: patch(oBytes, 62, [0, 0, 0, 0, 0, 0, 0, 0]), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'expires before it is issued', bytes: patch(oBytes, 78, [0, 0, 0, 0, 0, 0, 0, 1]), error: 'ENCODING_INVALID' },
   ],
 };
 

@@ -17,3 +17,4 @@ export * from './voucher-rules.js';
 export * from './time.js';
 export * from './ops-events.js';
 export * from './currency.js';
+export * from './offer.js';

@@ -3,6 +3,7 @@
 // feed of the operator API relays these same messages, named by their `type`. Strict like every
 // other message; amounts are decimal strings parsed into bigint micro-units.
 import * as z from 'zod';
+import { ERROR_CODES, type ErrorCode } from './errors.js';
 import { amountSchema, channelIdSchema, deviceIdSchema, PROTOCOL_VERSION, seqSchema, settlementIdSchema } from './schemas.js';
 
 const version = z.literal(PROTOCOL_VERSION);
@@ -18,12 +19,6 @@ export const opsEventSchema = z.discriminatedUnion('type', [
   z.strictObject({ v: version, type: z.literal('channel.closing'), channel: channelIdSchema, closesAtMs: atMs, by: z.literal('operator'), atMs }),
   /** A payer signed two totals for one seq: evidence is kept (bounded per channel) and the device flagged. */
   z.strictObject({ v: version, type: z.literal('device.double-signed'), device: deviceIdSchema, channel: channelIdSchema, seq: seqSchema, atMs }),
-  /**
-   * The storage alarm: a commit has waited `waitedMs` for the disk, past the broker's bound, and
-   * writes are refused SERVICE_UNAVAILABLE (`storage.stalled`); or that wait ended and writes are
-   * taken again (`storage.recovered`, `waitedMs` the whole wait).
-   */
-  z.strictObject({ v: version, type: z.enum(['storage.stalled', 'storage.recovered']), waitedMs: z.number().int().nonnegative(), atMs }),
 ]);
 export type OpsEvent = z.input<typeof opsEventSchema>;
 export type OpsEventParsed = z.output<typeof opsEventSchema>;
@@ -46,3 +41,45 @@ export type OpsSettlementParsed = z.output<typeof opsSettlementSchema>;
 /** Either operator stream's message. */
 export const opsMessageSchema = z.union([opsEventSchema, opsSettlementSchema]);
 export type OpsMessageInput = z.input<typeof opsMessageSchema>;
+
+/** What the operator's alarms panel counts: attacks on the broker and faults of the machine. */
+export const ALARM_KINDS = ['auth.failure', 'acl.violation', 'voucher.rejected', 'double-sign', 'client.dropped', 'packet.oversized', 'storage.fault', 'storage.locked'] as const;
+export type AlarmKind = (typeof ALARM_KINDS)[number];
+
+/** One incident: who (a device, or the client id a refused CONNECT gave), and the code or reason. */
+export const opsAlarmSchema = z.strictObject({
+  kind: z.enum(ALARM_KINDS),
+  /** A device id, or the untrusted client id of a refused CONNECT; null when unknown. */
+  client: z.string().max(64).nullable(),
+  code: z.enum(ERROR_CODES as unknown as [ErrorCode, ...ErrorCode[]]).nullable(),
+  detail: z.string().max(120).nullable(),
+  atMs,
+});
+export type OpsAlarm = z.input<typeof opsAlarmSchema>;
+
+/** Counters since the broker started (voucher rejections by code). */
+export const alarmCountsSchema = z.strictObject({
+  authFailures: z.number().int().nonnegative(),
+  aclViolations: z.number().int().nonnegative(),
+  vouchersRejected: z.record(z.string(), z.number().int().nonnegative()),
+  doubleSigns: z.number().int().nonnegative(),
+  clientsDropped: z.number().int().nonnegative(),
+  packetsOversized: z.number().int().nonnegative(),
+  storageFaults: z.number().int().nonnegative(),
+  storageLocked: z.number().int().nonnegative(),
+});
+export type AlarmCounts = z.input<typeof alarmCountsSchema>;
+
+/**
+ * The operator API's live `alarms` event: at most one per second, only when something happened,
+ * with the counters and the incidents since the last one (bounded; `dropped` says how many more).
+ */
+export const opsAlarmsSchema = z.strictObject({
+  v: version,
+  type: z.literal('alarms'),
+  counts: alarmCountsSchema,
+  recent: z.array(opsAlarmSchema),
+  dropped: z.number().int().nonnegative(),
+  atMs,
+});
+export type OpsAlarms = z.input<typeof opsAlarmsSchema>;

@@ -19,6 +19,7 @@ import {
   SIGNATURE_BYTES,
   VOUCHER_SEQ_MAX,
 } from './limits.js';
+import { OFFER_BYTES } from './offer.js';
 import { RECEIPT_BYTES } from './receipt.js';
 import { VOUCHER_BYTES } from './voucher.js';
 
@@ -106,20 +107,23 @@ export const receiptMessageSchema = z.strictObject({
 });
 export type ReceiptMessage = z.input<typeof receiptMessageSchema>;
 
-const offerUnitSchema = z.string().min(1).max(16).regex(/^[a-zA-Z0-9_.-]+$/);
+/** A seller's offer: the signed offer bytes (shared/offer.ts) and the seller device's signature. */
 export const offerMessageSchema = z.strictObject({
   v: version,
-  unit: offerUnitSchema,
-  price: amountSchema,
+  offer: hexOf(OFFER_BYTES),
+  signature: signatureSchema,
 });
 export type OfferMessage = z.input<typeof offerMessageSchema>;
 
-/** What the service publishes, retained, on mqpay/v1/offers/{device}: a checked offer. */
+/**
+ * What the service publishes, retained, on mqpay/v1/offers/{device}: the seller's signed offer
+ * as it arrived, once checked, and when the service stored it.
+ */
 export const offerNoticeSchema = z.strictObject({
   v: version,
   device: deviceIdSchema,
-  unit: offerUnitSchema,
-  price: amountSchema,
+  offer: hexOf(OFFER_BYTES),
+  signature: signatureSchema,
   atMs: unixMsSchema,
 });
 export type OfferNotice = z.input<typeof offerNoticeSchema>;

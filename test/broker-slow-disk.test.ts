@@ -1,9 +1,9 @@
 // A slow disk: the broker's commit fsync (the WAL's fdatasync, off the event loop) is held on a
 // promise the test releases, as a disk taking seconds to flush would hold it. While it is held,
 // the broker answers pings, reads and refusals; the write waiting for it is not answered; once the
-// wait passes the bound the storage alarm is raised (telemetry, metrics, ops stream) and new
-// writes are refused SERVICE_UNAVAILABLE (retryable). After the release the held write is
-// accepted, the alarm clears, writes are taken again, and the ledger reopened from its file holds
+// wait passes the bound the storage alarm is raised (a `disk-slow` storage fault: log, metrics,
+// the operator's alarms stream) and new writes are refused SERVICE_UNAVAILABLE (retryable).
+// After the release the held write is accepted, the alarm clears, writes are taken again, and the ledger reopened from its file holds
 // everything that was acknowledged. The broker runs in this process: had it waited for the disk
 // on the event loop, none of this test's steps could run while the fsync is held.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { getChannel } from '../broker/store/sqlite/channels.js';
 import { openDatabase } from '../broker/store/sqlite/open-database.js';
 import type { SyncWal } from '../broker/store/sqlite/wal-sync.js';
 import type { TelemetryEvent } from '../broker/service/telemetry.js';
+import { incidentOf } from '../broker/operator/http/alarm-monitor.js';
 import type { DeviceLink } from '../agent/link/link.js';
 import { generateKeyPair } from '../shared/keys.js';
 import { amountOf } from '../shared/amount.js';
@@ -114,10 +115,10 @@ describe('a slow disk', () => {
     expect(disk.pending).toBe(1);
     expect(heldAnswer).toBeNull();
 
-    // Past the bound: the alarm (telemetry, metrics, ops stream), and writes are refused.
+    // Past the bound: the alarm (a storage fault, as a full disk raises), and writes are refused.
     const alarms: TelemetryEvent[] = [];
     const off = broker.app.service.telemetry.on((event) => {
-      if (event.kind === 'storage.sync-stall' || (event.kind === 'ops.event' && event.event.type.startsWith('storage.'))) alarms.push(event);
+      if (event.kind === 'storage.sync-stall' || event.kind === 'storage.fault') alarms.push(event);
     });
     if (!broker.app.service.telemetry.storageSyncStalls.stalled) await nextEvent(broker, (event) => event.kind === 'storage.sync-stall');
     expect(broker.app.service.telemetry.storageSyncStalls).toEqual({ count: 1, stalled: true });
@@ -139,9 +140,12 @@ describe('a slow disk', () => {
     expect(heldAnswer).toMatchObject({ type: 'voucher.accepted', seq: '2' });
     await recovered;
     off();
-    expect(alarms.map((event) => (event.kind === 'ops.event' ? event.event.type : `${event.kind}:${(event as { state: string }).state}`))).toEqual([
-      'storage.sync-stall:stalled', 'storage.stalled', 'storage.sync-stall:recovered', 'storage.recovered',
+    expect(alarms.map((event) => (event.kind === 'storage.fault' ? `${event.kind}:${event.reason}` : `${event.kind}:${(event as { state: string }).state}`))).toEqual([
+      'storage.sync-stall:stalled', 'storage.fault:disk-slow', 'storage.sync-stall:recovered',
     ]);
+    // The operator's alarms stream shows it as a storage fault, counted with the others.
+    expect(incidentOf(alarms[1] as TelemetryEvent)).toEqual({ kind: 'storage.fault', client: null, code: 'SERVICE_UNAVAILABLE', detail: 'disk-slow' });
+    expect(broker.app.service.telemetry.storageFaults).toBe(1);
     expect(broker.app.service.telemetry.storageSyncStalls).toEqual({ count: 1, stalled: false });
     expect((await payVoucher(car, voucher3)).type).toBe('voucher.accepted');
     await bystander.request('channel.open', { channel: toHex(secondChannel), payee: 'meter-slow', deposit: '1', durationSeconds: 600 });

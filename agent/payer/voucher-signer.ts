@@ -6,6 +6,7 @@ import { addAmount, subAmount, type Amount } from '../../shared/amount.js';
 import { sign } from '../../shared/crypto.js';
 import { MEMO_SALT_BYTES, VOUCHER_SEQ_MAX } from '../../shared/limits.js';
 import { encodeVoucher, memoDigestOf } from '../../shared/voucher.js';
+import { toHex } from '../../shared/hex.js';
 import type { AgentContext } from '../context.js';
 import { checkPolicy } from '../policy.js';
 import { secondsOf } from '../../shared/time.js';
@@ -23,6 +24,18 @@ export interface VoucherRequest {
   readonly memo: string | null;
   /** Salt of the memo digest; null draws a fresh random one (when there is a memo). */
   readonly memoSalt: Uint8Array | null;
+  /**
+   * A payment against a signed offer: the offer's digest (shared/offer.ts) is the voucher's memo
+   * digest as it is, unsalted, since the offer is public; the stored memo reads `offer:{hex}`.
+   */
+  readonly offerDigest?: Uint8Array | null;
+}
+
+function memoOf(ctx: AgentContext, request: VoucherRequest): { memo: string | null; memoSalt: Uint8Array | null; memoDigest: Uint8Array | null } {
+  if (request.offerDigest != null) return { memo: `offer:${toHex(request.offerDigest)}`, memoSalt: null, memoDigest: request.offerDigest };
+  if (request.memo === null) return { memo: null, memoSalt: null, memoDigest: null };
+  const memoSalt = request.memoSalt ?? ctx.random(MEMO_SALT_BYTES);
+  return { memo: request.memo, memoSalt, memoDigest: memoDigestOf(request.memo, memoSalt) };
 }
 
 function expiryOf(ctx: AgentContext, nowMs: number, channelExpiresAtSeconds: bigint): bigint {
@@ -45,10 +58,9 @@ export function signNextVoucher(ctx: AgentContext, request: VoucherRequest): Sig
     throw new ChannelUnusable('seq exhausted');
   }
   const total = addAmount(channel.signedTotal, request.amount);
-  const memoSalt = request.memo === null ? null : request.memoSalt ?? ctx.random(MEMO_SALT_BYTES);
-  const memoDigest = request.memo === null || memoSalt === null ? null : memoDigestOf(request.memo, memoSalt);
+  const { memo, memoSalt, memoDigest } = memoOf(ctx, request);
   const voucher = encodeVoucher({ channelId: channel.id, seq, total, expiresAtSeconds: expiryOf(ctx, nowMs, channel.expiresAtSeconds), memoDigest });
-  const row = { channel: channel.id, seq, total, amount: request.amount, payee: request.payee, voucher, signature: sign(voucher, keys.secretKey), memo: request.memo, memoSalt, signedAtMs: nowMs };
+  const row = { channel: channel.id, seq, total, amount: request.amount, payee: request.payee, voucher, signature: sign(voucher, keys.secretKey), memo, memoSalt, signedAtMs: nowMs };
   insertSignedVoucher(db, row);
   recordSigned(db, channel.id, seq, total);
   recordSpending(db, request.payee, request.amount, nowMs);

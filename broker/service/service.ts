@@ -2,15 +2,14 @@
 // device messages from a transport (aedes in-process, or an external MQTT cluster) and answers
 // through the same transport; it knows nothing of MQTT connections or ACLs. Every write it
 // makes goes through one unit of work over the store port.
-import { formatAmount, type Amount } from '../../shared/amount.js';
+import type { Amount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
-import { offerMessageSchema, parsePayload, type OfferNotice } from '../../shared/schemas.js';
-import { offerTopic, type OutboxKind } from '../../shared/topics.js';
+import type { OutboxKind } from '../../shared/topics.js';
 import { GroupCommit } from '../../sqlite/group-commit.js';
 import type { DeviceRow, FundOutcome, SettlementOutcome, StoreTx } from '../store/port.js';
 import { ChannelCache } from './channel-cache.js';
 import type { ServiceDeps } from './ports.js';
-import { payloadOf } from './replies.js';
+import { OfferDesk } from './offers.js';
 import { RpcHandler } from './rpc/handler.js';
 import { beginClosing, closeInTransaction, type CloseResult } from './settlement/closing.js';
 import { SettlementScheduler } from './settlement/scheduler.js';
@@ -50,25 +49,12 @@ export interface SettlementService {
   inboxReady(device: string): Promise<void>;
   /** Deletes settled vouchers accepted before `acceptedBeforeMs` that evidence does not need, as one unit of work. */
   pruneVouchers(acceptedBeforeMs: number): Promise<number>;
+  /** Deletes expired offers and clears their retained messages (a timer does it too); returns how many. */
+  sweepOffers(): Promise<number>;
   /** Commits vouchers and receipts still queued (shutdown, tests). */
   flush(): Promise<void>;
   start(): void;
   stop(): Promise<void>;
-}
-
-// Offers: a payee advertises its price. Devices may not write retained messages or each other's
-// topics, so the service republishes a checked offer, retained, on mqpay/v1/offers/{device},
-// which every device may read. Nothing is stored, so it needs no unit of work.
-async function handleOffer(deps: ServiceDeps, device: string, payload: Uint8Array): Promise<void> {
-  let offer;
-  try {
-    offer = parsePayload(offerMessageSchema, payload);
-  } catch (error) {
-    deps.logger.info({ device, code: error instanceof MqpayError ? error.code : 'INTERNAL' }, 'offer refused');
-    return;
-  }
-  const message: OfferNotice = { v: 2, device, unit: offer.unit, price: formatAmount(offer.price), atMs: deps.clock.nowMs() };
-  await deps.transport.publish(offerTopic(device), payloadOf(message), { retain: true });
 }
 
 export function createSettlementService(deps: ServiceDeps): SettlementService {
@@ -94,6 +80,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   const ingest = new VoucherIngest({ deps, cache, telemetry, unitOfWork, verifier: deps.verifier, commits, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
   const rpc = new RpcHandler({ deps, cache, telemetry, unitOfWork, vouchersReceived: (key) => ingest.received(key) });
   const receipts = new ReceiptHandler(deps, cache, deps.verifier, commits);
+  const offers = new OfferDesk(deps, unitOfWork);
 
   return {
     telemetry,
@@ -106,7 +93,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
         case 'voucher': return ingest.handle(device, payload);
         case 'rpc': return rpc.handle(device, payload);
         case 'receipt': return receipts.handle(device, payload);
-        case 'offer': return handleOffer(deps, device, payload);
+        case 'offer': return offers.handle(device, payload);
       }
     },
     settleNow: () => scheduler.settle('manual'),
@@ -133,9 +120,14 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
     inboxReady: (device) => receipts.redeliver(device),
     pruneVouchers: (acceptedBeforeMs) => unitOfWork.commit((work) => work.tx.pruneSettledVouchers(acceptedBeforeMs)),
     flush: () => commits.flush(),
-    start: () => scheduler.start(),
+    sweepOffers: () => offers.sweep(),
+    start: () => {
+      scheduler.start();
+      offers.start();
+    },
     stop: async () => {
       scheduler.stop();
+      offers.stop();
       await commits.flush();
       health.close();
     },

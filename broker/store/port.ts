@@ -171,6 +171,16 @@ export interface SettleInput {
   readonly only?: bigint;
 }
 
+/** A seller's current offer as stored: its signed bytes and signature, and the fields the store orders by. */
+export interface StoredOffer {
+  readonly seller: string;
+  readonly offer: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly issuedAtMs: bigint;
+  readonly expiresAtSeconds: bigint;
+  readonly storedAtMs: number;
+}
+
 /** Reads: usable inside a unit of work and outside one. */
 export interface StoreReads {
   device(id: string): Promise<DeviceRow | null>;
@@ -189,6 +199,11 @@ export interface StoreReads {
   latestReceiptsOfPayer(payer: string, limit: number): Promise<LatestReceipt[]>;
   /** What each channel got in a settlement, a page at a time in channel order. */
   settlementChannels(id: string, after: bigint, limit: number): Promise<{ channels: ChannelSettlement[]; next: bigint | null }>;
+  /** The ledger's ISO 4217 currency (its default when the ledger never stored one). */
+  ledgerCurrency(): Promise<string>;
+  offerOf(seller: string): Promise<StoredOffer | null>;
+  /** Offers of active sellers not expired at `nowSeconds`, a page at a time in seller order, after `afterSeller`. */
+  currentOffers(nowSeconds: bigint, afterSeller: string, limit: number): Promise<StoredOffer[]>;
 }
 
 /** Writes: only inside a unit of work (`Store.transaction`) or a batch (`Store.batch`). */
@@ -220,6 +235,10 @@ export interface StoreTx extends StoreReads {
   /** The next epoch number, from a counter kept in the store (never the wall clock). */
   nextEpoch(): Promise<bigint>;
   storeAnswer(device: string, id: string, method: string, answer: StoredAnswer, nowMs: number, keepPerDevice: number): Promise<void>;
+  /** Replaces the seller's offer when this one is strictly newer; false (nothing changed) otherwise. */
+  putOffer(offer: StoredOffer): Promise<boolean>;
+  /** Deletes at most `limit` offers expired by `nowSeconds`; returns their sellers. */
+  deleteExpiredOffers(nowSeconds: bigint, limit: number): Promise<string[]>;
 }
 
 /** What one write of a batch came to: its value, or the error that rolled it back alone. */

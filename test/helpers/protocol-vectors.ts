@@ -36,6 +36,7 @@ const CH = 'ab'.repeat(32);
 const VOUCHER = '00'.repeat(82);
 const RECEIPT = 'cd'.repeat(57);
 const CERT = 'ce'.repeat(191);
+const OFFER = '0f'.repeat(86);
 const SIG = '11'.repeat(64);
 const KEY = '79b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad049664';
 const error = { code: 'VOUCHER_ABOVE_DEPOSIT', message: 'voucher total exceeds the channel deposit', retryable: false };
@@ -67,17 +68,17 @@ export const KINDS: Record<string, Kind> = {
   },
   offerMessage: {
     schema: offerMessageSchema, topic: 'mqpay/v1/d/{device}/out/offer',
-    valid: [{ v, unit: 'Wh', price: '0.000125' }],
+    valid: [{ v, offer: OFFER, signature: SIG }],
     invalid: [
-      { name: 'price with 7 decimals', json: { v, unit: 'Wh', price: '0.0000001' } },
-      { name: 'price as a number', json: { v, unit: 'Wh', price: 0.5 } },
-      { name: 'unit with a blank', json: { v, unit: 'k Wh', price: '1' } },
+      { name: 'the v2 offer (unit and price in JSON, unsigned)', json: { v, unit: 'Wh', price: '0.000125' } },
+      { name: 'offer one byte short', json: { v, offer: OFFER.slice(2), signature: SIG } },
+      { name: 'missing signature', json: { v, offer: OFFER } },
     ],
   },
   offerNotice: {
     schema: offerNoticeSchema, topic: 'mqpay/v1/offers/{device}',
-    valid: [{ v, device: 'charger_2', unit: 'Wh', price: '0.000125', atMs: 1_767_225_600_123 }],
-    invalid: [{ name: 'negative time', json: { v, device: 'charger_2', unit: 'Wh', price: '1', atMs: -1 } }],
+    valid: [{ v, device: 'charger_2', offer: OFFER, signature: SIG, atMs: 1_767_225_600_123 }],
+    invalid: [{ name: 'negative time', json: { v, device: 'charger_2', offer: OFFER, signature: SIG, atMs: -1 } }],
   },
   rpcRequest: {
     schema: rpcRequestSchema, topic: 'mqpay/v1/d/{device}/out/rpc',

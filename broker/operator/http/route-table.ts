@@ -2,6 +2,7 @@
 // these (openapi.ts); a test checks that both agree.
 import type { Route } from './route.js';
 import { channelRoutes } from './routes-channels.js';
+import { dashboardRoutes } from './routes-dashboard.js';
 import { deviceRoutes } from './routes-devices.js';
 import { ledgerRoutes } from './routes-ledger.js';
 import { liveRoutes } from './routes-live.js';
@@ -9,4 +10,4 @@ import { settlementRoutes } from './routes-settlements.js';
 import { siteRoutes } from './routes-site.js';
 import { walletRoutes } from './routes-wallets.js';
 
-export const ROUTES: readonly Route[] = [...siteRoutes, ...deviceRoutes, ...walletRoutes, ...channelRoutes, ...settlementRoutes, ...ledgerRoutes, ...liveRoutes];
+export const ROUTES: readonly Route[] = [...siteRoutes, ...deviceRoutes, ...walletRoutes, ...channelRoutes, ...settlementRoutes, ...ledgerRoutes, ...dashboardRoutes, ...liveRoutes];

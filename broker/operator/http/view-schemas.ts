@@ -92,3 +92,20 @@ export const problemView = z.strictObject({
   detail: z.string(),
   retryable: z.boolean(),
 });
+
+const hexBytes = z.string().regex(/^([0-9a-f]{2})*$/).describe('bytes as lower-case hex');
+const integerText = z.string().regex(/^(0|[1-9][0-9]*)$/);
+const seqText = integerText.describe('voucher seq');
+const microText = integerText.describe('integer micro-units');
+
+/** `mqpay channel evidence`: what any Ed25519 library needs to check a channel's settlements. */
+export const evidenceView = z.strictObject({
+  channel: z.string().describe('channel id, 64 hex characters'),
+  payer: z.string(),
+  payee: z.string(),
+  state: z.string(),
+  certificate: z.strictObject({ revision: z.number().int(), bytes: hexBytes, signature: hexBytes }),
+  latest: z.strictObject({ seq: seqText, total: microText, revision: z.number().int().nullable(), voucher: hexBytes, signature: hexBytes }).nullable(),
+  settled: z.array(z.strictObject({ settlement: z.string(), seq: seqText, total: microText, revision: z.number().int(), voucher: hexBytes, signature: hexBytes })),
+  doubleSigns: z.array(z.strictObject({ seq: seqText, acceptedTotal: microText, conflictingTotal: microText, voucher: hexBytes, signature: hexBytes })),
+});

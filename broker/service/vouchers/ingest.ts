@@ -102,7 +102,7 @@ export class VoucherIngest {
     const { transport, logger } = this.parts.deps;
     const options = { qos: this.replyQos };
     if (!outcome.accepted) {
-      this.parts.telemetry.emit({ kind: 'voucher.rejected', code: outcome.code, latencyMs: performance.now() - arrivedMs });
+      this.parts.telemetry.emit({ kind: 'voucher.rejected', code: outcome.code, latencyMs: performance.now() - arrivedMs, device });
       const reply: VoucherInboxMessage = { v: 2, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
       if (outcome.voucher !== undefined) Object.assign(reply, { channel: toHex(outcome.voucher.channelId), seq: outcome.voucher.seq.toString() });
       await transport.publish(inboxTopic(device, 'voucher'), payloadOf(reply), options);

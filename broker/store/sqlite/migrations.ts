@@ -203,4 +203,19 @@ export const MIGRATIONS: readonly string[] = [
     sha256 TEXT NOT NULL CHECK (length(sha256) = 64 AND sha256 NOT GLOB '*[^0-9a-f]*')
   ) STRICT, WITHOUT ROWID;
   `,
+  // 5: payee-signed offers: each seller's current offer, its signed bytes and signature as it
+  // sent them, so the service serves them again after a restart (aedes keeps retained messages
+  // in memory only). One row per seller; a newer issue time replaces it (a conditional UPDATE).
+  // Expired rows are deleted by the service's sweep and never served.
+  `
+  CREATE TABLE offers (
+    seller TEXT PRIMARY KEY REFERENCES devices(id),
+    offer BLOB NOT NULL CHECK (length(offer) = 86),
+    signature BLOB NOT NULL CHECK (length(signature) = 64),
+    issued_at_ms INTEGER NOT NULL CHECK (issued_at_ms >= 0),
+    expires_at_s INTEGER NOT NULL CHECK (expires_at_s >= 0),
+    stored_at_ms INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX offers_by_expiry ON offers(expires_at_s);
+  `,
 ];

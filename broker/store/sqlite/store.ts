@@ -21,6 +21,7 @@ import { recordDeviceCertificate } from './device-certificates.js';
 import { pruneSettledVouchers } from './retention.js';
 import { awaitDurable, type SyncStall } from './durable-commit.js';
 import type { SyncWal } from './wal-sync.js';
+import { currentOffers, deleteExpiredOffers, ledgerCurrency, offerOf, putOffer } from './offers.js';
 
 function readsOf(db: Db): StoreReads {
   return {
@@ -47,6 +48,9 @@ function readsOf(db: Db): StoreReads {
       return rows.map((row) => ({ channelId: new Uint8Array(row.id), payee: row.payee, seq: row.seq, total: row.total as Amount, signature: new Uint8Array(row.signature) }));
     },
     settlementChannels: async (id, after, limit) => settlementChannels(db, id, after, limit),
+    ledgerCurrency: async () => ledgerCurrency(db),
+    offerOf: async (seller) => offerOf(db, seller),
+    currentOffers: async (nowSeconds, afterSeller, limit) => currentOffers(db, nowSeconds, afterSeller, limit),
   };
 }
 
@@ -94,6 +98,8 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
            (SELECT id FROM requests WHERE device = @device ORDER BY created_at_ms DESC, id DESC LIMIT @keep)`,
       ).run({ device, keep: BigInt(keepPerDevice) });
     },
+    putOffer: async (offer) => putOffer(db, offer),
+    deleteExpiredOffers: async (nowSeconds, limit) => deleteExpiredOffers(db, nowSeconds, limit),
   };
 }
 
@@ -110,6 +116,8 @@ export interface SqliteStoreOptions {
   readonly syncWal?: SyncWal;
   /** Told when a commit waited for the disk longer than `lockWaitMs`, and when that ended. */
   readonly onSyncStall?: (stall: SyncStall) => void;
+  /** Told when a write was refused for a full or failing disk (alarms). */
+  readonly onFault?: (reason: 'disk-full' | 'disk-io') => void;
 }
 
 const DEFAULT_OPTIONS: SqliteStoreOptions = { lockWaitMs: STORE_LOCK_WAIT_MS_DEFAULT };
@@ -126,10 +134,16 @@ function isBusy(error: unknown): boolean {
  * machine, not a bug: the write is refused as SERVICE_UNAVAILABLE, which devices retry, instead
  * of INTERNAL. Nothing was stored, so nothing was acknowledged [docs/DESIGN.md rule 5].
  */
-function storageFault(error: unknown): unknown {
+function storageFault(error: unknown, options: SqliteStoreOptions): unknown {
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'SQLITE_FULL') return new MqpayError('SERVICE_UNAVAILABLE', 'the ledger\'s disk is full');
-  if (typeof code === 'string' && code.startsWith('SQLITE_IOERR')) return new MqpayError('SERVICE_UNAVAILABLE', 'the ledger\'s disk failed a write');
+  if (code === 'SQLITE_FULL') {
+    options.onFault?.('disk-full');
+    return new MqpayError('SERVICE_UNAVAILABLE', 'the ledger\'s disk is full');
+  }
+  if (typeof code === 'string' && code.startsWith('SQLITE_IOERR')) {
+    options.onFault?.('disk-io');
+    return new MqpayError('SERVICE_UNAVAILABLE', 'the ledger\'s disk failed a write');
+  }
   return error;
 }
 
@@ -165,11 +179,16 @@ async function commitDurably(db: Db, options: SqliteStoreOptions): Promise<void>
     db.exec('COMMIT');
   } catch (error) {
     if (db.inTransaction) db.exec('ROLLBACK');
-    throw storageFault(error);
+    throw storageFault(error, options);
   }
   const syncWal = options.syncWal;
   if (syncWal === undefined) return;
-  await awaitDurable({ syncWal, stallMs: options.lockWaitMs, ...(options.onSyncStall === undefined ? {} : { onSyncStall: options.onSyncStall }) });
+  try {
+    await awaitDurable({ syncWal, stallMs: options.lockWaitMs, ...(options.onSyncStall === undefined ? {} : { onSyncStall: options.onSyncStall }) });
+  } catch (error) {
+    options.onFault?.('disk-io');
+    throw error;
+  }
 }
 
 /** No fsync in COMMIT, and no checkpoint on this connection (both would run on the event loop). */
@@ -197,7 +216,7 @@ export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTION
         value = await work(tx);
       } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw storageFault(error);
+        throw storageFault(error, options);
       }
       await commitDurably(db, options);
       return value;
@@ -213,14 +232,17 @@ export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTION
             outcomes.push({ ok: true, value: await write(tx) });
             db.exec('RELEASE item');
           } catch (error) {
+            // A full or failing disk makes SQLite roll back the whole transaction, savepoints
+            // included: the batch fails as one, with the fault that caused it.
+            if (!db.inTransaction) throw error;
             db.exec('ROLLBACK TO item');
             db.exec('RELEASE item');
-            outcomes.push({ ok: false, error: storageFault(error) });
+            outcomes.push({ ok: false, error: storageFault(error, options) });
           }
         }
       } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw storageFault(error);
+        throw storageFault(error, options);
       }
       await commitDurably(db, options);
       assert(outcomes.length === writes.length, 'one outcome per write');
