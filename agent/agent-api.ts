@@ -6,6 +6,7 @@ import { toHex } from '../shared/hex.js';
 import { channelIdFromHex } from '../shared/ids.js';
 import type { AmountInput } from './amount-input.js';
 import type { AgentContext } from './context.js';
+import type { RotationResult } from './key-rotation.js';
 import type { Payee } from './payee/payee.js';
 import type { Payer } from './payer/payer.js';
 import { readAgentStatus, type AgentStatus } from './status.js';
@@ -55,6 +56,12 @@ export interface Agent {
    * service's latest (also done by itself on every connect and when a close is pending).
    */
   redeem(): Promise<RedeemReport>;
+  /**
+   * Replaces this device's key [docs/DESIGN.md rule 12]: a new key, stored in the home before the
+   * request goes out, signs from the service's answer on; open channels get re-issued
+   * certificates. Needs the broker. A crash midway is finished by the next start.
+   */
+  rotateKey(): Promise<RotationResult>;
   whenConnected(timeoutMs: number): Promise<boolean>;
   onConnection(listener: (connected: boolean) => void): () => void;
   /** Stops the agent: closes the link and the store. Pending vouchers stay stored. */
@@ -66,17 +73,25 @@ export interface AgentParts {
   readonly offer: (terms: OfferTerms) => Promise<Offer>;
   readonly readOffer: (device: string, timeoutMs: number | undefined) => Promise<Offer>;
   readonly payOffer: (payee: string, options: PayOfferOptions) => Promise<OfferPayment>;
+  readonly rotateKey: () => Promise<RotationResult>;
   readonly stop: () => Promise<void>;
 }
 
 export class AgentApi implements Agent {
   readonly device: string;
-  readonly publicKey: string;
   private stopping: Promise<void> | null = null;
 
   constructor(private readonly ctx: AgentContext, private readonly payer: Payer, private readonly payee: Payee, private readonly parts: AgentParts) {
     this.device = ctx.device;
-    this.publicKey = toHex(ctx.keys.publicKey);
+  }
+
+  /** The current key: a rotation changes it. */
+  get publicKey(): string {
+    return toHex(this.ctx.keys.publicKey);
+  }
+
+  rotateKey(): Promise<RotationResult> {
+    return this.parts.rotateKey();
   }
 
   get connected(): boolean {

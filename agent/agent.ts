@@ -8,6 +8,8 @@ import type { RandomBytes } from '../shared/ids.js';
 import { type AgentContext, type AgentFaults } from './context.js';
 import { loadAgentHome } from './home/home.js';
 import { lockHome } from './home/home-lock.js';
+import { DeviceKeys } from './home/device-keys.js';
+import { KeyRotator } from './key-rotation.js';
 import { routeInbox } from './link/inbox.js';
 import { DeviceLink } from './link/link.js';
 import { parseBrokerUrl, streamBuilderFor, type LinkTls } from './link/link-stream.js';
@@ -87,7 +89,7 @@ function buildContext(options: CreateAgentOptions): AgentContext {
     paymentTimeoutMs: options.paymentTimeoutMs ?? PAYMENT_TIMEOUT_MS_DEFAULT,
     resendIntervalMs: options.resendIntervalMs ?? RESEND_INTERVAL_MS_DEFAULT,
   };
-  return { device, keys: home.keys, config: home.config, db, batch, link, trust, clock, random, logger, timing, faults: options.faults ?? {} };
+  return { device, home: home.path, keys: new DeviceKeys(home.keys), config: home.config, db, batch, link, trust, clock, random, logger, timing, faults: options.faults ?? {} };
 }
 
 /** A CONNACK refusal [MQTT-3.2.2.3]: MQTT.js reports its return code (1-5) as the error's code. */
@@ -96,7 +98,7 @@ function isConnackRefusal(error: Error): boolean {
   return typeof code === 'number' && code >= 1 && code <= 5;
 }
 
-function wire(ctx: AgentContext, payer: Payer, payee: Payee, offers: OfferPublisher): void {
+function wire(ctx: AgentContext, payer: Payer, payee: Payee, offers: OfferPublisher, rotator: KeyRotator): void {
   const { link, logger } = ctx;
   // The broker answered and said no (CONNACK 1-5): not "unreachable", and the log says which.
   let refusal: string | null = null;
@@ -104,6 +106,8 @@ function wire(ctx: AgentContext, payer: Payer, payee: Payee, offers: OfferPublis
   link.on('connect', () => {
     refusal = null;
     logger.info({ device: ctx.device }, 'connected');
+    // First: a pending key rotation settles which key signs from here on [docs/DESIGN.md rule 12].
+    rotator.onConnected();
     payer.onConnected();
     payee.outbox.publishPending();
     // Vouchers accepted offline reach the service on every (re)connect [docs/DESIGN.md rule 11].
@@ -121,6 +125,7 @@ function wire(ctx: AgentContext, payer: Payer, payee: Payee, offers: OfferPublis
       return;
     }
     refusal = error.message;
+    rotator.onRefused(error);
     logger.warn({ device: ctx.device, reason: error.message }, 'broker refused the connection (device not enrolled or disabled, or its connect token refused); retrying');
   });
 }
@@ -129,8 +134,10 @@ function wire(ctx: AgentContext, payer: Payer, payee: Payee, offers: OfferPublis
 export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const release = lockHome(options.home);
   let ctx: AgentContext;
+  let rotator: KeyRotator;
   try {
     ctx = buildContext(options);
+    rotator = new KeyRotator(ctx);
   } catch (error) {
     release();
     throw error;
@@ -139,7 +146,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const payee = new Payee(ctx);
   const maintenance = new StateMaintenance(ctx);
   const offers = new OfferPublisher(ctx);
-  wire(ctx, payer, payee, offers);
+  wire(ctx, payer, payee, offers, rotator);
   payer.sender.start();
   maintenance.start();
   ctx.logger.info({ device: ctx.device }, 'agent started');
@@ -150,6 +157,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     offer: (terms) => offers.publish(terms),
     readOffer: (device, timeoutMs) => readOffer(ctx, device, timeoutMs),
     payOffer: (to, options) => payOffer(ctx, payer, to, options),
+    rotateKey: () => rotator.rotate(),
     stop: async () => {
       maintenance.stop();
       payer.stop(new MqpayError('SERVICE_UNAVAILABLE', 'agent stopped'));

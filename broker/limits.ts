@@ -145,3 +145,9 @@ export const WATCH_RECONNECT_MS = 2_000;
 export const OFFER_SWEEP_INTERVAL_MS = 30_000;
 /** Offers read (on start) or deleted (per sweep transaction) at a time. */
 export const OFFER_PAGE_MAX = 256;
+// Key rotation [docs/DESIGN.md rule 12]
+
+/** Most open channels one rotation re-issues certificates for, in its one unit of work. */
+export const REKEY_CHANNELS_MAX = 10_000;
+/** Retired keys tried on a failed signature, to name it KEY_ROTATED rather than a forgery. */
+export const RETIRED_KEYS_CHECKED_MAX = 2;

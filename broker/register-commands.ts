@@ -5,6 +5,7 @@ import { channelEvidenceCommand, deviceAddCommand, ledgerCheckCommand, ledgerIni
 import { brokerCommand } from './broker-command.js';
 import { channelCloseCommand } from './operator/commands/channel-close-command.js';
 import { settleCommand } from './operator/commands/settle-command.js';
+import { deviceRekeyCommand } from './operator/commands/device-rekey-command.js';
 import { viewCommands } from './operator/commands/view-commands.js';
 
-export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ledgerCheckCommand, channelEvidenceCommand, channelCloseCommand, settleCommand, ...viewCommands];
+export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ledgerCheckCommand, channelEvidenceCommand, channelCloseCommand, settleCommand, deviceRekeyCommand, ...viewCommands];

@@ -8,6 +8,7 @@ import { encodeCertificate, type ChannelCertificate } from '../shared/certificat
 import { encodeConnectToken, type ConnectToken } from '../shared/connect-token.js';
 import { backends, sign } from '../shared/crypto.js';
 import { ERRORS } from '../shared/errors.js';
+import { encodeKeyRotation, type KeyRotation } from '../shared/key-rotation.js';
 import { toHex } from '../shared/hex.js';
 import { PAYLOAD_BYTES_MAX } from '../shared/limits.js';
 import { encodeOffer, offerDigestOf, type Offer } from '../shared/offer.js';
@@ -33,6 +34,10 @@ const certificate: ChannelCertificate = { channelId: CHANNEL, payer: 'ev.car-7',
 // v3: the payee-signed offer (signed here by the signer seed, standing for the seller's key).
 const offer: Offer = { seller: 'charger_2', currency: 'EUR', unit: 'kWh', price: parseAmount('0.25'), issuedAtMs: 1_767_225_600_123n, expiresAtSeconds: 1_767_312_000n };
 const token: ConnectToken = { device: 'ev.car-7', broker: 'mqpay-eu-1', timeMs: 1_767_225_600_123n, nonce: range(0x10, 16) };
+// v3: a key rotation from the signer's key to the payee pair's (standing in for the new key),
+// signed by both: `signature` by the current key, `newSignature` by the new one.
+const rotation: KeyRotation = { device: 'ev.car-7', currentKey: SIGNER_KEY, newKey: PAYEE_KEY, timeMs: 1_767_225_600_123n };
+const rBytes = encodeKeyRotation(rotation);
 
 const valid = (kind: string, name: string, fields: object, bytes: Uint8Array, extra: object = {}) => ({
   kind, name, fields: toNeutral(fields), ...extra, bytes: toHex(bytes), signer: 'signer', signature: toHex(sign(bytes, SIGNER_SEED)),
@@ -60,6 +65,7 @@ const encodings = {
     valid('certificate', 'channel certificate, revision 3', certificate, encodeCertificate(certificate)),
     valid('connectToken', 'connect token', token, encodeConnectToken(token)),
     valid('offer', 'offer, 0.25 EUR per kWh', offer, oBytes, { digest: toHex(offerDigestOf(oBytes)) }),
+    valid('keyRotation', 'key rotation (v3)', rotation, rBytes, { newSigner: 'payee', newSignature: toHex(sign(rBytes, PAYEE_SEED)) }),
   ],
   invalid: [
     { kind: 'voucher', name: 'one byte short', bytes: toHex(vBytes.subarray(0, vBytes.length - 1)), error: 'ENCODING_INVALID' },
@@ -80,6 +86,9 @@ const encodings = {
     { kind: 'offer', name: 'non-zero padding after the unit', bytes: flip(oBytes, 61, 0x41), error: 'ENCODING_INVALID' },
     { kind: 'offer', name: 'price zero', bytes: patch(oBytes, 62, [0, 0, 0, 0, 0, 0, 0, 0]), error: 'ENCODING_INVALID' },
     { kind: 'offer', name: 'expires before it is issued', bytes: patch(oBytes, 78, [0, 0, 0, 0, 0, 0, 0, 1]), error: 'ENCODING_INVALID' },
+    { kind: 'keyRotation', name: 'one byte short', bytes: toHex(rBytes.subarray(0, rBytes.length - 1)), error: 'ENCODING_INVALID' },
+    { kind: 'keyRotation', name: 'connect token tag on rotation bytes', bytes: flip(rBytes, 7, 0x54), error: 'ENCODING_INVALID' },
+    { kind: 'keyRotation', name: 'non-zero padding after the device id', bytes: flip(rBytes, 9 + 1 + 31, 0x41), error: 'ENCODING_INVALID' },
   ],
 };
 

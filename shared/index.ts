@@ -18,3 +18,4 @@ export * from './time.js';
 export * from './ops-events.js';
 export * from './currency.js';
 export * from './offer.js';
+export * from './key-rotation.js';

@@ -45,6 +45,8 @@ export const TOPIC_BYTES_MAX = 128;
 
 /** A connect token is valid this long either side of the service's clock. */
 export const CONNECT_TOKEN_AGE_MS_MAX = 120_000;
+/** A key rotation request is valid this long either side of the service's clock. */
+export const KEY_ROTATION_AGE_MS_MAX = 120_000;
 /** Public keys kept decoded for fast verification (bounded, oldest evicted). */
 export const PUBLIC_KEY_CACHE_ENTRIES_MAX = 10_000;
 

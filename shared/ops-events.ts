@@ -13,6 +13,8 @@ const atMs = z.number().int().nonnegative();
 export const opsEventSchema = z.discriminatedUnion('type', [
   z.strictObject({ v: version, type: z.enum(['device.connected', 'device.disconnected']), device: deviceIdSchema, atMs }),
   z.strictObject({ v: version, type: z.enum(['device.enrolled', 'device.disabled', 'device.enabled']), device: deviceIdSchema, by: z.literal('operator'), atMs }),
+  /** A device's key was replaced: by the device itself (`device.rotate`) or by an operator (`device rekey`). */
+  z.strictObject({ v: version, type: z.literal('device.rekeyed'), device: deviceIdSchema, by: z.enum(['device', 'operator']), certificates: z.number().int().nonnegative(), atMs }),
   z.strictObject({ v: version, type: z.literal('wallet.funded'), device: deviceIdSchema, amount: amountSchema, by: z.literal('operator'), atMs }),
   z.strictObject({ v: version, type: z.literal('channel.closed'), channel: channelIdSchema, settled: amountSchema, refunded: amountSchema, by: z.literal('operator'), atMs }),
   /** An operator's close that opened a dispute window (settles at `closesAtMs`). */

@@ -20,6 +20,7 @@ import {
   VOUCHER_SEQ_MAX,
 } from './limits.js';
 import { OFFER_BYTES } from './offer.js';
+import { KEY_ROTATION_BYTES } from './key-rotation.js';
 import { RECEIPT_BYTES } from './receipt.js';
 import { VOUCHER_BYTES } from './voucher.js';
 
@@ -183,6 +184,16 @@ export const RPC_METHODS = {
     params: z.strictObject({ voucher: hexOf(VOUCHER_BYTES), signature: signatureSchema }),
     result: z.strictObject({ channel: rpcChannelSchema }),
   },
+  /**
+   * The device replaces its key [docs/DESIGN.md rule 12]: a rotation request (shared/key-rotation.ts)
+   * signed by the current key and by the new one. Every open channel where the device is payer
+   * or payee gets a re-issued certificate (next revision), sent to both parties as a
+   * `channel.certificate` notice after this reply.
+   */
+  'device.rotate': {
+    params: z.strictObject({ rotation: hexOf(KEY_ROTATION_BYTES), signature: signatureSchema, newSignature: signatureSchema }),
+    result: z.strictObject({ device: deviceIdSchema, publicKey: publicKeySchema, certificates: z.number().int().nonnegative() }),
+  },
   'wallet.balance': {
     params: emptyParams,
     result: z.strictObject({ device: deviceIdSchema, balance: amountSchema }),
@@ -213,6 +224,7 @@ export const rpcRequestSchema = z.discriminatedUnion('method', [
   requestOf('channel.topup', RPC_METHODS['channel.topup'].params),
   requestOf('channel.close', RPC_METHODS['channel.close'].params),
   requestOf('channel.redeem', RPC_METHODS['channel.redeem'].params),
+  requestOf('device.rotate', RPC_METHODS['device.rotate'].params),
   requestOf('wallet.balance', RPC_METHODS['wallet.balance'].params),
   requestOf('channel.list', RPC_METHODS['channel.list'].params),
 ]);

@@ -7,7 +7,6 @@ import { describe, expect, it } from 'vitest';
 import { escrowAccount, walletAccount } from '../broker/store/accounts.js';
 import { auditLedger } from '../broker/store/sqlite/audit.js';
 import { getChannel, insertChannel, insertVoucher, setLatestVoucher } from '../broker/store/sqlite/channels.js';
-import { addDevice } from '../broker/store/sqlite/devices.js';
 import { accountKey, ensureAccount, fundWallet, insertTransfer } from '../broker/store/sqlite/ledger.js';
 import { MIGRATIONS } from '../broker/store/sqlite/migrations.js';
 import { DATABASE_FILE, openDatabase } from '../broker/store/sqlite/open-database.js';
@@ -36,9 +35,12 @@ describe('evidence on a ledger upgraded from schema 2', () => {
 
       // Schema 2, as a broker of the previous release left it: a channel with an accepted, unsettled voucher.
       const old = openSqlite(join(dir.path, DATABASE_FILE), { migrations: MIGRATIONS.slice(0, 2), what: 'broker database' });
+      // Devices as schema 2 holds them (today's addDevice also writes the key history of a later schema).
       old.transaction(() => {
-        addDevice(old, 'van-1', payer.publicKey, nowMs);
-        addDevice(old, 'dock-1', payee.publicKey, nowMs);
+        for (const [device, keys] of [['van-1', payer], ['dock-1', payee]] as const) {
+          old.prepare("INSERT INTO devices (id, public_key, status, created_at_ms) VALUES (?, ?, 'active', ?)").run(device, keys.publicKey, BigInt(nowMs));
+          ensureAccount(old, walletAccount(device), 'wallet');
+        }
       })();
       fundWallet(old, 'van-1', amountOf(5_000n), 'van-1', nowMs);
       old.transaction(() => {

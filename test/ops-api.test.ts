@@ -159,6 +159,22 @@ describe('devices', () => {
     expectProblem(await broker.api('POST', '/api/devices/Bad%21/disable'), 400, 'DEVICE_ID_INVALID');
     expectProblem(await broker.api('POST', '/api/devices/Bad%21/enable'), 400, 'DEVICE_ID_INVALID');
   });
+
+  it('re-keying a connected device closes its session; the old key is refused, the new one connects; bad and reused keys are refused', async () => {
+    const keys = broker.enrol('sensor-4');
+    const link = await broker.link('sensor-4', keys);
+    await expect.poll(() => broker.app.mqtt.online.has('sensor-4'), { timeout: 5_000 }).toBe(true);
+    const replacement = generateKeyPair(random);
+    const rekeyed = await expectAnswer('POST', '/api/devices/{id}/rekey', '/api/devices/sensor-4/rekey', 200, { body: { publicKey: toHex(replacement.publicKey) } });
+    expect(rekeyed).toMatchObject({ disconnected: true, certificates: 0, device: { id: 'sensor-4', publicKey: toHex(replacement.publicKey) } });
+    await link.close();
+    await expect(broker.link('sensor-4', keys)).rejects.toThrow();
+    await broker.link('sensor-4', replacement);
+    expectProblem(await broker.api('POST', '/api/devices/sensor-4/rekey', { body: { publicKey: toHex(keys.publicKey) } }), 409, 'KEY_REUSED');
+    expectProblem(await broker.api('POST', '/api/devices/sensor-4/rekey', { body: { publicKey: '00'.repeat(32) } }), 400, 'KEY_INVALID');
+    expectProblem(await broker.api('POST', '/api/devices/sensor-4/rekey', { body: {} }), 400, 'MESSAGE_INVALID');
+    expectProblem(await broker.api('POST', '/api/devices/nobody/rekey', { body: { publicKey: newKeyHex() } }), 404, 'DEVICE_UNKNOWN');
+  });
 });
 
 describe('wallets', () => {

@@ -13,6 +13,7 @@ import { backends } from '../shared/crypto.js';
 import { ERRORS } from '../shared/errors.js';
 import { fromHex, toHex } from '../shared/hex.js';
 import { decodeOffer, encodeOffer, offerDigestOf } from '../shared/offer.js';
+import { decodeKeyRotation, encodeKeyRotation } from '../shared/key-rotation.js';
 import { decodeReceipt, encodeReceipt } from '../shared/receipt.js';
 import { PROTOCOL_VERSION } from '../shared/schemas.js';
 import { decodeVoucher, encodeVoucher, memoDigestOf } from '../shared/voucher.js';
@@ -57,7 +58,7 @@ describe('protocol vectors: JSON messages (messages.json)', () => {
 type Fields = Record<string, unknown>;
 interface EncodingFile {
   readonly keys: Record<string, { readonly seed: string; readonly publicKey: string }>;
-  readonly valid: readonly { readonly kind: string; readonly name: string; readonly fields: Fields; readonly memo?: string; readonly memoSalt?: string; readonly digest?: string; readonly bytes: string; readonly signer: string; readonly signature: string }[];
+  readonly valid: readonly { readonly kind: string; readonly name: string; readonly fields: Fields; readonly memo?: string; readonly memoSalt?: string; readonly digest?: string; readonly bytes: string; readonly signer: string; readonly signature: string; readonly newSigner?: string; readonly newSignature?: string }[];
   readonly invalid: readonly { readonly kind: string; readonly name: string; readonly bytes: string; readonly error: string }[];
 }
 
@@ -91,6 +92,10 @@ const CODECS: Record<string, { encode(fields: Fields): Uint8Array; decode(bytes:
     }),
     decode: decodeOffer,
   },
+  keyRotation: {
+    encode: (f) => encodeKeyRotation({ device: f.device as string, currentKey: bytesOf(f.currentKey), newKey: bytesOf(f.newKey), timeMs: big(f.timeMs) }),
+    decode: decodeKeyRotation,
+  },
 };
 
 describe('protocol vectors: signed binary encodings (encodings.json)', () => {
@@ -117,6 +122,13 @@ describe('protocol vectors: signed binary encodings (encodings.json)', () => {
       for (const backend of [backends.native, backends.noble]) {
         expect(toHex(backend.sign(fromHex(entry.bytes), fromHex(key.seed)))).toBe(entry.signature);
         expect(backend.verify(fromHex(entry.signature), fromHex(entry.bytes), fromHex(key.publicKey))).toBe(true);
+      }
+      // A key rotation is also signed by the new key (proof of possession).
+      if (entry.newSigner !== undefined) {
+        const newKey = file.keys[entry.newSigner];
+        if (newKey === undefined) throw new Error(`no key ${entry.newSigner}`);
+        expect(toHex(backends.native.sign(fromHex(entry.bytes), fromHex(newKey.seed)))).toBe(entry.newSignature);
+        expect(entry.fields.newKey).toBe(newKey.publicKey);
       }
     });
   }

@@ -7,10 +7,11 @@ import { acceptCommand, closeCommand, redeemCommand, voucherCommand } from './ha
 import { initCommand } from './init-command.js';
 import { logLevelOf } from './options.js';
 import { payCommand } from './pay-command.js';
+import { rotateKeyCommand } from './rotate-key-command.js';
 import { runCommand } from './run-command.js';
 import { statusCommand } from './status-command.js';
 
-const layered = [payCommand, runCommand, statusCommand, voucherCommand, acceptCommand, redeemCommand, closeCommand];
+const layered = [payCommand, runCommand, statusCommand, voucherCommand, acceptCommand, redeemCommand, closeCommand, rotateKeyCommand];
 
 /** What an agent config file may hold: where the home is, which broker, how much to log, what `run` offers, how long `pay` waits. */
 const agentScope = configScope(layered, ['home', 'broker', 'broker-id', 'log-level', 'offer-unit', 'offer-price', 'timeout-ms']);

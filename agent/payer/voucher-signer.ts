@@ -4,6 +4,7 @@
 // the signature is made. Nothing leaves the device before that transaction commits.
 import { addAmount, subAmount, type Amount } from '../../shared/amount.js';
 import { sign } from '../../shared/crypto.js';
+import { MqpayError } from '../../shared/errors.js';
 import { MEMO_SALT_BYTES, VOUCHER_SEQ_MAX } from '../../shared/limits.js';
 import { encodeVoucher, memoDigestOf } from '../../shared/voucher.js';
 import { toHex } from '../../shared/hex.js';
@@ -46,6 +47,8 @@ function expiryOf(ctx: AgentContext, nowMs: number, channelExpiresAtSeconds: big
 /** Runs inside a WriteBatch write. Throws ChannelUnusable, a POLICY_* error, or returns the stored row. */
 export function signNextVoucher(ctx: AgentContext, request: VoucherRequest): SignedVoucherRow {
   const { db, keys, config, clock } = ctx;
+  // While a key rotation is undecided, the old key's vouchers may already be refused [docs/DESIGN.md rule 12].
+  if (keys.pending !== null) throw new MqpayError('SERVICE_UNAVAILABLE', 'a key rotation is in progress; pay again once it is done');
   const nowMs = clock.nowMs();
   const channel = getPayerChannel(db, request.channelId);
   if (channel === null || channel.state !== 'open') throw new ChannelUnusable('channel is not open');

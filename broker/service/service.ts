@@ -10,6 +10,9 @@ import type { DeviceRow, FundOutcome, SettlementOutcome, StoreTx } from '../stor
 import { ChannelCache } from './channel-cache.js';
 import type { ServiceDeps } from './ports.js';
 import { OfferDesk } from './offers.js';
+import { payloadOf } from './replies.js';
+import { rekeyInTransaction } from './rekey.js';
+import { signedByRetiredKey } from './retired-keys.js';
 import { RpcHandler } from './rpc/handler.js';
 import { beginClosing, closeInTransaction, type CloseResult } from './settlement/closing.js';
 import { SettlementScheduler } from './settlement/scheduler.js';
@@ -42,7 +45,14 @@ export interface SettlementService {
   /** Enrols a device; `certificateSha256` records the TLS client certificate it must present under mutual TLS. */
   enrol(device: string, publicKey: Uint8Array, certificateSha256?: string): Promise<DeviceRow>;
   setDeviceStatus(device: string, status: 'active' | 'disabled'): Promise<void>;
+  /**
+   * An operator's re-key of a device (a lost one): as `device.rotate` without the old key's
+   * signature. Returns how many certificates were re-issued [docs/DESIGN.md rule 12].
+   */
+  rekey(device: string, publicKey: Uint8Array): Promise<number>;
   device(id: string): Promise<DeviceRow | null>;
+  /** Whether `signature` over `message` was made with one of the device's retired keys (KEY_ROTATED). */
+  signedByRetiredKey(device: string, signature: Uint8Array, message: Uint8Array): Promise<boolean>;
   /** Records a verified connect token's time; false if it is not later than the last one (a replay). */
   acceptConnectToken(device: string, timeMs: bigint): Promise<boolean>;
   /** A device subscribed to its inbox: send it what it may have missed while offline. */
@@ -115,7 +125,13 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
       return row;
     }),
     setDeviceStatus: (device, status) => unitOfWork.commit((work) => work.tx.setDeviceStatus(device, status)),
+    rekey: (device, publicKey) => unitOfWork.commit(async (work) => {
+      const row = await work.tx.device(device);
+      if (row === null) throw new MqpayError('DEVICE_UNKNOWN', device);
+      return rekeyInTransaction({ deps, cache, telemetry, work }, device, row.publicKey, publicKey, 'operator');
+    }),
     device: (id) => store.reads.device(id),
+    signedByRetiredKey: (device, signature, message) => signedByRetiredKey(store.reads, device, signature, message),
     acceptConnectToken: (device, timeMs) => unitOfWork.commit((work) => work.tx.useTokenTime(device, timeMs)),
     inboxReady: (device) => receipts.redeliver(device),
     pruneVouchers: (acceptedBeforeMs) => unitOfWork.commit((work) => work.tx.pruneSettledVouchers(acceptedBeforeMs)),

@@ -191,6 +191,12 @@ export interface StoreReads {
   /** Channels whose dispute window ended by `nowMs`. */
   dueClosingChannels(nowMs: number, limit: number): Promise<ChannelRow[]>;
   doubleSignCount(channel: Uint8Array): Promise<number>;
+  /** The device's open channels (closing included), as payer or payee, at most `limit`. */
+  openChannelsOf(device: string, limit: number): Promise<ChannelRow[]>;
+  /** The device that has or had this public key, or null [docs/DESIGN.md rule 12]. */
+  keyHolder(publicKey: Uint8Array): Promise<string | null>;
+  /** The device's retired keys, most recently retired first. */
+  retiredKeysOf(device: string, limit: number): Promise<Uint8Array[]>;
   countOpenChannelsOfPayer(payer: string): Promise<number>;
   voucherAt(channelId: Uint8Array, seq: bigint): Promise<{ total: Amount; signature: Uint8Array } | null>;
   balance(account: string): Promise<Amount | null>;
@@ -214,6 +220,10 @@ export interface StoreTx extends StoreReads {
   /** Deletes settled vouchers accepted before `acceptedBeforeMs` that no evidence rule needs; returns how many. */
   pruneSettledVouchers(acceptedBeforeMs: number): Promise<number>;
   setDeviceStatus(id: string, status: 'active' | 'disabled'): Promise<void>;
+  /** Replaces the device's key if it is still `currentKey`; KEY_REUSED for a key any device ever had. */
+  replaceDeviceKey(id: string, currentKey: Uint8Array, newKey: Uint8Array, nowMs: number): Promise<void>;
+  /** Re-issues an open channel's certificate at `revision` (its next), keeping the one it replaces. */
+  reissueCertificate(num: bigint, revision: number, certificate: Uint8Array, signature: Uint8Array): Promise<void>;
   /** Records a connect token's time if later than the device's last one; false otherwise (a replay). */
   useTokenTime(id: string, timeMs: bigint): Promise<boolean>;
   insertChannel(channel: NewChannel): Promise<bigint>;

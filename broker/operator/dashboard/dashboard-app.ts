@@ -37,6 +37,7 @@ const TABLES_OF_EVENT: Partial<Record<LiveEventName, readonly Table[]>> = {
   'channel.closed': ['channels', 'wallets', 'summary'],
   'channel.closing': ['channels', 'summary'],
   'device.double-signed': ['channels'],
+  'device.rekeyed': ['devices', 'channels'],
 };
 
 export class DashboardApp {

@@ -1,5 +1,6 @@
 // Signs a channel certificate with the service key and queues it for the payee, who needs it
-// to check vouchers offline.
+// to check vouchers offline (and, after a key rotation, for the payer too: it checks receipts
+// with the payee key in it).
 import { encodeCertificate, type ChannelCertificate } from '../../../shared/certificate.js';
 import { sign } from '../../../shared/crypto.js';
 import { toHex } from '../../../shared/hex.js';
@@ -8,10 +9,10 @@ import { inboxTopic } from '../../../shared/topics.js';
 import { payloadOf } from '../replies.js';
 import type { RpcContext } from './context.js';
 
-export function issueCertificate(ctx: RpcContext, certificate: ChannelCertificate): { bytes: Uint8Array; signature: Uint8Array } {
+export function issueCertificate(ctx: RpcContext, certificate: ChannelCertificate, recipients: readonly string[] = [certificate.payee]): { bytes: Uint8Array; signature: Uint8Array } {
   const bytes = encodeCertificate(certificate);
   const signature = sign(bytes, ctx.deps.serviceKey.secretKey);
   const notice: Notice = { v: 2, type: 'channel.certificate', certificate: toHex(bytes), signature: toHex(signature) };
-  ctx.work.publish({ topic: inboxTopic(certificate.payee, 'notice'), payload: payloadOf(notice) });
+  for (const device of recipients) ctx.work.publish({ topic: inboxTopic(device, 'notice'), payload: payloadOf(notice) });
   return { bytes, signature };
 }

@@ -218,4 +218,29 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX offers_by_expiry ON offers(expires_at_s);
   `,
+  // 6: key rotation [docs/DESIGN.md rule 12]: every key a device ever had, so a key once used (by
+  // this or another device) is never accepted again and a voucher signed with a retired key can
+  // be named for what it is (KEY_ROTATED). `certificate_history` keeps a channel's certificate as
+  // it was just before a rotation re-issued it with another key: the evidence of a voucher judged
+  // under revision r is checked with the first kept certificate of revision >= r, else the
+  // channel's current one (top-ups between rotations do not change the keys).
+  `
+  CREATE TABLE device_keys (
+    device TEXT NOT NULL REFERENCES devices(id),
+    public_key BLOB NOT NULL CHECK (length(public_key) = 32),
+    since_ms INTEGER NOT NULL,
+    retired_at_ms INTEGER,
+    PRIMARY KEY (device, public_key)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX device_keys_by_key ON device_keys(public_key);
+  INSERT INTO device_keys (device, public_key, since_ms) SELECT id, public_key, created_at_ms FROM devices;
+
+  CREATE TABLE certificate_history (
+    channel INTEGER NOT NULL REFERENCES channels(num),
+    revision INTEGER NOT NULL,
+    certificate BLOB NOT NULL,
+    signature BLOB NOT NULL CHECK (length(signature) = 64),
+    PRIMARY KEY (channel, revision)
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];

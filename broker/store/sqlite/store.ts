@@ -10,7 +10,7 @@ import { STORE_LOCK_RETRY_MS_MAX, STORE_LOCK_RETRY_MS_MIN, STORE_LOCK_WAIT_MS_DE
 import { statement } from '../../../sqlite/statement.js';
 import {
   countOpenChannelsOfPayer, findVoucher, getChannel, insertChannel, insertVoucher, listChannelsOf, listExpiredOpenChannels,
-  countDoubleSigns, listDueClosingChannels, markChannelClosed, markChannelClosing, recordDoubleSign, setLatestVoucher, updateChannelDeposit,
+  countDoubleSigns, listDueClosingChannels, listOpenChannelsOf, markChannelClosed, markChannelClosing, recordDoubleSign, reissueCertificate, setLatestVoucher, updateChannelDeposit,
 } from './channels.js';
 import { addDeviceInTransaction, getDevice, setDeviceStatus, useTokenTime } from './devices.js';
 import { accountKey, balanceOf, ensureAccount, fundInTransaction, insertTransfer } from './ledger.js';
@@ -18,6 +18,7 @@ import type { Db } from './open-database.js';
 import type { BatchOutcome, LatestReceipt, Store, StoredAnswer, StoreReads, StoreTx } from '../port.js';
 import { nextEpoch, settleInTransaction, settlementChannels } from './settle.js';
 import { recordDeviceCertificate } from './device-certificates.js';
+import { keyHolder, replaceDeviceKey, retiredKeysOf } from './device-keys.js';
 import { pruneSettledVouchers } from './retention.js';
 import { awaitDurable, type SyncStall } from './durable-commit.js';
 import type { SyncWal } from './wal-sync.js';
@@ -31,6 +32,9 @@ function readsOf(db: Db): StoreReads {
     expiredOpenChannels: async (nowSeconds, limit) => listExpiredOpenChannels(db, nowSeconds, limit),
     dueClosingChannels: async (nowMs, limit) => listDueClosingChannels(db, nowMs, limit),
     doubleSignCount: async (channel) => countDoubleSigns(db, channel),
+    openChannelsOf: async (device, limit) => listOpenChannelsOf(db, device, limit),
+    keyHolder: async (publicKey) => keyHolder(db, publicKey),
+    retiredKeysOf: async (device, limit) => retiredKeysOf(db, device, limit),
     countOpenChannelsOfPayer: async (payer) => countOpenChannelsOfPayer(db, payer),
     voucherAt: async (channelId, seq) => findVoucher(db, channelId, seq),
     balance: async (account) => balanceOf(db, account),
@@ -61,6 +65,8 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
     recordDeviceCertificate: async (id, sha256) => recordDeviceCertificate(db, id, sha256),
     pruneSettledVouchers: async (acceptedBeforeMs) => pruneSettledVouchers(db, acceptedBeforeMs),
     setDeviceStatus: async (id, status) => setDeviceStatus(db, id, status),
+    replaceDeviceKey: async (id, currentKey, newKey, nowMs) => replaceDeviceKey(db, id, currentKey, newKey, nowMs),
+    reissueCertificate: async (num, revision, certificate, signature) => reissueCertificate(db, num, revision, certificate, signature),
     useTokenTime: async (id, timeMs) => useTokenTime(db, id, timeMs),
     insertChannel: async (channel) => insertChannel(db, channel),
     updateChannelDeposit: async (num, deposit, revision, certificate, signature) => updateChannelDeposit(db, num, deposit, revision, certificate, signature),
