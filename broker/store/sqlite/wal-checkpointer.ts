@@ -77,6 +77,9 @@ export class WalCheckpointer {
 
   /** Stops the timer and closes the worker's connection; resolves when the thread has ended. */
   async close(): Promise<void> {
+    // Unreferenced, the thread would not keep the process alive until it has ended: a process
+    // with nothing else left would exit (code 0) with this promise still pending.
+    this.worker.ref();
     this.worker.postMessage('close');
     await this.exited;
   }
