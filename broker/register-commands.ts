@@ -9,5 +9,6 @@ import { deviceDisableCommand, deviceEnableCommand } from './operator/commands/d
 import { settleCommand } from './operator/commands/settle-command.js';
 import { deviceRekeyCommand } from './operator/commands/device-rekey-command.js';
 import { viewCommands } from './operator/commands/view-commands.js';
+import { ledgerBackupCommand, ledgerJournalCommand, ledgerRestoreCommand } from './operator/commands/backup-commands.js';
 
-export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ledgerCheckCommand, channelEvidenceCommand, channelCloseCommand, settleCommand, deviceRekeyCommand, deviceLimitsCommand, deviceDisableCommand, deviceEnableCommand, ...viewCommands];
+export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ledgerCheckCommand, ledgerBackupCommand, ledgerRestoreCommand, ledgerJournalCommand, channelEvidenceCommand, channelCloseCommand, settleCommand, deviceRekeyCommand, deviceLimitsCommand, deviceDisableCommand, deviceEnableCommand, ...viewCommands];

@@ -19,6 +19,7 @@ import { beginClosing, closeInTransaction, type CloseResult } from './settlement
 import type { RpcContext } from './rpc/context.js';
 import { SettlementScheduler } from './settlement/scheduler.js';
 import { effectiveLimits, limitOrderProblem, SpendingGuard, type LimitDefaults } from './spending/spending-guard.js';
+import { StorageHealth, storageStalledError } from './storage-health.js';
 import type { Telemetry } from './telemetry.js';
 import type { Work } from './unit-of-work.js';
 import { UnitOfWork, WriteQueue } from './unit-of-work.js';
@@ -105,7 +106,10 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
     entriesMax: deps.options.voucherBatchMax,
     onStepError: (error) => logger.error({ err: error }, 'after-commit step of a batched write failed'),
   });
-  const unitOfWork = new UnitOfWork(store, queue, commits, deps.transport, logger, telemetry);
+  // The storage alarm: new vouchers and receipts are refused, queued ones withdrawn, until it clears.
+  const health = new StorageHealth(telemetry);
+  health.onChange((stalled) => (stalled ? commits.refuse(storageStalledError()) : commits.accept()));
+  const unitOfWork = new UnitOfWork(store, queue, commits, deps.transport, logger, telemetry, health);
   const cache = new ChannelCache(store.reads, deps.options.channelCacheEntriesMax);
   const scheduler = new SettlementScheduler(deps, cache, telemetry, unitOfWork);
   const spending = new SpendingGuard(store.reads, deps.options.deviceLimitDefaults);
@@ -183,6 +187,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
       scheduler.stop();
       offers.stop();
       await commits.flush();
+      health.close();
     },
   };
 }

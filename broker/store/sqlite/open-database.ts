@@ -9,7 +9,8 @@ export type Db = Database.Database;
 export const DATABASE_FILE = 'mqpay.db';
 export { BUSY_TIMEOUT_MS } from '../../../sqlite/open.js';
 
-export function openDatabase(dataDir: string, options: { readonly?: boolean } = {}): Db {
+/** `file`: another file than the directory's ledger (a restore's copy before it is renamed into place). */
+export function openDatabase(dataDir: string, options: { readonly?: boolean; file?: string } = {}): Db {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  return openSqlite(join(dataDir, DATABASE_FILE), { migrations: MIGRATIONS, what: 'broker database', readonly: options.readonly ?? false });
+  return openSqlite(options.file ?? join(dataDir, DATABASE_FILE), { migrations: MIGRATIONS, what: 'broker database', readonly: options.readonly ?? false });
 }
