@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseAmount } from '../shared/amount.js';
+import { checkCurrencyCode, DEFAULT_CURRENCY } from '../shared/currency.js';
 import { integerOption, requirePath, requireString, type Command } from '../cli/command.js';
 import { createBrokerApp, systemRandom } from './app.js';
 import { CLOSE_WINDOW_SECONDS_DEFAULT, CLOSE_WINDOW_SECONDS_MAX, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX, MQTT_PORT_DEFAULT, MQTTS_PORT_DEFAULT } from './limits.js';
@@ -25,6 +26,7 @@ export const brokerCommand: Command = {
   positionals: [],
   options: {
     data: { type: 'string', description: 'data directory (SQLite ledger, service key)' },
+    currency: { type: 'string', description: `ISO 4217 code: a new ledger keeps it for ever (default ${DEFAULT_CURRENCY}); an existing ledger must already keep it, else the broker refuses to start` },
     host: { type: 'string', description: 'address to listen on', default: '127.0.0.1' },
     'mqtt-port': { type: 'string', description: `plain-text MQTT port (default ${MQTT_PORT_DEFAULT}; none with --tls-cert unless given)` },
     'mqtts-port': { type: 'string', description: 'MQTT over TLS port (with --tls-cert)', default: String(MQTTS_PORT_DEFAULT) },
@@ -55,6 +57,7 @@ export const brokerCommand: Command = {
     const tlsCertFile = path('tls-cert');
     const app = await createBrokerApp({
       dataDir,
+      currency: typeof input.values.currency === 'string' ? checkCurrencyCode(input.values.currency) : null,
       host: requireString(input, 'host'),
       // With a certificate, plain text is off unless asked for by port.
       mqttPort: integerOption(input, 'mqtt-port', 0, 65535) ?? (tlsCertFile === null ? MQTT_PORT_DEFAULT : null),
@@ -103,7 +106,7 @@ export const brokerCommand: Command = {
     };
     if (app.tls !== null) process.on('SIGHUP', reload);
     input.stdout(`service public key: ${app.servicePublicKeyHex}`);
-    input.stdout(`data: ${dataDir}; settlement every ${app.config.epochSeconds} s; close window ${app.config.closeWindowSeconds} s`);
+    input.stdout(`data: ${dataDir}; currency ${app.currency}; settlement every ${app.config.epochSeconds} s; close window ${app.config.closeWindowSeconds} s`);
     await input.io.untilStopped();
     process.off('SIGHUP', reload);
     await app.close();

@@ -5,5 +5,7 @@ import { channelEvidenceCommand, deviceAddCommand, ledgerCheckCommand, ledgerIni
 import { brokerCommand } from './broker-command.js';
 import { channelCloseCommand } from './operator/commands/channel-close-command.js';
 import { viewCommands } from './operator/commands/view-commands.js';
+import { moneyOutCommands } from './operator/commands/money-out-commands.js';
+import { exportCommand } from './operator/commands/export-command.js';
 
-export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ledgerCheckCommand, channelEvidenceCommand, channelCloseCommand, ...viewCommands];
+export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ...moneyOutCommands, exportCommand, ledgerCheckCommand, channelEvidenceCommand, channelCloseCommand, ...viewCommands];

@@ -1,17 +1,22 @@
 // Channel certificate: signed by the settlement service when a channel opens (and again, with a
 // higher revision, on each top-up). It lets a payee check vouchers offline: the payer's key, the
-// deposit that caps the total, and the expiry. Layout (191 bytes):
+// deposit that caps the total, the ledger's currency, and the expiry. Layout (194 bytes, version 2):
 //   tag "MQPAY-CC" (8) | version (1) | channel id (32) | payer id (1+32) | payer key (32)
-//   | payee id (1+32) | payee key (32) | deposit u64 | expires at u64 (unix s) | revision u32
+//   | payee id (1+32) | payee key (32) | deposit u64 | currency (3, ISO 4217 code, ASCII A-Z)
+//   | expires at u64 (unix s) | revision u32
+// Version 1 (191 bytes, no currency) is refused: a device must know what the deposit counts.
 import { amountOf, type Amount } from './amount.js';
 import { ByteReader, ByteWriter, domainTag } from './binary.js';
+import { checkCurrencyCode } from './currency.js';
+import { MqpayError } from './errors.js';
 import { checkDeviceId } from './ids.js';
 import { CHANNEL_ID_BYTES, DEVICE_ID_LENGTH_MAX, PUBLIC_KEY_BYTES } from './limits.js';
 
 export const CERTIFICATE_TAG = domainTag('MQPAY-CC');
-export const CERTIFICATE_VERSION = 1;
+export const CERTIFICATE_VERSION = 2;
+const CURRENCY_BYTES = 3;
 const ID_FIELD_BYTES = 1 + DEVICE_ID_LENGTH_MAX;
-export const CERTIFICATE_BYTES = 8 + 1 + CHANNEL_ID_BYTES + 2 * (ID_FIELD_BYTES + PUBLIC_KEY_BYTES) + 8 + 8 + 4;
+export const CERTIFICATE_BYTES = 8 + 1 + CHANNEL_ID_BYTES + 2 * (ID_FIELD_BYTES + PUBLIC_KEY_BYTES) + 8 + CURRENCY_BYTES + 8 + 4;
 
 export interface ChannelCertificate {
   readonly channelId: Uint8Array;
@@ -20,6 +25,8 @@ export interface ChannelCertificate {
   readonly payee: string;
   readonly payeeKey: Uint8Array;
   readonly deposit: Amount;
+  /** The ledger's currency, ISO 4217 (the deposit and every voucher total count its micro-units). */
+  readonly currency: string;
   readonly expiresAtSeconds: bigint;
   readonly revision: number;
 }
@@ -34,6 +41,7 @@ export function encodeCertificate(certificate: ChannelCertificate): Uint8Array {
     .text(checkDeviceId(certificate.payee), DEVICE_ID_LENGTH_MAX)
     .raw(certificate.payeeKey, PUBLIC_KEY_BYTES)
     .u64(amountOf(certificate.deposit))
+    .raw(new TextEncoder().encode(checkCurrencyCode(certificate.currency)), CURRENCY_BYTES)
     .u64(certificate.expiresAtSeconds)
     .u32(certificate.revision)
     .finish();
@@ -48,8 +56,15 @@ export function decodeCertificate(bytes: Uint8Array): ChannelCertificate {
   const payee = checkDeviceId(reader.text(DEVICE_ID_LENGTH_MAX, 'certificate payee'));
   const payeeKey = reader.raw(PUBLIC_KEY_BYTES);
   const deposit = amountOf(reader.u64());
+  const currency = currencyOf(reader.raw(CURRENCY_BYTES));
   const expiresAtSeconds = reader.u64();
   const revision = reader.u32();
   reader.end('certificate');
-  return { channelId, payer, payerKey, payee, payeeKey, deposit, expiresAtSeconds, revision };
+  return { channelId, payer, payerKey, payee, payeeKey, deposit, currency, expiresAtSeconds, revision };
+}
+
+/** Three bytes A-Z, else CURRENCY_INVALID (checked byte by byte: no decoder leniency). */
+function currencyOf(bytes: Uint8Array): string {
+  for (const byte of bytes) if (byte < 0x41 || byte > 0x5a) throw new MqpayError('CURRENCY_INVALID', 'certificate currency is not three ASCII upper-case letters');
+  return checkCurrencyCode(String.fromCharCode(...bytes));
 }

@@ -31,7 +31,7 @@ describe('evidence on a ledger upgraded from schema 2', () => {
       const id = newChannelId(random);
       const nowMs = Date.now();
       const expiresAtSeconds = BigInt(Math.floor(nowMs / 1000) + 3_600);
-      const certificate = encodeCertificate({ channelId: id, payer: 'van-1', payerKey: payer.publicKey, payee: 'dock-1', payeeKey: payee.publicKey, deposit: amountOf(1_000n), expiresAtSeconds, revision: 1 });
+      const certificate = encodeCertificate({ channelId: id, payer: 'van-1', payerKey: payer.publicKey, payee: 'dock-1', payeeKey: payee.publicKey, deposit: amountOf(1_000n), currency: 'EUR', expiresAtSeconds, revision: 1 });
       const v1 = encodeVoucher({ channelId: id, seq: 1n, total: amountOf(100n), expiresAtSeconds, memoDigest: null });
 
       // Schema 2, as a broker of the previous release left it: a channel with an accepted, unsettled voucher.

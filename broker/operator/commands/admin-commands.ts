@@ -17,15 +17,28 @@ import { channelIdFromHex } from '../../../shared/ids.js';
 import { addDevice } from '../../store/sqlite/devices.js';
 import { normalCertificateSha256, recordDeviceCertificate } from '../../store/sqlite/device-certificates.js';
 import { fundWallet } from '../../store/sqlite/ledger.js';
+import { ledgerCurrency } from '../../store/sqlite/ledger-currency.js';
+import { checkCurrencyCode, DEFAULT_CURRENCY } from '../../../shared/currency.js';
 import { DATABASE_FILE, openDatabase, type Db } from '../../store/sqlite/open-database.js';
 
 const dataOption = { data: { type: 'string', description: 'broker data directory' } } as const;
 
-function withDatabase<T>(input: CommandInput, mustExist: boolean, use: (db: Db) => T): T {
+const currencyOption = {
+  currency: { type: 'string', description: `ISO 4217 code a new ledger keeps for ever (default ${DEFAULT_CURRENCY}); an existing ledger must already keep it` },
+} as const;
+
+/** --currency when given (checked), for a ledger about to be created or checked. */
+function currencyOf(input: CommandInput): { currency?: string } {
+  const value = input.values.currency;
+  return typeof value === 'string' ? { currency: checkCurrencyCode(value) } : {};
+}
+
+/** Opens the ledger in --data for one operation; `mustExist` refuses a directory without one. */
+export function withDatabase<T>(input: CommandInput, mustExist: boolean, use: (db: Db) => T): T {
   const dataDir = requirePath(input, 'data');
   // A mistyped --data must not quietly start a new, empty ledger beside the real one.
   if (mustExist && !existsSync(join(dataDir, DATABASE_FILE))) throw new UsageError(`no mqpay ledger in ${dataDir} (check --data; to start a new one: mqpay ledger init --data ${dataDir}, or --init)`);
-  const db = openDatabase(dataDir);
+  const db = openDatabase(dataDir, currencyOf(input));
   try {
     return use(db);
   } finally {
@@ -42,6 +55,7 @@ export const deviceAddCommand: Command = {
     'public-key': { type: 'string', description: '32-byte public key, 64 hex characters' },
     'cert-sha256': { type: 'string', description: 'record the device\'s TLS client certificate (SHA-256); with --tls-client-ca only that certificate is accepted' },
     init: { type: 'boolean', description: 'create the ledger in --data if there is none yet (otherwise a missing ledger is an error)' },
+    ...currencyOption,
   },
   async run(input) {
     const [name = ''] = input.positionals;
@@ -59,15 +73,17 @@ export const deviceAddCommand: Command = {
 
 export const ledgerInitCommand: Command = {
   name: ['ledger', 'init'],
-  summary: 'create a new ledger (and the service key) in a data directory; the other admin commands refuse a directory without one',
+  summary: 'create a new ledger (and the service key) in a data directory, with its currency; the other admin commands refuse a directory without one',
   positionals: [],
-  options: { ...dataOption },
+  options: { ...dataOption, ...currencyOption },
   async run(input) {
     const dataDir = requirePath(input, 'data');
     const existed = existsSync(join(dataDir, DATABASE_FILE));
-    withDatabase(input, false, () => undefined); // opening creates and migrates it
+    // Opening creates and migrates it, and gives a new ledger its currency (CURRENCY_MISMATCH
+    // when an existing one keeps another).
+    const currency = withDatabase(input, false, (db) => ledgerCurrency(db));
     const serviceKey = loadOrCreateServiceKey(dataDir, systemRandom);
-    input.stdout(`${existed ? 'ledger already in' : 'ledger created in'} ${dataDir}; service public key ${toHex(serviceKey.publicKey)}`);
+    input.stdout(`${existed ? 'ledger already in' : 'ledger created in'} ${dataDir} (currency ${currency}); service public key ${toHex(serviceKey.publicKey)}`);
     return 0;
   },
 };
@@ -84,8 +100,8 @@ export const walletFundCommand: Command = {
     // The same key as the HTTP API's Idempotency-Key: reused for another wallet or amount, the
     // ledger refuses it (IDEMPOTENCY_CONFLICT) and this exits non-zero.
     const key = typeof input.values.id === 'string' ? input.values.id : randomBytes(12).toString('hex');
-    const outcome = withDatabase(input, true, (db) => fundWallet(db, name, amount, key, Date.now()));
-    input.stdout(`${outcome.kind === 'funded' ? 'funded' : 'already funded (same id)'} ${name} with ${formatAmount(amount)}; balance ${formatAmount(outcome.balance)}`);
+    const { outcome, currency } = withDatabase(input, true, (db) => ({ outcome: fundWallet(db, name, amount, key, Date.now()), currency: ledgerCurrency(db) }));
+    input.stdout(`${outcome.kind === 'funded' ? 'funded' : 'already funded (same id)'} ${name} with ${formatAmount(amount)} ${currency}; balance ${formatAmount(outcome.balance)} ${currency}`);
     return 0;
   },
 };

@@ -6,25 +6,29 @@ import type { PageRequest, ViewPage, ViewSource } from './view-source-types.js';
 
 export interface ApiCaller {
   get<T>(path: string): Promise<T>;
-  /** A POST without a body (operator actions such as a force-close). */
-  post<T>(path: string): Promise<T>;
+  /** A POST of an operator action, with a JSON body when it takes one (a payout, a move). */
+  post<T>(path: string, body?: unknown): Promise<T>;
+  /** A GET of a non-JSON answer (the CSV export), as text. */
+  text(path: string): Promise<string>;
 }
 
 /** `base` without a trailing slash, e.g. http://127.0.0.1:8080. */
 export function apiCaller(base: string, token: string): ApiCaller {
-  const call = async <T>(method: 'GET' | 'POST', path: string): Promise<T> => {
-      let response: Response;
-      try {
-        response = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
-      } catch (error) {
-        throw new MqpayError('SERVICE_UNAVAILABLE', `cannot reach ${base}: ${(error as Error).message}`);
-      }
-      const body = (await response.json().catch(() => null)) as unknown;
-      if (response.ok) return body as T;
-      const problem = (body ?? {}) as { code?: unknown; detail?: unknown };
-      throw new MqpayError(isErrorCode(problem.code) ? problem.code : 'INTERNAL', `HTTP ${response.status}: ${typeof problem.detail === 'string' ? problem.detail : response.statusText}`);
+  const send = async (method: 'GET' | 'POST', path: string, body: unknown): Promise<Response> => {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    } catch (error) {
+      throw new MqpayError('SERVICE_UNAVAILABLE', `cannot reach ${base}: ${(error as Error).message}`);
+    }
+    if (response.ok) return response;
+    const problem = ((await response.json().catch(() => null)) ?? {}) as { code?: unknown; detail?: unknown };
+    throw new MqpayError(isErrorCode(problem.code) ? problem.code : 'INTERNAL', `HTTP ${response.status}: ${typeof problem.detail === 'string' ? problem.detail : response.statusText}`);
   };
-  return { get: (path) => call('GET', path), post: (path) => call('POST', path) };
+  const call = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => (await (await send(method, path, body)).json().catch(() => null)) as T;
+  return { get: (path) => call('GET', path), post: (path, body) => call('POST', path, body), text: async (path) => (await send('GET', path, undefined)).text() };
 }
 
 const query = (page: PageRequest): string => `?limit=${page.limit}&offset=${page.offset}`;

@@ -8,5 +8,7 @@ import { liveRoutes } from './routes-live.js';
 import { settlementRoutes } from './routes-settlements.js';
 import { siteRoutes } from './routes-site.js';
 import { walletRoutes } from './routes-wallets.js';
+import { outflowRoutes } from './routes-outflows.js';
+import { exportRoutes } from './routes-export.js';
 
-export const ROUTES: readonly Route[] = [...siteRoutes, ...deviceRoutes, ...walletRoutes, ...channelRoutes, ...settlementRoutes, ...ledgerRoutes, ...liveRoutes];
+export const ROUTES: readonly Route[] = [...siteRoutes, ...deviceRoutes, ...walletRoutes, ...outflowRoutes, ...exportRoutes, ...channelRoutes, ...settlementRoutes, ...ledgerRoutes, ...liveRoutes];

@@ -3,13 +3,27 @@ import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqlite } from '../../../sqlite/open.js';
+import { settleLedgerCurrency } from './ledger-currency.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
 export const DATABASE_FILE = 'mqpay.db';
 export { BUSY_TIMEOUT_MS } from '../../../sqlite/open.js';
 
-export function openDatabase(dataDir: string, options: { readonly?: boolean } = {}): Db {
+/**
+ * `currency`: the ISO 4217 code a new ledger gets (default: DEFAULT_CURRENCY); an existing
+ * ledger with another one is CURRENCY_MISMATCH [docs/DESIGN.md rule 13].
+ */
+export function openDatabase(dataDir: string, options: { readonly?: boolean; currency?: string } = {}): Db {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  return openSqlite(join(dataDir, DATABASE_FILE), { migrations: MIGRATIONS, what: 'broker database', readonly: options.readonly ?? false });
+  const readonly = options.readonly ?? false;
+  const db = openSqlite(join(dataDir, DATABASE_FILE), { migrations: MIGRATIONS, what: 'broker database', readonly });
+  if (readonly) return db;
+  try {
+    settleLedgerCurrency(db, options.currency);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
 }

@@ -12,6 +12,7 @@ import {
 import { addDeviceInTransaction, getDevice, setDeviceStatus, useTokenTime } from './devices.js';
 import { accountKey, balanceOf, ensureAccount, fundInTransaction, insertTransfer } from './ledger.js';
 import type { Db } from './open-database.js';
+import { moveInTransaction, payoutInTransaction } from './outflows.js';
 import type { BatchOutcome, LatestReceipt, Store, StoredAnswer, StoreReads, StoreTx } from '../port.js';
 import { nextEpoch, settleInTransaction, settlementChannels } from './settle.js';
 import { recordDeviceCertificate } from './device-certificates.js';
@@ -75,6 +76,8 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
     ensureAccount: async (name, kind) => ensureAccount(db, name, kind),
     insertTransfer: async (transfer) => insertTransfer(db, transfer),
     fund: async (input) => fundInTransaction(db, input),
+    payout: async (input) => payoutInTransaction(db, input),
+    move: async (input) => moveInTransaction(db, input),
     settle: async (input) => settleInTransaction(db, input),
     nextEpoch: async () => nextEpoch(db),
     async storeAnswer(device, id, method, answer, nowMs, keepPerDevice) {

@@ -1,0 +1,110 @@
+// Money out of a wallet other than into a channel [docs/DESIGN.md rule 13]:
+//   mqpay wallet withdraw NAME AMOUNT --id KEY   a wallet's payout to outside
+//   mqpay fees withdraw AMOUNT --id KEY          the collected fees' payout to outside
+//   mqpay wallet move FROM TO AMOUNT --id KEY    an operator's move between two wallets
+// Over a running broker (--url: the service writes, in one unit of work, and publishes the ops
+// event) or straight on the data directory (--data: one BEGIN IMMEDIATE transaction, ordered
+// against the broker's by SQLite's write lock, like `wallet fund`). Both apply the same rule
+// (broker/store/sqlite/outflows.ts): once per key, IDEMPOTENCY_CONFLICT on reuse for another
+// transfer, INSUFFICIENT_FUNDS above the balance. The key is required: a payout must be safe to retry.
+import { formatAmount, parseAmount, type Amount } from '../../../shared/amount.js';
+import { MqpayError } from '../../../shared/errors.js';
+import { isRequestId } from '../../../shared/ids.js';
+import { requireString, UsageError, type Command, type CommandInput } from '../../../cli/command.js';
+import { FEES_ACCOUNT, walletAccount } from '../../store/accounts.js';
+import { ledgerCurrency } from '../../store/sqlite/ledger-currency.js';
+import { moveNow, payoutNow } from '../../store/sqlite/outflows.js';
+import { withDatabase } from './admin-commands.js';
+import { apiCaller } from './view-source-api.js';
+import { chooseSource, viewSourceOptions } from './view-source.js';
+
+const outflowOptions = {
+  ...viewSourceOptions,
+  id: { type: 'string', description: 'idempotency key (1-64 of [A-Za-z0-9_.:-]): retrying with the same id moves once; another transfer with it is IDEMPOTENCY_CONFLICT' },
+  json: { type: 'boolean', description: 'print the result as JSON (the API\'s answer)' },
+} as const;
+
+/** What every outflow prints, whichever source did the write. */
+interface OutflowResult {
+  readonly amount: string;
+  readonly balance: string;
+  readonly currency: string;
+  readonly moved: boolean;
+  readonly idempotencyKey: string;
+  readonly transfer: string;
+}
+
+function keyOf(input: CommandInput): string {
+  const key = requireString(input, 'id');
+  if (!isRequestId(key)) throw new UsageError('--id must be 1-64 of [A-Za-z0-9_.:-]');
+  return key;
+}
+
+function amountOf(text: string): Amount {
+  const amount = parseAmount(text);
+  if (amount === 0n) throw new MqpayError('AMOUNT_ZERO');
+  return amount;
+}
+
+/** A payout of `account` through --url (`apiPath`) or --data. */
+async function payout(input: CommandInput, account: string, apiPath: string, amount: Amount): Promise<OutflowResult & { account: string }> {
+  const key = keyOf(input);
+  const source = chooseSource(input);
+  if (source.kind === 'url') return apiCaller(source.base, source.token).post(apiPath, { amount: formatAmount(amount), idempotencyKey: key });
+  return withDatabase(input, true, (db) => {
+    const outcome = payoutNow(db, { from: account, amount, key, nowMs: Date.now() });
+    return { account, amount: formatAmount(amount), balance: formatAmount(outcome.balance), currency: ledgerCurrency(db), moved: outcome.kind === 'moved', idempotencyKey: key, transfer: outcome.transferId };
+  });
+}
+
+function printPayout(input: CommandInput, result: OutflowResult & { account: string }): number {
+  if (input.values.json === true) input.stdout(JSON.stringify(result));
+  else input.stdout(`${result.moved ? 'paid out' : 'already paid out (same id)'} ${result.amount} ${result.currency} from ${result.account}; balance ${result.balance} ${result.currency} (transfer ${result.transfer})`);
+  return 0;
+}
+
+export const walletWithdrawCommand: Command = {
+  name: ['wallet', 'withdraw'],
+  summary: 'pay money out of a device wallet to outside (AMOUNT like 12.5; escrow is not available), once per --id',
+  positionals: ['NAME', 'AMOUNT'],
+  options: outflowOptions,
+  async run(input) {
+    const [name = '', text = ''] = input.positionals;
+    return printPayout(input, await payout(input, walletAccount(name), `/api/wallets/${encodeURIComponent(name)}/payouts`, amountOf(text)));
+  },
+};
+
+export const feesWithdrawCommand: Command = {
+  name: ['fees', 'withdraw'],
+  summary: 'pay collected fees out to outside (AMOUNT like 2), once per --id',
+  positionals: ['AMOUNT'],
+  options: outflowOptions,
+  async run(input) {
+    const [text = ''] = input.positionals;
+    return printPayout(input, await payout(input, FEES_ACCOUNT, '/api/fees/payouts', amountOf(text)));
+  },
+};
+
+export const walletMoveCommand: Command = {
+  name: ['wallet', 'move'],
+  summary: "move money from one device's wallet to another's (e.g. a lost device's balance to its replacement), once per --id",
+  positionals: ['FROM', 'TO', 'AMOUNT'],
+  options: outflowOptions,
+  async run(input) {
+    const [from = '', to = '', text = ''] = input.positionals;
+    const amount = amountOf(text);
+    const key = keyOf(input);
+    const source = chooseSource(input);
+    const result: OutflowResult & { from: string; to: string } = source.kind === 'url'
+      ? await apiCaller(source.base, source.token).post(`/api/wallets/${encodeURIComponent(from)}/moves`, { to, amount: formatAmount(amount), idempotencyKey: key })
+      : withDatabase(input, true, (db) => {
+        const outcome = moveNow(db, { fromDevice: from, toDevice: to, amount, key, nowMs: Date.now() });
+        return { from, to, amount: formatAmount(amount), balance: formatAmount(outcome.balance), currency: ledgerCurrency(db), moved: outcome.kind === 'moved', idempotencyKey: key, transfer: outcome.transferId };
+      });
+    if (input.values.json === true) input.stdout(JSON.stringify(result));
+    else input.stdout(`${result.moved ? 'moved' : 'already moved (same id)'} ${result.amount} ${result.currency} from ${result.from} to ${result.to}; ${result.from} balance ${result.balance} ${result.currency} (transfer ${result.transfer})`);
+    return 0;
+  },
+};
+
+export const moneyOutCommands: Command[] = [walletWithdrawCommand, feesWithdrawCommand, walletMoveCommand];
