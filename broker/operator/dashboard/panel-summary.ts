@@ -27,6 +27,7 @@ export function renderSummary(container: HTMLElement, summary: Summary): void {
     stat('Devices online', `${summary.online} / ${summary.devices}`, 'connected now / enrolled'),
     stat('Open channels', String(summary.openChannels), `${summary.channels} listed`),
     stat('Settled', displayAmount(summary.settledInView), `${summary.settlements} settlements listed`),
-    stat('In wallets', ledger === null ? '…' : displayAmount(ledger.wallets.balance), ledger === null ? '' : `escrow ${displayAmount(ledger.escrow.balance)} · fees ${displayAmount(ledger.fees)}${ledger.balanced ? '' : ' · UNBALANCED'}`),
+    // The ledger's one currency labels its totals [docs/DESIGN.md rule 13].
+    stat(ledger === null ? 'In wallets' : `In wallets (${ledger.currency})`, ledger === null ? '…' : displayAmount(ledger.wallets.balance), ledger === null ? '' : `escrow ${displayAmount(ledger.escrow.balance)} · fees ${displayAmount(ledger.fees)}${ledger.balanced ? '' : ' · UNBALANCED'}`),
   );
 }

@@ -9,7 +9,7 @@ const EVENTS_DESCRIPTION = [
   '({atMs, vouchersPerSecond, rejectedPerSecond, vouchersAccepted, online}), and every message of the',
   'MQTT operator streams under its `type`: `settlement` (as on mqpay/v1/ops/settlements),',
   '`device.connected`, `device.disconnected`, `device.enrolled`, `device.disabled`, `device.enabled`,',
-  '`wallet.funded`, `channel.closed`. EventSource cannot send headers, so this route also takes ?token=.',
+  '`wallet.funded`, `wallet.payout`, `fees.payout`, `wallet.moved`, `channel.closed`. EventSource cannot send headers, so this route also takes ?token=.',
 ].join(' ');
 
 export const liveRoutes: readonly Route[] = [
