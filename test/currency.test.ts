@@ -32,7 +32,7 @@ describe('the ledger currency', () => {
     const changed = await runCli(['ledger', 'init', '--currency', 'EUR', ...data]);
     expect(changed.code).toBe(1);
     expect(changed.stderr).toContain('CURRENCY_MISMATCH');
-    expect(changed.stderr).toContain('the ledger keeps USD, not EUR');
+    expect(changed.stderr).toContain('the ledger keeps another currency: USD, not EUR');
     const bad = await runCli(['ledger', 'init', '--currency', 'usd', ...data]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('CURRENCY_INVALID');

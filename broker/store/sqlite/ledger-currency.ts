@@ -27,7 +27,7 @@ export function ledgerCurrency(db: Db): string {
 export function settleLedgerCurrency(db: Db, wanted: string | undefined): string {
   const asked = wanted === undefined ? undefined : checkCurrencyCode(wanted);
   const compare = (stored: string): string => {
-    if (asked !== undefined && asked !== stored) throw new MqpayError('CURRENCY_MISMATCH', `the ledger keeps ${stored}, not ${asked}; a ledger's currency cannot change`);
+    if (asked !== undefined && asked !== stored) throw new MqpayError('CURRENCY_MISMATCH', `${stored}, not ${asked} (a ledger's currency never changes)`);
     return stored;
   };
   // Read first: an existing ledger (the usual case) is checked without taking the write lock.
