@@ -55,7 +55,7 @@ describe('CLI views', () => {
 
   it('tables: wallets, channels, settlements, with paging hints', async () => {
     const wallets = await runCli(['wallets', ...sources().data]);
-    expect(wallets.stdout).toBe('device     balance\n---------  -------\ncar-1      7.5\ncharger-1  0.025\n');
+    expect(wallets.stdout).toBe('device     balance  currency\n---------  -------  --------\ncar-1      7.5      EUR\ncharger-1  0.025    EUR\n');
     const channels = await runCli(['channels', ...sources().url]);
     expect(channels.stdout).toMatch(/^channel\s+payer\s+payee\s+state\s+deposit\s+paid\s+settled\s+seq\s+expires\s+currency\n/);
     expect(channels.stdout).toContain(`${channel.channelHex.slice(0, 16)}…  car-1  charger-1  open   2.5      0.025  0.025    200`);
