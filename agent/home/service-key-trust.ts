@@ -74,7 +74,7 @@ export class ServiceKeyTrust {
   refuseKnownMismatch(): void {
     const ledger = getMeta(this.db, LEDGER_CURRENCY_META);
     if (this.currency !== undefined && ledger !== null && ledger !== this.currency) {
-      throw new MqpayError('CURRENCY_MISMATCH', `the ledger keeps ${ledger}; this agent pays in ${this.currency} (agent.json currency)`);
+      throw new MqpayError('CURRENCY_MISMATCH', `${ledger}; this agent pays in ${this.currency} (agent.json currency)`);
     }
   }
 }
