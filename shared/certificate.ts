@@ -47,6 +47,30 @@ export function encodeCertificate(certificate: ChannelCertificate): Uint8Array {
     .finish();
 }
 
+/** The layout before v3 (no currency), 191 bytes: read only from a ledger's own stored evidence. */
+const CERTIFICATE_V1_BYTES = CERTIFICATE_BYTES - CURRENCY_BYTES;
+
+/**
+ * The payer key of a certificate a ledger stored: version 2, or version 1 if it was issued
+ * before the ledger's upgrade (the evidence of older channels must still verify
+ * [docs/DESIGN.md rule 11]). Strict like decodeCertificate; never for what arrives on the wire.
+ */
+export function storedCertificatePayerKey(bytes: Uint8Array): Uint8Array {
+  if (bytes.length !== CERTIFICATE_V1_BYTES) return decodeCertificate(bytes).payerKey;
+  const reader = new ByteReader(bytes, CERTIFICATE_V1_BYTES, 'certificate');
+  reader.header(CERTIFICATE_TAG, 1, 'certificate');
+  reader.raw(CHANNEL_ID_BYTES);
+  checkDeviceId(reader.text(DEVICE_ID_LENGTH_MAX, 'certificate payer'));
+  const payerKey = reader.raw(PUBLIC_KEY_BYTES);
+  checkDeviceId(reader.text(DEVICE_ID_LENGTH_MAX, 'certificate payee'));
+  reader.raw(PUBLIC_KEY_BYTES);
+  reader.u64();
+  reader.u64();
+  reader.u32();
+  reader.end('certificate');
+  return payerKey;
+}
+
 export function decodeCertificate(bytes: Uint8Array): ChannelCertificate {
   const reader = new ByteReader(bytes, CERTIFICATE_BYTES, 'certificate');
   reader.header(CERTIFICATE_TAG, CERTIFICATE_VERSION, 'certificate');

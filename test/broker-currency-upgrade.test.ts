@@ -1,0 +1,93 @@
+// Upgrading a ledger to the currency-and-payouts schema [docs/DESIGN.md rule 13]: a ledger of the
+// previous release (devices, funding, a channel with a settled voucher, its certificate in the
+// version 1 layout) keeps every transfer, balance and rowid through the rebuild of `transfers`,
+// gets the default currency, and its old evidence still verifies; the immutability triggers are
+// back, and the new kinds are accepted.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { escrowAccount, walletAccount } from '../broker/store/accounts.js';
+import { auditLedger } from '../broker/store/sqlite/audit.js';
+import { insertChannel, insertVoucher, setLatestVoucher } from '../broker/store/sqlite/channels.js';
+import { addDevice } from '../broker/store/sqlite/devices.js';
+import { accountKey, ensureAccount, fundWallet, insertTransfer } from '../broker/store/sqlite/ledger.js';
+import { ledgerCurrency } from '../broker/store/sqlite/ledger-currency.js';
+import { MIGRATIONS } from '../broker/store/sqlite/migrations.js';
+import { DATABASE_FILE, openDatabase } from '../broker/store/sqlite/open-database.js';
+import { payoutNow } from '../broker/store/sqlite/outflows.js';
+import { settleInTransaction } from '../broker/store/sqlite/settle.js';
+import { openSqlite } from '../sqlite/open.js';
+import { amountOf } from '../shared/amount.js';
+import { encodeCertificate } from '../shared/certificate.js';
+import { sign } from '../shared/crypto.js';
+import { newChannelId } from '../shared/ids.js';
+import { generateKeyPair } from '../shared/keys.js';
+import { encodeVoucher } from '../shared/voucher.js';
+import { random, tempDir } from './helpers/broker-fixture.js';
+
+/** The migration that brought currency and payouts (found by content: others may be appended after it). */
+const CURRENCY_MIGRATION = MIGRATIONS.findIndex((sql) => sql.includes('transfers_v5'));
+
+/** A certificate in the layout before v3: version 1, no currency (191 bytes). */
+function certificateV1(fields: Parameters<typeof encodeCertificate>[0]): Uint8Array {
+  const v2 = encodeCertificate(fields);
+  const v1 = new Uint8Array([...v2.subarray(0, 179), ...v2.subarray(182)]);
+  v1[8] = 1;
+  return v1;
+}
+
+describe('a ledger upgraded to currency and payouts', () => {
+  it('keeps transfers, balances and evidence, gets EUR, and takes payouts', () => {
+    expect(CURRENCY_MIGRATION).toBeGreaterThan(0);
+    const dir = tempDir('mqpay-currency-upgrade-');
+    try {
+      const payer = generateKeyPair(random);
+      const payee = generateKeyPair(random);
+      const service = generateKeyPair(random);
+      const id = newChannelId(random);
+      const nowMs = Date.now();
+      const expiresAtSeconds = BigInt(Math.floor(nowMs / 1000) + 3_600);
+      const certificate = certificateV1({ channelId: id, payer: 'van-1', payerKey: payer.publicKey, payee: 'dock-1', payeeKey: payee.publicKey, deposit: amountOf(1_000n), currency: 'EUR', expiresAtSeconds, revision: 1 });
+      expect(certificate).toHaveLength(191);
+      const voucher = encodeVoucher({ channelId: id, seq: 1n, total: amountOf(400n), expiresAtSeconds, memoDigest: null });
+
+      const old = openSqlite(join(dir.path, DATABASE_FILE), { migrations: MIGRATIONS.slice(0, CURRENCY_MIGRATION), what: 'broker database' });
+      old.transaction(() => {
+        addDevice(old, 'van-1', payer.publicKey, nowMs);
+        addDevice(old, 'dock-1', payee.publicKey, nowMs);
+      })();
+      fundWallet(old, 'van-1', amountOf(5_000n), 'grant', nowMs);
+      old.transaction(() => {
+        const escrow = ensureAccount(old, escrowAccount(id), 'escrow');
+        const num = insertChannel(old, { id, payer: 'van-1', payee: 'dock-1', payerWallet: accountKey(old, walletAccount('van-1')), payeeWallet: accountKey(old, walletAccount('dock-1')), escrowAccount: escrow, deposit: amountOf(1_000n), expiresAtSeconds, certificate, certificateSignature: sign(certificate, service.secretKey), nowMs });
+        insertTransfer(old, { id: 'deposit:upgrade', from: walletAccount('van-1'), to: escrowAccount(id), amount: amountOf(1_000n), kind: 'deposit', channel: num, nowMs });
+        insertVoucher(old, num, 1n, amountOf(400n), sign(voucher, payer.secretKey), nowMs);
+        setLatestVoucher(old, num, 1n, amountOf(400n), voucher, sign(voucher, payer.secretKey), false);
+        settleInTransaction(old, { id: 'epoch-1', reason: 'epoch', nowMs, feePpm: 0 });
+      })();
+      const transfersBefore = old.prepare('SELECT rowid, * FROM transfers ORDER BY rowid').all();
+      const balancesBefore = old.prepare('SELECT name, balance FROM accounts ORDER BY name').all();
+      expect(() => old.prepare("INSERT INTO transfers (id, from_account, to_account, amount, kind, created_at_ms) VALUES ('payout:x', 3, 1, 1, 'payout', 0)").run()).toThrow(/CHECK/);
+      old.close();
+
+      const db = openDatabase(dir.path);
+      try {
+        expect(ledgerCurrency(db)).toBe('EUR');
+        expect(db.prepare('SELECT rowid, * FROM transfers ORDER BY rowid').all()).toEqual(transfersBefore);
+        expect(db.prepare('SELECT name, balance FROM accounts ORDER BY name').all()).toEqual(balancesBefore);
+        // The settled voucher's evidence, judged against the version 1 certificate, still verifies.
+        const checks = auditLedger(db, { verifySignatures: true });
+        expect(checks.filter((check) => !check.ok)).toEqual([]);
+        expect(checks.find((check) => check.name.startsWith('signatures: the voucher behind'))?.detail).toBe('1 settled vouchers verified');
+
+        expect(() => db.prepare("UPDATE transfers SET amount = 1 WHERE id = 'fund:grant'").run()).toThrow(/immutable/);
+        expect(() => db.prepare("DELETE FROM transfers WHERE id = 'fund:grant'").run()).toThrow(/immutable/);
+        expect(payoutNow(db, { from: walletAccount('dock-1'), amount: amountOf(400n), key: 'out-1', nowMs })).toMatchObject({ kind: 'moved', balance: 0n });
+        expect(auditLedger(db).filter((check) => !check.ok)).toEqual([]);
+      } finally {
+        db.close();
+      }
+    } finally {
+      dir.remove();
+    }
+  });
+});
