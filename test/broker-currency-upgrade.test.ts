@@ -3,19 +3,15 @@
 // version 1 layout) keeps every transfer, balance and rowid through the rebuild of `transfers`,
 // gets the default currency, and its old evidence still verifies; the immutability triggers are
 // back, and the new kinds are accepted.
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { escrowAccount, walletAccount } from '../broker/store/accounts.js';
+import { walletAccount } from '../broker/store/accounts.js';
 import { auditLedger } from '../broker/store/sqlite/audit.js';
-import { insertChannel, insertVoucher, setLatestVoucher } from '../broker/store/sqlite/channels.js';
-import { addDevice } from '../broker/store/sqlite/devices.js';
-import { accountKey, ensureAccount, fundWallet, insertTransfer } from '../broker/store/sqlite/ledger.js';
+import { insertVoucher, setLatestVoucher } from '../broker/store/sqlite/channels.js';
 import { ledgerCurrency } from '../broker/store/sqlite/ledger-currency.js';
 import { MIGRATIONS } from '../broker/store/sqlite/migrations.js';
-import { DATABASE_FILE, openDatabase } from '../broker/store/sqlite/open-database.js';
+import { openDatabase } from '../broker/store/sqlite/open-database.js';
 import { payoutNow } from '../broker/store/sqlite/outflows.js';
 import { settleInTransaction } from '../broker/store/sqlite/settle.js';
-import { openSqlite } from '../sqlite/open.js';
 import { amountOf } from '../shared/amount.js';
 import { encodeCertificate } from '../shared/certificate.js';
 import { sign } from '../shared/crypto.js';
@@ -23,6 +19,7 @@ import { newChannelId } from '../shared/ids.js';
 import { generateKeyPair } from '../shared/keys.js';
 import { encodeVoucher } from '../shared/voucher.js';
 import { random, tempDir } from './helpers/broker-fixture.js';
+import { legacyLedger } from './helpers/legacy-ledger.js';
 
 /** The migration that brought currency and payouts (found by content: others may be appended after it). */
 const CURRENCY_MIGRATION = MIGRATIONS.findIndex((sql) => sql.includes('transfers_v5'));
@@ -50,16 +47,10 @@ describe('a ledger upgraded to currency and payouts', () => {
       expect(certificate).toHaveLength(191);
       const voucher = encodeVoucher({ channelId: id, seq: 1n, total: amountOf(400n), expiresAtSeconds, memoDigest: null });
 
-      const old = openSqlite(join(dir.path, DATABASE_FILE), { migrations: MIGRATIONS.slice(0, CURRENCY_MIGRATION), what: 'broker database' });
+      const { db: old, num } = legacyLedger(dir.path, CURRENCY_MIGRATION, {
+        id, payer: { name: 'van-1', keys: payer }, payee: { name: 'dock-1', keys: payee }, funds: amountOf(5_000n), deposit: amountOf(1_000n), expiresAtSeconds, certificate, service, nowMs,
+      });
       old.transaction(() => {
-        addDevice(old, 'van-1', payer.publicKey, nowMs);
-        addDevice(old, 'dock-1', payee.publicKey, nowMs);
-      })();
-      fundWallet(old, 'van-1', amountOf(5_000n), 'grant', nowMs);
-      old.transaction(() => {
-        const escrow = ensureAccount(old, escrowAccount(id), 'escrow');
-        const num = insertChannel(old, { id, payer: 'van-1', payee: 'dock-1', payerWallet: accountKey(old, walletAccount('van-1')), payeeWallet: accountKey(old, walletAccount('dock-1')), escrowAccount: escrow, deposit: amountOf(1_000n), expiresAtSeconds, certificate, certificateSignature: sign(certificate, service.secretKey), nowMs });
-        insertTransfer(old, { id: 'deposit:upgrade', from: walletAccount('van-1'), to: escrowAccount(id), amount: amountOf(1_000n), kind: 'deposit', channel: num, nowMs });
         insertVoucher(old, num, 1n, amountOf(400n), sign(voucher, payer.secretKey), nowMs);
         setLatestVoucher(old, num, 1n, amountOf(400n), voucher, sign(voucher, payer.secretKey), false);
         settleInTransaction(old, { id: 'epoch-1', reason: 'epoch', nowMs, feePpm: 0 });
@@ -79,8 +70,8 @@ describe('a ledger upgraded to currency and payouts', () => {
         expect(checks.filter((check) => !check.ok)).toEqual([]);
         expect(checks.find((check) => check.name.startsWith('signatures: the voucher behind'))?.detail).toBe('1 settled vouchers verified');
 
-        expect(() => db.prepare("UPDATE transfers SET amount = 1 WHERE id = 'fund:grant'").run()).toThrow(/immutable/);
-        expect(() => db.prepare("DELETE FROM transfers WHERE id = 'fund:grant'").run()).toThrow(/immutable/);
+        expect(() => db.prepare("UPDATE transfers SET amount = 1 WHERE id = 'fund:van-1'").run()).toThrow(/immutable/);
+        expect(() => db.prepare("DELETE FROM transfers WHERE id = 'fund:van-1'").run()).toThrow(/immutable/);
         expect(payoutNow(db, { from: walletAccount('dock-1'), amount: amountOf(400n), key: 'out-1', nowMs })).toMatchObject({ kind: 'moved', balance: 0n });
         expect(auditLedger(db).filter((check) => !check.ok)).toEqual([]);
       } finally {

@@ -2,17 +2,11 @@
 // voucher was accepted under schema 2 has no bytes for it. Settling it after the upgrade keeps no
 // evidence, and `--verify-signatures` knows why rather than failing; the channel's next voucher
 // (with bytes) is kept and re-verified as usual.
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { escrowAccount, walletAccount } from '../broker/store/accounts.js';
 import { auditLedger } from '../broker/store/sqlite/audit.js';
-import { getChannel, insertChannel, insertVoucher, setLatestVoucher } from '../broker/store/sqlite/channels.js';
-import { addDevice } from '../broker/store/sqlite/devices.js';
-import { accountKey, ensureAccount, fundWallet, insertTransfer } from '../broker/store/sqlite/ledger.js';
-import { MIGRATIONS } from '../broker/store/sqlite/migrations.js';
-import { DATABASE_FILE, openDatabase } from '../broker/store/sqlite/open-database.js';
+import { getChannel, insertVoucher, setLatestVoucher } from '../broker/store/sqlite/channels.js';
+import { openDatabase } from '../broker/store/sqlite/open-database.js';
 import { settleInTransaction } from '../broker/store/sqlite/settle.js';
-import { openSqlite } from '../sqlite/open.js';
 import { amountOf } from '../shared/amount.js';
 import { encodeCertificate } from '../shared/certificate.js';
 import { sign } from '../shared/crypto.js';
@@ -20,6 +14,7 @@ import { newChannelId } from '../shared/ids.js';
 import { generateKeyPair } from '../shared/keys.js';
 import { encodeVoucher } from '../shared/voucher.js';
 import { random, tempDir } from './helpers/broker-fixture.js';
+import { legacyLedger } from './helpers/legacy-ledger.js';
 
 describe('evidence on a ledger upgraded from schema 2', () => {
   it('a voucher accepted before the upgrade settles without evidence and the signature audit holds; the next one is kept and verified', () => {
@@ -35,16 +30,10 @@ describe('evidence on a ledger upgraded from schema 2', () => {
       const v1 = encodeVoucher({ channelId: id, seq: 1n, total: amountOf(100n), expiresAtSeconds, memoDigest: null });
 
       // Schema 2, as a broker of the previous release left it: a channel with an accepted, unsettled voucher.
-      const old = openSqlite(join(dir.path, DATABASE_FILE), { migrations: MIGRATIONS.slice(0, 2), what: 'broker database' });
+      const { db: old, num } = legacyLedger(dir.path, 2, {
+        id, payer: { name: 'van-1', keys: payer }, payee: { name: 'dock-1', keys: payee }, funds: amountOf(5_000n), deposit: amountOf(1_000n), expiresAtSeconds, certificate, service, nowMs,
+      });
       old.transaction(() => {
-        addDevice(old, 'van-1', payer.publicKey, nowMs);
-        addDevice(old, 'dock-1', payee.publicKey, nowMs);
-      })();
-      fundWallet(old, 'van-1', amountOf(5_000n), 'van-1', nowMs);
-      old.transaction(() => {
-        const escrow = ensureAccount(old, escrowAccount(id), 'escrow');
-        const num = insertChannel(old, { id, payer: 'van-1', payee: 'dock-1', payerWallet: accountKey(old, walletAccount('van-1')), payeeWallet: accountKey(old, walletAccount('dock-1')), escrowAccount: escrow, deposit: amountOf(1_000n), expiresAtSeconds, certificate, certificateSignature: sign(certificate, service.secretKey), nowMs });
-        insertTransfer(old, { id: 'deposit:upgrade', from: walletAccount('van-1'), to: escrowAccount(id), amount: amountOf(1_000n), kind: 'deposit', channel: num, nowMs });
         insertVoucher(old, num, 1n, amountOf(100n), sign(v1, payer.secretKey), nowMs);
         old.prepare('UPDATE channels SET latest_seq = 1, latest_total = 100, latest_signature = ? WHERE num = ?').run(sign(v1, payer.secretKey), num);
       })();

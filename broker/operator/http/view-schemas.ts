@@ -81,25 +81,25 @@ export const fundResultView = z.strictObject({
   idempotencyKey: z.string(),
 });
 
+/** What a payout and a move answer alike: one keyed transfer out of an account. */
+const outflowFields = {
+  amount: amountText,
+  balance: amountText.describe("the source account's balance afterwards"),
+  currency: currencyText,
+  moved: z.boolean().describe('false when this idempotency key had already made this transfer (nothing moved again)'),
+  idempotencyKey: z.string(),
+  transfer: z.string().describe('transfer id: payout:{idempotencyKey} or move:{idempotencyKey}'),
+};
+
 export const payoutResultView = z.strictObject({
   account: z.string().describe("the account paid out: 'wallet:{device}' or 'fees'"),
-  amount: amountText,
-  balance: amountText.describe("the account's balance afterwards"),
-  currency: currencyText,
-  moved: z.boolean().describe('false when this idempotency key had already paid this out (nothing moved again)'),
-  idempotencyKey: z.string(),
-  transfer: z.string().describe('transfer id: payout:{idempotencyKey}'),
+  ...outflowFields,
 });
 
 export const moveResultView = z.strictObject({
   from: z.string().describe('device whose wallet was debited'),
   to: z.string().describe('device whose wallet was credited'),
-  amount: amountText,
-  balance: amountText.describe("the source wallet's balance afterwards"),
-  currency: currencyText,
-  moved: z.boolean().describe('false when this idempotency key had already made this move (nothing moved again)'),
-  idempotencyKey: z.string(),
-  transfer: z.string().describe('transfer id: move:{idempotencyKey}'),
+  ...outflowFields,
 });
 
 export const closeResultView = z.strictObject({

@@ -1,0 +1,48 @@
+// Ledgers as an earlier release left them, for the upgrade tests: opened with the migrations up
+// to a given one, two devices, a funded payer and one open channel with its deposit in escrow.
+import { join } from 'node:path';
+import { escrowAccount, walletAccount } from '../../broker/store/accounts.js';
+import { insertChannel } from '../../broker/store/sqlite/channels.js';
+import { addDevice } from '../../broker/store/sqlite/devices.js';
+import { accountKey, ensureAccount, fundWallet, insertTransfer } from '../../broker/store/sqlite/ledger.js';
+import { MIGRATIONS } from '../../broker/store/sqlite/migrations.js';
+import { DATABASE_FILE, type Db } from '../../broker/store/sqlite/open-database.js';
+import { openSqlite } from '../../sqlite/open.js';
+import type { Amount } from '../../shared/amount.js';
+import { sign } from '../../shared/crypto.js';
+import type { KeyPair } from '../../shared/keys.js';
+
+export interface LegacyChannel {
+  readonly id: Uint8Array;
+  readonly payer: { readonly name: string; readonly keys: KeyPair };
+  readonly payee: { readonly name: string; readonly keys: KeyPair };
+  readonly funds: Amount;
+  readonly deposit: Amount;
+  readonly expiresAtSeconds: bigint;
+  /** The certificate bytes as that release stored them, signed here by `service`. */
+  readonly certificate: Uint8Array;
+  readonly service: KeyPair;
+  readonly nowMs: number;
+}
+
+/** The ledger file at schema `version`, with `channel` open; returns the open database and the channel's key. */
+export function legacyLedger(dataDir: string, version: number, channel: LegacyChannel): { db: Db; num: bigint } {
+  const db = openSqlite(join(dataDir, DATABASE_FILE), { migrations: MIGRATIONS.slice(0, version), what: 'broker database' });
+  const { payer, payee, nowMs } = channel;
+  db.transaction(() => {
+    addDevice(db, payer.name, payer.keys.publicKey, nowMs);
+    addDevice(db, payee.name, payee.keys.publicKey, nowMs);
+  })();
+  fundWallet(db, payer.name, channel.funds, payer.name, nowMs);
+  const num = db.transaction(() => {
+    const escrow = ensureAccount(db, escrowAccount(channel.id), 'escrow');
+    const key = insertChannel(db, {
+      id: channel.id, payer: payer.name, payee: payee.name, payerWallet: accountKey(db, walletAccount(payer.name)), payeeWallet: accountKey(db, walletAccount(payee.name)),
+      escrowAccount: escrow, deposit: channel.deposit, expiresAtSeconds: channel.expiresAtSeconds, certificate: channel.certificate, certificateSignature: sign(channel.certificate, channel.service.secretKey), nowMs,
+    });
+    insertTransfer(db, { id: 'deposit:upgrade', from: walletAccount(payer.name), to: escrowAccount(channel.id), amount: channel.deposit, kind: 'deposit', channel: key, nowMs });
+    return key;
+  })();
+  return { db, num };
+}
+
