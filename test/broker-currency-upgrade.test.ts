@@ -13,43 +13,26 @@ import { openDatabase } from '../broker/store/sqlite/open-database.js';
 import { payoutNow } from '../broker/store/sqlite/outflows.js';
 import { settleInTransaction } from '../broker/store/sqlite/settle.js';
 import { amountOf } from '../shared/amount.js';
-import { encodeCertificate } from '../shared/certificate.js';
 import { sign } from '../shared/crypto.js';
-import { newChannelId } from '../shared/ids.js';
-import { generateKeyPair } from '../shared/keys.js';
 import { encodeVoucher } from '../shared/voucher.js';
-import { random, tempDir } from './helpers/broker-fixture.js';
-import { legacyLedger } from './helpers/legacy-ledger.js';
+import { tempDir } from './helpers/broker-fixture.js';
+import { legacyChannel, legacyLedger } from './helpers/legacy-ledger.js';
 
 /** The migration that brought currency and payouts (found by content: others may be appended after it). */
 const CURRENCY_MIGRATION = MIGRATIONS.findIndex((sql) => sql.includes('transfers_v5'));
-
-/** A certificate in the layout before v3: version 1, no currency (191 bytes). */
-function certificateV1(fields: Parameters<typeof encodeCertificate>[0]): Uint8Array {
-  const v2 = encodeCertificate(fields);
-  const v1 = new Uint8Array([...v2.subarray(0, 179), ...v2.subarray(182)]);
-  v1[8] = 1;
-  return v1;
-}
 
 describe('a ledger upgraded to currency and payouts', () => {
   it('keeps transfers, balances and evidence, gets EUR, and takes payouts', () => {
     expect(CURRENCY_MIGRATION).toBeGreaterThan(0);
     const dir = tempDir('mqpay-currency-upgrade-');
     try {
-      const payer = generateKeyPair(random);
-      const payee = generateKeyPair(random);
-      const service = generateKeyPair(random);
-      const id = newChannelId(random);
-      const nowMs = Date.now();
-      const expiresAtSeconds = BigInt(Math.floor(nowMs / 1000) + 3_600);
-      const certificate = certificateV1({ channelId: id, payer: 'van-1', payerKey: payer.publicKey, payee: 'dock-1', payeeKey: payee.publicKey, deposit: amountOf(1_000n), currency: 'EUR', expiresAtSeconds, revision: 1 });
-      expect(certificate).toHaveLength(191);
+      const channel = legacyChannel(1);
+      const { id, nowMs, expiresAtSeconds } = channel;
+      const payer = channel.payer.keys;
+      expect(channel.certificate).toHaveLength(191);
       const voucher = encodeVoucher({ channelId: id, seq: 1n, total: amountOf(400n), expiresAtSeconds, memoDigest: null });
 
-      const { db: old, num } = legacyLedger(dir.path, CURRENCY_MIGRATION, {
-        id, payer: { name: 'van-1', keys: payer }, payee: { name: 'dock-1', keys: payee }, funds: amountOf(5_000n), deposit: amountOf(1_000n), expiresAtSeconds, certificate, service, nowMs,
-      });
+      const { db: old, num } = legacyLedger(dir.path, CURRENCY_MIGRATION, channel);
       old.transaction(() => {
         insertVoucher(old, num, 1n, amountOf(400n), sign(voucher, payer.secretKey), nowMs);
         setLatestVoucher(old, num, 1n, amountOf(400n), voucher, sign(voucher, payer.secretKey), false);

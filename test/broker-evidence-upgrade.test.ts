@@ -8,31 +8,22 @@ import { getChannel, insertVoucher, setLatestVoucher } from '../broker/store/sql
 import { openDatabase } from '../broker/store/sqlite/open-database.js';
 import { settleInTransaction } from '../broker/store/sqlite/settle.js';
 import { amountOf } from '../shared/amount.js';
-import { encodeCertificate } from '../shared/certificate.js';
 import { sign } from '../shared/crypto.js';
-import { newChannelId } from '../shared/ids.js';
-import { generateKeyPair } from '../shared/keys.js';
 import { encodeVoucher } from '../shared/voucher.js';
-import { random, tempDir } from './helpers/broker-fixture.js';
-import { legacyLedger } from './helpers/legacy-ledger.js';
+import { tempDir } from './helpers/broker-fixture.js';
+import { legacyChannel, legacyLedger } from './helpers/legacy-ledger.js';
 
 describe('evidence on a ledger upgraded from schema 2', () => {
   it('a voucher accepted before the upgrade settles without evidence and the signature audit holds; the next one is kept and verified', () => {
     const dir = tempDir('mqpay-upgrade-');
     try {
-      const payer = generateKeyPair(random);
-      const payee = generateKeyPair(random);
-      const service = generateKeyPair(random);
-      const id = newChannelId(random);
-      const nowMs = Date.now();
-      const expiresAtSeconds = BigInt(Math.floor(nowMs / 1000) + 3_600);
-      const certificate = encodeCertificate({ channelId: id, payer: 'van-1', payerKey: payer.publicKey, payee: 'dock-1', payeeKey: payee.publicKey, deposit: amountOf(1_000n), currency: 'EUR', expiresAtSeconds, revision: 1 });
+      const channel = legacyChannel(2);
+      const { id, nowMs, expiresAtSeconds } = channel;
+      const payer = channel.payer.keys;
       const v1 = encodeVoucher({ channelId: id, seq: 1n, total: amountOf(100n), expiresAtSeconds, memoDigest: null });
 
       // Schema 2, as a broker of the previous release left it: a channel with an accepted, unsettled voucher.
-      const { db: old, num } = legacyLedger(dir.path, 2, {
-        id, payer: { name: 'van-1', keys: payer }, payee: { name: 'dock-1', keys: payee }, funds: amountOf(5_000n), deposit: amountOf(1_000n), expiresAtSeconds, certificate, service, nowMs,
-      });
+      const { db: old, num } = legacyLedger(dir.path, 2, channel);
       old.transaction(() => {
         insertVoucher(old, num, 1n, amountOf(100n), sign(v1, payer.secretKey), nowMs);
         old.prepare('UPDATE channels SET latest_seq = 1, latest_total = 100, latest_signature = ? WHERE num = ?').run(sign(v1, payer.secretKey), num);

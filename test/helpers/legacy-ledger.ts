@@ -8,7 +8,11 @@ import { accountKey, ensureAccount, fundWallet, insertTransfer } from '../../bro
 import { MIGRATIONS } from '../../broker/store/sqlite/migrations.js';
 import { DATABASE_FILE, type Db } from '../../broker/store/sqlite/open-database.js';
 import { openSqlite } from '../../sqlite/open.js';
-import type { Amount } from '../../shared/amount.js';
+import { amountOf, type Amount } from '../../shared/amount.js';
+import { encodeCertificate } from '../../shared/certificate.js';
+import { newChannelId } from '../../shared/ids.js';
+import { generateKeyPair } from '../../shared/keys.js';
+import { random } from './broker-fixture.js';
 import { sign } from '../../shared/crypto.js';
 import type { KeyPair } from '../../shared/keys.js';
 
@@ -23,6 +27,23 @@ export interface LegacyChannel {
   readonly certificate: Uint8Array;
   readonly service: KeyPair;
   readonly nowMs: number;
+}
+
+/**
+ * van-1 pays dock-1 on a channel of deposit 1000 micro-units (5000 funded), its certificate in
+ * the layout that release wrote: 1 (191 bytes, before the currency) or 2.
+ */
+export function legacyChannel(layout: 1 | 2): LegacyChannel {
+  const payer = generateKeyPair(random);
+  const payee = generateKeyPair(random);
+  const id = newChannelId(random);
+  const nowMs = Date.now();
+  const expiresAtSeconds = BigInt(Math.floor(nowMs / 1000) + 3_600);
+  const deposit = amountOf(1_000n);
+  const v2 = encodeCertificate({ channelId: id, payer: 'van-1', payerKey: payer.publicKey, payee: 'dock-1', payeeKey: payee.publicKey, deposit, currency: 'EUR', expiresAtSeconds, revision: 1 });
+  const certificate = layout === 2 ? v2 : new Uint8Array([...v2.subarray(0, 179), ...v2.subarray(182)]);
+  if (layout === 1) certificate[8] = 1;
+  return { id, payer: { name: 'van-1', keys: payer }, payee: { name: 'dock-1', keys: payee }, funds: amountOf(5_000n), deposit, expiresAtSeconds, certificate, service: generateKeyPair(random), nowMs };
 }
 
 /** The ledger file at schema `version`, with `channel` open; returns the open database and the channel's key. */
