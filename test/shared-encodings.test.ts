@@ -457,8 +457,7 @@ describe.each(kinds)('$name encoding', (kind) => {
     }
   });
 
-  it.each([0, 1, 2, 3, 0x81, 0xff])('refuses version %i (any but its own)', (version) => {
-    if (version === kind.version) return;
+  it.each([0, 1, 2, 3, 0x81, 0xff].filter((version) => version !== kind.version))('refuses version %i (any but its own)', (version) => {
     const bytes = golden.slice();
     bytes[8] = version;
     expect(errorCode(() => kind.decode(bytes))).toBe('ENCODING_INVALID');

@@ -5,21 +5,16 @@
 // the same key for another transfer is IDEMPOTENCY_CONFLICT, above the balance (escrow is not
 // available) is INSUFFICIENT_FUNDS. The write is the service's, in one unit of work.
 import * as z from 'zod';
-import { formatAmount, parseAmount, type Amount } from '../../../shared/amount.js';
+import { formatAmount, type Amount } from '../../../shared/amount.js';
 import { FEES_ACCOUNT, walletAccount } from '../../store/accounts.js';
 import type { OutflowOutcome } from '../../store/port.js';
-import { IDEMPOTENCY_KEY_LENGTH_MAX } from '../../limits.js';
 import type { OperatorContext } from './operator-context.js';
 import { defineRoute, json, type Route, NONE } from './route.js';
 import { deviceIdText } from './routes-devices.js';
 import { idempotencyKeyOf, keyedAmountBody } from './routes-wallets.js';
 import { moveResultView, payoutResultView } from './view-schemas.js';
 
-const moveBody = z.strictObject({
-  to: deviceIdText.describe('the device whose wallet receives the amount'),
-  amount: z.string().max(32).transform((text) => parseAmount(text)).describe('decimal amount, e.g. "12.5"'),
-  idempotencyKey: z.string().max(IDEMPOTENCY_KEY_LENGTH_MAX).optional().describe('or the Idempotency-Key header; 1-64 of [A-Za-z0-9_.:-]'),
-});
+const moveBody = keyedAmountBody.extend({ to: deviceIdText.describe('the device whose wallet receives the amount') });
 
 const keyHeader = [{ name: 'Idempotency-Key', description: 'the idempotency key, if not in the body' }];
 
