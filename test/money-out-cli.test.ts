@@ -8,6 +8,9 @@ import { toHex } from '../shared/hex.js';
 import { generateKeyPair } from '../shared/keys.js';
 import { OPERATOR_TOKEN, random, tempDir } from './helpers/broker-fixture.js';
 import { runCli } from './helpers/ops-cli.js';
+import { errorCode } from './helpers/error-code.js';
+import { exportRows, parseExportRange } from '../broker/operator/bookkeeping-export.js';
+import { openDatabase } from '../broker/store/sqlite/open-database.js';
 import { startOpsBroker, type OpsBroker } from './helpers/ops-fixture.js';
 
 let dir: { path: string; remove: () => void };
@@ -87,6 +90,16 @@ describe('money out on the data directory (--data)', () => {
     expect(notADate.stderr).toContain('from must be an ISO 8601 date');
     expect((await runCli(['export', '--from', '2026-12-01', ...data])).code).toBe(2);
     expect((await runCli(['export', ...range, '--format', 'xml', ...data])).stderr).toContain('--format must be csv or json');
+
+    // Bounded: a range with more rows than the bound is refused whole, never cut short.
+    const db = openDatabase(dir.path);
+    try {
+      const wide = parseExportRange('2000-01-01', '2100-01-01');
+      expect(exportRows(db, wide, null, 'USD', 3)).toHaveLength(3);
+      expect(errorCode(() => exportRows(db, wide, null, 'USD', 2))).toBe('MESSAGE_TOO_LARGE');
+    } finally {
+      db.close();
+    }
   });
 });
 

@@ -55,10 +55,10 @@ function rowOf(record: ExportRecord, currency: string): ExportRow {
   };
 }
 
-/** The rows of a range, at most EXPORT_ROWS_MAX (more is MESSAGE_TOO_LARGE: narrow the range). */
-export function exportRows(db: Db, range: ExportRange, device: string | null, currency: string): ExportRow[] {
-  const records = exportRecords(db, { ...range, device: device === null ? null : checkDeviceId(device), limit: EXPORT_ROWS_MAX + 1 });
-  if (records.length > EXPORT_ROWS_MAX) throw new MqpayError('MESSAGE_TOO_LARGE', `more than ${EXPORT_ROWS_MAX} rows in this range; export a narrower one`);
+/** The rows of a range, at most `rowsMax` (more is MESSAGE_TOO_LARGE: narrow the range). */
+export function exportRows(db: Db, range: ExportRange, device: string | null, currency: string, rowsMax = EXPORT_ROWS_MAX): ExportRow[] {
+  const records = exportRecords(db, { ...range, device: device === null ? null : checkDeviceId(device), limit: rowsMax + 1 });
+  if (records.length > rowsMax) throw new MqpayError('MESSAGE_TOO_LARGE', `more than ${rowsMax} rows in this range; export a narrower one`);
   return records.map((record) => rowOf(record, currency));
 }
 
