@@ -6,13 +6,14 @@ import { toHex } from '../shared/hex.js';
 import { channelIdFromHex } from '../shared/ids.js';
 import type { AmountInput } from './amount-input.js';
 import type { AgentContext } from './context.js';
+import type { RotationResult } from './key-rotation.js';
 import type { Payee } from './payee/payee.js';
 import type { Payer } from './payer/payer.js';
 import { readAgentStatus, type AgentStatus } from './status.js';
 import { markPayeeChannelClosed } from './store/payee-channels.js';
 import { getPayerChannel, setPayerChannelState } from './store/payer-channels.js';
 import type {
-  CloseResult, Offer, RedeemReport, Payment, PaymentHandler, PaymentStream, PayOptions, ReceiptMessage, ReceivedPayment, SignedPayment, StreamOptions, VoucherMessage,
+  CloseResult, Offer, OfferPayment, OfferTerms, PayOfferOptions, RedeemReport, Payment, PaymentHandler, PaymentStream, PayOptions, ReceiptMessage, ReceivedPayment, SignedPayment, StreamOptions, VoucherMessage,
 } from './types.js';
 
 export interface Agent {
@@ -32,8 +33,15 @@ export interface Agent {
   receiveVoucher(message: VoucherMessage): Promise<ReceivedPayment>;
   /** Takes a receipt handed back directly; false when it is not believable. */
   receiveReceipt(message: ReceiptMessage): boolean;
-  offer(offer: { unit: string; price: AmountInput }): Promise<void>;
+  /**
+   * Signs `terms` with this device's key and publishes them as its current offer; the agent signs
+   * and publishes them again after every reconnect. Resolves with the signed offer once sent.
+   */
+  offer(terms: OfferTerms): Promise<Offer>;
+  /** A seller's current offer, its signature and expiry checked (see `Offer.sellerKeyChecked`). */
   readOffer(device: string, options?: { timeoutMs?: number }): Promise<Offer>;
+  /** Pays exactly price x quantity against `payee`'s signed offer; the voucher's memo digest names the offer. */
+  payOffer(payee: string, options: PayOfferOptions): Promise<OfferPayment>;
   /** The wallet balance held by the service. */
   balance(): Promise<Amount>;
   /** What this device knows locally: channels it pays and is paid through, pending vouchers. */
@@ -48,6 +56,12 @@ export interface Agent {
    * service's latest (also done by itself on every connect and when a close is pending).
    */
   redeem(): Promise<RedeemReport>;
+  /**
+   * Replaces this device's key [docs/DESIGN.md rule 12]: a new key, stored in the home before the
+   * request goes out, signs from the service's answer on; open channels get re-issued
+   * certificates. Needs the broker. A crash midway is finished by the next start.
+   */
+  rotateKey(): Promise<RotationResult>;
   whenConnected(timeoutMs: number): Promise<boolean>;
   onConnection(listener: (connected: boolean) => void): () => void;
   /** Stops the agent: closes the link and the store. Pending vouchers stay stored. */
@@ -56,19 +70,28 @@ export interface Agent {
 
 export interface AgentParts {
   readonly stream: (payee: string, options: StreamOptions) => PaymentStream;
-  readonly offer: (offer: { unit: string; price: AmountInput }) => Promise<void>;
+  readonly offer: (terms: OfferTerms) => Promise<Offer>;
   readonly readOffer: (device: string, timeoutMs: number | undefined) => Promise<Offer>;
+  readonly payOffer: (payee: string, options: PayOfferOptions) => Promise<OfferPayment>;
+  readonly rotateKey: () => Promise<RotationResult>;
   readonly stop: () => Promise<void>;
 }
 
 export class AgentApi implements Agent {
   readonly device: string;
-  readonly publicKey: string;
   private stopping: Promise<void> | null = null;
 
   constructor(private readonly ctx: AgentContext, private readonly payer: Payer, private readonly payee: Payee, private readonly parts: AgentParts) {
     this.device = ctx.device;
-    this.publicKey = toHex(ctx.keys.publicKey);
+  }
+
+  /** The current key: a rotation changes it. */
+  get publicKey(): string {
+    return toHex(this.ctx.keys.publicKey);
+  }
+
+  rotateKey(): Promise<RotationResult> {
+    return this.parts.rotateKey();
   }
 
   get connected(): boolean {
@@ -99,8 +122,12 @@ export class AgentApi implements Agent {
     return this.payer.receipts.accept(message, null);
   }
 
-  offer(offer: { unit: string; price: AmountInput }): Promise<void> {
-    return this.parts.offer(offer);
+  offer(terms: OfferTerms): Promise<Offer> {
+    return this.parts.offer(terms);
+  }
+
+  payOffer(payee: string, options: PayOfferOptions): Promise<OfferPayment> {
+    return this.parts.payOffer(payee, options);
   }
 
   readOffer(device: string, options: { timeoutMs?: number } = {}): Promise<Offer> {

@@ -8,11 +8,14 @@ import type { RandomBytes } from '../shared/ids.js';
 import { type AgentContext, type AgentFaults } from './context.js';
 import { loadAgentHome } from './home/home.js';
 import { lockHome } from './home/home-lock.js';
+import { DeviceKeys } from './home/device-keys.js';
+import { KeyRotator } from './key-rotation.js';
 import { routeInbox } from './link/inbox.js';
 import { DeviceLink } from './link/link.js';
 import { parseBrokerUrl, streamBuilderFor, type LinkTls } from './link/link-stream.js';
 import { linkTlsOf } from './home/broker-trust.js';
-import { publishOffer, readOffer } from './offers.js';
+import { OfferPublisher, readOffer } from './offers.js';
+import { payOffer } from './payer/offer-payment.js';
 import { Payee } from './payee/payee.js';
 import { Payer } from './payer/payer.js';
 import { startStream } from './payer/stream.js';
@@ -86,7 +89,7 @@ function buildContext(options: CreateAgentOptions): AgentContext {
     paymentTimeoutMs: options.paymentTimeoutMs ?? PAYMENT_TIMEOUT_MS_DEFAULT,
     resendIntervalMs: options.resendIntervalMs ?? RESEND_INTERVAL_MS_DEFAULT,
   };
-  return { device, keys: home.keys, config: home.config, db, batch, link, trust, clock, random, logger, timing, faults: options.faults ?? {} };
+  return { device, home: home.path, keys: new DeviceKeys(home.keys), config: home.config, db, batch, link, trust, clock, random, logger, timing, faults: options.faults ?? {} };
 }
 
 /** A CONNACK refusal [MQTT-3.2.2.3]: MQTT.js reports its return code (1-5) as the error's code. */
@@ -95,7 +98,7 @@ function isConnackRefusal(error: Error): boolean {
   return typeof code === 'number' && code >= 1 && code <= 5;
 }
 
-function wire(ctx: AgentContext, payer: Payer, payee: Payee): void {
+function wire(ctx: AgentContext, payer: Payer, payee: Payee, offers: OfferPublisher, rotator: KeyRotator): void {
   const { link, logger } = ctx;
   // The broker answered and said no (CONNACK 1-5): not "unreachable", and the log says which.
   let refusal: string | null = null;
@@ -103,10 +106,15 @@ function wire(ctx: AgentContext, payer: Payer, payee: Payee): void {
   link.on('connect', () => {
     refusal = null;
     logger.info({ device: ctx.device }, 'connected');
+    // First: a pending key rotation settles which key signs from here on [docs/DESIGN.md rule 12].
+    rotator.onConnected();
     payer.onConnected();
     payee.outbox.publishPending();
     // Vouchers accepted offline reach the service on every (re)connect [docs/DESIGN.md rule 11].
     payee.redeemer.redeemInBackground('connect');
+    // A restarted broker serves stored offers again, but one that ran out or never arrived is
+    // signed and sent afresh by its seller.
+    offers.onConnected();
   });
   link.on('offline', () => {
     if (refusal === null) logger.warn({ device: ctx.device }, 'broker unreachable; reconnecting');
@@ -117,6 +125,7 @@ function wire(ctx: AgentContext, payer: Payer, payee: Payee): void {
       return;
     }
     refusal = error.message;
+    rotator.onRefused(error);
     logger.warn({ device: ctx.device, reason: error.message }, 'broker refused the connection (device not enrolled or disabled, or its connect token refused); retrying');
   });
 }
@@ -125,8 +134,10 @@ function wire(ctx: AgentContext, payer: Payer, payee: Payee): void {
 export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const release = lockHome(options.home);
   let ctx: AgentContext;
+  let rotator: KeyRotator;
   try {
     ctx = buildContext(options);
+    rotator = new KeyRotator(ctx);
   } catch (error) {
     release();
     throw error;
@@ -134,7 +145,8 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const payer = new Payer(ctx);
   const payee = new Payee(ctx);
   const maintenance = new StateMaintenance(ctx);
-  wire(ctx, payer, payee);
+  const offers = new OfferPublisher(ctx);
+  wire(ctx, payer, payee, offers, rotator);
   payer.sender.start();
   maintenance.start();
   ctx.logger.info({ device: ctx.device }, 'agent started');
@@ -142,8 +154,10 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const stream = (payee: string, amount: Amount, memo: string | undefined) => payer.pay(payee, amount, memo === undefined ? {} : { memo });
   return new AgentApi(ctx, payer, payee, {
     stream: (to, streamOptions) => startStream((amount, memo) => stream(to, amount, memo), ctx.clock, streamOptions),
-    offer: (offer) => publishOffer(ctx, offer),
+    offer: (terms) => offers.publish(terms),
     readOffer: (device, timeoutMs) => readOffer(ctx, device, timeoutMs),
+    payOffer: (to, options) => payOffer(ctx, payer, to, options),
+    rotateKey: () => rotator.rotate(),
     stop: async () => {
       maintenance.stop();
       payer.stop(new MqpayError('SERVICE_UNAVAILABLE', 'agent stopped'));

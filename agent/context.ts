@@ -1,7 +1,7 @@
 // Everything the agent's parts share: identity, configuration, store, link and the injected
 // clock, randomness and logger. Built once by createAgent.
 import type { RandomBytes } from '../shared/ids.js';
-import type { KeyPair } from '../shared/keys.js';
+import type { DeviceKeys } from './home/device-keys.js';
 import type { AgentConfig } from './home/config.js';
 import type { DeviceLink } from './link/link.js';
 import type { AgentLogger, Clock } from './ports.js';
@@ -22,11 +22,16 @@ export interface AgentTiming {
 export interface AgentFaults {
   /** Called after a voucher's row is committed and before it is published. */
   readonly afterVoucherStored?: (voucher: { channel: string; seq: bigint; total: bigint }) => void;
+  /** Called once the service answered a key rotation and before the agent switches to the new key. */
+  readonly afterRotationAnswered?: () => void;
 }
 
 export interface AgentContext {
   readonly device: string;
-  readonly keys: KeyPair;
+  /** The agent's home directory (its key files live there). */
+  readonly home: string;
+  /** The current key pair (replaced in place by a key rotation) and a pending new one. */
+  readonly keys: DeviceKeys;
   readonly config: AgentConfig;
   readonly db: StateDb;
   /** The agent's group commit: every durable write goes through it (a savepoint each). */

@@ -9,3 +9,4 @@ export type { AgentStatus } from './status.js';
 export type * from './types.js';
 export { formatAmount, parseAmount, type Amount } from '../shared/amount.js';
 export { MqpayError, type ErrorCode } from '../shared/errors.js';
+export type { RotationResult } from './key-rotation.js';

@@ -32,6 +32,8 @@ export const RECONNECT_MAX_MS_DEFAULT = 10_000;
 export const CONNECT_WAIT_MS_DEFAULT = 5_000;
 /** How long reading a seller's retained offer may take. */
 export const OFFER_READ_TIMEOUT_MS_DEFAULT = 3_000;
+/** How long a signed offer runs unless told: re-signed (fresh issue time and expiry) on every reconnect. */
+export const OFFER_LIFETIME_S_DEFAULT = 86_400;
 
 // Paying
 

@@ -4,13 +4,13 @@
 import { formatAmount } from '../shared/amount.js';
 import { CERTIFICATE_BYTES } from '../shared/certificate.js';
 import { MqpayError } from '../shared/errors.js';
-import { bytesEqual, fromHex, toHex } from '../shared/hex.js';
+import { fromHex, toHex } from '../shared/hex.js';
 import { SIGNATURE_BYTES } from '../shared/limits.js';
 import { channelIdFromHex } from '../shared/ids.js';
 import type { NoticeParsed } from '../shared/schemas.js';
 import type { AgentContext } from './context.js';
 import { markPayeeChannelClosed, recordPayeeSettled, upsertPayeeCertificate } from './store/payee-channels.js';
-import { getPayerChannel, recordPayerSettled, setPayerChannelState } from './store/payer-channels.js';
+import { applyPayerCertificate, getPayerChannel, recordPayerSettled, setPayerChannelState } from './store/payer-channels.js';
 
 export async function applyNotice(ctx: AgentContext, notice: NoticeParsed): Promise<void> {
   const { db, batch, logger } = ctx;
@@ -52,16 +52,22 @@ export async function applyNotice(ctx: AgentContext, notice: NoticeParsed): Prom
   }
 }
 
-// Channel certificates arriving for this agent as payee (on open and on each top-up): checked
-// against the trusted service key and this agent's own identity, then stored, so vouchers on
-// the channel can be checked without the service.
+// Channel certificates: for this agent as payee (on open and on each top-up), and, after a key
+// rotation of either party, as payer too [docs/DESIGN.md rule 12]. Checked against the trusted
+// service key and this agent's own identity (its current key, or the one a pending rotation is
+// switching to), then stored, so vouchers (payee) and receipts (payer) can be checked without the
+// service.
 async function acceptCertificate(ctx: AgentContext, message: { certificate: string; signature: string }): Promise<void> {
   const bytes = fromHex(message.certificate, CERTIFICATE_BYTES);
   const signature = fromHex(message.signature, SIGNATURE_BYTES);
   const certificate = ctx.trust.checkCertificate(bytes, signature);
-  if (certificate.payee !== ctx.device || !bytesEqual(certificate.payeeKey, ctx.keys.publicKey)) {
-    throw new MqpayError('NOT_AUTHORIZED', 'certificate names another payee');
-  }
-  await ctx.batch.run(() => upsertPayeeCertificate(ctx.db, certificate, bytes, signature, ctx.clock.nowMs()));
-  ctx.logger.info({ channel: toHex(certificate.channelId), payer: certificate.payer, revision: certificate.revision }, 'channel certificate stored');
+  const asPayee = certificate.payee === ctx.device && ctx.keys.isOwn(certificate.payeeKey);
+  const asPayer = certificate.payer === ctx.device && ctx.keys.isOwn(certificate.payerKey);
+  if (!asPayee && !asPayer) throw new MqpayError('NOT_AUTHORIZED', 'certificate names another device or key');
+  const terms = { deposit: certificate.deposit, expiresAtSeconds: certificate.expiresAtSeconds, revision: certificate.revision, certificate: bytes, certificateSignature: signature, payeeKey: certificate.payeeKey };
+  await ctx.batch.run(() => {
+    if (asPayee) upsertPayeeCertificate(ctx.db, certificate, bytes, signature, ctx.clock.nowMs());
+    if (asPayer && getPayerChannel(ctx.db, certificate.channelId) !== null) applyPayerCertificate(ctx.db, certificate.channelId, terms);
+  });
+  ctx.logger.info({ channel: toHex(certificate.channelId), payer: certificate.payer, revision: certificate.revision, as: asPayee ? 'payee' : 'payer' }, 'channel certificate stored');
 }

@@ -1,7 +1,10 @@
 // The agent's public types: what pay, stream, onPayment and the rest hand back. Amounts are
 // bigint micro-units (format them with formatAmount); channel ids are 64 hex characters.
 import type { Amount } from '../shared/amount.js';
-import type { ReceiptMessage as WireReceiptMessage, VoucherMessage as WireVoucherMessage } from '../shared/schemas.js';
+import type { OfferMessage as WireOfferMessage, ReceiptMessage as WireReceiptMessage, VoucherMessage as WireVoucherMessage } from '../shared/schemas.js';
+
+/** A signed offer as it travels on the wire (out/offer), or handed over directly. */
+export type OfferMessage = Readonly<WireOfferMessage>;
 
 /** A voucher as it travels on the wire: also what a payer hands a payee over a local link. */
 export type VoucherMessage = Readonly<WireVoucherMessage>;
@@ -51,7 +54,10 @@ export interface PayOptions {
   readonly memoSalt?: string;
   /** Wait for the payee's receipt too, not only the service's acceptance. */
   readonly receipt?: boolean;
-  /** How long pay waits; the voucher stays pending (and re-sent) after a timeout. */
+  /**
+   * How long pay waits in all: one deadline over opening a channel, the acceptance and the
+   * receipt. A voucher signed before it passes stays pending (and re-sent) after a timeout.
+   */
   readonly timeoutMs?: number;
 }
 
@@ -66,15 +72,60 @@ export interface ReceivedPayment {
   /** Whether the voucher was checked against a service-signed channel certificate. */
   readonly certified: boolean;
   readonly receipt: ReceiptMessage;
+  /**
+   * The voucher's memo digest (32 hex), when it has one: a payment against this seller's offer
+   * carries the offer's `digest` here; a memo's is its salted digest (`memoMatches`).
+   */
+  readonly memoDigest?: string;
 }
 
 export type PaymentHandler = (payment: ReceivedPayment) => void | Promise<void>;
 
+/** A seller's signed offer as a buyer read it (or as the seller signed it). */
 export interface Offer {
   readonly device: string;
+  /** ISO 4217 code of the price. */
+  readonly currency: string;
   readonly unit: string;
+  /** Price of one unit, micro-units. */
   readonly price: Amount;
+  readonly issuedAtMs: bigint;
+  readonly expiresAtSeconds: bigint;
+  /** What a payment against it carries as its memo digest: 32 hex (shared/offer.ts `offerDigestOf`). */
+  readonly digest: string;
+  /**
+   * Whether the seller's signature was checked here, against the seller key of a service-signed
+   * channel certificate this agent holds (else only the service checked it before serving it).
+   */
+  readonly sellerKeyChecked: boolean;
+  /** When the service stored it (unix ms; 0 for an offer not read from the service). */
   readonly atMs: number;
+  /** The signed offer as it travels: hand it to a buyer directly, or pass it to `payOffer`. */
+  readonly message: OfferMessage;
+}
+
+/** What a seller advertises; the agent signs it with the device key. */
+export interface OfferTerms {
+  readonly unit: string;
+  readonly price: Amount | string;
+  /** ISO 4217 code; must be the ledger's (DEFAULT_CURRENCY unless the ledger was created with another). */
+  readonly currency?: string;
+  /** How long each signing of it runs (default OFFER_LIFETIME_S_DEFAULT). */
+  readonly lifetimeSeconds?: number;
+}
+
+export interface PayOfferOptions {
+  /** Units to buy: the payment is exactly price x quantity. */
+  readonly quantity: bigint | number;
+  /** A signed offer handed over directly (a QR code, a file); by default read from the seller's offers topic. */
+  readonly offer?: OfferMessage;
+  readonly receipt?: boolean;
+  readonly timeoutMs?: number;
+}
+
+export interface OfferPayment extends Payment {
+  readonly offer: Offer;
+  readonly quantity: bigint;
 }
 
 export interface StreamOptions {

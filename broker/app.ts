@@ -84,6 +84,7 @@ function sqliteStoreFor(config: BrokerConfig, telemetry: Telemetry, logger: Logg
       if (waited.acquired) logger.warn({ waited_ms: waited.waitedMs }, 'write waited for a lock held by another process');
       else logger.error({ waited_ms: waited.waitedMs }, 'write refused: the ledger stayed locked by another process');
     },
+    onFault: (reason) => telemetry.emit({ kind: 'storage.fault', reason }),
   });
 }
 

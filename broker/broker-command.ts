@@ -1,10 +1,15 @@
 // `mqpay broker`: runs the MQTT host and settlement service until told to stop (SIGINT/SIGTERM
-// in the bin).
+// in the bin). Its options also come from MQPAY_* variables and --config FILE
+// (cli/config-layers.ts), checked as a whole by the broker's config schema before anything starts.
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseAmount } from '../shared/amount.js';
 import { checkCurrencyCode, DEFAULT_CURRENCY } from '../shared/currency.js';
-import { integerOption, requirePath, requireString, type Command } from '../cli/command.js';
+import { integerOption, requirePath, requireString, type Command, type CommandInput } from '../cli/command.js';
+import { ConfigError } from '../cli/config-file.js';
+import { configScope, withConfigLayers } from '../cli/config-layers.js';
+import { MqpayError } from '../shared/errors.js';
+import { brokerConfig, type BrokerConfigInput } from './config.js';
 import { createBrokerApp, systemRandom } from './app.js';
 import { CLOSE_WINDOW_SECONDS_DEFAULT, CLOSE_WINDOW_SECONDS_MAX, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX, MQTT_PORT_DEFAULT, MQTTS_PORT_DEFAULT } from './limits.js';
 import { operatorHttpHandler } from './operator/http/operator-api.js';
@@ -20,7 +25,57 @@ function listenFailure(error: unknown, host: string): string {
   return `cannot listen on ${where}: ${error instanceof Error ? error.message : String(error)}`;
 }
 
-export const brokerCommand: Command = {
+/** The broker's configuration from the command's options (flags, environment, config file). */
+function configInputOf(input: CommandInput, dataDir: string, operatorToken: string): BrokerConfigInput {
+  const threshold = input.values['settle-threshold'];
+  const path = (flag: string): string | null => {
+    const value = input.values[flag];
+    return typeof value === 'string' && value !== '' ? resolve(input.io.cwd, value) : null;
+  };
+  const tlsCertFile = path('tls-cert');
+  return {
+    dataDir,
+    currency: typeof input.values.currency === 'string' ? checkCurrencyCode(input.values.currency) : null,
+    host: requireString(input, 'host'),
+    // With a certificate, plain text is off unless asked for by port.
+    mqttPort: integerOption(input, 'mqtt-port', 0, 65535) ?? (tlsCertFile === null ? MQTT_PORT_DEFAULT : null),
+    mqttsPort: integerOption(input, 'mqtts-port', 0, 65535) ?? MQTTS_PORT_DEFAULT,
+    httpPort: integerOption(input, 'http-port', 0, 65535) ?? null,
+    tlsCertFile,
+    tlsKeyFile: path('tls-key'),
+    tlsClientCaFile: path('tls-client-ca'),
+    operatorClientCert: input.values['operator-client-cert'] === true,
+    insecurePlaintext: input.values['insecure-plaintext'] === true,
+    offersWildcard: input.values['offers-wildcard'] === true,
+    voucherRetentionDays: integerOption(input, 'voucher-retention-days', 1, 36_500) ?? null,
+    epochSeconds: integerOption(input, 'epoch-seconds', 1, 86_400) ?? EPOCH_SECONDS_DEFAULT,
+    settleThresholdMicro: typeof threshold === 'string' ? parseAmount(threshold) : 0n,
+    feePpm: integerOption(input, 'fee-ppm', 0, FEE_PPM_MAX) ?? 0,
+    closeWindowSeconds: integerOption(input, 'close-window-seconds', 0, CLOSE_WINDOW_SECONDS_MAX) ?? CLOSE_WINDOW_SECONDS_DEFAULT,
+    brokerId: requireString(input, 'broker-id'),
+    operatorToken,
+    logLevel: requireString(input, 'log-level') as never,
+  };
+}
+
+/** A stand-in token for checking the rest of the configuration without reading or creating DATA/operator.token. */
+const TOKEN_UNREAD = 'unread-operator-token-placeholder';
+
+/**
+ * The whole configuration checked once, as the broker would at start (ports, TLS pairs,
+ * plain text off loopback...), for --print-config and before anything is created on disk.
+ */
+function checkBrokerConfig(input: CommandInput): void {
+  const token = input.values['operator-token'];
+  try {
+    brokerConfig(configInputOf(input, requirePath(input, 'data'), typeof token === 'string' ? token : TOKEN_UNREAD));
+  } catch (error) {
+    if (error instanceof MqpayError && error.code === 'MESSAGE_INVALID') throw new ConfigError(`invalid broker configuration: ${error.detail ?? error.message}`);
+    throw error;
+  }
+}
+
+const brokerCommandPlain: Command = {
   name: ['broker'],
   summary: 'run the MQTT broker and settlement service',
   positionals: [],
@@ -49,35 +104,8 @@ export const brokerCommand: Command = {
   async run(input) {
     const dataDir = requirePath(input, 'data');
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    const threshold = input.values['settle-threshold'];
-    const path = (flag: string): string | null => {
-      const value = input.values[flag];
-      return typeof value === 'string' && value !== '' ? resolve(input.io.cwd, value) : null;
-    };
-    const tlsCertFile = path('tls-cert');
-    const app = await createBrokerApp({
-      dataDir,
-      currency: typeof input.values.currency === 'string' ? checkCurrencyCode(input.values.currency) : null,
-      host: requireString(input, 'host'),
-      // With a certificate, plain text is off unless asked for by port.
-      mqttPort: integerOption(input, 'mqtt-port', 0, 65535) ?? (tlsCertFile === null ? MQTT_PORT_DEFAULT : null),
-      mqttsPort: integerOption(input, 'mqtts-port', 0, 65535) ?? MQTTS_PORT_DEFAULT,
-      httpPort: integerOption(input, 'http-port', 0, 65535) ?? null,
-      tlsCertFile,
-      tlsKeyFile: path('tls-key'),
-      tlsClientCaFile: path('tls-client-ca'),
-      operatorClientCert: input.values['operator-client-cert'] === true,
-      insecurePlaintext: input.values['insecure-plaintext'] === true,
-      offersWildcard: input.values['offers-wildcard'] === true,
-      voucherRetentionDays: integerOption(input, 'voucher-retention-days', 1, 36_500) ?? null,
-      epochSeconds: integerOption(input, 'epoch-seconds', 1, 86_400) ?? EPOCH_SECONDS_DEFAULT,
-      settleThresholdMicro: typeof threshold === 'string' ? parseAmount(threshold) : 0n,
-      feePpm: integerOption(input, 'fee-ppm', 0, FEE_PPM_MAX) ?? 0,
-      closeWindowSeconds: integerOption(input, 'close-window-seconds', 0, CLOSE_WINDOW_SECONDS_MAX) ?? CLOSE_WINDOW_SECONDS_DEFAULT,
-      brokerId: requireString(input, 'broker-id'),
-      operatorToken: resolveOperatorToken(dataDir, input.values['operator-token'] as string | undefined, input.io.env.MQPAY_OPERATOR_TOKEN, systemRandom),
-      logLevel: requireString(input, 'log-level') as never,
-    }, { httpHandler: operatorHttpHandler() });
+    const operatorToken = resolveOperatorToken(dataDir, input.values['operator-token'] as string | undefined, input.io.env.MQPAY_OPERATOR_TOKEN, systemRandom);
+    const app = await createBrokerApp(configInputOf(input, dataDir, operatorToken), { httpHandler: operatorHttpHandler() });
     let ports: Awaited<ReturnType<typeof app.listen>>;
     try {
       ports = await app.listen();
@@ -114,3 +142,8 @@ export const brokerCommand: Command = {
     return 0;
   },
 };
+
+/** Keys a broker config file may hold: every option of `mqpay broker`. */
+const brokerScope = configScope([brokerCommandPlain], Object.keys(brokerCommandPlain.options), ['operator-token']);
+
+export const brokerCommand: Command = withConfigLayers(brokerCommandPlain, brokerScope, checkBrokerConfig);

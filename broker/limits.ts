@@ -106,6 +106,19 @@ export const SSE_RETRY_MS = 2_000;
 /** The vouchers/s sampling period, and how many samples a new stream receives as history. */
 export const RATE_SAMPLE_MS = 1_000;
 export const RATE_HISTORY_SAMPLES_MAX = 300;
+/**
+ * The alarms panel: at most one `alarms` live event per period (whatever the attack rate), the
+ * incidents one event carries, and the recent incidents kept for GET /api/alarms.
+ */
+export const ALARMS_PUSH_MS = 1_000;
+export const ALARMS_PER_PUSH_MAX = 50;
+export const ALARMS_RECENT_MAX = 200;
+/** Operator events (connects, admin actions) kept in memory for the device page's history. */
+export const OPS_HISTORY_EVENTS_MAX = 10_000;
+/** The device page: its newest channels read, and the items per list (vouchers, settlements, events). */
+export const DEVICE_ACTIVITY_CHANNELS_MAX = 50;
+export const DEVICE_ACTIVITY_ITEMS_DEFAULT = 20;
+export const DEVICE_ACTIVITY_ITEMS_MAX = 100;
 /** Idempotency keys of wallet funding (the same alphabet as request ids). */
 export const IDEMPOTENCY_KEY_LENGTH_MAX = 64;
 
@@ -122,3 +135,16 @@ export const WATCH_POLL_MS = 1_000;
 export const WATCH_BATCH_MAX = 500;
 /** `mqpay settlements --watch --url`: the wait before the live-event stream is reopened. */
 export const WATCH_RECONNECT_MS = 2_000;
+
+// Offers
+
+/** How often the service deletes expired offers and clears their retained messages. */
+export const OFFER_SWEEP_INTERVAL_MS = 30_000;
+/** Offers read (on start) or deleted (per sweep transaction) at a time. */
+export const OFFER_PAGE_MAX = 256;
+// Key rotation [docs/DESIGN.md rule 12]
+
+/** Most open channels one rotation re-issues certificates for, in its one unit of work. */
+export const REKEY_CHANNELS_MAX = 10_000;
+/** Retired keys tried on a failed signature, to name it KEY_ROTATED rather than a forgery. */
+export const RETIRED_KEYS_CHECKED_MAX = 2;

@@ -4,8 +4,10 @@ import type { Command } from '../cli/command.js';
 import { channelEvidenceCommand, deviceAddCommand, ledgerCheckCommand, ledgerInitCommand, walletFundCommand } from './operator/commands/admin-commands.js';
 import { brokerCommand } from './broker-command.js';
 import { channelCloseCommand } from './operator/commands/channel-close-command.js';
+import { settleCommand } from './operator/commands/settle-command.js';
+import { deviceRekeyCommand } from './operator/commands/device-rekey-command.js';
 import { viewCommands } from './operator/commands/view-commands.js';
 import { moneyOutCommands } from './operator/commands/money-out-commands.js';
 import { exportCommand } from './operator/commands/export-command.js';
 
-export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ...moneyOutCommands, exportCommand, ledgerCheckCommand, channelEvidenceCommand, channelCloseCommand, ...viewCommands];
+export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ...moneyOutCommands, exportCommand, ledgerCheckCommand, channelEvidenceCommand, channelCloseCommand, settleCommand, deviceRekeyCommand, ...viewCommands];

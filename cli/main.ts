@@ -75,7 +75,9 @@ export async function main(argv: readonly string[], io: CommandIo): Promise<numb
       stdout(helpOf(found.command));
       return 0;
     }
-    if (positionals.length !== found.command.positionals.length) {
+    // A positional written in brackets ('[AMOUNT]') may be left out; the others may not.
+    const required = found.command.positionals.filter((name) => !name.startsWith('[')).length;
+    if (positionals.length < required || positionals.length > found.command.positionals.length) {
       throw new UsageError(`expected ${found.command.positionals.length === 0 ? 'no arguments' : found.command.positionals.join(' ')}, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
     }
     return await found.command.run({ positionals, values, stdout, stderr, io: resolved });

@@ -8,8 +8,10 @@ import { encodeCertificate, type ChannelCertificate } from '../shared/certificat
 import { encodeConnectToken, type ConnectToken } from '../shared/connect-token.js';
 import { backends, sign } from '../shared/crypto.js';
 import { ERRORS } from '../shared/errors.js';
+import { encodeKeyRotation, type KeyRotation } from '../shared/key-rotation.js';
 import { toHex } from '../shared/hex.js';
 import { PAYLOAD_BYTES_MAX } from '../shared/limits.js';
+import { encodeOffer, offerDigestOf, type Offer } from '../shared/offer.js';
 import { encodeReceipt, type Receipt } from '../shared/receipt.js';
 import { PROTOCOL_VERSION } from '../shared/schemas.js';
 import { encodeVoucher, memoDigestOf, type Voucher } from '../shared/voucher.js';
@@ -29,7 +31,13 @@ const voucher: Voucher = { channelId: CHANNEL, seq: 42n, total: parseAmount('12.
 const voucherNoMemo: Voucher = { ...voucher, seq: 43n, memoDigest: null };
 const receipt: Receipt = { channelId: CHANNEL, seq: 42n, total: parseAmount('12.345678') };
 const certificate: ChannelCertificate = { channelId: CHANNEL, payer: 'ev.car-7', payerKey: SIGNER_KEY, payee: 'charger_2', payeeKey: PAYEE_KEY, deposit: parseAmount('50'), currency: 'EUR', expiresAtSeconds: 1_767_225_600n, revision: 3 };
+// v3: the payee-signed offer (signed here by the signer seed, standing for the seller's key).
+const offer: Offer = { seller: 'charger_2', currency: 'EUR', unit: 'kWh', price: parseAmount('0.25'), issuedAtMs: 1_767_225_600_123n, expiresAtSeconds: 1_767_312_000n };
 const token: ConnectToken = { device: 'ev.car-7', broker: 'mqpay-eu-1', timeMs: 1_767_225_600_123n, nonce: range(0x10, 16) };
+// v3: a key rotation from the signer's key to the payee pair's (standing in for the new key),
+// signed by both: `signature` by the current key, `newSignature` by the new one.
+const rotation: KeyRotation = { device: 'ev.car-7', currentKey: SIGNER_KEY, newKey: PAYEE_KEY, timeMs: 1_767_225_600_123n };
+const rBytes = encodeKeyRotation(rotation);
 
 const valid = (kind: string, name: string, fields: object, bytes: Uint8Array, extra: object = {}) => ({
   kind, name, fields: toNeutral(fields), ...extra, bytes: toHex(bytes), signer: 'signer', signature: toHex(sign(bytes, SIGNER_SEED)),
@@ -45,6 +53,13 @@ const cBytes = encodeCertificate(certificate);
 const CERTIFICATE_CURRENCY_AT = 179;
 const certificateV1 = new Uint8Array([...cBytes.subarray(0, CERTIFICATE_CURRENCY_AT), ...cBytes.subarray(CERTIFICATE_CURRENCY_AT + 3)]);
 certificateV1[8] = 1;
+const oBytes = encodeOffer(offer);
+/** The offer with bytes [at, at + values.length) replaced. */
+const patch = (bytes: Uint8Array, at: number, values: readonly number[]): string => {
+  const copy = bytes.slice();
+  copy.set(values, at);
+  return toHex(copy);
+};
 const encodings = {
   description: 'mqpay signed binary encodings (docs/PROTOCOL.md): vouchers, receipts and connect tokens in layout version 1, channel certificates in layout version 2 (with the ledger currency). Hex is lower-case; integers are decimal strings ({"$bigint": "..."}); amounts are micro-units. Signatures are RFC 8032 ed25519 by the key whose 32-byte seed is given (deterministic). "invalid" entries must be refused by the decoder with the error code given.',
   keys: { signer: { seed: toHex(SIGNER_SEED), publicKey: toHex(SIGNER_KEY) }, payee: { seed: toHex(PAYEE_SEED), publicKey: toHex(PAYEE_KEY) } },
@@ -54,6 +69,8 @@ const encodings = {
     valid('receipt', 'receipt', receipt, encodeReceipt(receipt)),
     valid('certificate', 'channel certificate (layout version 2, in EUR), revision 3', certificate, cBytes),
     valid('connectToken', 'connect token', token, encodeConnectToken(token)),
+    valid('offer', 'offer, 0.25 EUR per kWh', offer, oBytes, { digest: toHex(offerDigestOf(oBytes)) }),
+    valid('keyRotation', 'key rotation (v3)', rotation, rBytes, { newSigner: 'payee', newSignature: toHex(sign(rBytes, PAYEE_SEED)) }),
   ],
   invalid: [
     { kind: 'voucher', name: 'one byte short', bytes: toHex(vBytes.subarray(0, vBytes.length - 1)), error: 'ENCODING_INVALID' },
@@ -67,6 +84,20 @@ const encodings = {
     { kind: 'certificate', name: 'layout version 1 byte on version 2 bytes', bytes: flip(cBytes, 8, 1), error: 'ENCODING_INVALID' },
     { kind: 'certificate', name: 'currency in lower case (eUR)', bytes: flip(cBytes, CERTIFICATE_CURRENCY_AT, 0x65), error: 'CURRENCY_INVALID' },
     { kind: 'certificate', name: 'currency with a zero byte', bytes: flip(cBytes, CERTIFICATE_CURRENCY_AT + 2, 0), error: 'CURRENCY_INVALID' },
+    // Offer layout: tag 0-7, version 8, seller 9-41, currency 42-44, unit 45-61, price 62-69, issued 70-77, expires 78-85.
+    { kind: 'offer', name: 'one byte short', bytes: toHex(oBytes.subarray(0, oBytes.length - 1)), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'a trailing byte', bytes: `${toHex(oBytes)}00`, error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'voucher tag on offer bytes', bytes: patch(oBytes, 6, [0x56, 0x43]), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'layout version 2', bytes: flip(oBytes, 8, 2), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'lower-case currency', bytes: flip(oBytes, 42, 0x65), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'unit with a blank', bytes: flip(oBytes, 47, 0x20), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'empty unit', bytes: patch(oBytes, 45, [0, 0, 0, 0]), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'non-zero padding after the unit', bytes: flip(oBytes, 61, 0x41), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'price zero', bytes: patch(oBytes, 62, [0, 0, 0, 0, 0, 0, 0, 0]), error: 'ENCODING_INVALID' },
+    { kind: 'offer', name: 'expires before it is issued', bytes: patch(oBytes, 78, [0, 0, 0, 0, 0, 0, 0, 1]), error: 'ENCODING_INVALID' },
+    { kind: 'keyRotation', name: 'one byte short', bytes: toHex(rBytes.subarray(0, rBytes.length - 1)), error: 'ENCODING_INVALID' },
+    { kind: 'keyRotation', name: 'connect token tag on rotation bytes', bytes: flip(rBytes, 7, 0x54), error: 'ENCODING_INVALID' },
+    { kind: 'keyRotation', name: 'non-zero padding after the device id', bytes: flip(rBytes, 9 + 1 + 31, 0x41), error: 'ENCODING_INVALID' },
   ],
 };
 

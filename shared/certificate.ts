@@ -50,25 +50,28 @@ export function encodeCertificate(certificate: ChannelCertificate): Uint8Array {
 /** The layout before v3 (no currency), 191 bytes: read only from a ledger's own stored evidence. */
 const CERTIFICATE_V1_BYTES = CERTIFICATE_BYTES - CURRENCY_BYTES;
 
+/** A certificate as a ledger stored it: `currency` is null for one issued before v3. */
+export type StoredCertificate = Omit<ChannelCertificate, 'currency'> & { readonly currency: string | null };
+
 /**
- * The payer key of a certificate a ledger stored: version 2, or version 1 if it was issued
- * before the ledger's upgrade (the evidence of older channels must still verify
- * [docs/DESIGN.md rule 11]). Strict like decodeCertificate; never for what arrives on the wire.
+ * A certificate a ledger stored: version 2, or version 1 if it was issued before the ledger's
+ * upgrade (the evidence of older channels must still verify [docs/DESIGN.md rule 11], and a
+ * re-issue keeps their terms). Strict like decodeCertificate; never for what arrives on the wire.
  */
-export function storedCertificatePayerKey(bytes: Uint8Array): Uint8Array {
-  if (bytes.length !== CERTIFICATE_V1_BYTES) return decodeCertificate(bytes).payerKey;
+export function decodeStoredCertificate(bytes: Uint8Array): StoredCertificate {
+  if (bytes.length !== CERTIFICATE_V1_BYTES) return decodeCertificate(bytes);
   const reader = new ByteReader(bytes, CERTIFICATE_V1_BYTES, 'certificate');
   reader.header(CERTIFICATE_TAG, 1, 'certificate');
-  reader.raw(CHANNEL_ID_BYTES);
-  checkDeviceId(reader.text(DEVICE_ID_LENGTH_MAX, 'certificate payer'));
+  const channelId = reader.raw(CHANNEL_ID_BYTES);
+  const payer = checkDeviceId(reader.text(DEVICE_ID_LENGTH_MAX, 'certificate payer'));
   const payerKey = reader.raw(PUBLIC_KEY_BYTES);
-  checkDeviceId(reader.text(DEVICE_ID_LENGTH_MAX, 'certificate payee'));
-  reader.raw(PUBLIC_KEY_BYTES);
-  reader.u64();
-  reader.u64();
-  reader.u32();
+  const payee = checkDeviceId(reader.text(DEVICE_ID_LENGTH_MAX, 'certificate payee'));
+  const payeeKey = reader.raw(PUBLIC_KEY_BYTES);
+  const deposit = amountOf(reader.u64());
+  const expiresAtSeconds = reader.u64();
+  const revision = reader.u32();
   reader.end('certificate');
-  return payerKey;
+  return { channelId, payer, payerKey, payee, payeeKey, deposit, currency: null, expiresAtSeconds, revision };
 }
 
 export function decodeCertificate(bytes: Uint8Array): ChannelCertificate {

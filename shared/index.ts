@@ -17,3 +17,5 @@ export * from './voucher-rules.js';
 export * from './time.js';
 export * from './ops-events.js';
 export * from './currency.js';
+export * from './offer.js';
+export * from './key-rotation.js';

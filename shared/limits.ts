@@ -28,6 +28,10 @@ export const CONNECT_NONCE_BYTES = 16;
 export const REQUEST_ID_LENGTH_MAX = 64;
 /** Human note attached to a payment, hashed into the voucher's memo digest. */
 export const MEMO_LENGTH_MAX = 256;
+/** What an offer prices ("kWh", "Wh", "min"): 1-16 of [a-zA-Z0-9_.-], a fixed-width field of the signed offer. */
+export const OFFER_UNIT_LENGTH_MAX = 16;
+/** Most units one payment against an offer may buy (price x quantity must also fit u64). */
+export const OFFER_QUANTITY_MAX = 1_000_000_000_000n;
 
 /** Largest MQTT payload the service reads; anything larger is refused before parsing. */
 export const PAYLOAD_BYTES_MAX = 4_096;
@@ -41,6 +45,8 @@ export const TOPIC_BYTES_MAX = 128;
 
 /** A connect token is valid this long either side of the service's clock. */
 export const CONNECT_TOKEN_AGE_MS_MAX = 120_000;
+/** A key rotation request is valid this long either side of the service's clock. */
+export const KEY_ROTATION_AGE_MS_MAX = 120_000;
 /** Public keys kept decoded for fast verification (bounded, oldest evicted). */
 export const PUBLIC_KEY_CACHE_ENTRIES_MAX = 10_000;
 
@@ -57,3 +63,8 @@ export const CHANNEL_DURATION_S_MIN = 60;
 export const CHANNEL_DURATION_S_MAX = 366 * 24 * 3600;
 /** A voucher sequence number is u64 on the wire but stored as SQLite INTEGER (i64). */
 export const VOUCHER_SEQ_MAX = (1n << 63n) - 1n;
+
+/** An offer may be issued at most this far ahead of the service's clock (a seller's clock skew). */
+export const OFFER_ISSUED_AHEAD_MS_MAX = 120_000;
+/** An offer may run at most this long past the service's clock; sellers re-sign (the agent does on every reconnect). */
+export const OFFER_LIFETIME_S_MAX = 31 * 86_400;

@@ -19,6 +19,8 @@ import {
   SIGNATURE_BYTES,
   VOUCHER_SEQ_MAX,
 } from './limits.js';
+import { OFFER_BYTES } from './offer.js';
+import { KEY_ROTATION_BYTES } from './key-rotation.js';
 import { RECEIPT_BYTES } from './receipt.js';
 import { VOUCHER_BYTES } from './voucher.js';
 
@@ -106,20 +108,23 @@ export const receiptMessageSchema = z.strictObject({
 });
 export type ReceiptMessage = z.input<typeof receiptMessageSchema>;
 
-const offerUnitSchema = z.string().min(1).max(16).regex(/^[a-zA-Z0-9_.-]+$/);
+/** A seller's offer: the signed offer bytes (shared/offer.ts) and the seller device's signature. */
 export const offerMessageSchema = z.strictObject({
   v: version,
-  unit: offerUnitSchema,
-  price: amountSchema,
+  offer: hexOf(OFFER_BYTES),
+  signature: signatureSchema,
 });
 export type OfferMessage = z.input<typeof offerMessageSchema>;
 
-/** What the service publishes, retained, on mqpay/v1/offers/{device}: a checked offer. */
+/**
+ * What the service publishes, retained, on mqpay/v1/offers/{device}: the seller's signed offer
+ * as it arrived, once checked, and when the service stored it.
+ */
 export const offerNoticeSchema = z.strictObject({
   v: version,
   device: deviceIdSchema,
-  unit: offerUnitSchema,
-  price: amountSchema,
+  offer: hexOf(OFFER_BYTES),
+  signature: signatureSchema,
   atMs: unixMsSchema,
 });
 export type OfferNotice = z.input<typeof offerNoticeSchema>;
@@ -179,6 +184,16 @@ export const RPC_METHODS = {
     params: z.strictObject({ voucher: hexOf(VOUCHER_BYTES), signature: signatureSchema }),
     result: z.strictObject({ channel: rpcChannelSchema }),
   },
+  /**
+   * The device replaces its key [docs/DESIGN.md rule 12]: a rotation request (shared/key-rotation.ts)
+   * signed by the current key and by the new one. Every open channel where the device is payer
+   * or payee gets a re-issued certificate (next revision), sent to both parties as a
+   * `channel.certificate` notice after this reply.
+   */
+  'device.rotate': {
+    params: z.strictObject({ rotation: hexOf(KEY_ROTATION_BYTES), signature: signatureSchema, newSignature: signatureSchema }),
+    result: z.strictObject({ device: deviceIdSchema, publicKey: publicKeySchema, certificates: z.number().int().nonnegative() }),
+  },
   'wallet.balance': {
     params: emptyParams,
     result: z.strictObject({ device: deviceIdSchema, balance: amountSchema }),
@@ -209,6 +224,7 @@ export const rpcRequestSchema = z.discriminatedUnion('method', [
   requestOf('channel.topup', RPC_METHODS['channel.topup'].params),
   requestOf('channel.close', RPC_METHODS['channel.close'].params),
   requestOf('channel.redeem', RPC_METHODS['channel.redeem'].params),
+  requestOf('device.rotate', RPC_METHODS['device.rotate'].params),
   requestOf('wallet.balance', RPC_METHODS['wallet.balance'].params),
   requestOf('channel.list', RPC_METHODS['channel.list'].params),
 ]);

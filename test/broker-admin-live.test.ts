@@ -59,7 +59,7 @@ describe('admin commands against a running broker', () => {
     expect(unknown.stderr).toContain('DEVICE_UNKNOWN');
     const missing = await mqpay('ledger', 'check');
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('--data is required');
+    expect(missing.stderr).toContain('--data DIR or --url http://HOST:PORT is required');
   });
 
   it('accepts devices over MQTT-over-WebSocket on the HTTP port', async () => {

@@ -9,6 +9,7 @@ import { ROUTES } from '../broker/operator/http/route-table.js';
 import { problemView } from '../broker/operator/http/view-schemas.js';
 import { generateKeyPair } from '../shared/keys.js';
 import { toHex } from '../shared/hex.js';
+import { formatAmount } from '../shared/amount.js';
 import { OPERATOR_TOKEN, random } from './helpers/broker-fixture.js';
 import { openPayingChannel, startOpsBroker, type ApiAnswer, type ApiOptions, type OpsBroker, type PayingChannel } from './helpers/ops-fixture.js';
 import { recordedDeviceCertificate } from '../broker/store/sqlite/device-certificates.js';
@@ -158,6 +159,22 @@ describe('devices', () => {
     expectProblem(await broker.api('POST', '/api/devices/Bad%21/disable'), 400, 'DEVICE_ID_INVALID');
     expectProblem(await broker.api('POST', '/api/devices/Bad%21/enable'), 400, 'DEVICE_ID_INVALID');
   });
+
+  it('re-keying a connected device closes its session; the old key is refused, the new one connects; bad and reused keys are refused', async () => {
+    const keys = broker.enrol('sensor-4');
+    const link = await broker.link('sensor-4', keys);
+    await expect.poll(() => broker.app.mqtt.online.has('sensor-4'), { timeout: 5_000 }).toBe(true);
+    const replacement = generateKeyPair(random);
+    const rekeyed = await expectAnswer('POST', '/api/devices/{id}/rekey', '/api/devices/sensor-4/rekey', 200, { body: { publicKey: toHex(replacement.publicKey) } });
+    expect(rekeyed).toMatchObject({ disconnected: true, certificates: 0, device: { id: 'sensor-4', publicKey: toHex(replacement.publicKey) } });
+    await link.close();
+    await expect(broker.link('sensor-4', keys)).rejects.toThrow();
+    await broker.link('sensor-4', replacement);
+    expectProblem(await broker.api('POST', '/api/devices/sensor-4/rekey', { body: { publicKey: toHex(keys.publicKey) } }), 409, 'KEY_REUSED');
+    expectProblem(await broker.api('POST', '/api/devices/sensor-4/rekey', { body: { publicKey: '00'.repeat(32) } }), 400, 'KEY_INVALID');
+    expectProblem(await broker.api('POST', '/api/devices/sensor-4/rekey', { body: {} }), 400, 'MESSAGE_INVALID');
+    expectProblem(await broker.api('POST', '/api/devices/nobody/rekey', { body: { publicKey: newKeyHex() } }), 404, 'DEVICE_UNKNOWN');
+  });
 });
 
 describe('wallets', () => {
@@ -221,6 +238,10 @@ describe('channels and settlements', () => {
     expectProblem(await broker.api('POST', `/api/channels/${'00'.repeat(32)}/close`), 404, 'CHANNEL_UNKNOWN');
     expectProblem(await broker.api('POST', '/api/channels/abcd/close'), 400, 'ENCODING_INVALID');
     expectProblem(await broker.api('GET', '/api/channels?limit=1.5'), 400, 'MESSAGE_INVALID');
+    const evidence = await expectAnswer('GET', '/api/channels/{id}/evidence', `/api/channels/${channel.channelHex}/evidence`, 200);
+    expect(evidence).toMatchObject({ channel: channel.channelHex, payer: 'car-1', payee: 'charger-1', latest: { seq: '40', total: '5000' }, settled: [], doubleSigns: [] });
+    expectProblem(await broker.api('GET', `/api/channels/${'00'.repeat(32)}/evidence`), 404, 'CHANNEL_UNKNOWN');
+    expectProblem(await broker.api('GET', '/api/channels/xyz/evidence'), 400, 'ENCODING_INVALID');
   });
 
   it('settles now, lists settlements newest first with paging, shows one with its lines', async () => {
@@ -290,6 +311,62 @@ describe('money out and the export', () => {
     // The fees route: a 2xx needs fees, which this broker (fee 0) never collects; a 409 above proves it is served.
     broker.app.db.prepare("INSERT INTO transfers (id, from_account, to_account, amount, kind, created_at_ms) VALUES ('fee:test', (SELECT id FROM accounts WHERE name = 'wallet:spare-1'), 2, 1, 'fee', 0)").run();
     await expectAnswer('POST', '/api/fees/payouts', '/api/fees/payouts', 201, { body: { amount: '0.000001', idempotencyKey: 'fee-2' } });
+  });
+});
+
+describe('dashboard reads', () => {
+  it('summarises the whole ledger with SQL aggregates that agree with the lists and the ledger totals', async () => {
+    const summary = await expectAnswer('GET', '/api/summary', '/api/summary', 200);
+    const devices = (await broker.api('GET', '/api/devices?limit=500')).json.items as { status: string; online: boolean }[];
+    const channels = (await broker.api('GET', '/api/channels?limit=500')).json.items as { state: string }[];
+    const settlements = (await broker.api('GET', '/api/settlements?limit=500')).json.items as unknown[];
+    expect(summary.devices).toEqual({
+      enrolled: devices.length, active: devices.filter((d) => d.status === 'active').length,
+      disabled: devices.filter((d) => d.status === 'disabled').length, online: devices.filter((d) => d.online).length,
+    });
+    expect(summary.devices.disabled).toBeGreaterThan(0);
+    const inState = (state: string) => channels.filter((c) => c.state === state).length;
+    expect(summary.channels).toEqual({ open: inState('open'), closing: inState('closing'), closed: inState('closed'), total: channels.length });
+    expect(summary.ledger).toEqual((await broker.api('GET', '/api/ledger')).json);
+    expect(summary.settled.settlements).toBe(settlements.length);
+    expect(summary.settled.settlements).toBeGreaterThan(0);
+    expect(summary.vouchersAccepted).toBe(broker.app.service.telemetry.vouchersAccepted);
+  });
+
+  it('lists the alarms: counters from telemetry and the recent incidents naming their client', async () => {
+    const alarms = await expectAnswer('GET', '/api/alarms', '/api/alarms', 200);
+    const telemetry = broker.app.service.telemetry;
+    expect(alarms.counts).toMatchObject({ authFailures: telemetry.authFailures, aclViolations: telemetry.aclViolations, doubleSigns: telemetry.doubleSigns });
+    expect(alarms.counts.authFailures).toBeGreaterThan(0);
+    // sensor-3 tried to connect while disabled (the devices test above).
+    expect(alarms.recent).toContainEqual(expect.objectContaining({ kind: 'auth.failure', client: 'sensor-3', code: 'DEVICE_DISABLED' }));
+  });
+
+  it("shows one device's activity, every list bounded, and refuses bad ids and limits", async () => {
+    const activity = await expectAnswer('GET', '/api/devices/{id}/activity', '/api/devices/car-1/activity', 200);
+    expect(activity.device).toMatchObject({ id: 'car-1' });
+    expect(activity.channels).toMatchObject({ asPayer: 1, asPayee: 0 });
+    expect(activity.channels.newest.map((c: { id: string }) => c.id)).toEqual([channel.channelHex]);
+    expect(activity.vouchers).toHaveLength(20);
+    expect(activity.vouchers[0]).toMatchObject({ channel: channel.channelHex, role: 'payer', total: formatAmount(channel.total()) });
+    const latest = Number(activity.vouchers[0].seq);
+    expect(latest).toBeGreaterThanOrEqual(40);
+    expect(activity.vouchers.map((v: { seq: string }) => Number(v.seq))).toEqual(Array.from({ length: 20 }, (_, i) => latest - i));
+    expect(activity.settlements.length).toBeGreaterThan(0);
+    expect(activity.settlements[0]).toMatchObject({ channel: channel.channelHex, role: 'payer' });
+    expect(activity.presence).toContainEqual(expect.objectContaining({ type: 'device.connected', device: 'car-1' }));
+    const payee = await expectAnswer('GET', '/api/devices/{id}/activity', '/api/devices/charger-1/activity?limit=3', 200);
+    expect(payee.channels).toMatchObject({ asPayer: 0, asPayee: 1 });
+    expect(payee.vouchers).toHaveLength(3);
+    expect(payee.vouchers[0]).toMatchObject({ role: 'payee', seq: String(latest) });
+    expect(payee.events).toContainEqual(expect.objectContaining({ type: 'wallet.funded', device: 'charger-1' }));
+    const sensor = await expectAnswer('GET', '/api/devices/{id}/activity', '/api/devices/sensor-3/activity', 200);
+    expect(sensor.events.map((e: { type: string }) => e.type)).toContain('device.disabled');
+    expect(sensor.alarms).toContainEqual(expect.objectContaining({ kind: 'auth.failure', client: 'sensor-3' }));
+    expectProblem(await broker.api('GET', '/api/devices/nobody/activity'), 404, 'DEVICE_UNKNOWN');
+    expectProblem(await broker.api('GET', '/api/devices/Bad%21/activity'), 400, 'DEVICE_ID_INVALID');
+    expectProblem(await broker.api('GET', '/api/devices/car-1/activity?limit=0'), 400, 'MESSAGE_INVALID');
+    expectProblem(await broker.api('GET', '/api/devices/car-1/activity?limit=101'), 400, 'MESSAGE_INVALID');
   });
 });
 

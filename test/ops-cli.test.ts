@@ -153,6 +153,6 @@ describe('the shipped bin (dist/mqpay.js) as a child process', () => {
     expect(check.stdout).toMatch(/ledger ok: \d+ checks hold/);
     const missing = await runBuiltCli(['ledger', 'check']);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('--data is required');
+    expect(missing.stderr).toContain('--data DIR or --url http://HOST:PORT is required');
   });
 });

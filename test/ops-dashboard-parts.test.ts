@@ -4,7 +4,10 @@
 import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { areaPath, clipStep, linearScale, linePath, niceTicks, stepPath, windowStart } from '../broker/operator/dashboard/chart-math.js';
-import { DashboardState, FEED_ITEMS_MAX } from '../broker/operator/dashboard/dashboard-state.js';
+import { ALARMS_KEPT_MAX, DashboardState, FEED_ITEMS_MAX } from '../broker/operator/dashboard/dashboard-state.js';
+import { deviceOfHash, devicePath } from '../broker/operator/dashboard/device-route.js';
+import type { OpsAlarm } from '../shared/ops-events.js';
+import { PROTOCOL_VERSION } from '../shared/schemas.js';
 import { compactNumber, displayAmount } from '../broker/operator/dashboard/format.js';
 
 describe('dashboard chart geometry', () => {
@@ -63,6 +66,32 @@ describe('dashboard state and formats', () => {
     expect(compactNumber(15_000)).toBe('15k');
     expect(compactNumber(0.25)).toBe('0.25');
     expect(compactNumber(0)).toBe('0');
+  });
+});
+
+describe('dashboard alarms and links', () => {
+  const counts = { authFailures: 0, aclViolations: 0, vouchersRejected: {}, doubleSigns: 0, clientsDropped: 0, packetsOversized: 0, storageFaults: 0, storageLocked: 0 };
+  const alarm = (client: string, atMs: number): OpsAlarm => ({ kind: 'acl.violation', client, code: null, detail: null, atMs });
+
+  it('puts pushed alarms (oldest first) on top of the snapshot (newest first), bounded', () => {
+    const state = new DashboardState();
+    state.setAlarms({ counts, recent: [alarm('b', 2), alarm('a', 1)] });
+    state.addAlarms({ v: PROTOCOL_VERSION, type: 'alarms', counts: { ...counts, aclViolations: 4 }, recent: [alarm('c', 3), alarm('d', 4)], dropped: 0, atMs: 5 });
+    expect(state.alarms.map((a) => a.client)).toEqual(['d', 'c', 'b', 'a']);
+    expect(state.alarmCounts?.aclViolations).toBe(4);
+    state.addAlarms({ v: PROTOCOL_VERSION, type: 'alarms', counts, recent: Array.from({ length: ALARMS_KEPT_MAX + 5 }, (_, i) => alarm(`x${i}`, 10 + i)), dropped: 3, atMs: 500 });
+    expect(state.alarms).toHaveLength(ALARMS_KEPT_MAX);
+    expect(state.alarms[0]?.client).toBe(`x${ALARMS_KEPT_MAX + 4}`);
+  });
+
+  it('routes #/device/{id} to the device page, anything else to the overview', () => {
+    expect(deviceOfHash(devicePath('car-1'))).toBe('car-1');
+    expect(deviceOfHash('#/device/a.b_c-9')).toBe('a.b_c-9');
+    expect(deviceOfHash('')).toBeNull();
+    expect(deviceOfHash('#')).toBeNull();
+    expect(deviceOfHash('#/device/')).toBeNull();
+    expect(deviceOfHash('#/device/a/b')).toBeNull();
+    expect(deviceOfHash('#/device/%E0%A4%A')).toBeNull();
   });
 });
 

@@ -1,23 +1,19 @@
 // End to end in a real browser: headless Chromium (Debian's `chromium`, driven by playwright-core)
 // opens the dashboard served by a real broker while a small fleet pays, enters the operator token
 // once, and sees settlements appear live (no reload), with the charts and tables filled in. It
-// saves a screenshot to test-output/dashboard.png; with MQPAY_UPDATE_SCREENSHOTS=1 it refreshes
-// the one the README shows (docs/dashboard.png), so ordinary runs leave the tree unchanged.
+// saves a screenshot to test-output/dashboard.png (the README's docs/dashboard.png is the fleet's,
+// refreshed by test/ops-dashboard-fleet.test.ts with MQPAY_UPDATE_SCREENSHOTS=1).
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR_TOKEN, settledResult } from './helpers/broker-fixture.js';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumFor } from './helpers/chromium.js';
 import { startOpsBroker, type OpsBroker } from './helpers/ops-fixture.js';
 import { openLiveEvents } from './helpers/ops-sse.js';
 import { startTraffic, type Traffic } from './helpers/ops-traffic.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const SCREENSHOT = process.env.MQPAY_UPDATE_SCREENSHOTS === '1' ? 'docs/dashboard.png' : 'test-output/dashboard.png';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.warn(`\n${'!'.repeat(78)}\n!! SKIPPING the dashboard browser test: ${CHROMIUM} is missing.\n!! Install Debian's chromium (apt-get install -y chromium; .ci/run does) to run it.\n${'!'.repeat(78)}\n`);
-}
+const SCREENSHOT = 'test-output/dashboard.png';
+const haveChromium = chromiumFor('the dashboard browser test');
 
 describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
   let broker: OpsBroker;
@@ -96,7 +92,7 @@ describe.skipIf(!haveChromium)('dashboard in headless Chromium', () => {
     await expect.poll(() => page.textContent('#summary')).toMatch(/Devices online8 \/ 9/);
     expect(pageErrors).toEqual([]);
 
-    mkdirSync('docs', { recursive: true });
+    mkdirSync('test-output', { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
   });

@@ -12,6 +12,8 @@ import { decodeConnectToken, encodeConnectToken } from '../shared/connect-token.
 import { backends } from '../shared/crypto.js';
 import { ERRORS } from '../shared/errors.js';
 import { fromHex, toHex } from '../shared/hex.js';
+import { decodeOffer, encodeOffer, offerDigestOf } from '../shared/offer.js';
+import { decodeKeyRotation, encodeKeyRotation } from '../shared/key-rotation.js';
 import { decodeReceipt, encodeReceipt } from '../shared/receipt.js';
 import { PROTOCOL_VERSION } from '../shared/schemas.js';
 import { decodeVoucher, encodeVoucher, memoDigestOf } from '../shared/voucher.js';
@@ -56,7 +58,7 @@ describe('protocol vectors: JSON messages (messages.json)', () => {
 type Fields = Record<string, unknown>;
 interface EncodingFile {
   readonly keys: Record<string, { readonly seed: string; readonly publicKey: string }>;
-  readonly valid: readonly { readonly kind: string; readonly name: string; readonly fields: Fields; readonly memo?: string; readonly memoSalt?: string; readonly bytes: string; readonly signer: string; readonly signature: string }[];
+  readonly valid: readonly { readonly kind: string; readonly name: string; readonly fields: Fields; readonly memo?: string; readonly memoSalt?: string; readonly digest?: string; readonly bytes: string; readonly signer: string; readonly signature: string; readonly newSigner?: string; readonly newSignature?: string }[];
   readonly invalid: readonly { readonly kind: string; readonly name: string; readonly bytes: string; readonly error: string }[];
 }
 
@@ -84,6 +86,16 @@ const CODECS: Record<string, { encode(fields: Fields): Uint8Array; decode(bytes:
     encode: (f) => encodeConnectToken({ device: f.device as string, broker: f.broker as string, timeMs: big(f.timeMs), nonce: bytesOf(f.nonce) }),
     decode: decodeConnectToken,
   },
+  offer: {
+    encode: (f) => encodeOffer({
+      seller: f.seller as string, currency: f.currency as string, unit: f.unit as string, price: big(f.price) as Amount, issuedAtMs: big(f.issuedAtMs), expiresAtSeconds: big(f.expiresAtSeconds),
+    }),
+    decode: decodeOffer,
+  },
+  keyRotation: {
+    encode: (f) => encodeKeyRotation({ device: f.device as string, currentKey: bytesOf(f.currentKey), newKey: bytesOf(f.newKey), timeMs: big(f.timeMs) }),
+    decode: decodeKeyRotation,
+  },
 };
 
 describe('protocol vectors: signed binary encodings (encodings.json)', () => {
@@ -104,11 +116,19 @@ describe('protocol vectors: signed binary encodings (encodings.json)', () => {
       expect(toHex(codec.encode(entry.fields))).toBe(entry.bytes);
       expect(toNeutral(codec.decode(fromHex(entry.bytes)))).toEqual(entry.fields);
       if (entry.memo !== undefined) expect(toHex(memoDigestOf(entry.memo, fromHex(entry.memoSalt ?? '')))).toBe(entry.fields.memoDigest);
+      if (entry.digest !== undefined) expect(toHex(offerDigestOf(fromHex(entry.bytes)))).toBe(entry.digest);
       const key = file.keys[entry.signer];
       if (key === undefined) throw new Error(`no key ${entry.signer}`);
       for (const backend of [backends.native, backends.noble]) {
         expect(toHex(backend.sign(fromHex(entry.bytes), fromHex(key.seed)))).toBe(entry.signature);
         expect(backend.verify(fromHex(entry.signature), fromHex(entry.bytes), fromHex(key.publicKey))).toBe(true);
+      }
+      // A key rotation is also signed by the new key (proof of possession).
+      if (entry.newSigner !== undefined) {
+        const newKey = file.keys[entry.newSigner];
+        if (newKey === undefined) throw new Error(`no key ${entry.newSigner}`);
+        expect(toHex(backends.native.sign(fromHex(entry.bytes), fromHex(newKey.seed)))).toBe(entry.newSignature);
+        expect(entry.fields.newKey).toBe(newKey.publicKey);
       }
     });
   }

@@ -16,6 +16,7 @@ import {
   noticeSchema,
   offerMessageSchema,
   parsePayload,
+  PROTOCOL_VERSION,
   receiptInboxSchema,
   receiptMessageSchema,
   rpcRequestSchema,
@@ -352,10 +353,12 @@ describe('parsePayload with the wire schemas', () => {
     expect(parsePayload(voucherMessageSchema, Buffer.from(JSON.stringify(validVoucherMessage)))).toEqual(validVoucherMessage);
   });
 
-  it('accepts a receipt message and an offer, with the price as micro-units', () => {
+  it('accepts a receipt message and a signed offer, and refuses the unsigned v2 offer', () => {
     const receipt = { v: 2, receipt: 'cd'.repeat(57), signature: 'ef'.repeat(64) };
     expect(parsePayload(receiptMessageSchema, JSON.stringify(receipt))).toEqual(receipt);
-    expect(parsePayload(offerMessageSchema, '{"v":2,"unit":"Wh","price":"0.000125"}')).toEqual({ v: 2, unit: 'Wh', price: 125n });
+    const offer = { v: PROTOCOL_VERSION, offer: '0f'.repeat(86), signature: 'ef'.repeat(64) };
+    expect(parsePayload(offerMessageSchema, JSON.stringify(offer))).toEqual(offer);
+    expect(errorCode(() => parsePayload(offerMessageSchema, JSON.stringify({ v: PROTOCOL_VERSION, unit: 'Wh', price: '0.000125' })))).toBe('MESSAGE_INVALID');
   });
 
   it('turns amounts into bigint micro-units', () => {

@@ -16,7 +16,8 @@ export const runCommand: Command = {
     ...brokerOptions,
     'log-level': { type: 'string', description: 'log level on stderr (pino JSON lines)', default: 'info' },
     'offer-unit': { type: 'string', description: 'advertise a price per this unit (e.g. Wh)' },
-    'offer-price': { type: 'string', description: 'the advertised price per unit, e.g. 0.00025' },
+    'offer-price': { type: 'string', description: 'the advertised price per unit, e.g. 0.00025; the offer is signed with the device key and signed again after every reconnect' },
+    'offer-currency': { type: 'string', description: 'ISO 4217 code of the offer\'s price; must be the ledger\'s (default EUR)' },
   },
   async run(input) {
     const home = requirePath(input, 'home');
@@ -28,10 +29,11 @@ export const runCommand: Command = {
     });
     const unit = optionalString(input, 'offer-unit');
     const price = optionalString(input, 'offer-price');
+    const currency = optionalString(input, 'offer-currency');
     if (unit !== undefined && price !== undefined) {
-      agent.offer({ unit, price }).then(
+      agent.offer({ unit, price, ...(currency === undefined ? {} : { currency }) }).then(
         () => logger.info({ unit, price }, 'offer published'),
-        (error: unknown) => logger.warn({ err: (error as Error).message }, 'offer not published'),
+        (error: unknown) => logger.warn({ err: (error as Error).message }, 'offer not published yet (kept: it is sent after the next connect)'),
       );
     }
     logger.info({ signal: await signal }, 'stopping');

@@ -71,10 +71,13 @@ export class DeviceLink extends EventEmitter {
   private readonly pending = new Map<string, PendingRequest>();
   private requestCounter = 0;
   private reconnectAttempt = 0;
+  /** The key that signs connect tokens; a key rotation replaces it (`useKey`). */
+  private secretKey: Uint8Array;
 
   private constructor(private readonly options: LinkOptions, client: MqttClientInstance) {
     super();
     this.client = client;
+    this.secretKey = options.secretKey;
     client.on('reconnect', () => this.onReconnectAttempt());
     client.on('connect', () => {
       this.reconnectAttempt = 0;
@@ -142,8 +145,13 @@ export class DeviceLink extends EventEmitter {
     return { initialMs: options.reconnectPeriodMs ?? RECONNECT_INITIAL_MS_DEFAULT, maxMs: options.reconnectPeriodMaxMs ?? RECONNECT_MAX_MS_DEFAULT };
   }
 
-  private static passwordOf(options: LinkOptions): Uint8Array {
-    return signConnectPassword({ device: options.device, broker: options.brokerId, timeMs: options.clock.nowMs(), nonce: options.random(CONNECT_NONCE_BYTES), secretKey: options.secretKey, sign });
+  private static passwordOf(options: LinkOptions, secretKey: Uint8Array = options.secretKey): Uint8Array {
+    return signConnectPassword({ device: options.device, broker: options.brokerId, timeMs: options.clock.nowMs(), nonce: options.random(CONNECT_NONCE_BYTES), secretKey, sign });
+  }
+
+  /** Signs the connect tokens of the next (re)connects with this key (a key rotation). */
+  useKey(secretKey: Uint8Array): void {
+    this.secretKey = secretKey;
   }
 
   private nextDelayMs(): number {
@@ -152,7 +160,7 @@ export class DeviceLink extends EventEmitter {
 
   private onReconnectAttempt(): void {
     // A connect token is single-use and time-stamped: every attempt needs a fresh one.
-    this.client.options.password = Buffer.from(DeviceLink.passwordOf(this.options)) as unknown as string;
+    this.client.options.password = Buffer.from(DeviceLink.passwordOf(this.options, this.secretKey)) as unknown as string;
     this.reconnectAttempt += 1;
     this.client.options.reconnectPeriod = this.nextDelayMs();
     (this.client as unknown as ReconnectInternals)._clearReconnect();

@@ -91,6 +91,7 @@ export class Payee {
     const payment: ReceivedPayment = {
       channel: toHex(voucher.channelId), payer, seq: voucher.seq, total: voucher.total, amount, source: incoming.source,
       certified: payerKey !== null, receipt: receiptMessageOf(row),
+      ...(voucher.memoDigest === null ? {} : { memoDigest: toHex(voucher.memoDigest) }),
     };
     batch.afterCommit(() => {
       this.outbox.stage(row);

@@ -19,27 +19,10 @@ import type { Payment, PaymentFacts, PayOptions, SignedPayment } from '../types.
 import { ChannelFunding } from './channel-funding.js';
 import { PayerReceipts } from './receipts-in.js';
 import { VoucherAnswers } from './voucher-answers.js';
-import { ChannelUnusable, signNextVoucher } from './voucher-signer.js';
+import { ChannelUnusable, signNextVoucher, type VoucherRequest } from './voucher-signer.js';
 import { VoucherSender, voucherMessageOf } from './voucher-sender.js';
 import { SIGN_ATTEMPTS_MAX } from '../limits.js';
-
-// Bounds a wait without cancelling the work behind it: a payment that times out stays stored
-// and pending, only the caller stops waiting.
-function withTimeout<T>(promise: Promise<T>, timeoutMs: number, onTimeout: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout()), timeoutMs);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
-}
+import { Deadline } from '../deadline.js';
 
 export class Payer {
   readonly funding: ChannelFunding;
@@ -56,24 +39,31 @@ export class Payer {
   }
 
   /** Signs and stores a payment (publishing it when connected); does not wait for acceptance. */
-  async sign(payee: string, amountInput: AmountInput, options: Pick<PayOptions, 'memo' | 'memoSalt'> = {}): Promise<SignedPayment> {
+  async sign(payee: string, amountInput: AmountInput, options: Pick<PayOptions, 'memo' | 'memoSalt'> = {}, offerDigest: Uint8Array | null = null, deadline: Deadline | null = null): Promise<SignedPayment> {
     const { ctx } = this;
     const amount = toAmount(amountInput);
     checkDeviceId(payee);
     if (payee === ctx.device) throw new MqpayError('CHANNEL_SELF');
     const memoSalt = memoSaltOf(options);
     if (options.memo !== undefined) memoDigestOf(options.memo, memoSalt ?? new Uint8Array(MEMO_SALT_BYTES));
-    checkPolicy(ctx.config.policy, payee, amount, (sinceMs, who) => spentSince(ctx.db, sinceMs, who), ctx.clock.nowMs());
-    return this.track(await this.signWithRoom(payee, amount, options.memo ?? null, memoSalt));
+    this.checkPolicy(payee, amount);
+    return this.track(await this.signWithRoom(payee, amount, { memo: options.memo ?? null, memoSalt, offerDigest }, deadline));
   }
 
-  private async signWithRoom(payee: string, amount: Amount, memo: string | null, memoSalt: Uint8Array | null): Promise<SignedVoucherRow> {
+  /** The agent's own spending policy: a refused payment is neither signed nor stored. */
+  checkPolicy(payee: string, amount: Amount): void {
+    checkPolicy(this.ctx.config.policy, payee, amount, (sinceMs, who) => spentSince(this.ctx.db, sinceMs, who), this.ctx.clock.nowMs());
+  }
+
+  /** `deadline` bounds the wait for a channel with room: once it passes, nothing is signed. */
+  private async signWithRoom(payee: string, amount: Amount, memo: Pick<VoucherRequest, 'memo' | 'memoSalt' | 'offerDigest'>, deadline: Deadline | null): Promise<SignedVoucherRow> {
     const { ctx } = this;
     for (let attempt = 1; ; attempt++) {
-      const channel = await this.funding.ensure(payee, amount);
+      const ready = this.funding.ensure(payee, amount);
+      const channel = await (deadline === null ? ready : deadline.bound(ready, { name: 'channel', awaited: `open channel to ${payee} with room`, consequence: 'nothing was signed or paid (an opening channel is finished on a later connect)' }));
       try {
         const row = await ctx.batch.run(() => {
-          const signed = signNextVoucher(ctx, { channelId: channel.id, payee, amount, memo, memoSalt });
+          const signed = signNextVoucher(ctx, { channelId: channel.id, payee, amount, ...memo });
           ctx.batch.afterCommit(() => this.sender.stage(signed));
           return signed;
         });
@@ -94,17 +84,17 @@ export class Payer {
     return { ...facts, message: voucherMessageOf(row), accepted, waitForReceipt: () => this.receipts.wait(row.channel, row.seq) };
   }
 
-  /** Pays and resolves once the service has accepted (and the payee receipted, if asked). */
-  async pay(payee: string, amount: AmountInput, options: PayOptions = {}): Promise<Payment> {
-    const signed = await this.sign(payee, amount, options);
-    const startedMs = this.ctx.clock.nowMs();
-    const timeoutMs = options.timeoutMs ?? this.ctx.timing.paymentTimeoutMs;
-    const stillPending = (what: string) => () =>
-      new MqpayError('TIMEOUT', `no ${what} within ${timeoutMs} ms; voucher seq ${signed.seq} of channel ${signed.channel} is stored and re-sent until accepted, so do not pay again`);
-    const payment = await withTimeout(signed.accepted, timeoutMs, stillPending('acceptance'));
+  /**
+   * Pays and resolves once the service has accepted (and the payee receipted, if asked). The
+   * timeout is one deadline over every wait: a channel to open, the acceptance, the receipt.
+   */
+  async pay(payee: string, amount: AmountInput, options: PayOptions = {}, offerDigest: Uint8Array | null = null): Promise<Payment> {
+    const deadline = new Deadline(this.ctx.clock, options.timeoutMs ?? this.ctx.timing.paymentTimeoutMs);
+    const signed = await this.sign(payee, amount, options, offerDigest, deadline);
+    const consequence = `voucher seq ${signed.seq} of channel ${signed.channel} is stored and re-sent until accepted, so do not pay again`;
+    const payment = await deadline.bound(signed.accepted, { name: 'acceptance', awaited: 'acceptance from the service', consequence });
     if (options.receipt !== true) return payment;
-    const leftMs = Math.max(1, timeoutMs - (this.ctx.clock.nowMs() - startedMs));
-    const receipt = await withTimeout(signed.waitForReceipt(), leftMs, stillPending('receipt'));
+    const receipt = await deadline.bound(signed.waitForReceipt(), { name: 'receipt', awaited: `receipt from ${payee}`, consequence });
     return { ...payment, receipt };
   }
 

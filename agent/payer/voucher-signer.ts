@@ -4,8 +4,10 @@
 // the signature is made. Nothing leaves the device before that transaction commits.
 import { addAmount, subAmount, type Amount } from '../../shared/amount.js';
 import { sign } from '../../shared/crypto.js';
+import { MqpayError } from '../../shared/errors.js';
 import { MEMO_SALT_BYTES, VOUCHER_SEQ_MAX } from '../../shared/limits.js';
 import { encodeVoucher, memoDigestOf } from '../../shared/voucher.js';
+import { toHex } from '../../shared/hex.js';
 import type { AgentContext } from '../context.js';
 import { checkPolicy } from '../policy.js';
 import { secondsOf } from '../../shared/time.js';
@@ -23,6 +25,18 @@ export interface VoucherRequest {
   readonly memo: string | null;
   /** Salt of the memo digest; null draws a fresh random one (when there is a memo). */
   readonly memoSalt: Uint8Array | null;
+  /**
+   * A payment against a signed offer: the offer's digest (shared/offer.ts) is the voucher's memo
+   * digest as it is, unsalted, since the offer is public; the stored memo reads `offer:{hex}`.
+   */
+  readonly offerDigest?: Uint8Array | null;
+}
+
+function memoOf(ctx: AgentContext, request: VoucherRequest): { memo: string | null; memoSalt: Uint8Array | null; memoDigest: Uint8Array | null } {
+  if (request.offerDigest != null) return { memo: `offer:${toHex(request.offerDigest)}`, memoSalt: null, memoDigest: request.offerDigest };
+  if (request.memo === null) return { memo: null, memoSalt: null, memoDigest: null };
+  const memoSalt = request.memoSalt ?? ctx.random(MEMO_SALT_BYTES);
+  return { memo: request.memo, memoSalt, memoDigest: memoDigestOf(request.memo, memoSalt) };
 }
 
 function expiryOf(ctx: AgentContext, nowMs: number, channelExpiresAtSeconds: bigint): bigint {
@@ -33,6 +47,8 @@ function expiryOf(ctx: AgentContext, nowMs: number, channelExpiresAtSeconds: big
 /** Runs inside a WriteBatch write. Throws ChannelUnusable, a POLICY_* error, or returns the stored row. */
 export function signNextVoucher(ctx: AgentContext, request: VoucherRequest): SignedVoucherRow {
   const { db, keys, config, clock } = ctx;
+  // While a key rotation is undecided, the old key's vouchers may already be refused [docs/DESIGN.md rule 12].
+  if (keys.pending !== null) throw new MqpayError('SERVICE_UNAVAILABLE', 'a key rotation is in progress; pay again once it is done');
   const nowMs = clock.nowMs();
   const channel = getPayerChannel(db, request.channelId);
   if (channel === null || channel.state !== 'open') throw new ChannelUnusable('channel is not open');
@@ -45,10 +61,9 @@ export function signNextVoucher(ctx: AgentContext, request: VoucherRequest): Sig
     throw new ChannelUnusable('seq exhausted');
   }
   const total = addAmount(channel.signedTotal, request.amount);
-  const memoSalt = request.memo === null ? null : request.memoSalt ?? ctx.random(MEMO_SALT_BYTES);
-  const memoDigest = request.memo === null || memoSalt === null ? null : memoDigestOf(request.memo, memoSalt);
+  const { memo, memoSalt, memoDigest } = memoOf(ctx, request);
   const voucher = encodeVoucher({ channelId: channel.id, seq, total, expiresAtSeconds: expiryOf(ctx, nowMs, channel.expiresAtSeconds), memoDigest });
-  const row = { channel: channel.id, seq, total, amount: request.amount, payee: request.payee, voucher, signature: sign(voucher, keys.secretKey), memo: request.memo, memoSalt, signedAtMs: nowMs };
+  const row = { channel: channel.id, seq, total, amount: request.amount, payee: request.payee, voucher, signature: sign(voucher, keys.secretKey), memo, memoSalt, signedAtMs: nowMs };
   insertSignedVoucher(db, row);
   recordSigned(db, channel.id, seq, total);
   recordSpending(db, request.payee, request.amount, nowMs);

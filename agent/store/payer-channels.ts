@@ -71,6 +71,15 @@ export function usablePayerChannel(db: StateDb, payee: string, validUntilSeconds
   return row === undefined ? null : toPayerChannel(row);
 }
 
+/**
+ * The payee's key as the newest service-signed channel certificate to it states, or null: what a
+ * buyer checks a seller's offer signature against [docs/PROTOCOL.md "Paying against an offer"].
+ */
+export function certifiedPayeeKey(db: StateDb, payee: string): Uint8Array | null {
+  const row = statement(db, 'SELECT payee_key FROM payer_channels WHERE payee = ? AND payee_key IS NOT NULL ORDER BY created_at_ms DESC LIMIT 1').get(payee) as { payee_key: Buffer } | undefined;
+  return row === undefined ? null : bytesOf(row.payee_key);
+}
+
 export function channelsInState(db: StateDb, state: PayerChannelState): PayerChannel[] {
   return (statement(db, `SELECT ${COLUMNS} FROM payer_channels WHERE state = ? ORDER BY created_at_ms`).all(state) as RawPayerChannel[]).map(toPayerChannel);
 }

@@ -23,7 +23,7 @@ const NOT_AUTHORIZED = 5;
 
 export interface AuthDeps {
   /** Reads the device and records its token time through the service's unit of work. */
-  readonly service: Pick<SettlementService, 'acceptConnectToken' | 'device'>;
+  readonly service: Pick<SettlementService, 'acceptConnectToken' | 'device' | 'signedByRetiredKey'>;
   readonly clock: Clock;
   readonly brokerId: string;
   readonly operatorToken: string;
@@ -77,7 +77,11 @@ async function deviceRole(deps: AuthDeps, client: Client, username: string | und
   if (token.device !== username || token.broker !== deps.brokerId) throw refusal('TOKEN_INVALID', BAD_USERNAME_OR_PASSWORD);
   const skewMs = BigInt(deps.clock.nowMs()) - token.timeMs;
   if (skewMs > BigInt(CONNECT_TOKEN_AGE_MS_MAX) || skewMs < -BigInt(CONNECT_TOKEN_AGE_MS_MAX)) throw refusal('TOKEN_EXPIRED', BAD_USERNAME_OR_PASSWORD);
-  if (!verify(parts.signature, parts.tokenBytes, device.publicKey)) throw refusal('SIGNATURE_INVALID', BAD_USERNAME_OR_PASSWORD);
+  if (!verify(parts.signature, parts.tokenBytes, device.publicKey)) {
+    // A token signed with a key the device rotated away from: the log says so [docs/DESIGN.md rule 12].
+    const rotated = await deps.service.signedByRetiredKey(username, parts.signature, parts.tokenBytes);
+    throw refusal(rotated ? 'KEY_ROTATED' : 'SIGNATURE_INVALID', BAD_USERNAME_OR_PASSWORD);
+  }
   // Only a verified token moves the device's last token time, so garbage cannot lock it out.
   // Not "bad password": the token was good once. CONNACK 5 tells a client that auto-reconnects
   // with its old password that it must sign a fresh token, rather than that its key is wrong.

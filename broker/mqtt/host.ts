@@ -83,7 +83,7 @@ export function createAedes(config: BrokerConfig): Promise<Aedes> {
 function attachHooks(aedes: Aedes, deps: MqttHostDeps, gate: OutboxGate, peers: WeakMap<object, PeerCertificate>): void {
   const { config, service, logger } = deps;
   const onAuthFailure = (clientId: string, code: ErrorCode, detail?: string): void => {
-    service.telemetry.emit({ kind: 'auth.failure', code });
+    service.telemetry.emit({ kind: 'auth.failure', code, client: clientId });
     logger.warn({ client: clientId, code, detail, why: REFUSAL_HINTS[code] ?? ERRORS[code].message }, 'connection refused');
   };
   const hooks: Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'> = {
@@ -135,7 +135,10 @@ export function attachMqttHost(created: Aedes, deps: MqttHostDeps): MqttHost {
   const guard = (stream: Duplex) => new PacketSizeGuard(
     stream,
     config.packetBytesMax,
-    (size) => logger.warn({ size_bytes: size }, 'oversized MQTT packet; connection closed'),
+    (size) => {
+      deps.service.telemetry.emit({ kind: 'packet.oversized', sizeBytes: size });
+      logger.warn({ size_bytes: size }, 'oversized MQTT packet; connection closed');
+    },
     config.outboundBytesPerClientMax,
     (buffered) => {
       deps.service.telemetry.emit({ kind: 'client.dropped', bufferedBytes: buffered });

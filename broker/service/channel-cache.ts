@@ -17,7 +17,8 @@ export interface CachedChannel extends VoucherChannelState {
   readonly num: bigint;
   readonly id: Uint8Array;
   readonly payee: string;
-  readonly payerKey: Uint8Array;
+  /** The payer's current key; a rotation replaces it once committed [docs/DESIGN.md rule 12]. */
+  payerKey: Uint8Array;
   latestSignature: Uint8Array | null;
   /** The latest voucher's bytes, when this process accepted it (null after a load from the store). */
   latestVoucher: Uint8Array | null;
@@ -119,7 +120,7 @@ export class ChannelCache {
   }
 
   /** Applies a change committed by someone else in this process, if the channel is cached. */
-  update(id: Uint8Array, change: Partial<Pick<CachedChannel, 'deposit' | 'state' | 'settledTotal' | 'latestSeq' | 'latestTotal' | 'latestSignature' | 'latestVoucher'>>): void {
+  update(id: Uint8Array, change: Partial<Pick<CachedChannel, 'payerKey' | 'deposit' | 'state' | 'settledTotal' | 'latestSeq' | 'latestTotal' | 'latestSignature' | 'latestVoucher'>>): void {
     const entry = this.entries.get(toHex(id));
     if (entry !== undefined) Object.assign(entry, change);
   }

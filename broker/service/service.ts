@@ -2,15 +2,17 @@
 // device messages from a transport (aedes in-process, or an external MQTT cluster) and answers
 // through the same transport; it knows nothing of MQTT connections or ACLs. Every write it
 // makes goes through one unit of work over the store port.
-import { formatAmount, type Amount } from '../../shared/amount.js';
+import type { Amount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
-import { offerMessageSchema, parsePayload, type OfferNotice } from '../../shared/schemas.js';
-import { offerTopic, type OutboxKind } from '../../shared/topics.js';
+import type { OutboxKind } from '../../shared/topics.js';
 import { GroupCommit } from '../../sqlite/group-commit.js';
 import type { DeviceRow, FundOutcome, OutflowOutcome, SettlementOutcome, StoreTx } from '../store/port.js';
 import { ChannelCache } from './channel-cache.js';
 import type { ServiceDeps } from './ports.js';
+import { OfferDesk } from './offers.js';
 import { payloadOf } from './replies.js';
+import { rekeyInTransaction } from './rekey.js';
+import { signedByRetiredKey } from './retired-keys.js';
 import { RpcHandler } from './rpc/handler.js';
 import { beginClosing, closeInTransaction, type CloseResult } from './settlement/closing.js';
 import { SettlementScheduler } from './settlement/scheduler.js';
@@ -46,32 +48,26 @@ export interface SettlementService {
   /** Enrols a device; `certificateSha256` records the TLS client certificate it must present under mutual TLS. */
   enrol(device: string, publicKey: Uint8Array, certificateSha256?: string): Promise<DeviceRow>;
   setDeviceStatus(device: string, status: 'active' | 'disabled'): Promise<void>;
+  /**
+   * An operator's re-key of a device (a lost one): as `device.rotate` without the old key's
+   * signature. Returns how many certificates were re-issued [docs/DESIGN.md rule 12].
+   */
+  rekey(device: string, publicKey: Uint8Array): Promise<number>;
   device(id: string): Promise<DeviceRow | null>;
+  /** Whether `signature` over `message` was made with one of the device's retired keys (KEY_ROTATED). */
+  signedByRetiredKey(device: string, signature: Uint8Array, message: Uint8Array): Promise<boolean>;
   /** Records a verified connect token's time; false if it is not later than the last one (a replay). */
   acceptConnectToken(device: string, timeMs: bigint): Promise<boolean>;
   /** A device subscribed to its inbox: send it what it may have missed while offline. */
   inboxReady(device: string): Promise<void>;
   /** Deletes settled vouchers accepted before `acceptedBeforeMs` that evidence does not need, as one unit of work. */
   pruneVouchers(acceptedBeforeMs: number): Promise<number>;
+  /** Deletes expired offers and clears their retained messages (a timer does it too); returns how many. */
+  sweepOffers(): Promise<number>;
   /** Commits vouchers and receipts still queued (shutdown, tests). */
   flush(): Promise<void>;
   start(): void;
   stop(): Promise<void>;
-}
-
-// Offers: a payee advertises its price. Devices may not write retained messages or each other's
-// topics, so the service republishes a checked offer, retained, on mqpay/v1/offers/{device},
-// which every device may read. Nothing is stored, so it needs no unit of work.
-async function handleOffer(deps: ServiceDeps, device: string, payload: Uint8Array): Promise<void> {
-  let offer;
-  try {
-    offer = parsePayload(offerMessageSchema, payload);
-  } catch (error) {
-    deps.logger.info({ device, code: error instanceof MqpayError ? error.code : 'INTERNAL' }, 'offer refused');
-    return;
-  }
-  const message: OfferNotice = { v: 2, device, unit: offer.unit, price: formatAmount(offer.price), atMs: deps.clock.nowMs() };
-  await deps.transport.publish(offerTopic(device), payloadOf(message), { retain: true });
 }
 
 export function createSettlementService(deps: ServiceDeps): SettlementService {
@@ -94,6 +90,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   const ingest = new VoucherIngest({ deps, cache, telemetry, unitOfWork, verifier: deps.verifier, commits, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
   const rpc = new RpcHandler({ deps, cache, telemetry, unitOfWork, vouchersReceived: (key) => ingest.received(key) });
   const receipts = new ReceiptHandler(deps, cache, deps.verifier, commits);
+  const offers = new OfferDesk(deps, unitOfWork);
 
   return {
     telemetry,
@@ -106,7 +103,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
         case 'voucher': return ingest.handle(device, payload);
         case 'rpc': return rpc.handle(device, payload);
         case 'receipt': return receipts.handle(device, payload);
-        case 'offer': return handleOffer(deps, device, payload);
+        case 'offer': return offers.handle(device, payload);
       }
     },
     settleNow: () => scheduler.settle('manual'),
@@ -130,14 +127,25 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
       return row;
     }),
     setDeviceStatus: (device, status) => unitOfWork.commit((work) => work.tx.setDeviceStatus(device, status)),
+    rekey: (device, publicKey) => unitOfWork.commit(async (work) => {
+      const row = await work.tx.device(device);
+      if (row === null) throw new MqpayError('DEVICE_UNKNOWN', device);
+      return rekeyInTransaction({ deps, cache, telemetry, work }, device, row.publicKey, publicKey, 'operator');
+    }),
     device: (id) => store.reads.device(id),
+    signedByRetiredKey: (device, signature, message) => signedByRetiredKey(store.reads, device, signature, message),
     acceptConnectToken: (device, timeMs) => unitOfWork.commit((work) => work.tx.useTokenTime(device, timeMs)),
     inboxReady: (device) => receipts.redeliver(device),
     pruneVouchers: (acceptedBeforeMs) => unitOfWork.commit((work) => work.tx.pruneSettledVouchers(acceptedBeforeMs)),
     flush: () => commits.flush(),
-    start: () => scheduler.start(),
+    sweepOffers: () => offers.sweep(),
+    start: () => {
+      scheduler.start();
+      offers.start();
+    },
     stop: async () => {
       scheduler.stop();
+      offers.stop();
       await commits.flush();
     },
   };

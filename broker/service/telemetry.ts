@@ -11,18 +11,24 @@ import { TELEMETRY_LISTENERS_MAX } from '../limits.js';
 export type TelemetryEvent =
   /** `latencyMs`: from the voucher's arrival to its verdict being handed to the transport. */
   | { readonly kind: 'voucher.accepted'; readonly latencyMs: number }
-  | { readonly kind: 'voucher.rejected'; readonly code: ErrorCode; readonly latencyMs: number }
+  /** `device`: the sender, when known (the operator's alarms name it). */
+  | { readonly kind: 'voucher.rejected'; readonly code: ErrorCode; readonly latencyMs: number; readonly device?: string }
   /** One signature verification (a worker thread's or inline), its time including the queue. */
   | { readonly kind: 'verify'; readonly durationMs: number }
   /** One commit: a group commit of `writes` vouchers and receipts, or one unit of work. */
   | { readonly kind: 'commit'; readonly what: 'batch' | 'unit'; readonly writes: number; readonly durationMs: number }
   | { readonly kind: 'acl.violation'; readonly device: string }
-  | { readonly kind: 'auth.failure'; readonly code: ErrorCode }
+  /** `client`: the MQTT client id the refused CONNECT gave (untrusted text, bounded by aedes). */
+  | { readonly kind: 'auth.failure'; readonly code: ErrorCode; readonly client?: string }
   | { readonly kind: 'settlement'; readonly result: SettlementResult; readonly durationMs: number }
   /** A write waited for a lock held by another process; `acquired` false: it was refused. */
   | { readonly kind: 'storage.lock-wait'; readonly waitedMs: number; readonly acquired: boolean }
   /** A client that stopped reading was dropped: it held `bufferedBytes` unsent. */
   | { readonly kind: 'client.dropped'; readonly bufferedBytes: number }
+  /** A connection announced a packet above the size limit and was closed before it was read. */
+  | { readonly kind: 'packet.oversized'; readonly sizeBytes: number }
+  /** The store refused a write because the disk is full or failing (SERVICE_UNAVAILABLE). */
+  | { readonly kind: 'storage.fault'; readonly reason: 'disk-full' | 'disk-io' }
   /** What goes on mqpay/v1/ops/events: connects, disconnects, operator actions. */
   | { readonly kind: 'ops.event'; readonly event: OpsEvent }
   /** Double-sign evidence recorded (bounded per channel) [docs/DESIGN.md rule 11]. */
@@ -40,6 +46,8 @@ export class Telemetry {
   private droppedCount = 0;
   private lockWaitsRefused = 0;
   private doubleSignCount = 0;
+  private oversizedCount = 0;
+  private storageFaultCount = 0;
   private readonly listeners = new Set<TelemetryListener>();
 
   emit(event: TelemetryEvent): void {
@@ -53,6 +61,8 @@ export class Telemetry {
       case 'client.dropped': this.droppedCount += 1; break;
       case 'storage.lock-wait': if (event.acquired) this.lockWaitsAcquired += 1; else this.lockWaitsRefused += 1; break;
       case 'double-sign': this.doubleSignCount += 1; break;
+      case 'packet.oversized': this.oversizedCount += 1; break;
+      case 'storage.fault': this.storageFaultCount += 1; break;
     }
     // A listener that throws must not undo what happened, nor starve the others.
     for (const listener of this.listeners) {
@@ -104,6 +114,16 @@ export class Telemetry {
   /** Double-signed vouchers recorded as evidence. */
   get doubleSigns(): number {
     return this.doubleSignCount;
+  }
+
+  /** Connections closed for announcing a packet above the size limit. */
+  get oversizedPackets(): number {
+    return this.oversizedCount;
+  }
+
+  /** Writes the store refused for a full or failing disk. */
+  get storageFaults(): number {
+    return this.storageFaultCount;
   }
 
   rejectedTotal(): number {

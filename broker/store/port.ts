@@ -197,6 +197,16 @@ export interface SettleInput {
   readonly only?: bigint;
 }
 
+/** A seller's current offer as stored: its signed bytes and signature, and the fields the store orders by. */
+export interface StoredOffer {
+  readonly seller: string;
+  readonly offer: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly issuedAtMs: bigint;
+  readonly expiresAtSeconds: bigint;
+  readonly storedAtMs: number;
+}
+
 /** Reads: usable inside a unit of work and outside one. */
 export interface StoreReads {
   device(id: string): Promise<DeviceRow | null>;
@@ -207,6 +217,12 @@ export interface StoreReads {
   /** Channels whose dispute window ended by `nowMs`. */
   dueClosingChannels(nowMs: number, limit: number): Promise<ChannelRow[]>;
   doubleSignCount(channel: Uint8Array): Promise<number>;
+  /** The device's open channels (closing included), as payer or payee, at most `limit`. */
+  openChannelsOf(device: string, limit: number): Promise<ChannelRow[]>;
+  /** The device that has or had this public key, or null [docs/DESIGN.md rule 12]. */
+  keyHolder(publicKey: Uint8Array): Promise<string | null>;
+  /** The device's retired keys, most recently retired first. */
+  retiredKeysOf(device: string, limit: number): Promise<Uint8Array[]>;
   countOpenChannelsOfPayer(payer: string): Promise<number>;
   voucherAt(channelId: Uint8Array, seq: bigint): Promise<{ total: Amount; signature: Uint8Array } | null>;
   balance(account: string): Promise<Amount | null>;
@@ -215,6 +231,11 @@ export interface StoreReads {
   latestReceiptsOfPayer(payer: string, limit: number): Promise<LatestReceipt[]>;
   /** What each channel got in a settlement, a page at a time in channel order. */
   settlementChannels(id: string, after: bigint, limit: number): Promise<{ channels: ChannelSettlement[]; next: bigint | null }>;
+  /** The ledger's ISO 4217 currency (its default when the ledger never stored one). */
+  ledgerCurrency(): Promise<string>;
+  offerOf(seller: string): Promise<StoredOffer | null>;
+  /** Offers of active sellers not expired at `nowSeconds`, a page at a time in seller order, after `afterSeller`. */
+  currentOffers(nowSeconds: bigint, afterSeller: string, limit: number): Promise<StoredOffer[]>;
 }
 
 /** Writes: only inside a unit of work (`Store.transaction`) or a batch (`Store.batch`). */
@@ -225,6 +246,10 @@ export interface StoreTx extends StoreReads {
   /** Deletes settled vouchers accepted before `acceptedBeforeMs` that no evidence rule needs; returns how many. */
   pruneSettledVouchers(acceptedBeforeMs: number): Promise<number>;
   setDeviceStatus(id: string, status: 'active' | 'disabled'): Promise<void>;
+  /** Replaces the device's key if it is still `currentKey`; KEY_REUSED for a key any device ever had. */
+  replaceDeviceKey(id: string, currentKey: Uint8Array, newKey: Uint8Array, nowMs: number): Promise<void>;
+  /** Re-issues an open channel's certificate at `revision` (its next), keeping the one it replaces. */
+  reissueCertificate(num: bigint, revision: number, certificate: Uint8Array, signature: Uint8Array): Promise<void>;
   /** Records a connect token's time if later than the device's last one; false otherwise (a replay). */
   useTokenTime(id: string, timeMs: bigint): Promise<boolean>;
   insertChannel(channel: NewChannel): Promise<bigint>;
@@ -250,6 +275,10 @@ export interface StoreTx extends StoreReads {
   /** The next epoch number, from a counter kept in the store (never the wall clock). */
   nextEpoch(): Promise<bigint>;
   storeAnswer(device: string, id: string, method: string, answer: StoredAnswer, nowMs: number, keepPerDevice: number): Promise<void>;
+  /** Replaces the seller's offer when this one is strictly newer; false (nothing changed) otherwise. */
+  putOffer(offer: StoredOffer): Promise<boolean>;
+  /** Deletes at most `limit` offers expired by `nowSeconds`; returns their sellers. */
+  deleteExpiredOffers(nowSeconds: bigint, limit: number): Promise<string[]>;
 }
 
 /** What one write of a batch came to: its value, or the error that rolled it back alone. */

@@ -29,23 +29,18 @@ export function countingLogger(metrics: SimMetrics): AgentLogger {
 }
 
 /**
- * An honest seller: a real agent that advertises its price (again after every reconnect, since
- * a restarted broker has forgotten retained offers) and counts what it is paid. A charger
- * turns money into energy at its price: what it delivered is what it was paid for.
+ * An honest seller: a real agent that advertises its price as an offer signed with its device
+ * key (the agent keeps it and signs and sends it again after every reconnect, so a restarted
+ * broker serves it again) and counts what it is paid. A charger turns money into energy at its
+ * price: what it delivered is what it was paid for.
  */
 function runSeller(agent: Agent, seller: SellerPlan, metrics: SimMetrics, clock: SimClock): () => void {
-  const advertise = () => {
-    agent.offer({ unit: seller.offer.unit, price: seller.offer.price }).catch((error: unknown) => metrics.agentErrors.add(`offer ${codeOf(error)}`));
-  };
-  if (agent.connected) advertise();
-  const offConnection = agent.onConnection((up) => {
-    if (up) advertise();
+  agent.offer({ unit: seller.offer.unit, price: seller.offer.price }).catch((error: unknown) => {
+    // Offline now: the agent kept the offer and sends it when the link is back.
+    if (codeOf(error) !== 'SERVICE_UNAVAILABLE') metrics.agentErrors.add(`offer ${codeOf(error)}`);
   });
   const offPayment = agent.onPayment((payment) => metrics.sale(seller, payment.amount, clock.nowMs()));
-  return () => {
-    offConnection();
-    offPayment();
-  };
+  return offPayment;
 }
 
 export class HonestFleet {

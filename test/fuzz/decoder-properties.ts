@@ -10,6 +10,7 @@ import * as z from 'zod';
 import { formatAmount, parseAmount } from '../../shared/amount.js';
 import { decodeCertificate, encodeCertificate } from '../../shared/certificate.js';
 import { decodeConnectToken, encodeConnectToken, joinConnectPassword, splitConnectPassword } from '../../shared/connect-token.js';
+import { decodeKeyRotation, encodeKeyRotation } from '../../shared/key-rotation.js';
 import { backends } from '../../shared/crypto.js';
 import { MqpayError } from '../../shared/errors.js';
 import { fromHex, toHex, bytesEqual } from '../../shared/hex.js';
@@ -53,6 +54,7 @@ const CODECS: readonly BinaryCodec[] = [
   { kind: 'receipt', decode: decodeReceipt, encode: encodeReceipt },
   { kind: 'certificate', decode: decodeCertificate, encode: encodeCertificate },
   { kind: 'connectToken', decode: decodeConnectToken, encode: encodeConnectToken },
+  { kind: 'keyRotation', decode: decodeKeyRotation, encode: encodeKeyRotation },
 ];
 const validBytesOf = (kind: string): Uint8Array[] => encodings.valid.filter((entry) => entry.kind === kind).map((entry) => fromHex(entry.bytes));
 

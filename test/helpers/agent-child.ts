@@ -3,6 +3,8 @@
 //                                                       storing the next voucher, before publishing it
 //   node agent-child.mjs HOME BROKER_URL stream PAYEE   pays 0.001 in a loop until killed
 //   node agent-child.mjs HOME BROKER_URL idle           starts the agent and stays up until killed
+//   node agent-child.mjs HOME BROKER_URL rotate-kill    rotates its key and dies right after the service's
+//                                                       answer, before switching to the new key
 //   node agent-child.mjs HOME BROKER_URL pay-loop PAYEE pays 0.001 one payment at a time until killed,
 //                                                       through broker outages (a refused payment is retried)
 // Progress goes to stdout, one line per event, so the parent can tell where the child was.
@@ -20,6 +22,11 @@ async function main(): Promise<void> {
       afterVoucherStored: (voucher) => {
         if (!armed) return;
         say(`stored ${voucher.seq} ${voucher.total}`);
+        process.kill(process.pid, 'SIGKILL');
+      },
+      afterRotationAnswered: () => {
+        if (mode !== 'rotate-kill') return;
+        say('rotation answered');
         process.kill(process.pid, 'SIGKILL');
       },
     },
@@ -50,6 +57,10 @@ async function main(): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }
+  } else if (mode === 'rotate-kill') {
+    say(`key ${agent.publicKey}`);
+    await agent.rotateKey();
+    say('not killed');
   } else if (mode === 'idle') {
     await new Promise(() => setInterval(() => undefined, 60_000)); // the timer keeps the process up
   }

@@ -1,6 +1,11 @@
 // Runs the built `mqpay broker` as a child process, so a test can SIGKILL it like a power cut.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
+import { addDevice } from '../../broker/store/sqlite/devices.js';
+import { openDatabase } from '../../broker/store/sqlite/open-database.js';
+import { generateKeyPair, type KeyPair } from '../../shared/keys.js';
+import { random, tempDir } from './broker-fixture.js';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -51,4 +56,46 @@ export function startChildBroker(args: readonly string[], env: NodeJS.ProcessEnv
       reject(new Error(`broker exited with ${code}:\n${output}`));
     });
   });
+}
+
+/**
+ * A data directory with `devices` enrolled (fresh key pairs) and a free port, set up before the
+ * describe block's tests and removed after, with the broker they start killed. Call it inside a
+ * `describe`: it registers that block's beforeAll and afterAll hooks.
+ */
+export function childBrokerBed(prefix: string, devices: readonly string[]): {
+  readonly dataDir: string;
+  keysOf(device: string): KeyPair;
+  readonly url: () => string;
+  start(extraArgs?: readonly string[]): Promise<ChildBroker>;
+  kill(signal: NodeJS.Signals): Promise<void>;
+} {
+  const dir = tempDir(prefix);
+  const keys = new Map(devices.map((device) => [device, generateKeyPair(random)] as const));
+  let port = 0;
+  let broker: ChildBroker | null = null;
+  beforeAll(async () => {
+    const db = openDatabase(dir.path);
+    for (const [device, pair] of keys) addDevice(db, device, pair.publicKey, Date.now());
+    db.close();
+    port = await freePort();
+  });
+  afterAll(async () => {
+    await broker?.kill('SIGKILL');
+    dir.remove();
+  });
+  return {
+    dataDir: dir.path,
+    keysOf(device) {
+      const pair = keys.get(device);
+      if (pair === undefined) throw new Error(`${device} is not enrolled in this bed`);
+      return pair;
+    },
+    url: () => `mqtt://127.0.0.1:${port}`,
+    async start(extraArgs = []) {
+      broker = await startChildBroker(['--data', dir.path, '--mqtt-port', String(port), '--log-level', 'warn', '--operator-token', 'crash-test-operator-token', ...extraArgs]);
+      return broker;
+    },
+    kill: async (signal) => broker?.kill(signal),
+  };
 }

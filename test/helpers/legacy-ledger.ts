@@ -3,7 +3,6 @@
 import { join } from 'node:path';
 import { escrowAccount, walletAccount } from '../../broker/store/accounts.js';
 import { insertChannel } from '../../broker/store/sqlite/channels.js';
-import { addDevice } from '../../broker/store/sqlite/devices.js';
 import { accountKey, ensureAccount, fundWallet, insertTransfer } from '../../broker/store/sqlite/ledger.js';
 import { MIGRATIONS } from '../../broker/store/sqlite/migrations.js';
 import { DATABASE_FILE, type Db } from '../../broker/store/sqlite/open-database.js';
@@ -50,9 +49,12 @@ export function legacyChannel(layout: 1 | 2): LegacyChannel {
 export function legacyLedger(dataDir: string, version: number, channel: LegacyChannel): { db: Db; num: bigint } {
   const db = openSqlite(join(dataDir, DATABASE_FILE), { migrations: MIGRATIONS.slice(0, version), what: 'broker database' });
   const { payer, payee, nowMs } = channel;
+  // Devices as the oldest schema holds them (today's addDevice also writes the key history of a later one).
   db.transaction(() => {
-    addDevice(db, payer.name, payer.keys.publicKey, nowMs);
-    addDevice(db, payee.name, payee.keys.publicKey, nowMs);
+    for (const party of [payer, payee]) {
+      db.prepare("INSERT INTO devices (id, public_key, status, created_at_ms) VALUES (?, ?, 'active', ?)").run(party.name, party.keys.publicKey, BigInt(nowMs));
+      ensureAccount(db, walletAccount(party.name), 'wallet');
+    }
   })();
   fundWallet(db, payer.name, channel.funds, payer.name, nowMs);
   const num = db.transaction(() => {

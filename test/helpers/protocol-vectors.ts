@@ -37,7 +37,9 @@ const CH = 'ab'.repeat(32);
 const VOUCHER = '00'.repeat(82);
 const RECEIPT = 'cd'.repeat(57);
 const CERT = 'ce'.repeat(CERTIFICATE_BYTES);
+const OFFER = '0f'.repeat(86);
 const SIG = '11'.repeat(64);
+const ROTATION = '4b'.repeat(114);
 const KEY = '79b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad049664';
 const error = { code: 'VOUCHER_ABOVE_DEPOSIT', message: 'voucher total exceeds the channel deposit', retryable: false };
 const errorWithDetail = { ...error, detail: 'total 3 > deposit 2' };
@@ -68,17 +70,17 @@ export const KINDS: Record<string, Kind> = {
   },
   offerMessage: {
     schema: offerMessageSchema, topic: 'mqpay/v1/d/{device}/out/offer',
-    valid: [{ v, unit: 'Wh', price: '0.000125' }],
+    valid: [{ v, offer: OFFER, signature: SIG }],
     invalid: [
-      { name: 'price with 7 decimals', json: { v, unit: 'Wh', price: '0.0000001' } },
-      { name: 'price as a number', json: { v, unit: 'Wh', price: 0.5 } },
-      { name: 'unit with a blank', json: { v, unit: 'k Wh', price: '1' } },
+      { name: 'the v2 offer (unit and price in JSON, unsigned)', json: { v, unit: 'Wh', price: '0.000125' } },
+      { name: 'offer one byte short', json: { v, offer: OFFER.slice(2), signature: SIG } },
+      { name: 'missing signature', json: { v, offer: OFFER } },
     ],
   },
   offerNotice: {
     schema: offerNoticeSchema, topic: 'mqpay/v1/offers/{device}',
-    valid: [{ v, device: 'charger_2', unit: 'Wh', price: '0.000125', atMs: 1_767_225_600_123 }],
-    invalid: [{ name: 'negative time', json: { v, device: 'charger_2', unit: 'Wh', price: '1', atMs: -1 } }],
+    valid: [{ v, device: 'charger_2', offer: OFFER, signature: SIG, atMs: 1_767_225_600_123 }],
+    invalid: [{ name: 'negative time', json: { v, device: 'charger_2', offer: OFFER, signature: SIG, atMs: -1 } }],
   },
   rpcRequest: {
     schema: rpcRequestSchema, topic: 'mqpay/v1/d/{device}/out/rpc',
@@ -87,6 +89,7 @@ export const KINDS: Record<string, Kind> = {
       request('channel.topup', { channel: CH, amount: '18446744073709.551615' }),
       request('channel.close', { channel: CH }),
       request('channel.redeem', { voucher: VOUCHER, signature: SIG }),
+      request('device.rotate', { rotation: ROTATION, signature: SIG, newSignature: SIG }),
       request('wallet.balance', {}),
       request('channel.list', {}),
     ],
@@ -96,6 +99,7 @@ export const KINDS: Record<string, Kind> = {
       { name: 'deposit past u64', json: request('channel.open', { channel: CH, payee: 'charger_2', deposit: '18446744073709.551616', durationSeconds: 3_600 }) },
       { name: 'params on wallet.balance', json: request('wallet.balance', { all: true }) },
       { name: 'redeem with a short voucher', json: request('channel.redeem', { voucher: VOUCHER.slice(2), signature: SIG }) },
+      { name: 'rotate without the new key\'s signature', json: request('device.rotate', { rotation: ROTATION, signature: SIG }) },
       { name: 'request id with a blank', json: { ...request('wallet.balance', {}), id: 'has space' } },
     ],
   },
@@ -132,6 +136,11 @@ export const KINDS: Record<string, Kind> = {
     schema: RPC_METHODS['channel.redeem'].result, topic: 'result of channel.redeem',
     valid: [{ channel: { ...channel, state: 'closing', closesAtMs: 1_767_226_200_123 } }, { channel }],
     invalid: [{ name: 'settled on a redemption', json: { channel, settled: '1' } }],
+  },
+  'rpcResult:device.rotate': {
+    schema: RPC_METHODS['device.rotate'].result, topic: 'result of device.rotate',
+    valid: [{ device: 'ev.car-7', publicKey: KEY, certificates: 2 }],
+    invalid: [{ name: 'certificates as a string', json: { device: 'ev.car-7', publicKey: KEY, certificates: '2' } }],
   },
   'rpcResult:wallet.balance': {
     schema: RPC_METHODS['wallet.balance'].result, topic: 'result of wallet.balance',
@@ -194,9 +203,12 @@ export const KINDS: Record<string, Kind> = {
       { v, type: 'channel.closed', channel: CH, settled: '1', refunded: '49', by: 'operator', atMs: 1_767_225_600_123 },
       { v, type: 'channel.closing', channel: CH, closesAtMs: 1_767_226_200_123, by: 'operator', atMs: 1_767_225_600_123 },
       { v, type: 'device.double-signed', device: 'ev.car-7', channel: CH, seq: '42', atMs: 1_767_225_600_123 },
+      { v, type: 'device.rekeyed', device: 'ev.car-7', by: 'device', certificates: 2, atMs: 1_767_225_600_123 },
+      { v, type: 'device.rekeyed', device: 'ev.car-7', by: 'operator', certificates: 0, atMs: 1_767_225_600_123 },
     ],
     invalid: [
       { name: 'a connect claimed by an operator', json: { v, type: 'device.connected', device: 'ev.car-7', by: 'operator', atMs: 1 } },
+      { name: 'a re-key by someone else', json: { v, type: 'device.rekeyed', device: 'ev.car-7', by: 'payee', certificates: 0, atMs: 1 } },
       { name: 'a payout with an amount as a number', json: { v, type: 'wallet.payout', device: 'ev.car-7', amount: 2.5, by: 'operator', atMs: 1 } },
     ],
   },

@@ -5,9 +5,7 @@ import { UsageError, type Command } from '../../../cli/command.js';
 import { EXPORT_ROWS_MAX } from '../../limits.js';
 import { EXPORT_FORMATS, exportCsv, exportDocument, exportRows, parseExportRange, type ExportFormat } from '../bookkeeping-export.js';
 import { ledgerCurrency } from '../../store/sqlite/ledger-currency.js';
-import { withDatabase } from './admin-commands.js';
-import { apiCaller } from './view-source-api.js';
-import { chooseSource, viewSourceOptions } from './view-source.js';
+import { onSource, viewSourceOptions } from './view-source.js';
 
 function formatOf(value: unknown): ExportFormat {
   const format = EXPORT_FORMATS.find((known) => known === value);
@@ -37,19 +35,15 @@ export const exportCommand: Command = {
     const format = formatOf(input.values.format);
     const device = typeof input.values.device === 'string' ? input.values.device : null;
     const range = parseExportRange(from, to);
-    const source = chooseSource(input);
-    let text: string;
-    if (source.kind === 'url') {
-      const query = new URLSearchParams({ from, to, format, ...(device === null ? {} : { device }) });
-      const api = apiCaller(source.base, source.token);
-      text = format === 'csv' ? await api.text(`/api/export?${query}`) : JSON.stringify(await api.get(`/api/export?${query}`), null, 2);
-    } else {
-      text = withDatabase(input, true, (db) => {
+    const query = new URLSearchParams({ from, to, format, ...(device === null ? {} : { device }) });
+    const text = await onSource(input, {
+      url: async (api) => (format === 'csv' ? api.text(`/api/export?${query}`) : JSON.stringify(await api.get(`/api/export?${query}`), null, 2)),
+      data: (db) => {
         const currency = ledgerCurrency(db);
         const rows = exportRows(db, range, device, currency);
         return format === 'csv' ? exportCsv(rows) : JSON.stringify(exportDocument(rows, range, device, currency), null, 2);
-      });
-    }
+      },
+    });
     input.stdout(text.endsWith('\r\n') ? text.slice(0, -2) : text);
     return 0;
   },

@@ -14,12 +14,10 @@ import { requireString, UsageError, type Command, type CommandInput } from '../.
 import { FEES_ACCOUNT, walletAccount } from '../../store/accounts.js';
 import { ledgerCurrency } from '../../store/sqlite/ledger-currency.js';
 import { moveNow, payoutNow } from '../../store/sqlite/outflows.js';
-import { withDatabase } from './admin-commands.js';
-import { apiCaller } from './view-source-api.js';
-import { chooseSource, viewSourceOptions } from './view-source.js';
+import { adminSourceOptions, onSource } from './view-source.js';
 
 const outflowOptions = {
-  ...viewSourceOptions,
+  ...adminSourceOptions,
   id: { type: 'string', description: 'idempotency key (1-64 of [A-Za-z0-9_.:-]): retrying with the same id moves once; another transfer with it is IDEMPOTENCY_CONFLICT' },
   json: { type: 'boolean', description: 'print the result as JSON (the API\'s answer)' },
 } as const;
@@ -49,11 +47,12 @@ function amountOf(text: string): Amount {
 /** A payout of `account` through --url (`apiPath`) or --data. */
 async function payout(input: CommandInput, account: string, apiPath: string, amount: Amount): Promise<OutflowResult & { account: string }> {
   const key = keyOf(input);
-  const source = chooseSource(input);
-  if (source.kind === 'url') return apiCaller(source.base, source.token).post(apiPath, { amount: formatAmount(amount), idempotencyKey: key });
-  return withDatabase(input, true, (db) => {
-    const outcome = payoutNow(db, { from: account, amount, key, nowMs: Date.now() });
-    return { account, amount: formatAmount(amount), balance: formatAmount(outcome.balance), currency: ledgerCurrency(db), moved: outcome.kind === 'moved', idempotencyKey: key, transfer: outcome.transferId };
+  return onSource(input, {
+    url: (api) => api.post(apiPath, { amount: formatAmount(amount), idempotencyKey: key }),
+    data: (db) => {
+      const outcome = payoutNow(db, { from: account, amount, key, nowMs: Date.now() });
+      return { account, amount: formatAmount(amount), balance: formatAmount(outcome.balance), currency: ledgerCurrency(db), moved: outcome.kind === 'moved', idempotencyKey: key, transfer: outcome.transferId };
+    },
   });
 }
 
@@ -94,13 +93,13 @@ export const walletMoveCommand: Command = {
     const [from = '', to = '', text = ''] = input.positionals;
     const amount = amountOf(text);
     const key = keyOf(input);
-    const source = chooseSource(input);
-    const result: OutflowResult & { from: string; to: string } = source.kind === 'url'
-      ? await apiCaller(source.base, source.token).post(`/api/wallets/${encodeURIComponent(from)}/moves`, { to, amount: formatAmount(amount), idempotencyKey: key })
-      : withDatabase(input, true, (db) => {
+    const result = await onSource<OutflowResult & { from: string; to: string }>(input, {
+      url: (api) => api.post(`/api/wallets/${encodeURIComponent(from)}/moves`, { to, amount: formatAmount(amount), idempotencyKey: key }),
+      data: (db) => {
         const outcome = moveNow(db, { fromDevice: from, toDevice: to, amount, key, nowMs: Date.now() });
         return { from, to, amount: formatAmount(amount), balance: formatAmount(outcome.balance), currency: ledgerCurrency(db), moved: outcome.kind === 'moved', idempotencyKey: key, transfer: outcome.transferId };
-      });
+      },
+    });
     if (input.values.json === true) input.stdout(JSON.stringify(result));
     else input.stdout(`${result.moved ? 'moved' : 'already moved (same id)'} ${result.amount} ${result.currency} from ${result.from} to ${result.to}; ${result.from} balance ${result.balance} ${result.currency} (transfer ${result.transfer})`);
     return 0;

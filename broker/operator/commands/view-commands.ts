@@ -40,6 +40,9 @@ export const devicesCommand: Command = {
   run: (input) => listView(input, (source, page) => source.devices(page), devicesTable, 'no devices enrolled'),
 };
 
+/** `mqpay device list`: the same view under the `device` group, beside `device add`. */
+export const deviceListCommand: Command = { ...devicesCommand, name: ['device', 'list'], summary: 'list enrolled devices (same as `mqpay devices`)' };
+
 export const walletsCommand: Command = {
   name: ['wallets'], summary: 'list wallet balances', positionals: [], options: listOptions,
   run: (input) => listView(input, (source, page) => source.wallets(page), walletsTable, 'no wallets'),
@@ -71,4 +74,4 @@ export const settlementsCommand: Command = {
   },
 };
 
-export const viewCommands: Command[] = [devicesCommand, walletsCommand, channelsCommand, settlementsCommand];
+export const viewCommands: Command[] = [devicesCommand, deviceListCommand, walletsCommand, channelsCommand, settlementsCommand];

@@ -1,52 +1,63 @@
 // The running dashboard: loads the lists once, then follows the live stream. Settlements go
-// straight into the feed and charts; the tables they change are re-read from the API (debounced),
-// and channel totals are refreshed while vouchers flow.
+// straight into the feed and charts, alarms into their panel; the tables and totals they change
+// are re-read from the API (debounced). Totals come from GET /api/summary (SQL aggregates over
+// the whole ledger), re-read while vouchers flow: the tables show a page, the totals never do.
 import type { ApiClient, Page } from './api-client.js';
 import { clipStep, windowStart } from './chart-math.js';
 import { DashboardState } from './dashboard-state.js';
+import { DevicePage } from './device-page.js';
 import { byId } from './dom.js';
 import { compactNumber, displayAmount } from './format.js';
 import { openLiveStream, type LiveEventName, type LiveStatus } from './live-stream.js';
+import { renderAlarmCounts, renderAlarmList } from './panel-alarms.js';
 import { renderFeed } from './panel-feed.js';
 import { renderSummary } from './panel-summary.js';
 import { renderChannels, renderDevices, renderWallets } from './panel-tables.js';
 import { renderChart } from './svg-chart.js';
-import type { ChannelView, DeviceView, FeedItem, LedgerView, RateSample, SettlementView, WalletView } from './view-types.js';
+import type { AlarmsView, ChannelView, DeviceView, FeedItem, OpsAlarms, RateSample, SettlementView, SummaryView, WalletView } from './view-types.js';
 
-type Table = 'devices' | 'wallets' | 'channels' | 'ledger';
+type Table = 'devices' | 'wallets' | 'channels' | 'summary' | 'alarms';
+const ALL_TABLES: readonly Table[] = ['devices', 'wallets', 'channels', 'summary', 'alarms'];
 const REFRESH_DEBOUNCE_MS = 300;
-const CHANNELS_WHILE_PAYING_MS = 2_000;
+const WHILE_PAYING_REFRESH_MS = 2_000;
 const RATE_WINDOW_MS = 5 * 60_000;
 const SETTLED_WINDOW_MS = 15 * 60_000;
 /** Charts span the data there is, at least this much and at most the windows above. */
 const MIN_WINDOW_MS = 15_000;
+/** The overview's tables show one page each; the totals above them count everything. */
+const DEVICES_SHOWN_MAX = 500;
+const CHANNELS_SHOWN_MAX = 100;
 
 const TABLES_OF_EVENT: Partial<Record<LiveEventName, readonly Table[]>> = {
-  settlement: ['wallets', 'channels', 'ledger'],
-  'device.enrolled': ['devices', 'wallets'],
-  'device.disabled': ['devices'],
-  'device.enabled': ['devices'],
-  'wallet.funded': ['wallets', 'ledger', 'devices'],
-  'wallet.payout': ['wallets', 'ledger', 'devices'],
-  'fees.payout': ['ledger'],
-  'wallet.moved': ['wallets', 'ledger', 'devices'],
-  'channel.closed': ['channels', 'wallets', 'ledger'],
-  'channel.closing': ['channels'],
+  settlement: ['wallets', 'channels', 'summary'],
+  'device.enrolled': ['devices', 'wallets', 'summary'],
+  'device.disabled': ['devices', 'summary'],
+  'device.enabled': ['devices', 'summary'],
+  'wallet.funded': ['wallets', 'devices', 'summary'],
+  'wallet.payout': ['wallets', 'devices', 'summary'],
+  'fees.payout': ['summary'],
+  'wallet.moved': ['wallets', 'devices', 'summary'],
+  'channel.closed': ['channels', 'wallets', 'summary'],
+  'channel.closing': ['channels', 'summary'],
   'device.double-signed': ['channels'],
+  'device.rekeyed': ['devices', 'channels'],
 };
 
 export class DashboardApp {
   private readonly state = new DashboardState();
   private readonly pending = new Set<Table>();
   private readonly fresh = new Set<string>();
+  readonly devicePage: DevicePage;
   private refreshTimer: number | undefined;
-  private lastChannelRefreshMs = 0;
+  private lastPayingRefreshMs = 0;
   private closeStream: (() => void) | null = null;
 
-  constructor(private readonly api: ApiClient, private readonly onStatus: (status: LiveStatus) => void) {}
+  constructor(private readonly api: ApiClient, private readonly onStatus: (status: LiveStatus) => void) {
+    this.devicePage = new DevicePage(api);
+  }
 
   async start(): Promise<void> {
-    await Promise.all([this.load('devices'), this.load('wallets'), this.load('channels'), this.load('ledger'), this.loadSettlements()]);
+    await Promise.all([...ALL_TABLES.map((table) => this.load(table)), this.loadSettlements()]);
     this.renderAll();
     this.closeStream = openLiveStream(this.api.token, (name, data) => this.onEvent(name, data), this.onStatus);
     window.addEventListener('resize', () => this.renderCharts());
@@ -57,16 +68,25 @@ export class DashboardApp {
     window.clearTimeout(this.refreshTimer);
   }
 
-  async settleNow(): Promise<void> {
-    await this.api.post('/api/settlements');
+  /** Device ids for the search box's suggestions (the loaded page of devices). */
+  deviceIds(): string[] {
+    return this.state.devices.map((device) => device.id);
+  }
+
+  /** After an action: re-read everything it may have changed. */
+  refreshAfterAction(): void {
+    for (const table of ALL_TABLES) this.pending.add(table);
+    this.scheduleRefresh();
+    void this.devicePage.refresh();
   }
 
   private async load(table: Table): Promise<void> {
     const state = this.state;
-    if (table === 'devices') state.devices = (await this.api.get<Page<DeviceView>>('/api/devices?limit=500')).items;
-    if (table === 'wallets') state.wallets = (await this.api.get<Page<WalletView>>('/api/wallets?limit=500')).items;
-    if (table === 'channels') state.channels = (await this.api.get<Page<ChannelView>>('/api/channels?limit=100')).items;
-    if (table === 'ledger') state.ledger = await this.api.get<LedgerView>('/api/ledger');
+    if (table === 'devices') state.devices = (await this.api.get<Page<DeviceView>>(`/api/devices?limit=${DEVICES_SHOWN_MAX}`)).items;
+    if (table === 'wallets') state.wallets = (await this.api.get<Page<WalletView>>(`/api/wallets?limit=${DEVICES_SHOWN_MAX}`)).items;
+    if (table === 'channels') state.channels = (await this.api.get<Page<ChannelView>>(`/api/channels?limit=${CHANNELS_SHOWN_MAX}`)).items;
+    if (table === 'summary') state.summary = await this.api.get<SummaryView>('/api/summary');
+    if (table === 'alarms') state.setAlarms(await this.api.get<AlarmsView>('/api/alarms'));
     if (table === 'devices') state.setOnline(state.devices.filter((device) => device.online).map((device) => device.id));
   }
 
@@ -79,10 +99,12 @@ export class DashboardApp {
     const event = data as Record<string, unknown>;
     if (name === 'hello') return this.onHello(event.online as string[], event.rates as RateSample[]);
     if (name === 'rate') return this.onRate(data as RateSample);
+    if (name === 'alarms') return this.onAlarms(data as OpsAlarms);
     if (name === 'device.connected') this.state.online.add(String(event.device));
     if (name === 'device.disconnected') this.state.online.delete(String(event.device));
     if (name === 'settlement' && this.state.addSettlement(data as FeedItem)) this.markFresh((data as FeedItem).id);
     for (const table of TABLES_OF_EVENT[name] ?? []) this.pending.add(table);
+    if (name === 'settlement' || event.device === this.devicePage.device) void this.devicePage.refresh();
     this.scheduleRefresh();
     this.renderAll();
   }
@@ -91,17 +113,25 @@ export class DashboardApp {
   private onHello(online: readonly string[], rates: readonly RateSample[]): void {
     this.state.setOnline(online);
     for (const sample of rates) this.state.addRate(sample);
-    for (const table of ['devices', 'wallets', 'channels', 'ledger'] as const) this.pending.add(table);
+    for (const table of ALL_TABLES) this.pending.add(table);
     this.loadSettlements().then(() => this.renderAll(), () => undefined);
     this.scheduleRefresh();
     this.renderAll();
   }
 
+  private onAlarms(push: OpsAlarms): void {
+    this.state.addAlarms(push);
+    this.renderAlarms();
+    if (push.recent.some((alarm) => alarm.client === this.devicePage.device)) void this.devicePage.refresh();
+  }
+
   private onRate(sample: RateSample): void {
     this.state.addRate(sample);
-    if (sample.vouchersPerSecond > 0 && sample.atMs - this.lastChannelRefreshMs >= CHANNELS_WHILE_PAYING_MS) {
-      this.lastChannelRefreshMs = sample.atMs;
-      this.pending.add('channels');
+    // Channels open and pay without an operator event: re-read the totals and channels while it flows.
+    if (sample.atMs - this.lastPayingRefreshMs >= WHILE_PAYING_REFRESH_MS) {
+      this.lastPayingRefreshMs = sample.atMs;
+      this.pending.add('summary');
+      if (sample.vouchersPerSecond > 0) this.pending.add('channels');
       this.scheduleRefresh();
     }
     this.renderSummary();
@@ -131,14 +161,13 @@ export class DashboardApp {
   }
 
   private renderSummary(): void {
-    const state = this.state;
-    const last = state.rates[state.rates.length - 1];
-    renderSummary(byId('summary'), {
-      vouchersPerSecond: last?.vouchersPerSecond ?? 0, vouchersAccepted: last?.vouchersAccepted ?? 0,
-      online: state.online.size, devices: state.devices.length,
-      openChannels: state.channels.filter((channel) => channel.state === 'open').length, channels: state.channels.length,
-      settledInView: state.settledTotal(), settlements: state.feed.length, ledger: state.ledger,
-    });
+    const last = this.state.rates[this.state.rates.length - 1];
+    renderSummary(byId('summary'), this.state.summary, { vouchersPerSecond: last?.vouchersPerSecond ?? 0, vouchersAccepted: last?.vouchersAccepted ?? 0 });
+  }
+
+  private renderAlarms(): void {
+    renderAlarmCounts(byId('alarm-counts'), this.state.alarmCounts);
+    renderAlarmList(byId('alarm-list'), this.state.alarms);
   }
 
   private renderCharts(): void {
@@ -158,8 +187,10 @@ export class DashboardApp {
     renderWallets(byId('wallets'), state.wallets, state.online);
     renderChannels(byId('channels'), state.channels);
     renderDevices(byId('devices'), state.devices, state.online);
-    byId('channel-count').textContent = `${state.channels.length} shown`;
-    byId('device-count').textContent = `${state.online.size} online of ${state.devices.length}`;
+    const total = state.summary?.channels.total;
+    byId('channel-count').textContent = total === undefined || total <= state.channels.length ? `${state.channels.length} shown` : `newest ${state.channels.length} of ${total.toLocaleString('en-US')}`;
+    byId('device-count').textContent = `${state.online.size} online of ${state.summary?.devices.enrolled ?? state.devices.length}`;
     this.renderSummary();
+    this.renderAlarms();
   }
 }

@@ -2,16 +2,19 @@
 import { parseAmount } from '../../../shared/amount.js';
 import type { Point } from './chart-math.js';
 import { formatMicro } from './format.js';
-import type { ChannelView, DeviceView, FeedItem, LedgerView, RateSample, WalletView } from './view-types.js';
+import type { AlarmCounts, AlarmsView, ChannelView, DeviceView, FeedItem, OpsAlarm, OpsAlarms, RateSample, SummaryView, WalletView } from './view-types.js';
 
 export const FEED_ITEMS_MAX = 100;
 export const RATE_SAMPLES_MAX = 300;
+export const ALARMS_KEPT_MAX = 100;
 
 export class DashboardState {
   devices: readonly DeviceView[] = [];
   wallets: readonly WalletView[] = [];
   channels: readonly ChannelView[] = [];
-  ledger: LedgerView | null = null;
+  summary: SummaryView | null = null;
+  alarmCounts: AlarmCounts | null = null;
+  alarms: OpsAlarm[] = [];
   feed: FeedItem[] = [];
   rates: RateSample[] = [];
   readonly online = new Set<string>();
@@ -29,6 +32,18 @@ export class DashboardState {
     if (last !== undefined && sample.atMs <= last.atMs) return;
     this.rates.push(sample);
     if (this.rates.length > RATE_SAMPLES_MAX) this.rates.shift();
+  }
+
+  /** The API's snapshot (newest first), e.g. on load and after a reconnect. */
+  setAlarms(view: AlarmsView): void {
+    this.alarmCounts = view.counts;
+    this.alarms = view.recent.slice(0, ALARMS_KEPT_MAX);
+  }
+
+  /** A live push: its counters, and its incidents (oldest first) on top of the list. */
+  addAlarms(push: OpsAlarms): void {
+    this.alarmCounts = push.counts;
+    this.alarms = [...[...push.recent].reverse(), ...this.alarms].slice(0, ALARMS_KEPT_MAX);
   }
 
   setOnline(devices: readonly string[]): void {

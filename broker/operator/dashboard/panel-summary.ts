@@ -1,33 +1,33 @@
-// The row of headline numbers.
+// The row of headline numbers, from GET /api/summary (SQL aggregates over the whole ledger) and
+// the live vouchers/s sample. Each card carries data-stat and its value data-value, so a test
+// can compare the page with the API.
 import { h, fill } from './dom.js';
 import { displayAmount } from './format.js';
-import type { LedgerView } from './view-types.js';
+import type { SummaryView } from './view-types.js';
 
-export interface Summary {
+export interface Rate {
   readonly vouchersPerSecond: number;
   readonly vouchersAccepted: number;
-  readonly online: number;
-  readonly devices: number;
-  readonly openChannels: number;
-  readonly channels: number;
-  readonly settledInView: string;
-  readonly settlements: number;
-  readonly ledger: LedgerView | null;
 }
 
-function stat(label: string, value: string, sub: string): HTMLElement {
-  return h('article', { class: 'card stat' }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, value), h('div', { class: 'sub' }, sub));
+function stat(key: string, label: string, value: string, sub: string): HTMLElement {
+  return h('article', { class: 'card stat', 'data-stat': key }, h('div', { class: 'label' }, label), h('div', { class: 'value', 'data-value': value }, value), h('div', { class: 'sub' }, sub));
 }
 
-export function renderSummary(container: HTMLElement, summary: Summary): void {
-  const ledger = summary.ledger;
+const count = (value: number): string => value.toLocaleString('en-US');
+
+export function renderSummary(container: HTMLElement, summary: SummaryView | null, rate: Rate): void {
+  const rateCard = stat('vouchers-per-second', 'Vouchers / s', count(rate.vouchersPerSecond), `${count(rate.vouchersAccepted)} accepted since start`);
+  if (summary === null) return fill(container, rateCard);
+  const { devices, channels, ledger, settled } = summary;
   fill(
     container,
-    stat('Vouchers / s', summary.vouchersPerSecond.toLocaleString('en-US'), `${summary.vouchersAccepted.toLocaleString('en-US')} accepted since start`),
-    stat('Devices online', `${summary.online} / ${summary.devices}`, 'connected now / enrolled'),
-    stat('Open channels', String(summary.openChannels), `${summary.channels} listed`),
-    stat('Settled', displayAmount(summary.settledInView), `${summary.settlements} settlements listed`),
+    rateCard,
+    stat('online', 'Devices online', `${count(devices.online)} / ${count(devices.enrolled)}`, `connected now / enrolled${devices.disabled > 0 ? ` · ${count(devices.disabled)} disabled` : ''}`),
+    stat('open-channels', 'Open channels', count(channels.open), `${count(channels.closing)} closing · ${count(channels.total)} in all`),
     // The ledger's one currency labels its totals [docs/DESIGN.md rule 13].
-    stat(ledger === null ? 'In wallets' : `In wallets (${ledger.currency})`, ledger === null ? '…' : displayAmount(ledger.wallets.balance), ledger === null ? '' : `escrow ${displayAmount(ledger.escrow.balance)} · fees ${displayAmount(ledger.fees)}${ledger.balanced ? '' : ' · UNBALANCED'}`),
+    stat('escrow', `In escrow (${ledger.currency})`, displayAmount(ledger.escrow.balance), `${count(ledger.escrow.accounts)} escrow accounts`),
+    stat('wallets', `In wallets (${ledger.currency})`, displayAmount(ledger.wallets.balance), `${count(ledger.wallets.accounts)} wallets · fees ${displayAmount(ledger.fees)}${ledger.balanced ? '' : ' · UNBALANCED'}`),
+    stat('settled', `Settled (${ledger.currency})`, displayAmount(settled.amount), `${count(settled.settlements)} settlements · fees ${displayAmount(settled.fee)}`),
   );
 }

@@ -13,3 +13,6 @@ export interface FeedItem {
   readonly createdAtMs: number;
   readonly lines?: readonly { readonly account: string; readonly amount: string }[];
 }
+
+export type { AlarmsView, DeviceActivityView, SummaryView } from '../http/dashboard-views.js';
+export type { OpsAlarm, OpsAlarms, AlarmCounts } from '../../../shared/ops-events.js';

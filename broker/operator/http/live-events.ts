@@ -12,7 +12,7 @@ import { SseStream } from './sse-stream.js';
 export class LiveEvents {
   private readonly streams = new Set<SseStream>();
   private readonly sampler: RateSampler;
-  private readonly onOps = (message: OpsMessage): void => this.broadcast(message.body.type, message.body);
+  private readonly onOps = (message: OpsMessage): void => this.publish(message.body.type, message.body);
 
   constructor(private readonly app: BrokerApp, private readonly feed: OpsFeed) {
     this.sampler = new RateSampler(app.service.telemetry, app.mqtt.online, app.clock);
@@ -20,7 +20,7 @@ export class LiveEvents {
 
   start(): void {
     this.feed.on('message', this.onOps);
-    this.sampler.start((sample) => this.broadcast('rate', sample));
+    this.sampler.start((sample) => this.publish('rate', sample));
   }
 
   stop(): void {
@@ -44,7 +44,8 @@ export class LiveEvents {
     return true;
   }
 
-  private broadcast(event: string, body: unknown): void {
+  /** Sends one named event to every open stream (serialized once). */
+  publish(event: string, body: unknown): void {
     if (this.streams.size === 0) return;
     const data = JSON.stringify(body);
     for (const stream of this.streams) stream.send(event, data);

@@ -90,7 +90,7 @@ export function openApiDocument(routes: readonly Route[], version: string): Json
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
-    tags: ['site', 'devices', 'wallets', 'channels', 'settlements', 'ledger', 'live'].map((name) => ({ name })),
+    tags: ['site', 'devices', 'wallets', 'channels', 'settlements', 'ledger', 'dashboard', 'live'].map((name) => ({ name })),
     paths,
     components: components(),
   };

@@ -5,11 +5,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BrokerApp } from '../../app.js';
 import { createOperatorMetrics } from '../metrics.js';
+import { AlarmMonitor } from './alarm-monitor.js';
 import { LiveEvents } from './live-events.js';
 import { openApiDocument } from './openapi.js';
 import type { OperatorContext } from './operator-context.js';
 import { opsEventPublisher } from './ops-events.js';
 import { OpsFeed } from './ops-feed.js';
+import { OpsHistory } from './ops-history.js';
 import { ROUTES } from './route-table.js';
 import { createRouter } from './router.js';
 import { staticAssets } from './static-assets.js';
@@ -26,10 +28,12 @@ export function operatorHttpHandler(options: OperatorApiOptions = {}): (app: Bro
   return (app) => {
     const feed = new OpsFeed(app.service.telemetry);
     const live = new LiveEvents(app, feed);
+    const alarms = new AlarmMonitor(app.service.telemetry, app.clock);
+    const history = new OpsHistory(feed, app.clock.nowMs());
     const metrics = createOperatorMetrics(app, () => live.clientCount);
     const document = openApiDocument(ROUTES, OPERATOR_API_VERSION);
     const ops: OperatorContext = {
-      app, live, metrics,
+      app, live, alarms, history, metrics,
       assets: staticAssets(options.assetsDir),
       logger: app.logger.child({ module: 'http' }),
       openapi: () => document,
@@ -37,7 +41,11 @@ export function operatorHttpHandler(options: OperatorApiOptions = {}): (app: Bro
     };
     feed.start();
     live.start();
+    history.start();
+    alarms.start((message) => live.publish('alarms', message));
     app.mqtt.aedes.once('closed', () => {
+      alarms.stop();
+      history.stop();
       live.stop();
       feed.stop();
       metrics.close();

@@ -2,6 +2,7 @@
 // these (openapi.ts); a test checks that both agree.
 import type { Route } from './route.js';
 import { channelRoutes } from './routes-channels.js';
+import { dashboardRoutes } from './routes-dashboard.js';
 import { deviceRoutes } from './routes-devices.js';
 import { ledgerRoutes } from './routes-ledger.js';
 import { liveRoutes } from './routes-live.js';
@@ -11,4 +12,4 @@ import { walletRoutes } from './routes-wallets.js';
 import { outflowRoutes } from './routes-outflows.js';
 import { exportRoutes } from './routes-export.js';
 
-export const ROUTES: readonly Route[] = [...siteRoutes, ...deviceRoutes, ...walletRoutes, ...outflowRoutes, ...exportRoutes, ...channelRoutes, ...settlementRoutes, ...ledgerRoutes, ...liveRoutes];
+export const ROUTES: readonly Route[] = [...siteRoutes, ...deviceRoutes, ...walletRoutes, ...outflowRoutes, ...exportRoutes, ...channelRoutes, ...settlementRoutes, ...ledgerRoutes, ...dashboardRoutes, ...liveRoutes];

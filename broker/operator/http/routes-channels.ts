@@ -1,4 +1,4 @@
-// Channels: list (newest first), one, and an operator's force-close (settles what the latest
+// Channels: list (newest first), one, its evidence (certificate and settled vouchers), and an operator's force-close (settles what the latest
 // voucher owes, refunds the rest of the escrow to the payer, notifies both devices).
 import * as z from 'zod';
 import { formatAmount } from '../../../shared/amount.js';
@@ -6,10 +6,11 @@ import { MqpayError } from '../../../shared/errors.js';
 import { channelIdFromHex } from '../../../shared/ids.js';
 import { toHex } from '../../../shared/hex.js';
 import { getChannel, listChannels } from '../../store/sqlite/channels.js';
+import { channelEvidence } from '../../store/sqlite/evidence.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { viewChannel } from './resource-views.js';
 import { defineRoute, json, type Route, NONE } from './route.js';
-import { channelView, closeResultView } from './view-schemas.js';
+import { channelView, closeResultView, evidenceView } from './view-schemas.js';
 
 // [docs/DESIGN.md rule 11] An immediate close skips the window only when asked explicitly.
 const closeQuery = z.strictObject({ immediate: z.enum(['true', 'false']).optional().describe('true: settle at once, without a dispute window (recorded)') });
@@ -30,6 +31,17 @@ export const channelRoutes: readonly Route[] = [
       const row = getChannel(ops.app.db, params.id);
       if (row === null) throw new MqpayError('CHANNEL_UNKNOWN', toHex(params.id));
       return json(200, viewChannel(row, ops.app.currency));
+    },
+  }),
+  defineRoute({
+    method: 'GET', path: '/api/channels/{id}/evidence', operationId: 'channelEvidence', tag: 'channels', access: 'operator',
+    summary: 'A channel\'s certificate, latest and settled vouchers and any double-signs, bytes and signatures as hex (`mqpay channel evidence`)',
+    params: idParams, query: NONE, body: null,
+    responses: [{ status: 200, description: 'the evidence', schema: evidenceView }],
+    handle({ ops, params }) {
+      const evidence = channelEvidence(ops.app.db, params.id);
+      if (evidence === null) throw new MqpayError('CHANNEL_UNKNOWN', toHex(params.id));
+      return json(200, evidence);
     },
   }),
   defineRoute({

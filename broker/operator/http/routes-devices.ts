@@ -9,7 +9,7 @@ import type { OperatorContext } from './operator-context.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { viewDevice, type DeviceView } from './resource-views.js';
 import { defineRoute, json, type Route, NONE } from './route.js';
-import { deviceActionView, deviceView } from './view-schemas.js';
+import { deviceActionView, deviceRekeyView, deviceView } from './view-schemas.js';
 
 export const deviceIdText = z.string().max(64).transform((id) => checkDeviceId(id)).describe('device id: 1-32 of [a-z0-9_.-]');
 const idParams = z.strictObject({ id: deviceIdText });
@@ -18,6 +18,10 @@ const enrolBody = z.strictObject({
   publicKey: z.string().max(128).transform((hex) => publicKeyFromHex(hex)).describe('ed25519 public key, 64 hex characters; checked at enrolment'),
   certSha256: z.string().max(128).transform((text) => normalCertificateSha256(text)).optional()
     .describe('SHA-256 of the TLS client certificate the device must present under mutual TLS (hex, colons allowed)'),
+});
+
+const rekeyBody = z.strictObject({
+  publicKey: z.string().max(128).transform((hex) => publicKeyFromHex(hex)).describe('the new ed25519 public key, 64 hex characters; checked as at enrolment, and never one a device had before'),
 });
 
 function deviceOrThrow(ops: OperatorContext, id: string): DeviceView {
@@ -33,6 +37,16 @@ async function setStatus(ops: OperatorContext, id: string, status: 'active' | 'd
   ops.logger.info({ device: id, status, disconnected }, 'device status set by operator');
   ops.publishEvent({ type: status === 'disabled' ? 'device.disabled' : 'device.enabled', device: id });
   return json(200, { device: deviceOrThrow(ops, id), disconnected });
+}
+
+// An operator's re-key of a lost device [docs/DESIGN.md rule 12]: the service replaces the key
+// and re-issues the device's open channels' certificates in one unit of work (and reports
+// `device.rekeyed`); then the live session, authenticated with the old key, is closed.
+async function rekey(ops: OperatorContext, id: string, publicKey: Uint8Array) {
+  const certificates = await ops.app.service.rekey(id, publicKey);
+  const disconnected = ops.app.mqtt.disconnect(id);
+  ops.logger.info({ device: id, certificates, disconnected }, 'device re-keyed by operator');
+  return json(200, { device: deviceOrThrow(ops, id), disconnected, certificates });
 }
 
 export const deviceRoutes: readonly Route[] = [
@@ -72,5 +86,12 @@ export const deviceRoutes: readonly Route[] = [
     summary: 'Enable a disabled device again', params: idParams, query: NONE, body: NONE,
     responses: [{ status: 200, description: 'enabled', schema: deviceActionView }],
     handle: ({ ops, params }) => setStatus(ops, params.id, 'active'),
+  }),
+  defineRoute({
+    method: 'POST', path: '/api/devices/{id}/rekey', operationId: 'rekeyDevice', tag: 'devices', access: 'operator',
+    summary: 'Replace a device\'s key (a lost device): re-issues its open channels\' certificates and closes its live session',
+    params: idParams, query: NONE, body: rekeyBody, errors: [404, 409],
+    responses: [{ status: 200, description: 're-keyed', schema: deviceRekeyView }],
+    handle: ({ ops, params, body }) => rekey(ops, params.id, body.publicKey),
   }),
 ];

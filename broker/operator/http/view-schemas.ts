@@ -112,6 +112,11 @@ export const closeResultView = z.strictObject({
 export const settleNowView = z.strictObject({ settlement: settlementDetailView.nullable().describe('null when no channel had anything unsettled') });
 
 export const deviceActionView = z.strictObject({ device: deviceView, disconnected: z.boolean().describe('a live MQTT session was closed') });
+export const deviceRekeyView = z.strictObject({
+  device: deviceView,
+  disconnected: z.boolean().describe('a live MQTT session (authenticated with the old key) was closed'),
+  certificates: z.number().int().nonnegative().describe('open channels whose certificate was re-issued with the new key'),
+});
 
 export const problemView = z.strictObject({
   type: z.string().describe('urn:mqpay:error:{code}'),
@@ -120,4 +125,23 @@ export const problemView = z.strictObject({
   code: z.enum(ERROR_CODES as unknown as [string, ...string[]]).describe('stable error code (shared/errors.ts)'),
   detail: z.string(),
   retryable: z.boolean(),
+});
+
+const hexBytes = z.string().regex(/^([0-9a-f]{2})*$/).describe('bytes as lower-case hex');
+const integerText = z.string().regex(/^(0|[1-9][0-9]*)$/);
+const seqText = integerText.describe('voucher seq');
+const microText = integerText.describe('integer micro-units');
+
+/** `mqpay channel evidence`: what any Ed25519 library needs to check a channel's settlements. */
+export const evidenceView = z.strictObject({
+  channel: z.string().describe('channel id, 64 hex characters'),
+  payer: z.string(),
+  payee: z.string(),
+  state: z.string(),
+  certificate: z.strictObject({ revision: z.number().int(), bytes: hexBytes, signature: hexBytes }),
+  earlierCertificates: z.array(z.strictObject({ revision: z.number().int(), bytes: hexBytes, signature: hexBytes }))
+    .describe('certificates a key rotation replaced: a voucher judged under revision r is checked with the first one at or after r'),
+  latest: z.strictObject({ seq: seqText, total: microText, revision: z.number().int().nullable(), voucher: hexBytes, signature: hexBytes }).nullable(),
+  settled: z.array(z.strictObject({ settlement: z.string(), seq: seqText, total: microText, revision: z.number().int(), voucher: hexBytes, signature: hexBytes })),
+  doubleSigns: z.array(z.strictObject({ seq: seqText, acceptedTotal: microText, conflictingTotal: microText, voucher: hexBytes, signature: hexBytes })),
 });

@@ -1,5 +1,6 @@
 // Signs a channel certificate with the service key and queues it for the payee, who needs it
-// to check vouchers offline.
+// to check vouchers offline (and, after a key rotation, for the payer too: it checks receipts
+// with the payee key in it).
 import { encodeCertificate, type ChannelCertificate } from '../../../shared/certificate.js';
 import { sign } from '../../../shared/crypto.js';
 import { toHex } from '../../../shared/hex.js';
@@ -9,10 +10,10 @@ import { payloadOf } from '../replies.js';
 import type { RpcContext } from './context.js';
 
 /** The currency is the ledger's, from the service's options [docs/DESIGN.md rule 13]. */
-export function issueCertificate(ctx: RpcContext, terms: Omit<ChannelCertificate, 'currency'>): { bytes: Uint8Array; signature: Uint8Array } {
+export function issueCertificate(ctx: RpcContext, terms: Omit<ChannelCertificate, 'currency'>, recipients: readonly string[] = [terms.payee]): { bytes: Uint8Array; signature: Uint8Array } {
   const bytes = encodeCertificate({ ...terms, currency: ctx.deps.options.currency });
   const signature = sign(bytes, ctx.deps.serviceKey.secretKey);
   const notice: Notice = { v: 2, type: 'channel.certificate', certificate: toHex(bytes), signature: toHex(signature) };
-  ctx.work.publish({ topic: inboxTopic(terms.payee, 'notice'), payload: payloadOf(notice) });
+  for (const device of recipients) ctx.work.publish({ topic: inboxTopic(device, 'notice'), payload: payloadOf(notice) });
   return { bytes, signature };
 }

@@ -14,6 +14,7 @@ import type { Amount } from '../../../shared/amount.js';
 import type { ChannelRow } from '../../store/port.js';
 import { channelView } from './channel-view.js';
 import type { RpcContext } from './context.js';
+import { signedByRetiredKey } from '../retired-keys.js';
 
 type RedeemParams = RpcParams<'channel.redeem'>;
 
@@ -34,7 +35,11 @@ export async function redeemVoucher(ctx: RpcContext, device: string, params: Red
   if (row.payee !== device) throw new MqpayError('CHANNEL_NOT_PAYEE');
   const payer = await tx.device(row.payer);
   if (payer === null) throw new Error('channel parties must exist');
-  if (!verify(signature, bytes, payer.publicKey)) throw new MqpayError('SIGNATURE_INVALID', 'not signed by the channel\'s payer');
+  if (!verify(signature, bytes, payer.publicKey)) {
+    // A voucher signed with the payer's retired key is refused too: the key may be in other hands.
+    if (await signedByRetiredKey(tx, row.payer, signature, bytes)) throw new MqpayError('KEY_ROTATED', 'signed with a key the payer has rotated away from');
+    throw new MqpayError('SIGNATURE_INVALID', 'not signed by the channel\'s payer');
+  }
   const verdict = judgeRedemption(row, voucher);
   switch (verdict.kind) {
     case 'reject':

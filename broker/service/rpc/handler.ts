@@ -19,15 +19,17 @@ import { DoubleSignedRedemption, redeemVoucher } from './channel-redeem.js';
 import { recordDoubleSignEvidence } from '../vouchers/double-sign.js';
 import { openChannel } from './channel-open.js';
 import { topupChannel } from './channel-topup.js';
+import { rotateDeviceKey } from './device-rotate.js';
 import type { RpcContext } from './context.js';
 import { channelList, walletBalance } from './read-methods.js';
 
-type MutatingRequest = Extract<RpcRequest, { method: 'channel.open' | 'channel.topup' | 'channel.close' | 'channel.redeem' }>;
+type MutatingRequest = Extract<RpcRequest, { method: 'channel.open' | 'channel.topup' | 'channel.close' | 'channel.redeem' | 'device.rotate' }>;
 /** Id used to answer a request too malformed to carry a usable id. */
 export const UNKNOWN_REQUEST_ID = '-';
 
 function isMutating(request: RpcRequest): request is MutatingRequest {
-  return request.method === 'channel.open' || request.method === 'channel.topup' || request.method === 'channel.close' || request.method === 'channel.redeem';
+  return request.method === 'channel.open' || request.method === 'channel.topup' || request.method === 'channel.close' || request.method === 'channel.redeem'
+    || request.method === 'device.rotate';
 }
 
 function dispatch(ctx: RpcContext, device: string, request: MutatingRequest): Promise<Record<string, unknown>> {
@@ -36,6 +38,7 @@ function dispatch(ctx: RpcContext, device: string, request: MutatingRequest): Pr
     case 'channel.topup': return topupChannel(ctx, device, request.params);
     case 'channel.close': return closeChannel(ctx, device, request.params);
     case 'channel.redeem': return redeemVoucher(ctx, device, request.params);
+    case 'device.rotate': return rotateDeviceKey(ctx, device, request.params);
   }
 }
 
@@ -56,7 +59,10 @@ export function requestDigest(request: RpcRequest): string {
   return JSON.stringify([request.method, entries]);
 }
 
-/** Which in-flight vouchers a request must wait for: those of the channel it names, or the device's. */
+/**
+ * Which in-flight vouchers a request must wait for: those of the channel it names, or the
+ * device's (a rotation thus follows every voucher its device sent before it).
+ */
 export function orderingKeyOf(device: string, request: RpcRequest): string {
   // A redemption names its channel inside the voucher: tag (8 bytes) and version (1), then the id.
   if (request.method === 'channel.redeem') return request.params.voucher.slice(VOUCHER_CHANNEL_HEX_START, VOUCHER_CHANNEL_HEX_START + 64);

@@ -22,6 +22,7 @@ import type { Telemetry } from '../telemetry.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { recordDoubleSignEvidence } from './double-sign.js';
 import { InFlight } from './in-flight.js';
+import { signedByRetiredKey } from '../retired-keys.js';
 import type { SignatureVerifier } from './verify-pool.js';
 
 interface SignedVoucher {
@@ -102,7 +103,7 @@ export class VoucherIngest {
     const { transport, logger } = this.parts.deps;
     const options = { qos: this.replyQos };
     if (!outcome.accepted) {
-      this.parts.telemetry.emit({ kind: 'voucher.rejected', code: outcome.code, latencyMs: performance.now() - arrivedMs });
+      this.parts.telemetry.emit({ kind: 'voucher.rejected', code: outcome.code, latencyMs: performance.now() - arrivedMs, device });
       const reply: VoucherInboxMessage = { v: 2, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
       if (outcome.voucher !== undefined) Object.assign(reply, { channel: toHex(outcome.voucher.channelId), seq: outcome.voucher.seq.toString() });
       await transport.publish(inboxTopic(device, 'voucher'), payloadOf(reply), options);
@@ -128,18 +129,45 @@ export class VoucherIngest {
     if (channel === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
     const first = judgeVoucher(channel, device, voucher, nowSeconds);
     if (first.kind === 'reject') return rejectedOutcome(signed, first.code);
-    if (!isKnownLatest(channel, signed) && !(await this.verifyTimed(signature, bytes, channel.payerKey))) return rejectedOutcome(signed, 'SIGNATURE_INVALID');
+    const payerKey = channel.payerKey;
+    if (!isKnownLatest(channel, signed) && !(await this.verifyTimed(signature, bytes, payerKey)) && !(await this.acceptedBefore(channel, signed, first))) {
+      return this.badSignature(channel, signed);
+    }
     // Verifying may have waited for the worker: judge again against the channel as it is now
     // (a failed write may have made the cache reload it from the store meanwhile).
     const current = await cache.get(voucher.channelId);
     if (current === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
+    const verdict = judgeVoucher(current, device, voucher, nowSeconds);
+    // A rotation committed while the signature was with the worker: the old key moves nothing
+    // more [docs/DESIGN.md rule 12]. (One queued before the rotation's unit of work is committed
+    // ahead of it: the unit of work flushes the group commit first.)
+    if (verdict.kind === 'advance' && !bytesEqual(current.payerKey, payerKey)) return rejectedOutcome(signed, 'KEY_ROTATED', 'the payer rotated its key meanwhile');
     try {
-      return await this.verified(current, signed, judgeVoucher(current, device, voucher, nowSeconds));
+      return await this.verified(current, signed, verdict);
     } catch (error) {
       // A failed write: answer with the voucher's channel and seq so the payer knows which one.
       if (error instanceof MqpayError) return rejectedOutcome(signed, error.code, error.detail);
       throw error;
     }
+  }
+
+  /**
+   * A re-send of a voucher accepted before a key rotation: its signature is the one the service
+   * stored for that seq (made with the key of the time), so it is answered as before, not
+   * refused [docs/DESIGN.md rule 12]. Only for verdicts that change nothing.
+   */
+  private async acceptedBefore(channel: CachedChannel, signed: SignedVoucher, first: VoucherVerdict): Promise<boolean> {
+    if (first.kind === 'repeat-latest') return channel.latestSignature !== null && bytesEqual(channel.latestSignature, signed.signature);
+    if (first.kind !== 'older') return false;
+    await this.durable(channel);
+    const earlier = await this.parts.deps.store.reads.voucherAt(signed.voucher.channelId, signed.voucher.seq);
+    return earlier !== null && earlier.total === signed.voucher.total && bytesEqual(earlier.signature, signed.signature);
+  }
+
+  /** SIGNATURE_INVALID, or KEY_ROTATED when a key the payer rotated away from made it (a rare path). */
+  private async badSignature(channel: CachedChannel, signed: SignedVoucher): Promise<Outcome> {
+    const rotated = await signedByRetiredKey(this.parts.deps.store.reads, channel.payer, signed.signature, signed.bytes);
+    return rejectedOutcome(signed, rotated ? 'KEY_ROTATED' : 'SIGNATURE_INVALID', rotated ? 'signed with a key the payer has rotated away from' : undefined);
   }
 
   /** Verifies on the pool, reporting the time it took (queue included) to telemetry. */

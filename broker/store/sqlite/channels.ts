@@ -63,6 +63,12 @@ export function listChannelsOf(db: Db, device: string, limit: number): ChannelRo
   return rows.map(toChannel);
 }
 
+/** The device's open channels (a dispute window included), as payer or payee, in key order. */
+export function listOpenChannelsOf(db: Db, device: string, limit: number): ChannelRow[] {
+  const rows = statement(db, `${SELECT_CHANNEL} WHERE (c.payer = @device OR c.payee = @device) AND c.state = 'open' ORDER BY c.num LIMIT @limit`).all({ device, limit: BigInt(limit) }) as RawChannel[];
+  return rows.map(toChannel);
+}
+
 export function listChannels(db: Db, limit: number, offset = 0): ChannelRow[] {
   const rows = statement(db, `${SELECT_CHANNEL} ORDER BY c.num DESC LIMIT ? OFFSET ?`).all(BigInt(limit), BigInt(offset)) as RawChannel[];
   return rows.map(toChannel);
@@ -125,6 +131,20 @@ export function markChannelClosed(db: Db, num: bigint, by: CloseRequester, nowMs
 /** Logs an accepted voucher, in the caller's transaction. */
 export function insertVoucher(db: Db, channel: bigint, seq: bigint, total: Amount, signature: Uint8Array, nowMs: number): void {
   statement(db, 'INSERT INTO vouchers (channel, seq, total, signature, accepted_at_ms) VALUES (?, ?, ?, ?, ?)').run(channel, seq, total, signature, BigInt(nowMs));
+}
+
+/**
+ * Re-issues an open channel's certificate with other keys (a rotation): the certificate it
+ * replaces is kept in `certificate_history`, since vouchers judged under it are checked with its
+ * payer key [docs/DESIGN.md rule 11].
+ */
+export function reissueCertificate(db: Db, num: bigint, revision: number, certificate: Uint8Array, signature: Uint8Array): void {
+  const kept = statement(db, 'INSERT INTO certificate_history (channel, revision, certificate, signature) SELECT channel, revision, certificate, signature FROM certificates WHERE channel = ? AND revision = ? - 1').run(num, BigInt(revision)).changes;
+  assert(kept === 1, 'the replaced certificate is kept');
+  const channels = statement(db, "UPDATE channels SET revision = ? WHERE num = ? AND revision = ? - 1 AND state = 'open'").run(BigInt(revision), num, BigInt(revision)).changes;
+  assert(channels === 1, 'a re-issue moves an open channel to its next revision');
+  const certificates = statement(db, 'UPDATE certificates SET revision = ?, certificate = ?, signature = ? WHERE channel = ?').run(BigInt(revision), certificate, signature, num).changes;
+  assert(certificates === 1, 'a re-issue replaces the channel\'s one certificate');
 }
 
 /**

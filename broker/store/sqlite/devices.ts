@@ -7,6 +7,7 @@ import { statement } from '../../../sqlite/statement.js';
 import { ensureAccount } from './ledger.js';
 import { walletAccount } from '../accounts.js';
 import type { DeviceRow } from '../port.js';
+import { recordEnrolledKey } from './device-keys.js';
 
 
 function toDevice(row: { id: string; public_key: Buffer; status: 'active' | 'disabled'; created_at_ms: bigint }): DeviceRow {
@@ -19,6 +20,7 @@ export function addDeviceInTransaction(db: Db, id: string, publicKey: Uint8Array
   checkPublicKey(publicKey);
   if (getDevice(db, id) !== null) throw new MqpayError('DEVICE_EXISTS', id);
   statement(db, 'INSERT INTO devices (id, public_key, status, created_at_ms) VALUES (?, ?, ?, ?)').run(id, publicKey, 'active', BigInt(nowMs));
+  recordEnrolledKey(db, id, publicKey, nowMs);
   ensureAccount(db, walletAccount(id), 'wallet');
   return { id, publicKey, status: 'active' as const, createdAtMs: nowMs };
 }

@@ -1,10 +1,11 @@
 // Evidence that stands on its own [docs/DESIGN.md rule 11]: the voucher behind every channel
 // settlement (and each channel's latest) is kept as its signed bytes and signature, so anyone
-// with the payer's public key (it is in the service-signed channel certificate) can check that
+// with the payer's public key (it is in the service-signed channel certificate in force when the
+// voucher was accepted, kept across key rotations) can check that
 // the payer really owed what was paid out. `verifySignatureChecks` re-verifies them for
 // `mqpay ledger check --verify-signatures` and the API audit; `channelEvidence` exports one
 // channel's for `mqpay channel evidence`.
-import { storedCertificatePayerKey } from '../../../shared/certificate.js';
+import { decodeStoredCertificate } from '../../../shared/certificate.js';
 import { verify } from '../../../shared/crypto.js';
 import { bytesEqual, toHex } from '../../../shared/hex.js';
 import { decodeVoucher } from '../../../shared/voucher.js';
@@ -24,7 +25,7 @@ function problemOf(row: SignedRow): string | null {
   let payerKey;
   try {
     voucher = decodeVoucher(new Uint8Array(row.voucher));
-    payerKey = storedCertificatePayerKey(new Uint8Array(row.certificate));
+    payerKey = decodeStoredCertificate(new Uint8Array(row.certificate)).payerKey;
   } catch {
     return 'voucher or certificate does not decode';
   }
@@ -48,10 +49,20 @@ function checkOf(name: string, rows: Iterable<SignedRow>, ok: string): AuditChec
   return failed === 0 ? { name, ok: true, detail: `${checked} ${ok}` } : { name, ok: false, detail: `${failed} of ${checked} fail: ${problems.join('; ')}` };
 }
 
+/**
+ * SQL for the certificate a voucher judged under `revision` was checked against: a rotation keeps
+ * the certificate it replaced (`certificate_history`), and top-ups between rotations keep the
+ * keys, so it is the first kept one at or after that revision, else the channel's current one
+ * [docs/DESIGN.md rule 12]. Needs the channel as `c` and its current certificate as `k`.
+ */
+function certificateAt(revision: string): string {
+  return `COALESCE((SELECT h.certificate FROM certificate_history h WHERE h.channel = c.num AND h.revision >= ${revision} ORDER BY h.revision LIMIT 1), k.certificate)`;
+}
+
 export function verifySignatureChecks(db: Db): AuditCheck[] {
-  const settled = statement(db, `SELECT c.id AS channel_id, v.seq, v.total, v.voucher, v.signature, k.certificate, 'settlement ' || v.settlement AS what
+  const settled = statement(db, `SELECT c.id AS channel_id, v.seq, v.total, v.voucher, v.signature, ${certificateAt('v.revision')} AS certificate, 'settlement ' || v.settlement AS what
     FROM settlement_vouchers v JOIN channels c ON c.num = v.channel JOIN certificates k ON k.channel = c.num ORDER BY v.settlement, v.channel`).iterate() as Iterable<SignedRow>;
-  const latest = statement(db, `SELECT c.id AS channel_id, c.latest_seq AS seq, c.latest_total AS total, c.latest_voucher AS voucher, c.latest_signature AS signature, k.certificate, 'latest' AS what
+  const latest = statement(db, `SELECT c.id AS channel_id, c.latest_seq AS seq, c.latest_total AS total, c.latest_voucher AS voucher, c.latest_signature AS signature, ${certificateAt('c.latest_revision')} AS certificate, 'latest' AS what
     FROM channels c JOIN certificates k ON k.channel = c.num WHERE c.latest_voucher IS NOT NULL ORDER BY c.num`).iterate() as Iterable<SignedRow>;
   const from = statement(db, "SELECT value FROM meta WHERE key = 'evidence_from_settlement'").get() as { value: string } | undefined;
   // A settlement without its voucher is a failure, except the one settlement of a voucher
@@ -77,6 +88,8 @@ export interface ChannelEvidence {
   readonly payee: string;
   readonly state: string;
   readonly certificate: { readonly revision: number; readonly bytes: string; readonly signature: string };
+  /** Certificates a key rotation replaced: a voucher judged under revision r is checked with the first one at or after r. */
+  readonly earlierCertificates: readonly { readonly revision: number; readonly bytes: string; readonly signature: string }[];
   readonly latest: { readonly seq: string; readonly total: string; readonly revision: number | null; readonly voucher: string; readonly signature: string } | null;
   readonly settled: readonly { readonly settlement: string; readonly seq: string; readonly total: string; readonly revision: number; readonly voucher: string; readonly signature: string }[];
   readonly doubleSigns: readonly { readonly seq: string; readonly acceptedTotal: string; readonly conflictingTotal: string; readonly voucher: string; readonly signature: string }[];
@@ -92,11 +105,13 @@ export function channelEvidence(db: Db, id: Uint8Array): ChannelEvidence | null 
   if (row === undefined) return null;
   const hex = (bytes: Buffer) => toHex(new Uint8Array(bytes));
   const settled = statement(db, 'SELECT settlement, seq, total, revision, voucher, signature FROM settlement_vouchers WHERE channel = ? ORDER BY seq').all(row.num) as { settlement: string; seq: bigint; total: bigint; revision: bigint; voucher: Buffer; signature: Buffer }[];
+  const earlier = statement(db, 'SELECT revision, certificate, signature FROM certificate_history WHERE channel = ? ORDER BY revision').all(row.num) as { revision: bigint; certificate: Buffer; signature: Buffer }[];
   const doubles = statement(db, 'SELECT seq, accepted_total, conflicting_total, voucher, signature FROM double_signs WHERE channel = ? ORDER BY seq, conflicting_total').all(row.id) as { seq: bigint; accepted_total: bigint; conflicting_total: bigint; voucher: Buffer; signature: Buffer }[];
   return {
     channel: hex(row.id), payer: row.payer, payee: row.payee,
     state: row.state === 'open' && row.closing_deadline_ms !== null ? 'closing' : row.state,
     certificate: { revision: Number(row.revision), bytes: hex(row.certificate), signature: hex(row.signature) },
+    earlierCertificates: earlier.map((e) => ({ revision: Number(e.revision), bytes: hex(e.certificate), signature: hex(e.signature) })),
     latest: row.latest_voucher === null || row.latest_signature === null ? null : {
       seq: row.latest_seq.toString(), total: row.latest_total.toString(), revision: row.latest_revision === null ? null : Number(row.latest_revision),
       voucher: hex(row.latest_voucher), signature: hex(row.latest_signature),

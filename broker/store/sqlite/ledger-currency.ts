@@ -1,6 +1,6 @@
 // The ledger's currency, kept in `meta` under CURRENCY_META_KEY: set once, when the ledger is
 // first opened (by `ledger init --currency`, `device add --init --currency`, the broker's
-// `--currency`, or the default), and never changed afterwards: migration 5's triggers refuse a
+// `--currency`, or the default), and never changed afterwards: the currency migration's triggers refuse a
 // second insert, an update or a delete [docs/DESIGN.md rule 13].
 import { checkCurrencyCode, CURRENCY_META_KEY, DEFAULT_CURRENCY } from '../../../shared/currency.js';
 import { assert, MqpayError } from '../../../shared/errors.js';
@@ -14,7 +14,7 @@ function storedCurrency(db: Db): string | null {
 
 /**
  * The ledger's currency. A ledger opened read-only before any writer gave it one has no amounts
- * yet (migration 5 gave the default to every ledger with devices or transfers): the default.
+ * yet (the currency migration gave the default to every ledger with devices or transfers): the default.
  */
 export function ledgerCurrency(db: Db): string {
   return storedCurrency(db) ?? DEFAULT_CURRENCY;

@@ -203,7 +203,47 @@ export const MIGRATIONS: readonly string[] = [
     sha256 TEXT NOT NULL CHECK (length(sha256) = 64 AND sha256 NOT GLOB '*[^0-9a-f]*')
   ) STRICT, WITHOUT ROWID;
   `,
-  // 5: money has a currency and a way out [docs/DESIGN.md rule 13].
+  // 5: payee-signed offers: each seller's current offer, its signed bytes and signature as it
+  // sent them, so the service serves them again after a restart (aedes keeps retained messages
+  // in memory only). One row per seller; a newer issue time replaces it (a conditional UPDATE).
+  // Expired rows are deleted by the service's sweep and never served.
+  `
+  CREATE TABLE offers (
+    seller TEXT PRIMARY KEY REFERENCES devices(id),
+    offer BLOB NOT NULL CHECK (length(offer) = 86),
+    signature BLOB NOT NULL CHECK (length(signature) = 64),
+    issued_at_ms INTEGER NOT NULL CHECK (issued_at_ms >= 0),
+    expires_at_s INTEGER NOT NULL CHECK (expires_at_s >= 0),
+    stored_at_ms INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX offers_by_expiry ON offers(expires_at_s);
+  `,
+  // 6: key rotation [docs/DESIGN.md rule 12]: every key a device ever had, so a key once used (by
+  // this or another device) is never accepted again and a voucher signed with a retired key can
+  // be named for what it is (KEY_ROTATED). `certificate_history` keeps a channel's certificate as
+  // it was just before a rotation re-issued it with another key: the evidence of a voucher judged
+  // under revision r is checked with the first kept certificate of revision >= r, else the
+  // channel's current one (top-ups between rotations do not change the keys).
+  `
+  CREATE TABLE device_keys (
+    device TEXT NOT NULL REFERENCES devices(id),
+    public_key BLOB NOT NULL CHECK (length(public_key) = 32),
+    since_ms INTEGER NOT NULL,
+    retired_at_ms INTEGER,
+    PRIMARY KEY (device, public_key)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX device_keys_by_key ON device_keys(public_key);
+  INSERT INTO device_keys (device, public_key, since_ms) SELECT id, public_key, created_at_ms FROM devices;
+
+  CREATE TABLE certificate_history (
+    channel INTEGER NOT NULL REFERENCES channels(num),
+    revision INTEGER NOT NULL,
+    certificate BLOB NOT NULL,
+    signature BLOB NOT NULL CHECK (length(signature) = 64),
+    PRIMARY KEY (channel, revision)
+  ) STRICT, WITHOUT ROWID;
+  `,
+  // 7: money has a currency and a way out [docs/DESIGN.md rule 13].
   // - `meta.currency`: the ledger's ISO 4217 code (shared/currency.ts). A new ledger gets it when
   //   first opened (`openDatabase`, from `ledger init --currency` or the default); a ledger that
   //   already holds devices or transfers gets the default here. Triggers make it write-once: a

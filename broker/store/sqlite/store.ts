@@ -7,7 +7,7 @@ import { STORE_LOCK_RETRY_MS_MAX, STORE_LOCK_RETRY_MS_MIN, STORE_LOCK_WAIT_MS_DE
 import { statement } from '../../../sqlite/statement.js';
 import {
   countOpenChannelsOfPayer, findVoucher, getChannel, insertChannel, insertVoucher, listChannelsOf, listExpiredOpenChannels,
-  countDoubleSigns, listDueClosingChannels, markChannelClosed, markChannelClosing, recordDoubleSign, setLatestVoucher, updateChannelDeposit,
+  countDoubleSigns, listDueClosingChannels, listOpenChannelsOf, markChannelClosed, markChannelClosing, recordDoubleSign, reissueCertificate, setLatestVoucher, updateChannelDeposit,
 } from './channels.js';
 import { addDeviceInTransaction, getDevice, setDeviceStatus, useTokenTime } from './devices.js';
 import { accountKey, balanceOf, ensureAccount, fundInTransaction, insertTransfer } from './ledger.js';
@@ -16,7 +16,10 @@ import { moveInTransaction, payoutInTransaction } from './outflows.js';
 import type { BatchOutcome, LatestReceipt, Store, StoredAnswer, StoreReads, StoreTx } from '../port.js';
 import { nextEpoch, settleInTransaction, settlementChannels } from './settle.js';
 import { recordDeviceCertificate } from './device-certificates.js';
+import { keyHolder, replaceDeviceKey, retiredKeysOf } from './device-keys.js';
 import { pruneSettledVouchers } from './retention.js';
+import { currentOffers, deleteExpiredOffers, offerOf, putOffer } from './offers.js';
+import { ledgerCurrency } from './ledger-currency.js';
 
 function readsOf(db: Db): StoreReads {
   return {
@@ -26,6 +29,9 @@ function readsOf(db: Db): StoreReads {
     expiredOpenChannels: async (nowSeconds, limit) => listExpiredOpenChannels(db, nowSeconds, limit),
     dueClosingChannels: async (nowMs, limit) => listDueClosingChannels(db, nowMs, limit),
     doubleSignCount: async (channel) => countDoubleSigns(db, channel),
+    openChannelsOf: async (device, limit) => listOpenChannelsOf(db, device, limit),
+    keyHolder: async (publicKey) => keyHolder(db, publicKey),
+    retiredKeysOf: async (device, limit) => retiredKeysOf(db, device, limit),
     countOpenChannelsOfPayer: async (payer) => countOpenChannelsOfPayer(db, payer),
     voucherAt: async (channelId, seq) => findVoucher(db, channelId, seq),
     balance: async (account) => balanceOf(db, account),
@@ -43,6 +49,9 @@ function readsOf(db: Db): StoreReads {
       return rows.map((row) => ({ channelId: new Uint8Array(row.id), payee: row.payee, seq: row.seq, total: row.total as Amount, signature: new Uint8Array(row.signature) }));
     },
     settlementChannels: async (id, after, limit) => settlementChannels(db, id, after, limit),
+    ledgerCurrency: async () => ledgerCurrency(db),
+    offerOf: async (seller) => offerOf(db, seller),
+    currentOffers: async (nowSeconds, afterSeller, limit) => currentOffers(db, nowSeconds, afterSeller, limit),
   };
 }
 
@@ -53,6 +62,8 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
     recordDeviceCertificate: async (id, sha256) => recordDeviceCertificate(db, id, sha256),
     pruneSettledVouchers: async (acceptedBeforeMs) => pruneSettledVouchers(db, acceptedBeforeMs),
     setDeviceStatus: async (id, status) => setDeviceStatus(db, id, status),
+    replaceDeviceKey: async (id, currentKey, newKey, nowMs) => replaceDeviceKey(db, id, currentKey, newKey, nowMs),
+    reissueCertificate: async (num, revision, certificate, signature) => reissueCertificate(db, num, revision, certificate, signature),
     useTokenTime: async (id, timeMs) => useTokenTime(db, id, timeMs),
     insertChannel: async (channel) => insertChannel(db, channel),
     updateChannelDeposit: async (num, deposit, revision, certificate, signature) => updateChannelDeposit(db, num, deposit, revision, certificate, signature),
@@ -92,6 +103,8 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
            (SELECT id FROM requests WHERE device = @device ORDER BY created_at_ms DESC, id DESC LIMIT @keep)`,
       ).run({ device, keep: BigInt(keepPerDevice) });
     },
+    putOffer: async (offer) => putOffer(db, offer),
+    deleteExpiredOffers: async (nowSeconds, limit) => deleteExpiredOffers(db, nowSeconds, limit),
   };
 }
 
@@ -100,6 +113,8 @@ export interface SqliteStoreOptions {
   readonly lockWaitMs: number;
   /** Told when a write had to wait for the lock, and whether it got it (logs, metrics, alarms). */
   readonly onLockWait?: (waited: { readonly waitedMs: number; readonly acquired: boolean }) => void;
+  /** Told when a write was refused for a full or failing disk (alarms). */
+  readonly onFault?: (reason: 'disk-full' | 'disk-io') => void;
 }
 
 const DEFAULT_OPTIONS: SqliteStoreOptions = { lockWaitMs: STORE_LOCK_WAIT_MS_DEFAULT };
@@ -116,10 +131,16 @@ function isBusy(error: unknown): boolean {
  * machine, not a bug: the write is refused as SERVICE_UNAVAILABLE, which devices retry, instead
  * of INTERNAL. Nothing was stored, so nothing was acknowledged [docs/DESIGN.md rule 5].
  */
-function storageFault(error: unknown): unknown {
+function storageFault(error: unknown, options: SqliteStoreOptions): unknown {
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'SQLITE_FULL') return new MqpayError('SERVICE_UNAVAILABLE', 'the ledger\'s disk is full');
-  if (typeof code === 'string' && code.startsWith('SQLITE_IOERR')) return new MqpayError('SERVICE_UNAVAILABLE', 'the ledger\'s disk failed a write');
+  if (code === 'SQLITE_FULL') {
+    options.onFault?.('disk-full');
+    return new MqpayError('SERVICE_UNAVAILABLE', 'the ledger\'s disk is full');
+  }
+  if (typeof code === 'string' && code.startsWith('SQLITE_IOERR')) {
+    options.onFault?.('disk-io');
+    return new MqpayError('SERVICE_UNAVAILABLE', 'the ledger\'s disk failed a write');
+  }
   return error;
 }
 
@@ -166,13 +187,13 @@ export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTION
         value = await work(tx);
       } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw storageFault(error);
+        throw storageFault(error, options);
       }
       try {
         db.exec('COMMIT');
       } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw storageFault(error);
+        throw storageFault(error, options);
       }
       return value;
     },
@@ -187,15 +208,18 @@ export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTION
             outcomes.push({ ok: true, value: await write(tx) });
             db.exec('RELEASE item');
           } catch (error) {
+            // A full or failing disk makes SQLite roll back the whole transaction, savepoints
+            // included: the batch fails as one, with the fault that caused it.
+            if (!db.inTransaction) throw error;
             db.exec('ROLLBACK TO item');
             db.exec('RELEASE item');
-            outcomes.push({ ok: false, error: storageFault(error) });
+            outcomes.push({ ok: false, error: storageFault(error, options) });
           }
         }
         db.exec('COMMIT');
       } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw storageFault(error);
+        throw storageFault(error, options);
       }
       assert(outcomes.length === writes.length, 'one outcome per write');
       return outcomes;
