@@ -23,6 +23,7 @@ import { silentLogger, systemClock, systemRandom, type AgentLogger, type Clock }
 import { ServiceKeyTrust } from './home/service-key-trust.js';
 import { AgentApi, type Agent } from './agent-api.js';
 import { StateMaintenance } from './state-maintenance.js';
+import { ChannelHealer } from './channel-healer.js';
 import { openState } from './store/open-state.js';
 import { GroupCommit, sqliteBatch } from '../sqlite/group-commit.js';
 import { CONNECT_WAIT_MS_DEFAULT, PAYMENT_TIMEOUT_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT, RESEND_INTERVAL_MS_DEFAULT, WRITE_BATCH_ENTRIES_MAX } from './limits.js';
@@ -98,7 +99,7 @@ function isConnackRefusal(error: Error): boolean {
   return typeof code === 'number' && code >= 1 && code <= 5;
 }
 
-function wire(ctx: AgentContext, payer: Payer, payee: Payee, offers: OfferPublisher, rotator: KeyRotator): void {
+function wire(ctx: AgentContext, payer: Payer, payee: Payee, offers: OfferPublisher, rotator: KeyRotator, healer: ChannelHealer): void {
   const { link, logger } = ctx;
   // The broker answered and said no (CONNACK 1-5): not "unreachable", and the log says which.
   let refusal: string | null = null;
@@ -110,6 +111,8 @@ function wire(ctx: AgentContext, payer: Payer, payee: Payee, offers: OfferPublis
     rotator.onConnected();
     payer.onConnected();
     payee.outbox.publishPending();
+    // After a restore of the service's ledger, channels it forgot are handed back.
+    healer.healInBackground('connect');
     // Vouchers accepted offline reach the service on every (re)connect [docs/DESIGN.md rule 11].
     payee.redeemer.redeemInBackground('connect');
     // A restarted broker serves stored offers again, but one that ran out or never arrived is
@@ -146,7 +149,12 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   const payee = new Payee(ctx);
   const maintenance = new StateMaintenance(ctx);
   const offers = new OfferPublisher(ctx);
-  wire(ctx, payer, payee, offers, rotator);
+  const healer = new ChannelHealer(ctx, () => {
+    payer.sender.resendPending(true);
+    payee.redeemer.redeemInBackground('healed');
+  });
+  payer.answers.onChannelForgotten = () => healer.healInBackground('channel unknown');
+  wire(ctx, payer, payee, offers, rotator, healer);
   payer.sender.start();
   maintenance.start();
   ctx.logger.info({ device: ctx.device }, 'agent started');
@@ -160,6 +168,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
     rotateKey: () => rotator.rotate(),
     stop: async () => {
       maintenance.stop();
+      healer.stop();
       payer.stop(new MqpayError('SERVICE_UNAVAILABLE', 'agent stopped'));
       await ctx.link.close();
       await ctx.batch.close();

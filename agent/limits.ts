@@ -65,3 +65,9 @@ export const VOUCHER_LIFETIME_S_MIN = 60;
 
 /** A CA bundle pinned in agent.json (a few certificates of ~2 kB each). */
 export const AGENT_TLS_PEM_CHARS_MAX = 65_536;
+
+/**
+ * After the service's ledger was restored, a channel it cannot re-create yet (the payer's wallet
+ * lacks the fundings made after the backup) is offered again this often while connected.
+ */
+export const HEAL_RETRY_MS = 2_000;

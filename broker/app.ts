@@ -23,6 +23,8 @@ import type { Store } from './store/port.js';
 import { sqliteStore } from './store/sqlite/store.js';
 import { openDatabase, type Db } from './store/sqlite/open-database.js';
 import { ledgerCurrency } from './store/sqlite/ledger-currency.js';
+import { journalDirOf, setJournalDir } from './store/sqlite/restore-record.js';
+import { BackupSchedule } from './backup/backup-schedule.js';
 
 // pino at the edges only. Amounts are logged as strings; keys and signatures never.
 function createLogger(level: string, name = 'mqpay'): Logger {
@@ -41,6 +43,10 @@ export interface BrokerApp {
   /** The injected clock and the transport the service publishes through, for the operator surface. */
   readonly clock: Clock;
   readonly transport: TransportPort;
+  /** Scheduled backups (null without --backup-every) [broker/backup/backup-schedule.ts]. */
+  readonly backups: BackupSchedule | null;
+  /** Where operator money actions are journaled (--backup-dir), or null [broker/backup/operator-journal.ts]. */
+  readonly journalDir: string | null;
   /** The TLS material (null without --tls-cert): reload() re-reads the files, as SIGHUP does. */
   readonly tls: TlsReloader | null;
   /**
@@ -180,10 +186,14 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const mqtt = attachMqttHost(aedes, { config, clock, logger: logger.child({ module: 'mqtt' }), service, transport, recordedCertificateOf });
   const tls = tlsReloaderOf(config, logger.child({ module: 'tls' }));
   let httpServer: HttpServer | null = null;
+  // Admin commands on the data directory journal their fundings beside the broker's backups.
+  if (config.backupDir !== null && journalDirOf(db) !== config.backupDir) setJournalDir(db, config.backupDir);
+  const backups = config.backupDir === null || config.backupEverySeconds === null ? null
+    : new BackupSchedule(db, serviceKey.secretKey, { clock, telemetry: service.telemetry, logger: logger.child({ module: 'backup' }) }, { dir: config.backupDir, everyMs: config.backupEverySeconds * 1000, keep: config.backupKeep });
   const retention = new RetentionSchedule(() => app.pruneVouchers());
 
   const app: BrokerApp = {
-    config, db, currency, service, mqtt, logger, clock, transport, tls, servicePublicKeyHex: toHex(serviceKey.publicKey),
+    config, db, currency, service, mqtt, logger, clock, transport, tls, backups, journalDir: config.backupDir, servicePublicKeyHex: toHex(serviceKey.publicKey),
     async pruneVouchers() {
       if (config.voucherRetentionDays === null) return null;
       // A write like any other: through the service's unit of work, never beside it.
@@ -211,10 +221,12 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
       tls?.watchFiles();
       if (config.voucherRetentionDays !== null) retention.start();
       service.start();
+      backups?.start();
       return { mqttPort, mqttsPort, httpPort };
     },
     async close() {
       retention.stop();
+      await backups?.stop();
       await service.stop();
       stopOpsTopics();
       tls?.close();

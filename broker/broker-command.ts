@@ -11,6 +11,8 @@ import { configScope, withConfigLayers } from '../cli/config-layers.js';
 import { MqpayError } from '../shared/errors.js';
 import { brokerConfig, type BrokerConfigInput } from './config.js';
 import { createBrokerApp, systemRandom } from './app.js';
+import { durationSecondsOption } from '../cli/duration.js';
+import { BACKUP_KEEP_DEFAULT, BACKUP_KEEP_MAX } from './limits.js';
 import { CLOSE_WINDOW_SECONDS_DEFAULT, CLOSE_WINDOW_SECONDS_MAX, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX, MQTT_PORT_DEFAULT, MQTTS_PORT_DEFAULT } from './limits.js';
 import { operatorHttpHandler } from './operator/http/operator-api.js';
 import { resolveOperatorToken } from './operator/operator-token.js';
@@ -54,6 +56,9 @@ function configInputOf(input: CommandInput, dataDir: string, operatorToken: stri
     closeWindowSeconds: integerOption(input, 'close-window-seconds', 0, CLOSE_WINDOW_SECONDS_MAX) ?? CLOSE_WINDOW_SECONDS_DEFAULT,
     brokerId: requireString(input, 'broker-id'),
     operatorToken,
+    backupDir: path('backup-dir'),
+    backupEverySeconds: durationSecondsOption(input, 'backup-every'),
+    backupKeep: integerOption(input, 'backup-keep', 1, BACKUP_KEEP_MAX) ?? BACKUP_KEEP_DEFAULT,
     logLevel: requireString(input, 'log-level') as never,
   };
 }
@@ -99,6 +104,9 @@ const brokerCommandPlain: Command = {
     'close-window-seconds': { type: 'string', description: 'dispute window of a payer\'s, operator\'s or expiry\'s close (0 settles at once)', default: String(CLOSE_WINDOW_SECONDS_DEFAULT) },
     'broker-id': { type: 'string', description: 'broker id that connect tokens must name', default: 'mqpay' },
     'operator-token': { type: 'string', description: 'operator token (else $MQPAY_OPERATOR_TOKEN, else DATA/operator.token)' },
+    'backup-dir': { type: 'string', description: 'directory for scheduled backups and the operator journal (put it on another disk than --data)' },
+    'backup-every': { type: 'string', description: 'take a checked online backup this often, e.g. 15m, 1h, 30s (needs --backup-dir)' },
+    'backup-keep': { type: 'string', description: 'scheduled backups kept in --backup-dir; older ones are deleted', default: String(BACKUP_KEEP_DEFAULT) },
     'log-level': { type: 'string', description: 'fatal|error|warn|info|debug|silent', default: 'info' },
   },
   async run(input) {
@@ -135,6 +143,7 @@ const brokerCommandPlain: Command = {
     if (app.tls !== null) process.on('SIGHUP', reload);
     input.stdout(`service public key: ${app.servicePublicKeyHex}`);
     input.stdout(`data: ${dataDir}; currency ${app.currency}; settlement every ${app.config.epochSeconds} s; close window ${app.config.closeWindowSeconds} s`);
+    if (app.config.backupDir !== null) input.stdout(`backups: ${app.config.backupDir}${app.backups === null ? ' (operator journal only; no --backup-every)' : `, every ${app.config.backupEverySeconds} s, keeping ${app.config.backupKeep}`}`);
     await input.io.untilStopped();
     process.off('SIGHUP', reload);
     await app.close();

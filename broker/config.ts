@@ -11,6 +11,7 @@ import {
   CHANNEL_CACHE_ENTRIES_DEFAULT, CLIENTS_DEFAULT, CLOSE_WINDOW_SECONDS_DEFAULT, CLOSE_WINDOW_SECONDS_MAX, CONCURRENCY_DEFAULT, CONNECT_TIMEOUT_MS_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX,
   IN_FLIGHT_MESSAGES_PER_DEVICE_DEFAULT, KEEPALIVE_SECONDS_MAX_DEFAULT, MQTT_PORT_DEFAULT, MQTTS_PORT_DEFAULT, OUTBOUND_BYTES_PER_CLIENT_DEFAULT, QUEUE_PACKETS_DEFAULT, STORE_LOCK_WAIT_MS_DEFAULT, VOUCHER_BATCH_ENTRIES_DEFAULT,
 } from './limits.js';
+import { BACKUP_EVERY_SECONDS_MAX, BACKUP_EVERY_SECONDS_MIN, BACKUP_KEEP_DEFAULT, BACKUP_KEEP_MAX } from './limits.js';
 
 export const brokerConfigSchema = z.strictObject({
   dataDir: z.string().min(1),
@@ -71,11 +72,18 @@ export const brokerConfigSchema = z.strictObject({
   messagesPerSecondPerDevice: z.number().int().min(1).max(1_000_000).default(MESSAGES_PER_SECOND_PER_DEVICE_MAX),
   messagesBurstPerDevice: z.number().int().min(1).max(1_000_000).default(MESSAGES_BURST_PER_DEVICE_MAX),
   inFlightPerDevice: z.number().int().min(1).max(100_000).default(IN_FLIGHT_MESSAGES_PER_DEVICE_DEFAULT),
+  /** Where scheduled backups and the operator journal live (keep it off the data directory's disk). */
+  backupDir: z.string().min(1).nullable().default(null),
+  /** Seconds between scheduled backups (needs backupDir); null: no scheduled backups. */
+  backupEverySeconds: z.number().int().min(BACKUP_EVERY_SECONDS_MIN).max(BACKUP_EVERY_SECONDS_MAX).nullable().default(null),
+  /** Scheduled backups kept; older ones are deleted. */
+  backupKeep: z.number().int().min(1).max(BACKUP_KEEP_MAX).default(BACKUP_KEEP_DEFAULT),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((config, ctx) => {
   const tls = config.tlsCertFile !== null;
   if (tls !== (config.tlsKeyFile !== null)) ctx.addIssue({ code: 'custom', path: ['tlsKeyFile'], message: 'give a TLS certificate and its key together (--tls-cert and --tls-key)' });
   if (!tls && config.tlsClientCaFile !== null) ctx.addIssue({ code: 'custom', path: ['tlsClientCaFile'], message: 'a client CA (--tls-client-ca) needs the TLS listeners (--tls-cert, --tls-key)' });
+  if (config.backupEverySeconds !== null && config.backupDir === null) ctx.addIssue({ code: 'custom', path: ['backupEverySeconds'], message: 'scheduled backups (--backup-every) need --backup-dir' });
   if (config.operatorClientCert && config.tlsClientCaFile === null) ctx.addIssue({ code: 'custom', path: ['operatorClientCert'], message: 'requiring an operator client certificate needs --tls-client-ca' });
   // Connect tokens and the operator token would cross the network readable by anyone on it.
   const plaintext = config.mqttPort !== null || (config.httpPort !== null && !tls);

@@ -148,3 +148,21 @@ export const OFFER_PAGE_MAX = 256;
 export const REKEY_CHANNELS_MAX = 10_000;
 /** Retired keys tried on a failed signature, to name it KEY_ROTATED rather than a forgery. */
 export const RETIRED_KEYS_CHECKED_MAX = 2;
+// Backups (broker/backup/)
+
+/** Scheduled backups kept in --backup-dir when --backup-keep is not given (older ones are deleted). */
+export const BACKUP_KEEP_DEFAULT = 24;
+export const BACKUP_KEEP_MAX = 10_000;
+/** Shortest and longest --backup-every. */
+export const BACKUP_EVERY_SECONDS_MIN = 1;
+export const BACKUP_EVERY_SECONDS_MAX = 7 * 86_400;
+/** Pages the broker's backup copies per event-loop turn (4 KiB pages: 1 MiB per step). */
+export const BACKUP_PAGES_PER_STEP = 256;
+/** Pages a `mqpay ledger backup` process copies per step: it is not serving anyone. */
+export const BACKUP_PAGES_PER_STEP_OFFLINE = 1_000_000;
+/** The latest backup is overdue (alarm: log, ops event, metric) past this many backup intervals. */
+export const BACKUP_OVERDUE_INTERVALS = 2;
+/** The backups' age is checked at least this far apart (and at most half an interval apart). */
+export const BACKUP_WATCH_MS_MIN = 1_000;
+/** Largest operator journal file `mqpay ledger journal` reads, in bytes. */
+export const JOURNAL_BYTES_MAX = 64 * 1_048_576;

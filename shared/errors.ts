@@ -59,6 +59,7 @@ export const ERRORS = {
   HOME_LOCKED: { message: 'another agent is running on this home', retryable: true, httpStatus: 409 },
   IDEMPOTENCY_CONFLICT: { message: 'the idempotency key was already used for a different request', retryable: false, httpStatus: 409 },
   INSUFFICIENT_FUNDS: { message: 'wallet balance is too low', retryable: false, httpStatus: 409 },
+  RESTORE_FUNDS_PENDING: { message: 'the payer\'s wallet cannot cover the restored channel yet (fundings after the backup not replayed); retry later', retryable: true, httpStatus: 409 },
   RATE_LIMITED: { message: 'too many messages from this device; slow down', retryable: true, httpStatus: 429 },
   TOO_MANY_IN_FLIGHT: { message: 'too many requests in flight from this device', retryable: true, httpStatus: 429 },
   POLICY_MAX_PER_PAYMENT: { message: 'payment exceeds the per-payment maximum', retryable: false, httpStatus: 403 },

@@ -4,7 +4,7 @@
 // other message; amounts are decimal strings parsed into bigint micro-units.
 import * as z from 'zod';
 import { ERROR_CODES, type ErrorCode } from './errors.js';
-import { amountSchema, channelIdSchema, deviceIdSchema, PROTOCOL_VERSION, seqSchema, settlementIdSchema } from './schemas.js';
+import { amountSchema, channelIdSchema, deviceIdSchema, latestSeqSchema, PROTOCOL_VERSION, seqSchema, settlementIdSchema } from './schemas.js';
 
 const version = z.literal(PROTOCOL_VERSION);
 const atMs = z.number().int().nonnegative();
@@ -26,6 +26,16 @@ export const opsEventSchema = z.discriminatedUnion('type', [
   z.strictObject({ v: version, type: z.literal('channel.closing'), channel: channelIdSchema, closesAtMs: atMs, by: z.literal('operator'), atMs }),
   /** A payer signed two totals for one seq: evidence is kept (bounded per channel) and the device flagged. */
   z.strictObject({ v: version, type: z.literal('device.double-signed'), device: deviceIdSchema, channel: channelIdSchema, seq: seqSchema, atMs }),
+  /**
+   * After a restore from a backup, a device handed back a channel the ledger had forgotten or
+   * held behind (channel.restore, or a payee's redemption): `created` when it was re-created,
+   * `amount` what its latest total grew by.
+   */
+  z.strictObject({ v: version, type: z.literal('ledger.healed'), channel: channelIdSchema, device: deviceIdSchema, created: z.boolean(), amount: amountSchema, seq: latestSeqSchema, atMs }),
+  /** A scheduled backup failed (the previous one stays the latest). */
+  z.strictObject({ v: version, type: z.literal('backup.failed'), error: z.string().min(1).max(512), atMs }),
+  /** The latest backup is older than the bound (no backup yet: `lastBackupAtMs` null). */
+  z.strictObject({ v: version, type: z.literal('backup.overdue'), lastBackupAtMs: atMs.nullable(), ageSeconds: z.number().int().nonnegative(), boundSeconds: z.number().int().positive(), atMs }),
 ]);
 export type OpsEvent = z.input<typeof opsEventSchema>;
 export type OpsEventParsed = z.output<typeof opsEventSchema>;

@@ -194,6 +194,22 @@ export const RPC_METHODS = {
     params: z.strictObject({ rotation: hexOf(KEY_ROTATION_BYTES), signature: signatureSchema, newSignature: signatureSchema }),
     result: z.strictObject({ device: deviceIdSchema, publicKey: publicKeySchema, certificates: z.number().int().nonnegative() }),
   },
+  /**
+   * After the service's ledger was restored from a backup: a party re-establishes a channel
+   * from its certificate (signed by the service's own key) and the payer's latest voucher it
+   * holds. An unknown channel is re-created with its escrow from the payer's wallet; a known one
+   * is brought up to the certificate's deposit and the voucher. `healed` is what the latest
+   * total grew by.
+   */
+  'channel.restore': {
+    params: z.strictObject({
+      certificate: hexOf(CERTIFICATE_BYTES),
+      signature: signatureSchema,
+      voucher: hexOf(VOUCHER_BYTES).optional(),
+      voucherSignature: signatureSchema.optional(),
+    }).refine((params) => (params.voucher === undefined) === (params.voucherSignature === undefined), 'voucher and voucherSignature go together'),
+    result: z.strictObject({ channel: rpcChannelSchema, created: z.boolean(), healed: amountSchema }),
+  },
   'wallet.balance': {
     params: emptyParams,
     result: z.strictObject({ device: deviceIdSchema, balance: amountSchema }),
@@ -225,6 +241,7 @@ export const rpcRequestSchema = z.discriminatedUnion('method', [
   requestOf('channel.close', RPC_METHODS['channel.close'].params),
   requestOf('channel.redeem', RPC_METHODS['channel.redeem'].params),
   requestOf('device.rotate', RPC_METHODS['device.rotate'].params),
+  requestOf('channel.restore', RPC_METHODS['channel.restore'].params),
   requestOf('wallet.balance', RPC_METHODS['wallet.balance'].params),
   requestOf('channel.list', RPC_METHODS['channel.list'].params),
 ]);

@@ -136,3 +136,30 @@ describe('money out through a running broker (--url)', () => {
     expect((await runCli(['ledger', 'check', '--data', broker.dataDir])).code).toBe(0);
   });
 });
+
+describe('money out in the operator journal', () => {
+  it('payouts and moves (API and CLI) are journaled beside the backups and listed for replay after a restore', async () => {
+    const backupDir = `${dir.path}/backups`;
+    const broker = await startOpsBroker({ backupDir });
+    try {
+      broker.enrol('car', '10');
+      broker.enrol('van');
+      const backup = `${backupDir}/before.db`;
+      expect((await runCli(['ledger', 'backup', '--data', broker.dataDir, '--to', backup])).code).toBe(0);
+      const url = ['--url', broker.base, '--token', OPERATOR_TOKEN];
+      expect((await runCli(['wallet', 'withdraw', 'car', '2', '--id', 'w-api', ...url])).code).toBe(0);
+      expect((await runCli(['wallet', 'move', 'car', 'van', '3', '--id', 'm-cli', '--data', broker.dataDir])).code).toBe(0);
+      // A repeat moves nothing and is not journaled again.
+      expect((await runCli(['wallet', 'move', 'car', 'van', '3', '--id', 'm-cli', '--data', broker.dataDir])).stdout).toMatch(/^already moved/);
+      const listed = await runCli(['ledger', 'journal', '--since-backup', backup, '--journal', backupDir]);
+      expect(listed.stdout).toMatch(/2 money action\(s\) after the backup/);
+      expect(listed.stdout).toContain('mqpay wallet withdraw car 2 --id w-api --data DIR    # ');
+      expect(listed.stdout).toContain('mqpay wallet move car van 3 --id m-cli --data DIR    # ');
+      // The live ledger holds both transfers: nothing to replay there.
+      const against = await runCli(['ledger', 'journal', '--since-backup', backup, '--journal', backupDir, '--data', broker.dataDir]);
+      expect(against.stdout).toMatch(/no money actions to replay/);
+    } finally {
+      await broker.stop();
+    }
+  });
+});

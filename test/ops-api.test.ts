@@ -293,6 +293,8 @@ describe('ledger', () => {
     expect(verified.ok).toBe(true);
     expect(verified.checks.length).toBe(audit.checks.length + 3);
     expectProblem(await broker.api('GET', '/api/ledger/audit?verifySignatures=maybe'), 400, 'MESSAGE_INVALID');
+    // Never restored, no scheduled backups: both null (test/backup-restore-drill.test.ts shows a restored one).
+    expect(await expectAnswer('GET', '/api/ledger/restore', '/api/ledger/restore', 200)).toEqual({ restored: null, backups: null });
   });
 });
 

@@ -18,6 +18,12 @@ type Rejected = Extract<VoucherInboxParsed, { type: 'voucher.rejected' }>;
 const CHANNEL_ENDED = new Set(['CHANNEL_CLOSED', 'CHANNEL_EXPIRED', 'CHANNEL_CLOSING']);
 
 export class VoucherAnswers {
+  /**
+   * Told when the service does not know a channel it certified: its ledger was restored from a
+   * backup, so the channel is handed back (agent/channel-healer.ts) and the voucher re-sent.
+   */
+  onChannelForgotten: () => void = () => undefined;
+
   constructor(private readonly ctx: AgentContext, private readonly accepted: SeqWaiters<void>, private readonly receipts: PayerReceipts) {}
 
   /** `message` was parsed by the shared schema: seq and total are checked bigints already. */
@@ -48,6 +54,11 @@ export class VoucherAnswers {
       return;
     }
     const id = channelIdFromHex(message.channel);
+    if (error.code === 'CHANNEL_UNKNOWN' && getPayerChannel(db, id)?.certificate != null) {
+      logger.warn({ channel: message.channel, seq: seq.toString() }, 'the service forgot a channel it certified (its ledger restored?); handing it back');
+      this.onChannelForgotten();
+      return;
+    }
     const signed = findSignedVoucher(db, id, seq);
     if (signed === null || signed.state !== 'pending' || hasPendingAbove(db, id, seq)) return;
     logger.warn({ channel: message.channel, seq: seq.toString(), code: error.code }, 'voucher refused by the service');

@@ -99,3 +99,10 @@ export function heldVoucher(db: StateDb, id: Uint8Array): { seq: bigint; total: 
     .get(id) as { received_seq: bigint; received_total: bigint; received_voucher: Buffer; received_signature: Buffer } | undefined;
   return row === undefined ? null : { seq: row.received_seq, total: row.received_total as Amount, voucher: bytesOf(row.received_voucher), signature: bytesOf(row.received_signature) };
 }
+
+/** The certificate this payee holds for a channel and the service's signature, to hand back after a restore. */
+export function payeeCertificate(db: StateDb, id: Uint8Array): { certificate: Uint8Array; signature: Uint8Array } | null {
+  const row = statement(db, 'SELECT certificate, certificate_signature FROM payee_channels WHERE id = ? AND certificate IS NOT NULL AND certificate_signature IS NOT NULL')
+    .get(id) as { certificate: Buffer; certificate_signature: Buffer } | undefined;
+  return row === undefined ? null : { certificate: bytesOf(row.certificate), signature: bytesOf(row.certificate_signature) };
+}

@@ -16,6 +16,8 @@ export interface PayerChannel {
   readonly expiresAtSeconds: bigint;
   readonly revision: number;
   readonly certificate: Uint8Array | null;
+  /** The service's signature over `certificate` (to hand back with it after a restore). */
+  readonly certificateSignature: Uint8Array | null;
   readonly payeeKey: Uint8Array | null;
   readonly signedSeq: bigint;
   readonly signedTotal: Amount;
@@ -33,7 +35,7 @@ export interface PayerChannel {
 
 interface RawPayerChannel {
   id: Buffer; payee: string; state: PayerChannelState; open_request: string; deposit: bigint; duration_s: bigint;
-  expires_at_s: bigint; revision: bigint; certificate: Buffer | null; payee_key: Buffer | null;
+  expires_at_s: bigint; revision: bigint; certificate: Buffer | null; certificate_signature: Buffer | null; payee_key: Buffer | null;
   signed_seq: bigint; signed_total: bigint; accepted_seq: bigint; accepted_total: bigint; receipt_seq: bigint;
   receipt_total: bigint; receipt_signature: Buffer | null; settled_total: bigint; topup_request: string | null; topup_amount: bigint | null;
   error: string | null; created_at_ms: bigint;
@@ -43,7 +45,7 @@ function toPayerChannel(row: RawPayerChannel): PayerChannel {
   return {
     id: bytesOf(row.id), payee: row.payee, state: row.state, openRequest: row.open_request,
     deposit: row.deposit as Amount, durationSeconds: Number(row.duration_s), expiresAtSeconds: row.expires_at_s,
-    revision: Number(row.revision), certificate: bytesOrNull(row.certificate), payeeKey: bytesOrNull(row.payee_key),
+    revision: Number(row.revision), certificate: bytesOrNull(row.certificate), certificateSignature: bytesOrNull(row.certificate_signature), payeeKey: bytesOrNull(row.payee_key),
     signedSeq: row.signed_seq, signedTotal: row.signed_total as Amount, acceptedSeq: row.accepted_seq,
     acceptedTotal: row.accepted_total as Amount, receiptSeq: row.receipt_seq, receiptTotal: row.receipt_total as Amount,
     receiptSignature: bytesOrNull(row.receipt_signature), settledTotal: row.settled_total as Amount, topupRequest: row.topup_request, topupAmount: row.topup_amount as Amount | null,
@@ -51,7 +53,7 @@ function toPayerChannel(row: RawPayerChannel): PayerChannel {
   };
 }
 
-const COLUMNS = `id, payee, state, open_request, deposit, duration_s, expires_at_s, revision, certificate, payee_key,
+const COLUMNS = `id, payee, state, open_request, deposit, duration_s, expires_at_s, revision, certificate, certificate_signature, payee_key,
   signed_seq, signed_total, accepted_seq, accepted_total, receipt_seq, receipt_total, receipt_signature, settled_total,
   topup_request, topup_amount, error, created_at_ms`;
 

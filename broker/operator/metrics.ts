@@ -22,6 +22,7 @@ export function createOperatorMetrics(app: BrokerApp, sseClients: () => number):
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   registerServiceMetrics(registry, app);
   registerLedgerMetrics(registry, app.db, app.currency);
+  registerBackupMetrics(registry, app);
   const stopSettlements = registerSettlementMetrics(registry, app.service);
   const http = new Counter({ name: 'mqpay_http_requests_total', help: 'Operator HTTP requests answered, by route template, method and status.', labelNames: ['route', 'method', 'status'], registers: [registry] });
   const httpDuration = new Histogram({ name: 'mqpay_http_request_duration_seconds', help: 'Operator HTTP request duration, by route template and method (a live-event stream counts until it closes).', labelNames: ['route', 'method'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 60], registers: [registry] });
@@ -116,6 +117,25 @@ function registerServiceMetrics(registry: Registry, app: BrokerApp): void {
   if (tls !== null) {
     new Gauge({ name: 'mqpay_tls_certificate_expiry_timestamp_seconds', help: 'When the served TLS certificate expires (notAfter), unix seconds.', registers: [registry], collect() { this.set(Math.floor(tls.current.notAfterMs / 1000)); } });
   }
+}
+
+// Scheduled backups (absent without --backup-every): the age of the latest, read at each scrape,
+// so an alert can fire on it whether or not the broker's own alarm did.
+
+function registerBackupMetrics(registry: Registry, app: BrokerApp): void {
+  const backups = app.backups;
+  if (backups === null) return;
+  new Gauge({ name: 'mqpay_backup_age_seconds', help: 'Seconds since the latest checked backup (since the broker started, if none yet).', registers: [registry], collect() { this.set(backups.ageSeconds()); } });
+  new Gauge({ name: 'mqpay_backup_overdue', help: 'Whether the latest backup is older than the bound (1) or not (0).', registers: [registry], collect() { this.set(backups.overdue ? 1 : 0); } });
+  new Gauge({ name: 'mqpay_backup_last_success_timestamp_seconds', help: 'When the latest checked backup was written, unix seconds (0: none).', registers: [registry], collect() { this.set(Math.floor((backups.lastSuccessMs ?? 0) / 1000)); } });
+  new Counter({
+    name: 'mqpay_backups_total', help: 'Scheduled backups since the broker started, by outcome.', labelNames: ['outcome'], registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ outcome: 'success' }, backups.successes);
+      this.inc({ outcome: 'failure' }, backups.failures);
+    },
+  });
 }
 
 // Ledger gauges, read from SQLite at each scrape. Balances are bigint micro-units summed exactly

@@ -22,8 +22,3 @@ export const payoutTransferId = (key: string): string => `payout:${key}`;
 
 /** A wallet-to-wallet move's transfer id. */
 export const moveTransferId = (key: string): string => `move:${key}`;
-
-const WALLET_PREFIX = 'wallet:';
-
-/** The device of a wallet account name, or null for another kind of account. */
-export const deviceOfWallet = (account: string): string | null => (account.startsWith(WALLET_PREFIX) ? account.slice(WALLET_PREFIX.length) : null);

@@ -236,6 +236,18 @@ export interface StoreReads {
   offerOf(seller: string): Promise<StoredOffer | null>;
   /** Offers of active sellers not expired at `nowSeconds`, a page at a time in seller order, after `afterSeller`. */
   currentOffers(nowSeconds: bigint, afterSeller: string, limit: number): Promise<StoredOffer[]>;
+  /** Whether (and when, from which backup) this ledger was restored, and what was healed since. */
+  restoreRecord(): Promise<RestoreRecordRow | null>;
+}
+
+export interface RestoreRecordRow {
+  readonly restoredAtMs: number;
+  readonly from: string;
+  readonly backupStartedAtMs: number;
+  readonly backupSha256: string;
+  readonly healedChannels: number;
+  readonly healedCreated: number;
+  readonly healedAmount: Amount;
 }
 
 /** Writes: only inside a unit of work (`Store.transaction`) or a batch (`Store.batch`). */
@@ -254,6 +266,10 @@ export interface StoreTx extends StoreReads {
   useTokenTime(id: string, timeMs: bigint): Promise<boolean>;
   insertChannel(channel: NewChannel): Promise<bigint>;
   updateChannelDeposit(num: bigint, deposit: Amount, revision: number, certificate: Uint8Array, signature: Uint8Array): Promise<void>;
+  /** A restored channel raised to a later certificate's terms (the revision may jump; asserted: it goes up). */
+  raiseChannelTerms(num: bigint, deposit: Amount, revision: number, certificate: Uint8Array, signature: Uint8Array): Promise<void>;
+  /** Counts a healed channel in the restore record; false when the ledger was never restored. */
+  recordHeal(heal: { readonly created: boolean; readonly amount: Amount }): Promise<boolean>;
   markChannelClosed(num: bigint, by: CloseRequester, nowMs: number): Promise<void>;
   /** Opens the dispute window (asserted: the channel is open and not already closing). */
   markChannelClosing(num: bigint, by: CloseRequester, nowMs: number, deadlineMs: number): Promise<void>;

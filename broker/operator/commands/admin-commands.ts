@@ -25,6 +25,8 @@ import { DATABASE_FILE } from '../../store/sqlite/open-database.js';
 import { viewAudit, type AuditView } from '../http/resource-views.js';
 import { withLedger } from './view-source-data.js';
 import { adminSourceOptions, onSource } from './view-source.js';
+import { journalDirOf } from '../../store/sqlite/restore-record.js';
+import { appendJournal } from '../../backup/operator-journal.js';
 
 const currencyOption = {
   currency: { type: 'string', description: `ISO 4217 code a new ledger keeps for ever (default ${DEFAULT_CURRENCY}); an existing ledger must already keep it` },
@@ -105,9 +107,14 @@ export const walletFundCommand: Command = {
     const key = typeof input.values.id === 'string' ? input.values.id : randomBytes(12).toString('hex');
     const outcome = await onSource<FundAnswer>(input, {
       data: (db) => {
-        const funded = fundWallet(db, name, amount, key, Date.now());
+        const nowMs = Date.now();
+        const funded = fundWallet(db, name, amount, key, nowMs);
+        // Committed: journaled beside the broker's backups (its --backup-dir, named in the ledger), for a restore to list.
+        const journalDir = journalDirOf(db);
+        if (funded.kind === 'funded' && journalDir !== null) appendJournal(journalDir, { action: 'wallet.fund', device: name, amount, key, by: 'cli', atMs: nowMs });
         return { moved: funded.kind === 'funded', balance: formatAmount(funded.balance), currency: ledgerCurrency(db) };
       },
+      // Over the API the broker journals the funding itself (routes-wallets.ts).
       url: (api) => api.post<FundAnswer>(`/api/wallets/${encodeURIComponent(name)}/fund`, { amount: formatAmount(amount), idempotencyKey: key }),
     });
     input.stdout(`${outcome.moved ? 'funded' : 'already funded (same id)'} ${name} with ${formatAmount(amount)} ${outcome.currency}; balance ${outcome.balance} ${outcome.currency}`);

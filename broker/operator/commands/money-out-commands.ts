@@ -12,6 +12,9 @@ import { MqpayError } from '../../../shared/errors.js';
 import { isRequestId } from '../../../shared/ids.js';
 import { requireString, UsageError, type Command, type CommandInput } from '../../../cli/command.js';
 import { FEES_ACCOUNT, walletAccount } from '../../store/accounts.js';
+import { appendJournal, type JournalEntry } from '../../backup/operator-journal.js';
+import { journalDirOf } from '../../store/sqlite/restore-record.js';
+import type { Db } from '../../store/sqlite/open-database.js';
 import { ledgerCurrency } from '../../store/sqlite/ledger-currency.js';
 import { moveNow, payoutNow } from '../../store/sqlite/outflows.js';
 import { adminSourceOptions, onSource } from './view-source.js';
@@ -32,6 +35,12 @@ interface OutflowResult {
   readonly transfer: string;
 }
 
+/** Committed: journaled beside the broker's backups (its --backup-dir, named in the ledger), for a restore to list. */
+function journalCli(db: Db, entry: JournalEntry): void {
+  const journalDir = journalDirOf(db);
+  if (journalDir !== null) appendJournal(journalDir, entry);
+}
+
 function keyOf(input: CommandInput): string {
   const key = requireString(input, 'id');
   if (!isRequestId(key)) throw new UsageError('--id must be 1-64 of [A-Za-z0-9_.:-]');
@@ -45,12 +54,17 @@ function amountOf(text: string): Amount {
 }
 
 /** A payout of `account` through --url (`apiPath`) or --data. */
-async function payout(input: CommandInput, account: string, apiPath: string, amount: Amount): Promise<OutflowResult & { account: string }> {
+/** A payout of a device's wallet, or of the fees account when `device` is null. */
+async function payout(input: CommandInput, device: string | null, amount: Amount): Promise<OutflowResult & { account: string }> {
   const key = keyOf(input);
+  const account = device === null ? FEES_ACCOUNT : walletAccount(device);
+  const apiPath = device === null ? '/api/fees/payouts' : `/api/wallets/${encodeURIComponent(device)}/payouts`;
   return onSource(input, {
     url: (api) => api.post(apiPath, { amount: formatAmount(amount), idempotencyKey: key }),
     data: (db) => {
-      const outcome = payoutNow(db, { from: account, amount, key, nowMs: Date.now() });
+      const nowMs = Date.now();
+      const outcome = payoutNow(db, { from: account, amount, key, nowMs });
+      if (outcome.kind === 'moved') journalCli(db, device === null ? { action: 'fees.payout', amount, key, by: 'cli', atMs: nowMs } : { action: 'wallet.payout', device, amount, key, by: 'cli', atMs: nowMs });
       return { account, amount: formatAmount(amount), balance: formatAmount(outcome.balance), currency: ledgerCurrency(db), moved: outcome.kind === 'moved', idempotencyKey: key, transfer: outcome.transferId };
     },
   });
@@ -69,7 +83,7 @@ export const walletWithdrawCommand: Command = {
   options: outflowOptions,
   async run(input) {
     const [name = '', text = ''] = input.positionals;
-    return printPayout(input, await payout(input, walletAccount(name), `/api/wallets/${encodeURIComponent(name)}/payouts`, amountOf(text)));
+    return printPayout(input, await payout(input, name, amountOf(text)));
   },
 };
 
@@ -80,7 +94,7 @@ export const feesWithdrawCommand: Command = {
   options: outflowOptions,
   async run(input) {
     const [text = ''] = input.positionals;
-    return printPayout(input, await payout(input, FEES_ACCOUNT, '/api/fees/payouts', amountOf(text)));
+    return printPayout(input, await payout(input, null, amountOf(text)));
   },
 };
 
@@ -96,7 +110,9 @@ export const walletMoveCommand: Command = {
     const result = await onSource<OutflowResult & { from: string; to: string }>(input, {
       url: (api) => api.post(`/api/wallets/${encodeURIComponent(from)}/moves`, { to, amount: formatAmount(amount), idempotencyKey: key }),
       data: (db) => {
-        const outcome = moveNow(db, { fromDevice: from, toDevice: to, amount, key, nowMs: Date.now() });
+        const nowMs = Date.now();
+        const outcome = moveNow(db, { fromDevice: from, toDevice: to, amount, key, nowMs });
+        if (outcome.kind === 'moved') journalCli(db, { action: 'wallet.move', from, to, amount, key, by: 'cli', atMs: nowMs });
         return { from, to, amount: formatAmount(amount), balance: formatAmount(outcome.balance), currency: ledgerCurrency(db), moved: outcome.kind === 'moved', idempotencyKey: key, transfer: outcome.transferId };
       },
     });

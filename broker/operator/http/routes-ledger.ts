@@ -4,7 +4,26 @@ import { auditLedger } from '../../store/sqlite/audit.js';
 import { ledgerFlows, ledgerTotals } from '../../store/sqlite/operator-reads.js';
 import { viewAudit, viewLedger } from './resource-views.js';
 import { defineRoute, json, type Route, NONE } from './route.js';
-import { auditView, ledgerView } from './view-schemas.js';
+import { auditView, ledgerView, restoreView } from './view-schemas.js';
+import { formatAmount } from '../../../shared/amount.js';
+import { readRestoreRecord } from '../../store/sqlite/restore-record.js';
+import type { BrokerApp } from '../../app.js';
+
+/** The restore record and what was healed since, and the state of scheduled backups. */
+function viewRestore(app: BrokerApp): z.input<typeof restoreView> {
+  const record = readRestoreRecord(app.db);
+  const schedule = app.backups;
+  return {
+    restored: record === null ? null : {
+      restoredAtMs: record.restoredAtMs, from: record.from, backupStartedAtMs: record.backupStartedAtMs, backupSha256: record.backupSha256,
+      healed: { channels: record.healedChannels, created: record.healedCreated, amount: formatAmount(record.healedAmount) },
+    },
+    backups: schedule === null ? null : {
+      dir: schedule.options.dir, lastBackupAtMs: schedule.lastSuccessMs === null ? null : Math.floor(schedule.lastSuccessMs), ageSeconds: schedule.ageSeconds(),
+      boundSeconds: schedule.boundSeconds, overdue: schedule.overdue, succeeded: schedule.successes, failed: schedule.failures,
+    },
+  };
+}
 
 
 // [docs/DESIGN.md rule 11] Signature checks cost one verification per settled channel: asked for, not by default.
@@ -22,5 +41,11 @@ export const ledgerRoutes: readonly Route[] = [
     summary: 'Audit the ledger from the transfers up (balances, sum to zero, channels, settlements); ?verifySignatures=true re-verifies every settled voucher', params: NONE, query: auditQuery, body: null,
     responses: [{ status: 200, description: 'the checks; ok is true only when every check holds', schema: auditView }],
     handle: ({ ops, query }) => json(200, viewAudit(auditLedger(ops.app.db, { verifySignatures: query.verifySignatures === 'true' }))),
+  }),
+  defineRoute({
+    method: 'GET', path: '/api/ledger/restore', operationId: 'ledgerRestore', tag: 'ledger', access: 'operator',
+    summary: 'Whether this ledger was restored from a backup (when, from which file and snapshot), what devices have healed since, and the scheduled backups\' age', params: NONE, query: NONE, body: null,
+    responses: [{ status: 200, description: 'the restore record (null if never restored) and the backups', schema: restoreView }],
+    handle: ({ ops }) => json(200, viewRestore(ops.app)),
   }),
 ];

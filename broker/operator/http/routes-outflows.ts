@@ -9,6 +9,7 @@ import { formatAmount, type Amount } from '../../../shared/amount.js';
 import { FEES_ACCOUNT, walletAccount } from '../../store/accounts.js';
 import type { OutflowOutcome } from '../../store/port.js';
 import type { OperatorContext } from './operator-context.js';
+import { appendJournal, type JournalEntry } from '../../backup/operator-journal.js';
 import { defineRoute, json, type Route, NONE } from './route.js';
 import { deviceIdText } from './routes-devices.js';
 import { idempotencyKeyOf, keyedAmountBody } from './routes-wallets.js';
@@ -17,6 +18,16 @@ import { moveResultView, payoutResultView } from './view-schemas.js';
 const moveBody = keyedAmountBody.extend({ to: deviceIdText.describe('the device whose wallet receives the amount') });
 
 const keyHeader = [{ name: 'Idempotency-Key', description: 'the idempotency key, if not in the body' }];
+
+/** Committed: journaled beside the backups, so a restore lists it for replay (a payout restored away would be paid twice). */
+function journal(ops: OperatorContext, entry: JournalEntry): void {
+  if (ops.app.journalDir === null) return;
+  try {
+    appendJournal(ops.app.journalDir, entry);
+  } catch (error) {
+    ops.logger.error({ err: error, key: entry.key }, `${entry.action} committed but not journaled: note its key for a restore`);
+  }
+}
 
 function payoutView(ops: OperatorContext, account: string, amount: Amount, key: string, outcome: OutflowOutcome) {
   return { account, amount: formatAmount(amount), balance: formatAmount(outcome.balance), currency: ops.app.currency, moved: outcome.kind === 'moved', idempotencyKey: key, transfer: outcome.transferId };
@@ -42,6 +53,7 @@ export const outflowRoutes: readonly Route[] = [
       if (outcome.kind === 'moved') {
         ops.logger.info({ device: params.device, amount: formatAmount(body.amount), key }, 'wallet paid out by operator');
         ops.publishEvent({ type: 'wallet.payout', device: params.device, amount: formatAmount(body.amount) });
+        journal(ops, { action: 'wallet.payout', device: params.device, amount: body.amount, key, by: 'api', atMs: ops.app.clock.nowMs() });
       }
       return json(outcome.kind === 'moved' ? 201 : 200, payoutView(ops, account, body.amount, key, outcome));
     },
@@ -57,6 +69,7 @@ export const outflowRoutes: readonly Route[] = [
       if (outcome.kind === 'moved') {
         ops.logger.info({ amount: formatAmount(body.amount), key }, 'fees paid out by operator');
         ops.publishEvent({ type: 'fees.payout', amount: formatAmount(body.amount) });
+        journal(ops, { action: 'fees.payout', amount: body.amount, key, by: 'api', atMs: ops.app.clock.nowMs() });
       }
       return json(outcome.kind === 'moved' ? 201 : 200, payoutView(ops, FEES_ACCOUNT, body.amount, key, outcome));
     },
@@ -76,6 +89,7 @@ export const outflowRoutes: readonly Route[] = [
       if (moved) {
         ops.logger.info({ from: params.device, to: body.to, amount: formatAmount(body.amount), key }, 'wallet balance moved by operator');
         ops.publishEvent({ type: 'wallet.moved', from: params.device, to: body.to, amount: formatAmount(body.amount) });
+        journal(ops, { action: 'wallet.move', from: params.device, to: body.to, amount: body.amount, key, by: 'api', atMs: ops.app.clock.nowMs() });
       }
       const view = { from: params.device, to: body.to, amount: formatAmount(body.amount), balance: formatAmount(outcome.balance), currency: ops.app.currency, moved, idempotencyKey: key, transfer: outcome.transferId };
       return json(moved ? 201 : 200, view);

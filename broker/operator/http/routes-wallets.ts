@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { formatAmount, parseAmount, type Amount } from '../../../shared/amount.js';
 import { isRequestId } from '../../../shared/ids.js';
 import { walletsPage } from '../../store/sqlite/operator-reads.js';
+import { appendJournal } from '../../backup/operator-journal.js';
 import { IDEMPOTENCY_KEY_LENGTH_MAX } from '../../limits.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { HttpProblem } from './problem.js';
@@ -54,6 +55,14 @@ export const walletRoutes: readonly Route[] = [
       if (moved) {
         ops.logger.info({ device: params.device, amount: formatAmount(body.amount), key }, 'wallet funded by operator');
         ops.publishEvent({ type: 'wallet.funded', device: params.device, amount: formatAmount(body.amount) });
+        // Committed: now journaled beside the backups, so a restore can list it for replay.
+        if (ops.app.journalDir !== null) {
+          try {
+            appendJournal(ops.app.journalDir, { action: 'wallet.fund', device: params.device, amount: body.amount, key, by: 'api', atMs: ops.app.clock.nowMs() });
+          } catch (error) {
+            ops.logger.error({ err: error, key }, 'funding committed but not journaled: note its key for a restore');
+          }
+        }
       }
       return json(moved ? 201 : 200, { device: params.device, amount: formatAmount(body.amount), balance: formatAmount(balance), currency: ops.app.currency, moved, idempotencyKey: key });
     },

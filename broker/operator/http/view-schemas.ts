@@ -72,6 +72,29 @@ export const auditView = z.strictObject({
   checks: z.array(z.strictObject({ name: z.string(), ok: z.boolean(), detail: z.string() })),
 });
 
+export const restoreView = z.strictObject({
+  restored: z.strictObject({
+    restoredAtMs: z.number().int(),
+    from: z.string().describe('the backup file the ledger was restored from'),
+    backupStartedAtMs: z.number().int().describe('when that backup\'s snapshot began: what the devices and the journal hand back came after it'),
+    backupSha256: z.string(),
+    healed: z.strictObject({
+      channels: z.number().int().describe('channels devices re-created or brought forward since the restore'),
+      created: z.number().int().describe('of which re-created (opened after the backup)'),
+      amount: amountText.describe('what their latest totals grew by'),
+    }),
+  }).nullable().describe('null: this ledger was never restored'),
+  backups: z.strictObject({
+    dir: z.string(),
+    lastBackupAtMs: z.number().int().nullable(),
+    ageSeconds: z.number(),
+    boundSeconds: z.number().int(),
+    overdue: z.boolean(),
+    succeeded: z.number().int(),
+    failed: z.number().int(),
+  }).nullable().describe('scheduled backups; null without --backup-every'),
+});
+
 export const fundResultView = z.strictObject({
   device: z.string(),
   amount: amountText,

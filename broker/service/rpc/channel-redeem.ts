@@ -10,7 +10,8 @@ import { SIGNATURE_BYTES } from '../../../shared/limits.js';
 import type { RpcParams, RpcResultInput } from '../../../shared/schemas.js';
 import { judgeRedemption } from '../../../shared/voucher-rules.js';
 import { decodeVoucher, VOUCHER_BYTES, type Voucher } from '../../../shared/voucher.js';
-import type { Amount } from '../../../shared/amount.js';
+import { subAmount, type Amount } from '../../../shared/amount.js';
+import { reportHeal } from './channel-restore.js';
 import type { ChannelRow } from '../../store/port.js';
 import { channelView } from './channel-view.js';
 import type { RpcContext } from './context.js';
@@ -69,5 +70,7 @@ export async function redeemVoucher(ctx: RpcContext, device: string, params: Red
   });
   const updated = await tx.channel(voucher.channelId);
   if (updated === null) throw new Error('channel vanished inside its own transaction');
+  // After a restore from a backup, what a payee hands back is healing (counted, reported).
+  await reportHeal(ctx, device, updated, false, subAmount(voucher.total, row.latestTotal));
   return { channel: channelView(updated) };
 }

@@ -18,18 +18,19 @@ import { closeChannel } from './channel-close.js';
 import { DoubleSignedRedemption, redeemVoucher } from './channel-redeem.js';
 import { recordDoubleSignEvidence } from '../vouchers/double-sign.js';
 import { openChannel } from './channel-open.js';
+import { restoreChannel } from './channel-restore.js';
 import { topupChannel } from './channel-topup.js';
 import { rotateDeviceKey } from './device-rotate.js';
 import type { RpcContext } from './context.js';
 import { channelList, walletBalance } from './read-methods.js';
 
-type MutatingRequest = Extract<RpcRequest, { method: 'channel.open' | 'channel.topup' | 'channel.close' | 'channel.redeem' | 'device.rotate' }>;
+type MutatingRequest = Extract<RpcRequest, { method: 'channel.open' | 'channel.topup' | 'channel.close' | 'channel.redeem' | 'device.rotate' | 'channel.restore' }>;
 /** Id used to answer a request too malformed to carry a usable id. */
 export const UNKNOWN_REQUEST_ID = '-';
 
 function isMutating(request: RpcRequest): request is MutatingRequest {
   return request.method === 'channel.open' || request.method === 'channel.topup' || request.method === 'channel.close' || request.method === 'channel.redeem'
-    || request.method === 'device.rotate';
+    || request.method === 'device.rotate' || request.method === 'channel.restore';
 }
 
 function dispatch(ctx: RpcContext, device: string, request: MutatingRequest): Promise<Record<string, unknown>> {
@@ -39,6 +40,7 @@ function dispatch(ctx: RpcContext, device: string, request: MutatingRequest): Pr
     case 'channel.close': return closeChannel(ctx, device, request.params);
     case 'channel.redeem': return redeemVoucher(ctx, device, request.params);
     case 'device.rotate': return rotateDeviceKey(ctx, device, request.params);
+    case 'channel.restore': return restoreChannel(ctx, device, request.params);
   }
 }
 
@@ -66,6 +68,8 @@ export function requestDigest(request: RpcRequest): string {
 export function orderingKeyOf(device: string, request: RpcRequest): string {
   // A redemption names its channel inside the voucher: tag (8 bytes) and version (1), then the id.
   if (request.method === 'channel.redeem') return request.params.voucher.slice(VOUCHER_CHANNEL_HEX_START, VOUCHER_CHANNEL_HEX_START + 64);
+  // So does a restore, inside its certificate (the same offset: tag, version, then the id).
+  if (request.method === 'channel.restore') return request.params.certificate.slice(VOUCHER_CHANNEL_HEX_START, VOUCHER_CHANNEL_HEX_START + 64);
   return 'channel' in request.params ? request.params.channel : device;
 }
 const VOUCHER_CHANNEL_HEX_START = 18;

@@ -192,3 +192,14 @@ export function recordDoubleSign(db: Db, evidence: { channel: Uint8Array; seq: b
 export function countDoubleSigns(db: Db, channel: Uint8Array): number {
   return Number((statement(db, 'SELECT count(*) AS n FROM double_signs WHERE channel = ?').get(channel) as { n: bigint }).n);
 }
+
+/**
+ * A restored channel brought to the terms of a later certificate (its revision may jump: the
+ * top-ups between were lost with the ledger). Revisions only go up, as in a top-up.
+ */
+export function raiseChannelTerms(db: Db, num: bigint, deposit: Amount, revision: number, certificate: Uint8Array, signature: Uint8Array): void {
+  const channels = statement(db, "UPDATE channels SET deposit = ?, revision = ? WHERE num = ? AND revision < ? AND deposit <= ? AND state = 'open'").run(deposit, BigInt(revision), num, BigInt(revision), deposit).changes;
+  assert(channels === 1, 'restored terms raise an open channel to a later revision');
+  const certificates = statement(db, 'UPDATE certificates SET revision = ?, certificate = ?, signature = ? WHERE channel = ?').run(BigInt(revision), certificate, signature, num).changes;
+  assert(certificates === 1, 'the channel keeps one certificate');
+}

@@ -11,13 +11,14 @@ export const DATABASE_FILE = 'mqpay.db';
 export { BUSY_TIMEOUT_MS } from '../../../sqlite/open.js';
 
 /**
- * `currency`: the ISO 4217 code a new ledger gets (default: DEFAULT_CURRENCY); an existing
- * ledger with another one is CURRENCY_MISMATCH [docs/DESIGN.md rule 13].
+ * `file`: another file than the directory's ledger (a restore's copy before it is renamed into
+ * place). `currency`: the ISO 4217 code a new ledger gets (default: DEFAULT_CURRENCY); an
+ * existing ledger with another one is CURRENCY_MISMATCH [docs/DESIGN.md rule 13].
  */
-export function openDatabase(dataDir: string, options: { readonly?: boolean; currency?: string } = {}): Db {
+export function openDatabase(dataDir: string, options: { readonly?: boolean; file?: string; currency?: string } = {}): Db {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const readonly = options.readonly ?? false;
-  const db = openSqlite(join(dataDir, DATABASE_FILE), { migrations: MIGRATIONS, what: 'broker database', readonly });
+  const db = openSqlite(options.file ?? join(dataDir, DATABASE_FILE), { migrations: MIGRATIONS, what: 'broker database', readonly });
   if (readonly) return db;
   try {
     settleLedgerCurrency(db, options.currency);

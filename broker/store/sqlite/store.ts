@@ -7,8 +7,9 @@ import { STORE_LOCK_RETRY_MS_MAX, STORE_LOCK_RETRY_MS_MIN, STORE_LOCK_WAIT_MS_DE
 import { statement } from '../../../sqlite/statement.js';
 import {
   countOpenChannelsOfPayer, findVoucher, getChannel, insertChannel, insertVoucher, listChannelsOf, listExpiredOpenChannels,
-  countDoubleSigns, listDueClosingChannels, listOpenChannelsOf, markChannelClosed, markChannelClosing, recordDoubleSign, reissueCertificate, setLatestVoucher, updateChannelDeposit,
+  countDoubleSigns, listDueClosingChannels, listOpenChannelsOf, markChannelClosed, markChannelClosing, raiseChannelTerms, recordDoubleSign, reissueCertificate, setLatestVoucher, updateChannelDeposit,
 } from './channels.js';
+import { readRestoreRecord, recordHeal } from './restore-record.js';
 import { addDeviceInTransaction, getDevice, setDeviceStatus, useTokenTime } from './devices.js';
 import { accountKey, balanceOf, ensureAccount, fundInTransaction, insertTransfer } from './ledger.js';
 import type { Db } from './open-database.js';
@@ -52,6 +53,7 @@ function readsOf(db: Db): StoreReads {
     ledgerCurrency: async () => ledgerCurrency(db),
     offerOf: async (seller) => offerOf(db, seller),
     currentOffers: async (nowSeconds, afterSeller, limit) => currentOffers(db, nowSeconds, afterSeller, limit),
+    restoreRecord: async () => readRestoreRecord(db),
   };
 }
 
@@ -67,6 +69,8 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
     useTokenTime: async (id, timeMs) => useTokenTime(db, id, timeMs),
     insertChannel: async (channel) => insertChannel(db, channel),
     updateChannelDeposit: async (num, deposit, revision, certificate, signature) => updateChannelDeposit(db, num, deposit, revision, certificate, signature),
+    raiseChannelTerms: async (num, deposit, revision, certificate, signature) => raiseChannelTerms(db, num, deposit, revision, certificate, signature),
+    recordHeal: async (heal) => recordHeal(db, heal),
     markChannelClosed: async (num, by, nowMs) => markChannelClosed(db, num, by, nowMs),
     markChannelClosing: async (num, by, nowMs, deadlineMs) => markChannelClosing(db, num, by, nowMs, deadlineMs),
     async appendVoucher(voucher) {
