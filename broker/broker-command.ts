@@ -86,7 +86,6 @@ const brokerCommandPlain: Command = {
   positionals: [],
   options: {
     data: { type: 'string', description: 'data directory (SQLite ledger, service key)' },
-    currency: { type: 'string', description: `ISO 4217 code: a new ledger keeps it for ever (default ${DEFAULT_CURRENCY}); an existing ledger must already keep it, else the broker refuses to start` },
     host: { type: 'string', description: 'address to listen on', default: '127.0.0.1' },
     'mqtt-port': { type: 'string', description: `plain-text MQTT port (default ${MQTT_PORT_DEFAULT}; none with --tls-cert unless given)` },
     'mqtts-port': { type: 'string', description: 'MQTT over TLS port (with --tls-cert)', default: String(MQTTS_PORT_DEFAULT) },
@@ -103,6 +102,7 @@ const brokerCommandPlain: Command = {
     'fee-ppm': { type: 'string', description: 'operator fee in parts per million of each settlement', default: '0' },
     'close-window-seconds': { type: 'string', description: 'dispute window of a payer\'s, operator\'s or expiry\'s close (0 settles at once)', default: String(CLOSE_WINDOW_SECONDS_DEFAULT) },
     'broker-id': { type: 'string', description: 'broker id that connect tokens must name', default: 'mqpay' },
+    currency: { type: 'string', description: `ISO 4217 code: a new ledger keeps it for ever (default ${DEFAULT_CURRENCY}); an existing ledger must already keep it, else the broker refuses to start` },
     'operator-token': { type: 'string', description: 'operator token (else $MQPAY_OPERATOR_TOKEN, else DATA/operator.token)' },
     'backup-dir': { type: 'string', description: 'directory for scheduled backups and the operator journal (put it on another disk than --data)' },
     'backup-every': { type: 'string', description: 'take a checked online backup this often, e.g. 15m, 1h, 30s (needs --backup-dir)' },
@@ -142,7 +142,7 @@ const brokerCommandPlain: Command = {
     };
     if (app.tls !== null) process.on('SIGHUP', reload);
     input.stdout(`service public key: ${app.servicePublicKeyHex}`);
-    input.stdout(`data: ${dataDir}; currency ${app.currency}; settlement every ${app.config.epochSeconds} s; close window ${app.config.closeWindowSeconds} s`);
+    input.stdout(`data: ${dataDir}; settlement every ${app.config.epochSeconds} s; close window ${app.config.closeWindowSeconds} s; currency ${app.currency}`);
     if (app.config.backupDir !== null) input.stdout(`backups: ${app.config.backupDir}${app.backups === null ? ' (operator journal only; no --backup-every)' : `, every ${app.config.backupEverySeconds} s, keeping ${app.config.backupKeep}`}`);
     await input.io.untilStopped();
     process.off('SIGHUP', reload);
