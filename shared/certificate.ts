@@ -8,12 +8,12 @@
 import { amountOf, type Amount } from './amount.js';
 import { ByteReader, ByteWriter, domainTag } from './binary.js';
 import { checkCurrencyCode } from './currency.js';
-import { MqpayError } from './errors.js';
+import { assert, MqpayError } from './errors.js';
 import { checkDeviceId } from './ids.js';
 import { CHANNEL_ID_BYTES, DEVICE_ID_LENGTH_MAX, PUBLIC_KEY_BYTES } from './limits.js';
 
 export const CERTIFICATE_TAG = domainTag('MQPAY-CC');
-export const CERTIFICATE_VERSION = 2;
+export const CERTIFICATE_VERSION = 2 as const;
 const CURRENCY_BYTES = 3;
 const ID_FIELD_BYTES = 1 + DEVICE_ID_LENGTH_MAX;
 export const CERTIFICATE_BYTES = 8 + 1 + CHANNEL_ID_BYTES + 2 * (ID_FIELD_BYTES + PUBLIC_KEY_BYTES) + 8 + CURRENCY_BYTES + 8 + 4;
@@ -53,41 +53,37 @@ const CERTIFICATE_V1_BYTES = CERTIFICATE_BYTES - CURRENCY_BYTES;
 /** A certificate as a ledger stored it: `currency` is null for one issued before v3. */
 export type StoredCertificate = Omit<ChannelCertificate, 'currency'> & { readonly currency: string | null };
 
+/** Reads either layout: version 1 (no currency: null) or version 2; every other length or version throws. */
+function readCertificate(bytes: Uint8Array, layout: 1 | 2): StoredCertificate {
+  const reader = new ByteReader(bytes, layout === 2 ? CERTIFICATE_BYTES : CERTIFICATE_V1_BYTES, 'certificate');
+  reader.header(CERTIFICATE_TAG, layout, 'certificate');
+  const channelId = reader.raw(CHANNEL_ID_BYTES);
+  const payer = checkDeviceId(reader.text(DEVICE_ID_LENGTH_MAX, 'certificate payer'));
+  const payerKey = reader.raw(PUBLIC_KEY_BYTES);
+  const payee = checkDeviceId(reader.text(DEVICE_ID_LENGTH_MAX, 'certificate payee'));
+  const payeeKey = reader.raw(PUBLIC_KEY_BYTES);
+  const deposit = amountOf(reader.u64());
+  const currency = layout === 2 ? currencyOf(reader.raw(CURRENCY_BYTES)) : null;
+  const expiresAtSeconds = reader.u64();
+  const revision = reader.u32();
+  reader.end('certificate');
+  return { channelId, payer, payerKey, payee, payeeKey, deposit, currency, expiresAtSeconds, revision };
+}
+
 /**
  * A certificate a ledger stored: version 2, or version 1 if it was issued before the ledger's
  * upgrade (the evidence of older channels must still verify [docs/DESIGN.md rule 11], and a
  * re-issue keeps their terms). Strict like decodeCertificate; never for what arrives on the wire.
  */
 export function decodeStoredCertificate(bytes: Uint8Array): StoredCertificate {
-  if (bytes.length !== CERTIFICATE_V1_BYTES) return decodeCertificate(bytes);
-  const reader = new ByteReader(bytes, CERTIFICATE_V1_BYTES, 'certificate');
-  reader.header(CERTIFICATE_TAG, 1, 'certificate');
-  const channelId = reader.raw(CHANNEL_ID_BYTES);
-  const payer = checkDeviceId(reader.text(DEVICE_ID_LENGTH_MAX, 'certificate payer'));
-  const payerKey = reader.raw(PUBLIC_KEY_BYTES);
-  const payee = checkDeviceId(reader.text(DEVICE_ID_LENGTH_MAX, 'certificate payee'));
-  const payeeKey = reader.raw(PUBLIC_KEY_BYTES);
-  const deposit = amountOf(reader.u64());
-  const expiresAtSeconds = reader.u64();
-  const revision = reader.u32();
-  reader.end('certificate');
-  return { channelId, payer, payerKey, payee, payeeKey, deposit, currency: null, expiresAtSeconds, revision };
+  return bytes.length === CERTIFICATE_V1_BYTES ? readCertificate(bytes, 1) : decodeCertificate(bytes);
 }
 
+/** What a device accepts: layout version 2 only (a version 1 certificate names no currency). */
 export function decodeCertificate(bytes: Uint8Array): ChannelCertificate {
-  const reader = new ByteReader(bytes, CERTIFICATE_BYTES, 'certificate');
-  reader.header(CERTIFICATE_TAG, CERTIFICATE_VERSION, 'certificate');
-  const channelId = reader.raw(CHANNEL_ID_BYTES);
-  const payer = checkDeviceId(reader.text(DEVICE_ID_LENGTH_MAX, 'certificate payer'));
-  const payerKey = reader.raw(PUBLIC_KEY_BYTES);
-  const payee = checkDeviceId(reader.text(DEVICE_ID_LENGTH_MAX, 'certificate payee'));
-  const payeeKey = reader.raw(PUBLIC_KEY_BYTES);
-  const deposit = amountOf(reader.u64());
-  const currency = currencyOf(reader.raw(CURRENCY_BYTES));
-  const expiresAtSeconds = reader.u64();
-  const revision = reader.u32();
-  reader.end('certificate');
-  return { channelId, payer, payerKey, payee, payeeKey, deposit, currency, expiresAtSeconds, revision };
+  const certificate = readCertificate(bytes, CERTIFICATE_VERSION);
+  assert(certificate.currency !== null, 'a version 2 certificate names its currency');
+  return { ...certificate, currency: certificate.currency };
 }
 
 /** Three bytes A-Z, else CURRENCY_INVALID (checked byte by byte: no decoder leniency). */
