@@ -25,6 +25,9 @@ import { openDatabase, type Db } from './store/sqlite/open-database.js';
 import { ledgerCurrency } from './store/sqlite/ledger-currency.js';
 import { journalDirOf, setJournalDir } from './store/sqlite/restore-record.js';
 import { BackupSchedule } from './backup/backup-schedule.js';
+import type { SyncStall } from './store/sqlite/durable-commit.js';
+import { WalCheckpointer } from './store/sqlite/wal-checkpointer.js';
+import { openWalSync, type SyncWal } from './store/sqlite/wal-sync.js';
 
 // pino at the edges only. Amounts are logged as strings; keys and signatures never.
 function createLogger(level: string, name = 'mqpay'): Logger {
@@ -74,6 +77,11 @@ export interface BrokerOverrides {
    * tests wrap the real adapter to hold or fail its commits; the database stays real.
    */
   readonly store?: (db: Db) => Store;
+  /**
+   * The commit fsync (default: fdatasync of the WAL on libuv's pool, wal-sync.ts). Slow-disk
+   * tests wrap the real one to hold it; the fsync itself stays real.
+   */
+  readonly syncWal?: (real: SyncWal) => SyncWal;
   /** Extra HTTP routes (the operator API); return false to fall through to 404. */
   readonly httpHandler?: (app: BrokerApp) => (request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse) => boolean | Promise<boolean>;
 }
@@ -81,9 +89,25 @@ export interface BrokerOverrides {
 export const systemClock: Clock = { nowMs: () => Date.now() };
 export const systemRandom: RandomBytes = (length) => new Uint8Array(randomBytes(length));
 
-/** The SQLite store over the app's file, reporting lock waits to telemetry and the log. */
-function sqliteStoreFor(config: BrokerConfig, telemetry: Telemetry, logger: Logger): (db: Db) => Store {
+/**
+ * A slow disk raises the alarm of storage faults (`storage.fault`, `disk-slow`: the log, the
+ * metrics and the operator's alarms stream); `storage.sync-stall` drives the service's refusals
+ * and the `mqpay_storage_stalled` gauge until the fsync returns.
+ */
+function syncStallAlarm(telemetry: Telemetry, logger: Logger): (stall: SyncStall) => void {
+  return (stall) => {
+    telemetry.emit({ kind: 'storage.sync-stall', ...stall });
+    if (stall.state === 'stalled') telemetry.emit({ kind: 'storage.fault', reason: 'disk-slow' });
+    const waitedMs = Math.round(stall.waitedMs);
+    if (stall.state === 'stalled') logger.error({ waited_ms: waitedMs }, 'the ledger\'s disk stalled: a commit is waiting for its fsync; writes are refused until it returns');
+    else logger.warn({ waited_ms: waitedMs }, 'the ledger\'s disk is back: the stalled fsync returned; writes are taken again');
+  };
+}
+
+/** The SQLite store over the app's file, reporting lock waits and disk stalls to telemetry and the log. */
+function sqliteStoreFor(config: BrokerConfig, telemetry: Telemetry, logger: Logger, durability: { syncWal: SyncWal; onSyncStall: (stall: SyncStall) => void }): (db: Db) => Store {
   return (database) => sqliteStore(database, {
+    ...durability,
     lockWaitMs: config.storeLockWaitMs,
     onLockWait(waited) {
       telemetry.emit({ kind: 'storage.lock-wait', ...waited });
@@ -173,7 +197,14 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const aedes = await createAedes(config);
   const transport = aedesTransport(aedes);
   const telemetry = new Telemetry();
-  const storeFor = sqliteStoreFor(config, telemetry, logger.child({ module: 'store' }));
+  const storeLogger = logger.child({ module: 'store' });
+  // Commits are made durable off the event loop, and checkpoints run in a worker.
+  const walSync = openWalSync(db.name);
+  const syncWal = overrides.syncWal?.(walSync.syncWal) ?? walSync.syncWal;
+  const checkpointer = new WalCheckpointer(db.name, (result) => {
+    if (!result.ok && result.code !== 'SQLITE_BUSY') storeLogger.warn({ code: result.code }, 'WAL checkpoint failed; tried again at the next interval');
+  });
+  const storeFor = sqliteStoreFor(config, telemetry, storeLogger, { syncWal, onSyncStall: syncStallAlarm(telemetry, storeLogger) });
   const verifier = config.verifyThreads === 1 ? new WorkerVerifier() : inlineVerifier;
   const service = createSettlementService({
     store: (overrides.store ?? storeFor)(db), telemetry, clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
@@ -239,6 +270,8 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
       await verifier.close();
       await new Promise((resolve) => setImmediate(resolve));
       await service.flush();
+      await checkpointer.close();
+      walSync.close();
       db.close();
     },
   };

@@ -24,6 +24,15 @@ export const EPOCH_SECONDS_DEFAULT = 60;
  * pings and refusals meanwhile; past this the write is refused SERVICE_UNAVAILABLE (retryable).
  */
 export const STORE_LOCK_WAIT_MS_DEFAULT = 2_000;
+/**
+ * The broker checkpoints its WAL (copies it into the database file) this often, from a worker
+ * thread, never on the event loop (broker/store/sqlite/wal-checkpointer.ts). The first broker
+ * write after a complete checkpoint fsyncs the WAL's new header on the event loop: this is also
+ * the most often that happens.
+ */
+export const WAL_CHECKPOINT_INTERVAL_MS = 5_000;
+/** A WAL that has been checkpointed and starts again is cut back to this size (journal_size_limit). */
+export const WAL_BYTES_KEPT_MAX = 16_777_216;
 /** The first and the longest pause between two tries for the write lock; each try doubles it. */
 export const STORE_LOCK_RETRY_MS_MIN = 2;
 export const STORE_LOCK_RETRY_MS_MAX = 100;

@@ -50,6 +50,8 @@ export class GroupCommit<Tx> {
   private collecting: (() => void)[] | null = null;
   /** The batch being committed; a flush waits for it, so commits never overlap. */
   private committing: Promise<void> | null = null;
+  /** While set, writes are refused with this error instead of queuing (the disk has stalled). */
+  private refusal: { readonly error: unknown } | null = null;
 
   constructor(private readonly runner: BatchRunner<Tx>, private readonly options: GroupCommitOptions) {
     if (!Number.isInteger(options.entriesMax) || options.entriesMax < 1) throw new RangeError('entriesMax must be a positive integer');
@@ -58,6 +60,7 @@ export class GroupCommit<Tx> {
   /** Queues `write` for the next batch; resolves with its value once that batch commits. */
   run<T>(write: GroupWrite<Tx, T>, options: WriteOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error('group commit is closed'));
+    if (this.refusal !== null) return Promise.reject(this.refusal.error);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ write, durable: options.durable ?? true, steps: [], resolve: resolve as (value: unknown) => void, reject });
       if (this.queue.length >= this.options.entriesMax) void this.flush();
@@ -72,6 +75,20 @@ export class GroupCommit<Tx> {
   afterCommit(step: () => void): void {
     if (this.collecting === null) throw new Error('afterCommit outside a batched write');
     this.collecting.push(step);
+  }
+
+  /**
+   * From now on, until `accept()`, refuses new writes with `error`, and withdraws those queued
+   * with it (the batch being committed, if any, goes on to its end).
+   */
+  refuse(error: unknown): void {
+    this.refusal = { error };
+    for (const entry of this.queue.splice(0)) entry.reject(error);
+  }
+
+  /** Takes writes again after `refuse`. */
+  accept(): void {
+    this.refusal = null;
   }
 
   /** Writes queued and not yet committed. */

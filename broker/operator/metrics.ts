@@ -106,9 +106,11 @@ function registerServiceMetrics(registry: Registry, app: BrokerApp): void {
       this.inc({ outcome: 'refused' }, waits.refused);
     },
   });
+  new Counter({ name: 'mqpay_storage_sync_stalls_total', help: 'Commits whose fsync took longer than storeLockWaitMs (the disk stalled); new writes are refused SERVICE_UNAVAILABLE until it ends.', registers: [registry], collect() { readCounter(this, telemetry.storageSyncStalls.count); } });
+  new Gauge({ name: 'mqpay_storage_stalled', help: '1 while a commit has waited for the disk longer than storeLockWaitMs (writes refused), else 0.', registers: [registry], collect() { this.set(telemetry.storageSyncStalls.stalled ? 1 : 0); } });
   new Counter({ name: 'mqpay_slow_clients_dropped_total', help: 'Connections dropped because they held more than outboundBytesPerClientMax unsent (a client that stopped reading).', registers: [registry], collect() { readCounter(this, telemetry.slowClientsDropped); } });
   new Counter({ name: 'mqpay_packets_oversized_total', help: 'Connections closed for announcing an MQTT packet above packetBytesMax.', registers: [registry], collect() { readCounter(this, telemetry.oversizedPackets); } });
-  new Counter({ name: 'mqpay_storage_faults_total', help: 'Writes refused SERVICE_UNAVAILABLE because the ledger\'s disk was full or failing.', registers: [registry], collect() { readCounter(this, telemetry.storageFaults); } });
+  new Counter({ name: 'mqpay_storage_faults_total', help: 'Writes refused SERVICE_UNAVAILABLE because the ledger\'s disk was full or failing, and stalls of a disk too slow to make a commit durable within storeLockWaitMs.', registers: [registry], collect() { readCounter(this, telemetry.storageFaults); } });
   new Counter({ name: 'mqpay_double_signs_total', help: 'Double-signed vouchers recorded as evidence (bounded per channel); each flags its payer.', registers: [registry], collect() { readCounter(this, telemetry.doubleSigns); } });
   new Counter({ name: 'mqpay_auth_failures_total', help: 'MQTT connections refused at CONNECT (bad token, unknown or disabled device, wrong operator token).', registers: [registry], collect() { readCounter(this, telemetry.authFailures); } });
   new Gauge({ name: 'mqpay_devices_connected', help: 'Devices with a live MQTT session.', registers: [registry], collect() { this.set(app.mqtt.online.size); } });

@@ -16,6 +16,7 @@ import { signedByRetiredKey } from './retired-keys.js';
 import { RpcHandler } from './rpc/handler.js';
 import { beginClosing, closeInTransaction, type CloseResult } from './settlement/closing.js';
 import { SettlementScheduler } from './settlement/scheduler.js';
+import { StorageHealth, storageStalledError } from './storage-health.js';
 import type { Telemetry } from './telemetry.js';
 import { UnitOfWork, WriteQueue } from './unit-of-work.js';
 import { VoucherIngest } from './vouchers/ingest.js';
@@ -84,7 +85,10 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
     entriesMax: deps.options.voucherBatchMax,
     onStepError: (error) => logger.error({ err: error }, 'after-commit step of a batched write failed'),
   });
-  const unitOfWork = new UnitOfWork(store, queue, commits, deps.transport, logger, telemetry);
+  // The storage alarm: new vouchers and receipts are refused, queued ones withdrawn, until it clears.
+  const health = new StorageHealth(telemetry);
+  health.onChange((stalled) => (stalled ? commits.refuse(storageStalledError()) : commits.accept()));
+  const unitOfWork = new UnitOfWork(store, queue, commits, deps.transport, logger, telemetry, health);
   const cache = new ChannelCache(store.reads, deps.options.channelCacheEntriesMax);
   const scheduler = new SettlementScheduler(deps, cache, telemetry, unitOfWork);
   const ingest = new VoucherIngest({ deps, cache, telemetry, unitOfWork, verifier: deps.verifier, commits, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
@@ -147,6 +151,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
       scheduler.stop();
       offers.stop();
       await commits.flush();
+      health.close();
     },
   };
 }

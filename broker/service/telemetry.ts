@@ -23,12 +23,14 @@ export type TelemetryEvent =
   | { readonly kind: 'settlement'; readonly result: SettlementResult; readonly durationMs: number }
   /** A write waited for a lock held by another process; `acquired` false: it was refused. */
   | { readonly kind: 'storage.lock-wait'; readonly waitedMs: number; readonly acquired: boolean }
+  /** A commit waited for the disk (its WAL fsync) past the bound (`stalled`), or that wait ended (`recovered`). */
+  | { readonly kind: 'storage.sync-stall'; readonly state: 'stalled' | 'recovered'; readonly waitedMs: number }
   /** A client that stopped reading was dropped: it held `bufferedBytes` unsent. */
   | { readonly kind: 'client.dropped'; readonly bufferedBytes: number }
   /** A connection announced a packet above the size limit and was closed before it was read. */
   | { readonly kind: 'packet.oversized'; readonly sizeBytes: number }
-  /** The store refused a write because the disk is full or failing (SERVICE_UNAVAILABLE). */
-  | { readonly kind: 'storage.fault'; readonly reason: 'disk-full' | 'disk-io' }
+  /** The store refused a write because the disk is full, failing, or too slow to make a commit durable within the bound (SERVICE_UNAVAILABLE). */
+  | { readonly kind: 'storage.fault'; readonly reason: 'disk-full' | 'disk-io' | 'disk-slow' }
   /** What goes on mqpay/v1/ops/events: connects, disconnects, operator actions. */
   | { readonly kind: 'ops.event'; readonly event: OpsEvent }
   /** Double-sign evidence recorded (bounded per channel) [docs/DESIGN.md rule 11]. */
@@ -46,6 +48,8 @@ export class Telemetry {
   private droppedCount = 0;
   private lockWaitsRefused = 0;
   private doubleSignCount = 0;
+  private syncStallCount = 0;
+  private syncStalledNow = false;
   private oversizedCount = 0;
   private storageFaultCount = 0;
   private readonly listeners = new Set<TelemetryListener>();
@@ -61,6 +65,10 @@ export class Telemetry {
       case 'client.dropped': this.droppedCount += 1; break;
       case 'storage.lock-wait': if (event.acquired) this.lockWaitsAcquired += 1; else this.lockWaitsRefused += 1; break;
       case 'double-sign': this.doubleSignCount += 1; break;
+      case 'storage.sync-stall':
+        if (event.state === 'stalled') this.syncStallCount += 1;
+        this.syncStalledNow = event.state === 'stalled';
+        break;
       case 'packet.oversized': this.oversizedCount += 1; break;
       case 'storage.fault': this.storageFaultCount += 1; break;
     }
@@ -104,6 +112,11 @@ export class Telemetry {
   /** Writes that waited for another process's lock: got it in time, or were refused. */
   get storageLockWaits(): { readonly acquired: number; readonly refused: number } {
     return { acquired: this.lockWaitsAcquired, refused: this.lockWaitsRefused };
+  }
+
+  /** Commits whose fsync took longer than the bound, and whether one is waiting like that now. */
+  get storageSyncStalls(): { readonly count: number; readonly stalled: boolean } {
+    return { count: this.syncStallCount, stalled: this.syncStalledNow };
   }
 
   /** Clients dropped because they stopped reading. */

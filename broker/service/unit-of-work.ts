@@ -12,6 +12,7 @@
 import type { Logger } from 'pino';
 import type { Store, StoreTx } from '../store/port.js';
 import type { Effect, TransportPort } from './ports.js';
+import type { StorageHealth } from './storage-health.js';
 import type { Telemetry } from './telemetry.js';
 
 export interface Work {
@@ -47,6 +48,8 @@ export class UnitOfWork {
     private readonly transport: TransportPort,
     private readonly logger: Logger,
     private readonly telemetry: Telemetry,
+    /** While the disk is stalled, a unit of work that has not started is refused (SERVICE_UNAVAILABLE). */
+    private readonly health: StorageHealth,
   ) {}
 
   /**
@@ -55,10 +58,11 @@ export class UnitOfWork {
    * publish is logged: the change is durable and the device re-reads it on reconnect).
    */
   async commit<T>(fn: (work: Work) => Promise<T>): Promise<T> {
-    await this.pending.flush();
+    await this.health.unlessStalled(this.pending.flush());
     const effects: Effect[] = [];
     const steps: (() => void)[] = [];
-    const value = await this.queue.run(async () => {
+    const value = await this.health.whileWaiting((started) => this.queue.run(async () => {
+      started();
       const startedMs = performance.now();
       try {
         return await this.store.transaction((tx) => fn({
@@ -69,7 +73,7 @@ export class UnitOfWork {
       } finally {
         this.telemetry.emit({ kind: 'commit', what: 'unit', writes: 1, durationMs: performance.now() - startedMs });
       }
-    });
+    }));
     for (const step of steps) {
       try {
         step();

@@ -46,6 +46,8 @@ export interface StartBrokerOptions {
   readonly httpHandler?: BrokerOverrides['httpHandler'];
   /** Wraps the real SQLite store (fault injection: held or failed commits). */
   readonly store?: BrokerOverrides['store'];
+  /** Wraps the real WAL fsync (a slow disk: a test holds it on a promise). */
+  readonly syncWal?: BrokerOverrides['syncWal'];
   /** The broker's logger (default: silent), for tests that read what it logs. */
   readonly logger?: BrokerOverrides['logger'];
 }
@@ -61,6 +63,7 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, da
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.httpHandler === undefined ? {} : { httpHandler: options.httpHandler }),
       ...(options.store === undefined ? {} : { store: options.store }),
+      ...(options.syncWal === undefined ? {} : { syncWal: options.syncWal }),
     },
   );
   const ports = await app.listen();

@@ -1,9 +1,12 @@
 // The store port over one SQLite file (better-sqlite3, synchronous). Every method does its work
 // at once and returns a settled promise, so a unit of work of the service runs in one turn of the
-// event loop and nothing from another device can interleave with its transaction.
+// event loop and nothing from another device can interleave with its transaction. With a
+// `syncWal` (the broker), a commit's fsync is the one thing done off the event loop: COMMIT
+// returns without one (synchronous=NORMAL) and the transaction resolves once `syncWal` has made
+// it durable (durable-commit.ts).
 import type { Amount } from '../../../shared/amount.js';
 import { assert, MqpayError } from '../../../shared/errors.js';
-import { STORE_LOCK_RETRY_MS_MAX, STORE_LOCK_RETRY_MS_MIN, STORE_LOCK_WAIT_MS_DEFAULT } from '../../limits.js';
+import { STORE_LOCK_RETRY_MS_MAX, STORE_LOCK_RETRY_MS_MIN, STORE_LOCK_WAIT_MS_DEFAULT, WAL_BYTES_KEPT_MAX } from '../../limits.js';
 import { statement } from '../../../sqlite/statement.js';
 import {
   countOpenChannelsOfPayer, findVoucher, getChannel, insertChannel, insertVoucher, listChannelsOf, listExpiredOpenChannels,
@@ -19,6 +22,8 @@ import { nextEpoch, settleInTransaction, settlementChannels } from './settle.js'
 import { recordDeviceCertificate } from './device-certificates.js';
 import { keyHolder, replaceDeviceKey, retiredKeysOf } from './device-keys.js';
 import { pruneSettledVouchers } from './retention.js';
+import { awaitDurable, type SyncStall } from './durable-commit.js';
+import type { SyncWal } from './wal-sync.js';
 import { currentOffers, deleteExpiredOffers, offerOf, putOffer } from './offers.js';
 import { ledgerCurrency } from './ledger-currency.js';
 
@@ -117,6 +122,14 @@ export interface SqliteStoreOptions {
   readonly lockWaitMs: number;
   /** Told when a write had to wait for the lock, and whether it got it (logs, metrics, alarms). */
   readonly onLockWait?: (waited: { readonly waitedMs: number; readonly acquired: boolean }) => void;
+  /**
+   * Makes the commits so far durable, off the event loop (wal-sync.ts). With it the connection
+   * commits with synchronous=NORMAL and no automatic checkpoints (the broker checkpoints from a
+   * worker, wal-checkpointer.ts); without it, synchronous=FULL fsyncs in COMMIT (tools, tests).
+   */
+  readonly syncWal?: SyncWal;
+  /** Told when a commit waited for the disk longer than `lockWaitMs`, and when that ended. */
+  readonly onSyncStall?: (stall: SyncStall) => void;
   /** Told when a write was refused for a full or failing disk (alarms). */
   readonly onFault?: (reason: 'disk-full' | 'disk-io') => void;
 }
@@ -174,11 +187,37 @@ async function beginImmediate(db: Db, options: SqliteStoreOptions): Promise<void
   }
 }
 
+/** COMMIT, then (with a `syncWal`) the wait for it to be durable; a failed COMMIT rolls back. */
+async function commitDurably(db: Db, options: SqliteStoreOptions): Promise<void> {
+  try {
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw storageFault(error, options);
+  }
+  const syncWal = options.syncWal;
+  if (syncWal === undefined) return;
+  try {
+    await awaitDurable({ syncWal, stallMs: options.lockWaitMs, ...(options.onSyncStall === undefined ? {} : { onSyncStall: options.onSyncStall }) });
+  } catch (error) {
+    options.onFault?.('disk-io');
+    throw error;
+  }
+}
+
+/** No fsync in COMMIT, and no checkpoint on this connection (both would run on the event loop). */
+function syncOffTheEventLoop(db: Db): void {
+  db.pragma('synchronous = NORMAL');
+  db.pragma('wal_autocheckpoint = 0');
+  db.pragma(`journal_size_limit = ${WAL_BYTES_KEPT_MAX}`);
+}
+
 export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTIONS): Store {
   const reads = readsOf(db);
   const tx = txOf(db, reads);
   // Writes wait for the lock with timers (beginImmediate), never inside SQLite on the event loop.
   db.pragma('busy_timeout = 0');
+  if (options.syncWal !== undefined) syncOffTheEventLoop(db);
   return {
     reads,
     async transaction(work) {
@@ -193,12 +232,7 @@ export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTION
         if (db.inTransaction) db.exec('ROLLBACK');
         throw storageFault(error, options);
       }
-      try {
-        db.exec('COMMIT');
-      } catch (error) {
-        if (db.inTransaction) db.exec('ROLLBACK');
-        throw storageFault(error, options);
-      }
+      await commitDurably(db, options);
       return value;
     },
     async batch(writes) {
@@ -220,11 +254,11 @@ export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTION
             outcomes.push({ ok: false, error: storageFault(error, options) });
           }
         }
-        db.exec('COMMIT');
       } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');
         throw storageFault(error, options);
       }
+      await commitDurably(db, options);
       assert(outcomes.length === writes.length, 'one outcome per write');
       return outcomes;
     },

@@ -1,0 +1,165 @@
+// A slow disk: the broker's commit fsync (the WAL's fdatasync, off the event loop) is held on a
+// promise the test releases, as a disk taking seconds to flush would hold it. While it is held,
+// the broker answers pings, reads and refusals; the write waiting for it is not answered; once the
+// wait passes the bound the storage alarm is raised (a `disk-slow` storage fault: log, metrics,
+// the operator's alarms stream) and new writes are refused SERVICE_UNAVAILABLE (retryable).
+// After the release the held write is accepted, the alarm clears, writes are taken again, and the ledger reopened from its file holds
+// everything that was acknowledged. The broker runs in this process: had it waited for the disk
+// on the event loop, none of this test's steps could run while the fsync is held.
+import { afterEach, describe, expect, it } from 'vitest';
+import { auditLedger } from '../broker/store/sqlite/audit.js';
+import { getChannel } from '../broker/store/sqlite/channels.js';
+import { openDatabase } from '../broker/store/sqlite/open-database.js';
+import type { SyncWal } from '../broker/store/sqlite/wal-sync.js';
+import type { TelemetryEvent } from '../broker/service/telemetry.js';
+import { incidentOf } from '../broker/operator/http/alarm-monitor.js';
+import type { DeviceLink } from '../agent/link/link.js';
+import { generateKeyPair } from '../shared/keys.js';
+import { amountOf } from '../shared/amount.js';
+import { MqpayError } from '../shared/errors.js';
+import { toHex } from '../shared/hex.js';
+import { newChannelId } from '../shared/ids.js';
+import { payVoucher, random, signedVoucher, startBroker, tempDir, type RunningBroker } from './helpers/broker-fixture.js';
+
+/** A disk whose fsyncs can be held: each held one waits for `release()`, then runs for real. */
+class HeldDisk {
+  private holding = false;
+  private readonly held: (() => void)[] = [];
+  private onHeld: (() => void) | null = null;
+
+  hold(): Promise<void> {
+    this.holding = true;
+    return new Promise((resolve) => (this.onHeld = resolve));
+  }
+
+  get pending(): number {
+    return this.held.length;
+  }
+
+  release(): void {
+    this.holding = false;
+    for (const go of this.held.splice(0)) go();
+  }
+
+  wrap(real: SyncWal): SyncWal {
+    return async () => {
+      if (this.holding) {
+        await new Promise<void>((resolve) => {
+          this.held.push(resolve);
+          this.onHeld?.();
+        });
+      }
+      await real();
+    };
+  }
+}
+
+function nextEvent(broker: RunningBroker, match: (event: TelemetryEvent) => boolean): Promise<TelemetryEvent> {
+  return new Promise((resolve) => {
+    const off = broker.app.service.telemetry.on((event) => {
+      if (!match(event)) return;
+      off();
+      resolve(event);
+    });
+  });
+}
+
+function ping(link: DeviceLink): Promise<void> {
+  return new Promise((resolve) => {
+    const onPacket = (packet: { cmd: string }) => {
+      if (packet.cmd !== 'pingresp') return;
+      link.client.off('packetreceive', onPacket);
+      resolve();
+    };
+    link.client.on('packetreceive', onPacket);
+    link.client.sendPing();
+  });
+}
+
+const dir = tempDir('mqpay-slow-disk-');
+let broker: RunningBroker | null = null;
+let disk = new HeldDisk();
+afterEach(async () => {
+  disk.release();
+  await broker?.stop();
+  broker = null;
+  dir.remove();
+});
+
+describe('a slow disk', () => {
+  it('pings, reads and refusals are answered while a commit waits for its fsync; writes past the bound get SERVICE_UNAVAILABLE; all resumes and nothing acknowledged is lost', async () => {
+    disk = new HeldDisk();
+    broker = await startBroker({ storeLockWaitMs: 300 }, dir.path, { syncWal: (real) => disk.wrap(real) });
+    const keys = broker.enrol('car-slow', '10');
+    const bystanderKeys = broker.enrol('bike-slow', '5');
+    broker.enrol('meter-slow');
+    const car = await broker.link('car-slow', keys);
+    const bystander = await broker.link('bike-slow', bystanderKeys);
+    const channelId = newChannelId(random);
+    await car.request('channel.open', { channel: toHex(channelId), payee: 'meter-slow', deposit: '2', durationSeconds: 600 });
+    expect((await payVoucher(car, signedVoucher(keys, { channelId, seq: 1n, total: amountOf(100n) }))).type).toBe('voucher.accepted');
+
+    // The disk stops: the next commit (voucher 2) waits for its fsync, unanswered.
+    const held = disk.hold();
+    let heldAnswer: Record<string, unknown> | null = null;
+    const heldVoucher = payVoucher(car, signedVoucher(keys, { channelId, seq: 2n, total: amountOf(200n) })).then((reply) => (heldAnswer = reply));
+    await held;
+
+    // Meanwhile: a ping, another device's read and a forged voucher's refusal, each answered
+    // while the fsync is still held. (The payer's own reads wait for its voucher in flight, by
+    // design: a device reads its own writes.)
+    await ping(bystander);
+    expect(await bystander.request('wallet.balance', {})).toEqual({ device: 'bike-slow', balance: '5' });
+    const forged = signedVoucher(generateKeyPair(random), { channelId, seq: 3n, total: amountOf(300n) });
+    expect(await payVoucher(car, forged)).toMatchObject({ type: 'voucher.rejected', seq: '3', error: { code: 'SIGNATURE_INVALID' } });
+    expect(disk.pending).toBe(1);
+    expect(heldAnswer).toBeNull();
+
+    // Past the bound: the alarm (a storage fault, as a full disk raises), and writes are refused.
+    const alarms: TelemetryEvent[] = [];
+    const off = broker.app.service.telemetry.on((event) => {
+      if (event.kind === 'storage.sync-stall' || event.kind === 'storage.fault') alarms.push(event);
+    });
+    if (!broker.app.service.telemetry.storageSyncStalls.stalled) await nextEvent(broker, (event) => event.kind === 'storage.sync-stall');
+    expect(broker.app.service.telemetry.storageSyncStalls).toEqual({ count: 1, stalled: true });
+    const voucher3 = signedVoucher(keys, { channelId, seq: 3n, total: amountOf(300n) });
+    expect(await payVoucher(car, voucher3)).toMatchObject({ type: 'voucher.rejected', seq: '3', error: { code: 'SERVICE_UNAVAILABLE', retryable: true } });
+    const secondChannel = newChannelId(random);
+    const open = bystander.request('channel.open', { channel: toHex(secondChannel), payee: 'meter-slow', deposit: '1', durationSeconds: 600 });
+    await expect(open).rejects.toBeInstanceOf(MqpayError);
+    await expect(open).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryable: true });
+    expect(await bystander.request('wallet.balance', {})).toEqual({ device: 'bike-slow', balance: '5' });
+    await ping(car);
+    expect(disk.pending).toBe(1);
+    expect(heldAnswer).toBeNull();
+
+    // The disk is back: the held voucher is accepted, the alarm clears, writes go through.
+    const recovered = nextEvent(broker, (event) => event.kind === 'storage.sync-stall' && event.state === 'recovered');
+    disk.release();
+    await heldVoucher;
+    expect(heldAnswer).toMatchObject({ type: 'voucher.accepted', seq: '2' });
+    await recovered;
+    off();
+    expect(alarms.map((event) => (event.kind === 'storage.fault' ? `${event.kind}:${event.reason}` : `${event.kind}:${(event as { state: string }).state}`))).toEqual([
+      'storage.sync-stall:stalled', 'storage.fault:disk-slow', 'storage.sync-stall:recovered',
+    ]);
+    // The operator's alarms stream shows it as a storage fault, counted with the others.
+    expect(incidentOf(alarms[1] as TelemetryEvent)).toEqual({ kind: 'storage.fault', client: null, code: 'SERVICE_UNAVAILABLE', detail: 'disk-slow' });
+    expect(broker.app.service.telemetry.storageFaults).toBe(1);
+    expect(broker.app.service.telemetry.storageSyncStalls).toEqual({ count: 1, stalled: false });
+    expect((await payVoucher(car, voucher3)).type).toBe('voucher.accepted');
+    await bystander.request('channel.open', { channel: toHex(secondChannel), payee: 'meter-slow', deposit: '1', durationSeconds: 600 });
+
+    // Reopened from its file, the ledger holds everything acknowledged, and audits clean.
+    await broker.stop();
+    broker = null;
+    const db = openDatabase(dir.path);
+    try {
+      expect(getChannel(db, channelId)).toMatchObject({ latestSeq: 3n, latestTotal: 300n });
+      expect(getChannel(db, secondChannel)).toMatchObject({ state: 'open' });
+      expect(auditLedger(db).filter((check) => !check.ok)).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+});

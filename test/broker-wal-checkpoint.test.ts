@@ -1,0 +1,78 @@
+// The broker's WAL is checkpointed by a worker thread on its own connection (the broker's has
+// wal_autocheckpoint=0 and commits with synchronous=NORMAL, its fsync done by `syncWal` off the
+// event loop). The checkpoint copies every frame into the database file; the WAL then starts
+// again from its top, in the same file (the WAL fsync's fd stays the right one), and the
+// ledger reopened afterwards holds every commit.
+import { statSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { addDeviceInTransaction } from '../broker/store/sqlite/devices.js';
+import { openDatabase, type Db } from '../broker/store/sqlite/open-database.js';
+import { sqliteStore } from '../broker/store/sqlite/store.js';
+import { WalCheckpointer, type CheckpointResult } from '../broker/store/sqlite/wal-checkpointer.js';
+import { openWalSync, type WalSync } from '../broker/store/sqlite/wal-sync.js';
+import { generateKeyPair } from '../shared/keys.js';
+import { random, tempDir } from './helpers/broker-fixture.js';
+
+const COMMITS = 200;
+const dir = tempDir('mqpay-wal-');
+let db: Db | null = null;
+let walSync: WalSync | null = null;
+let checkpointer: WalCheckpointer | null = null;
+afterEach(async () => {
+  await checkpointer?.close();
+  walSync?.close();
+  db?.close();
+  dir.remove();
+});
+
+describe('WAL checkpoints in a worker', () => {
+  it('copies the whole WAL into the database file, restarts it in the same file, and loses nothing', async () => {
+    db = openDatabase(dir.path);
+    addDeviceInTransaction(db, 'dev', generateKeyPair(random).publicKey, Date.now());
+    walSync = openWalSync(db.name);
+    const store = sqliteStore(db, { lockWaitMs: 5_000, syncWal: walSync.syncWal });
+    expect(db.pragma('synchronous', { simple: true })).toBe(1n); // NORMAL
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0n);
+    const write = (id: number) => store.transaction((tx) => tx.storeAnswer('dev', `r${id}`, 'wallet.balance', { digest: 'd', response: '{}' }, Date.now(), 1_000_000));
+    for (let id = 0; id < COMMITS; id++) await write(id);
+    const walInode = statSync(`${db.name}-wal`).ino;
+
+    const results: CheckpointResult[] = [];
+    let onResult: (() => void) | null = null;
+    const nextResult = () => new Promise<CheckpointResult>((resolve) => {
+      onResult = () => resolve(results.at(-1) as CheckpointResult);
+    });
+    checkpointer = new WalCheckpointer(db.name, (result) => {
+      results.push(result);
+      onResult?.();
+    });
+    let first = nextResult();
+    checkpointer.checkpointNow();
+    let result = await first;
+    // Another connection of this process may hold a read snapshot for a moment: try again.
+    for (let tries = 1; !(result.ok && result.walFrames === result.checkpointed); tries++) {
+      expect(tries).toBeLessThan(50);
+      first = nextResult();
+      checkpointer.checkpointNow();
+      result = await first;
+    }
+    expect(result.walFrames).toBeGreaterThanOrEqual(COMMITS);
+
+    // The next commit starts the WAL again from its top: a checkpoint now finds a few frames.
+    await write(COMMITS);
+    const again = nextResult();
+    checkpointer.checkpointNow();
+    const after = await again;
+    expect(after).toMatchObject({ ok: true });
+    expect(after.walFrames).toBeLessThan(10);
+    expect(statSync(`${db.name}-wal`).ino).toBe(walInode);
+
+    await checkpointer.close();
+    checkpointer = null;
+    walSync.close();
+    walSync = null;
+    db.close();
+    db = openDatabase(dir.path, { readonly: true });
+    expect(db.prepare('SELECT count(*) FROM requests').pluck().get()).toBe(BigInt(COMMITS + 1));
+  });
+});
