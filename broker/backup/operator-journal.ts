@@ -4,9 +4,9 @@
 // after the backup's snapshot are listed as commands with their idempotency keys; the same keys
 // make running them again safe (an action already in the ledger moves nothing).
 //
-// To journal a new kind of action (payouts, moves): add its member to `JournalAction`, a case to
-// `commandOf`, and call `appendJournal` where the action commits (see routes-wallets.ts and
-// admin-commands.ts for fundings).
+// To journal a new kind of action: add its member to the entry schema, a case to `commandOf` and
+// to `transferIdOf`, and call `appendJournal` where the action commits (see routes-wallets.ts and
+// admin-commands.ts for fundings, routes-outflows.ts and money-out-commands.ts for payouts and moves).
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
