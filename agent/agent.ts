@@ -81,7 +81,7 @@ function buildContext(options: CreateAgentOptions): AgentContext {
   const random = options.random ?? systemRandom;
   const logger = options.logger ?? silentLogger;
   const db = openState(home.statePath);
-  const trust = new ServiceKeyTrust(db, home.config.servicePublicKey);
+  const trust = new ServiceKeyTrust(db, home.config.servicePublicKey, home.config.currency);
   const device = home.config.device;
   const link = openLink(options, device, home.keys.secretKey, options.brokerId ?? home.config.brokerId, brokerUrl, clock, random, tls);
   const batch = new GroupCommit(sqliteBatch(db), { entriesMax: WRITE_BATCH_ENTRIES_MAX, onStepError: (error) => logger.error({ err: (error as Error)?.message }, 'after-commit step failed') });

@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { amountOf, formatAmount, parseAmount } from '../shared/amount.js';
+import { checkCurrencyCode, DEFAULT_CURRENCY } from '../shared/currency.js';
 import { integerOption, requirePath, requireString, type Command, type CommandInput } from '../cli/command.js';
 import { ConfigError } from '../cli/config-file.js';
 import { configScope, withConfigLayers } from '../cli/config-layers.js';
@@ -52,6 +53,7 @@ function configInputOf(input: CommandInput, dataDir: string, operatorToken: stri
   const tlsCertFile = path('tls-cert');
   return {
     dataDir,
+    currency: typeof input.values.currency === 'string' ? checkCurrencyCode(input.values.currency) : null,
     host: requireString(input, 'host'),
     // With a certificate, plain text is off unless asked for by port.
     mqttPort: integerOption(input, 'mqtt-port', 0, 65535) ?? (tlsCertFile === null ? MQTT_PORT_DEFAULT : null),
@@ -120,6 +122,7 @@ const brokerCommandPlain: Command = {
     'device-max-per-hour': { type: 'string', description: 'server-side default: most a device may spend over the last hour (rolling)' },
     'device-max-per-day': { type: 'string', description: 'server-side default: most a device may spend over the last day (rolling); also the most one channel may hold unspent' },
     'broker-id': { type: 'string', description: 'broker id that connect tokens must name', default: 'mqpay' },
+    currency: { type: 'string', description: `ISO 4217 code: a new ledger keeps it for ever (default ${DEFAULT_CURRENCY}); an existing ledger must already keep it, else the broker refuses to start` },
     'operator-token': { type: 'string', description: 'operator token (else $MQPAY_OPERATOR_TOKEN, else DATA/operator.token)' },
     'backup-dir': { type: 'string', description: 'directory for scheduled backups and the operator journal (put it on another disk than --data)' },
     'backup-every': { type: 'string', description: 'take a checked online backup this often, e.g. 15m, 1h, 30s (needs --backup-dir)' },
@@ -159,7 +162,7 @@ const brokerCommandPlain: Command = {
     };
     if (app.tls !== null) process.on('SIGHUP', reload);
     input.stdout(`service public key: ${app.servicePublicKeyHex}`);
-    input.stdout(`data: ${dataDir}; settlement every ${app.config.epochSeconds} s; close window ${app.config.closeWindowSeconds} s; ${describeLimitDefaults(app.config)}`);
+    input.stdout(`data: ${dataDir}; settlement every ${app.config.epochSeconds} s; close window ${app.config.closeWindowSeconds} s; currency ${app.currency}; ${describeLimitDefaults(app.config)}`);
     if (app.config.backupDir !== null) input.stdout(`backups: ${app.config.backupDir}${app.backups === null ? ' (operator journal only; no --backup-every)' : `, every ${app.config.backupEverySeconds} s, keeping ${app.config.backupKeep}`}`);
     await input.io.untilStopped();
     process.off('SIGHUP', reload);

@@ -17,6 +17,8 @@ import { BACKUP_EVERY_SECONDS_MAX, BACKUP_EVERY_SECONDS_MIN, BACKUP_KEEP_DEFAULT
 
 export const brokerConfigSchema = z.strictObject({
   dataDir: z.string().min(1),
+  /** The ledger currency (ISO 4217): a new ledger gets it; an existing one must already have it. null: the ledger's (or the default for a new one). */
+  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code of three upper-case letters').nullable().default(null),
   host: z.string().default('127.0.0.1'),
   /** Plain-text MQTT port; 0 picks a free port (tests); null = no plain-text MQTT listener. */
   mqttPort: z.number().int().min(0).max(65535).nullable().default(MQTT_PORT_DEFAULT),

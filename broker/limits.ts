@@ -131,6 +131,12 @@ export const DEVICE_ACTIVITY_ITEMS_MAX = 100;
 /** Idempotency keys of wallet funding (the same alphabet as request ids). */
 export const IDEMPOTENCY_KEY_LENGTH_MAX = 64;
 
+/**
+ * Rows one export (`mqpay export`, `GET /api/export`) answers at most; a range holding more is
+ * MESSAGE_TOO_LARGE and asks for a narrower one, so one request never builds an unbounded answer.
+ */
+export const EXPORT_ROWS_MAX = 100_000;
+
 // Operator commands
 
 /** `mqpay settlements --watch --data`: how often SQLite is polled, and most rows read per poll. */

@@ -30,7 +30,7 @@ const MEMO_SALT = range(0x40, 16);
 const voucher: Voucher = { channelId: CHANNEL, seq: 42n, total: parseAmount('12.345678'), expiresAtSeconds: 1_767_225_600n, memoDigest: memoDigestOf('coffee, 2 cups', MEMO_SALT) };
 const voucherNoMemo: Voucher = { ...voucher, seq: 43n, memoDigest: null };
 const receipt: Receipt = { channelId: CHANNEL, seq: 42n, total: parseAmount('12.345678') };
-const certificate: ChannelCertificate = { channelId: CHANNEL, payer: 'ev.car-7', payerKey: SIGNER_KEY, payee: 'charger_2', payeeKey: PAYEE_KEY, deposit: parseAmount('50'), expiresAtSeconds: 1_767_225_600n, revision: 3 };
+const certificate: ChannelCertificate = { channelId: CHANNEL, payer: 'ev.car-7', payerKey: SIGNER_KEY, payee: 'charger_2', payeeKey: PAYEE_KEY, deposit: parseAmount('50'), currency: 'EUR', expiresAtSeconds: 1_767_225_600n, revision: 3 };
 // v3: the payee-signed offer (signed here by the signer seed, standing for the seller's key).
 const offer: Offer = { seller: 'charger_2', currency: 'EUR', unit: 'kWh', price: parseAmount('0.25'), issuedAtMs: 1_767_225_600_123n, expiresAtSeconds: 1_767_312_000n };
 const token: ConnectToken = { device: 'ev.car-7', broker: 'mqpay-eu-1', timeMs: 1_767_225_600_123n, nonce: range(0x10, 16) };
@@ -48,6 +48,11 @@ const flip = (bytes: Uint8Array, at: number, value: number): string => {
   return toHex(copy);
 };
 const vBytes = encodeVoucher(voucher);
+// v3: the certificate's layout version 2 carries the ledger currency at byte 179 (3 ASCII A-Z).
+const cBytes = encodeCertificate(certificate);
+const CERTIFICATE_CURRENCY_AT = 179;
+const certificateV1 = new Uint8Array([...cBytes.subarray(0, CERTIFICATE_CURRENCY_AT), ...cBytes.subarray(CERTIFICATE_CURRENCY_AT + 3)]);
+certificateV1[8] = 1;
 const oBytes = encodeOffer(offer);
 /** The offer with bytes [at, at + values.length) replaced. */
 const patch = (bytes: Uint8Array, at: number, values: readonly number[]): string => {
@@ -56,13 +61,13 @@ const patch = (bytes: Uint8Array, at: number, values: readonly number[]): string
   return toHex(copy);
 };
 const encodings = {
-  description: 'mqpay signed binary encodings, layout version 1 (docs/PROTOCOL.md). Hex is lower-case; integers are decimal strings ({"$bigint": "..."}); amounts are micro-units. Signatures are RFC 8032 ed25519 by the key whose 32-byte seed is given (deterministic). "invalid" entries must be refused by the decoder with the error code given.',
+  description: 'mqpay signed binary encodings (docs/PROTOCOL.md): vouchers, receipts and connect tokens in layout version 1, channel certificates in layout version 2 (with the ledger currency). Hex is lower-case; integers are decimal strings ({"$bigint": "..."}); amounts are micro-units. Signatures are RFC 8032 ed25519 by the key whose 32-byte seed is given (deterministic). "invalid" entries must be refused by the decoder with the error code given.',
   keys: { signer: { seed: toHex(SIGNER_SEED), publicKey: toHex(SIGNER_KEY) }, payee: { seed: toHex(PAYEE_SEED), publicKey: toHex(PAYEE_KEY) } },
   valid: [
     valid('voucher', 'voucher with a salted memo digest', voucher, vBytes, { memo: 'coffee, 2 cups', memoSalt: toHex(MEMO_SALT) }),
     valid('voucher', 'voucher without a memo', voucherNoMemo, encodeVoucher(voucherNoMemo)),
     valid('receipt', 'receipt', receipt, encodeReceipt(receipt)),
-    valid('certificate', 'channel certificate, revision 3', certificate, encodeCertificate(certificate)),
+    valid('certificate', 'channel certificate (layout version 2, in EUR), revision 3', certificate, cBytes),
     valid('connectToken', 'connect token', token, encodeConnectToken(token)),
     valid('offer', 'offer, 0.25 EUR per kWh', offer, oBytes, { digest: toHex(offerDigestOf(oBytes)) }),
     valid('keyRotation', 'key rotation (v3)', rotation, rBytes, { newSigner: 'payee', newSignature: toHex(sign(rBytes, PAYEE_SEED)) }),
@@ -75,6 +80,10 @@ const encodings = {
     { kind: 'voucher', name: 'seq 0', bytes: toHex(new Uint8Array([...vBytes.subarray(0, 41), 0, 0, 0, 0, 0, 0, 0, 0, ...vBytes.subarray(49)])), error: 'ENCODING_INVALID' },
     { kind: 'voucher', name: 'memo flag 2', bytes: flip(vBytes, 65, 2), error: 'ENCODING_INVALID' },
     { kind: 'voucher', name: 'memo flag 0 with a non-zero digest', bytes: flip(vBytes, 65, 0), error: 'ENCODING_INVALID' },
+    { kind: 'certificate', name: 'layout version 1 (191 bytes, no currency)', bytes: toHex(certificateV1), error: 'ENCODING_INVALID' },
+    { kind: 'certificate', name: 'layout version 1 byte on version 2 bytes', bytes: flip(cBytes, 8, 1), error: 'ENCODING_INVALID' },
+    { kind: 'certificate', name: 'currency in lower case (eUR)', bytes: flip(cBytes, CERTIFICATE_CURRENCY_AT, 0x65), error: 'CURRENCY_INVALID' },
+    { kind: 'certificate', name: 'currency with a zero byte', bytes: flip(cBytes, CERTIFICATE_CURRENCY_AT + 2, 0), error: 'CURRENCY_INVALID' },
     // Offer layout: tag 0-7, version 8, seller 9-41, currency 42-44, unit 45-61, price 62-69, issued 70-77, expires 78-85.
     { kind: 'offer', name: 'one byte short', bytes: toHex(oBytes.subarray(0, oBytes.length - 1)), error: 'ENCODING_INVALID' },
     { kind: 'offer', name: 'a trailing byte', bytes: `${toHex(oBytes)}00`, error: 'ENCODING_INVALID' },

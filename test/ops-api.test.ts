@@ -206,13 +206,13 @@ describe('wallets', () => {
 
   it('funds once per idempotency key (header or body) and lists balances', async () => {
     const first = await expectAnswer('POST', fund, '/api/wallets/charger-1/fund', 201, { body: { amount: '1.25' }, headers: { 'idempotency-key': 'top-up-1' } });
-    expect(first).toEqual({ device: 'charger-1', amount: '1.25', balance: '1.25', moved: true, idempotencyKey: 'top-up-1' });
+    expect(first).toEqual({ device: 'charger-1', amount: '1.25', balance: '1.25', currency: 'EUR', moved: true, idempotencyKey: 'top-up-1' });
     const again = await expectAnswer('POST', fund, '/api/wallets/charger-1/fund', 200, { body: { amount: '1.25', idempotencyKey: 'top-up-1' } });
     expect(again).toMatchObject({ moved: false, balance: '1.25' });
     expectProblem(await broker.api('POST', '/api/wallets/charger-1/fund', { body: { amount: '2', idempotencyKey: 'top-up-1' } }), 409, 'IDEMPOTENCY_CONFLICT');
     expectProblem(await broker.api('POST', '/api/wallets/car-1/fund', { body: { amount: '1.25', idempotencyKey: 'top-up-1' } }), 409, 'IDEMPOTENCY_CONFLICT');
     const wallets = await expectAnswer('GET', '/api/wallets', '/api/wallets', 200);
-    expect(wallets.items).toContainEqual({ device: 'charger-1', balance: '1.25' });
+    expect(wallets.items).toContainEqual({ device: 'charger-1', balance: '1.25', currency: 'EUR' });
     expect((await expectAnswer('GET', '/api/wallets', '/api/wallets?limit=1&offset=1', 200)).items).toHaveLength(1);
     expectProblem(await broker.api('GET', '/api/wallets?offset=abc'), 400, 'MESSAGE_INVALID');
   });
@@ -300,7 +300,7 @@ describe('channels and settlements', () => {
     expect(closed).toMatchObject({ settled: '0.0065', refunded: '2.4935', channel: { state: 'closed', closeRequestedBy: 'operator-immediate', closesAt: null } });
     expect(closed.settlement).toBe(`close-${channel.channelHex}`);
     expectProblem(await broker.api('POST', `/api/channels/${channel.channelHex}/close`), 409, 'CHANNEL_CLOSED');
-    expect((await expectAnswer('GET', '/api/wallets', '/api/wallets', 200)).items).toContainEqual({ device: 'car-1', balance: '9.9935' });
+    expect((await expectAnswer('GET', '/api/wallets', '/api/wallets', 200)).items).toContainEqual({ device: 'car-1', balance: '9.9935', currency: 'EUR' });
   });
 });
 
@@ -319,6 +319,24 @@ describe('ledger', () => {
     expectProblem(await broker.api('GET', '/api/ledger/audit?verifySignatures=maybe'), 400, 'MESSAGE_INVALID');
     // Never restored, no scheduled backups: both null (test/backup-restore-drill.test.ts shows a restored one).
     expect(await expectAnswer('GET', '/api/ledger/restore', '/api/ledger/restore', 200)).toEqual({ restored: null, backups: null });
+  });
+});
+
+describe('money out and the export', () => {
+  // The behaviour is in money-out-api.test.ts; here each route answers as it documents, and bad input is a 400.
+  it('payouts, fees payouts, moves and the export answer their documented schemas; bad input is a 400', async () => {
+    broker.enrol('spare-1');
+    await expectAnswer('POST', '/api/wallets/{device}/payouts', '/api/wallets/car-1/payouts', 201, { body: { amount: '0.5', idempotencyKey: 'out-1' } });
+    expectProblem(await broker.api('POST', '/api/wallets/car-1/payouts', { body: { amount: '0.5' } }), 400, 'MESSAGE_INVALID');
+    expectProblem(await broker.api('POST', '/api/fees/payouts', { body: { amount: 'x', idempotencyKey: 'fee-1' } }), 400, 'AMOUNT_INVALID');
+    expectProblem(await broker.api('POST', '/api/fees/payouts', { body: { amount: '1', idempotencyKey: 'fee-1' } }), 409, 'INSUFFICIENT_FUNDS');
+    await expectAnswer('POST', '/api/wallets/{device}/moves', '/api/wallets/car-1/moves', 201, { body: { to: 'spare-1', amount: '0.25', idempotencyKey: 'mv-1' } });
+    expectProblem(await broker.api('POST', '/api/wallets/car-1/moves', { body: { to: 'spare-1', amount: '0.25', idempotencyKey: 'mv-2', extra: 1 } }), 400, 'MESSAGE_INVALID');
+    await expectAnswer('GET', '/api/export', '/api/export?from=2000-01-01&to=2100-01-01', 200);
+    expectProblem(await broker.api('GET', '/api/export?from=2000-01-01&to=2100-01-01&format=xml'), 400, 'MESSAGE_INVALID');
+    // The fees route: a 2xx needs fees, which this broker (fee 0) never collects; a 409 above proves it is served.
+    broker.app.db.prepare("INSERT INTO transfers (id, from_account, to_account, amount, kind, created_at_ms) VALUES ('fee:test', (SELECT id FROM accounts WHERE name = 'wallet:spare-1'), 2, 1, 'fee', 0)").run();
+    await expectAnswer('POST', '/api/fees/payouts', '/api/fees/payouts', 201, { body: { amount: '0.000001', idempotencyKey: 'fee-2' } });
   });
 });
 

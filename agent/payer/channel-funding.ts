@@ -64,6 +64,7 @@ export class ChannelFunding {
 
   private async open(payee: string, deposit: Amount): Promise<PayerChannel> {
     const { db, batch, clock, random, config } = this.ctx;
+    this.ctx.trust.refuseKnownMismatch(); // no deposit escrowed in a currency this device does not pay in
     let channel = openingPayerChannel(db, payee);
     if (channel === null) {
       const id = newChannelId(random);

@@ -28,6 +28,8 @@ export interface Effect {
 }
 
 export interface ServiceOptions {
+  /** The ledger's currency (ISO 4217), written into every channel certificate [docs/DESIGN.md rule 13]. */
+  readonly currency: string;
   readonly brokerId: string;
   readonly epochSeconds: number;
   /** A channel whose unsettled amount reaches this is settled early (micro-units; 0 = never). */

@@ -7,7 +7,7 @@ import { MqpayError } from '../../shared/errors.js';
 import type { OutboxKind } from '../../shared/topics.js';
 import { GroupCommit } from '../../sqlite/group-commit.js';
 import { CHANNELS_PER_DEVICE_MAX } from '../../shared/limits.js';
-import type { ChannelRow, DeviceLimits, DeviceRow, FundOutcome, SettlementOutcome, StoreTx } from '../store/port.js';
+import type { ChannelRow, DeviceLimits, DeviceRow, FundOutcome, OutflowOutcome, SettlementOutcome, StoreTx } from '../store/port.js';
 import { ChannelCache } from './channel-cache.js';
 import type { ServiceDeps } from './ports.js';
 import { OfferDesk } from './offers.js';
@@ -46,6 +46,10 @@ export interface SettlementService {
   closeDue(): Promise<number>;
   /** Funds a wallet from outside; `key` is the caller's idempotency key (IDEMPOTENCY_CONFLICT if reused for another funding). */
   fund(device: string, amount: Amount, key: string): Promise<FundOutcome>;
+  /** Pays out of an account ('wallet:{device}' or 'fees') to external, once per key [docs/DESIGN.md rule 13]. */
+  payout(from: string, amount: Amount, key: string): Promise<OutflowOutcome>;
+  /** Moves from one device's wallet to another's, once per key (an operator's recovery). */
+  move(fromDevice: string, toDevice: string, amount: Amount, key: string): Promise<OutflowOutcome>;
   /** Enrols a device; `certificateSha256` records the TLS client certificate it must present under mutual TLS. */
   enrol(device: string, publicKey: Uint8Array, certificateSha256?: string): Promise<DeviceRow>;
   /**
@@ -146,6 +150,8 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
     }),
     closeDue: () => scheduler.closeDue(),
     fund: (device, amount, key) => unitOfWork.commit((work) => work.tx.fund({ device, amount, key, nowMs: deps.clock.nowMs() })),
+    payout: (from, amount, key) => unitOfWork.commit((work) => work.tx.payout({ from, amount, key, nowMs: deps.clock.nowMs() })),
+    move: (fromDevice, toDevice, amount, key) => unitOfWork.commit((work) => work.tx.move({ fromDevice, toDevice, amount, key, nowMs: deps.clock.nowMs() })),
     enrol: (device, publicKey, certificateSha256) => unitOfWork.commit(async (work) => {
       const row = await work.tx.addDevice(device, publicKey, deps.clock.nowMs());
       if (certificateSha256 !== undefined) await work.tx.recordDeviceCertificate(device, certificateSha256);

@@ -179,6 +179,32 @@ export interface FundInput {
 /** 'already': the key was used before for exactly this funding. Another use is IDEMPOTENCY_CONFLICT. */
 export type FundOutcome = { readonly kind: 'funded' | 'already'; readonly balance: Amount };
 
+/** Money out of a wallet or the fees account to external [docs/DESIGN.md rule 13]. */
+export interface PayoutInput {
+  /** The account paid out: 'wallet:{device}' or 'fees'. */
+  readonly from: string;
+  readonly amount: Amount;
+  /** The caller's idempotency key; the transfer id is payoutTransferId(key). */
+  readonly key: string;
+  readonly nowMs: number;
+}
+
+/** An operator's move from one device's wallet to another's (recovery of a lost device's balance). */
+export interface MoveInput {
+  readonly fromDevice: string;
+  readonly toDevice: string;
+  readonly amount: Amount;
+  /** The caller's idempotency key; the transfer id is moveTransferId(key). */
+  readonly key: string;
+  readonly nowMs: number;
+}
+
+/**
+ * 'already': the key was used before for exactly this transfer (nothing moved again); another
+ * use is IDEMPOTENCY_CONFLICT. `balance` is the source account's balance afterwards.
+ */
+export type OutflowOutcome = { readonly kind: 'moved' | 'already'; readonly transferId: string; readonly balance: Amount };
+
 export interface SettleInput {
   readonly id: string;
   readonly reason: SettlementReason;
@@ -285,6 +311,10 @@ export interface StoreTx extends StoreReads {
   ensureAccount(name: string, kind: AccountKind): Promise<bigint>;
   insertTransfer(transfer: TransferInput): Promise<void>;
   fund(input: FundInput): Promise<FundOutcome>;
+  /** Pays out to external, once per key; above the available balance is INSUFFICIENT_FUNDS. */
+  payout(input: PayoutInput): Promise<OutflowOutcome>;
+  /** Moves between two wallets, once per key; above the available balance is INSUFFICIENT_FUNDS. */
+  move(input: MoveInput): Promise<OutflowOutcome>;
   /** Set-based settlement; 'already' when the id was used, 'nothing' when no channel changed. */
   settle(input: SettleInput): Promise<SettlementOutcome>;
   /** The next epoch number, from a counter kept in the store (never the wall clock). */

@@ -32,6 +32,7 @@ WAIT_SECONDS = 15
 # Signed layouts (PROTOCOL.md "Signed objects"): an 8-byte domain tag, a version byte, fields.
 TOKEN_TAG, VOUCHER_TAG, RECEIPT_TAG, CERTIFICATE_TAG = b"MQPAY-CT", b"MQPAY-VC", b"MQPAY-RC", b"MQPAY-CC"
 LAYOUT_VERSION = 1
+CERTIFICATE_LAYOUT_VERSION = 2  # since protocol v3: the certificate carries the ledger currency
 
 
 def text_field(value: str) -> bytes:
@@ -70,13 +71,18 @@ def encode_receipt(channel: bytes, seq: int, total: int) -> bytes:
 
 
 def decode_certificate(raw: bytes) -> dict:
-    """191 bytes: tag, version, channel, payer (1+32), payer key, payee (1+32), payee key, deposit, expiry, revision."""
-    if len(raw) != 191 or raw[:8] != CERTIFICATE_TAG or raw[8] != LAYOUT_VERSION:
-        raise ValueError("not a version 1 channel certificate")
+    """194 bytes (layout version 2): tag, version, channel, payer (1+32), payer key, payee (1+32),
+    payee key, deposit, currency (3 ASCII A-Z), expiry, revision."""
+    if len(raw) != 194 or raw[:8] != CERTIFICATE_TAG or raw[8] != CERTIFICATE_LAYOUT_VERSION:
+        raise ValueError("not a version 2 channel certificate")
     payer = raw[42:42 + raw[41]].decode("ascii")
     payee = raw[107:107 + raw[106]].decode("ascii")
-    deposit, expires = struct.unpack(">QQ", raw[171:187])
-    return {"channel": raw[9:41], "payer": payer, "payer_key": raw[74:106], "payee": payee, "deposit": deposit, "expires": expires}
+    (deposit,) = struct.unpack(">Q", raw[171:179])
+    currency = raw[179:182]
+    if not all(0x41 <= byte <= 0x5A for byte in currency):
+        raise ValueError("certificate currency is not three ASCII upper-case letters")
+    (expires,) = struct.unpack(">Q", raw[182:190])
+    return {"channel": raw[9:41], "payer": payer, "payer_key": raw[74:106], "payee": payee, "deposit": deposit, "currency": currency.decode("ascii"), "expires": expires}
 
 
 def parse_amount(text: str) -> int:

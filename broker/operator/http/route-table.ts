@@ -10,5 +10,7 @@ import { liveRoutes } from './routes-live.js';
 import { settlementRoutes } from './routes-settlements.js';
 import { siteRoutes } from './routes-site.js';
 import { walletRoutes } from './routes-wallets.js';
+import { outflowRoutes } from './routes-outflows.js';
+import { exportRoutes } from './routes-export.js';
 
-export const ROUTES: readonly Route[] = [...siteRoutes, ...deviceRoutes, ...deviceLimitRoutes, ...walletRoutes, ...channelRoutes, ...settlementRoutes, ...ledgerRoutes, ...dashboardRoutes, ...liveRoutes];
+export const ROUTES: readonly Route[] = [...siteRoutes, ...deviceRoutes, ...deviceLimitRoutes, ...walletRoutes, ...outflowRoutes, ...exportRoutes, ...channelRoutes, ...settlementRoutes, ...ledgerRoutes, ...dashboardRoutes, ...liveRoutes];

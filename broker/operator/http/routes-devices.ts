@@ -28,7 +28,7 @@ const rekeyBody = z.strictObject({
 function deviceOrThrow(ops: OperatorContext, id: string): DeviceView {
   const row = deviceWithBalance(ops.app.db, id);
   if (row === null) throw new MqpayError('DEVICE_UNKNOWN', id);
-  return viewDevice(row, ops.app.mqtt.online);
+  return viewDevice(row, ops.app.mqtt.online, ops.app.currency);
 }
 
 async function setStatus(ops: OperatorContext, id: string, status: 'active' | 'disabled') {
@@ -62,7 +62,7 @@ export const deviceRoutes: readonly Route[] = [
     summary: 'Enrolled devices in id order, with wallet balance and whether each is connected now',
     params: NONE, query: pageQuery, body: null,
     responses: [{ status: 200, description: 'a page of devices', schema: pageSchema(deviceView) }],
-    handle: ({ ops, query }) => json(200, pageOf(devicesPage(ops.app.db, query.limit + 1, query.offset), query, (row) => viewDevice(row, ops.app.mqtt.online))),
+    handle: ({ ops, query }) => json(200, pageOf(devicesPage(ops.app.db, query.limit + 1, query.offset), query, (row) => viewDevice(row, ops.app.mqtt.online, ops.app.currency))),
   }),
   defineRoute({
     method: 'POST', path: '/api/devices', operationId: 'enrolDevice', tag: 'devices', access: 'operator',

@@ -16,6 +16,7 @@ import { readRestoreRecord, recordHeal } from './restore-record.js';
 import { addDeviceInTransaction, getDevice, setDeviceStatus, useTokenTime } from './devices.js';
 import { accountKey, balanceOf, ensureAccount, fundInTransaction, insertTransfer } from './ledger.js';
 import type { Db } from './open-database.js';
+import { moveInTransaction, payoutInTransaction } from './outflows.js';
 import type { BatchOutcome, LatestReceipt, Store, StoredAnswer, StoreReads, StoreTx } from '../port.js';
 import { nextEpoch, settleInTransaction, settlementChannels } from './settle.js';
 import { recordDeviceCertificate } from './device-certificates.js';
@@ -24,7 +25,8 @@ import { pruneSettledVouchers } from './retention.js';
 import { addSpend, getDeviceLimits, pruneSpend, setDeviceLimits, spendBuckets } from './device-limits.js';
 import { awaitDurable, type SyncStall } from './durable-commit.js';
 import type { SyncWal } from './wal-sync.js';
-import { currentOffers, deleteExpiredOffers, ledgerCurrency, offerOf, putOffer } from './offers.js';
+import { currentOffers, deleteExpiredOffers, offerOf, putOffer } from './offers.js';
+import { ledgerCurrency } from './ledger-currency.js';
 
 function readsOf(db: Db): StoreReads {
   return {
@@ -101,6 +103,8 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
     ensureAccount: async (name, kind) => ensureAccount(db, name, kind),
     insertTransfer: async (transfer) => insertTransfer(db, transfer),
     fund: async (input) => fundInTransaction(db, input),
+    payout: async (input) => payoutInTransaction(db, input),
+    move: async (input) => moveInTransaction(db, input),
     settle: async (input) => settleInTransaction(db, input),
     nextEpoch: async () => nextEpoch(db),
     async storeAnswer(device, id, method, answer, nowMs, keepPerDevice) {
