@@ -3,7 +3,8 @@
 // its session and refuses its connections with CONNACK 2, which its link reports as
 // DEVICE_DISABLED; the channels settle once the window ends; `mqpay device enable` lets it pay
 // again. The agent reports DEVICE_DISABLED (log line, failed `pay`, `agent run` exits) and
-// stops reconnecting every second.
+// stops reconnecting every second. A disabled device's balance moves to its replacement
+// (`mqpay wallet move`), and the audit holds.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../agent/agent.js';
@@ -81,6 +82,17 @@ describe('device disable and enable', () => {
     expect(await broker.app.service.closeDue()).toBe(2);
     for (const id of [toShop, toGrocer]) expect(getChannel(broker.app.db, id)).toMatchObject({ state: 'closed', closeRequestedBy: 'operator' });
     expect(balanceOf(broker.app.db, walletAccount('fridge-7'))).toBe(parseAmount('18.5'));
+
+    // Its replacement takes over the whole balance: one audited, idempotent move.
+    broker.enrol('fridge-8');
+    const moved = await runCli(['wallet', 'move', 'fridge-7', 'fridge-8', '18.5', '--id', 'replace-fridge-7', ...url]);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect((await runCli(['wallet', 'move', 'fridge-7', 'fridge-8', '18.5', '--id', 'replace-fridge-7', ...url])).code).toBe(0); // a retry moves nothing
+    expect(balanceOf(broker.app.db, walletAccount('fridge-7'))).toBe(0n);
+    expect(balanceOf(broker.app.db, walletAccount('fridge-8'))).toBe(parseAmount('18.5'));
+    const audit = await runCli(['ledger', 'check', ...url]);
+    expect(audit.code, audit.stdout).toBe(0);
+    expect((await runCli(['wallet', 'fund', 'fridge-7', '1', '--id', 'fridge-7-back', ...url])).code).toBe(0);
 
     expect((await runCli(['device', 'enable', 'fridge-7', ...url])).stdout).toBe('enabled fridge-7: it may connect and open channels again\n');
     const back = await broker.link('fridge-7', fridgeKeys);
