@@ -87,6 +87,12 @@ describe('admin commands over --url', () => {
     const unknown = await runCli(['channel', 'evidence', '00'.repeat(32), ...url()]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('error CHANNEL_UNKNOWN');
+    // `channel list` is the `channels` view under the channel group, from either source.
+    for (const source of [url(), ['--data', broker.dataDir]]) {
+      const listed = await runCli(['channel', 'list', '--json', ...source]);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout)).toMatchObject({ items: [expect.objectContaining({ id: channel.channelHex, payer: 'car-7', payee: 'charger-7' })] });
+    }
   });
 
   it('a refused token, a broker that is not there and a bad URL each say so in one line', async () => {
