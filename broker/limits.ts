@@ -175,3 +175,6 @@ export const BACKUP_OVERDUE_INTERVALS = 2;
 export const BACKUP_WATCH_MS_MIN = 1_000;
 /** Largest operator journal file `mqpay ledger journal` reads, in bytes. */
 export const JOURNAL_BYTES_MAX = 64 * 1_048_576;
+
+/** Devices whose use of a deprecated JSON voucher/receipt form is logged (once each per run); beyond, only counted. */
+export const DEPRECATED_FORM_LOGGED_DEVICES_MAX = 1_024;
