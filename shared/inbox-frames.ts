@@ -83,16 +83,30 @@ export function encodeReceiptForward(payee: string, bytes: Uint8Array, signature
   return forward(RECEIPT_INBOX_TAG, FRAME_KIND.receiptForward, payee, bytes, RECEIPT_BYTES, signature, RECEIPT_FORWARD_FRAME_BYTES);
 }
 
-/** The kind byte, after checking the size is one this tag's frames can have. */
-function kindOf(payload: Uint8Array, tag: Uint8Array, sizes: ReadonlyMap<number, number>, what: string): number {
+/**
+ * Checks the header (tag, version, a kind this tag has) and that the length is that kind's;
+ * returns the kind and a reader positioned after the header.
+ */
+function openFrame(payload: Uint8Array, tag: Uint8Array, sizes: ReadonlyMap<number, number>, what: string): { kind: number; reader: ByteReader } {
   if (!(payload instanceof Uint8Array) || payload.length < HEADER_BYTES) throw new MqpayError('ENCODING_INVALID', `${what}: too short`);
   const kind = payload[9] as number;
   const size = sizes.get(kind);
   if (size === undefined) throw new MqpayError('ENCODING_INVALID', `${what}: unknown kind ${kind}`);
-  const reader = new ByteReader(payload.subarray(0, HEADER_BYTES), HEADER_BYTES, what);
-  reader.header(tag, INBOX_FRAME_VERSION, what);
+  new ByteReader(payload.subarray(0, HEADER_BYTES), HEADER_BYTES, what).header(tag, INBOX_FRAME_VERSION, what);
   if (payload.length !== size) throw new MqpayError('ENCODING_INVALID', `${what}: kind ${kind} is ${size} bytes, got ${payload.length}`);
-  return kind;
+  const reader = new ByteReader(payload, size, what);
+  reader.header(tag, INBOX_FRAME_VERSION, what);
+  reader.u8();
+  return { kind, reader };
+}
+
+/** A forward's body: the device id, the signed bytes and the signature. */
+function readForward(reader: ByteReader, signedBytes: number, what: string): { device: string; bytes: Uint8Array; signature: Uint8Array } {
+  const device = readDevice(reader, what);
+  const bytes = reader.raw(signedBytes);
+  const signature = reader.raw(SIGNATURE_BYTES);
+  reader.end(what);
+  return { device, bytes, signature };
 }
 
 function readDevice(reader: ByteReader, what: string): string {
@@ -119,10 +133,7 @@ const RECEIPT_SIZES = new Map([[FRAME_KIND.receiptForward, RECEIPT_FORWARD_FRAME
 
 export function decodeVoucherInboxFrame(payload: Uint8Array): VoucherInboxFrame {
   const what = 'voucher inbox frame';
-  const kind = kindOf(payload, VOUCHER_INBOX_TAG, VOUCHER_SIZES, what);
-  const reader = new ByteReader(payload, payload.length, what);
-  reader.header(VOUCHER_INBOX_TAG, INBOX_FRAME_VERSION, what);
-  reader.u8();
+  const { kind, reader } = openFrame(payload, VOUCHER_INBOX_TAG, VOUCHER_SIZES, what);
   if (kind === FRAME_KIND.rejected) return { type: 'voucher.rejected', ...readRejection(reader, what) };
   if (kind === FRAME_KIND.accepted) {
     const channelId = reader.raw(CHANNEL_ID_BYTES);
@@ -132,23 +143,14 @@ export function decodeVoucherInboxFrame(payload: Uint8Array): VoucherInboxFrame 
     reader.end(what);
     return { type: 'voucher.accepted', channelId, seq, total };
   }
-  const payer = readDevice(reader, what);
-  const bytes = reader.raw(VOUCHER_BYTES);
-  const signature = reader.raw(SIGNATURE_BYTES);
-  reader.end(what);
-  return { type: 'voucher', payer, bytes, signature };
+  const { device, bytes, signature } = readForward(reader, VOUCHER_BYTES, what);
+  return { type: 'voucher', payer: device, bytes, signature };
 }
 
 export function decodeReceiptInboxFrame(payload: Uint8Array): ReceiptInboxFrame {
   const what = 'receipt inbox frame';
-  const kind = kindOf(payload, RECEIPT_INBOX_TAG, RECEIPT_SIZES, what);
-  const reader = new ByteReader(payload, payload.length, what);
-  reader.header(RECEIPT_INBOX_TAG, INBOX_FRAME_VERSION, what);
-  reader.u8();
+  const { kind, reader } = openFrame(payload, RECEIPT_INBOX_TAG, RECEIPT_SIZES, what);
   if (kind === FRAME_KIND.rejected) return { type: 'receipt.rejected', ...readRejection(reader, what) };
-  const payee = readDevice(reader, what);
-  const bytes = reader.raw(RECEIPT_BYTES);
-  const signature = reader.raw(SIGNATURE_BYTES);
-  reader.end(what);
-  return { type: 'receipt', payee, bytes, signature };
+  const { device, bytes, signature } = readForward(reader, RECEIPT_BYTES, what);
+  return { type: 'receipt', payee: device, bytes, signature };
 }

@@ -2,7 +2,7 @@
 // highest pending receipt of a channel is published (it vouches for the lower ones); a receipt
 // counts as delivered once the broker PUBACKs it. While offline they wait in the store and go
 // out after the next connect, which is how receipts for vouchers taken during a broker outage
-// reach the payer later.
+// reach the payer later. Each goes as the binary frame of protocol v3 on out/receipt-bin.
 import { toHex } from '../../shared/hex.js';
 import { encodeReceiptFrame } from '../../shared/signed-frames.js';
 import type { AgentContext } from '../context.js';

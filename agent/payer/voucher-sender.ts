@@ -2,7 +2,8 @@
 // vouchers of one channel committed together only the highest is published: its acceptance
 // answers for all of them. Unanswered vouchers are re-sent, the latest per channel, after every
 // reconnect and whenever one has waited `resendIntervalMs`: the "accepted" reply is the
-// truth, not the PUBACK [docs/DESIGN.md rule 5].
+// truth, not the PUBACK [docs/DESIGN.md rule 5]. Each goes as the binary frame of protocol v3 on
+// out/voucher-bin: the signed bytes and the signature, nothing else.
 import { toHex } from '../../shared/hex.js';
 import { encodeVoucherFrame } from '../../shared/signed-frames.js';
 import type { AgentContext } from '../context.js';
