@@ -189,3 +189,6 @@ export const SPEND_WINDOWS_MAX = 100_000;
 export const ALLOW_PAYEES_MAX = 1_024;
 /** Spend buckets older than a day and this many buckets are deleted, by a settlement tick at most this often (in buckets). */
 export const SPEND_PRUNE_SLACK_BUCKETS = 60;
+
+/** Devices whose use of a deprecated JSON voucher/receipt form is logged (once each per run); beyond, only counted. */
+export const DEPRECATED_FORM_LOGGED_DEVICES_MAX = 1_024;

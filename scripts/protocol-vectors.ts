@@ -16,6 +16,10 @@ import { encodeReceipt, type Receipt } from '../shared/receipt.js';
 import { PROTOCOL_VERSION } from '../shared/schemas.js';
 import { encodeVoucher, memoDigestOf, type Voucher } from '../shared/voucher.js';
 import { describeSchemas, toNeutral } from '../test/helpers/protocol-vectors.js';
+import { frameCodec } from '../test/helpers/frame-codecs.js';
+import { ERROR_CODE_TABLE } from '../shared/error-index.js';
+import { encodeReceiptForward, encodeReceiptRejected, encodeVoucherAccepted, encodeVoucherForward, encodeVoucherRejected } from '../shared/inbox-frames.js';
+import { encodeReceiptFrame, encodeVoucherFrame } from '../shared/signed-frames.js';
 
 const range = (start: number, length: number): Uint8Array => Uint8Array.from({ length }, (_, i) => (start + i) & 0xff);
 const SIGNER_SEED = range(0x01, 32);
@@ -109,5 +113,54 @@ const messages = {
   schemas: describeSchemas(),
 };
 
+// ---- binary frames (v3): out/voucher-bin, out/receipt-bin, in/voucher-bin, in/receipt-bin ----
+const vSignature = sign(vBytes, SIGNER_SEED);
+const rcBytes = encodeReceipt(receipt);
+const rcSignature = sign(rcBytes, PAYEE_SEED);
+const voucherFrame = encodeVoucherFrame(vBytes, vSignature);
+const receiptFrame = encodeReceiptFrame(rcBytes, rcSignature);
+const accepted = encodeVoucherAccepted(CHANNEL, 42n, parseAmount('12.345678'));
+const refused = encodeVoucherRejected('VOUCHER_ABOVE_DEPOSIT', { channelId: CHANNEL, seq: 42n });
+const refusedUndecoded = encodeVoucherRejected('ENCODING_INVALID', null);
+const voucherForward = encodeVoucherForward('ev.car-7', vBytes, vSignature);
+const receiptForward = encodeReceiptForward('charger_2', rcBytes, rcSignature);
+const receiptRefused = encodeReceiptRejected('SIGNATURE_INVALID', { channelId: CHANNEL, seq: 42n });
+const frameOf = (kind: string, name: string, bytes: Uint8Array) => ({ kind, name, bytes: toHex(bytes), decoded: toNeutral(frameCodec(kind).decode(bytes)) });
+const frames = {
+  description: 'mqpay binary frames, protocol v3 (docs/PROTOCOL.md "Binary frames"). Hex is lower-case; integers are {"$bigint": "..."}; amounts are micro-units. "decoded" is what the reference decoder returns (signed bytes and signatures in hex); every valid frame re-encodes to its bytes. "invalid" frames must be refused with the error code given. The voucher and receipt are those of encodings.json, signed by the signer and the payee seed.',
+  errorIndexes: ERROR_CODE_TABLE.map((code, index) => ({ index, code })),
+  valid: [
+    frameOf('out/voucher-bin', 'voucher frame: voucher (82) | signature (64)', voucherFrame),
+    frameOf('out/receipt-bin', 'receipt frame: receipt (57) | signature (64)', receiptFrame),
+    frameOf('in/voucher-bin', 'accepted', accepted),
+    frameOf('in/voucher-bin', 'rejected VOUCHER_ABOVE_DEPOSIT, naming the voucher', refused),
+    frameOf('in/voucher-bin', 'rejected ENCODING_INVALID, the voucher did not decode (seq 0, zero channel)', refusedUndecoded),
+    frameOf('in/voucher-bin', 'voucher forwarded to the payee', voucherForward),
+    frameOf('in/receipt-bin', 'receipt forwarded to the payer', receiptForward),
+    frameOf('in/receipt-bin', 'receipt rejected SIGNATURE_INVALID', receiptRefused),
+  ],
+  invalid: [
+    { kind: 'out/voucher-bin', name: 'one byte short', bytes: toHex(voucherFrame.subarray(0, 145)), error: 'ENCODING_INVALID' },
+    { kind: 'out/voucher-bin', name: 'a trailing byte', bytes: `${toHex(voucherFrame)}00`, error: 'ENCODING_INVALID' },
+    { kind: 'out/voucher-bin', name: 'a receipt frame on the voucher box', bytes: toHex(receiptFrame), error: 'ENCODING_INVALID' },
+    { kind: 'out/voucher-bin', name: 'voucher layout version 2', bytes: flip(voucherFrame, 8, 2), error: 'ENCODING_INVALID' },
+    { kind: 'out/receipt-bin', name: 'one byte short', bytes: toHex(receiptFrame.subarray(0, 120)), error: 'ENCODING_INVALID' },
+    { kind: 'out/receipt-bin', name: 'a voucher frame on the receipt box', bytes: toHex(voucherFrame), error: 'ENCODING_INVALID' },
+    { kind: 'in/voucher-bin', name: 'accepted, one byte short', bytes: toHex(accepted.subarray(0, accepted.length - 1)), error: 'ENCODING_INVALID' },
+    { kind: 'in/voucher-bin', name: 'accepted with the length of a rejection', bytes: toHex(accepted.subarray(0, refused.length)), error: 'ENCODING_INVALID' },
+    { kind: 'in/voucher-bin', name: 'unknown kind 4', bytes: flip(accepted, 9, 4), error: 'ENCODING_INVALID' },
+    { kind: 'in/voucher-bin', name: 'frame version 2', bytes: flip(accepted, 8, 2), error: 'ENCODING_INVALID' },
+    { kind: 'in/voucher-bin', name: 'the receipt inbox tag', bytes: flip(accepted, 7, 0x52), error: 'ENCODING_INVALID' },
+    { kind: 'in/voucher-bin', name: 'accepted at seq 0', bytes: patch(accepted, 42, [0, 0, 0, 0, 0, 0, 0, 0]), error: 'ENCODING_INVALID' },
+    { kind: 'in/voucher-bin', name: 'rejected with an error index no code has', bytes: patch(refused, 10, [0xff, 0xff]), error: 'ENCODING_INVALID' },
+    { kind: 'in/voucher-bin', name: 'rejected with seq 0 but a channel id', bytes: patch(refusedUndecoded, 12, [1]), error: 'ENCODING_INVALID' },
+    { kind: 'in/voucher-bin', name: 'forward naming a payer that is no device id', bytes: patch(voucherForward, 11, [0x45]), error: 'ENCODING_INVALID' },
+    { kind: 'in/voucher-bin', name: 'forward with non-zero padding after the payer', bytes: flip(voucherForward, 42, 0x41), error: 'ENCODING_INVALID' },
+    { kind: 'in/receipt-bin', name: 'receipt forward, a trailing byte', bytes: `${toHex(receiptForward)}00`, error: 'ENCODING_INVALID' },
+    { kind: 'in/receipt-bin', name: 'kind 3 (a voucher forward) on the receipt box', bytes: flip(receiptForward, 9, 3), error: 'ENCODING_INVALID' },
+  ],
+};
+
 writeFileSync('test/vectors/protocol/encodings.json', `${JSON.stringify(encodings, null, 1)}\n`);
 writeFileSync('test/vectors/protocol/messages.json', `${JSON.stringify(messages, null, 1)}\n`);
+writeFileSync('test/vectors/protocol/frames.json', `${JSON.stringify(frames, null, 1)}\n`);

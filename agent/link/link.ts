@@ -228,8 +228,13 @@ export class DeviceLink extends EventEmitter {
 
   /** Publishes to the device's own outbox at QoS 1; resolves on PUBACK. */
   publish(kind: OutboxKind, message: object): Promise<void> {
+    return this.publishFrame(kind, encodePayload(message));
+  }
+
+  /** Publishes bytes as they are (a binary frame of protocol v3) at QoS 1; resolves on PUBACK. */
+  publishFrame(kind: OutboxKind, payload: Uint8Array): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.client.publish(outboxTopic(this.options.device, kind), Buffer.from(encodePayload(message)), { qos: 1 }, (error) => (error ? reject(error) : resolve()));
+      this.client.publish(outboxTopic(this.options.device, kind), Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: 1 }, (error) => (error ? reject(error) : resolve()));
     });
   }
 

@@ -96,6 +96,13 @@ function registerServiceMetrics(registry: Registry, app: BrokerApp): void {
       for (const [code, count] of telemetry.vouchersRejected) this.inc({ code }, count);
     },
   });
+  new Counter({
+    name: 'mqpay_json_deprecated_messages_total', help: 'Vouchers and receipts received in the deprecated JSON form (protocol v4 refuses it), by outbox box.', labelNames: ['box'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [box, count] of telemetry.jsonDeprecated) this.inc({ box }, count);
+    },
+  });
   new Counter({ name: 'mqpay_acl_violations_total', help: 'MQTT publishes or subscriptions refused by the ACL (the connection is closed).', registers: [registry], collect() { readCounter(this, telemetry.aclViolations); } });
   new Counter({
     name: 'mqpay_storage_lock_waits_total', help: 'Writes that waited for a database lock held by another process, by outcome (acquired in time, or refused SERVICE_UNAVAILABLE).', labelNames: ['outcome'], registers: [registry],

@@ -24,6 +24,7 @@ import type { Telemetry } from './telemetry.js';
 import type { Work } from './unit-of-work.js';
 import { UnitOfWork, WriteQueue } from './unit-of-work.js';
 import { VoucherIngest } from './vouchers/ingest.js';
+import { DeprecatedForms } from './wire-form.js';
 import { ReceiptHandler } from './vouchers/receipts.js';
 
 export interface SettlementService {
@@ -121,6 +122,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   const ingest = new VoucherIngest({ deps, cache, telemetry, unitOfWork, verifier: deps.verifier, commits, spending, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
   const rpc = new RpcHandler({ deps, cache, telemetry, unitOfWork, vouchersReceived: (key) => ingest.received(key) });
   const receipts = new ReceiptHandler(deps, cache, deps.verifier, commits);
+  const deprecatedForms = new DeprecatedForms(telemetry, deps.logger);
   const offers = new OfferDesk(deps, unitOfWork);
 
   return {
@@ -131,9 +133,11 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
     },
     handleOutbox(device, box, payload) {
       switch (box) {
-        case 'voucher': return ingest.handle(device, payload);
+        case 'voucher-bin': return ingest.handle(device, payload, 'binary');
+        case 'receipt-bin': return receipts.handle(device, payload, 'binary');
+        case 'voucher': deprecatedForms.note(device, box); return ingest.handle(device, payload, 'json');
+        case 'receipt': deprecatedForms.note(device, box); return receipts.handle(device, payload, 'json');
         case 'rpc': return rpc.handle(device, payload);
-        case 'receipt': return receipts.handle(device, payload);
         case 'offer': return offers.handle(device, payload);
       }
     },

@@ -1,4 +1,7 @@
-// Voucher ingest: size, schema, binary decode, channel rules, signature, then a group commit.
+// Voucher ingest: decode (the binary frame of out/voucher-bin, or the deprecated JSON of
+// out/voucher), channel rules, signature, then a group commit. A binary voucher is read straight
+// from the payload (no JSON, hex or zod) and answered with a binary verdict; a JSON one keeps its
+// JSON verdict until protocol v4. The forward to the payee is always the binary frame (v3).
 // [docs/DESIGN.md rule 5] The promise returned by `handle` settles only after the voucher is
 // committed and the verdict published, and the MQTT layer PUBACKs only then. Vouchers that
 // arrive in the same event-loop turn share one transaction (one fsync), each in its own
@@ -7,6 +10,8 @@ import type { Amount } from '../../../shared/amount.js';
 import { formatAmount, subAmount } from '../../../shared/amount.js';
 import { MqpayError, type ErrorCode } from '../../../shared/errors.js';
 import { bytesEqual, fromHex, toHex } from '../../../shared/hex.js';
+import { encodeVoucherAccepted, encodeVoucherForward, encodeVoucherRejected } from '../../../shared/inbox-frames.js';
+import { decodeVoucherFrame, standalone } from '../../../shared/signed-frames.js';
 import { SIGNATURE_BYTES } from '../../../shared/limits.js';
 import { parsePayload, voucherMessageSchema, type VoucherInboxMessage } from '../../../shared/schemas.js';
 import { secondsOf } from '../../../shared/time.js';
@@ -19,6 +24,7 @@ import type { CachedChannel, ChannelCache } from '../channel-cache.js';
 import type { ServiceDeps } from '../ports.js';
 import { errorBody, payloadOf } from '../replies.js';
 import type { SpendingGuard, SpendReservation, VoucherSpending } from '../spending/spending-guard.js';
+import type { WireForm } from '../wire-form.js';
 import type { Telemetry } from '../telemetry.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { recordDoubleSignEvidence } from './double-sign.js';
@@ -47,6 +53,15 @@ function isKnownLatest(channel: CachedChannel, signed: SignedVoucher): boolean {
   return channel.latestVoucher !== null && channel.latestSignature !== null && bytesEqual(channel.latestVoucher, signed.bytes) && bytesEqual(channel.latestSignature, signed.signature);
 }
 
+/** The refusal in the form the voucher came in: topic and payload. */
+function rejectionReply(device: string, outcome: Extract<Outcome, { accepted: false }>, form: WireForm): [string, Uint8Array] {
+  const { voucher } = outcome;
+  if (form === 'binary') return [inboxTopic(device, 'voucher-bin'), encodeVoucherRejected(outcome.code, voucher === undefined ? null : voucher)];
+  const reply: VoucherInboxMessage = { v: 2, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
+  if (voucher !== undefined) Object.assign(reply, { channel: toHex(voucher.channelId), seq: voucher.seq.toString() });
+  return [inboxTopic(device, 'voucher'), payloadOf(reply)];
+}
+
 export interface VoucherIngestParts {
   readonly deps: ServiceDeps;
   readonly cache: ChannelCache;
@@ -71,18 +86,18 @@ export class VoucherIngest {
   }
 
   /** Handles one published voucher; resolves once it is durable (or rejected) and answered. */
-  handle(device: string, payload: Uint8Array): Promise<void> {
+  handle(device: string, payload: Uint8Array, form: WireForm = 'json'): Promise<void> {
     const arrivedMs = performance.now();
     let signed: SignedVoucher;
     try {
-      signed = this.decode(payload);
+      signed = form === 'binary' ? decodeVoucherFrame(standalone(payload)) : this.decodeJson(payload);
     } catch (error) {
-      return this.answer(device, rejectionOf(error), arrivedMs);
+      return this.answer(device, rejectionOf(error), arrivedMs, form);
     }
     const work = this.judge(device, signed).catch((error: unknown) => {
       if (!(error instanceof MqpayError)) this.parts.deps.logger.error({ err: error, device }, 'voucher ingest failed');
       return rejectionOf(error);
-    }).then((outcome) => this.answer(device, outcome, arrivedMs));
+    }).then((outcome) => this.answer(device, outcome, arrivedMs, form));
     return this.inFlight.track([toHex(signed.voucher.channelId), device], work);
   }
 
@@ -95,21 +110,19 @@ export class VoucherIngest {
     return this.inFlight.settled(key);
   }
 
-  private decode(payload: Uint8Array): SignedVoucher {
+  private decodeJson(payload: Uint8Array): SignedVoucher {
     const message = parsePayload(voucherMessageSchema, payload);
     const bytes = fromHex(message.voucher, VOUCHER_BYTES);
     const signature = fromHex(message.signature, SIGNATURE_BYTES);
     return { voucher: decodeVoucher(bytes), bytes, signature };
   }
 
-  private async answer(device: string, outcome: Outcome, arrivedMs: number): Promise<void> {
+  private async answer(device: string, outcome: Outcome, arrivedMs: number, form: WireForm): Promise<void> {
     const { transport, logger } = this.parts.deps;
     const options = { qos: this.replyQos };
     if (!outcome.accepted) {
       this.parts.telemetry.emit({ kind: 'voucher.rejected', code: outcome.code, latencyMs: performance.now() - arrivedMs, device });
-      const reply: VoucherInboxMessage = { v: 2, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
-      if (outcome.voucher !== undefined) Object.assign(reply, { channel: toHex(outcome.voucher.channelId), seq: outcome.voucher.seq.toString() });
-      await transport.publish(inboxTopic(device, 'voucher'), payloadOf(reply), options);
+      await transport.publish(...rejectionReply(device, outcome, form), options);
       return;
     }
     this.parts.telemetry.emit({ kind: 'voucher.accepted', latencyMs: performance.now() - arrivedMs });
@@ -117,8 +130,11 @@ export class VoucherIngest {
     if (outcome.forward) {
       // The payer's verdict never waits for the payee's socket [docs/DESIGN.md rule 15]; a lost
       // forward is superseded by the next cumulative voucher, and the payee can re-read it.
-      const forwarded: VoucherInboxMessage = { v: 2, type: 'voucher', payer: device, voucher: toHex(bytes), signature: toHex(signature) };
-      transport.publish(inboxTopic(outcome.channel.payee, 'voucher'), payloadOf(forwarded), options).catch((error: unknown) => logger.warn({ err: error }, 'voucher forward not delivered'));
+      transport.publish(inboxTopic(outcome.channel.payee, 'voucher-bin'), encodeVoucherForward(device, bytes, signature), options).catch((error: unknown) => logger.warn({ err: error }, 'voucher forward not delivered'));
+    }
+    if (form === 'binary') {
+      await transport.publish(inboxTopic(device, 'voucher-bin'), encodeVoucherAccepted(voucher.channelId, voucher.seq, voucher.total), options);
+      return;
     }
     const accepted: VoucherInboxMessage = { v: 2, type: 'voucher.accepted', channel: toHex(voucher.channelId), seq: voucher.seq.toString(), total: formatAmount(voucher.total) };
     await transport.publish(inboxTopic(device, 'voucher'), payloadOf(accepted), options);

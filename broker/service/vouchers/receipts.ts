@@ -3,18 +3,30 @@
 // and forwarded to the payer as proof of delivery. It is not required to match a voucher the
 // service has already accepted: a payee that served while the broker was unreachable publishes
 // its receipts on reconnect, possibly before the payer's re-sent voucher arrives.
+// A receipt arrives as the binary frame of out/receipt-bin or the deprecated JSON of out/receipt
+// (answered in its own form); the forward to the payer is always the binary frame (v3).
 import { MqpayError } from '../../../shared/errors.js';
-import { fromHex, toHex } from '../../../shared/hex.js';
+import { fromHex } from '../../../shared/hex.js';
 import { CHANNELS_PER_DEVICE_MAX, SIGNATURE_BYTES } from '../../../shared/limits.js';
-import { decodeReceipt, encodeReceipt, RECEIPT_BYTES } from '../../../shared/receipt.js';
+import { encodeReceiptForward, encodeReceiptRejected } from '../../../shared/inbox-frames.js';
+import { decodeReceipt, encodeReceipt, RECEIPT_BYTES, type Receipt } from '../../../shared/receipt.js';
 import { parsePayload, receiptMessageSchema, type ReceiptInboxMessage } from '../../../shared/schemas.js';
+import { decodeReceiptFrame, standalone, type SignedReceiptFrame } from '../../../shared/signed-frames.js';
 import { inboxTopic } from '../../../shared/topics.js';
 import type { GroupCommit } from '../../../sqlite/group-commit.js';
 import type { StoreTx } from '../../store/port.js';
 import type { ChannelCache } from '../channel-cache.js';
 import type { ServiceDeps } from '../ports.js';
 import { errorBodyOf, payloadOf } from '../replies.js';
+import type { WireForm } from '../wire-form.js';
 import type { SignatureVerifier } from './verify-pool.js';
+
+/** The JSON of out/receipt, decoded to the same frame the binary form gives. */
+function decodeReceiptJson(payload: Uint8Array): SignedReceiptFrame {
+  const message = parsePayload(receiptMessageSchema, payload);
+  const bytes = fromHex(message.receipt, RECEIPT_BYTES);
+  return { receipt: decodeReceipt(bytes), bytes, signature: fromHex(message.signature, SIGNATURE_BYTES) };
+}
 
 export class ReceiptHandler {
   constructor(
@@ -34,29 +46,34 @@ export class ReceiptHandler {
     const receipts = await this.deps.store.reads.latestReceiptsOfPayer(payer, CHANNELS_PER_DEVICE_MAX);
     await Promise.all(receipts.map((row) => {
       const receipt = encodeReceipt({ channelId: row.channelId, seq: row.seq, total: row.total });
-      const message: ReceiptInboxMessage = { v: 2, type: 'receipt', payee: row.payee, receipt: toHex(receipt), signature: toHex(row.signature) };
-      return this.deps.transport.publish(inboxTopic(payer, 'receipt'), payloadOf(message));
+      return this.deps.transport.publish(inboxTopic(payer, 'receipt-bin'), encodeReceiptForward(row.payee, receipt, row.signature));
     }));
   }
 
-  async handle(device: string, payload: Uint8Array): Promise<void> {
-    let forward: { payer: string; message: ReceiptInboxMessage };
+  async handle(device: string, payload: Uint8Array, form: WireForm = 'json'): Promise<void> {
+    let signed: SignedReceiptFrame | null = null;
+    let payer: string;
     try {
-      forward = await this.accept(device, payload);
+      signed = form === 'binary' ? decodeReceiptFrame(standalone(payload)) : decodeReceiptJson(payload);
+      payer = await this.accept(device, signed);
     } catch (error) {
       if (!(error instanceof MqpayError)) this.deps.logger.error({ err: error, device }, 'receipt failed');
-      const reply: ReceiptInboxMessage = { v: 2, type: 'receipt.rejected', error: errorBodyOf(error) };
-      await this.deps.transport.publish(inboxTopic(device, 'receipt'), payloadOf(reply));
+      await this.deps.transport.publish(...this.refusal(device, error, signed?.receipt ?? null, form));
       return;
     }
-    await this.deps.transport.publish(inboxTopic(forward.payer, 'receipt'), payloadOf(forward.message));
+    await this.deps.transport.publish(inboxTopic(payer, 'receipt-bin'), encodeReceiptForward(device, signed.bytes, signed.signature));
   }
 
-  private async accept(device: string, payload: Uint8Array): Promise<{ payer: string; message: ReceiptInboxMessage }> {
-    const message = parsePayload(receiptMessageSchema, payload);
-    const bytes = fromHex(message.receipt, RECEIPT_BYTES);
-    const signature = fromHex(message.signature, SIGNATURE_BYTES);
-    const receipt = decodeReceipt(bytes);
+  /** The refusal in the form the receipt came in: topic and payload. */
+  private refusal(device: string, error: unknown, receipt: Receipt | null, form: WireForm): [string, Uint8Array] {
+    if (form === 'binary') return [inboxTopic(device, 'receipt-bin'), encodeReceiptRejected(error instanceof MqpayError ? error.code : 'INTERNAL', receipt)];
+    const reply: ReceiptInboxMessage = { v: 2, type: 'receipt.rejected', error: errorBodyOf(error) };
+    return [inboxTopic(device, 'receipt'), payloadOf(reply)];
+  }
+
+  /** Checks and stores a receipt; returns the channel's payer, to forward it to. */
+  private async accept(device: string, signed: SignedReceiptFrame): Promise<string> {
+    const { receipt, bytes, signature } = signed;
     const channel = await this.cache.get(receipt.channelId);
     if (channel === null) throw new MqpayError('CHANNEL_UNKNOWN');
     if (channel.payee !== device) throw new MqpayError('NOT_AUTHORIZED', 'only the payee signs receipts');
@@ -70,6 +87,6 @@ export class ReceiptHandler {
       this.deps.logger.error({ err: error, device }, 'receipt write failed');
       throw new MqpayError('SERVICE_UNAVAILABLE', 'could not store the receipt');
     }
-    return { payer: channel.payer, message: { v: 2, type: 'receipt', payee: device, receipt: toHex(bytes), signature: toHex(signature) } };
+    return channel.payer;
   }
 }
