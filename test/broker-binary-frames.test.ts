@@ -12,9 +12,9 @@ import { decodeReceiptInboxFrame, decodeVoucherInboxFrame, type ReceiptInboxFram
 import type { KeyPair } from '../shared/keys.js';
 import { encodeReceipt } from '../shared/receipt.js';
 import { encodeReceiptFrame, encodeVoucherFrame } from '../shared/signed-frames.js';
-import { inboxTopic, outboxTopic } from '../shared/topics.js';
+import { inboxTopic, outboxTopic, TOPIC_ROOT } from '../shared/topics.js';
 import { decodeVoucher, encodeVoucher } from '../shared/voucher.js';
-import { closedWithin, countRows, deviceClient, expectLedgerUnchanged, ledgerFingerprint, openChannel } from './helpers/broker-adversary.js';
+import { closedWithin, connectPassword, countRows, deviceClient, expectLedgerUnchanged, ledgerFingerprint, openChannel, tryConnect } from './helpers/broker-adversary.js';
 import { nextInbox, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
 
 const expiresAtSeconds = (): bigint => BigInt(Math.floor(Date.now() / 1000) + 3_600);
@@ -100,6 +100,21 @@ describe('broker: the binary fast path (protocol v3)', () => {
     await meter.publishFrame('receipt-bin', encodeReceiptFrame(receipt, signature));
     expect(await forwarded).toEqual({ type: 'receipt', payee: 'meter-1', bytes: receipt, signature });
     expect(countRows(broker.app.db, 'receipts')).toBe(stored + 1);
+  });
+
+  it('a payer that subscribes with in/+ (not in/#) gets its latest receipt re-sent as a frame', async () => {
+    // The receipt of the test above is stored; car-1 reconnects on a raw client without `in/#`.
+    const outcome = await tryConnect(broker.url, { clientId: 'car-1', username: 'car-1', password: connectPassword({ device: 'car-1', broker: broker.app.config.brokerId, keys: carKeys }) });
+    if (!outcome.connected) throw new Error(`car-1 could not connect (return code ${String(outcome.returnCode)})`);
+    const raw = outcome.client;
+    try {
+      const resent = new Promise<Uint8Array>((resolve) => raw.on('message', (topic, payload) => { if (topic === inboxTopic('car-1', 'receipt-bin')) resolve(new Uint8Array(payload)); }));
+      await raw.subscribeAsync(`${TOPIC_ROOT}/d/car-1/in/+`, { qos: 1 });
+      expect(decodeReceiptInboxFrame(await resent)).toMatchObject({ type: 'receipt', payee: 'meter-1' });
+    } finally {
+      await raw.endAsync();
+      car = await broker.link('car-1', carKeys);
+    }
   });
 
   it('a receipt frame with a bad signature is refused with a binary rejection naming it, and not forwarded', async () => {
