@@ -42,6 +42,12 @@ export const STORE_LOCK_RETRY_MS_MAX = 100;
  * vouchers: far more than a reading client ever has in flight.
  */
 export const OUTBOUND_BYTES_PER_CLIENT_DEFAULT = 1_048_576;
+/**
+ * Bytes one connection's writes coalesce within an event-loop turn before they are flushed
+ * early: a few hundred small packets, one `writev`. Below the least outbound bound (64 KiB), so
+ * a busy turn of a reading client is flushed before the slow-reader check could count it.
+ */
+export const COALESCED_BYTES_MAX = 16_384;
 /** Most vouchers and receipts committed in one SQLite transaction (group commit). */
 export const VOUCHER_BATCH_ENTRIES_DEFAULT = 1_024;
 /** Connections served at once; one more is refused at CONNECT. */
