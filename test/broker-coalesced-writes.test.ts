@@ -63,7 +63,7 @@ describe('coalesced writes', () => {
     const parser = mqttParser();
     const all = new Promise<void>((resolve) => {
       parser.on('packet', (packet: Packet) => {
-        received.push((packet as IPublishPacket).payload.subarray(0, 4).readUInt32BE(0));
+        received.push(((packet as IPublishPacket).payload as Buffer).readUInt32BE(0));
         if (received.length === PACKETS) resolve();
       });
     });
@@ -81,6 +81,19 @@ describe('coalesced writes', () => {
     expect(bytes).toBeGreaterThan(COALESCED_BYTES_MAX);
     expect(writes.count).toBeLessThanOrEqual(Math.ceil(bytes / COALESCED_BYTES_MAX) + 1);
     expect(writes.count).toBeLessThan(PACKETS / 10);
+  });
+
+  it('delivers what was written in the turn a connection is destroyed (a reply, then a closed session)', async () => {
+    const { serverSide, clientSide } = await socketPair();
+    const guard = guardOf(serverSide, () => expect.fail('a reading client must not be dropped'));
+    const chunks: Buffer[] = [];
+    const ended = new Promise<void>((resolve) => clientSide.on('close', () => resolve()));
+    clientSide.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const packets = [publish(1), publish(2)];
+    for (const packet of packets) guard.write(packet);
+    guard.destroy();
+    await ended;
+    expect(Buffer.concat(chunks)).toEqual(Buffer.concat(packets));
   });
 
   it('drops a client that stopped reading once the unsent bytes pass the bound, not before', async () => {

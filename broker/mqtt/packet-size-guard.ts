@@ -167,6 +167,9 @@ export class PacketSizeGuard extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // aedes destroys a connection right after writing its last packets (a reply, then a closed
+    // session): hand the turn's coalesced bytes to the socket first, as an uncorked write was.
+    this.uncorkTurn();
     this.inner.destroy();
     callback(error);
   }
