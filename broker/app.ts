@@ -208,7 +208,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
     if (!result.ok && result.code !== 'SQLITE_BUSY') storeLogger.warn({ code: result.code }, 'WAL checkpoint failed; tried again at the next interval');
   });
   const storeFor = sqliteStoreFor(config, telemetry, storeLogger, { syncWal, onSyncStall: syncStallAlarm(telemetry, storeLogger) });
-  const verifier = config.verifyThreads === 1 ? new WorkerVerifier() : inlineVerifier;
+  const verifier = config.verifyThreads >= 1 ? new WorkerVerifier({ threads: config.verifyThreads }) : inlineVerifier;
   const service = createSettlementService({
     store: (overrides.store ?? storeFor)(db), telemetry, clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
     options: { currency, brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, closeWindowSeconds: config.closeWindowSeconds, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos, channelCacheEntriesMax: config.channelCacheEntriesMax,

@@ -13,7 +13,7 @@ import {
   CHANNEL_CACHE_ENTRIES_DEFAULT, CLIENTS_DEFAULT, CLOSE_WINDOW_SECONDS_DEFAULT, CLOSE_WINDOW_SECONDS_MAX, CONCURRENCY_DEFAULT, CONNECT_TIMEOUT_MS_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX,
   IN_FLIGHT_MESSAGES_PER_DEVICE_DEFAULT, KEEPALIVE_SECONDS_MAX_DEFAULT, MQTT_PORT_DEFAULT, MQTTS_PORT_DEFAULT, OUTBOUND_BYTES_PER_CLIENT_DEFAULT, QUEUE_PACKETS_DEFAULT, STORE_LOCK_WAIT_MS_DEFAULT, VOUCHER_BATCH_ENTRIES_DEFAULT,
 } from './limits.js';
-import { BACKUP_EVERY_SECONDS_MAX, BACKUP_EVERY_SECONDS_MIN, BACKUP_KEEP_DEFAULT, BACKUP_KEEP_MAX } from './limits.js';
+import { BACKUP_EVERY_SECONDS_MAX, BACKUP_EVERY_SECONDS_MIN, BACKUP_KEEP_DEFAULT, BACKUP_KEEP_MAX, VERIFY_THREADS_DEFAULT, VERIFY_THREADS_MAX } from './limits.js';
 
 export const brokerConfigSchema = z.strictObject({
   dataDir: z.string().min(1),
@@ -69,8 +69,8 @@ export const brokerConfigSchema = z.strictObject({
   channelCacheEntriesMax: z.number().int().min(1).max(10_000_000).default(CHANNEL_CACHE_ENTRIES_DEFAULT),
   /** QoS of voucher verdicts and forwards (see ServiceOptions.voucherReplyQos). */
   voucherReplyQos: z.union([z.literal(0), z.literal(1)]).default(0),
-  /** Voucher signatures are verified on a worker thread (1) or on the event loop (0). */
-  verifyThreads: z.union([z.literal(0), z.literal(1)]).default(1),
+  /** Worker threads verifying voucher signatures; 0 verifies on the event loop. */
+  verifyThreads: z.number().int().min(0).max(VERIFY_THREADS_MAX).default(VERIFY_THREADS_DEFAULT),
   maxClients: z.number().int().min(1).max(100_000).default(CLIENTS_DEFAULT),
   connectTimeoutMs: z.number().int().min(100).max(120_000).default(CONNECT_TIMEOUT_MS_DEFAULT),
   keepaliveSecondsMax: z.number().int().min(1).max(3_600).default(KEEPALIVE_SECONDS_MAX_DEFAULT),

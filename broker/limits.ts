@@ -2,6 +2,7 @@
 // protocol's limits (payload bytes, topic depth, ids, per-device rates) are in shared/limits.ts,
 // which the agent reads too; the agent's own are in agent/limits.ts. Where an operator may need to
 // change one, it is the default of a named option in config.ts.
+import { availableParallelism } from 'node:os';
 import { IN_FLIGHT_REQUESTS_PER_DEVICE_MAX } from '../shared/limits.js';
 
 // Defaults of the options in config.ts (each option's accepted range is beside it there)
@@ -42,6 +43,12 @@ export const STORE_LOCK_RETRY_MS_MAX = 100;
  * vouchers: far more than a reading client ever has in flight.
  */
 export const OUTBOUND_BYTES_PER_CLIENT_DEFAULT = 1_048_576;
+/**
+ * Bytes one connection's writes coalesce within an event-loop turn before they are flushed
+ * early: a few hundred small packets, one `writev`. Below the least outbound bound (64 KiB), so
+ * a busy turn of a reading client is flushed before the slow-reader check could count it.
+ */
+export const COALESCED_BYTES_MAX = 16_384;
 /** Most vouchers and receipts committed in one SQLite transaction (group commit). */
 export const VOUCHER_BATCH_ENTRIES_DEFAULT = 1_024;
 /** Connections served at once; one more is refused at CONNECT. */
@@ -73,6 +80,16 @@ export const HEARTBEAT_INTERVAL_MS = 60_000;
 export const CHANNEL_CACHE_ENTRIES_DEFAULT = 200_000;
 /** Most signatures sent to the verification worker in one message. */
 export const VERIFY_BATCH_MAX = 512;
+/**
+ * Verifications per event-loop turn done on the main thread while no job waits for a worker:
+ * at low load a hand-off (post, wake, answer) costs more than the verify itself; under load
+ * jobs queue and all go to the workers.
+ */
+export const VERIFY_INLINE_PER_TURN_MAX = 4;
+/** Verify worker threads by default: every core but the event loop's, at least one. */
+export const VERIFY_THREADS_DEFAULT = Math.max(1, availableParallelism() - 1);
+/** Most verify worker threads an operator may configure. */
+export const VERIFY_THREADS_MAX = 64;
 /** Expired channels closed per tick; the rest wait for the next tick. */
 export const EXPIRED_CHANNELS_PER_TICK_MAX = 1_000;
 /** Channels whose dispute window ended, settled per tick (the rest at the next) [docs/DESIGN.md rule 11]. */

@@ -43,6 +43,7 @@ export async function rekeyInTransaction(ctx: RpcContext, device: string, curren
   if (channels.length > REKEY_CHANNELS_MAX) throw new MqpayError('CHANNEL_LIMIT', `more than ${REKEY_CHANNELS_MAX} open channels to re-issue; close some first`);
   for (const row of channels) await reissue(ctx, row, device, newKey);
   ctx.work.afterCommit(() => {
+    ctx.deps.verifier.forget(currentKey); // the verify caches hold the old key no longer
     for (const row of channels) if (row.payer === device) ctx.cache.update(row.id, { payerKey: newKey });
     ctx.telemetry.emit({ kind: 'ops.event', event: { v: PROTOCOL_VERSION, type: 'device.rekeyed', device, by, certificates: channels.length, atMs: nowMs } });
   });
