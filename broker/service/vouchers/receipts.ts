@@ -3,6 +3,12 @@
 // and forwarded to the payer as proof of delivery. It is not required to match a voucher the
 // service has already accepted: a payee that served while the broker was unreachable publishes
 // its receipts on reconnect, possibly before the payer's re-sent voucher arrives.
+//
+// The forward to the payer waits for no fsync and goes at QoS 0 [docs/PROTOCOL.md "Receipts"]:
+// receipts are cumulative (a later one covers every earlier seq), a payer gets the latest stored
+// receipt of each channel again whenever it subscribes (`redeliver`), and the stored copy is only
+// that redelivery's source, not what the payer needs now. The payee's own delivery (its PUBACK)
+// still waits for the commit, so a receipt it counts as taken survives a broker crash.
 import { MqpayError } from '../../../shared/errors.js';
 import { fromHex, toHex } from '../../../shared/hex.js';
 import { CHANNELS_PER_DEVICE_MAX, SIGNATURE_BYTES } from '../../../shared/limits.js';
@@ -31,6 +37,9 @@ export class ReceiptHandler {
    * a broker restart) went nowhere, and the stored one is the proof it is waiting for.
    */
   async redeliver(payer: string): Promise<void> {
+    // A receipt forwarded (at QoS 0) before this subscription went nowhere; its write was queued
+    // before the forward, so once the queue is committed the read below holds it.
+    await this.commits.flush();
     const receipts = await this.deps.store.reads.latestReceiptsOfPayer(payer, CHANNELS_PER_DEVICE_MAX);
     await Promise.all(receipts.map((row) => {
       const receipt = encodeReceipt({ channelId: row.channelId, seq: row.seq, total: row.total });
@@ -40,19 +49,17 @@ export class ReceiptHandler {
   }
 
   async handle(device: string, payload: Uint8Array): Promise<void> {
-    let forward: { payer: string; message: ReceiptInboxMessage };
     try {
-      forward = await this.accept(device, payload);
+      await this.accept(device, payload);
     } catch (error) {
       if (!(error instanceof MqpayError)) this.deps.logger.error({ err: error, device }, 'receipt failed');
       const reply: ReceiptInboxMessage = { v: 2, type: 'receipt.rejected', error: errorBodyOf(error) };
       await this.deps.transport.publish(inboxTopic(device, 'receipt'), payloadOf(reply));
-      return;
     }
-    await this.deps.transport.publish(inboxTopic(forward.payer, 'receipt'), payloadOf(forward.message));
   }
 
-  private async accept(device: string, payload: Uint8Array): Promise<{ payer: string; message: ReceiptInboxMessage }> {
+  /** Checks the receipt, forwards it to the payer at once, and resolves once it is stored. */
+  private async accept(device: string, payload: Uint8Array): Promise<void> {
     const message = parsePayload(receiptMessageSchema, payload);
     const bytes = fromHex(message.receipt, RECEIPT_BYTES);
     const signature = fromHex(message.signature, SIGNATURE_BYTES);
@@ -64,12 +71,16 @@ export class ReceiptHandler {
     if (payee === null || !(await this.verifier.verify(signature, bytes, payee.publicKey))) throw new MqpayError('SIGNATURE_INVALID');
     if (receipt.seq < 1n || receipt.total > channel.deposit) throw new MqpayError('RECEIPT_MISMATCH', 'receipt total above the deposit');
     const nowMs = this.deps.clock.nowMs();
+    const stored = this.commits.run((tx) => tx.storeReceipt({ channel: channel.num, seq: receipt.seq, total: receipt.total, signature, nowMs }));
+    const forward: ReceiptInboxMessage = { v: 2, type: 'receipt', payee: device, receipt: toHex(bytes), signature: toHex(signature) };
+    const forwarded = this.deps.transport.publish(inboxTopic(channel.payer, 'receipt'), payloadOf(forward), { qos: 0 });
     try {
-      await this.commits.run((tx) => tx.storeReceipt({ channel: channel.num, seq: receipt.seq, total: receipt.total, signature, nowMs }));
+      await stored;
     } catch (error) {
       this.deps.logger.error({ err: error, device }, 'receipt write failed');
       throw new MqpayError('SERVICE_UNAVAILABLE', 'could not store the receipt');
+    } finally {
+      await forwarded.catch(() => undefined);
     }
-    return { payer: channel.payer, message: { v: 2, type: 'receipt', payee: device, receipt: toHex(bytes), signature: toHex(signature) } };
   }
 }
