@@ -146,6 +146,43 @@ describe('agent: SIGKILL and restart', () => {
     expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
   });
 
+  it(`killed again and again at seeded instants (seed ${SEED}), restarted each time inside its reserved block: never two totals for one seq, nothing accepted lost`, async () => {
+    const next = seededRandom(SEED + 1);
+    const rounds = 3;
+    let base = 0n;
+    for (let round = 0; round < rounds; round++) {
+      const run = runAgentChild(script, [carHome, broker.url, 'stream', 'charger-9']);
+      await run.waitFor(new RegExp(`^signed ${base + BigInt(seededInt(next, 3, 25))} `));
+      const delayMs = seededInt(next, 0, 30);
+      // Not a synchronisation: the seeded delay is the kill point itself, chosen while the child pays.
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+      run.child.kill('SIGKILL');
+      expect((await run.exited).signal).toBe('SIGKILL');
+      // The next run signs past the block this one reserved (a restart never reuses its seqs).
+      base = reservedSeq(carHome);
+    }
+
+    const car = await bed.start(carHome);
+    await expect.poll(() => car.channels().pendingVouchers, NETWORK_POLL).toBe(0);
+    const stored = agentVouchers(carHome);
+    const channel = new Uint8Array((stored[0] as SignedRow).channel);
+    for (const row of stored) {
+      const held = findVoucher(broker.app.db, channel, row.seq);
+      if (held !== null) expect(held.total).toBe(row.total);
+    }
+    const service = serviceLatest(broker, channel);
+    // Everything the agent was told "accepted" is in the service's total.
+    const acceptedMax = stored.filter((row) => row.state === 'accepted').reduce((max, row) => (row.total > max ? row.total : max), 0n);
+    expect(acceptedMax).toBeGreaterThan(0n);
+    expect(service.total).toBeGreaterThanOrEqual(acceptedMax);
+    const paid = await car.pay('charger-9', '0.001');
+    expect(paid).toMatchObject({ seq: base + 1n, total: service.total + 1_000n });
+    expect(doubleSigns(broker)).toBe(0n);
+    await broker.app.service.tick();
+    expect(balanceOf(broker.app.db, walletAccount('charger-9'))).toBe(paid.total);
+    expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
+  });
+
   it('a power cut lost the vouchers committed without an fsync: the restart skips their seqs and counts on from the service\'s total', async () => {
     const statePath = statePathOf(carHome);
     let car = await bed.start(carHome);
