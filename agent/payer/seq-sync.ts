@@ -1,4 +1,4 @@
-// After a restart, the payer learns from the service what it may have signed and lost
+// After a crash, the payer learns from the service what it may have signed and lost
 // [docs/DESIGN.md rule 5]. Vouchers inside a reserved block are committed without an fsync, so a
 // power cut can lose the latest ones locally after they were published. At start, a channel
 // whose signed seq is behind its reservation skips to the block's end (those seqs are never
@@ -11,6 +11,7 @@ import type { AgentContext } from '../context.js';
 import { toHex } from '../../shared/hex.js';
 import { adoptServiceView, skipUnsyncedSeqs, unsyncedPayerChannels } from '../store/payer-channels.js';
 import { recordSpending } from '../store/spending.js';
+import { takeCleanStop } from '../store/clean-stop.js';
 import { ZERO } from '../../shared/amount.js';
 
 export class SeqSync {
@@ -19,8 +20,9 @@ export class SeqSync {
   private running: Promise<void> | null = null;
 
   constructor(private readonly ctx: AgentContext) {
-    // A plain statement, synchronous=FULL: the skip is durable before anything is signed.
-    const skipped = skipUnsyncedSeqs(ctx.db);
+    // Plain statements, synchronous=FULL: durable before anything is signed. After a clean stop
+    // every commit is durable and the store knows exactly what was signed: nothing to skip.
+    const skipped = takeCleanStop(ctx.db) ? 0 : skipUnsyncedSeqs(ctx.db);
     if (skipped > 0) ctx.logger.info({ channels: skipped }, 'skipped unsynced seqs after a restart; the service tells the totals');
     this.unsynced = unsyncedPayerChannels(ctx.db).length > 0;
   }

@@ -4,7 +4,7 @@
 // service has already accepted: a payee that served while the broker was unreachable publishes
 // its receipts on reconnect, possibly before the payer's re-sent voucher arrives.
 //
-// The forward to the payer waits for no fsync and goes at QoS 0 [docs/PROTOCOL.md "Receipts"]:
+// The forward to the payer waits for no fsync and goes at QoS 0 (docs/PROTOCOL.md, `in/receipt`):
 // receipts are cumulative (a later one covers every earlier seq), a payer gets the latest stored
 // receipt of each channel again whenever it subscribes (`redeliver`), and the stored copy is only
 // that redelivery's source, not what the payer needs now. The payee's own delivery (its PUBACK)
