@@ -183,6 +183,18 @@ describe('agent: SIGKILL and restart', () => {
     expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
   });
 
+  it('a clean stop leaves nothing to skip: the next start goes on inside its block, even offline', async () => {
+    let car = await bed.start(carHome);
+    await car.pay('charger-9', '0.1');
+    await car.pay('charger-9', '0.1');
+    await car.stop();
+    car = await bed.start(carHome, { offline: true });
+    const signed = await car.sign('charger-9', '0.1'); // no service to ask, and no need to
+    expect(signed).toMatchObject({ seq: 3n, total: 300_000n });
+    await car.stop();
+    expect(reservedSeq(carHome)).toBe(BigInt(SEQ_RESERVATION_BLOCK_SEQS));
+  });
+
   it('a power cut lost the vouchers committed without an fsync: the restart skips their seqs and counts on from the service\'s total', async () => {
     const statePath = statePathOf(carHome);
     let car = await bed.start(carHome);
