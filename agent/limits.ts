@@ -28,6 +28,11 @@ export const KEEPALIVE_SECONDS_DEFAULT = 30;
 /** First reconnect delay; later ones double up to the maximum, with jitter. */
 export const RECONNECT_INITIAL_MS_DEFAULT = 500;
 export const RECONNECT_MAX_MS_DEFAULT = 10_000;
+/**
+ * A device the broker refuses as disabled (CONNACK 2, DEVICE_DISABLED) tries again only this
+ * often: no reconnect storm while it is disabled, and back within this once an operator enables it.
+ */
+export const DISABLED_RECONNECT_MS_DEFAULT = 600_000;
 /** How long createAgent waits for the first connection; after it the agent starts offline. */
 export const CONNECT_WAIT_MS_DEFAULT = 5_000;
 /** How long reading a seller's retained offer may take. */

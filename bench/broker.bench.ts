@@ -26,6 +26,7 @@ import { generateKeyPair, type KeyPair } from '../shared/keys.js';
 import { encodePayload } from '../shared/schemas.js';
 import { inboxTopic, outboxTopic } from '../shared/topics.js';
 import { encodeVoucher } from '../shared/voucher.js';
+import { encodeVoucherFrame } from '../shared/signed-frames.js';
 import { benchEpoch } from './epoch.js';
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
@@ -43,12 +44,13 @@ function runLoad(job: object): Promise<{ received: number; elapsedMs: number }> 
   });
 }
 
-function voucherPayloads(keys: KeyPair, channelId: Uint8Array, count: number): string[] {
+/** Binary voucher frames (protocol v3, out/voucher-bin): the signed bytes and the signature. */
+function voucherPayloads(keys: KeyPair, channelId: Uint8Array, count: number): Uint8Array[] {
   const expiresAtSeconds = BigInt(Math.floor(Date.now() / 1000) + 3600);
-  const out: string[] = [];
+  const out: Uint8Array[] = [];
   for (let seq = 1n; seq <= BigInt(count); seq++) {
     const bytes = encodeVoucher({ channelId, seq, total: amountOf(seq * 125n), expiresAtSeconds, memoDigest: null });
-    out.push(new TextDecoder().decode(encodePayload({ v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) })));
+    out.push(encodeVoucherFrame(bytes, sign(bytes, keys.secretKey)));
   }
   return out;
 }
@@ -103,8 +105,8 @@ async function mqpayEndToEnd(): Promise<{ rate: number; payloadBytes: number; rs
     const payloads = voucherPayloads(payer, channelId, VOUCHERS_PER_PAYER);
     payloadBytes = payloads[0]?.length ?? 0;
     const password = (device: string, keys: KeyPair) => [...signConnectPassword({ device, broker: 'mqpay', timeMs: Date.now(), nonce: random(16), secretKey: keys.secretKey, sign })];
-    publishers.push({ clientId: `payer-${i}`, username: `payer-${i}`, password: password(`payer-${i}`, payer), topic: outboxTopic(`payer-${i}`, 'voucher'), replyTopic: inboxTopic(`payer-${i}`, 'voucher'), payloads });
-    publishers.push({ clientId: `payee-${i}`, username: `payee-${i}`, password: password(`payee-${i}`, payee), topic: outboxTopic(`payee-${i}`, 'voucher'), replyTopic: inboxTopic(`payee-${i}`, 'voucher'), payloads: [] });
+    publishers.push({ clientId: `payer-${i}`, username: `payer-${i}`, password: password(`payer-${i}`, payer), topic: outboxTopic(`payer-${i}`, 'voucher-bin'), replyTopic: inboxTopic(`payer-${i}`, 'voucher-bin'), payloads });
+    publishers.push({ clientId: `payee-${i}`, username: `payee-${i}`, password: password(`payee-${i}`, payee), topic: outboxTopic(`payee-${i}`, 'voucher-bin'), replyTopic: inboxTopic(`payee-${i}`, 'voucher-bin'), payloads: [] });
   }
   const total = PAYERS * VOUCHERS_PER_PAYER;
   // Each voucher yields two messages: "accepted" to the payer and the forward to the payee.

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import mqtt from 'mqtt';
 
-interface Publisher { clientId: string; username?: string; password?: number[]; topic: string; payloads: string[]; replyTopic: string }
+interface Publisher { clientId: string; username?: string; password?: number[]; topic: string; payloads: (string | Uint8Array)[]; replyTopic: string }
 interface Job { url: string; publishers: Publisher[]; expectReplies: number; replyMatch: string }
 
 const job = workerData as Job;
@@ -33,7 +33,7 @@ parentPort?.postMessage({ type: 'ready' });
 await new Promise<void>((resolve) => parentPort?.once('message', () => resolve()));
 const startedNs = process.hrtime.bigint();
 clients.forEach((client, i) => {
-  for (const payload of job.publishers[i]?.payloads ?? []) client.publish(job.publishers[i]?.topic ?? '', payload, { qos: 1 });
+  for (const payload of job.publishers[i]?.payloads ?? []) client.publish(job.publishers[i]?.topic ?? '', typeof payload === 'string' ? payload : Buffer.from(payload), { qos: 1 });
 });
 await finished;
 const elapsedMs = Number(process.hrtime.bigint() - startedNs) / 1e6;

@@ -131,6 +131,12 @@ export const DEVICE_ACTIVITY_ITEMS_MAX = 100;
 /** Idempotency keys of wallet funding (the same alphabet as request ids). */
 export const IDEMPOTENCY_KEY_LENGTH_MAX = 64;
 
+/**
+ * Rows one export (`mqpay export`, `GET /api/export`) answers at most; a range holding more is
+ * MESSAGE_TOO_LARGE and asks for a narrower one, so one request never builds an unbounded answer.
+ */
+export const EXPORT_ROWS_MAX = 100_000;
+
 // Operator commands
 
 /** `mqpay settlements --watch --data`: how often SQLite is polled, and most rows read per poll. */
@@ -169,3 +175,20 @@ export const BACKUP_OVERDUE_INTERVALS = 2;
 export const BACKUP_WATCH_MS_MIN = 1_000;
 /** Largest operator journal file `mqpay ledger journal` reads, in bytes. */
 export const JOURNAL_BYTES_MAX = 64 * 1_048_576;
+
+// Server-side spending limits [docs/DESIGN.md rule 12]
+
+/** Spend is counted in buckets of this many milliseconds (one minute), persisted with each voucher. */
+export const SPEND_BUCKET_MS = 60_000;
+/** The rolling windows, in buckets: the last hour and the last day (the current minute included). */
+export const SPEND_HOUR_BUCKETS = 60;
+export const SPEND_DAY_BUCKETS = 1_440;
+/** Devices whose spend windows are kept in memory (least recently used out; one with uncommitted spend stays). */
+export const SPEND_WINDOWS_MAX = 100_000;
+/** Longest server-side payee allow-list of one device. */
+export const ALLOW_PAYEES_MAX = 1_024;
+/** Spend buckets older than a day and this many buckets are deleted, by a settlement tick at most this often (in buckets). */
+export const SPEND_PRUNE_SLACK_BUCKETS = 60;
+
+/** Devices whose use of a deprecated JSON voucher/receipt form is logged (once each per run); beyond, only counted. */
+export const DEPRECATED_FORM_LOGGED_DEVICES_MAX = 1_024;

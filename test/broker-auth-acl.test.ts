@@ -163,7 +163,7 @@ describe('broker: authentication and ACL', () => {
     it('a disabled device is refused, with an otherwise perfect token', async () => {
       const keys = broker.enrol('retired', '1');
       setDeviceStatus(broker.app.db, 'retired', 'disabled');
-      await expectRefused({ clientId: 'retired', username: 'retired', password: password('retired', keys) }, NOT_AUTHORIZED);
+      await expectRefused({ clientId: 'retired', username: 'retired', password: password('retired', keys) }, IDENTIFIER_REJECTED);
     });
 
     it("an impostor using another device's id with a wrong token is refused and that device's session is untouched", async () => {

@@ -20,6 +20,7 @@ import {
   countRows, expectAuditClean, expectLedgerUnchanged, flipBit, ledgerFingerprint, malleate, micro, openChannel, publishOutbox, ShiftableClock, signedBytes, voucherInboxFlushed, voucherVerdict,
 } from './helpers/broker-adversary.js';
 import { nextInbox, payVoucher, random, signedVoucher, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
+import { inboxAsJson } from './helpers/inbox-frame-json.js';
 
 type Reply = Record<string, unknown>;
 type VoucherMessage = { v: 2; voucher: string; signature: string };
@@ -61,9 +62,9 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
     charger = await broker.link('charger-1', chargerKeys);
     mallory = await broker.link('mallory', malloryKeys);
     charger.on('inbox', (box: string, payload: Uint8Array) => {
-      if (box !== 'voucher') return;
-      const message = JSON.parse(new TextDecoder().decode(payload)) as Reply;
-      if (message.type === 'voucher') forwarded.push(message);
+      // Forwards are frames on in/voucher-bin since v3 (shown in their v2 JSON shape).
+      const message = inboxAsJson('voucher', box, payload) as Reply | null;
+      if (message?.type === 'voucher') forwarded.push(message);
     });
   });
   afterAll(async () => {

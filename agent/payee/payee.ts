@@ -47,8 +47,8 @@ export class Payee {
   }
 
   /** A voucher the service forwarded; null when it held nothing new. */
-  onForwarded(message: { payer: string; voucher: string; signature: string }): Promise<ReceivedPayment | null> {
-    return this.receive({ bytes: fromHex(message.voucher, VOUCHER_BYTES), signature: fromHex(message.signature, SIGNATURE_BYTES), source: 'service', payer: message.payer });
+  onForwarded(forward: { readonly payer: string; readonly bytes: Uint8Array; readonly signature: Uint8Array }): Promise<ReceivedPayment | null> {
+    return this.receive({ bytes: forward.bytes, signature: forward.signature, source: 'service', payer: forward.payer });
   }
 
   /** A voucher handed over directly (local link); throws the MqpayError that refuses it. */

@@ -45,13 +45,20 @@ export class Payer {
   /** Signs and stores a payment (publishing it when connected); does not wait for acceptance. */
   async sign(payee: string, amountInput: AmountInput, options: Pick<PayOptions, 'memo' | 'memoSalt'> = {}, offerDigest: Uint8Array | null = null, deadline: Deadline | null = null): Promise<SignedPayment> {
     const { ctx } = this;
+    // Disabled by the operator: nothing signed now could be accepted [docs/DESIGN.md rule 12].
+    const disabled = this.disabledRefusal();
+    if (disabled !== null) throw disabled;
     const amount = toAmount(amountInput);
     checkDeviceId(payee);
     if (payee === ctx.device) throw new MqpayError('CHANNEL_SELF');
     const memoSalt = memoSaltOf(options);
     if (options.memo !== undefined) memoDigestOf(options.memo, memoSalt ?? new Uint8Array(MEMO_SALT_BYTES));
     this.checkPolicy(payee, amount);
-    return this.track(await this.signWithRoom(payee, amount, { memo: options.memo ?? null, memoSalt, offerDigest }, deadline));
+    const signed = this.track(await this.signWithRoom(payee, amount, { memo: options.memo ?? null, memoSalt, offerDigest }, deadline));
+    // Refused as disabled while this was being signed (before its waiter existed): it hears it too.
+    const refused = this.disabledRefusal();
+    if (refused !== null) this.refuseWaiting(refused);
+    return signed;
   }
 
   /** The agent's own spending policy: a refused payment is neither signed nor stored. */
@@ -126,6 +133,18 @@ export class Payer {
     this.sender.resendPending(true);
     this.seqSync.onConnected();
     this.funding.resume();
+  }
+
+  /** The broker's refusal of this device as disabled, if it stands. */
+  private disabledRefusal(): MqpayError | null {
+    const refusal = this.ctx.link.refusal;
+    return refusal?.code === 'DEVICE_DISABLED' ? refusal : null;
+  }
+
+  /** The broker refuses this device (disabled): payments waiting for acceptance hear it now. */
+  refuseWaiting(error: MqpayError): void {
+    this.accepted.rejectAll(error);
+    this.receipts.rejectAll(error);
   }
 
   stop(error: MqpayError): void {

@@ -41,9 +41,12 @@ export class PayerReceipts {
 
   /** Checks and records a receipt; returns false (and logs why) when it is not believable. */
   accept(message: ReceiptMessage, from: string | null): boolean {
+    return this.acceptBytes(fromHex(message.receipt, RECEIPT_BYTES), fromHex(message.signature, SIGNATURE_BYTES), from);
+  }
+
+  /** `accept` for the receipt's signed bytes and signature, as a binary forward carries them (v3). */
+  acceptBytes(bytes: Uint8Array, signature: Uint8Array, from: string | null): boolean {
     const { db, logger, batch } = this.ctx;
-    const bytes = fromHex(message.receipt, RECEIPT_BYTES);
-    const signature = fromHex(message.signature, SIGNATURE_BYTES);
     const receipt = decodeReceipt(bytes);
     const hex = toHex(receipt.channelId);
     const channel = getPayerChannel(db, receipt.channelId);
@@ -59,7 +62,7 @@ export class PayerReceipts {
       logger.warn({ channel: hex, seq: receipt.seq.toString() }, 'receipt names a voucher this agent did not sign');
       return false;
     }
-    const taken: PaymentReceipt = { seq: receipt.seq, total: receipt.total, message: { v: 2, receipt: message.receipt, signature: message.signature } };
+    const taken: PaymentReceipt = { seq: receipt.seq, total: receipt.total, message: { v: 2, receipt: toHex(bytes), signature: toHex(signature) } };
     const previous = this.latest.get(hex);
     if (previous === undefined || previous.seq < taken.seq) this.latest.set(hex, taken);
     this.waiters.resolveUpTo(hex, receipt.seq, taken);

@@ -2,7 +2,9 @@
 // inbox that matches what it sent [docs/DESIGN.md rule 7]: never a silent drop, never a disconnect.
 import type { ErrorCode } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/hex.js';
+import { encodeReceiptRejected, encodeVoucherRejected, type RefusedKey } from '../../shared/inbox-frames.js';
 import { parsePayload, voucherMessageSchema } from '../../shared/schemas.js';
+import { decodeReceiptFrame, decodeVoucherFrame, type SignedReceiptFrame, type SignedVoucherFrame } from '../../shared/signed-frames.js';
 import { decodeVoucher, VOUCHER_BYTES } from '../../shared/voucher.js';
 import type { OutboxKind } from '../../shared/topics.js';
 import { inboxTopic } from '../../shared/topics.js';
@@ -16,7 +18,19 @@ export async function replyLimited(transport: TransportPort, device: string, box
     case 'voucher': return transport.publish(inboxTopic(device, 'voucher'), payloadOf({ v: 2, type: 'voucher.rejected', ...voucherKeyOf(payload), error }));
     case 'rpc': return transport.publish(inboxTopic(device, 'rpc'), payloadOf({ v: 2, id: requestIdOf(payload), ok: false, error }));
     case 'receipt': return transport.publish(inboxTopic(device, 'receipt'), payloadOf({ v: 2, type: 'receipt.rejected', error }));
+    case 'voucher-bin': return transport.publish(inboxTopic(device, 'voucher-bin'), encodeVoucherRejected(code, binaryKeyOf(payload, decodeVoucherFrame)));
+    case 'receipt-bin': return transport.publish(inboxTopic(device, 'receipt-bin'), encodeReceiptRejected(code, binaryKeyOf(payload, decodeReceiptFrame)));
     case 'offer': return undefined;
+  }
+}
+
+/** Channel and seq of a refused binary voucher or receipt when its frame decodes. */
+function binaryKeyOf(payload: Uint8Array, decode: (payload: Uint8Array) => SignedVoucherFrame | SignedReceiptFrame): RefusedKey | null {
+  try {
+    const frame = decode(payload);
+    return 'voucher' in frame ? frame.voucher : frame.receipt;
+  } catch {
+    return null;
   }
 }
 

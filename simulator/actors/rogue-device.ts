@@ -8,6 +8,7 @@ import { addAmount, formatAmount, parseAmount, ZERO, type Amount } from '../../s
 import { sign } from '../../shared/crypto.js';
 import { MqpayError } from '../../shared/errors.js';
 import { toHex } from '../../shared/hex.js';
+import { decodeVoucherInboxFrame } from '../../shared/inbox-frames.js';
 import { newChannelId, type RandomBytes } from '../../shared/ids.js';
 import type { KeyPair } from '../../shared/keys.js';
 import { parsePayload, voucherInboxSchema } from '../../shared/schemas.js';
@@ -49,6 +50,7 @@ export class RogueDevice {
   private constructor(readonly plan: RoguePlan, readonly keys: KeyPair, readonly link: DeviceLink, private readonly clock: SimClock) {
     link.setMaxListeners(0);
     link.on('inbox', (box: string, payload: Uint8Array) => {
+      if (box === 'voucher-bin') return this.onVoucherFrame(payload);
       if (box !== 'voucher') return;
       try {
         this.onVoucherInbox(parsePayload(voucherInboxSchema, payload));
@@ -64,6 +66,16 @@ export class RogueDevice {
       requestTimeoutMs: 5_000, reconnectPeriodMs: 200, reconnectPeriodMaxMs: 1_000, cleanSession: true,
     });
     return new RogueDevice(input.plan, input.keys, link, input.clock);
+  }
+
+  /** Since protocol v3 a forward comes as a frame (its own vouchers it still sends as JSON, answered in JSON). */
+  private onVoucherFrame(payload: Uint8Array): void {
+    try {
+      const frame = decodeVoucherInboxFrame(payload);
+      if (frame.type === 'voucher') this.forwarded = { v: 2, voucher: toHex(frame.bytes), signature: toHex(frame.signature) };
+    } catch {
+      // not a frame this build knows: nothing to keep
+    }
   }
 
   private onVoucherInbox(message: VoucherInbox): void {
