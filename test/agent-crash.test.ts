@@ -195,6 +195,18 @@ describe('agent: SIGKILL and restart', () => {
     expect(reservedSeq(carHome)).toBe(BigInt(SEQ_RESERVATION_BLOCK_SEQS));
   });
 
+  it('after a crash, offline, nothing is signed: the total lost with the crash is known only to the service', async () => {
+    const run = runAgentChild(script, [carHome, broker.url, 'stream', 'charger-9']);
+    await run.waitFor(/^signed 5 /);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const before = agentVouchers(carHome).length;
+    const car = await bed.start(carHome, { offline: true, paymentTimeoutMs: 200 });
+    await expect(car.sign('charger-9', '0.1')).rejects.toMatchObject({ code: 'TIMEOUT', phase: { name: 'sync' } });
+    expect(agentVouchers(carHome)).toHaveLength(before);
+    await car.stop();
+  });
+
   it('a power cut lost the vouchers committed without an fsync: the restart skips their seqs and counts on from the service\'s total', async () => {
     const statePath = statePathOf(carHome);
     let car = await bed.start(carHome);

@@ -89,8 +89,13 @@ export class Payer {
    */
   private async signOn(channel: PayerChannel, request: VoucherRequest, deadline: Deadline | null): Promise<SignedVoucherRow> {
     const { ctx } = this;
-    const synced = this.seqSync.ready();
-    await (deadline === null ? synced : deadline.bound(synced, { name: 'sync', awaited: 'sync with the service after a restart', consequence: 'nothing was signed or paid' }));
+    // After a crash, nothing is signed before the service's view is in (bounded even for a bare
+    // sign(), which has no deadline of its own: offline, it would wait for ever).
+    const unsynced = this.seqSync.ready();
+    if (unsynced !== null) {
+      const bound = deadline ?? new Deadline(ctx.clock, ctx.timing.paymentTimeoutMs);
+      await bound.bound(unsynced, { name: 'sync', awaited: 'sync with the service after a crash', consequence: 'nothing was signed or paid' });
+    }
     const once = (durable: boolean): Promise<SignedVoucherRow> => ctx.batch.run(() => {
       const signed = signNextVoucher(ctx, request, durable);
       ctx.batch.afterCommit(() => this.sender.stage(signed));

@@ -27,9 +27,9 @@ export class SeqSync {
     this.unsynced = unsyncedPayerChannels(ctx.db).length > 0;
   }
 
-  /** Resolves once no channel waits for the service's view (at once, almost always). */
-  ready(): Promise<void> {
-    if (!this.unsynced) return Promise.resolve();
+  /** null when no channel waits for the service's view (almost always); else resolves once none does. */
+  ready(): Promise<void> | null {
+    if (!this.unsynced) return null;
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
