@@ -2,6 +2,7 @@
 // starts the MQTT link in the background and returns the pay / get-paid API. The agent works
 // offline too: it signs against channels it already has, takes vouchers handed over directly,
 // and catches up (re-sends vouchers, publishes receipts, finishes opens) when the link is back.
+import { markCleanStop } from './store/clean-stop.js';
 import type { Amount } from '../shared/amount.js';
 import { MqpayError } from '../shared/errors.js';
 import type { RandomBytes } from '../shared/ids.js';
@@ -174,6 +175,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
       payer.stop(new MqpayError('SERVICE_UNAVAILABLE', 'agent stopped'));
       await ctx.link.close();
       await ctx.batch.close();
+      markCleanStop(ctx.db); // the next start need not skip seqs [docs/DESIGN.md rule 5]
       ctx.db.close();
       release();
     },

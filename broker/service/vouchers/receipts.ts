@@ -5,6 +5,12 @@
 // its receipts on reconnect, possibly before the payer's re-sent voucher arrives.
 // A receipt arrives as the binary frame of out/receipt-bin or the deprecated JSON of out/receipt
 // (answered in its own form); the forward to the payer is always the binary frame (v3).
+//
+// The forward to the payer waits for no fsync and goes at QoS 0 (docs/PROTOCOL.md, `in/receipt`):
+// receipts are cumulative (a later one covers every earlier seq), a payer gets the latest stored
+// receipt of each channel again whenever it subscribes (`redeliver`), and the stored copy is only
+// that redelivery's source, not what the payer needs now. The payee's own delivery (its PUBACK)
+// still waits for the commit, so a receipt it counts as taken survives a broker crash.
 import { MqpayError } from '../../../shared/errors.js';
 import { fromHex } from '../../../shared/hex.js';
 import { CHANNELS_PER_DEVICE_MAX, SIGNATURE_BYTES } from '../../../shared/limits.js';
@@ -43,6 +49,9 @@ export class ReceiptHandler {
    * a broker restart) went nowhere, and the stored one is the proof it is waiting for.
    */
   async redeliver(payer: string): Promise<void> {
+    // A receipt forwarded (at QoS 0) before this subscription went nowhere; its write was queued
+    // before the forward, so once the queue is committed the read below holds it.
+    await this.commits.flush();
     const receipts = await this.deps.store.reads.latestReceiptsOfPayer(payer, CHANNELS_PER_DEVICE_MAX);
     await Promise.all(receipts.map((row) => {
       const receipt = encodeReceipt({ channelId: row.channelId, seq: row.seq, total: row.total });
@@ -52,16 +61,13 @@ export class ReceiptHandler {
 
   async handle(device: string, payload: Uint8Array, form: WireForm = 'json'): Promise<void> {
     let signed: SignedReceiptFrame | null = null;
-    let payer: string;
     try {
       signed = form === 'binary' ? decodeReceiptFrame(standalone(payload)) : decodeReceiptJson(payload);
-      payer = await this.accept(device, signed);
+      await this.accept(device, signed);
     } catch (error) {
       if (!(error instanceof MqpayError)) this.deps.logger.error({ err: error, device }, 'receipt failed');
       await this.deps.transport.publish(...this.refusal(device, error, signed?.receipt ?? null, form));
-      return;
     }
-    await this.deps.transport.publish(inboxTopic(payer, 'receipt-bin'), encodeReceiptForward(device, signed.bytes, signed.signature));
   }
 
   /** The refusal in the form the receipt came in: topic and payload. */
@@ -71,8 +77,8 @@ export class ReceiptHandler {
     return [inboxTopic(device, 'receipt'), payloadOf(reply)];
   }
 
-  /** Checks and stores a receipt; returns the channel's payer, to forward it to. */
-  private async accept(device: string, signed: SignedReceiptFrame): Promise<string> {
+  /** Checks a receipt, forwards it to the payer at once, and resolves once it is stored. */
+  private async accept(device: string, signed: SignedReceiptFrame): Promise<void> {
     const { receipt, bytes, signature } = signed;
     const channel = await this.cache.get(receipt.channelId);
     if (channel === null) throw new MqpayError('CHANNEL_UNKNOWN');
@@ -81,12 +87,15 @@ export class ReceiptHandler {
     if (payee === null || !(await this.verifier.verify(signature, bytes, payee.publicKey))) throw new MqpayError('SIGNATURE_INVALID');
     if (receipt.seq < 1n || receipt.total > channel.deposit) throw new MqpayError('RECEIPT_MISMATCH', 'receipt total above the deposit');
     const nowMs = this.deps.clock.nowMs();
+    const stored = this.commits.run((tx) => tx.storeReceipt({ channel: channel.num, seq: receipt.seq, total: receipt.total, signature, nowMs }));
+    const forwarded = this.deps.transport.publish(inboxTopic(channel.payer, 'receipt-bin'), encodeReceiptForward(device, bytes, signature), { qos: 0 });
     try {
-      await this.commits.run((tx) => tx.storeReceipt({ channel: channel.num, seq: receipt.seq, total: receipt.total, signature, nowMs }));
+      await stored;
     } catch (error) {
       this.deps.logger.error({ err: error, device }, 'receipt write failed');
       throw new MqpayError('SERVICE_UNAVAILABLE', 'could not store the receipt');
+    } finally {
+      await forwarded.catch(() => undefined);
     }
-    return channel.payer;
   }
 }
