@@ -86,7 +86,7 @@ describe('agent: key rotation', () => {
     const signed = await car.sign('charger-6', '0.1');
     await expect(charger.receiveVoucher(signed.message)).resolves.toMatchObject({ certified: true, seq: 4n });
     const forged = signedVoucher(oldKeys, { channelId: fromHex(first.channel), seq: 5n, total: amountOf(500_000n) });
-    await expect(charger.receiveVoucher({ v: 2, voucher: forged.voucher, signature: forged.signature })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+    await expect(charger.receiveVoucher({ v: 3, voucher: forged.voucher, signature: forged.signature })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
   });
 
   it('killed between the service\'s commit and its own switch: the next start finds the key the broker accepts and finishes the switch', async () => {

@@ -139,7 +139,7 @@ describe('broker: the binary fast path (protocol v3)', () => {
       ['empty', new Uint8Array(0)],
       ['one byte short', good.subarray(0, good.length - 1)],
       ['a trailing byte', Uint8Array.from([...good, 0])],
-      ['JSON on the binary box', new TextEncoder().encode(JSON.stringify({ v: 2, voucher: toHex(good.subarray(0, 82)), signature: toHex(good.subarray(82)) }))],
+      ['JSON on the binary box', new TextEncoder().encode(JSON.stringify({ v: 3, voucher: toHex(good.subarray(0, 82)), signature: toHex(good.subarray(82)) }))],
       ['wrong domain tag', Uint8Array.from(good, (byte, i) => (i === 6 ? 0x52 : byte))],
     ];
     const before = ledgerFingerprint(broker.app.db);
@@ -169,14 +169,14 @@ describe('broker: the binary fast path (protocol v3)', () => {
       };
       car.on('inbox', onInbox);
     });
-    await car.publish('voucher', { v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, carKeys.secretKey)) });
+    await car.publish('voucher', { v: 3, voucher: toHex(bytes), signature: toHex(sign(bytes, carKeys.secretKey)) });
     expect(await verdict).toMatchObject({ type: 'voucher.accepted', channel: toHex(channelId), seq: seq.toString() });
     await forwarded;
     expect(broker.app.service.telemetry.jsonDeprecated.get('voucher')).toBe(counted + 1);
     // The JSON receipt too, answered (refused here: above the deposit) in JSON on in/receipt.
     const receipt = encodeReceipt({ channelId, seq, total: amountOf(2_000_000n) });
     const refused = nextInbox(meter, 'receipt', (m) => m.type === 'receipt.rejected');
-    await meter.publish('receipt', { v: 2, receipt: toHex(receipt), signature: toHex(sign(receipt, meterKeys.secretKey)) });
+    await meter.publish('receipt', { v: 3, receipt: toHex(receipt), signature: toHex(sign(receipt, meterKeys.secretKey)) });
     expect(await refused).toMatchObject({ error: { code: 'RECEIPT_MISMATCH' } });
     expect(broker.app.service.telemetry.jsonDeprecated.get('receipt')).toBe(1);
   });

@@ -116,7 +116,7 @@ describe('broker: channel, vouchers, settlement', () => {
     const receipt = encodeReceipt({ channelId, seq: 1n, total: 2_500n as never });
     // The service stores the receipt, then forwards it to the payer's inbox: to nobody, the bus is away.
     const forwarded = nextServicePublish(broker, inboxTopic('bus-4', 'receipt-bin')); // a frame since v3
-    await gate.publish('receipt', { v: 2, receipt: toHex(receipt), signature: toHex(sign(receipt, payeeKeys.secretKey)) });
+    await gate.publish('receipt', { v: 3, receipt: toHex(receipt), signature: toHex(sign(receipt, payeeKeys.secretKey)) });
     expect(receiptFrameAsJson(await forwarded)).toMatchObject({ type: 'receipt', receipt: toHex(receipt) });
 
     // A plain client, listening before it subscribes, so nothing that arrives with the SUBACK is missed.

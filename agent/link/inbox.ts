@@ -35,7 +35,7 @@ export function routeInbox(ctx: AgentContext, payer: Payer, payee: Payee, kind: 
       else failed('the service refused one of our receipts')(new MqpayError(frame.code));
     } else if (kind === 'receipt') {
       const message = parsePayload(receiptInboxSchema, payload);
-      if (message.type === 'receipt') payer.receipts.accept({ v: 2, receipt: message.receipt, signature: message.signature }, message.payee);
+      if (message.type === 'receipt') payer.receipts.accept({ v: PROTOCOL_VERSION, receipt: message.receipt, signature: message.signature }, message.payee);
       else failed('the service refused one of our receipts')(errorFromBody(message.error));
     } else if (kind === 'notice') {
       const notice = parsePayload(noticeSchema, payload);

@@ -14,9 +14,7 @@ import { connackRefusalCode } from '../../shared/connack.js';
 import { MqpayError } from '../../shared/errors.js';
 import type { RandomBytes } from '../../shared/ids.js';
 import { CONNECT_NONCE_BYTES, IN_FLIGHT_REQUESTS_PER_DEVICE_MAX } from '../../shared/limits.js';
-import {
-  encodePayload, errorFromBody, parsePayload, rpcResponseSchema, rpcResultSchema, type RpcMethod, type RpcParamsInput, type RpcResult, type RpcResultInput,
-} from '../../shared/schemas.js';
+import { encodePayload, errorFromBody, parsePayload, PROTOCOL_VERSION, type RpcMethod, type RpcParamsInput, rpcResponseSchema, type RpcResult, type RpcResultInput, rpcResultSchema } from '../../shared/schemas.js';
 import { inboxFilter, outboxTopic, parseTopic, type InboxKind, type OutboxKind } from '../../shared/topics.js';
 import { streamBuilderFor, type LinkTls } from './link-stream.js';
 import { reconnectDelayMs } from './reconnect-backoff.js';
@@ -275,7 +273,7 @@ export class DeviceLink extends EventEmitter {
         reject(new MqpayError('TIMEOUT', `${method} after ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(requestId, { method, resolve, reject, timer });
-      this.publish('rpc', { v: 2, id: requestId, method, params }).catch(() => undefined);
+      this.publish('rpc', { v: PROTOCOL_VERSION, id: requestId, method, params }).catch(() => undefined);
     });
   }
 

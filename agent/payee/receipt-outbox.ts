@@ -8,8 +8,9 @@ import { encodeReceiptFrame } from '../../shared/signed-frames.js';
 import type { AgentContext } from '../context.js';
 import { latestPendingReceipts, markReceiptsSentUpTo, type ReceiptOutRow } from '../store/receipts-out.js';
 import type { ReceiptMessage } from '../types.js';
+import { PROTOCOL_VERSION } from '../../shared/schemas.js';
 
-export const receiptMessageOf = (row: Pick<ReceiptOutRow, 'receipt' | 'signature'>): ReceiptMessage => ({ v: 2, receipt: toHex(row.receipt), signature: toHex(row.signature) });
+export const receiptMessageOf = (row: Pick<ReceiptOutRow, 'receipt' | 'signature'>): ReceiptMessage => ({ v: PROTOCOL_VERSION, receipt: toHex(row.receipt), signature: toHex(row.signature) });
 
 export class ReceiptOutbox {
   private readonly staged = new Map<string, ReceiptOutRow>();

@@ -9,8 +9,9 @@ import { encodeVoucherFrame } from '../../shared/signed-frames.js';
 import type { AgentContext } from '../context.js';
 import { latestPendingPerChannel, type SignedVoucherRow } from '../store/signed-vouchers.js';
 import type { VoucherMessage } from '../types.js';
+import { PROTOCOL_VERSION } from '../../shared/schemas.js';
 
-export const voucherMessageOf = (row: Pick<SignedVoucherRow, 'voucher' | 'signature'>): VoucherMessage => ({ v: 2, voucher: toHex(row.voucher), signature: toHex(row.signature) });
+export const voucherMessageOf = (row: Pick<SignedVoucherRow, 'voucher' | 'signature'>): VoucherMessage => ({ v: PROTOCOL_VERSION, voucher: toHex(row.voucher), signature: toHex(row.signature) });
 
 export class VoucherSender {
   private readonly staged = new Map<string, SignedVoucherRow>();

@@ -6,6 +6,7 @@ import { inboxFilter, inboxTopic, TOPIC_ROOT } from '../../shared/topics.js';
 import type { Clock } from '../service/ports.js';
 import type { Telemetry } from '../service/telemetry.js';
 import { roleOf } from './roles.js';
+import { PROTOCOL_VERSION } from '../../shared/schemas.js';
 
 /** aedes keeps its live clients by id; its types do not expose the map. */
 export const clientsOf = (aedes: Aedes): Record<string, Client> => (aedes as unknown as { clients: Record<string, Client> }).clients;
@@ -13,7 +14,7 @@ export const clientsOf = (aedes: Aedes): Record<string, Client> => (aedes as unk
 export function trackPresence(aedes: Aedes, clock: Clock, telemetry: Telemetry, onInboxReady: (device: string) => void): ReadonlySet<string> {
   const online = new Set<string>();
   const event = (type: 'device.connected' | 'device.disconnected', device: string): void => {
-    const message: OpsEvent = { v: 2, type, device, atMs: clock.nowMs() };
+    const message: OpsEvent = { v: PROTOCOL_VERSION, type, device, atMs: clock.nowMs() };
     telemetry.emit({ kind: 'ops.event', event: message });
   };
   aedes.on('clientReady', (client) => {

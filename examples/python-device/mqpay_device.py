@@ -28,7 +28,7 @@ import paho.mqtt.client as mqtt
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 TOPIC_ROOT = "mqpay/v1"
 MICRO = 10**6
 WAIT_SECONDS = 15

@@ -11,13 +11,13 @@ import { toHex } from '../../shared/hex.js';
 import { decodeVoucherInboxFrame } from '../../shared/inbox-frames.js';
 import { newChannelId, type RandomBytes } from '../../shared/ids.js';
 import type { KeyPair } from '../../shared/keys.js';
-import { parsePayload, voucherInboxSchema } from '../../shared/schemas.js';
+import { parsePayload, PROTOCOL_VERSION, voucherInboxSchema } from '../../shared/schemas.js';
 import { encodeVoucher, type Voucher } from '../../shared/voucher.js';
 import type { RoguePlan } from '../plan/fleet.js';
 import type { SimClock } from '../world/sim-clock.js';
 
 export interface VoucherMessage {
-  readonly v: 2;
+  readonly v: typeof PROTOCOL_VERSION;
   readonly voucher: string;
   readonly signature: string;
 }
@@ -72,7 +72,7 @@ export class RogueDevice {
   private onVoucherFrame(payload: Uint8Array): void {
     try {
       const frame = decodeVoucherInboxFrame(payload);
-      if (frame.type === 'voucher') this.forwarded = { v: 2, voucher: toHex(frame.bytes), signature: toHex(frame.signature) };
+      if (frame.type === 'voucher') this.forwarded = { v: PROTOCOL_VERSION, voucher: toHex(frame.bytes), signature: toHex(frame.signature) };
     } catch {
       // not a frame this build knows: nothing to keep
     }
@@ -80,7 +80,7 @@ export class RogueDevice {
 
   private onVoucherInbox(message: VoucherInbox): void {
     if (message.type === 'voucher') {
-      this.forwarded = { v: 2, voucher: message.voucher, signature: message.signature };
+      this.forwarded = { v: PROTOCOL_VERSION, voucher: message.voucher, signature: message.signature };
       return;
     }
     const key = `${message.channel ?? '-'}:${message.seq ?? '-'}`;
@@ -106,7 +106,7 @@ export class RogueDevice {
   signVoucher(fields: Omit<Voucher, 'expiresAtSeconds' | 'memoDigest'>, secretKey: Uint8Array = this.keys.secretKey): VoucherMessage {
     const expiresAtSeconds = secondsOf(this.clock.nowMs()) + VOUCHER_LIFETIME_S;
     const bytes = encodeVoucher({ ...fields, expiresAtSeconds, memoDigest: null });
-    return { v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, secretKey)) };
+    return { v: PROTOCOL_VERSION, voucher: toHex(bytes), signature: toHex(sign(bytes, secretKey)) };
   }
 
   /** Opens its channel to the victim (once). */

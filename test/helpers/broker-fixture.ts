@@ -96,10 +96,10 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, da
   };
 }
 
-export function signedVoucher(keys: KeyPair, voucher: Partial<Voucher> & { channelId: Uint8Array; seq: bigint; total: Amount }): { v: 2; voucher: string; signature: string } {
+export function signedVoucher(keys: KeyPair, voucher: Partial<Voucher> & { channelId: Uint8Array; seq: bigint; total: Amount }): { v: 3; voucher: string; signature: string } {
   const full: Voucher = { expiresAtSeconds: BigInt(Math.floor(Date.now() / 1000) + 3600), memoDigest: null, ...voucher };
   const bytes = encodeVoucher(full);
-  return { v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
+  return { v: 3, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
 }
 
 /**

@@ -7,7 +7,7 @@ import { CERTIFICATE_BYTES } from '../../shared/certificate.js';
 import { PAYLOAD_BYTES_MAX } from '../../shared/limits.js';
 import { opsEventSchema, opsSettlementSchema } from '../../shared/ops-events.js';
 import {
-  errorBodySchema, noticeSchema, offerMessageSchema, offerNoticeSchema, parsePayload, receiptInboxSchema, receiptMessageSchema, RPC_METHODS,
+  errorBodySchema, noticeSchema, PROTOCOL_VERSION, offerMessageSchema, offerNoticeSchema, parsePayload, receiptInboxSchema, receiptMessageSchema, RPC_METHODS,
   rpcRequestSchema, rpcResponseSchema, voucherInboxSchema, voucherMessageSchema,
 } from '../../shared/schemas.js';
 
@@ -32,7 +32,7 @@ interface Kind {
   readonly invalid: readonly Invalid[];
 }
 
-const v = 2;
+const v = PROTOCOL_VERSION;
 const CH = 'ab'.repeat(32);
 const VOUCHER = '00'.repeat(82);
 const RECEIPT = 'cd'.repeat(57);
@@ -56,6 +56,7 @@ export const KINDS: Record<string, Kind> = {
     valid: [{ v, voucher: VOUCHER, signature: SIG }],
     invalid: [
       { name: 'version 1', json: { v: 1, voucher: VOUCHER, signature: SIG } },
+      { name: 'version 2 (refused since v3)', json: { v: 2, voucher: VOUCHER, signature: SIG } },
       { name: 'an unknown field', json: { v, voucher: VOUCHER, signature: SIG, memo: 'x' } },
       { name: 'upper-case hex', json: { v, voucher: VOUCHER, signature: SIG.toUpperCase().replace(/1/g, 'A') } },
       { name: 'voucher one byte short', json: { v, voucher: VOUCHER.slice(2), signature: SIG } },

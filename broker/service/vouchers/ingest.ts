@@ -13,7 +13,7 @@ import { bytesEqual, fromHex, toHex } from '../../../shared/hex.js';
 import { encodeVoucherAccepted, encodeVoucherForward, encodeVoucherRejected } from '../../../shared/inbox-frames.js';
 import { decodeVoucherFrame, standalone } from '../../../shared/signed-frames.js';
 import { SIGNATURE_BYTES } from '../../../shared/limits.js';
-import { parsePayload, voucherMessageSchema, type VoucherInboxMessage } from '../../../shared/schemas.js';
+import { parsePayload, PROTOCOL_VERSION, type VoucherInboxMessage, voucherMessageSchema } from '../../../shared/schemas.js';
 import { secondsOf } from '../../../shared/time.js';
 import { inboxTopic } from '../../../shared/topics.js';
 import { judgeVoucher, type VoucherVerdict } from '../../../shared/voucher-rules.js';
@@ -57,7 +57,7 @@ function isKnownLatest(channel: CachedChannel, signed: SignedVoucher): boolean {
 function rejectionReply(device: string, outcome: Extract<Outcome, { accepted: false }>, form: WireForm): [string, Uint8Array] {
   const { voucher } = outcome;
   if (form === 'binary') return [inboxTopic(device, 'voucher-bin'), encodeVoucherRejected(outcome.code, voucher === undefined ? null : voucher)];
-  const reply: VoucherInboxMessage = { v: 2, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
+  const reply: VoucherInboxMessage = { v: PROTOCOL_VERSION, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
   if (voucher !== undefined) Object.assign(reply, { channel: toHex(voucher.channelId), seq: voucher.seq.toString() });
   return [inboxTopic(device, 'voucher'), payloadOf(reply)];
 }
@@ -136,7 +136,7 @@ export class VoucherIngest {
       await transport.publish(inboxTopic(device, 'voucher-bin'), encodeVoucherAccepted(voucher.channelId, voucher.seq, voucher.total), options);
       return;
     }
-    const accepted: VoucherInboxMessage = { v: 2, type: 'voucher.accepted', channel: toHex(voucher.channelId), seq: voucher.seq.toString(), total: formatAmount(voucher.total) };
+    const accepted: VoucherInboxMessage = { v: PROTOCOL_VERSION, type: 'voucher.accepted', channel: toHex(voucher.channelId), seq: voucher.seq.toString(), total: formatAmount(voucher.total) };
     await transport.publish(inboxTopic(device, 'voucher'), payloadOf(accepted), options);
   }
 

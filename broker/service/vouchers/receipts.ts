@@ -16,7 +16,7 @@ import { fromHex } from '../../../shared/hex.js';
 import { CHANNELS_PER_DEVICE_MAX, SIGNATURE_BYTES } from '../../../shared/limits.js';
 import { encodeReceiptForward, encodeReceiptRejected } from '../../../shared/inbox-frames.js';
 import { decodeReceipt, encodeReceipt, RECEIPT_BYTES, type Receipt } from '../../../shared/receipt.js';
-import { parsePayload, receiptMessageSchema, type ReceiptInboxMessage } from '../../../shared/schemas.js';
+import { parsePayload, PROTOCOL_VERSION, type ReceiptInboxMessage, receiptMessageSchema } from '../../../shared/schemas.js';
 import { decodeReceiptFrame, standalone, type SignedReceiptFrame } from '../../../shared/signed-frames.js';
 import { inboxTopic } from '../../../shared/topics.js';
 import type { GroupCommit } from '../../../sqlite/group-commit.js';
@@ -73,7 +73,7 @@ export class ReceiptHandler {
   /** The refusal in the form the receipt came in: topic and payload. */
   private refusal(device: string, error: unknown, receipt: Receipt | null, form: WireForm): [string, Uint8Array] {
     if (form === 'binary') return [inboxTopic(device, 'receipt-bin'), encodeReceiptRejected(error instanceof MqpayError ? error.code : 'INTERNAL', receipt)];
-    const reply: ReceiptInboxMessage = { v: 2, type: 'receipt.rejected', error: errorBodyOf(error) };
+    const reply: ReceiptInboxMessage = { v: PROTOCOL_VERSION, type: 'receipt.rejected', error: errorBodyOf(error) };
     return [inboxTopic(device, 'receipt'), payloadOf(reply)];
   }
 
