@@ -26,7 +26,7 @@ import { generateKeyPair, type KeyPair } from '../shared/keys.js';
 import { encodePayload } from '../shared/schemas.js';
 import { inboxTopic, outboxTopic } from '../shared/topics.js';
 import { encodeVoucher } from '../shared/voucher.js';
-import { benchEpoch } from './epoch.js';
+import { benchEpoch, benchEpochOfVouchers } from './epoch.js';
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 const VOUCHERS_PER_PAYER = Number(process.env.MQPAY_BENCH_VOUCHERS ?? 10_000);
@@ -124,7 +124,12 @@ const relayRate = await rawRelay(endToEnd.payloadBytes, PAYERS * VOUCHERS_PER_PA
 // use two cores; on this machine the load generator shares them (it runs in the same process).
 const coresUsable = Math.min(cpus().length, 2);
 const bound = Math.min(relayRate, verifyRate * coresUsable);
-const epoch = process.env.MQPAY_BENCH_SKIP_EPOCH === "1" ? { allChangedMs: 0, fewChangedMs: 0 } : benchEpoch(100_000);
+const skipEpoch = process.env.MQPAY_BENCH_SKIP_EPOCH === "1";
+const epoch = skipEpoch ? { allChangedMs: 0, fewChangedMs: 0 } : benchEpoch(100_000);
+// Storage follows channels: the same 100k channels after 100k and after 1M vouchers.
+const noEpoch = { epochMs: 0, databaseBytes: 0, vouchersLogged: 0 };
+const epochFewVouchers = skipEpoch ? noEpoch : benchEpochOfVouchers(100_000, 100_000);
+const epochManyVouchers = skipEpoch ? noEpoch : benchEpochOfVouchers(100_000, 1_000_000);
 
 const report = {
   vouchers: PAYERS * VOUCHERS_PER_PAYER,
@@ -141,6 +146,15 @@ const report = {
   epoch_100k_changed_channels_ms: Math.round(epoch.allChangedMs),
   epoch_1k_changed_of_100k_ms: +epoch.fewChangedMs.toFixed(1),
   epoch_target_ms: 1000,
+  epoch_after_100k_vouchers_ms: Math.round(epochFewVouchers.epochMs),
+  epoch_after_1m_vouchers_ms: Math.round(epochManyVouchers.epochMs),
+  epoch_1m_to_100k_vouchers_time_ratio: +(epochManyVouchers.epochMs / epochFewVouchers.epochMs).toFixed(3),
+  epoch_time_ratio_target: 1.1,
+  database_after_100k_vouchers_bytes: epochFewVouchers.databaseBytes,
+  database_after_1m_vouchers_bytes: epochManyVouchers.databaseBytes,
+  database_1m_to_100k_vouchers_size_ratio: +(epochManyVouchers.databaseBytes / epochFewVouchers.databaseBytes).toFixed(3),
+  database_size_ratio_target: 1.2,
+  vouchers_logged_after_1m: epochManyVouchers.vouchersLogged,
 };
 console.log(`native verify:            ${report.native_verify_per_s}/s (one core)`);
 console.log(`raw aedes QoS 1 relay:    ${report.raw_aedes_qos1_relay_per_s} msg/s (${report.payload_bytes}-byte payloads)`);
@@ -149,4 +163,5 @@ console.log(`  ratio to one core's verify rate: ${report.ratio_to_verify}; to th
 console.log(`  ratio to min(relay, verify x ${coresUsable} cores): ${report.ratio_to_target_bound} (target >= 0.8)`);
 console.log(`epoch, 100k changed channels: ${report.epoch_100k_changed_channels_ms} ms (target < 1000 ms)`);
 console.log(`epoch, 1k changed of 100k:    ${report.epoch_1k_changed_of_100k_ms} ms`);
+console.log(`epoch of 100k channels after 1M vouchers / after 100k: ${report.epoch_1m_to_100k_vouchers_time_ratio} in time (${report.epoch_after_1m_vouchers_ms} / ${report.epoch_after_100k_vouchers_ms} ms, target <= 1.1), ${report.database_1m_to_100k_vouchers_size_ratio} in database size (${report.database_after_1m_vouchers_bytes} / ${report.database_after_100k_vouchers_bytes} bytes, target <= 1.2; ${report.vouchers_logged_after_1m} vouchers logged)`);
 console.log(JSON.stringify(report));

@@ -2,7 +2,15 @@
 // directory, and exits with the command's code. SIGINT/SIGTERM reach only the commands that wait
 // for a stop (broker, agent run, settlements --watch): their handlers are installed on demand, so
 // Ctrl-C still ends any other command the default way.
-import { main } from '../cli/main.js';
+//
+// This file is a launcher (dist/mqpay.js): `mqpay agent ...` loads the lean agent entry
+// (dist/mqpay-agent.js, cli/agent-main.ts), every other command the full CLI (dist/mqpay-cli.js,
+// cli/main.ts). Both are separate files loaded at run time, so a device's `agent run` never
+// loads the broker's code or its dependencies (aedes, prom-client, ws): each costs resident
+// memory on a 512 MB device.
+import type { CommandIo } from '../cli/command.js';
+
+type Main = (argv: readonly string[], io: CommandIo) => Promise<number>;
 
 function untilStopped(): Promise<string> {
   return new Promise((resolve) => {
@@ -16,7 +24,15 @@ function untilStopped(): Promise<string> {
   });
 }
 
-main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), untilStopped }).then(
+/** The entry beside this file that serves `argv` (a URL: resolved at run time, never bundled in). */
+const entryOf = (argv: readonly string[]): string => new URL(argv[0] === 'agent' ? './mqpay-agent.js' : './mqpay-cli.js', import.meta.url).href;
+
+async function run(argv: readonly string[]): Promise<number> {
+  const { main } = (await import(entryOf(argv))) as { main: Main };
+  return main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), untilStopped });
+}
+
+run(process.argv.slice(2)).then(
   (code) => {
     // exitCode, not exit(): piped output still flushes before the process ends.
     process.exitCode = code;

@@ -9,8 +9,8 @@ import { assert, MqpayError } from '../../../shared/errors.js';
 import { STORE_LOCK_RETRY_MS_MAX, STORE_LOCK_RETRY_MS_MIN, STORE_LOCK_WAIT_MS_DEFAULT, WAL_BYTES_KEPT_MAX } from '../../limits.js';
 import { statement } from '../../../sqlite/statement.js';
 import {
-  countOpenChannelsOfPayer, findVoucher, getChannel, insertChannel, insertVoucher, listChannelsOf, listExpiredOpenChannels,
-  countDoubleSigns, listDueClosingChannels, listOpenChannelsOf, markChannelClosed, markChannelClosing, raiseChannelTerms, recordDoubleSign, reissueCertificate, setLatestVoucher, updateChannelDeposit,
+  countOpenChannelsOfPayer, findVoucher, getChannel, insertChannel, listChannelsOf, listExpiredOpenChannels,
+  countDoubleSigns, listDueClosingChannels, listOpenChannelsOf, markChannelClosed, markChannelClosing, raiseChannelTerms, recordDoubleSign, reissueCertificate, updateChannelDeposit,
 } from './channels.js';
 import { readRestoreRecord, recordHeal } from './restore-record.js';
 import { addDeviceInTransaction, getDevice, setDeviceStatus, useTokenTime } from './devices.js';
@@ -21,6 +21,7 @@ import { nextEpoch, settleInTransaction, settlementChannels } from './settle.js'
 import { recordDeviceCertificate } from './device-certificates.js';
 import { keyHolder, replaceDeviceKey, retiredKeysOf } from './device-keys.js';
 import { pruneSettledVouchers } from './retention.js';
+import { appendVoucher } from './voucher-log.js';
 import { awaitDurable, type SyncStall } from './durable-commit.js';
 import type { SyncWal } from './wal-sync.js';
 import { currentOffers, deleteExpiredOffers, ledgerCurrency, offerOf, putOffer } from './offers.js';
@@ -76,10 +77,7 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
     recordHeal: async (heal) => recordHeal(db, heal),
     markChannelClosed: async (num, by, nowMs) => markChannelClosed(db, num, by, nowMs),
     markChannelClosing: async (num, by, nowMs, deadlineMs) => markChannelClosing(db, num, by, nowMs, deadlineMs),
-    async appendVoucher(voucher) {
-      insertVoucher(db, voucher.channel, voucher.seq, voucher.total, voucher.signature, voucher.nowMs);
-      setLatestVoucher(db, voucher.channel, voucher.seq, voucher.total, voucher.voucher, voucher.signature, voucher.redeeming);
-    },
+    appendVoucher: async (voucher) => appendVoucher(db, voucher),
     recordDoubleSign: async (evidence) => recordDoubleSign(db, evidence),
     async storeReceipt(receipt) {
       // Only each channel's latest receipt is kept: it acknowledges every total below it, and a
