@@ -12,7 +12,8 @@
 // Prints a report, then the figures as one JSON object on the last line of stdout.
 // Run: npm run bench -- agent   (bench/run.mjs bundles this file into .bench-out/ and runs it)
 // MQPAY_BENCH_AGENT_RATE (payments/s, default 1000) and MQPAY_BENCH_AGENT_SECONDS (default 5)
-// change the steady-rate phase.
+// change the steady-rate phase; MQPAY_BENCH_AGENT_NODE_OPTIONS replaces the V8 flags taken from
+// deploy/mqpay-agent@.service for the idle `agent run` (to compare others).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +36,7 @@ const IDLE_SETTLE_MS = 2_000;
 /** `mqpay agent run` and a bare node process idle this long, side by side, before their RSS is read. */
 const RUN_IDLE_MS = 10_000;
 /** The V8 flags deploy/mqpay-agent@.service gives `mqpay agent run` (its NODE_OPTIONS line). */
-const AGENT_UNIT_NODE_OPTIONS = /^Environment=NODE_OPTIONS=(.*)$/m.exec(readFileSync('deploy/mqpay-agent@.service', 'utf8'))?.[1] ?? '';
+const AGENT_UNIT_NODE_OPTIONS = process.env.MQPAY_BENCH_AGENT_NODE_OPTIONS ?? /^Environment=NODE_OPTIONS=(.*)$/m.exec(readFileSync('deploy/mqpay-agent@.service', 'utf8'))?.[1] ?? '';
 const STARTUP_TIMEOUT_MS = 15_000;
 const READY_POLL_MS = 20;
 const OPERATOR_TOKEN = 'agent-bench-operator-token-0123456789';

@@ -6,7 +6,7 @@
 // better-sqlite3 external), for devices that get a file copied onto them rather than an
 // `npm install`. Its size is a product figure (target: under 300 KB), hence the steps below.
 import { build } from 'esbuild';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 
 // dist/mqpay.js is a launcher: it loads dist/mqpay-agent.js for `mqpay agent ...` and
@@ -83,15 +83,12 @@ const AGENT_BUNDLE = {
   banner: { js: "import { createRequire as __mqpayCreateRequire } from 'node:module'; const require = __mqpayCreateRequire(import.meta.url);" },
   // No legal comments kept inline: the licences are those of the packages in package.json.
   legalComments: 'none',
+  // The source maps list every module each bundle holds (test/agent-bundle.test.ts reads them).
   sourcemap: true,
-  metafile: true,
   logLevel: 'warning',
 };
-const agentBuilt = await build({ ...AGENT_BUNDLE, entryPoints: ['agent/index.ts'], outfile: 'dist/agent.js' });
-const agentCliBuilt = await build({ ...AGENT_BUNDLE, entryPoints: ['cli/agent-main.ts'], outfile: 'dist/mqpay-agent.js' });
-// What each bundle holds, for the test that checks no broker code is in them (test/agent-bundle.test.ts).
-writeFileSync('dist/agent.meta.json', JSON.stringify(agentBuilt.metafile));
-writeFileSync('dist/mqpay-agent.meta.json', JSON.stringify(agentCliBuilt.metafile));
+await build({ ...AGENT_BUNDLE, entryPoints: ['agent/index.ts'], outfile: 'dist/agent.js' });
+await build({ ...AGENT_BUNDLE, entryPoints: ['cli/agent-main.ts'], outfile: 'dist/mqpay-agent.js' });
 
 // The protocol core for integrators (package.json "exports": "mqpay/protocol"): shared/, pure,
 // with its dependencies (zod, @noble/ed25519) installed beside it.
