@@ -11,30 +11,11 @@ import { copyFile } from 'node:fs/promises';
 
 // dist/mqpay.js is a launcher: it loads dist/mqpay-agent.js for `mqpay agent ...` and
 // dist/mqpay-cli.js for everything else, each at run time (bin/mqpay.ts).
-await build({
-  entryPoints: ['bin/mqpay.ts'],
-  outfile: 'dist/mqpay.js',
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  banner: { js: '#!/usr/bin/env node' },
-  sourcemap: true,
-  logLevel: 'warning',
-});
+// Dependencies installed beside the bundle (package.json), not in it.
+const NODE_PACKAGE = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', sourcemap: true, logLevel: 'warning' };
+await build({ ...NODE_PACKAGE, entryPoints: ['bin/mqpay.ts'], outfile: 'dist/mqpay.js', banner: { js: '#!/usr/bin/env node' } });
 chmodSync('dist/mqpay.js', 0o755);
-await build({
-  entryPoints: ['cli/main.ts'],
-  outfile: 'dist/mqpay-cli.js',
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  sourcemap: true,
-  logLevel: 'warning',
-});
+await build({ ...NODE_PACKAGE, entryPoints: ['cli/main.ts'], outfile: 'dist/mqpay-cli.js' });
 
 // Browser polyfills that MQTT.js pulls in, replaced by what Node already has:
 // readable-stream is a copy of Node's own stream module (about 80 KB minified), and
@@ -92,17 +73,7 @@ await build({ ...AGENT_BUNDLE, entryPoints: ['cli/agent-main.ts'], outfile: 'dis
 
 // The protocol core for integrators (package.json "exports": "mqpay/protocol"): shared/, pure,
 // with its dependencies (zod, @noble/ed25519) installed beside it.
-await build({
-  entryPoints: ['shared/index.ts'],
-  outfile: 'dist/protocol.js',
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  packages: 'external',
-  sourcemap: true,
-  logLevel: 'warning',
-});
+await build({ ...NODE_PACKAGE, entryPoints: ['shared/index.ts'], outfile: 'dist/protocol.js' });
 
 // The operator dashboard (broker/operator/dashboard/): one browser script and its page and style, served
 // by the broker from dist/dashboard/ (broker/operator/http/static-assets.ts). No framework, no chart
