@@ -32,8 +32,8 @@ export interface OpsBroker extends RunningBroker {
   api(method: string, path: string, options?: ApiOptions): Promise<ApiAnswer>;
 }
 
-export async function startOpsBroker(overrides: Partial<BrokerConfigInput> = {}): Promise<OpsBroker> {
-  const broker = await startBroker({ httpPort: 0, ...overrides }, undefined, { httpHandler: operatorHttpHandler() });
+export async function startOpsBroker(overrides: Partial<BrokerConfigInput> = {}, options: { vouchersKeptPerChannel?: number } = {}): Promise<OpsBroker> {
+  const broker = await startBroker({ httpPort: 0, ...overrides }, undefined, { httpHandler: operatorHttpHandler(), ...options });
   const base = `http://127.0.0.1:${broker.httpPort ?? 0}`;
   return Object.assign(broker, { base, api: (method: string, path: string, options: ApiOptions = {}) => callApi(base, method, path, options) });
 }

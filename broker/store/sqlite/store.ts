@@ -6,7 +6,7 @@
 // it durable (durable-commit.ts).
 import type { Amount } from '../../../shared/amount.js';
 import { assert, MqpayError } from '../../../shared/errors.js';
-import { STORE_LOCK_RETRY_MS_MAX, STORE_LOCK_RETRY_MS_MIN, STORE_LOCK_WAIT_MS_DEFAULT, WAL_BYTES_KEPT_MAX } from '../../limits.js';
+import { STORE_LOCK_RETRY_MS_MAX, STORE_LOCK_RETRY_MS_MIN, STORE_LOCK_WAIT_MS_DEFAULT, VOUCHERS_KEPT_PER_CHANNEL, WAL_BYTES_KEPT_MAX } from '../../limits.js';
 import { statement } from '../../../sqlite/statement.js';
 import {
   countOpenChannelsOfPayer, findVoucher, getChannel, insertChannel, listChannelsOf, listExpiredOpenChannels,
@@ -61,7 +61,7 @@ function readsOf(db: Db): StoreReads {
   };
 }
 
-function txOf(db: Db, reads: StoreReads): StoreTx {
+function txOf(db: Db, reads: StoreReads, vouchersKeptPerChannel: number): StoreTx {
   return {
     ...reads,
     addDevice: async (id, publicKey, nowMs) => addDeviceInTransaction(db, id, publicKey, nowMs),
@@ -77,7 +77,7 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
     recordHeal: async (heal) => recordHeal(db, heal),
     markChannelClosed: async (num, by, nowMs) => markChannelClosed(db, num, by, nowMs),
     markChannelClosing: async (num, by, nowMs, deadlineMs) => markChannelClosing(db, num, by, nowMs, deadlineMs),
-    appendVoucher: async (voucher) => appendVoucher(db, voucher),
+    appendVoucher: async (voucher) => appendVoucher(db, voucher, vouchersKeptPerChannel),
     recordDoubleSign: async (evidence) => recordDoubleSign(db, evidence),
     async storeReceipt(receipt) {
       // Only each channel's latest receipt is kept: it acknowledges every total below it, and a
@@ -126,6 +126,8 @@ export interface SqliteStoreOptions {
   readonly onSyncStall?: (stall: SyncStall) => void;
   /** Told when a write was refused for a full or failing disk (alarms). */
   readonly onFault?: (reason: 'disk-full' | 'disk-io') => void;
+  /** Accepted vouchers logged per channel (default VOUCHERS_KEPT_PER_CHANNEL; voucher-log.ts). */
+  readonly vouchersKeptPerChannel?: number;
 }
 
 const DEFAULT_OPTIONS: SqliteStoreOptions = { lockWaitMs: STORE_LOCK_WAIT_MS_DEFAULT };
@@ -208,7 +210,7 @@ function syncOffTheEventLoop(db: Db): void {
 
 export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTIONS): Store {
   const reads = readsOf(db);
-  const tx = txOf(db, reads);
+  const tx = txOf(db, reads, options.vouchersKeptPerChannel ?? VOUCHERS_KEPT_PER_CHANNEL);
   // Writes wait for the lock with timers (beginImmediate), never inside SQLite on the event loop.
   db.pragma('busy_timeout = 0');
   if (options.syncWal !== undefined) syncOffTheEventLoop(db);

@@ -15,10 +15,10 @@ import type { AcceptedVoucher } from '../port.js';
 import { insertVoucher, setLatestVoucher } from './channels.js';
 
 /** Logs an accepted voucher, moves its channel's latest forward and compacts its log, in the caller's transaction. */
-export function appendVoucher(db: Db, voucher: AcceptedVoucher): void {
+export function appendVoucher(db: Db, voucher: AcceptedVoucher, keptPerChannel = VOUCHERS_KEPT_PER_CHANNEL): void {
   insertVoucher(db, voucher.channel, voucher.seq, voucher.total, voucher.signature, voucher.nowMs);
   setLatestVoucher(db, voucher.channel, voucher.seq, voucher.total, voucher.voucher, voucher.signature, voucher.redeeming);
-  compactVoucherLog(db, voucher.channel, VOUCHERS_KEPT_PER_CHANNEL);
+  compactVoucherLog(db, voucher.channel, keptPerChannel);
 }
 
 /** Deletes the channel's vouchers below its newest `keptPerChannel`, in the caller's transaction. */
