@@ -16,7 +16,8 @@
 // Prints a report, then the figures as one JSON object on the last line of stdout.
 // Run: npm run bench -- agent   (bench/run.mjs bundles this file into .bench-out/ and runs it)
 // MQPAY_BENCH_AGENT_RATE (payments/s, default 1000) and MQPAY_BENCH_AGENT_SECONDS (default 5)
-// change the steady-rate phase.
+// change the steady-rate phase; MQPAY_BENCH_AGENT_NODE_OPTIONS replaces the V8 flags taken from
+// deploy/mqpay-agent@.service for the idle `agent run` (to compare others).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,6 +39,10 @@ const LATENCY_DURATION_S = Number(process.env.MQPAY_BENCH_AGENT_SECONDS ?? 5);
 const SEQUENTIAL_SIGNS = 3_000;
 const BURST_SIGNS = 20_000;
 const IDLE_SETTLE_MS = 2_000;
+/** `mqpay agent run` and a bare node process idle this long, side by side, before their RSS is read. */
+const RUN_IDLE_MS = 10_000;
+/** The V8 flags deploy/mqpay-agent@.service gives `mqpay agent run` (its NODE_OPTIONS line). */
+const AGENT_UNIT_NODE_OPTIONS = process.env.MQPAY_BENCH_AGENT_NODE_OPTIONS ?? /^Environment=NODE_OPTIONS=(.*)$/m.exec(readFileSync('deploy/mqpay-agent@.service', 'utf8'))?.[1] ?? '';
 const STARTUP_TIMEOUT_MS = 15_000;
 const READY_POLL_MS = 20;
 const OPERATOR_TOKEN = 'agent-bench-operator-token-0123456789';
@@ -54,10 +59,10 @@ const work = mkdtempSync(join(tmpdir(), 'mqpay-agent-bench-'));
  * into a pipe that this process must drain would tie its latency to this event loop), and
  * resolves once that output matches `ready`.
  */
-async function spawnUntil(name: string, args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+async function spawnUntil(name: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
   const logPath = join(work, `${name}.log`);
   const log = openSync(logPath, 'w');
-  const child = spawn(process.execPath, args, { stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', log, log], env });
   closeSync(log);
   const deadline = performance.now() + STARTUP_TIMEOUT_MS;
   while (performance.now() < deadline) {
@@ -237,6 +242,36 @@ function runProbe(bench: Bench, device: string, flags: readonly string[]): Probe
   return JSON.parse(out.trim().split('\n').pop() ?? '{}') as ProbeFigures;
 }
 
+/** A process's resident set as the kernel reports it (VmRSS), in MB; NaN off Linux. */
+function rssMbOf(pid: number | undefined): number {
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return kb === undefined ? Number.NaN : round(Number(kb) / 1024, 1);
+}
+
+/**
+ * `mqpay agent run` as a device runs it (dist/mqpay.js, connected to the broker, idle), plain
+ * and with the systemd unit's V8 flags, beside a bare `node -e "setInterval(()=>{},1000)"`: all
+ * three idle RUN_IDLE_MS side by side, then their RSS is read from /proc, no forced GC.
+ */
+async function agentRunIdleMemory(bench: Bench): Promise<Record<string, number>> {
+  const run = async (device: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> =>
+    (await spawnUntil(device, ['dist/mqpay.js', 'agent', 'run', '--home', makeHome(bench, device, null), '--broker', bench.brokerUrl, '--log-level', 'info'], /"msg":"connected"/, env)).child;
+  const plain = await run('bench-idle-plain', process.env);
+  const flagged = await run('bench-idle-unit', { ...process.env, NODE_OPTIONS: AGENT_UNIT_NODE_OPTIONS });
+  const bare = spawn(process.execPath, ['-e', 'setInterval(()=>{},1000)'], { stdio: 'ignore' });
+  try {
+    await new Promise((resolveIdle) => setTimeout(resolveIdle, RUN_IDLE_MS));
+    const figures = { agentRunIdleRssMb: rssMbOf(plain.pid), agentRunUnitFlagsIdleRssMb: rssMbOf(flagged.pid), bareNodeIntervalIdleRssMb: rssMbOf(bare.pid) };
+    return {
+      ...figures,
+      agentRunToBareNodeRss: round(figures.agentRunIdleRssMb / figures.bareNodeIntervalIdleRssMb),
+      agentRunUnitFlagsToBareNodeRss: round(figures.agentRunUnitFlagsIdleRssMb / figures.bareNodeIntervalIdleRssMb),
+    };
+  } finally {
+    await Promise.all([stop(plain), stop(flagged), stop(bare)]);
+  }
+}
+
 async function probeStartAndMemory(bench: Bench): Promise<Record<string, number>> {
   const figures = runProbe(bench, 'bench-probe', []);
   const smallYoung = runProbe(bench, 'bench-probe-small', [SMALL_DEVICE_V8_FLAG]);
@@ -322,12 +357,13 @@ async function main(): Promise<void> {
   const payee = await spawnUntil('payee', ['dist/mqpay.js', 'agent', 'run', '--home', payeeHome, '--broker', bench.brokerUrl, '--log-level', 'info'], /"msg":"connected"/);
   let payer: AgentLibrary.Agent | null = null;
   try {
+    const idle = await agentRunIdleMemory(bench);
     const start = await probeStartAndMemory(bench);
     payer = await lib.createAgent({ home: makeHome(bench, 'bench-payer', '1000', '500'), brokerUrl: bench.brokerUrl });
     const rates = await signRates(payer);
     const latency = await steadyLatency(payer);
     const reference = await onePaymentReference(latency.payToAcceptedP99Ms ?? Number.NaN);
-    report({ ...size, ...start, ...rates, ...latency, ...reference, ...disk, sqliteCommitsAfterPerS: sqliteCommitsPerS('after'), bundleSizeBytes: statSync('dist/agent.js').size });
+    report({ ...size, ...idle, ...start, ...rates, ...latency, ...reference, ...disk, sqliteCommitsAfterPerS: sqliteCommitsPerS('after'), bundleSizeBytes: statSync('dist/agent.js').size });
   } finally {
     await payer?.stop();
     await stop(payee.child);
@@ -338,8 +374,9 @@ async function main(): Promise<void> {
 
 function report(figures: Record<string, number>): void {
   const lines = [
-    `bundle dist/agent.js: ${figures.bundleKb} KB (${figures.bundleGzipKb} KB gzipped)   target < 300 KB`,
-    `idle RSS of a connected agent: ${figures.idleRssMb} MB (heap used ${figures.idleHeapUsedMb} MB; bare node: ${figures.bareNodeRssMb} MB; with ${SMALL_DEVICE_V8_FLAG}: ${figures.idleRssSmallYoungGenerationMb} MB)   target < 60 MB`,
+    `bundle dist/agent.js: ${figures.bundleSizeBytes} bytes, ${figures.bundleKb} KiB (${figures.bundleGzipKb} KiB gzipped)   target < 300 KB (300,000 bytes)`,
+    `\`mqpay agent run\` idle ${RUN_IDLE_MS / 1000} s, connected: ${figures.agentRunIdleRssMb} MB RSS, ${figures.agentRunUnitFlagsIdleRssMb} MB with the unit's NODE_OPTIONS (${AGENT_UNIT_NODE_OPTIONS}); bare node: ${figures.bareNodeIntervalIdleRssMb} MB; ratio ${figures.agentRunToBareNodeRss}, ${figures.agentRunUnitFlagsToBareNodeRss} with the flags   target <= 1.4`,
+    `idle RSS of a connected agent (library dist/agent.js, after a forced GC): ${figures.idleRssMb} MB (heap used ${figures.idleHeapUsedMb} MB; bare node: ${figures.bareNodeRssMb} MB; with ${SMALL_DEVICE_V8_FLAG}: ${figures.idleRssSmallYoungGenerationMb} MB)   target < 60 MB`,
     `start to first accepted payment: ${figures.processStartToFirstAcceptedMs} ms from process start, ${figures.createAgentToFirstAcceptedMs} ms from createAgent (connect ${figures.createAgentToConnectedMs} ms, bundle load ${figures.bundleLoadMs} ms; includes channel.open)   target < 500 ms`,
     `vouchers signed, stored (one fsync per ${SEQ_RESERVATION_BLOCK_SEQS}, the seq reservation) and published: ${figures.signStorePublishSequentialPerS}/s one at a time; ${figures.signStoreBurstPerS}/s in a burst of ${BURST_SIGNS} (group commit; the service accepted the burst at ${figures.burstAcceptedByServicePerS}/s)`,
     `disk: ${figures.sqliteCommitsPerS} durable SQLite commits/s before the run, ${figures.sqliteCommitsAfterPerS}/s after (each payment waits for 1, the broker's)`,

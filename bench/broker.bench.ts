@@ -34,7 +34,7 @@ import { encodePayload } from '../shared/schemas.js';
 import { inboxTopic, outboxTopic } from '../shared/topics.js';
 import { encodeVoucher } from '../shared/voucher.js';
 import { encodeVoucherFrame } from '../shared/signed-frames.js';
-import { benchEpoch } from './epoch.js';
+import { benchEpoch, benchEpochOfVouchers } from './epoch.js';
 import { printFigures, round, type Figures } from './figures.js';
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
@@ -152,7 +152,11 @@ const endToEnd = await mqpayEndToEnd();
 const relay = await rawRelay(endToEnd.payloadBytes, PAYERS * VOUCHERS_PER_PAYER);
 const cores = availableParallelism();
 const ceiling = cores / ((verifyCost.cpuUs + relay.cpuUsPerMessage) / 1e6);
-const epoch = process.env.MQPAY_BENCH_SKIP_EPOCH === '1' ? null : benchEpoch(100_000);
+const skipEpoch = process.env.MQPAY_BENCH_SKIP_EPOCH === '1';
+const epoch = skipEpoch ? null : benchEpoch(100_000);
+// Storage follows channels: the same 100k channels after 100k and after 1M vouchers.
+const epochFewVouchers = skipEpoch ? null : benchEpochOfVouchers(100_000, 100_000);
+const epochManyVouchers = skipEpoch ? null : benchEpochOfVouchers(100_000, 1_000_000);
 
 const figures: Figures = {
   vouchers: { value: PAYERS * VOUCHERS_PER_PAYER, unit: 'vouchers', reference: `${PAYERS} payers, one channel each` },
@@ -174,6 +178,12 @@ const figures: Figures = {
     epoch_100k_changed_channels_ms: { value: Math.round(epoch.allChangedMs), unit: 'ms', goal: '< 1000' },
     epoch_1k_changed_of_100k_ms: { value: round(epoch.fewChangedMs, 1), unit: 'ms', reference: 'cost follows the changed channels' },
   }),
+  ...(epochFewVouchers === null || epochManyVouchers === null ? {} : {
+    epoch_after_100k_vouchers_ms: { value: Math.round(epochFewVouchers.epochMs), unit: 'ms', reference: '100k channels, 100k vouchers' },
+    epoch_after_1m_vouchers_ms: { value: Math.round(epochManyVouchers.epochMs), unit: 'ms', reference: 'the same 100k channels, 1M vouchers' },
+    epoch_1m_to_100k_vouchers_time_ratio: { value: round(epochManyVouchers.epochMs / epochFewVouchers.epochMs), unit: 'ratio', reference: 'epoch_after_1m_vouchers_ms / epoch_after_100k_vouchers_ms', goal: '<= 1.1' },
+    database_1m_to_100k_vouchers_size_ratio: { value: round(epochManyVouchers.databaseBytes / epochFewVouchers.databaseBytes), unit: 'ratio', reference: `${epochManyVouchers.databaseBytes} / ${epochFewVouchers.databaseBytes} bytes`, goal: '<= 1.2' },
+  }),
 };
 console.log(`native verify:            ${figures.verify_cpu_us?.value} µs CPU each (${figures.verify_per_s_one_core?.value}/s on one core)`);
 console.log(`raw aedes relay:          ${figures.relay_messages_per_s?.value} msg/s, ${figures.relay_cpu_us_per_message?.value} µs CPU each (QoS 1 in, 2 x QoS 0 out, ${endToEnd.payloadBytes}-byte payloads)`);
@@ -181,4 +191,5 @@ console.log(`ceiling:                  ${figures.ceiling_vouchers_per_s?.value} 
 console.log(`mqpay end to end:         ${figures.pipeline_vouchers_per_s?.value} vouchers/s, ${figures.pipeline_cpu_us_per_voucher?.value} µs broker CPU each`);
 console.log(`  ratio to the ceiling:   ${figures.pipeline_to_ceiling?.value} (goal >= 0.8); in CPU time: ${figures.pipeline_cpu_to_ceiling_cpu?.value}`);
 if (epoch !== null) console.log(`epoch, 100k changed channels: ${figures.epoch_100k_changed_channels_ms?.value} ms; 1k changed of 100k: ${figures.epoch_1k_changed_of_100k_ms?.value} ms`);
+if (epochFewVouchers !== null && epochManyVouchers !== null) console.log(`epoch of 100k channels after 1M vouchers / after 100k: ${figures.epoch_1m_to_100k_vouchers_time_ratio?.value} in time, ${figures.database_1m_to_100k_vouchers_size_ratio?.value} in database size`);
 printFigures('broker', figures);

@@ -1,15 +1,17 @@
 // Builds a ledger with `channels` open channels directly in SQLite (the same statements the
 // service uses), marks them all changed, and times one settlement epoch; then changes 1% of
-// them and times another, to show the cost follows the changed channels.
+// them and times another, to show the cost follows the changed channels. `benchEpochOfVouchers`
+// times an epoch after 100k or 1M vouchers over the same channels, and the database's size.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addDevice } from '../broker/store/sqlite/devices.js';
 import { accountKey, ensureAccount, fundWallet, insertTransfer } from '../broker/store/sqlite/ledger.js';
 import { escrowAccount, walletAccount } from '../broker/store/accounts.js';
 import { insertChannel } from '../broker/store/sqlite/channels.js';
-import { openDatabase } from '../broker/store/sqlite/open-database.js';
+import { DATABASE_FILE, openDatabase, type Db } from '../broker/store/sqlite/open-database.js';
+import { appendVoucher } from '../broker/store/sqlite/voucher-log.js';
 import { settleInTransaction } from '../broker/store/sqlite/settle.js';
 import { CERTIFICATE_BYTES } from '../shared/certificate.js';
 import { amountOf } from '../shared/amount.js';
@@ -17,7 +19,8 @@ import { generateKeyPair } from '../shared/keys.js';
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 
-export function benchEpoch(channels: number): { allChangedMs: number; fewChangedMs: number } {
+/** A ledger of `channels` open channels, each with a deposit, built with the service's statements. */
+function buildLedger(channels: number): { dir: string; db: Db; ids: Uint8Array[]; nums: bigint[]; nowMs: number } {
   const dir = mkdtempSync(join(tmpdir(), 'mqpay-epoch-'));
   const db = openDatabase(dir);
   const devices = 1_000;
@@ -29,6 +32,7 @@ export function benchEpoch(channels: number): { allChangedMs: number; fewChanged
   }
   const deposit = amountOf(1_000_000n);
   const ids: Uint8Array[] = [];
+  const nums: bigint[] = [];
   db.transaction(() => {
     for (let c = 0; c < channels; c++) {
       const id = random(32);
@@ -40,9 +44,15 @@ export function benchEpoch(channels: number): { allChangedMs: number; fewChanged
         id, payer, payee, payerWallet: accountKey(db, walletAccount(payer)), payeeWallet: accountKey(db, walletAccount(payee)), escrowAccount: escrowKey,
         deposit, expiresAtSeconds: BigInt(Math.floor(nowMs / 1000) + 3600), certificate: new Uint8Array(CERTIFICATE_BYTES), certificateSignature: new Uint8Array(64), nowMs,
       });
+      nums.push(num);
       insertTransfer(db, { id: `deposit:${c}`, from: walletAccount(payer), to: escrowAccount(id), amount: deposit, kind: 'deposit', channel: num, nowMs });
     }
   }).immediate();
+  return { dir, db, ids, nums, nowMs };
+}
+
+export function benchEpoch(channels: number): { allChangedMs: number; fewChangedMs: number } {
+  const { dir, db, ids, nowMs } = buildLedger(channels);
   const mark = db.prepare('UPDATE channels SET latest_seq = latest_seq + 1, latest_total = latest_total + 1000 WHERE id = ?');
   db.transaction(() => ids.forEach((id) => mark.run(id))).immediate();
   let started = performance.now();
@@ -56,4 +66,42 @@ export function benchEpoch(channels: number): { allChangedMs: number; fewChanged
   db.close();
   rmSync(dir, { recursive: true, force: true });
   return { allChangedMs, fewChangedMs };
+}
+
+/** Vouchers logged per transaction, as the broker's group commit batches them. */
+const VOUCHERS_PER_TRANSACTION = 1_024;
+
+/**
+ * Logs `vouchers` accepted vouchers spread evenly over `channels` channels (the broker's own
+ * append: log, latest, compaction), then times the settlement epoch that settles them all and
+ * measures the database file (WAL checkpointed into it). Storage and epoch time should follow
+ * the channels, not the vouchers.
+ */
+export function benchEpochOfVouchers(channels: number, vouchers: number): { epochMs: number; databaseBytes: number; vouchersLogged: number } {
+  const { dir, db, nums, nowMs } = buildLedger(channels);
+  const bytes = random(82);
+  const signature = random(64);
+  const rounds = Math.ceil(vouchers / channels);
+  let logged = 0;
+  for (let round = 1; round <= rounds; round++) {
+    for (let start = 0; start < channels && logged < vouchers; start += VOUCHERS_PER_TRANSACTION) {
+      db.transaction(() => {
+        for (let c = start; c < Math.min(channels, start + VOUCHERS_PER_TRANSACTION) && logged < vouchers; c++, logged++) {
+          appendVoucher(db, { channel: nums[c] ?? 0n, seq: BigInt(round), total: amountOf(BigInt(round) * 1_000n), voucher: bytes, signature, redeeming: false, nowMs });
+        }
+      }).immediate();
+    }
+  }
+  // Both runs start the epoch from a checkpointed WAL, whatever the load before left in it.
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const started = performance.now();
+  const epoch = db.transaction(() => settleInTransaction(db, { id: 'bench-epoch', reason: 'epoch', nowMs, feePpm: 0 })).immediate();
+  const epochMs = performance.now() - started;
+  if (epoch.kind !== 'settled' || epoch.result.channelCount !== channels) throw new Error('epoch did not settle every channel');
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const databaseBytes = statSync(join(dir, DATABASE_FILE)).size;
+  const vouchersLogged = Number((db.prepare('SELECT count(*) AS n FROM vouchers').get() as { n: bigint }).n);
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { epochMs, databaseBytes, vouchersLogged };
 }

@@ -83,6 +83,11 @@ export interface BrokerOverrides {
    * tests wrap the real one to hold it; the fsync itself stays real.
    */
   readonly syncWal?: (real: SyncWal) => SyncWal;
+  /**
+   * Accepted vouchers the store logs per channel (default VOUCHERS_KEPT_PER_CHANNEL). Full-disk
+   * tests keep them all, so that vouchers still grow the file until it is full.
+   */
+  readonly vouchersKeptPerChannel?: number;
   /** Extra HTTP routes (the operator API); return false to fall through to 404. */
   readonly httpHandler?: (app: BrokerApp) => (request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse) => boolean | Promise<boolean>;
 }
@@ -106,7 +111,7 @@ function syncStallAlarm(telemetry: Telemetry, logger: Logger): (stall: SyncStall
 }
 
 /** The SQLite store over the app's file, reporting lock waits and disk stalls to telemetry and the log. */
-function sqliteStoreFor(config: BrokerConfig, telemetry: Telemetry, logger: Logger, durability: { syncWal: SyncWal; onSyncStall: (stall: SyncStall) => void }): (db: Db) => Store {
+function sqliteStoreFor(config: BrokerConfig, telemetry: Telemetry, logger: Logger, durability: { syncWal: SyncWal; onSyncStall: (stall: SyncStall) => void; vouchersKeptPerChannel?: number }): (db: Db) => Store {
   return (database) => sqliteStore(database, {
     ...durability,
     lockWaitMs: config.storeLockWaitMs,
@@ -207,7 +212,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const checkpointer = new WalCheckpointer(db.name, (result) => {
     if (!result.ok && result.code !== 'SQLITE_BUSY') storeLogger.warn({ code: result.code }, 'WAL checkpoint failed; tried again at the next interval');
   });
-  const storeFor = sqliteStoreFor(config, telemetry, storeLogger, { syncWal, onSyncStall: syncStallAlarm(telemetry, storeLogger) });
+  const storeFor = sqliteStoreFor(config, telemetry, storeLogger, { syncWal, onSyncStall: syncStallAlarm(telemetry, storeLogger), ...(overrides.vouchersKeptPerChannel === undefined ? {} : { vouchersKeptPerChannel: overrides.vouchersKeptPerChannel }) });
   const verifier = config.verifyThreads >= 1 ? new WorkerVerifier({ threads: config.verifyThreads }) : inlineVerifier;
   const service = createSettlementService({
     store: (overrides.store ?? storeFor)(db), telemetry, clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),

@@ -17,6 +17,13 @@ export const TLS_RELOAD_SETTLE_MS = 200;
 export const VOUCHER_PRUNE_INTERVAL_MS = 3_600_000;
 /** A prune that found a unit of work open tries again this much later. */
 export const VOUCHER_PRUNE_RETRY_MS = 1_000;
+/**
+ * Accepted vouchers logged per channel, its latest included; older ones are dropped as each new
+ * one is logged (broker/store/sqlite/voucher-log.ts). Room for the re-sends a payer can make (it
+ * re-sends only its latest pending voucher per channel, and MQTT may deliver a recent one twice);
+ * each one more costs about 100 bytes per channel, 7% of what a channel costs (bench/epoch.ts).
+ */
+export const VOUCHERS_KEPT_PER_CHANNEL = 3;
 /** A settlement epoch closes this often. */
 export const EPOCH_SECONDS_DEFAULT = 60;
 /**

@@ -17,7 +17,9 @@ const pagesOf = (broker: RunningBroker): bigint => broker.app.db.pragma('page_co
 describe('broker: a full disk', () => {
   let broker: RunningBroker;
   beforeEach(async () => {
-    broker = await startBroker();
+    // Every voucher kept, so that vouchers grow the file until it is full (the log keeps only
+    // each channel's newest few by default, and then a channel's vouchers need no new pages).
+    broker = await startBroker({}, undefined, { vouchersKeptPerChannel: Number.MAX_SAFE_INTEGER });
   });
   afterEach(async () => {
     await broker.stop();

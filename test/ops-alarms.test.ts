@@ -19,7 +19,8 @@ let broker: OpsBroker;
 let live: LiveEventReader;
 
 beforeAll(async () => {
-  broker = await startOpsBroker();
+  // Every voucher kept, so that vouchers grow the file until the disk test fills it.
+  broker = await startOpsBroker({}, { vouchersKeptPerChannel: Number.MAX_SAFE_INTEGER });
   live = await openLiveEvents(broker.base, OPERATOR_TOKEN);
 });
 afterAll(async () => {

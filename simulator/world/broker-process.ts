@@ -16,12 +16,13 @@ const OUTPUT_LINES_KEPT = 40;
 const CLOCK_TICK_MS = 10;
 
 /**
- * The built `mqpay` command, dist/mqpay.js. Bundled, this module is part of that very file; run
- * from source (tests, benches) it sits in simulator/world/, two folders below the package root.
+ * The built `mqpay` command, dist/mqpay.js. Bundled, this module is part of dist/mqpay-cli.js,
+ * which the launcher dist/mqpay.js beside it loads; run from source (tests, benches) it sits in
+ * simulator/world/, two folders below the package root.
  */
 export const defaultBrokerEntry = (): string => {
-  const here = fileURLToPath(import.meta.url);
-  return here.endsWith('.ts') ? fileURLToPath(new URL('../../dist/mqpay.js', import.meta.url)) : here;
+  const bundled = !fileURLToPath(import.meta.url).endsWith('.ts');
+  return fileURLToPath(new URL(bundled ? './mqpay.js' : '../../dist/mqpay.js', import.meta.url));
 };
 
 export interface BrokerProcessOptions {

@@ -50,6 +50,8 @@ export interface StartBrokerOptions {
   readonly store?: BrokerOverrides['store'];
   /** Wraps the real WAL fsync (a slow disk: a test holds it on a promise). */
   readonly syncWal?: BrokerOverrides['syncWal'];
+  /** Vouchers logged per channel (full-disk tests keep them all, so vouchers grow the file). */
+  readonly vouchersKeptPerChannel?: BrokerOverrides['vouchersKeptPerChannel'];
   /** The broker's logger (default: silent), for tests that read what it logs. */
   readonly logger?: BrokerOverrides['logger'];
 }
@@ -66,6 +68,7 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, da
       ...(options.httpHandler === undefined ? {} : { httpHandler: options.httpHandler }),
       ...(options.store === undefined ? {} : { store: options.store }),
       ...(options.syncWal === undefined ? {} : { syncWal: options.syncWal }),
+      ...(options.vouchersKeptPerChannel === undefined ? {} : { vouchersKeptPerChannel: options.vouchersKeptPerChannel }),
     },
   );
   const ports = await app.listen();

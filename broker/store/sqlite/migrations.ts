@@ -325,4 +325,13 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT, WITHOUT ROWID;
   CREATE INDEX device_spend_by_minute ON device_spend(minute);
   `,
+  // 9: the voucher log follows channels [docs/DESIGN.md rule 11]: each channel keeps its newest
+  // 3 vouchers (VOUCHERS_KEPT_PER_CHANNEL when this shipped; broker/store/sqlite/voucher-log.ts
+  // drops the oldest as each is logged). This compacts a log kept before it; no evidence is in
+  // the log alone (channels.latest_*, settlement_vouchers, double_signs, certificate_history).
+  `
+  DELETE FROM vouchers WHERE (channel, seq) IN (
+    SELECT channel, seq FROM (SELECT channel, seq, row_number() OVER (PARTITION BY channel ORDER BY seq DESC) AS newer FROM vouchers)
+    WHERE newer > 3);
+  `,
 ];

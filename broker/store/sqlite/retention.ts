@@ -1,6 +1,7 @@
 // Voucher retention: accepted vouchers that settlement has made redundant are deleted once they
 // are older than the retention period (`--voucher-retention-days`), so the service keeps less of
-// who paid whom, when. Kept whatever their age:
+// who paid whom, when. The log already holds only each channel's newest few
+// (voucher-log.ts); of those, kept whatever their age:
 //   - a channel's latest voucher (it is the channel's claim; settlement and disputes read it);
 //   - every voucher of a channel with anything unsettled (latest total above settled total);
 //   - every voucher of a channel in any state but 'open' or 'closed' (a closing or disputed

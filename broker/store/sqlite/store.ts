@@ -6,7 +6,7 @@
 // it durable (durable-commit.ts).
 import type { Amount } from '../../../shared/amount.js';
 import { assert, MqpayError } from '../../../shared/errors.js';
-import { STORE_LOCK_RETRY_MS_MAX, STORE_LOCK_RETRY_MS_MIN, STORE_LOCK_WAIT_MS_DEFAULT, WAL_BYTES_KEPT_MAX } from '../../limits.js';
+import { STORE_LOCK_RETRY_MS_MAX, STORE_LOCK_RETRY_MS_MIN, STORE_LOCK_WAIT_MS_DEFAULT, VOUCHERS_KEPT_PER_CHANNEL, WAL_BYTES_KEPT_MAX } from '../../limits.js';
 import { statement } from '../../../sqlite/statement.js';
 import {
   countOpenChannelsOfPayer, findVoucher, getChannel, insertChannel, insertVoucher, listChannelsOf, listExpiredOpenChannels, listOpenChannelsOfPayer,
@@ -23,6 +23,7 @@ import { recordDeviceCertificate } from './device-certificates.js';
 import { keyHolder, replaceDeviceKey, retiredKeysOf } from './device-keys.js';
 import { pruneSettledVouchers } from './retention.js';
 import { addSpend, getDeviceLimits, pruneSpend, setDeviceLimits, spendBuckets } from './device-limits.js';
+import { appendVoucher } from './voucher-log.js';
 import { awaitDurable, type SyncStall } from './durable-commit.js';
 import type { SyncWal } from './wal-sync.js';
 import { currentOffers, deleteExpiredOffers, offerOf, putOffer } from './offers.js';
@@ -66,7 +67,7 @@ function readsOf(db: Db): StoreReads {
   };
 }
 
-function txOf(db: Db, reads: StoreReads): StoreTx {
+function txOf(db: Db, reads: StoreReads, vouchersKeptPerChannel: number): StoreTx {
   return {
     ...reads,
     addDevice: async (id, publicKey, nowMs) => addDeviceInTransaction(db, id, publicKey, nowMs),
@@ -85,10 +86,7 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
     recordHeal: async (heal) => recordHeal(db, heal),
     markChannelClosed: async (num, by, nowMs) => markChannelClosed(db, num, by, nowMs),
     markChannelClosing: async (num, by, nowMs, deadlineMs) => markChannelClosing(db, num, by, nowMs, deadlineMs),
-    async appendVoucher(voucher) {
-      insertVoucher(db, voucher.channel, voucher.seq, voucher.total, voucher.signature, voucher.nowMs);
-      setLatestVoucher(db, voucher.channel, voucher.seq, voucher.total, voucher.voucher, voucher.signature, voucher.redeeming);
-    },
+    appendVoucher: async (voucher) => appendVoucher(db, voucher, vouchersKeptPerChannel),
     recordDoubleSign: async (evidence) => recordDoubleSign(db, evidence),
     async storeReceipt(receipt) {
       // Only each channel's latest receipt is kept: it acknowledges every total below it, and a
@@ -139,6 +137,8 @@ export interface SqliteStoreOptions {
   readonly onSyncStall?: (stall: SyncStall) => void;
   /** Told when a write was refused for a full or failing disk (alarms). */
   readonly onFault?: (reason: 'disk-full' | 'disk-io') => void;
+  /** Accepted vouchers logged per channel (default VOUCHERS_KEPT_PER_CHANNEL; voucher-log.ts). */
+  readonly vouchersKeptPerChannel?: number;
 }
 
 const DEFAULT_OPTIONS: SqliteStoreOptions = { lockWaitMs: STORE_LOCK_WAIT_MS_DEFAULT };
@@ -221,7 +221,7 @@ function syncOffTheEventLoop(db: Db): void {
 
 export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTIONS): Store {
   const reads = readsOf(db);
-  const tx = txOf(db, reads);
+  const tx = txOf(db, reads, options.vouchersKeptPerChannel ?? VOUCHERS_KEPT_PER_CHANNEL);
   // Writes wait for the lock with timers (beginImmediate), never inside SQLite on the event loop.
   db.pragma('busy_timeout = 0');
   if (options.syncWal !== undefined) syncOffTheEventLoop(db);
