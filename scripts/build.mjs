@@ -17,7 +17,7 @@ await build({ ...NODE_PACKAGE, entryPoints: ['bin/mqpay.ts'], outfile: 'dist/mqp
 chmodSync('dist/mqpay.js', 0o755);
 await build({ ...NODE_PACKAGE, entryPoints: ['cli/main.ts'], outfile: 'dist/mqpay-cli.js' });
 
-// Browser polyfills that MQTT.js pulls in, replaced by what Node already has:
+// Browser polyfills that MQTT.js pulls in, replaced by what Node already has (and one MQTT 5 part):
 // readable-stream is a copy of Node's own stream module (about 80 KB minified), and
 // worker-timers moves timers into a Web Worker, which only matters in browsers. `debug` (with
 // `ms`, 8 KB) is MQTT.js's and mqtt-packet's trace logging, off unless DEBUG=mqttjs* is set:
@@ -25,6 +25,9 @@ await build({ ...NODE_PACKAGE, entryPoints: ['cli/main.ts'], outfile: 'dist/mqpa
 const NODE_SHIMS = {
   'readable-stream': 'import stream from "node:stream"; export * from "node:stream"; export default stream;',
   'worker-timers': 'export const { setInterval, clearInterval, setTimeout, clearTimeout } = globalThis;',
+  // lru-cache (17 KB) backs MQTT.js's MQTT 5 topic aliases, created only when an MQTT 5 CONNACK
+  // grants some (handlers/connack.js); mqpay speaks MQTT 3.1.1, so it is never constructed.
+  'lru-cache': 'export class LRUCache { constructor() { throw new Error("MQTT 5 topic aliases are left out of the mqpay agent bundle"); } }',
   debug: 'module.exports = function debug() { const log = function () {}; log.enabled = false; log.extend = function () { return log; }; return log; };',
 };
 
@@ -43,7 +46,7 @@ function throwingExportsOf(file) {
 const agentBundlePlugin = {
   name: 'mqpay-agent-bundle',
   setup(builder) {
-    builder.onResolve({ filter: /^(readable-stream|worker-timers|debug)$/ }, (args) => ({ path: args.path, namespace: 'node-shim' }));
+    builder.onResolve({ filter: /^(readable-stream|worker-timers|lru-cache|debug)$/ }, (args) => ({ path: args.path, namespace: 'node-shim' }));
     builder.onLoad({ filter: /.*/, namespace: 'node-shim' }, (args) => ({ contents: NODE_SHIMS[args.path], loader: 'js', resolveDir: process.cwd() }));
     builder.onLoad({ filter: ZOD_JSON_SCHEMA }, (args) => ({ contents: throwingExportsOf(args.path), loader: 'js' }));
   },
