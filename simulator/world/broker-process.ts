@@ -3,6 +3,7 @@
 // the same data directory and port. Its log lines feed a BrokerLog.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { BrokerLog } from './broker-log.js';
@@ -16,13 +17,16 @@ const OUTPUT_LINES_KEPT = 40;
 const CLOCK_TICK_MS = 10;
 
 /**
- * The built `mqpay` command, dist/mqpay.js. Bundled, this module is part of dist/mqpay-cli.js,
- * which the launcher dist/mqpay.js beside it loads; run from source (tests, benches) it sits in
- * simulator/world/, two folders below the package root.
+ * The built `mqpay` command, dist/mqpay.js. Bundled into dist/mqpay-cli.js, this module sits
+ * beside the launcher dist/mqpay.js that loads it; run from source (tests) it is in
+ * simulator/world/, and bundled into a bench (.bench-out/) it is one folder below the package
+ * root: both find dist/ from the package root.
  */
 export const defaultBrokerEntry = (): string => {
-  const bundled = !fileURLToPath(import.meta.url).endsWith('.ts');
-  return fileURLToPath(new URL(bundled ? './mqpay.js' : '../../dist/mqpay.js', import.meta.url));
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) return fileURLToPath(new URL('../../dist/mqpay.js', import.meta.url));
+  if (basename(dirname(here)) === 'dist') return fileURLToPath(new URL('./mqpay.js', import.meta.url));
+  return fileURLToPath(new URL('../dist/mqpay.js', import.meta.url));
 };
 
 export interface BrokerProcessOptions {
