@@ -19,3 +19,7 @@ export * from './ops-events.js';
 export * from './currency.js';
 export * from './offer.js';
 export * from './key-rotation.js';
+export * from './hash-chain.js';
+export * from './checkpoint.js';
+export * from './tick.js';
+export * from './tick-rules.js';
