@@ -23,6 +23,7 @@ import { keyHolder, replaceDeviceKey, retiredKeysOf } from './device-keys.js';
 import { pruneSettledVouchers } from './retention.js';
 import { awaitDurable, type SyncStall } from './durable-commit.js';
 import type { SyncWal } from './wal-sync.js';
+import { acceptCheckpoint, acceptTick, chainOf } from './chains.js';
 import { currentOffers, deleteExpiredOffers, ledgerCurrency, offerOf, putOffer } from './offers.js';
 
 function readsOf(db: Db): StoreReads {
@@ -38,6 +39,7 @@ function readsOf(db: Db): StoreReads {
     retiredKeysOf: async (device, limit) => retiredKeysOf(db, device, limit),
     countOpenChannelsOfPayer: async (payer) => countOpenChannelsOfPayer(db, payer),
     voucherAt: async (channelId, seq) => findVoucher(db, channelId, seq),
+    chainOf: async (channelId) => chainOf(db, channelId),
     balance: async (account) => balanceOf(db, account),
     accountKey: async (name) => accountKey(db, name),
     async storedAnswer(device, id): Promise<StoredAnswer | null> {
@@ -80,6 +82,8 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
       insertVoucher(db, voucher.channel, voucher.seq, voucher.total, voucher.signature, voucher.nowMs);
       setLatestVoucher(db, voucher.channel, voucher.seq, voucher.total, voucher.voucher, voucher.signature, voucher.redeeming);
     },
+    appendCheckpoint: async (checkpoint) => acceptCheckpoint(db, checkpoint),
+    appendTick: async (tick) => acceptTick(db, tick),
     recordDoubleSign: async (evidence) => recordDoubleSign(db, evidence),
     async storeReceipt(receipt) {
       // Only each channel's latest receipt is kept: it acknowledges every total below it, and a
