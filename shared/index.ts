@@ -23,3 +23,5 @@ export * from './hash-chain.js';
 export * from './checkpoint.js';
 export * from './tick.js';
 export * from './tick-rules.js';
+export * from './tick-verdict.js';
+export * from './tick-frames.js';

@@ -6,10 +6,11 @@
 // [docs/DESIGN.md rule 5].
 import type { Amount } from './amount.js';
 import { checkpointTotalAt, type Checkpoint } from './checkpoint.js';
-import { MqpayError } from './errors.js';
+import { MqpayError, type ErrorCode } from './errors.js';
 import { checkChainLink, hashLinkTimes } from './hash-chain.js';
 import { bytesEqual } from './hex.js';
 import type { Tick } from './tick.js';
+import type { VoucherChannelState } from './voucher-rules.js';
 
 /** What a channel holds of its current chain: the signed checkpoint and the highest link revealed. */
 export interface ChainState {
@@ -51,4 +52,26 @@ export function acceptTick(state: ChainState, tick: Tick, deposit: Amount): Chai
 export function chainLinkProves(checkpoint: Checkpoint, index: number, link: Uint8Array): boolean {
   if (!Number.isInteger(index) || index < 0 || index > checkpoint.chainLength) return false;
   return link.length === checkpoint.chainRoot.length && bytesEqual(hashLinkTimes(link, index), checkpoint.chainRoot);
+}
+
+export type CheckpointVerdict = { readonly kind: 'advance' } | { readonly kind: 'repeat' } | { readonly kind: 'reject'; readonly code: ErrorCode };
+
+/**
+ * The service's judgement of a checkpoint (its signature is the caller's to check), as
+ * judgeVoucher's for a voucher, in the voucher's seq space, with one difference: its total may
+ * equal the latest total (a new chain, or a new price, costs nothing by itself).
+ * `sameAsCurrent`: its bytes are the channel's current checkpoint's (a re-send).
+ */
+export function judgeCheckpoint(channel: VoucherChannelState | null, publisher: string, checkpoint: Checkpoint, nowSeconds: bigint, sameAsCurrent: boolean): CheckpointVerdict {
+  if (channel === null) return { kind: 'reject', code: 'CHANNEL_UNKNOWN' };
+  if (channel.payer !== publisher) return { kind: 'reject', code: 'CHANNEL_NOT_PAYER' };
+  if (checkpoint.seq === channel.latestSeq) return sameAsCurrent ? { kind: 'repeat' } : { kind: 'reject', code: 'VOUCHER_DOUBLE_SIGNED' };
+  if (checkpoint.seq < channel.latestSeq) return { kind: 'reject', code: 'VOUCHER_SEQ_NOT_INCREASING' };
+  if (channel.state === 'closed') return { kind: 'reject', code: 'CHANNEL_CLOSED' };
+  if (channel.state === 'closing') return { kind: 'reject', code: 'CHANNEL_CLOSING' };
+  if (channel.expiresAtSeconds <= nowSeconds) return { kind: 'reject', code: 'CHANNEL_EXPIRED' };
+  if (checkpoint.expiresAtSeconds <= nowSeconds) return { kind: 'reject', code: 'VOUCHER_EXPIRED' };
+  if (checkpoint.total < channel.latestTotal) return { kind: 'reject', code: 'VOUCHER_TOTAL_NOT_INCREASING' };
+  if (checkpoint.total > channel.deposit) return { kind: 'reject', code: 'VOUCHER_ABOVE_DEPOSIT' };
+  return { kind: 'advance' };
 }

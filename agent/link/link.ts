@@ -192,6 +192,16 @@ export class DeviceLink extends EventEmitter {
     });
   }
 
+  /**
+   * Publishes a binary frame (v3 `tick`: checkpoints and ticks) as the whole payload, no JSON;
+   * resolves on PUBACK at QoS 1 (the service acknowledges once it is durable), at once at QoS 0.
+   */
+  publishFrame(kind: OutboxKind, frame: Uint8Array, qos: 0 | 1 = 1): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.client.publish(outboxTopic(this.options.device, kind), Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength), { qos }, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
   subscribe(filter: string): Promise<void> {
     return new Promise((resolve, reject) => {
       this.client.subscribe(filter, { qos: 1 }, (error) => (error ? reject(new MqpayError('NOT_AUTHORIZED', error.message)) : resolve()));

@@ -4,6 +4,7 @@ import type { ErrorCode } from '../../shared/errors.js';
 import { fromHex, toHex } from '../../shared/hex.js';
 import { parsePayload, voucherMessageSchema } from '../../shared/schemas.js';
 import { decodeVoucher, VOUCHER_BYTES } from '../../shared/voucher.js';
+import { refusedTickVerdict } from '../service/ticks/tick-answers.js';
 import type { OutboxKind } from '../../shared/topics.js';
 import { inboxTopic } from '../../shared/topics.js';
 import { errorBody, payloadOf } from '../service/replies.js';
@@ -17,6 +18,7 @@ export async function replyLimited(transport: TransportPort, device: string, box
     case 'rpc': return transport.publish(inboxTopic(device, 'rpc'), payloadOf({ v: 2, id: requestIdOf(payload), ok: false, error }));
     case 'receipt': return transport.publish(inboxTopic(device, 'receipt'), payloadOf({ v: 2, type: 'receipt.rejected', error }));
     case 'offer': return undefined;
+    case 'tick': return transport.publish(inboxTopic(device, 'tick'), refusedTickVerdict(payload, code));
   }
 }
 

@@ -18,6 +18,7 @@ import { beginClosing, closeInTransaction, type CloseResult } from './settlement
 import { SettlementScheduler } from './settlement/scheduler.js';
 import { StorageHealth, storageStalledError } from './storage-health.js';
 import type { Telemetry } from './telemetry.js';
+import { TickIngest } from './ticks/tick-ingest.js';
 import { UnitOfWork, WriteQueue } from './unit-of-work.js';
 import { VoucherIngest } from './vouchers/ingest.js';
 import { ReceiptHandler } from './vouchers/receipts.js';
@@ -89,6 +90,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   const scheduler = new SettlementScheduler(deps, cache, telemetry, unitOfWork);
   const ingest = new VoucherIngest({ deps, cache, telemetry, unitOfWork, verifier: deps.verifier, commits, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
   const rpc = new RpcHandler({ deps, cache, telemetry, unitOfWork, vouchersReceived: (key) => ingest.received(key) });
+  const ticks = new TickIngest({ deps, cache, verifier: deps.verifier, commits, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
   const receipts = new ReceiptHandler(deps, cache, deps.verifier, commits);
   const offers = new OfferDesk(deps, unitOfWork);
 
@@ -104,6 +106,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
         case 'rpc': return rpc.handle(device, payload);
         case 'receipt': return receipts.handle(device, payload);
         case 'offer': return offers.handle(device, payload);
+        case 'tick': return ticks.handle(device, payload);
       }
     },
     settleNow: () => scheduler.settle('manual'),
