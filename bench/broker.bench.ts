@@ -4,14 +4,11 @@
 //  3. mqpay end to end: signed vouchers published at QoS 1, verified, group-committed to SQLite,
 //     answered "accepted" and forwarded to the payee;
 //  4. one settlement epoch over 100k changed channels (and over 1k changed among 100k).
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { Aedes } from 'aedes';
 import { pino } from 'pino';
 import { DeviceLink } from '../agent/link/link.js';
 import { createBrokerApp } from '../broker/app.js';
@@ -27,21 +24,11 @@ import { encodePayload } from '../shared/schemas.js';
 import { inboxTopic, outboxTopic } from '../shared/topics.js';
 import { encodeVoucher } from '../shared/voucher.js';
 import { benchEpoch } from './epoch.js';
+import { rawRelay, runLoad } from './mqtt-load.js';
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 const VOUCHERS_PER_PAYER = Number(process.env.MQPAY_BENCH_VOUCHERS ?? 10_000);
 const PAYERS = 4;
-
-function runLoad(job: object): Promise<{ received: number; elapsedMs: number }> {
-  const worker = new Worker(new URL('./mqtt-load-worker.mjs', import.meta.url), { workerData: job });
-  return new Promise((resolve, reject) => {
-    worker.on('message', (message: { type: string; received: number; elapsedMs: number }) => {
-      if (message.type === 'ready') worker.postMessage('go');
-      else resolve(message);
-    });
-    worker.on('error', reject);
-  });
-}
 
 function voucherPayloads(keys: KeyPair, channelId: Uint8Array, count: number): string[] {
   const expiresAtSeconds = BigInt(Math.floor(Date.now() / 1000) + 3600);
@@ -51,20 +38,6 @@ function voucherPayloads(keys: KeyPair, channelId: Uint8Array, count: number): s
     out.push(new TextDecoder().decode(encodePayload({ v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) })));
   }
   return out;
-}
-
-async function rawRelay(payloadSize: number, total: number): Promise<number> {
-  const aedes = await Aedes.createBroker();
-  const server = createServer(aedes.handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  const payload = 'x'.repeat(payloadSize);
-  const per = total / PAYERS;
-  const publishers = Array.from({ length: PAYERS }, (_, i) => ({ clientId: `raw-${i}`, topic: `bench/relay/${i}`, replyTopic: `bench/relay/${i}`, payloads: Array.from({ length: per }, () => payload) }));
-  const result = await runLoad({ url: `mqtt://127.0.0.1:${port}`, publishers, expectReplies: total, replyMatch: '' });
-  server.close();
-  await new Promise<void>((resolve) => aedes.close(() => resolve()));
-  return (result.received / result.elapsedMs) * 1000;
 }
 
 function nativeVerifyRate(): number {
@@ -119,7 +92,7 @@ async function mqpayEndToEnd(): Promise<{ rate: number; payloadBytes: number; rs
 
 const verifyRate = nativeVerifyRate();
 const endToEnd = await mqpayEndToEnd();
-const relayRate = await rawRelay(endToEnd.payloadBytes, PAYERS * VOUCHERS_PER_PAYER);
+const relayRate = await rawRelay(endToEnd.payloadBytes, PAYERS * VOUCHERS_PER_PAYER, PAYERS);
 // The broker verifies voucher signatures on one worker thread beside its event loop, so it can
 // use two cores; on this machine the load generator shares them (it runs in the same process).
 const coresUsable = Math.min(cpus().length, 2);

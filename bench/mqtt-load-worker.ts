@@ -1,11 +1,12 @@
 // Load generator, in a worker thread so it runs on the other core: publishes prepared payloads
 // at QoS 1 and counts the messages a subscriber receives. Used for both the raw aedes relay and
-// the mqpay voucher path, so the two are measured the same way.
+// the mqpay voucher path, so the two are measured the same way. Payloads are text or bytes (the
+// binary tick frames); `qos` is the publishers' QoS (default 1).
 import { parentPort, workerData } from 'node:worker_threads';
 import mqtt from 'mqtt';
 
-interface Publisher { clientId: string; username?: string; password?: number[]; topic: string; payloads: string[]; replyTopic: string }
-interface Job { url: string; publishers: Publisher[]; expectReplies: number; replyMatch: string }
+interface Publisher { clientId: string; username?: string; password?: number[]; topic: string; payloads: (string | Uint8Array)[]; replyTopic: string }
+interface Job { url: string; publishers: Publisher[]; expectReplies: number; replyMatch: string; qos?: 0 | 1 }
 
 const job = workerData as Job;
 
@@ -33,7 +34,7 @@ parentPort?.postMessage({ type: 'ready' });
 await new Promise<void>((resolve) => parentPort?.once('message', () => resolve()));
 const startedNs = process.hrtime.bigint();
 clients.forEach((client, i) => {
-  for (const payload of job.publishers[i]?.payloads ?? []) client.publish(job.publishers[i]?.topic ?? '', payload, { qos: 1 });
+  for (const payload of job.publishers[i]?.payloads ?? []) client.publish(job.publishers[i]?.topic ?? '', typeof payload === 'string' ? payload : Buffer.from(payload), { qos: job.qos ?? 1 });
 });
 await finished;
 const elapsedMs = Number(process.hrtime.bigint() - startedNs) / 1e6;

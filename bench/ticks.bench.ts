@@ -1,0 +1,96 @@
+// Hash-chain ticks, measured in one run against their reference:
+//  1. mqpay end to end: payers publish a signed checkpoint, then tick frames (85 bytes) at QoS 0;
+//     the service checks each with one hash, group-commits the highest tick to SQLite, answers
+//     the payer with a verdict and forwards the tick to the payee (the load generator counts both);
+//  2. a raw aedes QoS 0 relay of payloads of the same size (one in, one out).
+// Figure: ticks end to end per second / relay messages per second (goal >= 0.8, issue 13).
+// The devices are MQTT.js clients in the load worker, publishing prepared frames (as
+// broker.bench.ts does for vouchers), not agent processes: what is measured is the service's path.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { DeviceLink } from '../agent/link/link.js';
+import { createBrokerApp } from '../broker/app.js';
+import { addDevice } from '../broker/store/sqlite/devices.js';
+import { fundWallet } from '../broker/store/sqlite/ledger.js';
+import { parseAmount } from '../shared/amount.js';
+import { encodeCheckpoint } from '../shared/checkpoint.js';
+import { signConnectPassword } from '../shared/connect-token.js';
+import { sign } from '../shared/crypto.js';
+import { HashChain } from '../shared/hash-chain.js';
+import { toHex } from '../shared/hex.js';
+import { newChannelId } from '../shared/ids.js';
+import { generateKeyPair, type KeyPair } from '../shared/keys.js';
+import { encodeSignedCheckpoint } from '../shared/tick-frames.js';
+import { decodeTickVerdict } from '../shared/tick-verdict.js';
+import { encodeTick, TICK_BYTES } from '../shared/tick.js';
+import { inboxTopic, outboxTopic } from '../shared/topics.js';
+import { rawRelay, runLoad } from './mqtt-load.js';
+
+const random = (n: number) => new Uint8Array(randomBytes(n));
+const TICKS_PER_PAYER = Number(process.env.MQPAY_BENCH_TICKS ?? 10_000);
+const PAYERS = 4;
+
+/** Opens a channel for one payer and returns its checkpoint (published and accepted) and its tick frames. */
+async function preparePayer(url: string, i: number, payer: KeyPair): Promise<Uint8Array[]> {
+  const clock = { nowMs: () => Date.now() };
+  const link = await DeviceLink.connect({ url, device: `payer-${i}`, secretKey: payer.secretKey, brokerId: 'mqpay', clock, random });
+  const channelId = newChannelId(random);
+  await link.request('channel.open', { channel: toHex(channelId), payee: `payee-${i}`, deposit: '500', durationSeconds: 3600 });
+  const chain = new HashChain(random(32), TICKS_PER_PAYER);
+  const bytes = encodeCheckpoint({ channelId, seq: 1n, total: parseAmount('0'), expiresAtSeconds: BigInt(Math.floor(Date.now() / 1000) + 3600), chainRoot: chain.root, chainLength: TICKS_PER_PAYER, pricePerTick: parseAmount('0.000001') });
+  const verdict = new Promise<Uint8Array>((resolve) => link.once('inbox', (_box: string, payload: Uint8Array) => resolve(payload)));
+  await link.publishFrame('tick', encodeSignedCheckpoint(bytes, sign(bytes, payer.secretKey)));
+  const code = decodeTickVerdict(await verdict).code;
+  if (code !== null) throw new Error(`checkpoint refused: ${code}`);
+  await link.close();
+  return Array.from({ length: TICKS_PER_PAYER }, (_, k) => encodeTick({ channelId, checkpointSeq: 1n, index: k + 1, preimage: chain.link(k + 1) }));
+}
+
+async function ticksEndToEnd(): Promise<number> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mqpay-bench-'));
+  const app = await createBrokerApp(
+    { dataDir, mqttPort: 0, operatorToken: 'bench-operator-token-0123456789', messagesPerSecondPerDevice: 1_000_000, messagesBurstPerDevice: 1_000_000, inFlightPerDevice: 100_000, logLevel: 'silent' },
+    { logger: pino({ level: 'silent' }) },
+  );
+  const { mqttPort } = await app.listen();
+  const url = `mqtt://127.0.0.1:${mqttPort}`;
+  const password = (device: string, keys: KeyPair) => [...signConnectPassword({ device, broker: 'mqpay', timeMs: Date.now(), nonce: random(16), secretKey: keys.secretKey, sign })];
+  const publishers = [];
+  for (let i = 0; i < PAYERS; i++) {
+    const payer = generateKeyPair(random);
+    const payee = generateKeyPair(random);
+    addDevice(app.db, `payer-${i}`, payer.publicKey, Date.now());
+    addDevice(app.db, `payee-${i}`, payee.publicKey, Date.now());
+    fundWallet(app.db, `payer-${i}`, parseAmount('1000'), `fund-${i}`, Date.now());
+    const payloads = await preparePayer(url, i, payer);
+    publishers.push({ clientId: `payer-${i}`, username: `payer-${i}`, password: password(`payer-${i}`, payer), topic: outboxTopic(`payer-${i}`, 'tick'), replyTopic: inboxTopic(`payer-${i}`, 'tick'), payloads });
+    publishers.push({ clientId: `payee-${i}`, username: `payee-${i}`, password: password(`payee-${i}`, payee), topic: outboxTopic(`payee-${i}`, 'tick'), replyTopic: inboxTopic(`payee-${i}`, 'tick'), payloads: [] });
+  }
+  const total = PAYERS * TICKS_PER_PAYER;
+  // Each tick yields two messages: the verdict to the payer and the tick to the payee.
+  const result = await runLoad({ url, publishers, expectReplies: total * 2, replyMatch: '', qos: 0 });
+  const settled = app.db.prepare("SELECT COALESCE(SUM(highest_index), 0) AS n FROM chains").get() as { n: bigint };
+  if (Number(settled.n) !== total) throw new Error(`expected ${total} ticks stored, got ${settled.n}`);
+  await app.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  return (total / result.elapsedMs) * 1000;
+}
+
+const ticksRate = await ticksEndToEnd();
+const relayRate = await rawRelay(TICK_BYTES, PAYERS * TICKS_PER_PAYER, PAYERS, 0);
+const report = {
+  ticks: PAYERS * TICKS_PER_PAYER,
+  tick_payload_bytes: TICK_BYTES,
+  cores: cpus().length,
+  mqpay_ticks_end_to_end_per_s: Math.round(ticksRate),
+  raw_aedes_qos0_relay_per_s: Math.round(relayRate),
+  ratio_ticks_to_relay: +(ticksRate / relayRate).toFixed(3),
+  target_ratio: 0.8,
+};
+console.log(`raw aedes QoS 0 relay:  ${report.raw_aedes_qos0_relay_per_s} msg/s (${TICK_BYTES}-byte payloads, one in, one out)`);
+console.log(`mqpay ticks end to end: ${report.mqpay_ticks_end_to_end_per_s} ticks/s (one hash + group commit + verdict + forward)`);
+console.log(`  ratio ticks / relay: ${report.ratio_ticks_to_relay} (target >= 0.8)`);
+console.log(JSON.stringify(report));
