@@ -6,16 +6,8 @@
 //  4. one settlement epoch over 100k changed channels (and over 1k changed among 100k).
 import { cpus } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { DeviceLink } from '../agent/link/link.js';
-import { createBrokerApp } from '../broker/app.js';
-import { addDevice } from '../broker/store/sqlite/devices.js';
-import { fundWallet } from '../broker/store/sqlite/ledger.js';
-import { amountOf, parseAmount } from '../shared/amount.js';
-import { signConnectPassword } from '../shared/connect-token.js';
+import { amountOf } from '../shared/amount.js';
 import { sign, verify } from '../shared/crypto.js';
 import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
@@ -24,7 +16,7 @@ import { encodePayload } from '../shared/schemas.js';
 import { inboxTopic, outboxTopic } from '../shared/topics.js';
 import { encodeVoucher } from '../shared/voucher.js';
 import { benchEpoch } from './epoch.js';
-import { rawRelay, runLoad } from './mqtt-load.js';
+import { benchPassword, enrolBenchPair, rawRelay, runLoad, startBenchBroker } from './mqtt-load.js';
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 const VOUCHERS_PER_PAYER = Number(process.env.MQPAY_BENCH_VOUCHERS ?? 10_000);
@@ -53,31 +45,20 @@ function nativeVerifyRate(): number {
 }
 
 async function mqpayEndToEnd(): Promise<{ rate: number; payloadBytes: number; rssMb: number }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'mqpay-bench-'));
-  const app = await createBrokerApp(
-    { dataDir, mqttPort: 0, operatorToken: 'bench-operator-token-0123456789', messagesPerSecondPerDevice: 1_000_000, messagesBurstPerDevice: 1_000_000, inFlightPerDevice: 100_000, logLevel: 'silent' },
-    { logger: pino({ level: 'silent' }) },
-  );
-  const { mqttPort } = await app.listen();
-  const url = `mqtt://127.0.0.1:${mqttPort}`;
+  const { app, url, close } = await startBenchBroker();
   const clock = { nowMs: () => Date.now() };
   const publishers = [];
   let payloadBytes = 0;
   for (let i = 0; i < PAYERS; i++) {
-    const payer = generateKeyPair(random);
-    const payee = generateKeyPair(random);
-    addDevice(app.db, `payer-${i}`, payer.publicKey, Date.now());
-    addDevice(app.db, `payee-${i}`, payee.publicKey, Date.now());
-    fundWallet(app.db, `payer-${i}`, parseAmount('1000'), `fund-${i}`, Date.now());
+    const { payer, payee } = enrolBenchPair(app, i);
     const link = await DeviceLink.connect({ url, device: `payer-${i}`, secretKey: payer.secretKey, brokerId: 'mqpay', clock, random });
     const channelId = newChannelId(random);
     await link.request('channel.open', { channel: toHex(channelId), payee: `payee-${i}`, deposit: '500', durationSeconds: 3600 });
     await link.close();
     const payloads = voucherPayloads(payer, channelId, VOUCHERS_PER_PAYER);
     payloadBytes = payloads[0]?.length ?? 0;
-    const password = (device: string, keys: KeyPair) => [...signConnectPassword({ device, broker: 'mqpay', timeMs: Date.now(), nonce: random(16), secretKey: keys.secretKey, sign })];
-    publishers.push({ clientId: `payer-${i}`, username: `payer-${i}`, password: password(`payer-${i}`, payer), topic: outboxTopic(`payer-${i}`, 'voucher'), replyTopic: inboxTopic(`payer-${i}`, 'voucher'), payloads });
-    publishers.push({ clientId: `payee-${i}`, username: `payee-${i}`, password: password(`payee-${i}`, payee), topic: outboxTopic(`payee-${i}`, 'voucher'), replyTopic: inboxTopic(`payee-${i}`, 'voucher'), payloads: [] });
+    publishers.push({ clientId: `payer-${i}`, username: `payer-${i}`, password: benchPassword(`payer-${i}`, payer), topic: outboxTopic(`payer-${i}`, 'voucher'), replyTopic: inboxTopic(`payer-${i}`, 'voucher'), payloads });
+    publishers.push({ clientId: `payee-${i}`, username: `payee-${i}`, password: benchPassword(`payee-${i}`, payee), topic: outboxTopic(`payee-${i}`, 'voucher'), replyTopic: inboxTopic(`payee-${i}`, 'voucher'), payloads: [] });
   }
   const total = PAYERS * VOUCHERS_PER_PAYER;
   // Each voucher yields two messages: "accepted" to the payer and the forward to the payee.
@@ -85,8 +66,7 @@ async function mqpayEndToEnd(): Promise<{ rate: number; payloadBytes: number; rs
   const accepted = app.service.telemetry.vouchersAccepted;
   if (accepted !== total) throw new Error(`expected ${total} accepted, got ${accepted}`);
   const rssMb = process.memoryUsage().rss / 1e6;
-  await app.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await close();
   return { rate: (total / result.elapsedMs) * 1000, payloadBytes, rssMb };
 }
 

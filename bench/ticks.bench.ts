@@ -7,27 +7,20 @@
 // The devices are MQTT.js clients in the load worker, publishing prepared frames (as
 // broker.bench.ts does for vouchers), not agent processes: what is measured is the service's path.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
+import { cpus } from 'node:os';
 import { DeviceLink } from '../agent/link/link.js';
-import { createBrokerApp } from '../broker/app.js';
-import { addDevice } from '../broker/store/sqlite/devices.js';
-import { fundWallet } from '../broker/store/sqlite/ledger.js';
 import { parseAmount } from '../shared/amount.js';
 import { encodeCheckpoint } from '../shared/checkpoint.js';
-import { signConnectPassword } from '../shared/connect-token.js';
 import { sign } from '../shared/crypto.js';
 import { HashChain } from '../shared/hash-chain.js';
 import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
-import { generateKeyPair, type KeyPair } from '../shared/keys.js';
+import type { KeyPair } from '../shared/keys.js';
 import { encodeSignedCheckpoint } from '../shared/tick-frames.js';
 import { decodeTickVerdict } from '../shared/tick-verdict.js';
 import { encodeTick, TICK_BYTES } from '../shared/tick.js';
 import { inboxTopic, outboxTopic } from '../shared/topics.js';
-import { rawRelay, runLoad } from './mqtt-load.js';
+import { benchPassword, enrolBenchPair, rawRelay, runLoad, startBenchBroker } from './mqtt-load.js';
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 const TICKS_PER_PAYER = Number(process.env.MQPAY_BENCH_TICKS ?? 10_000);
@@ -50,32 +43,20 @@ async function preparePayer(url: string, i: number, payer: KeyPair): Promise<Uin
 }
 
 async function ticksEndToEnd(): Promise<number> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'mqpay-bench-'));
-  const app = await createBrokerApp(
-    { dataDir, mqttPort: 0, operatorToken: 'bench-operator-token-0123456789', messagesPerSecondPerDevice: 1_000_000, messagesBurstPerDevice: 1_000_000, inFlightPerDevice: 100_000, logLevel: 'silent' },
-    { logger: pino({ level: 'silent' }) },
-  );
-  const { mqttPort } = await app.listen();
-  const url = `mqtt://127.0.0.1:${mqttPort}`;
-  const password = (device: string, keys: KeyPair) => [...signConnectPassword({ device, broker: 'mqpay', timeMs: Date.now(), nonce: random(16), secretKey: keys.secretKey, sign })];
+  const { app, url, close } = await startBenchBroker();
   const publishers = [];
   for (let i = 0; i < PAYERS; i++) {
-    const payer = generateKeyPair(random);
-    const payee = generateKeyPair(random);
-    addDevice(app.db, `payer-${i}`, payer.publicKey, Date.now());
-    addDevice(app.db, `payee-${i}`, payee.publicKey, Date.now());
-    fundWallet(app.db, `payer-${i}`, parseAmount('1000'), `fund-${i}`, Date.now());
+    const { payer, payee } = enrolBenchPair(app, i);
     const payloads = await preparePayer(url, i, payer);
-    publishers.push({ clientId: `payer-${i}`, username: `payer-${i}`, password: password(`payer-${i}`, payer), topic: outboxTopic(`payer-${i}`, 'tick'), replyTopic: inboxTopic(`payer-${i}`, 'tick'), payloads });
-    publishers.push({ clientId: `payee-${i}`, username: `payee-${i}`, password: password(`payee-${i}`, payee), topic: outboxTopic(`payee-${i}`, 'tick'), replyTopic: inboxTopic(`payee-${i}`, 'tick'), payloads: [] });
+    publishers.push({ clientId: `payer-${i}`, username: `payer-${i}`, password: benchPassword(`payer-${i}`, payer), topic: outboxTopic(`payer-${i}`, 'tick'), replyTopic: inboxTopic(`payer-${i}`, 'tick'), payloads });
+    publishers.push({ clientId: `payee-${i}`, username: `payee-${i}`, password: benchPassword(`payee-${i}`, payee), topic: outboxTopic(`payee-${i}`, 'tick'), replyTopic: inboxTopic(`payee-${i}`, 'tick'), payloads: [] });
   }
   const total = PAYERS * TICKS_PER_PAYER;
   // Each tick yields two messages: the verdict to the payer and the tick to the payee.
   const result = await runLoad({ url, publishers, expectReplies: total * 2, replyMatch: '', qos: 0 });
   const settled = app.db.prepare("SELECT COALESCE(SUM(highest_index), 0) AS n FROM chains").get() as { n: bigint };
   if (Number(settled.n) !== total) throw new Error(`expected ${total} ticks stored, got ${settled.n}`);
-  await app.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await close();
   return (total / result.elapsedMs) * 1000;
 }
 
