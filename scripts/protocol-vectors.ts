@@ -115,7 +115,7 @@ const encodings = {
 // ---- hash-chain ticks (v3): the chain, the tick frames, and what a checker decides ----
 const tickFlip = (at: number, value: number): string => flip(tBytes, at, value);
 const hashChain = {
-  description: `mqpay hash-chain ticks (protocol v3, docs/PROTOCOL.md "Ticks"). links[i] is h_i: links[8] is the seed, links[i-1] = SHA-256(links[i]), links[0] the root the checkpoint (encodings.json, seq 44) signs. Tick frames are not signed. "checks" run in order against one channel state (deposit given): each accepted tick becomes the last accepted link; a refused one leaves the state as it was. At most ${TICK_SKIP_MAX} hashes per check; chain length at most ${HASH_CHAIN_LENGTH_MAX}.`,
+  description: `mqpay hash-chain ticks (protocol v3, docs/PROTOCOL.md, section Ticks). links[i] is h_i: links[8] is the seed, links[i-1] = SHA-256(links[i]), links[0] the root the checkpoint (encodings.json, seq 44) signs. Tick frames are not signed. "checks" run in order against one channel state (deposit given): each accepted tick becomes the last accepted link; a refused one leaves the state as it was. At most ${TICK_SKIP_MAX} hashes per check; chain length at most ${HASH_CHAIN_LENGTH_MAX}.`,
   seed: toHex(CHAIN_SEED),
   links: Array.from({ length: 9 }, (_, i) => toHex(chain.link(i))),
   checkpoint: { fields: toNeutral(checkpoint), bytes: toHex(cBytes), signer: 'signer', signature: toHex(sign(cBytes, SIGNER_SEED)) },
