@@ -12,6 +12,9 @@ import { HASH_CHAIN_ANCHOR_INTERVAL, HashChain, hashLink } from '../shared/hash-
 import { fromHex, toHex } from '../shared/hex.js';
 import { TICK_SKIP_MAX } from '../shared/limits.js';
 import { TICK_BYTES, decodeTick, encodeTick } from '../shared/tick.js';
+import { ERROR_CODES } from '../shared/errors.js';
+import { decodeSignedCheckpoint, encodeSignedCheckpoint, tickFrameKindOf } from '../shared/tick-frames.js';
+import { TICK_VERDICT_BYTES, decodeTickVerdict, encodeTickVerdict } from '../shared/tick-verdict.js';
 import { acceptTick, chainLinkProves, chainStateOf, chainTotal, type ChainState } from '../shared/tick-rules.js';
 
 interface ChainFile {
@@ -150,5 +153,36 @@ describe('hash-chain properties', () => {
       expect(chainTotal(acceptTick(state, tickOf(chain, affordable), deposit))).toBe(deposit);
       expect(errorCode(() => acceptTick(state, { ...tickOf(chain, 60), index: 61 }, amountOf(1n << 40n)))).toBe('TICK_INDEX_INVALID');
     }), { seed: SEED, numRuns: 60 });
+  });
+});
+
+describe('tick frames: verdicts and signed checkpoints', () => {
+  it('a verdict round-trips (accepted or refused with a registry code) and anything else is refused', () => {
+    fc.assert(fc.property(bytes32, fc.bigInt({ min: 0n, max: (1n << 63n) - 1n }), fc.nat({ max: 0xffff_ffff }), fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }), fc.constantFrom(null, ...ERROR_CODES), (channelId, checkpointSeq, index, total, code) => {
+      const verdict = { channelId, checkpointSeq, index, total: code === null ? amountOf(total) : amountOf(0n), code };
+      const bytes = encodeTickVerdict(verdict);
+      expect(bytes.length).toBe(TICK_VERDICT_BYTES);
+      expect(tickFrameKindOf(bytes)).toBe('verdict');
+      expect(decodeTickVerdict(bytes)).toEqual(verdict);
+      expect(errorCode(() => decodeTickVerdict(bytes.subarray(0, bytes.length - 1)))).toBe('ENCODING_INVALID');
+    }), { seed: SEED, numRuns: 200 });
+    const refusedWithTotal = encodeTickVerdict({ channelId: new Uint8Array(32), checkpointSeq: 1n, index: 1, total: amountOf(0n), code: 'TICK_INDEX_INVALID' });
+    refusedWithTotal[TICK_VERDICT_BYTES - 34] = 1; // the total's last byte
+    expect(errorCode(() => decodeTickVerdict(refusedWithTotal))).toBe('ENCODING_INVALID');
+    const unknownCode = encodeTickVerdict({ channelId: new Uint8Array(32), checkpointSeq: 1n, index: 1, total: amountOf(0n), code: 'TICK_INDEX_INVALID' });
+    unknownCode[TICK_VERDICT_BYTES - 32] = 0x58; // "XICK_INDEX_INVALID"
+    expect(errorCode(() => decodeTickVerdict(unknownCode))).toBe('ENCODING_INVALID');
+  });
+
+  it('a signed checkpoint frame splits into the vector checkpoint and its signature; other lengths and tags are refused', () => {
+    const frame = encodeSignedCheckpoint(fromHex(file.checkpoint.bytes), fromHex(file.checkpoint.signature));
+    expect(frame.length).toBe(CHECKPOINT_BYTES + 64);
+    expect(tickFrameKindOf(frame)).toBe('checkpoint');
+    const signed = decodeSignedCheckpoint(frame);
+    expect(toHex(signed.bytes)).toBe(file.checkpoint.bytes);
+    expect(toHex(signed.signature)).toBe(file.checkpoint.signature);
+    expect(errorCode(() => decodeSignedCheckpoint(frame.subarray(1)))).toBe('ENCODING_INVALID');
+    expect(errorCode(() => tickFrameKindOf(fromHex('4d51504159')))).toBe('ENCODING_INVALID');
+    expect(errorCode(() => tickFrameKindOf(new TextEncoder().encode('{"v":2,"voucher":"00"}')))).toBe('ENCODING_INVALID');
   });
 });
