@@ -12,7 +12,7 @@ import { acceptTick, chainStateOf, chainTotal, judgeCheckpoint } from '../../../
 import { decodeTick, type Tick } from '../../../shared/tick.js';
 import { secondsOf } from '../../../shared/time.js';
 import type { GroupCommit } from '../../../sqlite/group-commit.js';
-import type { StoreTx } from '../../store/port.js';
+import type { AcceptedTick, StoreTx } from '../../store/port.js';
 import type { CachedChain, CachedChannel, ChannelCache } from '../channel-cache.js';
 import type { ServiceDeps } from '../ports.js';
 import type { SignatureVerifier } from '../vouchers/verify-pool.js';
@@ -33,6 +33,12 @@ export class TickIngest {
   /** The tail of each channel's judging queue (hex id); removed when it drains. */
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly answers: TickAnswers;
+  /**
+   * Per channel, the tick write queued in the group commit and not yet started: a later tick of
+   * the channel replaces what it will write (the highest index is all the store keeps) and shares
+   * its commit, so a stream costs one write per channel per batch, not one per tick.
+   */
+  private readonly queuedTicks = new WeakMap<CachedChannel, { tick: AcceptedTick; started: boolean; readonly commit: Promise<void> }>();
 
   constructor(private readonly parts: TickIngestParts) {
     this.answers = new TickAnswers(parts.deps);
@@ -110,9 +116,7 @@ export class TickIngest {
     channel.chain = { ...chain, highestIndex: next.highestIndex, highestLink: next.highestLink };
     const total = chainTotal(next);
     channel.latestTotal = total;
-    // The write runs at the batch's commit, after later ticks moved the cache on: it takes this tick's total.
-    const commit = this.write(channel, (tx) => tx.appendTick({ channel: channel.num, seq: tick.checkpointSeq, index: tick.index, link: tick.preimage, total }));
-    return { outcome: accepted(), commit };
+    return { outcome: accepted(), commit: this.writeTick(channel, { channel: channel.num, seq: tick.checkpointSeq, index: tick.index, link: tick.preimage, total }) };
   }
 
   private async judgeCheckpoint(device: string, signed: SignedCheckpoint): Promise<{ outcome: TickOutcome; commit: Promise<void> | null }> {
@@ -141,6 +145,24 @@ export class TickIngest {
       root: checkpoint.chainRoot, chainLength: checkpoint.chainLength, pricePerTick: checkpoint.pricePerTick, nowMs,
     }));
     return { outcome: accepted(), commit };
+  }
+
+  /** Queues the tick's write, or moves the channel's queued one up to it (its values are read when the batch runs). */
+  private writeTick(channel: CachedChannel, tick: AcceptedTick): Promise<void> {
+    const queued = this.queuedTicks.get(channel);
+    if (queued !== undefined && !queued.started) {
+      queued.tick = tick;
+      return queued.commit;
+    }
+    const entry: { tick: AcceptedTick; started: boolean; commit: Promise<void> } = { tick, started: false, commit: Promise.resolve() };
+    entry.commit = this.write(channel, (tx) => {
+      entry.started = true;
+      return tx.appendTick(entry.tick);
+    });
+    this.queuedTicks.set(channel, entry);
+    const done = () => { if (this.queuedTicks.get(channel) === entry) this.queuedTicks.delete(channel); };
+    entry.commit.then(done, done);
+    return entry.commit;
   }
 
   /** Queues the write in the group commit, pinning the channel until it lands; a failure forgets the optimistic state. */
