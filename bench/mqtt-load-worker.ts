@@ -6,7 +6,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import mqtt from 'mqtt';
 
 interface Publisher { clientId: string; username?: string; password?: number[]; topic: string; payloads: (string | Uint8Array)[]; replyTopic: string }
-interface Job { url: string; publishers: Publisher[]; expectReplies: number; replyMatch: string; qos?: 0 | 1 }
+/** `endMarkers` (hex): the run ends once a reply starting with each was received, instead of at `expectReplies` (ticks: the service answers a batch with one verdict). */
+interface Job { url: string; publishers: Publisher[]; expectReplies: number; replyMatch: string; qos?: 0 | 1; endMarkers?: string[] }
 
 const job = workerData as Job;
 
@@ -21,12 +22,17 @@ async function connect(options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
 
 const clients = await Promise.all(job.publishers.map((p) => connect({ clientId: p.clientId, ...(p.username === undefined ? {} : { username: p.username }), ...(p.password === undefined ? {} : { password: Buffer.from(p.password) as unknown as string }) })));
 let received = 0;
+const markers = (job.endMarkers ?? []).map((hex) => Buffer.from(hex, 'hex'));
+const seen = markers.map(() => false);
 let done: () => void = () => undefined;
 const finished = new Promise<void>((resolve) => (done = resolve));
 await Promise.all(clients.map((client, i) => new Promise<void>((resolve) => {
   client.on('message', (_topic, payload) => {
     if (job.replyMatch === '' || payload.includes(job.replyMatch)) received += 1;
-    if (received === job.expectReplies) done();
+    if (markers.length > 0) {
+      for (let m = 0; m < markers.length; m++) if (!seen[m] && payload.subarray(0, markers[m]?.length).equals(markers[m] as Buffer)) seen[m] = true;
+      if (seen.every(Boolean)) done();
+    } else if (received === job.expectReplies) done();
   });
   client.subscribe(job.publishers[i]?.replyTopic ?? '#', { qos: 1 }, () => resolve());
 })));

@@ -17,11 +17,14 @@ const keyOf = (channelId: Uint8Array, seq: bigint, index: number): string => `${
 export class TickVerdicts {
   private readonly waiting = new Map<string, (verdict: TickVerdict) => void>();
   private readonly arrived = new Map<string, TickVerdict>();
+  /** Every refusal received, as "index:code". */
+  readonly refused: string[] = [];
 
   constructor(link: DeviceLink) {
     link.on('inbox', (box: string, payload: Uint8Array) => {
       if (box !== 'tick' || tickFrameKindOf(payload) !== 'verdict') return;
       const verdict = decodeTickVerdict(payload);
+      if (verdict.code !== null) this.refused.push(`${verdict.index}:${verdict.code}`);
       const key = keyOf(verdict.channelId, verdict.checkpointSeq, verdict.index);
       const waiter = this.waiting.get(key);
       if (waiter === undefined) this.arrived.set(key, verdict);

@@ -21,7 +21,7 @@ interface Named {
 }
 
 export type TickOutcome =
-  | (Named & { readonly accepted: true; readonly channel: CachedChannel; readonly total: Amount; readonly forward: Tick | SignedCheckpoint })
+  | (Named & { readonly accepted: true; readonly channel: CachedChannel; readonly total: Amount; readonly forward: Tick | SignedCheckpoint; readonly superseded?: () => boolean })
   | (Named & { readonly accepted: false; readonly code: ErrorCode });
 
 export class TickAnswers {

@@ -11,6 +11,7 @@ import { decodeSignedCheckpoint, tickFrameKindOf, type SignedCheckpoint } from '
 import { acceptTick, chainStateOf, chainTotal, judgeCheckpoint } from '../../../shared/tick-rules.js';
 import { decodeTick, type Tick } from '../../../shared/tick.js';
 import { secondsOf } from '../../../shared/time.js';
+import { TICK_SKIP_MAX } from '../../../shared/limits.js';
 import type { GroupCommit } from '../../../sqlite/group-commit.js';
 import type { AcceptedTick, StoreTx } from '../../store/port.js';
 import type { CachedChain, CachedChannel, ChannelCache } from '../channel-cache.js';
@@ -27,6 +28,14 @@ export interface TickIngestParts {
   readonly onCommitted: (channel: CachedChannel) => void;
 }
 
+interface QueuedTick {
+  tick: AcceptedTick;
+  /** The lowest index whose answer waits on this write (the payee's copy must check from there). */
+  readonly firstIndex: number;
+  started: boolean;
+  commit: Promise<void>;
+}
+
 const refused = (code: ErrorCode, channelId: Uint8Array, checkpointSeq: bigint, index: number): TickOutcome => ({ accepted: false, code, channelId, checkpointSeq, index });
 
 export class TickIngest {
@@ -38,7 +47,7 @@ export class TickIngest {
    * the channel replaces what it will write (the highest index is all the store keeps) and shares
    * its commit, so a stream costs one write per channel per batch, not one per tick.
    */
-  private readonly queuedTicks = new WeakMap<CachedChannel, { tick: AcceptedTick; started: boolean; readonly commit: Promise<void> }>();
+  private readonly queuedTicks = new WeakMap<CachedChannel, QueuedTick>();
 
   constructor(private readonly parts: TickIngestParts) {
     this.answers = new TickAnswers(parts.deps);
@@ -53,6 +62,7 @@ export class TickIngest {
       if (!(error instanceof MqpayError)) this.parts.deps.logger.error({ err: error, device }, 'tick ingest failed');
       outcome = refused(error instanceof MqpayError ? error.code : 'INTERNAL', new Uint8Array(32), 0n, 0);
     }
+    if (outcome.accepted && outcome.superseded?.() === true) return;
     await this.answers.send(device, outcome);
   }
 
@@ -102,7 +112,7 @@ export class TickIngest {
     if (channel.payer !== device) return no('CHANNEL_NOT_PAYER');
     const chain = await this.chainOf(channel);
     if (chain === null || chain.checkpoint.seq !== tick.checkpointSeq) return no('TICK_CHECKPOINT_UNKNOWN');
-    const accepted = (): TickOutcome => ({ accepted: true, channel, channelId: tick.channelId, checkpointSeq: tick.checkpointSeq, index: tick.index, total: channel.latestTotal, forward: tick });
+    const accepted = (): Extract<TickOutcome, { accepted: true }> => ({ accepted: true, channel, channelId: tick.channelId, checkpointSeq: tick.checkpointSeq, index: tick.index, total: channel.latestTotal, forward: tick });
     // A re-send of the highest tick (a QoS 1 redelivery): the same answer, once it is durable.
     if (tick.index === chain.highestIndex && bytesEqual(tick.preimage, chain.highestLink)) return { outcome: accepted(), commit: channel.pendingCommit };
     if (channel.state !== 'open') return no(channel.state === 'closed' ? 'CHANNEL_CLOSED' : 'CHANNEL_CLOSING');
@@ -116,7 +126,10 @@ export class TickIngest {
     channel.chain = { ...chain, highestIndex: next.highestIndex, highestLink: next.highestLink };
     const total = chainTotal(next);
     channel.latestTotal = total;
-    return { outcome: accepted(), commit: this.writeTick(channel, { channel: channel.num, seq: tick.checkpointSeq, index: tick.index, link: tick.preimage, total }) };
+    const entry = this.writeTick(channel, { channel: channel.num, seq: tick.checkpointSeq, index: tick.index, link: tick.preimage, total });
+    // Answered only if it is still the highest of its write once committed: the verdict (and the
+    // payee's copy) for the highest answers every lower tick the same commit made durable.
+    return { outcome: { ...accepted(), superseded: () => entry.tick.index !== tick.index }, commit: entry.commit };
   }
 
   private async judgeCheckpoint(device: string, signed: SignedCheckpoint): Promise<{ outcome: TickOutcome; commit: Promise<void> | null }> {
@@ -148,13 +161,14 @@ export class TickIngest {
   }
 
   /** Queues the tick's write, or moves the channel's queued one up to it (its values are read when the batch runs). */
-  private writeTick(channel: CachedChannel, tick: AcceptedTick): Promise<void> {
+  private writeTick(channel: CachedChannel, tick: AcceptedTick): QueuedTick {
     const queued = this.queuedTicks.get(channel);
-    if (queued !== undefined && !queued.started) {
+    // Bounded so the payee's copy of the highest never skips more than one check may hash.
+    if (queued !== undefined && !queued.started && tick.index - queued.firstIndex < TICK_SKIP_MAX) {
       queued.tick = tick;
-      return queued.commit;
+      return queued;
     }
-    const entry: { tick: AcceptedTick; started: boolean; commit: Promise<void> } = { tick, started: false, commit: Promise.resolve() };
+    const entry: QueuedTick = { tick, firstIndex: queued?.tick.index ?? tick.index, started: false, commit: Promise.resolve() };
     entry.commit = this.write(channel, (tx) => {
       entry.started = true;
       return tx.appendTick(entry.tick);
@@ -162,7 +176,7 @@ export class TickIngest {
     this.queuedTicks.set(channel, entry);
     const done = () => { if (this.queuedTicks.get(channel) === entry) this.queuedTicks.delete(channel); };
     entry.commit.then(done, done);
-    return entry.commit;
+    return entry;
   }
 
   /** Queues the write in the group commit, pinning the channel until it lands; a failure forgets the optimistic state. */
