@@ -64,6 +64,13 @@ export interface Agent {
   rotateKey(): Promise<RotationResult>;
   whenConnected(timeoutMs: number): Promise<boolean>;
   onConnection(listener: (connected: boolean) => void): () => void;
+  /**
+   * The broker's CONNACK refusal of this device (DEVICE_DISABLED when an operator disabled it),
+   * until it connects again; null while it is not refused.
+   */
+  readonly refusal: MqpayError | null;
+  /** Called with each CONNACK refusal (DEVICE_DISABLED: the operator disabled this device). */
+  onRefused(listener: (error: MqpayError) => void): () => void;
   /** Stops the agent: closes the link and the store. Pending vouchers stay stored. */
   stop(): Promise<void>;
 }
@@ -181,6 +188,15 @@ export class AgentApi implements Agent {
       this.ctx.link.off('connect', up);
       this.ctx.link.off('offline', down);
     };
+  }
+
+  get refusal(): MqpayError | null {
+    return this.ctx.link.refusal;
+  }
+
+  onRefused(listener: (error: MqpayError) => void): () => void {
+    this.ctx.link.on('refused', listener);
+    return () => this.ctx.link.off('refused', listener);
   }
 
   stop(): Promise<void> {

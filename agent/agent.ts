@@ -2,6 +2,7 @@
 // starts the MQTT link in the background and returns the pay / get-paid API. The agent works
 // offline too: it signs against channels it already has, takes vouchers handed over directly,
 // and catches up (re-sends vouchers, publishes receipts, finishes opens) when the link is back.
+import { markCleanStop } from './store/clean-stop.js';
 import type { Amount } from '../shared/amount.js';
 import { MqpayError } from '../shared/errors.js';
 import type { RandomBytes } from '../shared/ids.js';
@@ -11,7 +12,7 @@ import { lockHome } from './home/home-lock.js';
 import { DeviceKeys } from './home/device-keys.js';
 import { KeyRotator } from './key-rotation.js';
 import { routeInbox } from './link/inbox.js';
-import { DeviceLink } from './link/link.js';
+import { connackCodeOf, DeviceLink } from './link/link.js';
 import { parseBrokerUrl, streamBuilderFor, type LinkTls } from './link/link-stream.js';
 import { linkTlsOf } from './home/broker-trust.js';
 import { OfferPublisher, readOffer } from './offers.js';
@@ -81,7 +82,7 @@ function buildContext(options: CreateAgentOptions): AgentContext {
   const random = options.random ?? systemRandom;
   const logger = options.logger ?? silentLogger;
   const db = openState(home.statePath);
-  const trust = new ServiceKeyTrust(db, home.config.servicePublicKey);
+  const trust = new ServiceKeyTrust(db, home.config.servicePublicKey, home.config.currency);
   const device = home.config.device;
   const link = openLink(options, device, home.keys.secretKey, options.brokerId ?? home.config.brokerId, brokerUrl, clock, random, tls);
   const batch = new GroupCommit(sqliteBatch(db), { entriesMax: WRITE_BATCH_ENTRIES_MAX, onStepError: (error) => logger.error({ err: (error as Error)?.message }, 'after-commit step failed') });
@@ -91,12 +92,6 @@ function buildContext(options: CreateAgentOptions): AgentContext {
     resendIntervalMs: options.resendIntervalMs ?? RESEND_INTERVAL_MS_DEFAULT,
   };
   return { device, home: home.path, keys: new DeviceKeys(home.keys), config: home.config, db, batch, link, trust, clock, random, logger, timing, faults: options.faults ?? {} };
-}
-
-/** A CONNACK refusal [MQTT-3.2.2.3]: MQTT.js reports its return code (1-5) as the error's code. */
-function isConnackRefusal(error: Error): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'number' && code >= 1 && code <= 5;
 }
 
 function wire(ctx: AgentContext, payer: Payer, payee: Payee, offers: OfferPublisher, rotator: KeyRotator, healer: ChannelHealer): void {
@@ -123,13 +118,21 @@ function wire(ctx: AgentContext, payer: Payer, payee: Payee, offers: OfferPublis
     if (refusal === null) logger.warn({ device: ctx.device }, 'broker unreachable; reconnecting');
   });
   link.on('link-error', (error: Error) => {
-    if (!isConnackRefusal(error)) {
-      logger.debug({ err: error.message }, 'link error');
+    if (connackCodeOf(error) === null) logger.debug({ err: error.message }, 'link error');
+    // With a key rotation pending, a refused key makes the rotator try the other one.
+    else rotator.onRefused(error);
+  });
+  link.on('refused', (error: MqpayError) => {
+    refusal = error.message;
+    if (error.code !== 'DEVICE_DISABLED') {
+      logger.warn({ device: ctx.device, code: error.code, reason: error.message }, 'broker refused the connection (device not enrolled, or its connect token refused); retrying');
       return;
     }
-    refusal = error.message;
-    rotator.onRefused(error);
-    logger.warn({ device: ctx.device, reason: error.message }, 'broker refused the connection (device not enrolled or disabled, or its connect token refused); retrying');
+    // Waiting payments will not be accepted while disabled: they hear why now. Their vouchers
+    // stay stored (the channels are closing; an enable lets the agent re-send what is left).
+    const retrySeconds = Math.round(link.disabledReconnectMs / 1000);
+    logger.error({ device: ctx.device, code: error.code, retrySeconds }, `DEVICE_DISABLED: the operator disabled this device; the broker refuses it, and no payment can be made until it is enabled; trying again every ${retrySeconds} s`);
+    payer.refuseWaiting(error);
   });
 }
 
@@ -172,6 +175,7 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
       payer.stop(new MqpayError('SERVICE_UNAVAILABLE', 'agent stopped'));
       await ctx.link.close();
       await ctx.batch.close();
+      markCleanStop(ctx.db); // the next start need not skip seqs [docs/DESIGN.md rule 5]
       ctx.db.close();
       release();
     },

@@ -28,6 +28,11 @@ export const KEEPALIVE_SECONDS_DEFAULT = 30;
 /** First reconnect delay; later ones double up to the maximum, with jitter. */
 export const RECONNECT_INITIAL_MS_DEFAULT = 500;
 export const RECONNECT_MAX_MS_DEFAULT = 10_000;
+/**
+ * A device the broker refuses as disabled (CONNACK 2, DEVICE_DISABLED) tries again only this
+ * often: no reconnect storm while it is disabled, and back within this once an operator enables it.
+ */
+export const DISABLED_RECONNECT_MS_DEFAULT = 600_000;
 /** How long createAgent waits for the first connection; after it the agent starts offline. */
 export const CONNECT_WAIT_MS_DEFAULT = 5_000;
 /** How long reading a seller's retained offer may take. */
@@ -41,6 +46,10 @@ export const OFFER_LIFETIME_S_DEFAULT = 86_400;
 export const PAYMENT_TIMEOUT_MS_DEFAULT = 10_000;
 /** The latest unanswered voucher is re-sent this often until the service answers it. */
 export const RESEND_INTERVAL_MS_DEFAULT = 2_000;
+/** Seqs one durable commit reserves ahead on a channel: the vouchers inside the block are signed
+ *  and published without an fsync each; a restart skips the rest of the block
+ *  [docs/DESIGN.md rule 5]. Seqs are 2^53 wide, so skipping a block costs nothing real. */
+export const SEQ_RESERVATION_BLOCK_SEQS = 1_024;
 /** Channels tried for one payment before giving up (spent, expiring or closed meanwhile). */
 export const SIGN_ATTEMPTS_MAX = 3;
 /** Payment streams tick this often by default, and never faster than the minimum. */

@@ -8,6 +8,7 @@ import { listPayerChannels } from './store/payer-channels.js';
 import { countPendingReceipts } from './store/receipts-out.js';
 import { countPendingVouchers, listPendingVouchers } from './store/signed-vouchers.js';
 import { STATUS_PENDING_LISTED_MAX } from './limits.js';
+import { getMeta, LEDGER_CURRENCY_META } from './home/service-key-trust.js';
 
 export interface PayingChannelView {
   readonly channel: string;
@@ -44,6 +45,8 @@ export interface PendingVoucherView {
 }
 
 export interface AgentStatus {
+  /** The ledger currency as the service's certificates name it; null before the first channel. */
+  readonly currency: string | null;
   readonly paying: readonly PayingChannelView[];
   readonly paid: readonly PaidChannelView[];
   readonly pendingVouchers: number;
@@ -66,5 +69,5 @@ export function readAgentStatus(db: StateDb): AgentStatus {
     channel: toHex(v.channel), payee: v.payee, seq: v.seq.toString(), total: formatAmount(v.total), amount: formatAmount(v.amount), signedAtMs: v.signedAtMs,
   }));
   const pendingVouchers = countPendingVouchers(db);
-  return { paying, paid, pendingVouchers, pending, pendingReceipts: countPendingReceipts(db) };
+  return { currency: getMeta(db, LEDGER_CURRENCY_META), paying, paid, pendingVouchers, pending, pendingReceipts: countPendingReceipts(db) };
 }

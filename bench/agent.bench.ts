@@ -5,10 +5,14 @@
 //     (and from createAgent) to the first accepted payment, which includes opening a channel;
 //     then its RSS once idle, next to a bare `node` process measured the same way;
 //  3. vouchers signed, stored (fsync) and published per second: one at a time, and in a burst;
-//  4. pay-to-receipt latency (and pay-to-accepted) at a steady 1,000 payments per second.
-// Every payment costs four fsyncs end to end (payer's voucher, broker's voucher batch, payee's
-// voucher and receipt, broker's receipt), so the raw SQLite commit rate of this disk is
-// measured in the same run: absolute figures drift between runs and machines, ratios less.
+//  4. pay-to-receipt latency (and pay-to-accepted) at a steady 1,000 payments per second;
+//  5. its reference, in the same run at the same rate: the p99 of a raw MQTT QoS 1 request-reply
+//     (an MQTT.js client and a tiny aedes responder in its own process) plus the p99 of one
+//     durable SQLite commit (better-sqlite3, WAL, synchronous=FULL, one row). The goal is
+//     pay-to-accepted p99 / that sum <= 1.5: one fsync on a payment's critical path, the broker's
+//     commit (the payer reserves seqs in blocks with one fsync per SEQ_RESERVATION_BLOCK_SEQS
+//     vouchers, the payee stores forwarded vouchers without one) [docs/DESIGN.md rule 5].
+// Absolute figures drift between runs and machines, ratios less.
 // Prints a report, then the figures as one JSON object on the last line of stdout.
 // Run: npm run bench -- agent   (bench/run.mjs bundles this file into .bench-out/ and runs it)
 // MQPAY_BENCH_AGENT_RATE (payments/s, default 1000) and MQPAY_BENCH_AGENT_SECONDS (default 5)
@@ -25,7 +29,9 @@ import { fundWallet } from '../broker/store/sqlite/ledger.js';
 import { openDatabase } from '../broker/store/sqlite/open-database.js';
 import { parseAmount } from '../shared/amount.js';
 import type * as AgentLibrary from '../agent/index.js';
+import { SEQ_RESERVATION_BLOCK_SEQS } from '../agent/limits.js';
 import Database from 'better-sqlite3';
+import mqtt from 'mqtt';
 
 const LATENCY_RATE_PER_S = Number(process.env.MQPAY_BENCH_AGENT_RATE ?? 1_000);
 const LATENCY_DURATION_S = Number(process.env.MQPAY_BENCH_AGENT_SECONDS ?? 5);
@@ -87,17 +93,100 @@ interface Bench {
 
 /** Durable (WAL, synchronous=FULL) one-row commits per second on the disk the agents use. */
 function sqliteCommitsPerS(label: string): number {
+  return sqliteCommitProbe(label).perS;
+}
+
+/** One-row durable commits one after another: their rate and the p99 of one commit. */
+function sqliteCommitProbe(label: string): { perS: number; p99Ms: number } {
   const db = new Database(join(work, `commit-probe-${label}.db`));
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.exec('CREATE TABLE t (n INTEGER PRIMARY KEY, b BLOB)');
   const insert = db.prepare('INSERT INTO t (n, b) VALUES (?, ?)');
   const blob = Buffer.alloc(82);
+  const latencies: number[] = [];
   const started = performance.now();
-  for (let n = 0; n < COMMIT_PROBE_COUNT; n++) db.transaction(() => insert.run(n, blob))();
+  for (let n = 0; n < COMMIT_PROBE_COUNT; n++) {
+    const one = performance.now();
+    db.transaction(() => insert.run(n, blob))();
+    latencies.push(performance.now() - one);
+  }
   const perS = Math.round(COMMIT_PROBE_COUNT / ((performance.now() - started) / 1000));
   db.close();
-  return perS;
+  return { perS, p99Ms: round(percentile(latencies.sort((a, b) => a - b), 99), 3) };
+}
+
+/** The responder: aedes answers every QoS 1 `req/{id}` with a QoS 1 `rep/{id}` of the same payload. */
+const RESPONDER_SOURCE = `
+import { createServer } from 'node:net';
+import { Aedes } from 'aedes';
+const aedes = await Aedes.createBroker();
+aedes.on('publish', (packet, client) => {
+  if (client === null || !packet.topic.startsWith('req/')) return;
+  aedes.publish({ cmd: 'publish', topic: 'rep/' + packet.topic.slice(4), payload: packet.payload, qos: 1, retain: false, dup: false }, () => undefined);
+});
+const server = createServer(aedes.handle);
+server.listen(0, '127.0.0.1', () => console.log('responder port ' + server.address().port));
+`;
+
+/** Bytes of a request: about a signed voucher message. */
+const REQUEST_REPLY_PAYLOAD_BYTES = 327;
+
+/**
+ * Open loop at the payments' rate: an MQTT.js client publishes QoS 1 requests to the responder
+ * (its own process, like the broker) and times each until its reply arrives.
+ */
+async function rawRequestReplyP99Ms(): Promise<number> {
+  const responderPath = join(root, '.bench-out', 'agent-responder.mjs');
+  writeFileSync(responderPath, RESPONDER_SOURCE);
+  const responder = await spawnUntil('responder', [responderPath], /responder port (\d+)/);
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${responder.match[1] ?? ''}`, { clientId: 'bench-requester', clean: true });
+  try {
+    await client.subscribeAsync('rep/#', { qos: 1 });
+    const total = LATENCY_RATE_PER_S * LATENCY_DURATION_S;
+    const sentAt = new Map<string, number>();
+    const latencies: number[] = [];
+    const payload = Buffer.alloc(REQUEST_REPLY_PAYLOAD_BYTES, 0x61);
+    const allAnswered = new Promise<void>((done) => {
+      client.on('message', (topic) => {
+        const id = topic.slice(4);
+        const at = sentAt.get(id);
+        if (at === undefined) return;
+        latencies.push(performance.now() - at);
+        sentAt.delete(id);
+        if (latencies.length >= total) done();
+      });
+    });
+    const started = performance.now();
+    let sent = 0;
+    await new Promise<void>((done) => {
+      const tick = () => {
+        const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * LATENCY_RATE_PER_S) + 1);
+        for (; sent < due; sent++) {
+          sentAt.set(String(sent), performance.now());
+          client.publish(`req/${sent}`, payload, { qos: 1 });
+        }
+        if (sent >= total) done();
+        else setTimeout(tick, 1);
+      };
+      tick();
+    });
+    await allAnswered;
+    return round(percentile(latencies.sort((a, b) => a - b), 99), 3);
+  } finally {
+    await client.endAsync();
+    await stop(responder.child);
+  }
+}
+
+/** Pay-to-accepted p99 against its reference; the goal is <= 1.5. */
+async function onePaymentReference(payToAcceptedP99Ms: number): Promise<Record<string, number>> {
+  const rawMqttRequestReplyP99Ms = await rawRequestReplyP99Ms();
+  const durableSqliteCommitP99Ms = sqliteCommitProbe('reference').p99Ms;
+  return {
+    rawMqttRequestReplyP99Ms, durableSqliteCommitP99Ms,
+    payToAcceptedOverReference: round(payToAcceptedP99Ms / (rawMqttRequestReplyP99Ms + durableSqliteCommitP99Ms)),
+  };
 }
 
 /** An enrolled agent home; payers get a budget so the policy check is part of every measure. */
@@ -237,7 +326,8 @@ async function main(): Promise<void> {
     payer = await lib.createAgent({ home: makeHome(bench, 'bench-payer', '1000', '500'), brokerUrl: bench.brokerUrl });
     const rates = await signRates(payer);
     const latency = await steadyLatency(payer);
-    report({ ...size, ...start, ...rates, ...latency, ...disk, sqliteCommitsAfterPerS: sqliteCommitsPerS('after'), bundleSizeBytes: statSync('dist/agent.js').size });
+    const reference = await onePaymentReference(latency.payToAcceptedP99Ms ?? Number.NaN);
+    report({ ...size, ...start, ...rates, ...latency, ...reference, ...disk, sqliteCommitsAfterPerS: sqliteCommitsPerS('after'), bundleSizeBytes: statSync('dist/agent.js').size });
   } finally {
     await payer?.stop();
     await stop(payee.child);
@@ -251,9 +341,10 @@ function report(figures: Record<string, number>): void {
     `bundle dist/agent.js: ${figures.bundleKb} KB (${figures.bundleGzipKb} KB gzipped)   target < 300 KB`,
     `idle RSS of a connected agent: ${figures.idleRssMb} MB (heap used ${figures.idleHeapUsedMb} MB; bare node: ${figures.bareNodeRssMb} MB; with ${SMALL_DEVICE_V8_FLAG}: ${figures.idleRssSmallYoungGenerationMb} MB)   target < 60 MB`,
     `start to first accepted payment: ${figures.processStartToFirstAcceptedMs} ms from process start, ${figures.createAgentToFirstAcceptedMs} ms from createAgent (connect ${figures.createAgentToConnectedMs} ms, bundle load ${figures.bundleLoadMs} ms; includes channel.open)   target < 500 ms`,
-    `vouchers signed, stored (fsync) and published: ${figures.signStorePublishSequentialPerS}/s one at a time; ${figures.signStoreBurstPerS}/s in a burst of ${BURST_SIGNS} (group commit; the service accepted the burst at ${figures.burstAcceptedByServicePerS}/s)`,
-    `disk: ${figures.sqliteCommitsPerS} durable SQLite commits/s before the run, ${figures.sqliteCommitsAfterPerS}/s after (each payment needs 4, in 3 processes)`,
+    `vouchers signed, stored (one fsync per ${SEQ_RESERVATION_BLOCK_SEQS}, the seq reservation) and published: ${figures.signStorePublishSequentialPerS}/s one at a time; ${figures.signStoreBurstPerS}/s in a burst of ${BURST_SIGNS} (group commit; the service accepted the burst at ${figures.burstAcceptedByServicePerS}/s)`,
+    `disk: ${figures.sqliteCommitsPerS} durable SQLite commits/s before the run, ${figures.sqliteCommitsAfterPerS}/s after (each payment waits for 1, the broker's)`,
     `at ${figures.steadyRatePerS} payments/s: pay-to-receipt p50 ${figures.payToReceiptP50Ms} ms, p99 ${figures.payToReceiptP99Ms} ms, max ${figures.payToReceiptMaxMs} ms; pay-to-accepted p50 ${figures.payToAcceptedP50Ms} ms, p99 ${figures.payToAcceptedP99Ms} ms   target p99 < 10 ms`,
+    `pay-to-accepted p99 / (raw MQTT QoS 1 request-reply p99 ${figures.rawMqttRequestReplyP99Ms} ms + one durable SQLite commit p99 ${figures.durableSqliteCommitP99Ms} ms) = ${figures.payToAcceptedOverReference}   goal <= 1.5`,
   ];
   for (const line of lines) console.log(line);
   console.log(JSON.stringify({ bench: 'agent', ...figures }));

@@ -11,6 +11,7 @@ import { escrowAccount, walletAccount } from '../broker/store/accounts.js';
 import { insertChannel } from '../broker/store/sqlite/channels.js';
 import { openDatabase } from '../broker/store/sqlite/open-database.js';
 import { settleInTransaction } from '../broker/store/sqlite/settle.js';
+import { CERTIFICATE_BYTES } from '../shared/certificate.js';
 import { amountOf } from '../shared/amount.js';
 import { generateKeyPair } from '../shared/keys.js';
 
@@ -37,7 +38,7 @@ export function benchEpoch(channels: number): { allChangedMs: number; fewChanged
       const escrowKey = ensureAccount(db, escrowAccount(id), 'escrow');
       const num = insertChannel(db, {
         id, payer, payee, payerWallet: accountKey(db, walletAccount(payer)), payeeWallet: accountKey(db, walletAccount(payee)), escrowAccount: escrowKey,
-        deposit, expiresAtSeconds: BigInt(Math.floor(nowMs / 1000) + 3600), certificate: new Uint8Array(191), certificateSignature: new Uint8Array(64), nowMs,
+        deposit, expiresAtSeconds: BigInt(Math.floor(nowMs / 1000) + 3600), certificate: new Uint8Array(CERTIFICATE_BYTES), certificateSignature: new Uint8Array(64), nowMs,
       });
       insertTransfer(db, { id: `deposit:${c}`, from: walletAccount(payer), to: escrowAccount(id), amount: deposit, kind: 'deposit', channel: num, nowMs });
     }

@@ -18,6 +18,8 @@ import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
 import { generateKeyPair, type KeyPair } from '../shared/keys.js';
 import { encodeVoucher } from '../shared/voucher.js';
+import { decodeVoucherInboxFrame } from '../shared/inbox-frames.js';
+import { encodeVoucherFrame } from '../shared/signed-frames.js';
 import { BrokerLog } from '../simulator/world/broker-log.js';
 import { BrokerProcess, defaultBrokerEntry } from '../simulator/world/broker-process.js';
 import { freePort } from '../simulator/world/free-port.js';
@@ -32,13 +34,13 @@ const clock = { nowMs: () => Date.now() };
 class LightPayer {
   private seq = 0n;
   private readonly expiresAtSeconds = BigInt(Math.floor(Date.now() / 1000) + 3600);
-  private waiting: { seq: string; resolve: () => void } | null = null;
+  private waiting: { seq: bigint; resolve: () => void } | null = null;
 
   constructor(private readonly link: DeviceLink, private readonly keys: KeyPair, private readonly channel: Uint8Array) {
     link.on('inbox', (box: string, payload: Uint8Array) => {
-      if (box !== 'voucher' || this.waiting === null) return;
-      const message = JSON.parse(new TextDecoder().decode(payload)) as { type?: string; seq?: string };
-      if (message.type === 'voucher.accepted' && message.seq === this.waiting.seq) this.waiting.resolve();
+      if (box !== 'voucher-bin' || this.waiting === null) return;
+      const frame = decodeVoucherInboxFrame(payload);
+      if (frame.type === 'voucher.accepted' && frame.seq === this.waiting.seq) this.waiting.resolve();
     });
   }
 
@@ -46,13 +48,13 @@ class LightPayer {
   async payOnce(): Promise<void> {
     this.seq += 1n;
     const bytes = encodeVoucher({ channelId: this.channel, seq: this.seq, total: amountOf(this.seq), expiresAtSeconds: this.expiresAtSeconds, memoDigest: null });
-    const message = { v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, this.keys.secretKey)) };
+    const frame = encodeVoucherFrame(bytes, sign(bytes, this.keys.secretKey)); // protocol v3: out/voucher-bin
     for (;;) {
       const accepted = new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(false), RESEND_AFTER_MS);
-        this.waiting = { seq: this.seq.toString(), resolve: () => resolve(clearTimeout(timer) === undefined) };
+        this.waiting = { seq: this.seq, resolve: () => resolve(clearTimeout(timer) === undefined) };
       });
-      await this.link.publish('voucher', message).catch(() => undefined);
+      await this.link.publishFrame('voucher-bin', frame).catch(() => undefined);
       if (await accepted) return;
     }
   }

@@ -1,6 +1,7 @@
 // The broker application: store, settlement service and MQTT host wired together. Building it
 // (createBrokerApp) is separate from listening (app.listen), so tests run it in-process on
 // port 0 and the CLI runs it on real ports.
+import { amountOf, type Amount } from '../shared/amount.js';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -22,6 +23,7 @@ import { inlineVerifier, WorkerVerifier } from './service/vouchers/verify-pool.j
 import type { Store } from './store/port.js';
 import { sqliteStore } from './store/sqlite/store.js';
 import { openDatabase, type Db } from './store/sqlite/open-database.js';
+import { ledgerCurrency } from './store/sqlite/ledger-currency.js';
 import { journalDirOf, setJournalDir } from './store/sqlite/restore-record.js';
 import { BackupSchedule } from './backup/backup-schedule.js';
 import type { SyncStall } from './store/sqlite/durable-commit.js';
@@ -36,6 +38,8 @@ function createLogger(level: string, name = 'mqpay'): Logger {
 export interface BrokerApp {
   readonly config: BrokerConfig;
   readonly db: Db;
+  /** The ledger's currency (ISO 4217), read at start; it never changes [docs/DESIGN.md rule 13]. */
+  readonly currency: string;
   readonly service: SettlementService;
   readonly mqtt: MqttHost;
   readonly servicePublicKeyHex: string;
@@ -182,12 +186,16 @@ class RetentionSchedule {
   }
 }
 
+const amountOrNull = (micro: bigint | null): Amount | null => (micro === null ? null : amountOf(micro));
+
 export async function createBrokerApp(input: BrokerConfigInput, overrides: BrokerOverrides = {}): Promise<BrokerApp> {
   const config = brokerConfig(input);
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? systemRandom;
   const logger = overrides.logger ?? createLogger(config.logLevel);
-  const db = openDatabase(config.dataDir);
+  // A new ledger gets --currency (or the default); an existing one with another is CURRENCY_MISMATCH.
+  const db = openDatabase(config.dataDir, config.currency === null ? {} : { currency: config.currency });
+  const currency = ledgerCurrency(db);
   const serviceKey = loadOrCreateServiceKey(config.dataDir, random);
   const aedes = await createAedes(config);
   const transport = aedesTransport(aedes);
@@ -200,10 +208,11 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
     if (!result.ok && result.code !== 'SQLITE_BUSY') storeLogger.warn({ code: result.code }, 'WAL checkpoint failed; tried again at the next interval');
   });
   const storeFor = sqliteStoreFor(config, telemetry, storeLogger, { syncWal, onSyncStall: syncStallAlarm(telemetry, storeLogger) });
-  const verifier = config.verifyThreads === 1 ? new WorkerVerifier() : inlineVerifier;
+  const verifier = config.verifyThreads >= 1 ? new WorkerVerifier({ threads: config.verifyThreads }) : inlineVerifier;
   const service = createSettlementService({
     store: (overrides.store ?? storeFor)(db), telemetry, clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
-    options: { brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, closeWindowSeconds: config.closeWindowSeconds, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos, channelCacheEntriesMax: config.channelCacheEntriesMax },
+    options: { currency, brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, closeWindowSeconds: config.closeWindowSeconds, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos, channelCacheEntriesMax: config.channelCacheEntriesMax,
+      deviceLimitDefaults: { maxPerPayment: amountOrNull(config.deviceMaxPerPaymentMicro), maxPerHour: amountOrNull(config.deviceMaxPerHourMicro), maxPerDay: amountOrNull(config.deviceMaxPerDayMicro) } },
   });
   // The ops topics are written from the telemetry port, whether or not the HTTP API is on.
   const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));
@@ -219,7 +228,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const retention = new RetentionSchedule(() => app.pruneVouchers());
 
   const app: BrokerApp = {
-    config, db, service, mqtt, logger, clock, transport, tls, backups, journalDir: config.backupDir, servicePublicKeyHex: toHex(serviceKey.publicKey),
+    config, db, currency, service, mqtt, logger, clock, transport, tls, backups, journalDir: config.backupDir, servicePublicKeyHex: toHex(serviceKey.publicKey),
     async pruneVouchers() {
       if (config.voucherRetentionDays === null) return null;
       // A write like any other: through the service's unit of work, never beside it.

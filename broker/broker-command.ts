@@ -3,7 +3,8 @@
 // (cli/config-layers.ts), checked as a whole by the broker's config schema before anything starts.
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseAmount } from '../shared/amount.js';
+import { amountOf, formatAmount, parseAmount } from '../shared/amount.js';
+import { checkCurrencyCode, DEFAULT_CURRENCY } from '../shared/currency.js';
 import { integerOption, requirePath, requireString, type Command, type CommandInput } from '../cli/command.js';
 import { ConfigError } from '../cli/config-file.js';
 import { configScope, withConfigLayers } from '../cli/config-layers.js';
@@ -26,6 +27,22 @@ function listenFailure(error: unknown, host: string): string {
   return `cannot listen on ${where}: ${error instanceof Error ? error.message : String(error)}`;
 }
 
+/** --device-max-* as micro-units (the configuration checks they are positive and in order). */
+function deviceLimitDefaultsOf(input: CommandInput): Pick<BrokerConfigInput, 'deviceMaxPerPaymentMicro' | 'deviceMaxPerHourMicro' | 'deviceMaxPerDayMicro'> {
+  const amount = (flag: string): bigint | null => {
+    const value = input.values[flag];
+    return typeof value === 'string' ? parseAmount(value) : null;
+  };
+  return { deviceMaxPerPaymentMicro: amount('device-max-per-payment'), deviceMaxPerHourMicro: amount('device-max-per-hour'), deviceMaxPerDayMicro: amount('device-max-per-day') };
+}
+
+/** The server-side limit defaults as the startup line shows them. */
+function describeLimitDefaults(config: { deviceMaxPerPaymentMicro: bigint | null; deviceMaxPerHourMicro: bigint | null; deviceMaxPerDayMicro: bigint | null }): string {
+  const named: [string, bigint | null][] = [['max-per-payment', config.deviceMaxPerPaymentMicro], ['max-per-hour', config.deviceMaxPerHourMicro], ['max-per-day', config.deviceMaxPerDayMicro]];
+  const set = named.filter((entry): entry is [string, bigint] => entry[1] !== null).map(([name, micro]) => `${name} ${formatAmount(amountOf(micro))}`);
+  return set.length === 0 ? 'no default device limits' : `default device limits: ${set.join(', ')}`;
+}
+
 /** The broker's configuration from the command's options (flags, environment, config file). */
 function configInputOf(input: CommandInput, dataDir: string, operatorToken: string): BrokerConfigInput {
   const threshold = input.values['settle-threshold'];
@@ -36,6 +53,7 @@ function configInputOf(input: CommandInput, dataDir: string, operatorToken: stri
   const tlsCertFile = path('tls-cert');
   return {
     dataDir,
+    currency: typeof input.values.currency === 'string' ? checkCurrencyCode(input.values.currency) : null,
     host: requireString(input, 'host'),
     // With a certificate, plain text is off unless asked for by port.
     mqttPort: integerOption(input, 'mqtt-port', 0, 65535) ?? (tlsCertFile === null ? MQTT_PORT_DEFAULT : null),
@@ -52,6 +70,7 @@ function configInputOf(input: CommandInput, dataDir: string, operatorToken: stri
     settleThresholdMicro: typeof threshold === 'string' ? parseAmount(threshold) : 0n,
     feePpm: integerOption(input, 'fee-ppm', 0, FEE_PPM_MAX) ?? 0,
     closeWindowSeconds: integerOption(input, 'close-window-seconds', 0, CLOSE_WINDOW_SECONDS_MAX) ?? CLOSE_WINDOW_SECONDS_DEFAULT,
+    ...deviceLimitDefaultsOf(input),
     brokerId: requireString(input, 'broker-id'),
     operatorToken,
     backupDir: path('backup-dir'),
@@ -99,7 +118,11 @@ const brokerCommandPlain: Command = {
     'settle-threshold': { type: 'string', description: 'settle a channel early once this amount is unsettled (e.g. 5)' },
     'fee-ppm': { type: 'string', description: 'operator fee in parts per million of each settlement', default: '0' },
     'close-window-seconds': { type: 'string', description: 'dispute window of a payer\'s, operator\'s or expiry\'s close (0 settles at once)', default: String(CLOSE_WINDOW_SECONDS_DEFAULT) },
+    'device-max-per-payment': { type: 'string', description: 'server-side limit of every device without its own (mqpay device limits): most one voucher may add, e.g. 0.5' },
+    'device-max-per-hour': { type: 'string', description: 'server-side default: most a device may spend over the last hour (rolling)' },
+    'device-max-per-day': { type: 'string', description: 'server-side default: most a device may spend over the last day (rolling); also the most one channel may hold unspent' },
     'broker-id': { type: 'string', description: 'broker id that connect tokens must name', default: 'mqpay' },
+    currency: { type: 'string', description: `ISO 4217 code: a new ledger keeps it for ever (default ${DEFAULT_CURRENCY}); an existing ledger must already keep it, else the broker refuses to start` },
     'operator-token': { type: 'string', description: 'operator token (else $MQPAY_OPERATOR_TOKEN, else DATA/operator.token)' },
     'backup-dir': { type: 'string', description: 'directory for scheduled backups and the operator journal (put it on another disk than --data)' },
     'backup-every': { type: 'string', description: 'take a checked online backup this often, e.g. 15m, 1h, 30s (needs --backup-dir)' },
@@ -139,7 +162,7 @@ const brokerCommandPlain: Command = {
     };
     if (app.tls !== null) process.on('SIGHUP', reload);
     input.stdout(`service public key: ${app.servicePublicKeyHex}`);
-    input.stdout(`data: ${dataDir}; settlement every ${app.config.epochSeconds} s; close window ${app.config.closeWindowSeconds} s`);
+    input.stdout(`data: ${dataDir}; settlement every ${app.config.epochSeconds} s; close window ${app.config.closeWindowSeconds} s; currency ${app.currency}; ${describeLimitDefaults(app.config)}`);
     if (app.config.backupDir !== null) input.stdout(`backups: ${app.config.backupDir}${app.backups === null ? ' (operator journal only; no --backup-every)' : `, every ${app.config.backupEverySeconds} s, keeping ${app.config.backupKeep}`}`);
     await input.io.untilStopped();
     process.off('SIGHUP', reload);

@@ -2,7 +2,9 @@
 // named option whose default comes from shared/limits.ts or broker/limits.ts.
 import * as z from 'zod';
 import { MqpayError } from '../shared/errors.js';
+import { limitOrderProblem } from './service/spending/spending-guard.js';
 import {
+  AMOUNT_MICRO_MAX,
   MESSAGES_BURST_PER_DEVICE_MAX,
   MESSAGES_PER_SECOND_PER_DEVICE_MAX,
   PACKET_BYTES_MAX,
@@ -11,10 +13,12 @@ import {
   CHANNEL_CACHE_ENTRIES_DEFAULT, CLIENTS_DEFAULT, CLOSE_WINDOW_SECONDS_DEFAULT, CLOSE_WINDOW_SECONDS_MAX, CONCURRENCY_DEFAULT, CONNECT_TIMEOUT_MS_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT, EPOCH_SECONDS_DEFAULT, FEE_PPM_MAX,
   IN_FLIGHT_MESSAGES_PER_DEVICE_DEFAULT, KEEPALIVE_SECONDS_MAX_DEFAULT, MQTT_PORT_DEFAULT, MQTTS_PORT_DEFAULT, OUTBOUND_BYTES_PER_CLIENT_DEFAULT, QUEUE_PACKETS_DEFAULT, STORE_LOCK_WAIT_MS_DEFAULT, VOUCHER_BATCH_ENTRIES_DEFAULT,
 } from './limits.js';
-import { BACKUP_EVERY_SECONDS_MAX, BACKUP_EVERY_SECONDS_MIN, BACKUP_KEEP_DEFAULT, BACKUP_KEEP_MAX } from './limits.js';
+import { BACKUP_EVERY_SECONDS_MAX, BACKUP_EVERY_SECONDS_MIN, BACKUP_KEEP_DEFAULT, BACKUP_KEEP_MAX, VERIFY_THREADS_DEFAULT, VERIFY_THREADS_MAX } from './limits.js';
 
 export const brokerConfigSchema = z.strictObject({
   dataDir: z.string().min(1),
+  /** The ledger currency (ISO 4217): a new ledger gets it; an existing one must already have it. null: the ledger's (or the default for a new one). */
+  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code of three upper-case letters').nullable().default(null),
   host: z.string().default('127.0.0.1'),
   /** Plain-text MQTT port; 0 picks a free port (tests); null = no plain-text MQTT listener. */
   mqttPort: z.number().int().min(0).max(65535).nullable().default(MQTT_PORT_DEFAULT),
@@ -47,6 +51,13 @@ export const brokerConfigSchema = z.strictObject({
   /** Settle a channel early once this much is unsettled, in micro-units; 0 disables. */
   settleThresholdMicro: z.bigint().min(0n).default(0n),
   feePpm: z.number().int().min(0).max(FEE_PPM_MAX).default(0),
+  /**
+   * Server-side spending limits of every device without its own (`mqpay device limits`), in
+   * micro-units; null: none [docs/DESIGN.md rule 12].
+   */
+  deviceMaxPerPaymentMicro: z.bigint().min(1n).max(AMOUNT_MICRO_MAX).nullable().default(null),
+  deviceMaxPerHourMicro: z.bigint().min(1n).max(AMOUNT_MICRO_MAX).nullable().default(null),
+  deviceMaxPerDayMicro: z.bigint().min(1n).max(AMOUNT_MICRO_MAX).nullable().default(null),
   /** Dispute window between a payer's, operator's or expiry's close and its settlement; 0 settles at once. */
   closeWindowSeconds: z.number().int().min(0).max(CLOSE_WINDOW_SECONDS_MAX).default(CLOSE_WINDOW_SECONDS_DEFAULT),
   voucherBatchMax: z.number().int().min(1).max(10_000).default(VOUCHER_BATCH_ENTRIES_DEFAULT),
@@ -58,8 +69,8 @@ export const brokerConfigSchema = z.strictObject({
   channelCacheEntriesMax: z.number().int().min(1).max(10_000_000).default(CHANNEL_CACHE_ENTRIES_DEFAULT),
   /** QoS of voucher verdicts and forwards (see ServiceOptions.voucherReplyQos). */
   voucherReplyQos: z.union([z.literal(0), z.literal(1)]).default(0),
-  /** Voucher signatures are verified on a worker thread (1) or on the event loop (0). */
-  verifyThreads: z.union([z.literal(0), z.literal(1)]).default(1),
+  /** Worker threads verifying voucher signatures; 0 verifies on the event loop. */
+  verifyThreads: z.number().int().min(0).max(VERIFY_THREADS_MAX).default(VERIFY_THREADS_DEFAULT),
   maxClients: z.number().int().min(1).max(100_000).default(CLIENTS_DEFAULT),
   connectTimeoutMs: z.number().int().min(100).max(120_000).default(CONNECT_TIMEOUT_MS_DEFAULT),
   keepaliveSecondsMax: z.number().int().min(1).max(3_600).default(KEEPALIVE_SECONDS_MAX_DEFAULT),
@@ -78,6 +89,7 @@ export const brokerConfigSchema = z.strictObject({
   backupKeep: z.number().int().min(1).max(BACKUP_KEEP_MAX).default(BACKUP_KEEP_DEFAULT),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((config, ctx) => {
+  checkLimitOrder(config, ctx);
   const tls = config.tlsCertFile !== null;
   if (tls !== (config.tlsKeyFile !== null)) ctx.addIssue({ code: 'custom', path: ['tlsKeyFile'], message: 'give a TLS certificate and its key together (--tls-cert and --tls-key)' });
   if (!tls && config.tlsClientCaFile !== null) ctx.addIssue({ code: 'custom', path: ['tlsClientCaFile'], message: 'a client CA (--tls-client-ca) needs the TLS listeners (--tls-cert, --tls-key)' });
@@ -89,6 +101,12 @@ export const brokerConfigSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['host'], message: `a plain-text listener on ${config.host} (not loopback) needs --insecure-plaintext; give --tls-cert and --tls-key (and no --mqtt-port) to serve TLS only` });
   }
 });
+
+/** Default limits that contradict each other (a payment above the hour's limit) are a mistake: refuse them. */
+function checkLimitOrder(config: { deviceMaxPerPaymentMicro: bigint | null; deviceMaxPerHourMicro: bigint | null; deviceMaxPerDayMicro: bigint | null }, ctx: z.RefinementCtx): void {
+  const problem = limitOrderProblem({ maxPerPayment: config.deviceMaxPerPaymentMicro, maxPerHour: config.deviceMaxPerHourMicro, maxPerDay: config.deviceMaxPerDayMicro });
+  if (problem !== null) ctx.addIssue({ code: 'custom', path: ['deviceMaxPerPaymentMicro'], message: `device limits: ${problem}` });
+}
 
 /** 127.0.0.0/8, ::1 and localhost: addresses no other machine can reach. */
 export function isLoopbackHost(host: string): boolean {

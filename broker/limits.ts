@@ -2,6 +2,7 @@
 // protocol's limits (payload bytes, topic depth, ids, per-device rates) are in shared/limits.ts,
 // which the agent reads too; the agent's own are in agent/limits.ts. Where an operator may need to
 // change one, it is the default of a named option in config.ts.
+import { availableParallelism } from 'node:os';
 import { IN_FLIGHT_REQUESTS_PER_DEVICE_MAX } from '../shared/limits.js';
 
 // Defaults of the options in config.ts (each option's accepted range is beside it there)
@@ -42,6 +43,12 @@ export const STORE_LOCK_RETRY_MS_MAX = 100;
  * vouchers: far more than a reading client ever has in flight.
  */
 export const OUTBOUND_BYTES_PER_CLIENT_DEFAULT = 1_048_576;
+/**
+ * Bytes one connection's writes coalesce within an event-loop turn before they are flushed
+ * early: a few hundred small packets, one `writev`. Below the least outbound bound (64 KiB), so
+ * a busy turn of a reading client is flushed before the slow-reader check could count it.
+ */
+export const COALESCED_BYTES_MAX = 16_384;
 /** Most vouchers and receipts committed in one SQLite transaction (group commit). */
 export const VOUCHER_BATCH_ENTRIES_DEFAULT = 1_024;
 /** Connections served at once; one more is refused at CONNECT. */
@@ -73,6 +80,16 @@ export const HEARTBEAT_INTERVAL_MS = 60_000;
 export const CHANNEL_CACHE_ENTRIES_DEFAULT = 200_000;
 /** Most signatures sent to the verification worker in one message. */
 export const VERIFY_BATCH_MAX = 512;
+/**
+ * Verifications per event-loop turn done on the main thread while no job waits for a worker:
+ * at low load a hand-off (post, wake, answer) costs more than the verify itself; under load
+ * jobs queue and all go to the workers.
+ */
+export const VERIFY_INLINE_PER_TURN_MAX = 4;
+/** Verify worker threads by default: every core but the event loop's, at least one. */
+export const VERIFY_THREADS_DEFAULT = Math.max(1, availableParallelism() - 1);
+/** Most verify worker threads an operator may configure. */
+export const VERIFY_THREADS_MAX = 64;
 /** Expired channels closed per tick; the rest wait for the next tick. */
 export const EXPIRED_CHANNELS_PER_TICK_MAX = 1_000;
 /** Channels whose dispute window ended, settled per tick (the rest at the next) [docs/DESIGN.md rule 11]. */
@@ -131,6 +148,12 @@ export const DEVICE_ACTIVITY_ITEMS_MAX = 100;
 /** Idempotency keys of wallet funding (the same alphabet as request ids). */
 export const IDEMPOTENCY_KEY_LENGTH_MAX = 64;
 
+/**
+ * Rows one export (`mqpay export`, `GET /api/export`) answers at most; a range holding more is
+ * MESSAGE_TOO_LARGE and asks for a narrower one, so one request never builds an unbounded answer.
+ */
+export const EXPORT_ROWS_MAX = 100_000;
+
 // Operator commands
 
 /** `mqpay settlements --watch --data`: how often SQLite is polled, and most rows read per poll. */
@@ -169,3 +192,20 @@ export const BACKUP_OVERDUE_INTERVALS = 2;
 export const BACKUP_WATCH_MS_MIN = 1_000;
 /** Largest operator journal file `mqpay ledger journal` reads, in bytes. */
 export const JOURNAL_BYTES_MAX = 64 * 1_048_576;
+
+// Server-side spending limits [docs/DESIGN.md rule 12]
+
+/** Spend is counted in buckets of this many milliseconds (one minute), persisted with each voucher. */
+export const SPEND_BUCKET_MS = 60_000;
+/** The rolling windows, in buckets: the last hour and the last day (the current minute included). */
+export const SPEND_HOUR_BUCKETS = 60;
+export const SPEND_DAY_BUCKETS = 1_440;
+/** Devices whose spend windows are kept in memory (least recently used out; one with uncommitted spend stays). */
+export const SPEND_WINDOWS_MAX = 100_000;
+/** Longest server-side payee allow-list of one device. */
+export const ALLOW_PAYEES_MAX = 1_024;
+/** Spend buckets older than a day and this many buckets are deleted, by a settlement tick at most this often (in buckets). */
+export const SPEND_PRUNE_SLACK_BUCKETS = 60;
+
+/** Devices whose use of a deprecated JSON voucher/receipt form is logged (once each per run); beyond, only counted. */
+export const DEPRECATED_FORM_LOGGED_DEVICES_MAX = 1_024;

@@ -22,6 +22,13 @@ export class ByteWriter {
     return this;
   }
 
+  u16(value: number): this {
+    assert(Number.isInteger(value) && value >= 0 && value <= 0xffff, 'u16 in range');
+    this.view.setUint16(this.offset, value);
+    this.offset += 2;
+    return this;
+  }
+
   u32(value: number): this {
     assert(Number.isInteger(value) && value >= 0 && value <= 0xffff_ffff, 'u32 in range');
     this.view.setUint32(this.offset, value);
@@ -73,6 +80,12 @@ export class ByteReader {
   u8(): number {
     const value = this.view.getUint8(this.offset);
     this.offset += 1;
+    return value;
+  }
+
+  u16(): number {
+    const value = this.view.getUint16(this.offset);
+    this.offset += 2;
     return value;
   }
 

@@ -64,7 +64,11 @@ export function publicKeySpki(publicKey: Uint8Array): Uint8Array {
 // so keep the decoded ones in a bounded map (insertion order doubles as eviction order).
 const publicKeyObjects = new Map<string, KeyObject>();
 
-function publicKeyObject(publicKey: Uint8Array): KeyObject {
+/**
+ * The imported node:crypto key of a raw public key, once per key: the verify pool shares this
+ * same object with its worker threads (a KeyObject crosses `postMessage` without re-import).
+ */
+export function publicKeyObject(publicKey: Uint8Array): KeyObject {
   const id = toHex(publicKey);
   let key = publicKeyObjects.get(id);
   if (key === undefined) {
@@ -76,6 +80,11 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject {
     publicKeyObjects.set(id, key);
   }
   return key;
+}
+
+/** Drops a key from the cache (a device rotated away from it): it is imported afresh if seen again. */
+export function forgetPublicKey(publicKey: Uint8Array): void {
+  publicKeyObjects.delete(toHex(publicKey));
 }
 
 // Building a private KeyObject costs more than the signature itself. A device signs with the

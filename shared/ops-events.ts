@@ -16,6 +16,11 @@ export const opsEventSchema = z.discriminatedUnion('type', [
   /** A device's key was replaced: by the device itself (`device.rotate`) or by an operator (`device rekey`). */
   z.strictObject({ v: version, type: z.literal('device.rekeyed'), device: deviceIdSchema, by: z.enum(['device', 'operator']), certificates: z.number().int().nonnegative(), atMs }),
   z.strictObject({ v: version, type: z.literal('wallet.funded'), device: deviceIdSchema, amount: amountSchema, by: z.literal('operator'), atMs }),
+  /** Money paid out of a wallet, or of the fees account, to outside (v3). */
+  z.strictObject({ v: version, type: z.literal('wallet.payout'), device: deviceIdSchema, amount: amountSchema, by: z.literal('operator'), atMs }),
+  z.strictObject({ v: version, type: z.literal('fees.payout'), amount: amountSchema, by: z.literal('operator'), atMs }),
+  /** An operator moved money from one device's wallet to another's (v3). */
+  z.strictObject({ v: version, type: z.literal('wallet.moved'), from: deviceIdSchema, to: deviceIdSchema, amount: amountSchema, by: z.literal('operator'), atMs }),
   z.strictObject({ v: version, type: z.literal('channel.closed'), channel: channelIdSchema, settled: amountSchema, refunded: amountSchema, by: z.literal('operator'), atMs }),
   /** An operator's close that opened a dispute window (settles at `closesAtMs`). */
   z.strictObject({ v: version, type: z.literal('channel.closing'), channel: channelIdSchema, closesAtMs: atMs, by: z.literal('operator'), atMs }),

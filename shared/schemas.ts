@@ -32,7 +32,7 @@ export const hexOf = (bytes: number) => z.string().length(bytes * 2).regex(/^[0-
  * streams alike. v2 carries an error's `detail` beside the registry `message` and has strict
  * RPC results (docs/PROTOCOL.md "Versions"). The binary layouts keep their own version byte.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 const version = z.literal(PROTOCOL_VERSION);
 
 /** A decimal amount string ("0.000125") parsed into bigint micro-units by shared/amount.ts. */

@@ -105,7 +105,8 @@ describe('mqpay agent commands', () => {
     expect((await mqpay('agent', 'init', '--home', stranger, '--id', 'stranger-20', '--service-key-file', join(brokerDir, 'service.pub'))).code).toBe(0);
     const refused = await mqpay('agent', 'pay', 'charger-20', '0.1', '--home', stranger, '--broker', broker.url, '--timeout-ms', '500', '--log-level', 'warn');
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('broker refused the connection (device not enrolled or disabled, or its connect token refused)');
+    expect(refused.stderr).toContain('broker refused the connection (device not enrolled, or its connect token refused)');
+    expect(refused.stderr).toContain('error NOT_AUTHORIZED');
     expect(refused.stderr).not.toContain('broker unreachable; reconnecting');
     const usage = await mqpay('agent', 'pay', 'charger-20', '0.1', '--home', home, '--broker', 'http://example.com');
     expect(usage.code).toBe(1);

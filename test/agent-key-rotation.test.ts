@@ -21,6 +21,7 @@ import { random, signedVoucher, startBroker, type RunningBroker } from './helper
 import { AgentBed, NETWORK_POLL } from './helpers/agent-fixture.js';
 import { buildAgentChild, runAgentChild } from './helpers/agent-child-build.js';
 import { runCli } from './helpers/ops-cli.js';
+import { SEQ_RESERVATION_BLOCK_SEQS } from '../agent/limits.js';
 
 function payeeCertificate(home: string, channel: string): { revision: number; payerKey: string } | null {
   const db = openState(statePathOf(home), { readonly: true });
@@ -85,7 +86,7 @@ describe('agent: key rotation', () => {
     const signed = await car.sign('charger-6', '0.1');
     await expect(charger.receiveVoucher(signed.message)).resolves.toMatchObject({ certified: true, seq: 4n });
     const forged = signedVoucher(oldKeys, { channelId: fromHex(first.channel), seq: 5n, total: amountOf(500_000n) });
-    await expect(charger.receiveVoucher({ v: 2, voucher: forged.voucher, signature: forged.signature })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
+    await expect(charger.receiveVoucher({ v: 3, voucher: forged.voucher, signature: forged.signature })).rejects.toMatchObject({ code: 'SIGNATURE_INVALID' });
   });
 
   it('killed between the service\'s commit and its own switch: the next start finds the key the broker accepts and finishes the switch', async () => {
@@ -112,7 +113,8 @@ describe('agent: key rotation', () => {
     await expect.poll(() => again.publicKey, NETWORK_POLL).toBe(newKey);
     expect(keyOf(carHome)).toBe(newKey);
     expect(existsSync(join(carHome, PENDING_KEY_FILE))).toBe(false);
-    await expect(again.pay('charger-7', '0.1')).resolves.toMatchObject({ channel: first.channel, seq: 2n });
+    // Killed, so the restart skipped the rest of its reserved block of seqs [docs/DESIGN.md rule 5].
+    await expect(again.pay('charger-7', '0.1')).resolves.toMatchObject({ channel: first.channel, seq: BigInt(SEQ_RESERVATION_BLOCK_SEQS) + 1n });
     await expect.poll(() => payeeCertificate(chargerHome, first.channel), NETWORK_POLL).toEqual({ revision: 2, payerKey: newKey });
   });
 

@@ -22,7 +22,7 @@ const nowSeconds = (): bigint => BigInt(Math.floor(Date.now() / 1000));
 
 function signed(keys: KeyPair, voucher: Voucher): VoucherMessage {
   const bytes = encodeVoucher(voucher);
-  return { v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
+  return { v: 3, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {

@@ -14,7 +14,7 @@ import { judgeIncomingVoucher } from '../agent/payee/voucher-judge.js';
 import { checkPolicy, HOUR_MS } from '../agent/policy.js';
 import { reconnectDelayMs } from '../agent/link/reconnect-backoff.js';
 import { openState } from '../agent/store/open-state.js';
-import { insertOpeningChannel, recordSigned } from '../agent/store/payer-channels.js';
+import { insertOpeningChannel, recordSigned, reserveSeqs } from '../agent/store/payer-channels.js';
 import { insertSignedVoucher } from '../agent/store/signed-vouchers.js';
 import { GroupCommit, sqliteBatch } from '../sqlite/group-commit.js';
 import type { PayeeChannel } from '../agent/store/payee-channels.js';
@@ -157,7 +157,13 @@ describe('agent store', () => {
     const db = state();
     insertOpeningChannel(db, { id: channel, payee: 'b-1', openRequest: 'open-1', deposit: amountOf(100n), durationSeconds: 60, nowMs: 0 });
     insertSignedVoucher(db, signed(1n, 10n));
+    // A seq is signed only inside a durable reservation [docs/DESIGN.md rule 5].
+    expect(() => recordSigned(db, channel, 1n, amountOf(10n))).toThrow(/reserved durably/);
+    reserveSeqs(db, channel, 4n);
     recordSigned(db, channel, 1n, amountOf(10n));
+    expect(() => recordSigned(db, channel, 5n, amountOf(20n))).toThrow(/reserved durably/);
+    expect(() => reserveSeqs(db, channel, 3n)).toThrow(/a seq reservation/);
+    expect(() => db.prepare('UPDATE payer_channels SET reserved_seq = 3').run()).toThrow(/only goes up/);
     expect(() => insertSignedVoucher(db, signed(1n, 11n))).toThrow(/UNIQUE/);
     expect(() => db.prepare('UPDATE signed_vouchers SET total = 11 WHERE seq = 1').run()).toThrow(/immutable/);
     expect(() => recordSigned(db, channel, 1n, amountOf(11n))).toThrow(/only go up/);

@@ -68,8 +68,8 @@ describe('admin commands against a running broker', () => {
     const client = await mqtt.connectAsync(`ws://127.0.0.1:${broker.httpPort}/mqtt`, { clientId: 'browser-1', username: 'browser-1', password: Buffer.from(password) as unknown as string, protocolVersion: 4, reconnectPeriod: 0 });
     await client.subscribeAsync(inboxFilter('browser-1'), { qos: 1 });
     const reply = new Promise<string>((resolve) => client.once('message', (_topic, payload) => resolve(payload.toString())));
-    await client.publishAsync(outboxTopic('browser-1', 'rpc'), JSON.stringify({ v: 2, id: 'ws-1', method: 'wallet.balance', params: {} }), { qos: 1 });
-    expect(JSON.parse(await reply)).toEqual({ v: 2, id: 'ws-1', ok: true, result: { device: 'browser-1', balance: '1' } });
+    await client.publishAsync(outboxTopic('browser-1', 'rpc'), JSON.stringify({ v: 3, id: 'ws-1', method: 'wallet.balance', params: {} }), { qos: 1 });
+    expect(JSON.parse(await reply)).toEqual({ v: 3, id: 'ws-1', ok: true, result: { device: 'browser-1', balance: '1' } });
     await client.endAsync();
   });
 });

@@ -104,7 +104,7 @@ describe('broker: authentication and ACL', () => {
       // The reply on the first connection is the sentinel: a kick would have come before it.
       await first.client.subscribeAsync(inboxTopic('mallory', 'rpc'), { qos: 1 });
       const id = requestId('still-up');
-      expect(await rawRequest(first.client, 'mallory', { v: 2, id, method: 'wallet.balance', params: {} }, id)).toMatchObject({ ok: true });
+      expect(await rawRequest(first.client, 'mallory', { v: 3, id, method: 'wallet.balance', params: {} }, id)).toMatchObject({ ok: true });
       expect(firstCloses).toBe(0);
       await first.client.endAsync();
       // And after it ended.
@@ -163,7 +163,7 @@ describe('broker: authentication and ACL', () => {
     it('a disabled device is refused, with an otherwise perfect token', async () => {
       const keys = broker.enrol('retired', '1');
       setDeviceStatus(broker.app.db, 'retired', 'disabled');
-      await expectRefused({ clientId: 'retired', username: 'retired', password: password('retired', keys) }, NOT_AUTHORIZED);
+      await expectRefused({ clientId: 'retired', username: 'retired', password: password('retired', keys) }, IDENTIFIER_REJECTED);
     });
 
     it("an impostor using another device's id with a wrong token is refused and that device's session is untouched", async () => {
@@ -215,7 +215,7 @@ describe('broker: authentication and ACL', () => {
         await outcome.client.endAsync();
       }
       for (const act of [
-        (c: MqttClient) => c.publish(outboxTopic('car-1', 'rpc'), JSON.stringify({ v: 2, id: 'op-1', method: 'wallet.balance', params: {} }), { qos: 1 }),
+        (c: MqttClient) => c.publish(outboxTopic('car-1', 'rpc'), JSON.stringify({ v: 3, id: 'op-1', method: 'wallet.balance', params: {} }), { qos: 1 }),
         (c: MqttClient) => c.publish('mqpay/v1/ops/settlements', '{}', { qos: 0 }),
       ]) {
         const outcome = await tryConnect(broker.url, { clientId: 'ops:watch', username: 'operator', password: OPERATOR_TOKEN });
@@ -239,9 +239,9 @@ describe('broker: authentication and ACL', () => {
       });
     });
 
-    const forged = JSON.stringify({ v: 2, type: 'voucher.accepted', channel: '00'.repeat(32), seq: '1', total: '1000' });
+    const forged = JSON.stringify({ v: 3, type: 'voucher.accepted', channel: '00'.repeat(32), seq: '1', total: '1000' });
     const cases: [string, (c: MqttClient) => void][] = [
-      ["publish to another device's outbox", (c) => c.publish(outboxTopic('car-1', 'rpc'), JSON.stringify({ v: 2, id: 'x1', method: 'channel.close', params: { channel: '00'.repeat(32) } }), { qos: 1 })],
+      ["publish to another device's outbox", (c) => c.publish(outboxTopic('car-1', 'rpc'), JSON.stringify({ v: 3, id: 'x1', method: 'channel.close', params: { channel: '00'.repeat(32) } }), { qos: 1 })],
       ["publish to another device's inbox", (c) => c.publish(inboxTopic('charger-1', 'voucher'), forged, { qos: 1 })],
       ['publish to its own inbox (only the service writes inboxes)', (c) => c.publish(inboxTopic('mallory', 'voucher'), forged, { qos: 1 })],
       ['publish to $SYS/x', (c) => c.publish('$SYS/x', 'hello', { qos: 0 })],
@@ -249,7 +249,7 @@ describe('broker: authentication and ACL', () => {
       ['publish to the offers topic directly', (c) => c.publish('mqpay/v1/offers/mallory', '{}', { qos: 1 })],
       ['publish outside the mqpay tree', (c) => c.publish('foo/bar', 'x', { qos: 0 })],
       ['publish to an unknown outbox kind', (c) => c.publish('mqpay/v1/d/mallory/out/withdraw', '{}', { qos: 1 })],
-      ['a retained publish to its own outbox', (c) => c.publish(outboxTopic('mallory', 'rpc'), JSON.stringify({ v: 2, id: 'r1', method: 'wallet.balance', params: {} }), { qos: 1, retain: true })],
+      ['a retained publish to its own outbox', (c) => c.publish(outboxTopic('mallory', 'rpc'), JSON.stringify({ v: 3, id: 'r1', method: 'wallet.balance', params: {} }), { qos: 1, retain: true })],
     ];
 
     it.each(cases)('%s', async (_name, act) => {
@@ -300,7 +300,7 @@ describe('broker: authentication and ACL', () => {
       // its reply is the sentinel (a kick, or a leak through the refused filter, would come first).
       expect(await linkRequest(car, 'car-1', 'wallet.balance', {}, requestId('car'))).toMatchObject({ ok: true });
       const id = requestId('mallory');
-      expect(await rawRequest(client, 'mallory', { v: 2, id, method: 'wallet.balance', params: {} }, id)).toMatchObject({ ok: true });
+      expect(await rawRequest(client, 'mallory', { v: 3, id, method: 'wallet.balance', params: {} }, id)).toMatchObject({ ok: true });
       expect(closes).toBe(0);
       expect(received.every((topic) => topic.startsWith('mqpay/v1/d/mallory/in/'))).toBe(true);
       await client.endAsync();
@@ -318,7 +318,7 @@ describe('broker: authentication and ACL', () => {
     it('its own inbox subscription and outbox publish are fine (control)', async () => {
       const client = await deviceClient(broker, 'mallory', malloryKeys);
       const id = requestId('ok');
-      expect(await rawRequest(client, 'mallory', { v: 2, id, method: 'wallet.balance', params: {} }, id)).toMatchObject({ ok: true, result: { device: 'mallory' } });
+      expect(await rawRequest(client, 'mallory', { v: 3, id, method: 'wallet.balance', params: {} }, id)).toMatchObject({ ok: true, result: { device: 'mallory' } });
       expect(client.connected).toBe(true);
       await client.endAsync();
     });

@@ -20,9 +20,10 @@ import {
   countRows, expectAuditClean, expectLedgerUnchanged, flipBit, ledgerFingerprint, malleate, micro, openChannel, publishOutbox, ShiftableClock, signedBytes, voucherInboxFlushed, voucherVerdict,
 } from './helpers/broker-adversary.js';
 import { nextInbox, payVoucher, random, signedVoucher, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
+import { inboxAsJson } from './helpers/inbox-frame-json.js';
 
 type Reply = Record<string, unknown>;
-type VoucherMessage = { v: 2; voucher: string; signature: string };
+type VoucherMessage = { v: 3; voucher: string; signature: string };
 
 const nowSeconds = (): bigint => BigInt(Math.floor(Date.now() / 1000));
 
@@ -61,9 +62,9 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
     charger = await broker.link('charger-1', chargerKeys);
     mallory = await broker.link('mallory', malloryKeys);
     charger.on('inbox', (box: string, payload: Uint8Array) => {
-      if (box !== 'voucher') return;
-      const message = JSON.parse(new TextDecoder().decode(payload)) as Reply;
-      if (message.type === 'voucher') forwarded.push(message);
+      // Forwards are frames on in/voucher-bin since v3 (shown in their v2 JSON shape).
+      const message = inboxAsJson('voucher', box, payload) as Reply | null;
+      if (message?.type === 'voucher') forwarded.push(message);
     });
   });
   afterAll(async () => {
@@ -75,7 +76,7 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
     const before = ledgerFingerprint(broker.app.db);
     const forwardedBefore = forwarded.length;
     const reply = await voucherVerdict(link, message);
-    expect(reply).toMatchObject({ v: 2, type: 'voucher.rejected', error: { code } });
+    expect(reply).toMatchObject({ v: 3, type: 'voucher.rejected', error: { code } });
     expect(typeof (reply.error as Reply).message).toBe('string');
     // The service publishes a forward before the verdict it belongs to; once a sentinel answer on
     // the payee's in/voucher (issued after that verdict) has arrived, a wrong forward would have too.
@@ -91,7 +92,7 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
     const reply = nextInbox(link, 'voucher', (m) => m.type === 'voucher.rejected' && m.seq === undefined);
     await publishOutbox(link.client, device, 'voucher', payload);
     const answer = await reply;
-    expect(answer).toMatchObject({ v: 2, type: 'voucher.rejected', error: { code } });
+    expect(answer).toMatchObject({ v: 3, type: 'voucher.rejected', error: { code } });
     expect(answer.channel).toBeUndefined();
     expectLedgerUnchanged(broker.app.db, before);
     return answer;
@@ -140,7 +141,7 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
 
     it.each<[string, (good: VoucherMessage) => object]>([
       ['an unknown field', (g) => ({ ...g, total: '1' })],
-      ['a missing signature', (g) => ({ v: 2, voucher: g.voucher })],
+      ['a missing signature', (g) => ({ v: 3, voucher: g.voucher })],
       ['version 1 (the previous protocol)', (g) => ({ ...g, v: 1 })],
       ['version as a string', (g) => ({ ...g, v: '1' })],
       ['the voucher as a number', (g) => ({ ...g, voucher: 12345 })],
@@ -346,7 +347,7 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
     let channelId: Uint8Array;
     const receiptOf = (keys: KeyPair, seq: bigint, total: bigint, channel = channelId) => {
       const bytes = encodeReceipt({ channelId: channel, seq, total: total as Amount });
-      return { v: 2, receipt: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
+      return { v: 3, receipt: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
     };
     const receipts = (): number => countRows(broker.app.db, 'receipts');
     beforeAll(async () => {
@@ -360,7 +361,7 @@ describe('broker: bad vouchers get a clear error and change nothing', () => {
       const forwardedToCar = nextInbox(car, 'receipt', (m) => m.type === 'receipt', 100).then(() => true, () => false);
       const reply = nextInbox(link, 'receipt', (m) => m.type === 'receipt.rejected');
       await publishOutbox(link.client, device, 'receipt', message);
-      expect(await reply).toMatchObject({ v: 2, type: 'receipt.rejected', error: { code } });
+      expect(await reply).toMatchObject({ v: 3, type: 'receipt.rejected', error: { code } });
       expect(await forwardedToCar).toBe(false);
       expect(receipts()).toBe(receiptsBefore);
       expectLedgerUnchanged(broker.app.db, before);

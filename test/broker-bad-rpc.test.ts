@@ -45,7 +45,7 @@ describe('broker: bad requests get a clear error and change nothing', () => {
     const before = ledgerFingerprint(broker.app.db);
     const id = requestId();
     const reply = await linkRequest(link, device, method, params, id);
-    expect(reply).toMatchObject({ v: 2, id, ok: false, error: { code } });
+    expect(reply).toMatchObject({ v: 3, id, ok: false, error: { code } });
     if (message !== undefined) {
       // v2: the registry text and this occurrence's detail travel apart.
       expect((reply.error as Reply).message).toBe(ERRORS[code as ErrorCode].message);
@@ -63,14 +63,14 @@ describe('broker: bad requests get a clear error and change nothing', () => {
     it('malformed JSON -> MESSAGE_INVALID, answered under the id "-"', async () => {
       const before = ledgerFingerprint(broker.app.db);
       const reply = await rawRequest(car.client, 'car-1', '{"v":2,"id":"x1","method":', '-');
-      expect(reply).toMatchObject({ v: 2, id: '-', ok: false, error: { code: 'MESSAGE_INVALID', retryable: false } });
+      expect(reply).toMatchObject({ v: 3, id: '-', ok: false, error: { code: 'MESSAGE_INVALID', retryable: false } });
       expectLedgerUnchanged(broker.app.db, before);
     });
 
     it('a request over 4096 bytes -> MESSAGE_TOO_LARGE, nothing opened', async () => {
       const before = ledgerFingerprint(broker.app.db);
       const id = requestId('big');
-      const payload = JSON.stringify({ v: 2, id, method: 'channel.open', params: openParams({ memo: 'x'.repeat(PAYLOAD_BYTES_MAX) }) });
+      const payload = JSON.stringify({ v: 3, id, method: 'channel.open', params: openParams({ memo: 'x'.repeat(PAYLOAD_BYTES_MAX) }) });
       expect(payload.length).toBeGreaterThan(PAYLOAD_BYTES_MAX);
       const reply = await rawRequest(car.client, 'car-1', payload, id);
       expect(reply).toMatchObject({ ok: false, error: { code: 'MESSAGE_TOO_LARGE' } });
@@ -79,10 +79,10 @@ describe('broker: bad requests get a clear error and change nothing', () => {
 
     it('an unknown top-level field, a wrong version, missing params -> MESSAGE_INVALID', async () => {
       for (const build of [
-        (id: string) => ({ v: 2, id, method: 'wallet.balance', params: {}, sudo: true }),
+        (id: string) => ({ v: 3, id, method: 'wallet.balance', params: {}, sudo: true }),
         (id: string) => ({ v: 1, id, method: 'wallet.balance', params: {} }),
-        (id: string) => ({ v: 2, id, method: 'wallet.balance' }),
-        (id: string) => ({ v: 2, id, method: 'channel.open', params: null }),
+        (id: string) => ({ v: 3, id, method: 'wallet.balance' }),
+        (id: string) => ({ v: 3, id, method: 'channel.open', params: null }),
       ]) {
         const before = ledgerFingerprint(broker.app.db);
         const id = requestId();
@@ -93,9 +93,9 @@ describe('broker: bad requests get a clear error and change nothing', () => {
 
     it('an invalid request id -> MESSAGE_INVALID under the id "-"', async () => {
       const before = ledgerFingerprint(broker.app.db);
-      const reply = await rawRequest(car.client, 'car-1', { v: 2, id: 'has space', method: 'channel.open', params: openParams() }, '-');
+      const reply = await rawRequest(car.client, 'car-1', { v: 3, id: 'has space', method: 'channel.open', params: openParams() }, '-');
       expect(reply).toMatchObject({ id: '-', ok: false, error: { code: 'MESSAGE_INVALID' } });
-      const long = await rawRequest(car.client, 'car-1', { v: 2, id: 'x'.repeat(65), method: 'channel.open', params: openParams() }, '-');
+      const long = await rawRequest(car.client, 'car-1', { v: 3, id: 'x'.repeat(65), method: 'channel.open', params: openParams() }, '-');
       expect(long).toMatchObject({ id: '-', ok: false, error: { code: 'MESSAGE_INVALID' } });
       expectLedgerUnchanged(broker.app.db, before);
     });
@@ -219,7 +219,7 @@ describe('broker: bad requests get a clear error and change nothing', () => {
         };
         car.client.on('message', onMessage);
       });
-      const body = Buffer.from(JSON.stringify({ v: 2, id, method: 'channel.open', params }));
+      const body = Buffer.from(JSON.stringify({ v: 3, id, method: 'channel.open', params }));
       car.client.publish('mqpay/v1/d/car-1/out/rpc', body, { qos: 1 });
       car.client.publish('mqpay/v1/d/car-1/out/rpc', body, { qos: 1 });
       await both;
@@ -303,7 +303,7 @@ describe('broker: bad requests get a clear error and change nothing', () => {
 
   it('channel.list answers with the caller\'s own channels (none for mallory, its channels for car-1)', async () => {
     const id = requestId('list');
-    expect(await linkRequest(mallory, 'mallory', 'channel.list', {}, id)).toEqual({ v: 2, id, ok: true, result: { channels: [] } });
+    expect(await linkRequest(mallory, 'mallory', 'channel.list', {}, id)).toEqual({ v: 3, id, ok: true, result: { channels: [] } });
     const listed = await car.request('channel.list', {});
     const channels = listed.channels as Record<string, unknown>[];
     expect(channels.length).toBeGreaterThan(0);

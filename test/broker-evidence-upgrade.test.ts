@@ -2,51 +2,29 @@
 // voucher was accepted under schema 2 has no bytes for it. Settling it after the upgrade keeps no
 // evidence, and `--verify-signatures` knows why rather than failing; the channel's next voucher
 // (with bytes) is kept and re-verified as usual.
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { escrowAccount, walletAccount } from '../broker/store/accounts.js';
 import { auditLedger } from '../broker/store/sqlite/audit.js';
-import { getChannel, insertChannel, insertVoucher, setLatestVoucher } from '../broker/store/sqlite/channels.js';
-import { accountKey, ensureAccount, fundWallet, insertTransfer } from '../broker/store/sqlite/ledger.js';
-import { MIGRATIONS } from '../broker/store/sqlite/migrations.js';
-import { DATABASE_FILE, openDatabase } from '../broker/store/sqlite/open-database.js';
+import { getChannel, insertVoucher, setLatestVoucher } from '../broker/store/sqlite/channels.js';
+import { openDatabase } from '../broker/store/sqlite/open-database.js';
 import { settleInTransaction } from '../broker/store/sqlite/settle.js';
-import { openSqlite } from '../sqlite/open.js';
 import { amountOf } from '../shared/amount.js';
-import { encodeCertificate } from '../shared/certificate.js';
 import { sign } from '../shared/crypto.js';
-import { newChannelId } from '../shared/ids.js';
-import { generateKeyPair } from '../shared/keys.js';
 import { encodeVoucher } from '../shared/voucher.js';
-import { random, tempDir } from './helpers/broker-fixture.js';
+import { tempDir } from './helpers/broker-fixture.js';
+import { legacyChannel, legacyLedger } from './helpers/legacy-ledger.js';
 
 describe('evidence on a ledger upgraded from schema 2', () => {
   it('a voucher accepted before the upgrade settles without evidence and the signature audit holds; the next one is kept and verified', () => {
     const dir = tempDir('mqpay-upgrade-');
     try {
-      const payer = generateKeyPair(random);
-      const payee = generateKeyPair(random);
-      const service = generateKeyPair(random);
-      const id = newChannelId(random);
-      const nowMs = Date.now();
-      const expiresAtSeconds = BigInt(Math.floor(nowMs / 1000) + 3_600);
-      const certificate = encodeCertificate({ channelId: id, payer: 'van-1', payerKey: payer.publicKey, payee: 'dock-1', payeeKey: payee.publicKey, deposit: amountOf(1_000n), expiresAtSeconds, revision: 1 });
+      const channel = legacyChannel(2);
+      const { id, nowMs, expiresAtSeconds } = channel;
+      const payer = channel.payer.keys;
       const v1 = encodeVoucher({ channelId: id, seq: 1n, total: amountOf(100n), expiresAtSeconds, memoDigest: null });
 
       // Schema 2, as a broker of the previous release left it: a channel with an accepted, unsettled voucher.
-      const old = openSqlite(join(dir.path, DATABASE_FILE), { migrations: MIGRATIONS.slice(0, 2), what: 'broker database' });
-      // Devices as schema 2 holds them (today's addDevice also writes the key history of a later schema).
+      const { db: old, num } = legacyLedger(dir.path, 2, channel);
       old.transaction(() => {
-        for (const [device, keys] of [['van-1', payer], ['dock-1', payee]] as const) {
-          old.prepare("INSERT INTO devices (id, public_key, status, created_at_ms) VALUES (?, ?, 'active', ?)").run(device, keys.publicKey, BigInt(nowMs));
-          ensureAccount(old, walletAccount(device), 'wallet');
-        }
-      })();
-      fundWallet(old, 'van-1', amountOf(5_000n), 'van-1', nowMs);
-      old.transaction(() => {
-        const escrow = ensureAccount(old, escrowAccount(id), 'escrow');
-        const num = insertChannel(old, { id, payer: 'van-1', payee: 'dock-1', payerWallet: accountKey(old, walletAccount('van-1')), payeeWallet: accountKey(old, walletAccount('dock-1')), escrowAccount: escrow, deposit: amountOf(1_000n), expiresAtSeconds, certificate, certificateSignature: sign(certificate, service.secretKey), nowMs });
-        insertTransfer(old, { id: 'deposit:upgrade', from: walletAccount('van-1'), to: escrowAccount(id), amount: amountOf(1_000n), kind: 'deposit', channel: num, nowMs });
         insertVoucher(old, num, 1n, amountOf(100n), sign(v1, payer.secretKey), nowMs);
         old.prepare('UPDATE channels SET latest_seq = 1, latest_total = 100, latest_signature = ? WHERE num = ?').run(sign(v1, payer.secretKey), num);
       })();

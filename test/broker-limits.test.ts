@@ -152,7 +152,7 @@ describe('broker: rate limit per device', () => {
     // While the clock stands still the bucket stays empty; once it refills, the same connection
     // is served again.
     const stillLimited = requestId('still-limited');
-    expect(await rawRequest(car.client, 'car-1', { v: 2, id: stillLimited, method: 'wallet.balance', params: {} }, stillLimited))
+    expect(await rawRequest(car.client, 'car-1', { v: 3, id: stillLimited, method: 'wallet.balance', params: {} }, stillLimited))
       .toMatchObject({ ok: false, error: { code: 'RATE_LIMITED' } });
     refill();
     expect(await car.request('wallet.balance', {})).toEqual({ device: 'car-1', balance: '9' });

@@ -15,6 +15,7 @@ import { inboxFilter, inboxTopic } from '../shared/topics.js';
 import mqtt from 'mqtt';
 import { nextServicePublish } from './helpers/broker-adversary.js';
 import { nextInbox, payVoucher, random, signedVoucher, startBroker, type RunningBroker, settledResult } from './helpers/broker-fixture.js';
+import { inboxAsJson, receiptFrameAsJson } from './helpers/inbox-frame-json.js';
 
 describe('broker: channel, vouchers, settlement', () => {
   let broker: RunningBroker;
@@ -40,7 +41,8 @@ describe('broker: channel, vouchers, settlement', () => {
 
     const forwarded: Record<string, unknown>[] = [];
     charger.on('inbox', (box: string, payload: Uint8Array) => {
-      if (box === 'voucher') forwarded.push(JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>);
+      const message = inboxAsJson('voucher', box, payload); // since v3 the forwards are frames on in/voucher-bin
+      if (message?.type === 'voucher') forwarded.push(message);
     });
     // 200 vouchers of 0.000125 each, published without waiting (pipelined, group-committed).
     const replies = [];
@@ -113,15 +115,15 @@ describe('broker: channel, vouchers, settlement', () => {
 
     const receipt = encodeReceipt({ channelId, seq: 1n, total: 2_500n as never });
     // The service stores the receipt, then forwards it to the payer's inbox: to nobody, the bus is away.
-    const forwarded = nextServicePublish(broker, inboxTopic('bus-4', 'receipt'));
-    await gate.publish('receipt', { v: 2, receipt: toHex(receipt), signature: toHex(sign(receipt, payeeKeys.secretKey)) });
-    expect(JSON.parse((await forwarded).toString('utf8'))).toMatchObject({ type: 'receipt', receipt: toHex(receipt) });
+    const forwarded = nextServicePublish(broker, inboxTopic('bus-4', 'receipt-bin')); // a frame since v3
+    await gate.publish('receipt', { v: 3, receipt: toHex(receipt), signature: toHex(sign(receipt, payeeKeys.secretKey)) });
+    expect(receiptFrameAsJson(await forwarded)).toMatchObject({ type: 'receipt', receipt: toHex(receipt) });
 
     // A plain client, listening before it subscribes, so nothing that arrives with the SUBACK is missed.
     const password = signConnectPassword({ device: 'bus-4', broker: 'mqpay', timeMs: Date.now(), nonce: random(16), secretKey: payerKeys.secretKey, sign });
     const back = await mqtt.connectAsync(broker.url, { clientId: 'bus-4', username: 'bus-4', password: Buffer.from(password) as unknown as string, protocolVersion: 4, reconnectPeriod: 0 });
     const redelivered = new Promise<Record<string, unknown>>((resolve) => back.on('message', (topic, payload) => {
-      if (topic === inboxTopic('bus-4', 'receipt')) resolve(JSON.parse(payload.toString()) as Record<string, unknown>);
+      if (topic === inboxTopic('bus-4', 'receipt-bin')) resolve(receiptFrameAsJson(payload));
     }));
     await back.subscribeAsync(inboxFilter('bus-4'), { qos: 1 });
     expect(await redelivered).toMatchObject({ type: 'receipt', payee: 'gate-4', receipt: toHex(receipt) });

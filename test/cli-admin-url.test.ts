@@ -44,21 +44,21 @@ describe('admin commands over --url', () => {
   it('wallet fund moves money once per --id, through the API, and the data directory sees it', async () => {
     const first = await runCli(['wallet', 'fund', 'charger-7', '3.25', '--id', 'grant-7', ...url()]);
     expect(first.stderr).toBe('');
-    expect(first.stdout).toBe('funded charger-7 with 3.25; balance 3.25\n');
+    expect(first.stdout).toBe('funded charger-7 with 3.25 EUR; balance 3.25 EUR\n');
     const retried = await runCli(['wallet', 'fund', 'charger-7', '3.25', '--id', 'grant-7', ...url()]);
-    expect(retried.stdout).toBe('already funded (same id) charger-7 with 3.25; balance 3.25\n');
+    expect(retried.stdout).toBe('already funded (same id) charger-7 with 3.25 EUR; balance 3.25 EUR\n');
     const conflict = await runCli(['wallet', 'fund', 'car-7', '3.25', '--id', 'grant-7', ...url()]);
     expect(conflict.code).toBe(1);
     expect(conflict.stderr).toContain('IDEMPOTENCY_CONFLICT');
     const local = await runCli(['wallets', '--data', broker.dataDir]);
-    expect(local.stdout).toMatch(/\ncharger-7\s+3\.25\n/);
+    expect(local.stdout).toMatch(/\ncharger-7\s+3\.25\s+EUR\n/);
   });
 
   it('settle settles now through the API, then finds nothing; ledger check holds from both sources', async () => {
     const settled = await runCli(['settle', ...url()]);
     expect(settled.stderr).toBe('');
     expect(settled.code).toBe(0);
-    expect(settled.stdout).toMatch(/^settled: \S+ {2}manual-\d+ {2}manual {2}1 channel {2}1 \(fee 0\) {2}-> wallet:charger-7 \+1\n$/);
+    expect(settled.stdout).toMatch(/^settled: \S+ {2}manual-\d+ {2}manual {2}1 channel {2}1 EUR \(fee 0\) {2}-> wallet:charger-7 \+1\n$/);
     const nothing = await runCli(['settle', ...url()]);
     expect(nothing.stdout).toBe('nothing to settle: no channel has an unsettled voucher\n');
     const json = JSON.parse((await runCli(['settle', '--json', ...url()])).stdout);
@@ -87,6 +87,12 @@ describe('admin commands over --url', () => {
     const unknown = await runCli(['channel', 'evidence', '00'.repeat(32), ...url()]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('error CHANNEL_UNKNOWN');
+    // `channel list` is the `channels` view under the channel group, from either source.
+    for (const source of [url(), ['--data', broker.dataDir]]) {
+      const listed = await runCli(['channel', 'list', '--json', ...source]);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(JSON.parse(listed.stdout)).toMatchObject({ items: [expect.objectContaining({ id: channel.channelHex, payer: 'car-7', payee: 'charger-7' })] });
+    }
   });
 
   it('a refused token, a broker that is not there and a bad URL each say so in one line', async () => {

@@ -1,5 +1,6 @@
 // The command line explains itself: --version, group help (`mqpay device`), and option help whose
 // descriptions never run into a long flag. In-process `main`, as the bin runs it.
+import { PROTOCOL_VERSION } from '../shared/schemas.js';
 import { describe, expect, it } from 'vitest';
 import packageJson from '../package.json' with { type: 'json' };
 import { commands } from '../cli/main.js';
@@ -10,7 +11,7 @@ describe('mqpay help and version', () => {
     for (const flag of ['--version', '-V']) {
       const result = await runCli([flag]);
       expect(result).toMatchObject({ code: 0, stderr: '' });
-      expect(result.stdout).toBe(`mqpay ${packageJson.version} (protocol 2, node ${process.versions.node})\n`);
+      expect(result.stdout).toBe(`mqpay ${packageJson.version} (protocol ${PROTOCOL_VERSION}, node ${process.versions.node})\n`);
     }
   });
 

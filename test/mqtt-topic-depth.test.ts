@@ -34,7 +34,7 @@ describe('broker: topic depth', () => {
     const client = await deviceClient(broker, 'sensor-1', keys);
     try {
       const id = requestId('depth');
-      const reply = await rawRequest(client, 'sensor-1', { v: 2, id, method: 'wallet.balance', params: {} }, id);
+      const reply = await rawRequest(client, 'sensor-1', { v: 3, id, method: 'wallet.balance', params: {} }, id);
       expect(reply).toMatchObject({ id, ok: true, result: { device: 'sensor-1', balance: '1' } });
     } finally {
       client.end(true);
@@ -52,7 +52,7 @@ describe('broker: topic depth', () => {
     const act = topicOf('sensor-1');
     if ('publish' in act) {
       expect(levels(act.publish)).toBe(TOPIC_LEVELS_MAX + 1);
-      client.publish(act.publish, JSON.stringify({ v: 2, id: 'deep-1', method: 'wallet.balance', params: {} }), { qos: 1 });
+      client.publish(act.publish, JSON.stringify({ v: 3, id: 'deep-1', method: 'wallet.balance', params: {} }), { qos: 1 });
     } else {
       expect(levels(act.subscribe)).toBe(TOPIC_LEVELS_MAX + 1);
       client.subscribe(act.subscribe, { qos: 1 });

@@ -177,18 +177,42 @@ describe('devices', () => {
   });
 });
 
+describe('device limits', () => {
+  const template = '/api/devices/{id}/limits';
+
+  it("reads, replaces and clears a device's own server-side limits; contradictory or bad ones are 400", async () => {
+    broker.enrol('meter-20');
+    const path = '/api/devices/meter-20/limits';
+    const none = { maxPerPayment: null, maxPerHour: null, maxPerDay: null, allowPayees: null };
+    expect(await expectAnswer('GET', template, path, 200)).toEqual({ device: 'meter-20', own: none, defaults: none, effective: none });
+    const set = await expectAnswer('PUT', template, path, 200, { body: { maxPerPayment: '0.5', maxPerHour: '2', allowPayees: ['car-1'] } });
+    expect(set.own).toEqual({ maxPerPayment: '0.5', maxPerHour: '2', maxPerDay: null, allowPayees: ['car-1'] });
+    expect(set.effective).toEqual(set.own);
+    expect((await expectAnswer('GET', template, path, 200)).own).toEqual(set.own);
+    expectProblem(await broker.api('PUT', path, { body: { maxPerPayment: '3', maxPerHour: '2' } }), 400, 'MESSAGE_INVALID');
+    expectProblem(await broker.api('PUT', path, { body: { maxPerHour: '0' } }), 400, 'MESSAGE_INVALID');
+    expectProblem(await broker.api('PUT', path, { body: { maxPerHour: '1.0000001' } }), 400, 'AMOUNT_INVALID');
+    expectProblem(await broker.api('PUT', path, { body: { allowPayees: ['Bad!'] } }), 400, 'DEVICE_ID_INVALID');
+    expectProblem(await broker.api('PUT', path, { body: { maxPerDay: '1', extra: true } }), 400, 'MESSAGE_INVALID');
+    expectProblem(await broker.api('GET', '/api/devices/Bad%21/limits'), 400, 'DEVICE_ID_INVALID');
+    expectProblem(await broker.api('GET', '/api/devices/nobody/limits'), 404, 'DEVICE_UNKNOWN');
+    expectProblem(await broker.api('PUT', '/api/devices/nobody/limits', { body: { maxPerDay: '1' } }), 404, 'DEVICE_UNKNOWN');
+    expect((await expectAnswer('PUT', template, path, 200, { body: {} })).own).toEqual(none);
+  });
+});
+
 describe('wallets', () => {
   const fund = '/api/wallets/{device}/fund';
 
   it('funds once per idempotency key (header or body) and lists balances', async () => {
     const first = await expectAnswer('POST', fund, '/api/wallets/charger-1/fund', 201, { body: { amount: '1.25' }, headers: { 'idempotency-key': 'top-up-1' } });
-    expect(first).toEqual({ device: 'charger-1', amount: '1.25', balance: '1.25', moved: true, idempotencyKey: 'top-up-1' });
+    expect(first).toEqual({ device: 'charger-1', amount: '1.25', balance: '1.25', currency: 'EUR', moved: true, idempotencyKey: 'top-up-1' });
     const again = await expectAnswer('POST', fund, '/api/wallets/charger-1/fund', 200, { body: { amount: '1.25', idempotencyKey: 'top-up-1' } });
     expect(again).toMatchObject({ moved: false, balance: '1.25' });
     expectProblem(await broker.api('POST', '/api/wallets/charger-1/fund', { body: { amount: '2', idempotencyKey: 'top-up-1' } }), 409, 'IDEMPOTENCY_CONFLICT');
     expectProblem(await broker.api('POST', '/api/wallets/car-1/fund', { body: { amount: '1.25', idempotencyKey: 'top-up-1' } }), 409, 'IDEMPOTENCY_CONFLICT');
     const wallets = await expectAnswer('GET', '/api/wallets', '/api/wallets', 200);
-    expect(wallets.items).toContainEqual({ device: 'charger-1', balance: '1.25' });
+    expect(wallets.items).toContainEqual({ device: 'charger-1', balance: '1.25', currency: 'EUR' });
     expect((await expectAnswer('GET', '/api/wallets', '/api/wallets?limit=1&offset=1', 200)).items).toHaveLength(1);
     expectProblem(await broker.api('GET', '/api/wallets?offset=abc'), 400, 'MESSAGE_INVALID');
   });
@@ -276,7 +300,7 @@ describe('channels and settlements', () => {
     expect(closed).toMatchObject({ settled: '0.0065', refunded: '2.4935', channel: { state: 'closed', closeRequestedBy: 'operator-immediate', closesAt: null } });
     expect(closed.settlement).toBe(`close-${channel.channelHex}`);
     expectProblem(await broker.api('POST', `/api/channels/${channel.channelHex}/close`), 409, 'CHANNEL_CLOSED');
-    expect((await expectAnswer('GET', '/api/wallets', '/api/wallets', 200)).items).toContainEqual({ device: 'car-1', balance: '9.9935' });
+    expect((await expectAnswer('GET', '/api/wallets', '/api/wallets', 200)).items).toContainEqual({ device: 'car-1', balance: '9.9935', currency: 'EUR' });
   });
 });
 
@@ -295,6 +319,24 @@ describe('ledger', () => {
     expectProblem(await broker.api('GET', '/api/ledger/audit?verifySignatures=maybe'), 400, 'MESSAGE_INVALID');
     // Never restored, no scheduled backups: both null (test/backup-restore-drill.test.ts shows a restored one).
     expect(await expectAnswer('GET', '/api/ledger/restore', '/api/ledger/restore', 200)).toEqual({ restored: null, backups: null });
+  });
+});
+
+describe('money out and the export', () => {
+  // The behaviour is in money-out-api.test.ts; here each route answers as it documents, and bad input is a 400.
+  it('payouts, fees payouts, moves and the export answer their documented schemas; bad input is a 400', async () => {
+    broker.enrol('spare-1');
+    await expectAnswer('POST', '/api/wallets/{device}/payouts', '/api/wallets/car-1/payouts', 201, { body: { amount: '0.5', idempotencyKey: 'out-1' } });
+    expectProblem(await broker.api('POST', '/api/wallets/car-1/payouts', { body: { amount: '0.5' } }), 400, 'MESSAGE_INVALID');
+    expectProblem(await broker.api('POST', '/api/fees/payouts', { body: { amount: 'x', idempotencyKey: 'fee-1' } }), 400, 'AMOUNT_INVALID');
+    expectProblem(await broker.api('POST', '/api/fees/payouts', { body: { amount: '1', idempotencyKey: 'fee-1' } }), 409, 'INSUFFICIENT_FUNDS');
+    await expectAnswer('POST', '/api/wallets/{device}/moves', '/api/wallets/car-1/moves', 201, { body: { to: 'spare-1', amount: '0.25', idempotencyKey: 'mv-1' } });
+    expectProblem(await broker.api('POST', '/api/wallets/car-1/moves', { body: { to: 'spare-1', amount: '0.25', idempotencyKey: 'mv-2', extra: 1 } }), 400, 'MESSAGE_INVALID');
+    await expectAnswer('GET', '/api/export', '/api/export?from=2000-01-01&to=2100-01-01', 200);
+    expectProblem(await broker.api('GET', '/api/export?from=2000-01-01&to=2100-01-01&format=xml'), 400, 'MESSAGE_INVALID');
+    // The fees route: a 2xx needs fees, which this broker (fee 0) never collects; a 409 above proves it is served.
+    broker.app.db.prepare("INSERT INTO transfers (id, from_account, to_account, amount, kind, created_at_ms) VALUES ('fee:test', (SELECT id FROM accounts WHERE name = 'wallet:spare-1'), 2, 1, 'fee', 0)").run();
+    await expectAnswer('POST', '/api/fees/payouts', '/api/fees/payouts', 201, { body: { amount: '0.000001', idempotencyKey: 'fee-2' } });
   });
 });
 

@@ -31,7 +31,7 @@ describe('CLI views', () => {
   it('devices: a table with session state (known only to a running broker) and JSON', async () => {
     const local = await runCli(['devices', ...sources().data]);
     expect(local.code, local.stderr).toBe(0);
-    expect(local.stdout).toMatch(/^device\s+status\s+session\s+balance\s+enrolled\s+public key\n-+/);
+    expect(local.stdout).toMatch(/^device\s+status\s+session\s+balance\s+enrolled\s+public key\s+currency\n-+/);
     expect(local.stdout).toMatch(/\ncar-1\s+active\s+-\s+7\.5\s+/);
     const remote = await runCli(['devices', ...sources().url]);
     expect(remote.stdout).toMatch(/\ncar-1\s+active\s+online\s+7\.5\s+/);
@@ -55,12 +55,12 @@ describe('CLI views', () => {
 
   it('tables: wallets, channels, settlements, with paging hints', async () => {
     const wallets = await runCli(['wallets', ...sources().data]);
-    expect(wallets.stdout).toBe('device     balance\n---------  -------\ncar-1      7.5\ncharger-1  0.025\n');
+    expect(wallets.stdout).toBe('device     balance  currency\n---------  -------  --------\ncar-1      7.5      EUR\ncharger-1  0.025    EUR\n');
     const channels = await runCli(['channels', ...sources().url]);
-    expect(channels.stdout).toMatch(/^channel\s+payer\s+payee\s+state\s+deposit\s+paid\s+settled\s+seq\s+expires\n/);
+    expect(channels.stdout).toMatch(/^channel\s+payer\s+payee\s+state\s+deposit\s+paid\s+settled\s+seq\s+expires\s+currency\n/);
     expect(channels.stdout).toContain(`${channel.channelHex.slice(0, 16)}…  car-1  charger-1  open   2.5      0.025  0.025    200`);
     const settlements = await runCli(['settlements', ...sources().data]);
-    expect(settlements.stdout).toMatch(/^id\s+reason\s+at\s+channels\s+amount\s+fee\n-+.*\nmanual-\d+\s+manual\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+1\s+0\.025\s+0\n$/);
+    expect(settlements.stdout).toMatch(/^id\s+reason\s+at\s+channels\s+amount\s+fee\s+currency\n-+.*\nmanual-\d+\s+manual\s+\d{4}-\d\d-\d\dT[\d:.]+Z\s+1\s+0\.025\s+0\s+EUR\n$/);
     const paged = await runCli(['wallets', '--limit', '1', ...sources().url]);
     expect(paged.stdout).toContain('(more: --offset 1)');
   });
@@ -73,7 +73,7 @@ describe('CLI views', () => {
         await channel.pay(8);
         const result = await settledResult(broker.app.service.settleNow());
         expect(result).not.toBeNull();
-        await watch.waitFor(`${result?.id}  manual  1 channel  0.001 (fee 0)  -> wallet:charger-1 +0.001`);
+        await watch.waitFor(`${result?.id}  manual  1 channel  0.001 EUR (fee 0)  -> wallet:charger-1 +0.001`);
       } finally {
         expect(await watch.stop()).toBe(0);
       }

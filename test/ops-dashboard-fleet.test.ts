@@ -168,7 +168,14 @@ describe.skipIf(!haveChromium)('dashboard with a fleet of 200 devices, in headle
     await page.locator('#confirm-dialog').waitFor({ state: 'hidden' });
     expect((await broker.api('GET', '/api/devices/car-5')).json.status).toBe('active');
 
-    // Confirmed: the device is disabled and its session closed.
+    // Force-close one of its channels: the API shows the dispute window.
+    const channelHex = toHex(payers[5]?.channels[0] ?? new Uint8Array());
+    await page.click(`#device-view tr[data-channel="${channelHex}"] button[data-action="close-channel"]`);
+    await page.click('#confirm-ok');
+    await expect.poll(() => page.textContent('#action-result')).toMatch(/^channel [0-9a-f]{8}… closing until /);
+    expect((await broker.api('GET', `/api/channels/${channelHex}`)).json.state).toBe('closing');
+
+    // Confirmed: the device is disabled, its session closed, and its other paying channel closing too.
     await page.click('#device-view button[data-action="disable"]');
     await page.click('#confirm-ok');
     await expect.poll(() => page.textContent('#action-result')).toBe('car-5 disabled');
@@ -177,12 +184,8 @@ describe.skipIf(!haveChromium)('dashboard with a fleet of 200 devices, in headle
     await expect.poll(async () => (await broker.api('GET', '/api/devices/car-5')).json.online, { timeout: 5_000 }).toBe(false);
     await expect.poll(() => page.textContent('#device-status')).toBe('disabled');
 
-    // Force-close one of its channels: the API shows the dispute window.
-    const channelHex = toHex(payers[5]?.channels[0] ?? new Uint8Array());
-    await page.click(`#device-view tr[data-channel="${channelHex}"] button[data-action="close-channel"]`);
-    await page.click('#confirm-ok');
-    await expect.poll(() => page.textContent('#action-result')).toMatch(/^channel [0-9a-f]{8}… closing until /);
-    expect((await broker.api('GET', `/api/channels/${channelHex}`)).json.state).toBe('closing');
+    const other = toHex(payers[5]?.channels[1] ?? new Uint8Array());
+    expect((await broker.api('GET', `/api/channels/${other}`)).json.state).toBe('closing');
 
     // Settle now, from the top bar: one more voucher is there to settle.
     const car0 = payers[0] as Payer;
@@ -193,12 +196,12 @@ describe.skipIf(!haveChromium)('dashboard with a fleet of 200 devices, in headle
     await page.click('#confirm-ok');
     await expect.poll(() => page.textContent('#action-result')).toMatch(/^settled 0\.0125 over 1 channels \(manual-\d+\)$/);
 
-    // Withdraw: asks for an amount and posts a payout with a fresh idempotency key; whatever the
-    // API answers is shown (NOT_FOUND while the payouts route is not there).
+    // Withdraw: asks for an amount and posts a payout with a fresh idempotency key
+    // (POST /api/wallets/{device}/payouts); the answer's balance is shown.
     await page.click('#device-view button[data-action="withdraw"]');
     await page.fill('#confirm-amount', '1');
     await page.click('#confirm-ok');
-    await expect.poll(() => page.textContent('#action-result')).toMatch(/^(withdrew 1 from car-5|[A-Z_]+: .+)$/);
+    await expect.poll(() => page.textContent('#action-result')).toMatch(/^withdrew 1 from car-5; balance \d+(\.\d+)?$/);
     expect(pageErrors).toEqual([]);
     await page.screenshot({ path: 'test-output/dashboard-device.png', fullPage: true });
   });

@@ -24,9 +24,9 @@ describe('mqpay wallet fund --id', () => {
       expect(added).toMatchObject({ code: 0 });
     }
     const funded = await runCli(['wallet', 'fund', 'fridge-1', '10', '--id', 'g1', ...data]);
-    expect(funded).toMatchObject({ code: 0, stdout: 'funded fridge-1 with 10; balance 10\n' });
+    expect(funded).toMatchObject({ code: 0, stdout: 'funded fridge-1 with 10 EUR; balance 10 EUR\n' });
     const again = await runCli(['wallet', 'fund', 'fridge-1', '10', '--id', 'g1', ...data]);
-    expect(again).toMatchObject({ code: 0, stdout: 'already funded (same id) fridge-1 with 10; balance 10\n' });
+    expect(again).toMatchObject({ code: 0, stdout: 'already funded (same id) fridge-1 with 10 EUR; balance 10 EUR\n' });
 
     const otherAmount = await runCli(['wallet', 'fund', 'fridge-1', '11', '--id', 'g1', ...data]);
     expect(otherAmount.code).toBe(1);
@@ -57,6 +57,6 @@ describe('mqpay wallet fund --id', () => {
     expect(await runCli(['device', 'add', 'fridge-1', '--public-key', key, '--init', '--data', missing])).toMatchObject({ code: 0, stdout: 'enrolled fridge-1\n' });
     const again = await runCli(['ledger', 'init', '--data', missing]);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/^ledger already in .*typo; service public key [0-9a-f]{64}\n$/);
+    expect(again.stdout).toMatch(/^ledger already in .*typo \(currency EUR\); service public key [0-9a-f]{64}\n$/);
   });
 });

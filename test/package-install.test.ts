@@ -11,6 +11,7 @@ import { initAgentHome } from '../agent/home/home.js';
 import { getChannel } from '../broker/store/sqlite/channels.js';
 import { parseAmount } from '../shared/amount.js';
 import { fromHex } from '../shared/hex.js';
+import { PROTOCOL_VERSION } from '../shared/schemas.js';
 import { random, startBroker, tempDir } from './helpers/broker-fixture.js';
 
 const run = promisify(execFile);
@@ -52,7 +53,7 @@ describe('the packed package', () => {
       broker.enrol('charger-1');
       const paid = await run(process.execPath, [join(app, 'out/pay.js'), home, broker.url, 'charger-1', '0.25'], { cwd: app });
       const result = JSON.parse(paid.stdout) as { protocol: number; payee: string; amount: string; seq: string };
-      expect(result).toEqual({ protocol: 2, payee: 'charger-1', amount: '0.25', seq: '1' });
+      expect(result).toEqual({ protocol: PROTOCOL_VERSION, payee: 'charger-1', amount: '0.25', seq: '1' });
       const channels = broker.app.db.prepare("SELECT id FROM channels WHERE payer = 'lib-car'").all() as { id: Buffer }[];
       expect(channels).toHaveLength(1);
       expect(getChannel(broker.app.db, fromHex(Buffer.from(channels[0]?.id ?? []).toString('hex')))).toMatchObject({ latestSeq: 1n, latestTotal: 250_000n });

@@ -79,7 +79,7 @@ const CODECS: Record<string, { encode(fields: Fields): Uint8Array; decode(bytes:
   certificate: {
     encode: (f) => encodeCertificate({
       channelId: bytesOf(f.channelId), payer: f.payer as string, payerKey: bytesOf(f.payerKey), payee: f.payee as string, payeeKey: bytesOf(f.payeeKey),
-      deposit: big(f.deposit) as Amount, expiresAtSeconds: big(f.expiresAtSeconds), revision: f.revision as number,
+      deposit: big(f.deposit) as Amount, currency: f.currency as string, expiresAtSeconds: big(f.expiresAtSeconds), revision: f.revision as number,
     }),
     decode: decodeCertificate,
   },

@@ -1,6 +1,7 @@
 // The protocol is open: a reference device in Python (examples/python-device, written from
 // docs/PROTOCOL.md with Debian's python3-paho-mqtt and python3-cryptography) pays a TypeScript
-// device and is paid by one, through a real broker on loopback, real SQLite.
+// device and is paid by one, through a real broker on loopback, real SQLite. Its vouchers and
+// receipts travel as the binary frames of protocol v3.
 import { spawn, spawnSync } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getChannel } from '../broker/store/sqlite/channels.js';
@@ -10,6 +11,7 @@ import { fromHex, toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
 import { generateKeyPair } from '../shared/keys.js';
 import { decodeReceipt } from '../shared/receipt.js';
+import { receiptFrameAsJson } from './helpers/inbox-frame-json.js';
 import { nextInbox, payVoucher, random, signedVoucher, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -94,7 +96,8 @@ describe('a Python device written from docs/PROTOCOL.md', () => {
     await car.request('channel.open', { channel: toHex(channelId), payee: 'py-meter', deposit: '1', durationSeconds: 600 });
     const receipts: Record<string, unknown>[] = [];
     car.on('inbox', (box: string, payload: Uint8Array) => {
-      if (box === 'receipt') receipts.push(JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>);
+      // The receipts the Python payee signed reach the payer as v3 binary forwards (in/receipt-bin).
+      if (box === 'receipt-bin') receipts.push(receiptFrameAsJson(payload));
     });
     for (const seq of [1n, 2n]) {
       expect((await payVoucher(car, signedVoucher(carKeys, { channelId, seq, total: amountOf(seq * 250n) }))).type).toBe('voucher.accepted');

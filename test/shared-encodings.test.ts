@@ -73,6 +73,7 @@ const GOLDEN_CERTIFICATE: ChannelCertificate = {
   payee: 'charger_2',
   payeeKey: PAYEE_KEY,
   deposit: parseAmount('50'),
+  currency: 'EUR',
   expiresAtSeconds: 1_767_225_600n,
   revision: 3,
 };
@@ -122,7 +123,7 @@ const GOLDEN = {
     'd6eba2ef91918d84f2a99bd10f009fb5047816e8cb1568ba509e714a8d126886f956dc58be3fa4994dfd6dda796310604d0343605e1c448d3a8f3d5c2123a70c',
   certificate: [
     '4d515041592d4343', // tag
-    '01', // version
+    '02', // version (2: with the currency)
     'a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf', // channel id
     '08', // payer length
     '65762e6361722d37000000000000000000000000000000000000000000000000', // payer
@@ -131,11 +132,12 @@ const GOLDEN = {
     '636861726765725f320000000000000000000000000000000000000000000000', // payee
     'e7f162a10bec559afea195e4dce84b69568d5d2cb0963eb446c0685e2b17f2f0', // payee key
     '0000000002faf080', // deposit
+    '455552', // currency 'EUR'
     '000000006955b900', // expires at
     '00000003', // revision
   ].join(''),
   certificateSignature:
-    '9b020f4652f13e5b8e92410c8eef9b2c4e98adac1bdf8caf18908d680cd48b6a043153064ecdcc27b5c3ef3cc7b4078655fea29f146d0d48e3745eb9462e7305',
+    'e103fe93685c37a6eed1373d161d4e14d2e7309d18e6648733592ad89abc7a6ce8eff5c6a17bf64ad29a8f287d586df95ef79e36ea888bbdc76ab94363896a0c',
   token: [
     '4d515041592d4354', // tag
     '01', // version
@@ -185,6 +187,7 @@ const certificateArb: fc.Arbitrary<ChannelCertificate> = fc.record({
   payee: deviceIdArb,
   payeeKey: bytesArb(32),
   deposit: amountArb,
+  currency: fc.constantFrom('EUR', 'USD', 'JPY', 'AAA', 'ZZZ'),
   expiresAtSeconds: u64Arb,
   revision: fc.oneof(fc.integer({ min: 0, max: 0xffff_ffff }), fc.constantFrom(0, 0xffff_ffff)),
 });
@@ -219,7 +222,7 @@ const receiptKind: Kind<Receipt> = {
 };
 const certificateKind: Kind<ChannelCertificate> = {
   name: 'certificate',
-  size: 191,
+  size: 194,
   tag: CERTIFICATE_TAG,
   tagText: 'MQPAY-CC',
   version: CERTIFICATE_VERSION,
@@ -275,7 +278,7 @@ describe('golden vectors (lock the wire format)', () => {
   it('sizes are the documented ones', () => {
     expect(VOUCHER_BYTES).toBe(82);
     expect(RECEIPT_BYTES).toBe(57);
-    expect(CERTIFICATE_BYTES).toBe(191);
+    expect(CERTIFICATE_BYTES).toBe(194);
     expect(CONNECT_TOKEN_BYTES).toBe(99);
     expect(CONNECT_PASSWORD_BYTES).toBe(99 + 64);
   });
@@ -329,11 +332,11 @@ describe('golden vectors (lock the wire format)', () => {
     expect(view.getBigUint64(49)).toBe(12_345_678n);
   });
 
-  it('certificate layout: tag | version | channel | payer (len+32) | payer key | payee (len+32) | payee key | deposit | expiry | revision', () => {
+  it('certificate layout: tag | version | channel | payer (len+32) | payer key | payee (len+32) | payee key | deposit | currency | expiry | revision', () => {
     const bytes = encodeCertificate(GOLDEN_CERTIFICATE);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     expect(bytes.subarray(0, 8)).toEqual(ascii('MQPAY-CC'));
-    expect(bytes[8]).toBe(1);
+    expect(bytes[8]).toBe(2);
     expect(bytes.subarray(9, 41)).toEqual(CHANNEL);
     expect(bytes[41]).toBe(8);
     expect(bytes.subarray(42, 50)).toEqual(ascii('ev.car-7'));
@@ -344,8 +347,9 @@ describe('golden vectors (lock the wire format)', () => {
     expect(bytes.subarray(116, 139)).toEqual(new Uint8Array(23));
     expect(bytes.subarray(139, 171)).toEqual(PAYEE_KEY);
     expect(view.getBigUint64(171)).toBe(50_000_000n);
-    expect(view.getBigUint64(179)).toBe(1_767_225_600n);
-    expect(view.getUint32(187)).toBe(3);
+    expect(bytes.subarray(179, 182)).toEqual(ascii('EUR'));
+    expect(view.getBigUint64(182)).toBe(1_767_225_600n);
+    expect(view.getUint32(190)).toBe(3);
   });
 
   it('connect token layout: tag | version | device (len+32) | broker (len+32) | time ms | nonce', () => {
@@ -372,9 +376,10 @@ describe.each(kinds)('$name encoding', (kind) => {
   it('has its size, domain tag and version', () => {
     expect(golden).toHaveLength(kind.size);
     expect(kind.tag).toEqual(ascii(kind.tagText));
-    expect(kind.version).toBe(1);
+    // The certificate is at layout version 2 (with the currency); the others at 1.
+    expect(kind.version).toBe(kind.name === 'certificate' ? 2 : 1);
     expect(golden.subarray(0, 8)).toEqual(kind.tag);
-    expect(golden[8]).toBe(1);
+    expect(golden[8]).toBe(kind.version);
   });
 
   it('round trips the golden value, also from a Buffer and from a subarray at an offset', () => {
@@ -452,7 +457,7 @@ describe.each(kinds)('$name encoding', (kind) => {
     }
   });
 
-  it.each([0, 2, 3, 0x81, 0xff])('refuses version %i', (version) => {
+  it.each([0, 1, 2, 3, 0x81, 0xff].filter((version) => version !== kind.version))('refuses version %i (any but its own)', (version) => {
     const bytes = golden.slice();
     bytes[8] = version;
     expect(errorCode(() => kind.decode(bytes))).toBe('ENCODING_INVALID');
@@ -613,6 +618,23 @@ describe('text fields (device and broker ids)', () => {
     expect(errorCode(() => encodeConnectToken({ ...GOLDEN_TOKEN, broker: '' }))).toBe('TOKEN_INVALID');
     expect(errorCode(() => encodeConnectToken({ ...GOLDEN_TOKEN, broker: 'b'.repeat(33) }))).toBe('TOKEN_INVALID');
     expect(checkBrokerId('b'.repeat(32))).toBe('b'.repeat(32));
+  });
+
+  it('certificate currency: three ASCII A-Z at byte 179, else CURRENCY_INVALID; a version 1 certificate is refused', () => {
+    expect(new TextDecoder().decode(certificate.subarray(179, 182))).toBe('EUR');
+    for (const value of [0x00, 0x20, 0x40, 0x5b, 0x61, 0x7a, 0xc3]) {
+      const bytes = certificate.slice();
+      bytes[180] = value;
+      expect(errorCode(() => decodeCertificate(bytes))).toBe('CURRENCY_INVALID');
+    }
+    expect(errorCode(() => encodeCertificate({ ...GOLDEN_CERTIFICATE, currency: 'eur' }))).toBe('CURRENCY_INVALID');
+    expect(errorCode(() => encodeCertificate({ ...GOLDEN_CERTIFICATE, currency: 'EURO' }))).toBe('CURRENCY_INVALID');
+    const v1 = new Uint8Array([...certificate.subarray(0, 179), ...certificate.subarray(182)]);
+    v1[8] = 1;
+    expect(errorCode(() => decodeCertificate(v1))).toBe('ENCODING_INVALID');
+    const versionOne = certificate.slice();
+    versionOne[8] = 1;
+    expect(errorCode(() => decodeCertificate(versionOne))).toBe('ENCODING_INVALID');
   });
 
   it('ids of the full 32 characters fill the field exactly', () => {

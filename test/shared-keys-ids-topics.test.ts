@@ -271,8 +271,8 @@ describe('topics', () => {
     expect(offerTopic('ev.charger_2')).toBe('mqpay/v1/offers/ev.charger_2');
     expect(opsTopic('settlements')).toBe('mqpay/v1/ops/settlements');
     expect(OUTBOX_FILTER).toBe('mqpay/v1/d/+/out/+');
-    expect([...OUTBOX_KINDS]).toEqual(['voucher', 'receipt', 'rpc', 'offer', 'tick']);
-    expect([...INBOX_KINDS]).toEqual(['voucher', 'receipt', 'rpc', 'notice', 'tick']);
+    expect([...OUTBOX_KINDS]).toEqual(['voucher', 'receipt', 'rpc', 'offer', 'voucher-bin', 'receipt-bin', 'tick']);
+    expect([...INBOX_KINDS]).toEqual(['voucher', 'receipt', 'rpc', 'notice', 'voucher-bin', 'receipt-bin', 'tick']);
     expect([...OPS_STREAMS]).toEqual(['settlements', 'events']);
   });
 
@@ -334,9 +334,9 @@ describe('topics', () => {
 // ---- schemas ----
 
 const CHANNEL_HEX = 'ab'.repeat(32);
-const validVoucherMessage = { v: 2, voucher: '00'.repeat(82), signature: '11'.repeat(64) };
+const validVoucherMessage = { v: 3, voucher: '00'.repeat(82), signature: '11'.repeat(64) };
 const validOpen = {
-  v: 2,
+  v: 3,
   id: 'req-1',
   method: 'channel.open',
   params: { channel: CHANNEL_HEX, payee: 'ev.charger_2', deposit: '12.5', durationSeconds: 3600 },
@@ -354,7 +354,7 @@ describe('parsePayload with the wire schemas', () => {
   });
 
   it('accepts a receipt message and a signed offer, and refuses the unsigned v2 offer', () => {
-    const receipt = { v: 2, receipt: 'cd'.repeat(57), signature: 'ef'.repeat(64) };
+    const receipt = { v: 3, receipt: 'cd'.repeat(57), signature: 'ef'.repeat(64) };
     expect(parsePayload(receiptMessageSchema, JSON.stringify(receipt))).toEqual(receipt);
     const offer = { v: PROTOCOL_VERSION, offer: '0f'.repeat(86), signature: 'ef'.repeat(64) };
     expect(parsePayload(offerMessageSchema, JSON.stringify(offer))).toEqual(offer);
@@ -364,15 +364,15 @@ describe('parsePayload with the wire schemas', () => {
   it('turns amounts into bigint micro-units', () => {
     const parsed = parsePayload(rpcRequestSchema, JSON.stringify(validOpen));
     expect(parsed).toEqual({ ...validOpen, params: { ...validOpen.params, deposit: 12_500_000n } });
-    const topup = { v: 2, id: 'r2', method: 'channel.topup', params: { channel: CHANNEL_HEX, amount: '18446744073709.551615' } };
+    const topup = { v: 3, id: 'r2', method: 'channel.topup', params: { channel: CHANNEL_HEX, amount: '18446744073709.551615' } };
     expect(parsePayload(rpcRequestSchema, JSON.stringify(topup))).toEqual({ ...topup, params: { ...topup.params, amount: (1n << 64n) - 1n } });
   });
 
   it('accepts every rpc method', () => {
     for (const method of ['wallet.balance', 'channel.list']) {
-      expect(parsePayload(rpcRequestSchema, JSON.stringify({ v: 2, id: 'x', method, params: {} })).method).toBe(method);
+      expect(parsePayload(rpcRequestSchema, JSON.stringify({ v: 3, id: 'x', method, params: {} })).method).toBe(method);
     }
-    const close = { v: 2, id: 'x', method: 'channel.close', params: { channel: CHANNEL_HEX } };
+    const close = { v: 3, id: 'x', method: 'channel.close', params: { channel: CHANNEL_HEX } };
     expect(parsePayload(rpcRequestSchema, JSON.stringify(close))).toEqual(close);
   });
 
@@ -412,7 +412,7 @@ describe('parsePayload with the wire schemas', () => {
   it.each([
     ['unknown top-level field', { ...validVoucherMessage, extra: 1 }],
     ['__proto__ field', JSON.parse('{"v":2,"voucher":"' + '00'.repeat(82) + '","signature":"' + '11'.repeat(64) + '","__proto__":{}}')],
-    ['missing field', { v: 2, voucher: validVoucherMessage.voucher }],
+    ['missing field', { v: 3, voucher: validVoucherMessage.voucher }],
     ['version as a string', { ...validVoucherMessage, v: '1' }],
     ['version 1 (the previous protocol)', { ...validVoucherMessage, v: 1 }],
     ['voucher as a number', { ...validVoucherMessage, voucher: 5 }],
@@ -446,7 +446,7 @@ describe('parsePayload with the wire schemas', () => {
     ['duration as a string', withParams({ durationSeconds: '3600' })],
     ['bad request id', { ...validOpen, id: 'a b' }],
     ['request id too long', { ...validOpen, id: 'x'.repeat(65) }],
-    ['params on wallet.balance', { v: 2, id: 'x', method: 'wallet.balance', params: { all: true } }],
+    ['params on wallet.balance', { v: 3, id: 'x', method: 'wallet.balance', params: { all: true } }],
   ])('rpc request: refuses %s', (_name, message) => {
     expect(messageError(() => parsePayload(rpcRequestSchema, JSON.stringify(message)))).toBe('MESSAGE_INVALID');
   });
@@ -464,22 +464,22 @@ describe('parsePayload with the wire schemas', () => {
   it('service messages: replies, forwarded vouchers and receipts, notices', () => {
     const errorBody = { code: 'VOUCHER_ABOVE_DEPOSIT', message: 'voucher total exceeds the channel deposit', retryable: false };
     // Seqs and amounts arrive parsed: bigint seq, bigint micro-units.
-    expect(parsePayload(voucherInboxSchema, JSON.stringify({ v: 2, type: 'voucher.accepted', channel: CHANNEL_HEX, seq: '7', total: '1.5' })))
-      .toEqual({ v: 2, type: 'voucher.accepted', channel: CHANNEL_HEX, seq: 7n, total: 1_500_000n });
-    expect(parsePayload(noticeSchema, JSON.stringify({ v: 2, type: 'channel.closed', channel: CHANNEL_HEX, settled: '1', refunded: '2' })))
-      .toEqual({ v: 2, type: 'channel.closed', channel: CHANNEL_HEX, settled: 1_000_000n, refunded: 2_000_000n });
+    expect(parsePayload(voucherInboxSchema, JSON.stringify({ v: 3, type: 'voucher.accepted', channel: CHANNEL_HEX, seq: '7', total: '1.5' })))
+      .toEqual({ v: 3, type: 'voucher.accepted', channel: CHANNEL_HEX, seq: 7n, total: 1_500_000n });
+    expect(parsePayload(noticeSchema, JSON.stringify({ v: 3, type: 'channel.closed', channel: CHANNEL_HEX, settled: '1', refunded: '2' })))
+      .toEqual({ v: 3, type: 'channel.closed', channel: CHANNEL_HEX, settled: 1_000_000n, refunded: 2_000_000n });
     const replies: Array<[Parameters<typeof parsePayload>[0], unknown]> = [
-      [voucherInboxSchema, { v: 2, type: 'voucher.rejected', error: { ...errorBody, detail: 'total 3 > deposit 2' } }],
-      [voucherInboxSchema, { v: 2, type: 'voucher.rejected', error: errorBody }],
-      [voucherInboxSchema, { v: 2, type: 'voucher', payer: 'ev.car-7', voucher: '00'.repeat(82), signature: '11'.repeat(64) }],
-      [receiptInboxSchema, { v: 2, type: 'receipt.rejected', error: errorBody }],
-      [rpcResponseSchema, { v: 2, id: 'req-1', ok: true, result: { balance: '3.25' } }],
-      [rpcResponseSchema, { v: 2, id: 'req-1', ok: false, error: errorBody }],
+      [voucherInboxSchema, { v: 3, type: 'voucher.rejected', error: { ...errorBody, detail: 'total 3 > deposit 2' } }],
+      [voucherInboxSchema, { v: 3, type: 'voucher.rejected', error: errorBody }],
+      [voucherInboxSchema, { v: 3, type: 'voucher', payer: 'ev.car-7', voucher: '00'.repeat(82), signature: '11'.repeat(64) }],
+      [receiptInboxSchema, { v: 3, type: 'receipt.rejected', error: errorBody }],
+      [rpcResponseSchema, { v: 3, id: 'req-1', ok: true, result: { balance: '3.25' } }],
+      [rpcResponseSchema, { v: 3, id: 'req-1', ok: false, error: errorBody }],
     ];
     for (const [schema, message] of replies) expect(parsePayload(schema, JSON.stringify(message))).toEqual(message);
-    expect(messageError(() => parsePayload(voucherInboxSchema, JSON.stringify({ v: 2, type: 'voucher.lost' })))).toBe('MESSAGE_INVALID');
+    expect(messageError(() => parsePayload(voucherInboxSchema, JSON.stringify({ v: 3, type: 'voucher.lost' })))).toBe('MESSAGE_INVALID');
     expect(
-      messageError(() => parsePayload(rpcResponseSchema, JSON.stringify({ v: 2, id: 'r', ok: true, error: errorBody }))),
+      messageError(() => parsePayload(rpcResponseSchema, JSON.stringify({ v: 3, id: 'r', ok: true, error: errorBody }))),
     ).toBe('MESSAGE_INVALID');
   });
 

@@ -278,7 +278,7 @@ describe.skipIf(!haveOpenssl)('transport security (TLS with certificates from op
       try {
         const { link, error } = await tryLink(broker, url(), 'car-1', carKeys, asDevice(own));
         expect(link).toBeNull();
-        expect(error).toMatch(/Not authorized/i);
+        expect(error).toMatch(/device is disabled.*CONNACK 2/i);
       } finally {
         setDeviceStatus(broker.app.db, 'car-1', 'active');
       }

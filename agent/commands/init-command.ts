@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { requirePath, requireString, UsageError, type Command, type CommandInput } from '../../cli/command.js';
 import { publicKeyFromHex } from '../../shared/keys.js';
 import { toHex } from '../../shared/hex.js';
+import { checkCurrencyCode } from '../../shared/currency.js';
 import type { AgentConfigInput } from '../home/config.js';
 import { CONFIG_FILE, initAgentHome, KEY_FILE } from '../home/home.js';
 import { systemRandom } from '../ports.js';
@@ -56,12 +57,14 @@ function configOf(input: CommandInput): AgentConfigInput {
   const servicePublicKey = serviceKeyOf(input);
   const deposit = optionalString(input, 'deposit');
   const tls = tlsOf(input);
+  const currency = optionalString(input, 'currency');
   return {
     v: 1,
     device: requireString(input, 'id'),
     ...(brokerId === undefined ? {} : { brokerId }),
     ...(brokerUrl === undefined ? {} : { brokerUrl }),
     ...(servicePublicKey === undefined ? {} : { servicePublicKey }),
+    ...(currency === undefined ? {} : { currency: checkCurrencyCode(currency) }),
     ...(tls === undefined ? {} : { tls }),
     ...(deposit === undefined ? {} : { channel: { deposit } }),
     policy: policyOf(input),
@@ -78,6 +81,7 @@ export const initCommand: Command = {
     broker: { type: 'string', description: 'default broker URL to store in agent.json' },
     'broker-id': { type: 'string', description: 'broker id to store in agent.json (default mqpay)' },
     'service-key': { type: 'string', description: 'pin the service public key (hex)' },
+    currency: { type: 'string', description: 'ISO 4217 code this device pays in: a channel in another is refused (CURRENCY_MISMATCH); default: the ledger\'s' },
     'service-key-file': { type: 'string', description: 'pin the service public key from a file (the broker\'s service.pub)' },
     'broker-ca': { type: 'string', description: 'PEM CA that issued the broker\'s TLS certificate (copied into agent.json; mqtts:// then trusts only it)' },
     'broker-cert-sha256': { type: 'string', description: 'pin the broker certificate\'s SHA-256 fingerprint (openssl x509 -noout -fingerprint -sha256)' },

@@ -37,8 +37,9 @@ export const payCommand: Command = {
     const deadline = new Deadline(systemClock, timeoutMs);
     const agent = await createAgent({ home, ...connectionOf(input, home), logger, connectWaitMs: timeoutMs, paymentTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
     try {
-      // Not connected by the deadline: nothing is signed, so nothing can be paid twice later.
-      if (!agent.connected) throw deadline.expired({ name: 'connect', awaited: 'connection to the broker', consequence: 'nothing was signed or paid' }, 'SERVICE_UNAVAILABLE');
+      // Not connected by the deadline: nothing is signed, so nothing can be paid twice later. A
+      // broker that answered and refused says why (DEVICE_DISABLED, NOT_AUTHORIZED...).
+      if (!agent.connected) throw agent.refusal ?? deadline.expired({ name: 'connect', awaited: 'connection to the broker', consequence: 'nothing was signed or paid' }, 'SERVICE_UNAVAILABLE');
       const left = Math.max(1, deadline.remainingMs());
       const receipt = input.values.receipt === true;
       if (order.kind === 'offer') {

@@ -3,6 +3,7 @@
 // and stops cleanly when told to (SIGINT or SIGTERM in the bin). Logs are pino JSON lines on stderr.
 import { requirePath, type Command } from '../../cli/command.js';
 import { formatAmount } from '../../shared/amount.js';
+import { MqpayError } from '../../shared/errors.js';
 import { createAgent } from '../agent.js';
 import { loadAgentHome } from '../home/home.js';
 import { brokerOptions, commandLogger, connectionOf, homeOption, optionalString } from './options.js';
@@ -36,8 +37,18 @@ export const runCommand: Command = {
         (error: unknown) => logger.warn({ err: (error as Error).message }, 'offer not published yet (kept: it is sent after the next connect)'),
       );
     }
-    logger.info({ signal: await signal }, 'stopping');
+    // Disabled by the operator: stop with DEVICE_DISABLED (exit 1) instead of running on refused.
+    const disabled = new Promise<MqpayError>((resolve) => {
+      const check = (error: MqpayError) => {
+        if (error.code === 'DEVICE_DISABLED') resolve(error);
+      };
+      if (agent.refusal !== null) check(agent.refusal);
+      agent.onRefused(check);
+    });
+    const ended = await Promise.race([signal.then((reason) => ({ reason })), disabled.then((error) => ({ error }))]);
+    logger.info('reason' in ended ? { signal: ended.reason } : { code: ended.error.code }, 'stopping');
     await agent.stop();
+    if ('error' in ended) throw ended.error;
     return 0;
   },
 };

@@ -9,8 +9,13 @@ import { homeOption } from './options.js';
 
 const short = (channel: string): string => `${channel.slice(0, 12)}…`;
 
-function textOf(device: string, publicKey: string, status: AgentStatus): string[] {
-  const lines = [`agent ${device} (public key ${publicKey})`, `paying through ${status.paying.length} channel(s):`];
+function currencyLine(configured: string | undefined, status: AgentStatus): string {
+  if (configured !== undefined) return `currency: ${configured} (configured)${status.currency !== null && status.currency !== configured ? `; the ledger's is ${status.currency}, refused` : ''}`;
+  return `currency: ${status.currency ?? 'not known yet (learnt from the first channel certificate)'}`;
+}
+
+function textOf(device: string, publicKey: string, status: AgentStatus, configured: string | undefined): string[] {
+  const lines = [`agent ${device} (public key ${publicKey})`, currencyLine(configured, status), `paying through ${status.paying.length} channel(s):`];
   for (const c of status.paying) {
     lines.push(`  ${short(c.channel)} to ${c.payee}  ${c.state}  deposit ${c.deposit}  signed #${c.signedSeq} ${c.signedTotal}  accepted #${c.acceptedSeq} ${c.acceptedTotal}  receipt #${c.receiptSeq}  settled ${c.settled}`);
   }
@@ -36,7 +41,7 @@ export const statusCommand: Command = {
       const status = readAgentStatus(db);
       const publicKey = toHex(home.keys.publicKey);
       if (input.values.json === true) input.stdout(JSON.stringify({ device: home.config.device, publicKey, ...status }));
-      else for (const line of textOf(home.config.device, publicKey, status)) input.stdout(line);
+      else for (const line of textOf(home.config.device, publicKey, status, home.config.currency)) input.stdout(line);
       return 0;
     } finally {
       db.close();

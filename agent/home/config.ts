@@ -53,6 +53,11 @@ export const agentConfigSchema = z.strictObject({
   brokerUrl: z.string().min(1).max(256).optional(),
   /** Pinned service key (hex); without it the first key seen in a channel.open is trusted. */
   servicePublicKey: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex characters').optional(),
+  /**
+   * The currency this device pays in (ISO 4217). Set, a channel whose certificate names another
+   * is refused with CURRENCY_MISMATCH before anything is signed; unset, the ledger's is accepted.
+   */
+  currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code of three upper-case letters').optional(),
   /** TLS trust for mqtts:// brokers; set, a plain mqtt:// URL is refused rather than used. */
   tls: agentTlsSchema.optional(),
   channel: channelConfigSchema.prefault({}),

@@ -10,9 +10,11 @@ import type { StateDb } from '../store/open-state.js';
 import { statement } from '../store/statement.js';
 
 const SERVICE_KEY_META = 'service_public_key';
+/** The ledger currency, as the latest certificate named it (shown by `agent status`). */
+export const LEDGER_CURRENCY_META = 'ledger_currency';
 
-// Small named values of the agent's state (the meta table); the trusted service key is the only one.
-function getMeta(db: StateDb, key: string): string | null {
+// Small named values of the agent's state (the meta table): the trusted service key, the ledger currency.
+export function getMeta(db: StateDb, key: string): string | null {
   const row = statement(db, 'SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
   return row === undefined ? null : row.value;
 }
@@ -24,7 +26,8 @@ function setMeta(db: StateDb, key: string, value: string): void {
 export class ServiceKeyTrust {
   private key: Uint8Array | null;
 
-  constructor(private readonly db: StateDb, pinnedHex: string | undefined) {
+  /** `currency`: the one this device is configured to pay in, if any [docs/DESIGN.md rule 13]. */
+  constructor(private readonly db: StateDb, pinnedHex: string | undefined, private readonly currency?: string) {
     const stored = getMeta(db, SERVICE_KEY_META);
     const pinned = pinnedHex === undefined ? null : fromHex(pinnedHex, PUBLIC_KEY_BYTES);
     if (pinned !== null && stored !== null && stored !== toHex(pinned)) {
@@ -52,6 +55,26 @@ export class ServiceKeyTrust {
   checkCertificate(bytes: Uint8Array, signature: Uint8Array): ChannelCertificate {
     if (this.key === null) throw new MqpayError('KEY_INVALID', 'the service key is not known yet; pin servicePublicKey in agent.json');
     if (!verify(signature, bytes, this.key)) throw new MqpayError('SIGNATURE_INVALID', 'channel certificate is not signed by the trusted service key');
-    return decodeCertificate(bytes);
+    const certificate = decodeCertificate(bytes);
+    this.checkCurrency(certificate.currency);
+    return certificate;
+  }
+
+  /**
+   * A device configured for one currency takes no channel in another: it refuses before it signs
+   * a voucher against it (payer) or accepts one (payee). Unconfigured, it takes the ledger's.
+   */
+  private checkCurrency(currency: string): void {
+    // Recorded even when refused, so the next channel is refused before its deposit is escrowed.
+    if (getMeta(this.db, LEDGER_CURRENCY_META) !== currency) setMeta(this.db, LEDGER_CURRENCY_META, currency);
+    this.refuseKnownMismatch();
+  }
+
+  /** CURRENCY_MISMATCH when the ledger is known to keep another currency than the configured one. */
+  refuseKnownMismatch(): void {
+    const ledger = getMeta(this.db, LEDGER_CURRENCY_META);
+    if (this.currency !== undefined && ledger !== null && ledger !== this.currency) {
+      throw new MqpayError('CURRENCY_MISMATCH', `${ledger}; this agent pays in ${this.currency} (agent.json currency)`);
+    }
   }
 }

@@ -10,16 +10,15 @@ import type { IClientOptions } from 'mqtt';
 import clientModule from 'mqtt/lib/client';
 import { sign } from '../../shared/crypto.js';
 import { signConnectPassword } from '../../shared/connect-token.js';
+import { connackRefusalCode } from '../../shared/connack.js';
 import { MqpayError } from '../../shared/errors.js';
 import type { RandomBytes } from '../../shared/ids.js';
 import { CONNECT_NONCE_BYTES, IN_FLIGHT_REQUESTS_PER_DEVICE_MAX } from '../../shared/limits.js';
-import {
-  encodePayload, errorFromBody, parsePayload, rpcResponseSchema, rpcResultSchema, type RpcMethod, type RpcParamsInput, type RpcResult, type RpcResultInput,
-} from '../../shared/schemas.js';
+import { encodePayload, errorFromBody, parsePayload, PROTOCOL_VERSION, type RpcMethod, type RpcParamsInput, rpcResponseSchema, type RpcResult, type RpcResultInput, rpcResultSchema } from '../../shared/schemas.js';
 import { inboxFilter, outboxTopic, parseTopic, type InboxKind, type OutboxKind } from '../../shared/topics.js';
 import { streamBuilderFor, type LinkTls } from './link-stream.js';
 import { reconnectDelayMs } from './reconnect-backoff.js';
-import { CONNECT_TIMEOUT_MS_DEFAULT, KEEPALIVE_SECONDS_DEFAULT, RECONNECT_INITIAL_MS_DEFAULT, RECONNECT_MAX_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT } from '../limits.js';
+import { CONNECT_TIMEOUT_MS_DEFAULT, DISABLED_RECONNECT_MS_DEFAULT, KEEPALIVE_SECONDS_DEFAULT, RECONNECT_INITIAL_MS_DEFAULT, RECONNECT_MAX_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT } from '../limits.js';
 
 // Node's ESM loader hands over `module.exports` (class under `.default`); bundlers and test
 // runners that apply the __esModule interop hand over the class itself. Accept both.
@@ -38,6 +37,8 @@ export interface LinkOptions {
   /** First reconnect delay; later ones double up to `reconnectPeriodMaxMs`, with jitter. */
   readonly reconnectPeriodMs?: number;
   readonly reconnectPeriodMaxMs?: number;
+  /** Reconnect period while the broker refuses the device as disabled (DEVICE_DISABLED). */
+  readonly disabledReconnectMs?: number;
   readonly connectTimeoutMs?: number;
   readonly keepaliveSeconds?: number;
   /** false keeps a persistent session: the broker queues inbox messages while offline. */
@@ -65,12 +66,23 @@ interface PendingRequest {
 // the next failure schedule the following attempt with the new (longer, jittered) period.
 type ReconnectInternals = { _clearReconnect(): void };
 
-/** Events: 'inbox' (kind, payload), 'offer' (device, payload), 'connect', 'offline', 'link-error'. */
+/** A CONNACK refusal [MQTT-3.2.2.3]: MQTT.js reports its return code (1-5) as the error's code. */
+export function connackCodeOf(error: Error): number | null {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' && code >= 1 && code <= 5 ? code : null;
+}
+
+/**
+ * Events: 'inbox' (kind, payload), 'offer' (device, payload), 'connect', 'offline', 'link-error',
+ * 'refused' (MqpayError: the broker answered CONNACK with a refusal; see shared/connack.ts).
+ */
 export class DeviceLink extends EventEmitter {
   readonly client: MqttClientInstance;
   private readonly pending = new Map<string, PendingRequest>();
   private requestCounter = 0;
   private reconnectAttempt = 0;
+  /** The broker's last CONNACK refusal, as an mqpay error; null once connected. */
+  refusal: MqpayError | null = null;
   /** The key that signs connect tokens; a key rotation replaces it (`useKey`). */
   private secretKey: Uint8Array;
 
@@ -80,6 +92,7 @@ export class DeviceLink extends EventEmitter {
     this.secretKey = options.secretKey;
     client.on('reconnect', () => this.onReconnectAttempt());
     client.on('connect', () => {
+      this.refusal = null;
       this.reconnectAttempt = 0;
       client.options.reconnectPeriod = this.nextDelayMs();
       client.subscribe(inboxFilter(options.device), { qos: 1 }, (error) => {
@@ -88,8 +101,25 @@ export class DeviceLink extends EventEmitter {
       });
     });
     client.on('offline', () => this.emit('offline'));
-    client.on('error', (error) => this.emit('link-error', error));
+    client.on('error', (error) => this.onError(error));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
+  }
+
+  private onError(error: Error): void {
+    const returnCode = connackCodeOf(error);
+    if (returnCode !== null) {
+      this.refusal = new MqpayError(connackRefusalCode(returnCode), `the broker refused the connection (CONNACK ${returnCode}: ${error.message})`);
+      // Disabled: try again rarely, not every few seconds. MQTT.js arms the next attempt with
+      // this period right after emitting the error.
+      if (this.refusal.code === 'DEVICE_DISABLED') this.client.options.reconnectPeriod = this.disabledReconnectMs;
+      this.emit('refused', this.refusal);
+    }
+    this.emit('link-error', error);
+  }
+
+  /** How often a device refused as disabled tries again. */
+  get disabledReconnectMs(): number {
+    return this.options.disabledReconnectMs ?? DISABLED_RECONNECT_MS_DEFAULT;
   }
 
   private static create(options: LinkOptions, retryRefusals: boolean): DeviceLink {
@@ -122,7 +152,7 @@ export class DeviceLink extends EventEmitter {
       const fail = (error: Error) => {
         link.off('connect', succeed);
         link.client.end(true);
-        reject(new MqpayError('SERVICE_UNAVAILABLE', error.message));
+        reject(link.refusal?.code === 'DEVICE_DISABLED' ? link.refusal : new MqpayError('SERVICE_UNAVAILABLE', error.message));
       };
       const succeed = () => {
         link.off('link-error', fail);
@@ -162,7 +192,7 @@ export class DeviceLink extends EventEmitter {
     // A connect token is single-use and time-stamped: every attempt needs a fresh one.
     this.client.options.password = Buffer.from(DeviceLink.passwordOf(this.options, this.secretKey)) as unknown as string;
     this.reconnectAttempt += 1;
-    this.client.options.reconnectPeriod = this.nextDelayMs();
+    this.client.options.reconnectPeriod = this.refusal?.code === 'DEVICE_DISABLED' ? this.disabledReconnectMs : this.nextDelayMs();
     (this.client as unknown as ReconnectInternals)._clearReconnect();
   }
 
@@ -170,30 +200,37 @@ export class DeviceLink extends EventEmitter {
     return this.client.connected;
   }
 
-  /** Resolves once connected (at once if already); false when `timeoutMs` passes first. */
+  /**
+   * Resolves once connected (at once if already); false when `timeoutMs` passes first, or at
+   * once while the broker refuses this device as disabled (waiting would not help).
+   */
   whenConnected(timeoutMs: number): Promise<boolean> {
     if (this.connected) return Promise.resolve(true);
+    if (this.refusal?.code === 'DEVICE_DISABLED') return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (value: boolean) => {
         clearTimeout(timer);
         this.off('connect', onConnect);
+        this.off('refused', onRefused);
         resolve(value);
       };
       const onConnect = () => done(true);
+      const onRefused = (error: MqpayError) => {
+        if (error.code === 'DEVICE_DISABLED') done(false);
+      };
       const timer = setTimeout(() => done(false), timeoutMs);
       this.on('connect', onConnect);
+      this.on('refused', onRefused);
     });
   }
 
   /** Publishes to the device's own outbox at QoS 1; resolves on PUBACK. */
   publish(kind: OutboxKind, message: object): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.client.publish(outboxTopic(this.options.device, kind), Buffer.from(encodePayload(message)), { qos: 1 }, (error) => (error ? reject(error) : resolve()));
-    });
+    return this.publishFrame(kind, encodePayload(message));
   }
 
   /**
-   * Publishes a binary frame (v3 `tick`: checkpoints and ticks) as the whole payload, no JSON;
+   * Publishes bytes as they are (a binary frame of protocol v3: `voucher-bin`, `tick`, ...), no JSON;
    * resolves on PUBACK at QoS 1 (the service acknowledges once it is durable), at once at QoS 0.
    */
   publishFrame(kind: OutboxKind, frame: Uint8Array, qos: 0 | 1 = 1): Promise<void> {
@@ -239,7 +276,7 @@ export class DeviceLink extends EventEmitter {
         reject(new MqpayError('TIMEOUT', `${method} after ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(requestId, { method, resolve, reject, timer });
-      this.publish('rpc', { v: 2, id: requestId, method, params }).catch(() => undefined);
+      this.publish('rpc', { v: PROTOCOL_VERSION, id: requestId, method, params }).catch(() => undefined);
     });
   }
 

@@ -1,7 +1,11 @@
 // Getting paid. Every incoming voucher, forwarded by the service or handed over directly, is
 // judged against the channel certificate, stored, answered with a signed receipt (stored in
-// the same transaction, published after commit) and only then reported to the handlers: a
-// payment a handler has seen is never forgotten by a crash.
+// the same transaction, published after commit) and only then reported to the handlers.
+// A voucher the service forwarded is committed without an fsync: the service holds its durable
+// copy (it forwards only what it committed), so the receipt waits for no disk
+// [docs/DESIGN.md rule 5]; after a power cut the store may lag, and the next forward (or the
+// Redeemer, agent/payee/redeemer.ts) brings it to the service's total. A voucher handed over
+// directly is known to no one else yet: its commit is durable before the receipt goes out.
 import { subAmount, ZERO } from '../../shared/amount.js';
 import { sign, verify } from '../../shared/crypto.js';
 import { MqpayError } from '../../shared/errors.js';
@@ -43,8 +47,8 @@ export class Payee {
   }
 
   /** A voucher the service forwarded; null when it held nothing new. */
-  onForwarded(message: { payer: string; voucher: string; signature: string }): Promise<ReceivedPayment | null> {
-    return this.receive({ bytes: fromHex(message.voucher, VOUCHER_BYTES), signature: fromHex(message.signature, SIGNATURE_BYTES), source: 'service', payer: message.payer });
+  onForwarded(forward: { readonly payer: string; readonly bytes: Uint8Array; readonly signature: Uint8Array }): Promise<ReceivedPayment | null> {
+    return this.receive({ bytes: forward.bytes, signature: forward.signature, source: 'service', payer: forward.payer });
   }
 
   /** A voucher handed over directly (local link); throws the MqpayError that refuses it. */
@@ -62,7 +66,7 @@ export class Payee {
   }
 
   private receive(incoming: Incoming): Promise<ReceivedPayment | null> {
-    return this.ctx.batch.run(() => this.judgeAndStore(incoming));
+    return this.ctx.batch.run(() => this.judgeAndStore(incoming), { durable: incoming.source === 'direct' });
   }
 
   private judgeAndStore(incoming: Incoming): ReceivedPayment | null {

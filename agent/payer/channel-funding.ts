@@ -64,6 +64,7 @@ export class ChannelFunding {
 
   private async open(payee: string, deposit: Amount): Promise<PayerChannel> {
     const { db, batch, clock, random, config } = this.ctx;
+    this.ctx.trust.refuseKnownMismatch(); // no deposit escrowed in a currency this device does not pay in
     let channel = openingPayerChannel(db, payee);
     if (channel === null) {
       const id = newChannelId(random);
@@ -81,7 +82,7 @@ export class ChannelFunding {
   async finishOpen(channel: PayerChannel): Promise<PayerChannel> {
     const { ctx } = this;
     const { link, batch, db, timing } = ctx;
-    if (!(await link.whenConnected(timing.requestTimeoutMs))) throw new MqpayError('SERVICE_UNAVAILABLE', 'broker unreachable; cannot open a channel');
+    if (!(await link.whenConnected(timing.requestTimeoutMs))) throw link.refusal ?? new MqpayError('SERVICE_UNAVAILABLE', 'broker unreachable; cannot open a channel');
     const params = { channel: toHex(channel.id), payee: channel.payee, deposit: formatAmount(channel.deposit), durationSeconds: channel.durationSeconds };
     let result: RpcResult<'channel.open'>;
     try {
@@ -128,7 +129,7 @@ export class ChannelFunding {
   async finishTopup(channel: PayerChannel): Promise<PayerChannel> {
     const { link, db, timing } = this.ctx;
     if (channel.topupRequest === null || channel.topupAmount === null) return channel;
-    if (!(await link.whenConnected(timing.requestTimeoutMs))) throw new MqpayError('SERVICE_UNAVAILABLE', 'broker unreachable; cannot top up');
+    if (!(await link.whenConnected(timing.requestTimeoutMs))) throw link.refusal ?? new MqpayError('SERVICE_UNAVAILABLE', 'broker unreachable; cannot top up');
     let result: RpcResult<'channel.topup'>;
     try {
       result = await link.call('channel.topup', { channel: toHex(channel.id), amount: formatAmount(channel.topupAmount) }, channel.topupRequest);

@@ -19,7 +19,9 @@ import type { Payment, PaymentFacts, PayOptions, SignedPayment } from '../types.
 import { ChannelFunding } from './channel-funding.js';
 import { PayerReceipts } from './receipts-in.js';
 import { VoucherAnswers } from './voucher-answers.js';
-import { ChannelUnusable, signNextVoucher, type VoucherRequest } from './voucher-signer.js';
+import { ChannelUnusable, needsReservation, SeqsNotReserved, signNextVoucher, type VoucherRequest } from './voucher-signer.js';
+import { SeqSync } from './seq-sync.js';
+import type { PayerChannel } from '../store/payer-channels.js';
 import { VoucherSender, voucherMessageOf } from './voucher-sender.js';
 import { SIGN_ATTEMPTS_MAX } from '../limits.js';
 import { Deadline } from '../deadline.js';
@@ -29,6 +31,7 @@ export class Payer {
   readonly sender: VoucherSender;
   readonly receipts: PayerReceipts;
   readonly answers: VoucherAnswers;
+  readonly seqSync: SeqSync;
   private readonly accepted = new SeqWaiters<void>();
 
   constructor(private readonly ctx: AgentContext) {
@@ -36,18 +39,26 @@ export class Payer {
     this.sender = new VoucherSender(ctx);
     this.receipts = new PayerReceipts(ctx);
     this.answers = new VoucherAnswers(ctx, this.accepted, this.receipts);
+    this.seqSync = new SeqSync(ctx);
   }
 
   /** Signs and stores a payment (publishing it when connected); does not wait for acceptance. */
   async sign(payee: string, amountInput: AmountInput, options: Pick<PayOptions, 'memo' | 'memoSalt'> = {}, offerDigest: Uint8Array | null = null, deadline: Deadline | null = null): Promise<SignedPayment> {
     const { ctx } = this;
+    // Disabled by the operator: nothing signed now could be accepted [docs/DESIGN.md rule 12].
+    const disabled = this.disabledRefusal();
+    if (disabled !== null) throw disabled;
     const amount = toAmount(amountInput);
     checkDeviceId(payee);
     if (payee === ctx.device) throw new MqpayError('CHANNEL_SELF');
     const memoSalt = memoSaltOf(options);
     if (options.memo !== undefined) memoDigestOf(options.memo, memoSalt ?? new Uint8Array(MEMO_SALT_BYTES));
     this.checkPolicy(payee, amount);
-    return this.track(await this.signWithRoom(payee, amount, { memo: options.memo ?? null, memoSalt, offerDigest }, deadline));
+    const signed = this.track(await this.signWithRoom(payee, amount, { memo: options.memo ?? null, memoSalt, offerDigest }, deadline));
+    // Refused as disabled while this was being signed (before its waiter existed): it hears it too.
+    const refused = this.disabledRefusal();
+    if (refused !== null) this.refuseWaiting(refused);
+    return signed;
   }
 
   /** The agent's own spending policy: a refused payment is neither signed nor stored. */
@@ -62,17 +73,41 @@ export class Payer {
       const ready = this.funding.ensure(payee, amount);
       const channel = await (deadline === null ? ready : deadline.bound(ready, { name: 'channel', awaited: `open channel to ${payee} with room`, consequence: 'nothing was signed or paid (an opening channel is finished on a later connect)' }));
       try {
-        const row = await ctx.batch.run(() => {
-          const signed = signNextVoucher(ctx, { channelId: channel.id, payee, amount, ...memo });
-          ctx.batch.afterCommit(() => this.sender.stage(signed));
-          return signed;
-        });
+        const row = await this.signOn(channel, { channelId: channel.id, payee, amount, ...memo }, deadline);
         this.funding.topUpIfLow({ ...channel, signedSeq: row.seq, signedTotal: row.total });
         return row;
       } catch (error) {
         if (!(error instanceof ChannelUnusable)) throw error;
         if (attempt >= SIGN_ATTEMPTS_MAX) throw new MqpayError('SERVICE_UNAVAILABLE', `no usable channel to ${payee}: ${error.message}`);
       }
+    }
+  }
+
+  /**
+   * Signs in a write without an fsync while the channel's reserved block has room, and in a
+   * durable one (which reserves the next block) when it has not [docs/DESIGN.md rule 5].
+   */
+  private async signOn(channel: PayerChannel, request: VoucherRequest, deadline: Deadline | null): Promise<SignedVoucherRow> {
+    const { ctx } = this;
+    // After a crash, nothing is signed before the service's view is in (bounded even for a bare
+    // sign(), which has no deadline of its own: offline, it would wait for ever).
+    const unsynced = this.seqSync.ready();
+    if (unsynced !== null) {
+      const bound = deadline ?? new Deadline(ctx.clock, ctx.timing.paymentTimeoutMs);
+      await bound.bound(unsynced, { name: 'sync', awaited: 'sync with the service after a crash', consequence: 'nothing was signed or paid' });
+    }
+    const once = (durable: boolean): Promise<SignedVoucherRow> => ctx.batch.run(() => {
+      const signed = signNextVoucher(ctx, request, durable);
+      ctx.batch.afterCommit(() => this.sender.stage(signed));
+      return signed;
+    }, { durable });
+    const durable = needsReservation(channel);
+    try {
+      return await once(durable);
+    } catch (error) {
+      // The block ran out between reading the channel and signing (payments in the same turn).
+      if (!(error instanceof SeqsNotReserved)) throw error;
+      return once(true);
     }
   }
 
@@ -101,7 +136,20 @@ export class Payer {
   /** After (re)connecting: re-send what is pending, finish interrupted opens and top-ups. */
   onConnected(): void {
     this.sender.resendPending(true);
+    this.seqSync.onConnected();
     this.funding.resume();
+  }
+
+  /** The broker's refusal of this device as disabled, if it stands. */
+  private disabledRefusal(): MqpayError | null {
+    const refusal = this.ctx.link.refusal;
+    return refusal?.code === 'DEVICE_DISABLED' ? refusal : null;
+  }
+
+  /** The broker refuses this device (disabled): payments waiting for acceptance hear it now. */
+  refuseWaiting(error: MqpayError): void {
+    this.accepted.rejectAll(error);
+    this.receipts.rejectAll(error);
   }
 
   stop(error: MqpayError): void {

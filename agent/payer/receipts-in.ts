@@ -12,6 +12,7 @@ import { SeqWaiters } from '../link/seq-waiters.js';
 import { getPayerChannel, recordReceiptIn } from '../store/payer-channels.js';
 import { findSignedVoucher } from '../store/signed-vouchers.js';
 import type { PaymentReceipt, ReceiptMessage } from '../types.js';
+import { PROTOCOL_VERSION } from '../../shared/schemas.js';
 
 export class PayerReceipts {
   private readonly waiters = new SeqWaiters<PaymentReceipt>();
@@ -36,14 +37,17 @@ export class PayerReceipts {
     const channel = getPayerChannel(this.ctx.db, channelId);
     if (channel === null || channel.receiptSeq === 0n || channel.receiptSignature === null) return null;
     const bytes = encodeReceipt({ channelId, seq: channel.receiptSeq, total: channel.receiptTotal });
-    return { seq: channel.receiptSeq, total: channel.receiptTotal, message: { v: 2, receipt: toHex(bytes), signature: toHex(channel.receiptSignature) } };
+    return { seq: channel.receiptSeq, total: channel.receiptTotal, message: { v: PROTOCOL_VERSION, receipt: toHex(bytes), signature: toHex(channel.receiptSignature) } };
   }
 
   /** Checks and records a receipt; returns false (and logs why) when it is not believable. */
   accept(message: ReceiptMessage, from: string | null): boolean {
+    return this.acceptBytes(fromHex(message.receipt, RECEIPT_BYTES), fromHex(message.signature, SIGNATURE_BYTES), from);
+  }
+
+  /** `accept` for the receipt's signed bytes and signature, as a binary forward carries them (v3). */
+  acceptBytes(bytes: Uint8Array, signature: Uint8Array, from: string | null): boolean {
     const { db, logger, batch } = this.ctx;
-    const bytes = fromHex(message.receipt, RECEIPT_BYTES);
-    const signature = fromHex(message.signature, SIGNATURE_BYTES);
     const receipt = decodeReceipt(bytes);
     const hex = toHex(receipt.channelId);
     const channel = getPayerChannel(db, receipt.channelId);
@@ -59,7 +63,7 @@ export class PayerReceipts {
       logger.warn({ channel: hex, seq: receipt.seq.toString() }, 'receipt names a voucher this agent did not sign');
       return false;
     }
-    const taken: PaymentReceipt = { seq: receipt.seq, total: receipt.total, message: { v: 2, receipt: message.receipt, signature: message.signature } };
+    const taken: PaymentReceipt = { seq: receipt.seq, total: receipt.total, message: { v: PROTOCOL_VERSION, receipt: toHex(bytes), signature: toHex(signature) } };
     const previous = this.latest.get(hex);
     if (previous === undefined || previous.seq < taken.seq) this.latest.set(hex, taken);
     this.waiters.resolveUpTo(hex, receipt.seq, taken);

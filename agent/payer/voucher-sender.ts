@@ -2,13 +2,16 @@
 // vouchers of one channel committed together only the highest is published: its acceptance
 // answers for all of them. Unanswered vouchers are re-sent, the latest per channel, after every
 // reconnect and whenever one has waited `resendIntervalMs`: the "accepted" reply is the
-// truth, not the PUBACK [docs/DESIGN.md rule 5].
+// truth, not the PUBACK [docs/DESIGN.md rule 5]. Each goes as the binary frame of protocol v3 on
+// out/voucher-bin: the signed bytes and the signature, nothing else.
 import { toHex } from '../../shared/hex.js';
+import { encodeVoucherFrame } from '../../shared/signed-frames.js';
 import type { AgentContext } from '../context.js';
 import { latestPendingPerChannel, type SignedVoucherRow } from '../store/signed-vouchers.js';
 import type { VoucherMessage } from '../types.js';
+import { PROTOCOL_VERSION } from '../../shared/schemas.js';
 
-export const voucherMessageOf = (row: Pick<SignedVoucherRow, 'voucher' | 'signature'>): VoucherMessage => ({ v: 2, voucher: toHex(row.voucher), signature: toHex(row.signature) });
+export const voucherMessageOf = (row: Pick<SignedVoucherRow, 'voucher' | 'signature'>): VoucherMessage => ({ v: PROTOCOL_VERSION, voucher: toHex(row.voucher), signature: toHex(row.signature) });
 
 export class VoucherSender {
   private readonly staged = new Map<string, SignedVoucherRow>();
@@ -42,7 +45,7 @@ export class VoucherSender {
     // MQTT.js's own offline queue as well would only duplicate it, without bound.
     if (!this.ctx.link.connected) return;
     this.lastSentMs.set(toHex(row.channel), this.ctx.clock.nowMs());
-    this.ctx.link.publish('voucher', voucherMessageOf(row)).catch((error: unknown) => {
+    this.ctx.link.publishFrame('voucher-bin', encodeVoucherFrame(row.voucher, row.signature)).catch((error: unknown) => {
       this.ctx.logger.debug({ channel: toHex(row.channel), seq: row.seq.toString(), err: (error as Error).message }, 'voucher publish not acknowledged; it will be re-sent');
     });
   }

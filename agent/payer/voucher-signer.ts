@@ -2,6 +2,11 @@
 // against what is already stored, seq and total are taken from the stored channel, and the
 // voucher row and the channel's signed (seq, total) are written in the same transaction as
 // the signature is made. Nothing leaves the device before that transaction commits.
+//
+// Only the seq needs an fsync before publishing, not the voucher [docs/DESIGN.md rule 5]: a
+// durable write reserves a block of SEQ_RESERVATION_BLOCK_SEQS seqs, and the vouchers inside it
+// are committed without one. A restart skips the block's rest, so a voucher lost with an unsynced
+// commit never has its seq signed again with another total.
 import { addAmount, subAmount, type Amount } from '../../shared/amount.js';
 import { sign } from '../../shared/crypto.js';
 import { MqpayError } from '../../shared/errors.js';
@@ -11,12 +16,19 @@ import { toHex } from '../../shared/hex.js';
 import type { AgentContext } from '../context.js';
 import { checkPolicy } from '../policy.js';
 import { secondsOf } from '../../shared/time.js';
-import { getPayerChannel, recordSigned, setPayerChannelState } from '../store/payer-channels.js';
+import { getPayerChannel, recordSigned, reserveSeqs, setPayerChannelState, type PayerChannel } from '../store/payer-channels.js';
+import { SEQ_RESERVATION_BLOCK_SEQS } from '../limits.js';
 import { insertSignedVoucher, type SignedVoucherRow } from '../store/signed-vouchers.js';
 import { recordSpending, spentSince } from '../store/spending.js';
 
 /** The channel cannot take this payment any more (spent, expired, closed): find another. */
 export class ChannelUnusable extends Error {}
+
+/** The next seq is past the channel's reservation: sign again in a durable write. */
+export class SeqsNotReserved extends Error {}
+
+/** Whether signing on `channel` next must reserve seqs, so its write must be durable. */
+export const needsReservation = (channel: Pick<PayerChannel, 'signedSeq' | 'reservedSeq'>): boolean => channel.signedSeq >= channel.reservedSeq;
 
 export interface VoucherRequest {
   readonly channelId: Uint8Array;
@@ -44,14 +56,17 @@ function expiryOf(ctx: AgentContext, nowMs: number, channelExpiresAtSeconds: big
   return wanted < channelExpiresAtSeconds ? wanted : channelExpiresAtSeconds;
 }
 
-/** Runs inside a WriteBatch write. Throws ChannelUnusable, a POLICY_* error, or returns the stored row. */
-export function signNextVoucher(ctx: AgentContext, request: VoucherRequest): SignedVoucherRow {
+/** Runs inside a WriteBatch write (`durable`: whether it commits with an fsync). Throws
+ *  ChannelUnusable, SeqsNotReserved, a POLICY_* error, or returns the stored row. */
+export function signNextVoucher(ctx: AgentContext, request: VoucherRequest, durable: boolean): SignedVoucherRow {
   const { db, keys, config, clock } = ctx;
   // While a key rotation is undecided, the old key's vouchers may already be refused [docs/DESIGN.md rule 12].
   if (keys.pending !== null) throw new MqpayError('SERVICE_UNAVAILABLE', 'a key rotation is in progress; pay again once it is done');
   const nowMs = clock.nowMs();
   const channel = getPayerChannel(db, request.channelId);
   if (channel === null || channel.state !== 'open') throw new ChannelUnusable('channel is not open');
+  // After a restart, the total lost with an unsynced commit is learnt from the service first.
+  if (!channel.synced) throw new MqpayError('SERVICE_UNAVAILABLE', 'the channel is not yet synced with the service after a restart');
   if (channel.expiresAtSeconds <= secondsOf(nowMs)) throw new ChannelUnusable('channel has expired');
   checkPolicy(config.policy, request.payee, request.amount, (sinceMs, payee) => spentSince(db, sinceMs, payee), nowMs);
   if (subAmount(channel.deposit, channel.signedTotal) < request.amount) throw new ChannelUnusable('not enough unspent deposit');
@@ -59,6 +74,11 @@ export function signNextVoucher(ctx: AgentContext, request: VoucherRequest): Sig
   if (seq > VOUCHER_SEQ_MAX) {
     setPayerChannelState(db, channel.id, 'failed', 'seq exhausted');
     throw new ChannelUnusable('seq exhausted');
+  }
+  if (seq > channel.reservedSeq) {
+    if (!durable) throw new SeqsNotReserved();
+    const end = channel.reservedSeq + BigInt(SEQ_RESERVATION_BLOCK_SEQS);
+    reserveSeqs(db, channel.id, end < VOUCHER_SEQ_MAX ? end : VOUCHER_SEQ_MAX);
   }
   const total = addAmount(channel.signedTotal, request.amount);
   const { memo, memoSalt, memoDigest } = memoOf(ctx, request);

@@ -137,4 +137,32 @@ export const AGENT_MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE signed_vouchers ADD COLUMN memo_salt BLOB CHECK (memo_salt IS NULL OR length(memo_salt) = 16);
   `,
+  // 3: seqs reserved ahead [docs/DESIGN.md rule 5]. One durable commit raises reserved_seq by a
+  // block; the vouchers inside the block are committed without an fsync. A restart skips
+  // signed_seq to reserved_seq (a voucher lost with an unsynced commit may have used any seq up
+  // to it) and marks the channel unsynced until the service's accepted total is adopted.
+  // Channels from before reserve nothing ahead: their reservation is what they signed.
+  `
+  ALTER TABLE payer_channels ADD COLUMN reserved_seq INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE payer_channels ADD COLUMN synced INTEGER NOT NULL DEFAULT 1 CHECK (synced IN (0, 1));
+  UPDATE payer_channels SET reserved_seq = signed_seq;
+
+  CREATE TRIGGER payer_channels_reserved_monotonic BEFORE UPDATE OF reserved_seq ON payer_channels
+  WHEN NEW.reserved_seq < OLD.reserved_seq BEGIN
+    SELECT RAISE(ABORT, 'reserved seq only goes up');
+  END;
+  -- The one exception to "one seq, one total": adopting the service's view after a restart raises
+  -- the total at the skipped-to seq (no voucher is signed at it from here on; the next takes the
+  -- seq after it). Still never downwards.
+  DROP TRIGGER payer_channels_signed_monotonic;
+  CREATE TRIGGER payer_channels_signed_monotonic BEFORE UPDATE OF signed_seq, signed_total ON payer_channels
+  WHEN NEW.signed_seq < OLD.signed_seq OR NEW.signed_total < OLD.signed_total
+    OR (NEW.signed_seq = OLD.signed_seq AND NEW.signed_total <> OLD.signed_total AND NOT (OLD.synced = 0 AND NEW.synced = 1)) BEGIN
+    SELECT RAISE(ABORT, 'signed seq and total only go up');
+  END;
+  CREATE TRIGGER payer_channels_signed_within_reserved BEFORE UPDATE OF signed_seq ON payer_channels
+  WHEN NEW.signed_seq > NEW.reserved_seq BEGIN
+    SELECT RAISE(ABORT, 'a seq is signed only once reserved durably');
+  END;
+  `,
 ];

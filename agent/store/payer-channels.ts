@@ -21,6 +21,10 @@ export interface PayerChannel {
   readonly payeeKey: Uint8Array | null;
   readonly signedSeq: bigint;
   readonly signedTotal: Amount;
+  /** Seqs up to this one are reserved durably: signing inside the block needs no fsync. */
+  readonly reservedSeq: bigint;
+  /** false after a restart skipped unsynced seqs, until the service's accepted total is adopted. */
+  readonly synced: boolean;
   readonly acceptedSeq: bigint;
   readonly acceptedTotal: Amount;
   readonly receiptSeq: bigint;
@@ -36,7 +40,7 @@ export interface PayerChannel {
 interface RawPayerChannel {
   id: Buffer; payee: string; state: PayerChannelState; open_request: string; deposit: bigint; duration_s: bigint;
   expires_at_s: bigint; revision: bigint; certificate: Buffer | null; certificate_signature: Buffer | null; payee_key: Buffer | null;
-  signed_seq: bigint; signed_total: bigint; accepted_seq: bigint; accepted_total: bigint; receipt_seq: bigint;
+  signed_seq: bigint; signed_total: bigint; reserved_seq: bigint; synced: bigint; accepted_seq: bigint; accepted_total: bigint; receipt_seq: bigint;
   receipt_total: bigint; receipt_signature: Buffer | null; settled_total: bigint; topup_request: string | null; topup_amount: bigint | null;
   error: string | null; created_at_ms: bigint;
 }
@@ -46,7 +50,7 @@ function toPayerChannel(row: RawPayerChannel): PayerChannel {
     id: bytesOf(row.id), payee: row.payee, state: row.state, openRequest: row.open_request,
     deposit: row.deposit as Amount, durationSeconds: Number(row.duration_s), expiresAtSeconds: row.expires_at_s,
     revision: Number(row.revision), certificate: bytesOrNull(row.certificate), certificateSignature: bytesOrNull(row.certificate_signature), payeeKey: bytesOrNull(row.payee_key),
-    signedSeq: row.signed_seq, signedTotal: row.signed_total as Amount, acceptedSeq: row.accepted_seq,
+    signedSeq: row.signed_seq, signedTotal: row.signed_total as Amount, reservedSeq: row.reserved_seq, synced: row.synced === 1n, acceptedSeq: row.accepted_seq,
     acceptedTotal: row.accepted_total as Amount, receiptSeq: row.receipt_seq, receiptTotal: row.receipt_total as Amount,
     receiptSignature: bytesOrNull(row.receipt_signature), settledTotal: row.settled_total as Amount, topupRequest: row.topup_request, topupAmount: row.topup_amount as Amount | null,
     error: row.error, createdAtMs: Number(row.created_at_ms),
@@ -54,7 +58,7 @@ function toPayerChannel(row: RawPayerChannel): PayerChannel {
 }
 
 const COLUMNS = `id, payee, state, open_request, deposit, duration_s, expires_at_s, revision, certificate, certificate_signature, payee_key,
-  signed_seq, signed_total, accepted_seq, accepted_total, receipt_seq, receipt_total, receipt_signature, settled_total,
+  signed_seq, signed_total, reserved_seq, synced, accepted_seq, accepted_total, receipt_seq, receipt_total, receipt_signature, settled_total,
   topup_request, topup_amount, error, created_at_ms`;
 
 export function getPayerChannel(db: StateDb, id: Uint8Array): PayerChannel | null {
@@ -113,6 +117,39 @@ export function setPayerChannelState(db: StateDb, id: Uint8Array, state: PayerCh
 
 export function recordSigned(db: StateDb, id: Uint8Array, seq: bigint, total: Amount): void {
   changedOne(statement(db, 'UPDATE payer_channels SET signed_seq = ?, signed_total = ? WHERE id = ?').run(seq, total, id), 'a signed voucher on its channel');
+}
+
+/** Reserves seqs up to `reservedSeq`; its commit must be durable before any of them is published. */
+export function reserveSeqs(db: StateDb, id: Uint8Array, reservedSeq: bigint): void {
+  changedOne(statement(db, 'UPDATE payer_channels SET reserved_seq = ? WHERE id = ? AND reserved_seq < ?').run(reservedSeq, id, reservedSeq), 'a seq reservation');
+}
+
+/**
+ * At start: a channel whose signed seq is behind its reservation may have lost, with a commit
+ * that was not synced, vouchers it published. Its next voucher takes the seq after the block
+ * (never one of those seqs again) and waits until the service's accepted total is adopted.
+ */
+export function skipUnsyncedSeqs(db: StateDb): number {
+  return statement(db, "UPDATE payer_channels SET signed_seq = reserved_seq, synced = 0 WHERE signed_seq < reserved_seq").run().changes;
+}
+
+export function unsyncedPayerChannels(db: StateDb): PayerChannel[] {
+  return (statement(db, `SELECT ${COLUMNS} FROM payer_channels WHERE synced = 0 ORDER BY created_at_ms`).all() as RawPayerChannel[]).map(toPayerChannel);
+}
+
+/**
+ * Adopts the service's view of an unsynced channel: a total above the local one was signed by
+ * this device before a crash and lost locally, so the next voucher must count on from it.
+ * Returns how much the local total grew (spending the policy did not see).
+ */
+export function adoptServiceView(db: StateDb, id: Uint8Array, seq: bigint, total: Amount): Amount {
+  const channel = getPayerChannel(db, id);
+  if (channel === null || channel.synced) return 0n as Amount;
+  if (seq > channel.signedSeq) throw new Error(`assertion failed: the service holds seq ${seq} above the reserved ${channel.signedSeq}`);
+  const grown = total > channel.signedTotal ? total - channel.signedTotal : 0n;
+  changedOne(statement(db, 'UPDATE payer_channels SET signed_total = max(signed_total, ?), synced = 1 WHERE id = ?').run(total, id), 'an adopted service view');
+  recordAccepted(db, id, seq, total);
+  return grown as Amount;
 }
 
 export function recordAccepted(db: StateDb, id: Uint8Array, seq: bigint, total: Amount): boolean {

@@ -1,23 +1,30 @@
-// The operator journal: every operator money action (today fundings; payouts and moves when they
-// exist), one JSON line each, appended and fsynced after its commit, in the backup directory
+// The operator journal: every operator money action (fundings, payouts of wallets and fees, moves
+// between wallets), one JSON line each, appended and fsynced after its commit, in the backup directory
 // beside the backups, so it survives losing the data directory. After a restore, the actions
 // after the backup's snapshot are listed as commands with their idempotency keys; the same keys
 // make running them again safe (an action already in the ledger moves nothing).
 //
-// To journal a new kind of action (payouts, moves): add its member to `JournalAction`, a case to
-// `commandOf`, and call `appendJournal` where the action commits (see routes-wallets.ts and
-// admin-commands.ts for fundings).
+// To journal a new kind of action: add its member to the entry schema, a case to `commandOf` and
+// to `transferIdOf`, and call `appendJournal` where the action commits (see routes-wallets.ts and
+// admin-commands.ts for fundings, routes-outflows.ts and money-out-commands.ts for payouts and moves).
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { amountSchema, deviceIdSchema, requestIdSchema } from '../../shared/schemas.js';
 import { formatAmount, type Amount } from '../../shared/amount.js';
 import { JOURNAL_BYTES_MAX } from '../limits.js';
+import { fundTransferId, moveTransferId, payoutTransferId } from '../store/accounts.js';
 
 export const JOURNAL_FILE = 'operator-journal.jsonl';
 
+const by = z.enum(['api', 'cli']);
+const atMs = z.number().int().nonnegative();
 const journalEntrySchema = z.discriminatedUnion('action', [
-  z.strictObject({ action: z.literal('wallet.fund'), device: deviceIdSchema, amount: amountSchema, key: requestIdSchema, by: z.enum(['api', 'cli']), atMs: z.number().int().nonnegative() }),
+  z.strictObject({ action: z.literal('wallet.fund'), device: deviceIdSchema, amount: amountSchema, key: requestIdSchema, by, atMs }),
+  // Money out [docs/DESIGN.md rule 13]: a payout restored away would otherwise be paid twice.
+  z.strictObject({ action: z.literal('wallet.payout'), device: deviceIdSchema, amount: amountSchema, key: requestIdSchema, by, atMs }),
+  z.strictObject({ action: z.literal('fees.payout'), amount: amountSchema, key: requestIdSchema, by, atMs }),
+  z.strictObject({ action: z.literal('wallet.move'), from: deviceIdSchema, to: deviceIdSchema, amount: amountSchema, key: requestIdSchema, by, atMs }),
 ]);
 export type JournalEntry = z.output<typeof journalEntrySchema>;
 export type JournalAction = JournalEntry['action'];
@@ -63,6 +70,18 @@ function safeJson(line: string): unknown {
 export function commandOf(entry: JournalEntry, dataDir: string): string {
   switch (entry.action) {
     case 'wallet.fund': return `mqpay wallet fund ${entry.device} ${formatAmount(entry.amount as Amount)} --id ${entry.key} --data ${dataDir}`;
+    case 'wallet.payout': return `mqpay wallet withdraw ${entry.device} ${formatAmount(entry.amount as Amount)} --id ${entry.key} --data ${dataDir}`;
+    case 'fees.payout': return `mqpay fees withdraw ${formatAmount(entry.amount as Amount)} --id ${entry.key} --data ${dataDir}`;
+    case 'wallet.move': return `mqpay wallet move ${entry.from} ${entry.to} ${formatAmount(entry.amount as Amount)} --id ${entry.key} --data ${dataDir}`;
+  }
+}
+
+/** The ledger transfer an action made: a restored ledger that holds it needs no replay. */
+export function transferIdOf(entry: JournalEntry): string {
+  switch (entry.action) {
+    case 'wallet.fund': return fundTransferId(entry.key);
+    case 'wallet.payout': case 'fees.payout': return payoutTransferId(entry.key);
+    case 'wallet.move': return moveTransferId(entry.key);
   }
 }
 

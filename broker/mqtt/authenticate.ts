@@ -16,10 +16,9 @@ import type { Clock } from '../service/ports.js';
 import { OPERATOR_USERNAME, setRole, type Role } from './roles.js';
 import type { PeerCertificate } from './tls-material.js';
 
-// CONNACK return codes [MQTT-3.2.2.3].
-const IDENTIFIER_REJECTED = 2;
-const BAD_USERNAME_OR_PASSWORD = 4;
-const NOT_AUTHORIZED = 5;
+import {
+  CONNACK_BAD_USERNAME_OR_PASSWORD as BAD_USERNAME_OR_PASSWORD, CONNACK_IDENTIFIER_REJECTED as IDENTIFIER_REJECTED, CONNACK_NOT_AUTHORIZED as NOT_AUTHORIZED,
+} from '../../shared/connack.js';
 
 export interface AuthDeps {
   /** Reads the device and records its token time through the service's unit of work. */
@@ -64,7 +63,6 @@ async function deviceRole(deps: AuthDeps, client: Client, username: string | und
   }
   const device = await deps.service.device(username);
   if (device === null) throw refusal('DEVICE_UNKNOWN', NOT_AUTHORIZED);
-  if (device.status !== 'active') throw refusal('DEVICE_DISABLED', NOT_AUTHORIZED);
   if (password === undefined) throw refusal('TOKEN_INVALID', BAD_USERNAME_OR_PASSWORD);
   let parts;
   let token;
@@ -82,6 +80,11 @@ async function deviceRole(deps: AuthDeps, client: Client, username: string | und
     const rotated = await deps.service.signedByRetiredKey(username, parts.signature, parts.tokenBytes);
     throw refusal(rotated ? 'KEY_ROTATED' : 'SIGNATURE_INVALID', BAD_USERNAME_OR_PASSWORD);
   }
+  // A disabled device gets CONNACK 2 (identifier rejected: this id may not connect here), a code
+  // only this refusal gives to a well-formed device login, so its agent can say DEVICE_DISABLED
+  // and stop reconnecting. Checked after the signature, so only the key's holder learns it, and
+  // before the token time is recorded: a refused device costs no write [docs/DESIGN.md rule 12].
+  if (device.status !== 'active') throw refusal('DEVICE_DISABLED', IDENTIFIER_REJECTED);
   // Only a verified token moves the device's last token time, so garbage cannot lock it out.
   // Not "bad password": the token was good once. CONNACK 5 tells a client that auto-reconnects
   // with its old password that it must sign a fresh token, rather than that its key is wrong.

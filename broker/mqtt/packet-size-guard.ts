@@ -2,11 +2,12 @@
 // connection is wrapped in both directions:
 // - in: this stream reads each MQTT fixed header [MQTT-2.2.3] and destroys the connection as soon
 //   as a packet announces a remaining length above the limit, before the parser buffers it;
-// - out: a write is taken at once (aedes never waits for the socket to drain, which would hold
+// - out: writes are coalesced into one socket write per event-loop turn; a write is taken at once (aedes never waits for the socket to drain, which would hold
 //   one of its delivery slots and, with enough of them, every other client's messages), and the
 //   connection is dropped once more than `outboundBytesMax` wait unsent: a client that stops
 //   reading costs only itself [docs/DESIGN.md rule 15].
 import { Duplex } from 'node:stream';
+import { COALESCED_BYTES_MAX } from '../limits.js';
 
 type Phase = 'type' | 'length' | 'body';
 
@@ -70,6 +71,8 @@ export class PacketSizeGuard extends Duplex {
   private readonly inbound: FrameScanner;
   /** The broker's own packets are well formed; this only counts them. */
   private readonly outbound = new FrameScanner(Number.MAX_SAFE_INTEGER);
+  /** The socket is corked until the end of this event-loop turn (see `corkForTurn`). */
+  private corkedForTurn = false;
 
   constructor(
     private readonly inner: Duplex,
@@ -112,12 +115,44 @@ export class PacketSizeGuard extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.corkForTurn();
     this.inner.write(this.counted(chunk));
     this.afterWrite(callback);
   }
 
-  /** Takes the write at once, unless the socket holds too much unsent: then the client is dropped. */
+  // aedes corks this stream and writes many packets at once: they join the turn's one write.
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    this.corkForTurn();
+    for (const { chunk } of chunks) this.inner.write(this.counted(chunk));
+    this.afterWrite(callback);
+  }
+
+  /**
+   * Coalesces: the first write of an event-loop turn corks the socket, and `setImmediate` (after
+   * the turn's I/O callbacks, so every packet those produced) uncorks it: one `writev` per client
+   * per turn instead of one per packet (PUBACK, verdict, forward). Corked bytes count in
+   * `writableLength`, so the slow-reader bound below still sees them [docs/DESIGN.md rule 15].
+   */
+  private corkForTurn(): void {
+    if (this.corkedForTurn) return;
+    this.corkedForTurn = true;
+    this.inner.cork();
+    setImmediate(this.uncorkTurn);
+  }
+
+  private readonly uncorkTurn = (): void => {
+    if (!this.corkedForTurn) return;
+    this.corkedForTurn = false;
+    if (!this.inner.destroyed) this.inner.uncork();
+  };
+
+  /**
+   * Takes the write at once, unless the socket holds too much unsent: then the client is dropped.
+   * A turn that has coalesced `COALESCED_BYTES_MAX` is flushed first, so only bytes the kernel
+   * would not take count against the bound, never a healthy client's busy turn.
+   */
   private afterWrite(callback: (error?: Error | null) => void): void {
+    if (this.corkedForTurn && this.inner.writableLength >= COALESCED_BYTES_MAX) this.uncorkTurn();
     const buffered = this.inner.writableLength;
     if (buffered > this.outboundBytesMax) {
       this.onSlowReader(buffered);
@@ -127,25 +162,14 @@ export class PacketSizeGuard extends Duplex {
     callback();
   }
 
-  // aedes corks the stream and writes many packets at once; passing them on as one corked batch
-  // keeps that a single syscall instead of one per packet.
-  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    this.inner.cork();
-    let last: Buffer | null = null;
-    for (const { chunk } of chunks) {
-      if (last !== null) this.inner.write(last);
-      last = this.counted(chunk);
-    }
-    if (last !== null) this.inner.write(last);
-    this.inner.uncork();
-    this.afterWrite(callback);
-  }
-
   override _final(callback: (error?: Error | null) => void): void {
     this.inner.end(callback);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // aedes destroys a connection right after writing its last packets (a reply, then a closed
+    // session): hand the turn's coalesced bytes to the socket first, as an uncorked write was.
+    this.uncorkTurn();
     this.inner.destroy();
     callback(error);
   }

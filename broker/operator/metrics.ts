@@ -7,7 +7,7 @@ import { MQPAY_VERSION } from '../../shared/version.js';
 import { PROTOCOL_VERSION } from '../../shared/schemas.js';
 import type { SettlementService } from '../service/service.js';
 import type { Db } from '../store/sqlite/open-database.js';
-import { deviceCounts, ledgerTotals, openChannelCount } from '../store/sqlite/operator-reads.js';
+import { deviceCounts, ledgerFlows, ledgerTotals, openChannelCount } from '../store/sqlite/operator-reads.js';
 import type { SettlementReason } from '../store/port.js';
 
 export interface OperatorMetrics {
@@ -21,7 +21,7 @@ export function createOperatorMetrics(app: BrokerApp, sseClients: () => number):
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
   registerServiceMetrics(registry, app);
-  registerLedgerMetrics(registry, app.db);
+  registerLedgerMetrics(registry, app.db, app.currency);
   registerBackupMetrics(registry, app);
   const stopSettlements = registerSettlementMetrics(registry, app.service);
   const http = new Counter({ name: 'mqpay_http_requests_total', help: 'Operator HTTP requests answered, by route template, method and status.', labelNames: ['route', 'method', 'status'], registers: [registry] });
@@ -96,6 +96,13 @@ function registerServiceMetrics(registry: Registry, app: BrokerApp): void {
       for (const [code, count] of telemetry.vouchersRejected) this.inc({ code }, count);
     },
   });
+  new Counter({
+    name: 'mqpay_json_deprecated_messages_total', help: 'Vouchers and receipts received in the deprecated JSON form (protocol v4 refuses it), by outbox box.', labelNames: ['box'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [box, count] of telemetry.jsonDeprecated) this.inc({ box }, count);
+    },
+  });
   new Counter({ name: 'mqpay_acl_violations_total', help: 'MQTT publishes or subscriptions refused by the ACL (the connection is closed).', registers: [registry], collect() { readCounter(this, telemetry.aclViolations); } });
   new Counter({
     name: 'mqpay_storage_lock_waits_total', help: 'Writes that waited for a database lock held by another process, by outcome (acquired in time, or refused SERVICE_UNAVAILABLE).', labelNames: ['outcome'], registers: [registry],
@@ -145,7 +152,9 @@ function registerBackupMetrics(registry: Registry, app: BrokerApp): void {
 // currency units), rounded to ~16 significant digits beyond. Acceptable for a gauge; the ledger
 // itself (and `GET /api/ledger`) stays exact.
 
-function registerLedgerMetrics(registry: Registry, db: Db): void {
+function registerLedgerMetrics(registry: Registry, db: Db, currency: string): void {
+  // The currency is fixed for the ledger's life, so one info gauge names it [docs/DESIGN.md rule 13].
+  new Gauge({ name: 'mqpay_ledger_info', help: 'The ledger currency (ISO 4217) as a label; always 1. Every *_micro gauge counts 1e-6 of it.', labelNames: ['currency'], registers: [registry], collect() { this.set({ currency }, 1); } });
   new Gauge({
     name: 'mqpay_ledger_balance_micro', help: 'Sum of account balances by kind, in micro-units (1e-6 of the currency).', labelNames: ['kind'], registers: [registry],
     collect() {
@@ -155,7 +164,8 @@ function registerLedgerMetrics(registry: Registry, db: Db): void {
       this.set({ kind: 'fees' }, Number(totals.fees.balance));
     },
   });
-  new Gauge({ name: 'mqpay_ledger_funded_micro', help: 'Money brought in from outside (minus the external account), in micro-units; equals wallet + escrow + fees.', registers: [registry], collect() { this.set(Number(-ledgerTotals(db).external.balance)); } });
+  new Gauge({ name: 'mqpay_ledger_funded_micro', help: 'Money held from outside (minus the external account: funded minus paid out), in micro-units; equals wallet + escrow + fees.', registers: [registry], collect() { this.set(Number(-ledgerTotals(db).external.balance)); } });
+  new Gauge({ name: 'mqpay_ledger_paid_out_micro', help: 'Money paid out to outside (payout transfers from wallets and fees), in micro-units.', registers: [registry], collect() { this.set(Number(ledgerFlows(db).paidOut)); } });
   new Gauge({
     name: 'mqpay_ledger_accounts', help: 'Ledger accounts by kind.', labelNames: ['kind'], registers: [registry],
     collect() {

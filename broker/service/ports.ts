@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { RandomBytes } from '../../shared/ids.js';
 import type { KeyPair } from '../../shared/keys.js';
 import type { Store } from '../store/port.js';
+import type { LimitDefaults } from './spending/spending-guard.js';
 import type { Telemetry } from './telemetry.js';
 import type { SignatureVerifier } from './vouchers/verify-pool.js';
 
@@ -27,6 +28,8 @@ export interface Effect {
 }
 
 export interface ServiceOptions {
+  /** The ledger's currency (ISO 4217), written into every channel certificate [docs/DESIGN.md rule 13]. */
+  readonly currency: string;
   readonly brokerId: string;
   readonly epochSeconds: number;
   /** A channel whose unsettled amount reaches this is settled early (micro-units; 0 = never). */
@@ -45,6 +48,8 @@ export interface ServiceOptions {
   readonly voucherReplyQos: 0 | 1;
   /** Channels kept in memory for the voucher hot path (LRU; channels awaiting a commit stay). */
   readonly channelCacheEntriesMax: number;
+  /** Server-side spending limits of a device that has none of its own [docs/DESIGN.md rule 12]. */
+  readonly deviceLimitDefaults: LimitDefaults;
 }
 
 export interface ServiceDeps {

@@ -4,7 +4,7 @@
 // open channel where the device is payer or payee gets its certificate re-issued (next revision,
 // the new key in it, the replaced certificate kept as evidence) and sent to both parties; the
 // channel cache learns the new payer key only once all of it has committed.
-import { decodeCertificate } from '../../shared/certificate.js';
+import { decodeStoredCertificate } from '../../shared/certificate.js';
 import { MqpayError } from '../../shared/errors.js';
 import { checkPublicKey } from '../../shared/keys.js';
 import { PROTOCOL_VERSION } from '../../shared/schemas.js';
@@ -17,8 +17,9 @@ export type RekeyedBy = 'device' | 'operator';
 
 /** Re-issues one channel's certificate with the device's new key on its side, and queues it for both parties. */
 async function reissue(ctx: RpcContext, row: ChannelRow, device: string, newKey: Uint8Array): Promise<void> {
-  // From the certificate itself, so every field it carries is kept as it was.
-  const previous = decodeCertificate(row.certificate);
+  // From the certificate itself, so every field it carries is kept as it was (one issued before
+  // the ledger had a currency too: the re-issue names the ledger's [docs/DESIGN.md rule 13]).
+  const previous = decodeStoredCertificate(row.certificate);
   const revision = row.revision + 1;
   const certificate = {
     ...previous,
@@ -42,6 +43,7 @@ export async function rekeyInTransaction(ctx: RpcContext, device: string, curren
   if (channels.length > REKEY_CHANNELS_MAX) throw new MqpayError('CHANNEL_LIMIT', `more than ${REKEY_CHANNELS_MAX} open channels to re-issue; close some first`);
   for (const row of channels) await reissue(ctx, row, device, newKey);
   ctx.work.afterCommit(() => {
+    ctx.deps.verifier.forget(currentKey); // the verify caches hold the old key no longer
     for (const row of channels) if (row.payer === device) ctx.cache.update(row.id, { payerKey: newKey });
     ctx.telemetry.emit({ kind: 'ops.event', event: { v: PROTOCOL_VERSION, type: 'device.rekeyed', device, by, certificates: channels.length, atMs: nowMs } });
   });

@@ -6,7 +6,8 @@ import type { Amount } from '../../shared/amount.js';
 import { MqpayError } from '../../shared/errors.js';
 import type { OutboxKind } from '../../shared/topics.js';
 import { GroupCommit } from '../../sqlite/group-commit.js';
-import type { DeviceRow, FundOutcome, SettlementOutcome, StoreTx } from '../store/port.js';
+import { CHANNELS_PER_DEVICE_MAX } from '../../shared/limits.js';
+import type { ChannelRow, DeviceLimits, DeviceRow, FundOutcome, OutflowOutcome, SettlementOutcome, StoreTx } from '../store/port.js';
 import { ChannelCache } from './channel-cache.js';
 import type { ServiceDeps } from './ports.js';
 import { OfferDesk } from './offers.js';
@@ -15,12 +16,16 @@ import { rekeyInTransaction } from './rekey.js';
 import { signedByRetiredKey } from './retired-keys.js';
 import { RpcHandler } from './rpc/handler.js';
 import { beginClosing, closeInTransaction, type CloseResult } from './settlement/closing.js';
+import type { RpcContext } from './rpc/context.js';
 import { SettlementScheduler } from './settlement/scheduler.js';
+import { effectiveLimits, limitOrderProblem, SpendingGuard, type LimitDefaults } from './spending/spending-guard.js';
 import { StorageHealth, storageStalledError } from './storage-health.js';
 import type { Telemetry } from './telemetry.js';
 import { TickIngest } from './ticks/tick-ingest.js';
+import type { Work } from './unit-of-work.js';
 import { UnitOfWork, WriteQueue } from './unit-of-work.js';
 import { VoucherIngest } from './vouchers/ingest.js';
+import { DeprecatedForms } from './wire-form.js';
 import { ReceiptHandler } from './vouchers/receipts.js';
 
 export interface SettlementService {
@@ -43,9 +48,24 @@ export interface SettlementService {
   closeDue(): Promise<number>;
   /** Funds a wallet from outside; `key` is the caller's idempotency key (IDEMPOTENCY_CONFLICT if reused for another funding). */
   fund(device: string, amount: Amount, key: string): Promise<FundOutcome>;
+  /** Pays out of an account ('wallet:{device}' or 'fees') to external, once per key [docs/DESIGN.md rule 13]. */
+  payout(from: string, amount: Amount, key: string): Promise<OutflowOutcome>;
+  /** Moves from one device's wallet to another's, once per key (an operator's recovery). */
+  move(fromDevice: string, toDevice: string, amount: Amount, key: string): Promise<OutflowOutcome>;
   /** Enrols a device; `certificateSha256` records the TLS client certificate it must present under mutual TLS. */
   enrol(device: string, publicKey: Uint8Array, certificateSha256?: string): Promise<DeviceRow>;
-  setDeviceStatus(device: string, status: 'active' | 'disabled'): Promise<void>;
+  /**
+   * Enables or disables a device. Disabling, in the same unit of work, opens the dispute window
+   * of every open channel where it pays (recorded as the operator's close) [docs/DESIGN.md rule
+   * 12]; `closing` lists them as they now are.
+   */
+  setDeviceStatus(device: string, status: 'active' | 'disabled'): Promise<{ readonly closing: readonly ChannelRow[] }>;
+  /** The broker-wide defaults of server-side limits (--device-max-*). */
+  readonly limitDefaults: LimitDefaults;
+  /** A device's own server-side limits and those in force (own over the broker's defaults). */
+  deviceLimits(device: string): Promise<{ readonly own: DeviceLimits; readonly effective: DeviceLimits }>;
+  /** Replaces a device's own limits (all null: the defaults apply); MESSAGE_INVALID if they contradict each other. */
+  setDeviceLimits(device: string, limits: DeviceLimits): Promise<void>;
   /**
    * An operator's re-key of a device (a lost one): as `device.rotate` without the old key's
    * signature. Returns how many certificates were re-issued [docs/DESIGN.md rule 12].
@@ -68,6 +88,16 @@ export interface SettlementService {
   stop(): Promise<void>;
 }
 
+/** Disables a device and opens the dispute window of each open channel where it pays. */
+async function disableInTransaction(ctx: RpcContext, device: string): Promise<ChannelRow[]> {
+  await ctx.work.tx.setDeviceStatus(device, 'disabled');
+  // Channels per payer are bounded (CHANNELS_PER_DEVICE_MAX, closing ones included), so one read lists them all.
+  const open = await ctx.work.tx.openChannelsOfPayer(device, CHANNELS_PER_DEVICE_MAX);
+  const closing: ChannelRow[] = [];
+  for (const row of open) closing.push((await beginClosing(ctx, row, 'operator')).channel);
+  return closing;
+}
+
 export function createSettlementService(deps: ServiceDeps): SettlementService {
   const { store, telemetry, logger } = deps;
   const queue = new WriteQueue();
@@ -88,10 +118,13 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   const unitOfWork = new UnitOfWork(store, queue, commits, deps.transport, logger, telemetry, health);
   const cache = new ChannelCache(store.reads, deps.options.channelCacheEntriesMax);
   const scheduler = new SettlementScheduler(deps, cache, telemetry, unitOfWork);
-  const ingest = new VoucherIngest({ deps, cache, telemetry, unitOfWork, verifier: deps.verifier, commits, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
+  const spending = new SpendingGuard(store.reads, deps.options.deviceLimitDefaults);
+  const contextOf = (work: Work): RpcContext => ({ deps, cache, telemetry, work });
+  const ingest = new VoucherIngest({ deps, cache, telemetry, unitOfWork, verifier: deps.verifier, commits, spending, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
   const rpc = new RpcHandler({ deps, cache, telemetry, unitOfWork, vouchersReceived: (key) => ingest.received(key) });
   const ticks = new TickIngest({ deps, cache, verifier: deps.verifier, commits, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
   const receipts = new ReceiptHandler(deps, cache, deps.verifier, commits);
+  const deprecatedForms = new DeprecatedForms(telemetry, deps.logger);
   const offers = new OfferDesk(deps, unitOfWork);
 
   return {
@@ -102,9 +135,11 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
     },
     handleOutbox(device, box, payload) {
       switch (box) {
-        case 'voucher': return ingest.handle(device, payload);
+        case 'voucher-bin': return ingest.handle(device, payload, 'binary');
+        case 'receipt-bin': return receipts.handle(device, payload, 'binary');
+        case 'voucher': deprecatedForms.note(device, box); return ingest.handle(device, payload, 'json');
+        case 'receipt': deprecatedForms.note(device, box); return receipts.handle(device, payload, 'json');
         case 'rpc': return rpc.handle(device, payload);
-        case 'receipt': return receipts.handle(device, payload);
         case 'offer': return offers.handle(device, payload);
         case 'tick': return ticks.handle(device, payload);
       }
@@ -115,19 +150,36 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
       const row = await work.tx.channel(channel);
       if (row === null) throw new MqpayError('CHANNEL_UNKNOWN');
       if (row.state === 'closed') throw new MqpayError('CHANNEL_CLOSED');
-      const ctx = { deps, cache, telemetry, work };
+      const ctx = contextOf(work);
       if (options.immediate === true) return closeInTransaction(ctx, row, 'close', 'operator-immediate');
       if (row.state === 'closing') return { channel: row, settlement: null, settled: null, refunded: null };
       return beginClosing(ctx, row, 'operator');
     }),
     closeDue: () => scheduler.closeDue(),
     fund: (device, amount, key) => unitOfWork.commit((work) => work.tx.fund({ device, amount, key, nowMs: deps.clock.nowMs() })),
+    payout: (from, amount, key) => unitOfWork.commit((work) => work.tx.payout({ from, amount, key, nowMs: deps.clock.nowMs() })),
+    move: (fromDevice, toDevice, amount, key) => unitOfWork.commit((work) => work.tx.move({ fromDevice, toDevice, amount, key, nowMs: deps.clock.nowMs() })),
     enrol: (device, publicKey, certificateSha256) => unitOfWork.commit(async (work) => {
       const row = await work.tx.addDevice(device, publicKey, deps.clock.nowMs());
       if (certificateSha256 !== undefined) await work.tx.recordDeviceCertificate(device, certificateSha256);
       return row;
     }),
-    setDeviceStatus: (device, status) => unitOfWork.commit((work) => work.tx.setDeviceStatus(device, status)),
+    setDeviceStatus: (device, status) => unitOfWork.commit(async (work) => {
+      if (status === 'disabled') return { closing: await disableInTransaction(contextOf(work), device) };
+      await work.tx.setDeviceStatus(device, status);
+      return { closing: [] };
+    }),
+    limitDefaults: deps.options.deviceLimitDefaults,
+    deviceLimits: async (device) => {
+      if ((await store.reads.device(device)) === null) throw new MqpayError('DEVICE_UNKNOWN', device);
+      const own = await store.reads.deviceLimits(device);
+      return { own, effective: effectiveLimits(own, deps.options.deviceLimitDefaults) };
+    },
+    setDeviceLimits: (device, limits) => {
+      const problem = limitOrderProblem(limits);
+      if (problem !== null) return Promise.reject(new MqpayError('MESSAGE_INVALID', problem));
+      return unitOfWork.commit((work) => work.tx.setDeviceLimits(device, limits, deps.clock.nowMs()));
+    },
     rekey: (device, publicKey) => unitOfWork.commit(async (work) => {
       const row = await work.tx.device(device);
       if (row === null) throw new MqpayError('DEVICE_UNKNOWN', device);

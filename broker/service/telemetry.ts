@@ -34,7 +34,9 @@ export type TelemetryEvent =
   /** What goes on mqpay/v1/ops/events: connects, disconnects, operator actions. */
   | { readonly kind: 'ops.event'; readonly event: OpsEvent }
   /** Double-sign evidence recorded (bounded per channel) [docs/DESIGN.md rule 11]. */
-  | { readonly kind: 'double-sign'; readonly device: string };
+  | { readonly kind: 'double-sign'; readonly device: string }
+  /** A voucher or receipt in the deprecated JSON form (protocol v3 keeps it, v4 refuses it). */
+  | { readonly kind: 'wire.json-deprecated'; readonly box: 'voucher' | 'receipt' };
 
 export type TelemetryListener = (event: TelemetryEvent) => void;
 
@@ -52,6 +54,7 @@ export class Telemetry {
   private syncStalledNow = false;
   private oversizedCount = 0;
   private storageFaultCount = 0;
+  private readonly jsonDeprecatedByBox = new Map<'voucher' | 'receipt', number>();
   private readonly listeners = new Set<TelemetryListener>();
 
   emit(event: TelemetryEvent): void {
@@ -71,6 +74,7 @@ export class Telemetry {
         break;
       case 'packet.oversized': this.oversizedCount += 1; break;
       case 'storage.fault': this.storageFaultCount += 1; break;
+      case 'wire.json-deprecated': this.jsonDeprecatedByBox.set(event.box, (this.jsonDeprecatedByBox.get(event.box) ?? 0) + 1); break;
     }
     // A listener that throws must not undo what happened, nor starve the others.
     for (const listener of this.listeners) {
@@ -95,6 +99,11 @@ export class Telemetry {
 
   get vouchersRejected(): ReadonlyMap<ErrorCode, number> {
     return this.rejectedByCode;
+  }
+
+  /** Vouchers and receipts received in the deprecated JSON form, by outbox box. */
+  get jsonDeprecated(): ReadonlyMap<'voucher' | 'receipt', number> {
+    return this.jsonDeprecatedByBox;
   }
 
   get aclViolations(): number {

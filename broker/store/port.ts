@@ -64,6 +64,23 @@ export interface DeviceRow {
   readonly createdAtMs: number;
 }
 
+/**
+ * A device's server-side spending limits [docs/DESIGN.md rule 12]: null where none is set (for a
+ * device's own limits: the broker's default applies). `allowPayees` null: any payee.
+ */
+export interface DeviceLimits {
+  readonly maxPerPayment: Amount | null;
+  readonly maxPerHour: Amount | null;
+  readonly maxPerDay: Amount | null;
+  readonly allowPayees: readonly string[] | null;
+}
+
+/** What a payer's vouchers raised its totals by in one minute (`minute` = epoch ms / 60,000). */
+export interface SpendBucket {
+  readonly minute: number;
+  readonly amount: Amount;
+}
+
 export type SettlementReason = 'epoch' | 'threshold' | 'close' | 'expiry' | 'manual';
 
 export interface SettlementResult {
@@ -193,6 +210,32 @@ export interface FundInput {
 /** 'already': the key was used before for exactly this funding. Another use is IDEMPOTENCY_CONFLICT. */
 export type FundOutcome = { readonly kind: 'funded' | 'already'; readonly balance: Amount };
 
+/** Money out of a wallet or the fees account to external [docs/DESIGN.md rule 13]. */
+export interface PayoutInput {
+  /** The account paid out: 'wallet:{device}' or 'fees'. */
+  readonly from: string;
+  readonly amount: Amount;
+  /** The caller's idempotency key; the transfer id is payoutTransferId(key). */
+  readonly key: string;
+  readonly nowMs: number;
+}
+
+/** An operator's move from one device's wallet to another's (recovery of a lost device's balance). */
+export interface MoveInput {
+  readonly fromDevice: string;
+  readonly toDevice: string;
+  readonly amount: Amount;
+  /** The caller's idempotency key; the transfer id is moveTransferId(key). */
+  readonly key: string;
+  readonly nowMs: number;
+}
+
+/**
+ * 'already': the key was used before for exactly this transfer (nothing moved again); another
+ * use is IDEMPOTENCY_CONFLICT. `balance` is the source account's balance afterwards.
+ */
+export type OutflowOutcome = { readonly kind: 'moved' | 'already'; readonly transferId: string; readonly balance: Amount };
+
 export interface SettleInput {
   readonly id: string;
   readonly reason: SettlementReason;
@@ -229,6 +272,12 @@ export interface StoreReads {
   /** The device's retired keys, most recently retired first. */
   retiredKeysOf(device: string, limit: number): Promise<Uint8Array[]>;
   countOpenChannelsOfPayer(payer: string): Promise<number>;
+  /** Open channels (not yet closing) where `payer` pays, at most `limit`. */
+  openChannelsOfPayer(payer: string, limit: number): Promise<ChannelRow[]>;
+  /** The device's own spending limits (NO_LIMITS-like, all null, when none were set). */
+  deviceLimits(device: string): Promise<DeviceLimits>;
+  /** The device's spend buckets from `fromMinute` on, oldest first. */
+  spendBuckets(device: string, fromMinute: number): Promise<SpendBucket[]>;
   voucherAt(channelId: Uint8Array, seq: bigint): Promise<{ total: Amount; signature: Uint8Array } | null>;
   /** The channel's current hash chain (v3), or null when it has none or a later voucher superseded it. */
   chainOf(channelId: Uint8Array): Promise<StoredChain | null>;
@@ -265,6 +314,12 @@ export interface StoreTx extends StoreReads {
   /** Deletes settled vouchers accepted before `acceptedBeforeMs` that no evidence rule needs; returns how many. */
   pruneSettledVouchers(acceptedBeforeMs: number): Promise<number>;
   setDeviceStatus(id: string, status: 'active' | 'disabled'): Promise<void>;
+  /** Replaces the device's own limits (all null: none, the defaults apply). */
+  setDeviceLimits(id: string, limits: DeviceLimits, nowMs: number): Promise<void>;
+  /** Adds a voucher's increase to the payer's spend bucket of `minute`. */
+  addSpend(device: string, minute: number, amount: Amount): Promise<void>;
+  /** Deletes spend buckets before `beforeMinute`; returns how many. */
+  pruneSpend(beforeMinute: number): Promise<number>;
   /** Replaces the device's key if it is still `currentKey`; KEY_REUSED for a key any device ever had. */
   replaceDeviceKey(id: string, currentKey: Uint8Array, newKey: Uint8Array, nowMs: number): Promise<void>;
   /** Re-issues an open channel's certificate at `revision` (its next), keeping the one it replaces. */
@@ -293,6 +348,10 @@ export interface StoreTx extends StoreReads {
   ensureAccount(name: string, kind: AccountKind): Promise<bigint>;
   insertTransfer(transfer: TransferInput): Promise<void>;
   fund(input: FundInput): Promise<FundOutcome>;
+  /** Pays out to external, once per key; above the available balance is INSUFFICIENT_FUNDS. */
+  payout(input: PayoutInput): Promise<OutflowOutcome>;
+  /** Moves between two wallets, once per key; above the available balance is INSUFFICIENT_FUNDS. */
+  move(input: MoveInput): Promise<OutflowOutcome>;
   /** Set-based settlement; 'already' when the id was used, 'nothing' when no channel changed. */
   settle(input: SettleInput): Promise<SettlementOutcome>;
   /** The next epoch number, from a counter kept in the store (never the wall clock). */

@@ -11,6 +11,10 @@ that a device in any language can pay and be paid through an mqpay broker:
 
 Each run prints one JSON object (what happened) on stdout and exits 0, or prints an error on
 stderr and exits 1. Amounts are handled as integers of micro-units, never floats.
+
+Vouchers and receipts travel as the binary frames of protocol v3 (PROTOCOL.md "Binary frames"):
+the signed bytes and the signature on out/voucher-bin and out/receipt-bin; verdicts and forwards
+come back as small fixed frames on in/voucher-bin and in/receipt-bin. No JSON on that path.
 """
 import argparse
 import json
@@ -24,7 +28,7 @@ import paho.mqtt.client as mqtt
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 TOPIC_ROOT = "mqpay/v1"
 MICRO = 10**6
 WAIT_SECONDS = 15
@@ -32,6 +36,10 @@ WAIT_SECONDS = 15
 # Signed layouts (PROTOCOL.md "Signed objects"): an 8-byte domain tag, a version byte, fields.
 TOKEN_TAG, VOUCHER_TAG, RECEIPT_TAG, CERTIFICATE_TAG = b"MQPAY-CT", b"MQPAY-VC", b"MQPAY-RC", b"MQPAY-CC"
 LAYOUT_VERSION = 1
+CERTIFICATE_LAYOUT_VERSION = 2  # since protocol v3: the certificate carries the ledger currency
+# Inbox frames (PROTOCOL.md "Binary frames"): tag (8) | frame version 1 | kind | fields.
+VOUCHER_INBOX_TAG, INBOX_FRAME_VERSION = b"MQPAY-IV", 1
+ACCEPTED, REJECTED, FORWARD = 1, 2, 3
 
 
 def text_field(value: str) -> bytes:
@@ -63,6 +71,23 @@ def decode_voucher(raw: bytes) -> dict:
     return {"channel": raw[9:41], "seq": seq, "total": total, "expires": expires}
 
 
+def decode_voucher_inbox(frame: bytes) -> dict:
+    """A frame of in/voucher-bin: accepted (58 bytes), rejected (52) or a forwarded voucher (189)."""
+    sizes = {ACCEPTED: 58, REJECTED: 52, FORWARD: 189}
+    if len(frame) < 10 or frame[:8] != VOUCHER_INBOX_TAG or frame[8] != INBOX_FRAME_VERSION or sizes.get(frame[9]) != len(frame):
+        raise ValueError("not a version 1 voucher inbox frame")
+    kind = frame[9]
+    if kind == ACCEPTED:
+        seq, total = struct.unpack(">QQ", frame[42:58])
+        return {"kind": "accepted", "channel": frame[10:42], "seq": seq, "total": total}
+    if kind == REJECTED:
+        (error_index,) = struct.unpack(">H", frame[10:12])
+        (seq,) = struct.unpack(">Q", frame[44:52])
+        return {"kind": "rejected", "error_index": error_index, "channel": frame[12:44], "seq": seq}
+    payer = frame[11:11 + frame[10]].decode("ascii")
+    return {"kind": "forward", "payer": payer, "voucher": frame[43:125], "signature": frame[125:189]}
+
+
 def encode_receipt(channel: bytes, seq: int, total: int) -> bytes:
     receipt = RECEIPT_TAG + bytes([LAYOUT_VERSION]) + channel + struct.pack(">QQ", seq, total)
     assert len(receipt) == 57
@@ -70,13 +95,18 @@ def encode_receipt(channel: bytes, seq: int, total: int) -> bytes:
 
 
 def decode_certificate(raw: bytes) -> dict:
-    """191 bytes: tag, version, channel, payer (1+32), payer key, payee (1+32), payee key, deposit, expiry, revision."""
-    if len(raw) != 191 or raw[:8] != CERTIFICATE_TAG or raw[8] != LAYOUT_VERSION:
-        raise ValueError("not a version 1 channel certificate")
+    """194 bytes (layout version 2): tag, version, channel, payer (1+32), payer key, payee (1+32),
+    payee key, deposit, currency (3 ASCII A-Z), expiry, revision."""
+    if len(raw) != 194 or raw[:8] != CERTIFICATE_TAG or raw[8] != CERTIFICATE_LAYOUT_VERSION:
+        raise ValueError("not a version 2 channel certificate")
     payer = raw[42:42 + raw[41]].decode("ascii")
     payee = raw[107:107 + raw[106]].decode("ascii")
-    deposit, expires = struct.unpack(">QQ", raw[171:187])
-    return {"channel": raw[9:41], "payer": payer, "payer_key": raw[74:106], "payee": payee, "deposit": deposit, "expires": expires}
+    (deposit,) = struct.unpack(">Q", raw[171:179])
+    currency = raw[179:182]
+    if not all(0x41 <= byte <= 0x5A for byte in currency):
+        raise ValueError("certificate currency is not three ASCII upper-case letters")
+    (expires,) = struct.unpack(">Q", raw[182:190])
+    return {"channel": raw[9:41], "payer": payer, "payer_key": raw[74:106], "payee": payee, "deposit": deposit, "currency": currency.decode("ascii"), "expires": expires}
 
 
 def parse_amount(text: str) -> int:
@@ -118,10 +148,17 @@ class Device:
 
     def _on_message(self, _client, _userdata, message) -> None:
         box = message.topic.rsplit("/", 1)[-1]
-        self.inbox.put((box, json.loads(message.payload)))
+        try:
+            body = decode_voucher_inbox(message.payload) if box == "voucher-bin" else json.loads(message.payload)
+        except ValueError as error:
+            print(f"mqpay_device: ignored a malformed message on in/{box}: {error}", file=sys.stderr, flush=True)
+            return
+        self.inbox.put((box, body))
 
-    def publish(self, kind: str, body: dict) -> None:
-        info = self.client.publish(f"{TOPIC_ROOT}/d/{self.device}/out/{kind}", json.dumps(body), qos=1)
+    def publish(self, kind: str, body) -> None:
+        """JSON for a dict (rpc), the bytes as they are for a binary frame (voucher-bin, receipt-bin)."""
+        payload = bytes(body) if isinstance(body, (bytes, bytearray)) else json.dumps(body)
+        info = self.client.publish(f"{TOPIC_ROOT}/d/{self.device}/out/{kind}", payload, qos=1)
         info.wait_for_publish(timeout=WAIT_SECONDS)
 
     def next(self, box: str, accept) -> dict:
@@ -132,7 +169,8 @@ class Device:
             if left <= 0:
                 raise TimeoutError(f"nothing on in/{box} in {WAIT_SECONDS} s")
             got_box, body = self.inbox.get(timeout=left)
-            if got_box == box and body.get("v") == PROTOCOL_VERSION and accept(body):
+            binary = box.endswith("-bin")
+            if got_box == box and (binary or body.get("v") == PROTOCOL_VERSION) and accept(body):
                 return body
 
     def request(self, method: str, params: dict) -> dict:
@@ -155,12 +193,12 @@ def pay(device: Device, payee: str, deposit: str, amounts: list) -> dict:
     for seq, amount in enumerate(amounts, start=1):
         total += parse_amount(amount)
         voucher = encode_voucher(channel, seq, total, int(time.time()) + 3600)
-        device.publish("voucher", {"v": PROTOCOL_VERSION, "voucher": voucher.hex(), "signature": device.key.sign(voucher).hex()})
-    # "voucher.accepted at seq n answers every voucher of the channel up to n"; a refusal is final.
-    verdict = device.next("voucher", lambda body: body.get("channel") == channel.hex() and body.get("seq") == str(len(amounts)))
-    if verdict["type"] != "voucher.accepted":
-        raise RuntimeError(f"voucher refused: {verdict['error']['code']}")
-    return {"channel": channel.hex(), "deposit": opened["channel"]["deposit"], "seq": verdict["seq"], "total": verdict["total"]}
+        device.publish("voucher-bin", voucher + device.key.sign(voucher))  # 146 bytes: voucher | signature
+    # "accepted at seq n answers every voucher of the channel up to n"; a refusal is final.
+    verdict = device.next("voucher-bin", lambda body: body["kind"] != "forward" and body["channel"] == channel and body["seq"] == len(amounts))
+    if verdict["kind"] != "accepted":
+        raise RuntimeError(f"voucher refused: error index {verdict['error_index']}")
+    return {"channel": channel.hex(), "deposit": opened["channel"]["deposit"], "seq": str(verdict["seq"]), "total": format_amount(verdict["total"])}
 
 
 def receive(device: Device, count: int) -> dict:
@@ -169,8 +207,8 @@ def receive(device: Device, count: int) -> dict:
     payer_key = Ed25519PublicKey.from_public_bytes(certificate["payer_key"])
     latest = {"seq": 0, "total": 0}
     for _ in range(count):
-        forwarded = device.next("voucher", lambda body: body.get("type") == "voucher")
-        raw, signature = bytes.fromhex(forwarded["voucher"]), bytes.fromhex(forwarded["signature"])
+        forwarded = device.next("voucher-bin", lambda body: body["kind"] == "forward")
+        raw, signature = forwarded["voucher"], forwarded["signature"]
         voucher = decode_voucher(raw)
         try:
             payer_key.verify(signature, raw)  # offline, against the certificate's payer key
@@ -180,7 +218,7 @@ def receive(device: Device, count: int) -> dict:
             raise RuntimeError("forwarded voucher does not fit its channel")
         latest = {"seq": voucher["seq"], "total": voucher["total"]}
         receipt = encode_receipt(voucher["channel"], voucher["seq"], voucher["total"])
-        device.publish("receipt", {"v": PROTOCOL_VERSION, "receipt": receipt.hex(), "signature": device.key.sign(receipt).hex()})
+        device.publish("receipt-bin", receipt + device.key.sign(receipt))  # 121 bytes: receipt | signature
     return {"channel": certificate["channel"].hex(), "payer": certificate["payer"], "seq": str(latest["seq"]), "total": format_amount(latest["total"])}
 
 

@@ -8,15 +8,16 @@ import { addAmount, formatAmount, parseAmount, ZERO, type Amount } from '../../s
 import { sign } from '../../shared/crypto.js';
 import { MqpayError } from '../../shared/errors.js';
 import { toHex } from '../../shared/hex.js';
+import { decodeVoucherInboxFrame } from '../../shared/inbox-frames.js';
 import { newChannelId, type RandomBytes } from '../../shared/ids.js';
 import type { KeyPair } from '../../shared/keys.js';
-import { parsePayload, voucherInboxSchema } from '../../shared/schemas.js';
+import { parsePayload, PROTOCOL_VERSION, voucherInboxSchema } from '../../shared/schemas.js';
 import { encodeVoucher, type Voucher } from '../../shared/voucher.js';
 import type { RoguePlan } from '../plan/fleet.js';
 import type { SimClock } from '../world/sim-clock.js';
 
 export interface VoucherMessage {
-  readonly v: 2;
+  readonly v: typeof PROTOCOL_VERSION;
   readonly voucher: string;
   readonly signature: string;
 }
@@ -49,6 +50,7 @@ export class RogueDevice {
   private constructor(readonly plan: RoguePlan, readonly keys: KeyPair, readonly link: DeviceLink, private readonly clock: SimClock) {
     link.setMaxListeners(0);
     link.on('inbox', (box: string, payload: Uint8Array) => {
+      if (box === 'voucher-bin') return this.onVoucherFrame(payload);
       if (box !== 'voucher') return;
       try {
         this.onVoucherInbox(parsePayload(voucherInboxSchema, payload));
@@ -66,9 +68,19 @@ export class RogueDevice {
     return new RogueDevice(input.plan, input.keys, link, input.clock);
   }
 
+  /** Since protocol v3 a forward comes as a frame (its own vouchers it still sends as JSON, answered in JSON). */
+  private onVoucherFrame(payload: Uint8Array): void {
+    try {
+      const frame = decodeVoucherInboxFrame(payload);
+      if (frame.type === 'voucher') this.forwarded = { v: PROTOCOL_VERSION, voucher: toHex(frame.bytes), signature: toHex(frame.signature) };
+    } catch {
+      // not a frame this build knows: nothing to keep
+    }
+  }
+
   private onVoucherInbox(message: VoucherInbox): void {
     if (message.type === 'voucher') {
-      this.forwarded = { v: 2, voucher: message.voucher, signature: message.signature };
+      this.forwarded = { v: PROTOCOL_VERSION, voucher: message.voucher, signature: message.signature };
       return;
     }
     const key = `${message.channel ?? '-'}:${message.seq ?? '-'}`;
@@ -94,7 +106,7 @@ export class RogueDevice {
   signVoucher(fields: Omit<Voucher, 'expiresAtSeconds' | 'memoDigest'>, secretKey: Uint8Array = this.keys.secretKey): VoucherMessage {
     const expiresAtSeconds = secondsOf(this.clock.nowMs()) + VOUCHER_LIFETIME_S;
     const bytes = encodeVoucher({ ...fields, expiresAtSeconds, memoDigest: null });
-    return { v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, secretKey)) };
+    return { v: PROTOCOL_VERSION, voucher: toHex(bytes), signature: toHex(sign(bytes, secretKey)) };
   }
 
   /** Opens its channel to the victim (once). */

@@ -10,6 +10,7 @@ import { inboxTopic } from '../../shared/topics.js';
 import { amountOf } from '../../shared/amount.js';
 import { within } from '../world/sim-clock.js';
 import { ATTACK_ANSWER_MS, skipped, type Attack, type AttackContext, type AttackResult } from './attack.js';
+import { PROTOCOL_VERSION } from '../../shared/schemas.js';
 
 /** CONNACK "bad user name or password" [MQTT-3.2.2.3]. */
 const BAD_USERNAME_OR_PASSWORD = 4;
@@ -65,7 +66,7 @@ export const aclPublish: Attack = async (ctx) => {
   const { rogue } = ctx;
   if (rogue.channel === null) return skipped('no channel');
   const fake = rogue.signVoucher({ channelId: rogue.channel.id, seq: rogue.latestSeq + 1n, total: amountOf(rogue.channel.deposit) });
-  const payload = JSON.stringify({ v: 2, type: 'voucher', payer: rogue.plan.id, voucher: fake.voucher, signature: fake.signature });
+  const payload = JSON.stringify({ v: PROTOCOL_VERSION, type: 'voucher', payer: rogue.plan.id, voucher: fake.voucher, signature: fake.signature });
   // QoS 0: a QoS 1 publish would sit in the client's store and be re-sent after every reconnect.
   return expectDisconnect(ctx, () => rogue.link.client.publish(inboxTopic(rogue.plan.victim, 'voucher'), payload, { qos: 0 }));
 };

@@ -21,6 +21,7 @@ import { passesEncodingRule } from '../../shared/signature-rule.js';
 import { inboxTopic, offerTopic, opsTopic, outboxTopic, parseTopic } from '../../shared/topics.js';
 import { decodeVoucher, encodeVoucher } from '../../shared/voucher.js';
 import { KINDS } from '../helpers/protocol-vectors.js';
+import { FRAME_CODECS } from '../helpers/frame-codecs.js';
 
 export interface FuzzProperty {
   readonly name: string;
@@ -55,8 +56,11 @@ const CODECS: readonly BinaryCodec[] = [
   { kind: 'certificate', decode: decodeCertificate, encode: encodeCertificate },
   { kind: 'connectToken', decode: decodeConnectToken, encode: encodeConnectToken },
   { kind: 'keyRotation', decode: decodeKeyRotation, encode: encodeKeyRotation },
+  // The binary frames of protocol v3 (out/voucher-bin, out/receipt-bin, in/voucher-bin, in/receipt-bin).
+  ...FRAME_CODECS,
 ];
-const validBytesOf = (kind: string): Uint8Array[] => encodings.valid.filter((entry) => entry.kind === kind).map((entry) => fromHex(entry.bytes));
+const frames = JSON.parse(readFileSync(new URL('../vectors/protocol/frames.json', import.meta.url), 'utf8')) as { valid: { kind: string; bytes: string }[] };
+const validBytesOf = (kind: string): Uint8Array[] => [...encodings.valid, ...frames.valid].filter((entry) => entry.kind === kind).map((entry) => fromHex(entry.bytes));
 
 type Mutation =
   | { op: 'flip'; at: number; bit: number }

@@ -185,8 +185,8 @@ export function flipBit(hex: string, byteOffset: number): string {
 }
 
 /** Signs arbitrary (possibly malformed) bytes, so the signature is not what rejects them. */
-export function signedBytes(keys: KeyPair, bytes: Uint8Array): { v: 2; voucher: string; signature: string } {
-  return { v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
+export function signedBytes(keys: KeyPair, bytes: Uint8Array): { v: 3; voucher: string; signature: string } {
+  return { v: 3, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
 }
 
 export function connectPassword(input: { device: string; broker: string; keys: KeyPair; timeMs?: number; nonce?: Uint8Array }): Buffer {
@@ -289,7 +289,7 @@ export async function rawRequest(client: MqttClient, device: string, payload: Ui
 
 /** A request through a DeviceLink's MQTT client, so the whole reply (not just the result) is seen. */
 export function linkRequest(link: DeviceLink, device: string, method: string, params: unknown, id: string): Promise<Record<string, unknown>> {
-  return rawRequest(link.client, device, { v: 2, id, method, params }, id);
+  return rawRequest(link.client, device, { v: 3, id, method, params }, id);
 }
 
 let requestCounter = 0;

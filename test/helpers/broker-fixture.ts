@@ -17,6 +17,8 @@ import { sign } from '../../shared/crypto.js';
 import { fromHex, toHex } from '../../shared/hex.js';
 import { generateKeyPair, type KeyPair } from '../../shared/keys.js';
 import { decodeVoucher, encodeVoucher, type Voucher } from '../../shared/voucher.js';
+import { signedFrameOf } from '../../shared/signed-frames.js';
+import { inboxAsJson } from './inbox-frame-json.js';
 
 export const random = (length: number): Uint8Array => new Uint8Array(randomBytes(length));
 export const OPERATOR_TOKEN = 'operator-token-for-tests-0123456789';
@@ -94,13 +96,17 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, da
   };
 }
 
-export function signedVoucher(keys: KeyPair, voucher: Partial<Voucher> & { channelId: Uint8Array; seq: bigint; total: Amount }): { v: 2; voucher: string; signature: string } {
+export function signedVoucher(keys: KeyPair, voucher: Partial<Voucher> & { channelId: Uint8Array; seq: bigint; total: Amount }): { v: 3; voucher: string; signature: string } {
   const full: Voucher = { expiresAtSeconds: BigInt(Math.floor(Date.now() / 1000) + 3600), memoDigest: null, ...voucher };
   const bytes = encodeVoucher(full);
-  return { v: 2, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
+  return { v: 3, voucher: toHex(bytes), signature: toHex(sign(bytes, keys.secretKey)) };
 }
 
-/** Waits for the next inbox message of a kind that matches a predicate. */
+/**
+ * Waits for the next inbox message of a kind that matches a predicate. A binary frame of the
+ * kind's `-bin` box (protocol v3) counts too, in the JSON shape of its v2 form
+ * (helpers/inbox-frame-json.ts): "voucher" waits for a verdict or forward in either form.
+ */
 export function nextInbox(link: DeviceLink, kind: string, match: (message: Record<string, unknown>) => boolean = () => true, timeoutMs = 5_000): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -108,9 +114,8 @@ export function nextInbox(link: DeviceLink, kind: string, match: (message: Recor
       reject(new Error(`no ${kind} message within ${timeoutMs} ms`));
     }, timeoutMs);
     const onInbox = (box: string, payload: Uint8Array) => {
-      if (box !== kind) return;
-      const message = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
-      if (!match(message)) return;
+      const message = inboxAsJson(kind, box, payload);
+      if (message === null || !match(message)) return;
       clearTimeout(timer);
       link.off('inbox', onInbox);
       resolve(message);
@@ -121,9 +126,11 @@ export function nextInbox(link: DeviceLink, kind: string, match: (message: Recor
 
 /**
  * Publishes a voucher and waits for the service's verdict on that voucher (matched by channel
- * and seq when it decodes; otherwise the next rejection).
+ * and seq when it decodes; otherwise the next rejection). By default as the binary frame of
+ * out/voucher-bin (protocol v3, the verdict comes back as a frame, shown here as JSON without
+ * error detail); `form: 'json'` sends the deprecated JSON of out/voucher.
  */
-export async function payVoucher(link: DeviceLink, message: { voucher: string }): Promise<Record<string, unknown>> {
+export async function payVoucher(link: DeviceLink, message: { voucher: string; signature?: string }, form: 'binary' | 'json' = 'binary'): Promise<Record<string, unknown>> {
   let key: { channel: string; seq: string } | null = null;
   try {
     const voucher = decodeVoucher(fromHex(message.voucher));
@@ -134,7 +141,10 @@ export async function payVoucher(link: DeviceLink, message: { voucher: string })
   const reply = nextInbox(link, 'voucher', (m) =>
     (m.type === 'voucher.accepted' || m.type === 'voucher.rejected') && (key === null ? m.seq === undefined : m.channel === key.channel && m.seq === key.seq),
   );
-  await link.publish('voucher', message);
+  // Only a well-formed voucher and signature have a binary frame; anything else goes as JSON.
+  const binary = form === 'binary' && /^[0-9a-f]{164}$/.test(message.voucher) && /^[0-9a-f]{128}$/.test(message.signature ?? '');
+  if (binary) await link.publishFrame('voucher-bin', signedFrameOf(fromHex(message.voucher), fromHex(message.signature ?? '')));
+  else await link.publish('voucher', message);
   return reply;
 }
 

@@ -8,7 +8,9 @@
 //    (simulator/verdict/accepted-check.ts), read from each payer's own SQLite state;
 //  - conservation: funded = wallets + escrow + fees, to the micro-unit
 //    (simulator/verdict/conservation.ts; there are no payouts yet, docs/DESIGN.md rule 13);
-//  - settlement ids unique, no channel settled twice within one settlement, settled <= latest.
+//  - settlement ids unique, no channel settled twice within one settlement, settled <= latest;
+//  - no double-signed voucher recorded as evidence (a payer killed inside its reserved block of
+//    seqs skips the block on restart, docs/DESIGN.md rule 5).
 // Used by test/crash-loop.test.ts (a few kills, in `npm test`) and test/crash/crash-loop.crash.ts
 // (`npm run test:crash`, 50 kills and more).
 import { rmSync } from 'node:fs';
@@ -103,6 +105,9 @@ function checkData(dataDir: string, payers: readonly Payer[], funded: ReadonlyMa
     if (!accepted.ok) problems.push(`accepted_settled_or_pending: ${accepted.detail}`);
     const conservation = checkConservation(db, funded);
     if (!conservation.ok) problems.push(`conservation: ${conservation.detail}`);
+    // A payer killed inside a reserved block of seqs skips the block on restart: never two totals for one seq.
+    const doubleSigned = (db.prepare('SELECT count(*) AS n FROM double_signs').get() as { n: bigint }).n;
+    if (doubleSigned > 0n) problems.push(`double-signed vouchers recorded as evidence: ${doubleSigned}`);
     const duplicateIds = db.prepare('SELECT id FROM settlements GROUP BY id HAVING count(*) > 1').all();
     if (duplicateIds.length > 0) problems.push(`settlement ids used twice: ${JSON.stringify(duplicateIds)}`);
     const twice = db.prepare("SELECT settlement, channel FROM transfers WHERE kind = 'settle' GROUP BY settlement, channel HAVING count(*) > 1").all();

@@ -8,7 +8,7 @@ import { parseAmount, type Amount } from '../../shared/amount.js';
 import { newChannelId } from '../../shared/ids.js';
 import { toHex } from '../../shared/hex.js';
 import type { KeyPair } from '../../shared/keys.js';
-import { OPERATOR_TOKEN, payVoucher, random, signedVoucher, startBroker, type RunningBroker } from './broker-fixture.js';
+import { OPERATOR_TOKEN, payVoucher, random, signedVoucher, startBroker, type RunningBroker, type StartBrokerOptions } from './broker-fixture.js';
 
 export interface ApiAnswer {
   readonly status: number;
@@ -32,8 +32,8 @@ export interface OpsBroker extends RunningBroker {
   api(method: string, path: string, options?: ApiOptions): Promise<ApiAnswer>;
 }
 
-export async function startOpsBroker(overrides: Partial<BrokerConfigInput> = {}): Promise<OpsBroker> {
-  const broker = await startBroker({ httpPort: 0, ...overrides }, undefined, { httpHandler: operatorHttpHandler() });
+export async function startOpsBroker(overrides: Partial<BrokerConfigInput> = {}, options: Omit<StartBrokerOptions, 'httpHandler'> = {}): Promise<OpsBroker> {
+  const broker = await startBroker({ httpPort: 0, ...overrides }, undefined, { ...options, httpHandler: operatorHttpHandler() });
   const base = `http://127.0.0.1:${broker.httpPort ?? 0}`;
   return Object.assign(broker, { base, api: (method: string, path: string, options: ApiOptions = {}) => callApi(base, method, path, options) });
 }

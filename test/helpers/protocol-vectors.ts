@@ -3,10 +3,11 @@
 // checked by test/protocol-vectors.test.ts).
 import type * as z from 'zod';
 import { MqpayError } from '../../shared/errors.js';
+import { CERTIFICATE_BYTES } from '../../shared/certificate.js';
 import { PAYLOAD_BYTES_MAX } from '../../shared/limits.js';
 import { opsEventSchema, opsSettlementSchema } from '../../shared/ops-events.js';
 import {
-  errorBodySchema, noticeSchema, offerMessageSchema, offerNoticeSchema, parsePayload, receiptInboxSchema, receiptMessageSchema, RPC_METHODS,
+  errorBodySchema, noticeSchema, PROTOCOL_VERSION, offerMessageSchema, offerNoticeSchema, parsePayload, receiptInboxSchema, receiptMessageSchema, RPC_METHODS,
   rpcRequestSchema, rpcResponseSchema, voucherInboxSchema, voucherMessageSchema,
 } from '../../shared/schemas.js';
 
@@ -31,11 +32,11 @@ interface Kind {
   readonly invalid: readonly Invalid[];
 }
 
-const v = 2;
+const v = PROTOCOL_VERSION;
 const CH = 'ab'.repeat(32);
 const VOUCHER = '00'.repeat(82);
 const RECEIPT = 'cd'.repeat(57);
-const CERT = 'ce'.repeat(191);
+const CERT = 'ce'.repeat(CERTIFICATE_BYTES);
 const OFFER = '0f'.repeat(86);
 const SIG = '11'.repeat(64);
 const ROTATION = '4b'.repeat(114);
@@ -55,6 +56,7 @@ export const KINDS: Record<string, Kind> = {
     valid: [{ v, voucher: VOUCHER, signature: SIG }],
     invalid: [
       { name: 'version 1', json: { v: 1, voucher: VOUCHER, signature: SIG } },
+      { name: 'version 2 (refused since v3)', json: { v: 2, voucher: VOUCHER, signature: SIG } },
       { name: 'an unknown field', json: { v, voucher: VOUCHER, signature: SIG, memo: 'x' } },
       { name: 'upper-case hex', json: { v, voucher: VOUCHER, signature: SIG.toUpperCase().replace(/1/g, 'A') } },
       { name: 'voucher one byte short', json: { v, voucher: VOUCHER.slice(2), signature: SIG } },
@@ -204,6 +206,9 @@ export const KINDS: Record<string, Kind> = {
       { v, type: 'device.connected', device: 'ev.car-7', atMs: 1_767_225_600_123 },
       { v, type: 'device.enrolled', device: 'ev.car-7', by: 'operator', atMs: 1_767_225_600_123 },
       { v, type: 'wallet.funded', device: 'ev.car-7', amount: '12.5', by: 'operator', atMs: 1_767_225_600_123 },
+      { v, type: 'wallet.payout', device: 'ev.car-7', amount: '2.5', by: 'operator', atMs: 1_767_225_600_123 },
+      { v, type: 'fees.payout', amount: '0.25', by: 'operator', atMs: 1_767_225_600_123 },
+      { v, type: 'wallet.moved', from: 'ev.car-7', to: 'ev.car-8', amount: '7', by: 'operator', atMs: 1_767_225_600_123 },
       { v, type: 'channel.closed', channel: CH, settled: '1', refunded: '49', by: 'operator', atMs: 1_767_225_600_123 },
       { v, type: 'channel.closing', channel: CH, closesAtMs: 1_767_226_200_123, by: 'operator', atMs: 1_767_225_600_123 },
       { v, type: 'device.double-signed', device: 'ev.car-7', channel: CH, seq: '42', atMs: 1_767_225_600_123 },
@@ -217,6 +222,7 @@ export const KINDS: Record<string, Kind> = {
     invalid: [
       { name: 'a connect claimed by an operator', json: { v, type: 'device.connected', device: 'ev.car-7', by: 'operator', atMs: 1 } },
       { name: 'a re-key by someone else', json: { v, type: 'device.rekeyed', device: 'ev.car-7', by: 'payee', certificates: 0, atMs: 1 } },
+      { name: 'a payout with an amount as a number', json: { v, type: 'wallet.payout', device: 'ev.car-7', amount: 2.5, by: 'operator', atMs: 1 } },
       { name: 'a heal without created', json: { v, type: 'ledger.healed', channel: CH, device: 'ev.car-7', amount: '1', seq: '1', atMs: 1 } },
     ],
   },

@@ -12,7 +12,9 @@ import { loadOrCreateServiceKey } from '../../service-key.js';
 import { formatAmount, parseAmount } from '../../../shared/amount.js';
 import { MqpayError } from '../../../shared/errors.js';
 import { publicKeyFromHex } from '../../../shared/keys.js';
-import { requirePath, requireString, UsageError, type Command } from '../../../cli/command.js';
+import { requirePath, requireString, UsageError, type Command, type CommandInput } from '../../../cli/command.js';
+import { checkCurrencyCode, DEFAULT_CURRENCY } from '../../../shared/currency.js';
+import { ledgerCurrency } from '../../store/sqlite/ledger-currency.js';
 import { auditLedger } from '../../store/sqlite/audit.js';
 import { channelEvidence, type ChannelEvidence } from '../../store/sqlite/evidence.js';
 import { channelIdFromHex } from '../../../shared/ids.js';
@@ -26,6 +28,16 @@ import { adminSourceOptions, onSource } from './view-source.js';
 import { journalDirOf } from '../../store/sqlite/restore-record.js';
 import { appendJournal } from '../../backup/operator-journal.js';
 
+const currencyOption = {
+  currency: { type: 'string', description: `ISO 4217 code a new ledger keeps for ever (default ${DEFAULT_CURRENCY}); an existing ledger must already keep it` },
+} as const;
+
+/** --currency when given (checked), for a ledger about to be created or checked. */
+function currencyOf(input: CommandInput): { currency?: string } {
+  const value = input.values.currency;
+  return typeof value === 'string' ? { currency: checkCurrencyCode(value) } : {};
+}
+
 export const deviceAddCommand: Command = {
   name: ['device', 'add'],
   summary: 'enrol a device with its ed25519 public key',
@@ -35,6 +47,7 @@ export const deviceAddCommand: Command = {
     'public-key': { type: 'string', description: '32-byte public key, 64 hex characters' },
     'cert-sha256': { type: 'string', description: 'record the device\'s TLS client certificate (SHA-256); with --tls-client-ca only that certificate is accepted' },
     init: { type: 'boolean', description: 'with --data: create the ledger if there is none yet (otherwise a missing ledger is an error)' },
+    ...currencyOption,
   },
   async run(input) {
     const [name = ''] = input.positionals;
@@ -45,6 +58,7 @@ export const deviceAddCommand: Command = {
     if (input.values.init === true && typeof input.values.url === 'string') throw new UsageError('--init creates a ledger in --data; a running broker has one already');
     await onSource(input, {
       create: input.values.init === true,
+      ...currencyOf(input),
       data: (db) => db.transaction(() => {
         addDevice(db, name, publicKey, Date.now());
         if (sha256 !== null) recordDeviceCertificate(db, name, sha256);
@@ -58,15 +72,17 @@ export const deviceAddCommand: Command = {
 
 export const ledgerInitCommand: Command = {
   name: ['ledger', 'init'],
-  summary: 'create a new ledger (and the service key) in a data directory; the other admin commands refuse a directory without one',
+  summary: 'create a new ledger (and the service key) in a data directory, with its currency; the other admin commands refuse a directory without one',
   positionals: [],
-  options: { data: { type: 'string', description: 'broker data directory' } },
+  options: { data: { type: 'string', description: 'broker data directory' }, ...currencyOption },
   async run(input) {
     const dataDir = requirePath(input, 'data');
     const existed = existsSync(join(dataDir, DATABASE_FILE));
-    withLedger(dataDir, true, () => undefined); // opening creates and migrates it
+    // Opening creates and migrates it, and gives a new ledger its currency (CURRENCY_MISMATCH
+    // when an existing one keeps another).
+    const currency = withLedger(dataDir, true, (db) => ledgerCurrency(db), currencyOf(input));
     const serviceKey = loadOrCreateServiceKey(dataDir, systemRandom);
-    input.stdout(`${existed ? 'ledger already in' : 'ledger created in'} ${dataDir}; service public key ${toHex(serviceKey.publicKey)}`);
+    input.stdout(`${existed ? 'ledger already in' : 'ledger created in'} ${dataDir} (currency ${currency}); service public key ${toHex(serviceKey.publicKey)}`);
     return 0;
   },
 };
@@ -74,6 +90,7 @@ export const ledgerInitCommand: Command = {
 interface FundAnswer {
   readonly moved: boolean;
   readonly balance: string;
+  readonly currency: string;
 }
 
 export const walletFundCommand: Command = {
@@ -95,12 +112,12 @@ export const walletFundCommand: Command = {
         // Committed: journaled beside the broker's backups (its --backup-dir, named in the ledger), for a restore to list.
         const journalDir = journalDirOf(db);
         if (funded.kind === 'funded' && journalDir !== null) appendJournal(journalDir, { action: 'wallet.fund', device: name, amount, key, by: 'cli', atMs: nowMs });
-        return { moved: funded.kind === 'funded', balance: formatAmount(funded.balance) };
+        return { moved: funded.kind === 'funded', balance: formatAmount(funded.balance), currency: ledgerCurrency(db) };
       },
       // Over the API the broker journals the funding itself (routes-wallets.ts).
       url: (api) => api.post<FundAnswer>(`/api/wallets/${encodeURIComponent(name)}/fund`, { amount: formatAmount(amount), idempotencyKey: key }),
     });
-    input.stdout(`${outcome.moved ? 'funded' : 'already funded (same id)'} ${name} with ${formatAmount(amount)}; balance ${outcome.balance}`);
+    input.stdout(`${outcome.moved ? 'funded' : 'already funded (same id)'} ${name} with ${formatAmount(amount)} ${outcome.currency}; balance ${outcome.balance} ${outcome.currency}`);
     return 0;
   },
 };

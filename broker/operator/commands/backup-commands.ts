@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { requirePath, UsageError, type Command, type CommandInput } from '../../../cli/command.js';
 import { MqpayError } from '../../../shared/errors.js';
-import { fundTransferId } from '../../store/accounts.js';
 import { inspectBackup, writeBackup } from '../../store/sqlite/backup-file.js';
 import { transferExists } from '../../store/sqlite/ledger.js';
 import { DATABASE_FILE, openDatabase } from '../../store/sqlite/open-database.js';
@@ -14,7 +13,7 @@ import { RestoreRefused, restoreLedger } from '../../store/sqlite/restore-file.j
 import { journalDirOf } from '../../store/sqlite/restore-record.js';
 import { loadOrCreateServiceKey, SERVICE_KEY_FILE } from '../../service-key.js';
 import { systemRandom } from '../../app.js';
-import { actionsSince, commandOf, readJournal, type JournalEntry } from '../../backup/operator-journal.js';
+import { actionsSince, commandOf, readJournal, transferIdOf, type JournalEntry } from '../../backup/operator-journal.js';
 import { BACKUP_PAGES_PER_STEP_OFFLINE } from '../../limits.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -51,7 +50,7 @@ function pendingActions(journalDir: string, startedAtMs: number, ledgerDir: stri
   if (ledgerDir === null || !existsSync(join(ledgerDir, DATABASE_FILE))) return since;
   const db = openDatabase(ledgerDir, { readonly: true });
   try {
-    return since.filter((entry) => !transferExists(db, fundTransferId(entry.key)));
+    return since.filter((entry) => !transferExists(db, transferIdOf(entry)));
   } finally {
     db.close();
   }

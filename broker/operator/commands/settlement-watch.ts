@@ -7,6 +7,8 @@ import { openDatabase } from '../../store/sqlite/open-database.js';
 import { lastSettlementSeq, settlementsAfter } from '../../store/sqlite/operator-reads.js';
 import { settlementLines } from '../../store/sqlite/settle.js';
 import { readSse } from './sse-reader.js';
+import { apiCaller } from './view-source-api.js';
+import { ledgerCurrency } from '../../store/sqlite/ledger-currency.js';
 import { WATCH_BATCH_MAX, WATCH_POLL_MS, WATCH_RECONNECT_MS } from '../../limits.js';
 
 /** The command's stop as a promise and a flag the loops can test between waits. */
@@ -25,12 +27,13 @@ export async function watchDataDir(dataDir: string, print: (settlement: Settleme
   const db = openDatabase(dataDir, { readonly: true });
   const stop = stopOf(untilStopped);
   let seen = lastSettlementSeq(db);
+  const currency = ledgerCurrency(db);
   status(`watching ${dataDir} for new settlements (Ctrl-C to stop)`);
   try {
     while (!stop.isStopped()) {
       for (const row of settlementsAfter(db, seen, WATCH_BATCH_MAX)) {
         seen = row.seq;
-        print(viewSettlementDetail(row, settlementLines(db, row.id)));
+        print(viewSettlementDetail(row, settlementLines(db, row.id), currency));
       }
       await Promise.race([stop.stopped, new Promise((resolve) => setTimeout(resolve, WATCH_POLL_MS))]);
     }
@@ -50,11 +53,13 @@ export async function watchBroker(base: string, token: string, print: (settlemen
       const response = await fetch(`${base}/api/events`, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: abort.signal });
       if (response.status === 401) throw new MqpayError('NOT_AUTHORIZED', 'the broker refused the operator token');
       if (!response.ok || response.body === null) throw new Error(`HTTP ${response.status}`);
+      // The ops summaries carry no currency: the ledger's, asked once per stream [docs/DESIGN.md rule 13].
+      const { currency } = await apiCaller(base, token).get<{ currency: string }>('/api/ledger');
       status(`watching ${base} for new settlements (Ctrl-C to stop)`);
       for await (const event of readSse(response.body)) {
         if (event.event !== 'settlement') continue;
         const summary = JSON.parse(event.data) as Summary;
-        print({ id: summary.id, reason: summary.reason, channels: summary.channels, amount: summary.amount, fee: summary.fee, createdAt: new Date(summary.createdAtMs).toISOString(), createdAtMs: summary.createdAtMs, lines: summary.lines });
+        print({ id: summary.id, reason: summary.reason, channels: summary.channels, amount: summary.amount, fee: summary.fee, currency, createdAt: new Date(summary.createdAtMs).toISOString(), createdAtMs: summary.createdAtMs, lines: summary.lines });
       }
     } catch (error) {
       if (stop.isStopped()) break;

@@ -53,6 +53,9 @@ export const channelsCommand: Command = {
   run: (input) => listView(input, (source, page) => source.channels(page), channelsTable, 'no channels'),
 };
 
+/** `mqpay channel list`: the same view under the `channel` group, beside `channel close` and `channel evidence`. */
+export const channelListCommand: Command = { ...channelsCommand, name: ['channel', 'list'], summary: 'list payment channels, newest first (same as `mqpay channels`)' };
+
 async function watch(input: CommandInput): Promise<number> {
   const json = input.values.json === true;
   const print = (settlement: SettlementDetailView) => input.stdout(json ? JSON.stringify(settlement) : settlementLine(settlement));
@@ -74,4 +77,4 @@ export const settlementsCommand: Command = {
   },
 };
 
-export const viewCommands: Command[] = [devicesCommand, deviceListCommand, walletsCommand, channelsCommand, settlementsCommand];
+export const viewCommands: Command[] = [devicesCommand, deviceListCommand, walletsCommand, channelsCommand, channelListCommand, settlementsCommand];

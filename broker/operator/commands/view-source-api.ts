@@ -11,6 +11,10 @@ export interface ApiCaller {
   get<T>(path: string): Promise<T>;
   /** A POST, with a JSON body or none (operator actions such as a force-close). */
   post<T>(path: string, body?: object): Promise<T>;
+  /** A PUT with a JSON body (replacing a resource, such as a device's limits). */
+  put<T>(path: string, body: object): Promise<T>;
+  /** A GET of a non-JSON answer (the CSV export), as text. */
+  text(path: string): Promise<string>;
 }
 
 /** Why fetch could not reach the broker, in an operator's words (undici hides it in `cause`). */
@@ -31,7 +35,7 @@ function problemError(base: string, status: number, statusText: string, body: un
 
 /** `base` without a trailing slash, e.g. http://127.0.0.1:8080. */
 export function apiCaller(base: string, token: string): ApiCaller {
-  const call = async <T>(method: 'GET' | 'POST', path: string, body?: object): Promise<T> => {
+  const send = async (method: 'GET' | 'POST' | 'PUT', path: string, body?: object): Promise<Response> => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
@@ -40,11 +44,11 @@ export function apiCaller(base: string, token: string): ApiCaller {
     } catch (error) {
       throw unreachable(base, error);
     }
-    const answer = (await response.json().catch(() => null)) as unknown;
-    if (response.ok) return answer as T;
-    throw problemError(base, response.status, response.statusText, answer);
+    if (response.ok) return response;
+    throw problemError(base, response.status, response.statusText, await response.json().catch(() => null));
   };
-  return { base, get: (path) => call('GET', path), post: (path, body) => call('POST', path, body) };
+  const call = async <T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: object): Promise<T> => (await (await send(method, path, body)).json().catch(() => null)) as T;
+  return { base, get: (path) => call('GET', path), post: (path, body) => call('POST', path, body), put: (path, body) => call('PUT', path, body), text: async (path) => (await send('GET', path)).text() };
 }
 
 const query = (page: PageRequest): string => `?limit=${page.limit}&offset=${page.offset}`;

@@ -7,6 +7,7 @@ import { pageOf } from '../http/paging.js';
 import { viewChannel, viewDevice, viewSettlementDetail, viewWallet } from '../http/resource-views.js';
 import { listChannels } from '../../store/sqlite/channels.js';
 import { DATABASE_FILE, openDatabase, type Db } from '../../store/sqlite/open-database.js';
+import { ledgerCurrency } from '../../store/sqlite/ledger-currency.js';
 import { devicesPage, walletsPage } from '../../store/sqlite/operator-reads.js';
 import { listSettlements, settlementLines } from '../../store/sqlite/settle.js';
 import type { ViewSource } from './view-source-types.js';
@@ -18,10 +19,13 @@ export function requireLedger(dataDir: string): void {
   if (!existsSync(join(dataDir, DATABASE_FILE))) throw new UsageError(`no mqpay ledger in ${dataDir} (check --data; to start a new one: mqpay ledger init --data ${dataDir}, or --init)`);
 }
 
-/** Opens the ledger (refusing a directory without one unless `create`), uses it, closes it. */
-export function withLedger<T>(dataDir: string, create: boolean, use: (db: Db) => T): T {
+/**
+ * Opens the ledger (refusing a directory without one unless `create`), uses it, closes it.
+ * `currency`: what a new ledger gets, or what an existing one must keep [docs/DESIGN.md rule 13].
+ */
+export function withLedger<T>(dataDir: string, create: boolean, use: (db: Db) => T, options: { currency?: string } = {}): T {
   if (!create) requireLedger(dataDir);
-  const db = openDatabase(dataDir);
+  const db = openDatabase(dataDir, options);
   try {
     return use(db);
   } finally {
@@ -32,11 +36,12 @@ export function withLedger<T>(dataDir: string, create: boolean, use: (db: Db) =>
 export function dataSource(dataDir: string): ViewSource {
   requireLedger(dataDir);
   const db = openDatabase(dataDir);
+  const currency = ledgerCurrency(db);
   return {
-    devices: async (page) => pageOf(devicesPage(db, page.limit + 1, page.offset), page, (row) => ({ ...viewDevice(row, NOBODY), online: null })),
-    wallets: async (page) => pageOf(walletsPage(db, page.limit + 1, page.offset), page, viewWallet),
-    channels: async (page) => pageOf(listChannels(db, page.limit + 1, page.offset), page, viewChannel),
-    settlements: async (page) => pageOf(listSettlements(db, page.limit + 1, page.offset), page, (row) => viewSettlementDetail(row, settlementLines(db, row.id))),
+    devices: async (page) => pageOf(devicesPage(db, page.limit + 1, page.offset), page, (row) => ({ ...viewDevice(row, NOBODY, currency), online: null })),
+    wallets: async (page) => pageOf(walletsPage(db, page.limit + 1, page.offset), page, (row) => viewWallet(row, currency)),
+    channels: async (page) => pageOf(listChannels(db, page.limit + 1, page.offset), page, (row) => viewChannel(row, currency)),
+    settlements: async (page) => pageOf(listSettlements(db, page.limit + 1, page.offset), page, (row) => viewSettlementDetail(row, settlementLines(db, row.id), currency)),
     close: () => db.close(),
   };
 }

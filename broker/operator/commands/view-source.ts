@@ -51,18 +51,22 @@ export function openViewSource(input: CommandInput): ViewSource {
   return choice.kind === 'url' ? apiSource(choice.base, choice.token) : dataSource(choice.dataDir);
 }
 
-/** How one admin command acts on each source; `create` lets --data start a new ledger (--init). */
+/**
+ * How one admin command acts on each source; `create` lets --data start a new ledger (--init),
+ * `currency` is what a new ledger gets or an existing one must keep [docs/DESIGN.md rule 13].
+ */
 export interface AdminWays<T> {
   readonly data: (db: Db) => T;
   readonly url: (api: ApiCaller) => Promise<T>;
   readonly create?: boolean;
+  readonly currency?: string;
 }
 
 /** Runs an admin command against the source its flags name. */
 export async function onSource<T>(input: CommandInput, ways: AdminWays<T>): Promise<T> {
   const choice = chooseSource(input);
   if (choice.kind === 'url') return ways.url(apiCaller(choice.base, choice.token));
-  return withLedger(choice.dataDir, ways.create === true, ways.data);
+  return withLedger(choice.dataDir, ways.create === true, ways.data, ways.currency === undefined ? {} : { currency: ways.currency });
 }
 
 function baseUrlOf(url: string): string {

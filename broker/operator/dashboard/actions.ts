@@ -74,7 +74,7 @@ export function actionOf(api: ApiClient, button: HTMLElement): ActionRequest | n
   const channel = button.dataset.channel ?? '';
   const path = encodeURIComponent(device);
   switch (button.dataset.action) {
-    case 'disable': return { title: `Disable ${device}?`, message: 'Its connections are refused and its live session is closed until it is enabled again.', run: async () => (await api.post(`/api/devices/${path}/disable`), `${device} disabled`) };
+    case 'disable': return { title: `Disable ${device}?`, message: 'Its connections are refused, its live session is closed and every channel where it pays starts closing, until it is enabled again.', run: async () => (await api.post(`/api/devices/${path}/disable`), `${device} disabled`) };
     case 'enable': return { title: `Enable ${device}?`, message: 'It may connect and pay again.', run: async () => (await api.post(`/api/devices/${path}/enable`), `${device} enabled`) };
     case 'close-channel': return {
       title: `Force-close channel ${channel.slice(0, 8)}…?`,

@@ -5,7 +5,7 @@
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'down';
 
-export const LIVE_EVENTS = ['hello', 'rate', 'settlement', 'device.connected', 'device.disconnected', 'device.enrolled', 'device.disabled', 'device.enabled', 'wallet.funded', 'channel.closed', 'channel.closing', 'device.double-signed', 'device.rekeyed', 'alarms'] as const;
+export const LIVE_EVENTS = ['hello', 'rate', 'settlement', 'device.connected', 'device.disconnected', 'device.enrolled', 'device.disabled', 'device.enabled', 'wallet.funded', 'wallet.payout', 'fees.payout', 'wallet.moved', 'channel.closed', 'channel.closing', 'device.double-signed', 'device.rekeyed', 'alarms'] as const;
 export type LiveEventName = (typeof LIVE_EVENTS)[number];
 
 const REOPEN_AFTER_MS = 5_000;

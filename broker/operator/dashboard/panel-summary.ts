@@ -25,8 +25,9 @@ export function renderSummary(container: HTMLElement, summary: SummaryView | nul
     rateCard,
     stat('online', 'Devices online', `${count(devices.online)} / ${count(devices.enrolled)}`, `connected now / enrolled${devices.disabled > 0 ? ` · ${count(devices.disabled)} disabled` : ''}`),
     stat('open-channels', 'Open channels', count(channels.open), `${count(channels.closing)} closing · ${count(channels.total)} in all`),
-    stat('escrow', 'In escrow', displayAmount(ledger.escrow.balance), `${count(ledger.escrow.accounts)} escrow accounts`),
-    stat('wallets', 'In wallets', displayAmount(ledger.wallets.balance), `${count(ledger.wallets.accounts)} wallets · fees ${displayAmount(ledger.fees)}${ledger.balanced ? '' : ' · UNBALANCED'}`),
-    stat('settled', 'Settled', displayAmount(settled.amount), `${count(settled.settlements)} settlements · fees ${displayAmount(settled.fee)}`),
+    // The ledger's one currency labels its totals [docs/DESIGN.md rule 13].
+    stat('escrow', `In escrow (${ledger.currency})`, displayAmount(ledger.escrow.balance), `${count(ledger.escrow.accounts)} escrow accounts`),
+    stat('wallets', `In wallets (${ledger.currency})`, displayAmount(ledger.wallets.balance), `${count(ledger.wallets.accounts)} wallets · fees ${displayAmount(ledger.fees)}${ledger.balanced ? '' : ' · UNBALANCED'}`),
+    stat('settled', `Settled (${ledger.currency})`, displayAmount(settled.amount), `${count(settled.settlements)} settlements · fees ${displayAmount(settled.fee)}`),
   );
 }

@@ -3,6 +3,7 @@
 // or funded, and which channel an operator closed.
 import type { BrokerApp } from '../../app.js';
 import type { OpsEvent } from '../../../shared/ops-events.js';
+import { PROTOCOL_VERSION } from '../../../shared/schemas.js';
 
 /** An operator action as its caller states it; the publisher adds v, by and atMs. */
 export type OpsEventInput = DistributiveOmit<Extract<OpsEvent, { by: 'operator' }>, 'v' | 'by' | 'atMs'>;
@@ -10,7 +11,7 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 
 export function opsEventPublisher(app: BrokerApp): (event: OpsEventInput) => void {
   return (event) => {
-    const message: OpsEvent = { v: 2, ...event, by: 'operator', atMs: app.clock.nowMs() };
+    const message: OpsEvent = { v: PROTOCOL_VERSION, ...event, by: 'operator', atMs: app.clock.nowMs() };
     app.service.telemetry.emit({ kind: 'ops.event', event: message });
   };
 }

@@ -20,19 +20,19 @@ export type SettlementDetailView = z.input<typeof settlementDetailView>;
 export type LedgerView = z.input<typeof ledgerView>;
 export type AuditView = z.input<typeof auditView>;
 
-export function viewDevice(row: DeviceWithBalance, online: ReadonlySet<string>): DeviceView {
-  return { id: row.id, publicKey: toHex(row.publicKey), status: row.status, online: online.has(row.id), balance: formatAmount(row.balance), createdAt: iso(row.createdAtMs) };
+export function viewDevice(row: DeviceWithBalance, online: ReadonlySet<string>, currency: string): DeviceView {
+  return { id: row.id, publicKey: toHex(row.publicKey), status: row.status, online: online.has(row.id), balance: formatAmount(row.balance), currency, createdAt: iso(row.createdAtMs) };
 }
 
-export function viewWallet(row: WalletRow): WalletView {
-  return { device: row.device, balance: formatAmount(row.balance) };
+export function viewWallet(row: WalletRow, currency: string): WalletView {
+  return { device: row.device, balance: formatAmount(row.balance), currency };
 }
 
-export function viewChannel(row: ChannelRow): ChannelView {
+export function viewChannel(row: ChannelRow, currency: string): ChannelView {
   return {
     id: toHex(row.id), payer: row.payer, payee: row.payee, state: row.state,
     deposit: formatAmount(row.deposit), latestSeq: row.latestSeq.toString(), latestTotal: formatAmount(row.latestTotal),
-    settledTotal: formatAmount(row.settledTotal), unsettled: formatAmount(amountOf(row.latestTotal - row.settledTotal)),
+    settledTotal: formatAmount(row.settledTotal), unsettled: formatAmount(amountOf(row.latestTotal - row.settledTotal)), currency,
     revision: row.revision, openedAt: iso(row.openedAtMs), expiresAt: iso(Number(row.expiresAtSeconds) * 1000),
     closedAt: row.closedAtMs === null ? null : iso(row.closedAtMs),
     closesAt: row.state === 'closing' && row.closingDeadlineMs !== null ? iso(row.closingDeadlineMs) : null,
@@ -41,23 +41,25 @@ export function viewChannel(row: ChannelRow): ChannelView {
   };
 }
 
-export function viewSettlement(row: SettlementRow): SettlementView {
-  return { id: row.id, reason: row.reason, channels: row.channels, amount: formatAmount(row.amount), fee: formatAmount(row.fee), createdAt: iso(row.createdAtMs), createdAtMs: row.createdAtMs };
+export function viewSettlement(row: SettlementRow, currency: string): SettlementView {
+  return { id: row.id, reason: row.reason, channels: row.channels, amount: formatAmount(row.amount), fee: formatAmount(row.fee), currency, createdAt: iso(row.createdAtMs), createdAtMs: row.createdAtMs };
 }
 
-export function viewSettlementDetail(row: SettlementRow, lines: readonly { account: string; amount: Amount }[]): SettlementDetailView {
-  return { ...viewSettlement(row), lines: lines.map((line) => ({ account: line.account, amount: formatAmount(line.amount) })) };
+export function viewSettlementDetail(row: SettlementRow, lines: readonly { account: string; amount: Amount }[], currency: string): SettlementDetailView {
+  return { ...viewSettlement(row, currency), lines: lines.map((line) => ({ account: line.account, amount: formatAmount(line.amount) })) };
 }
 
-export function viewLedger(totals: Record<AccountKind, KindTotal>): LedgerView {
-  const funded = -totals.external.balance;
+/** `flows`: money in (fund transfers) and out (payout transfers) of the ledger, all time. */
+export function viewLedger(totals: Record<AccountKind, KindTotal>, flows: { funded: bigint; paidOut: bigint }, currency: string): LedgerView {
   const held = totals.wallet.balance + totals.escrow.balance + totals.fees.balance;
   return {
-    funded: formatAmount(amountOf(funded)),
+    currency,
+    funded: formatAmount(amountOf(flows.funded)),
+    paidOut: formatAmount(amountOf(flows.paidOut)),
     wallets: { accounts: totals.wallet.accounts, balance: formatAmount(amountOf(totals.wallet.balance)) },
     escrow: { accounts: totals.escrow.accounts, balance: formatAmount(amountOf(totals.escrow.balance)) },
     fees: formatAmount(amountOf(totals.fees.balance)),
-    balanced: held === funded,
+    balanced: held === flows.funded - flows.paidOut && held === -totals.external.balance,
   };
 }
 

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as z from 'zod';
 import type { OperatorContext } from './operator-context.js';
 
-export type HttpMethod = 'GET' | 'POST';
+export type HttpMethod = 'GET' | 'POST' | 'PUT';
 /** `public`: no token (health, the dashboard's static files, the OpenAPI document). */
 export type Access = 'public' | 'operator';
 

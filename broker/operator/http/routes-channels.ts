@@ -21,7 +21,7 @@ export const channelRoutes: readonly Route[] = [
     method: 'GET', path: '/api/channels', operationId: 'listChannels', tag: 'channels', access: 'operator',
     summary: 'Channels, newest first, with deposit, latest voucher total and settled total', params: NONE, query: pageQuery, body: null,
     responses: [{ status: 200, description: 'a page of channels', schema: pageSchema(channelView) }],
-    handle: ({ ops, query }) => json(200, pageOf(listChannels(ops.app.db, query.limit + 1, query.offset), query, viewChannel)),
+    handle: ({ ops, query }) => json(200, pageOf(listChannels(ops.app.db, query.limit + 1, query.offset), query, (row) => viewChannel(row, ops.app.currency))),
   }),
   defineRoute({
     method: 'GET', path: '/api/channels/{id}', operationId: 'getChannel', tag: 'channels', access: 'operator',
@@ -30,7 +30,7 @@ export const channelRoutes: readonly Route[] = [
     handle({ ops, params }) {
       const row = getChannel(ops.app.db, params.id);
       if (row === null) throw new MqpayError('CHANNEL_UNKNOWN', toHex(params.id));
-      return json(200, viewChannel(row));
+      return json(200, viewChannel(row, ops.app.currency));
     },
   }),
   defineRoute({
@@ -53,7 +53,7 @@ export const channelRoutes: readonly Route[] = [
       const immediate = query.immediate === 'true';
       const result = await ops.app.service.forceClose(params.id, { immediate });
       const view = {
-        channel: viewChannel(result.channel),
+        channel: viewChannel(result.channel, ops.app.currency),
         settled: result.settled === null ? null : formatAmount(result.settled),
         refunded: result.refunded === null ? null : formatAmount(result.refunded),
         settlement: result.settlement?.id ?? null,

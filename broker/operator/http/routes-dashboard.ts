@@ -9,7 +9,7 @@ import type { OpsEvent } from '../../../shared/ops-events.js';
 import { DEVICE_ACTIVITY_CHANNELS_MAX, DEVICE_ACTIVITY_ITEMS_DEFAULT, DEVICE_ACTIVITY_ITEMS_MAX } from '../../limits.js';
 import { listChannelsOf } from '../../store/sqlite/channels.js';
 import { channelRoleCounts, recentSettlementTransfers, recentVouchers } from '../../store/sqlite/device-activity.js';
-import { deviceWithBalance, ledgerTotals } from '../../store/sqlite/operator-reads.js';
+import { deviceWithBalance, ledgerFlows, ledgerTotals } from '../../store/sqlite/operator-reads.js';
 import { summaryCounts } from '../../store/sqlite/operator-summary.js';
 import { alarmsView, deviceActivityView, summaryView } from './dashboard-views.js';
 import type { OperatorContext } from './operator-context.js';
@@ -28,7 +28,7 @@ function summary(ops: OperatorContext) {
   return {
     devices: { enrolled: devices.enrolled, active: devices.enrolled - devices.disabled, disabled: devices.disabled, online: ops.app.mqtt.online.size },
     channels: { ...channels, total: channels.open + channels.closing + channels.closed },
-    ledger: viewLedger(ledgerTotals(ops.app.db)),
+    ledger: viewLedger(ledgerTotals(ops.app.db), ledgerFlows(ops.app.db), ops.app.currency),
     settled: { settlements: settlements.count, amount: formatAmount(amountOf(settlements.amount)), fee: formatAmount(amountOf(settlements.fee)) },
     vouchersAccepted: ops.app.service.telemetry.vouchersAccepted,
     atMs: ops.app.clock.nowMs(),
@@ -49,8 +49,8 @@ function activity(ops: OperatorContext, id: string, limit: number) {
     return { channel: toHex(channel?.id ?? new Uint8Array()), role: channel?.payer === id ? 'payer' as const : 'payee' as const };
   };
   return {
-    device: viewDevice(row, ops.app.mqtt.online),
-    channels: { ...channelRoleCounts(db, id), newest: channels.map(viewChannel) },
+    device: viewDevice(row, ops.app.mqtt.online, ops.app.currency),
+    channels: { ...channelRoleCounts(db, id), newest: channels.map((channel) => viewChannel(channel, ops.app.currency)) },
     vouchers: recentVouchers(db, nums, limit).map((voucher) => ({ ...sideOf(voucher.channel), seq: voucher.seq.toString(), total: formatAmount(voucher.total), acceptedAtMs: voucher.acceptedAtMs })),
     settlements: recentSettlementTransfers(db, nums, limit).map((transfer) => ({ settlement: transfer.settlement, ...sideOf(transfer.channel), amount: formatAmount(transfer.amount), createdAtMs: transfer.createdAtMs })),
     events: ops.history.ofDevice(id, limit, (event) => !isPresence(event)),

@@ -1,6 +1,7 @@
 // Devices: list (with online/offline), one, enrol, disable (closing a live session), enable.
 import * as z from 'zod';
 import { MqpayError } from '../../../shared/errors.js';
+import { toHex } from '../../../shared/hex.js';
 import { checkDeviceId } from '../../../shared/ids.js';
 import { publicKeyFromHex } from '../../../shared/keys.js';
 import { normalCertificateSha256 } from '../../store/sqlite/device-certificates.js';
@@ -27,16 +28,22 @@ const rekeyBody = z.strictObject({
 function deviceOrThrow(ops: OperatorContext, id: string): DeviceView {
   const row = deviceWithBalance(ops.app.db, id);
   if (row === null) throw new MqpayError('DEVICE_UNKNOWN', id);
-  return viewDevice(row, ops.app.mqtt.online);
+  return viewDevice(row, ops.app.mqtt.online, ops.app.currency);
 }
 
 async function setStatus(ops: OperatorContext, id: string, status: 'active' | 'disabled') {
-  await ops.app.service.setDeviceStatus(id, status);
+  // Disabling also opens the dispute window of every channel where the device pays, in the same
+  // unit of work [docs/DESIGN.md rule 12].
+  const { closing } = await ops.app.service.setDeviceStatus(id, status);
+  const channelsClosing = closing.length;
   // A disabled device's live session is closed; the CONNECT check then refuses it (DEVICE_DISABLED).
   const disconnected = status === 'disabled' ? ops.app.mqtt.disconnect(id) : false;
-  ops.logger.info({ device: id, status, disconnected }, 'device status set by operator');
+  ops.logger.info({ device: id, status, disconnected, channelsClosing }, 'device status set by operator');
   ops.publishEvent({ type: status === 'disabled' ? 'device.disabled' : 'device.enabled', device: id });
-  return json(200, { device: deviceOrThrow(ops, id), disconnected });
+  for (const row of closing) {
+    if (row.closingDeadlineMs !== null) ops.publishEvent({ type: 'channel.closing', channel: toHex(row.id), closesAtMs: row.closingDeadlineMs });
+  }
+  return json(200, { device: deviceOrThrow(ops, id), disconnected, channelsClosing });
 }
 
 // An operator's re-key of a lost device [docs/DESIGN.md rule 12]: the service replaces the key
@@ -55,7 +62,7 @@ export const deviceRoutes: readonly Route[] = [
     summary: 'Enrolled devices in id order, with wallet balance and whether each is connected now',
     params: NONE, query: pageQuery, body: null,
     responses: [{ status: 200, description: 'a page of devices', schema: pageSchema(deviceView) }],
-    handle: ({ ops, query }) => json(200, pageOf(devicesPage(ops.app.db, query.limit + 1, query.offset), query, (row) => viewDevice(row, ops.app.mqtt.online))),
+    handle: ({ ops, query }) => json(200, pageOf(devicesPage(ops.app.db, query.limit + 1, query.offset), query, (row) => viewDevice(row, ops.app.mqtt.online, ops.app.currency))),
   }),
   defineRoute({
     method: 'POST', path: '/api/devices', operationId: 'enrolDevice', tag: 'devices', access: 'operator',
@@ -77,7 +84,7 @@ export const deviceRoutes: readonly Route[] = [
   }),
   defineRoute({
     method: 'POST', path: '/api/devices/{id}/disable', operationId: 'disableDevice', tag: 'devices', access: 'operator',
-    summary: 'Disable a device: refuse its connections and close its live session', params: idParams, query: NONE, body: NONE,
+    summary: 'Disable a device: refuse its connections, close its live session, and open the dispute window of every channel where it pays', params: idParams, query: NONE, body: NONE,
     responses: [{ status: 200, description: 'disabled', schema: deviceActionView }],
     handle: ({ ops, params }) => setStatus(ops, params.id, 'disabled'),
   }),

@@ -1,7 +1,7 @@
 // The ledger: totals by account kind, and the full audit (`mqpay ledger check` over HTTP).
 import * as z from 'zod';
 import { auditLedger } from '../../store/sqlite/audit.js';
-import { ledgerTotals } from '../../store/sqlite/operator-reads.js';
+import { ledgerFlows, ledgerTotals } from '../../store/sqlite/operator-reads.js';
 import { viewAudit, viewLedger } from './resource-views.js';
 import { defineRoute, json, type Route, NONE } from './route.js';
 import { auditView, ledgerView, restoreView } from './view-schemas.js';
@@ -32,9 +32,9 @@ const auditQuery = z.strictObject({ verifySignatures: z.enum(['true', 'false']).
 export const ledgerRoutes: readonly Route[] = [
   defineRoute({
     method: 'GET', path: '/api/ledger', operationId: 'ledgerTotals', tag: 'ledger', access: 'operator',
-    summary: 'Ledger totals: funded, in wallets, in escrow, fees', params: NONE, query: NONE, body: null,
+    summary: 'Ledger totals and currency: funded, paid out, in wallets, in escrow, fees', params: NONE, query: NONE, body: null,
     responses: [{ status: 200, description: 'totals', schema: ledgerView }],
-    handle: ({ ops }) => json(200, viewLedger(ledgerTotals(ops.app.db))),
+    handle: ({ ops }) => json(200, viewLedger(ledgerTotals(ops.app.db), ledgerFlows(ops.app.db), ops.app.currency)),
   }),
   defineRoute({
     method: 'GET', path: '/api/ledger/audit', operationId: 'auditLedger', tag: 'ledger', access: 'operator',

@@ -9,7 +9,7 @@ const EVENTS_DESCRIPTION = [
   '({atMs, vouchersPerSecond, rejectedPerSecond, vouchersAccepted, online}), and every message of the',
   'MQTT operator streams under its `type`: `settlement` (as on mqpay/v1/ops/settlements),',
   '`device.connected`, `device.disconnected`, `device.enrolled`, `device.disabled`, `device.enabled`,',
-  '`wallet.funded`, `channel.closed`, `channel.closing`, `device.double-signed`, `device.rekeyed`; and `alarms` (at most one a second, when',
+  '`wallet.funded`, `wallet.payout`, `fees.payout`, `wallet.moved`, `channel.closed`, `channel.closing`, `device.double-signed`, `device.rekeyed`; and `alarms` (at most one a second, when',
   'something happened: counters and the incidents since the last one, as GET /api/alarms). EventSource cannot send headers, so this route also takes ?token=.',
 ].join(' ');
 

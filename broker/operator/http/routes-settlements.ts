@@ -15,7 +15,7 @@ export const settlementRoutes: readonly Route[] = [
     method: 'GET', path: '/api/settlements', operationId: 'listSettlements', tag: 'settlements', access: 'operator',
     summary: 'Settlements, newest first', params: NONE, query: pageQuery, body: null,
     responses: [{ status: 200, description: 'a page of settlements', schema: pageSchema(settlementView) }],
-    handle: ({ ops, query }) => json(200, pageOf(listSettlements(ops.app.db, query.limit + 1, query.offset), query, viewSettlement)),
+    handle: ({ ops, query }) => json(200, pageOf(listSettlements(ops.app.db, query.limit + 1, query.offset), query, (row) => viewSettlement(row, ops.app.currency))),
   }),
   defineRoute({
     method: 'POST', path: '/api/settlements', operationId: 'settleNow', tag: 'settlements', access: 'operator',
@@ -30,7 +30,7 @@ export const settlementRoutes: readonly Route[] = [
       const { result } = outcome;
       ops.logger.info({ settlement: result.id }, 'settlement triggered by operator');
       const row = { id: result.id, reason: result.reason, channels: result.channelCount, amount: result.amount, fee: result.fee, createdAtMs: result.createdAtMs };
-      return json(201, { settlement: viewSettlementDetail(row, settlementLines(ops.app.db, result.id)) });
+      return json(201, { settlement: viewSettlementDetail(row, settlementLines(ops.app.db, result.id), ops.app.currency) });
     },
   }),
   defineRoute({
@@ -40,7 +40,7 @@ export const settlementRoutes: readonly Route[] = [
     handle({ ops, params }) {
       const row = getSettlement(ops.app.db, params.id);
       if (row === null) throw new MqpayError('NOT_FOUND', `no settlement ${params.id}`);
-      return json(200, viewSettlementDetail(row, settlementLines(ops.app.db, row.id)));
+      return json(200, viewSettlementDetail(row, settlementLines(ops.app.db, row.id), ops.app.currency));
     },
   }),
 ];

@@ -13,13 +13,14 @@ import { defineRoute, json, type Route, NONE } from './route.js';
 import { deviceIdText } from './routes-devices.js';
 import { fundResultView, walletView } from './view-schemas.js';
 
-const fundBody = z.strictObject({
+/** A keyed amount: funding and payouts take the same body. */
+export const keyedAmountBody = z.strictObject({
   amount: z.string().max(32).transform((text) => parseAmount(text)).describe('decimal amount, e.g. "12.5"'),
   idempotencyKey: z.string().max(IDEMPOTENCY_KEY_LENGTH_MAX).optional().describe('or the Idempotency-Key header; 1-64 of [A-Za-z0-9_.:-]'),
 });
 
 /** The key from the body or the header (one is required; both must agree). */
-function idempotencyKeyOf(request: IncomingMessage, fromBody: string | undefined): string {
+export function idempotencyKeyOf(request: IncomingMessage, fromBody: string | undefined): string {
   const header = request.headers['idempotency-key'];
   const fromHeader = typeof header === 'string' ? header : undefined;
   if (fromBody !== undefined && fromHeader !== undefined && fromBody !== fromHeader) throw new HttpProblem('MESSAGE_INVALID', 'idempotencyKey and the Idempotency-Key header differ');
@@ -34,12 +35,12 @@ export const walletRoutes: readonly Route[] = [
     method: 'GET', path: '/api/wallets', operationId: 'listWallets', tag: 'wallets', access: 'operator',
     summary: 'Wallet balances in device order', params: NONE, query: pageQuery, body: null,
     responses: [{ status: 200, description: 'a page of wallets', schema: pageSchema(walletView) }],
-    handle: ({ ops, query }) => json(200, pageOf(walletsPage(ops.app.db, query.limit + 1, query.offset), query, viewWallet)),
+    handle: ({ ops, query }) => json(200, pageOf(walletsPage(ops.app.db, query.limit + 1, query.offset), query, (row) => viewWallet(row, ops.app.currency))),
   }),
   defineRoute({
     method: 'POST', path: '/api/wallets/{device}/fund', operationId: 'fundWallet', tag: 'wallets', access: 'operator',
     summary: 'Move money from outside into a device wallet, once per idempotency key',
-    params: z.strictObject({ device: deviceIdText }), query: NONE, body: fundBody, errors: [409],
+    params: z.strictObject({ device: deviceIdText }), query: NONE, body: keyedAmountBody, errors: [409],
     headers: [{ name: 'Idempotency-Key', description: 'the idempotency key, if not in the body' }],
     responses: [
       { status: 201, description: 'funded', schema: fundResultView },
@@ -63,7 +64,7 @@ export const walletRoutes: readonly Route[] = [
           }
         }
       }
-      return json(moved ? 201 : 200, { device: params.device, amount: formatAmount(body.amount), balance: formatAmount(balance), moved, idempotencyKey: key });
+      return json(moved ? 201 : 200, { device: params.device, amount: formatAmount(body.amount), balance: formatAmount(balance), currency: ops.app.currency, moved, idempotencyKey: key });
     },
   }),
 ];

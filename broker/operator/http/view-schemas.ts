@@ -6,6 +6,8 @@ import { ERROR_CODES } from '../../../shared/errors.js';
 
 export const amountText = z.string().regex(/^(0|[1-9][0-9]*)(\.[0-9]{1,6})?$/).describe('decimal amount, at most 6 places (1 micro-unit = 0.000001)');
 const isoTime = z.string().describe('ISO 8601 UTC time');
+/** Every view with amounts names the ledger's one currency [docs/DESIGN.md rule 13]. */
+export const currencyText = z.string().regex(/^[A-Z]{3}$/).describe('the ledger currency, ISO 4217 (amounts are in its units)');
 
 export const deviceView = z.strictObject({
   id: z.string(),
@@ -13,10 +15,11 @@ export const deviceView = z.strictObject({
   status: z.enum(['active', 'disabled']),
   online: z.boolean().describe('connected to the broker now'),
   balance: amountText.describe('wallet balance'),
+  currency: currencyText,
   createdAt: isoTime,
 });
 
-export const walletView = z.strictObject({ device: z.string(), balance: amountText });
+export const walletView = z.strictObject({ device: z.string(), balance: amountText, currency: currencyText });
 
 export const channelView = z.strictObject({
   id: z.string().describe('channel id, 64 hex characters'),
@@ -28,6 +31,7 @@ export const channelView = z.strictObject({
   latestTotal: amountText,
   settledTotal: amountText,
   unsettled: amountText.describe('latest total minus settled total'),
+  currency: currencyText,
   revision: z.number().int(),
   openedAt: isoTime,
   expiresAt: isoTime,
@@ -45,6 +49,7 @@ export const settlementView = z.strictObject({
   channels: z.number().int().describe('channels settled'),
   amount: amountText.describe('total moved out of escrow, fee included'),
   fee: amountText,
+  currency: currencyText,
   createdAt: isoTime,
   createdAtMs: z.number().int(),
 });
@@ -53,11 +58,13 @@ export const settlementDetailView = settlementView.extend({ lines: z.array(settl
 
 const kindTotal = z.strictObject({ accounts: z.number().int(), balance: amountText });
 export const ledgerView = z.strictObject({
-  funded: amountText.describe('money brought in from outside (minus the external account balance)'),
+  currency: currencyText,
+  funded: amountText.describe('money brought in from outside (the sum of fund transfers)'),
+  paidOut: amountText.describe('money paid out to outside (the sum of payout transfers)'),
   wallets: kindTotal,
   escrow: kindTotal,
   fees: amountText,
-  balanced: z.boolean().describe('wallets + escrow + fees equals funded (all accounts sum to zero)'),
+  balanced: z.boolean().describe('wallets + escrow + fees equals funded minus paid out (all accounts sum to zero)'),
 });
 
 export const auditView = z.strictObject({
@@ -92,8 +99,30 @@ export const fundResultView = z.strictObject({
   device: z.string(),
   amount: amountText,
   balance: amountText,
+  currency: currencyText,
   moved: z.boolean().describe('false when this idempotency key had already funded the wallet'),
   idempotencyKey: z.string(),
+});
+
+/** What a payout and a move answer alike: one keyed transfer out of an account. */
+const outflowFields = {
+  amount: amountText,
+  balance: amountText.describe("the source account's balance afterwards"),
+  currency: currencyText,
+  moved: z.boolean().describe('false when this idempotency key had already made this transfer (nothing moved again)'),
+  idempotencyKey: z.string(),
+  transfer: z.string().describe('transfer id: payout:{idempotencyKey} or move:{idempotencyKey}'),
+};
+
+export const payoutResultView = z.strictObject({
+  account: z.string().describe("the account paid out: 'wallet:{device}' or 'fees'"),
+  ...outflowFields,
+});
+
+export const moveResultView = z.strictObject({
+  from: z.string().describe('device whose wallet was debited'),
+  to: z.string().describe('device whose wallet was credited'),
+  ...outflowFields,
 });
 
 export const closeResultView = z.strictObject({
@@ -105,7 +134,11 @@ export const closeResultView = z.strictObject({
 
 export const settleNowView = z.strictObject({ settlement: settlementDetailView.nullable().describe('null when no channel had anything unsettled') });
 
-export const deviceActionView = z.strictObject({ device: deviceView, disconnected: z.boolean().describe('a live MQTT session was closed') });
+export const deviceActionView = z.strictObject({
+  device: deviceView,
+  disconnected: z.boolean().describe('a live MQTT session was closed'),
+  channelsClosing: z.number().int().describe("disable: the device's paying channels whose dispute window this opened (0 for enable)"),
+});
 export const deviceRekeyView = z.strictObject({
   device: deviceView,
   disconnected: z.boolean().describe('a live MQTT session (authenticated with the old key) was closed'),

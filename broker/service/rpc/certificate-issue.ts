@@ -8,11 +8,13 @@ import type { Notice } from '../../../shared/schemas.js';
 import { inboxTopic } from '../../../shared/topics.js';
 import { payloadOf } from '../replies.js';
 import type { RpcContext } from './context.js';
+import { PROTOCOL_VERSION } from '../../../shared/schemas.js';
 
-export function issueCertificate(ctx: RpcContext, certificate: ChannelCertificate, recipients: readonly string[] = [certificate.payee]): { bytes: Uint8Array; signature: Uint8Array } {
-  const bytes = encodeCertificate(certificate);
+/** The currency is the ledger's, from the service's options [docs/DESIGN.md rule 13]. */
+export function issueCertificate(ctx: RpcContext, terms: Omit<ChannelCertificate, 'currency'>, recipients: readonly string[] = [terms.payee]): { bytes: Uint8Array; signature: Uint8Array } {
+  const bytes = encodeCertificate({ ...terms, currency: ctx.deps.options.currency });
   const signature = sign(bytes, ctx.deps.serviceKey.secretKey);
-  const notice: Notice = { v: 2, type: 'channel.certificate', certificate: toHex(bytes), signature: toHex(signature) };
+  const notice: Notice = { v: PROTOCOL_VERSION, type: 'channel.certificate', certificate: toHex(bytes), signature: toHex(signature) };
   for (const device of recipients) ctx.work.publish({ topic: inboxTopic(device, 'notice'), payload: payloadOf(notice) });
   return { bytes, signature };
 }

@@ -8,6 +8,7 @@ import { CHANNELS_PER_DEVICE_MAX } from '../../../shared/limits.js';
 import type { RpcParams, RpcResultInput } from '../../../shared/schemas.js';
 import { secondsOf } from '../../../shared/time.js';
 import { escrowAccount, walletAccount } from '../../store/accounts.js';
+import { checkEscrow, checkPayee, effectiveLimits } from '../spending/spending-guard.js';
 import type { ChannelRow } from '../../store/port.js';
 import { issueCertificate } from './certificate-issue.js';
 import { channelView } from './channel-view.js';
@@ -29,7 +30,12 @@ export async function openChannel(ctx: RpcContext, device: string, params: OpenP
   const payee = await tx.device(params.payee);
   if (payer === null) throw new MqpayError('DEVICE_UNKNOWN', device);
   if (payee === null) throw new MqpayError('DEVICE_UNKNOWN', params.payee);
+  if (payer.status !== 'active') throw new MqpayError('DEVICE_DISABLED', device);
   if (payee.status !== 'active') throw new MqpayError('DEVICE_DISABLED', params.payee);
+  // Server-side limits [docs/DESIGN.md rule 12]: read in this transaction, whatever wrote them.
+  const limits = effectiveLimits(await tx.deviceLimits(device), ctx.deps.options.deviceLimitDefaults);
+  checkPayee(limits, params.payee);
+  checkEscrow(limits, params.deposit);
   if (await tx.countOpenChannelsOfPayer(device) >= CHANNELS_PER_DEVICE_MAX) throw new MqpayError('CHANNEL_LIMIT', `at most ${CHANNELS_PER_DEVICE_MAX}`);
   const wallet = walletAccount(device);
   const balance = await tx.balance(wallet) ?? 0n;

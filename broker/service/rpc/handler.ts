@@ -6,7 +6,7 @@
 import { MqpayError } from '../../../shared/errors.js';
 import { isRequestId } from '../../../shared/ids.js';
 import { REQUEST_REPLAY_CACHE_ENTRIES_PER_DEVICE_MAX } from '../../../shared/limits.js';
-import { parsePayload, rpcRequestSchema, type RpcRequest, type RpcResponse } from '../../../shared/schemas.js';
+import { parsePayload, PROTOCOL_VERSION, type RpcRequest, rpcRequestSchema, type RpcResponse } from '../../../shared/schemas.js';
 import { inboxTopic } from '../../../shared/topics.js';
 import type { StoredAnswer } from '../../store/port.js';
 import type { ChannelCache } from '../channel-cache.js';
@@ -91,7 +91,7 @@ export class RpcHandler {
     try {
       request = parsePayload(rpcRequestSchema, payload);
     } catch (error) {
-      await this.reply(device, { v: 2, id: requestIdOf(payload), ok: false, error: errorBodyOf(error) });
+      await this.reply(device, { v: PROTOCOL_VERSION, id: requestIdOf(payload), ok: false, error: errorBodyOf(error) });
       return;
     }
     // A close or top-up follows the vouchers its device sent on that channel before it, even
@@ -108,10 +108,10 @@ export class RpcHandler {
     const { reads } = this.parts.deps.store;
     try {
       const result = request.method === 'wallet.balance' ? await walletBalance(reads, device) : await channelList(reads, device);
-      return { v: 2, id: request.id, ok: true, result };
+      return { v: PROTOCOL_VERSION, id: request.id, ok: true, result };
     } catch (error) {
       this.logUnexpected(error, device, request);
-      return { v: 2, id: request.id, ok: false, error: errorBodyOf(error) };
+      return { v: PROTOCOL_VERSION, id: request.id, ok: false, error: errorBodyOf(error) };
     }
   }
 
@@ -126,7 +126,7 @@ export class RpcHandler {
           return;
         }
         const result = await dispatch({ deps, cache, telemetry, work }, device, request);
-        const answer: RpcResponse = { v: 2, id: request.id, ok: true, result };
+        const answer: RpcResponse = { v: PROTOCOL_VERSION, id: request.id, ok: true, result };
         await this.store(work, device, request, digest, answer);
         // The reply goes first, ahead of the notices the method queued.
         work.publish(this.replyEffect(device, answer));
@@ -134,7 +134,7 @@ export class RpcHandler {
     } catch (error) {
       this.logUnexpected(error, device, request);
       if (error instanceof DoubleSignedRedemption) await this.keepEvidence(error);
-      const answer: RpcResponse = { v: 2, id: request.id, ok: false, error: errorBodyOf(error) };
+      const answer: RpcResponse = { v: PROTOCOL_VERSION, id: request.id, ok: false, error: errorBodyOf(error) };
       // A final refusal is part of the request's history; a passing one (retryable) is not.
       if (!answer.error.retryable) await this.storeRefusal(device, request, digest, answer);
       await this.reply(device, answer);
@@ -184,5 +184,5 @@ function answerOf(stored: StoredAnswer, digest: string): RpcResponse {
   const answer = JSON.parse(stored.response) as RpcResponse;
   // Answers stored before digests were kept (schema version 1) match any retry, as they did then.
   if (stored.digest === '' || stored.digest === digest) return answer;
-  return { v: 2, id: answer.id, ok: false, error: errorBodyOf(new MqpayError('IDEMPOTENCY_CONFLICT', 'request id was used for another request')) };
+  return { v: PROTOCOL_VERSION, id: answer.id, ok: false, error: errorBodyOf(new MqpayError('IDEMPOTENCY_CONFLICT', 'request id was used for another request')) };
 }

@@ -16,6 +16,7 @@ import type { ChannelRow, CloseRequester, SettlementResult } from '../../store/p
 import { payloadOf } from '../replies.js';
 import type { RpcContext } from '../rpc/context.js';
 import { settlementEffects } from './notices.js';
+import { PROTOCOL_VERSION } from '../../../shared/schemas.js';
 
 export interface CloseResult {
   readonly channel: ChannelRow;
@@ -41,7 +42,7 @@ export async function beginClosing(ctx: RpcContext, row: ChannelRow, by: WindowR
   await ctx.work.tx.markChannelClosing(row.num, by, nowMs, deadlineMs);
   const closing = await ctx.work.tx.channel(row.id);
   if (closing === null) throw new Error('channel vanished inside its own transaction');
-  const notice: Notice = { v: 2, type: 'channel.closing', channel: toHex(row.id), closesAtMs: deadlineMs, by };
+  const notice: Notice = { v: PROTOCOL_VERSION, type: 'channel.closing', channel: toHex(row.id), closesAtMs: deadlineMs, by };
   const payload = payloadOf(notice);
   // The payee is the one who must act (redeem); the payer learns its vouchers are now refused.
   ctx.work.publish({ topic: inboxTopic(row.payee, 'notice'), payload });
@@ -73,7 +74,7 @@ export async function closeInTransaction(ctx: RpcContext, row: ChannelRow, reaso
   if (settlement !== null) {
     for (const effect of settlementEffects(settlement, [{ channel: row.id, payer: row.payer, payee: row.payee, amount: settlement.amount, fee: settlement.fee, settledTotal }])) ctx.work.publish(effect);
   }
-  const notice: Notice = { v: 2, type: 'channel.closed', channel: hex, settled: formatAmount(settledTotal), refunded: formatAmount(refunded) };
+  const notice: Notice = { v: PROTOCOL_VERSION, type: 'channel.closed', channel: hex, settled: formatAmount(settledTotal), refunded: formatAmount(refunded) };
   const payload = payloadOf(notice);
   ctx.work.publish({ topic: inboxTopic(row.payer, 'notice'), payload });
   ctx.work.publish({ topic: inboxTopic(row.payee, 'notice'), payload });

@@ -8,6 +8,7 @@ import { inboxTopic } from '../../../shared/topics.js';
 import type { ChannelSettlement, SettlementResult } from '../../store/port.js';
 import { payloadOf } from '../replies.js';
 import type { Effect } from '../ports.js';
+import { PROTOCOL_VERSION } from '../../../shared/schemas.js';
 
 /**
  * Notices to the parties of a committed settlement; `channels` from settlementChannels() or the
@@ -17,7 +18,7 @@ export function settlementEffects(result: SettlementResult, channels: readonly C
   const effects: Effect[] = [];
   for (const channel of channels) {
     const notice: Notice = {
-      v: 2, type: 'settlement', settlement: result.id, channel: toHex(channel.channel),
+      v: PROTOCOL_VERSION, type: 'settlement', settlement: result.id, channel: toHex(channel.channel),
       amount: formatAmount(channel.amount), fee: formatAmount(channel.fee), settledTotal: formatAmount(channel.settledTotal),
     };
     const payload = payloadOf(notice);
@@ -28,7 +29,7 @@ export function settlementEffects(result: SettlementResult, channels: readonly C
 
 export function settlementSummary(result: SettlementResult): OpsSettlement {
   return {
-    v: 2,
+    v: PROTOCOL_VERSION,
     type: 'settlement',
     id: result.id,
     reason: result.reason,

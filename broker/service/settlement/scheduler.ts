@@ -13,11 +13,14 @@ import type { Telemetry } from '../telemetry.js';
 import type { UnitOfWork, Work } from '../unit-of-work.js';
 import { beginClosing, closeInTransaction, reasonOfWindow } from './closing.js';
 import { settlementEffects } from './notices.js';
-import { CLOSING_CHANNELS_PER_TICK_MAX, EXPIRED_CHANNELS_PER_TICK_MAX, NOTICE_CHANNELS_PER_TURN_MAX } from '../../limits.js';
+import { CLOSING_CHANNELS_PER_TICK_MAX, EXPIRED_CHANNELS_PER_TICK_MAX, NOTICE_CHANNELS_PER_TURN_MAX, SPEND_DAY_BUCKETS, SPEND_PRUNE_SLACK_BUCKETS } from '../../limits.js';
+import { minuteOf } from '../spending/spend-windows.js';
 
 export class SettlementScheduler {
   private timer: NodeJS.Timeout | null = null;
   private thresholdPending = false;
+  /** The minute spend buckets were last pruned (null until the first tick). */
+  private spendPrunedMinute: number | null = null;
 
   constructor(
     private readonly deps: ServiceDeps,
@@ -41,7 +44,21 @@ export class SettlementScheduler {
   async tick(): Promise<SettlementOutcome> {
     await this.closeExpired();
     await this.closeDue();
+    await this.pruneSpend();
     return this.settle('epoch');
+  }
+
+  /** Deletes spend buckets every rolling window has left [docs/DESIGN.md rule 12]; never rejects. */
+  private async pruneSpend(): Promise<void> {
+    // At most once an hour (the first an hour after start): a tick is not the place for chores.
+    const nowMinute = minuteOf(this.deps.clock.nowMs());
+    if (this.spendPrunedMinute === null || nowMinute - this.spendPrunedMinute < SPEND_PRUNE_SLACK_BUCKETS) {
+      this.spendPrunedMinute ??= nowMinute;
+      return;
+    }
+    this.spendPrunedMinute = nowMinute;
+    const beforeMinute = nowMinute - SPEND_DAY_BUCKETS - SPEND_PRUNE_SLACK_BUCKETS;
+    await this.unitOfWork.commit((work) => work.tx.pruneSpend(beforeMinute)).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'spend buckets not pruned; retried next epoch'));
   }
 
   onVouchersCommitted(channels: readonly CachedChannel[]): void {

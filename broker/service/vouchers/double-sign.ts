@@ -8,6 +8,7 @@ import type { Voucher } from '../../../shared/voucher.js';
 import type { ServiceDeps } from '../ports.js';
 import type { Telemetry } from '../telemetry.js';
 import type { UnitOfWork } from '../unit-of-work.js';
+import { PROTOCOL_VERSION } from '../../../shared/schemas.js';
 
 export interface DoubleSigned {
   readonly payer: string;
@@ -28,7 +29,7 @@ export async function recordDoubleSignEvidence(deps: ServiceDeps, unitOfWork: Un
     if (!added) return;
     work.afterCommit(() => {
       telemetry.emit({ kind: 'double-sign', device: evidence.payer });
-      telemetry.emit({ kind: 'ops.event', event: { v: 2, type: 'device.double-signed', device: evidence.payer, channel, seq: voucher.seq.toString(), atMs: nowMs } });
+      telemetry.emit({ kind: 'ops.event', event: { v: PROTOCOL_VERSION, type: 'device.double-signed', device: evidence.payer, channel, seq: voucher.seq.toString(), atMs: nowMs } });
     });
   });
 }

@@ -1,14 +1,19 @@
-// Voucher ingest: size, schema, binary decode, channel rules, signature, then a group commit.
+// Voucher ingest: decode (the binary frame of out/voucher-bin, or the deprecated JSON of
+// out/voucher), channel rules, signature, then a group commit. A binary voucher is read straight
+// from the payload (no JSON, hex or zod) and answered with a binary verdict; a JSON one keeps its
+// JSON verdict until protocol v4. The forward to the payee is always the binary frame (v3).
 // [docs/DESIGN.md rule 5] The promise returned by `handle` settles only after the voucher is
 // committed and the verdict published, and the MQTT layer PUBACKs only then. Vouchers that
 // arrive in the same event-loop turn share one transaction (one fsync), each in its own
 // savepoint, so one voucher that cannot be written fails alone, never another device's.
 import type { Amount } from '../../../shared/amount.js';
-import { formatAmount } from '../../../shared/amount.js';
+import { formatAmount, subAmount } from '../../../shared/amount.js';
 import { MqpayError, type ErrorCode } from '../../../shared/errors.js';
 import { bytesEqual, fromHex, toHex } from '../../../shared/hex.js';
+import { encodeVoucherAccepted, encodeVoucherForward, encodeVoucherRejected } from '../../../shared/inbox-frames.js';
+import { decodeVoucherFrame, standalone } from '../../../shared/signed-frames.js';
 import { SIGNATURE_BYTES } from '../../../shared/limits.js';
-import { parsePayload, voucherMessageSchema, type VoucherInboxMessage } from '../../../shared/schemas.js';
+import { parsePayload, PROTOCOL_VERSION, type VoucherInboxMessage, voucherMessageSchema } from '../../../shared/schemas.js';
 import { secondsOf } from '../../../shared/time.js';
 import { inboxTopic } from '../../../shared/topics.js';
 import { judgeVoucher, type VoucherVerdict } from '../../../shared/voucher-rules.js';
@@ -18,6 +23,8 @@ import type { StoreTx } from '../../store/port.js';
 import type { CachedChannel, ChannelCache } from '../channel-cache.js';
 import type { ServiceDeps } from '../ports.js';
 import { errorBody, payloadOf } from '../replies.js';
+import type { SpendingGuard, SpendReservation, VoucherSpending } from '../spending/spending-guard.js';
+import type { WireForm } from '../wire-form.js';
 import type { Telemetry } from '../telemetry.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 import { recordDoubleSignEvidence } from './double-sign.js';
@@ -46,6 +53,15 @@ function isKnownLatest(channel: CachedChannel, signed: SignedVoucher): boolean {
   return channel.latestVoucher !== null && channel.latestSignature !== null && bytesEqual(channel.latestVoucher, signed.bytes) && bytesEqual(channel.latestSignature, signed.signature);
 }
 
+/** The refusal in the form the voucher came in: topic and payload. */
+function rejectionReply(device: string, outcome: Extract<Outcome, { accepted: false }>, form: WireForm): [string, Uint8Array] {
+  const { voucher } = outcome;
+  if (form === 'binary') return [inboxTopic(device, 'voucher-bin'), encodeVoucherRejected(outcome.code, voucher === undefined ? null : voucher)];
+  const reply: VoucherInboxMessage = { v: PROTOCOL_VERSION, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
+  if (voucher !== undefined) Object.assign(reply, { channel: toHex(voucher.channelId), seq: voucher.seq.toString() });
+  return [inboxTopic(device, 'voucher'), payloadOf(reply)];
+}
+
 export interface VoucherIngestParts {
   readonly deps: ServiceDeps;
   readonly cache: ChannelCache;
@@ -54,6 +70,8 @@ export interface VoucherIngestParts {
   readonly verifier: SignatureVerifier;
   /** The service's group commit (vouchers and receipts share it, and one fsync). */
   readonly commits: GroupCommit<StoreTx>;
+  /** Server-side spending limits [docs/DESIGN.md rule 12]. */
+  readonly spending: SpendingGuard;
   /** After a voucher commits (the early-settlement threshold). */
   readonly onCommitted: (channel: CachedChannel) => void;
 }
@@ -68,18 +86,18 @@ export class VoucherIngest {
   }
 
   /** Handles one published voucher; resolves once it is durable (or rejected) and answered. */
-  handle(device: string, payload: Uint8Array): Promise<void> {
+  handle(device: string, payload: Uint8Array, form: WireForm = 'json'): Promise<void> {
     const arrivedMs = performance.now();
     let signed: SignedVoucher;
     try {
-      signed = this.decode(payload);
+      signed = form === 'binary' ? decodeVoucherFrame(standalone(payload)) : this.decodeJson(payload);
     } catch (error) {
-      return this.answer(device, rejectionOf(error), arrivedMs);
+      return this.answer(device, rejectionOf(error), arrivedMs, form);
     }
     const work = this.judge(device, signed).catch((error: unknown) => {
       if (!(error instanceof MqpayError)) this.parts.deps.logger.error({ err: error, device }, 'voucher ingest failed');
       return rejectionOf(error);
-    }).then((outcome) => this.answer(device, outcome, arrivedMs));
+    }).then((outcome) => this.answer(device, outcome, arrivedMs, form));
     return this.inFlight.track([toHex(signed.voucher.channelId), device], work);
   }
 
@@ -92,21 +110,19 @@ export class VoucherIngest {
     return this.inFlight.settled(key);
   }
 
-  private decode(payload: Uint8Array): SignedVoucher {
+  private decodeJson(payload: Uint8Array): SignedVoucher {
     const message = parsePayload(voucherMessageSchema, payload);
     const bytes = fromHex(message.voucher, VOUCHER_BYTES);
     const signature = fromHex(message.signature, SIGNATURE_BYTES);
     return { voucher: decodeVoucher(bytes), bytes, signature };
   }
 
-  private async answer(device: string, outcome: Outcome, arrivedMs: number): Promise<void> {
+  private async answer(device: string, outcome: Outcome, arrivedMs: number, form: WireForm): Promise<void> {
     const { transport, logger } = this.parts.deps;
     const options = { qos: this.replyQos };
     if (!outcome.accepted) {
       this.parts.telemetry.emit({ kind: 'voucher.rejected', code: outcome.code, latencyMs: performance.now() - arrivedMs, device });
-      const reply: VoucherInboxMessage = { v: 2, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
-      if (outcome.voucher !== undefined) Object.assign(reply, { channel: toHex(outcome.voucher.channelId), seq: outcome.voucher.seq.toString() });
-      await transport.publish(inboxTopic(device, 'voucher'), payloadOf(reply), options);
+      await transport.publish(...rejectionReply(device, outcome, form), options);
       return;
     }
     this.parts.telemetry.emit({ kind: 'voucher.accepted', latencyMs: performance.now() - arrivedMs });
@@ -114,10 +130,13 @@ export class VoucherIngest {
     if (outcome.forward) {
       // The payer's verdict never waits for the payee's socket [docs/DESIGN.md rule 15]; a lost
       // forward is superseded by the next cumulative voucher, and the payee can re-read it.
-      const forwarded: VoucherInboxMessage = { v: 2, type: 'voucher', payer: device, voucher: toHex(bytes), signature: toHex(signature) };
-      transport.publish(inboxTopic(outcome.channel.payee, 'voucher'), payloadOf(forwarded), options).catch((error: unknown) => logger.warn({ err: error }, 'voucher forward not delivered'));
+      transport.publish(inboxTopic(outcome.channel.payee, 'voucher-bin'), encodeVoucherForward(device, bytes, signature), options).catch((error: unknown) => logger.warn({ err: error }, 'voucher forward not delivered'));
     }
-    const accepted: VoucherInboxMessage = { v: 2, type: 'voucher.accepted', channel: toHex(voucher.channelId), seq: voucher.seq.toString(), total: formatAmount(voucher.total) };
+    if (form === 'binary') {
+      await transport.publish(inboxTopic(device, 'voucher-bin'), encodeVoucherAccepted(voucher.channelId, voucher.seq, voucher.total), options);
+      return;
+    }
+    const accepted: VoucherInboxMessage = { v: PROTOCOL_VERSION, type: 'voucher.accepted', channel: toHex(voucher.channelId), seq: voucher.seq.toString(), total: formatAmount(voucher.total) };
     await transport.publish(inboxTopic(device, 'voucher'), payloadOf(accepted), options);
   }
 
@@ -125,7 +144,8 @@ export class VoucherIngest {
     const { cache, deps } = this.parts;
     const { voucher, bytes, signature } = signed;
     const channel = await cache.get(voucher.channelId);
-    const nowSeconds = secondsOf(deps.clock.nowMs());
+    const nowMs = deps.clock.nowMs();
+    const nowSeconds = secondsOf(nowMs);
     if (channel === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
     const first = judgeVoucher(channel, device, voucher, nowSeconds);
     if (first.kind === 'reject') return rejectedOutcome(signed, first.code);
@@ -133,6 +153,9 @@ export class VoucherIngest {
     if (!isKnownLatest(channel, signed) && !(await this.verifyTimed(signature, bytes, payerKey)) && !(await this.acceptedBefore(channel, signed, first))) {
       return this.badSignature(channel, signed);
     }
+    // Read before the final judgement, so that judging, the limit check and counting the spend
+    // happen in one synchronous step: no other voucher of this payer can slip in between.
+    const spending = await this.parts.spending.forVoucher(channel.payer, nowMs);
     // Verifying may have waited for the worker: judge again against the channel as it is now
     // (a failed write may have made the cache reload it from the store meanwhile).
     const current = await cache.get(voucher.channelId);
@@ -143,7 +166,7 @@ export class VoucherIngest {
     // ahead of it: the unit of work flushes the group commit first.)
     if (verdict.kind === 'advance' && !bytesEqual(current.payerKey, payerKey)) return rejectedOutcome(signed, 'KEY_ROTATED', 'the payer rotated its key meanwhile');
     try {
-      return await this.verified(current, signed, verdict);
+      return await this.verified(current, signed, verdict, spending, nowMs);
     } catch (error) {
       // A failed write: answer with the voucher's channel and seq so the payer knows which one.
       if (error instanceof MqpayError) return rejectedOutcome(signed, error.code, error.detail);
@@ -184,7 +207,7 @@ export class VoucherIngest {
   }
 
   /** The verdict on a voucher whose signature is known to be the payer's. */
-  private async verified(channel: CachedChannel, signed: SignedVoucher, verdict: VoucherVerdict): Promise<Outcome> {
+  private async verified(channel: CachedChannel, signed: SignedVoucher, verdict: VoucherVerdict, spending: VoucherSpending, nowMs: number): Promise<Outcome> {
     const { voucher } = signed;
     const accepted = (forward: boolean): Outcome => ({ accepted: true, channel, signed, forward });
     switch (verdict.kind) {
@@ -205,14 +228,18 @@ export class VoucherIngest {
         await this.durable(channel);
         await this.recordEvidence(channel, signed, channel.latestTotal);
         return rejectedOutcome(signed, 'VOUCHER_DOUBLE_SIGNED', `seq ${voucher.seq} was accepted with another total`);
-      case 'advance':
+      case 'advance': {
+        // The increase is one payment against the payer's server-side limits; it counts in the
+        // window now (in flight), and is taken back if the commit fails. A limit throws its code.
+        const reservation = this.parts.spending.reserve(spending, channel.payer, channel.payee, subAmount(voucher.total, channel.latestTotal), nowMs);
         // Judge the next voucher against this one at once, even before the batch commits.
         channel.latestSeq = voucher.seq;
         channel.latestTotal = voucher.total;
         channel.latestSignature = signed.signature;
         channel.latestVoucher = signed.bytes;
-        await this.committed(channel, voucher.seq, voucher.total, signed.bytes, signed.signature);
+        await this.committed(channel, voucher.seq, voucher.total, signed.bytes, signed.signature, reservation);
         return accepted(true);
+      }
     }
   }
 
@@ -222,14 +249,18 @@ export class VoucherIngest {
   }
 
   /** Queues the voucher's write, published on the channel (pinning it) so re-sends can wait for it. */
-  private async committed(channel: CachedChannel, seq: bigint, total: Amount, voucher: Uint8Array, signature: Uint8Array): Promise<void> {
+  private async committed(channel: CachedChannel, seq: bigint, total: Amount, voucher: Uint8Array, signature: Uint8Array, spend: SpendReservation): Promise<void> {
     const nowMs = this.parts.deps.clock.nowMs();
-    const commit = this.parts.commits.run((tx, afterCommit) => {
+    const commit = this.parts.commits.run(async (tx, afterCommit) => {
       afterCommit(() => this.parts.onCommitted(channel));
-      return tx.appendVoucher({ channel: channel.num, seq, total, voucher, signature, redeeming: false, nowMs });
-    }).catch((error: unknown) => {
+      await tx.appendVoucher({ channel: channel.num, seq, total, voucher, signature, redeeming: false, nowMs });
+      // In the voucher's own savepoint: the rolling windows survive a restart, and a voucher
+      // that is rolled back takes its spend with it.
+      await tx.addSpend(spend.device, spend.minute, spend.amount);
+    }).then(() => spend.committed(), (error: unknown) => {
       // Not durable: drop the optimistic state so the next voucher is judged against the store.
       // Re-sends waiting on this commit hear the same answer as the voucher itself.
+      spend.failed();
       this.parts.cache.forget(channel.id);
       if (error instanceof MqpayError) throw error;
       this.parts.deps.logger.error({ err: error, channel: toHex(channel.id) }, 'voucher write failed');

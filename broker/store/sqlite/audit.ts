@@ -61,6 +61,23 @@ const CHECKS: readonly { name: string; sql: string; ok: string }[] = [
     ok: 'channels checked',
   },
   {
+    // [docs/DESIGN.md rule 13] Money in minus money out is what the ledger holds.
+    name: 'funding in minus payouts out equals wallets plus escrow plus fees',
+    sql: `SELECT 'held' AS what,
+            (SELECT COALESCE(SUM(balance), 0) FROM accounts WHERE kind IN ('wallet', 'escrow', 'fees')) AS found,
+            (SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE kind = 'fund')
+          - (SELECT COALESCE(SUM(amount), 0) FROM transfers WHERE kind = 'payout') AS expected
+          WHERE found <> expected`,
+    ok: 'funded minus paid out is held',
+  },
+  {
+    name: 'only funding and payouts cross the external account',
+    sql: `SELECT t.id AS what, t.kind AS found, 'fund or payout' AS expected FROM transfers t
+          WHERE (t.from_account = 1 OR t.to_account = 1) AND t.kind NOT IN ('fund', 'payout')
+             OR (t.kind = 'fund' AND t.from_account <> 1) OR (t.kind = 'payout' AND t.to_account <> 1) LIMIT 5`,
+    ok: 'external transfers checked',
+  },
+  {
     name: 'settlement lines add up to each settlement',
     sql: `SELECT s.id AS what, COALESCE((SELECT SUM(amount) FROM settlement_lines l WHERE l.settlement = s.id), 0) AS found, s.amount AS expected
           FROM settlements s WHERE found <> expected LIMIT 5`,

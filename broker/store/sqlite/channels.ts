@@ -63,6 +63,12 @@ export function listChannelsOf(db: Db, device: string, limit: number): ChannelRo
   return rows.map(toChannel);
 }
 
+/** Open channels where `payer` pays and no dispute window is open yet. */
+export function listOpenChannelsOfPayer(db: Db, payer: string, limit: number): ChannelRow[] {
+  const rows = statement(db, `${SELECT_CHANNEL} WHERE c.payer = ? AND c.state = 'open' AND c.closing_deadline_ms IS NULL ORDER BY c.num LIMIT ?`).all(payer, BigInt(limit)) as RawChannel[];
+  return rows.map(toChannel);
+}
+
 /** The device's open channels (a dispute window included), as payer or payee, in key order. */
 export function listOpenChannelsOf(db: Db, device: string, limit: number): ChannelRow[] {
   const rows = statement(db, `${SELECT_CHANNEL} WHERE (c.payer = @device OR c.payee = @device) AND c.state = 'open' ORDER BY c.num LIMIT @limit`).all({ device, limit: BigInt(limit) }) as RawChannel[];

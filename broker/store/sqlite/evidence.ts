@@ -5,7 +5,7 @@
 // the payer really owed what was paid out. `verifySignatureChecks` re-verifies them for
 // `mqpay ledger check --verify-signatures` and the API audit; `channelEvidence` exports one
 // channel's for `mqpay channel evidence`.
-import { decodeCertificate } from '../../../shared/certificate.js';
+import { decodeStoredCertificate } from '../../../shared/certificate.js';
 import { verify } from '../../../shared/crypto.js';
 import { bytesEqual, toHex } from '../../../shared/hex.js';
 import { decodeVoucher } from '../../../shared/voucher.js';
@@ -26,7 +26,7 @@ function problemOf(row: SignedRow): string | null {
   let payerKey;
   try {
     voucher = decodeVoucher(new Uint8Array(row.voucher));
-    payerKey = decodeCertificate(new Uint8Array(row.certificate)).payerKey;
+    payerKey = decodeStoredCertificate(new Uint8Array(row.certificate)).payerKey;
   } catch {
     return 'voucher or certificate does not decode';
   }

@@ -243,7 +243,89 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (channel, revision)
   ) STRICT, WITHOUT ROWID;
   `,
-  // 7: hash-chain ticks (protocol v3). `chains` holds each channel's current chain: the
+  // 7: money has a currency and a way out [docs/DESIGN.md rule 13].
+  // - `meta.currency`: the ledger's ISO 4217 code (shared/currency.ts). A new ledger gets it when
+  //   first opened (`openDatabase`, from `ledger init --currency` or the default); a ledger that
+  //   already holds devices or transfers gets the default here. Triggers make it write-once: a
+  //   second insert, an update or a delete of the row aborts.
+  // - Transfer kinds `payout` (a wallet or the fees account to external) and `move` (wallet to
+  //   wallet, an operator's recovery). SQLite cannot alter a CHECK, so `transfers` is rebuilt
+  //   with the wider one, its rows copied as they are, and its indexes and triggers re-created.
+  `
+  INSERT INTO meta (key, value) SELECT 'currency', 'EUR'
+    WHERE EXISTS (SELECT 1 FROM devices) OR EXISTS (SELECT 1 FROM transfers);
+  CREATE TRIGGER meta_currency_once BEFORE INSERT ON meta
+    WHEN NEW.key = 'currency' AND EXISTS (SELECT 1 FROM meta WHERE key = 'currency') BEGIN
+    SELECT RAISE(ABORT, 'the ledger currency cannot change');
+  END;
+  CREATE TRIGGER meta_currency_no_update BEFORE UPDATE ON meta
+    WHEN OLD.key = 'currency' OR NEW.key = 'currency' BEGIN
+    SELECT RAISE(ABORT, 'the ledger currency cannot change');
+  END;
+  CREATE TRIGGER meta_currency_no_delete BEFORE DELETE ON meta WHEN OLD.key = 'currency' BEGIN
+    SELECT RAISE(ABORT, 'the ledger currency cannot change');
+  END;
+
+  CREATE TABLE transfers_v5 (
+    id TEXT PRIMARY KEY,
+    from_account INTEGER NOT NULL REFERENCES accounts(id),
+    to_account INTEGER NOT NULL REFERENCES accounts(id),
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    kind TEXT NOT NULL CHECK (kind IN ('fund', 'deposit', 'topup', 'settle', 'fee', 'refund', 'payout', 'move')),
+    channel INTEGER REFERENCES channels(num),
+    settlement TEXT,
+    created_at_ms INTEGER NOT NULL,
+    CHECK (from_account <> to_account)
+  ) STRICT;
+  INSERT INTO transfers_v5 (rowid, id, from_account, to_account, amount, kind, channel, settlement, created_at_ms)
+    SELECT rowid, id, from_account, to_account, amount, kind, channel, settlement, created_at_ms FROM transfers;
+  DROP TABLE transfers;
+  ALTER TABLE transfers_v5 RENAME TO transfers;
+  CREATE INDEX transfers_by_settlement ON transfers(settlement, channel) WHERE settlement IS NOT NULL;
+  CREATE INDEX transfers_by_channel ON transfers(channel) WHERE channel IS NOT NULL;
+  -- The export reads transfers by time.
+  CREATE INDEX transfers_by_time ON transfers(created_at_ms);
+  -- Money in and out of the ledger (the totals view, the audit) without a scan of every transfer.
+  CREATE INDEX transfers_in_and_out ON transfers(kind, amount) WHERE kind IN ('fund', 'payout');
+
+  CREATE TRIGGER transfers_apply AFTER INSERT ON transfers BEGIN
+    UPDATE accounts SET balance = balance - NEW.amount WHERE id = NEW.from_account;
+    UPDATE accounts SET balance = balance + NEW.amount WHERE id = NEW.to_account;
+  END;
+  CREATE TRIGGER transfers_no_update BEFORE UPDATE ON transfers BEGIN
+    SELECT RAISE(ABORT, 'transfers are immutable');
+  END;
+  CREATE TRIGGER transfers_no_delete BEFORE DELETE ON transfers BEGIN
+    SELECT RAISE(ABORT, 'transfers are immutable');
+  END;
+  `,
+  // 8: server-side spending limits [docs/DESIGN.md rule 12]. `device_limits` holds the limits an
+  // operator set for one device (NULL: the broker's default applies); `allow_payees` is a JSON
+  // array of device ids, NULL for any payee; `version` goes up at every write (rows are never
+  // deleted), so the voucher path re-reads and re-parses a long allow-list only when it changed.
+  // `device_spend` holds what each payer's vouchers raised its channel totals by, per minute
+  // (`minute` = ms since the epoch / 60,000), written in the same group commit as the voucher,
+  // so the rolling hour and day survive a restart.
+  `
+  CREATE TABLE device_limits (
+    device TEXT PRIMARY KEY REFERENCES devices(id),
+    max_per_payment INTEGER CHECK (max_per_payment IS NULL OR max_per_payment > 0),
+    max_per_hour INTEGER CHECK (max_per_hour IS NULL OR max_per_hour > 0),
+    max_per_day INTEGER CHECK (max_per_day IS NULL OR max_per_day > 0),
+    allow_payees TEXT CHECK (allow_payees IS NULL OR json_valid(allow_payees)),
+    version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
+    updated_at_ms INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE device_spend (
+    device TEXT NOT NULL REFERENCES devices(id),
+    minute INTEGER NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    PRIMARY KEY (device, minute)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX device_spend_by_minute ON device_spend(minute);
+  `,
+  // 9: hash-chain ticks (protocol v3). `chains` holds each channel's current chain: the
   // payer-signed checkpoint (its own 109-byte encoding, MQPAY-HC), the certificate revision it
   // was judged against, and the highest link a tick revealed (the root at index 0). The
   // checkpoint is also a row of `vouchers` (its seq and total, the chain's start), so seqs stay

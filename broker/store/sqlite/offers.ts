@@ -1,7 +1,6 @@
 // Sellers' current offers (payee-signed, shared/offer.ts): one row per seller, kept so the service
 // serves them again after a restart. The row is replaced only by a strictly newer issue time; the
 // change count says whether it was.
-import { DEFAULT_CURRENCY, CURRENCY_META_KEY } from '../../../shared/currency.js';
 import { statement } from '../../../sqlite/statement.js';
 import type { Db } from './open-database.js';
 import type { StoredOffer } from '../port.js';
@@ -51,11 +50,3 @@ export function deleteExpiredOffers(db: Db, nowSeconds: bigint, limit: number): 
   return rows.map((row) => row.seller);
 }
 
-/**
- * The ledger's currency: `meta.currency`, or DEFAULT_CURRENCY for a ledger created before it was
- * stored. The one read of it here, so the currency migration changes nothing for offers.
- */
-export function ledgerCurrency(db: Db): string {
-  const row = statement(db, 'SELECT value FROM meta WHERE key = ?').get(CURRENCY_META_KEY) as { value: string } | undefined;
-  return row?.value ?? DEFAULT_CURRENCY;
-}

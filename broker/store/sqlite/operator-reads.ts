@@ -63,6 +63,14 @@ export function ledgerTotals(db: Db): Record<AccountKind, KindTotal> {
   return totals;
 }
 
+/** Money in (fund transfers) and out (payout transfers) of the ledger, all time, in micro-units. */
+export function ledgerFlows(db: Db): { funded: bigint; paidOut: bigint } {
+  const rows = statement(db, "SELECT kind, COALESCE(SUM(amount), 0) AS total FROM transfers WHERE kind IN ('fund', 'payout') GROUP BY kind").all() as { kind: 'fund' | 'payout'; total: bigint }[];
+  const flows = { funded: 0n, paidOut: 0n };
+  for (const row of rows) flows[row.kind === 'fund' ? 'funded' : 'paidOut'] = row.total;
+  return flows;
+}
+
 export function deviceCounts(db: Db): { active: number; disabled: number } {
   const rows = statement(db, 'SELECT status, count(*) AS n FROM devices GROUP BY status').all() as { status: 'active' | 'disabled'; n: bigint }[];
   const counts = { active: 0, disabled: 0 };

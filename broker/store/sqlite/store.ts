@@ -9,22 +9,25 @@ import { assert, MqpayError } from '../../../shared/errors.js';
 import { STORE_LOCK_RETRY_MS_MAX, STORE_LOCK_RETRY_MS_MIN, STORE_LOCK_WAIT_MS_DEFAULT, WAL_BYTES_KEPT_MAX } from '../../limits.js';
 import { statement } from '../../../sqlite/statement.js';
 import {
-  countOpenChannelsOfPayer, findVoucher, getChannel, insertChannel, insertVoucher, listChannelsOf, listExpiredOpenChannels,
+  countOpenChannelsOfPayer, findVoucher, getChannel, insertChannel, insertVoucher, listChannelsOf, listExpiredOpenChannels, listOpenChannelsOfPayer,
   countDoubleSigns, listDueClosingChannels, listOpenChannelsOf, markChannelClosed, markChannelClosing, raiseChannelTerms, recordDoubleSign, reissueCertificate, setLatestVoucher, updateChannelDeposit,
 } from './channels.js';
 import { readRestoreRecord, recordHeal } from './restore-record.js';
 import { addDeviceInTransaction, getDevice, setDeviceStatus, useTokenTime } from './devices.js';
 import { accountKey, balanceOf, ensureAccount, fundInTransaction, insertTransfer } from './ledger.js';
 import type { Db } from './open-database.js';
+import { moveInTransaction, payoutInTransaction } from './outflows.js';
 import type { BatchOutcome, LatestReceipt, Store, StoredAnswer, StoreReads, StoreTx } from '../port.js';
 import { nextEpoch, settleInTransaction, settlementChannels } from './settle.js';
 import { recordDeviceCertificate } from './device-certificates.js';
 import { keyHolder, replaceDeviceKey, retiredKeysOf } from './device-keys.js';
 import { pruneSettledVouchers } from './retention.js';
+import { addSpend, getDeviceLimits, pruneSpend, setDeviceLimits, spendBuckets } from './device-limits.js';
 import { awaitDurable, type SyncStall } from './durable-commit.js';
 import type { SyncWal } from './wal-sync.js';
 import { acceptCheckpoint, acceptTick, chainOf } from './chains.js';
-import { currentOffers, deleteExpiredOffers, ledgerCurrency, offerOf, putOffer } from './offers.js';
+import { currentOffers, deleteExpiredOffers, offerOf, putOffer } from './offers.js';
+import { ledgerCurrency } from './ledger-currency.js';
 
 function readsOf(db: Db): StoreReads {
   return {
@@ -38,6 +41,9 @@ function readsOf(db: Db): StoreReads {
     keyHolder: async (publicKey) => keyHolder(db, publicKey),
     retiredKeysOf: async (device, limit) => retiredKeysOf(db, device, limit),
     countOpenChannelsOfPayer: async (payer) => countOpenChannelsOfPayer(db, payer),
+    openChannelsOfPayer: async (payer, limit) => listOpenChannelsOfPayer(db, payer, limit),
+    deviceLimits: async (device) => getDeviceLimits(db, device),
+    spendBuckets: async (device, fromMinute) => spendBuckets(db, device, fromMinute),
     voucherAt: async (channelId, seq) => findVoucher(db, channelId, seq),
     chainOf: async (channelId) => chainOf(db, channelId),
     balance: async (account) => balanceOf(db, account),
@@ -69,6 +75,9 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
     recordDeviceCertificate: async (id, sha256) => recordDeviceCertificate(db, id, sha256),
     pruneSettledVouchers: async (acceptedBeforeMs) => pruneSettledVouchers(db, acceptedBeforeMs),
     setDeviceStatus: async (id, status) => setDeviceStatus(db, id, status),
+    setDeviceLimits: async (id, limits, nowMs) => setDeviceLimits(db, id, limits, nowMs),
+    addSpend: async (device, minute, amount) => addSpend(db, device, minute, amount),
+    pruneSpend: async (beforeMinute) => pruneSpend(db, beforeMinute),
     replaceDeviceKey: async (id, currentKey, newKey, nowMs) => replaceDeviceKey(db, id, currentKey, newKey, nowMs),
     reissueCertificate: async (num, revision, certificate, signature) => reissueCertificate(db, num, revision, certificate, signature),
     useTokenTime: async (id, timeMs) => useTokenTime(db, id, timeMs),
@@ -98,6 +107,8 @@ function txOf(db: Db, reads: StoreReads): StoreTx {
     ensureAccount: async (name, kind) => ensureAccount(db, name, kind),
     insertTransfer: async (transfer) => insertTransfer(db, transfer),
     fund: async (input) => fundInTransaction(db, input),
+    payout: async (input) => payoutInTransaction(db, input),
+    move: async (input) => moveInTransaction(db, input),
     settle: async (input) => settleInTransaction(db, input),
     nextEpoch: async () => nextEpoch(db),
     async storeAnswer(device, id, method, answer, nowMs, keepPerDevice) {
