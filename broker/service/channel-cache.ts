@@ -39,6 +39,11 @@ export interface CachedChannel extends VoucherChannelState {
 export interface CachedChain extends ChainState {
   readonly bytes: Uint8Array;
   readonly signature: Uint8Array;
+  /**
+   * The payer key the checkpoint was verified with: once the payer rotates away from it, the
+   * chain pays nothing more (KEY_ROTATED) [docs/DESIGN.md rule 12].
+   */
+  readonly signerKey: Uint8Array;
 }
 
 export class ChannelCache {

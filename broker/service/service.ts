@@ -122,7 +122,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   const contextOf = (work: Work): RpcContext => ({ deps, cache, telemetry, work });
   const ingest = new VoucherIngest({ deps, cache, telemetry, unitOfWork, verifier: deps.verifier, commits, spending, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
   const rpc = new RpcHandler({ deps, cache, telemetry, unitOfWork, vouchersReceived: (key) => ingest.received(key) });
-  const ticks = new TickIngest({ deps, cache, verifier: deps.verifier, commits, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
+  const ticks = new TickIngest({ deps, cache, verifier: deps.verifier, commits, spending, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
   const receipts = new ReceiptHandler(deps, cache, deps.verifier, commits);
   const deprecatedForms = new DeprecatedForms(telemetry, deps.logger);
   const offers = new OfferDesk(deps, unitOfWork);
