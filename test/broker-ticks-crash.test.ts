@@ -4,11 +4,10 @@
 // channel's total is checkpoint + highest x price); after a restart the payer resumes from the
 // stored index and the channel settles to exactly checkpoint + ticks x price, audited with the
 // evidence re-verified.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DeviceLink } from '../agent/link/link.js';
 import { auditLedger } from '../broker/store/sqlite/audit.js';
 import { chainOf } from '../broker/store/sqlite/chains.js';
-import { addDevice } from '../broker/store/sqlite/devices.js';
 import { getChannel } from '../broker/store/sqlite/channels.js';
 import { fundWallet } from '../broker/store/sqlite/ledger.js';
 import { openDatabase } from '../broker/store/sqlite/open-database.js';
@@ -16,40 +15,25 @@ import { parseAmount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
 import { TICK_SKIP_MAX } from '../shared/limits.js';
-import { generateKeyPair } from '../shared/keys.js';
 import { tickFrameKindOf } from '../shared/tick-frames.js';
 import { decodeTickVerdict } from '../shared/tick-verdict.js';
-import { freePort, startChildBroker, type ChildBroker } from './helpers/child-broker.js';
-import { random, tempDir } from './helpers/broker-fixture.js';
+import { childBrokerBed } from './helpers/child-broker.js';
+import { random } from './helpers/broker-fixture.js';
 import { testChain, tickFrame } from './helpers/tick-payer.js';
 
 describe('broker crash (SIGKILL) mid-stream of ticks', () => {
-  const dir = tempDir('mqpay-ticks-crash-');
-  const payerKeys = generateKeyPair(random);
-  const payeeKeys = generateKeyPair(random);
-  let port = 0;
-  let broker: ChildBroker | null = null;
-
-  beforeAll(async () => {
-    const db = openDatabase(dir.path);
-    addDevice(db, 'vehicle-1', payerKeys.publicKey, Date.now());
-    addDevice(db, 'charger-1', payeeKeys.publicKey, Date.now());
+  const bed = childBrokerBed('mqpay-ticks-crash-', ['vehicle-1', 'charger-1']);
+  const payerKeys = bed.keysOf('vehicle-1');
+  beforeAll(() => {
+    const db = openDatabase(bed.dataDir);
     fundWallet(db, 'vehicle-1', parseAmount('100'), 'vehicle-1', Date.now());
     db.close();
-    port = await freePort();
   });
-  afterAll(async () => {
-    await broker?.kill('SIGKILL');
-    dir.remove();
-  });
-
-  const start = async () => {
-    broker = await startChildBroker(['--data', dir.path, '--mqtt-port', String(port), '--epoch-seconds', '1', '--log-level', 'warn', '--operator-token', 'crash-test-operator-token']);
-  };
+  const start = () => bed.start(['--epoch-seconds', '1']);
 
   it('loses no accepted tick and settles exactly checkpoint + ticks x price', async () => {
     await start();
-    const link = await DeviceLink.connect({ url: `mqtt://127.0.0.1:${port}`, device: 'vehicle-1', secretKey: payerKeys.secretKey, brokerId: 'mqpay', clock: { nowMs: () => Date.now() }, random, reconnectPeriodMs: 200, requestTimeoutMs: 10_000 });
+    const link = await DeviceLink.connect({ url: bed.url(), device: 'vehicle-1', secretKey: payerKeys.secretKey, brokerId: 'mqpay', clock: { nowMs: () => Date.now() }, random, reconnectPeriodMs: 200, requestTimeoutMs: 10_000 });
     const channelId = newChannelId(random);
     await link.request('channel.open', { channel: toHex(channelId), payee: 'charger-1', deposit: '50', durationSeconds: 3600 });
     const test = testChain(payerKeys.secretKey, { channelId, seq: 1n, seed: random(32), length: 5_000, total: '1', price: '0.001' });
@@ -77,10 +61,10 @@ describe('broker crash (SIGKILL) mid-stream of ticks', () => {
       await expect.poll(() => answered.has(index), { timeout: 10_000, interval: 5 }).toBe(true);
     }
     sendBatch(200); // in flight when the power goes
-    await broker?.kill('SIGKILL');
+    await bed.kill('SIGKILL');
     const acceptedBeforeCrash = highestAccepted;
 
-    const db = openDatabase(dir.path);
+    const db = openDatabase(bed.dataDir);
     const stored = chainOf(db, channelId);
     expect(stored?.highestIndex).toBeGreaterThanOrEqual(acceptedBeforeCrash);
     expect(getChannel(db, channelId)?.latestTotal).toBe(parseAmount('1') + BigInt(stored?.highestIndex ?? 0) * parseAmount('0.001'));
@@ -97,15 +81,15 @@ describe('broker crash (SIGKILL) mid-stream of ticks', () => {
     sendBatch(100);
     await expect.poll(() => highestAccepted, { timeout: 10_000 }).toBe(target);
     const expected = parseAmount('1') + BigInt(target) * parseAmount('0.001');
-    const watcher = openDatabase(dir.path);
+    const watcher = openDatabase(bed.dataDir);
     try {
       await expect.poll(() => getChannel(watcher, channelId)?.settledTotal, { timeout: 10_000, interval: 50 }).toBe(expected);
     } finally {
       watcher.close();
     }
     await link.close();
-    await broker?.kill('SIGTERM');
-    const after = openDatabase(dir.path);
+    await bed.kill('SIGTERM');
+    const after = openDatabase(bed.dataDir);
     const failed = auditLedger(after, { verifySignatures: true }).filter((check) => !check.ok);
     after.close();
     expect(failed).toEqual([]);

@@ -9,11 +9,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sign } from '../shared/crypto.js';
 import { parseAmount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
-import { newChannelId } from '../shared/ids.js';
 import { signKeyRotation } from '../shared/key-rotation.js';
 import { generateKeyPair } from '../shared/keys.js';
 import type { DeviceLink } from '../agent/link/link.js';
-import { random, startBroker, tempDir, type RunningBroker } from './helpers/broker-fixture.js';
+import { openChannel, random, startBroker, tempDir, type RunningBroker } from './helpers/broker-fixture.js';
+import { movableClock } from './helpers/movable-clock.js';
 import { seededInt, seededRandom } from './helpers/seed.js';
 import { TickVerdicts, testChain, tickFrame, type TestChain } from './helpers/tick-payer.js';
 
@@ -23,17 +23,8 @@ const seededBytes = (length: number, seed: number): Uint8Array => {
   return Uint8Array.from({ length }, () => seededInt(next, 0, 256));
 };
 
-/** A clock the test moves; the broker and the links' connect tokens both read it. */
-function movableClock(): { nowMs: () => number; advance: (ms: number) => void } {
-  let offsetMs = 0;
-  return { nowMs: () => Date.now() + offsetMs, advance: (ms) => void (offsetMs += ms) };
-}
 
-async function open(link: DeviceLink, payee: string, deposit: string): Promise<Uint8Array> {
-  const channelId = newChannelId(random);
-  await link.request('channel.open', { channel: toHex(channelId), payee, deposit, durationSeconds: 30 * 86_400 });
-  return channelId;
-}
+const open = openChannel;
 
 /** Publishes one frame and returns its verdict's code ('accepted' when accepted). */
 async function verdictOf(link: DeviceLink, verdicts: TickVerdicts, test: TestChain, index: number, frame: Uint8Array): Promise<string> {
