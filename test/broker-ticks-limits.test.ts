@@ -4,7 +4,7 @@
 // payer's per-payment, hourly and daily limits and its payee allow-list, exactly like a voucher's,
 // and is stored with the tick (device_spend), so ticks are no way around the limits. A checkpoint
 // signed with a key the payer rotated away from is KEY_ROTATED, and so is every further tick of
-// a chain such a key committed to.
+// a chain such a key committed to. A disabled payer's channels are closing: they take no more ticks.
 import { afterEach, describe, expect, it } from 'vitest';
 import { sign } from '../shared/crypto.js';
 import { parseAmount } from '../shared/amount.js';
@@ -100,5 +100,24 @@ describe('broker: ticks count against the spending limits; rotated keys pay noth
     expect(await verdictOf(carAgain, verdictsAgain, fresh, 0, fresh.frame)).toBe('accepted');
     expect(await verdictOf(carAgain, verdictsAgain, fresh, 1, tickFrame(fresh, 1))).toBe('accepted');
     expect(broker.app.db.prepare('SELECT seq, highest_index AS highest FROM chains').get()).toEqual({ seq: 2n, highest: 1n });
+  });
+
+  it('disabling the payer closes its channels: their ticks and new checkpoints are refused', async () => {
+    const broker: RunningBroker = await startBroker();
+    stops.push(() => broker.stop());
+    const keys = broker.enrol('van-1', '10');
+    broker.enrol('dock-1');
+    const van = await broker.link('van-1', keys);
+    const verdicts = new TickVerdicts(van);
+    const channelId = await open(van, 'dock-1', '5');
+    const test = testChain(keys.secretKey, { channelId, seq: 1n, seed: seededBytes(32, 31), length: 50, total: '0.1', price: '0.01' });
+    expect(await verdictOf(van, verdicts, test, 0, test.frame)).toBe('accepted');
+    expect(await verdictOf(van, verdicts, test, 1, tickFrame(test, 1))).toBe('accepted');
+    const { closing } = await broker.app.service.setDeviceStatus('van-1', 'disabled');
+    expect(closing.map((row) => row.state)).toEqual(['closing']);
+    expect(await verdictOf(van, verdicts, test, 2, tickFrame(test, 2))).toBe('CHANNEL_CLOSING');
+    const later = testChain(keys.secretKey, { channelId, seq: 2n, seed: seededBytes(32, 32), length: 50, total: '0.2', price: '0.01' });
+    expect(await verdictOf(van, verdicts, later, 0, later.frame)).toBe('CHANNEL_CLOSING');
+    expect(broker.app.db.prepare('SELECT seq, highest_index AS highest FROM chains').get()).toEqual({ seq: 1n, highest: 1n });
   });
 });
