@@ -19,7 +19,9 @@ import { OfferPublisher, readOffer } from './offers.js';
 import { payOffer } from './payer/offer-payment.js';
 import { Payee } from './payee/payee.js';
 import { Payer } from './payer/payer.js';
-import { startStream } from './payer/stream.js';
+import { startStream, tickPriceOf } from './payer/stream.js';
+import { toAmount } from './amount-input.js';
+import type { StreamOptions } from './types.js';
 import { silentLogger, systemClock, systemRandom, type AgentLogger, type Clock } from './ports.js';
 import { ServiceKeyTrust } from './home/service-key-trust.js';
 import { AgentApi, type Agent } from './agent-api.js';
@@ -27,7 +29,7 @@ import { StateMaintenance } from './state-maintenance.js';
 import { ChannelHealer } from './channel-healer.js';
 import { openState } from './store/open-state.js';
 import { GroupCommit, sqliteBatch } from '../sqlite/group-commit.js';
-import { CONNECT_WAIT_MS_DEFAULT, PAYMENT_TIMEOUT_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT, RESEND_INTERVAL_MS_DEFAULT, WRITE_BATCH_ENTRIES_MAX } from './limits.js';
+import { STREAM_INTERVAL_MS_DEFAULT, CONNECT_WAIT_MS_DEFAULT, PAYMENT_TIMEOUT_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT, RESEND_INTERVAL_MS_DEFAULT, WRITE_BATCH_ENTRIES_MAX } from './limits.js';
 
 export interface CreateAgentOptions {
   /** The agent's home directory (see `mqpay agent init`). */
@@ -162,9 +164,15 @@ export async function createAgent(options: CreateAgentOptions): Promise<Agent> {
   maintenance.start();
   ctx.logger.info({ device: ctx.device }, 'agent started');
   if (options.offline !== true) await ctx.link.whenConnected(options.connectWaitMs ?? CONNECT_WAIT_MS_DEFAULT);
-  const stream = (payee: string, amount: Amount, memo: string | undefined) => payer.pay(payee, amount, memo === undefined ? {} : { memo });
+  const byVoucher = (payee: string, amount: Amount, memo: string | undefined) => payer.pay(payee, amount, memo === undefined ? {} : { memo });
+  // Ticks by default: the price of one tick is one interval's amount (at least one micro-unit).
+  const streamPay = (payee: string, options: StreamOptions) => {
+    if (options.vouchers === true || options.memo !== undefined) return (amount: Amount, memo: string | undefined) => byVoucher(payee, amount, memo);
+    const price = tickPriceOf(toAmount(options.amountPerSecond), options.intervalMs ?? STREAM_INTERVAL_MS_DEFAULT);
+    return (amount: Amount) => payer.ticks.pay(payee, amount, price);
+  };
   return new AgentApi(ctx, payer, payee, {
-    stream: (to, streamOptions) => startStream((amount, memo) => stream(to, amount, memo), ctx.clock, streamOptions),
+    stream: (to, streamOptions) => startStream(streamPay(to, streamOptions), ctx.clock, streamOptions),
     offer: (terms) => offers.publish(terms),
     readOffer: (device, timeoutMs) => readOffer(ctx, device, timeoutMs),
     payOffer: (to, options) => payOffer(ctx, payer, to, options),

@@ -80,3 +80,10 @@ export const AGENT_TLS_PEM_CHARS_MAX = 65_536;
  * lacks the fundings made after the backup) is offered again this often while connected.
  */
 export const HEAL_RETRY_MS = 2_000;
+
+/**
+ * Links of a hash chain a streaming payer commits to with one checkpoint (protocol v3 ticks),
+ * bounded by the channel's unspent deposit: computing it costs this many hashes once, and the
+ * payer keeps a few anchors (shared/hash-chain.ts). A used-up chain is followed by a new one.
+ */
+export const TICK_CHAIN_LENGTH_DEFAULT = 10_000;

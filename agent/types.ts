@@ -132,7 +132,13 @@ export interface StreamOptions {
   readonly amountPerSecond: Amount | string;
   /** How often an increment is paid. */
   readonly intervalMs?: number;
+  /** A memo makes the stream pay by vouchers (a checkpoint carries none). */
   readonly memo?: string;
+  /**
+   * Pay each interval with a signed voucher instead of hash-chain ticks (protocol v3: one
+   * signed checkpoint, then one hash per interval). Default false: ticks.
+   */
+  readonly vouchers?: boolean;
 }
 
 export interface StreamSummary {

@@ -11,21 +11,10 @@
 //     answered "accepted" and forwarded to the payee; its ratio to the ceiling (goal >= 0.8);
 //  5. one settlement epoch over 100k changed channels (and over 1k changed among 100k).
 // The figures go out as bench/figures.ts says (the last line of stdout).
-import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Aedes } from 'aedes';
-import { pino } from 'pino';
 import { DeviceLink } from '../agent/link/link.js';
-import { createBrokerApp } from '../broker/app.js';
-import { addDevice } from '../broker/store/sqlite/devices.js';
-import { fundWallet } from '../broker/store/sqlite/ledger.js';
-import { amountOf, parseAmount } from '../shared/amount.js';
-import { signConnectPassword } from '../shared/connect-token.js';
+import { amountOf } from '../shared/amount.js';
 import { sign, verify } from '../shared/crypto.js';
 import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
@@ -36,34 +25,11 @@ import { encodeVoucher } from '../shared/voucher.js';
 import { encodeVoucherFrame } from '../shared/signed-frames.js';
 import { benchEpoch, benchEpochOfVouchers } from './epoch.js';
 import { printFigures, round, type Figures } from './figures.js';
+import { benchPassword, enrolBenchPair, rawRelay, runLoad, startBenchBroker } from './mqtt-load.js';
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 const VOUCHERS_PER_PAYER = Number(process.env.MQPAY_BENCH_VOUCHERS ?? 10_000);
 const PAYERS = 4;
-
-interface LoadResult { received: number; elapsedMs: number; brokerCpuUs: number; loadCpuUs: number }
-
-/** Runs a load job in a child process; the broker's CPU is this process's over the load window. */
-function runLoad(job: object): Promise<LoadResult> {
-  const child = fork(new URL('./mqtt-load-worker.mjs', import.meta.url), [], { serialization: 'advanced' });
-  let startedCpu = process.cpuUsage();
-  return new Promise((resolve, reject) => {
-    child.on('message', (message: { type: string; received: number; elapsedMs: number; cpuUs: number }) => {
-      if (message.type === 'ready') {
-        startedCpu = process.cpuUsage();
-        child.send('go');
-        return;
-      }
-      const cpu = process.cpuUsage(startedCpu);
-      resolve({ received: message.received, elapsedMs: message.elapsedMs, brokerCpuUs: cpu.user + cpu.system, loadCpuUs: message.cpuUs });
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`load generator exited with ${code}`));
-    });
-    child.send(job);
-  });
-}
 
 /** Binary voucher frames (protocol v3, out/voucher-bin): the signed bytes and the signature. */
 function voucherPayloads(keys: KeyPair, channelId: Uint8Array, count: number): Uint8Array[] {
@@ -74,24 +40,6 @@ function voucherPayloads(keys: KeyPair, channelId: Uint8Array, count: number): U
     out.push(encodeVoucherFrame(bytes, sign(bytes, keys.secretKey)));
   }
   return out;
-}
-
-/** A raw aedes relay shaped like the pipeline: QoS 1 in, two QoS 0 out per message. */
-async function rawRelay(payloadSize: number, total: number): Promise<{ rate: number; cpuUsPerMessage: number }> {
-  const aedes = await Aedes.createBroker();
-  const server = createServer(aedes.handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  const payload = 'x'.repeat(payloadSize);
-  const per = total / PAYERS;
-  const publishers = Array.from({ length: PAYERS }, (_, i) => [
-    { clientId: `raw-payer-${i}`, topic: `bench/relay/${i}`, replyTopic: `bench/relay/${i}`, replyQos: 0, payloads: Array.from({ length: per }, () => payload) },
-    { clientId: `raw-payee-${i}`, topic: '', replyTopic: `bench/relay/${i}`, replyQos: 0, payloads: [] },
-  ]).flat();
-  const result = await runLoad({ url: `mqtt://127.0.0.1:${port}`, publishers, expectReplies: total * 2 });
-  server.close();
-  await new Promise<void>((resolve) => aedes.close(() => resolve()));
-  return { rate: (total / result.elapsedMs) * 1000, cpuUsPerMessage: result.brokerCpuUs / total };
 }
 
 /** CPU microseconds per node:crypto verify of a voucher-sized message, on this thread. */
@@ -110,31 +58,20 @@ function verifyCpuUs(): { cpuUs: number; rate: number } {
 }
 
 async function mqpayEndToEnd(): Promise<{ rate: number; payloadBytes: number; rssMb: number; cpuUsPerVoucher: number; loadCpuUsPerVoucher: number }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'mqpay-bench-'));
-  const app = await createBrokerApp(
-    { dataDir, mqttPort: 0, operatorToken: 'bench-operator-token-0123456789', messagesPerSecondPerDevice: 1_000_000, messagesBurstPerDevice: 1_000_000, inFlightPerDevice: 100_000, logLevel: 'silent' },
-    { logger: pino({ level: 'silent' }) },
-  );
-  const { mqttPort } = await app.listen();
-  const url = `mqtt://127.0.0.1:${mqttPort}`;
+  const { app, url, close } = await startBenchBroker();
   const clock = { nowMs: () => Date.now() };
   const publishers = [];
   let payloadBytes = 0;
   for (let i = 0; i < PAYERS; i++) {
-    const payer = generateKeyPair(random);
-    const payee = generateKeyPair(random);
-    addDevice(app.db, `payer-${i}`, payer.publicKey, Date.now());
-    addDevice(app.db, `payee-${i}`, payee.publicKey, Date.now());
-    fundWallet(app.db, `payer-${i}`, parseAmount('1000'), `fund-${i}`, Date.now());
+    const { payer, payee } = enrolBenchPair(app, i);
     const link = await DeviceLink.connect({ url, device: `payer-${i}`, secretKey: payer.secretKey, brokerId: 'mqpay', clock, random });
     const channelId = newChannelId(random);
     await link.request('channel.open', { channel: toHex(channelId), payee: `payee-${i}`, deposit: '500', durationSeconds: 3600 });
     await link.close();
     const payloads = voucherPayloads(payer, channelId, VOUCHERS_PER_PAYER);
     payloadBytes = payloads[0]?.length ?? 0;
-    const password = (device: string, keys: KeyPair) => [...signConnectPassword({ device, broker: 'mqpay', timeMs: Date.now(), nonce: random(16), secretKey: keys.secretKey, sign })];
-    publishers.push({ clientId: `payer-${i}`, username: `payer-${i}`, password: password(`payer-${i}`, payer), topic: outboxTopic(`payer-${i}`, 'voucher-bin'), replyTopic: inboxTopic(`payer-${i}`, 'voucher-bin'), replyQos: 1, payloads });
-    publishers.push({ clientId: `payee-${i}`, username: `payee-${i}`, password: password(`payee-${i}`, payee), topic: outboxTopic(`payee-${i}`, 'voucher-bin'), replyTopic: inboxTopic(`payee-${i}`, 'voucher-bin'), replyQos: 1, payloads: [] });
+    publishers.push({ clientId: `payer-${i}`, username: `payer-${i}`, password: benchPassword(`payer-${i}`, payer), topic: outboxTopic(`payer-${i}`, 'voucher-bin'), replyTopic: inboxTopic(`payer-${i}`, 'voucher-bin'), replyQos: 1, payloads });
+    publishers.push({ clientId: `payee-${i}`, username: `payee-${i}`, password: benchPassword(`payee-${i}`, payee), topic: outboxTopic(`payee-${i}`, 'voucher-bin'), replyTopic: inboxTopic(`payee-${i}`, 'voucher-bin'), replyQos: 1, payloads: [] });
   }
   const total = PAYERS * VOUCHERS_PER_PAYER;
   // Each voucher yields two messages: "accepted" to the payer and the forward to the payee.
@@ -142,14 +79,13 @@ async function mqpayEndToEnd(): Promise<{ rate: number; payloadBytes: number; rs
   const accepted = app.service.telemetry.vouchersAccepted;
   if (accepted !== total) throw new Error(`expected ${total} accepted, got ${accepted}`);
   const rssMb = process.memoryUsage().rss / 1e6;
-  await app.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await close();
   return { rate: (total / result.elapsedMs) * 1000, payloadBytes, rssMb, cpuUsPerVoucher: result.brokerCpuUs / total, loadCpuUsPerVoucher: result.loadCpuUs / total };
 }
 
 const verifyCost = verifyCpuUs();
 const endToEnd = await mqpayEndToEnd();
-const relay = await rawRelay(endToEnd.payloadBytes, PAYERS * VOUCHERS_PER_PAYER);
+const relay = await rawRelay(endToEnd.payloadBytes, PAYERS * VOUCHERS_PER_PAYER, { payers: PAYERS, publishQos: 1, copies: 2 });
 const cores = availableParallelism();
 const ceiling = cores / ((verifyCost.cpuUs + relay.cpuUsPerMessage) / 1e6);
 const skipEpoch = process.env.MQPAY_BENCH_SKIP_EPOCH === '1';

@@ -2,11 +2,13 @@
 // CPU time is the broker's alone: publishes prepared payloads at QoS 1 and counts the messages
 // its clients receive. Used for both the raw aedes relay and the mqpay voucher path, so the two
 // are measured the same way. Protocol on the IPC channel: job in, 'ready' out, 'go' in, 'done' out
-// (with the elapsed time and this process's CPU time while it ran).
+// (with the elapsed time and this process's CPU time while it ran). Payloads are text or bytes;
+// `qos` is a publisher's QoS (default 1; the tick bench publishes at 0).
 import mqtt from 'mqtt';
 
-interface Publisher { clientId: string; username?: string; password?: number[]; topic: string; payloads: (string | Uint8Array)[]; replyTopic: string | null; replyQos: 0 | 1 }
-interface Job { url: string; publishers: Publisher[]; expectReplies: number }
+interface Publisher { clientId: string; username?: string; password?: number[]; topic: string; payloads: (string | Uint8Array)[]; replyTopic: string | null; replyQos: 0 | 1; qos?: 0 | 1 }
+/** `endMarkers` (hex): the run ends once a reply starting with each was received, instead of at `expectReplies` (ticks: the service answers a batch with one verdict). */
+interface Job { url: string; publishers: Publisher[]; expectReplies: number; endMarkers?: string[] }
 
 function send(message: object): void {
   process.send?.(message);
@@ -24,12 +26,21 @@ async function connect(job: Job, options: mqtt.IClientOptions): Promise<mqtt.Mqt
 async function run(job: Job): Promise<void> {
   const clients = await Promise.all(job.publishers.map((p) => connect(job, { clientId: p.clientId, ...(p.username === undefined ? {} : { username: p.username }), ...(p.password === undefined ? {} : { password: Buffer.from(p.password) as unknown as string }) })));
   let received = 0;
+  const markers = (job.endMarkers ?? []).map((hex) => Buffer.from(hex, 'hex'));
+  const seen = markers.map(() => false);
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (done = resolve));
   await Promise.all(clients.map((client, i) => new Promise<void>((resolve) => {
-    client.on('message', () => {
+    client.on('message', (_topic, payload) => {
       received += 1;
-      if (received === job.expectReplies) done();
+      if (markers.length === 0) {
+        if (received === job.expectReplies) done();
+        return;
+      }
+      markers.forEach((marker, m) => {
+        if (payload.subarray(0, marker.length).equals(marker)) seen[m] = true;
+      });
+      if (seen.every(Boolean)) done();
     });
     const publisher = job.publishers[i];
     if (publisher?.replyTopic == null) resolve();
@@ -40,7 +51,7 @@ async function run(job: Job): Promise<void> {
   const startedNs = process.hrtime.bigint();
   const startedCpu = process.cpuUsage();
   clients.forEach((client, i) => {
-    for (const payload of job.publishers[i]?.payloads ?? []) client.publish(job.publishers[i]?.topic ?? '', typeof payload === 'string' ? payload : Buffer.from(payload), { qos: 1 });
+    for (const payload of job.publishers[i]?.payloads ?? []) client.publish(job.publishers[i]?.topic ?? '', typeof payload === 'string' ? payload : Buffer.from(payload), { qos: job.publishers[i]?.qos ?? 1 });
   });
   await finished;
   const elapsedMs = Number(process.hrtime.bigint() - startedNs) / 1e6;

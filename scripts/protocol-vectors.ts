@@ -5,6 +5,10 @@
 import { writeFileSync } from 'node:fs';
 import { parseAmount } from '../shared/amount.js';
 import { encodeCertificate, type ChannelCertificate } from '../shared/certificate.js';
+import { encodeCheckpoint, type Checkpoint } from '../shared/checkpoint.js';
+import { HashChain } from '../shared/hash-chain.js';
+import { HASH_CHAIN_LENGTH_MAX, TICK_SKIP_MAX } from '../shared/limits.js';
+import { encodeTick, type Tick } from '../shared/tick.js';
 import { encodeConnectToken, type ConnectToken } from '../shared/connect-token.js';
 import { backends, sign } from '../shared/crypto.js';
 import { ERRORS } from '../shared/errors.js';
@@ -42,6 +46,14 @@ const token: ConnectToken = { device: 'ev.car-7', broker: 'mqpay-eu-1', timeMs: 
 // signed by both: `signature` by the current key, `newSignature` by the new one.
 const rotation: KeyRotation = { device: 'ev.car-7', currentKey: SIGNER_KEY, newKey: PAYEE_KEY, timeMs: 1_767_225_600_123n };
 const rBytes = encodeKeyRotation(rotation);
+// v3: a hash chain of 8 links from a fixed seed, the checkpoint committing to its root (2.5 paid,
+// 0.01 per tick), and ticks revealing its links.
+const CHAIN_SEED = range(0x60, 32);
+const chain = new HashChain(CHAIN_SEED, 8);
+const checkpoint: Checkpoint = { channelId: CHANNEL, seq: 44n, total: parseAmount('2.5'), expiresAtSeconds: 1_767_225_600n, chainRoot: chain.root, chainLength: 8, pricePerTick: parseAmount('0.01') };
+const hcBytes = encodeCheckpoint(checkpoint);
+const tickAt = (index: number): Tick => ({ channelId: CHANNEL, checkpointSeq: 44n, index, preimage: chain.link(index) });
+const tBytes = encodeTick(tickAt(1));
 
 const valid = (kind: string, name: string, fields: object, bytes: Uint8Array, extra: object = {}) => ({
   kind, name, fields: toNeutral(fields), ...extra, bytes: toHex(bytes), signer: 'signer', signature: toHex(sign(bytes, SIGNER_SEED)),
@@ -75,6 +87,7 @@ const encodings = {
     valid('connectToken', 'connect token', token, encodeConnectToken(token)),
     valid('offer', 'offer, 0.25 EUR per kWh', offer, oBytes, { digest: toHex(offerDigestOf(oBytes)) }),
     valid('keyRotation', 'key rotation (v3)', rotation, rBytes, { newSigner: 'payee', newSignature: toHex(sign(rBytes, PAYEE_SEED)) }),
+    valid('checkpoint', 'hash-chain checkpoint, 8 ticks of 0.01 after 2.5 (v3)', checkpoint, hcBytes),
   ],
   invalid: [
     { kind: 'voucher', name: 'one byte short', bytes: toHex(vBytes.subarray(0, vBytes.length - 1)), error: 'ENCODING_INVALID' },
@@ -101,7 +114,45 @@ const encodings = {
     { kind: 'offer', name: 'expires before it is issued', bytes: patch(oBytes, 78, [0, 0, 0, 0, 0, 0, 0, 1]), error: 'ENCODING_INVALID' },
     { kind: 'keyRotation', name: 'one byte short', bytes: toHex(rBytes.subarray(0, rBytes.length - 1)), error: 'ENCODING_INVALID' },
     { kind: 'keyRotation', name: 'connect token tag on rotation bytes', bytes: flip(rBytes, 7, 0x54), error: 'ENCODING_INVALID' },
+    // Checkpoint layout: tag 0-7, version 8, channel 9-40, seq 41-48, total 49-56, expires 57-64, root 65-96, length 97-100, price 101-108.
+    { kind: 'checkpoint', name: 'one byte short', bytes: toHex(hcBytes.subarray(0, hcBytes.length - 1)), error: 'ENCODING_INVALID' },
+    { kind: 'checkpoint', name: 'voucher tag on checkpoint bytes', bytes: patch(hcBytes, 6, [0x56, 0x43]), error: 'ENCODING_INVALID' },
+    { kind: 'checkpoint', name: 'chain length 0', bytes: patch(hcBytes, 97, [0, 0, 0, 0]), error: 'ENCODING_INVALID' },
+    { kind: 'checkpoint', name: 'chain length above the maximum', bytes: patch(hcBytes, 97, [0, 0x10, 0, 1]), error: 'ENCODING_INVALID' },
+    { kind: 'checkpoint', name: 'price per tick 0', bytes: patch(hcBytes, 101, [0, 0, 0, 0, 0, 0, 0, 0]), error: 'ENCODING_INVALID' },
+    { kind: 'checkpoint', name: 'total + length x price past u64', bytes: patch(hcBytes, 49, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), error: 'ENCODING_INVALID' },
     { kind: 'keyRotation', name: 'non-zero padding after the device id', bytes: flip(rBytes, 9 + 1 + 31, 0x41), error: 'ENCODING_INVALID' },
+  ],
+};
+
+// ---- hash-chain ticks (v3): the chain, the tick frames, and what a checker decides ----
+const tickFlip = (at: number, value: number): string => flip(tBytes, at, value);
+const hashChain = {
+  description: `mqpay hash-chain ticks (protocol v3, docs/PROTOCOL.md, section Ticks). links[i] is h_i: links[8] is the seed, links[i-1] = SHA-256(links[i]), links[0] the root the checkpoint (encodings.json, seq 44) signs. Tick frames are not signed. "checks" run in order against one channel state (deposit given): each accepted tick becomes the last accepted link; a refused one leaves the state as it was. At most ${TICK_SKIP_MAX} hashes per check; chain length at most ${HASH_CHAIN_LENGTH_MAX}.`,
+  seed: toHex(CHAIN_SEED),
+  links: Array.from({ length: 9 }, (_, i) => toHex(chain.link(i))),
+  checkpoint: { fields: toNeutral(checkpoint), bytes: toHex(hcBytes), signer: 'signer', signature: toHex(sign(hcBytes, SIGNER_SEED)) },
+  deposit: { $bigint: parseAmount('2.55').toString() },
+  ticks: [
+    { name: 'tick 1', fields: toNeutral(tickAt(1)), bytes: toHex(tBytes) },
+    { name: 'tick 3', fields: toNeutral(tickAt(3)), bytes: toHex(encodeTick(tickAt(3))) },
+  ],
+  checks: [
+    { name: 'tick 1: one hash to the root', bytes: toHex(tBytes), accepted: true, total: { $bigint: parseAmount('2.51').toString() } },
+    { name: 'tick 1 again: replayed index', bytes: toHex(tBytes), error: 'TICK_INDEX_INVALID' },
+    { name: 'tick 2 with the preimage of tick 3', bytes: toHex(encodeTick({ ...tickAt(2), preimage: chain.link(3) })), error: 'TICK_PREIMAGE_INVALID' },
+    { name: 'tick 2 of another checkpoint seq', bytes: toHex(encodeTick({ ...tickAt(2), checkpointSeq: 45n })), error: 'TICK_CHECKPOINT_UNKNOWN' },
+    { name: 'tick 3: skips tick 2, two hashes', bytes: toHex(encodeTick(tickAt(3))), accepted: true, total: { $bigint: parseAmount('2.53').toString() } },
+    { name: 'tick 6: 2.56 is past the deposit of 2.55', bytes: toHex(encodeTick(tickAt(6))), error: 'TICK_ABOVE_DEPOSIT' },
+    { name: 'tick 5: three hashes to tick 3', bytes: toHex(encodeTick(tickAt(5))), accepted: true, total: { $bigint: parseAmount('2.55').toString() } },
+  ],
+  invalid: [
+    { name: 'one byte short', bytes: toHex(tBytes.subarray(0, tBytes.length - 1)), error: 'ENCODING_INVALID' },
+    { name: 'a trailing byte', bytes: `${toHex(tBytes)}00`, error: 'ENCODING_INVALID' },
+    { name: 'checkpoint tag on tick bytes', bytes: patch(tBytes, 6, [0x48, 0x43]), error: 'ENCODING_INVALID' },
+    { name: 'layout version 2', bytes: tickFlip(8, 2), error: 'ENCODING_INVALID' },
+    { name: 'index 0', bytes: patch(tBytes, 49, [0, 0, 0, 0]), error: 'ENCODING_INVALID' },
+    { name: 'checkpoint seq 0', bytes: patch(tBytes, 41, [0, 0, 0, 0, 0, 0, 0, 0]), error: 'ENCODING_INVALID' },
   ],
 };
 
@@ -162,5 +213,6 @@ const frames = {
 };
 
 writeFileSync('test/vectors/protocol/encodings.json', `${JSON.stringify(encodings, null, 1)}\n`);
+writeFileSync('test/vectors/protocol/hash-chain.json', `${JSON.stringify(hashChain, null, 1)}\n`);
 writeFileSync('test/vectors/protocol/messages.json', `${JSON.stringify(messages, null, 1)}\n`);
 writeFileSync('test/vectors/protocol/frames.json', `${JSON.stringify(frames, null, 1)}\n`);

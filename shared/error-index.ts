@@ -67,6 +67,11 @@ export const ERROR_CODE_TABLE: readonly ErrorCode[] = [
   /* 59 */ 'LIMIT_PER_DAY',
   /* 60 */ 'LIMIT_PAYEE_NOT_ALLOWED',
   /* 61 */ 'LIMIT_DEPOSIT',
+  /* 62 */ 'TICK_CHECKPOINT_UNKNOWN',
+  /* 63 */ 'TICK_INDEX_INVALID',
+  /* 64 */ 'TICK_SKIP_TOO_LARGE',
+  /* 65 */ 'TICK_PREIMAGE_INVALID',
+  /* 66 */ 'TICK_ABOVE_DEPOSIT',
 ];
 
 const INDEX_OF = new Map<ErrorCode, number>(ERROR_CODE_TABLE.map((code, index) => [code, index]));

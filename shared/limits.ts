@@ -68,3 +68,10 @@ export const VOUCHER_SEQ_MAX = (1n << 63n) - 1n;
 export const OFFER_ISSUED_AHEAD_MS_MAX = 120_000;
 /** An offer may run at most this long past the service's clock; sellers re-sign (the agent does on every reconnect). */
 export const OFFER_LIFETIME_S_MAX = 31 * 86_400;
+
+/** Longest hash chain a checkpoint may commit to (u32 on the wire); at 10 ticks/s, 29 hours of ticks. */
+export const HASH_CHAIN_LENGTH_MAX = 1_048_576;
+/** Most hashes one tick check may cost: a tick may skip at most this many indices past the last accepted one. */
+export const TICK_SKIP_MAX = 1_024;
+/** A chain link (seed, preimage, root) is one SHA-256 output. */
+export const HASH_CHAIN_LINK_BYTES = 32;

@@ -1,18 +1,19 @@
 // MQTT 3.1.1 topic scheme. A device publishes only under its outbox and subscribes only to its
 // inbox; only the service writes inboxes. Topics never carry wildcards from devices: the ACL
 // compares them level by level against this scheme.
-//   mqpay/v1/d/{device}/out/{voucher|receipt|rpc|offer|voucher-bin|receipt-bin}   device -> service
-//   mqpay/v1/d/{device}/in/{voucher|receipt|rpc|notice|voucher-bin|receipt-bin}   service -> device
+//   mqpay/v1/d/{device}/out/{voucher|receipt|rpc|offer|voucher-bin|receipt-bin|tick}   device -> service
+//   mqpay/v1/d/{device}/in/{voucher|receipt|rpc|notice|voucher-bin|receipt-bin|tick}   service -> device
 // The `-bin` boxes (protocol v3) carry the binary frames of shared/signed-frames.ts and
 // shared/inbox-frames.ts; the JSON `voucher` and `receipt` boxes are deprecated (docs/PROTOCOL.md).
+// `tick` (v3) carries binary frames: checkpoints and ticks out, ticks (payee) and verdicts (payer) in.
 //   mqpay/v1/offers/{device}                              retained price offers, service-written
 //   mqpay/v1/ops/{settlements|events}                     operator streams, read-only
 import { isDeviceId } from './ids.js';
 import { TOPIC_BYTES_MAX, TOPIC_LEVELS_MAX } from './limits.js';
 
 export const TOPIC_ROOT = 'mqpay/v1';
-export const OUTBOX_KINDS = ['voucher', 'receipt', 'rpc', 'offer', 'voucher-bin', 'receipt-bin'] as const;
-export const INBOX_KINDS = ['voucher', 'receipt', 'rpc', 'notice', 'voucher-bin', 'receipt-bin'] as const;
+export const OUTBOX_KINDS = ['voucher', 'receipt', 'rpc', 'offer', 'voucher-bin', 'receipt-bin', 'tick'] as const;
+export const INBOX_KINDS = ['voucher', 'receipt', 'rpc', 'notice', 'voucher-bin', 'receipt-bin', 'tick'] as const;
 export const OPS_STREAMS = ['settlements', 'events'] as const;
 export type OutboxKind = (typeof OUTBOX_KINDS)[number];
 export type InboxKind = (typeof INBOX_KINDS)[number];

@@ -23,7 +23,8 @@ describe('payment stream and the clock', () => {
     const payments: Amount[] = [];
     const pay = (amount: Amount): Promise<Payment> => {
       payments.push(amount);
-      return Promise.resolve({} as Payment);
+      // The stream counts what each payment says it paid (ticks may round up to a whole tick).
+      return Promise.resolve({ amount } as Payment);
     };
     const intervalMs = 20;
     const perInterval = parseAmount('0.02'); // 1 per second, 20 ms

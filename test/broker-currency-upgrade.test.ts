@@ -33,6 +33,11 @@ describe('a ledger upgraded to currency and payouts', () => {
       const voucher = encodeVoucher({ channelId: id, seq: 1n, total: amountOf(400n), expiresAtSeconds, memoDigest: null });
 
       const { db: old, num } = legacyLedger(dir.path, CURRENCY_MIGRATION, channel);
+      // Today's settlement also keeps hash-chain evidence, whose tables a later migration adds;
+      // the release this ledger comes from had no chains, so empty stand-ins for this connection
+      // only (TEMP: gone when it closes, before the upgrade creates the real ones).
+      old.exec(`CREATE TEMP TABLE chains (channel INTEGER, seq INTEGER, checkpoint BLOB, signature BLOB, highest_index INTEGER, highest_link BLOB, revision INTEGER);
+        CREATE TEMP TABLE settlement_ticks (settlement TEXT, channel INTEGER, seq INTEGER, total INTEGER, checkpoint BLOB, signature BLOB, tick_index INTEGER, preimage BLOB, revision INTEGER);`);
       old.transaction(() => {
         insertVoucher(old, num, 1n, amountOf(400n), sign(voucher, payer.secretKey), nowMs);
         setLatestVoucher(old, num, 1n, amountOf(400n), voucher, sign(voucher, payer.secretKey), false);

@@ -9,11 +9,11 @@ import { brokerConfig } from '../broker/config.js';
 import { parseAmount } from '../shared/amount.js';
 import { MqpayError } from '../shared/errors.js';
 import { toHex } from '../shared/hex.js';
-import { newChannelId } from '../shared/ids.js';
 import type { KeyPair } from '../shared/keys.js';
-import { OPERATOR_TOKEN, payVoucher, random, signedVoucher, startBroker, tempDir, type RunningBroker } from './helpers/broker-fixture.js';
+import { OPERATOR_TOKEN, openChannel, payVoucher, random, signedVoucher, startBroker, tempDir, type RunningBroker } from './helpers/broker-fixture.js';
 import { startOpsBroker, type OpsBroker } from './helpers/ops-fixture.js';
 import { runCli } from './helpers/ops-cli.js';
+import { movableClock } from './helpers/movable-clock.js';
 
 const HOUR_MS = 3_600_000;
 const FAR_EXPIRY_S = BigInt(Math.floor(Date.now() / 1000) + 30 * 86_400);
@@ -24,17 +24,8 @@ const limits = (text: { maxPerPayment?: string; maxPerHour?: string; maxPerDay?:
   allowPayees: text.allowPayees ?? null,
 });
 
-/** A clock the test moves; the broker and the links' connect tokens both read it. */
-function movableClock(): { nowMs: () => number; advance: (ms: number) => void } {
-  let offsetMs = 0;
-  return { nowMs: () => Date.now() + offsetMs, advance: (ms) => void (offsetMs += ms) };
-}
 
-async function open(link: DeviceLink, payee: string, deposit: string): Promise<Uint8Array> {
-  const channelId = newChannelId(random);
-  await link.request('channel.open', { channel: toHex(channelId), payee, deposit, durationSeconds: 30 * 86_400 });
-  return channelId;
-}
+const open = openChannel;
 
 async function openRefused(link: DeviceLink, payee: string, deposit: string): Promise<string> {
   const refused = await open(link, payee, deposit).then(() => null, (error: unknown) => error);

@@ -316,7 +316,7 @@ describe('ledger', () => {
     // With the signature checks, every settled voucher is re-verified with its payer's key [docs/DESIGN.md rule 11].
     const verified = await expectAnswer('GET', '/api/ledger/audit', '/api/ledger/audit?verifySignatures=true', 200);
     expect(verified.ok).toBe(true);
-    expect(verified.checks.length).toBe(audit.checks.length + 3);
+    expect(verified.checks.length).toBe(audit.checks.length + 5);
     expectProblem(await broker.api('GET', '/api/ledger/audit?verifySignatures=maybe'), 400, 'MESSAGE_INVALID');
     // Never restored, no scheduled backups: both null (test/backup-restore-drill.test.ts shows a restored one).
     expect(await expectAnswer('GET', '/api/ledger/restore', '/api/ledger/restore', 200)).toEqual({ restored: null, backups: null });

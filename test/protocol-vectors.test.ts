@@ -8,6 +8,7 @@ import { errorCode } from './helpers/error-code.js';
 import { KINDS, outcomeOf, toNeutral } from './helpers/protocol-vectors.js';
 import type { Amount } from '../shared/amount.js';
 import { decodeCertificate, encodeCertificate } from '../shared/certificate.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../shared/checkpoint.js';
 import { decodeConnectToken, encodeConnectToken } from '../shared/connect-token.js';
 import { backends } from '../shared/crypto.js';
 import { ERRORS } from '../shared/errors.js';
@@ -95,6 +96,13 @@ const CODECS: Record<string, { encode(fields: Fields): Uint8Array; decode(bytes:
   keyRotation: {
     encode: (f) => encodeKeyRotation({ device: f.device as string, currentKey: bytesOf(f.currentKey), newKey: bytesOf(f.newKey), timeMs: big(f.timeMs) }),
     decode: decodeKeyRotation,
+  },
+  checkpoint: {
+    encode: (f) => encodeCheckpoint({
+      channelId: bytesOf(f.channelId), seq: big(f.seq), total: big(f.total) as Amount, expiresAtSeconds: big(f.expiresAtSeconds),
+      chainRoot: bytesOf(f.chainRoot), chainLength: f.chainLength as number, pricePerTick: big(f.pricePerTick) as Amount,
+    }),
+    decode: decodeCheckpoint,
   },
 };
 

@@ -271,8 +271,8 @@ describe('topics', () => {
     expect(offerTopic('ev.charger_2')).toBe('mqpay/v1/offers/ev.charger_2');
     expect(opsTopic('settlements')).toBe('mqpay/v1/ops/settlements');
     expect(OUTBOX_FILTER).toBe('mqpay/v1/d/+/out/+');
-    expect([...OUTBOX_KINDS]).toEqual(['voucher', 'receipt', 'rpc', 'offer', 'voucher-bin', 'receipt-bin']);
-    expect([...INBOX_KINDS]).toEqual(['voucher', 'receipt', 'rpc', 'notice', 'voucher-bin', 'receipt-bin']);
+    expect([...OUTBOX_KINDS]).toEqual(['voucher', 'receipt', 'rpc', 'offer', 'voucher-bin', 'receipt-bin', 'tick']);
+    expect([...INBOX_KINDS]).toEqual(['voucher', 'receipt', 'rpc', 'notice', 'voucher-bin', 'receipt-bin', 'tick']);
     expect([...OPS_STREAMS]).toEqual(['settlements', 'events']);
   });
 

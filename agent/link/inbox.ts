@@ -12,6 +12,8 @@ import type { AgentContext } from '../context.js';
 import { fromHex, toHex } from '../../shared/hex.js';
 import { SIGNATURE_BYTES } from '../../shared/limits.js';
 import { VOUCHER_BYTES } from '../../shared/voucher.js';
+import { tickFrameKindOf } from '../../shared/tick-frames.js';
+import { decodeTickVerdict } from '../../shared/tick-verdict.js';
 import { applyNotice } from '../notices.js';
 import type { Payee } from '../payee/payee.js';
 import type { Payer } from '../payer/payer.js';
@@ -29,6 +31,10 @@ export function routeInbox(ctx: AgentContext, payer: Payer, payee: Payee, kind: 
       else payee.onForwarded({ payer: message.payer, bytes: fromHex(message.voucher, VOUCHER_BYTES), signature: fromHex(message.signature, SIGNATURE_BYTES) }).catch(failed('forwarded voucher refused'));
     } else if (kind === 'voucher-bin') {
       routeVoucherFrame(payer, payee, payload, failed);
+    } else if (kind === 'tick') {
+      // Verdicts on our ticks (as payer); checkpoints and ticks the service accepted (as payee).
+      if (tickFrameKindOf(payload) === 'verdict') payer.ticks.onVerdict(decodeTickVerdict(payload));
+      else payee.ticks.onFrame(payload).catch(failed('forwarded tick refused'));
     } else if (kind === 'receipt-bin') {
       const frame = decodeReceiptInboxFrame(payload);
       if (frame.type === 'receipt') payer.receipts.acceptBytes(frame.bytes, frame.signature, frame.payee);

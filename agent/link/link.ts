@@ -229,10 +229,13 @@ export class DeviceLink extends EventEmitter {
     return this.publishFrame(kind, encodePayload(message));
   }
 
-  /** Publishes bytes as they are (a binary frame of protocol v3) at QoS 1; resolves on PUBACK. */
-  publishFrame(kind: OutboxKind, payload: Uint8Array): Promise<void> {
+  /**
+   * Publishes bytes as they are (a binary frame of protocol v3: `voucher-bin`, `tick`, ...), no JSON;
+   * resolves on PUBACK at QoS 1 (the service acknowledges once it is durable), at once at QoS 0.
+   */
+  publishFrame(kind: OutboxKind, frame: Uint8Array, qos: 0 | 1 = 1): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.client.publish(outboxTopic(this.options.device, kind), Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: 1 }, (error) => (error ? reject(error) : resolve()));
+      this.client.publish(outboxTopic(this.options.device, kind), Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength), { qos }, (error) => (error ? reject(error) : resolve()));
     });
   }
 

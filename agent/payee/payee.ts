@@ -21,6 +21,7 @@ import { insertReceiptOut, requeueReceipt } from '../store/receipts-out.js';
 import type { PaymentHandler, ReceivedPayment } from '../types.js';
 import { ReceiptOutbox, receiptMessageOf } from './receipt-outbox.js';
 import { Redeemer } from './redeemer.js';
+import { TickReceiver } from './tick-receiver.js';
 import { judgeIncomingVoucher, type VoucherSource } from './voucher-judge.js';
 
 interface Incoming {
@@ -34,11 +35,14 @@ interface Incoming {
 export class Payee {
   readonly outbox: ReceiptOutbox;
   readonly redeemer: Redeemer;
+  /** Hash-chain ticks forwarded by the service (protocol v3). */
+  readonly ticks: TickReceiver;
   private readonly handlers = new Set<PaymentHandler>();
 
   constructor(private readonly ctx: AgentContext) {
     this.outbox = new ReceiptOutbox(ctx);
     this.redeemer = new Redeemer(ctx);
+    this.ticks = new TickReceiver(ctx);
   }
 
   onPayment(handler: PaymentHandler): () => void {

@@ -24,6 +24,7 @@ import { SeqSync } from './seq-sync.js';
 import type { PayerChannel } from '../store/payer-channels.js';
 import { VoucherSender, voucherMessageOf } from './voucher-sender.js';
 import { SIGN_ATTEMPTS_MAX } from '../limits.js';
+import { TickPayer } from './tick-payer.js';
 import { Deadline } from '../deadline.js';
 
 export class Payer {
@@ -32,6 +33,8 @@ export class Payer {
   readonly receipts: PayerReceipts;
   readonly answers: VoucherAnswers;
   readonly seqSync: SeqSync;
+  /** Streaming by hash-chain ticks (protocol v3). */
+  readonly ticks: TickPayer;
   private readonly accepted = new SeqWaiters<void>();
 
   constructor(private readonly ctx: AgentContext) {
@@ -40,6 +43,7 @@ export class Payer {
     this.receipts = new PayerReceipts(ctx);
     this.answers = new VoucherAnswers(ctx, this.accepted, this.receipts);
     this.seqSync = new SeqSync(ctx);
+    this.ticks = new TickPayer(ctx, this.funding, this.seqSync);
   }
 
   /** Signs and stores a payment (publishing it when connected); does not wait for acceptance. */
@@ -154,6 +158,7 @@ export class Payer {
 
   stop(error: MqpayError): void {
     this.sender.stop();
+    this.ticks.stop();
     this.accepted.rejectAll(error);
     this.receipts.rejectAll(error);
   }

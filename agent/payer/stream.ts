@@ -47,8 +47,9 @@ class StreamRunner implements PaymentStream {
     const owed = amountOf((this.rate * (this.elapsedMs + BigInt(this.intervalMs))) / 1000n);
     if (owed <= this.paidSoFar) return;
     const due = subAmount(owed, this.paidSoFar);
-    await this.pay(due, this.memo);
-    this.paidSoFar = addAmount(this.paidSoFar, due);
+    // Ticks pay in whole ticks: what was paid may be a little more than due (it counts next time).
+    const payment = await this.pay(due, this.memo);
+    this.paidSoFar = addAmount(this.paidSoFar, payment.amount);
     this.payments += 1;
   }
 
@@ -83,4 +84,10 @@ export function startStream(pay: PayFunction, clock: Clock, options: StreamOptio
   if (rate === 0n) throw new MqpayError('AMOUNT_ZERO', 'amountPerSecond');
   if (!Number.isInteger(intervalMs) || intervalMs < STREAM_INTERVAL_MS_MIN) throw new MqpayError('MESSAGE_INVALID', `intervalMs must be an integer >= ${STREAM_INTERVAL_MS_MIN}`);
   return new StreamRunner(pay, clock, rate, intervalMs, options.memo);
+}
+
+/** The price of one tick of a stream paid by hash-chain ticks: one interval's amount, at least one micro-unit. */
+export function tickPriceOf(amountPerSecond: Amount, intervalMs: number): Amount {
+  const perInterval = (amountPerSecond * BigInt(intervalMs)) / 1000n;
+  return amountOf(perInterval > 0n ? perInterval : 1n);
 }

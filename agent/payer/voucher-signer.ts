@@ -51,35 +51,53 @@ function memoOf(ctx: AgentContext, request: VoucherRequest): { memo: string | nu
   return { memo: request.memo, memoSalt, memoDigest: memoDigestOf(request.memo, memoSalt) };
 }
 
-function expiryOf(ctx: AgentContext, nowMs: number, channelExpiresAtSeconds: bigint): bigint {
+export function expiryOf(ctx: AgentContext, nowMs: number, channelExpiresAtSeconds: bigint): bigint {
   const wanted = secondsOf(nowMs) + BigInt(ctx.config.voucherLifetimeSeconds);
   return wanted < channelExpiresAtSeconds ? wanted : channelExpiresAtSeconds;
+}
+
+/**
+ * The channel to sign on next, if it can take a signature now (open, synced with the service
+ * after a restart, not expired, no key rotation undecided); throws ChannelUnusable or why not.
+ */
+export function signableChannel(ctx: AgentContext, channelId: Uint8Array, nowMs: number): PayerChannel {
+  // While a key rotation is undecided, the old key's vouchers may already be refused [docs/DESIGN.md rule 12].
+  if (ctx.keys.pending !== null) throw new MqpayError('SERVICE_UNAVAILABLE', 'a key rotation is in progress; pay again once it is done');
+  const channel = getPayerChannel(ctx.db, channelId);
+  if (channel === null || channel.state !== 'open') throw new ChannelUnusable('channel is not open');
+  // After a restart, the total lost with an unsynced commit is learnt from the service first.
+  if (!channel.synced) throw new MqpayError('SERVICE_UNAVAILABLE', 'the channel is not yet synced with the service after a restart');
+  if (channel.expiresAtSeconds <= secondsOf(nowMs)) throw new ChannelUnusable('channel has expired');
+  return channel;
+}
+
+/**
+ * The channel's next seq. Past the reserved block, a durable write reserves the next one
+ * (SeqsNotReserved when this write is not durable): a seq is published only once reserved on disk.
+ */
+export function takeNextSeq(ctx: AgentContext, channel: PayerChannel, durable: boolean): bigint {
+  const seq = channel.signedSeq + 1n;
+  if (seq > VOUCHER_SEQ_MAX) {
+    setPayerChannelState(ctx.db, channel.id, 'failed', 'seq exhausted');
+    throw new ChannelUnusable('seq exhausted');
+  }
+  if (seq > channel.reservedSeq) {
+    if (!durable) throw new SeqsNotReserved();
+    const end = channel.reservedSeq + BigInt(SEQ_RESERVATION_BLOCK_SEQS);
+    reserveSeqs(ctx.db, channel.id, end < VOUCHER_SEQ_MAX ? end : VOUCHER_SEQ_MAX);
+  }
+  return seq;
 }
 
 /** Runs inside a WriteBatch write (`durable`: whether it commits with an fsync). Throws
  *  ChannelUnusable, SeqsNotReserved, a POLICY_* error, or returns the stored row. */
 export function signNextVoucher(ctx: AgentContext, request: VoucherRequest, durable: boolean): SignedVoucherRow {
   const { db, keys, config, clock } = ctx;
-  // While a key rotation is undecided, the old key's vouchers may already be refused [docs/DESIGN.md rule 12].
-  if (keys.pending !== null) throw new MqpayError('SERVICE_UNAVAILABLE', 'a key rotation is in progress; pay again once it is done');
   const nowMs = clock.nowMs();
-  const channel = getPayerChannel(db, request.channelId);
-  if (channel === null || channel.state !== 'open') throw new ChannelUnusable('channel is not open');
-  // After a restart, the total lost with an unsynced commit is learnt from the service first.
-  if (!channel.synced) throw new MqpayError('SERVICE_UNAVAILABLE', 'the channel is not yet synced with the service after a restart');
-  if (channel.expiresAtSeconds <= secondsOf(nowMs)) throw new ChannelUnusable('channel has expired');
+  const channel = signableChannel(ctx, request.channelId, nowMs);
   checkPolicy(config.policy, request.payee, request.amount, (sinceMs, payee) => spentSince(db, sinceMs, payee), nowMs);
   if (subAmount(channel.deposit, channel.signedTotal) < request.amount) throw new ChannelUnusable('not enough unspent deposit');
-  const seq = channel.signedSeq + 1n;
-  if (seq > VOUCHER_SEQ_MAX) {
-    setPayerChannelState(db, channel.id, 'failed', 'seq exhausted');
-    throw new ChannelUnusable('seq exhausted');
-  }
-  if (seq > channel.reservedSeq) {
-    if (!durable) throw new SeqsNotReserved();
-    const end = channel.reservedSeq + BigInt(SEQ_RESERVATION_BLOCK_SEQS);
-    reserveSeqs(db, channel.id, end < VOUCHER_SEQ_MAX ? end : VOUCHER_SEQ_MAX);
-  }
+  const seq = takeNextSeq(ctx, channel, durable);
   const total = addAmount(channel.signedTotal, request.amount);
   const { memo, memoSalt, memoDigest } = memoOf(ctx, request);
   const voucher = encodeVoucher({ channelId: channel.id, seq, total, expiresAtSeconds: expiryOf(ctx, nowMs, channel.expiresAtSeconds), memoDigest });

@@ -165,4 +165,36 @@ export const AGENT_MIGRATIONS: readonly string[] = [
     SELECT RAISE(ABORT, 'a seq is signed only once reserved durably');
   END;
   `,
+  // 4: hash-chain ticks (protocol v3). `payer_chains` holds the chain a payer streams ticks on:
+  // its seed (stored, durably, before the checkpoint is published, so the chain is never lost
+  // while the service may hold its checkpoint), the signed checkpoint and the highest index
+  // released. A tick raises the channel's signed total at the checkpoint's seq, the one case where
+  // one seq has several totals (each a total of the same chain), so the trigger allows it for
+  // the seq of a stored chain. `payee_chains` holds the highest tick a payee checked.
+  `
+  CREATE TABLE payer_chains (
+    channel BLOB PRIMARY KEY REFERENCES payer_channels(id),
+    seq INTEGER NOT NULL CHECK (seq >= 1),
+    seed BLOB NOT NULL CHECK (length(seed) = 32),
+    checkpoint BLOB NOT NULL,
+    signature BLOB NOT NULL CHECK (length(signature) = 64),
+    released_index INTEGER NOT NULL DEFAULT 0 CHECK (released_index >= 0)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE payee_chains (
+    channel BLOB PRIMARY KEY CHECK (length(channel) = 32),
+    checkpoint BLOB NOT NULL,
+    signature BLOB NOT NULL CHECK (length(signature) = 64),
+    highest_index INTEGER NOT NULL CHECK (highest_index >= 0),
+    highest_link BLOB NOT NULL CHECK (length(highest_link) = 32)
+  ) STRICT, WITHOUT ROWID;
+
+  DROP TRIGGER payer_channels_signed_monotonic;
+  CREATE TRIGGER payer_channels_signed_monotonic BEFORE UPDATE OF signed_seq, signed_total ON payer_channels
+  WHEN NEW.signed_seq < OLD.signed_seq OR NEW.signed_total < OLD.signed_total
+    OR (NEW.signed_seq = OLD.signed_seq AND NEW.signed_total <> OLD.signed_total AND NOT (OLD.synced = 0 AND NEW.synced = 1)
+      AND NOT EXISTS (SELECT 1 FROM payer_chains WHERE channel = NEW.id AND seq = NEW.signed_seq)) BEGIN
+    SELECT RAISE(ABORT, 'signed seq and total only go up');
+  END;
+  `,
 ];

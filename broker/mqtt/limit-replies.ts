@@ -6,6 +6,7 @@ import { encodeReceiptRejected, encodeVoucherRejected, type RefusedKey } from '.
 import { parsePayload, PROTOCOL_VERSION, voucherMessageSchema } from '../../shared/schemas.js';
 import { decodeReceiptFrame, decodeVoucherFrame, type SignedReceiptFrame, type SignedVoucherFrame } from '../../shared/signed-frames.js';
 import { decodeVoucher, VOUCHER_BYTES } from '../../shared/voucher.js';
+import { refusedTickVerdict } from '../service/ticks/tick-answers.js';
 import type { OutboxKind } from '../../shared/topics.js';
 import { inboxTopic } from '../../shared/topics.js';
 import { errorBody, payloadOf } from '../service/replies.js';
@@ -21,6 +22,7 @@ export async function replyLimited(transport: TransportPort, device: string, box
     case 'voucher-bin': return transport.publish(inboxTopic(device, 'voucher-bin'), encodeVoucherRejected(code, binaryKeyOf(payload, decodeVoucherFrame)));
     case 'receipt-bin': return transport.publish(inboxTopic(device, 'receipt-bin'), encodeReceiptRejected(code, binaryKeyOf(payload, decodeReceiptFrame)));
     case 'offer': return undefined;
+    case 'tick': return transport.publish(inboxTopic(device, 'tick'), refusedTickVerdict(payload, code));
   }
 }
 

@@ -10,6 +10,7 @@
 // map no longer holds. Within a turn the cache may run over its bound by the loads of that turn.
 import type { Amount } from '../../shared/amount.js';
 import { toHex } from '../../shared/hex.js';
+import type { ChainState } from '../../shared/tick-rules.js';
 import type { VoucherChannelState } from '../../shared/voucher-rules.js';
 import type { StoreReads } from '../store/port.js';
 
@@ -30,6 +31,19 @@ export interface CachedChannel extends VoucherChannelState {
   state: 'open' | 'closing' | 'closed';
   latestSeq: bigint;
   latestTotal: Amount;
+  /** The current hash chain (v3) with its signed checkpoint; undefined until read from the store, null for none. */
+  chain?: CachedChain | null;
+}
+
+/** A chain as the tick path keeps it: its state and the checkpoint's signed bytes (to tell a re-send). */
+export interface CachedChain extends ChainState {
+  readonly bytes: Uint8Array;
+  readonly signature: Uint8Array;
+  /**
+   * The payer key the checkpoint was verified with: once the payer rotates away from it, the
+   * chain pays nothing more (KEY_ROTATED) [docs/DESIGN.md rule 12].
+   */
+  readonly signerKey: Uint8Array;
 }
 
 export class ChannelCache {

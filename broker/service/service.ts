@@ -21,6 +21,7 @@ import { SettlementScheduler } from './settlement/scheduler.js';
 import { effectiveLimits, limitOrderProblem, SpendingGuard, type LimitDefaults } from './spending/spending-guard.js';
 import { StorageHealth, storageStalledError } from './storage-health.js';
 import type { Telemetry } from './telemetry.js';
+import { TickIngest } from './ticks/tick-ingest.js';
 import type { Work } from './unit-of-work.js';
 import { UnitOfWork, WriteQueue } from './unit-of-work.js';
 import { VoucherIngest } from './vouchers/ingest.js';
@@ -121,6 +122,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   const contextOf = (work: Work): RpcContext => ({ deps, cache, telemetry, work });
   const ingest = new VoucherIngest({ deps, cache, telemetry, unitOfWork, verifier: deps.verifier, commits, spending, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
   const rpc = new RpcHandler({ deps, cache, telemetry, unitOfWork, vouchersReceived: (key) => ingest.received(key) });
+  const ticks = new TickIngest({ deps, cache, verifier: deps.verifier, commits, spending, onCommitted: (channel) => scheduler.onVouchersCommitted([channel]) });
   const receipts = new ReceiptHandler(deps, cache, deps.verifier, commits);
   const deprecatedForms = new DeprecatedForms(telemetry, deps.logger);
   const offers = new OfferDesk(deps, unitOfWork);
@@ -139,6 +141,7 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
         case 'receipt': deprecatedForms.note(device, box); return receipts.handle(device, payload, 'json');
         case 'rpc': return rpc.handle(device, payload);
         case 'offer': return offers.handle(device, payload);
+        case 'tick': return ticks.handle(device, payload);
       }
     },
     settleNow: () => scheduler.settle('manual'),

@@ -146,6 +146,37 @@ export interface AcceptedVoucher {
   readonly nowMs: number;
 }
 
+/** A checkpoint judged and verified (protocol v3): it moves the channel's latest like a voucher and starts its chain. */
+export interface AcceptedCheckpoint {
+  readonly channel: bigint;
+  readonly seq: bigint;
+  readonly total: Amount;
+  /** The signed 109-byte checkpoint and the payer's signature, kept as evidence. */
+  readonly checkpoint: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly root: Uint8Array;
+  readonly chainLength: number;
+  readonly pricePerTick: Amount;
+  readonly nowMs: number;
+}
+
+/** A tick checked against the channel's chain: the new highest link and the total it brings the channel to. */
+export interface AcceptedTick {
+  readonly channel: bigint;
+  readonly seq: bigint;
+  readonly index: number;
+  readonly link: Uint8Array;
+  readonly total: Amount;
+}
+
+/** A channel's current chain as stored: the signed checkpoint and the highest link revealed. */
+export interface StoredChain {
+  readonly checkpoint: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly highestIndex: number;
+  readonly highestLink: Uint8Array;
+}
+
 export interface StoredReceipt {
   readonly channel: bigint;
   readonly seq: bigint;
@@ -248,6 +279,8 @@ export interface StoreReads {
   /** The device's spend buckets from `fromMinute` on, oldest first. */
   spendBuckets(device: string, fromMinute: number): Promise<SpendBucket[]>;
   voucherAt(channelId: Uint8Array, seq: bigint): Promise<{ total: Amount; signature: Uint8Array } | null>;
+  /** The channel's current hash chain (v3), or null when it has none or a later voucher superseded it. */
+  chainOf(channelId: Uint8Array): Promise<StoredChain | null>;
   balance(account: string): Promise<Amount | null>;
   accountKey(name: string): Promise<bigint>;
   storedAnswer(device: string, id: string): Promise<StoredAnswer | null>;
@@ -304,6 +337,10 @@ export interface StoreTx extends StoreReads {
   markChannelClosing(num: bigint, by: CloseRequester, nowMs: number, deadlineMs: number): Promise<void>;
   /** Logs an accepted voucher and moves the channel's latest forward (asserted: exactly one row). */
   appendVoucher(voucher: AcceptedVoucher): Promise<void>;
+  /** Logs a checkpoint as the channel's latest (asserted: it moved the channel) and makes its chain current. */
+  appendCheckpoint(checkpoint: AcceptedCheckpoint): Promise<void>;
+  /** Raises the chain's highest link and the channel's latest total (TICK_CHECKPOINT_UNKNOWN, CHANNEL_CLOSING or CHANNEL_CLOSED if stale). */
+  appendTick(tick: AcceptedTick): Promise<void>;
   /** False when the channel already holds its bound of evidence rows (or this one). */
   recordDoubleSign(evidence: DoubleSignEvidence): Promise<boolean>;
   /** Keeps each channel's latest receipt only; an older one changes nothing. */

@@ -1,6 +1,7 @@
 // Agent test bed: agent homes in temporary directories, enrolled (and funded) on a real
 // in-process broker, and real agents connected to it. Nothing is mocked.
 import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import { createAgent, type CreateAgentOptions } from '../../agent/agent.js';
 import type { Agent } from '../../agent/agent-api.js';
 import type { AgentConfigInput } from '../../agent/home/config.js';
@@ -9,7 +10,7 @@ import { addDevice } from '../../broker/store/sqlite/devices.js';
 import { fundWallet } from '../../broker/store/sqlite/ledger.js';
 import { parseAmount } from '../../shared/amount.js';
 import { toHex } from '../../shared/hex.js';
-import { random, tempDir, type RunningBroker } from './broker-fixture.js';
+import { random, startBroker, tempDir, type RunningBroker } from './broker-fixture.js';
 
 /** Fast timings for tests: a lost answer is retried in a fifth of a second, not two. */
 export const TEST_AGENT_TIMING = {
@@ -63,6 +64,25 @@ export class AgentBed {
     await Promise.all(this.agents.map((agent) => agent.stop().catch(() => undefined)));
     this.dir.remove();
   }
+}
+
+/** A broker and an agent bed, fresh for each test of the describe block it is called in (registers the hooks). */
+export function agentBedPerTest(): { readonly broker: () => RunningBroker; readonly bed: () => AgentBed } {
+  let broker: RunningBroker | null = null;
+  let bed: AgentBed | null = null;
+  beforeEach(async () => {
+    broker = await startBroker();
+    bed = new AgentBed(broker);
+  });
+  afterEach(async () => {
+    await bed?.cleanup();
+    await broker?.stop();
+  });
+  const present = <T>(value: T | null): T => {
+    if (value === null) throw new Error('agentBedPerTest: used outside a test');
+    return value;
+  };
+  return { broker: () => present(broker), bed: () => present(bed) };
 }
 
 export { freePort } from './child-broker.js';

@@ -15,6 +15,7 @@ import { fundWallet } from '../../broker/store/sqlite/ledger.js';
 import { parseAmount, type Amount } from '../../shared/amount.js';
 import { sign } from '../../shared/crypto.js';
 import { fromHex, toHex } from '../../shared/hex.js';
+import { newChannelId } from '../../shared/ids.js';
 import { generateKeyPair, type KeyPair } from '../../shared/keys.js';
 import { decodeVoucher, encodeVoucher, type Voucher } from '../../shared/voucher.js';
 import { signedFrameOf } from '../../shared/signed-frames.js';
@@ -97,6 +98,13 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, da
       dir?.remove();
     },
   };
+}
+
+/** Opens a channel from `link`'s device to `payee` (a fresh id, 30 days by default); returns its id. */
+export async function openChannel(link: DeviceLink, payee: string, deposit: string, durationSeconds = 30 * 86_400): Promise<Uint8Array> {
+  const channelId = newChannelId(random);
+  await link.request('channel.open', { channel: toHex(channelId), payee, deposit, durationSeconds });
+  return channelId;
 }
 
 export function signedVoucher(keys: KeyPair, voucher: Partial<Voucher> & { channelId: Uint8Array; seq: bigint; total: Amount }): { v: 3; voucher: string; signature: string } {

@@ -44,10 +44,12 @@ const CHECKS: readonly { name: string; sql: string; ok: string }[] = [
     ok: 'escrows checked',
   },
   {
-    name: 'per channel: the latest total is the accepted voucher with the highest seq',
-    sql: `SELECT hex(c.id) AS what, c.latest_total AS found, COALESCE(v.total, 0) AS expected
+    // A hash chain (v3) at the latest seq adds its ticks: checkpoint total + highest index x price.
+    name: 'per channel: the latest total is the accepted voucher with the highest seq (plus its chain\'s ticks)',
+    sql: `SELECT hex(c.id) AS what, c.latest_total AS found, COALESCE(v.total, 0) + COALESCE(h.highest_index * h.price, 0) AS expected
           FROM channels c LEFT JOIN vouchers v ON v.channel = c.num AND v.seq = c.latest_seq
-          WHERE c.latest_total <> COALESCE(v.total, 0)
+            LEFT JOIN chains h ON h.channel = c.num AND h.seq = c.latest_seq
+          WHERE c.latest_total <> expected
              OR EXISTS (SELECT 1 FROM vouchers w WHERE w.channel = c.num AND w.seq > c.latest_seq) LIMIT 5`,
     ok: 'vouchers checked',
   },

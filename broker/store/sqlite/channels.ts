@@ -163,7 +163,7 @@ export function reissueCertificate(db: Db, num: bigint, revision: number, certif
  * (VOUCHER_SEQ_NOT_INCREASING). Any other miss is a bug (a stale cache), and it fails its own
  * write rather than be acknowledged.
  */
-export function setLatestVoucher(db: Db, channel: bigint, seq: bigint, total: Amount, voucher: Uint8Array, signature: Uint8Array, redeeming: boolean): void {
+export function setLatestVoucher(db: Db, channel: bigint, seq: bigint, total: Amount, voucher: Uint8Array | null, signature: Uint8Array, redeeming: boolean): void {
   const changed = statement(db, `UPDATE channels SET latest_seq = ?, latest_total = ?, latest_signature = ?, latest_voucher = ?, latest_revision = revision
     WHERE num = ? AND latest_seq < ? AND state = 'open' AND (? OR closing_deadline_ms IS NULL)`).run(seq, total, signature, voucher, channel, seq, redeeming ? 1n : 0n).changes;
   if (changed === 1) return;

@@ -11,6 +11,7 @@ import { bytesEqual, toHex } from '../../../shared/hex.js';
 import { decodeVoucher } from '../../../shared/voucher.js';
 import { statement } from '../../../sqlite/statement.js';
 import type { AuditCheck } from './audit.js';
+import { chainEvidenceRows, chainProblemOf } from './chain-evidence.js';
 import type { Db } from './open-database.js';
 
 /** Problems listed per failed check; the count is always given. */
@@ -35,7 +36,7 @@ function problemOf(row: SignedRow): string | null {
   return null;
 }
 
-function checkOf(name: string, rows: Iterable<SignedRow>, ok: string): AuditCheck {
+function checkOf<Row extends { channel_id: Buffer; what: string }>(name: string, rows: Iterable<Row>, ok: string, problemOf: (row: Row) => string | null): AuditCheck {
   const problems: string[] = [];
   let checked = 0;
   let failed = 0;
@@ -65,15 +66,19 @@ export function verifySignatureChecks(db: Db): AuditCheck[] {
   const latest = statement(db, `SELECT c.id AS channel_id, c.latest_seq AS seq, c.latest_total AS total, c.latest_voucher AS voucher, c.latest_signature AS signature, ${certificateAt('c.latest_revision')} AS certificate, 'latest' AS what
     FROM channels c JOIN certificates k ON k.channel = c.num WHERE c.latest_voucher IS NOT NULL ORDER BY c.num`).iterate() as Iterable<SignedRow>;
   const from = statement(db, "SELECT value FROM meta WHERE key = 'evidence_from_settlement'").get() as { value: string } | undefined;
-  // A settlement without its voucher is a failure, except the one settlement of a voucher
+  const chains = chainEvidenceRows(db, certificateAt);
+  // A settlement without its voucher (or its chain, v3) is a failure, except the one settlement of a voucher
   // accepted before schema 3 (a legacy channel's settlements before its first kept voucher).
   const missing = statement(db, `SELECT hex(c.id) AS what, t.settlement FROM transfers t JOIN channels c ON c.num = t.channel JOIN settlements s ON s.id = t.settlement
     WHERE t.kind = 'settle' AND s.rowid >= ? AND NOT EXISTS (SELECT 1 FROM settlement_vouchers v WHERE v.settlement = t.settlement AND v.channel = t.channel)
+      AND NOT EXISTS (SELECT 1 FROM settlement_ticks h WHERE h.settlement = t.settlement AND h.channel = t.channel)
       AND NOT (c.legacy_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM settlement_vouchers w JOIN settlements p ON p.id = w.settlement WHERE w.channel = c.num AND p.rowid < s.rowid)) LIMIT ?`)
     .all(BigInt(from?.value ?? '1'), BigInt(PROBLEMS_SHOWN_MAX)) as { what: string; settlement: string }[];
   return [
-    checkOf('signatures: the voucher behind every channel settlement verifies with the payer\'s key', settled, 'settled vouchers verified'),
-    checkOf('signatures: each channel\'s latest voucher verifies with the payer\'s key', latest, 'latest vouchers verified'),
+    checkOf('signatures: the voucher behind every channel settlement verifies with the payer\'s key', settled, 'settled vouchers verified', problemOf),
+    checkOf('signatures: each channel\'s latest voucher verifies with the payer\'s key', latest, 'latest vouchers verified', problemOf),
+    checkOf('signatures: the checkpoint and preimage behind every chain settlement prove its total', chains.settled, 'settled chains verified', chainProblemOf),
+    checkOf('signatures: each channel\'s current chain proves its latest total', chains.latest, 'current chains verified', chainProblemOf),
     {
       name: 'signatures: every channel settlement kept its voucher',
       ok: missing.length === 0,

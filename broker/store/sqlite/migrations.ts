@@ -334,4 +334,40 @@ export const MIGRATIONS: readonly string[] = [
     SELECT channel, seq FROM (SELECT channel, seq, row_number() OVER (PARTITION BY channel ORDER BY seq DESC) AS newer FROM vouchers)
     WHERE newer > 3);
   `,
+  // 10: hash-chain ticks (protocol v3). `chains` holds each channel's current chain: the
+  // payer-signed checkpoint (its own 109-byte encoding, MQPAY-HC), the certificate revision it
+  // was judged against, and the highest link a tick revealed (the root at index 0). The
+  // checkpoint is also a row of `vouchers` (its seq and total, the chain's start), so seqs stay
+  // one space; the channel's latest_total is checkpoint total + highest index x price while
+  // latest_seq is the chain's seq. `settlement_ticks` keeps what each settlement of a chain paid
+  // for: the checkpoint, its signature and the highest preimage, so `ledger check
+  // --verify-signatures` re-verifies it (one signature, index hashes to the root).
+  `
+  CREATE TABLE chains (
+    channel INTEGER PRIMARY KEY REFERENCES channels(num),
+    seq INTEGER NOT NULL CHECK (seq >= 1),
+    checkpoint BLOB NOT NULL CHECK (length(checkpoint) = 109),
+    signature BLOB NOT NULL CHECK (length(signature) = 64),
+    revision INTEGER NOT NULL,
+    chain_length INTEGER NOT NULL CHECK (chain_length >= 1),
+    price INTEGER NOT NULL CHECK (price >= 1),
+    start_total INTEGER NOT NULL CHECK (start_total >= 0),
+    highest_index INTEGER NOT NULL CHECK (0 <= highest_index AND highest_index <= chain_length),
+    highest_link BLOB NOT NULL CHECK (length(highest_link) = 32)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE settlement_ticks (
+    settlement TEXT NOT NULL REFERENCES settlements(id),
+    channel INTEGER NOT NULL REFERENCES channels(num),
+    seq INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    checkpoint BLOB NOT NULL CHECK (length(checkpoint) = 109),
+    signature BLOB NOT NULL CHECK (length(signature) = 64),
+    tick_index INTEGER NOT NULL CHECK (tick_index >= 0),
+    preimage BLOB NOT NULL CHECK (length(preimage) = 32),
+    revision INTEGER NOT NULL,
+    PRIMARY KEY (settlement, channel)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX settlement_ticks_by_channel ON settlement_ticks(channel);
+  `,
 ];

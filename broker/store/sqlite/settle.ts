@@ -34,6 +34,12 @@ const SQL_EVIDENCE = `INSERT INTO settlement_vouchers (settlement, channel, seq,
   SELECT @id, c.num, c.latest_seq, c.latest_total, c.latest_voucher, c.latest_signature, c.latest_revision
   FROM transfers t JOIN channels c ON c.num = t.channel
   WHERE t.settlement = @id AND t.kind = 'settle' AND c.latest_voucher IS NOT NULL AND c.latest_signature IS NOT NULL AND c.latest_revision IS NOT NULL`;
+// A channel whose latest is a hash chain (v3) keeps its checkpoint and highest preimage instead:
+// the settled total is checkpoint total + index x price, provable from those alone.
+const SQL_EVIDENCE_TICKS = `INSERT INTO settlement_ticks (settlement, channel, seq, total, checkpoint, signature, tick_index, preimage, revision)
+  SELECT @id, c.num, h.seq, c.latest_total, h.checkpoint, h.signature, h.highest_index, h.highest_link, h.revision
+  FROM transfers t JOIN channels c ON c.num = t.channel JOIN chains h ON h.channel = c.num AND h.seq = c.latest_seq
+  WHERE t.settlement = @id AND t.kind = 'settle' AND c.latest_voucher IS NULL`;
 const SQL_MARK = `UPDATE channels SET settled_total = latest_total WHERE ${CHANGED}`;
 
 /**
@@ -53,6 +59,7 @@ export function settleInTransaction(db: Db, input: { id: string; reason: Settlem
   const totals = statement(db, "SELECT COALESCE(SUM(amount), 0) AS amount, COALESCE(SUM(CASE kind WHEN 'fee' THEN amount ELSE 0 END), 0) AS fee FROM transfers WHERE settlement = ?").get(input.id) as { amount: bigint; fee: bigint };
   statement(db, 'INSERT INTO settlements (id, reason, channels, amount, fee, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)').run(input.id, input.reason, BigInt(settled), totals.amount, totals.fee, params.now);
   statement(db, SQL_EVIDENCE).run({ id: input.id });
+  statement(db, SQL_EVIDENCE_TICKS).run({ id: input.id });
   statement(db, 'INSERT INTO settlement_lines (settlement, account, amount) SELECT settlement, to_account, SUM(amount) FROM transfers WHERE settlement = ? GROUP BY to_account').run(input.id);
   const lines = new Map(settlementLines(db, input.id).map((line) => [line.account, line.amount]));
   return { kind: 'settled', result: { id: input.id, reason: input.reason, createdAtMs: input.nowMs, channelCount: settled, amount: amountOf(totals.amount), fee: amountOf(totals.fee), lines, only: input.only ?? null } };

@@ -26,6 +26,7 @@ import { addSpend, getDeviceLimits, pruneSpend, setDeviceLimits, spendBuckets } 
 import { appendVoucher } from './voucher-log.js';
 import { awaitDurable, type SyncStall } from './durable-commit.js';
 import type { SyncWal } from './wal-sync.js';
+import { acceptCheckpoint, acceptTick, chainOf } from './chains.js';
 import { currentOffers, deleteExpiredOffers, offerOf, putOffer } from './offers.js';
 import { ledgerCurrency } from './ledger-currency.js';
 
@@ -45,6 +46,7 @@ function readsOf(db: Db): StoreReads {
     deviceLimits: async (device) => getDeviceLimits(db, device),
     spendBuckets: async (device, fromMinute) => spendBuckets(db, device, fromMinute),
     voucherAt: async (channelId, seq) => findVoucher(db, channelId, seq),
+    chainOf: async (channelId) => chainOf(db, channelId),
     balance: async (account) => balanceOf(db, account),
     accountKey: async (name) => accountKey(db, name),
     async storedAnswer(device, id): Promise<StoredAnswer | null> {
@@ -87,6 +89,8 @@ function txOf(db: Db, reads: StoreReads, vouchersKeptPerChannel: number): StoreT
     markChannelClosed: async (num, by, nowMs) => markChannelClosed(db, num, by, nowMs),
     markChannelClosing: async (num, by, nowMs, deadlineMs) => markChannelClosing(db, num, by, nowMs, deadlineMs),
     appendVoucher: async (voucher) => appendVoucher(db, voucher, vouchersKeptPerChannel),
+    appendCheckpoint: async (checkpoint) => acceptCheckpoint(db, checkpoint),
+    appendTick: async (tick) => acceptTick(db, tick),
     recordDoubleSign: async (evidence) => recordDoubleSign(db, evidence),
     async storeReceipt(receipt) {
       // Only each channel's latest receipt is kept: it acknowledges every total below it, and a
