@@ -9,6 +9,7 @@ import { encodeCheckpoint, type Checkpoint } from '../shared/checkpoint.js';
 import { HashChain } from '../shared/hash-chain.js';
 import { HASH_CHAIN_LENGTH_MAX, TICK_SKIP_MAX } from '../shared/limits.js';
 import { encodeTick, type Tick } from '../shared/tick.js';
+import { encodeTickVerdict, type TickVerdict } from '../shared/tick-verdict.js';
 import { encodeConnectToken, type ConnectToken } from '../shared/connect-token.js';
 import { backends, sign } from '../shared/crypto.js';
 import { ERRORS } from '../shared/errors.js';
@@ -127,8 +128,14 @@ const encodings = {
 
 // ---- hash-chain ticks (v3): the chain, the tick frames, and what a checker decides ----
 const tickFlip = (at: number, value: number): string => flip(tBytes, at, value);
+const verdictAccepted: TickVerdict = { channelId: CHANNEL, checkpointSeq: 44n, index: 5, total: parseAmount('2.55'), code: null };
+const verdictRefused: TickVerdict = { channelId: CHANNEL, checkpointSeq: 44n, index: 6, total: parseAmount('0'), code: 'TICK_ABOVE_DEPOSIT' };
+const verdictUndecoded: TickVerdict = { channelId: new Uint8Array(32), checkpointSeq: 0n, index: 0, total: parseAmount('0'), code: 'ENCODING_INVALID' };
+const tvAccepted = encodeTickVerdict(verdictAccepted);
+const tvRefused = encodeTickVerdict(verdictRefused);
+const u16Of = (value: number): number[] => [value >> 8, value & 0xff];
 const hashChain = {
-  description: `mqpay hash-chain ticks (protocol v3, docs/PROTOCOL.md, section Ticks). links[i] is h_i: links[8] is the seed, links[i-1] = SHA-256(links[i]), links[0] the root the checkpoint (encodings.json, seq 44) signs. Tick frames are not signed. "checks" run in order against one channel state (deposit given): each accepted tick becomes the last accepted link; a refused one leaves the state as it was. At most ${TICK_SKIP_MAX} hashes per check; chain length at most ${HASH_CHAIN_LENGTH_MAX}.`,
+  description: `mqpay hash-chain ticks (protocol v3, docs/PROTOCOL.md, section Ticks). links[i] is h_i: links[8] is the seed, links[i-1] = SHA-256(links[i]), links[0] the root the checkpoint (encodings.json, seq 44) signs. Tick frames are not signed. "checks" run in order against one channel state (deposit given): each accepted tick becomes the last accepted link; a refused one leaves the state as it was. At most ${TICK_SKIP_MAX} hashes per check; chain length at most ${HASH_CHAIN_LENGTH_MAX}. "verdicts" are tick verdict frames (in/tick, "MQPAY-TV", kind 1 accepted 62 bytes, kind 2 refused 56 bytes carrying the u16 error index of the frozen table in frames.json); "verdictsInvalid" are refused by a strict decoder.`,
   seed: toHex(CHAIN_SEED),
   links: Array.from({ length: 9 }, (_, i) => toHex(chain.link(i))),
   checkpoint: { fields: toNeutral(checkpoint), bytes: toHex(hcBytes), signer: 'signer', signature: toHex(sign(hcBytes, SIGNER_SEED)) },
@@ -153,6 +160,23 @@ const hashChain = {
     { name: 'layout version 2', bytes: tickFlip(8, 2), error: 'ENCODING_INVALID' },
     { name: 'index 0', bytes: patch(tBytes, 49, [0, 0, 0, 0]), error: 'ENCODING_INVALID' },
     { name: 'checkpoint seq 0', bytes: patch(tBytes, 41, [0, 0, 0, 0, 0, 0, 0, 0]), error: 'ENCODING_INVALID' },
+  ],
+  verdicts: [
+    { name: 'tick 5 accepted: total 2.55 (kind 1)', fields: toNeutral(verdictAccepted), bytes: toHex(tvAccepted) },
+    { name: 'tick 6 refused: TICK_ABOVE_DEPOSIT, error index 66 (kind 2)', fields: toNeutral(verdictRefused), bytes: toHex(tvRefused) },
+    { name: 'a frame that did not decode, refused: ENCODING_INVALID, error index 15, zero channel', fields: toNeutral(verdictUndecoded), bytes: toHex(encodeTickVerdict(verdictUndecoded)) },
+  ],
+  verdictsInvalid: [
+    { name: 'accepted, one byte short', bytes: toHex(tvAccepted.subarray(0, tvAccepted.length - 1)), error: 'ENCODING_INVALID' },
+    { name: 'refused, a trailing byte', bytes: `${toHex(tvRefused)}00`, error: 'ENCODING_INVALID' },
+    { name: 'accepted with the length of a refusal', bytes: toHex(tvAccepted.subarray(0, tvRefused.length)), error: 'ENCODING_INVALID' },
+    { name: 'refused with the length of an acceptance', bytes: `${toHex(tvRefused)}000000000000`, error: 'ENCODING_INVALID' },
+    { name: 'kind 0', bytes: flip(tvAccepted, 9, 0), error: 'ENCODING_INVALID' },
+    { name: 'kind 3', bytes: flip(tvAccepted, 9, 3), error: 'ENCODING_INVALID' },
+    { name: 'layout version 2', bytes: flip(tvRefused, 8, 2), error: 'ENCODING_INVALID' },
+    { name: 'tick tag on verdict bytes', bytes: patch(tvRefused, 6, [0x54, 0x4b]), error: 'ENCODING_INVALID' },
+    { name: `error index ${ERROR_CODE_TABLE.length}: past the frozen table`, bytes: patch(tvRefused, 10, u16Of(ERROR_CODE_TABLE.length)), error: 'ENCODING_INVALID' },
+    { name: 'error index 65535', bytes: patch(tvRefused, 10, [0xff, 0xff]), error: 'ENCODING_INVALID' },
   ],
 };
 

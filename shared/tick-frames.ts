@@ -1,6 +1,6 @@
 // What travels on `out/tick` and `in/tick` (protocol v3), told apart by the domain tag that opens
 // each frame: a signed checkpoint (its 109 bytes then the payer's 64-byte signature), a tick
-// (85 bytes), or a tick verdict (94 bytes, service -> payer only). No JSON on this path.
+// (85 bytes), or a tick verdict (62 bytes accepted, 56 refused; service -> payer only). No JSON on this path.
 import { CHECKPOINT_BYTES, CHECKPOINT_TAG, decodeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { MqpayError } from './errors.js';
 import { bytesEqual } from './hex.js';

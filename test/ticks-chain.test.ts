@@ -14,7 +14,8 @@ import { TICK_SKIP_MAX } from '../shared/limits.js';
 import { TICK_BYTES, decodeTick, encodeTick } from '../shared/tick.js';
 import { ERROR_CODES } from '../shared/errors.js';
 import { decodeSignedCheckpoint, encodeSignedCheckpoint, tickFrameKindOf } from '../shared/tick-frames.js';
-import { TICK_VERDICT_BYTES, decodeTickVerdict, encodeTickVerdict } from '../shared/tick-verdict.js';
+import { ERROR_CODE_TABLE } from '../shared/error-index.js';
+import { TICK_VERDICT_ACCEPTED_BYTES, TICK_VERDICT_KIND, TICK_VERDICT_REFUSED_BYTES, decodeTickVerdict, encodeTickVerdict } from '../shared/tick-verdict.js';
 import { acceptTick, chainLinkProves, chainStateOf, chainTotal, type ChainState } from '../shared/tick-rules.js';
 
 interface ChainFile {
@@ -25,6 +26,8 @@ interface ChainFile {
   readonly ticks: readonly { readonly name: string; readonly fields: unknown; readonly bytes: string }[];
   readonly checks: readonly { readonly name: string; readonly bytes: string; readonly accepted?: boolean; readonly total?: { readonly $bigint: string }; readonly error?: string }[];
   readonly invalid: readonly { readonly name: string; readonly bytes: string; readonly error: string }[];
+  readonly verdicts: readonly { readonly name: string; readonly fields: unknown; readonly bytes: string }[];
+  readonly verdictsInvalid: readonly { readonly name: string; readonly bytes: string; readonly error: string }[];
 }
 const file = JSON.parse(readFileSync(new URL('./vectors/protocol/hash-chain.json', import.meta.url), 'utf8')) as ChainFile;
 const SIGNER_KEY = backends.native.publicKeyOf(Uint8Array.from({ length: 32 }, (_, i) => i + 1));
@@ -68,6 +71,20 @@ describe('hash-chain vectors (hash-chain.json)', () => {
   for (const entry of file.invalid) {
     it(`tick, ${entry.name}: refused with ${entry.error}`, () => {
       expect(errorCode(() => decodeTick(fromHex(entry.bytes)))).toBe(entry.error);
+    });
+  }
+
+  for (const verdict of file.verdicts) {
+    it(`verdict, ${verdict.name}: encodes and decodes to the recorded bytes`, () => {
+      const decoded = decodeTickVerdict(fromHex(verdict.bytes));
+      expect(toNeutral(decoded)).toEqual(verdict.fields);
+      expect(toHex(encodeTickVerdict(decoded))).toBe(verdict.bytes);
+    });
+  }
+
+  for (const entry of file.verdictsInvalid) {
+    it(`verdict, ${entry.name}: refused with ${entry.error}`, () => {
+      expect(errorCode(() => decodeTickVerdict(fromHex(entry.bytes)))).toBe(entry.error);
     });
   }
 });
@@ -161,17 +178,31 @@ describe('tick frames: verdicts and signed checkpoints', () => {
     fc.assert(fc.property(bytes32, fc.bigInt({ min: 0n, max: (1n << 63n) - 1n }), fc.nat({ max: 0xffff_ffff }), fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }), fc.constantFrom(null, ...ERROR_CODES), (channelId, checkpointSeq, index, total, code) => {
       const verdict = { channelId, checkpointSeq, index, total: code === null ? amountOf(total) : amountOf(0n), code };
       const bytes = encodeTickVerdict(verdict);
-      expect(bytes.length).toBe(TICK_VERDICT_BYTES);
+      expect(bytes.length).toBe(code === null ? TICK_VERDICT_ACCEPTED_BYTES : TICK_VERDICT_REFUSED_BYTES);
+      expect(bytes[9]).toBe(code === null ? TICK_VERDICT_KIND.accepted : TICK_VERDICT_KIND.refused);
       expect(tickFrameKindOf(bytes)).toBe('verdict');
       expect(decodeTickVerdict(bytes)).toEqual(verdict);
       expect(errorCode(() => decodeTickVerdict(bytes.subarray(0, bytes.length - 1)))).toBe('ENCODING_INVALID');
+      expect(errorCode(() => decodeTickVerdict(new Uint8Array([...bytes, 0])))).toBe('ENCODING_INVALID');
     }), { seed: SEED, numRuns: 200 });
-    const refusedWithTotal = encodeTickVerdict({ channelId: new Uint8Array(32), checkpointSeq: 1n, index: 1, total: amountOf(0n), code: 'TICK_INDEX_INVALID' });
-    refusedWithTotal[TICK_VERDICT_BYTES - 34] = 1; // the total's last byte
-    expect(errorCode(() => decodeTickVerdict(refusedWithTotal))).toBe('ENCODING_INVALID');
-    const unknownCode = encodeTickVerdict({ channelId: new Uint8Array(32), checkpointSeq: 1n, index: 1, total: amountOf(0n), code: 'TICK_INDEX_INVALID' });
-    unknownCode[TICK_VERDICT_BYTES - 32] = 0x58; // "XICK_INDEX_INVALID"
-    expect(errorCode(() => decodeTickVerdict(unknownCode))).toBe('ENCODING_INVALID');
+    const refused = (): Uint8Array => encodeTickVerdict({ channelId: new Uint8Array(32), checkpointSeq: 1n, index: 1, total: amountOf(0n), code: 'TICK_INDEX_INVALID' });
+    // The error index sits right after the header (bytes 10-11): every index of the frozen table
+    // decodes to its code, the first index past it and the largest u16 are refused.
+    ERROR_CODE_TABLE.forEach((code, index) => {
+      const frame = refused();
+      frame.set([index >> 8, index & 0xff], 10);
+      expect(decodeTickVerdict(frame).code).toBe(code);
+    });
+    for (const index of [ERROR_CODE_TABLE.length, 0xffff]) {
+      const frame = refused();
+      frame.set([index >> 8, index & 0xff], 10);
+      expect(errorCode(() => decodeTickVerdict(frame))).toBe('ENCODING_INVALID');
+    }
+    const otherKind = refused();
+    otherKind[9] = 3;
+    expect(errorCode(() => decodeTickVerdict(otherKind))).toBe('ENCODING_INVALID');
+    // A refusal's total is not on the wire: the encoder refuses to drop one.
+    expect(() => encodeTickVerdict({ channelId: new Uint8Array(32), checkpointSeq: 1n, index: 1, total: amountOf(1n), code: 'TICK_INDEX_INVALID' })).toThrow();
   });
 
   it('a signed checkpoint frame splits into the vector checkpoint and its signature; other lengths and tags are refused', () => {

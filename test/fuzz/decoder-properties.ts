@@ -18,6 +18,7 @@ import * as opsEvents from '../../shared/ops-events.js';
 import { decodeReceipt, encodeReceipt } from '../../shared/receipt.js';
 import * as schemas from '../../shared/schemas.js';
 import { passesEncodingRule } from '../../shared/signature-rule.js';
+import { decodeTickVerdict, encodeTickVerdict } from '../../shared/tick-verdict.js';
 import { inboxTopic, offerTopic, opsTopic, outboxTopic, parseTopic } from '../../shared/topics.js';
 import { decodeVoucher, encodeVoucher } from '../../shared/voucher.js';
 import { KINDS } from '../helpers/protocol-vectors.js';
@@ -58,9 +59,13 @@ const CODECS: readonly BinaryCodec[] = [
   { kind: 'keyRotation', decode: decodeKeyRotation, encode: encodeKeyRotation },
   // The binary frames of protocol v3 (out/voucher-bin, out/receipt-bin, in/voucher-bin, in/receipt-bin).
   ...FRAME_CODECS,
+  // The tick verdict on in/tick (v3): its valid vectors live in hash-chain.json.
+  { kind: 'tickVerdict', decode: decodeTickVerdict, encode: encodeTickVerdict },
 ];
 const frames = JSON.parse(readFileSync(new URL('../vectors/protocol/frames.json', import.meta.url), 'utf8')) as { valid: { kind: string; bytes: string }[] };
-const validBytesOf = (kind: string): Uint8Array[] => [...encodings.valid, ...frames.valid].filter((entry) => entry.kind === kind).map((entry) => fromHex(entry.bytes));
+const hashChain = JSON.parse(readFileSync(new URL('../vectors/protocol/hash-chain.json', import.meta.url), 'utf8')) as { verdicts: { bytes: string }[] };
+const tickVerdicts = hashChain.verdicts.map((entry) => ({ kind: 'tickVerdict', bytes: entry.bytes }));
+const validBytesOf = (kind: string): Uint8Array[] => [...encodings.valid, ...frames.valid, ...tickVerdicts].filter((entry) => entry.kind === kind).map((entry) => fromHex(entry.bytes));
 
 type Mutation =
   | { op: 'flip'; at: number; bit: number }
