@@ -13,17 +13,15 @@
 //  - settlement pays the payee exactly the latest total, and `mqpay ledger check
 //    --verify-signatures` exits 0.
 import { rmSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { statePathOf } from '../agent/home/home.js';
-import { openState } from '../agent/store/open-state.js';
-import type { Agent } from '../agent/agent-api.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { walletAccount } from '../broker/store/accounts.js';
 import { findVoucher } from '../broker/store/sqlite/channels.js';
 import { balanceOf } from '../broker/store/sqlite/ledger.js';
 import { amountOf, formatAmount } from '../shared/amount.js';
-import { AgentBed, NETWORK_POLL } from './helpers/agent-fixture.js';
+import { agentBedPerTest, NETWORK_POLL } from './helpers/agent-fixture.js';
 import { buildAgentChild, runAgentChild } from './helpers/agent-child-build.js';
-import { startBroker, type RunningBroker } from './helpers/broker-fixture.js';
+import type { RunningBroker } from './helpers/broker-fixture.js';
+import { agentStateValue, doubleSignCount } from './helpers/agent-state-read.js';
 import { runCli } from './helpers/ops-cli.js';
 import { seededInt, seededRandom, testSeed } from './helpers/seed.js';
 
@@ -48,41 +46,22 @@ function serviceView(broker: RunningBroker): ServiceView | null {
 }
 
 /** What the payer's own state says it signed on its channel (read after it was killed). */
-function payerSignedTotal(home: string): bigint {
-  const db = openState(statePathOf(home), { readonly: true });
-  try {
-    return (db.prepare('SELECT max(signed_total) AS n FROM payer_channels').get() as { n: bigint }).n;
-  } finally {
-    db.close();
-  }
-}
-
-const doubleSigns = (broker: RunningBroker): bigint => (broker.app.db.prepare('SELECT count(*) AS n FROM double_signs').get() as { n: bigint }).n;
+const payerSignedTotal = (home: string): bigint => agentStateValue(home, 'SELECT max(signed_total) AS n FROM payer_channels');
 
 describe('agent: SIGKILLed while streaming hash-chain ticks, restarted each time', () => {
-  let script: string;
-  let broker: RunningBroker;
-  let bed: AgentBed;
-  let carHome: string;
-  let charger: Agent;
-
+  const env = agentBedPerTest();
+  let script = '';
   beforeAll(async () => {
     script = await buildAgentChild();
   });
   afterAll(() => rmSync(script, { force: true }));
-  beforeEach(async () => {
-    broker = await startBroker();
-    bed = new AgentBed(broker);
-    carHome = bed.home('car-t', { funds: '10', config: { channel: { deposit: formatAmount(amountOf(DEPOSIT)) } } });
-    charger = await bed.agent('charger-t');
-  });
-  afterEach(async () => {
-    await bed.cleanup();
-    await broker.stop();
-  });
 
   it(`killed ${KILLS} times at seeded instants (seed ${SEED}; replay with MQPAY_TEST_SEED=${SEED}): each restart starts a new chain at a higher seq, nothing double-signed, settles exactly`, async () => {
     console.log('agent-ticks-crash seed', SEED);
+    const broker = env.broker();
+    const bed = env.bed();
+    const carHome = bed.home('car-t', { funds: '10', config: { channel: { deposit: formatAmount(amountOf(DEPOSIT)) } } });
+    const charger = await bed.agent('charger-t');
     const next = seededRandom(SEED);
     let seen = { chainSeq: 0n, latestTotal: 0n };
     // Every look at the service checks the invariants, so a decrease between two looks is caught.
@@ -128,7 +107,7 @@ describe('agent: SIGKILLed while streaming hash-chain ticks, restarted each time
       const view = look() as ServiceView;
       // Nothing accepted beyond what the payer stored as signed (it stores before it publishes).
       expect(view.latestTotal, `seed ${SEED}, kill ${kill}: accepted beyond the payer's state`).toBeLessThanOrEqual(payerSignedTotal(carHome));
-      expect(doubleSigns(broker), `seed ${SEED}, kill ${kill}`).toBe(0n);
+      expect(doubleSignCount(broker), `seed ${SEED}, kill ${kill}`).toBe(0n);
       console.log(`kill ${kill}: ${ticks} ticks + ${delayMs} ms; chain seq ${view.chainSeq}, highest ${view.highest}, latest ${view.latestTotal}`);
       seen = { chainSeq: view.chainSeq, latestTotal: view.latestTotal };
     }
@@ -143,7 +122,7 @@ describe('agent: SIGKILLed while streaming hash-chain ticks, restarted each time
     expect(final.chainSeq).toBe(last.chainSeq);
     expect(car.channels().paying[0]?.acceptedTotal).toBe(formatAmount(amountOf(final.latestTotal)));
     await expect.poll(() => charger.channels().paid[0]?.receivedTotal, NETWORK_POLL).toBe(formatAmount(amountOf(final.latestTotal)));
-    expect(doubleSigns(broker), `seed ${SEED}`).toBe(0n);
+    expect(doubleSignCount(broker), `seed ${SEED}`).toBe(0n);
 
     await broker.app.service.tick();
     expect(balanceOf(broker.app.db, walletAccount('charger-t')), `seed ${SEED}: settles exactly checkpoint + highest x price`).toBe(final.startTotal + final.highest * PRICE);
