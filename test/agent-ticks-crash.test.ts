@@ -13,7 +13,7 @@
 //  - settlement pays the payee exactly the latest total, and `mqpay ledger check
 //    --verify-signatures` exits 0.
 import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { walletAccount } from '../broker/store/accounts.js';
 import { findVoucher } from '../broker/store/sqlite/channels.js';
 import { balanceOf } from '../broker/store/sqlite/ledger.js';
@@ -92,6 +92,10 @@ describe('agent: SIGKILLed while streaming hash-chain ticks, restarted each time
 
     for (let kill = 1; kill <= KILLS; kill++) {
       const run = runAgentChild(script, [carHome, broker.url, 'tick-stream', 'charger-t']);
+      // A failed assertion must not leave the child streaming on.
+      onTestFinished(() => {
+        if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+      });
       const ticks = seededInt(next, 3, 40);
       const delayMs = seededInt(next, 0, 30);
       try {
