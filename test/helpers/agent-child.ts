@@ -2,6 +2,8 @@
 //   node agent-child.mjs HOME BROKER_URL kill-after N   pays 0.1 N times, then dies right after
 //                                                       storing the next voucher, before publishing it
 //   node agent-child.mjs HOME BROKER_URL stream PAYEE   pays 0.001 in a loop until killed
+//   node agent-child.mjs HOME BROKER_URL tick-stream PAYEE  streams 1 per second every 10 ms (hash-chain
+//                                                       ticks, the default) until killed
 //   node agent-child.mjs HOME BROKER_URL idle           starts the agent and stays up until killed
 //   node agent-child.mjs HOME BROKER_URL rotate-kill    rotates its key and dies right after the service's
 //                                                       answer, before switching to the new key
@@ -46,6 +48,10 @@ async function main(): Promise<void> {
       say(`signed ${signed.seq} ${signed.total}`);
       await new Promise((resolve) => setImmediate(resolve));
     }
+  } else if (mode === 'tick-stream') {
+    const stream = agent.stream(arg ?? 'charger-9', { amountPerSecond: '1', intervalMs: 10 });
+    const summary = await stream.done; // only if a payment failed: killed otherwise
+    say(`stream ended ${summary.paid} ${String((summary.error as { code?: unknown } | null)?.code ?? summary.error)}`);
   } else if (mode === 'pay-loop') {
     for (;;) {
       try {
