@@ -4,11 +4,11 @@
 // live, unrelated process (after a reboot, pids are reused) does not block a start either.
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lockHome } from '../agent/home/home-lock.js';
 import { MqpayError } from '../shared/errors.js';
-import { startBroker, type RunningBroker } from './helpers/broker-fixture.js';
-import { AgentBed } from './helpers/agent-fixture.js';
+import type { RunningBroker } from './helpers/broker-fixture.js';
+import { AgentBed, agentBedPerTest } from './helpers/agent-fixture.js';
 import { buildAgentChild, runAgentChild } from './helpers/agent-child-build.js';
 
 const RESTARTS = 6;
@@ -25,6 +25,7 @@ function refusalOf(home: string): MqpayError {
 
 describe('agent home lock', () => {
   let script: string;
+  const fresh = agentBedPerTest();
   let broker: RunningBroker;
   let bed: AgentBed;
 
@@ -32,13 +33,9 @@ describe('agent home lock', () => {
     script = await buildAgentChild();
   });
   afterAll(() => rmSync(script, { force: true }));
-  beforeEach(async () => {
-    broker = await startBroker();
-    bed = new AgentBed(broker);
-  });
-  afterEach(async () => {
-    await bed.cleanup();
-    await broker.stop();
+  beforeEach(() => {
+    broker = fresh.broker();
+    bed = fresh.bed();
   });
 
   it(`an agent SIGKILLed and restarted at once, ${RESTARTS} times, starts every time; meanwhile a second agent is refused`, async () => {

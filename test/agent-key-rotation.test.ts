@@ -6,7 +6,7 @@
 // never reached the service sends it again; `mqpay agent rotate-key` does it from the CLI.
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { statePathOf } from '../agent/home/home.js';
 import { readKeyFile } from '../agent/home/key-file.js';
 import { PENDING_KEY_FILE, readPendingRotation, writePendingRotation } from '../agent/home/pending-rotation.js';
@@ -17,8 +17,8 @@ import { fromHex, toHex } from '../shared/hex.js';
 import { signKeyRotation } from '../shared/key-rotation.js';
 import { generateKeyPair } from '../shared/keys.js';
 import { amountOf } from '../shared/amount.js';
-import { random, signedVoucher, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
-import { AgentBed, NETWORK_POLL } from './helpers/agent-fixture.js';
+import { random, signedVoucher, type RunningBroker } from './helpers/broker-fixture.js';
+import { AgentBed, agentBedPerTest, NETWORK_POLL } from './helpers/agent-fixture.js';
 import { buildAgentChild, runAgentChild } from './helpers/agent-child-build.js';
 import { runCli } from './helpers/ops-cli.js';
 import { SEQ_RESERVATION_BLOCK_SEQS } from '../agent/limits.js';
@@ -38,6 +38,7 @@ const brokerKeyOf = (broker: RunningBroker, device: string): string => toHex(get
 
 describe('agent: key rotation', () => {
   let script: string;
+  const fresh = agentBedPerTest();
   let broker: RunningBroker;
   let bed: AgentBed;
 
@@ -45,13 +46,9 @@ describe('agent: key rotation', () => {
     script = await buildAgentChild();
   });
   afterAll(() => rmSync(script, { force: true }));
-  beforeEach(async () => {
-    broker = await startBroker();
-    bed = new AgentBed(broker);
-  });
-  afterEach(async () => {
-    await bed.cleanup();
-    await broker.stop();
+  beforeEach(() => {
+    broker = fresh.broker();
+    bed = fresh.bed();
   });
 
   it('rotates: signs with the new key; the payee stores the new certificate and checks new-key vouchers offline, refusing old-key ones', async () => {
