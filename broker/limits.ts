@@ -216,3 +216,10 @@ export const SPEND_PRUNE_SLACK_BUCKETS = 60;
 
 /** Devices whose use of a deprecated JSON voucher/receipt form is logged (once each per run); beyond, only counted. */
 export const DEPRECATED_FORM_LOGGED_DEVICES_MAX = 1_024;
+
+// The cluster mode's PostgreSQL (broker/cluster/postgres-server.ts, broker/store/postgres/)
+
+/** How long `pg_ctl start` waits for a local server to accept connections. */
+export const POSTGRES_START_WAIT_SECONDS = 60;
+/** How long `pg_ctl stop` waits for a local server to shut down (fast mode). */
+export const POSTGRES_STOP_WAIT_SECONDS = 60;
