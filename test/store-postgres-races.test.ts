@@ -140,11 +140,14 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgreSQL store races${POSTGRES_MIS
   it('fundings of one wallet from two workers at once all count, and one key funds once', async () => {
     await enrol(one.store, random, 'w');
     const fund = (store: typeof one.store, key: string) => store.transaction((tx) => tx.fund({ device: 'w', amount: 1_000_000n as Amount, key, nowMs: NOW_MS }));
-    const outcomes = await Promise.all([
-      ...Array.from({ length: 10 }, (_, index) => fund(one.store, `one-${index}`)),
-      ...Array.from({ length: 10 }, (_, index) => fund(two.store, `two-${index}`)),
-      fund(one.store, 'twin'), fund(two.store, 'twin'),
-    ]);
+    // Each worker runs its units of work one after another (its write queue); the two overlap.
+    const worker = async (store: typeof one.store, name: string) => {
+      const outcomes = [];
+      for (let index = 0; index < 10; index++) outcomes.push(await fund(store, `${name}-${index}`));
+      outcomes.push(await fund(store, 'twin'));
+      return outcomes;
+    };
+    const outcomes = (await Promise.all([worker(one.store, 'one'), worker(two.store, 'two')])).flat();
     expect(outcomes.filter((outcome) => outcome.kind === 'funded')).toHaveLength(21);
     expect(outcomes.filter((outcome) => outcome.kind === 'already')).toHaveLength(1);
     expect(await one.store.reads.balance(walletAccount('w'))).toBe(21_000_000n);

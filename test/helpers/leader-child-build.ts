@@ -1,18 +1,8 @@
-// Bundles test/helpers/leader-child.ts for `node` (esbuild, dependencies external, so `pg`
-// resolves from the project's node_modules) and runs copies of it.
+// Runs copies of test/helpers/leader-child.ts, bundled like the agent's child (agent-child-build.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { build } from 'esbuild';
+import { buildTestChild } from './agent-child-build.js';
 
-const OUT_DIR = join(process.cwd(), 'node_modules', '.cache', 'mqpay-leader-tests');
-
-export async function buildLeaderChild(): Promise<string> {
-  mkdirSync(OUT_DIR, { recursive: true });
-  const outfile = join(OUT_DIR, `leader-child-${process.pid}.mjs`);
-  await build({ entryPoints: [join(process.cwd(), 'test', 'helpers', 'leader-child.ts')], outfile, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'warning' });
-  return outfile;
-}
+export const buildLeaderChild = (): Promise<string> => buildTestChild('leader-child');
 
 /** Starts one child; `first` resolves with its first stdout line (rejects if it exits first). */
 export function runLeaderChild(script: string, url: string): { child: ChildProcess; first: Promise<string>; exited: Promise<void> } {
