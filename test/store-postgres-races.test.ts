@@ -179,6 +179,19 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgreSQL store races${POSTGRES_MIS
     expect(failedChecks(await one.audit())).toEqual([]);
   });
 
+  it('a PostgreSQL restart: reads and writes meanwhile are SERVICE_UNAVAILABLE, and the same store works again after it', async () => {
+    await enrol(one.store, random, 'w', 1_000_000n as Amount);
+    const fund = (key: string) => one.store.transaction((tx) => tx.fund({ device: 'w', amount: 1_000_000n as Amount, key, nowMs: NOW_MS }));
+    await database.restart(async () => {
+      await expect(fund('during')).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      await expect(one.store.reads.balance(walletAccount('w'))).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      await expect(one.store.batch([(tx) => tx.addSpend('w', 1, 1n as Amount)])).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    });
+    expect((await fund('after')).balance).toBe(2_000_000n);
+    expect((await one.store.batch([(tx) => tx.addSpend('w', 1, 1n as Amount)])).map((outcome) => outcome.ok)).toEqual([true]);
+    expect(failedChecks(await one.audit())).toEqual([]);
+  });
+
   it('one settlement leader among processes racing for it; the lock goes with a killed leader', async () => {
     const script = await buildLeaderChild();
     const children = [runLeaderChild(script, database.url()), runLeaderChild(script, database.url())];

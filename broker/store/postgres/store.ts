@@ -106,25 +106,40 @@ function txOf(q: Queryable, vouchersKeptPerChannel: number): StoreTx {
 
 type Isolation = 'SERIALIZABLE' | 'READ COMMITTED';
 
-/** BEGIN, `body` on one pooled client, COMMIT; ROLLBACK if anything throws (a client that cannot even roll back is discarded). */
+/**
+ * BEGIN, `body` on one pooled client, COMMIT; ROLLBACK if anything throws. A client whose
+ * connection failed (or that cannot even roll back) is discarded, not returned to the pool.
+ */
 async function inTransaction<T>(pool: pg.Pool, isolation: Isolation, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken = false;
+  const client = await pool.connect().catch((error: unknown) => {
+    throw storeFault(error);
+  });
+  let discard = false;
   try {
     await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
-    try {
-      const value = await body(client);
-      await client.query('COMMIT');
-      return value;
-    } catch (error) {
+    const value = await body(client);
+    await client.query('COMMIT');
+    return value;
+  } catch (error) {
+    discard = storeFault(error) !== error;
+    if (!discard) {
       await client.query('ROLLBACK').catch(() => {
-        broken = true;
+        discard = true;
       });
-      throw error;
     }
+    throw error;
   } finally {
-    client.release(broken);
+    client.release(discard);
   }
+}
+
+/** Reads outside a transaction, straight on the pool: an unreachable database is SERVICE_UNAVAILABLE there too. */
+function poolQueryable(pool: pg.Pool): Queryable {
+  return {
+    query: (text, values) => pool.query(text, values as unknown[]).catch((error: unknown) => {
+      throw storeFault(error);
+    }),
+  };
 }
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -164,7 +179,7 @@ async function inSavepoint<T>(client: pg.PoolClient, tx: StoreTx, write: (tx: St
 export function postgresStore(pool: pg.Pool, options: PostgresStoreOptions = {}): Store {
   const kept = options.vouchersKeptPerChannel ?? VOUCHERS_KEPT_PER_CHANNEL;
   return {
-    reads: readsOf(pool),
+    reads: readsOf(poolQueryable(pool)),
     transaction: (work) => withRetries('unit', options, () => inTransaction(pool, 'SERIALIZABLE', (client) => work(txOf(client, kept)))),
     batch: (writes) => withRetries('batch', options, () => inTransaction(pool, 'READ COMMITTED', async (client) => {
       const tx = txOf(client, kept);
