@@ -8,7 +8,7 @@
 // (scram-sha-256); the local socket trusts its own user only, because the directory is 0700.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -147,12 +147,21 @@ function giveToServerUser(path: string): void {
   chownSync(path, uid, gid);
 }
 
-/** Under root the server runs as `postgres`, which must be able to enter every parent of `dir`. */
+/**
+ * Under root the server runs as `postgres`, which must be able to enter every parent of `dir`. A
+ * parent of ours without it (a 0700 temporary or cluster directory) is given search permission
+ * only (o+x: enter, not list), so the server can reach its own directory; a parent owned by
+ * someone else is not changed, and is a clear error.
+ */
 function assertReachableByServerUser(dir: string): void {
   if (!isRoot()) return;
   for (let parent = dirname(dir); ; parent = dirname(parent)) {
-    if ((statSync(parent).mode & 0o001) === 0) {
-      throw new Error(`PostgreSQL runs as '${SERVER_OS_USER}', which cannot enter ${parent} (mode without o+x): put the server directory elsewhere, e.g. under /tmp`);
+    const stat = statSync(parent);
+    if ((stat.mode & 0o001) === 0) {
+      if (stat.uid !== process.getuid?.()) {
+        throw new Error(`PostgreSQL runs as '${SERVER_OS_USER}', which cannot enter ${parent} (no o+x, not ours to change): put the server directory elsewhere, e.g. under /tmp`);
+      }
+      chmodSync(parent, (stat.mode & 0o7777) | 0o001);
     }
     if (parent === dirname(parent)) return;
   }
