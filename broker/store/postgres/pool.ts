@@ -4,6 +4,7 @@
 // [docs/DESIGN.md rule 1]; a numeric with a fraction is a bug and throws. bytea arrives as a
 // Buffer (converted to Uint8Array where rows are mapped); Uint8Array and bigint parameters are
 // sent as bytea and as decimal text.
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { assert } from '../../../shared/errors.js';
 import { POSTGRES_CONNECT_TIMEOUT_MS, POSTGRES_IDLE_TIMEOUT_MS, POSTGRES_POOL_SIZE_DEFAULT } from '../../limits.js';
@@ -26,6 +27,35 @@ const types = {
 /** What a query runs on: the pool (one statement, auto-commit) or a transaction's client. */
 export interface Queryable {
   query<Row extends pg.QueryResultRow>(text: string, values?: readonly unknown[]): Promise<pg.QueryResult<Row>>;
+}
+
+const statementNames = new Map<string, string>();
+
+/** A stable name per SQL text: the same text is parsed and planned once per connection. */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `mqpay_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+    // The texts are the adapter's constants (a fixed set), so this map stays small.
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * Queries on `target` as named prepared statements (those with parameters): the voucher path runs
+ * the same few statements thousands of times a second, and PostgreSQL then skips parsing and
+ * planning them. `onError` maps what the query rejects with.
+ */
+export function preparedOn(target: pg.Pool | pg.PoolClient, onError: (error: unknown) => unknown = (error) => error): Queryable {
+  return {
+    query: <Row extends pg.QueryResultRow>(text: string, values: readonly unknown[] = []) => {
+      const config: pg.QueryConfig = values.length === 0 ? { text } : { name: statementName(text), text, values: values as unknown[] };
+      return (target.query(config) as Promise<pg.QueryResult<Row>>).catch((error: unknown) => {
+        throw onError(error);
+      });
+    },
+  };
 }
 
 export interface PostgresPoolOptions {
