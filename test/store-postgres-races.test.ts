@@ -192,6 +192,22 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgreSQL store races${POSTGRES_MIS
     expect(failedChecks(await one.audit())).toEqual([]);
   });
 
+  it('a write held off by a lock longer than the store waits is SERVICE_UNAVAILABLE, and nothing of it stays', async () => {
+    const channel = await channelOf();
+    const impatient = await openPostgresTestLedger(database.url(), { lockWaitMs: 200 });
+    const holder = await one.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE channels IN ACCESS EXCLUSIVE MODE');
+      await expect(impatient.store.batch([voucherWrite(random, channel.num, 1n, 100n)])).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      await holder.query('ROLLBACK');
+      expect((await impatient.store.batch([voucherWrite(random, channel.num, 1n, 100n)])).map((outcome) => outcome.ok)).toEqual([true]);
+    } finally {
+      holder.release();
+      await impatient.close();
+    }
+  });
+
   it('one settlement leader among processes racing for it; the lock goes with a killed leader', async () => {
     const script = await buildLeaderChild();
     const children = [runLeaderChild(script, database.url()), runLeaderChild(script, database.url())];

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { assert } from '../../../shared/errors.js';
-import { POSTGRES_CONNECT_TIMEOUT_MS, POSTGRES_IDLE_TIMEOUT_MS, POSTGRES_POOL_SIZE_DEFAULT } from '../../limits.js';
+import { POSTGRES_CONNECT_TIMEOUT_MS, POSTGRES_IDLE_IN_TRANSACTION_MS_MAX, POSTGRES_IDLE_TIMEOUT_MS, POSTGRES_LOCK_WAIT_MS, POSTGRES_POOL_SIZE_DEFAULT } from '../../limits.js';
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -61,6 +61,8 @@ export function preparedOn(target: pg.Pool | pg.PoolClient, onError: (error: unk
 export interface PostgresPoolOptions {
   /** Connections in the pool (default POSTGRES_POOL_SIZE_DEFAULT). */
   readonly size?: number;
+  /** Longest wait of a statement for a lock (default POSTGRES_LOCK_WAIT_MS). */
+  readonly lockWaitMs?: number;
 }
 
 export function createPool(url: string, options: PostgresPoolOptions = {}): pg.Pool {
@@ -69,6 +71,12 @@ export function createPool(url: string, options: PostgresPoolOptions = {}): pg.P
     max: options.size ?? POSTGRES_POOL_SIZE_DEFAULT,
     connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: POSTGRES_IDLE_TIMEOUT_MS,
+    // A write never waits for a lock without bound (another worker's stuck transaction, an
+    // operator's session): past it the write is SERVICE_UNAVAILABLE (faults.ts), as SQLite's
+    // lock wait is; and a transaction left open by a stalled process is ended by the server.
+    lock_timeout: options.lockWaitMs ?? POSTGRES_LOCK_WAIT_MS,
+    idle_in_transaction_session_timeout: POSTGRES_IDLE_IN_TRANSACTION_MS_MAX,
+    keepAlive: true,
     types,
   });
   // An idle connection cut by the server (a restart) is an event, not a crash of the process;
