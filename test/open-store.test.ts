@@ -8,6 +8,7 @@ import { openStore, sqliteFileOf, storeKindOf } from '../broker/store/open-store
 import { tempDir } from './helpers/broker-fixture.js';
 import { POSTGRES_MISSING, postgresPerTest } from './helpers/postgres.js';
 import { failedChecks } from './helpers/store-ledgers.js';
+import { runCli } from './helpers/ops-cli.js';
 
 describe('openStore: SQLite', () => {
   it('reads a path, sqlite:PATH or a data directory as the SQLite ledger', async () => {
@@ -44,5 +45,18 @@ describe.skipIf(POSTGRES_MISSING !== null)(`openStore: PostgreSQL${POSTGRES_MISS
     } finally {
       await Promise.all(opened.map((one) => one.close()));
     }
+  });
+
+  it('mqpay ledger check --store audits the PostgreSQL ledger, refuses a database without one, and takes one source only', async () => {
+    const opened = await openStore(database.url());
+    await opened.close();
+    const checked = await runCli(['ledger', 'check', '--store', database.url(), '--verify-signatures']);
+    expect(checked.code).toBe(0);
+    expect(checked.stdout).toMatch(/^ok {4}all accounts sum to zero: sum is 0/m);
+    expect(checked.stdout).toMatch(/ledger ok: 16 checks hold\n$/);
+    const empty = await runCli(['ledger', 'check', '--store', await database.freshDatabase()]);
+    expect([empty.code, empty.stderr]).toEqual([1, expect.stringContaining('NOT_FOUND')]);
+    const both = await runCli(['ledger', 'check', '--store', database.url(), '--data', '/tmp']);
+    expect([both.code, both.stderr]).toEqual([2, expect.stringContaining('only one')]);
   });
 });
