@@ -24,7 +24,9 @@ export function isConflict(error: unknown): boolean {
   return code !== undefined && CONFLICT_CODES.has(code);
 }
 
-function isUnavailable(error: unknown): boolean {
+/** The database unreachable, shutting down, out of resources or locked too long (not a fault of the write). */
+export function isUnavailable(error: unknown): boolean {
+  if (error instanceof MqpayError) return false;
   const code = codeOf(error);
   if (code !== undefined && (SOCKET_CODES.has(code) || UNAVAILABLE_CLASSES.some((prefix) => code.startsWith(prefix)))) return true;
   // node-postgres reports a connection lost mid-query or a full pool without a code.
@@ -34,6 +36,6 @@ function isUnavailable(error: unknown): boolean {
 
 /** The error a caller sees: SERVICE_UNAVAILABLE for an unreachable database, anything else unchanged. */
 export function storeFault(error: unknown): unknown {
-  if (error instanceof MqpayError || !isUnavailable(error)) return error;
+  if (!isUnavailable(error)) return error;
   return new MqpayError('SERVICE_UNAVAILABLE', `the PostgreSQL ledger is unavailable (${codeOf(error) ?? (error as Error).message})`);
 }

@@ -20,7 +20,7 @@ import { POSTGRES_RETRY_PAUSE_MS_MAX, POSTGRES_RETRY_PAUSE_MS_MIN, POSTGRES_TRAN
 import type { BatchOutcome, Store, StoreReads, StoreTx } from '../port.js';
 import * as channels from './channels.js';
 import * as devices from './devices.js';
-import { isConflict, storeFault } from './faults.js';
+import { isConflict, isUnavailable, storeFault } from './faults.js';
 import * as ledger from './ledger.js';
 import * as meta from './meta.js';
 import * as offers from './offers.js';
@@ -121,7 +121,7 @@ async function inTransaction<T>(pool: pg.Pool, isolation: Isolation, body: (clie
     await client.query('COMMIT');
     return value;
   } catch (error) {
-    discard = storeFault(error) !== error;
+    discard = isUnavailable(error);
     if (!discard) {
       await client.query('ROLLBACK').catch(() => {
         discard = true;
@@ -167,7 +167,7 @@ async function writeEach<T>(client: pg.PoolClient, tx: StoreTx, writes: readonly
       if (index < writes.length - 1) await client.query('RELEASE SAVEPOINT item; SAVEPOINT item');
       outcomes.push({ ok: true, value });
     } catch (error) {
-      if (isConflict(error) || storeFault(error) !== error) throw error;
+      if (isConflict(error) || isUnavailable(error)) throw error;
       await client.query('ROLLBACK TO SAVEPOINT item');
       outcomes.push({ ok: false, error });
     }
