@@ -1,7 +1,7 @@
 // The throwaway PostgreSQL (broker/cluster/postgres-server.ts) and the test helper on it: it
 // starts as a non-root user, accepts the password in its URL and nothing without it, keeps its
 // data across a restart in the same directory, and gives each test its own database.
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
@@ -69,6 +69,17 @@ describe.skipIf(POSTGRES_MISSING !== null)(`postgres server ${POSTGRES_MISSING ?
       } finally {
         await server.stop();
       }
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('refuses a directory too deep for its unix socket, naming the path, before initialising anything', async () => {
+    const dir = tempDir('mqpay-pg-deep-');
+    try {
+      const deep = join(dir.path, 'd'.repeat(100));
+      await expect(startPostgres({ dir: deep, port: 5 })).rejects.toThrow(/socket path .* is longer than 107 bytes/);
+      expect(existsSync(join(deep, 'data'))).toBe(false);
     } finally {
       dir.remove();
     }

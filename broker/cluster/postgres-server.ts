@@ -67,8 +67,9 @@ export async function startPostgres(options: PostgresServerOptions): Promise<Pos
   assertReachableByServerUser(dir);
   const previous = readUrlFile(dir);
   const password = previous?.password ?? randomBytes(18).toString('base64url');
-  if (!existsSync(join(dir, DATA_SUBDIR, 'PG_VERSION'))) await initialise(dir, password);
   const port = options.port ?? (previous === null ? await freePort() : previous.port);
+  assertSocketPathFits(dir, port);
+  if (!existsSync(join(dir, DATA_SUBDIR, 'PG_VERSION'))) await initialise(dir, password);
   writeServerConfig(dir, port, options.durable ?? true);
   await asServerUser([join(POSTGRES_BIN_DIR, 'pg_ctl'), 'start', '-w', '-t', String(POSTGRES_START_WAIT_SECONDS), '-D', join(dir, DATA_SUBDIR), '-l', join(dir, LOG_FILE)], 'start');
   const url = `postgres://${POSTGRES_USER}:${password}@127.0.0.1:${port}/${POSTGRES_DATABASE}`;
@@ -123,6 +124,17 @@ function writeServerConfig(dir: string, port: number, durable: boolean): void {
   const file = join(dir, DATA_SUBDIR, 'postgresql.auto.conf');
   writeFileSync(file, `# Written by mqpay (broker/cluster/postgres-server.ts) at each start.\n${lines.join('\n')}\n`, { mode: 0o600 });
   giveToServerUser(file);
+}
+
+/** Longest unix socket path the kernel takes (sun_path is 108 bytes with its terminating NUL). */
+const SOCKET_PATH_BYTES_MAX = 107;
+
+/** The server's socket lives in `dir`: a path too long for a socket is refused here, clearly, not by the server's log. */
+function assertSocketPathFits(dir: string, port: number): void {
+  const socket = join(dir, `.s.PGSQL.${port}`);
+  if (Buffer.byteLength(socket) > SOCKET_PATH_BYTES_MAX) {
+    throw new Error(`the PostgreSQL socket path ${socket} is longer than ${SOCKET_PATH_BYTES_MAX} bytes: use a shorter server directory`);
+  }
 }
 
 function readUrlFile(dir: string): { password: string; port: number } | null {
