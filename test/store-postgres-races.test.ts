@@ -208,7 +208,7 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgreSQL store races${POSTGRES_MIS
     }
   });
 
-  it('one settlement leader among processes racing for it; the lock goes with a killed leader', async () => {
+  it('one settlement leader among processes racing for it; the lock goes with a killed leader, and a leader hears when it lost it', async () => {
     const script = await buildLeaderChild();
     const children = [runLeaderChild(script, database.url()), runLeaderChild(script, database.url())];
     try {
@@ -228,6 +228,9 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgreSQL store races${POSTGRES_MIS
       await mine.release();
       const next = await tryAcquireSettlementLeader(two.pool);
       expect(next).not.toBeNull();
+      // A server restart takes the leader's session, and with it the lock: the holder is told.
+      await database.restart();
+      await next?.lost;
       await next?.release();
     } finally {
       for (const child of children) child.child.kill('SIGKILL');
