@@ -6,7 +6,9 @@ import { openDatabase } from '../../broker/store/sqlite/open-database.js';
 import { generateKeyPair, type KeyPair } from '../../shared/keys.js';
 import { random, tempDir } from './broker-fixture.js';
 
-export { freePort } from '../../broker/cluster/free-port.js';
+import { freePort } from '../../broker/cluster/free-port.js';
+
+export { freePort };
 
 export interface ChildBroker {
   readonly process: ChildProcess;
