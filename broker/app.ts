@@ -31,7 +31,7 @@ import { WalCheckpointer } from './store/sqlite/wal-checkpointer.js';
 import { openWalSync, type SyncWal } from './store/sqlite/wal-sync.js';
 
 // pino at the edges only. Amounts are logged as strings; keys and signatures never.
-function createLogger(level: string, name = 'mqpay'): Logger {
+export function createLogger(level: string, name = 'mqpay'): Logger {
   return pino({ name, level, redact: { paths: ['secretKey', 'password', 'signature', '*.secretKey', '*.password'], remove: true } }, pino.destination(2));
 }
 

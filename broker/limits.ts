@@ -236,3 +236,10 @@ export const CHILD_STOP_TIMEOUT_MS = 10_000;
 export const POSTGRES_START_WAIT_SECONDS = 60;
 /** How long `pg_ctl stop` waits for a local server to shut down (fast mode). */
 export const POSTGRES_STOP_WAIT_SECONDS = 60;
+
+// Cluster mode: the HTTP auth backend RabbitMQ asks (broker/cluster/auth/)
+
+/** Largest request body the auth service reads (RabbitMQ's are a few hundred bytes). */
+export const AUTH_BODY_BYTES_MAX = 4_096;
+/** A request whose body has not arrived within this is answered `deny` and closed. */
+export const AUTH_REQUEST_TIMEOUT_MS = 5_000;

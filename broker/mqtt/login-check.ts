@@ -34,6 +34,12 @@ export interface Login {
   readonly password: Uint8Array | undefined;
 }
 
+/** What an operator reading the log needs to know about a refused CONNECT, beyond the code. */
+export const LOGIN_REFUSAL_HINTS: Partial<Record<ErrorCode, string>> = {
+  TOKEN_REPLAYED: 'connect token already used: each connection needs a freshly signed token, so a client that reconnects must not re-send its old password',
+  TOKEN_EXPIRED: "connect token time is more than the allowed skew from the broker's clock: check the device clock",
+};
+
 /** A refused login: an MqpayError carrying the CONNACK return code an MQTT client gets. */
 export type LoginRefusal = MqpayError & { returnCode: number };
 
