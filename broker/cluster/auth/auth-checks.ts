@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { ERRORS, MqpayError } from '../../../shared/errors.js';
 import { checkLogin, LOGIN_REFUSAL_HINTS, type LoginDeps } from '../../mqtt/login-check.js';
 import type { Telemetry } from '../../service/telemetry.js';
-import { decideResource, decideTopic, decideVhost, type Decision } from './auth-decisions.js';
+import { decideResource, decideTopic, decideVhost, roleOfUsername, type Decision } from './auth-decisions.js';
 import { textField } from './form-body.js';
 
 export type AuthCheck = 'user' | 'vhost' | 'resource' | 'topic';
@@ -30,6 +30,7 @@ async function checkUser(deps: AuthCheckDeps, form: Form): Promise<boolean> {
   const clientId = textField(form, 'client_id');
   try {
     if (clientId === undefined) throw new MqpayError('NOT_AUTHORIZED', 'no MQTT client id: devices and operators log in over MQTT only');
+    if (roleOfUsername(username ?? '') === undefined) throw new MqpayError('NOT_AUTHORIZED', `user ${JSON.stringify(username)} is not a device or the operator`);
     await checkLogin(deps, { clientId, username, password: form.get('password') });
     return true;
   } catch (error) {

@@ -12,7 +12,7 @@
 import { isDeviceId } from '../../../shared/ids.js';
 import { decidePublish, decideSubscribe } from '../../mqtt/acl.js';
 import { OPERATOR_USERNAME, type Role } from '../../mqtt/roles.js';
-import { CLUSTER_VHOST, MQTT_EXCHANGE } from '../rabbitmq/rabbit-names.js';
+import { CLUSTER_VHOST, MQTT_EXCHANGE, WORKER_USERNAME } from '../rabbitmq/rabbit-names.js';
 import { topicOfRoutingKey } from './topic-of-routing-key.js';
 
 export type Decision = { readonly allowed: true } | { readonly allowed: false; readonly reason: string };
@@ -27,8 +27,13 @@ export interface AuthzRequest {
   readonly clientId?: string | undefined;
 }
 
+/**
+ * The workers' internal user is never a device here, even if a device took that id: the name
+ * means the internal backend's user on every node, and the two must not be confused.
+ */
 export function roleOfUsername(username: string): Role | undefined {
   if (username === OPERATOR_USERNAME) return { kind: 'operator' };
+  if (username === WORKER_USERNAME) return undefined;
   return isDeviceId(username) ? { kind: 'device', device: username } : undefined;
 }
 
