@@ -216,3 +216,16 @@ export const SPEND_PRUNE_SLACK_BUCKETS = 60;
 
 /** Devices whose use of a deprecated JSON voucher/receipt form is logged (once each per run); beyond, only counted. */
 export const DEPRECATED_FORM_LOGGED_DEVICES_MAX = 1_024;
+
+// Cluster mode: local RabbitMQ nodes (issue 15)
+
+/** A RabbitMQ 3.10 node takes 11-16 s to boot on two shared cores; past this it failed. */
+export const RABBIT_START_TIMEOUT_MS = 90_000;
+/** A node asked to stop (SIGTERM: the same graceful init:stop as `rabbitmqctl stop`) is killed past this. */
+export const RABBIT_STOP_TIMEOUT_MS = 30_000;
+/** A `rabbitmqctl` call (one Erlang VM boot plus the command) that takes longer has failed. */
+export const RABBITMQCTL_TIMEOUT_MS = 60_000;
+/** How often a starting node's listener ports are probed. */
+export const RABBIT_PROBE_INTERVAL_MS = 250;
+/** A child process asked to stop (SIGTERM) is killed (SIGKILL) past this. */
+export const CHILD_STOP_TIMEOUT_MS = 10_000;
