@@ -229,3 +229,10 @@ export const RABBITMQCTL_TIMEOUT_MS = 60_000;
 export const RABBIT_PROBE_INTERVAL_MS = 250;
 /** A child process asked to stop (SIGTERM) is killed (SIGKILL) past this. */
 export const CHILD_STOP_TIMEOUT_MS = 10_000;
+
+// The cluster mode's PostgreSQL (broker/cluster/postgres-server.ts, broker/store/postgres/)
+
+/** How long `pg_ctl start` waits for a local server to accept connections. */
+export const POSTGRES_START_WAIT_SECONDS = 60;
+/** How long `pg_ctl stop` waits for a local server to shut down (fast mode). */
+export const POSTGRES_STOP_WAIT_SECONDS = 60;
