@@ -236,3 +236,18 @@ export const CHILD_STOP_TIMEOUT_MS = 10_000;
 export const POSTGRES_START_WAIT_SECONDS = 60;
 /** How long `pg_ctl stop` waits for a local server to shut down (fast mode). */
 export const POSTGRES_STOP_WAIT_SECONDS = 60;
+
+// The cluster mode's workers (broker/cluster/worker/)
+
+/**
+ * Outbox partitions (quorum queues) a worker declares and consumes by default. More partitions
+ * spread devices over more workers; every worker of a cluster must use the same number, since
+ * the consistent-hash ring is the set of bound queues.
+ */
+export const OUTBOX_PARTITIONS_DEFAULT = 8;
+/**
+ * Unacknowledged outbox messages per partition a worker holds: enough to fill a group commit of
+ * many devices; each is acknowledged after its commit, so this bounds what a killed worker's
+ * successor receives again.
+ */
+export const OUTBOX_PREFETCH_DEFAULT = 256;

@@ -4,7 +4,7 @@
 // and forwards by default) are transient and not waited for [broker/service/ports.ts].
 import type { ConfirmChannel } from 'amqplib';
 import type { TransportPort } from '../../service/ports.js';
-import { DEVICE_EXCHANGE } from './topology.js';
+import { MQTT_EXCHANGE } from '../rabbitmq/rabbit-names.js';
 import { routingKeyOfTopic } from './routing-key.js';
 
 /** The MQTT plugin reads the QoS a message is delivered at from this header. */
@@ -27,11 +27,11 @@ export function amqpTransport(channel: ConfirmChannel): TransportPort {
       const content = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
       const properties = { persistent: qos === 1, headers: { [QOS_HEADER]: qos } };
       if (qos === 0) {
-        channel.publish(DEVICE_EXCHANGE, routingKeyOfTopic(topic), content, properties);
+        channel.publish(MQTT_EXCHANGE, routingKeyOfTopic(topic), content, properties);
         return Promise.resolve();
       }
       return new Promise<void>((resolve, reject) => {
-        channel.publish(DEVICE_EXCHANGE, routingKeyOfTopic(topic), content, properties, (error) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve()));
+        channel.publish(MQTT_EXCHANGE, routingKeyOfTopic(topic), content, properties, (error) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve()));
       });
     },
   };

@@ -13,7 +13,8 @@ import type { Logger } from 'pino';
 import { parseTopic, TOPIC_ROOT } from '../../../shared/topics.js';
 import { receivesReceipts } from '../../mqtt/presence.js';
 import type { SettlementService } from '../../service/service.js';
-import { DEVICE_EXCHANGE, SUBSCRIPTIONS_QUEUE } from './topology.js';
+import { MQTT_EXCHANGE } from '../rabbitmq/rabbit-names.js';
+import { SUBSCRIPTIONS_QUEUE } from './topology.js';
 import { filterOfBindingKey } from './routing-key.js';
 
 /** The queue name prefix RabbitMQ's MQTT plugin gives a client's subscriptions. */
@@ -43,7 +44,7 @@ function clientOfQueue(queue: string): string | null {
 
 /** Reads a `binding.created` event's headers into what the service must do. */
 export function subscriptionActionOf(headers: Record<string, unknown> | undefined): SubscriptionAction {
-  if (headerText(headers, 'source_name') !== DEVICE_EXCHANGE) return NONE;
+  if (headerText(headers, 'source_name') !== MQTT_EXCHANGE) return NONE;
   const client = clientOfQueue(headerText(headers, 'destination_name') ?? '');
   const bindingKey = headerText(headers, 'routing_key');
   if (client === null || bindingKey === null || !bindingKey.startsWith(TOPIC_ROOT.replace('/', '.'))) return NONE;

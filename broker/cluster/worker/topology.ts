@@ -23,8 +23,8 @@
 import type { Channel } from 'amqplib';
 import { OUTBOX_FILTER } from '../../../shared/topics.js';
 import { bindingKeyOfFilter } from './routing-key.js';
+import { MQTT_EXCHANGE } from '../rabbitmq/rabbit-names.js';
 
-export const DEVICE_EXCHANGE = 'amq.topic';
 export const OUTBOX_EXCHANGE = 'mqpay.outbox';
 export const EVENT_EXCHANGE = 'amq.rabbitmq.event';
 export const SUBSCRIPTIONS_QUEUE = 'mqpay.subscriptions';
@@ -39,7 +39,7 @@ const PARTITION_ARGUMENTS = { 'x-queue-type': 'quorum', 'x-single-active-consume
 export async function declareTopology(channel: Channel, partitions: number): Promise<void> {
   if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
   await channel.assertExchange(OUTBOX_EXCHANGE, 'x-consistent-hash', { durable: true });
-  await channel.bindExchange(OUTBOX_EXCHANGE, DEVICE_EXCHANGE, bindingKeyOfFilter(OUTBOX_FILTER));
+  await channel.bindExchange(OUTBOX_EXCHANGE, MQTT_EXCHANGE, bindingKeyOfFilter(OUTBOX_FILTER));
   for (let index = 0; index < partitions; index += 1) {
     await channel.assertQueue(partitionQueue(index), { durable: true, arguments: PARTITION_ARGUMENTS });
     // The binding key of a consistent-hash exchange is the partition's weight (points on the ring).
