@@ -88,6 +88,11 @@ export interface BrokerOverrides {
    * tests keep them all, so that vouchers still grow the file until it is full.
    */
   readonly vouchersKeptPerChannel?: number;
+  /**
+   * Another process writes the same ledger file (tests of the cluster's stale-cache rule): the
+   * service re-checks what its channel cache may have missed [docs/DESIGN.md rule 16].
+   */
+  readonly storeShared?: boolean;
   /** Extra HTTP routes (the operator API); return false to fall through to 404. */
   readonly httpHandler?: (app: BrokerApp) => (request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse) => boolean | Promise<boolean>;
 }
@@ -224,7 +229,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const verifier = config.verifyThreads >= 1 ? new WorkerVerifier({ threads: config.verifyThreads }) : inlineVerifier;
   const service = createSettlementService({
     store: (overrides.store ?? storeFor)(db), telemetry, clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
-    options: serviceOptionsOf(config, currency),
+    options: { ...serviceOptionsOf(config, currency), ...(overrides.storeShared === true ? { storeShared: true } : {}) },
   });
   // The ops topics are written from the telemetry port, whether or not the HTTP API is on.
   const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));
