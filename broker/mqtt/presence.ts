@@ -45,6 +45,6 @@ export function trackPresence(aedes: Aedes, clock: Clock, telemetry: Telemetry, 
  * Whether a (granted) subscription reaches the device's receipt frames, so the latest receipts
  * can be re-sent: `in/#`, `in/+` (both allowed by the ACL) or `in/receipt-bin` itself.
  */
-export function receivesReceipts(filter: string, device: string): boolean {
+function receivesReceipts(filter: string, device: string): boolean {
   return filter === inboxFilter(device) || filter === `${TOPIC_ROOT}/d/${device}/in/+` || filter === inboxTopic(device, 'receipt-bin');
 }

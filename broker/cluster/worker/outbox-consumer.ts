@@ -7,7 +7,6 @@
 // (stored RPC answers, cumulative vouchers, latest receipts).
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { parseTopic } from '../../../shared/topics.js';
 import type { OutboxGate } from '../../mqtt/outbox-gate.js';
 import { partitionQueue } from './topology.js';
 import { topicOfRoutingKey } from './routing-key.js';
@@ -51,7 +50,7 @@ export class OutboxConsumer {
   }
 
   private async handle(message: ConsumeMessage): Promise<void> {
-    const topic = parseTopic(topicOfRoutingKey(message.fields.routingKey));
+    const topic = topicOfRoutingKey(message.fields.routingKey);
     if (topic === null || topic.kind !== 'outbox') {
       // Only devices write outboxes (the auth backend's topic check), so this is a stray publish.
       this.counts.dropped += 1;

@@ -10,12 +10,11 @@
 //     RabbitMQ 3.10 keeps no retained message across nodes [broker/service/offers.ts].
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { parseTopic, TOPIC_ROOT } from '../../../shared/topics.js';
-import { receivesReceipts } from '../../mqtt/presence.js';
+import { inboxFilter, inboxTopic, TOPIC_ROOT } from '../../../shared/topics.js';
 import type { SettlementService } from '../../service/service.js';
 import { MQTT_EXCHANGE } from '../rabbitmq/rabbit-names.js';
 import { SUBSCRIPTIONS_QUEUE } from './topology.js';
-import { filterOfBindingKey } from './routing-key.js';
+import { bindingKeyOfFilter, topicOfRoutingKey } from './routing-key.js';
 
 /** The queue name prefix RabbitMQ's MQTT plugin gives a client's subscriptions. */
 const MQTT_SUBSCRIPTION_QUEUE_PREFIX = 'mqtt-subscription-';
@@ -42,16 +41,20 @@ function clientOfQueue(queue: string): string | null {
   return client.length > 0 ? client : null;
 }
 
+/** The binding keys of the filters that reach a device's receipts: `in/#`, `in/+`, `in/receipt-bin`. */
+function receiptBindingKeys(device: string): string[] {
+  return [inboxFilter(device), `${TOPIC_ROOT}/d/${device}/in/+`, inboxTopic(device, 'receipt-bin')].map(bindingKeyOfFilter);
+}
+
 /** Reads a `binding.created` event's headers into what the service must do. */
 export function subscriptionActionOf(headers: Record<string, unknown> | undefined): SubscriptionAction {
   if (headerText(headers, 'source_name') !== MQTT_EXCHANGE) return NONE;
   const client = clientOfQueue(headerText(headers, 'destination_name') ?? '');
   const bindingKey = headerText(headers, 'routing_key');
-  if (client === null || bindingKey === null || !bindingKey.startsWith(TOPIC_ROOT.replace('/', '.'))) return NONE;
-  const filter = filterOfBindingKey(bindingKey);
+  if (client === null || bindingKey === null) return NONE;
   // The client id is the device id (the auth backend checks it); the filter must be its own inbox.
-  if (receivesReceipts(filter, client)) return { kind: 'inbox', device: client };
-  const topic = parseTopic(filter);
+  if (receiptBindingKeys(client).includes(bindingKey)) return { kind: 'inbox', device: client };
+  const topic = topicOfRoutingKey(bindingKey);
   if (topic?.kind === 'offer') return { kind: 'offer', seller: topic.device };
   return NONE;
 }

@@ -1,10 +1,10 @@
 // The AMQP topology every worker declares, idempotently, before it consumes [issue 15]:
 //
-//   amq.topic --(mqpay.v1.d.*.out.*)--> mqpay.outbox (x-consistent-hash) --> mqpay.outbox.0 .. N-1
+//   amq.topic --(mqpay.v1.d.#.out.*)--> mqpay.outbox (x-consistent-hash) --> mqpay.outbox.0 .. N-1
 //
 // Device outbox messages arrive on amq.topic from RabbitMQ's MQTT plugin. The consistent-hash
 // exchange hashes the routing key, which names the device and the box (`mqpay.v1.d.{device}.out.
-// {box}`): every message of one device's box lands in one partition, in the order the device
+// {box}`, routing-key.ts): every message of one device's box lands in one partition, in the order the device
 // published it. That keeps a payer's vouchers (voucher-bin), its ticks (tick), a payee's receipts
 // and each device's RPCs in order, which is what per-channel ordering needs [docs/DESIGN.md rule
 // 5]; order across boxes is not kept (RabbitMQ 3.10's MQTT plugin puts the client id in no
@@ -21,8 +21,7 @@
 // plugin makes for a subscription; one quorum queue with single-active-consumer takes those of
 // amq.topic so that one worker answers each subscription (inbox redelivery, current offers).
 import type { Channel } from 'amqplib';
-import { OUTBOX_FILTER } from '../../../shared/topics.js';
-import { bindingKeyOfFilter } from './routing-key.js';
+import { OUTBOX_BINDING_KEY } from './routing-key.js';
 import { MQTT_EXCHANGE } from '../rabbitmq/rabbit-names.js';
 
 export const OUTBOX_EXCHANGE = 'mqpay.outbox';
@@ -39,7 +38,7 @@ const PARTITION_ARGUMENTS = { 'x-queue-type': 'quorum', 'x-single-active-consume
 export async function declareTopology(channel: Channel, partitions: number): Promise<void> {
   if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be a positive integer, got ${partitions}`);
   await channel.assertExchange(OUTBOX_EXCHANGE, 'x-consistent-hash', { durable: true });
-  await channel.bindExchange(OUTBOX_EXCHANGE, MQTT_EXCHANGE, bindingKeyOfFilter(OUTBOX_FILTER));
+  await channel.bindExchange(OUTBOX_EXCHANGE, MQTT_EXCHANGE, OUTBOX_BINDING_KEY);
   for (let index = 0; index < partitions; index += 1) {
     await channel.assertQueue(partitionQueue(index), { durable: true, arguments: PARTITION_ARGUMENTS });
     // The binding key of a consistent-hash exchange is the partition's weight (points on the ring).
