@@ -257,3 +257,18 @@ export const POSTGRES_RETRY_PAUSE_MS_MAX = 200;
 export const AUTH_BODY_BYTES_MAX = 4_096;
 /** A request whose body has not arrived within this is answered `deny` and closed. */
 export const AUTH_REQUEST_TIMEOUT_MS = 5_000;
+
+// The cluster mode's workers (broker/cluster/worker/)
+
+/**
+ * Outbox partitions (quorum queues) a worker declares and consumes by default. More partitions
+ * spread devices over more workers; every worker of a cluster must use the same number, since
+ * the consistent-hash ring is the set of bound queues.
+ */
+export const OUTBOX_PARTITIONS_DEFAULT = 8;
+/**
+ * Unacknowledged outbox messages per partition a worker holds: enough to fill a group commit of
+ * many devices; each is acknowledged after its commit, so this bounds what a killed worker's
+ * successor receives again.
+ */
+export const OUTBOX_PREFETCH_DEFAULT = 256;

@@ -24,8 +24,12 @@ export interface RabbitConfigInput {
   readonly host?: string;
 }
 
-/** Plugins: MQTT for devices, the HTTP auth backend, the consistent-hash exchange for workers. */
-export const ENABLED_PLUGINS = '[rabbitmq_mqtt,rabbitmq_auth_backend_http,rabbitmq_consistent_hash_exchange].\n';
+/**
+ * Plugins: MQTT for devices, the HTTP auth backend, the consistent-hash exchange for workers, and
+ * the event exchange, whose binding events tell the workers a device subscribed
+ * (broker/cluster/worker/subscriptions.ts).
+ */
+export const ENABLED_PLUGINS = '[rabbitmq_mqtt,rabbitmq_auth_backend_http,rabbitmq_consistent_hash_exchange,rabbitmq_event_exchange].\n';
 
 // Cuttlefish takes a value to the end of the line: a newline in one would inject a setting.
 function checkValue(name: string, value: string): string {
