@@ -225,8 +225,8 @@ export const RABBIT_START_TIMEOUT_MS = 90_000;
 export const RABBIT_STOP_TIMEOUT_MS = 30_000;
 /** A `rabbitmqctl` call (one Erlang VM boot plus the command) that takes longer has failed. */
 export const RABBITMQCTL_TIMEOUT_MS = 60_000;
-/** How often a starting node's listener ports are probed. */
-export const RABBIT_PROBE_INTERVAL_MS = 250;
+/** How often a starting server's port or log is probed (RabbitMQ nodes, `cluster up`'s children). */
+export const DAEMON_PROBE_INTERVAL_MS = 250;
 /** A child process asked to stop (SIGTERM) is killed (SIGKILL) past this. */
 export const CHILD_STOP_TIMEOUT_MS = 10_000;
 
@@ -272,3 +272,10 @@ export const OUTBOX_PARTITIONS_DEFAULT = 8;
  * successor receives again.
  */
 export const OUTBOX_PREFETCH_DEFAULT = 256;
+
+// Cluster mode: `mqpay cluster up` (broker/cluster/cluster-up.ts)
+
+/** A child (auth service, worker) that has not said it is ready within this has failed. */
+export const CLUSTER_CHILD_START_TIMEOUT_MS = 60_000;
+/** Workers `mqpay cluster up` starts at most. */
+export const CLUSTER_WORKERS_MAX = 16;
