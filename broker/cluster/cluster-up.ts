@@ -110,7 +110,8 @@ async function startWorkers(options: ClusterUpOptions, storeUrl: string, rabbit:
 const anyAlive = (state: ClusterState): boolean => [state.auth.pid, ...state.rabbit.map((node) => node.pid), ...state.workers.map((worker) => worker.pid)].some(isAlive);
 
 export async function clusterUp(options: ClusterUpOptions): Promise<ClusterState> {
-  mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+  // Not 0700: PostgreSQL runs as its own user and must enter DIR; the secrets in it are 0600 files.
+  mkdirSync(options.dir, { recursive: true, mode: 0o755 });
   const previous = readClusterState(options.dir);
   if (previous !== null && anyAlive(previous)) throw new ClusterRunningError(`a cluster is already running in ${options.dir} (mqpay cluster down --dir ${options.dir} first)`);
   if (previous !== null) await clusterDown(options.dir);
