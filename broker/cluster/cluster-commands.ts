@@ -35,7 +35,7 @@ function report(state: ClusterState, dir: string, token: string, say: (line: str
 
 export const clusterUpCommand: Command = {
   name: ['cluster', 'up'],
-  summary: 'start a local mqpay cluster for development and tests: PostgreSQL, the auth service, a two-node RabbitMQ cluster (MQTT on both nodes) and N workers, left running in the background',
+  summary: 'start a local mqpay cluster for development and tests: PostgreSQL, the auth service, a two-node RabbitMQ cluster (MQTT on both nodes) and N workers, left running in the background (needs Debian\'s rabbitmq-server; postgresql, else a SQLite ledger)',
   positionals: [],
   options: {
     dir: { type: 'string', description: 'directory of the cluster: data, logs, and cluster.json (what `cluster down` stops)' },
