@@ -83,4 +83,12 @@ describe('the cluster auth service over HTTP', () => {
     expect((await post('/auth/nothing', 'username=cam.1')).status).toBe(404);
     expect((await fetch(`${server.url}/auth/user`)).status).toBe(404);
   });
+
+  it('counts what it refused at GET /metrics', async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toMatch(/^mqpay_auth_failures_total [1-9]/m);
+    expect(text).toMatch(/^mqpay_acl_violations_total [1-9]/m);
+    expect(text).toMatch(/^mqpay_auth_checks_total\{check="user",answer="allow"\} 1$/m);
+    expect(text).toMatch(/^mqpay_auth_checks_total\{check="topic",answer="deny"\} 1$/m);
+  });
 });
