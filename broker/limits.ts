@@ -217,6 +217,19 @@ export const SPEND_PRUNE_SLACK_BUCKETS = 60;
 /** Devices whose use of a deprecated JSON voucher/receipt form is logged (once each per run); beyond, only counted. */
 export const DEPRECATED_FORM_LOGGED_DEVICES_MAX = 1_024;
 
+// Cluster mode: local RabbitMQ nodes (issue 15)
+
+/** A RabbitMQ 3.10 node takes 11-16 s to boot on two shared cores; past this it failed. */
+export const RABBIT_START_TIMEOUT_MS = 90_000;
+/** A node asked to stop (SIGTERM: the same graceful init:stop as `rabbitmqctl stop`) is killed past this. */
+export const RABBIT_STOP_TIMEOUT_MS = 30_000;
+/** A `rabbitmqctl` call (one Erlang VM boot plus the command) that takes longer has failed. */
+export const RABBITMQCTL_TIMEOUT_MS = 60_000;
+/** How often a starting server's port or log is probed (RabbitMQ nodes, `cluster up`'s children). */
+export const DAEMON_PROBE_INTERVAL_MS = 250;
+/** A child process asked to stop (SIGTERM) is killed (SIGKILL) past this. */
+export const CHILD_STOP_TIMEOUT_MS = 10_000;
+
 // The cluster mode's PostgreSQL (broker/cluster/postgres-server.ts, broker/store/postgres/)
 
 /** How long `pg_ctl start` waits for a local server to accept connections. */
@@ -244,3 +257,32 @@ export const POSTGRES_TRANSACTION_ATTEMPTS_MAX = 8;
 /** Pause before the second try of an aborted transaction; each further try doubles it (jittered). */
 export const POSTGRES_RETRY_PAUSE_MS_MIN = 2;
 export const POSTGRES_RETRY_PAUSE_MS_MAX = 200;
+
+// Cluster mode: the HTTP auth backend RabbitMQ asks (broker/cluster/auth/)
+
+/** Largest request body the auth service reads (RabbitMQ's are a few hundred bytes). */
+export const AUTH_BODY_BYTES_MAX = 4_096;
+/** A request whose body has not arrived within this is answered `deny` and closed. */
+export const AUTH_REQUEST_TIMEOUT_MS = 5_000;
+
+// The cluster mode's workers (broker/cluster/worker/)
+
+/**
+ * Outbox partitions (quorum queues) a worker declares and consumes by default. More partitions
+ * spread devices over more workers; every worker of a cluster must use the same number, since
+ * the consistent-hash ring is the set of bound queues.
+ */
+export const OUTBOX_PARTITIONS_DEFAULT = 8;
+/**
+ * Unacknowledged outbox messages per partition a worker holds: enough to fill a group commit of
+ * many devices; each is acknowledged after its commit, so this bounds what a killed worker's
+ * successor receives again.
+ */
+export const OUTBOX_PREFETCH_DEFAULT = 256;
+
+// Cluster mode: `mqpay cluster up` (broker/cluster/cluster-up.ts)
+
+/** A child (auth service, worker) that has not said it is ready within this has failed. */
+export const CLUSTER_CHILD_START_TIMEOUT_MS = 60_000;
+/** Workers `mqpay cluster up` starts at most. */
+export const CLUSTER_WORKERS_MAX = 16;

@@ -74,6 +74,17 @@ export class OfferDesk {
     });
   }
 
+  /**
+   * Serves one seller's current offer, if it has one that has not expired: on a transport that
+   * keeps no retained messages (RabbitMQ 3.10 across nodes), when a device subscribes to it.
+   */
+  async serve(seller: string): Promise<boolean> {
+    const stored = await this.deps.store.reads.offerOf(seller);
+    if (stored === null || stored.expiresAtSeconds <= secondsOf(this.deps.clock.nowMs())) return false;
+    await this.deps.transport.publish(offerTopic(seller), noticeOf(stored), { retain: true });
+    return true;
+  }
+
   /** Serves every stored offer that has not expired again (after a restart aedes has none). */
   async republish(): Promise<number> {
     const nowSeconds = secondsOf(this.deps.clock.nowMs());

@@ -42,6 +42,16 @@ type Outcome =
   | { readonly accepted: true; readonly channel: CachedChannel; readonly signed: SignedVoucher; readonly forward: boolean }
   | { readonly accepted: false; readonly code: ErrorCode; readonly detail?: string | undefined; readonly voucher?: Voucher | undefined };
 
+/**
+ * Refusals a stale cached channel can cause when other processes write the store: every verdict
+ * of the channel rules and the store's conditional write, but not a double-sign (its evidence is
+ * recorded and the accepted history never changes) nor a channel the store does not know.
+ */
+const STALE_CACHE_MAY_EXPLAIN: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'CHANNEL_CLOSED', 'CHANNEL_CLOSING', 'CHANNEL_EXPIRED', 'VOUCHER_TOTAL_NOT_INCREASING', 'VOUCHER_ABOVE_DEPOSIT',
+  'VOUCHER_SEQ_NOT_INCREASING', 'SIGNATURE_INVALID', 'KEY_ROTATED',
+]);
+
 const rejectedOutcome = (signed: SignedVoucher, code: ErrorCode, detail?: string): Outcome => ({ accepted: false, code, detail, voucher: signed.voucher });
 
 function rejectionOf(error: unknown): Outcome {
@@ -60,6 +70,17 @@ function rejectionReply(device: string, outcome: Extract<Outcome, { accepted: fa
   const reply: VoucherInboxMessage = { v: PROTOCOL_VERSION, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
   if (voucher !== undefined) Object.assign(reply, { channel: toHex(voucher.channelId), seq: voucher.seq.toString() });
   return [inboxTopic(device, 'voucher'), payloadOf(reply)];
+}
+
+/**
+ * In the voucher's savepoint, with other processes writing the store: the key that verified it
+ * must still be the payer's (a rotation committed by another worker moves nothing more with the
+ * old key) [docs/DESIGN.md rule 16]. The channel's state, seq and closing are checked by the
+ * store's conditional update itself.
+ */
+async function checkPayerKey(tx: StoreTx, payer: string, verifiedWith: Uint8Array): Promise<void> {
+  const row = await tx.device(payer);
+  if (row === null || !bytesEqual(row.publicKey, verifiedWith)) throw new MqpayError('KEY_ROTATED', 'the payer rotated its key meanwhile');
 }
 
 export interface VoucherIngestParts {
@@ -140,7 +161,24 @@ export class VoucherIngest {
     await transport.publish(inboxTopic(device, 'voucher'), payloadOf(accepted), options);
   }
 
+  /**
+   * With a store shared by other processes, a refusal may come from a stale cached channel
+   * (a top-up, a redemption or a rotation handled by another worker) or from the store's
+   * conditional write that caught one: the channel is reloaded and the voucher judged once more
+   * against the store as it is [docs/DESIGN.md rule 16]. Only a refusal is judged again, and
+   * only when no voucher of this process is still being written to the channel.
+   */
   private async judge(device: string, signed: SignedVoucher): Promise<Outcome> {
+    const outcome = await this.judgeOnce(device, signed);
+    if (this.parts.deps.options.storeShared !== true || outcome.accepted || !STALE_CACHE_MAY_EXPLAIN.has(outcome.code)) return outcome;
+    const channelId = signed.voucher.channelId;
+    const cached = this.parts.cache.peek(channelId);
+    if (cached !== null && cached.pendingCommit !== null) return outcome;
+    this.parts.cache.forget(channelId);
+    return this.judgeOnce(device, signed);
+  }
+
+  private async judgeOnce(device: string, signed: SignedVoucher): Promise<Outcome> {
     const { cache, deps } = this.parts;
     const { voucher, bytes, signature } = signed;
     const channel = await cache.get(voucher.channelId);
@@ -253,6 +291,7 @@ export class VoucherIngest {
     const nowMs = this.parts.deps.clock.nowMs();
     const commit = this.parts.commits.run(async (tx, afterCommit) => {
       afterCommit(() => this.parts.onCommitted(channel));
+      if (this.parts.deps.options.storeShared === true) await checkPayerKey(tx, channel.payer, channel.payerKey);
       await tx.appendVoucher({ channel: channel.num, seq, total, voucher, signature, redeeming: false, nowMs });
       // In the voucher's own savepoint: the rolling windows survive a restart, and a voucher
       // that is rolled back takes its spend with it.

@@ -1,0 +1,126 @@
+// The cluster mode end to end [issue 15]: a real two-node RabbitMQ cluster, a shared ledger, and
+// two `mqpay worker` child processes. The payer's agent speaks MQTT to node A, the payee's to
+// node B. Worker 1 starts first, so single-active-consumer makes it active on every partition;
+// worker 2 (the settlement leader) stands by. Worker 1 is SIGKILLed with a payment in flight:
+// its partitions move to worker 2, which receives the unacknowledged messages again and answers
+// them idempotently. Every payment the agent saw accepted is in the ledger, nothing is judged
+// twice (consecutive seqs, no double-sign evidence, exact totals), the settlement is exact and the
+// audit holds. Then a device reconnecting through the other node gets its latest receipt again,
+// and a buyer reading an offer gets it from the store (RabbitMQ keeps no retained copy here).
+//
+// RabbitMQ asks an HTTP auth backend about every device login; mqpay's own (broker/cluster/auth/,
+// the token check and the ACL) is tested with it elsewhere, so here a stand-in allows everyone.
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgent } from '../agent/agent.js';
+import type { Agent } from '../agent/agent-api.js';
+import { initAgentHome } from '../agent/home/home.js';
+import { loadOrCreateServiceKeyFile } from '../broker/service-key.js';
+import { walletAccount } from '../broker/store/accounts.js';
+import { auditLedger } from '../broker/store/sqlite/audit.js';
+import { getChannel } from '../broker/store/sqlite/channels.js';
+import { addDevice } from '../broker/store/sqlite/devices.js';
+import { balanceOf, fundWallet } from '../broker/store/sqlite/ledger.js';
+import { openDatabase, type Db } from '../broker/store/sqlite/open-database.js';
+import { statement } from '../sqlite/statement.js';
+import { parseAmount } from '../shared/amount.js';
+import { toHex } from '../shared/hex.js';
+import { channelIdFromHex } from '../shared/ids.js';
+import { inboxFilter, inboxTopic } from '../shared/topics.js';
+import { random, tempDir } from './helpers/broker-fixture.js';
+import { NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
+import { startWorkerChild, type WorkerChild } from './helpers/cluster-worker-child.js';
+import { rabbitClusterPerFile, rabbitSkipReason } from './helpers/rabbit-cluster.js';
+
+const PAYER = 'car.1'; // a device id with a dot: the MQTT plugin's routing keys swap it for `/`
+const PAYEE = 'charger-1';
+const PAYMENTS = 24;
+const KILL_AT = 8;
+const PARTITIONS = 4;
+const SETTLED_POLL = { timeout: 20_000, interval: 100 } as const;
+
+/** Answers every check RabbitMQ's HTTP auth backend makes with "allow". */
+function allowAllAuthPerFile(): () => string {
+  let server: Server | null = null;
+  let url = '';
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => response.end('allow'));
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', () => resolve()));
+    const address = server.address();
+    url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/auth`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => (server === null ? resolve() : server.close(() => resolve())));
+  });
+  return () => url;
+}
+
+function countRows(db: Db, sql: string): bigint {
+  return (statement(db, sql).get() as { n: bigint }).n;
+}
+
+describe.skipIf(rabbitSkipReason !== null)(`cluster worker over a two-node RabbitMQ cluster ${rabbitSkipReason ?? ''}`, () => {
+  const authUrl = allowAllAuthPerFile();
+  const rabbit = rabbitClusterPerFile({ authBaseUrl: authUrl, nodes: 2 });
+  const dir = tempDir('mqpay-cluster-worker-');
+  const workers: WorkerChild[] = [];
+  const agents: Agent[] = [];
+  let db: Db;
+  afterAll(async () => {
+    await Promise.all(agents.map((agent) => agent.stop().catch(() => undefined)));
+    await Promise.all(workers.map((worker) => worker.kill('SIGKILL')));
+    for (const worker of workers) console.log(worker.output());
+    db?.close();
+    dir.remove();
+  });
+
+  const storeFile = join(dir.path, 'mqpay.db');
+  const serviceKeyFile = join(dir.path, 'service.key');
+  const workerArgs = (id: string, amqpUrl: string, extra: readonly string[] = []) => ['--amqp', amqpUrl, '--store', storeFile, '--service-key', serviceKeyFile, '--partitions', String(PARTITIONS), '--id', id, '--log-level', 'warn', ...extra];
+
+  /** An agent home, enrolled (and funded) in the shared ledger, and its agent connected to `brokerUrl`. */
+  async function agentOn(device: string, brokerUrl: string, servicePublicKey: string, funds?: string): Promise<Agent> {
+    const home = join(dir.path, `home-${device}`);
+    const created = initAgentHome({ home, config: { v: 1, device, brokerId: 'mqpay', servicePublicKey, channel: { deposit: '2' } }, random });
+    addDevice(db, device, created.keys.publicKey, Date.now());
+    if (funds !== undefined) fundWallet(db, device, parseAmount(funds), `${device}:funding`, Date.now());
+    const agent = await createAgent({ home, brokerUrl, ...TEST_AGENT_TIMING });
+    agents.push(agent);
+    return agent;
+  }
+
+  it('pays through node A, is paid through node B; a worker SIGKILLed mid-stream loses nothing and judges nothing twice', async () => {
+    const [nodeA, nodeB] = rabbit().nodes;
+    if (nodeA === undefined || nodeB === undefined) throw new Error('two nodes expected');
+    db = openDatabase(dir.path);
+    const serviceKey = loadOrCreateServiceKeyFile(serviceKeyFile, random);
+    const standby = await startWorkerChild(workerArgs('w1', nodeA.amqpUrl));
+    workers.push(standby);
+    const leader = await startWorkerChild(workerArgs('w2', nodeB.amqpUrl, ['--leader', '--epoch-seconds', '1']));
+    workers.push(leader);
+
+    const car = await agentOn(PAYER, nodeA.mqttUrl, toHex(serviceKey.publicKey), '10');
+    const charger = await agentOn(PAYEE, nodeB.mqttUrl, toHex(serviceKey.publicKey));
+
+    const seqs: bigint[] = [];
+    for (let index = 1; index <= PAYMENTS; index += 1) {
+      const payment = car.pay(PAYEE, '0.01', index === PAYMENTS ? { receipt: true } : {});
+      // Worker 1 dies with this payment in flight; worker 2 takes its partitions.
+      if (index === KILL_AT) await workers[0]?.kill('SIGKILL');
+      seqs.push((await payment).seq);
+    }
+    expect(seqs).toEqual(Array.from({ length: PAYMENTS }, (_, index) => BigInt(index + 1)));
+    const channel = car.channels().paying[0]?.channel ?? '';
+    expect(getChannel(db, channelIdFromHex(channel))).toMatchObject({ latestSeq: BigInt(PAYMENTS), latestTotal: BigInt(PAYMENTS) * 10_000n });
+    expect(countRows(db, 'SELECT count(*) AS n FROM double_signs')).toBe(0n);
+    await expect.poll(() => charger.channels().paid[0]?.receivedTotal, NETWORK_POLL).toBe('0.24');
+    // The leader settles at its next epoch: exactly what was paid, and the audit holds.
+    await expect.poll(() => balanceOf(db, walletAccount(PAYEE)), SETTLED_POLL).toBe(BigInt(PAYMENTS) * 10_000n);
+    expect(auditLedger(db).filter((check) => !check.ok)).toEqual([]);
+  });
+});
