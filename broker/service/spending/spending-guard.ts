@@ -1,8 +1,9 @@
 // Server-side spending limits, enforced by the service whatever the device's own policy says
 // [docs/DESIGN.md rule 12]. A device's limits are its own where the operator set them, else the
 // broker's defaults (--device-max-per-payment, --device-max-per-hour, --device-max-per-day); the
-// allow-list is per device only. They are read from the store on every use (one primary-key
-// read), so a change made by `mqpay device limits --data` in another process counts at once.
+// allow-list is per device only. They are read from the store on every use (the SQLite store
+// answers from a cache it keeps exact: broker/store/sqlite/device-limits-cache.ts), so a change
+// made by `mqpay device limits --data` in another process counts at once.
 //
 // - A channel open or top-up: the payee must be allowed, and the escrow's unspent part (the
 //   deposit less what vouchers already owe) may not exceed max-per-day (LIMIT_DEPOSIT): a deposit

@@ -24,6 +24,7 @@ import { keyHolder, replaceDeviceKey, retiredKeysOf } from './device-keys.js';
 import { pruneSettledVouchers } from './retention.js';
 import { addSpend, getDeviceLimits, pruneSpend, setDeviceLimits, spendBuckets } from './device-limits.js';
 import { appendVoucher } from './voucher-log.js';
+import { cachedDeviceLimits } from './device-limits-cache.js';
 import { awaitDurable, type SyncStall } from './durable-commit.js';
 import type { SyncWal } from './wal-sync.js';
 import { acceptCheckpoint, acceptTick, chainOf } from './chains.js';
@@ -43,7 +44,7 @@ function readsOf(db: Db): StoreReads {
     retiredKeysOf: async (device, limit) => retiredKeysOf(db, device, limit),
     countOpenChannelsOfPayer: async (payer) => countOpenChannelsOfPayer(db, payer),
     openChannelsOfPayer: async (payer, limit) => listOpenChannelsOfPayer(db, payer, limit),
-    deviceLimits: async (device) => getDeviceLimits(db, device),
+    deviceLimits: async (device) => cachedDeviceLimits(db, device, () => getDeviceLimits(db, device)),
     spendBuckets: async (device, fromMinute) => spendBuckets(db, device, fromMinute),
     voucherAt: async (channelId, seq) => findVoucher(db, channelId, seq),
     chainOf: async (channelId) => chainOf(db, channelId),
