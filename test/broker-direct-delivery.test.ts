@@ -3,7 +3,7 @@
 // the device is offline or not subscribed to a filter that matches (broker/mqtt/direct-delivery.ts).
 // aedes' own 'publish' event tells which way a message went: the direct path does not raise it.
 import { generate, parser as mqttParser, type IPublishPacket, type Packet } from 'mqtt-packet';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import mqtt from 'mqtt';
 import { encodePublishQos0, inboxDeviceOf } from '../broker/mqtt/direct-delivery.js';
 import { signConnectPassword } from '../shared/connect-token.js';
@@ -42,20 +42,19 @@ describe('a QoS 0 PUBLISH built for direct delivery', () => {
 });
 
 describe('direct delivery of verdicts and forwards', () => {
+  // One broker for the suite: each test has its own devices.
   let broker: RunningBroker;
-  beforeEach(async () => {
-    broker = await startBroker();
-  });
-  afterEach(async () => {
-    await broker.stop();
-  });
+  beforeAll(async () => (broker = await startBroker()));
+  afterAll(() => broker.stop());
 
-  /** Topics the service published through aedes (client null), in order. */
+  /** Topics the service publishes through aedes (client null) during this test, in order. */
   function routedByAedes(): string[] {
     const topics: string[] = [];
-    broker.app.mqtt.aedes.on('publish', (packet, client) => {
+    const onPublish = (packet: { topic: string }, client: unknown): void => {
       if (client === null && packet.topic.includes('/in/')) topics.push(packet.topic);
-    });
+    };
+    broker.app.mqtt.aedes.on('publish', onPublish);
+    onTestFinished(() => void broker.app.mqtt.aedes.off('publish', onPublish));
     return topics;
   }
 
