@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import mqtt from 'mqtt';
 import { encodePublishQos0, inboxDeviceOf } from '../broker/mqtt/direct-delivery.js';
 import { signConnectPassword } from '../shared/connect-token.js';
+import { decodeVoucherInboxFrame, encodeVoucherAccepted } from '../shared/inbox-frames.js';
 import { sign } from '../shared/crypto.js';
 import { inboxTopic, outboxTopic, offerTopic } from '../shared/topics.js';
 import { openChannel, payVoucher, random, signedVoucher, startBroker, nextInbox, type RunningBroker } from './helpers/broker-fixture.js';
@@ -38,6 +39,18 @@ describe('a QoS 0 PUBLISH built for direct delivery', () => {
     expect(inboxDeviceOf(offerTopic('meter-7'))).toBeNull();
     expect(inboxDeviceOf('mqpay/v1/d/meter-7/in/voucher-bin/extra')).toBeNull();
     expect(inboxDeviceOf('mqpay/v1/d//in/voucher-bin')).toBeNull();
+  });
+});
+
+describe('inbox frames cut from shared slabs (shared/binary.ts)', () => {
+  it('are independent views, across many slabs: each still decodes to its own values', () => {
+    const channelId = new Uint8Array(32).fill(7);
+    const frames = Array.from({ length: 2_000 }, (_, i) => encodeVoucherAccepted(channelId, BigInt(i + 1), BigInt(i) as never));
+    expect(new Set(frames.map((frame) => frame.buffer)).size).toBeGreaterThan(1);
+    frames.forEach((frame, i) => {
+      expect(decodeVoucherInboxFrame(frame)).toMatchObject({ type: 'voucher.accepted', seq: BigInt(i + 1), total: BigInt(i) });
+      expect(frame.byteOffset % 8).toBe(0);
+    });
   });
 });
 
