@@ -85,6 +85,8 @@ export const HEARTBEAT_INTERVAL_MS = 60_000;
 
 /** Channels the voucher hot path keeps in memory (about 300 bytes each). */
 export const CHANNEL_CACHE_ENTRIES_DEFAULT = 200_000;
+/** Devices whose limits rows the broker's connection keeps in memory (broker/store/sqlite/device-limits-cache.ts); past this it starts afresh. */
+export const LIMITS_CACHE_ENTRIES_MAX = 100_000;
 /** Most signatures sent to the verification worker in one message. */
 export const VERIFY_BATCH_MAX = 512;
 /**

@@ -115,11 +115,12 @@ export class VoucherIngest {
     } catch (error) {
       return this.answer(device, rejectionOf(error), arrivedMs, form);
     }
-    const work = this.judge(device, signed).catch((error: unknown) => {
+    const channelKey = toHex(signed.voucher.channelId);
+    const work = this.judge(device, signed, channelKey).catch((error: unknown) => {
       if (!(error instanceof MqpayError)) this.parts.deps.logger.error({ err: error, device }, 'voucher ingest failed');
       return rejectionOf(error);
     }).then((outcome) => this.answer(device, outcome, arrivedMs, form));
-    return this.inFlight.track([toHex(signed.voucher.channelId), device], work);
+    return this.inFlight.track([channelKey, device], work);
   }
 
   /**
@@ -168,20 +169,21 @@ export class VoucherIngest {
    * against the store as it is [docs/DESIGN.md rule 16]. Only a refusal is judged again, and
    * only when no voucher of this process is still being written to the channel.
    */
-  private async judge(device: string, signed: SignedVoucher): Promise<Outcome> {
-    const outcome = await this.judgeOnce(device, signed);
+  private async judge(device: string, signed: SignedVoucher, channelKey: string): Promise<Outcome> {
+    const outcome = await this.judgeOnce(device, signed, channelKey);
     if (this.parts.deps.options.storeShared !== true || outcome.accepted || !STALE_CACHE_MAY_EXPLAIN.has(outcome.code)) return outcome;
     const channelId = signed.voucher.channelId;
     const cached = this.parts.cache.peek(channelId);
     if (cached !== null && cached.pendingCommit !== null) return outcome;
     this.parts.cache.forget(channelId);
-    return this.judgeOnce(device, signed);
+    return this.judgeOnce(device, signed, channelKey);
   }
 
-  private async judgeOnce(device: string, signed: SignedVoucher): Promise<Outcome> {
+  /** `channelKey`: the channel id in hex (a cache hit costs no promise). */
+  private async judgeOnce(device: string, signed: SignedVoucher, channelKey: string): Promise<Outcome> {
     const { cache, deps } = this.parts;
     const { voucher, bytes, signature } = signed;
-    const channel = await cache.get(voucher.channelId);
+    const channel = cache.hit(channelKey) ?? (await cache.get(voucher.channelId, channelKey));
     const nowMs = deps.clock.nowMs();
     const nowSeconds = secondsOf(nowMs);
     if (channel === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
@@ -196,7 +198,7 @@ export class VoucherIngest {
     const spending = await this.parts.spending.forVoucher(channel.payer, nowMs);
     // Verifying may have waited for the worker: judge again against the channel as it is now
     // (a failed write may have made the cache reload it from the store meanwhile).
-    const current = await cache.get(voucher.channelId);
+    const current = cache.hit(channelKey) ?? (await cache.get(voucher.channelId, channelKey));
     if (current === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
     const verdict = judgeVoucher(current, device, voucher, nowSeconds);
     // A rotation committed while the signature was with the worker: the old key moves nothing
