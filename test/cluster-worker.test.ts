@@ -5,7 +5,7 @@
 // its partitions move to worker 2, which receives the unacknowledged messages again and answers
 // them idempotently. Every payment the agent saw accepted is in the ledger, nothing is judged
 // twice (consecutive seqs, no double-sign evidence, exact totals), the settlement is exact and the
-// audit holds. Then a device reconnecting through the other node gets its latest receipt again,
+// audit holds. Then a device subscribing again through the other node gets its latest receipt,
 // and a buyer reading an offer gets it from the store (RabbitMQ keeps no retained copy here).
 //
 // RabbitMQ asks an HTTP auth backend about every device login; mqpay's own (broker/cluster/auth/,
@@ -28,7 +28,13 @@ import { statement } from '../sqlite/statement.js';
 import { parseAmount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
 import { channelIdFromHex } from '../shared/ids.js';
-import { inboxFilter, inboxTopic } from '../shared/topics.js';
+import { decodeReceiptInboxFrame } from '../shared/inbox-frames.js';
+import { decodeReceipt } from '../shared/receipt.js';
+import { inboxFilter, offerTopic, parseDeliveredTopic } from '../shared/topics.js';
+import { rabbitmqctl } from '../broker/cluster/rabbitmq/rabbitmqctl.js';
+import type { RabbitNode } from '../broker/cluster/rabbitmq/rabbit-node.js';
+import { CLUSTER_VHOST } from '../broker/cluster/rabbitmq/rabbit-names.js';
+import { OUTBOX_EXCHANGE } from '../broker/cluster/worker/topology.js';
 import { random, tempDir } from './helpers/broker-fixture.js';
 import { NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
 import { startWorkerChild, type WorkerChild } from './helpers/cluster-worker-child.js';
@@ -60,6 +66,12 @@ function allowAllAuthPerFile(): () => string {
   return () => url;
 }
 
+/** Outbox messages delivered to a consumer and not yet acknowledged, over every partition. */
+async function unacknowledgedOutbox(node: RabbitNode): Promise<number> {
+  const rows = (await rabbitmqctl(node, ['list_queues', '-p', CLUSTER_VHOST, '--quiet', '--no-table-headers', 'name', 'messages_unacknowledged'])).trim().split('\n');
+  return rows.map((row) => row.trim().split(/\s+/)).filter(([name]) => name?.startsWith(`${OUTBOX_EXCHANGE}.`) === true).reduce((sum, [, count]) => sum + Number(count), 0);
+}
+
 function countRows(db: Db, sql: string): bigint {
   return (statement(db, sql).get() as { n: bigint }).n;
 }
@@ -74,7 +86,6 @@ describe.skipIf(rabbitSkipReason !== null)(`cluster worker over a two-node Rabbi
   afterAll(async () => {
     await Promise.all(agents.map((agent) => agent.stop().catch(() => undefined)));
     await Promise.all(workers.map((worker) => worker.kill('SIGKILL')));
-    for (const worker of workers) console.log(worker.output());
     db?.close();
     dir.remove();
   });
@@ -109,9 +120,14 @@ describe.skipIf(rabbitSkipReason !== null)(`cluster worker over a two-node Rabbi
 
     const seqs: bigint[] = [];
     for (let index = 1; index <= PAYMENTS; index += 1) {
+      // Worker 1 is frozen, then killed, holding this payment's voucher unacknowledged: RabbitMQ
+      // gives it, with its partitions, to worker 2 (marked redelivered).
+      if (index === KILL_AT) process.kill(standby.process.pid ?? 0, 'SIGSTOP');
       const payment = car.pay(PAYEE, '0.01', index === PAYMENTS ? { receipt: true } : {});
-      // Worker 1 dies with this payment in flight; worker 2 takes its partitions.
-      if (index === KILL_AT) await workers[0]?.kill('SIGKILL');
+      if (index === KILL_AT) {
+        await expect.poll(() => unacknowledgedOutbox(nodeA), { timeout: 30_000, interval: 0 }).toBeGreaterThan(0);
+        await standby.kill('SIGKILL');
+      }
       seqs.push((await payment).seq);
     }
     expect(seqs).toEqual(Array.from({ length: PAYMENTS }, (_, index) => BigInt(index + 1)));
@@ -122,5 +138,32 @@ describe.skipIf(rabbitSkipReason !== null)(`cluster worker over a two-node Rabbi
     // The leader settles at its next epoch: exactly what was paid, and the audit holds.
     await expect.poll(() => balanceOf(db, walletAccount(PAYEE)), SETTLED_POLL).toBe(BigInt(PAYMENTS) * 10_000n);
     expect(auditLedger(db).filter((check) => !check.ok)).toEqual([]);
+  });
+
+  it('a device subscribing again through the other node gets its latest receipt; a buyer gets a stored offer on subscribe', async () => {
+    const [, nodeB] = rabbit().nodes;
+    if (nodeB === undefined) throw new Error('two nodes expected');
+    const [car, charger] = agents;
+    await car?.stop();
+    await charger?.offer({ unit: 'kWh', price: '0.25' });
+    await expect.poll(() => countRows(db, 'SELECT count(*) AS n FROM offers'), NETWORK_POLL).toBe(1n);
+    // The payer again, now on node B; the stand-in auth backend lets any password in.
+    const client = await mqtt.connectAsync(nodeB.mqttUrl, { clientId: PAYER, username: PAYER, password: 'x', clean: true, protocolVersion: 4, reconnectPeriod: 0 });
+    const delivered: { topic: ReturnType<typeof parseDeliveredTopic>; payload: Uint8Array }[] = [];
+    client.on('message', (topic, payload) => delivered.push({ topic: parseDeliveredTopic(topic), payload: new Uint8Array(payload) }));
+    try {
+      await client.subscribeAsync(inboxFilter(PAYER), { qos: 1 });
+      await expect.poll(() => delivered.some((message) => message.topic?.kind === 'inbox' && message.topic.box === 'receipt-bin'), NETWORK_POLL).toBe(true);
+      const frame = decodeReceiptInboxFrame(delivered.find((message) => message.topic?.kind === 'inbox' && message.topic.box === 'receipt-bin')?.payload ?? new Uint8Array());
+      expect(frame.type === 'receipt' ? decodeReceipt(frame.bytes) : null).toMatchObject({ seq: BigInt(PAYMENTS), total: BigInt(PAYMENTS) * 10_000n });
+      await client.subscribeAsync(offerTopic(PAYEE), { qos: 1 });
+      await expect.poll(() => delivered.filter((message) => message.topic?.kind === 'offer' && message.topic.device === PAYEE).length, NETWORK_POLL).toBe(1);
+    } finally {
+      await client.endAsync();
+    }
+    // The surviving worker, stopped gracefully, took worker 1's held messages again.
+    const survivor = workers[1];
+    await survivor?.kill('SIGTERM');
+    expect(survivor?.output()).toMatch(/messages handled, [1-9][0-9]* of them redelivered/);
   });
 });
