@@ -23,7 +23,7 @@ export const workerCommand: Command = {
   positionals: [],
   options: {
     amqp: { type: 'string', description: 'AMQP URLs of the RabbitMQ nodes, comma-separated; the first that accepts is used' },
-    store: { type: 'string', description: 'the shared ledger: a postgres:// URL, or a SQLite file (one worker only)' },
+    store: { type: 'string', description: 'the shared ledger: a postgres:// URL, or a SQLite file or data directory (workers on one machine)' },
     'service-key': { type: 'string', description: 'file with the service key every process of the cluster shares (created if absent)' },
     partitions: { type: 'string', description: 'outbox partitions (quorum queues); the same for every worker of a cluster', default: String(OUTBOX_PARTITIONS_DEFAULT) },
     prefetch: { type: 'string', description: 'unacknowledged messages held per partition (each is acknowledged after its commit)', default: String(OUTBOX_PREFETCH_DEFAULT) },
