@@ -236,6 +236,20 @@ export const CHILD_STOP_TIMEOUT_MS = 10_000;
 export const POSTGRES_START_WAIT_SECONDS = 60;
 /** How long `pg_ctl stop` waits for a local server to shut down (fast mode). */
 export const POSTGRES_STOP_WAIT_SECONDS = 60;
+/** Connections in one process's PostgreSQL pool (a worker, the auth service, a tool). */
+export const POSTGRES_POOL_SIZE_DEFAULT = 8;
+/** A new PostgreSQL connection that takes longer than this fails (the query is retried by its caller). */
+export const POSTGRES_CONNECT_TIMEOUT_MS = 10_000;
+/** An idle pooled connection is closed after this long. */
+export const POSTGRES_IDLE_TIMEOUT_MS = 30_000;
+/**
+ * Tries of one unit of work that PostgreSQL aborted for a serialization failure (40001) or a
+ * deadlock (40P01); then the failure is SERVICE_UNAVAILABLE, which devices retry.
+ */
+export const POSTGRES_TRANSACTION_ATTEMPTS_MAX = 8;
+/** Pause before the second try of an aborted transaction; each further try doubles it (jittered). */
+export const POSTGRES_RETRY_PAUSE_MS_MIN = 2;
+export const POSTGRES_RETRY_PAUSE_MS_MAX = 200;
 
 // The cluster mode's workers (broker/cluster/worker/)
 

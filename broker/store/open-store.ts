@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { STORE_LOCK_WAIT_MS_DEFAULT } from '../limits.js';
 import type { Store } from './port.js';
+import { openPostgresLedger } from './postgres/open.js';
 import { DATABASE_FILE, openDatabase } from './sqlite/open-database.js';
 import { sqliteStore } from './sqlite/store.js';
 
@@ -44,6 +45,10 @@ export function sqliteFileOf(url: string): string {
   return existsSync(path) && statSync(path).isDirectory() ? join(path, DATABASE_FILE) : path;
 }
 
-async function openPostgresStore(_url: string, _options: OpenStoreOptions): Promise<OpenedStore> {
-  throw new Error('the PostgreSQL store is not built yet (broker/store/postgres/, issue 15)');
+async function openPostgresStore(url: string, options: OpenStoreOptions): Promise<OpenedStore> {
+  const ledger = await openPostgresLedger(url, {
+    ...(options.currency === undefined ? {} : { currency: options.currency }),
+    ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+  });
+  return { store: ledger.store, kind: 'postgres', close: () => ledger.close() };
 }

@@ -17,6 +17,8 @@ export interface TestPostgres {
   url(): string;
   /** One more fresh, empty database on this file's server; returns its URL. */
   freshDatabase(): Promise<string>;
+  /** Stops this file's server (fast shutdown: sessions cut), runs `meanwhile`, starts it again on the same port and data. */
+  restart(meanwhile?: () => Promise<void>): Promise<void>;
 }
 
 let databases = 0;
@@ -75,5 +77,14 @@ export function postgresPerTest(): TestPostgres {
       return current;
     },
     freshDatabase,
+    async restart(meanwhile) {
+      const stopped = requireServer();
+      await stopped.stop();
+      try {
+        await meanwhile?.();
+      } finally {
+        server = await startPostgres({ dir: stopped.dir, durable: false });
+      }
+    },
   };
 }

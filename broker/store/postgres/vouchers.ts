@@ -1,0 +1,73 @@
+// Vouchers, hash-chain checkpoints and ticks, and receipts in the PostgreSQL ledger: the rules of
+// broker/store/sqlite/voucher-log.ts, chains.ts and retention.ts, each write a conditional
+// statement whose row count is checked [docs/DESIGN.md rule 5].
+import type { Amount } from '../../../shared/amount.js';
+import { assert, MqpayError } from '../../../shared/errors.js';
+import type { AcceptedCheckpoint, AcceptedTick, AcceptedVoucher, LatestReceipt, StoredChain, StoredReceipt } from '../port.js';
+import { insertVoucher, setLatestVoucher } from './channels.js';
+import { bytes, changesOf, rowOf, rowsOf, type Queryable } from './pool.js';
+
+/** Logs an accepted voucher, moves its channel's latest forward and keeps the channel's newest `keptPerChannel`. */
+export async function appendVoucher(q: Queryable, voucher: AcceptedVoucher, keptPerChannel: number): Promise<void> {
+  await insertVoucher(q, voucher.channel, voucher.seq, voucher.total, voucher.signature, voucher.nowMs);
+  await setLatestVoucher(q, voucher.channel, voucher.seq, voucher.total, voucher.voucher, voucher.signature, voucher.redeeming);
+  await q.query(`DELETE FROM vouchers WHERE channel = $1 AND seq < (
+      SELECT seq FROM vouchers WHERE channel = $1 ORDER BY seq DESC LIMIT 1 OFFSET $2)`, [voucher.channel, keptPerChannel - 1]);
+}
+
+export async function appendCheckpoint(q: Queryable, input: AcceptedCheckpoint): Promise<void> {
+  await insertVoucher(q, input.channel, input.seq, input.total, input.signature, input.nowMs);
+  // No voucher bytes: the channel's latest is the chain, whose evidence is in `chains`.
+  await setLatestVoucher(q, input.channel, input.seq, input.total, null, input.signature, false);
+  const changed = await changesOf(q, `INSERT INTO chains (channel, seq, checkpoint, signature, revision, chain_length, price, start_total, highest_index, highest_link)
+    SELECT num, $2::bigint, $3::bytea, $4::bytea, revision, $5::integer, $6::bigint, $7::bigint, 0, $8::bytea FROM channels WHERE num = $1
+    ON CONFLICT (channel) DO UPDATE SET seq = excluded.seq, checkpoint = excluded.checkpoint, signature = excluded.signature, revision = excluded.revision,
+      chain_length = excluded.chain_length, price = excluded.price, start_total = excluded.start_total, highest_index = 0, highest_link = excluded.highest_link
+    WHERE excluded.seq > chains.seq`,
+  [input.channel, input.seq, input.checkpoint, input.signature, input.chainLength, input.pricePerTick, input.total, input.root]);
+  assert(changed === 1, 'a checkpoint that moved its channel forward becomes its chain');
+}
+
+/** Raises the chain's highest link and the channel's latest total; refuses what a racing write made stale. */
+export async function appendTick(q: Queryable, tick: AcceptedTick): Promise<void> {
+  const chain = await changesOf(q, 'UPDATE chains SET highest_index = $1, highest_link = $2 WHERE channel = $3 AND seq = $4 AND highest_index < $1',
+    [tick.index, tick.link, tick.channel, tick.seq]);
+  if (chain !== 1) throw new MqpayError('TICK_CHECKPOINT_UNKNOWN', 'the chain moved on before this tick was written');
+  const channel = await changesOf(q, "UPDATE channels SET latest_total = $1 WHERE num = $2 AND latest_seq = $3 AND latest_total < $1 AND state = 'open' AND closing_deadline_ms IS NULL",
+    [tick.total, tick.channel, tick.seq]);
+  if (channel === 1) return;
+  const row = await rowOf<{ state: string; closing_deadline_ms: bigint | null }>(q, 'SELECT state, closing_deadline_ms FROM channels WHERE num = $1', [tick.channel]);
+  if (row?.state === 'closed') throw new MqpayError('CHANNEL_CLOSED');
+  if (row !== null && row.closing_deadline_ms !== null) throw new MqpayError('CHANNEL_CLOSING');
+  throw new MqpayError('TICK_CHECKPOINT_UNKNOWN', 'a voucher superseded the chain before this tick was written');
+}
+
+export async function chainOf(q: Queryable, channelId: Uint8Array): Promise<StoredChain | null> {
+  const row = await rowOf<{ checkpoint: Buffer; signature: Buffer; highest_index: number; highest_link: Buffer }>(q,
+    'SELECT h.checkpoint, h.signature, h.highest_index, h.highest_link FROM chains h JOIN channels c ON c.num = h.channel WHERE c.id = $1 AND c.latest_seq = h.seq', [channelId]);
+  if (row === null) return null;
+  return { checkpoint: bytes(row.checkpoint), signature: bytes(row.signature), highestIndex: row.highest_index, highestLink: bytes(row.highest_link) };
+}
+
+/** Keeps each channel's latest receipt only; an older one changes nothing. */
+export async function storeReceipt(q: Queryable, receipt: StoredReceipt): Promise<void> {
+  await q.query(`INSERT INTO receipts (channel, seq, total, signature, received_at_ms) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (channel) DO UPDATE SET seq = excluded.seq, total = excluded.total, signature = excluded.signature, received_at_ms = excluded.received_at_ms
+     WHERE excluded.seq > receipts.seq`, [receipt.channel, receipt.seq, receipt.total, receipt.signature, receipt.nowMs]);
+}
+
+export async function latestReceiptsOfPayer(q: Queryable, payer: string, limit: number): Promise<LatestReceipt[]> {
+  const rows = await rowsOf<{ id: Buffer; payee: string; seq: bigint; total: bigint; signature: Buffer }>(q,
+    `SELECT c.id, c.payee, r.seq, r.total, r.signature FROM receipts r JOIN channels c ON c.num = r.channel
+     WHERE c.payer = $1 AND c.state = 'open' ORDER BY c.num LIMIT $2`, [payer, limit]);
+  return rows.map((row) => ({ channelId: bytes(row.id), payee: row.payee, seq: row.seq, total: row.total as Amount, signature: bytes(row.signature) }));
+}
+
+/** Deletes vouchers settlement made redundant, accepted before `acceptedBeforeMs` (the rules of sqlite/retention.ts). */
+export function pruneSettledVouchers(q: Queryable, acceptedBeforeMs: number): Promise<number> {
+  return changesOf(q, `DELETE FROM vouchers v WHERE v.accepted_at_ms < $1 AND EXISTS (
+      SELECT 1 FROM channels c
+      WHERE c.num = v.channel AND v.seq < c.latest_seq AND v.total <= c.settled_total AND c.settled_total = c.latest_total
+        AND c.state IN ('open', 'closed')
+        AND NOT EXISTS (SELECT 1 FROM double_signs d WHERE d.channel = c.id))`, [acceptedBeforeMs]);
+}
