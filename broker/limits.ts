@@ -225,8 +225,8 @@ export const RABBIT_START_TIMEOUT_MS = 90_000;
 export const RABBIT_STOP_TIMEOUT_MS = 30_000;
 /** A `rabbitmqctl` call (one Erlang VM boot plus the command) that takes longer has failed. */
 export const RABBITMQCTL_TIMEOUT_MS = 60_000;
-/** How often a starting node's listener ports are probed. */
-export const RABBIT_PROBE_INTERVAL_MS = 250;
+/** How often a starting server's port or log is probed (RabbitMQ nodes, `cluster up`'s children). */
+export const DAEMON_PROBE_INTERVAL_MS = 250;
 /** A child process asked to stop (SIGTERM) is killed (SIGKILL) past this. */
 export const CHILD_STOP_TIMEOUT_MS = 10_000;
 
@@ -251,6 +251,13 @@ export const POSTGRES_TRANSACTION_ATTEMPTS_MAX = 8;
 export const POSTGRES_RETRY_PAUSE_MS_MIN = 2;
 export const POSTGRES_RETRY_PAUSE_MS_MAX = 200;
 
+// Cluster mode: the HTTP auth backend RabbitMQ asks (broker/cluster/auth/)
+
+/** Largest request body the auth service reads (RabbitMQ's are a few hundred bytes). */
+export const AUTH_BODY_BYTES_MAX = 4_096;
+/** A request whose body has not arrived within this is answered `deny` and closed. */
+export const AUTH_REQUEST_TIMEOUT_MS = 5_000;
+
 // The cluster mode's workers (broker/cluster/worker/)
 
 /**
@@ -265,3 +272,10 @@ export const OUTBOX_PARTITIONS_DEFAULT = 8;
  * successor receives again.
  */
 export const OUTBOX_PREFETCH_DEFAULT = 256;
+
+// Cluster mode: `mqpay cluster up` (broker/cluster/cluster-up.ts)
+
+/** A child (auth service, worker) that has not said it is ready within this has failed. */
+export const CLUSTER_CHILD_START_TIMEOUT_MS = 60_000;
+/** Workers `mqpay cluster up` starts at most. */
+export const CLUSTER_WORKERS_MAX = 16;

@@ -10,5 +10,5 @@ export async function joinCluster(node: RabbitNode, seed: RabbitNode): Promise<v
   await rabbitmqctl(node, ['stop_app']);
   await rabbitmqctl(node, ['join_cluster', seed.nodeName]);
   await rabbitmqctl(node, ['start_app']);
-  await waitUntilListening(node.pid, [node.amqpPort, node.mqttPort], node.dir);
+  await waitUntilListening(node);
 }
