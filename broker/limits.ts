@@ -279,3 +279,5 @@ export const OUTBOX_PREFETCH_DEFAULT = 256;
 export const CLUSTER_CHILD_START_TIMEOUT_MS = 60_000;
 /** Workers `mqpay cluster up` starts at most. */
 export const CLUSTER_WORKERS_MAX = 16;
+/** How often a worker without the settlement lead tries to take it (a PostgreSQL advisory lock). */
+export const LEADER_RETRY_MS = 1_000;

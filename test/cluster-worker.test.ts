@@ -1,9 +1,9 @@
-// The cluster mode end to end [issue 15]: a real two-node RabbitMQ cluster, a shared ledger, and
-// two `mqpay worker` child processes. The payer's agent speaks MQTT to node A, the payee's to
-// node B. Worker 1 starts first, so single-active-consumer makes it active on every partition;
-// worker 2 (the settlement leader) stands by. Worker 1 is SIGKILLed with a payment in flight:
-// its partitions move to worker 2, which receives the unacknowledged messages again and answers
-// them idempotently. Every payment the agent saw accepted is in the ledger, nothing is judged
+// The cluster mode end to end [issue 15]: a real two-node RabbitMQ cluster, a PostgreSQL ledger,
+// and two `mqpay worker` child processes. The payer's agent speaks MQTT to node A, the payee's to
+// node B. Worker 1 starts first, so single-active-consumer makes it active on every partition and
+// it takes the settlement leader lock; worker 2 stands by. Worker 1 is SIGKILLed with a payment in
+// flight: its partitions move to worker 2, which receives the unacknowledged messages again and
+// answers them idempotently, and its lock goes with its PostgreSQL session, so worker 2 settles. Every payment the agent saw accepted is in the ledger, nothing is judged
 // twice (consecutive seqs, no double-sign evidence, exact totals), the settlement is exact and the
 // audit holds. Then a device subscribing again through the other node gets its latest receipt,
 // and a buyer reading an offer gets it from the store (RabbitMQ keeps no retained copy here).
@@ -13,31 +13,29 @@
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../agent/agent.js';
 import type { Agent } from '../agent/agent-api.js';
 import { initAgentHome } from '../agent/home/home.js';
+import { rabbitmqctl } from '../broker/cluster/rabbitmq/rabbitmqctl.js';
+import type { RabbitNode } from '../broker/cluster/rabbitmq/rabbit-node.js';
+import { CLUSTER_VHOST } from '../broker/cluster/rabbitmq/rabbit-names.js';
+import { OUTBOX_EXCHANGE } from '../broker/cluster/worker/topology.js';
 import { loadOrCreateServiceKeyFile } from '../broker/service-key.js';
 import { walletAccount } from '../broker/store/accounts.js';
-import { auditLedger } from '../broker/store/sqlite/audit.js';
-import { getChannel } from '../broker/store/sqlite/channels.js';
-import { addDevice } from '../broker/store/sqlite/devices.js';
-import { balanceOf, fundWallet } from '../broker/store/sqlite/ledger.js';
-import { openDatabase, type Db } from '../broker/store/sqlite/open-database.js';
-import { statement } from '../sqlite/statement.js';
+import { auditPostgres } from '../broker/store/postgres/audit.js';
+import { openPostgresLedger, type PostgresLedger } from '../broker/store/postgres/open.js';
 import { parseAmount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
 import { channelIdFromHex } from '../shared/ids.js';
 import { decodeReceiptInboxFrame } from '../shared/inbox-frames.js';
 import { decodeReceipt } from '../shared/receipt.js';
 import { inboxFilter, offerTopic, parseDeliveredTopic } from '../shared/topics.js';
-import { rabbitmqctl } from '../broker/cluster/rabbitmq/rabbitmqctl.js';
-import type { RabbitNode } from '../broker/cluster/rabbitmq/rabbit-node.js';
-import { CLUSTER_VHOST } from '../broker/cluster/rabbitmq/rabbit-names.js';
-import { OUTBOX_EXCHANGE } from '../broker/cluster/worker/topology.js';
 import { random, tempDir } from './helpers/broker-fixture.js';
 import { NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
 import { startWorkerChild, type WorkerChild } from './helpers/cluster-worker-child.js';
+import { POSTGRES_MISSING, postgresPerTest } from './helpers/postgres.js';
 import { rabbitClusterPerFile, rabbitSkipReason } from './helpers/rabbit-cluster.js';
 
 const PAYER = 'car.1'; // a device id with a dot: the MQTT plugin's routing keys swap it for `/`
@@ -72,34 +70,44 @@ async function unacknowledgedOutbox(node: RabbitNode): Promise<number> {
   return rows.map((row) => row.trim().split(/\s+/)).filter(([name]) => name?.startsWith(`${OUTBOX_EXCHANGE}.`) === true).reduce((sum, [, count]) => sum + Number(count), 0);
 }
 
-function countRows(db: Db, sql: string): bigint {
-  return (statement(db, sql).get() as { n: bigint }).n;
+async function countRows(pool: pg.Pool, table: 'double_signs' | 'offers'): Promise<number> {
+  const result = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+  return Number(result.rows[0]?.n ?? -1);
 }
 
-describe.skipIf(rabbitSkipReason !== null)(`cluster worker over a two-node RabbitMQ cluster ${rabbitSkipReason ?? ''}`, () => {
+const skipReason = rabbitSkipReason ?? (POSTGRES_MISSING === null ? null : `(skipped: ${POSTGRES_MISSING})`);
+
+describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cluster and PostgreSQL ${skipReason ?? ''}`, () => {
+  const postgres = postgresPerTest();
   const authUrl = allowAllAuthPerFile();
   const rabbit = rabbitClusterPerFile({ authBaseUrl: authUrl, nodes: 2 });
   const dir = tempDir('mqpay-cluster-worker-');
   const workers: WorkerChild[] = [];
   const agents: Agent[] = [];
-  let db: Db;
+  let ledger: PostgresLedger | null = null;
+  let storeUrl = '';
+  const store = () => {
+    if (ledger === null) throw new Error('the ledger is opened by the first test');
+    return ledger;
+  };
   afterAll(async () => {
     await Promise.all(agents.map((agent) => agent.stop().catch(() => undefined)));
     await Promise.all(workers.map((worker) => worker.kill('SIGKILL')));
-    db?.close();
+    await ledger?.close();
     dir.remove();
   });
 
-  const storeFile = join(dir.path, 'mqpay.db');
   const serviceKeyFile = join(dir.path, 'service.key');
-  const workerArgs = (id: string, amqpUrl: string, extra: readonly string[] = []) => ['--amqp', amqpUrl, '--store', storeFile, '--service-key', serviceKeyFile, '--partitions', String(PARTITIONS), '--id', id, '--log-level', 'warn', ...extra];
+  const workerArgs = (id: string, amqpUrl: string) => ['--amqp', amqpUrl, '--store', storeUrl, '--service-key', serviceKeyFile, '--partitions', String(PARTITIONS), '--id', id, '--log-level', 'warn', '--epoch-seconds', '1'];
 
   /** An agent home, enrolled (and funded) in the shared ledger, and its agent connected to `brokerUrl`. */
   async function agentOn(device: string, brokerUrl: string, servicePublicKey: string, funds?: string): Promise<Agent> {
     const home = join(dir.path, `home-${device}`);
     const created = initAgentHome({ home, config: { v: 1, device, brokerId: 'mqpay', servicePublicKey, channel: { deposit: '2' } }, random });
-    addDevice(db, device, created.keys.publicKey, Date.now());
-    if (funds !== undefined) fundWallet(db, device, parseAmount(funds), `${device}:funding`, Date.now());
+    await store().store.transaction(async (tx) => {
+      await tx.addDevice(device, created.keys.publicKey, Date.now());
+      if (funds !== undefined) await tx.fund({ device, amount: parseAmount(funds), key: `${device}:funding`, nowMs: Date.now() });
+    });
     const agent = await createAgent({ home, brokerUrl, ...TEST_AGENT_TIMING });
     agents.push(agent);
     return agent;
@@ -108,12 +116,13 @@ describe.skipIf(rabbitSkipReason !== null)(`cluster worker over a two-node Rabbi
   it('pays through node A, is paid through node B; a worker SIGKILLed mid-stream loses nothing and judges nothing twice', async () => {
     const [nodeA, nodeB] = rabbit().nodes;
     if (nodeA === undefined || nodeB === undefined) throw new Error('two nodes expected');
-    db = openDatabase(dir.path);
+    // A database of its own that outlives this test: the second test goes on with the same workers.
+    storeUrl = await postgres.freshDatabase();
+    ledger = await openPostgresLedger(storeUrl);
     const serviceKey = loadOrCreateServiceKeyFile(serviceKeyFile, random);
-    const standby = await startWorkerChild(workerArgs('w1', nodeA.amqpUrl));
-    workers.push(standby);
-    const leader = await startWorkerChild(workerArgs('w2', nodeB.amqpUrl, ['--leader', '--epoch-seconds', '1']));
-    workers.push(leader);
+    const first = await startWorkerChild(workerArgs('w1', nodeA.amqpUrl));
+    workers.push(first);
+    workers.push(await startWorkerChild(workerArgs('w2', nodeB.amqpUrl)));
 
     const car = await agentOn(PAYER, nodeA.mqttUrl, toHex(serviceKey.publicKey), '10');
     const charger = await agentOn(PAYEE, nodeB.mqttUrl, toHex(serviceKey.publicKey));
@@ -122,22 +131,23 @@ describe.skipIf(rabbitSkipReason !== null)(`cluster worker over a two-node Rabbi
     for (let index = 1; index <= PAYMENTS; index += 1) {
       // Worker 1 is frozen, then killed, holding this payment's voucher unacknowledged: RabbitMQ
       // gives it, with its partitions, to worker 2 (marked redelivered).
-      if (index === KILL_AT) process.kill(standby.process.pid ?? 0, 'SIGSTOP');
+      if (index === KILL_AT) process.kill(first.process.pid ?? 0, 'SIGSTOP');
       const payment = car.pay(PAYEE, '0.01', index === PAYMENTS ? { receipt: true } : {});
       if (index === KILL_AT) {
         await expect.poll(() => unacknowledgedOutbox(nodeA), { timeout: 30_000, interval: 0 }).toBeGreaterThan(0);
-        await standby.kill('SIGKILL');
+        await first.kill('SIGKILL');
       }
       seqs.push((await payment).seq);
     }
     expect(seqs).toEqual(Array.from({ length: PAYMENTS }, (_, index) => BigInt(index + 1)));
     const channel = car.channels().paying[0]?.channel ?? '';
-    expect(getChannel(db, channelIdFromHex(channel))).toMatchObject({ latestSeq: BigInt(PAYMENTS), latestTotal: BigInt(PAYMENTS) * 10_000n });
-    expect(countRows(db, 'SELECT count(*) AS n FROM double_signs')).toBe(0n);
+    expect(await store().store.reads.channel(channelIdFromHex(channel))).toMatchObject({ latestSeq: BigInt(PAYMENTS), latestTotal: BigInt(PAYMENTS) * 10_000n });
+    expect(await countRows(store().pool, 'double_signs')).toBe(0);
     await expect.poll(() => charger.channels().paid[0]?.receivedTotal, NETWORK_POLL).toBe('0.24');
-    // The leader settles at its next epoch: exactly what was paid, and the audit holds.
-    await expect.poll(() => balanceOf(db, walletAccount(PAYEE)), SETTLED_POLL).toBe(BigInt(PAYMENTS) * 10_000n);
-    expect(auditLedger(db).filter((check) => !check.ok)).toEqual([]);
+    // Worker 2 took the leader lock when worker 1's session ended, and settles at its next epoch:
+    // exactly what was paid, and the audit holds.
+    await expect.poll(() => store().store.reads.balance(walletAccount(PAYEE)), SETTLED_POLL).toBe(BigInt(PAYMENTS) * 10_000n);
+    expect((await auditPostgres(store().pool)).filter((check) => !check.ok)).toEqual([]);
   });
 
   it('a device subscribing again through the other node gets its latest receipt; a buyer gets a stored offer on subscribe', async () => {
@@ -146,7 +156,7 @@ describe.skipIf(rabbitSkipReason !== null)(`cluster worker over a two-node Rabbi
     const [car, charger] = agents;
     await car?.stop();
     await charger?.offer({ unit: 'kWh', price: '0.25' });
-    await expect.poll(() => countRows(db, 'SELECT count(*) AS n FROM offers'), NETWORK_POLL).toBe(1n);
+    await expect.poll(() => countRows(store().pool, 'offers'), NETWORK_POLL).toBe(1);
     // The payer again, now on node B; the stand-in auth backend lets any password in.
     const client = await mqtt.connectAsync(nodeB.mqttUrl, { clientId: PAYER, username: PAYER, password: 'x', clean: true, protocolVersion: 4, reconnectPeriod: 0 });
     const delivered: { topic: ReturnType<typeof parseDeliveredTopic>; payload: Uint8Array }[] = [];

@@ -1,8 +1,8 @@
 // One cluster worker (`mqpay worker`): the settlement service over a shared store, fed by the
 // outbox partitions of a RabbitMQ cluster and answering through amq.topic [issue 15]. Several run
 // at once; each consumes every partition and RabbitMQ's single-active-consumer makes one of them
-// active per partition. Only the leader runs epochs (and the offer sweep): with a SQLite store
-// that is the one worker started with `leader: true`.
+// active per partition. Only the leader runs epochs (and the offer sweep): over PostgreSQL the
+// holder of the leader lock, over SQLite the one worker started with `leader: true` (leadership.ts).
 import { randomBytes } from 'node:crypto';
 import { connect, type ChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
@@ -14,7 +14,11 @@ import { loadOrCreateServiceKeyFile } from '../../service-key.js';
 import { createSettlementService, type SettlementService } from '../../service/service.js';
 import { Telemetry } from '../../service/telemetry.js';
 import { inlineVerifier } from '../../service/vouchers/verify-pool.js';
-import { openStore } from '../../store/open-store.js';
+import { openStore, storeKindOf } from '../../store/open-store.js';
+import { openPostgresLedger } from '../../store/postgres/open.js';
+import type { Store } from '../../store/port.js';
+import type pg from 'pg';
+import { fixedLeadership, lockedLeadership, type Leadership } from './leadership.js';
 import { amqpTransport } from './amqp-transport.js';
 import { OutboxConsumer, type OutboxConsumerCounts } from './outbox-consumer.js';
 import { SubscriptionWatcher } from './subscriptions.js';
@@ -31,7 +35,10 @@ export interface ClusterWorkerOptions {
   readonly prefetch: number;
   /** A name for the logs and the AMQP connection. */
   readonly id: string;
-  /** Runs epochs and the offer sweep (one worker per cluster). */
+  /**
+   * Runs epochs and the offer sweep, over a SQLite store (one worker of the cluster). Over
+   * PostgreSQL every worker contends for the leader lock instead, and this is not needed.
+   */
   readonly leader: boolean;
   /** The service's settings, as the embedded broker takes them (epochSeconds, feePpm, limits...). */
   readonly settings?: Omit<BrokerConfigInput, 'dataDir' | 'operatorToken'>;
@@ -41,11 +48,20 @@ export interface ClusterWorkerOptions {
 
 export interface ClusterWorker {
   readonly service: SettlementService;
+  /** Whether this worker settles (over PostgreSQL: while it holds the leader lock). */
+  readonly leadership: Leadership;
   readonly counts: Readonly<OutboxConsumerCounts>;
   /** Resolves with the reason when the AMQP connection is lost: the worker serves nothing more and should be restarted. */
   readonly lost: Promise<Error>;
   /** Stops consuming, waits for messages in flight to commit and be acknowledged, then closes. */
   close(): Promise<void>;
+}
+
+/** The store, with its PostgreSQL pool when it has one (for the leader lock). */
+async function openSharedStore(url: string): Promise<{ store: Store; pool: pg.Pool | null; close(): Promise<void> }> {
+  if (storeKindOf(url) === 'sqlite') return { ...(await openStore(url)), pool: null };
+  const ledger = await openPostgresLedger(url);
+  return { store: ledger.store, pool: ledger.pool, close: () => ledger.close() };
 }
 
 async function connectFirst(urls: readonly string[], id: string, logger: Logger): Promise<ChannelModel> {
@@ -73,7 +89,7 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
   const config = brokerConfig({ ...options.settings, dataDir: options.storeUrl, mqttPort: null, operatorToken: randomBytes(32).toString('hex') });
   const logger = (options.logger ?? createLogger(config.logLevel)).child({ worker: options.id });
   const clock = options.clock ?? systemClock;
-  const opened = await openStore(options.storeUrl);
+  const opened = await openSharedStore(options.storeUrl);
   const connection = await connectFirst(options.amqpUrls, options.id, logger).catch(async (error: unknown) => {
     await opened.close();
     throw error;
@@ -90,8 +106,7 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
     const service = createSettlementService({
       store: opened.store, telemetry: new Telemetry(), clock, random: systemRandom,
       serviceKey: loadOrCreateServiceKeyFile(options.serviceKeyFile, systemRandom), transport, verifier: inlineVerifier, logger: logger.child({ module: 'settlement' }),
-      // Early settlement is the leader's too: one settler at a time [docs/DESIGN.md rule 16].
-      options: { ...serviceOptions, settleThresholdMicro: options.leader ? serviceOptions.settleThresholdMicro : 0n, storeShared: true },
+      options: { ...serviceOptions, storeShared: true },
     });
     const consumer = new OutboxConsumer(consuming, new OutboxGate(config, clock, service, transport, logger), logger);
     const watcher = new SubscriptionWatcher(consuming, service, logger);
@@ -102,14 +117,15 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
       });
     });
     connection.on('error', (error: Error) => logger.error({ err: error.message }, 'AMQP connection error'));
-    service.start({ settlement: options.leader });
+    const leadership = opened.pool === null ? fixedLeadership(service, options.leader) : lockedLeadership(opened.pool, service, logger);
     await consumer.start(options.partitions, options.prefetch);
     await watcher.start();
     logger.info({ partitions: options.partitions, prefetch: options.prefetch, leader: options.leader }, 'worker consuming');
     return {
-      service, counts: consumer.counts, lost,
+      service, counts: consumer.counts, lost, leadership,
       async close() {
         closing = true;
+        await leadership.close();
         await watcher.stop();
         await consumer.stop();
         await service.stop();
