@@ -150,6 +150,19 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
     expect((await auditPostgres(store().pool)).filter((check) => !check.ok)).toEqual([]);
   });
 
+  it('a worker whose AMQP connection is cut connects again and goes on taking payments', async () => {
+    const [, nodeB] = rabbit().nodes;
+    const survivor = workers[1];
+    if (nodeB === undefined || survivor === undefined) throw new Error('two nodes and the surviving worker expected');
+    const connections = await rabbitmqctl(nodeB, ['list_connections', '--quiet', '--no-table-headers', 'pid', 'client_properties']);
+    const pid = /^(<[^>]+>).*mqpay-worker w2/m.exec(connections)?.[1];
+    expect(pid).toBeDefined();
+    await rabbitmqctl(nodeB, ['close_connection', pid ?? '', 'test: a lost connection']);
+    await expect.poll(() => survivor.output().includes('AMQP connection back'), { timeout: 30_000, interval: 50 }).toBe(true);
+    const payment = await agents[0]?.pay(PAYEE, '0.01', { receipt: true });
+    expect(payment).toMatchObject({ seq: BigInt(PAYMENTS + 1), total: BigInt(PAYMENTS + 1) * 10_000n });
+  });
+
   it('a device subscribing again through the other node gets its latest receipt; a buyer gets a stored offer on subscribe', async () => {
     const [, nodeB] = rabbit().nodes;
     if (nodeB === undefined) throw new Error('two nodes expected');
@@ -165,7 +178,7 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
       await client.subscribeAsync(inboxFilter(PAYER), { qos: 1 });
       await expect.poll(() => delivered.some((message) => message.topic?.kind === 'inbox' && message.topic.box === 'receipt-bin'), NETWORK_POLL).toBe(true);
       const frame = decodeReceiptInboxFrame(delivered.find((message) => message.topic?.kind === 'inbox' && message.topic.box === 'receipt-bin')?.payload ?? new Uint8Array());
-      expect(frame.type === 'receipt' ? decodeReceipt(frame.bytes) : null).toMatchObject({ seq: BigInt(PAYMENTS), total: BigInt(PAYMENTS) * 10_000n });
+      expect(frame.type === 'receipt' ? decodeReceipt(frame.bytes) : null).toMatchObject({ seq: BigInt(PAYMENTS + 1), total: BigInt(PAYMENTS + 1) * 10_000n });
       await client.subscribeAsync(offerTopic(PAYEE), { qos: 1 });
       await expect.poll(() => delivered.filter((message) => message.topic?.kind === 'offer' && message.topic.device === PAYEE).length, NETWORK_POLL).toBe(1);
     } finally {

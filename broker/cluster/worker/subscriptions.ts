@@ -62,13 +62,16 @@ export function subscriptionActionOf(headers: Record<string, unknown> | undefine
 export class SubscriptionWatcher {
   private consumerTag: string | null = null;
   private readonly inFlight = new Set<Promise<void>>();
+  private channel: Channel | null = null;
 
-  constructor(private readonly channel: Channel, private readonly service: SettlementService, private readonly logger: Logger) {}
+  constructor(private readonly service: SettlementService, private readonly logger: Logger) {}
 
-  async start(): Promise<void> {
-    const reply = await this.channel.consume(SUBSCRIPTIONS_QUEUE, (message) => {
+  /** Consumes the subscription events on `channel` (again with a new one after a reconnect). */
+  async start(channel: Channel): Promise<void> {
+    this.channel = channel;
+    const reply = await channel.consume(SUBSCRIPTIONS_QUEUE, (message) => {
       if (message === null) return;
-      const work = this.handle(message);
+      const work = this.handle(channel, message);
       this.inFlight.add(work);
       void work.finally(() => this.inFlight.delete(work));
     }, { noAck: false });
@@ -76,12 +79,12 @@ export class SubscriptionWatcher {
   }
 
   async stop(): Promise<void> {
-    if (this.consumerTag !== null) await this.channel.cancel(this.consumerTag).catch(() => undefined);
+    if (this.consumerTag !== null) await this.channel?.cancel(this.consumerTag).catch(() => undefined);
     this.consumerTag = null;
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private async handle(message: ConsumeMessage): Promise<void> {
+  private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
     const action = subscriptionActionOf(message.properties.headers as Record<string, unknown> | undefined);
     try {
       if (action.kind === 'inbox') await this.service.inboxReady(action.device);
@@ -91,7 +94,7 @@ export class SubscriptionWatcher {
       this.logger.warn({ err: error, action: action.kind }, 'answering a subscription failed');
     }
     try {
-      this.channel.ack(message);
+      channel.ack(message);
     } catch (error) {
       this.logger.debug({ err: error }, 'subscription event not acknowledged (channel closed); it will be redelivered');
     }

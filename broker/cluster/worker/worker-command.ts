@@ -23,7 +23,7 @@ export const workerCommand: Command = {
   summary: 'Run one settlement worker of a RabbitMQ cluster: consume device outboxes over AMQP, settle into the shared store, answer through amq.topic.',
   positionals: [],
   options: {
-    amqp: { type: 'string', description: 'AMQP URLs of the RabbitMQ nodes, comma-separated; the first that accepts is used' },
+    amqp: { type: 'string', description: 'AMQP URLs of the RabbitMQ nodes, comma-separated; the first that accepts is used, the others when it is lost' },
     store: { type: 'string', description: 'the shared ledger: a postgres:// URL, or a SQLite file or data directory (workers on one machine)' },
     'service-key': { type: 'string', description: 'file with the service key every process of the cluster shares (created if absent)' },
     partitions: { type: 'string', description: 'outbox partitions (quorum queues); the same for every worker of a cluster', default: String(OUTBOX_PARTITIONS_DEFAULT) },
@@ -51,12 +51,7 @@ export const workerCommand: Command = {
     });
     const lead = storeKindOf(storeUrl) === 'postgres' ? ' (settlement lead by the PostgreSQL lock)' : input.values.leader === true ? ' (settlement leader)' : '';
     input.stdout(`mqpay worker "${id}" consuming ${partitions} partitions${lead}`);
-    const reason = await Promise.race([input.io.untilStopped(), worker.lost.then((error) => error)]);
-    if (reason instanceof Error) {
-      input.stderr(`worker stopped: lost its AMQP connection (${reason.message}); unacknowledged messages go to another worker`);
-      await worker.close();
-      return 1;
-    }
+    const reason = await input.io.untilStopped();
     await worker.close();
     input.stdout(`worker stopped (${reason}); ${worker.counts.handled} messages handled, ${worker.counts.redelivered} of them redelivered`);
     return 0;
