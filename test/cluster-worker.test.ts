@@ -3,22 +3,28 @@
 // node B. Worker 1 starts first, so single-active-consumer makes it active on every partition and
 // it takes the settlement leader lock; worker 2 stands by. Worker 1 is SIGKILLed with a payment in
 // flight: its partitions move to worker 2, which receives the unacknowledged messages again and
-// answers them idempotently, and its lock goes with its PostgreSQL session, so worker 2 settles. Every payment the agent saw accepted is in the ledger, nothing is judged
-// twice (consecutive seqs, no double-sign evidence, exact totals), the settlement is exact and the
-// audit holds. Then a device subscribing again through the other node gets its latest receipt,
-// and a buyer reading an offer gets it from the store (RabbitMQ keeps no retained copy here).
+// answers them idempotently, and its lock goes with its PostgreSQL session, so worker 2 settles.
+// Every payment the agent saw accepted is in the ledger, nothing is judged twice (consecutive
+// seqs, no double-sign evidence, exact totals), the settlement is exact and the audit holds. Then
+// worker 2's AMQP connection is cut and it comes back; a device subscribing again through the
+// other node gets its latest receipt, and a buyer reading an offer gets it from the store
+// (RabbitMQ keeps no retained copy here).
 //
-// RabbitMQ asks an HTTP auth backend about every device login; mqpay's own (broker/cluster/auth/,
-// the token check and the ACL) is tested with it elsewhere, so here a stand-in allows everyone.
-import { createServer, type Server } from 'node:http';
+// RabbitMQ asks mqpay's auth service (broker/cluster/auth/, in this process over the same
+// ledger) about every device login and topic: the agents log in with their real connect tokens.
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import pg from 'pg';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../agent/agent.js';
 import type { Agent } from '../agent/agent-api.js';
 import { initAgentHome } from '../agent/home/home.js';
+import { startAuthServer, type AuthServer } from '../broker/cluster/auth/auth-server.js';
+import { storeLogins } from '../broker/cluster/auth/store-logins.js';
 import { rabbitmqctl } from '../broker/cluster/rabbitmq/rabbitmqctl.js';
+import { Telemetry } from '../broker/service/telemetry.js';
+import type { KeyPair } from '../shared/keys.js';
 import type { RabbitNode } from '../broker/cluster/rabbitmq/rabbit-node.js';
 import { CLUSTER_VHOST } from '../broker/cluster/rabbitmq/rabbit-names.js';
 import { OUTBOX_EXCHANGE } from '../broker/cluster/worker/topology.js';
@@ -32,37 +38,20 @@ import { channelIdFromHex } from '../shared/ids.js';
 import { decodeReceiptInboxFrame } from '../shared/inbox-frames.js';
 import { decodeReceipt } from '../shared/receipt.js';
 import { inboxFilter, offerTopic, parseDeliveredTopic } from '../shared/topics.js';
-import { random, tempDir } from './helpers/broker-fixture.js';
+import { OPERATOR_TOKEN, random, tempDir } from './helpers/broker-fixture.js';
+import { connectPassword } from './helpers/broker-adversary.js';
 import { NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
 import { startWorkerChild, type WorkerChild } from './helpers/cluster-worker-child.js';
 import { POSTGRES_MISSING, postgresPerTest } from './helpers/postgres.js';
 import { rabbitClusterPerFile, rabbitSkipReason } from './helpers/rabbit-cluster.js';
 
+const BROKER_ID = 'mqpay';
 const PAYER = 'car.1'; // a device id with a dot: the MQTT plugin's routing keys swap it for `/`
 const PAYEE = 'charger-1';
 const PAYMENTS = 24;
 const KILL_AT = 8;
 const PARTITIONS = 4;
 const SETTLED_POLL = { timeout: 20_000, interval: 100 } as const;
-
-/** Answers every check RabbitMQ's HTTP auth backend makes with "allow". */
-function allowAllAuthPerFile(): () => string {
-  let server: Server | null = null;
-  let url = '';
-  beforeAll(async () => {
-    server = createServer((request, response) => {
-      request.resume();
-      request.on('end', () => response.end('allow'));
-    });
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', () => resolve()));
-    const address = server.address();
-    url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/auth`;
-  });
-  afterAll(async () => {
-    await new Promise<void>((resolve) => (server === null ? resolve() : server.close(() => resolve())));
-  });
-  return () => url;
-}
 
 /** Outbox messages delivered to a consumer and not yet acknowledged, over every partition. */
 async function unacknowledgedOutbox(node: RabbitNode): Promise<number> {
@@ -79,13 +68,23 @@ const skipReason = rabbitSkipReason ?? (POSTGRES_MISSING === null ? null : `(ski
 
 describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cluster and PostgreSQL ${skipReason ?? ''}`, () => {
   const postgres = postgresPerTest();
-  const authUrl = allowAllAuthPerFile();
-  const rabbit = rabbitClusterPerFile({ authBaseUrl: authUrl, nodes: 2 });
+  let ledger: PostgresLedger | null = null;
+  let storeUrl = '';
+  let auth: AuthServer | null = null;
+  // The ledger (a database of its own that outlives each test: the tests go on with the same
+  // workers) and the auth service over it, before RabbitMQ, which is configured with its URL.
+  beforeAll(async () => {
+    storeUrl = await postgres.freshDatabase();
+    ledger = await openPostgresLedger(storeUrl);
+    const logger = pino({ level: 'silent' });
+    const telemetry = new Telemetry();
+    auth = await startAuthServer({ service: storeLogins(ledger.store, telemetry, logger), clock: { nowMs: () => Date.now() }, brokerId: BROKER_ID, operatorToken: OPERATOR_TOKEN, telemetry, logger, offersWildcard: false }, { port: 0 });
+  });
+  const rabbit = rabbitClusterPerFile({ authBaseUrl: () => auth?.baseUrl ?? '', nodes: 2 });
   const dir = tempDir('mqpay-cluster-worker-');
   const workers: WorkerChild[] = [];
   const agents: Agent[] = [];
-  let ledger: PostgresLedger | null = null;
-  let storeUrl = '';
+  const keys = new Map<string, KeyPair>();
   const store = () => {
     if (ledger === null) throw new Error('the ledger is opened by the first test');
     return ledger;
@@ -93,6 +92,7 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
   afterAll(async () => {
     await Promise.all(agents.map((agent) => agent.stop().catch(() => undefined)));
     await Promise.all(workers.map((worker) => worker.kill('SIGKILL')));
+    await auth?.close();
     await ledger?.close();
     dir.remove();
   });
@@ -103,7 +103,8 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
   /** An agent home, enrolled (and funded) in the shared ledger, and its agent connected to `brokerUrl`. */
   async function agentOn(device: string, brokerUrl: string, servicePublicKey: string, funds?: string): Promise<Agent> {
     const home = join(dir.path, `home-${device}`);
-    const created = initAgentHome({ home, config: { v: 1, device, brokerId: 'mqpay', servicePublicKey, channel: { deposit: '2' } }, random });
+    const created = initAgentHome({ home, config: { v: 1, device, brokerId: BROKER_ID, servicePublicKey, channel: { deposit: '2' } }, random });
+    keys.set(device, created.keys);
     await store().store.transaction(async (tx) => {
       await tx.addDevice(device, created.keys.publicKey, Date.now());
       if (funds !== undefined) await tx.fund({ device, amount: parseAmount(funds), key: `${device}:funding`, nowMs: Date.now() });
@@ -116,9 +117,6 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
   it('pays through node A, is paid through node B; a worker SIGKILLed mid-stream loses nothing and judges nothing twice', async () => {
     const [nodeA, nodeB] = rabbit().nodes;
     if (nodeA === undefined || nodeB === undefined) throw new Error('two nodes expected');
-    // A database of its own that outlives this test: the second test goes on with the same workers.
-    storeUrl = await postgres.freshDatabase();
-    ledger = await openPostgresLedger(storeUrl);
     const serviceKey = loadOrCreateServiceKeyFile(serviceKeyFile, random);
     const first = await startWorkerChild(workerArgs('w1', nodeA.amqpUrl));
     workers.push(first);
@@ -170,8 +168,11 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
     await car?.stop();
     await charger?.offer({ unit: 'kWh', price: '0.25' });
     await expect.poll(() => countRows(store().pool, 'offers'), NETWORK_POLL).toBe(1);
-    // The payer again, now on node B; the stand-in auth backend lets any password in.
-    const client = await mqtt.connectAsync(nodeB.mqttUrl, { clientId: PAYER, username: PAYER, password: 'x', clean: true, protocolVersion: 4, reconnectPeriod: 0 });
+    // The payer again (its key, a fresh connect token), now on node B.
+    const payerKeys = keys.get(PAYER);
+    if (payerKeys === undefined) throw new Error('the payer was enrolled by the first test');
+    const password = connectPassword({ device: PAYER, broker: BROKER_ID, keys: payerKeys });
+    const client = await mqtt.connectAsync(nodeB.mqttUrl, { clientId: PAYER, username: PAYER, password, clean: true, protocolVersion: 4, reconnectPeriod: 0 });
     const delivered: { topic: ReturnType<typeof parseDeliveredTopic>; payload: Uint8Array }[] = [];
     client.on('message', (topic, payload) => delivered.push({ topic: parseDeliveredTopic(topic), payload: new Uint8Array(payload) }));
     try {
