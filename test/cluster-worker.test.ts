@@ -37,7 +37,7 @@ import { toHex } from '../shared/hex.js';
 import { channelIdFromHex } from '../shared/ids.js';
 import { decodeReceiptInboxFrame } from '../shared/inbox-frames.js';
 import { decodeReceipt } from '../shared/receipt.js';
-import { inboxFilter, offerTopic, parseDeliveredTopic } from '../shared/topics.js';
+import { inboxFilter, offerTopic, opsTopic, parseDeliveredTopic } from '../shared/topics.js';
 import { OPERATOR_TOKEN, random, tempDir } from './helpers/broker-fixture.js';
 import { connectPassword } from './helpers/broker-adversary.js';
 import { NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
@@ -122,6 +122,14 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
     workers.push(first);
     workers.push(await startWorkerChild(workerArgs('w2', nodeB.amqpUrl)));
 
+    // An operator watches the settlements stream on node B.
+    const operator = await mqtt.connectAsync(nodeB.mqttUrl, { clientId: 'ops:watch', username: 'operator', password: OPERATOR_TOKEN, clean: true, protocolVersion: 4, reconnectPeriod: 0 });
+    const settled: bigint[] = [];
+    operator.on('message', (_topic, payload) => {
+      const message = JSON.parse(payload.toString()) as { type?: string; amount?: string };
+      if (message.type === 'settlement' && message.amount !== undefined) settled.push(parseAmount(message.amount));
+    });
+    await operator.subscribeAsync(opsTopic('settlements'), { qos: 1 });
     const car = await agentOn(PAYER, nodeA.mqttUrl, toHex(serviceKey.publicKey), '10');
     const charger = await agentOn(PAYEE, nodeB.mqttUrl, toHex(serviceKey.publicKey));
 
@@ -146,6 +154,11 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
     // exactly what was paid, and the audit holds.
     await expect.poll(() => store().store.reads.balance(walletAccount(PAYEE)), SETTLED_POLL).toBe(BigInt(PAYMENTS) * 10_000n);
     expect((await auditPostgres(store().pool)).filter((check) => !check.ok)).toEqual([]);
+    // Settlement notices reach the operator's stream through RabbitMQ (at most the amount paid:
+    // one committed by worker 1 just before it froze may have had its notice die with it).
+    await expect.poll(() => settled.length, SETTLED_POLL).toBeGreaterThan(0);
+    expect(settled.reduce((sum, amount) => sum + amount, 0n)).toBeLessThanOrEqual(BigInt(PAYMENTS) * 10_000n);
+    await operator.endAsync();
   });
 
   it('a worker whose AMQP connection is cut connects again and goes on taking payments', async () => {

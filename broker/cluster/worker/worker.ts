@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { createLogger, serviceOptionsOf, systemClock, systemRandom } from '../../app.js';
 import { brokerConfig, type BrokerConfigInput } from '../../config.js';
 import { OutboxGate } from '../../mqtt/outbox-gate.js';
+import { publishOpsTopics } from '../../operator/ops-topics.js';
 import type { Clock } from '../../service/ports.js';
 import { loadOrCreateServiceKeyFile } from '../../service-key.js';
 import { createSettlementService, type SettlementService } from '../../service/service.js';
@@ -81,6 +82,8 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
     const consumer = new OutboxConsumer(new OutboxGate(config, clock, service, transport, logger), logger);
     const session = new AmqpSession({ urls: options.amqpUrls, id: options.id, partitions: options.partitions, prefetch: options.prefetch }, { transport, consumer, watcher: new SubscriptionWatcher(service, logger) }, logger);
     await session.open();
+    // Settlements (the leader's) and the other operator events go to mqpay/v1/ops/*, as from the embedded broker.
+    const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));
     const leadership = opened.pool === null ? fixedLeadership(service, options.leader) : lockedLeadership(opened.pool, service, logger);
     logger.info({ partitions: options.partitions, prefetch: options.prefetch, leader: options.leader }, 'worker consuming');
     return {
@@ -89,6 +92,7 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
         await leadership.close();
         await session.close();
         await service.stop();
+        stopOpsTopics();
         await opened.close();
       },
     };
