@@ -243,6 +243,13 @@ export const POSTGRES_CONNECT_TIMEOUT_MS = 10_000;
 /** An idle pooled connection is closed after this long. */
 export const POSTGRES_IDLE_TIMEOUT_MS = 30_000;
 /**
+ * Longest wait of one statement for a lock (lock_timeout): an epoch holds voucher writers off
+ * while it settles (well under a second per 10k channels), so this is far above any normal wait.
+ */
+export const POSTGRES_LOCK_WAIT_MS = 10_000;
+/** A transaction left idle this long (its process stalled or lost) is ended by the server, freeing its locks. */
+export const POSTGRES_IDLE_IN_TRANSACTION_MS_MAX = 60_000;
+/**
  * Tries of one unit of work that PostgreSQL aborted for a serialization failure (40001) or a
  * deadlock (40P01); then the failure is SERVICE_UNAVAILABLE, which devices retry.
  */

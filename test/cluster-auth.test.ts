@@ -138,6 +138,39 @@ describe.skipIf(rabbitSkipReason !== null)(`auth and ACL on a two-node RabbitMQ 
     }
   });
 
+  it('a device may not log in over AMQP: RabbitMQ names no MQTT client id, and the auth service refuses', async () => {
+    const node = cluster().nodes[0]!;
+    const mark = events.length;
+    // (A binary token cannot even travel in AMQP's PLAIN mechanism: its NUL bytes separate fields.)
+    await expect(amqp.connect(`amqp://alice:some-password@127.0.0.1:${node.amqpPort}/mqpay`)).rejects.toThrow();
+    expect(failuresSince(mark)).toEqual(['NOT_AUTHORIZED']);
+  });
+
+  it('a will aimed at another device\'s outbox is never delivered, and is counted', async () => {
+    const connection = await amqp.connect(cluster().nodes[0]!.amqpUrl);
+    try {
+      const channel = await connection.createChannel();
+      const { queue } = await channel.assertQueue('', { exclusive: true });
+      await channel.bindQueue(queue, 'amq.topic', 'mqpay.v1.d.bob.out.#');
+      const mark = events.length;
+      const withWill = await tryConnect(nodeUrl(1), {
+        clientId: 'alice', username: 'alice', password: password('alice'),
+        will: { topic: outboxTopic('bob', 'rpc'), payload: Buffer.from('{}'), qos: 1, retain: false },
+      });
+      clients.push(withWill.client);
+      // Refused at CONNECT, or accepted and the will refused when it would be published.
+      if (withWill.connected) {
+        (withWill.client as unknown as { stream: { destroy(): void } }).stream.destroy();
+        await closedWithin(withWill.client, 10_000);
+      }
+      // The violation is the sign the will was judged; then nothing may have reached bob's outbox.
+      await expect.poll(() => violationsSince(mark), { timeout: 10_000 }).toEqual(['alice']);
+      expect(await channel.get(queue, { noAck: true })).toBe(false);
+    } finally {
+      await connection.close();
+    }
+  });
+
   it('the operator reads the ops topics on either node and may not publish', async () => {
     // Operators use a client id that is not a device id, so they can never take a device's session.
     const operator = await tryConnect(nodeUrl(1), { clientId: 'ops:watch', username: 'operator', password: OPERATOR_TOKEN });

@@ -1,6 +1,8 @@
 // The throwaway PostgreSQL (broker/cluster/postgres-server.ts) and the test helper on it: it
 // starts as a non-root user, accepts the password in its URL and nothing without it, keeps its
 // data across a restart in the same directory, and gives each test its own database.
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { postgresUrlOf, startPostgres } from '../broker/cluster/postgres-server.js';
@@ -50,6 +52,34 @@ describe.skipIf(POSTGRES_MISSING !== null)(`postgres server ${POSTGRES_MISSING ?
       } finally {
         await second.stop();
       }
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('as root, starts inside a private (0700) directory of ours by letting the server user enter it, not list it', async () => {
+    const dir = tempDir('mqpay-pg-private-');
+    try {
+      const parent = join(dir.path, 'cluster');
+      mkdirSync(parent, { mode: 0o700 });
+      const server = await startPostgres({ dir: join(parent, 'pg'), durable: false });
+      try {
+        expect(await query(server.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+        expect(statSync(parent).mode & 0o777).toBe(0o701);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      dir.remove();
+    }
+  });
+
+  it('refuses a directory too deep for its unix socket, naming the path, before initialising anything', async () => {
+    const dir = tempDir('mqpay-pg-deep-');
+    try {
+      const deep = join(dir.path, 'd'.repeat(100));
+      await expect(startPostgres({ dir: deep, port: 5 })).rejects.toThrow(/socket path .* is longer than 107 bytes/);
+      expect(existsSync(join(deep, 'data'))).toBe(false);
     } finally {
       dir.remove();
     }

@@ -192,7 +192,23 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgreSQL store races${POSTGRES_MIS
     expect(failedChecks(await one.audit())).toEqual([]);
   });
 
-  it('one settlement leader among processes racing for it; the lock goes with a killed leader', async () => {
+  it('a write held off by a lock longer than the store waits is SERVICE_UNAVAILABLE, and nothing of it stays', async () => {
+    const channel = await channelOf();
+    const impatient = await openPostgresTestLedger(database.url(), { lockWaitMs: 200 });
+    const holder = await one.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE channels IN ACCESS EXCLUSIVE MODE');
+      await expect(impatient.store.batch([voucherWrite(random, channel.num, 1n, 100n)])).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+      await holder.query('ROLLBACK');
+      expect((await impatient.store.batch([voucherWrite(random, channel.num, 1n, 100n)])).map((outcome) => outcome.ok)).toEqual([true]);
+    } finally {
+      holder.release();
+      await impatient.close();
+    }
+  });
+
+  it('one settlement leader among processes racing for it; the lock goes with a killed leader, and a leader hears when it lost it', async () => {
     const script = await buildLeaderChild();
     const children = [runLeaderChild(script, database.url()), runLeaderChild(script, database.url())];
     try {
@@ -212,6 +228,9 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgreSQL store races${POSTGRES_MIS
       await mine.release();
       const next = await tryAcquireSettlementLeader(two.pool);
       expect(next).not.toBeNull();
+      // A server restart takes the leader's session, and with it the lock: the holder is told.
+      await database.restart();
+      await next?.lost;
       await next?.release();
     } finally {
       for (const child of children) child.child.kill('SIGKILL');

@@ -1,6 +1,6 @@
 // `mqpay cluster up --dir DIR [--workers N]` and `mqpay cluster down --dir DIR` (cluster-up.ts).
 import { mkdirSync } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { integerOption, requirePath, UsageError, type Command } from '../../cli/command.js';
 import { systemRandom } from '../app.js';
@@ -9,10 +9,13 @@ import { resolveOperatorToken } from '../operator/operator-token.js';
 import { ClusterRunningError, clusterDown, clusterUp } from './cluster-up.js';
 import type { ClusterState } from './cluster-state.js';
 
-/** This very script when running from the bundle (dist/mqpay.js); from sources, the bundle next to them. */
+/**
+ * The launcher beside this code when it runs bundled (dist/mqpay-cli.js is loaded by
+ * dist/mqpay.js); from sources (tests), the built one at the project's root.
+ */
 function defaultBin(): string {
   const here = fileURLToPath(import.meta.url);
-  return here.endsWith('.js') && basename(here).startsWith('mqpay') ? here : resolve(dirname(here), '..', '..', 'dist', 'mqpay.js');
+  return here.endsWith('.js') ? join(dirname(here), 'mqpay.js') : resolve(dirname(here), '..', '..', 'dist', 'mqpay.js');
 }
 
 /** A URL as printed: its password hidden (the state file, mode 0600, keeps it). */
@@ -32,7 +35,7 @@ function report(state: ClusterState, dir: string, token: string, say: (line: str
 
 export const clusterUpCommand: Command = {
   name: ['cluster', 'up'],
-  summary: 'start a local mqpay cluster for development and tests: PostgreSQL, the auth service, a two-node RabbitMQ cluster (MQTT on both nodes) and N workers, left running in the background',
+  summary: 'start a local mqpay cluster for development and tests: PostgreSQL, the auth service, a two-node RabbitMQ cluster (MQTT on both nodes) and N workers, left running in the background (needs Debian\'s rabbitmq-server; postgresql, else a SQLite ledger)',
   positionals: [],
   options: {
     dir: { type: 'string', description: 'directory of the cluster: data, logs, and cluster.json (what `cluster down` stops)' },
@@ -45,7 +48,7 @@ export const clusterUpCommand: Command = {
   async run(input) {
     const dir = requirePath(input, 'dir');
     const workers = integerOption(input, 'workers', 0, CLUSTER_WORKERS_MAX) ?? 1;
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
     const token = resolveOperatorToken(dir, input.values['operator-token'] as string | undefined, input.io.env.MQPAY_OPERATOR_TOKEN, systemRandom);
     const store = input.values.store as string | undefined;
     try {

@@ -15,6 +15,7 @@ import { logHas, portOpen, spawnDaemon, waitUntil } from './daemon.js';
 import { freePort } from './free-port.js';
 import { postgresMissingReason, startPostgres, stopPostgres } from './postgres-server.js';
 import { startRabbitCluster, type RabbitCluster } from './rabbitmq/rabbit-cluster.js';
+import { RABBIT_SERVER_BIN, rabbitInstalled } from './rabbitmq/rabbit-env.js';
 import { readClusterState, removeClusterState, writeClusterState, type ClusterState } from './cluster-state.js';
 import { isAlive, stopProcess } from './stop-process.js';
 
@@ -110,7 +111,9 @@ async function startWorkers(options: ClusterUpOptions, storeUrl: string, rabbit:
 const anyAlive = (state: ClusterState): boolean => [state.auth.pid, ...state.rabbit.map((node) => node.pid), ...state.workers.map((worker) => worker.pid)].some(isAlive);
 
 export async function clusterUp(options: ClusterUpOptions): Promise<ClusterState> {
-  mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+  if (!rabbitInstalled()) throw new Error(`RabbitMQ is not installed (${RABBIT_SERVER_BIN} missing): apt-get install rabbitmq-server (its system service is not needed)`);
+  // Not 0700: PostgreSQL runs as its own user and must enter DIR; the secrets in it are 0600 files.
+  mkdirSync(options.dir, { recursive: true, mode: 0o755 });
   const previous = readClusterState(options.dir);
   if (previous !== null && anyAlive(previous)) throw new ClusterRunningError(`a cluster is already running in ${options.dir} (mqpay cluster down --dir ${options.dir} first)`);
   if (previous !== null) await clusterDown(options.dir);

@@ -8,7 +8,7 @@
 // (scram-sha-256); the local socket trusts its own user only, because the directory is 0700.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -67,8 +67,9 @@ export async function startPostgres(options: PostgresServerOptions): Promise<Pos
   assertReachableByServerUser(dir);
   const previous = readUrlFile(dir);
   const password = previous?.password ?? randomBytes(18).toString('base64url');
-  if (!existsSync(join(dir, DATA_SUBDIR, 'PG_VERSION'))) await initialise(dir, password);
   const port = options.port ?? (previous === null ? await freePort() : previous.port);
+  assertSocketPathFits(dir, port);
+  if (!existsSync(join(dir, DATA_SUBDIR, 'PG_VERSION'))) await initialise(dir, password);
   writeServerConfig(dir, port, options.durable ?? true);
   await asServerUser([join(POSTGRES_BIN_DIR, 'pg_ctl'), 'start', '-w', '-t', String(POSTGRES_START_WAIT_SECONDS), '-D', join(dir, DATA_SUBDIR), '-l', join(dir, LOG_FILE)], 'start');
   const url = `postgres://${POSTGRES_USER}:${password}@127.0.0.1:${port}/${POSTGRES_DATABASE}`;
@@ -125,6 +126,17 @@ function writeServerConfig(dir: string, port: number, durable: boolean): void {
   giveToServerUser(file);
 }
 
+/** Longest unix socket path the kernel takes (sun_path is 108 bytes with its terminating NUL). */
+const SOCKET_PATH_BYTES_MAX = 107;
+
+/** The server's socket lives in `dir`: a path too long for a socket is refused here, clearly, not by the server's log. */
+function assertSocketPathFits(dir: string, port: number): void {
+  const socket = join(dir, `.s.PGSQL.${port}`);
+  if (Buffer.byteLength(socket) > SOCKET_PATH_BYTES_MAX) {
+    throw new Error(`the PostgreSQL socket path ${socket} is longer than ${SOCKET_PATH_BYTES_MAX} bytes: use a shorter server directory`);
+  }
+}
+
 function readUrlFile(dir: string): { password: string; port: number } | null {
   const url = postgresUrlOf(dir);
   if (url === null) return null;
@@ -147,12 +159,21 @@ function giveToServerUser(path: string): void {
   chownSync(path, uid, gid);
 }
 
-/** Under root the server runs as `postgres`, which must be able to enter every parent of `dir`. */
+/**
+ * Under root the server runs as `postgres`, which must be able to enter every parent of `dir`. A
+ * parent of ours without it (a 0700 temporary or cluster directory) is given search permission
+ * only (o+x: enter, not list), so the server can reach its own directory; a parent owned by
+ * someone else is not changed, and is a clear error.
+ */
 function assertReachableByServerUser(dir: string): void {
   if (!isRoot()) return;
   for (let parent = dirname(dir); ; parent = dirname(parent)) {
-    if ((statSync(parent).mode & 0o001) === 0) {
-      throw new Error(`PostgreSQL runs as '${SERVER_OS_USER}', which cannot enter ${parent} (mode without o+x): put the server directory elsewhere, e.g. under /tmp`);
+    const stat = statSync(parent);
+    if ((stat.mode & 0o001) === 0) {
+      if (stat.uid !== process.getuid?.()) {
+        throw new Error(`PostgreSQL runs as '${SERVER_OS_USER}', which cannot enter ${parent} (no o+x, not ours to change): put the server directory elsewhere, e.g. under /tmp`);
+      }
+      chmodSync(parent, (stat.mode & 0o7777) | 0o001);
     }
     if (parent === dirname(parent)) return;
   }

@@ -5,7 +5,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { STORE_LOCK_WAIT_MS_DEFAULT } from '../limits.js';
+import type pg from 'pg';
 import type { Store } from './port.js';
+import { auditPostgres } from './postgres/audit.js';
+import { auditLedger, type AuditCheck } from './sqlite/audit.js';
 import { openPostgresLedger } from './postgres/open.js';
 import { DATABASE_FILE, openDatabase } from './sqlite/open-database.js';
 import { sqliteStore } from './sqlite/store.js';
@@ -24,6 +27,10 @@ export interface OpenStoreOptions {
 export interface OpenedStore {
   readonly store: Store;
   readonly kind: StoreKind;
+  /** The PostgreSQL pool (null for SQLite): the settlement leader's lock is taken beside it (postgres/leader.ts). */
+  readonly pool: pg.Pool | null;
+  /** The ledger audit of `mqpay ledger check`, whichever the database; the same report shape. */
+  audit(options?: { verifySignatures?: boolean }): Promise<AuditCheck[]>;
   close(): Promise<void>;
 }
 
@@ -36,7 +43,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   const file = sqliteFileOf(url);
   const db = openDatabase(dirname(file), { file, ...(options.currency === undefined ? {} : { currency: options.currency }) });
   const store = sqliteStore(db, { lockWaitMs: options.lockWaitMs ?? STORE_LOCK_WAIT_MS_DEFAULT });
-  return { store, kind: 'sqlite', close: () => store.close() };
+  return { store, kind: 'sqlite', pool: null, audit: async (audit = {}) => auditLedger(db, audit), close: () => store.close() };
 }
 
 /** `sqlite:PATH` or PATH; a directory means the broker's ledger file inside it. */
@@ -50,5 +57,5 @@ async function openPostgresStore(url: string, options: OpenStoreOptions): Promis
     ...(options.currency === undefined ? {} : { currency: options.currency }),
     ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
   });
-  return { store: ledger.store, kind: 'postgres', close: () => ledger.close() };
+  return { store: ledger.store, kind: 'postgres', pool: ledger.pool, audit: (audit = {}) => auditPostgres(ledger.pool, audit), close: () => ledger.close() };
 }

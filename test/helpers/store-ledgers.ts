@@ -39,8 +39,8 @@ export function openSqliteLedger(): Ledger {
   };
 }
 
-export async function openPostgresTestLedger(url: string): Promise<Ledger & { readonly pool: import('pg').Pool }> {
-  const ledger = await openPostgresLedger(url);
+export async function openPostgresTestLedger(url: string, options: { lockWaitMs?: number } = {}): Promise<Ledger & { readonly pool: import('pg').Pool }> {
+  const ledger = await openPostgresLedger(url, options);
   return {
     store: ledger.store,
     pool: ledger.pool,

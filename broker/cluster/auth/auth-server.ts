@@ -1,12 +1,13 @@
 // The HTTP server RabbitMQ's auth backend asks (rabbitmq_auth_backend_http, `auth_http.*_path`):
 // POST /auth/user, /auth/vhost, /auth/resource, /auth/topic with a form body, answered `allow` or
-// `deny` (200, text/plain). Anything else is 404; a body too large, malformed or too slow is a
-// `deny`. It listens on loopback by default: RabbitMQ's backend sends no credentials of its own,
+// `deny` (200, text/plain), and GET /metrics (Prometheus, auth-metrics.ts). Anything else is
+// 404; a body too large, malformed or too slow is a `deny`. It listens on loopback by default: RabbitMQ's backend sends no credentials of its own,
 // so whoever can reach this port can ask it questions (it grants nothing by itself).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AUTH_BODY_BYTES_MAX, AUTH_REQUEST_TIMEOUT_MS } from '../../limits.js';
 import { AUTH_CHECKS, runAuthCheck, type AuthCheck, type AuthCheckDeps } from './auth-checks.js';
+import { createAuthMetrics, type AuthMetrics } from './auth-metrics.js';
 import { parseFormBody } from './form-body.js';
 
 /** The path prefix RabbitMQ's config points at (rabbit-config.ts appends /user, /vhost, ...). */
@@ -41,7 +42,13 @@ const answer = (response: ServerResponse, allowed: boolean): void => {
   response.writeHead(200, { 'content-type': 'text/plain' }).end(allowed ? 'allow' : 'deny');
 };
 
-async function handle(deps: AuthCheckDeps, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serveMetrics(metrics: AuthMetrics, response: ServerResponse): Promise<void> {
+  const text = await metrics.registry.metrics();
+  response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text);
+}
+
+async function handle(deps: AuthCheckDeps, metrics: AuthMetrics, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  if (request.method === 'GET' && request.url === '/metrics') return serveMetrics(metrics, response);
   const check = checkOf(request);
   if (check === null) {
     response.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
@@ -53,6 +60,7 @@ async function handle(deps: AuthCheckDeps, request: IncomingMessage, response: S
   } catch (error) {
     deps.logger.warn({ check, err: error instanceof Error ? error.message : String(error) }, 'auth request refused: unreadable');
   }
+  metrics.observe(check, allowed);
   if (!response.headersSent) answer(response, allowed);
 }
 
@@ -66,7 +74,8 @@ export interface AuthServer {
 
 export function startAuthServer(deps: AuthCheckDeps, listen: { port: number; host?: string }): Promise<AuthServer> {
   const host = listen.host ?? '127.0.0.1';
-  const server: Server = createServer((request, response) => void handle(deps, request, response));
+  const metrics = createAuthMetrics(deps.telemetry);
+  const server: Server = createServer((request, response) => void handle(deps, metrics, request, response));
   server.requestTimeout = AUTH_REQUEST_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -8,7 +8,8 @@ import { EXTERNAL_ACCOUNT_KEY } from '../accounts.js';
 import type { AuditCheck } from '../sqlite/audit.js';
 import { chainProblemOf, type ChainRow } from '../sqlite/chain-evidence.js';
 import { checkOf, PROBLEMS_SHOWN_MAX, voucherProblemOf, type SignedRow } from '../sqlite/evidence.js';
-import { rowOf, rowsOf, type Queryable } from './pool.js';
+import { MqpayError } from '../../../shared/errors.js';
+import { createPool, rowOf, rowsOf, type Queryable } from './pool.js';
 
 /** Each query returns the offending rows (what, found, expected), at most PROBLEMS_SHOWN_MAX; none means the check holds. */
 const CHECKS: readonly { name: string; sql: string; ok: string }[] = [
@@ -144,5 +145,20 @@ export async function auditPostgres(pool: pg.Pool, options: { verifySignatures?:
     throw error;
   } finally {
     client.release();
+  }
+}
+
+/**
+ * The audit of the PostgreSQL ledger at `url` (`mqpay ledger check --store URL`): read only, never
+ * migrating or creating anything; a database without an mqpay ledger is NOT_FOUND.
+ */
+export async function auditPostgresAt(url: string, options: { verifySignatures?: boolean } = {}): Promise<AuditCheck[]> {
+  const pool = createPool(url, { size: 1 });
+  try {
+    const ledger = await rowOf<{ found: string | null }>(pool, "SELECT to_regclass('schema_version')::text AS found");
+    if (ledger?.found === null || ledger === null) throw new MqpayError('NOT_FOUND', 'no mqpay ledger in that PostgreSQL database');
+    return await auditPostgres(pool, options);
+  } finally {
+    await pool.end();
   }
 }

@@ -116,12 +116,16 @@ export async function insertVoucher(q: Queryable, channel: bigint, seq: bigint, 
 export async function setLatestVoucher(q: Queryable, channel: bigint, seq: bigint, total: Amount, voucher: Uint8Array | null, signature: Uint8Array, redeeming: boolean): Promise<void> {
   const changed = await changesOf(q, `UPDATE channels SET latest_seq = $1, latest_total = $2, latest_signature = $3, latest_voucher = $4, latest_revision = revision
     WHERE num = $5 AND latest_seq < $1 AND state = 'open' AND ($6 OR closing_deadline_ms IS NULL)`, [seq, total, signature, voucher, channel, redeeming]);
-  if (changed === 1) return;
+  if (changed !== 1) await refuseUnmoved(q, channel, seq, redeeming);
+}
+
+/** Why a voucher did not move its channel: what a racing write made of it, or a bug. Always throws. */
+export async function refuseUnmoved(q: Queryable, channel: bigint, seq: bigint, redeeming: boolean): Promise<never> {
   const row = await rowOf<{ state: string; closing_deadline_ms: bigint | null; latest_seq: bigint }>(q, 'SELECT state, closing_deadline_ms, latest_seq FROM channels WHERE num = $1', [channel]);
   if (row?.state === 'closed') throw new MqpayError('CHANNEL_CLOSED');
   if (row !== null && row.closing_deadline_ms !== null && !redeeming) throw new MqpayError('CHANNEL_CLOSING');
   if (row !== null && row.latest_seq >= seq) throw new MqpayError('VOUCHER_SEQ_NOT_INCREASING', `latest seq is ${row.latest_seq}`);
-  assert(false, "an accepted voucher moves its channel's latest forward");
+  throw new Error("assertion failed: an accepted voucher moves its channel's latest forward");
 }
 
 export async function findVoucher(q: Queryable, channelId: Uint8Array, seq: bigint): Promise<{ total: Amount; signature: Uint8Array } | null> {

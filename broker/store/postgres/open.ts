@@ -9,6 +9,8 @@ import { postgresStore, type PostgresStoreOptions } from './store.js';
 export interface OpenPostgresOptions extends PostgresStoreOptions {
   readonly currency?: string;
   readonly poolSize?: number;
+  /** Longest wait of a statement for a lock, then SERVICE_UNAVAILABLE (default POSTGRES_LOCK_WAIT_MS). */
+  readonly lockWaitMs?: number;
 }
 
 export interface PostgresLedger {
@@ -19,7 +21,7 @@ export interface PostgresLedger {
 }
 
 export async function openPostgresLedger(url: string, options: OpenPostgresOptions = {}): Promise<PostgresLedger> {
-  const pool = createPool(url, options.poolSize === undefined ? {} : { size: options.poolSize });
+  const pool = createPool(url, { ...(options.poolSize === undefined ? {} : { size: options.poolSize }), ...(options.lockWaitMs === undefined ? {} : { lockWaitMs: options.lockWaitMs }) });
   try {
     const { currency } = await migrate(pool, options.currency === undefined ? {} : { currency: options.currency });
     const store = postgresStore(pool, options);

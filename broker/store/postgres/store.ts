@@ -15,16 +15,16 @@
 // A write may therefore run more than once: it must act only through `tx` until its transaction
 // has committed (the unit of work and the group commit keep effects until then).
 import type pg from 'pg';
-import { MqpayError } from '../../../shared/errors.js';
+import { assert, MqpayError } from '../../../shared/errors.js';
 import { POSTGRES_RETRY_PAUSE_MS_MAX, POSTGRES_RETRY_PAUSE_MS_MIN, POSTGRES_TRANSACTION_ATTEMPTS_MAX, VOUCHERS_KEPT_PER_CHANNEL } from '../../limits.js';
 import type { BatchOutcome, Store, StoreReads, StoreTx } from '../port.js';
 import * as channels from './channels.js';
 import * as devices from './devices.js';
-import { isConflict, storeFault } from './faults.js';
+import { isConflict, isUnavailable, storeFault } from './faults.js';
 import * as ledger from './ledger.js';
 import * as meta from './meta.js';
 import * as offers from './offers.js';
-import type { Queryable } from './pool.js';
+import { preparedOn, type Queryable } from './pool.js';
 import { storeAnswer, storedAnswer } from './requests.js';
 import { nextEpoch, settle, settlementChannels } from './settle.js';
 import * as vouchers from './vouchers.js';
@@ -121,7 +121,7 @@ async function inTransaction<T>(pool: pg.Pool, isolation: Isolation, body: (clie
     await client.query('COMMIT');
     return value;
   } catch (error) {
-    discard = storeFault(error) !== error;
+    discard = isUnavailable(error);
     if (!discard) {
       await client.query('ROLLBACK').catch(() => {
         discard = true;
@@ -131,15 +131,6 @@ async function inTransaction<T>(pool: pg.Pool, isolation: Isolation, body: (clie
   } finally {
     client.release(discard);
   }
-}
-
-/** Reads outside a transaction, straight on the pool: an unreachable database is SERVICE_UNAVAILABLE there too. */
-function poolQueryable(pool: pg.Pool): Queryable {
-  return {
-    query: (text, values) => pool.query(text, values as unknown[]).catch((error: unknown) => {
-      throw storeFault(error);
-    }),
-  };
 }
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -161,32 +152,37 @@ async function withRetries<T>(what: 'unit' | 'batch', options: PostgresStoreOpti
   }
 }
 
-/** One write in its savepoint: rolled back alone when it throws; a conflict aborts the whole batch (it is retried). */
-async function inSavepoint<T>(client: pg.PoolClient, tx: StoreTx, write: (tx: StoreTx) => Promise<T>): Promise<BatchOutcome<T>> {
+/**
+ * The writes of a batch, each in a savepoint: one that throws is rolled back alone; a conflict or
+ * a lost connection aborts the whole batch (a conflict is then retried). Releasing one write's
+ * savepoint and taking the next one's is one round trip; after a failed write the savepoint,
+ * rolled back to, serves the next write as it is.
+ */
+async function writeEach<T>(client: pg.PoolClient, tx: StoreTx, writes: readonly ((tx: StoreTx) => Promise<T>)[]): Promise<BatchOutcome<T>[]> {
+  const outcomes: BatchOutcome<T>[] = [];
   await client.query('SAVEPOINT item');
-  try {
-    const value = await write(tx);
-    await client.query('RELEASE SAVEPOINT item');
-    return { ok: true, value };
-  } catch (error) {
-    if (isConflict(error) || storeFault(error) !== error) throw error;
-    await client.query('ROLLBACK TO SAVEPOINT item');
-    await client.query('RELEASE SAVEPOINT item');
-    return { ok: false, error };
+  for (const [index, write] of writes.entries()) {
+    try {
+      const value = await write(tx);
+      if (index < writes.length - 1) await client.query('RELEASE SAVEPOINT item; SAVEPOINT item');
+      outcomes.push({ ok: true, value });
+    } catch (error) {
+      if (isConflict(error) || isUnavailable(error)) throw error;
+      await client.query('ROLLBACK TO SAVEPOINT item');
+      outcomes.push({ ok: false, error });
+    }
   }
+  assert(outcomes.length === writes.length, 'one outcome per write');
+  return outcomes;
 }
 
 export function postgresStore(pool: pg.Pool, options: PostgresStoreOptions = {}): Store {
   const kept = options.vouchersKeptPerChannel ?? VOUCHERS_KEPT_PER_CHANNEL;
   return {
-    reads: readsOf(poolQueryable(pool)),
-    transaction: (work) => withRetries('unit', options, () => inTransaction(pool, 'SERIALIZABLE', (client) => work(txOf(client, kept)))),
-    batch: (writes) => withRetries('batch', options, () => inTransaction(pool, 'READ COMMITTED', async (client) => {
-      const tx = txOf(client, kept);
-      const outcomes = [];
-      for (const write of writes) outcomes.push(await inSavepoint(client, tx, write));
-      return outcomes;
-    })),
+    // Reads outside a transaction, straight on the pool: an unreachable database is SERVICE_UNAVAILABLE there too.
+    reads: readsOf(preparedOn(pool, storeFault)),
+    transaction: (work) => withRetries('unit', options, () => inTransaction(pool, 'SERIALIZABLE', (client) => work(txOf(preparedOn(client), kept)))),
+    batch: (writes) => withRetries('batch', options, () => inTransaction(pool, 'READ COMMITTED', (client) => writeEach(client, txOf(preparedOn(client), kept), writes))),
     close: () => pool.end(),
   };
 }

@@ -4,15 +4,34 @@
 import type { Amount } from '../../../shared/amount.js';
 import { assert, MqpayError } from '../../../shared/errors.js';
 import type { AcceptedCheckpoint, AcceptedTick, AcceptedVoucher, LatestReceipt, StoredChain, StoredReceipt } from '../port.js';
-import { insertVoucher, setLatestVoucher } from './channels.js';
+import { insertVoucher, refuseUnmoved, setLatestVoucher } from './channels.js';
 import { bytes, changesOf, rowOf, rowsOf, type Queryable } from './pool.js';
 
-/** Logs an accepted voucher, moves its channel's latest forward and keeps the channel's newest `keptPerChannel`. */
+/**
+ * Moves the channel's latest forward (the conditional UPDATE of setLatestVoucher), logs the
+ * voucher and drops the channel's logged vouchers beyond its newest `keptPerChannel`, in ONE
+ * statement (the voucher hot path: one round trip). Only a moved channel logs anything; a miss
+ * is then named by setLatestVoucher's rules (CHANNEL_CLOSED, CHANNEL_CLOSING,
+ * VOUCHER_SEQ_NOT_INCREASING). The statement's parts see the rows as they were before it, so the
+ * new voucher is not among those counted: an older one goes when `keptPerChannel - 1` others are
+ * newer than it.
+ */
+const SQL_APPEND_VOUCHER = `WITH moved AS (
+    UPDATE channels SET latest_seq = $2, latest_total = $3, latest_signature = $4, latest_voucher = $5, latest_revision = revision
+    WHERE num = $1 AND latest_seq < $2 AND state = 'open' AND ($6 OR closing_deadline_ms IS NULL) RETURNING num),
+  logged AS (
+    INSERT INTO vouchers (channel, seq, total, signature, accepted_at_ms) SELECT num, $2::bigint, $3::bigint, $4::bytea, $7::bigint FROM moved RETURNING channel),
+  dropped AS (
+    DELETE FROM vouchers v WHERE v.channel = $1 AND EXISTS (SELECT 1 FROM moved)
+      AND (SELECT count(*) FROM vouchers w WHERE w.channel = v.channel AND w.seq > v.seq) >= $8::integer - 1)
+  SELECT count(*) AS logged FROM logged`;
+
 export async function appendVoucher(q: Queryable, voucher: AcceptedVoucher, keptPerChannel: number): Promise<void> {
-  await insertVoucher(q, voucher.channel, voucher.seq, voucher.total, voucher.signature, voucher.nowMs);
-  await setLatestVoucher(q, voucher.channel, voucher.seq, voucher.total, voucher.voucher, voucher.signature, voucher.redeeming);
-  await q.query(`DELETE FROM vouchers WHERE channel = $1 AND seq < (
-      SELECT seq FROM vouchers WHERE channel = $1 ORDER BY seq DESC LIMIT 1 OFFSET $2)`, [voucher.channel, keptPerChannel - 1]);
+  assert(Number.isInteger(keptPerChannel) && keptPerChannel >= 1, 'a channel keeps at least its latest voucher');
+  const row = await rowOf<{ logged: bigint }>(q, SQL_APPEND_VOUCHER,
+    [voucher.channel, voucher.seq, voucher.total, voucher.signature, voucher.voucher, voucher.redeeming, voucher.nowMs, keptPerChannel]);
+  if (row?.logged === 1n) return;
+  await refuseUnmoved(q, voucher.channel, voucher.seq, voucher.redeeming);
 }
 
 export async function appendCheckpoint(q: Queryable, input: AcceptedCheckpoint): Promise<void> {
