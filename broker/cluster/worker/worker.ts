@@ -14,10 +14,7 @@ import { loadOrCreateServiceKeyFile } from '../../service-key.js';
 import { createSettlementService, type SettlementService } from '../../service/service.js';
 import { Telemetry } from '../../service/telemetry.js';
 import { inlineVerifier } from '../../service/vouchers/verify-pool.js';
-import { openStore, storeKindOf } from '../../store/open-store.js';
-import { openPostgresLedger } from '../../store/postgres/open.js';
-import type { Store } from '../../store/port.js';
-import type pg from 'pg';
+import { openStore } from '../../store/open-store.js';
 import { fixedLeadership, lockedLeadership, type Leadership } from './leadership.js';
 import { AmqpSession } from './amqp-session.js';
 import { AmqpTransport } from './amqp-transport.js';
@@ -57,20 +54,13 @@ export interface ClusterWorker {
   close(): Promise<void>;
 }
 
-/** The store, with its PostgreSQL pool when it has one (for the leader lock). */
-async function openSharedStore(url: string): Promise<{ store: Store; pool: pg.Pool | null; close(): Promise<void> }> {
-  if (storeKindOf(url) === 'sqlite') return { ...(await openStore(url)), pool: null };
-  const ledger = await openPostgresLedger(url);
-  return { store: ledger.store, pool: ledger.pool, close: () => ledger.close() };
-}
-
 export async function startClusterWorker(options: ClusterWorkerOptions): Promise<ClusterWorker> {
   // The broker's validated settings; a worker listens on nothing and serves no operator, so its
   // operator token is one nobody knows.
   const config = brokerConfig({ ...options.settings, dataDir: options.storeUrl, mqttPort: null, operatorToken: randomBytes(32).toString('hex') });
   const logger = (options.logger ?? createLogger(config.logLevel)).child({ worker: options.id });
   const clock = options.clock ?? systemClock;
-  const opened = await openSharedStore(options.storeUrl);
+  const opened = await openStore(options.storeUrl);
   try {
     const currency = await opened.store.reads.ledgerCurrency();
     const transport = new AmqpTransport();
