@@ -8,12 +8,13 @@
 // seqs, no double-sign evidence, exact totals), the settlement is exact and the audit holds. Then
 // worker 2's AMQP connection is cut and it comes back; a device subscribing again through the
 // other node gets its latest receipt, and a buyer reading an offer gets it from the store
-// (RabbitMQ keeps no retained copy here).
+// (RabbitMQ keeps no retained copy here). An operator on node B reads the settlement summaries
+// and the devices' connects and disconnects.
 //
 // RabbitMQ asks mqpay's auth service (broker/cluster/auth/, in this process over the same
 // ledger) about every device login and topic: the agents log in with their real connect tokens.
 import { join } from 'node:path';
-import mqtt from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,7 +38,7 @@ import { toHex } from '../shared/hex.js';
 import { channelIdFromHex } from '../shared/ids.js';
 import { decodeReceiptInboxFrame } from '../shared/inbox-frames.js';
 import { decodeReceipt } from '../shared/receipt.js';
-import { inboxFilter, offerTopic, opsTopic, parseDeliveredTopic } from '../shared/topics.js';
+import { inboxFilter, offerTopic, parseDeliveredTopic } from '../shared/topics.js';
 import { OPERATOR_TOKEN, random, tempDir } from './helpers/broker-fixture.js';
 import { connectPassword } from './helpers/broker-adversary.js';
 import { NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
@@ -64,6 +65,13 @@ async function countRows(pool: pg.Pool, table: 'double_signs' | 'offers'): Promi
   return Number(result.rows[0]?.n ?? -1);
 }
 
+/** What the operator's client reads on mqpay/v1/ops/# (settlement summaries and events). */
+interface OpsMessage {
+  readonly type: string;
+  readonly device?: string;
+  readonly amount?: string;
+}
+
 const skipReason = rabbitSkipReason ?? (POSTGRES_MISSING === null ? null : `(skipped: ${POSTGRES_MISSING})`);
 
 describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cluster and PostgreSQL ${skipReason ?? ''}`, () => {
@@ -85,6 +93,10 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
   const workers: WorkerChild[] = [];
   const agents: Agent[] = [];
   const keys = new Map<string, KeyPair>();
+  const opsMessages: OpsMessage[] = [];
+  let operator: MqttClient | null = null;
+  /** The device.connected / device.disconnected events of `device` on the ops stream, in order. */
+  const presenceOf = (device: string): string[] => opsMessages.flatMap((message) => (message.device === device && message.type.startsWith('device.') ? [message.type] : []));
   const store = () => {
     if (ledger === null) throw new Error('the ledger is opened by the first test');
     return ledger;
@@ -92,6 +104,7 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
   afterAll(async () => {
     await Promise.all(agents.map((agent) => agent.stop().catch(() => undefined)));
     await Promise.all(workers.map((worker) => worker.kill('SIGKILL')));
+    await operator?.endAsync();
     await auth?.close();
     await ledger?.close();
     dir.remove();
@@ -122,14 +135,10 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
     workers.push(first);
     workers.push(await startWorkerChild(workerArgs('w2', nodeB.amqpUrl)));
 
-    // An operator watches the settlements stream on node B.
-    const operator = await mqtt.connectAsync(nodeB.mqttUrl, { clientId: 'ops:watch', username: 'operator', password: OPERATOR_TOKEN, clean: true, protocolVersion: 4, reconnectPeriod: 0 });
-    const settled: bigint[] = [];
-    operator.on('message', (_topic, payload) => {
-      const message = JSON.parse(payload.toString()) as { type?: string; amount?: string };
-      if (message.type === 'settlement' && message.amount !== undefined) settled.push(parseAmount(message.amount));
-    });
-    await operator.subscribeAsync(opsTopic('settlements'), { qos: 1 });
+    // An operator watches the ops streams on node B.
+    operator = await mqtt.connectAsync(nodeB.mqttUrl, { clientId: 'ops:watch', username: 'operator', password: OPERATOR_TOKEN, clean: true, protocolVersion: 4, reconnectPeriod: 0 });
+    operator.on('message', (_topic, payload) => opsMessages.push(JSON.parse(payload.toString()) as OpsMessage));
+    await operator.subscribeAsync('mqpay/v1/ops/#', { qos: 1 });
     const car = await agentOn(PAYER, nodeA.mqttUrl, toHex(serviceKey.publicKey), '10');
     const charger = await agentOn(PAYEE, nodeB.mqttUrl, toHex(serviceKey.publicKey));
 
@@ -156,9 +165,12 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
     expect((await auditPostgres(store().pool)).filter((check) => !check.ok)).toEqual([]);
     // Settlement notices reach the operator's stream through RabbitMQ (at most the amount paid:
     // one committed by worker 1 just before it froze may have had its notice die with it).
-    await expect.poll(() => settled.length, SETTLED_POLL).toBeGreaterThan(0);
-    expect(settled.reduce((sum, amount) => sum + amount, 0n)).toBeLessThanOrEqual(BigInt(PAYMENTS) * 10_000n);
-    await operator.endAsync();
+    const settled = () => opsMessages.flatMap((message) => (message.type === 'settlement' && message.amount !== undefined ? [parseAmount(message.amount)] : []));
+    await expect.poll(() => settled().length, SETTLED_POLL).toBeGreaterThan(0);
+    expect(settled().reduce((sum, amount) => sum + amount, 0n)).toBeLessThanOrEqual(BigInt(PAYMENTS) * 10_000n);
+    // Both devices were seen connecting (each on its own node).
+    expect(presenceOf(PAYER)).toContain('device.connected');
+    expect(presenceOf(PAYEE)).toContain('device.connected');
   });
 
   it('a worker whose AMQP connection is cut connects again and goes on taking payments', async () => {
@@ -179,6 +191,7 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
     if (nodeB === undefined) throw new Error('two nodes expected');
     const [car, charger] = agents;
     await car?.stop();
+    await expect.poll(() => presenceOf(PAYER).at(-1), NETWORK_POLL).toBe('device.disconnected');
     await charger?.offer({ unit: 'kWh', price: '0.25' });
     await expect.poll(() => countRows(store().pool, 'offers'), NETWORK_POLL).toBe(1);
     // The payer again (its key, a fresh connect token), now on node B.

@@ -27,8 +27,8 @@ export function fixedLeadership(service: SettlementService, leading: boolean): L
   };
 }
 
-/** Contends for the PostgreSQL leader lock until closed; leads while it holds it. */
-export function lockedLeadership(pool: pg.Pool, service: SettlementService, logger: Logger): Leadership {
+/** Contends for the PostgreSQL leader lock until closed; leads while it holds it. Resolves after the first try. */
+export async function lockedLeadership(pool: pg.Pool, service: SettlementService, logger: Logger): Promise<Leadership> {
   let held: SettlementLeadership | null = null;
   let closed = false;
   let timer: NodeJS.Timeout | null = null;
@@ -55,7 +55,7 @@ export function lockedLeadership(pool: pg.Pool, service: SettlementService, logg
       retry();
     });
   };
-  void attempt();
+  await attempt();
   return {
     get leading() {
       return held !== null;

@@ -4,7 +4,8 @@
 // Chosen over the auth backend's topic check because it reports a subscription that exists
 // (a check may be cached, or refused later), needs no call from the auth service to the workers,
 // and reaches one worker (the active consumer of one queue) whichever node the device uses.
-// A clean-session device makes its bindings at every connect, so every reconnect is seen.
+// A clean-session device makes its bindings at every connect, so every reconnect is seen. The
+// connection events, on a queue of each worker's own, feed presence.ts.
 //   - a device subscribing to its inbox gets its latest receipts again (inboxReady);
 //   - a device subscribing to a seller's offers gets the current one from the store, since
 //     RabbitMQ 3.10 keeps no retained message across nodes [broker/service/offers.ts].
@@ -13,7 +14,8 @@ import type { Logger } from 'pino';
 import { inboxFilter, inboxTopic, TOPIC_ROOT } from '../../../shared/topics.js';
 import type { SettlementService } from '../../service/service.js';
 import { MQTT_EXCHANGE } from '../rabbitmq/rabbit-names.js';
-import { SUBSCRIPTIONS_QUEUE } from './topology.js';
+import type { DevicePresence } from './presence.js';
+import { CONNECTION_CLOSED, CONNECTION_CREATED, EVENT_EXCHANGE, SUBSCRIPTIONS_QUEUE } from './topology.js';
 import { bindingKeyOfFilter, topicOfRoutingKey } from './routing-key.js';
 
 /** The queue name prefix RabbitMQ's MQTT plugin gives a client's subscriptions. */
@@ -64,9 +66,9 @@ export class SubscriptionWatcher {
   private readonly inFlight = new Set<Promise<void>>();
   private channel: Channel | null = null;
 
-  constructor(private readonly service: SettlementService, private readonly logger: Logger) {}
+  constructor(private readonly service: SettlementService, private readonly presence: DevicePresence, private readonly logger: Logger) {}
 
-  /** Consumes the subscription events on `channel` (again with a new one after a reconnect). */
+  /** Consumes the presence queue's events on `channel` (again with a new one after a reconnect). */
   async start(channel: Channel): Promise<void> {
     this.channel = channel;
     const reply = await channel.consume(SUBSCRIPTIONS_QUEUE, (message) => {
@@ -76,6 +78,19 @@ export class SubscriptionWatcher {
       void work.finally(() => this.inFlight.delete(work));
     }, { noAck: false });
     this.consumerTag = reply.consumerTag;
+    // This worker's own queue of connection events, gone with its connection.
+    const own = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+    for (const event of [CONNECTION_CREATED, CONNECTION_CLOSED]) await channel.bindQueue(own.queue, EVENT_EXCHANGE, event);
+    await channel.consume(own.queue, (message) => {
+      if (message !== null) this.onConnection(message);
+    }, { noAck: true });
+  }
+
+  private onConnection(message: ConsumeMessage): void {
+    const headers = message.properties.headers as Record<string, unknown> | undefined;
+    const pid = headerText(headers, 'pid') ?? '';
+    if (message.fields.routingKey === CONNECTION_CREATED) this.presence.opened(pid, headerText(headers, 'user') ?? '', headerText(headers, 'protocol') ?? '');
+    if (message.fields.routingKey === CONNECTION_CLOSED) this.presence.closed(pid);
   }
 
   async stop(): Promise<void> {

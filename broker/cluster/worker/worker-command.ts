@@ -49,7 +49,8 @@ export const workerCommand: Command = {
       // The log level is checked by the broker's configuration schema (a clear error if unknown).
       settings: { logLevel: requireString(input, 'log-level') as BrokerConfig['logLevel'], ...(epochSeconds === undefined ? {} : { epochSeconds }) },
     });
-    const lead = storeKindOf(storeUrl) === 'postgres' ? ' (settlement lead by the PostgreSQL lock)' : input.values.leader === true ? ' (settlement leader)' : '';
+    const byLock = storeKindOf(storeUrl) === 'postgres';
+    const lead = worker.leadership.leading ? (byLock ? ' (settlement leader: holds the PostgreSQL lock)' : ' (settlement leader)') : byLock ? ' (standing by for the settlement lock)' : '';
     input.stdout(`mqpay worker "${id}" consuming ${partitions} partitions${lead}`);
     const reason = await input.io.untilStopped();
     await worker.close();

@@ -19,6 +19,7 @@ import { fixedLeadership, lockedLeadership, type Leadership } from './leadership
 import { AmqpSession } from './amqp-session.js';
 import { AmqpTransport } from './amqp-transport.js';
 import { OutboxConsumer, type OutboxConsumerCounts } from './outbox-consumer.js';
+import { DevicePresence } from './presence.js';
 import { SubscriptionWatcher } from './subscriptions.js';
 
 export interface ClusterWorkerOptions {
@@ -69,17 +70,21 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
       serviceKey: loadOrCreateServiceKeyFile(options.serviceKeyFile, systemRandom), transport, verifier: inlineVerifier, logger: logger.child({ module: 'settlement' }),
       options: { ...serviceOptionsOf(config, currency), storeShared: true },
     });
+    // Device connects and disconnects are reported by the settlement leader only (one report each).
+    let leadership: Leadership | null = null;
+    const presence = new DevicePresence(service.telemetry, clock, () => leadership?.leading === true);
     const consumer = new OutboxConsumer(new OutboxGate(config, clock, service, transport, logger), logger);
-    const session = new AmqpSession({ urls: options.amqpUrls, id: options.id, partitions: options.partitions, prefetch: options.prefetch }, { transport, consumer, watcher: new SubscriptionWatcher(service, logger) }, logger);
+    const session = new AmqpSession({ urls: options.amqpUrls, id: options.id, partitions: options.partitions, prefetch: options.prefetch }, { transport, consumer, watcher: new SubscriptionWatcher(service, presence, logger) }, logger);
     await session.open();
     // Settlements (the leader's) and the other operator events go to mqpay/v1/ops/*, as from the embedded broker.
     const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));
-    const leadership = opened.pool === null ? fixedLeadership(service, options.leader) : lockedLeadership(opened.pool, service, logger);
+    leadership = opened.pool === null ? fixedLeadership(service, options.leader) : await lockedLeadership(opened.pool, service, logger);
+    const lead = leadership;
     logger.info({ partitions: options.partitions, prefetch: options.prefetch, leader: options.leader }, 'worker consuming');
     return {
-      service, counts: consumer.counts, leadership, session,
+      service, counts: consumer.counts, leadership: lead, session,
       async close() {
-        await leadership.close();
+        await lead.close();
         await session.close();
         await service.stop();
         stopOpsTopics();
