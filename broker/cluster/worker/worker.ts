@@ -62,6 +62,7 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
   const logger = (options.logger ?? createLogger(config.logLevel)).child({ worker: options.id });
   const clock = options.clock ?? systemClock;
   const opened = await openStore(options.storeUrl);
+  let session: AmqpSession | null = null;
   try {
     const currency = await opened.store.reads.ledgerCurrency();
     const transport = new AmqpTransport();
@@ -74,24 +75,26 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
     let leadership: Leadership | null = null;
     const presence = new DevicePresence(service.telemetry, clock, () => leadership?.leading === true);
     const consumer = new OutboxConsumer(new OutboxGate(config, clock, service, transport, logger), logger);
-    const session = new AmqpSession({ urls: options.amqpUrls, id: options.id, partitions: options.partitions, prefetch: options.prefetch }, { transport, consumer, watcher: new SubscriptionWatcher(service, presence, logger) }, logger);
-    await session.open();
+    const amqp = new AmqpSession({ urls: options.amqpUrls, id: options.id, partitions: options.partitions, prefetch: options.prefetch }, { transport, consumer, watcher: new SubscriptionWatcher(service, presence, logger) }, logger);
+    await amqp.open();
+    session = amqp;
     // Settlements (the leader's) and the other operator events go to mqpay/v1/ops/*, as from the embedded broker.
     const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));
     leadership = opened.pool === null ? fixedLeadership(service, options.leader) : await lockedLeadership(opened.pool, service, logger);
     const lead = leadership;
     logger.info({ partitions: options.partitions, prefetch: options.prefetch, leader: options.leader }, 'worker consuming');
     return {
-      service, counts: consumer.counts, leadership: lead, session,
+      service, counts: consumer.counts, leadership: lead, session: amqp,
       async close() {
         await lead.close();
-        await session.close();
+        await amqp.close();
         await service.stop();
         stopOpsTopics();
         await opened.close();
       },
     };
   } catch (error) {
+    await session?.close();
     await opened.close();
     throw error;
   }
