@@ -288,3 +288,9 @@ export const OUTBOX_PREFETCH_DEFAULT = 256;
 export const CLUSTER_CHILD_START_TIMEOUT_MS = 60_000;
 /** Workers `mqpay cluster up` starts at most. */
 export const CLUSTER_WORKERS_MAX = 16;
+/** How often a worker without the settlement lead tries to take it (a PostgreSQL advisory lock). */
+export const LEADER_RETRY_MS = 1_000;
+/** A worker that lost its AMQP connection tries the nodes again after this, doubling per failed round... */
+export const AMQP_RECONNECT_MS_MIN = 250;
+/** ...up to this. */
+export const AMQP_RECONNECT_MS_MAX = 5_000;

@@ -58,7 +58,7 @@ export function parseTopic(topic: string): ParsedTopic | null {
  * A topic as a device receives it, which may come from a broker that turned the dots of device
  * ids into topic levels: RabbitMQ 3.10's MQTT plugin maps every `/` of a topic to `.` in its AMQP
  * routing key and every `.` back to `/` on delivery, so `mqpay/v1/d/car.1/in/rpc` arrives as
- * `mqpay/v1/d/car/1/in/rpc` (docs/PROTOCOL.md "### v4 (in progress)"). The scheme's fixed levels
+ * `mqpay/v1/d/car/1/in/rpc` (docs/PROTOCOL.md "Transport and topics"). The scheme's fixed levels
  * around the device id make it unambiguous: read as the topic it was published to. Only for what
  * a client receives; the ACL parses with the strict `parseTopic`.
  */

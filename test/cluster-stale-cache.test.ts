@@ -3,14 +3,15 @@
 // service (B) over the same ledger file changes the channel under it: B opens the dispute window,
 // or re-keys the payer. A's cache never accepts a voucher the store forbids: the store's
 // conditional update refuses a voucher on a closing channel, and A (storeShared) re-checks the
-// payer's key in the voucher's savepoint. Without storeShared, the stale key is accepted: that
-// control case shows the check is what holds.
+// payer's key in the savepoint of each voucher, checkpoint and tick write. Without storeShared,
+// the stale key is accepted: that control case shows the check is what holds.
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBrokerApp, type BrokerApp } from '../broker/app.js';
 import { getChannel } from '../broker/store/sqlite/channels.js';
 import { amountOf } from '../shared/amount.js';
 import { generateKeyPair } from '../shared/keys.js';
+import { TickVerdicts, testChain, tickFrame } from './helpers/tick-payer.js';
 import { OPERATOR_TOKEN, openChannel, payVoucher, random, signedVoucher, startBroker, tempDir, type RunningBroker } from './helpers/broker-fixture.js';
 
 describe('cluster: a stale channel cache never accepts what the shared store forbids', () => {
@@ -53,6 +54,23 @@ describe('cluster: a stale channel cache never accepts what the shared store for
     // Judged once more from the store: the new key's voucher is accepted although A cached the old key.
     expect(await payVoucher(car, signedVoucher(rotated, { channelId, seq: 2n, total: amountOf(200n) }))).toMatchObject({ type: 'voucher.accepted' });
     expect(getChannel(broker.app.db, channelId)).toMatchObject({ latestSeq: 2n, latestTotal: 200n });
+  });
+
+  it('a re-key committed by the other service: ticks under a checkpoint of the old key pay nothing more (KEY_ROTATED)', async () => {
+    const { broker, other, keys, car, channelId } = await twoServices(true);
+    const verdicts = new TickVerdicts(car);
+    const test = testChain(keys.secretKey, { channelId, seq: 2n, seed: new Uint8Array(32).fill(7), length: 10, total: '0.001', price: '0.0001' });
+    const opened = verdicts.next(channelId, 2n, 0);
+    await car.publishFrame('tick', test.frame);
+    expect((await opened).code).toBeNull();
+    const first = verdicts.next(channelId, 2n, 1);
+    await car.publishFrame('tick', tickFrame(test, 1));
+    expect((await first).code).toBeNull();
+    await other.service.rekey('car-1', generateKeyPair(random).publicKey);
+    const second = verdicts.next(channelId, 2n, 2);
+    await car.publishFrame('tick', tickFrame(test, 2));
+    expect((await second).code).toBe('KEY_ROTATED');
+    expect(getChannel(broker.app.db, channelId)).toMatchObject({ latestSeq: 2n, latestTotal: 1_100n });
   });
 
   it('control: without storeShared the stale cached key is accepted, which is why workers set it', async () => {

@@ -114,6 +114,7 @@ export class OfferDesk {
   }
 
   start(): void {
+    if (this.timer !== null) return; // a cluster worker may take the lead again
     const log = (what: string) => (error: unknown) => this.deps.logger.warn({ err: error }, `offers: ${what} failed`);
     this.republish().then((served) => this.deps.logger.info({ served }, 'stored offers served'), log('serving stored offers'));
     this.timer = setInterval(() => void this.sweep().catch(log('sweep')), OFFER_SWEEP_INTERVAL_MS);

@@ -91,6 +91,8 @@ export interface SettlementService {
    * cluster worker that does not hold the settlement lead (one leader settles) [issue 15].
    */
   start(roles?: { readonly settlement: boolean }): void;
+  /** Takes (true) or gives up (false) the settlement lead: epochs, early settlement and the offer sweep [docs/DESIGN.md rule 16]. */
+  lead(leading: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -132,6 +134,16 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   const receipts = new ReceiptHandler(deps, cache, deps.verifier, commits);
   const deprecatedForms = new DeprecatedForms(telemetry, deps.logger);
   const offers = new OfferDesk(deps, unitOfWork);
+
+  const lead = (leading: boolean): void => {
+    if (leading) {
+      scheduler.start();
+      offers.start();
+    } else {
+      scheduler.stop();
+      offers.stop();
+    }
+  };
 
   return {
     telemetry,
@@ -199,11 +211,8 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
     flush: () => commits.flush(),
     sweepOffers: () => offers.sweep(),
     serveOffer: (seller) => offers.serve(seller),
-    start: (roles = { settlement: true }) => {
-      if (!roles.settlement) return;
-      scheduler.start();
-      offers.start();
-    },
+    start: (roles = { settlement: true }) => lead(roles.settlement),
+    lead,
     stop: async () => {
       scheduler.stop();
       offers.stop();

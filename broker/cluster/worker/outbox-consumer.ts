@@ -24,15 +24,22 @@ export class OutboxConsumer {
   readonly counts: OutboxConsumerCounts = { handled: 0, redelivered: 0, dropped: 0 };
   private readonly consumerTags: string[] = [];
   private readonly inFlight = new Set<Promise<void>>();
+  private channel: Channel | null = null;
 
-  constructor(private readonly channel: Channel, private readonly gate: OutboxGate, private readonly logger: Logger) {}
+  constructor(private readonly gate: OutboxGate, private readonly logger: Logger) {}
 
-  /** Starts consuming partitions 0..partitions-1, at most `prefetch` unacknowledged messages each. */
-  async start(partitions: number, prefetch: number): Promise<void> {
-    await this.channel.prefetch(prefetch);
+  /**
+   * Consumes partitions 0..partitions-1 on `channel`, at most `prefetch` unacknowledged messages
+   * each. After a reconnect it is called again with the new channel; messages taken on the old
+   * one are still committed, but their acks are lost with it and RabbitMQ redelivers them.
+   */
+  async start(channel: Channel, partitions: number, prefetch: number): Promise<void> {
+    this.channel = channel;
+    this.consumerTags.length = 0;
+    await channel.prefetch(prefetch);
     for (let index = 0; index < partitions; index += 1) {
-      const reply = await this.channel.consume(partitionQueue(index), (message) => {
-        if (message !== null) this.track(this.handle(message));
+      const reply = await channel.consume(partitionQueue(index), (message) => {
+        if (message !== null) this.track(this.handle(channel, message));
       }, { noAck: false });
       this.consumerTags.push(reply.consumerTag);
     }
@@ -40,7 +47,8 @@ export class OutboxConsumer {
 
   /** Stops taking messages and waits for those in flight to be committed and acknowledged. */
   async stop(): Promise<void> {
-    for (const tag of this.consumerTags.splice(0)) await this.channel.cancel(tag).catch(() => undefined);
+    const channel = this.channel;
+    for (const tag of this.consumerTags.splice(0)) await channel?.cancel(tag).catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -49,26 +57,26 @@ export class OutboxConsumer {
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  private async handle(message: ConsumeMessage): Promise<void> {
+  private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
     const topic = topicOfRoutingKey(message.fields.routingKey);
     if (topic === null || topic.kind !== 'outbox') {
       // Only devices write outboxes (the auth backend's topic check), so this is a stray publish.
       this.counts.dropped += 1;
       this.logger.warn({ routing_key: message.fields.routingKey }, 'message on an outbox partition with no outbox topic; dropped');
-      this.ack(message);
+      this.ack(channel, message);
       return;
     }
     // The gate never rejects: a refusal or a failure is answered to the device and logged.
     await this.gate.pass(topic.device, topic.box, new Uint8Array(message.content.buffer, message.content.byteOffset, message.content.byteLength));
     this.counts.handled += 1;
     if (message.fields.redelivered) this.counts.redelivered += 1;
-    this.ack(message);
+    this.ack(channel, message);
   }
 
   /** A channel closed meanwhile cannot ack: RabbitMQ redelivers the message, answered again idempotently. */
-  private ack(message: ConsumeMessage): void {
+  private ack(channel: Channel, message: ConsumeMessage): void {
     try {
-      this.channel.ack(message);
+      channel.ack(message);
     } catch (error) {
       this.logger.warn({ err: error }, 'ack after commit failed (channel closed); the message will be redelivered');
     }

@@ -4,7 +4,8 @@
 // Chosen over the auth backend's topic check because it reports a subscription that exists
 // (a check may be cached, or refused later), needs no call from the auth service to the workers,
 // and reaches one worker (the active consumer of one queue) whichever node the device uses.
-// A clean-session device makes its bindings at every connect, so every reconnect is seen.
+// A clean-session device makes its bindings at every connect, so every reconnect is seen. The
+// connection events, on a queue of each worker's own, feed presence.ts.
 //   - a device subscribing to its inbox gets its latest receipts again (inboxReady);
 //   - a device subscribing to a seller's offers gets the current one from the store, since
 //     RabbitMQ 3.10 keeps no retained message across nodes [broker/service/offers.ts].
@@ -13,7 +14,8 @@ import type { Logger } from 'pino';
 import { inboxFilter, inboxTopic, TOPIC_ROOT } from '../../../shared/topics.js';
 import type { SettlementService } from '../../service/service.js';
 import { MQTT_EXCHANGE } from '../rabbitmq/rabbit-names.js';
-import { SUBSCRIPTIONS_QUEUE } from './topology.js';
+import type { DevicePresence } from './presence.js';
+import { CONNECTION_CLOSED, CONNECTION_CREATED, EVENT_EXCHANGE, SUBSCRIPTIONS_QUEUE } from './topology.js';
 import { bindingKeyOfFilter, topicOfRoutingKey } from './routing-key.js';
 
 /** The queue name prefix RabbitMQ's MQTT plugin gives a client's subscriptions. */
@@ -62,26 +64,42 @@ export function subscriptionActionOf(headers: Record<string, unknown> | undefine
 export class SubscriptionWatcher {
   private consumerTag: string | null = null;
   private readonly inFlight = new Set<Promise<void>>();
+  private channel: Channel | null = null;
 
-  constructor(private readonly channel: Channel, private readonly service: SettlementService, private readonly logger: Logger) {}
+  constructor(private readonly service: SettlementService, private readonly presence: DevicePresence, private readonly logger: Logger) {}
 
-  async start(): Promise<void> {
-    const reply = await this.channel.consume(SUBSCRIPTIONS_QUEUE, (message) => {
+  /** Consumes the presence queue's events on `channel` (again with a new one after a reconnect). */
+  async start(channel: Channel): Promise<void> {
+    this.channel = channel;
+    const reply = await channel.consume(SUBSCRIPTIONS_QUEUE, (message) => {
       if (message === null) return;
-      const work = this.handle(message);
+      const work = this.handle(channel, message);
       this.inFlight.add(work);
       void work.finally(() => this.inFlight.delete(work));
     }, { noAck: false });
     this.consumerTag = reply.consumerTag;
+    // This worker's own queue of connection events, gone with its connection.
+    const own = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+    for (const event of [CONNECTION_CREATED, CONNECTION_CLOSED]) await channel.bindQueue(own.queue, EVENT_EXCHANGE, event);
+    await channel.consume(own.queue, (message) => {
+      if (message !== null) this.onConnection(message);
+    }, { noAck: true });
+  }
+
+  private onConnection(message: ConsumeMessage): void {
+    const headers = message.properties.headers as Record<string, unknown> | undefined;
+    const pid = headerText(headers, 'pid') ?? '';
+    if (message.fields.routingKey === CONNECTION_CREATED) this.presence.opened(pid, headerText(headers, 'user') ?? '', headerText(headers, 'protocol') ?? '');
+    if (message.fields.routingKey === CONNECTION_CLOSED) this.presence.closed(pid);
   }
 
   async stop(): Promise<void> {
-    if (this.consumerTag !== null) await this.channel.cancel(this.consumerTag).catch(() => undefined);
+    if (this.consumerTag !== null) await this.channel?.cancel(this.consumerTag).catch(() => undefined);
     this.consumerTag = null;
     await Promise.allSettled([...this.inFlight]);
   }
 
-  private async handle(message: ConsumeMessage): Promise<void> {
+  private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {
     const action = subscriptionActionOf(message.properties.headers as Record<string, unknown> | undefined);
     try {
       if (action.kind === 'inbox') await this.service.inboxReady(action.device);
@@ -91,7 +109,7 @@ export class SubscriptionWatcher {
       this.logger.warn({ err: error, action: action.kind }, 'answering a subscription failed');
     }
     try {
-      this.channel.ack(message);
+      channel.ack(message);
     } catch (error) {
       this.logger.debug({ err: error }, 'subscription event not acknowledged (channel closed); it will be redelivered');
     }

@@ -18,8 +18,10 @@
 // partitions move to a survivor with the unacknowledged messages redelivered in order.
 //
 // Presence: the event exchange (rabbitmq_event_exchange) reports every binding RabbitMQ's MQTT
-// plugin makes for a subscription; one quorum queue with single-active-consumer takes those of
-// amq.topic so that one worker answers each subscription (inbox redelivery, current offers).
+// plugin makes for a subscription; one quorum queue with single-active-consumer takes those, so
+// that one worker answers each subscription (inbox redelivery, current offers). Its connection
+// events go to a queue of each worker's own (subscriptions.ts), so that every worker knows which
+// device each open connection is, and the settlement leader reports them (presence.ts).
 import type { Channel } from 'amqplib';
 import { OUTBOX_BINDING_KEY } from './routing-key.js';
 import { MQTT_EXCHANGE } from '../rabbitmq/rabbit-names.js';
@@ -29,6 +31,9 @@ export const EVENT_EXCHANGE = 'amq.rabbitmq.event';
 export const SUBSCRIPTIONS_QUEUE = 'mqpay.subscriptions';
 /** The routing key of the event exchange for a new binding (queue.bind, also MQTT SUBSCRIBE). */
 export const BINDING_CREATED = 'binding.created';
+/** The routing keys of the event exchange for a connection opened and closed (MQTT clients too). */
+export const CONNECTION_CREATED = 'connection.created';
+export const CONNECTION_CLOSED = 'connection.closed';
 
 export const partitionQueue = (index: number): string => `${OUTBOX_EXCHANGE}.${index}`;
 

@@ -5,6 +5,7 @@
 import { integerOption, requirePath, requireString, UsageError, type Command } from '../../../cli/command.js';
 import type { BrokerConfig } from '../../config.js';
 import { OUTBOX_PARTITIONS_DEFAULT, OUTBOX_PREFETCH_DEFAULT } from '../../limits.js';
+import { storeKindOf } from '../../store/open-store.js';
 import { startClusterWorker } from './worker.js';
 
 const PARTITIONS_MAX = 1_024;
@@ -22,13 +23,13 @@ export const workerCommand: Command = {
   summary: 'Run one settlement worker of a RabbitMQ cluster: consume device outboxes over AMQP, settle into the shared store, answer through amq.topic.',
   positionals: [],
   options: {
-    amqp: { type: 'string', description: 'AMQP URLs of the RabbitMQ nodes, comma-separated; the first that accepts is used' },
-    store: { type: 'string', description: 'the shared ledger: a postgres:// URL, or a SQLite file (one worker only)' },
+    amqp: { type: 'string', description: 'AMQP URLs of the RabbitMQ nodes, comma-separated; the first that accepts is used, the others when it is lost' },
+    store: { type: 'string', description: 'the shared ledger: a postgres:// URL, or a SQLite file or data directory (workers on one machine)' },
     'service-key': { type: 'string', description: 'file with the service key every process of the cluster shares (created if absent)' },
     partitions: { type: 'string', description: 'outbox partitions (quorum queues); the same for every worker of a cluster', default: String(OUTBOX_PARTITIONS_DEFAULT) },
     prefetch: { type: 'string', description: 'unacknowledged messages held per partition (each is acknowledged after its commit)', default: String(OUTBOX_PREFETCH_DEFAULT) },
     id: { type: 'string', description: 'this worker\'s name in logs and in RabbitMQ\'s connection list', default: 'worker' },
-    leader: { type: 'boolean', description: 'run settlement epochs and the offer sweep here (exactly one worker of a cluster)' },
+    leader: { type: 'boolean', description: 'with a SQLite store: run settlement epochs and the offer sweep here (one worker); over PostgreSQL the workers take the lead by a lock' },
     'epoch-seconds': { type: 'string', description: 'seconds between settlement epochs (the leader)' },
     'log-level': { type: 'string', description: 'fatal, error, warn, info, debug, trace or silent', default: 'info' },
   },
@@ -39,7 +40,7 @@ export const workerCommand: Command = {
     const id = requireString(input, 'id');
     const worker = await startClusterWorker({
       amqpUrls: amqpUrlsOf(requireString(input, 'amqp')),
-      storeUrl: /^postgres(ql)?:\/\//i.test(storeUrl) ? storeUrl : requirePath(input, 'store'),
+      storeUrl: storeKindOf(storeUrl) === 'postgres' || storeUrl.startsWith('sqlite:') ? storeUrl : requirePath(input, 'store'),
       serviceKeyFile: requirePath(input, 'service-key'),
       partitions,
       prefetch: integerOption(input, 'prefetch', 1, PREFETCH_MAX) ?? OUTBOX_PREFETCH_DEFAULT,
@@ -48,13 +49,10 @@ export const workerCommand: Command = {
       // The log level is checked by the broker's configuration schema (a clear error if unknown).
       settings: { logLevel: requireString(input, 'log-level') as BrokerConfig['logLevel'], ...(epochSeconds === undefined ? {} : { epochSeconds }) },
     });
-    input.stdout(`mqpay worker "${id}" consuming ${partitions} partitions${input.values.leader === true ? ' (settlement leader)' : ''}`);
-    const reason = await Promise.race([input.io.untilStopped(), worker.lost.then((error) => error)]);
-    if (reason instanceof Error) {
-      input.stderr(`worker stopped: lost its AMQP connection (${reason.message}); unacknowledged messages go to another worker`);
-      await worker.close();
-      return 1;
-    }
+    const byLock = storeKindOf(storeUrl) === 'postgres';
+    const lead = worker.leadership.leading ? (byLock ? ' (settlement leader: holds the PostgreSQL lock)' : ' (settlement leader)') : byLock ? ' (standing by for the settlement lock)' : '';
+    input.stdout(`mqpay worker "${id}" consuming ${partitions} partitions${lead}`);
+    const reason = await input.io.untilStopped();
     await worker.close();
     input.stdout(`worker stopped (${reason}); ${worker.counts.handled} messages handled, ${worker.counts.redelivered} of them redelivered`);
     return 0;

@@ -18,6 +18,7 @@ import type { AcceptedTick, StoreTx } from '../../store/port.js';
 import type { CachedChain, CachedChannel, ChannelCache } from '../channel-cache.js';
 import type { ServiceDeps } from '../ports.js';
 import { signedByRetiredKey } from '../retired-keys.js';
+import { checkPayerKey } from '../payer-key-check.js';
 import type { SpendingGuard, SpendReservation } from '../spending/spending-guard.js';
 import type { SignatureVerifier } from '../vouchers/verify-pool.js';
 import { TickAnswers, type TickOutcome } from './tick-answers.js';
@@ -155,7 +156,7 @@ export class TickIngest {
     channel.chain = { ...chain, highestIndex: next.highestIndex, highestLink: next.highestLink };
     const total = chainTotal(next);
     channel.latestTotal = total;
-    const entry = this.writeTick(channel, { channel: channel.num, seq: tick.checkpointSeq, index: tick.index, link: tick.preimage, total }, spend);
+    const entry = this.writeTick(channel, { channel: channel.num, seq: tick.checkpointSeq, index: tick.index, link: tick.preimage, total }, spend, chain.signerKey);
     // Answered only if it is still the highest of its write once committed: the verdict (and the
     // payee's copy) for the highest answers every lower tick the same commit made durable.
     return { outcome: { ...accepted(), superseded: () => entry.tick.index !== tick.index }, commit: entry.commit };
@@ -194,15 +195,18 @@ export class TickIngest {
     }
     Object.assign(channel, { latestSeq: checkpoint.seq, latestTotal: checkpoint.total, latestSignature: signed.signature, latestVoucher: null });
     channel.chain = { ...chainStateOf(checkpoint), bytes: signed.bytes, signature: signed.signature, signerKey: payerKey };
-    const commit = this.write(channel, [spend], (tx) => tx.appendCheckpoint({
-      channel: channel.num, seq: checkpoint.seq, total: checkpoint.total, checkpoint: signed.bytes, signature: signed.signature,
-      root: checkpoint.chainRoot, chainLength: checkpoint.chainLength, pricePerTick: checkpoint.pricePerTick, nowMs,
-    }));
+    const commit = this.write(channel, [spend], async (tx) => {
+      if (this.parts.deps.options.storeShared === true) await checkPayerKey(tx, channel.payer, payerKey);
+      await tx.appendCheckpoint({
+        channel: channel.num, seq: checkpoint.seq, total: checkpoint.total, checkpoint: signed.bytes, signature: signed.signature,
+        root: checkpoint.chainRoot, chainLength: checkpoint.chainLength, pricePerTick: checkpoint.pricePerTick, nowMs,
+      });
+    });
     return { outcome: accepted(), commit };
   }
 
   /** Queues the tick's write, or moves the channel's queued one up to it (its values are read when the batch runs). */
-  private writeTick(channel: CachedChannel, tick: AcceptedTick, spend: SpendReservation): QueuedTick {
+  private writeTick(channel: CachedChannel, tick: AcceptedTick, spend: SpendReservation, signerKey: Uint8Array): QueuedTick {
     const queued = this.queuedTicks.get(channel);
     // Bounded so the payee's copy of the highest never skips more than one check may hash.
     if (queued !== undefined && !queued.started && tick.index - queued.firstIndex < TICK_SKIP_MAX) {
@@ -211,9 +215,11 @@ export class TickIngest {
       return queued;
     }
     const entry: QueuedTick = { tick, spends: [spend], firstIndex: queued?.tick.index ?? tick.index, started: false, commit: Promise.resolve() };
-    entry.commit = this.write(channel, entry.spends, (tx) => {
+    entry.commit = this.write(channel, entry.spends, async (tx) => {
       entry.started = true;
-      return tx.appendTick(entry.tick);
+      // The chain pays only while the key that signed its checkpoint is the payer's.
+      if (this.parts.deps.options.storeShared === true) await checkPayerKey(tx, channel.payer, signerKey);
+      await tx.appendTick(entry.tick);
     });
     this.queuedTicks.set(channel, entry);
     const done = () => { if (this.queuedTicks.get(channel) === entry) this.queuedTicks.delete(channel); };

@@ -30,6 +30,7 @@ import type { UnitOfWork } from '../unit-of-work.js';
 import { recordDoubleSignEvidence } from './double-sign.js';
 import { InFlight } from './in-flight.js';
 import { signedByRetiredKey } from '../retired-keys.js';
+import { checkPayerKey } from '../payer-key-check.js';
 import type { SignatureVerifier } from './verify-pool.js';
 
 interface SignedVoucher {
@@ -70,17 +71,6 @@ function rejectionReply(device: string, outcome: Extract<Outcome, { accepted: fa
   const reply: VoucherInboxMessage = { v: PROTOCOL_VERSION, type: 'voucher.rejected', error: errorBody(outcome.code, outcome.detail) };
   if (voucher !== undefined) Object.assign(reply, { channel: toHex(voucher.channelId), seq: voucher.seq.toString() });
   return [inboxTopic(device, 'voucher'), payloadOf(reply)];
-}
-
-/**
- * In the voucher's savepoint, with other processes writing the store: the key that verified it
- * must still be the payer's (a rotation committed by another worker moves nothing more with the
- * old key) [docs/DESIGN.md rule 16]. The channel's state, seq and closing are checked by the
- * store's conditional update itself.
- */
-async function checkPayerKey(tx: StoreTx, payer: string, verifiedWith: Uint8Array): Promise<void> {
-  const row = await tx.device(payer);
-  if (row === null || !bytesEqual(row.publicKey, verifiedWith)) throw new MqpayError('KEY_ROTATED', 'the payer rotated its key meanwhile');
 }
 
 export interface VoucherIngestParts {
@@ -291,9 +281,10 @@ export class VoucherIngest {
   /** Queues the voucher's write, published on the channel (pinning it) so re-sends can wait for it. */
   private async committed(channel: CachedChannel, seq: bigint, total: Amount, voucher: Uint8Array, signature: Uint8Array, spend: SpendReservation): Promise<void> {
     const nowMs = this.parts.deps.clock.nowMs();
+    const verifiedWith = channel.payerKey; // judged just now: the key that verified this voucher
     const commit = this.parts.commits.run(async (tx, afterCommit) => {
       afterCommit(() => this.parts.onCommitted(channel));
-      if (this.parts.deps.options.storeShared === true) await checkPayerKey(tx, channel.payer, channel.payerKey);
+      if (this.parts.deps.options.storeShared === true) await checkPayerKey(tx, channel.payer, verifiedWith);
       await tx.appendVoucher({ channel: channel.num, seq, total, voucher, signature, redeeming: false, nowMs });
       // In the voucher's own savepoint: the rolling windows survive a restart, and a voucher
       // that is rolled back takes its spend with it.
