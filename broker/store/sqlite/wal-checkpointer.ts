@@ -4,21 +4,34 @@
 // worker runs `PRAGMA wal_checkpoint(PASSIVE)` every interval instead. PASSIVE takes no writer
 // lock: the broker's writes go on meanwhile (sqlite.org/c3ref/wal_checkpoint_v2.html).
 //
-// What is left on the event loop: when a checkpoint has copied the whole WAL, the next writer
+// The WAL's restart is done here too. When a checkpoint has copied the whole WAL, the next writer
 // starts it again from the top, and in WAL mode with synchronous NORMAL or FULL that writer
 // fsyncs the new WAL header (sqlite.org/pragma.html#pragma_synchronous: "the WAL file header is
-// synchronized when a WAL file begins to be reused after a checkpoint"). That writer is the
-// broker's: one fsync on the event loop per complete checkpoint, so at most one per interval,
-// never one per commit. (Having the worker write first would move it here, but its write lock
-// would then make the broker's own synchronous writes outside the store, as tests' fixtures
-// make, fail SQLITE_BUSY under busy_timeout 0.) The header sync is what keeps a power cut from
-// mixing frames of the old WAL with the new: it cannot be skipped (synchronous=OFF would).
+// synchronized when a WAL file begins to be reused after a checkpoint"; sqlite3WalFrames). The
+// header sync is what keeps a power cut from mixing frames of the old WAL with the new: it cannot
+// be skipped (synchronous=OFF would). So that writer is not the broker's event loop, the worker
+// writes first, at once after a complete checkpoint: a transaction that rewrites
+// `application_id` with its own value (mqpay never sets it), the smallest write there is. Its
+// BEGIN IMMEDIATE runs under busy_timeout 0: if the broker is writing, it is skipped (the broker's
+// write then appends after frames it began reading before the checkpoint ended, which restarts
+// nothing, or, in the rare case it began after, pays the one header fsync itself).
 //
-// The worker's connection has busy_timeout 0: a checkpoint that meets a reader still on an old
-// snapshot does what it can and is tried again at the next interval.
+// Meanwhile the worker holds the write lock for as long as the header's fsync takes. The broker's
+// own writes meet it as they meet any other process's lock: BEGIN IMMEDIATE fails SQLITE_BUSY at
+// once and is tried again with timers (`beginImmediate` in store.ts), never waiting on the event
+// loop; a lock held past `storeLockWaitMs` (a stalled disk) is SERVICE_UNAVAILABLE. Synchronous
+// writes beside the store on the broker's connection (enrolment at startup, tests' fixtures) use
+// the connection's busy timeout, `BUSY_TIMEOUT_MS`: the store sets 0 only for its own BEGIN.
+//
+// The worker's connection commits with synchronous=NORMAL (its write changes nothing, so it needs
+// no fsync of its own; checkpoints still sync the WAL before copying and the database after) and
+// cuts the WAL it restarts back to WAL_BYTES_KEPT_MAX (journal_size_limit, applied by the commit
+// that restarted it). A checkpoint that meets a reader still on an old snapshot does what it can
+// and is tried again at the next interval.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { WAL_CHECKPOINT_INTERVAL_MS } from '../../limits.js';
+import { WAL_BYTES_KEPT_MAX, WAL_CHECKPOINT_INTERVAL_MS } from '../../limits.js';
+import type { CheckpointStall } from './checkpoint-stall.js';
 
 const BETTER_SQLITE3 = createRequire(import.meta.url).resolve('better-sqlite3');
 
@@ -28,12 +41,39 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.betterSqlite3);
 const db = new Database(workerData.path, { fileMustExist: true });
 db.pragma('busy_timeout = 0');
-db.pragma('synchronous = FULL');
+db.pragma('synchronous = NORMAL');
 db.pragma('wal_autocheckpoint = 0');
+db.pragma('journal_size_limit = ' + workerData.walBytesKept);
+// Tests only: stop here, holding the write lock, as a stalled fsync would (checkpoint-stall.ts).
+function stallIfHeld() {
+  const cells = workerData.stallCells;
+  if (cells === undefined || Atomics.load(cells, 0) === 0) return;
+  parentPort.postMessage({ held: true });
+  while (Atomics.load(cells, 0) === 1) Atomics.wait(cells, 0, 1);
+}
+function restartWal() {
+  try {
+    db.exec('BEGIN IMMEDIATE');
+  } catch (error) {
+    if (error.code === 'SQLITE_BUSY') return false;
+    throw error;
+  }
+  try {
+    db.pragma('application_id = ' + Number(db.pragma('application_id', { simple: true })));
+    stallIfHeld();
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
+  return true;
+}
 function checkpoint() {
   try {
     const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    parentPort.postMessage({ ok: true, walFrames: result.log, checkpointed: result.checkpointed });
+    const complete = result.busy === 0 && result.log > 0 && result.log === result.checkpointed;
+    const restartWritten = complete && restartWal();
+    parentPort.postMessage({ ok: true, walFrames: result.log, checkpointed: result.checkpointed, restartWritten });
   } catch (error) {
     parentPort.postMessage({ ok: false, code: error.code ?? String(error) });
   }
@@ -53,19 +93,32 @@ export interface CheckpointResult {
   /** Frames in the WAL, and how many of them are now in the database file. */
   readonly walFrames?: number;
   readonly checkpointed?: number;
+  /** The checkpoint copied the whole WAL and the worker made the first write after it (the restart). */
+  readonly restartWritten?: boolean;
   /** The SQLite error code of a checkpoint that failed (SQLITE_BUSY is normal: tried again). */
   readonly code?: string;
+}
+
+export interface WalCheckpointerOptions {
+  /** Between two checkpoints (default WAL_CHECKPOINT_INTERVAL_MS; tests use shorter ones). */
+  readonly intervalMs?: number;
+  /** Fault injection: a disk stall inside the WAL-restart write (tests only). */
+  readonly stall?: CheckpointStall;
 }
 
 export class WalCheckpointer {
   private readonly worker: Worker;
   private readonly exited: Promise<void>;
 
-  constructor(databasePath: string, onResult: (result: CheckpointResult) => void) {
-    const workerData = { path: databasePath, intervalMs: WAL_CHECKPOINT_INTERVAL_MS, betterSqlite3: BETTER_SQLITE3 };
+  constructor(databasePath: string, onResult: (result: CheckpointResult) => void, options: WalCheckpointerOptions = {}) {
+    const intervalMs = options.intervalMs ?? WAL_CHECKPOINT_INTERVAL_MS;
+    const workerData = { path: databasePath, intervalMs, walBytesKept: WAL_BYTES_KEPT_MAX, betterSqlite3: BETTER_SQLITE3, stallCells: options.stall?.cells };
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     this.worker.unref();
-    this.worker.on('message', onResult);
+    this.worker.on('message', (message: CheckpointResult | { held: true }) => {
+      if ('held' in message) options.stall?.held();
+      else onResult(message);
+    });
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.on('error', (error) => onResult({ ok: false, code: error.message }));
   }
