@@ -30,7 +30,7 @@
 // and is tried again at the next interval.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { WAL_BYTES_KEPT_MAX, WAL_CHECKPOINT_INTERVAL_MS } from '../../limits.js';
+import { WAL_BYTES_KEPT_MAX, WAL_CHECKPOINT_INTERVAL_MS, WAL_RESTART_LOCK_WAIT_MS } from '../../limits.js';
 import type { CheckpointStall } from './checkpoint-stall.js';
 
 const BETTER_SQLITE3 = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -39,11 +39,21 @@ const BETTER_SQLITE3 = createRequire(import.meta.url).resolve('better-sqlite3');
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.betterSqlite3);
-const db = new Database(workerData.path, { fileMustExist: true });
-db.pragma('busy_timeout = 0');
-db.pragma('synchronous = NORMAL');
-db.pragma('wal_autocheckpoint = 0');
-db.pragma('journal_size_limit = ' + workerData.walBytesKept);
+const open = () => {
+  const connection = new Database(workerData.path, { fileMustExist: true });
+  connection.pragma('busy_timeout = 0');
+  connection.pragma('synchronous = NORMAL');
+  connection.pragma('wal_autocheckpoint = 0');
+  connection.pragma('journal_size_limit = ' + workerData.walBytesKept);
+  return connection;
+};
+const db = open();
+// A reader on the WAL being checkpointed: while it holds its read mark, no writer can restart
+// the WAL (the restart needs every read mark but 0), so a broker write that begins after the
+// checkpoint appends instead, and the restart is left to this worker.
+const holder = open();
+const readSnapshot = holder.prepare('SELECT 1 FROM sqlite_schema LIMIT 1');
+const pause = new Int32Array(new SharedArrayBuffer(4));
 // Tests only: stop here, holding the write lock, as a stalled fsync would (checkpoint-stall.ts).
 function stallIfHeld() {
   const cells = workerData.stallCells;
@@ -51,13 +61,25 @@ function stallIfHeld() {
   parentPort.postMessage({ held: true });
   while (Atomics.load(cells, 0) === 1) Atomics.wait(cells, 0, 1);
 }
-function restartWal() {
-  try {
-    db.exec('BEGIN IMMEDIATE');
-  } catch (error) {
-    if (error.code === 'SQLITE_BUSY') return false;
-    throw error;
+// The write lock, tried every millisecond on this thread (the broker's write holding it ends soon).
+function lockForRestart() {
+  const startedMs = Date.now();
+  for (;;) {
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      return true;
+    } catch (error) {
+      if (error.code !== 'SQLITE_BUSY') throw error;
+    }
+    if (Date.now() - startedMs >= workerData.restartLockWaitMs) return false;
+    Atomics.wait(pause, 0, 0, 1);
   }
+}
+// The first write after a complete checkpoint, so the new WAL header's fsync is on this thread.
+function restartWal() {
+  const locked = lockForRestart();
+  holder.exec('COMMIT');
+  if (!locked) return false;
   try {
     db.pragma('application_id = ' + Number(db.pragma('application_id', { simple: true })));
     stallIfHeld();
@@ -70,12 +92,16 @@ function restartWal() {
 }
 function checkpoint() {
   try {
+    holder.exec('BEGIN');
+    readSnapshot.get();
     const [result] = db.pragma('wal_checkpoint(PASSIVE)');
     const complete = result.busy === 0 && result.log > 0 && result.log === result.checkpointed;
     const restartWritten = complete && restartWal();
     parentPort.postMessage({ ok: true, walFrames: result.log, checkpointed: result.checkpointed, restartWritten });
   } catch (error) {
     parentPort.postMessage({ ok: false, code: error.code ?? String(error) });
+  } finally {
+    if (holder.inTransaction) holder.exec('COMMIT');
   }
 }
 const timer = setInterval(checkpoint, workerData.intervalMs);
@@ -83,6 +109,7 @@ parentPort.on('message', (message) => {
   if (message === 'checkpoint') checkpoint();
   if (message === 'close') {
     clearInterval(timer);
+    holder.close();
     db.close();
     parentPort.close();
   }
@@ -112,7 +139,7 @@ export class WalCheckpointer {
 
   constructor(databasePath: string, onResult: (result: CheckpointResult) => void, options: WalCheckpointerOptions = {}) {
     const intervalMs = options.intervalMs ?? WAL_CHECKPOINT_INTERVAL_MS;
-    const workerData = { path: databasePath, intervalMs, walBytesKept: WAL_BYTES_KEPT_MAX, betterSqlite3: BETTER_SQLITE3, stallCells: options.stall?.cells };
+    const workerData = { path: databasePath, intervalMs, walBytesKept: WAL_BYTES_KEPT_MAX, restartLockWaitMs: WAL_RESTART_LOCK_WAIT_MS, betterSqlite3: BETTER_SQLITE3, stallCells: options.stall?.cells };
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     this.worker.unref();
     this.worker.on('message', (message: CheckpointResult | { held: true }) => {
