@@ -27,6 +27,8 @@ const RESTARTS_MIN = 5;
 const PAYMENTS_MIN = 200;
 const PAYMENTS_MAX = 5_000;
 const STEP = 1_000n;
+/** Channels paid at once in each round. */
+const CHANNELS = 4;
 const hasStrace = spawnSync('strace', ['-V']).status === 0;
 
 /** The WAL header's checkpoint sequence number: SQLite adds one each time the WAL starts again. */
@@ -86,11 +88,15 @@ describe('the event loop and the disk', () => {
     child = runAgentChild(await buildTestChild('checkpoint-broker-child'), [dir.path, String(CHECKPOINT_INTERVAL_MS)]);
     const port = Number((await child.waitFor(/^listening \d+$/)).split(' ')[1]);
     link = await DeviceLink.connect({ url: `mqtt://127.0.0.1:${port}`, device: 'meter-1', secretKey: payer.secretKey, brokerId: 'mqpay', clock: { nowMs: () => Date.now() }, random, requestTimeoutMs: 10_000 });
-    const channelId = await openChannel(link, 'shop-1', '100');
+    const channels: Uint8Array[] = [];
+    for (let i = 0; i < CHANNELS; i++) channels.push(await openChannel(link, 'shop-1', '100'));
     let seq = 0n;
+    // One voucher on every channel at once: they meet in the broker's group commits.
     const pay = async () => {
       seq += 1n;
-      expect(await payVoucher(link as DeviceLink, signedVoucher(payer, { channelId, seq, total: amountOf(seq * STEP) }))).toMatchObject({ type: 'voucher.accepted' });
+      const total = amountOf(seq * STEP);
+      const verdicts = await Promise.all(channels.map((channelId) => payVoucher(link as DeviceLink, signedVoucher(payer, { channelId, seq, total }))));
+      for (const verdict of verdicts) expect(verdict).toMatchObject({ type: 'voucher.accepted' });
     };
     await pay(); // the first writes of a fresh file are behind us: steady state from here
 
@@ -102,7 +108,7 @@ describe('the event loop and the disk', () => {
     while (payments < PAYMENTS_MIN || walRestarts(walPath) - restartsBefore < RESTARTS_MIN) {
       expect(payments).toBeLessThan(PAYMENTS_MAX);
       await pay();
-      payments += 1;
+      payments += CHANNELS;
     }
     const restarts = walRestarts(walPath) - restartsBefore;
     await stopTracer(tracer);
@@ -113,7 +119,7 @@ describe('the event loop and the disk', () => {
     const frameWrites = calls.filter((line) => line.startsWith('pwrite64('));
     console.log(`${payments} payments, ${restarts} WAL restarts: ${syncs.length} fsyncs and ${frameWrites.length} pwrite64 calls on the event loop's thread`);
     expect(restarts).toBeGreaterThanOrEqual(RESTARTS_MIN);
-    expect(frameWrites.length).toBeGreaterThanOrEqual(payments);
+    expect(frameWrites.length).toBeGreaterThanOrEqual(payments / CHANNELS); // at least a commit a round
     expect(syncs).toEqual([]);
   }, 120_000);
 });
