@@ -1,8 +1,8 @@
 // The broker's WAL is checkpointed by a worker thread on its own connection (the broker's has
 // wal_autocheckpoint=0 and commits with synchronous=NORMAL, its fsync done by `syncWal` off the
-// event loop). The checkpoint copies every frame into the database file; the WAL then starts
-// again from its top, in the same file (the WAL fsync's fd stays the right one), and the
-// ledger reopened afterwards holds every commit.
+// event loop). The checkpoint copies every frame into the database file; the worker then starts
+// the WAL again from its top with a write of its own, in the same file (the WAL fsync's fd stays
+// the right one); an idle WAL is left alone; and the ledger reopened afterwards holds every commit.
 import { statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addDeviceInTransaction } from '../broker/store/sqlite/devices.js';
@@ -57,6 +57,12 @@ describe('WAL checkpoints in a worker', () => {
       result = await first;
     }
     expect(result.walFrames).toBeGreaterThanOrEqual(COMMITS);
+    // The worker wrote first after it (the WAL's restart, its header fsynced on the worker's
+    // thread); with nothing written since, the next checkpoint has nothing to do: no fsync.
+    expect(result.restartWritten).toBe(true);
+    const idle = nextResult();
+    checkpointer.checkpointNow();
+    expect(await idle).toEqual({ ok: true, idle: true });
 
     // The next commit starts the WAL again from its top: a checkpoint now finds a few frames.
     await write(COMMITS);

@@ -90,13 +90,23 @@ function restartWal() {
   }
   return true;
 }
+// data_version as of the last restart: unchanged, nobody else has written since, and the WAL
+// holds only the restart's own frame (checkpointing and restarting it again would fsync for
+// nothing every interval while the broker is idle).
+let versionRestarted = null;
 function checkpoint() {
   try {
+    const version = db.pragma('data_version', { simple: true });
+    if (version === versionRestarted) {
+      parentPort.postMessage({ ok: true, idle: true });
+      return;
+    }
     holder.exec('BEGIN');
     readSnapshot.get();
     const [result] = db.pragma('wal_checkpoint(PASSIVE)');
     const complete = result.busy === 0 && result.log > 0 && result.log === result.checkpointed;
     const restartWritten = complete && restartWal();
+    versionRestarted = restartWritten ? version : null;
     parentPort.postMessage({ ok: true, walFrames: result.log, checkpointed: result.checkpointed, restartWritten });
   } catch (error) {
     parentPort.postMessage({ ok: false, code: error.code ?? String(error) });
@@ -122,6 +132,8 @@ export interface CheckpointResult {
   readonly checkpointed?: number;
   /** The checkpoint copied the whole WAL and the worker made the first write after it (the restart). */
   readonly restartWritten?: boolean;
+  /** Nothing was written since the worker's last restart: no checkpoint was needed. */
+  readonly idle?: boolean;
   /** The SQLite error code of a checkpoint that failed (SQLITE_BUSY is normal: tried again). */
   readonly code?: string;
 }
