@@ -11,6 +11,7 @@ import { auditLedger } from '../broker/store/sqlite/audit.js';
 import { getChannel } from '../broker/store/sqlite/channels.js';
 import { openDatabase } from '../broker/store/sqlite/open-database.js';
 import type { SyncWal } from '../broker/store/sqlite/wal-sync.js';
+import { CheckpointStall } from '../broker/store/sqlite/checkpoint-stall.js';
 import type { TelemetryEvent } from '../broker/service/telemetry.js';
 import { incidentOf } from '../broker/operator/http/alarm-monitor.js';
 import type { DeviceLink } from '../agent/link/link.js';
@@ -77,6 +78,11 @@ function ping(link: DeviceLink): Promise<void> {
 }
 
 const dir = tempDir('mqpay-slow-disk-');
+/** The checkpoint worker's interval in the stalled-checkpoint test: the stall comes at once. */
+const CHECKPOINT_INTERVAL_MS = 20;
+const PINGS_WHILE_STALLED = 20;
+/** A ping's round trip while the worker holds the lock; on the loop, it would never return. */
+const PING_MS_MAX = 1_000;
 let broker: RunningBroker | null = null;
 let disk = new HeldDisk();
 afterEach(async () => {
@@ -161,5 +167,48 @@ describe('a slow disk', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('a disk stalling under the checkpoint worker', () => {
+  it('while the worker holds the write lock for the WAL header\'s fsync, pings, reads and refusals are answered; a voucher waits for the lock with timers and is accepted once it is free', async () => {
+    const stall = new CheckpointStall();
+    broker = await startBroker({ storeLockWaitMs: 60_000 }, dir.path, { checkpoints: { intervalMs: CHECKPOINT_INTERVAL_MS, stall } });
+    const keys = broker.enrol('car-ckpt', '10');
+    const bystanderKeys = broker.enrol('bike-ckpt', '5');
+    broker.enrol('meter-ckpt');
+    const car = await broker.link('car-ckpt', keys);
+    const bystander = await broker.link('bike-ckpt', bystanderKeys);
+    const channelId = newChannelId(random);
+    await car.request('channel.open', { channel: toHex(channelId), payee: 'meter-ckpt', deposit: '2', durationSeconds: 600 });
+    expect((await payVoucher(car, signedVoucher(keys, { channelId, seq: 1n, total: amountOf(100n) }))).type).toBe('voucher.accepted');
+
+    // The next complete checkpoint stops in the worker's WAL-restart write, the lock held.
+    await stall.hold();
+    let heldAnswer: Record<string, unknown> | null = null;
+    const heldVoucher = payVoucher(car, signedVoucher(keys, { channelId, seq: 2n, total: amountOf(200n) })).then((reply) => (heldAnswer = reply));
+    const lockWaits: TelemetryEvent[] = [];
+    const off = broker.app.service.telemetry.on((event) => {
+      if (event.kind === 'storage.lock-wait') lockWaits.push(event);
+    });
+    let pingMsMax = 0;
+    for (let round = 0; round < PINGS_WHILE_STALLED; round++) {
+      const startedMs = performance.now();
+      await ping(bystander);
+      pingMsMax = Math.max(pingMsMax, performance.now() - startedMs);
+    }
+    expect(pingMsMax).toBeLessThan(PING_MS_MAX);
+    expect(await bystander.request('wallet.balance', {})).toEqual({ device: 'bike-ckpt', balance: '5' });
+    const forged = signedVoucher(generateKeyPair(random), { channelId, seq: 3n, total: amountOf(300n) });
+    expect(await payVoucher(car, forged)).toMatchObject({ type: 'voucher.rejected', seq: '3', error: { code: 'SIGNATURE_INVALID' } });
+    expect(heldAnswer).toBeNull();
+
+    // The disk is back: the voucher gets the lock on a later try (no SERVICE_UNAVAILABLE).
+    stall.release();
+    await heldVoucher;
+    expect(heldAnswer).toMatchObject({ type: 'voucher.accepted', seq: '2' });
+    off();
+    expect(lockWaits).toEqual([expect.objectContaining({ kind: 'storage.lock-wait', acquired: true })]);
+    expect((await payVoucher(car, signedVoucher(keys, { channelId, seq: 3n, total: amountOf(300n) }))).type).toBe('voucher.accepted');
   });
 });
