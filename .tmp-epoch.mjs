@@ -1,6 +1,6 @@
 // bench/epoch.ts
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join as join2 } from "node:path";
 
@@ -217,10 +217,10 @@ function passesEncodingRule(signature, publicKey) {
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_BYTES) {
     throw new MqpayError("ENCODING_INVALID", `public key must be ${PUBLIC_KEY_BYTES} bytes`);
   }
-  const r = signature.subarray(0, 32);
+  const r2 = signature.subarray(0, 32);
   if (!isCanonicalScalar(signature.subarray(32, 64))) return false;
   if (!isCanonicalPoint(publicKey) || isSmallOrderEncoding(publicKey)) return false;
-  if (!isCanonicalPoint(r) || isSmallOrderEncoding(r)) return false;
+  if (!isCanonicalPoint(r2) || isSmallOrderEncoding(r2)) return false;
   return true;
 }
 
@@ -303,11 +303,11 @@ function nobleCofactorless(signature, message, publicKey) {
   } catch {
     return false;
   }
-  const r = signature.subarray(0, 32);
+  const r2 = signature.subarray(0, 32);
   const s = scalarOfHash(signature.subarray(32, 64));
-  const k = scalarOfHash(sha512(r, publicKey, message));
+  const k = scalarOfHash(sha512(r2, publicKey, message));
   const recomputed = noble.Point.BASE.multiplyUnsafe(s).subtract(A.multiplyUnsafe(k));
-  return bytesEqual(recomputed.toBytes(), r);
+  return bytesEqual(recomputed.toBytes(), r2);
 }
 var nobleBackend = {
   name: "noble",
@@ -388,6 +388,7 @@ var fundTransferId = (key) => `fund:${key}`;
 // broker/limits.ts
 import { availableParallelism } from "node:os";
 var VOUCHERS_KEPT_PER_CHANNEL = 3;
+var BROKER_PAGE_CACHE_KIB = 65536;
 var IN_FLIGHT_MESSAGES_PER_DEVICE_DEFAULT = IN_FLIGHT_REQUESTS_PER_DEVICE_MAX * 64;
 var VERIFY_THREADS_DEFAULT = Math.max(1, availableParallelism() - 1);
 var LEDGER_BALANCE_MAX = (1n << 63n) - 1n;
@@ -937,7 +938,7 @@ var DATABASE_FILE = "mqpay.db";
 function openDatabase(dataDir, options = {}) {
   mkdirSync(dataDir, { recursive: true, mode: 448 });
   const readonly = options.readonly ?? false;
-  const db = openSqlite(options.file ?? join(dataDir, DATABASE_FILE), { migrations: MIGRATIONS, what: "broker database", readonly });
+  const db = openSqlite(options.file ?? join(dataDir, DATABASE_FILE), { migrations: MIGRATIONS, what: "broker database", readonly, cacheKib: BROKER_PAGE_CACHE_KIB });
   if (readonly) return db;
   try {
     settleLedgerCurrency(db, options.currency);
@@ -1055,7 +1056,7 @@ function buildLedger(channels) {
   return { dir, db, ids, nums, nowMs };
 }
 var VOUCHERS_PER_TRANSACTION = 1024;
-function benchEpochOfVouchers(channels, vouchers) {
+function ledgerAfterVouchers(channels, vouchers) {
   const { dir, db, nums, nowMs } = buildLedger(channels);
   const bytes = random(82);
   const signature = random(64);
@@ -1070,23 +1071,55 @@ function benchEpochOfVouchers(channels, vouchers) {
       }).immediate();
     }
   }
+  const vouchersLogged = Number(db.prepare("SELECT count(*) AS n FROM vouchers").get().n);
   db.pragma("wal_checkpoint(TRUNCATE)");
+  db.close();
+  return { dir, vouchersLogged };
+}
+function timeEpochOnCopy(ledgerDir, channels) {
+  const dir = mkdtempSync(join2(tmpdir(), "mqpay-epoch-run-"));
+  copyFileSync(join2(ledgerDir, DATABASE_FILE), join2(dir, DATABASE_FILE));
+  const db = openDatabase(dir);
+  const nowMs = Date.now();
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const epoch = db.transaction(() => settleInTransaction(db, { id: "bench-epoch", reason: "epoch", nowMs, feePpm: 0 })).immediate();
   const epochMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
   if (epoch.kind !== "settled" || epoch.result.channelCount !== channels) throw new Error("epoch did not settle every channel");
   db.pragma("wal_checkpoint(TRUNCATE)");
   const databaseBytes = statSync(join2(dir, DATABASE_FILE)).size;
-  const vouchersLogged = Number(db.prepare("SELECT count(*) AS n FROM vouchers").get().n);
   db.close();
   rmSync(dir, { recursive: true, force: true });
-  return { epochMs, databaseBytes, vouchersLogged };
+  return { epochMs, epochCpuMs: (used.user + used.system) / 1e3, databaseBytes };
+}
+var median = (values) => {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] ?? 0 : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+};
+function benchEpochOfVouchers(channels, few, many, runs) {
+  const ledgers = [ledgerAfterVouchers(channels, few), ledgerAfterVouchers(channels, many)];
+  const timed = [[], []];
+  try {
+    for (let run = 0; run < runs; run++) ledgers.forEach((ledger, index) => timed[index]?.push(timeEpochOnCopy(ledger.dir, channels)));
+  } finally {
+    for (const ledger of ledgers) rmSync(ledger.dir, { recursive: true, force: true });
+  }
+  const summary = (index) => {
+    const list = timed[index] ?? [];
+    return { vouchersLogged: ledgers[index].vouchersLogged, runs: list, epochMs: median(list.map((r2) => r2.epochMs)), epochCpuMs: median(list.map((r2) => r2.epochCpuMs)), databaseBytes: median(list.map((r2) => r2.databaseBytes)) };
+  };
+  return { few: summary(0), many: summary(1) };
 }
 
 // ../../tmp/walhdr/epoch-runs.ts
-var runs = Number(process.env.RUNS ?? 3);
-for (let i = 0; i < runs; i++) {
-  const few = benchEpochOfVouchers(1e5, 1e5);
-  const many = benchEpochOfVouchers(1e5, 1e6);
-  console.log(JSON.stringify({ run: i + 1, fewMs: Math.round(few.epochMs), manyMs: Math.round(many.epochMs), time: (many.epochMs / few.epochMs).toFixed(3), size: (many.databaseBytes / few.databaseBytes).toFixed(3), fewBytes: few.databaseBytes, manyBytes: many.databaseBytes }));
-}
+var r = benchEpochOfVouchers(1e5, 1e5, 1e6, Number(process.env.RUNS ?? 5));
+var f = (x) => Math.round(x);
+console.log(JSON.stringify({
+  timeRatio: (r.many.epochMs / r.few.epochMs).toFixed(3),
+  cpuRatio: (r.many.epochCpuMs / r.few.epochCpuMs).toFixed(3),
+  sizeRatio: (r.many.databaseBytes / r.few.databaseBytes).toFixed(3),
+  few: r.few.runs.map((x) => `${f(x.epochMs)}/${f(x.epochCpuMs)}`).join(" "),
+  many: r.many.runs.map((x) => `${f(x.epochMs)}/${f(x.epochCpuMs)}`).join(" ")
+}));
