@@ -234,7 +234,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   // Admin commands on the data directory journal their fundings beside the broker's backups.
   if (config.backupDir !== null && journalDirOf(db) !== config.backupDir) setJournalDir(db, config.backupDir);
   const backups = config.backupDir === null || config.backupEverySeconds === null ? null
-    : new BackupSchedule(db, serviceKey.secretKey, { clock, telemetry: service.telemetry, logger: logger.child({ module: 'backup' }) }, { dir: config.backupDir, everyMs: config.backupEverySeconds * 1000, keep: config.backupKeep });
+    : new BackupSchedule(db, serviceKey.secretKey, { clock, telemetry: service.telemetry, logger: logger.child({ module: 'backup' }), checkpoints: checkpointer }, { dir: config.backupDir, everyMs: config.backupEverySeconds * 1000, keep: config.backupKeep });
   const retention = new RetentionSchedule(() => app.pruneVouchers());
 
   const app: BrokerApp = {

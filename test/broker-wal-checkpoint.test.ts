@@ -4,7 +4,9 @@
 // the WAL again from its top with a write of its own, in the same file (the WAL fsync's fd stays
 // the right one); an idle WAL is left alone; and the ledger reopened afterwards holds every commit.
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { inspectBackup, writeBackup } from '../broker/store/sqlite/backup-file.js';
 import { addDeviceInTransaction } from '../broker/store/sqlite/devices.js';
 import { openDatabase, type Db } from '../broker/store/sqlite/open-database.js';
 import { sqliteStore } from '../broker/store/sqlite/store.js';
@@ -14,6 +16,8 @@ import { generateKeyPair } from '../shared/keys.js';
 import { random, tempDir } from './helpers/broker-fixture.js';
 
 const COMMITS = 200;
+/** Short, so that without the pause checkpoints (and WAL restarts) would land inside the backup. */
+const BACKUP_CHECKPOINT_INTERVAL_MS = 5;
 const dir = tempDir('mqpay-wal-');
 let db: Db | null = null;
 let walSync: WalSync | null = null;
@@ -80,5 +84,51 @@ describe('WAL checkpoints in a worker', () => {
     db.close();
     db = openDatabase(dir.path, { readonly: true });
     expect(db.prepare('SELECT count(*) FROM requests').pluck().get()).toBe(BigInt(COMMITS + 1));
+  });
+});
+
+describe('WAL checkpoints and online backups', () => {
+  it('holds checkpoints off while a stepped backup copies pages under writes, then checkpoints again', async () => {
+    db = openDatabase(dir.path);
+    addDeviceInTransaction(db, 'dev', generateKeyPair(random).publicKey, Date.now());
+    walSync = openWalSync(db.name);
+    const store = sqliteStore(db, { lockWaitMs: 5_000, syncWal: walSync.syncWal });
+    let written = 0;
+    const write = () => store.transaction((tx) => tx.storeAnswer('dev', `r${written++}`, 'wallet.balance', { digest: 'd', response: '{}' }, Date.now(), 1_000_000));
+    for (let id = 0; id < COMMITS; id++) await write();
+    const results: CheckpointResult[] = [];
+    const waiting: ((result: CheckpointResult) => void)[] = [];
+    checkpointer = new WalCheckpointer(db.name, (result) => {
+      results.push(result);
+      waiting.shift()?.(result);
+    }, { intervalMs: BACKUP_CHECKPOINT_INTERVAL_MS });
+    const nextResult = () => new Promise<CheckpointResult>((resolve) => waiting.push(resolve));
+    // Periodic checkpoints answer too: the first result that matches, within a bound.
+    const resultWhere = async (match: (result: CheckpointResult) => boolean) => {
+      for (let tries = 0; tries < 1_000; tries++) {
+        const result = await nextResult();
+        if (match(result)) return result;
+      }
+      throw new Error('no such checkpoint result');
+    };
+    const active = checkpointer;
+    const file = join(dir.path, 'backup.db');
+
+    // Writes go on during the backup: one page per event-loop turn, each turn a commit beside it.
+    let writing = true;
+    const writer = (async () => {
+      while (writing) await write();
+    })();
+    const backup = await active.pauseWhile(async () => {
+      await resultWhere((result) => result.paused === true);
+      return writeBackup(db as Db, file, { nowMs: Date.now(), pagesPerStep: 1, serviceSecretKey: random(32) });
+    });
+    writing = false;
+    await writer;
+    expect(backup.checks.filter((check) => !check.ok)).toEqual([]);
+    expect(inspectBackup(file).checks.filter((check) => !check.ok)).toEqual([]);
+
+    // Resumed: the next checkpoint does its work again.
+    expect(await resultWhere((result) => result.paused !== true)).toMatchObject({ ok: true });
   });
 });

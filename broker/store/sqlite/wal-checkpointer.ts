@@ -35,7 +35,8 @@
 //
 // Nothing written since the worker's last restart (`PRAGMA data_version` unchanged: it moves only
 // for other connections' commits): the WAL holds only the restart's own frame, and the worker
-// does nothing, so an idle broker costs no fsync per interval. The worker's connections commit
+// does nothing, so an idle broker costs no fsync per interval. While an online backup copies
+// pages (`pauseWhile`), the worker does not checkpoint: its restart would start the backup over. The worker's connections commit
 // with synchronous=NORMAL (its write changes nothing, so it needs no fsync of its own; checkpoints
 // still sync the WAL before copying and the database after) and cut the WAL they restart back to
 // WAL_BYTES_KEPT_MAX (journal_size_limit, applied by the commit that restarted it). A checkpoint
@@ -103,7 +104,13 @@ function restartWal() {
 }
 // data_version as of the last restart (see the top of the file: an idle WAL is left alone).
 let versionRestarted = null;
+// Online backups in progress (see pauseWhile below): no checkpoint, so no restart, meanwhile.
+let pauses = 0;
 function checkpoint() {
+  if (pauses > 0) {
+    parentPort.postMessage({ ok: true, paused: true });
+    return;
+  }
   try {
     const version = db.pragma('data_version', { simple: true });
     if (version === versionRestarted) {
@@ -126,6 +133,8 @@ function checkpoint() {
 const timer = setInterval(checkpoint, workerData.intervalMs);
 parentPort.on('message', (message) => {
   if (message === 'checkpoint') checkpoint();
+  if (message === 'pause') pauses += 1;
+  if (message === 'resume') pauses -= 1;
   if (message === 'close') {
     clearInterval(timer);
     holder.close();
@@ -143,6 +152,8 @@ export interface CheckpointResult {
   readonly restartWritten?: boolean;
   /** Nothing was written since the worker's last restart: no checkpoint was needed. */
   readonly idle?: boolean;
+  /** An online backup was copying pages: no checkpoint until it ends. */
+  readonly paused?: boolean;
   /** The SQLite error code of a checkpoint that failed (SQLITE_BUSY is normal: tried again). */
   readonly code?: string;
 }
@@ -174,6 +185,21 @@ export class WalCheckpointer {
   /** A checkpoint now (tests, and the figures script), besides the periodic ones. */
   checkpointNow(): void {
     this.worker.postMessage('checkpoint');
+  }
+
+  /**
+   * Runs `work` (an online backup) with checkpoints held off. The backup API starts again from
+   * its first page whenever another connection commits, and the worker's WAL restart is such a
+   * commit: a backup taking longer than the interval would never end. Meanwhile the WAL grows
+   * by what the broker writes; the first checkpoint after catches up.
+   */
+  async pauseWhile<T>(work: () => Promise<T>): Promise<T> {
+    this.worker.postMessage('pause');
+    try {
+      return await work();
+    } finally {
+      this.worker.postMessage('resume');
+    }
   }
 
   /** Stops the timer and closes the worker's connection; resolves when the thread has ended. */
