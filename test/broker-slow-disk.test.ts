@@ -77,6 +77,19 @@ function ping(link: DeviceLink): Promise<void> {
   });
 }
 
+/** A payer ('car-X', 10) with a channel to 'meter-X' and one voucher accepted, and a bystander ('bike-X', 5). */
+async function payingCar(running: RunningBroker, suffix: string) {
+  const keys = running.enrol(`car-${suffix}`, '10');
+  const bystanderKeys = running.enrol(`bike-${suffix}`, '5');
+  running.enrol(`meter-${suffix}`);
+  const car = await running.link(`car-${suffix}`, keys);
+  const bystander = await running.link(`bike-${suffix}`, bystanderKeys);
+  const channelId = newChannelId(random);
+  await car.request('channel.open', { channel: toHex(channelId), payee: `meter-${suffix}`, deposit: '2', durationSeconds: 600 });
+  expect((await payVoucher(car, signedVoucher(keys, { channelId, seq: 1n, total: amountOf(100n) }))).type).toBe('voucher.accepted');
+  return { keys, car, bystander, channelId };
+}
+
 const dir = tempDir('mqpay-slow-disk-');
 /** The checkpoint worker's interval in the stalled-checkpoint test: the stall comes at once. */
 const CHECKPOINT_INTERVAL_MS = 20;
@@ -96,14 +109,7 @@ describe('a slow disk', () => {
   it('pings, reads and refusals are answered while a commit waits for its fsync; writes past the bound get SERVICE_UNAVAILABLE; all resumes and nothing acknowledged is lost', async () => {
     disk = new HeldDisk();
     broker = await startBroker({ storeLockWaitMs: 300 }, dir.path, { syncWal: (real) => disk.wrap(real) });
-    const keys = broker.enrol('car-slow', '10');
-    const bystanderKeys = broker.enrol('bike-slow', '5');
-    broker.enrol('meter-slow');
-    const car = await broker.link('car-slow', keys);
-    const bystander = await broker.link('bike-slow', bystanderKeys);
-    const channelId = newChannelId(random);
-    await car.request('channel.open', { channel: toHex(channelId), payee: 'meter-slow', deposit: '2', durationSeconds: 600 });
-    expect((await payVoucher(car, signedVoucher(keys, { channelId, seq: 1n, total: amountOf(100n) }))).type).toBe('voucher.accepted');
+    const { keys, car, bystander, channelId } = await payingCar(broker, 'slow');
 
     // The disk stops: the next commit (voucher 2) waits for its fsync, unanswered.
     const held = disk.hold();
@@ -174,14 +180,7 @@ describe('a disk stalling under the checkpoint worker', () => {
   it('while the worker holds the write lock for the WAL header\'s fsync, pings, reads and refusals are answered; a voucher waits for the lock with timers and is accepted once it is free', async () => {
     const stall = new CheckpointStall();
     broker = await startBroker({ storeLockWaitMs: 60_000 }, dir.path, { checkpoints: { intervalMs: CHECKPOINT_INTERVAL_MS, stall } });
-    const keys = broker.enrol('car-ckpt', '10');
-    const bystanderKeys = broker.enrol('bike-ckpt', '5');
-    broker.enrol('meter-ckpt');
-    const car = await broker.link('car-ckpt', keys);
-    const bystander = await broker.link('bike-ckpt', bystanderKeys);
-    const channelId = newChannelId(random);
-    await car.request('channel.open', { channel: toHex(channelId), payee: 'meter-ckpt', deposit: '2', durationSeconds: 600 });
-    expect((await payVoucher(car, signedVoucher(keys, { channelId, seq: 1n, total: amountOf(100n) }))).type).toBe('voucher.accepted');
+    const { keys, car, bystander, channelId } = await payingCar(broker, 'ckpt');
 
     // The next complete checkpoint stops in the worker's WAL-restart write, the lock held.
     await stall.hold();

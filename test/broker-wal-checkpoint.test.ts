@@ -29,24 +29,31 @@ afterEach(async () => {
   dir.remove();
 });
 
+/** The ledger with one device, its WAL fsync, and the store over them as the broker builds it. */
+function openBrokerStore() {
+  const opened = openDatabase(dir.path);
+  db = opened;
+  addDeviceInTransaction(opened, 'dev', generateKeyPair(random).publicKey, Date.now());
+  const sync = openWalSync(opened.name);
+  walSync = sync;
+  return { store: sqliteStore(opened, { lockWaitMs: 5_000, syncWal: sync.syncWal }), ledger: opened, sync };
+}
+
 describe('WAL checkpoints in a worker', () => {
   it('copies the whole WAL into the database file, restarts it in the same file, and loses nothing', async () => {
-    db = openDatabase(dir.path);
-    addDeviceInTransaction(db, 'dev', generateKeyPair(random).publicKey, Date.now());
-    walSync = openWalSync(db.name);
-    const store = sqliteStore(db, { lockWaitMs: 5_000, syncWal: walSync.syncWal });
-    expect(db.pragma('synchronous', { simple: true })).toBe(1n); // NORMAL
-    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0n);
+    const { store, ledger, sync } = openBrokerStore();
+    expect(ledger.pragma('synchronous', { simple: true })).toBe(1n); // NORMAL
+    expect(ledger.pragma('wal_autocheckpoint', { simple: true })).toBe(0n);
     const write = (id: number) => store.transaction((tx) => tx.storeAnswer('dev', `r${id}`, 'wallet.balance', { digest: 'd', response: '{}' }, Date.now(), 1_000_000));
     for (let id = 0; id < COMMITS; id++) await write(id);
-    const walInode = statSync(`${db.name}-wal`).ino;
+    const walInode = statSync(`${ledger.name}-wal`).ino;
 
     const results: CheckpointResult[] = [];
     let onResult: (() => void) | null = null;
     const nextResult = () => new Promise<CheckpointResult>((resolve) => {
       onResult = () => resolve(results.at(-1) as CheckpointResult);
     });
-    checkpointer = new WalCheckpointer(db.name, (result) => {
+    checkpointer = new WalCheckpointer(ledger.name, (result) => {
       results.push(result);
       onResult?.();
     });
@@ -75,13 +82,13 @@ describe('WAL checkpoints in a worker', () => {
     const after = await again;
     expect(after).toMatchObject({ ok: true });
     expect(after.walFrames).toBeLessThan(10);
-    expect(statSync(`${db.name}-wal`).ino).toBe(walInode);
+    expect(statSync(`${ledger.name}-wal`).ino).toBe(walInode);
 
     await checkpointer.close();
     checkpointer = null;
-    walSync.close();
+    sync.close();
     walSync = null;
-    db.close();
+    ledger.close();
     db = openDatabase(dir.path, { readonly: true });
     expect(db.prepare('SELECT count(*) FROM requests').pluck().get()).toBe(BigInt(COMMITS + 1));
   });
@@ -89,16 +96,13 @@ describe('WAL checkpoints in a worker', () => {
 
 describe('WAL checkpoints and online backups', () => {
   it('holds checkpoints off while a stepped backup copies pages under writes, then checkpoints again', async () => {
-    db = openDatabase(dir.path);
-    addDeviceInTransaction(db, 'dev', generateKeyPair(random).publicKey, Date.now());
-    walSync = openWalSync(db.name);
-    const store = sqliteStore(db, { lockWaitMs: 5_000, syncWal: walSync.syncWal });
+    const { store, ledger, sync } = openBrokerStore();
     let written = 0;
     const write = () => store.transaction((tx) => tx.storeAnswer('dev', `r${written++}`, 'wallet.balance', { digest: 'd', response: '{}' }, Date.now(), 1_000_000));
     for (let id = 0; id < COMMITS; id++) await write();
     const results: CheckpointResult[] = [];
     const waiting: ((result: CheckpointResult) => void)[] = [];
-    checkpointer = new WalCheckpointer(db.name, (result) => {
+    checkpointer = new WalCheckpointer(ledger.name, (result) => {
       results.push(result);
       waiting.shift()?.(result);
     }, { intervalMs: BACKUP_CHECKPOINT_INTERVAL_MS });
@@ -121,7 +125,7 @@ describe('WAL checkpoints and online backups', () => {
     })();
     const backup = await active.pauseWhile(async () => {
       await resultWhere((result) => result.paused === true);
-      return writeBackup(db as Db, file, { nowMs: Date.now(), pagesPerStep: 1, serviceSecretKey: random(32) });
+      return writeBackup(ledger, file, { nowMs: Date.now(), pagesPerStep: 1, serviceSecretKey: random(32) });
     });
     writing = false;
     await writer;
