@@ -1,9 +1,10 @@
 // Builds a ledger with `channels` open channels directly in SQLite (the same statements the
 // service uses), marks them all changed, and times one settlement epoch; then changes 1% of
 // them and times another, to show the cost follows the changed channels. `benchEpochOfVouchers`
-// times an epoch after 100k or 1M vouchers over the same channels, and the database's size.
+// times an epoch after 100k and after 1M vouchers over the same channels (several runs each,
+// alternately, from copies of the same two files), and the database's size.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addDevice } from '../broker/store/sqlite/devices.js';
@@ -72,12 +73,12 @@ export function benchEpoch(channels: number): { allChangedMs: number; fewChanged
 const VOUCHERS_PER_TRANSACTION = 1_024;
 
 /**
- * Logs `vouchers` accepted vouchers spread evenly over `channels` channels (the broker's own
- * append: log, latest, compaction), then times the settlement epoch that settles them all and
- * measures the database file (WAL checkpointed into it). Storage and epoch time should follow
- * the channels, not the vouchers.
+ * A ledger of `channels` channels after `vouchers` accepted vouchers spread evenly over them (the
+ * broker's own append: log, latest, compaction), closed with its WAL checkpointed into the file:
+ * a starting point each timed epoch copies, so every run settles the same channels from the same
+ * state.
  */
-export function benchEpochOfVouchers(channels: number, vouchers: number): { epochMs: number; databaseBytes: number; vouchersLogged: number } {
+function ledgerAfterVouchers(channels: number, vouchers: number): { dir: string; vouchersLogged: number } {
   const { dir, db, nums, nowMs } = buildLedger(channels);
   const bytes = random(82);
   const signature = random(64);
@@ -92,16 +93,70 @@ export function benchEpochOfVouchers(channels: number, vouchers: number): { epoc
       }).immediate();
     }
   }
-  // Both runs start the epoch from a checkpointed WAL, whatever the load before left in it.
+  const vouchersLogged = Number((db.prepare('SELECT count(*) AS n FROM vouchers').get() as { n: bigint }).n);
   db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+  return { dir, vouchersLogged };
+}
+
+interface EpochRun {
+  readonly epochMs: number;
+  readonly epochCpuMs: number;
+  readonly databaseBytes: number;
+}
+
+/** Times the settlement epoch on a fresh copy of `ledger`, and measures the file after it (WAL checkpointed). */
+function timeEpochOnCopy(ledgerDir: string, channels: number): EpochRun {
+  const dir = mkdtempSync(join(tmpdir(), 'mqpay-epoch-run-'));
+  copyFileSync(join(ledgerDir, DATABASE_FILE), join(dir, DATABASE_FILE));
+  const db = openDatabase(dir);
+  const nowMs = Date.now();
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const epoch = db.transaction(() => settleInTransaction(db, { id: 'bench-epoch', reason: 'epoch', nowMs, feePpm: 0 })).immediate();
   const epochMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
   if (epoch.kind !== 'settled' || epoch.result.channelCount !== channels) throw new Error('epoch did not settle every channel');
   db.pragma('wal_checkpoint(TRUNCATE)');
   const databaseBytes = statSync(join(dir, DATABASE_FILE)).size;
-  const vouchersLogged = Number((db.prepare('SELECT count(*) AS n FROM vouchers').get() as { n: bigint }).n);
   db.close();
   rmSync(dir, { recursive: true, force: true });
-  return { epochMs, databaseBytes, vouchersLogged };
+  return { epochMs, epochCpuMs: (used.user + used.system) / 1000, databaseBytes };
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+};
+
+export interface EpochOfVouchers {
+  readonly vouchersLogged: number;
+  readonly runs: readonly EpochRun[];
+  /** Medians over the runs. */
+  readonly epochMs: number;
+  readonly epochCpuMs: number;
+  readonly databaseBytes: number;
+}
+
+/**
+ * The epoch that settles `channels` channels after `few` and after `many` vouchers over them:
+ * storage and epoch time should follow the channels, not the vouchers. Each ledger is built
+ * once; its epoch is then timed `runs` times on fresh copies, the two ledgers alternately, so
+ * both meet the same load on the machine (one epoch writes ~220 MB of WAL and fsyncs it: a single
+ * shot moved by 0.2x-2x on a shared machine). Medians are the figures; every run is kept.
+ */
+export function benchEpochOfVouchers(channels: number, few: number, many: number, runs: number): { few: EpochOfVouchers; many: EpochOfVouchers } {
+  const ledgers = [ledgerAfterVouchers(channels, few), ledgerAfterVouchers(channels, many)] as const;
+  const timed: EpochRun[][] = [[], []];
+  try {
+    for (let run = 0; run < runs; run++) ledgers.forEach((ledger, index) => timed[index]?.push(timeEpochOnCopy(ledger.dir, channels)));
+  } finally {
+    for (const ledger of ledgers) rmSync(ledger.dir, { recursive: true, force: true });
+  }
+  const summary = (index: 0 | 1): EpochOfVouchers => {
+    const list = timed[index] ?? [];
+    return { vouchersLogged: ledgers[index].vouchersLogged, runs: list, epochMs: median(list.map((r) => r.epochMs)), epochCpuMs: median(list.map((r) => r.epochCpuMs)), databaseBytes: median(list.map((r) => r.databaseBytes)) };
+  };
+  return { few: summary(0), many: summary(1) };
 }

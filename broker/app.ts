@@ -27,7 +27,7 @@ import { ledgerCurrency } from './store/sqlite/ledger-currency.js';
 import { journalDirOf, setJournalDir } from './store/sqlite/restore-record.js';
 import { BackupSchedule } from './backup/backup-schedule.js';
 import type { SyncStall } from './store/sqlite/durable-commit.js';
-import { WalCheckpointer } from './store/sqlite/wal-checkpointer.js';
+import { WalCheckpointer, type WalCheckpointerOptions } from './store/sqlite/wal-checkpointer.js';
 import { openWalSync, type SyncWal } from './store/sqlite/wal-sync.js';
 
 // pino at the edges only. Amounts are logged as strings; keys and signatures never.
@@ -84,6 +84,11 @@ export interface BrokerOverrides {
    */
   readonly syncWal?: (real: SyncWal) => SyncWal;
   /**
+   * The checkpoint worker's interval, and a stall injected into its WAL-restart write (tests:
+   * several complete checkpoints in a short run, a disk stalling under the worker).
+   */
+  readonly checkpoints?: WalCheckpointerOptions;
+  /**
    * Accepted vouchers the store logs per channel (default VOUCHERS_KEPT_PER_CHANNEL). Full-disk
    * tests keep them all, so that vouchers still grow the file until it is full.
    */
@@ -122,7 +127,7 @@ function sqliteStoreFor(config: BrokerConfig, telemetry: Telemetry, logger: Logg
     lockWaitMs: config.storeLockWaitMs,
     onLockWait(waited) {
       telemetry.emit({ kind: 'storage.lock-wait', ...waited });
-      if (waited.acquired) logger.warn({ waited_ms: waited.waitedMs }, 'write waited for a lock held by another process');
+      if (waited.acquired) logger.warn({ waited_ms: waited.waitedMs }, 'write waited for the write lock (held by another process, or by the checkpoint worker restarting the WAL)');
       else logger.error({ waited_ms: waited.waitedMs }, 'write refused: the ledger stayed locked by another process');
     },
     onFault: (reason) => telemetry.emit({ kind: 'storage.fault', reason }),
@@ -224,7 +229,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const syncWal = overrides.syncWal?.(walSync.syncWal) ?? walSync.syncWal;
   const checkpointer = new WalCheckpointer(db.name, (result) => {
     if (!result.ok && result.code !== 'SQLITE_BUSY') storeLogger.warn({ code: result.code }, 'WAL checkpoint failed; tried again at the next interval');
-  });
+  }, overrides.checkpoints);
   const storeFor = sqliteStoreFor(config, telemetry, storeLogger, { syncWal, onSyncStall: syncStallAlarm(telemetry, storeLogger), ...(overrides.vouchersKeptPerChannel === undefined ? {} : { vouchersKeptPerChannel: overrides.vouchersKeptPerChannel }) });
   const verifier = config.verifyThreads >= 1 ? new WorkerVerifier({ threads: config.verifyThreads }) : inlineVerifier;
   const service = createSettlementService({
@@ -241,7 +246,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   // Admin commands on the data directory journal their fundings beside the broker's backups.
   if (config.backupDir !== null && journalDirOf(db) !== config.backupDir) setJournalDir(db, config.backupDir);
   const backups = config.backupDir === null || config.backupEverySeconds === null ? null
-    : new BackupSchedule(db, serviceKey.secretKey, { clock, telemetry: service.telemetry, logger: logger.child({ module: 'backup' }) }, { dir: config.backupDir, everyMs: config.backupEverySeconds * 1000, keep: config.backupKeep });
+    : new BackupSchedule(db, serviceKey.secretKey, { clock, telemetry: service.telemetry, logger: logger.child({ module: 'backup' }), checkpoints: checkpointer }, { dir: config.backupDir, everyMs: config.backupEverySeconds * 1000, keep: config.backupKeep });
   const retention = new RetentionSchedule(() => app.pruneVouchers());
 
   const app: BrokerApp = {

@@ -15,7 +15,7 @@ export interface OpenOptions {
   /** Names the file in errors, e.g. "broker database". */
   readonly what: string;
   readonly readonly?: boolean;
-  /** SQLite page cache in KiB; SQLite's own default (2 MiB) when absent. */
+  /** SQLite page cache in KiB; when absent, better-sqlite3's build default (16,000 KiB). */
   readonly cacheKib?: number;
 }
 

@@ -11,6 +11,7 @@ import { auditLedger } from '../broker/store/sqlite/audit.js';
 import { getChannel } from '../broker/store/sqlite/channels.js';
 import { openDatabase } from '../broker/store/sqlite/open-database.js';
 import type { SyncWal } from '../broker/store/sqlite/wal-sync.js';
+import { CheckpointStall } from '../broker/store/sqlite/checkpoint-stall.js';
 import type { TelemetryEvent } from '../broker/service/telemetry.js';
 import { incidentOf } from '../broker/operator/http/alarm-monitor.js';
 import type { DeviceLink } from '../agent/link/link.js';
@@ -76,11 +77,31 @@ function ping(link: DeviceLink): Promise<void> {
   });
 }
 
+/** A payer ('car-X', 10) with a channel to 'meter-X' and one voucher accepted, and a bystander ('bike-X', 5). */
+async function payingCar(running: RunningBroker, suffix: string) {
+  const keys = running.enrol(`car-${suffix}`, '10');
+  const bystanderKeys = running.enrol(`bike-${suffix}`, '5');
+  running.enrol(`meter-${suffix}`);
+  const car = await running.link(`car-${suffix}`, keys);
+  const bystander = await running.link(`bike-${suffix}`, bystanderKeys);
+  const channelId = newChannelId(random);
+  await car.request('channel.open', { channel: toHex(channelId), payee: `meter-${suffix}`, deposit: '2', durationSeconds: 600 });
+  expect((await payVoucher(car, signedVoucher(keys, { channelId, seq: 1n, total: amountOf(100n) }))).type).toBe('voucher.accepted');
+  return { keys, car, bystander, channelId };
+}
+
 const dir = tempDir('mqpay-slow-disk-');
+/** The checkpoint worker's interval in the stalled-checkpoint test: the stall comes at once. */
+const CHECKPOINT_INTERVAL_MS = 20;
+const PINGS_WHILE_STALLED = 20;
+/** A ping's round trip while the worker holds the lock; on the loop, it would never return. */
+const PING_MS_MAX = 1_000;
 let broker: RunningBroker | null = null;
 let disk = new HeldDisk();
+let stall = new CheckpointStall();
 afterEach(async () => {
   disk.release();
+  stall.release(); // a stalled worker would never take the close message
   await broker?.stop();
   broker = null;
   dir.remove();
@@ -90,14 +111,7 @@ describe('a slow disk', () => {
   it('pings, reads and refusals are answered while a commit waits for its fsync; writes past the bound get SERVICE_UNAVAILABLE; all resumes and nothing acknowledged is lost', async () => {
     disk = new HeldDisk();
     broker = await startBroker({ storeLockWaitMs: 300 }, dir.path, { syncWal: (real) => disk.wrap(real) });
-    const keys = broker.enrol('car-slow', '10');
-    const bystanderKeys = broker.enrol('bike-slow', '5');
-    broker.enrol('meter-slow');
-    const car = await broker.link('car-slow', keys);
-    const bystander = await broker.link('bike-slow', bystanderKeys);
-    const channelId = newChannelId(random);
-    await car.request('channel.open', { channel: toHex(channelId), payee: 'meter-slow', deposit: '2', durationSeconds: 600 });
-    expect((await payVoucher(car, signedVoucher(keys, { channelId, seq: 1n, total: amountOf(100n) }))).type).toBe('voucher.accepted');
+    const { keys, car, bystander, channelId } = await payingCar(broker, 'slow');
 
     // The disk stops: the next commit (voucher 2) waits for its fsync, unanswered.
     const held = disk.hold();
@@ -161,5 +175,47 @@ describe('a slow disk', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('a disk stalling under the checkpoint worker', () => {
+  it('while the worker holds the write lock for the WAL header\'s fsync, pings, reads and refusals are answered; a voucher waits for the lock with timers and is accepted once it is free', async () => {
+    stall = new CheckpointStall();
+    broker = await startBroker({ storeLockWaitMs: 60_000 }, dir.path, { checkpoints: { intervalMs: CHECKPOINT_INTERVAL_MS, stall } });
+    const { keys, car, bystander, channelId } = await payingCar(broker, 'ckpt');
+
+    // The next complete checkpoint stops in the worker's WAL-restart write, the lock held. A
+    // write after the hold is armed makes sure there is one (an idle WAL is left alone); it may
+    // commit before the stall or wait for it.
+    const held = stall.hold();
+    const trigger = payVoucher(car, signedVoucher(keys, { channelId, seq: 2n, total: amountOf(200n) }));
+    await held;
+    const lockWaits: TelemetryEvent[] = [];
+    const off = broker.app.service.telemetry.on((event) => {
+      if (event.kind === 'storage.lock-wait') lockWaits.push(event);
+    });
+    let heldAnswer: Record<string, unknown> | null = null;
+    const heldVoucher = payVoucher(car, signedVoucher(keys, { channelId, seq: 3n, total: amountOf(300n) })).then((reply) => (heldAnswer = reply));
+    let pingMsMax = 0;
+    for (let round = 0; round < PINGS_WHILE_STALLED; round++) {
+      const startedMs = performance.now();
+      await ping(bystander);
+      pingMsMax = Math.max(pingMsMax, performance.now() - startedMs);
+    }
+    expect(pingMsMax).toBeLessThan(PING_MS_MAX);
+    expect(await bystander.request('wallet.balance', {})).toEqual({ device: 'bike-ckpt', balance: '5' });
+    const forged = signedVoucher(generateKeyPair(random), { channelId, seq: 4n, total: amountOf(400n) });
+    expect(await payVoucher(car, forged)).toMatchObject({ type: 'voucher.rejected', seq: '4', error: { code: 'SIGNATURE_INVALID' } });
+    expect(heldAnswer).toBeNull();
+
+    // The disk is back: the waiting writes get the lock on a later try (no SERVICE_UNAVAILABLE).
+    stall.release();
+    expect(await trigger).toMatchObject({ type: 'voucher.accepted', seq: '2' });
+    await heldVoucher;
+    expect(heldAnswer).toMatchObject({ type: 'voucher.accepted', seq: '3' });
+    off();
+    expect(lockWaits.length).toBeGreaterThanOrEqual(1);
+    expect(lockWaits.every((event) => event.kind === 'storage.lock-wait' && event.acquired)).toBe(true);
+    expect((await payVoucher(car, signedVoucher(keys, { channelId, seq: 4n, total: amountOf(400n) }))).type).toBe('voucher.accepted');
   });
 });

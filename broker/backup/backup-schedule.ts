@@ -16,6 +16,11 @@ import { writeBackup, type BackupWritten } from '../store/sqlite/backup-file.js'
 import type { Db } from '../store/sqlite/open-database.js';
 import { BACKUP_OVERDUE_INTERVALS, BACKUP_PAGES_PER_STEP, BACKUP_WATCH_MS_MIN } from '../limits.js';
 
+/** Holds the WAL checkpoints off while a backup copies pages (wal-checkpointer.ts). */
+export interface CheckpointPause {
+  pauseWhile<T>(work: () => Promise<T>): Promise<T>;
+}
+
 export interface BackupScheduleOptions {
   readonly dir: string;
   readonly everyMs: number;
@@ -45,7 +50,7 @@ export class BackupSchedule {
   constructor(
     private readonly db: Db,
     private readonly serviceSecretKey: Uint8Array,
-    private readonly deps: { readonly clock: Clock; readonly telemetry: Telemetry; readonly logger: Logger },
+    private readonly deps: { readonly clock: Clock; readonly telemetry: Telemetry; readonly logger: Logger; readonly checkpoints?: CheckpointPause },
     readonly options: BackupScheduleOptions,
   ) {
     this.startedMs = deps.clock.nowMs();
@@ -104,7 +109,9 @@ export class BackupSchedule {
     const nowMs = this.deps.clock.nowMs();
     const file = join(this.options.dir, backupFileName(nowMs));
     try {
-      const written = await writeBackup(this.db, file, { nowMs, pagesPerStep: BACKUP_PAGES_PER_STEP, serviceSecretKey: this.serviceSecretKey });
+      const backup = () => writeBackup(this.db, file, { nowMs, pagesPerStep: BACKUP_PAGES_PER_STEP, serviceSecretKey: this.serviceSecretKey });
+      // Another connection's commit (the checkpoint worker's WAL restart) would start it over.
+      const written = await (this.deps.checkpoints?.pauseWhile(backup) ?? backup());
       this.lastSuccess = this.deps.clock.nowMs();
       this.successes += 1;
       this.overdueReported = false;

@@ -51,6 +51,8 @@ export interface StartBrokerOptions {
   readonly store?: BrokerOverrides['store'];
   /** Wraps the real WAL fsync (a slow disk: a test holds it on a promise). */
   readonly syncWal?: BrokerOverrides['syncWal'];
+  /** The checkpoint worker's interval and an injected stall (a disk stalling under it). */
+  readonly checkpoints?: BrokerOverrides['checkpoints'];
   /** Vouchers logged per channel (full-disk tests keep them all, so vouchers grow the file). */
   readonly vouchersKeptPerChannel?: BrokerOverrides['vouchersKeptPerChannel'];
   /** The broker's logger (default: silent), for tests that read what it logs. */
@@ -71,6 +73,7 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, da
       ...(options.httpHandler === undefined ? {} : { httpHandler: options.httpHandler }),
       ...(options.store === undefined ? {} : { store: options.store }),
       ...(options.syncWal === undefined ? {} : { syncWal: options.syncWal }),
+      ...(options.checkpoints === undefined ? {} : { checkpoints: options.checkpoints }),
       ...(options.vouchersKeptPerChannel === undefined ? {} : { vouchersKeptPerChannel: options.vouchersKeptPerChannel }),
       ...(options.storeShared === undefined ? {} : { storeShared: options.storeShared }),
     },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { openSqlite } from '../../../sqlite/open.js';
 import { settleLedgerCurrency } from './ledger-currency.js';
 import { MIGRATIONS } from './migrations.js';
+import { BROKER_PAGE_CACHE_KIB } from '../../limits.js';
 
 export type Db = Database.Database;
 export const DATABASE_FILE = 'mqpay.db';
@@ -18,7 +19,7 @@ export { BUSY_TIMEOUT_MS } from '../../../sqlite/open.js';
 export function openDatabase(dataDir: string, options: { readonly?: boolean; file?: string; currency?: string } = {}): Db {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const readonly = options.readonly ?? false;
-  const db = openSqlite(options.file ?? join(dataDir, DATABASE_FILE), { migrations: MIGRATIONS, what: 'broker database', readonly });
+  const db = openSqlite(options.file ?? join(dataDir, DATABASE_FILE), { migrations: MIGRATIONS, what: 'broker database', readonly, cacheKib: BROKER_PAGE_CACHE_KIB });
   if (readonly) return db;
   try {
     settleLedgerCurrency(db, options.currency);

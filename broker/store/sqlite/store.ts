@@ -15,7 +15,7 @@ import {
 import { readRestoreRecord, recordHeal } from './restore-record.js';
 import { addDeviceInTransaction, getDevice, setDeviceStatus, useTokenTime } from './devices.js';
 import { accountKey, balanceOf, ensureAccount, fundInTransaction, insertTransfer } from './ledger.js';
-import type { Db } from './open-database.js';
+import { BUSY_TIMEOUT_MS, type Db } from './open-database.js';
 import { moveInTransaction, payoutInTransaction } from './outflows.js';
 import type { BatchOutcome, LatestReceipt, Store, StoredAnswer, StoreReads, StoreTx } from '../port.js';
 import { nextEpoch, settleInTransaction, settlementChannels } from './settle.js';
@@ -174,20 +174,36 @@ function storageFault(error: unknown, options: SqliteStoreOptions): unknown {
 }
 
 /**
- * BEGIN IMMEDIATE without ever blocking the event loop: the connection's busy timeout is 0, so a
- * write lock held by another process fails at once, and this waits between tries with timers
- * (doubling pauses) until the lock is free or `lockWaitMs` has passed [docs/DESIGN.md rule 15].
+ * One try for the write lock that never waits inside SQLite: busy timeout 0 for this BEGIN only.
+ * The connection's own timeout (BUSY_TIMEOUT_MS) stays for synchronous writes beside the store
+ * (enrolment at startup, tests' fixtures), which may meet the checkpoint worker's momentary lock
+ * (wal-checkpointer.ts). Pragmas run when prepared, so this cannot be a cached statement.
+ */
+function tryBeginImmediate(db: Db): boolean {
+  db.pragma('busy_timeout = 0');
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    return true;
+  } catch (error) {
+    if (!isBusy(error)) throw error;
+    return false;
+  } finally {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  }
+}
+
+/**
+ * BEGIN IMMEDIATE without ever blocking the event loop: a write lock held by another process or
+ * by the checkpoint worker fails at once, and this waits between tries with timers (doubling
+ * pauses) until the lock is free or `lockWaitMs` has passed [docs/DESIGN.md rule 15].
  */
 async function beginImmediate(db: Db, options: SqliteStoreOptions): Promise<void> {
   const startedMs = Date.now();
   let pauseMs = STORE_LOCK_RETRY_MS_MIN;
   for (let tries = 1; ; tries++) {
-    try {
-      db.exec('BEGIN IMMEDIATE');
+    if (tryBeginImmediate(db)) {
       if (tries > 1) options.onLockWait?.({ waitedMs: Date.now() - startedMs, acquired: true });
       return;
-    } catch (error) {
-      if (!isBusy(error)) throw error;
     }
     const waitedMs = Date.now() - startedMs;
     if (waitedMs >= options.lockWaitMs) {
@@ -249,7 +265,6 @@ export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTION
   const vouchersKeptPerChannel = options.vouchersKeptPerChannel ?? VOUCHERS_KEPT_PER_CHANNEL;
   const tx = txOf(db, reads, vouchersKeptPerChannel);
   // Writes wait for the lock with timers (beginImmediate), never inside SQLite on the event loop.
-  db.pragma('busy_timeout = 0');
   if (options.syncWal !== undefined) syncOffTheEventLoop(db);
   return {
     reads,
