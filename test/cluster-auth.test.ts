@@ -16,7 +16,7 @@ import { openStore, type OpenedStore } from '../broker/store/open-store.js';
 import { addDevice, setDeviceStatus } from '../broker/store/sqlite/devices.js';
 import { openDatabase } from '../broker/store/sqlite/open-database.js';
 import { generateKeyPair, type KeyPair } from '../shared/keys.js';
-import { inboxFilter, outboxTopic } from '../shared/topics.js';
+import { inboxBoxesFilter, inboxFilter, outboxTopic } from '../shared/topics.js';
 import { closedWithin, connectPassword, tryConnect } from './helpers/broker-adversary.js';
 import { OPERATOR_TOKEN, random } from './helpers/broker-fixture.js';
 import { rabbitClusterPerFile, rabbitSkipReason } from './helpers/rabbit-cluster.js';
@@ -68,7 +68,7 @@ describe.skipIf(rabbitSkipReason !== null)(`auth and ACL on a two-node RabbitMQ 
     for (const index of [0, 1] as const) {
       const outcome = await login(index, 'alice');
       expect(outcome.connected).toBe(true);
-      const granted = await outcome.client.subscribeAsync(inboxFilter('alice'), { qos: 1 });
+      const granted = await outcome.client.subscribeAsync(inboxBoxesFilter('alice'), { qos: 1 });
       expect(granted.map((grant) => grant.qos)).toEqual([1]);
       await outcome.client.publishAsync(outboxTopic('alice', 'rpc'), Buffer.from('{}'), { qos: 1 });
       await outcome.client.endAsync();
@@ -106,11 +106,19 @@ describe.skipIf(rabbitSkipReason !== null)(`auth and ACL on a two-node RabbitMQ 
     expect(violationsSince(mark)).toEqual(['alice']);
   });
 
+  it('refuses a device\'s whole-inbox wildcard in/# (it would reach dotted device ids\' topics): devices use in/+', async () => {
+    const outcome = await login(1, 'alice');
+    expect(outcome.connected).toBe(true);
+    const refused = await outcome.client.subscribeAsync(inboxFilter('alice'), { qos: 1 }).then((granted) => granted.map((grant) => grant.qos), () => 'closed');
+    expect(refused === 'closed' || (Array.isArray(refused) && refused[0] === 128) || !outcome.client.connected).toBe(true);
+    outcome.client.end(true);
+  });
+
   it('refuses a subscription to another device\'s inbox, and counts it', async () => {
     const outcome = await login(0, 'alice');
     expect(outcome.connected).toBe(true);
     const mark = events.length;
-    const refused = await outcome.client.subscribeAsync(inboxFilter('bob'), { qos: 1 }).then((granted) => granted.map((grant) => grant.qos), () => 'closed');
+    const refused = await outcome.client.subscribeAsync(inboxBoxesFilter('bob'), { qos: 1 }).then((granted) => granted.map((grant) => grant.qos), () => 'closed');
     // RabbitMQ 3.10 answers SUBACK 0x80 or closes the connection: either way nothing is granted.
     expect(refused === 'closed' || (Array.isArray(refused) && refused[0] === 128) || !outcome.client.connected).toBe(true);
     expect(violationsSince(mark)).toEqual(['alice']);

@@ -38,7 +38,7 @@ import { toHex } from '../shared/hex.js';
 import { channelIdFromHex } from '../shared/ids.js';
 import { decodeReceiptInboxFrame } from '../shared/inbox-frames.js';
 import { decodeReceipt } from '../shared/receipt.js';
-import { inboxFilter, offerTopic, parseDeliveredTopic } from '../shared/topics.js';
+import { inboxBoxesFilter, offerTopic, parseDeliveredTopic } from '../shared/topics.js';
 import { OPERATOR_TOKEN, random, tempDir } from './helpers/broker-fixture.js';
 import { connectPassword } from './helpers/broker-adversary.js';
 import { NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
@@ -202,7 +202,7 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
     const delivered: { topic: ReturnType<typeof parseDeliveredTopic>; payload: Uint8Array }[] = [];
     client.on('message', (topic, payload) => delivered.push({ topic: parseDeliveredTopic(topic), payload: new Uint8Array(payload) }));
     try {
-      await client.subscribeAsync(inboxFilter(PAYER), { qos: 1 });
+      await client.subscribeAsync(inboxBoxesFilter(PAYER), { qos: 1 });
       await expect.poll(() => delivered.some((message) => message.topic?.kind === 'inbox' && message.topic.box === 'receipt-bin'), NETWORK_POLL).toBe(true);
       const frame = decodeReceiptInboxFrame(delivered.find((message) => message.topic?.kind === 'inbox' && message.topic.box === 'receipt-bin')?.payload ?? new Uint8Array());
       expect(frame.type === 'receipt' ? decodeReceipt(frame.bytes) : null).toMatchObject({ seq: BigInt(PAYMENTS + 1), total: BigInt(PAYMENTS + 1) * 10_000n });

@@ -15,7 +15,7 @@ import { MqpayError } from '../../shared/errors.js';
 import type { RandomBytes } from '../../shared/ids.js';
 import { CONNECT_NONCE_BYTES, IN_FLIGHT_REQUESTS_PER_DEVICE_MAX } from '../../shared/limits.js';
 import { encodePayload, errorFromBody, parsePayload, PROTOCOL_VERSION, type RpcMethod, type RpcParamsInput, rpcResponseSchema, type RpcResult, type RpcResultInput, rpcResultSchema } from '../../shared/schemas.js';
-import { inboxFilter, outboxTopic, parseDeliveredTopic, type InboxKind, type OutboxKind } from '../../shared/topics.js';
+import { inboxBoxesFilter, outboxTopic, parseDeliveredTopic, type InboxKind, type OutboxKind } from '../../shared/topics.js';
 import { streamBuilderFor, type LinkTls } from './link-stream.js';
 import { reconnectDelayMs } from './reconnect-backoff.js';
 import { CONNECT_TIMEOUT_MS_DEFAULT, DISABLED_RECONNECT_MS_DEFAULT, KEEPALIVE_SECONDS_DEFAULT, RECONNECT_INITIAL_MS_DEFAULT, RECONNECT_MAX_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT } from '../limits.js';
@@ -95,7 +95,7 @@ export class DeviceLink extends EventEmitter {
       this.refusal = null;
       this.reconnectAttempt = 0;
       client.options.reconnectPeriod = this.nextDelayMs();
-      client.subscribe(inboxFilter(options.device), { qos: 1 }, (error) => {
+      client.subscribe(inboxBoxesFilter(options.device), { qos: 1 }, (error) => {
         if (error) this.emit('link-error', error);
         else this.emit('connect');
       });

@@ -5,7 +5,7 @@
 // closes the connection (aedes closes it when the hook fails, [MQTT-3.3.5-2]); a refused
 // subscription is answered with the SUBACK failure code 0x80 [MQTT-3.9.3-1] and the connection
 // stays, so a client learns which filter was wrong.
-import { parseTopic, inboxFilter, TOPIC_ROOT, type OutboxKind } from '../../shared/topics.js';
+import { parseTopic, inboxBoxesFilter, inboxFilter, TOPIC_ROOT, type OutboxKind } from '../../shared/topics.js';
 import type { Role } from './roles.js';
 
 export type PublishDecision = { readonly allowed: true; readonly device: string; readonly box: OutboxKind } | { readonly allowed: false; readonly reason: string };
@@ -37,13 +37,12 @@ export function decideSubscribe(role: Role | undefined, filter: string, offersWi
   if (filter === OFFERS_ALL) return offersWildcard || role.kind === 'operator' ? ALLOWED : { allowed: false, reason: 'the offers of every seller are not listed (offersWildcard is off)' };
   if (role.kind === 'operator') return OPS_FILTERS.has(filter) ? ALLOWED : { allowed: false, reason: `operators read only ${TOPIC_ROOT}/ops/#` };
   // The whole inbox (#), every box at one level (+), or one box by name.
-  if (filter === inboxFilter(role.device) || filter === ownInboxBoxes(role.device)) return ALLOWED;
+  if (filter === inboxFilter(role.device) || filter === inboxBoxesFilter(role.device)) return ALLOWED;
   const topic = parseTopic(filter);
   if (topic !== null && topic.kind === 'inbox' && topic.device === role.device) return ALLOWED;
   return { allowed: false, reason: `outside own inbox ${inboxFilter(role.device)}` };
 }
 
-const ownInboxBoxes = (device: string): string => `${TOPIC_ROOT}/d/${device}/in/+`;
 
 export function subscribeAllowed(role: Role | undefined, filter: string, offersWildcard = false): boolean {
   return decideSubscribe(role, filter, offersWildcard).allowed;

@@ -85,13 +85,16 @@ export interface TopicRequest extends AuthzRequest {
 }
 
 /**
- * A device id with the word `in` after its first word (`cam.in`, `cam.in.2`): the plugin gives
- * its routing keys the prefix of device `cam`'s whole-inbox binding `mqpay.v1.d.cam.in.#`, so
- * `cam` would read what it publishes. No mapping can fix that on the device side (the plugin
- * makes the key), so such a device may connect but not publish in the cluster.
+ * A device's multi-level wildcard (`#`, from MQTT `#`) is refused in the cluster: the plugin keeps
+ * the dots of device ids inside routing keys, so device `cam`'s `mqpay.v1.d.cam.in.#` would also
+ * match the keys of devices `cam.in` and `cam.in.2` (their outboxes and inboxes). One level (`*`,
+ * from MQTT `+`: `in/+`, what devices subscribe to since v4) cannot: a key under
+ * `mqpay.v1.d.cam.in.` with exactly one more word is device `cam`'s own inbox box, since every
+ * other device's keys have at least two words after its id. So dotted ids are mapped, not
+ * forbidden [docs/PROTOCOL.md "v4"].
  */
-export function shadowedByInboxWildcard(device: string): boolean {
-  return device.split('.').slice(1).includes('in');
+export function reachesBeyondOwnTopics(routingKey: string): boolean {
+  return routingKey.split('.').includes('#');
 }
 
 export function decideTopic(request: TopicRequest, offersWildcard: boolean): Decision & { readonly topic?: string } {
@@ -100,10 +103,12 @@ export function decideTopic(request: TopicRequest, offersWildcard: boolean): Dec
   if (request.name !== MQTT_EXCHANGE) return deny(`exchange ${request.name} is not ${MQTT_EXCHANGE}`);
   const topic = topicOfRoutingKey(request.routingKey);
   if (request.permission === 'write') {
-    if (who.role.kind === 'device' && shadowedByInboxWildcard(who.role.device)) return { ...deny(`device id ${who.role.device} has the word "in" after its first word: its topics would fall under another device's inbox wildcard`), topic };
     const decision = decidePublish(who.role, { topic });
     return decision.allowed ? { allowed: true, topic } : { allowed: false, reason: decision.reason, topic };
   }
-  if (request.permission === 'read') return { ...decideSubscribe(who.role, topic, offersWildcard), topic };
+  if (request.permission === 'read') {
+    if (who.role.kind === 'device' && reachesBeyondOwnTopics(request.routingKey)) return { ...deny('a device subscribes to its inbox with in/+ in the cluster: # would reach the topics of dotted device ids'), topic };
+    return { ...decideSubscribe(who.role, topic, offersWildcard), topic };
+  }
   return deny(`permission ${request.permission} on a topic`);
 }
