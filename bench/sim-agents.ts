@@ -22,7 +22,7 @@ export async function benchAgents(devices: number, warmupMs: number, windowMs: n
   const fleet = new HonestFleet(new SimMetrics());
   try {
     const startedMs = Date.now();
-    await fleet.start(world.enrolment, world.brokerUrl, SIM_BROKER_ID);
+    await fleet.start(world.enrolment, () => world.brokerUrl, SIM_BROKER_ID);
     const startupS = (Date.now() - startedMs) / 1000;
     const pairs = plan.fleet.devices.flatMap((device) => (device.role === 'buyer' && device.suppliers[0] !== undefined ? [{ payer: device.id, payee: device.suppliers[0] }] : []));
     const counter = { accepted: 0, failed: 0, stopped: false };
@@ -37,7 +37,7 @@ export async function benchAgents(devices: number, warmupMs: number, windowMs: n
         }
       }
     });
-    const result = await measure({ counter, warmupMs, windowMs, clock: systemSimClock, broker: world.broker });
+    const result = await measure({ counter, warmupMs, windowMs, clock: systemSimClock, broker: world.brokerProcess });
     counter.stopped = true;
     await Promise.all(loops);
     await fleet.stop();

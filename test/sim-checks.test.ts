@@ -11,6 +11,7 @@ import { aboveDeposit, doubleSigned, forgedSignature, replayedOldVoucher } from 
 import { BrokerLog } from '../simulator/world/broker-log.js';
 import { checkConservation } from '../simulator/verdict/conservation.js';
 import type { RoguePlan } from '../simulator/plan/fleet.js';
+import { sqliteQuery } from '../simulator/world/ledger-query.js';
 import { LedgerReader } from '../simulator/world/ledger-reader.js';
 import { RogueDevice } from '../simulator/actors/rogue-device.js';
 import { systemSimClock } from '../simulator/world/sim-clock.js';
@@ -37,7 +38,7 @@ describe('simulator judges and checks', () => {
     await rogue.openChannel(random);
     expect(await rogue.coverPayment(5_000)).toBe(true);
     expect(await rogue.coverPayment(5_000)).toBe(true);
-    ledger = new LedgerReader(broker.dataDir);
+    ledger = LedgerReader.sqlite(broker.dataDir);
     ctx = { rogue, ledger, brokerLog: new BrokerLog(), brokerUrl: broker.url, brokerId: broker.app.config.brokerId, random, clock: systemSimClock };
   });
   afterEach(async () => {
@@ -50,7 +51,7 @@ describe('simulator judges and checks', () => {
     for (const attack of [forgedSignature, aboveDeposit, doubleSigned, replayedOldVoucher]) {
       expect(await attack(ctx)).toMatchObject({ status: 'rejected' });
     }
-    expect(ledger.channel(rogue.channel?.id ?? new Uint8Array())).toMatchObject({ latestSeq: 2n, latestTotal: rogue.latestTotal });
+    expect(await ledger.channel(rogue.channel?.id ?? new Uint8Array())).toMatchObject({ latestSeq: 2n, latestTotal: rogue.latestTotal });
   });
 
   it('a voucher the service accepts is judged "succeeded", not rejected', async () => {
@@ -62,10 +63,10 @@ describe('simulator judges and checks', () => {
     expect(result.observed).toContain('accepted');
   });
 
-  it('conservation holds for what was funded, and fails for money funded behind the simulator\'s back', () => {
-    expect(checkConservation(broker.app.db, funded)).toMatchObject({ ok: true });
+  it('conservation holds for what was funded, and fails for money funded behind the simulator\'s back', async () => {
+    expect(await checkConservation(sqliteQuery(() => broker.app.db), funded)).toMatchObject({ ok: true });
     fundWallet(broker.app.db, 'charger-1', parseAmount('0.5'), 'behind-the-back', Date.now());
-    const broken = checkConservation(broker.app.db, funded);
+    const broken = await checkConservation(sqliteQuery(() => broker.app.db), funded);
     expect(broken.ok).toBe(false);
     expect(broken.detail).toContain('wallet of charger-1');
   });
@@ -74,20 +75,20 @@ describe('simulator judges and checks', () => {
     const id = toHex(rogue.channel?.id ?? new Uint8Array());
     const truth: PayerView = { payer: 'rogue-sensor-01', acceptedTotal: rogue.latestTotal, signedTotal: rogue.signedMax };
     const payee: PayeeView = { payee: 'charger-1', receivedTotal: rogue.latestTotal };
-    const check = (payers: Map<string, PayerView>, payees: Map<string, PayeeView>) => checkAcceptedSettledOrPending(broker.app.db, payers, payees);
+    const check = (payers: Map<string, PayerView>, payees: Map<string, PayeeView>) => checkAcceptedSettledOrPending(sqliteQuery(() => broker.app.db), payers, payees);
 
-    const ok = check(new Map([[id, truth]]), new Map([[id, payee]]));
+    const ok = await check(new Map([[id, truth]]), new Map([[id, payee]]));
     expect(ok).toMatchObject({ ok: true, totals: { accepted: rogue.latestTotal, settled: 0n, pending: rogue.latestTotal } });
     // Told "accepted" for more than the ledger holds.
-    expect(check(new Map([[id, { ...truth, acceptedTotal: rogue.latestTotal + 1n }]]), new Map()).ok).toBe(false);
+    expect((await check(new Map([[id, { ...truth, acceptedTotal: rogue.latestTotal + 1n }]]), new Map())).ok).toBe(false);
     // The ledger holds more than the payer ever signed.
-    expect(check(new Map([[id, { ...truth, signedTotal: rogue.latestTotal - 1n }]]), new Map()).ok).toBe(false);
+    expect((await check(new Map([[id, { ...truth, signedTotal: rogue.latestTotal - 1n }]]), new Map())).ok).toBe(false);
     // A payee holding a payment the service never accepted.
-    expect(check(new Map([[id, truth]]), new Map([[id, { ...payee, receivedTotal: rogue.latestTotal + 1n }]])).ok).toBe(false);
+    expect((await check(new Map([[id, truth]]), new Map([[id, { ...payee, receivedTotal: rogue.latestTotal + 1n }]]))).ok).toBe(false);
     // Money on a channel no payer knows of.
-    expect(check(new Map(), new Map()).ok).toBe(false);
+    expect((await check(new Map(), new Map())).ok).toBe(false);
     // After a settlement the same views still hold, now as settled rather than pending.
     await broker.app.service.settleNow();
-    expect(check(new Map([[id, truth]]), new Map([[id, payee]]))).toMatchObject({ ok: true, totals: { settled: rogue.latestTotal, pending: 0n } });
+    expect(await check(new Map([[id, truth]]), new Map([[id, payee]]))).toMatchObject({ ok: true, totals: { settled: rogue.latestTotal, pending: 0n } });
   });
 });

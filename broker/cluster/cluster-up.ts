@@ -30,6 +30,8 @@ export interface ClusterUpOptions {
   readonly brokerId: string;
   readonly operatorToken: string;
   readonly say: (line: string) => void;
+  /** Added to every worker's command line (e.g. `--epoch-seconds 5` for the simulator). */
+  readonly workerArgs?: readonly string[];
 }
 
 type Undo = (() => Promise<void>)[];
@@ -81,7 +83,7 @@ function workerHelp(bin: string): Promise<string | null> {
 async function startWorker(options: ClusterUpOptions, storeUrl: string, amqpUrls: readonly string[], index: number, extra: readonly string[], undo: Undo) {
   const id = `worker-${index}`;
   const log = logsOf(options.dir, id);
-  const args = [options.bin, 'worker', '--amqp', amqpUrls.join(','), '--store', storeUrl, '--service-key', join(options.dir, 'service.key'), '--id', id, ...extra];
+  const args = [options.bin, 'worker', '--amqp', amqpUrls.join(','), '--store', storeUrl, '--service-key', join(options.dir, 'service.key'), '--id', id, ...extra, ...(options.workerArgs ?? [])];
   const pid = spawnDaemon({ command: process.execPath, args, env: process.env, logFile: log, outliveParent: true });
   undo.push(async () => void (await stopProcess(pid)));
   await waitUntil(`worker ${id}`, pid, log, CLUSTER_CHILD_START_TIMEOUT_MS, () => logHas(log, /consuming/));

@@ -50,12 +50,12 @@ export class HonestFleet {
 
   constructor(private readonly metrics: SimMetrics) {}
 
-  async start(enrolment: Enrolment, brokerUrl: string, brokerId: string): Promise<void> {
+  async start(enrolment: Enrolment, brokerUrlOf: (device: string) => string, brokerId: string): Promise<void> {
     const homes = [...enrolment.homes];
     const logger = countingLogger(this.metrics);
     for (let i = 0; i < homes.length; i += START_CONCURRENCY) {
       await Promise.all(homes.slice(i, i + START_CONCURRENCY).map(async ([device, home]) => {
-        this.agents.set(device, await createAgent({ home, brokerUrl, brokerId, logger, ...SIM_AGENT_TIMING }));
+        this.agents.set(device, await createAgent({ home, brokerUrl: brokerUrlOf(device), brokerId, logger, ...SIM_AGENT_TIMING }));
       }));
     }
   }

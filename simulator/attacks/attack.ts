@@ -48,9 +48,9 @@ const describe = (verdict: Verdict | null): string =>
  * the channel's ledger facts are what they were before.
  */
 export async function expectVoucherRefused(ctx: AttackContext, input: { message: VoucherMessage; channel: Uint8Array; seq: bigint; code: string }): Promise<AttackResult> {
-  const before = factsKey(ctx.ledger.channel(input.channel));
+  const before = factsKey(await ctx.ledger.channel(input.channel));
   const verdict = await ctx.rogue.verdict(input.message, input.channel, input.seq, ATTACK_ANSWER_MS);
-  const after = factsKey(ctx.ledger.channel(input.channel));
+  const after = factsKey(await ctx.ledger.channel(input.channel));
   const observed = `${describe(verdict)}; ledger ${before === after ? 'unchanged' : `changed: ${before} -> ${after}`}`;
   if (verdict === null) return { status: 'unanswered', expected: input.code, observed };
   const refused = verdict.type === 'voucher.rejected' && verdict.code === input.code;

@@ -33,7 +33,7 @@ export const doubleSigned: Attack = async (ctx) => {
   const total = addAmount(rogue.latestTotal, amountOf(1n));
   const message = rogue.signVoucher({ channelId: rogue.channel.id, seq, total });
   const result = await expectVoucherRefused(ctx, { message, channel: rogue.channel.id, seq, code: 'VOUCHER_DOUBLE_SIGNED' });
-  if (result.status !== 'rejected' || ctx.ledger.hasDoubleSignEvidence(rogue.channel.id, seq, total)) return result;
+  if (result.status !== 'rejected' || (await ctx.ledger.hasDoubleSignEvidence(rogue.channel.id, seq, total))) return result;
   return { ...result, status: 'succeeded', observed: `${result.observed}; no double-sign evidence recorded` };
 };
 
@@ -47,9 +47,9 @@ export const replayedOldVoucher: Attack = async (ctx) => {
   const old = rogue.sent.get(seq);
   if (rogue.channel === null || old === undefined) return skipped('no earlier voucher kept');
   const expected = 'duplicate: same answer, channel unchanged';
-  const before = factsKey(ctx.ledger.channel(rogue.channel.id));
+  const before = factsKey(await ctx.ledger.channel(rogue.channel.id));
   const verdict = await rogue.verdict(old, rogue.channel.id, seq, ATTACK_ANSWER_MS);
-  const after = factsKey(ctx.ledger.channel(rogue.channel.id));
+  const after = factsKey(await ctx.ledger.channel(rogue.channel.id));
   const observed = `${verdict === null ? 'no answer' : verdict.type === 'voucher.accepted' ? `accepted again (total ${verdict.total})` : `rejected ${verdict.code}`}; ledger ${before === after ? 'unchanged' : 'changed'}`;
   if (verdict === null) return { status: 'unanswered', expected, observed };
   const harmless = verdict.type === 'voucher.accepted' || verdict.code === 'VOUCHER_SEQ_NOT_INCREASING';

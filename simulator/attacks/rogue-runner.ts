@@ -5,7 +5,7 @@
 import { codeOf } from '../actors/metrics.js';
 import type { AttackKind, PlannedAttack } from '../plan/faults.js';
 import type { SimPlan } from '../plan/plan.js';
-import type { BrokerProcess } from '../world/broker-process.js';
+import type { ServiceHandle } from '../world/sim-world.js';
 import { sleepUntil, type SimClock } from '../world/sim-clock.js';
 import { aclPublish, aclSubscribe, impersonation } from './access.js';
 import type { Attack, AttackContext, AttackOutcome, AttackResult } from './attack.js';
@@ -35,7 +35,7 @@ export class RogueRunner {
   constructor(
     private readonly ctx: AttackContext,
     private readonly plan: SimPlan,
-    private readonly broker: BrokerProcess,
+    private readonly broker: ServiceHandle,
     private readonly clock: SimClock,
     private readonly startMs: number,
     private readonly signal: AbortSignal,

@@ -13,10 +13,10 @@ import { ATTACK_ANSWER_MS, skipped, type Attack, type AttackContext, type Attack
 /** Judges a voucher on someone else's channel: refused as not the payer, and nothing stored under that seq by it. */
 async function refusedAsNotPayer(ctx: AttackContext, message: VoucherMessage, channel: Uint8Array, seq: bigint, storedBefore: boolean): Promise<AttackResult> {
   const expected = 'CHANNEL_NOT_PAYER';
-  const payerBefore = ctx.ledger.channel(channel)?.payer ?? 'none';
+  const payerBefore = (await ctx.ledger.channel(channel))?.payer ?? 'none';
   const verdict = await ctx.rogue.verdict(message, channel, seq, ATTACK_ANSWER_MS);
-  const payerAfter = ctx.ledger.channel(channel)?.payer ?? 'none';
-  const storedAfter = ctx.ledger.hasVoucher(channel, seq);
+  const payerAfter = (await ctx.ledger.channel(channel))?.payer ?? 'none';
+  const storedAfter = await ctx.ledger.hasVoucher(channel, seq);
   const observed = `${verdict === null ? 'no answer' : verdict.type === 'voucher.accepted' ? 'accepted' : `rejected ${verdict.code}`}; payer ${payerAfter}`;
   if (verdict === null) return { status: 'unanswered', expected, observed };
   const refused = verdict.type === 'voucher.rejected' && verdict.code === expected;
@@ -29,7 +29,7 @@ export const replayedVoucher: Attack = async (ctx) => {
   const paid = ctx.rogue.forwarded;
   if (paid === null) return skipped('not paid by anyone yet');
   const voucher = decodeVoucher(fromHex(paid.voucher));
-  return refusedAsNotPayer(ctx, paid, voucher.channelId, voucher.seq, ctx.ledger.hasVoucher(voucher.channelId, voucher.seq));
+  return refusedAsNotPayer(ctx, paid, voucher.channelId, voucher.seq, await ctx.ledger.hasVoucher(voucher.channelId, voucher.seq));
 };
 
 /** A voucher on the buyer's channel for a much higher total, signed with the rogue's key. */
@@ -59,6 +59,6 @@ export const overdraftOpen: Attack = async (ctx) => {
     refused = code === expected;
     observed = `refused ${code}`;
   }
-  const exists = ctx.ledger.channel(id) !== null;
+  const exists = (await ctx.ledger.channel(id)) !== null;
   return { status: refused && !exists ? 'rejected' : 'succeeded', expected, observed: `${observed}; channel ${exists ? 'exists' : 'absent'} in the ledger` };
 };

@@ -20,7 +20,7 @@ export interface Devices {
 
 export async function startDevices(world: World, plan: SimPlan, metrics: SimMetrics, io: SimIo): Promise<Devices> {
   const fleet = new HonestFleet(metrics);
-  await fleet.start(world.enrolment, world.proxyUrl, SIM_BROKER_ID);
+  await fleet.start(world.enrolment, (device) => world.agentUrl(device), SIM_BROKER_ID);
   const rogues = plan.fleet.devices.flatMap((device) => {
     const keys = world.enrolment.rogueKeys.get(device.id);
     if (device.role !== 'rogue' || keys === undefined) return [];

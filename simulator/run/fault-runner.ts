@@ -3,7 +3,7 @@
 import type { SimMetrics } from '../actors/metrics.js';
 import type { SimPlan } from '../plan/plan.js';
 import type { BrokerProcess } from '../world/broker-process.js';
-import type { FaultProxy } from '../world/fault-proxy.js';
+import type { DropPoint } from '../world/sim-world.js';
 import { sleepUntil, type SimClock } from '../world/sim-clock.js';
 
 export interface FaultTiming {
@@ -28,7 +28,7 @@ export async function runBrokerKills(plan: SimPlan, broker: BrokerProcess, metri
 }
 
 /** Drops device connections at the proxy, second by second. */
-export async function runDrops(plan: SimPlan, proxy: FaultProxy, metrics: SimMetrics, timing: FaultTiming): Promise<void> {
+export async function runDrops(plan: SimPlan, proxy: DropPoint, metrics: SimMetrics, timing: FaultTiming): Promise<void> {
   if (plan.options.dropRate <= 0) return;
   for (let second = 0; second * 1000 < plan.options.durationMs; second++) {
     for (const drop of plan.drops(second)) {

@@ -25,10 +25,10 @@ export interface RunPhase {
   readonly rssPeakBytes: number | null;
 }
 
-function showProgress(world: World, plan: SimPlan, metrics: SimMetrics, devices: Devices, progress: Progress, elapsedMs: number, nowMs: number): { perSecond: number; rss: number | null } {
+async function showProgress(world: World, plan: SimPlan, metrics: SimMetrics, devices: Devices, progress: Progress, elapsedMs: number, nowMs: number): Promise<{ perSecond: number; rss: number | null }> {
   let settled: { count: number; amount: Amount } = { count: 0, amount: ZERO };
   try {
-    settled = world.ledger.settlements();
+    settled = await world.ledger.settlements();
   } catch {
     // the ledger is briefly unreadable while the broker restarts; show the last figure next time
   }
@@ -58,7 +58,11 @@ export async function runPhase(world: World, plan: SimPlan, metrics: SimMetrics,
   devices.fleet.run({ plan, metrics, clock, startMs, signal: running.signal });
   const rogues = startRogues(world, plan, devices, io, startMs, running.signal);
   rogues.catch(() => undefined); // awaited when the run winds down
-  const faults = Promise.all([runBrokerKills(plan, world.broker, metrics, timing), runDrops(plan, world.proxy, metrics, timing)]).then(() => undefined);
+  const faults = Promise.all([
+    world.brokerProcess === null ? undefined : runBrokerKills(plan, world.brokerProcess, metrics, timing),
+    world.cluster?.runFaults(plan, metrics, timing),
+    runDrops(plan, world.proxy, metrics, timing),
+  ]).then(() => undefined);
   let fatal: unknown = null;
   faults.catch((error: unknown) => {
     fatal = error;
@@ -69,7 +73,7 @@ export async function runPhase(world: World, plan: SimPlan, metrics: SimMetrics,
   let rssPeakBytes: number | null = null;
   while (clock.nowMs() - startMs < plan.options.durationMs && io.stop?.aborted !== true && fatal === null) {
     await clock.sleep(Math.min(PROGRESS_EVERY_MS, plan.options.durationMs - (clock.nowMs() - startMs)), io.stop);
-    const sample = showProgress(world, plan, metrics, devices, progress, clock.nowMs() - startMs, clock.nowMs());
+    const sample = await showProgress(world, plan, metrics, devices, progress, clock.nowMs() - startMs, clock.nowMs());
     peakPerSecond = Math.max(peakPerSecond, sample.perSecond);
     if (sample.rss !== null) rssPeakBytes = Math.max(rssPeakBytes ?? 0, sample.rss);
   }

@@ -6,10 +6,9 @@
 //  - what a payee was paid is at most the latest total, on a channel that exists, to it
 //    (no payment appeared that the service did not accept);
 //  - no channel carries money that no payer knows of.
-import type { Db } from '../../broker/store/sqlite/open-database.js';
-import { statement } from '../../sqlite/statement.js';
 import { formatAmount, type Amount } from '../../shared/amount.js';
 import { toHex } from '../../shared/hex.js';
+import { bigintOf, type LedgerQuery } from '../world/ledger-query.js';
 import type { CheckResult } from './conservation.js';
 
 export interface PayerView {
@@ -39,10 +38,12 @@ interface LedgerChannel {
 
 const PROBLEMS_SHOWN = 5;
 
-function ledgerChannels(db: Db): Map<string, LedgerChannel> {
-  const rows = statement(db, 'SELECT id, payer, payee, state, latest_total, settled_total FROM channels').all() as
-    { id: Buffer; payer: string; payee: string; state: string; latest_total: bigint; settled_total: bigint }[];
-  return new Map(rows.map((row) => [toHex(new Uint8Array(row.id)), { payer: row.payer, payee: row.payee, state: row.state, latest: row.latest_total, settled: row.settled_total }]));
+async function ledgerChannels(query: LedgerQuery): Promise<Map<string, LedgerChannel>> {
+  const rows = await query('SELECT id, payer, payee, state, latest_total, settled_total FROM channels');
+  return new Map(rows.map((row) => [
+    toHex(new Uint8Array(row.id as Uint8Array)),
+    { payer: String(row.payer), payee: String(row.payee), state: String(row.state), latest: bigintOf(row.latest_total), settled: bigintOf(row.settled_total) },
+  ]));
 }
 
 function payerProblems(channels: ReadonlyMap<string, LedgerChannel>, payers: ReadonlyMap<string, PayerView>): string[] {
@@ -74,8 +75,8 @@ function payeeProblems(channels: ReadonlyMap<string, LedgerChannel>, payees: Rea
   return problems;
 }
 
-export function checkAcceptedSettledOrPending(db: Db, payers: ReadonlyMap<string, PayerView>, payees: ReadonlyMap<string, PayeeView>): CheckResult & { totals: AcceptedTotals } {
-  const channels = ledgerChannels(db);
+export async function checkAcceptedSettledOrPending(query: LedgerQuery, payers: ReadonlyMap<string, PayerView>, payees: ReadonlyMap<string, PayeeView>): Promise<CheckResult & { totals: AcceptedTotals }> {
+  const channels = await ledgerChannels(query);
   let accepted = 0n;
   for (const view of payers.values()) accepted += view.acceptedTotal;
   let settled = 0n;

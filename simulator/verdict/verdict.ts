@@ -4,18 +4,18 @@
 import { pino } from 'pino';
 import type { AgentStatus } from '../../agent/index.js';
 import { createBrokerApp } from '../../broker/app.js';
-import { auditLedger } from '../../broker/store/sqlite/audit.js';
+import { auditLedger, type AuditCheck } from '../../broker/store/sqlite/audit.js';
 import { openDatabase } from '../../broker/store/sqlite/open-database.js';
-import { amountOf, formatAmount } from '../../shared/amount.js';
-import { statement } from '../../sqlite/statement.js';
+import { amountOf, formatAmount, type Amount } from '../../shared/amount.js';
 import type { RogueDevice } from '../actors/rogue-device.js';
+import { bigintOf, sqliteQuery, type LedgerQuery } from '../world/ledger-query.js';
 import type { World } from '../world/sim-world.js';
 import { checkAcceptedSettledOrPending } from './accepted-check.js';
 import { checkConservation } from './conservation.js';
 import { payeeViews, payerViews } from './voucher-counts.js';
 
 export type Snapshots = ReadonlyMap<string, AgentStatus>;
-export type Verdict = Awaited<ReturnType<typeof reachVerdict>>;
+export type Verdict = Awaited<ReturnType<typeof judgeLedger>>;
 
 export interface FinalSettlement {
   readonly id: string | null;
@@ -40,17 +40,22 @@ async function settleFinally(dataDir: string, operatorToken: string): Promise<Fi
   }
 }
 
-export async function reachVerdict(world: World, rogues: readonly RogueDevice[], snapshots: Snapshots) {
+/** The end checks on a settled ledger, whichever store holds it. */
+export async function judgeLedger(query: LedgerQuery, checks: readonly AuditCheck[], funded: ReadonlyMap<string, Amount>, views: { rogues: readonly RogueDevice[]; snapshots: Snapshots }, final: FinalSettlement) {
+  const failed = checks.filter((check) => !check.ok);
+  const ledger = { ok: failed.length === 0, detail: failed.length === 0 ? `${checks.length} audit checks hold` : failed.map((c) => `${c.name}: ${c.detail}`).join('; ') };
+  const conservation = await checkConservation(query, funded);
+  const accepted = await checkAcceptedSettledOrPending(query, payerViews(views.snapshots, views.rogues), payeeViews(views.snapshots));
+  const [row] = await query('SELECT count(*) AS n, COALESCE(SUM(amount), 0) AS amount FROM settlements');
+  return { final, ledger, conservation, accepted, settlements: { count: Number(bigintOf(row?.n ?? 0)), amount: amountOf(bigintOf(row?.amount ?? 0)), final } };
+}
+
+export async function reachVerdict(world: World, rogues: readonly RogueDevice[], snapshots: Snapshots): Promise<Verdict> {
+  if (world.cluster !== null) return world.cluster.verdict(world, { rogues, snapshots });
   const final = await settleFinally(world.dataDir, world.operatorToken);
   const db = openDatabase(world.dataDir);
   try {
-    const checks = auditLedger(db);
-    const failed = checks.filter((check) => !check.ok);
-    const ledger = { ok: failed.length === 0, detail: failed.length === 0 ? `${checks.length} audit checks hold` : failed.map((c) => `${c.name}: ${c.detail}`).join('; ') };
-    const conservation = checkConservation(db, world.enrolment.funded);
-    const accepted = checkAcceptedSettledOrPending(db, payerViews(snapshots, rogues), payeeViews(snapshots));
-    const row = statement(db, 'SELECT count(*) AS n, COALESCE(SUM(amount), 0) AS amount FROM settlements').get() as { n: bigint; amount: bigint };
-    return { final, ledger, conservation, accepted, settlements: { count: Number(row.n), amount: amountOf(row.amount), final } };
+    return await judgeLedger(sqliteQuery(() => db), auditLedger(db), world.enrolment.funded, { rogues, snapshots }, final);
   } finally {
     db.close();
   }

@@ -43,31 +43,43 @@ function agentConfig(device: DevicePlan, brokerId: string, servicePublicKey: str
   };
 }
 
-export function enrolFleet(input: { dataDir: string; agentsDir: string; devices: readonly DevicePlan[]; brokerId: string; random: RandomBytes; nowMs: number }): Enrolment {
-  const serviceKey = loadOrCreateServiceKey(input.dataDir, input.random);
-  const servicePublicKey = toHex(serviceKey.publicKey);
-  const homes = new Map<string, string>();
-  const rogueKeys = new Map<string, KeyPair>();
-  const publicKeys = new Map<string, Uint8Array>();
+export interface DeviceKeys {
+  readonly homes: Map<string, string>;
+  readonly rogueKeys: Map<string, KeyPair>;
+  readonly publicKeys: Map<string, Uint8Array>;
+}
+
+/** An agent home per honest device and a key per rogue: what either ledger then enrols. */
+export function createDeviceKeys(input: { agentsDir: string; devices: readonly DevicePlan[]; brokerId: string; servicePublicKey: string; random: RandomBytes }): DeviceKeys {
+  const keys: DeviceKeys = { homes: new Map(), rogueKeys: new Map(), publicKeys: new Map() };
   for (const device of input.devices) {
     if (device.role === 'rogue') {
-      const keys = generateKeyPair(input.random);
-      rogueKeys.set(device.id, keys);
-      publicKeys.set(device.id, keys.publicKey);
+      const pair = generateKeyPair(input.random);
+      keys.rogueKeys.set(device.id, pair);
+      keys.publicKeys.set(device.id, pair.publicKey);
       continue;
     }
     const home = join(input.agentsDir, device.id);
-    const created = initAgentHome({ home, config: agentConfig(device, input.brokerId, servicePublicKey), random: input.random });
-    homes.set(device.id, home);
-    publicKeys.set(device.id, created.keys.publicKey);
+    const created = initAgentHome({ home, config: agentConfig(device, input.brokerId, input.servicePublicKey), random: input.random });
+    keys.homes.set(device.id, home);
+    keys.publicKeys.set(device.id, created.keys.publicKey);
   }
+  return keys;
+}
+
+/** The idempotency key of a device's one funding by the simulator. */
+export const fundingKeyOf = (device: string): string => `sim:${device}:initial`;
+
+export function enrolFleet(input: { dataDir: string; agentsDir: string; devices: readonly DevicePlan[]; brokerId: string; random: RandomBytes; nowMs: number }): Enrolment {
+  const servicePublicKey = toHex(loadOrCreateServiceKey(input.dataDir, input.random).publicKey);
+  const { homes, rogueKeys, publicKeys } = createDeviceKeys({ ...input, servicePublicKey });
   const funded = new Map<string, Amount>();
   const db = openDatabase(input.dataDir);
   try {
     db.transaction(() => {
       for (const device of input.devices) {
         addDevice(db, device.id, publicKeys.get(device.id) ?? new Uint8Array(), input.nowMs);
-        fundWallet(db, device.id, device.funding, `sim:${device.id}:initial`, input.nowMs);
+        fundWallet(db, device.id, device.funding, fundingKeyOf(device.id), input.nowMs);
         funded.set(device.id, device.funding);
       }
     })();

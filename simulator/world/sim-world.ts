@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../shared/hex.js';
 import type { RandomBytes } from '../../shared/ids.js';
+import type { RogueDevice } from '../actors/rogue-device.js';
+import type { SimMetrics } from '../actors/metrics.js';
 import type { SimPlan } from '../plan/plan.js';
+import type { FaultTiming } from '../run/fault-runner.js';
+import type { Snapshots, Verdict } from '../verdict/verdict.js';
 import { BrokerLog } from './broker-log.js';
 import { BrokerProcess } from './broker-process.js';
 import { checkFreshDataDir, enrolFleet, type Enrolment } from './enrolment.js';
@@ -19,7 +23,7 @@ import { freePort } from './free-port.js';
 import { LedgerReader } from './ledger-reader.js';
 
 export const SIM_BROKER_ID = 'mqpay';
-const OPERATOR_TOKEN_BYTES = 24;
+export const OPERATOR_TOKEN_BYTES = 24;
 
 export interface WorldOptions {
   /** null: a fresh temporary directory, removed after a successful run. */
@@ -30,7 +34,33 @@ export interface WorldOptions {
   readonly brokerEntry: string;
 }
 
+/** What the run sees of the service, whether one broker process or a cluster's workers. */
+export interface ServiceHandle {
+  readonly up: boolean;
+  /** Incremented at every (re)start: an attack that saw two generations was interrupted. */
+  readonly generation: number;
+  readonly unexpectedExits: number;
+  whenUp(timeoutMs: number): Promise<boolean>;
+  rssBytes(): number | null;
+  /** A clean stop at wind-down (a cluster keeps its workers settling until the verdict). */
+  stop(): Promise<void>;
+}
+
+/** Where device connections can be cut. */
+export interface DropPoint {
+  drop(device: string): boolean;
+  close(): Promise<void>;
+}
+
+/** The cluster parts of a world (cluster-world.ts); null for the embedded broker. */
+export interface ClusterSide {
+  runFaults(plan: SimPlan, metrics: SimMetrics, timing: FaultTiming): Promise<void>;
+  verdict(world: World, views: { rogues: readonly RogueDevice[]; snapshots: Snapshots }): Promise<Verdict>;
+  close(removeData: boolean): Promise<void>;
+}
+
 export interface World {
+  readonly cluster: ClusterSide | null;
   readonly dataDir: string;
   readonly temporary: boolean;
   /** The device homes; removed with the world. */
@@ -40,10 +70,12 @@ export interface World {
   readonly mqttPort: number;
   readonly httpPort: number | null;
   readonly brokerLog: BrokerLog;
-  readonly broker: BrokerProcess;
-  readonly proxy: FaultProxy;
-  /** Where honest agents connect (through the fault proxy). */
-  readonly proxyUrl: string;
+  readonly broker: ServiceHandle;
+  /** The broker process that `--kill-broker-every` kills; null in a cluster. */
+  readonly brokerProcess: BrokerProcess | null;
+  readonly proxy: DropPoint;
+  /** Where an honest agent connects (through the fault proxy): one URL, or a list to fail over along. */
+  agentUrl(device: string): string;
   /** Where rogues connect (straight to the broker). */
   readonly brokerUrl: string;
   readonly ledger: LedgerReader;
@@ -58,7 +90,7 @@ function dataDirOf(options: WorldOptions): { dataDir: string; temporary: boolean
 
 const SHARED_MEMORY_DIR = '/dev/shm';
 
-function agentsDirOf(dataDir: string): string {
+export function agentsDirOf(dataDir: string): string {
   try {
     if (existsSync(SHARED_MEMORY_DIR)) {
       accessSync(SHARED_MEMORY_DIR, constants.W_OK);
@@ -72,7 +104,7 @@ function agentsDirOf(dataDir: string): string {
   return dir;
 }
 
-export async function buildWorld(plan: SimPlan, options: WorldOptions, random: RandomBytes, nowMs: number): Promise<World> {
+export async function buildWorld(plan: SimPlan, options: WorldOptions, random: RandomBytes, nowMs: number): Promise<World & { readonly brokerProcess: BrokerProcess }> {
   const { dataDir, temporary } = dataDirOf(options);
   const agentsDir = agentsDirOf(dataDir);
   const enrolment = enrolFleet({ dataDir, agentsDir, devices: plan.fleet.devices, brokerId: SIM_BROKER_ID, random, nowMs });
@@ -85,14 +117,15 @@ export async function buildWorld(plan: SimPlan, options: WorldOptions, random: R
   const proxy = new FaultProxy(mqttPort);
   const proxyPort = await proxy.listen();
   return {
-    dataDir, temporary, agentsDir, enrolment, operatorToken, mqttPort, httpPort, brokerLog, broker, proxy,
-    proxyUrl: `mqtt://127.0.0.1:${proxyPort}`, brokerUrl: `mqtt://127.0.0.1:${mqttPort}`, ledger: new LedgerReader(dataDir),
+    cluster: null, dataDir, temporary, agentsDir, enrolment, operatorToken, mqttPort, httpPort, brokerLog, broker, brokerProcess: broker, proxy,
+    agentUrl: () => `mqtt://127.0.0.1:${proxyPort}`, brokerUrl: `mqtt://127.0.0.1:${mqttPort}`, ledger: LedgerReader.sqlite(dataDir),
   };
 }
 
 /** Stops what is still running; removes the device homes, and a temporary data directory when asked. */
 export async function closeWorld(world: World, removeData: boolean): Promise<void> {
   world.ledger.close();
+  if (world.cluster !== null) return world.cluster.close(removeData);
   await world.proxy.close();
   await world.broker.stop();
   rmSync(world.agentsDir, { recursive: true, force: true });

@@ -26,6 +26,7 @@ import { toHex } from '../../shared/hex.js';
 import { generateKeyPair } from '../../shared/keys.js';
 import { checkAcceptedSettledOrPending, type PayerView } from '../../simulator/verdict/accepted-check.js';
 import { checkConservation } from '../../simulator/verdict/conservation.js';
+import { sqliteQuery } from '../../simulator/world/ledger-query.js';
 import { buildAgentChild, runAgentChild, type ChildRun } from './agent-child-build.js';
 import { random, tempDir } from './broker-fixture.js';
 import { freePort, startChildBroker, type ChildBroker } from './child-broker.js';
@@ -95,15 +96,15 @@ function acceptedCount(payers: readonly Payer[]): bigint {
 interface Check { readonly problems: string[]; readonly unitsLost: bigint; readonly settlements: bigint; readonly settledTotal: bigint; readonly acceptedTotal: bigint }
 
 /** Every check of the header, on the broker's data while the broker is down. */
-function checkData(dataDir: string, payers: readonly Payer[], funded: ReadonlyMap<string, Amount>, final: boolean): Check {
+async function checkData(dataDir: string, payers: readonly Payer[], funded: ReadonlyMap<string, Amount>, final: boolean): Promise<Check> {
   const views = payerViews(payers);
   const db = openDatabase(dataDir);
   try {
     const problems: string[] = [];
     for (const failed of auditLedger(db).filter((check) => !check.ok)) problems.push(`audit: ${failed.name}: ${failed.detail ?? ''}`);
-    const accepted = checkAcceptedSettledOrPending(db, views, new Map());
+    const accepted = await checkAcceptedSettledOrPending(sqliteQuery(() => db), views, new Map());
     if (!accepted.ok) problems.push(`accepted_settled_or_pending: ${accepted.detail}`);
-    const conservation = checkConservation(db, funded);
+    const conservation = await checkConservation(sqliteQuery(() => db), funded);
     if (!conservation.ok) problems.push(`conservation: ${conservation.detail}`);
     // A payer killed inside a reserved block of seqs skips the block on restart: never two totals for one seq.
     const doubleSigned = (db.prepare('SELECT count(*) AS n FROM double_signs').get() as { n: bigint }).n;
@@ -221,7 +222,7 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
       await pause(brokerDelay);
       await broker.kill('SIGKILL');
       broker = null;
-      const check = checkData(dataDir, payers, funded, false);
+      const check = await checkData(dataDir, payers, funded, false);
       checks += 1;
       if (check.problems.length > 0 || check.unitsLost !== 0n) throw new Error(`crash loop seed ${options.seed}, after kill ${kill}: ${check.problems.join('; ')} (units lost ${check.unitsLost})`);
       log(`kill ${kill}/${options.kills}: broker${victim === undefined ? '' : ` and ${victim.device}`} killed after ${brokerDelay} ms; ledger checks hold; settlements ${check.settlements}, settled ${check.settledTotal}, accepted ${check.acceptedTotal}`);
@@ -249,7 +250,7 @@ export async function runCrashLoop(options: CrashLoopOptions): Promise<CrashLoop
     }
     await broker.kill('SIGTERM');
     broker = null;
-    const last = checkData(dataDir, payers, funded, true);
+    const last = await checkData(dataDir, payers, funded, true);
     checks += 1;
     if (last.problems.length > 0 || last.unitsLost !== 0n) throw new Error(`crash loop seed ${options.seed}, at the end: ${last.problems.join('; ')} (units lost ${last.unitsLost})`);
     passed = true;
