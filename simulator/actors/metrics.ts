@@ -64,6 +64,7 @@ export class SimMetrics {
   readonly sales = new Map<SellerKind, Sales>();
   readonly delivered = new RateWindow(5_000);
   brokerKills = 0;
+  workerKills = 0;
   drops = 0;
   /** What the agents logged as errors and warnings, by message. */
   readonly agentErrors = new CodeCounts();

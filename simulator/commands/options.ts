@@ -3,7 +3,7 @@ import { integerOption, UsageError, type CommandInput, type OptionSpec } from '.
 import type { SimOptions } from '../run/run.js';
 import { defaultBrokerEntry } from '../world/broker-process.js';
 
-export const SIM_DEFAULTS = { devices: 50, durationS: 30, seed: 1, epochSeconds: 5, drainTimeoutMs: 60_000 } as const;
+export const SIM_DEFAULTS = { devices: 50, durationS: 30, seed: 1, epochSeconds: 5, drainTimeoutMs: 60_000, clusterWorkers: 2, settleTimeoutMs: 60_000 } as const;
 
 export const commonOptions: Readonly<Record<string, OptionSpec>> = {
   devices: { type: 'string', description: 'devices in the fleet (honest and malicious)' },
@@ -53,5 +53,26 @@ export function simOptionsOf(input: CommandInput, defaults: SimDefaults): SimOpt
     httpPort: integerOption(input, 'http-port', 0, 65_535) ?? defaults.httpPort,
     brokerEntry: defaultBrokerEntry(),
     drainTimeoutMs: SIM_DEFAULTS.drainTimeoutMs,
+    ...clusterOptionsOf(input),
   };
+}
+
+/** `sim`'s cluster options: --cluster, its --workers and --kill-worker-every (which need it). */
+export const clusterOptions: Readonly<Record<string, OptionSpec>> = {
+  cluster: { type: 'boolean', description: 'run against a local cluster started for the run (`mqpay cluster up` in a temporary directory: PostgreSQL, auth service, two RabbitMQ nodes, workers) instead of one broker' },
+  workers: { type: 'string', description: `with --cluster: workers to start (default ${SIM_DEFAULTS.clusterWorkers})` },
+  'kill-worker-every': { type: 'string', description: 'with --cluster: SIGKILL a worker every SECONDS (each in turn) and start a replacement' },
+};
+
+function clusterOptionsOf(input: CommandInput): Pick<SimOptions, 'cluster' | 'killWorkerEverySeconds'> {
+  const killWorkerEverySeconds = integerOption(input, 'kill-worker-every', 1, 86_400) ?? null;
+  const workers = integerOption(input, 'workers', 1, 16);
+  if (input.values.cluster !== true) {
+    if (killWorkerEverySeconds !== null || workers !== undefined) throw new UsageError('--kill-worker-every and --workers need --cluster');
+    return { cluster: null, killWorkerEverySeconds: null };
+  }
+  for (const flag of ['kill-broker-every', 'data', 'http-port']) {
+    if (input.values[flag] !== undefined) throw new UsageError(`--${flag} is for the embedded broker, not --cluster (kill workers with --kill-worker-every)`);
+  }
+  return { cluster: { workers: workers ?? SIM_DEFAULTS.clusterWorkers, settleTimeoutMs: SIM_DEFAULTS.settleTimeoutMs }, killWorkerEverySeconds };
 }

@@ -9,7 +9,7 @@ import { buildReport, runSucceeded } from '../verdict/report.js';
 import { summaryText } from '../verdict/summary.js';
 import { systemSimClock } from '../world/sim-clock.js';
 import { closeWorld } from '../world/sim-world.js';
-import { commonOptions, SIM_DEFAULTS, simOptionsOf } from './options.js';
+import { clusterOptions, commonOptions, SIM_DEFAULTS, simOptionsOf } from './options.js';
 
 export const simCommand: Command = {
   name: ['sim'],
@@ -17,12 +17,13 @@ export const simCommand: Command = {
   positionals: [],
   options: {
     ...commonOptions,
+    ...clusterOptions,
     duration: { type: 'string', description: 'seconds to run', default: String(SIM_DEFAULTS.durationS) },
     report: { type: 'string', description: 'write the JSON report to FILE' },
   },
   async run(input) {
     const options = simOptionsOf(input, { devices: SIM_DEFAULTS.devices, durationMs: SIM_DEFAULTS.durationS * 1000, malicious: 0, dropRate: 0, httpPort: null, intensity: 1 });
-    input.stderr(`mqpay sim: seed ${options.seed}, ${options.devices} devices (${options.malicious} malicious), ${options.durationMs / 1000} s${options.killBrokerEverySeconds === null ? '' : `, broker killed every ${options.killBrokerEverySeconds} s`}${options.dropRate > 0 ? `, drop rate ${options.dropRate}/s` : ''}; starting...`);
+    input.stderr(`mqpay sim: seed ${options.seed}, ${options.devices} devices (${options.malicious} malicious), ${options.durationMs / 1000} s${options.cluster == null ? '' : `, on a cluster of ${options.cluster.workers} workers`}${options.killBrokerEverySeconds === null ? '' : `, broker killed every ${options.killBrokerEverySeconds} s`}${options.killWorkerEverySeconds == null ? '' : `, a worker killed every ${options.killWorkerEverySeconds} s`}${options.dropRate > 0 ? `, drop rate ${options.dropRate}/s` : ''}; starting...`);
     return withInterrupt(input.stderr, async (stop) => {
       const { facts, world } = await runSimulation(options, { clock: systemSimClock, random: systemRandom, progress: (text) => input.io.stderr.write(text), note: input.stderr, isTty: input.io.stderr.isTTY === true, stop });
       const ok = runSucceeded(facts);

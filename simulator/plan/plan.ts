@@ -14,6 +14,8 @@ export interface PlanOptions {
   /** Run length; Infinity for the endless demo. */
   readonly durationMs: number;
   readonly killBrokerEverySeconds: number | null;
+  /** Cluster runs: SIGKILL a worker (and start a replacement) this often. */
+  readonly killWorkerEverySeconds?: number | null;
   /** Probability per second per honest device of a forced disconnect. */
   readonly dropRate: number;
   /** Divides the gaps between a buyer's actions (1 = believable pace). */

@@ -1,8 +1,10 @@
 // Carries out the planned faults on time: broker kills (SIGKILL, a seeded outage, a restart on
-// the same data directory and port) and dropped device connections (cut at the proxy).
+// the same data directory and port), cluster worker kills (SIGKILL and a replacement) and
+// dropped device connections (cut at the proxy).
 import type { SimMetrics } from '../actors/metrics.js';
 import type { SimPlan } from '../plan/plan.js';
 import type { BrokerProcess } from '../world/broker-process.js';
+import type { ClusterWorkers } from '../world/cluster-workers.js';
 import type { DropPoint } from '../world/sim-world.js';
 import { sleepUntil, type SimClock } from '../world/sim-clock.js';
 
@@ -38,5 +40,17 @@ export async function runDrops(plan: SimPlan, proxy: DropPoint, metrics: SimMetr
     }
     await sleepUntil(timing.clock, timing.startMs + (second + 1) * 1000, timing.signal);
     if (timing.signal.aborted) return;
+  }
+}
+
+/** Every `--kill-worker-every` seconds a cluster worker is SIGKILLed and replaced, each in turn. */
+export async function runWorkerKills(plan: SimPlan, workers: ClusterWorkers, metrics: SimMetrics, timing: FaultTiming): Promise<void> {
+  const every = plan.options.killWorkerEverySeconds ?? null;
+  if (every === null) return;
+  for (let kill = 1; kill * every * 1000 < plan.options.durationMs; kill += 1) {
+    await sleepUntil(timing.clock, timing.startMs + kill * every * 1000, timing.signal);
+    if (timing.signal.aborted) return;
+    await workers.killAndReplace(kill - 1);
+    metrics.workerKills += 1;
   }
 }

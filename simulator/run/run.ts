@@ -14,6 +14,7 @@ import { buildPlan, type PlanOptions, type SimPlan } from '../plan/plan.js';
 import { type RunFacts } from '../verdict/report.js';
 import { reachVerdict, type Snapshots, type Verdict } from '../verdict/verdict.js';
 import { countVouchers } from '../verdict/voucher-counts.js';
+import { buildClusterWorld } from '../world/cluster-world.js';
 import { buildWorld, closeWorld, type World, type WorldOptions } from '../world/sim-world.js';
 import { outcomesOf, startDevices, stopDevices, type Devices } from './devices.js';
 import { runPhase, type RunPhase } from './run-phase.js';
@@ -22,7 +23,18 @@ import type { SimIo } from './sim-io.js';
 export interface SimOptions extends PlanOptions, WorldOptions {
   /** Longest wait, after the run, for every stored voucher to be answered. */
   readonly drainTimeoutMs: number;
+  /** `--cluster`: run against a local cluster of this many workers instead of one broker. */
+  readonly cluster?: { readonly workers: number; readonly settleTimeoutMs: number } | null;
 }
+
+function openWorld(plan: SimPlan, options: SimOptions, io: SimIo): Promise<World> {
+  const cluster = options.cluster ?? null;
+  if (cluster === null) return buildWorld(plan, options, io.random, io.clock.nowMs());
+  return buildClusterWorld(plan, { ...options, ...cluster, say: io.note ?? (() => undefined) }, io.random, io.clock.nowMs());
+}
+
+const whereText = (world: World): string =>
+  world.cluster === null ? `broker up on 127.0.0.1:${world.mqttPort}` : `cluster up (MQTT node A on 127.0.0.1:${world.mqttPort}, PostgreSQL ledger)`;
 
 async function windDown(world: World, devices: Devices, phase: RunPhase, options: SimOptions, io: SimIo) {
   await phase.faults; // a kill in progress ends with the broker restarted
@@ -41,8 +53,8 @@ export async function runSimulation(options: SimOptions, io: SimIo): Promise<{ f
   const metrics = new SimMetrics();
   const since = (startMs: number) => `${((io.clock.nowMs() - startMs) / 1000).toFixed(1)} s`;
   let mark = io.clock.nowMs();
-  const world = await buildWorld(plan, options, io.random, io.clock.nowMs());
-  io.note?.(`broker up on 127.0.0.1:${world.mqttPort} (data ${world.dataDir}); ${plan.options.devices} devices enrolled and funded in ${since(mark)}`);
+  const world = await openWorld(plan, options, io);
+  io.note?.(`${whereText(world)} (data ${world.dataDir}); ${plan.options.devices} devices enrolled and funded in ${since(mark)}`);
   let devices: Devices | null = null;
   try {
     mark = io.clock.nowMs();
