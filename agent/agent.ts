@@ -13,7 +13,7 @@ import { DeviceKeys } from './home/device-keys.js';
 import { KeyRotator } from './key-rotation.js';
 import { routeInbox } from './link/inbox.js';
 import { connackCodeOf, DeviceLink } from './link/link.js';
-import { parseBrokerUrl, streamBuilderFor, type LinkTls } from './link/link-stream.js';
+import { parseBrokerUrls, streamBuilderFor, type LinkTls } from './link/link-stream.js';
 import { linkTlsOf } from './home/broker-trust.js';
 import { OfferPublisher, readOffer } from './offers.js';
 import { payOffer } from './payer/offer-payment.js';
@@ -34,7 +34,7 @@ import { STREAM_INTERVAL_MS_DEFAULT, CONNECT_WAIT_MS_DEFAULT, PAYMENT_TIMEOUT_MS
 export interface CreateAgentOptions {
   /** The agent's home directory (see `mqpay agent init`). */
   readonly home: string;
-  /** mqtt://host:port or mqtts://host:port; defaults to `brokerUrl` in agent.json. */
+  /** mqtt://host:port or mqtts://host:port, or several comma-separated (a cluster's nodes: the link fails over along them); defaults to `brokerUrl` in agent.json. */
   readonly brokerUrl?: string;
   /** Overrides `brokerId` in agent.json (it must match the broker's, it is in the connect token). */
   readonly brokerId?: string;
@@ -77,7 +77,7 @@ function buildContext(options: CreateAgentOptions): AgentContext {
   const home = loadAgentHome(options.home);
   const brokerUrl = options.brokerUrl ?? home.config.brokerUrl ?? (options.offline === true ? OFFLINE_BROKER_URL : undefined);
   if (brokerUrl === undefined) throw new MqpayError('MESSAGE_INVALID', 'no broker URL: pass one or set brokerUrl in agent.json');
-  parseBrokerUrl(brokerUrl); // a bad URL fails here, before the store is opened
+  parseBrokerUrls(brokerUrl); // a bad URL fails here, before the store is opened
   const tls = linkTlsOf(home);
   streamBuilderFor(brokerUrl, tls); // and so does TLS trust configured for a plain-text URL
   const clock = options.clock ?? systemClock;

@@ -128,15 +128,46 @@ function secureStream(address: BrokerAddress, tls: LinkTls): Duplex {
   return stream;
 }
 
+/**
+ * One broker URL, or several separated by commas (the nodes of a cluster, in order of
+ * preference). Every URL is checked here, so a typo in the second fails at start too.
+ */
+export function parseBrokerUrls(text: string): BrokerAddress[] {
+  const urls = text.split(',').map((url) => url.trim());
+  if (urls.some((url) => url === '')) throw new MqpayError('MESSAGE_INVALID', `broker URL list ${JSON.stringify(text)} has an empty entry`);
+  return urls.map(parseBrokerUrl);
+}
+
+function dial(address: BrokerAddress, tls: LinkTls): Duplex {
+  if (address.secure) return secureStream(address, tls);
+  const socket = createConnection({ host: address.host, port: address.port });
+  socket.setNoDelay(true);
+  return socket;
+}
+
+/**
+ * The stream builder MQTT.js calls at every (re)connect. With several URLs it fails over: a
+ * connection that closes before the broker sent a byte (refused, unreachable, a node going
+ * down) moves the next attempt to the next URL; one that was answered keeps its node, so a
+ * dropped link reconnects where its session is.
+ */
 export function streamBuilderFor(url: string, tls: LinkTls = {}): () => Duplex {
-  const address = parseBrokerUrl(url);
-  if (!address.secure && (tls.ca !== undefined || tls.certSha256 !== undefined || tls.cert !== undefined)) {
+  const addresses = parseBrokerUrls(url);
+  if (addresses.some((address) => !address.secure) && (tls.ca !== undefined || tls.certSha256 !== undefined || tls.cert !== undefined)) {
     throw new MqpayError('MESSAGE_INVALID', `agent.json sets how to trust the broker over TLS, but the broker URL ${url} is plain text: use mqtts://`);
   }
+  let current = 0;
   return () => {
-    if (address.secure) return secureStream(address, tls);
-    const socket = createConnection({ host: address.host, port: address.port });
-    socket.setNoDelay(true);
-    return socket;
+    const address = addresses[current % addresses.length];
+    if (address === undefined) throw new MqpayError('MESSAGE_INVALID', 'no broker URL');
+    const stream = dial(address, tls);
+    let answered = false;
+    stream.once('data', () => {
+      answered = true;
+    });
+    stream.once('close', () => {
+      if (!answered) current = (current + 1) % addresses.length;
+    });
+    return stream;
   };
 }

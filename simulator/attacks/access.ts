@@ -6,7 +6,7 @@ import mqtt from 'mqtt';
 import { signConnectPassword } from '../../shared/connect-token.js';
 import { sign } from '../../shared/crypto.js';
 import { CONNECT_NONCE_BYTES } from '../../shared/limits.js';
-import { inboxTopic } from '../../shared/topics.js';
+import { inboxTopic, parseDeliveredTopic } from '../../shared/topics.js';
 import { amountOf } from '../../shared/amount.js';
 import { within } from '../world/sim-clock.js';
 import { ATTACK_ANSWER_MS, skipped, type Attack, type AttackContext, type AttackResult } from './attack.js';
@@ -71,22 +71,54 @@ export const aclPublish: Attack = async (ctx) => {
   return expectDisconnect(ctx, () => rogue.link.client.publish(inboxTopic(rogue.plan.victim, 'voucher'), payload, { qos: 0 }));
 };
 
-/** Every device's inbox at once: the broker must refuse the filter (SUBACK 0x80) and log it. */
+/**
+ * How long, after a SUBACK that granted the filter anyway, the attacker watches for another
+ * device's inbox message: with the fleet paying, a working subscription to every inbox would
+ * carry dozens a second.
+ */
+export const FOREIGN_DELIVERY_WATCH_MS = 3_000;
+
+/** Counts messages delivered to the rogue's connection from any inbox but its own. */
+function watchForeignInboxes(ctx: AttackContext): { readonly count: () => number; readonly stop: () => void } {
+  let count = 0;
+  const onMessage = (topic: string) => {
+    const parsed = parseDeliveredTopic(topic);
+    if (parsed?.kind === 'inbox' && parsed.device !== ctx.rogue.plan.id) count += 1;
+  };
+  ctx.rogue.link.client.on('message', onMessage);
+  return { count: () => count, stop: () => void ctx.rogue.link.client.off('message', onMessage) };
+}
+
+/**
+ * Every device's inbox at once: the broker must refuse the filter and log it. The embedded
+ * broker answers SUBACK 0x80. RabbitMQ 3.10 asks the auth service, which refuses and logs it,
+ * but may still answer with a granted QoS: then the refusal is judged by what arrives, and no
+ * other device's message may arrive while the fleet pays.
+ */
 export const aclSubscribe: Attack = async (ctx) => {
   const { link } = ctx.rogue;
-  const expected = 'refused with SUBACK 0x80 and logged as an ACL violation';
+  const expected = 'refused (SUBACK 0x80, or nothing of another inbox delivered) and logged as an ACL violation';
   if (!link.connected) return { status: 'interrupted', expected, observed: 'not connected' };
   const mark = ctx.brokerLog.mark();
-  const granted = new Promise<number[] | null>((resolve) => {
-    link.client.subscribe(ALL_INBOXES, { qos: 1 }, (error, grants) => {
-      // MQTT.js reports a 0x80 grant as an error that carries the SUBACK packet.
-      const codes = (error as { packet?: { granted?: number[] } } | null | undefined)?.packet?.granted ?? grants?.map((grant) => grant.qos);
-      resolve(codes ?? null);
+  const foreign = watchForeignInboxes(ctx);
+  try {
+    const granted = new Promise<number[] | null>((resolve) => {
+      link.client.subscribe(ALL_INBOXES, { qos: 1 }, (error, grants) => {
+        // MQTT.js reports a 0x80 grant as an error that carries the SUBACK packet.
+        const codes = (error as { packet?: { granted?: number[] } } | null | undefined)?.packet?.granted ?? grants?.map((grant) => grant.qos);
+        resolve(codes ?? null);
+      });
     });
-  });
-  const codes = await within(ctx.clock, granted, ATTACK_ANSWER_MS, null);
-  const refused = codes !== null && codes.every((code) => code === 128);
-  const logged = await ctx.brokerLog.waitFor(mark, (e) => e.msg === 'ACL violation' && e.client === ctx.rogue.plan.id, ATTACK_ANSWER_MS);
-  const observed = `${codes === null ? 'no SUBACK' : `SUBACK ${codes.join(',')}`}; ${logged === null ? 'no ACL violation logged' : 'ACL violation logged'}`;
-  return { status: refused && logged !== null ? 'rejected' : 'succeeded', expected, observed };
+    const codes = await within(ctx.clock, granted, ATTACK_ANSWER_MS, null);
+    const refusedBySuback = codes !== null && codes.every((code) => code === 128);
+    if (codes !== null && !refusedBySuback) await ctx.clock.sleep(FOREIGN_DELIVERY_WATCH_MS);
+    const logged = await ctx.brokerLog.waitFor(mark, (e) => e.msg === 'ACL violation' && e.client === ctx.rogue.plan.id, ATTACK_ANSWER_MS);
+    const delivered = foreign.count();
+    const refused = codes !== null && (refusedBySuback || delivered === 0);
+    const suback = codes === null ? 'no SUBACK' : `SUBACK ${codes.join(',')}${refusedBySuback ? '' : `, then ${delivered} messages of other inboxes in ${FOREIGN_DELIVERY_WATCH_MS} ms`}`;
+    const observed = `${suback}; ${logged === null ? 'no ACL violation logged' : 'ACL violation logged'}`;
+    return { status: refused && delivered === 0 && logged !== null ? 'rejected' : 'succeeded', expected, observed };
+  } finally {
+    foreign.stop();
+  }
 };
