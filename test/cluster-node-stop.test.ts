@@ -1,0 +1,116 @@
+// A RabbitMQ node stopped mid-stream [issue 15]: a two-node cluster, a PostgreSQL ledger and one
+// worker (given both nodes' AMQP URLs). The payer's agent is given both MQTT URLs, node B first;
+// the payee's, node A first. After a few payments node B is stopped: the payer's link fails over
+// to node A (agent/link/link-stream.ts), and its next payment waits, since with one of two nodes
+// down the outbox quorum queues have no majority, until node B is started again on the same
+// name, data and ports. Then every payment is accepted exactly once: consecutive seqs, the
+// exact total in the ledger and at the payee, no double-sign evidence, the settlement exact and
+// the audit holding.
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgent } from '../agent/agent.js';
+import type { Agent } from '../agent/agent-api.js';
+import { initAgentHome } from '../agent/home/home.js';
+import { startAuthServer, type AuthServer } from '../broker/cluster/auth/auth-server.js';
+import { storeLogins } from '../broker/cluster/auth/store-logins.js';
+import { startRabbitNode, type RabbitNode } from '../broker/cluster/rabbitmq/rabbit-node.js';
+import { loadOrCreateServiceKeyFile } from '../broker/service-key.js';
+import { Telemetry } from '../broker/service/telemetry.js';
+import { walletAccount } from '../broker/store/accounts.js';
+import { auditPostgres } from '../broker/store/postgres/audit.js';
+import { openPostgresLedger, type PostgresLedger } from '../broker/store/postgres/open.js';
+import { parseAmount } from '../shared/amount.js';
+import { toHex } from '../shared/hex.js';
+import { channelIdFromHex } from '../shared/ids.js';
+import { NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
+import { OPERATOR_TOKEN, random, tempDir } from './helpers/broker-fixture.js';
+import { startWorkerChild, type WorkerChild } from './helpers/cluster-worker-child.js';
+import { POSTGRES_MISSING, postgresPerTest } from './helpers/postgres.js';
+import { rabbitClusterPerFile, rabbitSkipReason } from './helpers/rabbit-cluster.js';
+
+const BROKER_ID = 'mqpay';
+const PAYER = 'car-1';
+const PAYEE = 'charger-1';
+const BEFORE_STOP = 4;
+const AFTER_STOP = 4;
+/** A payment may wait for node B's restart (15-25 s on two shared cores). */
+const PAYMENT_TIMEOUT_MS = 120_000;
+const SETTLED_POLL = { timeout: 30_000, interval: 100 } as const;
+const FAILOVER_POLL = { timeout: 30_000, interval: 50 } as const;
+
+const skipReason = rabbitSkipReason ?? (POSTGRES_MISSING === null ? null : `(skipped: ${POSTGRES_MISSING})`);
+
+describe.skipIf(skipReason !== null)(`a RabbitMQ node stopped mid-stream ${skipReason ?? ''}`, () => {
+  const postgres = postgresPerTest();
+  let ledger: PostgresLedger | null = null;
+  let storeUrl = '';
+  let auth: AuthServer | null = null;
+  beforeAll(async () => {
+    storeUrl = await postgres.freshDatabase();
+    ledger = await openPostgresLedger(storeUrl);
+    const logger = pino({ level: 'silent' });
+    const telemetry = new Telemetry();
+    auth = await startAuthServer({ service: storeLogins(ledger.store, telemetry, logger), clock: { nowMs: () => Date.now() }, brokerId: BROKER_ID, operatorToken: OPERATOR_TOKEN, telemetry, logger, offersWildcard: false }, { port: 0 });
+  });
+  const rabbit = rabbitClusterPerFile({ authBaseUrl: () => auth?.baseUrl ?? '', nodes: 2 });
+  const dir = tempDir('mqpay-cluster-node-stop-');
+  const agents: Agent[] = [];
+  let worker: WorkerChild | null = null;
+  let restarted: RabbitNode | null = null;
+  afterAll(async () => {
+    await Promise.all(agents.map((agent) => agent.stop().catch(() => undefined)));
+    await worker?.kill('SIGKILL');
+    await restarted?.stop(); // the cluster helper stops the nodes it started, not this one
+    await auth?.close();
+    await ledger?.close();
+    dir.remove();
+  }, 120_000);
+
+  async function agentOn(device: string, brokerUrl: string, servicePublicKey: string, funds?: string): Promise<Agent> {
+    const created = initAgentHome({ home: join(dir.path, device), config: { v: 1, device, brokerId: BROKER_ID, servicePublicKey, channel: { deposit: '2' } }, random });
+    const store = ledger?.store;
+    if (store === undefined) throw new Error('the ledger opens in beforeAll');
+    await store.transaction(async (tx) => {
+      await tx.addDevice(device, created.keys.publicKey, Date.now());
+      if (funds !== undefined) await tx.fund({ device, amount: parseAmount(funds), key: `${device}:funding`, nowMs: Date.now() });
+    });
+    const agent = await createAgent({ home: join(dir.path, device), brokerUrl, ...TEST_AGENT_TIMING, paymentTimeoutMs: PAYMENT_TIMEOUT_MS });
+    agents.push(agent);
+    return agent;
+  }
+
+  it('stops node B under a paying agent: it fails over to node A, waits out the outage, and no accepted payment is lost', async () => {
+    const cluster = rabbit();
+    const [nodeA, nodeB] = cluster.nodes;
+    if (nodeA === undefined || nodeB === undefined || ledger === null || auth === null) throw new Error('two nodes, the ledger and the auth service expected');
+    const serviceKeyFile = join(dir.path, 'service.key');
+    const serviceKey = loadOrCreateServiceKeyFile(serviceKeyFile, random);
+    worker = await startWorkerChild(['--amqp', `${nodeA.amqpUrl},${nodeB.amqpUrl}`, '--store', storeUrl, '--service-key', serviceKeyFile, '--partitions', '4', '--id', 'w1', '--log-level', 'warn', '--epoch-seconds', '1']);
+    const charger = await agentOn(PAYEE, `${nodeA.mqttUrl},${nodeB.mqttUrl}`, toHex(serviceKey.publicKey));
+    const car = await agentOn(PAYER, `${nodeB.mqttUrl},${nodeA.mqttUrl}`, toHex(serviceKey.publicKey), '10');
+
+    const seqs: bigint[] = [];
+    for (let index = 0; index < BEFORE_STOP; index += 1) seqs.push((await car.pay(PAYEE, '0.01')).seq);
+    await nodeB.stop();
+    // The payer's link was on node B: it loses it and connects again, through node A.
+    await expect.poll(() => car.connected, FAILOVER_POLL).toBe(false);
+    await expect.poll(() => car.connected, FAILOVER_POLL).toBe(true);
+    const during = car.pay(PAYEE, '0.01');
+    restarted = await startRabbitNode({
+      nodeName: nodeB.nodeName, dir: nodeB.dir, home: nodeB.home, authBaseUrl: auth.baseUrl, workerPassword: cluster.workerPassword,
+      amqpPort: nodeB.amqpPort, mqttPort: nodeB.mqttPort, distPort: nodeB.distPort,
+    });
+    seqs.push((await during).seq);
+    for (let index = 1; index < AFTER_STOP; index += 1) seqs.push((await car.pay(PAYEE, '0.01', index === AFTER_STOP - 1 ? { receipt: true } : {})).seq);
+
+    const payments = BEFORE_STOP + AFTER_STOP;
+    expect(seqs).toEqual(Array.from({ length: payments }, (_, index) => BigInt(index + 1)));
+    const channel = car.channels().paying[0]?.channel ?? '';
+    expect(await ledger.store.reads.channel(channelIdFromHex(channel))).toMatchObject({ latestSeq: BigInt(payments), latestTotal: BigInt(payments) * 10_000n });
+    expect(Number((await ledger.pool.query<{ n: string }>('SELECT count(*) AS n FROM double_signs')).rows[0]?.n)).toBe(0);
+    await expect.poll(() => charger.channels().paid[0]?.receivedTotal, NETWORK_POLL).toBe('0.08');
+    await expect.poll(() => ledger?.store.reads.balance(walletAccount(PAYEE)), SETTLED_POLL).toBe(BigInt(payments) * 10_000n);
+    expect((await auditPostgres(ledger.pool)).filter((check) => !check.ok)).toEqual([]);
+  }, 240_000);
+});
