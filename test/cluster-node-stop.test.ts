@@ -1,9 +1,9 @@
 // A RabbitMQ node stopped mid-stream [issue 15]: a two-node cluster, a PostgreSQL ledger and one
 // worker (given both nodes' AMQP URLs). The payer's agent is given both MQTT URLs, node B first;
 // the payee's, node A first. After a few payments node B is stopped: the payer's link fails over
-// to node A (agent/link/link-stream.ts), and its next payment waits, since with one of two nodes
-// down the outbox quorum queues have no majority, until node B is started again on the same
-// name, data and ports. Then every payment is accepted exactly once: consecutive seqs, the
+// to node A (agent/link/link-stream.ts) and pays again while node B is started again on the same
+// name, data and ports (with one of two nodes down the outbox quorum queues have no majority, so
+// that payment may wait for the restart; nothing is lost). Every payment is accepted exactly once: consecutive seqs, the
 // exact total in the ledger and at the payee, no double-sign evidence, the settlement exact and
 // the audit holding.
 import { join } from 'node:path';
