@@ -65,6 +65,8 @@ export class SimMetrics {
   readonly delivered = new RateWindow(5_000);
   brokerKills = 0;
   workerKills = 0;
+  nodeStops = 0;
+  postgresRestarts = 0;
   drops = 0;
   /** What the agents logged as errors and warnings, by message. */
   readonly agentErrors = new CodeCounts();

@@ -62,17 +62,25 @@ export const clusterOptions: Readonly<Record<string, OptionSpec>> = {
   cluster: { type: 'boolean', description: 'run against a local cluster started for the run (`mqpay cluster up` in a temporary directory: PostgreSQL, auth service, two RabbitMQ nodes, workers) instead of one broker' },
   workers: { type: 'string', description: `with --cluster: workers to start (default ${SIM_DEFAULTS.clusterWorkers})` },
   'kill-worker-every': { type: 'string', description: 'with --cluster: SIGKILL a worker every SECONDS (each in turn) and start a replacement' },
+  'stop-node-every': { type: 'string', description: 'with --cluster: stop RabbitMQ node B every SECONDS and start it again' },
+  'restart-postgres-every': { type: 'string', description: 'with --cluster: stop PostgreSQL every SECONDS and start it again' },
 };
 
-function clusterOptionsOf(input: CommandInput): Pick<SimOptions, 'cluster' | 'killWorkerEverySeconds'> {
-  const killWorkerEverySeconds = integerOption(input, 'kill-worker-every', 1, 86_400) ?? null;
+const CLUSTER_FAULT_FLAGS = ['kill-worker-every', 'stop-node-every', 'restart-postgres-every'] as const;
+
+function clusterOptionsOf(input: CommandInput): Pick<SimOptions, 'cluster' | 'killWorkerEverySeconds' | 'stopNodeEverySeconds' | 'restartPostgresEverySeconds'> {
+  const [killWorkerEverySeconds, stopNodeEverySeconds, restartPostgresEverySeconds] = CLUSTER_FAULT_FLAGS.map((flag) => integerOption(input, flag, 1, 86_400) ?? null);
   const workers = integerOption(input, 'workers', 1, 16);
   if (input.values.cluster !== true) {
-    if (killWorkerEverySeconds !== null || workers !== undefined) throw new UsageError('--kill-worker-every and --workers need --cluster');
-    return { cluster: null, killWorkerEverySeconds: null };
+    const misplaced = [...CLUSTER_FAULT_FLAGS, 'workers'].find((flag) => input.values[flag] !== undefined);
+    if (misplaced !== undefined) throw new UsageError(`--${misplaced} needs --cluster`);
+    return { cluster: null };
   }
   for (const flag of ['kill-broker-every', 'data', 'http-port']) {
-    if (input.values[flag] !== undefined) throw new UsageError(`--${flag} is for the embedded broker, not --cluster (kill workers with --kill-worker-every)`);
+    if (input.values[flag] !== undefined) throw new UsageError(`--${flag} is for the embedded broker, not --cluster (its faults: ${CLUSTER_FAULT_FLAGS.map((name) => `--${name}`).join(', ')})`);
   }
-  return { cluster: { workers: workers ?? SIM_DEFAULTS.clusterWorkers, settleTimeoutMs: SIM_DEFAULTS.settleTimeoutMs }, killWorkerEverySeconds };
+  return {
+    cluster: { workers: workers ?? SIM_DEFAULTS.clusterWorkers, settleTimeoutMs: SIM_DEFAULTS.settleTimeoutMs },
+    killWorkerEverySeconds: killWorkerEverySeconds ?? null, stopNodeEverySeconds: stopNodeEverySeconds ?? null, restartPostgresEverySeconds: restartPostgresEverySeconds ?? null,
+  };
 }

@@ -4,12 +4,18 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from '../../cli/command.js';
 import { systemRandom } from '../../broker/app.js';
 import { withInterrupt } from '../run/interrupt.js';
-import { runSimulation } from '../run/run.js';
+import { runSimulation, type SimOptions } from '../run/run.js';
 import { buildReport, runSucceeded } from '../verdict/report.js';
 import { summaryText } from '../verdict/summary.js';
 import { systemSimClock } from '../world/sim-clock.js';
 import { closeWorld } from '../world/sim-world.js';
 import { clusterOptions, commonOptions, SIM_DEFAULTS, simOptionsOf } from './options.js';
+
+const clusterFaultsText = (options: SimOptions): string => [
+  options.killWorkerEverySeconds == null ? '' : `, a worker killed every ${options.killWorkerEverySeconds} s`,
+  options.stopNodeEverySeconds == null ? '' : `, RabbitMQ node B stopped every ${options.stopNodeEverySeconds} s`,
+  options.restartPostgresEverySeconds == null ? '' : `, PostgreSQL restarted every ${options.restartPostgresEverySeconds} s`,
+].join('');
 
 export const simCommand: Command = {
   name: ['sim'],
@@ -23,7 +29,7 @@ export const simCommand: Command = {
   },
   async run(input) {
     const options = simOptionsOf(input, { devices: SIM_DEFAULTS.devices, durationMs: SIM_DEFAULTS.durationS * 1000, malicious: 0, dropRate: 0, httpPort: null, intensity: 1 });
-    input.stderr(`mqpay sim: seed ${options.seed}, ${options.devices} devices (${options.malicious} malicious), ${options.durationMs / 1000} s${options.cluster == null ? '' : `, on a cluster of ${options.cluster.workers} workers`}${options.killBrokerEverySeconds === null ? '' : `, broker killed every ${options.killBrokerEverySeconds} s`}${options.killWorkerEverySeconds == null ? '' : `, a worker killed every ${options.killWorkerEverySeconds} s`}${options.dropRate > 0 ? `, drop rate ${options.dropRate}/s` : ''}; starting...`);
+    input.stderr(`mqpay sim: seed ${options.seed}, ${options.devices} devices (${options.malicious} malicious), ${options.durationMs / 1000} s${options.cluster == null ? '' : `, on a cluster of ${options.cluster.workers} workers`}${options.killBrokerEverySeconds === null ? '' : `, broker killed every ${options.killBrokerEverySeconds} s`}${clusterFaultsText(options)}${options.dropRate > 0 ? `, drop rate ${options.dropRate}/s` : ''}; starting...`);
     return withInterrupt(input.stderr, async (stop) => {
       const { facts, world } = await runSimulation(options, { clock: systemSimClock, random: systemRandom, progress: (text) => input.io.stderr.write(text), note: input.stderr, isTty: input.io.stderr.isTTY === true, stop });
       const ok = runSucceeded(facts);

@@ -16,6 +16,10 @@ export interface PlanOptions {
   readonly killBrokerEverySeconds: number | null;
   /** Cluster runs: SIGKILL a worker (and start a replacement) this often. */
   readonly killWorkerEverySeconds?: number | null;
+  /** Cluster runs: stop RabbitMQ node B and start it again this often. */
+  readonly stopNodeEverySeconds?: number | null;
+  /** Cluster runs: stop PostgreSQL and start it again this often. */
+  readonly restartPostgresEverySeconds?: number | null;
   /** Probability per second per honest device of a forced disconnect. */
   readonly dropRate: number;
   /** Divides the gaps between a buyer's actions (1 = believable pace). */

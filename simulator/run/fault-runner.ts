@@ -4,7 +4,7 @@
 import type { SimMetrics } from '../actors/metrics.js';
 import type { SimPlan } from '../plan/plan.js';
 import type { BrokerProcess } from '../world/broker-process.js';
-import type { ClusterWorkers } from '../world/cluster-workers.js';
+import type { ClusterService } from '../world/cluster-service.js';
 import type { DropPoint } from '../world/sim-world.js';
 import { sleepUntil, type SimClock } from '../world/sim-clock.js';
 
@@ -43,14 +43,38 @@ export async function runDrops(plan: SimPlan, proxy: DropPoint, metrics: SimMetr
   }
 }
 
-/** Every `--kill-worker-every` seconds a cluster worker is SIGKILLed and replaced, each in turn. */
-export async function runWorkerKills(plan: SimPlan, workers: ClusterWorkers, metrics: SimMetrics, timing: FaultTiming): Promise<void> {
-  const every = plan.options.killWorkerEverySeconds ?? null;
-  if (every === null) return;
-  for (let kill = 1; kill * every * 1000 < plan.options.durationMs; kill += 1) {
-    await sleepUntil(timing.clock, timing.startMs + kill * every * 1000, timing.signal);
+/** Runs `act` every `everySeconds` (null: never) until the run ends; `act` gets the count so far. */
+async function every(everySeconds: number | null, plan: SimPlan, timing: FaultTiming, act: (done: number) => Promise<void>): Promise<void> {
+  if (everySeconds === null) return;
+  for (let round = 1; round * everySeconds * 1000 < plan.options.durationMs; round += 1) {
+    await sleepUntil(timing.clock, timing.startMs + round * everySeconds * 1000, timing.signal);
     if (timing.signal.aborted) return;
-    await workers.killAndReplace(kill - 1);
-    metrics.workerKills += 1;
+    await act(round - 1);
   }
+}
+
+/** Index of the RabbitMQ node the simulator stops: B, so the rogues' node A stays. */
+export const STOPPED_NODE_INDEX = 1;
+
+/**
+ * The cluster faults: every `--kill-worker-every` seconds a worker is SIGKILLed and replaced
+ * (each in turn), every `--stop-node-every` seconds RabbitMQ node B is stopped and started
+ * again, every `--restart-postgres-every` seconds PostgreSQL is.
+ */
+export async function runClusterFaults(plan: SimPlan, cluster: ClusterService, metrics: SimMetrics, timing: FaultTiming): Promise<void> {
+  const { options } = plan;
+  await Promise.all([
+    every(options.killWorkerEverySeconds ?? null, plan, timing, async (done) => {
+      await cluster.killAndReplace(done);
+      metrics.workerKills += 1;
+    }),
+    every(options.stopNodeEverySeconds ?? null, plan, timing, async () => {
+      await cluster.restartNode(STOPPED_NODE_INDEX);
+      metrics.nodeStops += 1;
+    }),
+    every(options.restartPostgresEverySeconds ?? null, plan, timing, async () => {
+      await cluster.restartPostgres();
+      metrics.postgresRestarts += 1;
+    }),
+  ]);
 }

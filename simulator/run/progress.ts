@@ -12,6 +12,8 @@ export interface ProgressSnapshot {
   readonly online: number;
   readonly devices: number;
   readonly brokerUp: boolean;
+  /** What the line says while the service is not up (default: BROKER DOWN). */
+  readonly downLabel?: string;
   readonly attacksTried: number;
   readonly attacksRejected: number;
 }
@@ -28,7 +30,7 @@ function bar(fraction: number): string {
 export function progressText(s: ProgressSnapshot): string {
   const elapsed = Math.floor(s.elapsedMs / 1000);
   const time = Number.isFinite(s.durationMs) ? `${bar(s.elapsedMs / s.durationMs)} ${elapsed}/${Math.round(s.durationMs / 1000)} s` : `${elapsed} s`;
-  const broker = s.brokerUp ? '' : '  BROKER DOWN';
+  const broker = s.brokerUp ? '' : `  ${s.downLabel ?? 'BROKER DOWN'}`;
   return `${time}  ${s.vouchersPerSecond.toFixed(0).padStart(5)} vouchers/s  settled ${formatAmount(s.settled)} in ${s.settlements}  online ${s.online}/${s.devices}  attacks ${s.attacksRejected}/${s.attacksTried} rejected${broker}`;
 }
 

@@ -36,7 +36,7 @@ async function showProgress(world: World, plan: SimPlan, metrics: SimMetrics, de
   const perSecond = metrics.delivered.perSecond(nowMs);
   progress.update({
     elapsedMs, durationMs: plan.options.durationMs, vouchersPerSecond: perSecond, settled: settled.amount, settlements: settled.count,
-    online: devices.fleet.online() + devices.rogues.filter((rogue) => rogue.link.connected).length, devices: plan.options.devices, brokerUp: world.broker.up,
+    online: devices.fleet.online() + devices.rogues.filter((rogue) => rogue.link.connected).length, devices: plan.options.devices, brokerUp: world.broker.up, downLabel: world.cluster === null ? 'BROKER DOWN' : 'CLUSTER FAULT',
     attacksTried: outcomes.filter((o) => o.status === 'rejected' || o.status === 'succeeded' || o.status === 'unanswered').length,
     attacksRejected: outcomes.filter((o) => o.status === 'rejected').length,
   });

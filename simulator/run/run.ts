@@ -63,7 +63,7 @@ export async function runSimulation(options: SimOptions, io: SimIo): Promise<{ f
     const phase = await runPhase(world, plan, metrics, devices, io);
     mark = io.clock.nowMs();
     const { pendingAfterDrain, snapshots } = await windDown(world, devices, phase, options, io);
-    io.note?.(`wound down in ${since(mark)}: ${pendingAfterDrain === 0 ? 'every stored voucher answered' : `${pendingAfterDrain} vouchers still unanswered`}; broker stopped`);
+    io.note?.(`wound down in ${since(mark)}: ${pendingAfterDrain === 0 ? 'every stored voucher answered' : `${pendingAfterDrain} vouchers still unanswered`}; ${world.cluster === null ? 'broker stopped' : 'devices stopped, workers still settling'}`);
     mark = io.clock.nowMs();
     const verdict = await reachVerdict(world, devices.rogues, snapshots);
     io.note?.(`final settlement (${verdict.final.channels} channels, ${verdict.final.amount}) and checks in ${since(mark)}`);

@@ -57,7 +57,8 @@ export function buildReport(facts: RunFacts): Record<string, unknown> {
     devices: plan.options.devices,
     duration_s: Math.round(durationS * 10) / 10,
     fleet: { honest: plan.honestIds.length, malicious: plan.rogueIds.length, kinds: kindsOf(plan) },
-    faults: { kill_broker_every_s: plan.options.killBrokerEverySeconds, broker_kills: metrics.brokerKills, kill_worker_every_s: plan.options.killWorkerEverySeconds ?? null, worker_kills: metrics.workerKills, drop_rate: plan.options.dropRate, drops: metrics.drops },
+    faults: { kill_broker_every_s: plan.options.killBrokerEverySeconds, broker_kills: metrics.brokerKills, kill_worker_every_s: plan.options.killWorkerEverySeconds ?? null, worker_kills: metrics.workerKills,
+      stop_node_every_s: plan.options.stopNodeEverySeconds ?? null, node_stops: metrics.nodeStops, restart_postgres_every_s: plan.options.restartPostgresEverySeconds ?? null, postgres_restarts: metrics.postgresRestarts, drop_rate: plan.options.dropRate, drops: metrics.drops },
     vouchers: {
       sent: facts.vouchers.sent, accepted: facts.vouchers.accepted, rejected: facts.vouchers.rejected, duplicates: facts.vouchers.duplicates, unconfirmed: facts.vouchers.unconfirmed,
       hostile: facts.vouchers.hostile, hostile_refused: facts.vouchers.hostileRefused, per_second: Math.round((facts.vouchers.accepted / Math.max(durationS, 0.001)) * 10) / 10, peak_per_second: Math.round(facts.peakVouchersPerSecond) },

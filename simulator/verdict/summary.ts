@@ -33,7 +33,7 @@ function totalsTable(facts: RunFacts): string {
     ['', `of these, ${vouchers.hostile} hostile: ${vouchers.hostileRefused} without effect, ${vouchers.hostile - vouchers.hostileRefused} with`],
     ['sessions', `${metrics.streamsStarted} charging/parking streams (${metrics.streamsCompleted} completed), ${metrics.paymentsSigned} one-off payments, ${metrics.receiptsReceived} toll receipts`],
     ['energy', `${energyWh(facts)} Wh sold by EV chargers`],
-    ['faults', `${metrics.brokerKills} broker kills, ${metrics.workerKills} worker kills, ${metrics.drops} dropped connections`],
+    ['faults', `${metrics.brokerKills} broker kills, ${metrics.workerKills} worker kills, ${metrics.nodeStops} node stops, ${metrics.postgresRestarts} PostgreSQL restarts, ${metrics.drops} dropped connections`],
     ['attacks', `${attacks.tried} tried, ${attacks.rejected} rejected, ${attacks.interrupted} interrupted by a restart, ${attacks.skipped} not applicable`],
     ['settlements', `${facts.settlements.count} settlements, ${formatAmount(facts.settlements.amount)} settled (final: ${facts.settlements.final.amount})`],
     ['broker', `logged ${facts.broker.aclViolationsLogged} ACL violations, ${facts.broker.refusalsLogged} refused connections, ${facts.broker.errorsLogged} errors`],

@@ -1,7 +1,8 @@
 // The world of `mqpay sim --cluster` [issue 15]: instead of one broker process, a local cluster
 // started with `clusterUp` in a temporary directory (PostgreSQL, the auth service, a two-node
 // RabbitMQ cluster, N workers). Honest agents connect through a fault proxy per node, half of
-// them to each node; rogues connect straight to node A. The fleet is enrolled and funded in
+// them to each node first, with the other node's proxy as their failover URL; rogues connect
+// straight to node A (the node the simulator never stops). The fleet is enrolled and funded in
 // the PostgreSQL ledger through the store port; attacks are judged on the auth service's log
 // (its refusals and ACL violations) and on that ledger. The end checks wait for the settlement
 // leader's epochs to settle everything, then run on PostgreSQL.
@@ -16,10 +17,10 @@ import { formatAmount, type Amount } from '../../shared/amount.js';
 import { toHex } from '../../shared/hex.js';
 import type { RandomBytes } from '../../shared/ids.js';
 import type { SimPlan } from '../plan/plan.js';
-import { runWorkerKills } from '../run/fault-runner.js';
+import { runClusterFaults } from '../run/fault-runner.js';
 import { judgeLedger, type FinalSettlement } from '../verdict/verdict.js';
 import { BrokerLog } from './broker-log.js';
-import { ClusterWorkers } from './cluster-workers.js';
+import { ClusterService } from './cluster-service.js';
 import { createDeviceKeys, fundingKeyOf, type Enrolment } from './enrolment.js';
 import { bigintOf, postgresQuery, type LedgerQuery } from './ledger-query.js';
 import { LedgerReader } from './ledger-reader.js';
@@ -64,10 +65,10 @@ async function settledByLeader(query: LedgerQuery, timeoutMs: number): Promise<F
   return { id: last === undefined ? null : String(last.id), channels: Number(bigintOf(before?.n ?? 0)), amount: formatAmount(bigintOf(before?.pending ?? 0) as Amount) };
 }
 
-function clusterSide(dir: string, parts: { store: OpenedStore; workers: ClusterWorkers; authLog: LogTail; proxies: ProxyGroup; agentsDir: string; options: ClusterWorldOptions }): ClusterSide {
+function clusterSide(dir: string, parts: { store: OpenedStore; workers: ClusterService; authLog: LogTail; proxies: ProxyGroup; agentsDir: string; options: ClusterWorldOptions }): ClusterSide {
   const query = postgresQuery(parts.store.pool ?? unreachable());
   return {
-    runFaults: (plan, metrics, timing) => runWorkerKills(plan, parts.workers, metrics, timing),
+    runFaults: (plan, metrics, timing) => runClusterFaults(plan, parts.workers, metrics, timing),
     async verdict(world, views) {
       const final = await settledByLeader(query, parts.options.settleTimeoutMs);
       return judgeLedger(query, await parts.store.audit(), world.enrolment.funded, views, final);
@@ -111,14 +112,18 @@ export async function buildClusterWorld(plan: SimPlan, options: ClusterWorldOpti
     const brokerLog = new BrokerLog();
     const authLog = new LogTail(join(dir, 'logs', 'auth.log'), (line) => brokerLog.line(line));
     const proxies = await ProxyGroup.open(state.rabbit.map((node) => portOf(node.mqttUrl)));
-    const workers = new ClusterWorkers(dir);
+    const workers = new ClusterService(dir);
     const nodeA = state.rabbit[0]?.mqttUrl ?? unreachable();
     const urlIndex = new Map(plan.honestIds.map((device, index) => [device, index]));
     return {
       cluster: clusterSide(dir, { store, workers, authLog, proxies, agentsDir, options }),
       dataDir: dir, temporary: true, agentsDir, enrolment, operatorToken, mqttPort: portOf(nodeA), httpPort: null, brokerLog,
       broker: workers, brokerProcess: null, proxy: proxies,
-      agentUrl: (device) => proxies.urls[(urlIndex.get(device) ?? 0) % proxies.urls.length] ?? unreachable(),
+      // Its own node first, then the others: the link fails over along the list.
+      agentUrl: (device) => {
+        const first = (urlIndex.get(device) ?? 0) % proxies.urls.length;
+        return [...proxies.urls.slice(first), ...proxies.urls.slice(0, first)].join(',');
+      },
       brokerUrl: nodeA, ledger: LedgerReader.postgres(store.pool ?? unreachable()),
     };
   } catch (error) {
