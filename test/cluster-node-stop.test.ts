@@ -7,26 +7,22 @@
 // exact total in the ledger and at the payee, no double-sign evidence, the settlement exact and
 // the audit holding.
 import { join } from 'node:path';
-import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../agent/agent.js';
 import type { Agent } from '../agent/agent-api.js';
 import { initAgentHome } from '../agent/home/home.js';
-import { startAuthServer, type AuthServer } from '../broker/cluster/auth/auth-server.js';
-import { storeLogins } from '../broker/cluster/auth/store-logins.js';
 import { startRabbitNode, type RabbitNode } from '../broker/cluster/rabbitmq/rabbit-node.js';
 import { loadOrCreateServiceKeyFile } from '../broker/service-key.js';
-import { Telemetry } from '../broker/service/telemetry.js';
 import { walletAccount } from '../broker/store/accounts.js';
 import { auditPostgres } from '../broker/store/postgres/audit.js';
-import { openPostgresLedger, type PostgresLedger } from '../broker/store/postgres/open.js';
 import { parseAmount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
 import { channelIdFromHex } from '../shared/ids.js';
 import { NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
-import { OPERATOR_TOKEN, random, tempDir } from './helpers/broker-fixture.js';
+import { random, tempDir } from './helpers/broker-fixture.js';
 import { startWorkerChild, type WorkerChild } from './helpers/cluster-worker-child.js';
-import { POSTGRES_MISSING, postgresPerTest } from './helpers/postgres.js';
+import { clusterLedgerPerFile } from './helpers/cluster-ledger.js';
+import { POSTGRES_MISSING } from './helpers/postgres.js';
 import { rabbitClusterPerFile, rabbitSkipReason } from './helpers/rabbit-cluster.js';
 
 const BROKER_ID = 'mqpay';
@@ -42,18 +38,8 @@ const FAILOVER_POLL = { timeout: 30_000, interval: 50 } as const;
 const skipReason = rabbitSkipReason ?? (POSTGRES_MISSING === null ? null : `(skipped: ${POSTGRES_MISSING})`);
 
 describe.skipIf(skipReason !== null)(`a RabbitMQ node stopped mid-stream ${skipReason ?? ''}`, () => {
-  const postgres = postgresPerTest();
-  let ledger: PostgresLedger | null = null;
-  let storeUrl = '';
-  let auth: AuthServer | null = null;
-  beforeAll(async () => {
-    storeUrl = await postgres.freshDatabase();
-    ledger = await openPostgresLedger(storeUrl);
-    const logger = pino({ level: 'silent' });
-    const telemetry = new Telemetry();
-    auth = await startAuthServer({ service: storeLogins(ledger.store, telemetry, logger), clock: { nowMs: () => Date.now() }, brokerId: BROKER_ID, operatorToken: OPERATOR_TOKEN, telemetry, logger, offersWildcard: false }, { port: 0 });
-  });
-  const rabbit = rabbitClusterPerFile({ authBaseUrl: () => auth?.baseUrl ?? '', nodes: 2 });
+  const cluster = clusterLedgerPerFile(BROKER_ID);
+  const rabbit = rabbitClusterPerFile({ authBaseUrl: cluster.authBaseUrl, nodes: 2 });
   const dir = tempDir('mqpay-cluster-node-stop-');
   const agents: Agent[] = [];
   let worker: WorkerChild | null = null;
@@ -62,16 +48,12 @@ describe.skipIf(skipReason !== null)(`a RabbitMQ node stopped mid-stream ${skipR
     await Promise.all(agents.map((agent) => agent.stop().catch(() => undefined)));
     await worker?.kill('SIGKILL');
     await restarted?.stop(); // the cluster helper stops the nodes it started, not this one
-    await auth?.close();
-    await ledger?.close();
     dir.remove();
   }, 120_000);
 
   async function agentOn(device: string, brokerUrl: string, servicePublicKey: string, funds?: string): Promise<Agent> {
     const created = initAgentHome({ home: join(dir.path, device), config: { v: 1, device, brokerId: BROKER_ID, servicePublicKey, channel: { deposit: '2' } }, random });
-    const store = ledger?.store;
-    if (store === undefined) throw new Error('the ledger opens in beforeAll');
-    await store.transaction(async (tx) => {
+    await cluster.ledger().store.transaction(async (tx) => {
       await tx.addDevice(device, created.keys.publicKey, Date.now());
       if (funds !== undefined) await tx.fund({ device, amount: parseAmount(funds), key: `${device}:funding`, nowMs: Date.now() });
     });
@@ -80,13 +62,14 @@ describe.skipIf(skipReason !== null)(`a RabbitMQ node stopped mid-stream ${skipR
     return agent;
   }
 
-  it('stops node B under a paying agent: it fails over to node A, waits out the outage, and no accepted payment is lost', async () => {
-    const cluster = rabbit();
-    const [nodeA, nodeB] = cluster.nodes;
-    if (nodeA === undefined || nodeB === undefined || ledger === null || auth === null) throw new Error('two nodes, the ledger and the auth service expected');
+  it('stops node B under a paying agent: it fails over to node A, pays on while node B restarts, and no accepted payment is lost', async () => {
+    const nodes = rabbit();
+    const [nodeA, nodeB] = nodes.nodes;
+    if (nodeA === undefined || nodeB === undefined) throw new Error('two nodes expected');
+    const ledger = cluster.ledger();
     const serviceKeyFile = join(dir.path, 'service.key');
     const serviceKey = loadOrCreateServiceKeyFile(serviceKeyFile, random);
-    worker = await startWorkerChild(['--amqp', `${nodeA.amqpUrl},${nodeB.amqpUrl}`, '--store', storeUrl, '--service-key', serviceKeyFile, '--partitions', '4', '--id', 'w1', '--log-level', 'warn', '--epoch-seconds', '1']);
+    worker = await startWorkerChild(['--amqp', `${nodeA.amqpUrl},${nodeB.amqpUrl}`, '--store', cluster.storeUrl(), '--service-key', serviceKeyFile, '--partitions', '4', '--id', 'w1', '--log-level', 'warn', '--epoch-seconds', '1']);
     const charger = await agentOn(PAYEE, `${nodeA.mqttUrl},${nodeB.mqttUrl}`, toHex(serviceKey.publicKey));
     const car = await agentOn(PAYER, `${nodeB.mqttUrl},${nodeA.mqttUrl}`, toHex(serviceKey.publicKey), '10');
 
@@ -98,7 +81,7 @@ describe.skipIf(skipReason !== null)(`a RabbitMQ node stopped mid-stream ${skipR
     await expect.poll(() => car.connected, FAILOVER_POLL).toBe(true);
     const during = car.pay(PAYEE, '0.01');
     restarted = await startRabbitNode({
-      nodeName: nodeB.nodeName, dir: nodeB.dir, home: nodeB.home, authBaseUrl: auth.baseUrl, workerPassword: cluster.workerPassword,
+      nodeName: nodeB.nodeName, dir: nodeB.dir, home: nodeB.home, authBaseUrl: cluster.auth().baseUrl, workerPassword: nodes.workerPassword,
       amqpPort: nodeB.amqpPort, mqttPort: nodeB.mqttPort, distPort: nodeB.distPort,
     });
     seqs.push((await during).seq);
@@ -110,7 +93,7 @@ describe.skipIf(skipReason !== null)(`a RabbitMQ node stopped mid-stream ${skipR
     expect(await ledger.store.reads.channel(channelIdFromHex(channel))).toMatchObject({ latestSeq: BigInt(payments), latestTotal: BigInt(payments) * 10_000n });
     expect(Number((await ledger.pool.query<{ n: string }>('SELECT count(*) AS n FROM double_signs')).rows[0]?.n)).toBe(0);
     await expect.poll(() => charger.channels().paid[0]?.receivedTotal, NETWORK_POLL).toBe('0.08');
-    await expect.poll(() => ledger?.store.reads.balance(walletAccount(PAYEE)), SETTLED_POLL).toBe(BigInt(payments) * 10_000n);
+    await expect.poll(() => ledger.store.reads.balance(walletAccount(PAYEE)), SETTLED_POLL).toBe(BigInt(payments) * 10_000n);
     expect((await auditPostgres(ledger.pool)).filter((check) => !check.ok)).toEqual([]);
   }, 240_000);
 });

@@ -16,15 +16,11 @@
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
-import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createAgent } from '../agent/agent.js';
 import type { Agent } from '../agent/agent-api.js';
 import { initAgentHome } from '../agent/home/home.js';
-import { startAuthServer, type AuthServer } from '../broker/cluster/auth/auth-server.js';
-import { storeLogins } from '../broker/cluster/auth/store-logins.js';
 import { rabbitmqctl } from '../broker/cluster/rabbitmq/rabbitmqctl.js';
-import { Telemetry } from '../broker/service/telemetry.js';
 import type { KeyPair } from '../shared/keys.js';
 import type { RabbitNode } from '../broker/cluster/rabbitmq/rabbit-node.js';
 import { CLUSTER_VHOST } from '../broker/cluster/rabbitmq/rabbit-names.js';
@@ -32,7 +28,6 @@ import { OUTBOX_EXCHANGE } from '../broker/cluster/worker/topology.js';
 import { loadOrCreateServiceKeyFile } from '../broker/service-key.js';
 import { walletAccount } from '../broker/store/accounts.js';
 import { auditPostgres } from '../broker/store/postgres/audit.js';
-import { openPostgresLedger, type PostgresLedger } from '../broker/store/postgres/open.js';
 import { parseAmount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
 import { channelIdFromHex } from '../shared/ids.js';
@@ -43,7 +38,8 @@ import { OPERATOR_TOKEN, random, tempDir } from './helpers/broker-fixture.js';
 import { connectPassword } from './helpers/broker-adversary.js';
 import { NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
 import { startWorkerChild, type WorkerChild } from './helpers/cluster-worker-child.js';
-import { POSTGRES_MISSING, postgresPerTest } from './helpers/postgres.js';
+import { clusterLedgerPerFile } from './helpers/cluster-ledger.js';
+import { POSTGRES_MISSING } from './helpers/postgres.js';
 import { rabbitClusterPerFile, rabbitSkipReason } from './helpers/rabbit-cluster.js';
 
 const BROKER_ID = 'mqpay';
@@ -75,20 +71,9 @@ interface OpsMessage {
 const skipReason = rabbitSkipReason ?? (POSTGRES_MISSING === null ? null : `(skipped: ${POSTGRES_MISSING})`);
 
 describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cluster and PostgreSQL ${skipReason ?? ''}`, () => {
-  const postgres = postgresPerTest();
-  let ledger: PostgresLedger | null = null;
-  let storeUrl = '';
-  let auth: AuthServer | null = null;
-  // The ledger (a database of its own that outlives each test: the tests go on with the same
-  // workers) and the auth service over it, before RabbitMQ, which is configured with its URL.
-  beforeAll(async () => {
-    storeUrl = await postgres.freshDatabase();
-    ledger = await openPostgresLedger(storeUrl);
-    const logger = pino({ level: 'silent' });
-    const telemetry = new Telemetry();
-    auth = await startAuthServer({ service: storeLogins(ledger.store, telemetry, logger), clock: { nowMs: () => Date.now() }, brokerId: BROKER_ID, operatorToken: OPERATOR_TOKEN, telemetry, logger, offersWildcard: false }, { port: 0 });
-  });
-  const rabbit = rabbitClusterPerFile({ authBaseUrl: () => auth?.baseUrl ?? '', nodes: 2 });
+  // The ledger and the auth service over it, before RabbitMQ, which is configured with its URL.
+  const cluster = clusterLedgerPerFile(BROKER_ID);
+  const rabbit = rabbitClusterPerFile({ authBaseUrl: cluster.authBaseUrl, nodes: 2 });
   const dir = tempDir('mqpay-cluster-worker-');
   const workers: WorkerChild[] = [];
   const agents: Agent[] = [];
@@ -97,21 +82,16 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
   let operator: MqttClient | null = null;
   /** The device.connected / device.disconnected events of `device` on the ops stream, in order. */
   const presenceOf = (device: string): string[] => opsMessages.flatMap((message) => (message.device === device && message.type.startsWith('device.') ? [message.type] : []));
-  const store = () => {
-    if (ledger === null) throw new Error('the ledger is opened by the first test');
-    return ledger;
-  };
+  const store = cluster.ledger;
   afterAll(async () => {
     await Promise.all(agents.map((agent) => agent.stop().catch(() => undefined)));
     await Promise.all(workers.map((worker) => worker.kill('SIGKILL')));
     await operator?.endAsync();
-    await auth?.close();
-    await ledger?.close();
     dir.remove();
   });
 
   const serviceKeyFile = join(dir.path, 'service.key');
-  const workerArgs = (id: string, amqpUrl: string) => ['--amqp', amqpUrl, '--store', storeUrl, '--service-key', serviceKeyFile, '--partitions', String(PARTITIONS), '--id', id, '--log-level', 'warn', '--epoch-seconds', '1'];
+  const workerArgs = (id: string, amqpUrl: string) => ['--amqp', amqpUrl, '--store', cluster.storeUrl(), '--service-key', serviceKeyFile, '--partitions', String(PARTITIONS), '--id', id, '--log-level', 'warn', '--epoch-seconds', '1'];
 
   /** An agent home, enrolled (and funded) in the shared ledger, and its agent connected to `brokerUrl`. */
   async function agentOn(device: string, brokerUrl: string, servicePublicKey: string, funds?: string): Promise<Agent> {
