@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterDown, clusterUp } from '../../broker/cluster/cluster-up.js';
-import type { ClusterState } from '../../broker/cluster/cluster-state.js';
+import { readClusterState, type ClusterState } from '../../broker/cluster/cluster-state.js';
 import { loadOrCreateServiceKeyFile } from '../../broker/service-key.js';
 import { openStore, type OpenedStore } from '../../broker/store/open-store.js';
 import { formatAmount, type Amount } from '../../shared/amount.js';
@@ -65,7 +65,7 @@ async function settledByLeader(query: LedgerQuery, timeoutMs: number): Promise<F
   return { id: last === undefined ? null : String(last.id), channels: Number(bigintOf(before?.n ?? 0)), amount: formatAmount(bigintOf(before?.pending ?? 0) as Amount) };
 }
 
-function clusterSide(dir: string, parts: { store: OpenedStore; workers: ClusterService; authLog: LogTail; proxies: ProxyGroup; agentsDir: string; options: ClusterWorldOptions }): ClusterSide {
+function clusterSide(dir: string, parts: { store: OpenedStore; workers: ClusterService; authLog: LogTail; proxies: ProxyGroup; agentsDir: string; options: ClusterWorldOptions; unguard: () => void }): ClusterSide {
   const query = postgresQuery(parts.store.pool ?? unreachable());
   return {
     runFaults: (plan, metrics, timing) => runClusterFaults(plan, parts.workers, metrics, timing),
@@ -78,6 +78,7 @@ function clusterSide(dir: string, parts: { store: OpenedStore; workers: ClusterS
       await parts.proxies.close().catch(() => undefined);
       await parts.store.close().catch(() => undefined);
       await clusterDown(dir);
+      parts.unguard();
       rmSync(parts.agentsDir, { recursive: true, force: true });
       if (removeData) rmSync(dir, { recursive: true, force: true });
     },
@@ -100,35 +101,64 @@ async function startCluster(dir: string, options: ClusterWorldOptions, operatorT
   return state;
 }
 
+/**
+ * A simulator that exits at once (a second Ctrl-C) cannot wait for `cluster down`: it SIGKILLs
+ * the process groups of the workers, the RabbitMQ nodes and the auth service on its way out.
+ * PostgreSQL, stopped by `pg_ctl`, is left running in DIR/postgres then.
+ */
+function killOnExit(dir: string): () => void {
+  const guard = () => {
+    const state = readClusterState(dir);
+    if (state === null) return;
+    for (const pid of [...state.workers.map((worker) => worker.pid), ...state.rabbit.map((node) => node.pid), state.auth.pid]) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once('exit', guard);
+  return () => void process.off('exit', guard);
+}
+
 export async function buildClusterWorld(plan: SimPlan, options: ClusterWorldOptions, random: RandomBytes, nowMs: number): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'mqpay-sim-cluster-'));
   const operatorToken = toHex(random(OPERATOR_TOKEN_BYTES));
   const state = await startCluster(dir, options, operatorToken);
+  const unguard = killOnExit(dir);
   const agentsDir = agentsDirOf(dir);
   const store = await openStore(state.store.url);
+  let authLog: LogTail | null = null;
+  let proxies: ProxyGroup | null = null;
   try {
     const servicePublicKey = toHex(loadOrCreateServiceKeyFile(join(dir, 'service.key'), random).publicKey);
     const enrolment = await enrolInStore(store, plan, agentsDir, servicePublicKey, random, nowMs);
     const brokerLog = new BrokerLog();
-    const authLog = new LogTail(join(dir, 'logs', 'auth.log'), (line) => brokerLog.line(line));
-    const proxies = await ProxyGroup.open(state.rabbit.map((node) => portOf(node.mqttUrl)));
+    authLog = new LogTail(join(dir, 'logs', 'auth.log'), (line) => brokerLog.line(line));
+    proxies = await ProxyGroup.open(state.rabbit.map((node) => portOf(node.mqttUrl)));
+    const group = proxies;
     const workers = new ClusterService(dir);
     const nodeA = state.rabbit[0]?.mqttUrl ?? unreachable();
     const urlIndex = new Map(plan.honestIds.map((device, index) => [device, index]));
     return {
-      cluster: clusterSide(dir, { store, workers, authLog, proxies, agentsDir, options }),
+      cluster: clusterSide(dir, { store, workers, authLog, proxies, agentsDir, options, unguard }),
       dataDir: dir, temporary: true, agentsDir, enrolment, operatorToken, mqttPort: portOf(nodeA), httpPort: null, brokerLog,
       broker: workers, brokerProcess: null, proxy: proxies,
       // Its own node first, then the others: the link fails over along the list.
       agentUrl: (device) => {
-        const first = (urlIndex.get(device) ?? 0) % proxies.urls.length;
-        return [...proxies.urls.slice(first), ...proxies.urls.slice(0, first)].join(',');
+        const first = (urlIndex.get(device) ?? 0) % group.urls.length;
+        return [...group.urls.slice(first), ...group.urls.slice(0, first)].join(',');
       },
       brokerUrl: nodeA, ledger: LedgerReader.postgres(store.pool ?? unreachable()),
     };
   } catch (error) {
+    authLog?.close();
+    await proxies?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     await clusterDown(dir).catch(() => undefined);
+    unguard();
+    rmSync(agentsDir, { recursive: true, force: true });
     throw error;
   }
 }
