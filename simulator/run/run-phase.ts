@@ -9,6 +9,7 @@ import { RogueRunner } from '../attacks/rogue-runner.js';
 import type { SimPlan } from '../plan/plan.js';
 import { SIM_BROKER_ID, type World } from '../world/sim-world.js';
 import { outcomesOf, type Devices } from './devices.js';
+import type { ClusterRun } from './cluster-world.js';
 import { runBrokerKills, runDrops } from './fault-runner.js';
 import { Progress } from './progress.js';
 import type { SimIo } from './sim-io.js';
@@ -49,7 +50,7 @@ function startRogues(world: World, plan: SimPlan, devices: Devices, io: SimIo, s
   return Promise.all(devices.runners.map((runner) => runner.run())).then(() => undefined);
 }
 
-export async function runPhase(world: World, plan: SimPlan, metrics: SimMetrics, devices: Devices, io: SimIo): Promise<RunPhase> {
+export async function runPhase(world: World, plan: SimPlan, metrics: SimMetrics, devices: Devices, io: SimIo, cluster: ClusterRun | null = null): Promise<RunPhase> {
   const { clock } = io;
   const startMs = clock.nowMs();
   const running = new AbortController();
@@ -60,7 +61,7 @@ export async function runPhase(world: World, plan: SimPlan, metrics: SimMetrics,
   rogues.catch(() => undefined); // awaited when the run winds down
   const faults = Promise.all([
     world.brokerProcess === null ? undefined : runBrokerKills(plan, world.brokerProcess, metrics, timing),
-    world.cluster?.runFaults(plan, metrics, timing),
+    cluster?.runFaults(plan, metrics, timing),
     runDrops(plan, world.proxy, metrics, timing),
   ]).then(() => undefined);
   let fatal: unknown = null;

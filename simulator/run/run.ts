@@ -14,7 +14,7 @@ import { buildPlan, type PlanOptions, type SimPlan } from '../plan/plan.js';
 import { type RunFacts } from '../verdict/report.js';
 import { reachVerdict, type Snapshots, type Verdict } from '../verdict/verdict.js';
 import { countVouchers } from '../verdict/voucher-counts.js';
-import { buildClusterWorld } from '../world/cluster-world.js';
+import { buildClusterWorld, type ClusterRun } from './cluster-world.js';
 import { buildWorld, closeWorld, type World, type WorldOptions } from '../world/sim-world.js';
 import { outcomesOf, startDevices, stopDevices, type Devices } from './devices.js';
 import { runPhase, type RunPhase } from './run-phase.js';
@@ -27,9 +27,9 @@ export interface SimOptions extends PlanOptions, WorldOptions {
   readonly cluster?: { readonly workers: number; readonly settleTimeoutMs: number } | null;
 }
 
-function openWorld(plan: SimPlan, options: SimOptions, io: SimIo): Promise<World> {
+async function openWorld(plan: SimPlan, options: SimOptions, io: SimIo): Promise<{ world: World; cluster: ClusterRun | null }> {
   const cluster = options.cluster ?? null;
-  if (cluster === null) return buildWorld(plan, options, io.random, io.clock.nowMs());
+  if (cluster === null) return { world: await buildWorld(plan, options, io.random, io.clock.nowMs()), cluster: null };
   return buildClusterWorld(plan, { ...options, ...cluster, say: io.note ?? (() => undefined) }, io.random, io.clock.nowMs());
 }
 
@@ -53,19 +53,19 @@ export async function runSimulation(options: SimOptions, io: SimIo): Promise<{ f
   const metrics = new SimMetrics();
   const since = (startMs: number) => `${((io.clock.nowMs() - startMs) / 1000).toFixed(1)} s`;
   let mark = io.clock.nowMs();
-  const world = await openWorld(plan, options, io);
+  const { world, cluster } = await openWorld(plan, options, io);
   io.note?.(`${whereText(world)} (data ${world.dataDir}); ${plan.options.devices} devices enrolled and funded in ${since(mark)}`);
   let devices: Devices | null = null;
   try {
     mark = io.clock.nowMs();
     devices = await startDevices(world, plan, metrics, io);
     io.note?.(`${devices.fleet.agents.size} agents and ${devices.rogues.length} rogue${devices.rogues.length === 1 ? '' : 's'} connected in ${since(mark)}`);
-    const phase = await runPhase(world, plan, metrics, devices, io);
+    const phase = await runPhase(world, plan, metrics, devices, io, cluster);
     mark = io.clock.nowMs();
     const { pendingAfterDrain, snapshots } = await windDown(world, devices, phase, options, io);
     io.note?.(`wound down in ${since(mark)}: ${pendingAfterDrain === 0 ? 'every stored voucher answered' : `${pendingAfterDrain} vouchers still unanswered`}; ${world.cluster === null ? 'broker stopped' : 'devices stopped, workers still settling'}`);
     mark = io.clock.nowMs();
-    const verdict = await reachVerdict(world, devices.rogues, snapshots);
+    const verdict = cluster === null ? await reachVerdict(world, devices.rogues, snapshots) : await cluster.verdict(world, { rogues: devices.rogues, snapshots });
     io.note?.(`final settlement (${verdict.final.channels} channels, ${verdict.final.amount}) and checks in ${since(mark)}`);
     return { facts: factsOf(plan, metrics, world, devices, phase, pendingAfterDrain, snapshots, verdict), world };
   } catch (error) {

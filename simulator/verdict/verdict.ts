@@ -51,7 +51,6 @@ export async function judgeLedger(query: LedgerQuery, checks: readonly AuditChec
 }
 
 export async function reachVerdict(world: World, rogues: readonly RogueDevice[], snapshots: Snapshots): Promise<Verdict> {
-  if (world.cluster !== null) return world.cluster.verdict(world, { rogues, snapshots });
   const final = await settleFinally(world.dataDir, world.operatorToken);
   const db = openDatabase(world.dataDir);
   try {

@@ -10,11 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../shared/hex.js';
 import type { RandomBytes } from '../../shared/ids.js';
-import type { RogueDevice } from '../actors/rogue-device.js';
-import type { SimMetrics } from '../actors/metrics.js';
 import type { SimPlan } from '../plan/plan.js';
-import type { FaultTiming } from '../run/fault-runner.js';
-import type { Snapshots, Verdict } from '../verdict/verdict.js';
 import { BrokerLog } from './broker-log.js';
 import { BrokerProcess } from './broker-process.js';
 import { checkFreshDataDir, enrolFleet, type Enrolment } from './enrolment.js';
@@ -52,10 +48,9 @@ export interface DropPoint {
   close(): Promise<void>;
 }
 
-/** The cluster parts of a world (cluster-world.ts); null for the embedded broker. */
+/** The cluster behind a world (run/cluster-world.ts); null for the embedded broker. */
 export interface ClusterSide {
-  runFaults(plan: SimPlan, metrics: SimMetrics, timing: FaultTiming): Promise<void>;
-  verdict(world: World, views: { rogues: readonly RogueDevice[]; snapshots: Snapshots }): Promise<Verdict>;
+  /** Stops the cluster (`cluster down`) and removes what the run made (its data too, when asked). */
   close(removeData: boolean): Promise<void>;
 }
 

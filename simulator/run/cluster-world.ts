@@ -17,16 +17,20 @@ import { formatAmount, type Amount } from '../../shared/amount.js';
 import { toHex } from '../../shared/hex.js';
 import type { RandomBytes } from '../../shared/ids.js';
 import type { SimPlan } from '../plan/plan.js';
-import { runClusterFaults } from '../run/fault-runner.js';
+import { runClusterFaults } from './fault-runner.js';
 import { judgeLedger, type FinalSettlement } from '../verdict/verdict.js';
-import { BrokerLog } from './broker-log.js';
-import { ClusterService } from './cluster-service.js';
-import { createDeviceKeys, fundingKeyOf, type Enrolment } from './enrolment.js';
-import { bigintOf, postgresQuery, type LedgerQuery } from './ledger-query.js';
-import { LedgerReader } from './ledger-reader.js';
-import { LogTail } from './log-tail.js';
-import { ProxyGroup } from './proxy-group.js';
-import { agentsDirOf, OPERATOR_TOKEN_BYTES, SIM_BROKER_ID, type ClusterSide, type World, type WorldOptions } from './sim-world.js';
+import { BrokerLog } from '../world/broker-log.js';
+import { ClusterService } from '../world/cluster-service.js';
+import { createDeviceKeys, fundingKeyOf, type Enrolment } from '../world/enrolment.js';
+import { bigintOf, postgresQuery, type LedgerQuery } from '../world/ledger-query.js';
+import { LedgerReader } from '../world/ledger-reader.js';
+import { LogTail } from '../world/log-tail.js';
+import { ProxyGroup } from '../world/proxy-group.js';
+import { agentsDirOf, OPERATOR_TOKEN_BYTES, SIM_BROKER_ID, type ClusterSide, type World, type WorldOptions } from '../world/sim-world.js';
+import type { SimMetrics } from '../actors/metrics.js';
+import type { RogueDevice } from '../actors/rogue-device.js';
+import type { FaultTiming } from './fault-runner.js';
+import type { Snapshots, Verdict } from '../verdict/verdict.js';
 
 export interface ClusterWorldOptions extends WorldOptions {
   readonly workers: number;
@@ -65,7 +69,13 @@ async function settledByLeader(query: LedgerQuery, timeoutMs: number): Promise<F
   return { id: last === undefined ? null : String(last.id), channels: Number(bigintOf(before?.n ?? 0)), amount: formatAmount(bigintOf(before?.pending ?? 0) as Amount) };
 }
 
-function clusterSide(dir: string, parts: { store: OpenedStore; workers: ClusterService; authLog: LogTail; proxies: ProxyGroup; agentsDir: string; options: ClusterWorldOptions; unguard: () => void }): ClusterSide {
+/** What a run does with a cluster beyond its world: its faults and its verdict on PostgreSQL. */
+export interface ClusterRun extends ClusterSide {
+  runFaults(plan: SimPlan, metrics: SimMetrics, timing: FaultTiming): Promise<void>;
+  verdict(world: World, views: { rogues: readonly RogueDevice[]; snapshots: Snapshots }): Promise<Verdict>;
+}
+
+function clusterSide(dir: string, parts: { store: OpenedStore; workers: ClusterService; authLog: LogTail; proxies: ProxyGroup; agentsDir: string; options: ClusterWorldOptions; unguard: () => void }): ClusterRun {
   const query = postgresQuery(parts.store.pool ?? unreachable());
   return {
     runFaults: (plan, metrics, timing) => runClusterFaults(plan, parts.workers, metrics, timing),
@@ -122,7 +132,7 @@ function killOnExit(dir: string): () => void {
   return () => void process.off('exit', guard);
 }
 
-export async function buildClusterWorld(plan: SimPlan, options: ClusterWorldOptions, random: RandomBytes, nowMs: number): Promise<World> {
+export async function buildClusterWorld(plan: SimPlan, options: ClusterWorldOptions, random: RandomBytes, nowMs: number): Promise<{ world: World; cluster: ClusterRun }> {
   const dir = mkdtempSync(join(tmpdir(), 'mqpay-sim-cluster-'));
   const operatorToken = toHex(random(OPERATOR_TOKEN_BYTES));
   const state = await startCluster(dir, options, operatorToken);
@@ -141,9 +151,9 @@ export async function buildClusterWorld(plan: SimPlan, options: ClusterWorldOpti
     const workers = new ClusterService(dir);
     const nodeA = state.rabbit[0]?.mqttUrl ?? unreachable();
     const urlIndex = new Map(plan.honestIds.map((device, index) => [device, index]));
-    return {
-      cluster: clusterSide(dir, { store, workers, authLog, proxies, agentsDir, options, unguard }),
-      dataDir: dir, temporary: true, agentsDir, enrolment, operatorToken, mqttPort: portOf(nodeA), httpPort: null, brokerLog,
+    const cluster = clusterSide(dir, { store, workers, authLog, proxies, agentsDir, options, unguard });
+    const world: World = {
+      cluster, dataDir: dir, temporary: true, agentsDir, enrolment, operatorToken, mqttPort: portOf(nodeA), httpPort: null, brokerLog,
       broker: workers, brokerProcess: null, proxy: proxies,
       // Its own node first, then the others: the link fails over along the list.
       agentUrl: (device) => {
@@ -152,6 +162,7 @@ export async function buildClusterWorld(plan: SimPlan, options: ClusterWorldOpti
       },
       brokerUrl: nodeA, ledger: LedgerReader.postgres(store.pool ?? unreachable()),
     };
+    return { world, cluster };
   } catch (error) {
     authLog?.close();
     await proxies?.close().catch(() => undefined);
