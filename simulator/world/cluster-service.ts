@@ -2,7 +2,7 @@
 // alive and no fault is under way; each fault starts a new generation, so an attack it overlapped
 // counts as interrupted, as with a broker restart.
 // - A worker kill is a power cut (SIGKILL, no goodbye); the replacement is the same command line
-//   (read from /proc before the kill), appending to the same log, up once it says it consumes.
+//   and environment (read from /proc before the kill), appending to the same log, up once it says it consumes.
 // - A RabbitMQ node is stopped (SIGTERM: the node leaves cleanly) and started again with the same
 //   environment (read from /proc: name, directories, ports), so it rejoins the cluster.
 // - PostgreSQL is stopped (fast shutdown: every session cut) and started on the same data and port.
@@ -101,11 +101,12 @@ export class ClusterService implements ServiceHandle {
       const victim = workers[index % workers.length];
       if (victim === undefined) throw new Error('the cluster has no workers to kill');
       const { command, args } = commandLineOf(victim.pid);
+      const env = environmentOf(victim.pid); // the operator token of a worker serving the API comes this way
       this.killed.add(victim.pid);
       process.kill(victim.pid, 'SIGKILL');
       while (isAlive(victim.pid)) await sleep(EXIT_POLL_MS);
       const from = statSync(victim.log).size;
-      const pid = spawnDaemon({ command, args, env: process.env, logFile: victim.log, outliveParent: true });
+      const pid = spawnDaemon({ command, args, env, logFile: victim.log, outliveParent: true });
       this.replaceEntry(victim, pid);
       await waitUntil(`worker ${victim.id}`, pid, victim.log, CLUSTER_CHILD_START_TIMEOUT_MS, () => logHas(victim.log, /consuming/, from));
       return victim.id;
