@@ -15,6 +15,7 @@ import type { Clock, TransportPort } from '../service/ports.js';
 import type { SettlementService } from '../service/service.js';
 import { decidePublish, decideSubscribe, willAllowed } from './acl.js';
 import { makeAuthenticate } from './authenticate.js';
+import { markConsumed, skipConsumedRouting } from './consumed-outbox.js';
 import { OutboxGate } from './outbox-gate.js';
 import { PacketSizeGuard, type TrafficCounts } from './packet-size-guard.js';
 import { clientsOf, trackPresence } from './presence.js';
@@ -101,7 +102,9 @@ function attachHooks(aedes: Aedes, deps: MqttHostDeps, gate: OutboxGate, peers: 
     authorizePublish(client, packet: PublishPacket, callback) {
       const decision = decidePublish(roleOf(client), packet);
       if (!decision.allowed) return callback(violation(deps, client, packet.topic, decision.reason));
-      gate.pass(decision.device, decision.box, new Uint8Array(packet.payload as Buffer)).finally(() => callback(null));
+      markConsumed(packet);
+      const done = (): void => callback(null);
+      gate.pass(decision.device, decision.box, new Uint8Array(packet.payload as Buffer)).then(done, done);
     },
     authorizeSubscribe(client, subscription: Subscription, callback) {
       const decision = decideSubscribe(roleOf(client), subscription.topic, config.offersWildcard);
@@ -125,6 +128,7 @@ export function attachMqttHost(created: Aedes, deps: MqttHostDeps): MqttHost {
   // The TLS peer of each connection, keyed by the stream aedes holds as client.conn.
   const peers = new WeakMap<object, PeerCertificate>();
   attachHooks(created, deps, gate, peers);
+  skipConsumedRouting(created);
   const online = trackPresence(created, deps.clock, deps.service.telemetry, (device) => {
     deps.service.inboxReady(device).catch((error: unknown) => logger.warn({ err: error, device }, 'redelivery on subscribe failed'));
   });
