@@ -13,7 +13,7 @@ import { ERRORS, type ErrorCode } from '../../shared/errors.js';
 import type { BrokerConfig } from '../config.js';
 import type { Clock, TransportPort } from '../service/ports.js';
 import type { SettlementService } from '../service/service.js';
-import { decidePublish, decideSubscribe, willAllowed } from './acl.js';
+import { decidePublishRemembered, decideSubscribe, willAllowed } from './acl.js';
 import { makeAuthenticate } from './authenticate.js';
 import { markConsumed, skipConsumedRouting } from './consumed-outbox.js';
 import { OutboxGate } from './outbox-gate.js';
@@ -23,6 +23,7 @@ import { roleOf } from './roles.js';
 import { peerCertificateOf, type PeerCertificate, type TlsReloader } from './tls-material.js';
 import { CLIENT_ID_LENGTH_MAX, HEARTBEAT_INTERVAL_MS } from '../limits.js';
 import { TOPIC_LEVELS_MAX } from '../../shared/limits.js';
+import type { OutboxKind } from '../../shared/topics.js';
 
 export interface MqttHostDeps {
   readonly config: BrokerConfig;
@@ -80,6 +81,15 @@ export function createAedes(config: BrokerConfig): Promise<Aedes> {
   return Aedes.createBroker(options);
 }
 
+/**
+ * The payload as the service takes it. A copy, so that what a decoder keeps (a voucher's bytes are
+ * views of it) pins 146 bytes rather than the socket's whole read; a tick's decoder copies the few
+ * fields it keeps, so a tick (the most frequent message) goes through as a view.
+ */
+function payloadOf(box: OutboxKind, payload: Buffer): Uint8Array {
+  return box === 'tick' ? new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength) : new Uint8Array(payload);
+}
+
 /** mqpay's hooks: who may connect, publish and subscribe, and outbox messages into the service. */
 function attachHooks(aedes: Aedes, deps: MqttHostDeps, gate: OutboxGate, peers: WeakMap<object, PeerCertificate>): void {
   const { config, service, logger } = deps;
@@ -100,11 +110,11 @@ function attachHooks(aedes: Aedes, deps: MqttHostDeps, gate: OutboxGate, peers: 
       recordedCertificateOf: deps.recordedCertificateOf,
     }),
     authorizePublish(client, packet: PublishPacket, callback) {
-      const decision = decidePublish(roleOf(client), packet);
+      const decision = decidePublishRemembered(roleOf(client), packet);
       if (!decision.allowed) return callback(violation(deps, client, packet.topic, decision.reason));
       markConsumed(packet);
       const done = (): void => callback(null);
-      gate.pass(decision.device, decision.box, new Uint8Array(packet.payload as Buffer)).then(done, done);
+      gate.pass(decision.device, decision.box, payloadOf(decision.box, packet.payload as Buffer)).then(done, done);
     },
     authorizeSubscribe(client, subscription: Subscription, callback) {
       const decision = decideSubscribe(roleOf(client), subscription.topic, config.offersWildcard);
