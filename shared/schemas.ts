@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { parseAmount, type Amount } from './amount.js';
 import { CERTIFICATE_BYTES } from './certificate.js';
+import { CHECKPOINT_BYTES } from './checkpoint.js';
 import { ERROR_CODES, ERRORS, MqpayError, type ErrorCode } from './errors.js';
 import { isDeviceId, isRequestId } from './ids.js';
 import {
@@ -14,6 +15,8 @@ import {
   CHANNEL_DURATION_S_MIN,
   CHANNEL_ID_BYTES,
   ERROR_TEXT_MAX,
+  HASH_CHAIN_LENGTH_MAX,
+  HASH_CHAIN_LINK_BYTES,
   PAYLOAD_BYTES_MAX,
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
@@ -185,6 +188,18 @@ export const RPC_METHODS = {
     result: z.strictObject({ channel: rpcChannelSchema }),
   },
   /**
+   * v4 (in progress): a payee submits a hash chain it holds, the payer-signed checkpoint and the
+   * highest link it checked (`index` 0: the checkpoint alone, `link` its root); the chain's total
+   * at that index becomes the channel's latest when higher, as a redeemed voucher's does.
+   */
+  'channel.redeemChain': {
+    params: z.strictObject({
+      checkpoint: hexOf(CHECKPOINT_BYTES), signature: signatureSchema,
+      index: z.number().int().min(0).max(HASH_CHAIN_LENGTH_MAX), link: hexOf(HASH_CHAIN_LINK_BYTES),
+    }),
+    result: z.strictObject({ channel: rpcChannelSchema }),
+  },
+  /**
    * The device replaces its key [docs/DESIGN.md rule 12]: a rotation request (shared/key-rotation.ts)
    * signed by the current key and by the new one. Every open channel where the device is payer
    * or payee gets a re-issued certificate (next revision), sent to both parties as a
@@ -240,6 +255,7 @@ export const rpcRequestSchema = z.discriminatedUnion('method', [
   requestOf('channel.topup', RPC_METHODS['channel.topup'].params),
   requestOf('channel.close', RPC_METHODS['channel.close'].params),
   requestOf('channel.redeem', RPC_METHODS['channel.redeem'].params),
+  requestOf('channel.redeemChain', RPC_METHODS['channel.redeemChain'].params),
   requestOf('device.rotate', RPC_METHODS['device.rotate'].params),
   requestOf('channel.restore', RPC_METHODS['channel.restore'].params),
   requestOf('wallet.balance', RPC_METHODS['wallet.balance'].params),

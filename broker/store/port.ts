@@ -158,6 +158,8 @@ export interface AcceptedCheckpoint {
   readonly chainLength: number;
   readonly pricePerTick: Amount;
   readonly nowMs: number;
+  /** A payee's redemption (channel.redeemChain): it counts while the channel is closing. */
+  readonly redeeming?: boolean;
 }
 
 /** A tick checked against the channel's chain: the new highest link and the total it brings the channel to. */
@@ -167,6 +169,8 @@ export interface AcceptedTick {
   readonly index: number;
   readonly link: Uint8Array;
   readonly total: Amount;
+  /** A payee's redemption (channel.redeemChain): it counts while the channel is closing. */
+  readonly redeeming?: boolean;
 }
 
 /** A channel's current chain as stored: the signed checkpoint and the highest link revealed. */

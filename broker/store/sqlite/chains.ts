@@ -11,7 +11,7 @@ import type { Db } from './open-database.js';
 export function acceptCheckpoint(db: Db, input: AcceptedCheckpoint): void {
   insertVoucher(db, input.channel, input.seq, input.total, input.signature, input.nowMs);
   // No voucher bytes: the channel's latest is the chain, whose evidence is in `chains`.
-  setLatestVoucher(db, input.channel, input.seq, input.total, null, input.signature, false);
+  setLatestVoucher(db, input.channel, input.seq, input.total, null, input.signature, input.redeeming === true);
   const changed = statement(db, `INSERT INTO chains (channel, seq, checkpoint, signature, revision, chain_length, price, start_total, highest_index, highest_link)
     SELECT num, @seq, @checkpoint, @signature, revision, @length, @price, @total, 0, @root FROM channels WHERE num = @channel
     ON CONFLICT (channel) DO UPDATE SET seq = excluded.seq, checkpoint = excluded.checkpoint, signature = excluded.signature, revision = excluded.revision,
@@ -27,8 +27,9 @@ export function acceptTick(db: Db, tick: AcceptedTick): void {
   const chain = statement(db, 'UPDATE chains SET highest_index = ?, highest_link = ? WHERE channel = ? AND seq = ? AND highest_index < ?')
     .run(BigInt(tick.index), tick.link, tick.channel, tick.seq, BigInt(tick.index)).changes;
   if (chain !== 1) throw new MqpayError('TICK_CHECKPOINT_UNKNOWN', 'the chain moved on before this tick was written');
-  const channel = statement(db, "UPDATE channels SET latest_total = ? WHERE num = ? AND latest_seq = ? AND latest_total < ? AND state = 'open' AND closing_deadline_ms IS NULL")
-    .run(tick.total, tick.channel, tick.seq, tick.total).changes;
+  // A payee's redemption counts while the channel is closing (the dispute window is for it).
+  const channel = statement(db, "UPDATE channels SET latest_total = ? WHERE num = ? AND latest_seq = ? AND latest_total < ? AND state = 'open' AND (? OR closing_deadline_ms IS NULL)")
+    .run(tick.total, tick.channel, tick.seq, tick.total, tick.redeeming === true ? 1n : 0n).changes;
   if (channel === 1) return;
   const row = statement(db, 'SELECT state, closing_deadline_ms FROM channels WHERE num = ?').get(tick.channel) as { state: string; closing_deadline_ms: bigint | null } | undefined;
   if (row?.state === 'closed') throw new MqpayError('CHANNEL_CLOSED');
