@@ -6,6 +6,7 @@
 import { VOUCHERS_KEPT_PER_CHANNEL } from '../broker/limits.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelCache } from '../broker/service/channel-cache.js';
+import type { Store } from '../broker/store/port.js';
 import { sqliteStore } from '../broker/store/sqlite/store.js';
 import { auditLedger } from '../broker/store/sqlite/audit.js';
 import { getChannel } from '../broker/store/sqlite/channels.js';
@@ -16,7 +17,6 @@ import { newChannelId } from '../shared/ids.js';
 import type { KeyPair } from '../shared/keys.js';
 import type { DeviceLink } from '../agent/link/link.js';
 import { random, signedVoucher, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
-import { HeldCommits } from './helpers/held-commits.js';
 
 let broker: RunningBroker | null = null;
 let releaseHeld: () => void = () => undefined;
@@ -131,6 +131,42 @@ describe('channel cache: least recently used out, never a channel awaiting its c
     expect(auditLedger(broker.app.db).filter((check) => !check.ok)).toEqual([]);
   });
 });
+
+/**
+ * The real SQLite store, with its group commits held until released: fault injection of a slow
+ * disk. Units of work queue behind a held batch exactly as they would behind a slow fsync.
+ */
+class HeldCommits {
+  private gate: Promise<void> | null = null;
+  private open: () => void = () => undefined;
+  waitingWrites = 0;
+
+  hold(): void {
+    this.gate = new Promise((resolve) => {
+      this.open = resolve;
+    });
+  }
+
+  release(): void {
+    this.gate = null;
+    this.open();
+  }
+
+  wrap(store: Store): Store {
+    return {
+      ...store,
+      batch: async (writes) => {
+        const gate = this.gate;
+        if (gate !== null) {
+          this.waitingWrites += writes.length;
+          await gate;
+          this.waitingWrites -= writes.length;
+        }
+        return store.batch(writes);
+      },
+    };
+  }
+}
 
 describe('group commit: a savepoint per voucher', () => {
   it('a voucher that cannot be written fails alone; the other device in the same batch is accepted', async () => {
