@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { walletAccount } from '../broker/store/accounts.js';
 import { findVoucher } from '../broker/store/sqlite/channels.js';
 import { balanceOf } from '../broker/store/sqlite/ledger.js';
-import { amountOf, formatAmount } from '../shared/amount.js';
+import { amountOf, formatAmount, parseAmount } from '../shared/amount.js';
 import { agentBedPerTest, NETWORK_POLL } from './helpers/agent-fixture.js';
 import { buildAgentChild, runAgentChild } from './helpers/agent-child-build.js';
 import type { RunningBroker } from './helpers/broker-fixture.js';
@@ -182,5 +182,35 @@ describe('agent: a power cut while streaming hash-chain ticks', () => {
     expect(balanceOf(broker.app.db, walletAccount('charger-pc'))).toBe(after.latestTotal);
     const check = await runCli(['ledger', 'check', '--data', broker.dataDir, '--verify-signatures']);
     expect(check.code, `${check.stdout}${check.stderr}`).toBe(0);
+  });
+
+  it('the payee loses the ticks it checked after its last fsync: the service, which holds them durably, sends its chain again on reconnect, and settles every tick it accepted', async () => {
+    const broker = env.broker();
+    const bed = env.bed();
+    const chargerHome = bed.home('charger-pp');
+    const power = new PowerCut(chargerHome);
+    let charger = await bed.start(chargerHome, { faults: power.faults });
+    const car = await bed.agent('car-pp', { funds: '10', config: { channel: { deposit: '5' } } });
+    await car.pay('charger-pp', '0.1');
+    const stream = car.stream('charger-pp', { amountPerSecond: '1', intervalMs: 20 });
+    await expect.poll(() => stream.paid, NETWORK_POLL).toBeGreaterThanOrEqual(PAID);
+    const view = serviceView(broker) as ServiceView;
+    await expect.poll(() => parseAmount(charger.channels().paid[0]?.receivedTotal ?? '0'), NETWORK_POLL).toBeGreaterThanOrEqual(view.latestTotal);
+    await charger.stop();
+    // The disk kept less than the payee had checked (its ticks are written without an fsync).
+    const kept = power.row<{ n: bigint | null }>('SELECT max(highest_index) AS n FROM payee_chains').n ?? 0n;
+    expect(kept).toBeLessThan(view.highest);
+    power.cut();
+
+    const paidAtCut = stream.paid;
+    charger = await bed.start(chargerHome);
+    // The payer streams on, on the same chain; the payee holds it again, and every tick since.
+    await expect.poll(() => stream.paid, NETWORK_POLL).toBeGreaterThanOrEqual(paidAtCut + 100_000n);
+    expect((await stream.stop()).error).toBeNull();
+    const final = serviceView(broker) as ServiceView;
+    expect(final.chainSeq).toBe(view.chainSeq);
+    await expect.poll(() => charger.channels().paid[0]?.receivedTotal, NETWORK_POLL).toBe(formatAmount(amountOf(final.latestTotal)));
+    await broker.app.service.tick();
+    expect(balanceOf(broker.app.db, walletAccount('charger-pp'))).toBe(final.latestTotal);
   });
 });

@@ -37,10 +37,22 @@ export function acceptTick(db: Db, tick: AcceptedTick): void {
   throw new MqpayError('TICK_CHECKPOINT_UNKNOWN', 'a voucher superseded the chain before this tick was written');
 }
 
+interface ChainRow { checkpoint: Buffer; signature: Buffer; highest_index: bigint; highest_link: Buffer }
+
+const storedChain = (row: ChainRow): StoredChain => ({
+  checkpoint: new Uint8Array(row.checkpoint), signature: new Uint8Array(row.signature), highestIndex: Number(row.highest_index), highestLink: new Uint8Array(row.highest_link),
+});
+
 /** The channel's current chain, or null when it has none or a later voucher superseded it. */
 export function chainOf(db: Db, channelId: Uint8Array): StoredChain | null {
   const row = statement(db, `SELECT h.checkpoint, h.signature, h.highest_index, h.highest_link FROM chains h JOIN channels c ON c.num = h.channel
-    WHERE c.id = ? AND c.latest_seq = h.seq`).get(channelId) as { checkpoint: Buffer; signature: Buffer; highest_index: bigint; highest_link: Buffer } | undefined;
-  if (row === undefined) return null;
-  return { checkpoint: new Uint8Array(row.checkpoint), signature: new Uint8Array(row.signature), highestIndex: Number(row.highest_index), highestLink: new Uint8Array(row.highest_link) };
+    WHERE c.id = ? AND c.latest_seq = h.seq`).get(channelId) as ChainRow | undefined;
+  return row === undefined ? null : storedChain(row);
+}
+
+/** The current chains of a payee's open (or closing) channels, at most `limit` (channels_by_payee). */
+export function currentChainsOfPayee(db: Db, payee: string, limit: number): StoredChain[] {
+  const rows = statement(db, `SELECT h.checkpoint, h.signature, h.highest_index, h.highest_link FROM channels c JOIN chains h ON h.channel = c.num
+    WHERE c.payee = ? AND c.state = 'open' AND c.latest_seq = h.seq ORDER BY c.num LIMIT ?`).all(payee, BigInt(limit)) as ChainRow[];
+  return rows.map(storedChain);
 }

@@ -26,7 +26,7 @@ import { addSpend, getDeviceLimits, pruneSpend, setDeviceLimits, spendBuckets } 
 import { appendVoucher } from './voucher-log.js';
 import { awaitDurable, type SyncStall } from './durable-commit.js';
 import type { SyncWal } from './wal-sync.js';
-import { acceptCheckpoint, acceptTick, chainOf } from './chains.js';
+import { acceptCheckpoint, acceptTick, chainOf, currentChainsOfPayee } from './chains.js';
 import { currentOffers, deleteExpiredOffers, offerOf, putOffer } from './offers.js';
 import { ledgerCurrency } from './ledger-currency.js';
 
@@ -47,6 +47,7 @@ function readsOf(db: Db): StoreReads {
     spendBuckets: async (device, fromMinute) => spendBuckets(db, device, fromMinute),
     voucherAt: async (channelId, seq) => findVoucher(db, channelId, seq),
     chainOf: async (channelId) => chainOf(db, channelId),
+    currentChainsOfPayee: async (payee, limit) => currentChainsOfPayee(db, payee, limit),
     balance: async (account) => balanceOf(db, account),
     accountKey: async (name) => accountKey(db, name),
     async storedAnswer(device, id): Promise<StoredAnswer | null> {
