@@ -44,9 +44,10 @@ async function preparePayer(url: string, i: number, payer: KeyPair): Promise<{ p
   if (code !== null) throw new Error(`checkpoint refused: ${code}`);
   await link.close();
   const payloads = Array.from({ length: TICKS_PER_PAYER }, (_, k) => encodeTick({ channelId, checkpointSeq: 1n, index: k + 1, preimage: chain.link(k + 1) }));
-  // The verdict for the last tick (its tag, channel, seq and index): it answers every tick before it.
+  // The verdict for the last tick (its header, channel, seq and whole index; not its total): it
+  // answers every tick before it. The header is tag, version and kind: 10 bytes.
   const last = encodeTickVerdict({ channelId, checkpointSeq: 1n, index: TICKS_PER_PAYER, total: parseAmount('0.000001'), code: null });
-  return { payloads, endMarker: toHex(last.subarray(0, 8 + 1 + 32 + 8 + 4)) };
+  return { payloads, endMarker: toHex(last.subarray(0, 8 + 1 + 1 + 32 + 8 + 4)) };
 }
 
 async function ticksEndToEnd(): Promise<{ rate: number; cpuUsPerTick: number }> {

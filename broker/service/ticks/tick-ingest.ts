@@ -59,6 +59,7 @@ export class TickIngest {
   private readonly rounds = new Map<string, { next: TickRound }>();
   private readonly answers: TickAnswers;
   private readonly writes: TickWrites;
+  private lastKey: { readonly id: Uint8Array; readonly key: string } | null = null;
 
   constructor(private readonly parts: TickIngestParts) {
     this.answers = new TickAnswers(parts.deps);
@@ -73,7 +74,7 @@ export class TickIngest {
     } catch (error) {
       return this.answers.answer(device, refused(error instanceof MqpayError ? error.code : 'INTERNAL', new Uint8Array(32), 0n, 0));
     }
-    const key = toHex(frame.channelId);
+    const key = this.keyOf(frame.channelId);
     let queue = this.rounds.get(key);
     const idle = queue === undefined;
     if (queue === undefined) {
@@ -84,6 +85,15 @@ export class TickIngest {
     const settled = queue.next.settled;
     if (idle) void this.drain(key, queue);
     return settled;
+  }
+
+  /** The channel's map key; a stream's frames name one channel after another, so the last key is kept rather than hexed again per frame. */
+  private keyOf(channelId: Uint8Array): string {
+    const last = this.lastKey;
+    if (last !== null && bytesEqual(last.id, channelId)) return last.key;
+    const key = toHex(channelId);
+    this.lastKey = { id: channelId, key };
+    return key;
   }
 
   /** Judges the channel's rounds one after the other until no frame waits; each round is answered once its writes are durable. */
@@ -154,16 +164,15 @@ export class TickIngest {
 
   /** Judges one tick against the round's context and the channel as the ticks before it left it. */
   private judgeTick(device: string, tick: Tick, context: TickContext): Judged {
-    const no = (code: ErrorCode): Judged => ({ device, outcome: refused(code, tick.channelId, tick.checkpointSeq, tick.index), commit: null, entry: null });
     const { channel, spending, nowMs } = context;
-    if (channel === null || spending === null) return no('CHANNEL_UNKNOWN');
-    if (channel.payer !== device) return no('CHANNEL_NOT_PAYER');
+    if (channel === null || spending === null) return refusedTick(device, tick, 'CHANNEL_UNKNOWN');
+    if (channel.payer !== device) return refusedTick(device, tick, 'CHANNEL_NOT_PAYER');
     const chain = currentChain(channel);
-    if (chain === null || chain.checkpoint.seq !== tick.checkpointSeq) return no('TICK_CHECKPOINT_UNKNOWN');
+    if (chain === null || chain.checkpoint.seq !== tick.checkpointSeq) return refusedTick(device, tick, 'TICK_CHECKPOINT_UNKNOWN');
     // A re-send of the highest tick (a QoS 1 redelivery): the same answer, once it is durable.
     if (tick.index === chain.highestIndex && bytesEqual(tick.preimage, chain.highestLink)) return { device, outcome: acceptedTick(channel, tick), commit: channel.pendingCommit, entry: null };
-    if (channel.state !== 'open') return no(channel.state === 'closed' ? 'CHANNEL_CLOSED' : 'CHANNEL_CLOSING');
-    if (!bytesEqual(chain.signerKey, channel.payerKey)) return no('KEY_ROTATED');
+    if (channel.state !== 'open') return refusedTick(device, tick, channel.state === 'closed' ? 'CHANNEL_CLOSED' : 'CHANNEL_CLOSING');
+    if (chain.signerKey !== channel.payerKey && !bytesEqual(chain.signerKey, channel.payerKey)) return refusedTick(device, tick, 'KEY_ROTATED');
     let next;
     let spend: SpendReservation;
     try {
@@ -171,7 +180,7 @@ export class TickIngest {
       // The ticks this one pays for are one payment against the payer's limits [docs/DESIGN.md rule 12].
       spend = this.parts.spending.reserve(spending, channel.payer, channel.payee, subAmount(chainTotal(next), channel.latestTotal), nowMs);
     } catch (error) {
-      if (error instanceof MqpayError) return no(error.code);
+      if (error instanceof MqpayError) return refusedTick(device, tick, error.code);
       throw error;
     }
     channel.chain = { ...chain, highestIndex: next.highestIndex, highestLink: next.highestLink };
@@ -230,6 +239,10 @@ export class TickIngest {
 function currentChain(channel: CachedChannel): CachedChain | null {
   const chain = channel.chain;
   return chain !== undefined && chain !== null && chain.checkpoint.seq === channel.latestSeq ? chain : null;
+}
+
+function refusedTick(device: string, tick: Tick, code: ErrorCode): Judged {
+  return { device, outcome: refused(code, tick.channelId, tick.checkpointSeq, tick.index), commit: null, entry: null };
 }
 
 function acceptedTick(channel: CachedChannel, tick: Tick): TickOutcome {
