@@ -6,36 +6,28 @@
 // redeems the checkpoint and its highest link; settlement then pays exactly checkpoint + highest
 // index x price, and the ledger check re-verifies the chain.
 import { copyFileSync, rmSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { walletAccount } from '../broker/store/accounts.js';
 import { auditLedger } from '../broker/store/sqlite/audit.js';
 import { getChannel } from '../broker/store/sqlite/channels.js';
 import { balanceOf } from '../broker/store/sqlite/ledger.js';
 import { amountOf, formatAmount, parseAmount } from '../shared/amount.js';
 import { channelIdFromHex } from '../shared/ids.js';
-import { AgentBed, NETWORK_POLL } from './helpers/agent-fixture.js';
-import { startBroker, tempDir, type RunningBroker } from './helpers/broker-fixture.js';
+import { NETWORK_POLL, restartableBedPerTest } from './helpers/agent-fixture.js';
 
 describe('redemption of a hash chain by the payee agent after the broker lost ticks', () => {
-  const data = tempDir('mqpay-redeem-chain-');
-  let broker: RunningBroker | null = null;
-  let bed: AgentBed | null = null;
-  afterEach(async () => {
-    await bed?.cleanup();
-    await broker?.stop();
-    data.remove();
-  });
+  const env = restartableBedPerTest();
 
   it('the payer gone and the ledger restored from a backup, the payee redeems its chain on reconnect and is paid every tick it checked', async () => {
-    broker = await startBroker({}, data.path);
-    bed = new AgentBed(broker);
+    const broker = await env.start();
+    const bed = env.bed();
     const car = await bed.agent('car-1', { funds: '10', config: { channel: { deposit: '5' } } });
     const charger = await bed.agent('charger-1');
     const stream = car.stream('charger-1', { amountPerSecond: '1', intervalMs: 20 });
     await expect.poll(() => stream.paid, NETWORK_POLL).toBeGreaterThanOrEqual(100_000n);
     // The backup: a consistent copy of the ledger while ticks flow.
     broker.app.service.flush();
-    const backup = `${data.path}/backup.db`;
+    const backup = `${broker.dataDir}/backup.db`;
     broker.app.db.exec(`VACUUM INTO '${backup}'`);
     const channel = channelIdFromHex(car.channels().paying[0]?.channel ?? '');
     const backedUp = getChannel(broker.app.db, channel)?.latestTotal ?? -1n;
@@ -44,14 +36,11 @@ describe('redemption of a hash chain by the payee agent after the broker lost ti
     await car.stop(); // the payer is gone for good
     await expect.poll(() => charger.channels().paid[0]?.receivedTotal, NETWORK_POLL).toBe(formatAmount(paid));
 
-    const port = broker.mqttPort;
     const dbPath = broker.app.db.name;
     await broker.stop();
-    broker = null;
     for (const suffix of ['-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
     copyFileSync(backup, dbPath);
-    broker = await startBroker({ mqttPort: port }, data.path);
-    const restored = broker;
+    const restored = await env.start(); // on the same port: the payee's agent reconnects
     expect(getChannel(restored.app.db, channel)?.latestTotal).toBe(backedUp);
     expect(backedUp).toBeLessThan(paid);
 
