@@ -14,6 +14,7 @@ import { balanceOf } from '../broker/store/sqlite/ledger.js';
 import { parseAmount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
+import { TICK_SKIP_MAX } from '../shared/limits.js';
 import type { KeyPair } from '../shared/keys.js';
 import { decodeSignedCheckpoint } from '../shared/tick-frames.js';
 import { ShiftableClock } from './helpers/broker-adversary.js';
@@ -111,6 +112,19 @@ describe(`broker: a payee redeems a hash chain when the payer is gone (seed ${SE
     const fourth = verdicts.next(channelId, 1n, 4);
     await car.publishFrame('tick', tickFrame(chain, 4));
     expect(await fourth).toMatchObject({ code: null, total: parseAmount('0.04') });
+  });
+
+  it(`a link far up a chain (more than TICK_SKIP_MAX hashes to the root) is proved over several event-loop turns, and a wrong one refused`, async () => {
+    const next = seededRandom(SEED + 2);
+    const channelId = newChannelId(random);
+    await car.request('channel.open', { channel: toHex(channelId), payee: 'charger-1', deposit: '1', durationSeconds: 3_600 });
+    const length = 3 * TICK_SKIP_MAX;
+    const far = testChain(carKeys.secretKey, { channelId, seq: 1n, seed: seededBytes(32, next), length, total: '0', price: '0.0001' });
+    const index = seededInt(next, 2 * TICK_SKIP_MAX + 1, length);
+    await expect(charger.request('channel.redeemChain', redeemParams(far, index, far.chain.link(index - 1)))).rejects.toMatchObject({ code: 'TICK_PREIMAGE_INVALID' });
+    expect(await charger.request('channel.redeemChain', redeemParams(far, index))).toMatchObject({ channel: { seq: '1', total: micro(BigInt(index) * 100n) } });
+    // From the link the service now holds, a higher one costs only the hashes between them.
+    expect(await charger.request('channel.redeemChain', redeemParams(far, length))).toMatchObject({ channel: { total: micro(BigInt(length) * 100n) } });
   });
 });
 
