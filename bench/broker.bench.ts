@@ -26,6 +26,7 @@ import { encodeVoucherFrame } from '../shared/signed-frames.js';
 import { benchEpoch, benchEpochOfVouchers } from './epoch.js';
 import { printFigures, round, type Figures } from './figures.js';
 import { benchPassword, enrolBenchPair, rawRelay, runLoad, startBenchBroker } from './mqtt-load.js';
+import type { ThreadSplit } from './thread-cpu.js';
 
 const random = (n: number) => new Uint8Array(randomBytes(n));
 const VOUCHERS_PER_PAYER = Number(process.env.MQPAY_BENCH_VOUCHERS ?? 10_000);
@@ -57,7 +58,9 @@ function verifyCpuUs(): { cpuUs: number; rate: number } {
   return { cpuUs: (cpu.user + cpu.system) / count, rate: (count / (performance.now() - started)) * 1000 };
 }
 
-async function mqpayEndToEnd(): Promise<{ rate: number; payloadBytes: number; rssMb: number; cpuUsPerVoucher: number; loadCpuUsPerVoucher: number }> {
+interface EndToEnd { rate: number; payloadBytes: number; rssMb: number; cpuUsPerVoucher: number; loadCpuUsPerVoucher: number; threads: ThreadSplit | null }
+
+async function mqpayEndToEnd(): Promise<EndToEnd> {
   const { app, url, close } = await startBenchBroker();
   const clock = { nowMs: () => Date.now() };
   const publishers = [];
@@ -80,7 +83,21 @@ async function mqpayEndToEnd(): Promise<{ rate: number; payloadBytes: number; rs
   if (accepted !== total) throw new Error(`expected ${total} accepted, got ${accepted}`);
   const rssMb = process.memoryUsage().rss / 1e6;
   await close();
-  return { rate: (total / result.elapsedMs) * 1000, payloadBytes, rssMb, cpuUsPerVoucher: result.brokerCpuUs / total, loadCpuUsPerVoucher: result.loadCpuUs / total };
+  const perVoucher = (us: number): number => us / total;
+  const threads = result.threads === null ? null : { mainUs: perVoucher(result.threads.mainUs), busiestOtherUs: perVoucher(result.threads.busiestOtherUs), restUs: perVoucher(result.threads.restUs) };
+  return { rate: (total / result.elapsedMs) * 1000, payloadBytes, rssMb, cpuUsPerVoucher: result.brokerCpuUs / total, loadCpuUsPerVoucher: result.loadCpuUs / total, threads };
+}
+
+/** The per-thread split of the pipeline's CPU and the relay's event loop (none without /proc). */
+function threadFigures(threads: ThreadSplit | null, relayMainUs: number | null): Figures {
+  if (threads === null || relayMainUs === null) return {};
+  return {
+    pipeline_main_thread_cpu_us_per_voucher: { value: round(threads.mainUs, 1), unit: 'µs CPU', reference: 'the event loop alone: MQTT, judging, SQLite, replies' },
+    pipeline_verify_thread_cpu_us_per_voucher: { value: round(threads.busiestOtherUs, 1), unit: 'µs CPU', reference: 'the busiest other thread: the verify worker' },
+    pipeline_other_threads_cpu_us_per_voucher: { value: round(threads.restUs, 1), unit: 'µs CPU', reference: "V8's GC helpers, libuv's pool (the WAL fsync), other verify workers" },
+    relay_main_thread_cpu_us_per_message: { value: round(relayMainUs, 1), unit: 'µs CPU', reference: "the raw relay's event loop" },
+    pipeline_main_thread_over_relay_us: { value: round(threads.mainUs - relayMainUs, 1), unit: 'µs CPU', reference: 'pipeline_main_thread_cpu_us_per_voucher - relay_main_thread_cpu_us_per_message' },
+  };
 }
 
 const verifyCost = verifyCpuUs();
@@ -109,6 +126,9 @@ const figures: Figures = {
   pipeline_to_ceiling: { value: round(endToEnd.rate / ceiling), unit: 'ratio', reference: 'pipeline_vouchers_per_s / ceiling_vouchers_per_s', goal: '>= 0.8' },
   // The same comparison in CPU time, which other load on the machine distorts less than rates do.
   pipeline_cpu_to_ceiling_cpu: { value: round((verifyCost.cpuUs + relay.cpuUsPerMessage) / endToEnd.cpuUsPerVoucher), unit: 'ratio', reference: '(verify_cpu_us + relay_cpu_us_per_message) / pipeline_cpu_us_per_voucher' },
+  // Where the pipeline's CPU goes, by thread (Linux only): on two cores the event loop is the
+  // part to compare with the relay's, which does all its work there.
+  ...threadFigures(endToEnd.threads, relay.mainCpuUsPerMessage),
   broker_rss_mb_after_run: { value: Math.round(endToEnd.rssMb), unit: 'MB' },
   ...(epoch === null ? {} : {
     epoch_100k_changed_channels_ms: { value: Math.round(epoch.allChangedMs), unit: 'ms', goal: '< 1000' },
@@ -126,6 +146,9 @@ console.log(`raw aedes relay:          ${figures.relay_messages_per_s?.value} ms
 console.log(`ceiling:                  ${figures.ceiling_vouchers_per_s?.value} vouchers/s (${cores} cores / (verify + relay CPU))`);
 console.log(`mqpay end to end:         ${figures.pipeline_vouchers_per_s?.value} vouchers/s, ${figures.pipeline_cpu_us_per_voucher?.value} µs broker CPU each`);
 console.log(`  ratio to the ceiling:   ${figures.pipeline_to_ceiling?.value} (goal >= 0.8); in CPU time: ${figures.pipeline_cpu_to_ceiling_cpu?.value}`);
+if (figures.pipeline_main_thread_cpu_us_per_voucher !== undefined) {
+  console.log(`  by thread (µs CPU per voucher): event loop ${figures.pipeline_main_thread_cpu_us_per_voucher.value} (relay's: ${figures.relay_main_thread_cpu_us_per_message?.value}), verify worker ${figures.pipeline_verify_thread_cpu_us_per_voucher?.value}, the rest ${figures.pipeline_other_threads_cpu_us_per_voucher?.value}`);
+}
 if (epoch !== null) console.log(`epoch, 100k changed channels: ${figures.epoch_100k_changed_channels_ms?.value} ms; 1k changed of 100k: ${figures.epoch_1k_changed_of_100k_ms?.value} ms`);
 if (epochFewVouchers !== null && epochManyVouchers !== null) console.log(`epoch of 100k channels after 1M vouchers / after 100k: ${figures.epoch_1m_to_100k_vouchers_time_ratio?.value} in time, ${figures.database_1m_to_100k_vouchers_size_ratio?.value} in database size`);
 printFigures('broker', figures);

@@ -16,22 +16,27 @@ import { generateKeyPair, type KeyPair } from '../shared/keys.js';
 import { parseAmount } from '../shared/amount.js';
 import { addDevice } from '../broker/store/sqlite/devices.js';
 import { fundWallet } from '../broker/store/sqlite/ledger.js';
+import { threadCpu, threadSplit, type ThreadSplit } from './thread-cpu.js';
 
-export interface LoadResult { received: number; elapsedMs: number; brokerCpuUs: number; loadCpuUs: number }
+/** `threads`: the broker's CPU by thread (bench/thread-cpu.ts), null where it cannot be read. */
+export interface LoadResult { received: number; elapsedMs: number; brokerCpuUs: number; loadCpuUs: number; threads: ThreadSplit | null }
 
 /** Runs a load job in a child process; the broker's CPU is this process's over the load window. */
 export function runLoad(job: object): Promise<LoadResult> {
   const child = fork(new URL('./mqtt-load-worker.mjs', import.meta.url), [], { serialization: 'advanced' });
   let startedCpu = process.cpuUsage();
+  let startedThreads = threadCpu();
   return new Promise((resolve, reject) => {
     child.on('message', (message: { type: string; received: number; elapsedMs: number; cpuUs: number }) => {
       if (message.type === 'ready') {
         startedCpu = process.cpuUsage();
+        startedThreads = threadCpu();
         child.send('go');
         return;
       }
       const cpu = process.cpuUsage(startedCpu);
-      resolve({ received: message.received, elapsedMs: message.elapsedMs, brokerCpuUs: cpu.user + cpu.system, loadCpuUs: message.cpuUs });
+      const threads = threadSplit(startedThreads, threadCpu());
+      resolve({ received: message.received, elapsedMs: message.elapsedMs, brokerCpuUs: cpu.user + cpu.system, loadCpuUs: message.cpuUs, threads });
     });
     child.on('error', reject);
     child.on('exit', (code) => {
@@ -45,7 +50,7 @@ export function runLoad(job: object): Promise<LoadResult> {
 export interface RelayShape { readonly payers: number; readonly publishQos: 0 | 1; readonly copies: 1 | 2 }
 
 /** A raw aedes relay of `total` payloads of `payloadSize` bytes: its rate and the broker's CPU per message. */
-export async function rawRelay(payloadSize: number, total: number, shape: RelayShape): Promise<{ rate: number; cpuUsPerMessage: number }> {
+export async function rawRelay(payloadSize: number, total: number, shape: RelayShape): Promise<{ rate: number; cpuUsPerMessage: number; mainCpuUsPerMessage: number | null }> {
   const aedes = await Aedes.createBroker();
   const server = createServer(aedes.handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -59,7 +64,7 @@ export async function rawRelay(payloadSize: number, total: number, shape: RelayS
   const result = await runLoad({ url: `mqtt://127.0.0.1:${port}`, publishers, expectReplies: total * shape.copies });
   server.close();
   await new Promise<void>((resolve) => aedes.close(() => resolve()));
-  return { rate: (total / result.elapsedMs) * 1000, cpuUsPerMessage: result.brokerCpuUs / total };
+  return { rate: (total / result.elapsedMs) * 1000, cpuUsPerMessage: result.brokerCpuUs / total, mainCpuUsPerMessage: result.threads === null ? null : result.threads.mainUs / total };
 }
 
 /** An mqpay broker on loopback in a temporary directory, with the per-device limits out of the way of a load test. */

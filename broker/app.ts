@@ -16,7 +16,7 @@ import { publishOpsTopics } from './operator/ops-topics.js';
 import { aedesTransport } from './mqtt/aedes-transport.js';
 import { attachMqttHost, createAedes, type MqttHost } from './mqtt/host.js';
 import { loadOrCreateServiceKey } from './service-key.js';
-import type { Clock, TransportPort } from './service/ports.js';
+import type { Clock, ServiceOptions, TransportPort } from './service/ports.js';
 import { createSettlementService, type SettlementService } from './service/service.js';
 import { Telemetry } from './service/telemetry.js';
 import { inlineVerifier, WorkerVerifier } from './service/vouchers/verify-pool.js';
@@ -31,7 +31,7 @@ import { WalCheckpointer } from './store/sqlite/wal-checkpointer.js';
 import { openWalSync, type SyncWal } from './store/sqlite/wal-sync.js';
 
 // pino at the edges only. Amounts are logged as strings; keys and signatures never.
-function createLogger(level: string, name = 'mqpay'): Logger {
+export function createLogger(level: string, name = 'mqpay'): Logger {
   return pino({ name, level, redact: { paths: ['secretKey', 'password', 'signature', '*.secretKey', '*.password'], remove: true } }, pino.destination(2));
 }
 
@@ -88,6 +88,11 @@ export interface BrokerOverrides {
    * tests keep them all, so that vouchers still grow the file until it is full.
    */
   readonly vouchersKeptPerChannel?: number;
+  /**
+   * Another process writes the same ledger file (tests of the cluster's stale-cache rule): the
+   * service re-checks what its channel cache may have missed [docs/DESIGN.md rule 16].
+   */
+  readonly storeShared?: boolean;
   /** Extra HTTP routes (the operator API); return false to fall through to 404. */
   readonly httpHandler?: (app: BrokerApp) => (request: import('node:http').IncomingMessage, response: import('node:http').ServerResponse) => boolean | Promise<boolean>;
 }
@@ -193,6 +198,14 @@ class RetentionSchedule {
 
 const amountOrNull = (micro: bigint | null): Amount | null => (micro === null ? null : amountOf(micro));
 
+/** The settlement service's options from a broker's configuration (the embedded broker's, or a cluster worker's). */
+export function serviceOptionsOf(config: BrokerConfig, currency: string): ServiceOptions {
+  return {
+    currency, brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, closeWindowSeconds: config.closeWindowSeconds, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos, channelCacheEntriesMax: config.channelCacheEntriesMax,
+    deviceLimitDefaults: { maxPerPayment: amountOrNull(config.deviceMaxPerPaymentMicro), maxPerHour: amountOrNull(config.deviceMaxPerHourMicro), maxPerDay: amountOrNull(config.deviceMaxPerDayMicro) },
+  };
+}
+
 export async function createBrokerApp(input: BrokerConfigInput, overrides: BrokerOverrides = {}): Promise<BrokerApp> {
   const config = brokerConfig(input);
   const clock = overrides.clock ?? systemClock;
@@ -216,8 +229,7 @@ export async function createBrokerApp(input: BrokerConfigInput, overrides: Broke
   const verifier = config.verifyThreads >= 1 ? new WorkerVerifier({ threads: config.verifyThreads }) : inlineVerifier;
   const service = createSettlementService({
     store: (overrides.store ?? storeFor)(db), telemetry, clock, random, serviceKey, transport, verifier, logger: logger.child({ module: 'settlement' }),
-    options: { currency, brokerId: config.brokerId, epochSeconds: config.epochSeconds, settleThresholdMicro: config.settleThresholdMicro, feePpm: config.feePpm, closeWindowSeconds: config.closeWindowSeconds, voucherBatchMax: config.voucherBatchMax, voucherReplyQos: config.voucherReplyQos, channelCacheEntriesMax: config.channelCacheEntriesMax,
-      deviceLimitDefaults: { maxPerPayment: amountOrNull(config.deviceMaxPerPaymentMicro), maxPerHour: amountOrNull(config.deviceMaxPerHourMicro), maxPerDay: amountOrNull(config.deviceMaxPerDayMicro) } },
+    options: { ...serviceOptionsOf(config, currency), ...(overrides.storeShared === true ? { storeShared: true } : {}) },
   });
   // The ops topics are written from the telemetry port, whether or not the HTTP API is on.
   const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));

@@ -85,6 +85,8 @@ export const HEARTBEAT_INTERVAL_MS = 60_000;
 
 /** Channels the voucher hot path keeps in memory (about 300 bytes each). */
 export const CHANNEL_CACHE_ENTRIES_DEFAULT = 200_000;
+/** Devices whose limits rows the broker's connection keeps in memory (broker/store/sqlite/device-limits-cache.ts); past this it starts afresh. */
+export const LIMITS_CACHE_ENTRIES_MAX = 100_000;
 /** Most signatures sent to the verification worker in one message. */
 export const VERIFY_BATCH_MAX = 512;
 /**
@@ -216,3 +218,79 @@ export const SPEND_PRUNE_SLACK_BUCKETS = 60;
 
 /** Devices whose use of a deprecated JSON voucher/receipt form is logged (once each per run); beyond, only counted. */
 export const DEPRECATED_FORM_LOGGED_DEVICES_MAX = 1_024;
+
+// Cluster mode: local RabbitMQ nodes (issue 15)
+
+/** A RabbitMQ 3.10 node takes 11-16 s to boot on two shared cores; past this it failed. */
+export const RABBIT_START_TIMEOUT_MS = 90_000;
+/** A node asked to stop (SIGTERM: the same graceful init:stop as `rabbitmqctl stop`) is killed past this. */
+export const RABBIT_STOP_TIMEOUT_MS = 30_000;
+/** A `rabbitmqctl` call (one Erlang VM boot plus the command) that takes longer has failed. */
+export const RABBITMQCTL_TIMEOUT_MS = 60_000;
+/** How often a starting server's port or log is probed (RabbitMQ nodes, `cluster up`'s children). */
+export const DAEMON_PROBE_INTERVAL_MS = 250;
+/** A child process asked to stop (SIGTERM) is killed (SIGKILL) past this. */
+export const CHILD_STOP_TIMEOUT_MS = 10_000;
+
+// The cluster mode's PostgreSQL (broker/cluster/postgres-server.ts, broker/store/postgres/)
+
+/** How long `pg_ctl start` waits for a local server to accept connections. */
+export const POSTGRES_START_WAIT_SECONDS = 60;
+/** How long `pg_ctl stop` waits for a local server to shut down (fast mode). */
+export const POSTGRES_STOP_WAIT_SECONDS = 60;
+/** Connections in one process's PostgreSQL pool (a worker, the auth service, a tool). */
+export const POSTGRES_POOL_SIZE_DEFAULT = 8;
+/** A new PostgreSQL connection that takes longer than this fails (the query is retried by its caller). */
+export const POSTGRES_CONNECT_TIMEOUT_MS = 10_000;
+/** An idle pooled connection is closed after this long. */
+export const POSTGRES_IDLE_TIMEOUT_MS = 30_000;
+/**
+ * Longest wait of one statement for a lock (lock_timeout): an epoch holds voucher writers off
+ * while it settles (well under a second per 10k channels), so this is far above any normal wait.
+ */
+export const POSTGRES_LOCK_WAIT_MS = 10_000;
+/** A transaction left idle this long (its process stalled or lost) is ended by the server, freeing its locks. */
+export const POSTGRES_IDLE_IN_TRANSACTION_MS_MAX = 60_000;
+/**
+ * Tries of one unit of work that PostgreSQL aborted for a serialization failure (40001) or a
+ * deadlock (40P01); then the failure is SERVICE_UNAVAILABLE, which devices retry.
+ */
+export const POSTGRES_TRANSACTION_ATTEMPTS_MAX = 8;
+/** Pause before the second try of an aborted transaction; each further try doubles it (jittered). */
+export const POSTGRES_RETRY_PAUSE_MS_MIN = 2;
+export const POSTGRES_RETRY_PAUSE_MS_MAX = 200;
+
+// Cluster mode: the HTTP auth backend RabbitMQ asks (broker/cluster/auth/)
+
+/** Largest request body the auth service reads (RabbitMQ's are a few hundred bytes). */
+export const AUTH_BODY_BYTES_MAX = 4_096;
+/** A request whose body has not arrived within this is answered `deny` and closed. */
+export const AUTH_REQUEST_TIMEOUT_MS = 5_000;
+
+// The cluster mode's workers (broker/cluster/worker/)
+
+/**
+ * Outbox partitions (quorum queues) a worker declares and consumes by default. More partitions
+ * spread devices over more workers; every worker of a cluster must use the same number, since
+ * the consistent-hash ring is the set of bound queues.
+ */
+export const OUTBOX_PARTITIONS_DEFAULT = 8;
+/**
+ * Unacknowledged outbox messages per partition a worker holds: enough to fill a group commit of
+ * many devices; each is acknowledged after its commit, so this bounds what a killed worker's
+ * successor receives again.
+ */
+export const OUTBOX_PREFETCH_DEFAULT = 256;
+
+// Cluster mode: `mqpay cluster up` (broker/cluster/cluster-up.ts)
+
+/** A child (auth service, worker) that has not said it is ready within this has failed. */
+export const CLUSTER_CHILD_START_TIMEOUT_MS = 60_000;
+/** Workers `mqpay cluster up` starts at most. */
+export const CLUSTER_WORKERS_MAX = 16;
+/** How often a worker without the settlement lead tries to take it (a PostgreSQL advisory lock). */
+export const LEADER_RETRY_MS = 1_000;
+/** A worker that lost its AMQP connection tries the nodes again after this, doubling per failed round... */
+export const AMQP_RECONNECT_MS_MIN = 250;
+/** ...up to this. */
+export const AMQP_RECONNECT_MS_MAX = 5_000;

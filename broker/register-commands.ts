@@ -11,6 +11,9 @@ import { deviceRekeyCommand } from './operator/commands/device-rekey-command.js'
 import { viewCommands } from './operator/commands/view-commands.js';
 import { moneyOutCommands } from './operator/commands/money-out-commands.js';
 import { exportCommand } from './operator/commands/export-command.js';
+import { clusterAuthCommand } from './cluster/auth/auth-command.js';
+import { clusterDownCommand, clusterUpCommand } from './cluster/cluster-commands.js';
+import { workerCommand } from './cluster/worker/worker-command.js';
 import { ledgerBackupCommand, ledgerJournalCommand, ledgerRestoreCommand } from './operator/commands/backup-commands.js';
 
-export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ...moneyOutCommands, exportCommand, ledgerCheckCommand, ledgerBackupCommand, ledgerRestoreCommand, ledgerJournalCommand, channelEvidenceCommand, channelCloseCommand, settleCommand, deviceRekeyCommand, deviceLimitsCommand, deviceDisableCommand, deviceEnableCommand, ...viewCommands];
+export const brokerCommands: Command[] = [brokerCommand, ledgerInitCommand, deviceAddCommand, walletFundCommand, ...moneyOutCommands, exportCommand, ledgerCheckCommand, ledgerBackupCommand, ledgerRestoreCommand, ledgerJournalCommand, channelEvidenceCommand, channelCloseCommand, settleCommand, deviceRekeyCommand, deviceLimitsCommand, deviceDisableCommand, deviceEnableCommand, ...viewCommands, workerCommand, clusterUpCommand, clusterDownCommand, clusterAuthCommand];

@@ -12,13 +12,28 @@ export const SERVICE_KEY_FILE = 'service.key';
 export const SERVICE_PUBLIC_KEY_FILE = 'service.pub';
 
 export function loadOrCreateServiceKey(dataDir: string, random: RandomBytes): KeyPair {
-  const path = join(dataDir, SERVICE_KEY_FILE);
-  if (existsSync(path)) {
-    const secretKey = fromHex(readFileSync(path, 'utf8').trim(), SECRET_KEY_BYTES);
-    return { secretKey, publicKey: defaultBackend.publicKeyOf(secretKey) };
-  }
+  return loadOrCreateServiceKeyFile(join(dataDir, SERVICE_KEY_FILE), random, join(dataDir, SERVICE_PUBLIC_KEY_FILE));
+}
+
+/**
+ * The key in `path` (hex seed), created when absent; with `publicPath`, a new key's public half is
+ * written there too. Processes of one cluster share the file: one that loses the race to create
+ * it reads the winner's.
+ */
+export function loadOrCreateServiceKeyFile(path: string, random: RandomBytes, publicPath?: string): KeyPair {
+  if (existsSync(path)) return readServiceKey(path);
   const pair = generateKeyPair(random);
-  writeFileSync(path, `${toHex(pair.secretKey)}\n`, { mode: 0o600, flag: 'wx' });
-  writeFileSync(join(dataDir, SERVICE_PUBLIC_KEY_FILE), `${toHex(pair.publicKey)}\n`);
+  try {
+    writeFileSync(path, `${toHex(pair.secretKey)}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readServiceKey(path);
+    throw error;
+  }
+  if (publicPath !== undefined) writeFileSync(publicPath, `${toHex(pair.publicKey)}\n`);
   return pair;
+}
+
+function readServiceKey(path: string): KeyPair {
+  const secretKey = fromHex(readFileSync(path, 'utf8').trim(), SECRET_KEY_BYTES);
+  return { secretKey, publicKey: defaultBackend.publicKeyOf(secretKey) };
 }

@@ -5,14 +5,38 @@ import { MqpayError, assert } from './errors.js';
 
 const U64_MAX = (1n << 64n) - 1n;
 
+/**
+ * Transient encodings (the broker's inbox frames: written to a socket, then dropped) are cut
+ * from shared slabs instead of each getting an ArrayBuffer of its own: an ArrayBuffer costs an
+ * allocation outside the JS heap and work for the GC, twice per voucher on the broker's hot path.
+ * A bump allocator: a slice is never handed out twice, a full slab is left to the GC once the
+ * frames cut from it are gone. A kept transient frame keeps its slab alive, hence only for frames
+ * that are not kept.
+ */
+const SLAB_BYTES = 16_384;
+let slab = new ArrayBuffer(0);
+let slabOffset = 0;
+
+function transientBytes(size_bytes: number): Uint8Array {
+  if (size_bytes > SLAB_BYTES / 4) return new Uint8Array(size_bytes);
+  if (slabOffset + size_bytes > slab.byteLength) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabOffset = 0;
+  }
+  const bytes = new Uint8Array(slab, slabOffset, size_bytes);
+  slabOffset += (size_bytes + 7) & ~7; // 8-byte aligned, as a fresh ArrayBuffer is
+  return bytes;
+}
+
 export class ByteWriter {
   private readonly bytes: Uint8Array;
   private readonly view: DataView;
   private offset = 0;
 
-  constructor(size_bytes: number) {
-    this.bytes = new Uint8Array(size_bytes);
-    this.view = new DataView(this.bytes.buffer);
+  /** `lifetime`: 'transient' for an encoding that is sent and dropped, never kept (see above). */
+  constructor(size_bytes: number, lifetime: 'owned' | 'transient' = 'owned') {
+    this.bytes = lifetime === 'transient' ? transientBytes(size_bytes) : new Uint8Array(size_bytes);
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, size_bytes);
   }
 
   u8(value: number): this {

@@ -52,7 +52,8 @@ export type ReceiptInboxFrame =
 const ZERO_CHANNEL = new Uint8Array(CHANNEL_ID_BYTES);
 
 function header(tag: Uint8Array, kind: number, size: number): ByteWriter {
-  return new ByteWriter(size).raw(tag, 8).u8(INBOX_FRAME_VERSION).u8(kind);
+  // Inbox frames are sent and dropped: cut from shared slabs (shared/binary.ts).
+  return new ByteWriter(size, 'transient').raw(tag, 8).u8(INBOX_FRAME_VERSION).u8(kind);
 }
 
 function rejected(tag: Uint8Array, code: ErrorCode, key: RefusedKey | null): Uint8Array {

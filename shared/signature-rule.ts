@@ -14,7 +14,7 @@
 // point arithmetic for `noble`. Mixed-order keys (a torsion component) are refused at enrolment
 // by `checkPublicKey`, not here: here both backends give the same answer for them anyway.
 import { MqpayError } from './errors.js';
-import { bytesEqual, fromHex } from './hex.js';
+import { fromHex } from './hex.js';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './limits.js';
 
 /** The prime order of the ed25519 base point. */
@@ -34,8 +34,18 @@ const SMALL_ORDER_POINTS_HEX = [
 ];
 const SMALL_ORDER_POINTS = SMALL_ORDER_POINTS_HEX.map((hex) => fromHex(hex, 32));
 
+/** Whether `a` equals the first 32 bytes of `b`, stopping at the first difference (public data). */
+function samePoint(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// Keys and R values are public, so the comparison needs no constant time: it runs on every
+// verification, and most points differ from each small-order one in the first byte.
 export function isSmallOrderEncoding(point: Uint8Array): boolean {
-  return SMALL_ORDER_POINTS.some((small) => bytesEqual(small, point));
+  if (point.length !== 32) return false;
+  for (const small of SMALL_ORDER_POINTS) if (samePoint(small, point)) return true;
+  return false;
 }
 
 // Little-endian byte comparisons, not bigints: these run on every verification.

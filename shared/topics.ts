@@ -53,3 +53,21 @@ export function parseTopic(topic: string): ParsedTopic | null {
   if (area === 'ops' && levels.length === 4 && isOneOf(OPS_STREAMS, a)) return { kind: 'ops', stream: a };
   return null;
 }
+
+/**
+ * A topic as a device receives it, which may come from a broker that turned the dots of device
+ * ids into topic levels: RabbitMQ 3.10's MQTT plugin maps every `/` of a topic to `.` in its AMQP
+ * routing key and every `.` back to `/` on delivery, so `mqpay/v1/d/car.1/in/rpc` arrives as
+ * `mqpay/v1/d/car/1/in/rpc` (docs/PROTOCOL.md "Transport and topics"). The scheme's fixed levels
+ * around the device id make it unambiguous: read as the topic it was published to. Only for what
+ * a client receives; the ACL parses with the strict `parseTopic`.
+ */
+export function parseDeliveredTopic(topic: string): ParsedTopic | null {
+  const exact = parseTopic(topic);
+  if (exact !== null || typeof topic !== 'string' || topic.length > TOPIC_BYTES_MAX) return exact;
+  const levels = topic.split('/');
+  if (levels[0] !== 'mqpay' || levels[1] !== 'v1') return null;
+  if (levels[2] === 'd' && levels.length > 6) return parseTopic([...levels.slice(0, 3), levels.slice(3, -2).join('.'), ...levels.slice(-2)].join('/'));
+  if (levels[2] === 'offers' && levels.length > 4) return parseTopic(`${TOPIC_ROOT}/offers/${levels.slice(3).join('.')}`);
+  return null;
+}

@@ -141,6 +141,9 @@ export class GroupCommit<Tx> {
   }
 
   private runOne(entry: Queued<Tx>, tx: Tx): unknown {
+    // A store may run a batch again after the database aborted it (PostgreSQL's serialization
+    // failures and deadlocks): only the steps of the write's last run count.
+    entry.steps.length = 0;
     const addStep: AfterCommit = (step) => entry.steps.push(step);
     this.collecting = entry.steps;
     try {

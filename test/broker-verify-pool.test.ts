@@ -116,6 +116,24 @@ describe('the inline and worker paths give identical answers', () => {
 });
 
 describe('the key cache', () => {
+  it('verifies against the bytes a key array holds now, even if the array was changed in place', async () => {
+    const pool = new WorkerVerifier({ threads: 1, inlinePerTurnMax: 0 });
+    try {
+      const first = generateKeyPair(random);
+      const second = generateKeyPair(random);
+      const message = new TextEncoder().encode('voucher');
+      const byFirst = sign(message, first.secretKey);
+      const key = first.publicKey.slice();
+      expect(await pool.verify(byFirst, message, key)).toBe(true);
+      key.set(second.publicKey);
+      expect(await pool.verify(byFirst, message, key)).toBe(false);
+      expect(await pool.verify(sign(message, second.secretKey), message, key)).toBe(true);
+      expect(pool.verified.worker).toBe(3);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('imports a key once for the workers, and forgets it on rotation', async () => {
     const pool = new WorkerVerifier({ threads: 2, inlinePerTurnMax: 0 });
     try {

@@ -81,6 +81,16 @@ describe('broker: the voucher log follows channels', () => {
     expect(loggedSeqs()).toEqual(range(PAYMENTS - VOUCHERS_KEPT_PER_CHANNEL + 2, PAYMENTS + 1));
     expect(auditLedger(broker.app.db, { verifySignatures: true }).filter((check) => !check.ok)).toEqual([]);
   });
+
+  it('keeps the newest ones too when a burst shares group commits (each channel compacted once per batch)', async () => {
+    const burstId = newChannelId(random);
+    await car.request('channel.open', { channel: toHex(burstId), payee: 'meter-log', deposit: '1', durationSeconds: 3_600 });
+    const seqs = range(1, 40);
+    const verdicts = await Promise.all(seqs.map((seq) => payVoucher(car, signedVoucher(carKeys, { channelId: burstId, seq, total: amountOf(seq * STEP) }))));
+    expect(verdicts.every((verdict) => verdict.type === 'voucher.accepted')).toBe(true);
+    const logged = (broker.app.db.prepare('SELECT v.seq FROM vouchers v JOIN channels c ON c.num = v.channel WHERE c.id = ? ORDER BY v.seq').all(burstId) as { seq: bigint }[]).map((row) => row.seq);
+    expect(logged).toEqual(range(40 - VOUCHERS_KEPT_PER_CHANNEL + 1, 40));
+  });
 });
 
 describe('the migration that compacts a log kept before it', () => {

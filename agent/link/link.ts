@@ -15,7 +15,7 @@ import { MqpayError } from '../../shared/errors.js';
 import type { RandomBytes } from '../../shared/ids.js';
 import { CONNECT_NONCE_BYTES, IN_FLIGHT_REQUESTS_PER_DEVICE_MAX } from '../../shared/limits.js';
 import { encodePayload, errorFromBody, parsePayload, PROTOCOL_VERSION, type RpcMethod, type RpcParamsInput, rpcResponseSchema, type RpcResult, type RpcResultInput, rpcResultSchema } from '../../shared/schemas.js';
-import { inboxFilter, outboxTopic, parseTopic, type InboxKind, type OutboxKind } from '../../shared/topics.js';
+import { inboxFilter, outboxTopic, parseDeliveredTopic, type InboxKind, type OutboxKind } from '../../shared/topics.js';
 import { streamBuilderFor, type LinkTls } from './link-stream.js';
 import { reconnectDelayMs } from './reconnect-backoff.js';
 import { CONNECT_TIMEOUT_MS_DEFAULT, DISABLED_RECONNECT_MS_DEFAULT, KEEPALIVE_SECONDS_DEFAULT, RECONNECT_INITIAL_MS_DEFAULT, RECONNECT_MAX_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT } from '../limits.js';
@@ -281,7 +281,8 @@ export class DeviceLink extends EventEmitter {
   }
 
   private onMessage(topic: string, payload: Buffer): void {
-    const parsed = parseTopic(topic);
+    // A broker may deliver a dotted device id's topic with `/` for `.` (RabbitMQ 3.10).
+    const parsed = parseDeliveredTopic(topic);
     if (parsed === null) return;
     if (parsed.kind === 'offer') {
       this.emit('offer', parsed.device, new Uint8Array(payload));

@@ -16,6 +16,7 @@ import type { SettlementService } from '../service/service.js';
 import { decidePublishRemembered, decideSubscribe, willAllowed } from './acl.js';
 import { makeAuthenticate } from './authenticate.js';
 import { markConsumed, skipConsumedRouting } from './consumed-outbox.js';
+import { LOGIN_REFUSAL_HINTS } from './login-check.js';
 import { OutboxGate } from './outbox-gate.js';
 import { PacketSizeGuard, type TrafficCounts } from './packet-size-guard.js';
 import { clientsOf, trackPresence } from './presence.js';
@@ -50,12 +51,6 @@ export interface MqttHost {
   disconnect(device: string): boolean;
   close(): Promise<void>;
 }
-
-/** What an operator reading the log needs to know about a refused CONNECT, beyond the code. */
-const REFUSAL_HINTS: Partial<Record<ErrorCode, string>> = {
-  TOKEN_REPLAYED: 'connect token already used: each connection needs a freshly signed token, so a client that reconnects must not re-send its old password',
-  TOKEN_EXPIRED: "connect token time is more than the allowed skew from the broker's clock: check the device clock",
-};
 
 function violation(deps: MqttHostDeps, client: Client | null, what: string, reason: string): Error {
   deps.service.telemetry.emit({ kind: 'acl.violation', device: client?.id ?? '' });
@@ -95,7 +90,7 @@ function attachHooks(aedes: Aedes, deps: MqttHostDeps, gate: OutboxGate, peers: 
   const { config, service, logger } = deps;
   const onAuthFailure = (clientId: string, code: ErrorCode, detail?: string): void => {
     service.telemetry.emit({ kind: 'auth.failure', code, client: clientId });
-    logger.warn({ client: clientId, code, detail, why: REFUSAL_HINTS[code] ?? ERRORS[code].message }, 'connection refused');
+    logger.warn({ client: clientId, code, detail, why: LOGIN_REFUSAL_HINTS[code] ?? ERRORS[code].message }, 'connection refused');
   };
   const hooks: Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'> = {
     preConnect(client, packet, callback) {

@@ -12,12 +12,15 @@ import type { SettlementService } from '../service/service.js';
 import { replyLimited } from './limit-replies.js';
 import { RateLimiter } from './rate-limiter.js';
 
+/** The limits the gate applies (the broker's config, or a worker's). */
+export type OutboxLimits = Pick<BrokerConfig, 'messagesPerSecondPerDevice' | 'messagesBurstPerDevice' | 'inFlightPerDevice'>;
+
 export class OutboxGate {
   private readonly limiter: RateLimiter;
   private readonly inFlight = new Map<string, number>();
 
   constructor(
-    private readonly config: BrokerConfig,
+    private readonly config: OutboxLimits,
     clock: Clock,
     private readonly service: SettlementService,
     private readonly transport: TransportPort,

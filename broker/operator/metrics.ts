@@ -81,7 +81,7 @@ function registerLatencyMetrics(registry: Registry, app: BrokerApp): () => void 
 // who is connected.
 
 /** Sets a counter to the telemetry port's value (a counter only goes up, and so does this one). */
-function readCounter(counter: Counter, value: number): void {
+export function readCounter(counter: Counter, value: number): void {
   counter.reset();
   if (value > 0) counter.inc(value);
 }

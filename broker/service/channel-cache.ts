@@ -67,14 +67,22 @@ export class ChannelCache {
     return this.entries.get(toHex(id)) ?? null;
   }
 
-  async get(id: Uint8Array): Promise<CachedChannel | null> {
-    const key = toHex(id);
+  /**
+   * The cached channel under `key` (its id in hex), made the most recently used; null when it is
+   * not in memory. Synchronous, so the voucher path spends no promise on a hit.
+   */
+  hit(key: string): CachedChannel | null {
     const hit = this.entries.get(key);
-    if (hit !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-      return hit;
-    }
+    if (hit === undefined) return null;
+    this.entries.delete(key);
+    this.entries.set(key, hit);
+    return hit;
+  }
+
+  /** `key`: the id in hex, when the caller has it already. */
+  async get(id: Uint8Array, key: string = toHex(id)): Promise<CachedChannel | null> {
+    const hit = this.hit(key);
+    if (hit !== null) return hit;
     let load = this.loading.get(key);
     if (load === undefined) {
       load = this.load(key, id).finally(() => this.loading.delete(key));

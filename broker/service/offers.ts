@@ -74,6 +74,17 @@ export class OfferDesk {
     });
   }
 
+  /**
+   * Serves one seller's current offer, if it has one that has not expired: on a transport that
+   * keeps no retained messages (RabbitMQ 3.10 across nodes), when a device subscribes to it.
+   */
+  async serve(seller: string): Promise<boolean> {
+    const stored = await this.deps.store.reads.offerOf(seller);
+    if (stored === null || stored.expiresAtSeconds <= secondsOf(this.deps.clock.nowMs())) return false;
+    await this.deps.transport.publish(offerTopic(seller), noticeOf(stored), { retain: true });
+    return true;
+  }
+
   /** Serves every stored offer that has not expired again (after a restart aedes has none). */
   async republish(): Promise<number> {
     const nowSeconds = secondsOf(this.deps.clock.nowMs());
@@ -103,6 +114,7 @@ export class OfferDesk {
   }
 
   start(): void {
+    if (this.timer !== null) return; // a cluster worker may take the lead again
     const log = (what: string) => (error: unknown) => this.deps.logger.warn({ err: error }, `offers: ${what} failed`);
     this.republish().then((served) => this.deps.logger.info({ served }, 'stored offers served'), log('serving stored offers'));
     this.timer = setInterval(() => void this.sweep().catch(log('sweep')), OFFER_SWEEP_INTERVAL_MS);

@@ -50,6 +50,12 @@ export interface ServiceOptions {
   readonly channelCacheEntriesMax: number;
   /** Server-side spending limits of a device that has none of its own [docs/DESIGN.md rule 12]. */
   readonly deviceLimitDefaults: LimitDefaults;
+  /**
+   * Other processes write the same store (cluster workers): the channel cache may be stale, so
+   * every voucher write re-checks the payer's key in its savepoint and a refused voucher is
+   * judged once more from the store [docs/DESIGN.md rule 16]. Absent: this process is the only writer.
+   */
+  readonly storeShared?: boolean;
 }
 
 export interface ServiceDeps {

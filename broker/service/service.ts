@@ -79,13 +79,21 @@ export interface SettlementService {
   acceptConnectToken(device: string, timeMs: bigint): Promise<boolean>;
   /** A device subscribed to its inbox: send it what it may have missed while offline. */
   inboxReady(device: string): Promise<void>;
+  /** Publishes a seller's current offer again (a device subscribed where no retained copy is kept); false if it has none. */
+  serveOffer(seller: string): Promise<boolean>;
   /** Deletes settled vouchers accepted before `acceptedBeforeMs` that evidence does not need, as one unit of work. */
   pruneVouchers(acceptedBeforeMs: number): Promise<number>;
   /** Deletes expired offers and clears their retained messages (a timer does it too); returns how many. */
   sweepOffers(): Promise<number>;
   /** Commits vouchers and receipts still queued (shutdown, tests). */
   flush(): Promise<void>;
-  start(): void;
+  /**
+   * Starts the timers: epochs and the offer sweep. `settlement: false` starts none of them, for a
+   * cluster worker that does not hold the settlement lead (one leader settles) [issue 15].
+   */
+  start(roles?: { readonly settlement: boolean }): void;
+  /** Takes (true) or gives up (false) the settlement lead: epochs, early settlement and the offer sweep [docs/DESIGN.md rule 16]. */
+  lead(leading: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -127,6 +135,16 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
   const receipts = new ReceiptHandler(deps, cache, deps.verifier, commits);
   const deprecatedForms = new DeprecatedForms(telemetry, deps.logger);
   const offers = new OfferDesk(deps, unitOfWork);
+
+  const lead = (leading: boolean): void => {
+    if (leading) {
+      scheduler.start();
+      offers.start();
+    } else {
+      scheduler.stop();
+      offers.stop();
+    }
+  };
 
   return {
     telemetry,
@@ -195,10 +213,9 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
     pruneVouchers: (acceptedBeforeMs) => unitOfWork.commit((work) => work.tx.pruneSettledVouchers(acceptedBeforeMs)),
     flush: () => commits.flush(),
     sweepOffers: () => offers.sweep(),
-    start: () => {
-      scheduler.start();
-      offers.start();
-    },
+    serveOffer: (seller) => offers.serve(seller),
+    start: (roles = { settlement: true }) => lead(roles.settlement),
+    lead,
     stop: async () => {
       scheduler.stop();
       offers.stop();

@@ -65,11 +65,17 @@ export class UnitOfWork {
       started();
       const startedMs = performance.now();
       try {
-        return await this.store.transaction((tx) => fn({
-          tx,
-          publish: (effect) => effects.push(effect),
-          afterCommit: (step) => steps.push(step),
-        }));
+        return await this.store.transaction((tx) => {
+          // A store may run the transaction again after the database aborted it (PostgreSQL's
+          // serialization failures): only the effects and steps of the last run count.
+          effects.length = 0;
+          steps.length = 0;
+          return fn({
+            tx,
+            publish: (effect) => effects.push(effect),
+            afterCommit: (step) => steps.push(step),
+          });
+        });
       } finally {
         this.telemetry.emit({ kind: 'commit', what: 'unit', writes: 1, durationMs: performance.now() - startedMs });
       }

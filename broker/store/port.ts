@@ -376,12 +376,15 @@ export interface Store {
   readonly reads: StoreReads;
   /**
    * One unit of work: BEGIN IMMEDIATE, `work`, COMMIT (ROLLBACK if it throws). Callers are
-   * serialised by the service's UnitOfWork; the store asserts it is never nested.
+   * serialised by the service's UnitOfWork; the store asserts it is never nested. A store may
+   * run `work` again after its database aborted it for a conflict (PostgreSQL: postgres/store.ts),
+   * so `work` acts only through `tx` until the promise resolves.
    */
   transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
   /**
    * A group commit: one transaction for all `writes`, each in its own savepoint, so one that
    * throws is rolled back alone. Rejects only when the commit itself fails (nothing is durable).
+   * As `transaction`, the whole batch may run again after a conflict.
    */
   batch<T>(writes: readonly ((tx: StoreTx) => Promise<T>)[]): Promise<BatchOutcome<T>[]>;
   close(): Promise<void>;

@@ -8,10 +8,15 @@ import { build } from 'esbuild';
 
 const OUT_DIR = join(process.cwd(), 'node_modules', '.cache', 'mqpay-agent-tests');
 
-export async function buildAgentChild(): Promise<string> {
+export function buildAgentChild(): Promise<string> {
+  return buildTestChild('agent-child');
+}
+
+/** Bundles test/helpers/NAME.ts the same way (other child processes of tests); returns the script's path. */
+export async function buildTestChild(name: string): Promise<string> {
   mkdirSync(OUT_DIR, { recursive: true });
-  const outfile = join(OUT_DIR, `agent-child-${process.pid}.mjs`);
-  await build({ entryPoints: [join(process.cwd(), 'test', 'helpers', 'agent-child.ts')], outfile, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'warning' });
+  const outfile = join(OUT_DIR, `${name}-${process.pid}.mjs`);
+  await build({ entryPoints: [join(process.cwd(), 'test', 'helpers', `${name}.ts`)], outfile, bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'warning' });
   return outfile;
 }
 

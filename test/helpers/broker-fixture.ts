@@ -55,6 +55,8 @@ export interface StartBrokerOptions {
   readonly vouchersKeptPerChannel?: BrokerOverrides['vouchersKeptPerChannel'];
   /** The broker's logger (default: silent), for tests that read what it logs. */
   readonly logger?: BrokerOverrides['logger'];
+  /** Another broker writes the same data directory (the cluster's stale-cache tests). */
+  readonly storeShared?: boolean;
 }
 
 export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, dataDir?: string, options: StartBrokerOptions = {}): Promise<RunningBroker> {
@@ -70,6 +72,7 @@ export async function startBroker(overrides: Partial<BrokerConfigInput> = {}, da
       ...(options.store === undefined ? {} : { store: options.store }),
       ...(options.syncWal === undefined ? {} : { syncWal: options.syncWal }),
       ...(options.vouchersKeptPerChannel === undefined ? {} : { vouchersKeptPerChannel: options.vouchersKeptPerChannel }),
+      ...(options.storeShared === undefined ? {} : { storeShared: options.storeShared }),
     },
   );
   const ports = await app.listen();

@@ -1,23 +1,14 @@
 // Runs the built `mqpay broker` as a child process, so a test can SIGKILL it like a power cut.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import { addDevice } from '../../broker/store/sqlite/devices.js';
 import { openDatabase } from '../../broker/store/sqlite/open-database.js';
 import { generateKeyPair, type KeyPair } from '../../shared/keys.js';
 import { random, tempDir } from './broker-fixture.js';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../../broker/cluster/free-port.js';
+
+export { freePort };
 
 export interface ChildBroker {
   readonly process: ChildProcess;

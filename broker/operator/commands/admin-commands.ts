@@ -16,6 +16,8 @@ import { requirePath, requireString, UsageError, type Command, type CommandInput
 import { checkCurrencyCode, DEFAULT_CURRENCY } from '../../../shared/currency.js';
 import { ledgerCurrency } from '../../store/sqlite/ledger-currency.js';
 import { auditLedger } from '../../store/sqlite/audit.js';
+import { auditPostgresAt } from '../../store/postgres/audit.js';
+import { storeKindOf } from '../../store/open-store.js';
 import { channelEvidence, type ChannelEvidence } from '../../store/sqlite/evidence.js';
 import { channelIdFromHex } from '../../../shared/ids.js';
 import { addDevice } from '../../store/sqlite/devices.js';
@@ -130,13 +132,11 @@ export const ledgerCheckCommand: Command = {
     ...adminSourceOptions,
     json: { type: 'boolean', description: 'print the checks as JSON' },
     'verify-signatures': { type: 'boolean', description: 're-verify the voucher behind every channel settlement with the payer\'s key' },
+    store: { type: 'string', description: 'audit the cluster mode\'s PostgreSQL ledger directly, postgres://USER:PASSWORD@HOST:PORT/DB (instead of --data or --url)' },
   },
   async run(input) {
     const verifySignatures = input.values['verify-signatures'] === true;
-    const { checks } = await onSource<AuditView>(input, {
-      data: (db) => viewAudit(auditLedger(db, { verifySignatures })),
-      url: (api) => api.get<AuditView>(`/api/ledger/audit?verifySignatures=${verifySignatures}`),
-    });
+    const { checks } = await auditOf(input, verifySignatures);
     if (input.values.json === true) input.stdout(JSON.stringify({ ok: checks.every((c) => c.ok), checks }, null, 2));
     else for (const check of checks) input.stdout(`${check.ok ? 'ok  ' : 'FAIL'}  ${check.name}: ${check.detail}`);
     const failed = checks.filter((check) => !check.ok).length;
@@ -144,6 +144,20 @@ export const ledgerCheckCommand: Command = {
     return failed === 0 ? 0 : 1;
   },
 };
+
+/** The audit of the ledger the flags name: --store (PostgreSQL), else --data or --url. */
+async function auditOf(input: CommandInput, verifySignatures: boolean): Promise<AuditView> {
+  const store = input.values.store;
+  if (typeof store !== 'string') {
+    return onSource<AuditView>(input, {
+      data: (db) => viewAudit(auditLedger(db, { verifySignatures })),
+      url: (api) => api.get<AuditView>(`/api/ledger/audit?verifySignatures=${verifySignatures}`),
+    });
+  }
+  if (input.values.data !== undefined || input.values.url !== undefined) throw new UsageError('give --store, --data or --url, only one');
+  if (storeKindOf(store) !== 'postgres') throw new UsageError('--store takes a postgres:// URL (a SQLite ledger is read with --data DIR)');
+  return viewAudit(await auditPostgresAt(store, { verifySignatures }));
+}
 
 export const channelEvidenceCommand: Command = {
   name: ['channel', 'evidence'],

@@ -63,7 +63,8 @@ export class SettlementScheduler {
 
   onVouchersCommitted(channels: readonly CachedChannel[]): void {
     const threshold = this.deps.options.settleThresholdMicro;
-    if (threshold <= 0n || this.thresholdPending) return;
+    // Early settlement is the settler's, like epochs: a cluster worker without the lead never settles.
+    if (threshold <= 0n || this.thresholdPending || this.timer === null) return;
     if (!channels.some((channel) => channel.latestTotal - channel.settledTotal >= threshold)) return;
     this.thresholdPending = true;
     setImmediate(() => {

@@ -18,13 +18,18 @@ export class SpendWindows {
     return this.windows.size;
   }
 
-  async get(device: string, nowMs: number): Promise<SpendWindow> {
+  /** The device's window when it is in memory (made the most recently used), else null; no promise. */
+  hit(device: string): SpendWindow | null {
     const hit = this.windows.get(device);
-    if (hit !== undefined) {
-      this.windows.delete(device);
-      this.windows.set(device, hit);
-      return hit;
-    }
+    if (hit === undefined) return null;
+    this.windows.delete(device);
+    this.windows.set(device, hit);
+    return hit;
+  }
+
+  async get(device: string, nowMs: number): Promise<SpendWindow> {
+    const hit = this.hit(device);
+    if (hit !== null) return hit;
     let load = this.loading.get(device);
     if (load === undefined) {
       load = this.load(device, nowMs).finally(() => this.loading.delete(device));

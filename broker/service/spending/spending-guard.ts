@@ -1,8 +1,9 @@
 // Server-side spending limits, enforced by the service whatever the device's own policy says
 // [docs/DESIGN.md rule 12]. A device's limits are its own where the operator set them, else the
 // broker's defaults (--device-max-per-payment, --device-max-per-hour, --device-max-per-day); the
-// allow-list is per device only. They are read from the store on every use (one primary-key
-// read), so a change made by `mqpay device limits --data` in another process counts at once.
+// allow-list is per device only. They are read from the store on every use (the SQLite store
+// answers from a cache it keeps exact: broker/store/sqlite/device-limits-cache.ts), so a change
+// made by `mqpay device limits --data` in another process counts at once.
 //
 // - A channel open or top-up: the payee must be allowed, and the escrow's unspent part (the
 //   deposit less what vouchers already owe) may not exceed max-per-day (LIMIT_DEPOSIT): a deposit
@@ -115,11 +116,32 @@ export class SpendingGuard {
 
   /** The limits in force for `device` now, read from the store. */
   async limitsOf(device: string, reads: StoreReads = this.reads): Promise<DeviceLimits> {
-    return effectiveLimits(await reads.deviceLimits(device), this.defaults);
+    return this.effective(await reads.deviceLimits(device));
   }
 
-  /** Limits and window of a payer, fetched before its voucher is judged. */
-  async forVoucher(device: string, nowMs: number): Promise<VoucherSpending> {
+  /**
+   * A device's own limits over the defaults. The store hands out the same object while a
+   * device's row is unchanged (its cache), so the merge is made once per row, not per voucher.
+   */
+  private effective(own: DeviceLimits): DeviceLimits {
+    let merged = this.merged.get(own);
+    if (merged === undefined) {
+      merged = effectiveLimits(own, this.defaults);
+      this.merged.set(own, merged);
+    }
+    return merged;
+  }
+
+  private readonly merged = new WeakMap<DeviceLimits, DeviceLimits>();
+
+  /** Limits and window of a payer, fetched before its voucher is judged (one promise when its window is in memory). */
+  forVoucher(device: string, nowMs: number): Promise<VoucherSpending> {
+    const window = this.windows.hit(device);
+    if (window === null) return this.loadForVoucher(device, nowMs);
+    return this.reads.deviceLimits(device).then((own) => ({ limits: this.effective(own), window }));
+  }
+
+  private async loadForVoucher(device: string, nowMs: number): Promise<VoucherSpending> {
     const limits = await this.limitsOf(device);
     return { limits, window: await this.windows.get(device, nowMs) };
   }

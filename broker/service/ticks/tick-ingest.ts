@@ -20,6 +20,7 @@ import { decodeTick, type Tick } from '../../../shared/tick.js';
 import { secondsOf } from '../../../shared/time.js';
 import type { CachedChain, CachedChannel } from '../channel-cache.js';
 import { signedByRetiredKey } from '../retired-keys.js';
+import { checkPayerKey } from '../payer-key-check.js';
 import type { SpendingGuard, SpendReservation, VoucherSpending } from '../spending/spending-guard.js';
 import type { SignatureVerifier } from '../vouchers/verify-pool.js';
 import { TickAnswers, type TickOutcome } from './tick-answers.js';
@@ -186,7 +187,7 @@ export class TickIngest {
     channel.chain = { ...chain, highestIndex: next.highestIndex, highestLink: next.highestLink };
     const total = chainTotal(next);
     channel.latestTotal = total;
-    const entry = this.writes.writeTick(channel, { channel: channel.num, seq: tick.checkpointSeq, index: tick.index, link: tick.preimage, total }, spend);
+    const entry = this.writes.writeTick(channel, { channel: channel.num, seq: tick.checkpointSeq, index: tick.index, link: tick.preimage, total }, spend, chain.signerKey);
     // Answered only if it is still the highest of its write once committed: the verdict (and the
     // payee's copy) for the highest answers every lower tick the same commit made durable.
     return { device, outcome: acceptedTick(channel, tick), commit: entry.commit, entry };
@@ -227,10 +228,13 @@ export class TickIngest {
     }
     Object.assign(channel, { latestSeq: checkpoint.seq, latestTotal: checkpoint.total, latestSignature: signed.signature, latestVoucher: null });
     channel.chain = { ...chainStateOf(checkpoint), bytes: signed.bytes, signature: signed.signature, signerKey: payerKey };
-    const commit = this.writes.write(channel, [spend], (tx) => tx.appendCheckpoint({
-      channel: channel.num, seq: checkpoint.seq, total: checkpoint.total, checkpoint: signed.bytes, signature: signed.signature,
-      root: checkpoint.chainRoot, chainLength: checkpoint.chainLength, pricePerTick: checkpoint.pricePerTick, nowMs,
-    }));
+    const commit = this.writes.write(channel, [spend], async (tx) => {
+      if (this.parts.deps.options.storeShared === true) await checkPayerKey(tx, channel.payer, payerKey);
+      await tx.appendCheckpoint({
+        channel: channel.num, seq: checkpoint.seq, total: checkpoint.total, checkpoint: signed.bytes, signature: signed.signature,
+        root: checkpoint.chainRoot, chainLength: checkpoint.chainLength, pricePerTick: checkpoint.pricePerTick, nowMs,
+      });
+    });
     return accepted(commit);
   }
 }

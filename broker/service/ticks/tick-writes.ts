@@ -11,6 +11,7 @@ import type { AcceptedTick, StoreTx } from '../../store/port.js';
 import type { CachedChannel, ChannelCache } from '../channel-cache.js';
 import type { ServiceDeps } from '../ports.js';
 import type { SpendReservation } from '../spending/spending-guard.js';
+import { checkPayerKey } from '../payer-key-check.js';
 
 export interface TickWriteParts {
   readonly deps: ServiceDeps;
@@ -44,7 +45,7 @@ export class TickWrites {
   constructor(private readonly parts: TickWriteParts) {}
 
   /** Queues the tick's write, or moves the channel's queued one up to it (its values are read when the batch runs). */
-  writeTick(channel: CachedChannel, tick: AcceptedTick, spend: SpendReservation): QueuedTick {
+  writeTick(channel: CachedChannel, tick: AcceptedTick, spend: SpendReservation, signerKey: Uint8Array): QueuedTick {
     const queued = this.queuedTicks.get(channel);
     // Bounded so the payee's copy of the highest never skips more than one check may hash.
     if (queued !== undefined && !queued.started && tick.index - queued.firstIndex < TICK_SKIP_MAX) {
@@ -53,9 +54,11 @@ export class TickWrites {
       return queued;
     }
     const entry: QueuedTick = { tick, spends: [spend], firstIndex: queued?.tick.index ?? tick.index, started: false, commit: Promise.resolve() };
-    entry.commit = this.write(channel, entry.spends, (tx) => {
+    entry.commit = this.write(channel, entry.spends, async (tx) => {
       entry.started = true;
-      return tx.appendTick(entry.tick);
+      // The chain pays only while the key that signed its checkpoint is the payer's (a store shared by several brokers).
+      if (this.parts.deps.options.storeShared === true) await checkPayerKey(tx, channel.payer, signerKey);
+      await tx.appendTick(entry.tick);
     });
     this.queuedTicks.set(channel, entry);
     const done = () => { if (this.queuedTicks.get(channel) === entry) this.queuedTicks.delete(channel); };

@@ -30,6 +30,7 @@ import type { UnitOfWork } from '../unit-of-work.js';
 import { recordDoubleSignEvidence } from './double-sign.js';
 import { InFlight } from './in-flight.js';
 import { signedByRetiredKey } from '../retired-keys.js';
+import { checkPayerKey } from '../payer-key-check.js';
 import type { SignatureVerifier } from './verify-pool.js';
 
 interface SignedVoucher {
@@ -41,6 +42,16 @@ interface SignedVoucher {
 type Outcome =
   | { readonly accepted: true; readonly channel: CachedChannel; readonly signed: SignedVoucher; readonly forward: boolean }
   | { readonly accepted: false; readonly code: ErrorCode; readonly detail?: string | undefined; readonly voucher?: Voucher | undefined };
+
+/**
+ * Refusals a stale cached channel can cause when other processes write the store: every verdict
+ * of the channel rules and the store's conditional write, but not a double-sign (its evidence is
+ * recorded and the accepted history never changes) nor a channel the store does not know.
+ */
+const STALE_CACHE_MAY_EXPLAIN: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'CHANNEL_CLOSED', 'CHANNEL_CLOSING', 'CHANNEL_EXPIRED', 'VOUCHER_TOTAL_NOT_INCREASING', 'VOUCHER_ABOVE_DEPOSIT',
+  'VOUCHER_SEQ_NOT_INCREASING', 'SIGNATURE_INVALID', 'KEY_ROTATED',
+]);
 
 const rejectedOutcome = (signed: SignedVoucher, code: ErrorCode, detail?: string): Outcome => ({ accepted: false, code, detail, voucher: signed.voucher });
 
@@ -94,11 +105,12 @@ export class VoucherIngest {
     } catch (error) {
       return this.answer(device, rejectionOf(error), arrivedMs, form);
     }
-    const work = this.judge(device, signed).catch((error: unknown) => {
+    const channelKey = toHex(signed.voucher.channelId);
+    const work = this.judge(device, signed, channelKey).catch((error: unknown) => {
       if (!(error instanceof MqpayError)) this.parts.deps.logger.error({ err: error, device }, 'voucher ingest failed');
       return rejectionOf(error);
     }).then((outcome) => this.answer(device, outcome, arrivedMs, form));
-    return this.inFlight.track([toHex(signed.voucher.channelId), device], work);
+    return this.inFlight.track([channelKey, device], work);
   }
 
   /**
@@ -140,10 +152,28 @@ export class VoucherIngest {
     await transport.publish(inboxTopic(device, 'voucher'), payloadOf(accepted), options);
   }
 
-  private async judge(device: string, signed: SignedVoucher): Promise<Outcome> {
+  /**
+   * With a store shared by other processes, a refusal may come from a stale cached channel
+   * (a top-up, a redemption or a rotation handled by another worker) or from the store's
+   * conditional write that caught one: the channel is reloaded and the voucher judged once more
+   * against the store as it is [docs/DESIGN.md rule 16]. Only a refusal is judged again, and
+   * only when no voucher of this process is still being written to the channel.
+   */
+  private async judge(device: string, signed: SignedVoucher, channelKey: string): Promise<Outcome> {
+    const outcome = await this.judgeOnce(device, signed, channelKey);
+    if (this.parts.deps.options.storeShared !== true || outcome.accepted || !STALE_CACHE_MAY_EXPLAIN.has(outcome.code)) return outcome;
+    const channelId = signed.voucher.channelId;
+    const cached = this.parts.cache.peek(channelId);
+    if (cached !== null && cached.pendingCommit !== null) return outcome;
+    this.parts.cache.forget(channelId);
+    return this.judgeOnce(device, signed, channelKey);
+  }
+
+  /** `channelKey`: the channel id in hex (a cache hit costs no promise). */
+  private async judgeOnce(device: string, signed: SignedVoucher, channelKey: string): Promise<Outcome> {
     const { cache, deps } = this.parts;
     const { voucher, bytes, signature } = signed;
-    const channel = await cache.get(voucher.channelId);
+    const channel = cache.hit(channelKey) ?? (await cache.get(voucher.channelId, channelKey));
     const nowMs = deps.clock.nowMs();
     const nowSeconds = secondsOf(nowMs);
     if (channel === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
@@ -158,7 +188,7 @@ export class VoucherIngest {
     const spending = await this.parts.spending.forVoucher(channel.payer, nowMs);
     // Verifying may have waited for the worker: judge again against the channel as it is now
     // (a failed write may have made the cache reload it from the store meanwhile).
-    const current = await cache.get(voucher.channelId);
+    const current = cache.hit(channelKey) ?? (await cache.get(voucher.channelId, channelKey));
     if (current === null) return rejectedOutcome(signed, 'CHANNEL_UNKNOWN');
     const verdict = judgeVoucher(current, device, voucher, nowSeconds);
     // A rotation committed while the signature was with the worker: the old key moves nothing
@@ -251,8 +281,10 @@ export class VoucherIngest {
   /** Queues the voucher's write, published on the channel (pinning it) so re-sends can wait for it. */
   private async committed(channel: CachedChannel, seq: bigint, total: Amount, voucher: Uint8Array, signature: Uint8Array, spend: SpendReservation): Promise<void> {
     const nowMs = this.parts.deps.clock.nowMs();
+    const verifiedWith = channel.payerKey; // judged just now: the key that verified this voucher
     const commit = this.parts.commits.run(async (tx, afterCommit) => {
       afterCommit(() => this.parts.onCommitted(channel));
+      if (this.parts.deps.options.storeShared === true) await checkPayerKey(tx, channel.payer, verifiedWith);
       await tx.appendVoucher({ channel: channel.num, seq, total, voucher, signature, redeeming: false, nowMs });
       // In the voucher's own savepoint: the rolling windows survive a restart, and a voucher
       // that is rolled back takes its spend with it.

@@ -13,7 +13,7 @@
 import { Worker } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import { forgetPublicKey, publicKeyObject, verify } from '../../../shared/crypto.js';
-import { toHex } from '../../../shared/hex.js';
+import { bytesEqual, toHex } from '../../../shared/hex.js';
 import { PUBLIC_KEY_CACHE_ENTRIES_MAX, SIGNATURE_BYTES } from '../../../shared/limits.js';
 import { passesEncodingRule } from '../../../shared/signature-rule.js';
 import { VERIFY_BATCH_MAX, VERIFY_INLINE_PER_TURN_MAX } from '../../limits.js';
@@ -81,8 +81,24 @@ class KeyIds {
   added: [number, KeyObject][] = [];
   forgotten: number[] = [];
 
-  idOf(publicKey: Uint8Array): number {
+  /**
+   * The hex of keys seen before, by the array that held them: a channel's cached entry hands
+   * over the same array for each of its vouchers, so the key is not re-encoded each time. The
+   * bytes are compared with a copy all the same (an array changed in place is encoded afresh),
+   * and the id is still looked up by hex, so a forgotten key is re-imported as before.
+   */
+  private readonly hexOf = new WeakMap<Uint8Array, { readonly hex: string; readonly bytes: Uint8Array }>();
+
+  private hexFor(publicKey: Uint8Array): string {
+    const seen = this.hexOf.get(publicKey);
+    if (seen !== undefined && bytesEqual(seen.bytes, publicKey)) return seen.hex;
     const hex = toHex(publicKey);
+    this.hexOf.set(publicKey, { hex, bytes: publicKey.slice() });
+    return hex;
+  }
+
+  idOf(publicKey: Uint8Array): number {
+    const hex = this.hexFor(publicKey);
     const known = this.ids.get(hex);
     if (known !== undefined) return known.id;
     if (this.ids.size >= PUBLIC_KEY_CACHE_ENTRIES_MAX) this.forgetHex(this.ids.keys().next().value as string);

@@ -7,21 +7,9 @@ import type { Db } from './open-database.js';
 import { statement } from '../../../sqlite/statement.js';
 import type { ChannelRow, CloseRequester, NewChannel } from '../port.js';
 import { DOUBLE_SIGN_EVIDENCE_PER_CHANNEL_MAX } from '../../limits.js';
+import { SELECT_CHANNEL, type RawChannel as RawChannelOf } from '../channel-select.js';
 
-
-interface RawChannel {
-  num: bigint; id: Buffer; payer: string; payee: string; escrow_account: bigint; deposit: bigint; expires_at_s: bigint;
-  state: 'open' | 'closed'; revision: bigint; certificate: Buffer; signature: Buffer; latest_seq: bigint; latest_total: bigint;
-  latest_signature: Buffer | null; settled_total: bigint; opened_at_ms: bigint; closed_at_ms: bigint | null;
-  closing_deadline_ms: bigint | null; closing_started_ms: bigint | null; close_requested_by: CloseRequester | null;
-  latest_voucher: Buffer | null; latest_revision: bigint | null; double_signs: bigint;
-}
-
-const SELECT_CHANNEL = `SELECT c.num, c.id, c.payer, c.payee, c.escrow_account, c.deposit, c.expires_at_s, c.state, c.revision,
-  k.certificate, k.signature, c.latest_seq, c.latest_total, c.latest_signature, c.settled_total, c.opened_at_ms, c.closed_at_ms,
-  c.closing_deadline_ms, c.closing_started_ms, c.close_requested_by, c.latest_voucher, c.latest_revision,
-  (SELECT count(*) FROM double_signs d WHERE d.channel = c.id) AS double_signs
-  FROM channels c JOIN certificates k ON k.channel = c.num`;
+type RawChannel = RawChannelOf<bigint>;
 
 function toChannel(row: RawChannel): ChannelRow {
   return {
@@ -103,7 +91,6 @@ export function countOpenChannelsOfPayer(db: Db, payer: string): number {
   const row = statement(db, "SELECT count(*) AS n FROM channels WHERE payer = ? AND state = 'open'").get(payer) as { n: bigint };
   return Number(row.n);
 }
-
 
 /** Inserts the channel and its first certificate; returns the channel's integer key. */
 export function insertChannel(db: Db, channel: NewChannel): bigint {

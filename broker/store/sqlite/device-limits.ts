@@ -1,12 +1,14 @@
 // Server-side spending limits of one device, and the per-minute spend buckets of its vouchers
 // [docs/DESIGN.md rule 12]. Limits are written by an operator (the API through the service, or
 // `mqpay device limits --data` beside a running broker) and read from here on every channel open,
-// top-up and voucher, so a write from another process counts at once. Spend buckets are written
+// top-up and voucher (the voucher path through ./device-limits-cache.ts), so a write from another
+// process counts at once. Spend buckets are written
 // only by the service, inside the group commit that accepts the voucher.
 import type { Amount } from '../../../shared/amount.js';
 import { assert, MqpayError } from '../../../shared/errors.js';
 import { statement } from '../../../sqlite/statement.js';
 import type { DeviceLimits, SpendBucket } from '../port.js';
+import { forgetDeviceLimits } from './device-limits-cache.js';
 import { getDevice } from './devices.js';
 import type { Db } from './open-database.js';
 
@@ -67,6 +69,7 @@ export function setDeviceLimits(db: Db, device: string, limits: DeviceLimits, no
        max_per_day = excluded.max_per_day, allow_payees = excluded.allow_payees, version = device_limits.version + 1, updated_at_ms = excluded.updated_at_ms`,
   ).run(device, limits.maxPerPayment, limits.maxPerHour, limits.maxPerDay, limits.allowPayees === null ? null : JSON.stringify(limits.allowPayees), BigInt(nowMs)).changes;
   assert(changes === 1, 'one limits row written');
+  forgetDeviceLimits(db, device);
 }
 
 /** As its own transaction, for callers that hold the database file (`mqpay device limits --data`). */

@@ -15,12 +15,12 @@ import { chainEvidenceRows, chainProblemOf } from './chain-evidence.js';
 import type { Db } from './open-database.js';
 
 /** Problems listed per failed check; the count is always given. */
-const PROBLEMS_SHOWN_MAX = 5;
+export const PROBLEMS_SHOWN_MAX = 5;
 
-interface SignedRow { channel_id: Buffer; seq: bigint; total: bigint; voucher: Buffer | null; signature: Buffer | null; certificate: Buffer; what: string }
+export interface SignedRow { channel_id: Buffer; seq: bigint; total: bigint; voucher: Buffer | null; signature: Buffer | null; certificate: Buffer; what: string }
 
 /** Why a stored voucher does not prove its row, or null when it does. */
-function problemOf(row: SignedRow): string | null {
+export function voucherProblemOf(row: SignedRow): string | null {
   if (row.voucher === null || row.signature === null) return 'no voucher bytes';
   let voucher;
   let payerKey;
@@ -36,7 +36,7 @@ function problemOf(row: SignedRow): string | null {
   return null;
 }
 
-function checkOf<Row extends { channel_id: Buffer; what: string }>(name: string, rows: Iterable<Row>, ok: string, problemOf: (row: Row) => string | null): AuditCheck {
+export function checkOf<Row extends { channel_id: Buffer; what: string }>(name: string, rows: Iterable<Row>, ok: string, problemOf: (row: Row) => string | null): AuditCheck {
   const problems: string[] = [];
   let checked = 0;
   let failed = 0;
@@ -75,8 +75,8 @@ export function verifySignatureChecks(db: Db): AuditCheck[] {
       AND NOT (c.legacy_seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM settlement_vouchers w JOIN settlements p ON p.id = w.settlement WHERE w.channel = c.num AND p.rowid < s.rowid)) LIMIT ?`)
     .all(BigInt(from?.value ?? '1'), BigInt(PROBLEMS_SHOWN_MAX)) as { what: string; settlement: string }[];
   return [
-    checkOf('signatures: the voucher behind every channel settlement verifies with the payer\'s key', settled, 'settled vouchers verified', problemOf),
-    checkOf('signatures: each channel\'s latest voucher verifies with the payer\'s key', latest, 'latest vouchers verified', problemOf),
+    checkOf('signatures: the voucher behind every channel settlement verifies with the payer\'s key', settled, 'settled vouchers verified', voucherProblemOf),
+    checkOf('signatures: each channel\'s latest voucher verifies with the payer\'s key', latest, 'latest vouchers verified', voucherProblemOf),
     checkOf('signatures: the checkpoint and preimage behind every chain settlement prove its total', chains.settled, 'settled chains verified', chainProblemOf),
     checkOf('signatures: each channel\'s current chain proves its latest total', chains.latest, 'current chains verified', chainProblemOf),
     {

@@ -23,7 +23,8 @@ import { recordDeviceCertificate } from './device-certificates.js';
 import { keyHolder, replaceDeviceKey, retiredKeysOf } from './device-keys.js';
 import { pruneSettledVouchers } from './retention.js';
 import { addSpend, getDeviceLimits, pruneSpend, setDeviceLimits, spendBuckets } from './device-limits.js';
-import { appendVoucher } from './voucher-log.js';
+import { appendVoucher, compactingOncePerBatch } from './voucher-log.js';
+import { cachedDeviceLimits } from './device-limits-cache.js';
 import { awaitDurable, type SyncStall } from './durable-commit.js';
 import type { SyncWal } from './wal-sync.js';
 import { acceptCheckpoint, acceptTick, chainOf, currentChainsOfPayee } from './chains.js';
@@ -43,7 +44,7 @@ function readsOf(db: Db): StoreReads {
     retiredKeysOf: async (device, limit) => retiredKeysOf(db, device, limit),
     countOpenChannelsOfPayer: async (payer) => countOpenChannelsOfPayer(db, payer),
     openChannelsOfPayer: async (payer, limit) => listOpenChannelsOfPayer(db, payer, limit),
-    deviceLimits: async (device) => getDeviceLimits(db, device),
+    deviceLimits: async (device) => cachedDeviceLimits(db, device, () => getDeviceLimits(db, device)),
     spendBuckets: async (device, fromMinute) => spendBuckets(db, device, fromMinute),
     voucherAt: async (channelId, seq) => findVoucher(db, channelId, seq),
     chainOf: async (channelId) => chainOf(db, channelId),
@@ -224,9 +225,30 @@ function syncOffTheEventLoop(db: Db): void {
   db.pragma(`journal_size_limit = ${WAL_BYTES_KEPT_MAX}`);
 }
 
+/** A group commit's writes in its open transaction, a savepoint each: one that throws is rolled back alone. */
+async function runInSavepoints(db: Db, tx: StoreTx, writes: readonly ((tx: StoreTx) => Promise<unknown>)[], options: SqliteStoreOptions): Promise<BatchOutcome<unknown>[]> {
+  const outcomes: BatchOutcome<unknown>[] = [];
+  for (const write of writes) {
+    db.exec('SAVEPOINT item');
+    try {
+      outcomes.push({ ok: true, value: await write(tx) });
+      db.exec('RELEASE item');
+    } catch (error) {
+      // A full or failing disk makes SQLite roll back the whole transaction, savepoints
+      // included: the batch fails as one, with the fault that caused it.
+      if (!db.inTransaction) throw error;
+      db.exec('ROLLBACK TO item');
+      db.exec('RELEASE item');
+      outcomes.push({ ok: false, error: storageFault(error, options) });
+    }
+  }
+  return outcomes;
+}
+
 export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTIONS): Store {
   const reads = readsOf(db);
-  const tx = txOf(db, reads, options.vouchersKeptPerChannel ?? VOUCHERS_KEPT_PER_CHANNEL);
+  const vouchersKeptPerChannel = options.vouchersKeptPerChannel ?? VOUCHERS_KEPT_PER_CHANNEL;
+  const tx = txOf(db, reads, vouchersKeptPerChannel);
   // Writes wait for the lock with timers (beginImmediate), never inside SQLite on the event loop.
   db.pragma('busy_timeout = 0');
   if (options.syncWal !== undefined) syncOffTheEventLoop(db);
@@ -250,29 +272,17 @@ export function sqliteStore(db: Db, options: SqliteStoreOptions = DEFAULT_OPTION
     async batch(writes) {
       assert(!db.inTransaction, 'a group commit runs outside any other transaction');
       await beginImmediate(db, options);
-      const outcomes: BatchOutcome<Awaited<ReturnType<(typeof writes)[number]>>>[] = [];
+      let outcomes: BatchOutcome<unknown>[];
       try {
-        for (const write of writes) {
-          db.exec('SAVEPOINT item');
-          try {
-            outcomes.push({ ok: true, value: await write(tx) });
-            db.exec('RELEASE item');
-          } catch (error) {
-            // A full or failing disk makes SQLite roll back the whole transaction, savepoints
-            // included: the batch fails as one, with the fault that caused it.
-            if (!db.inTransaction) throw error;
-            db.exec('ROLLBACK TO item');
-            db.exec('RELEASE item');
-            outcomes.push({ ok: false, error: storageFault(error, options) });
-          }
-        }
+        // Each channel's voucher log is compacted once, at the batch's end (voucher-log.ts).
+        outcomes = await compactingOncePerBatch(db, vouchersKeptPerChannel, () => runInSavepoints(db, tx, writes, options));
       } catch (error) {
         if (db.inTransaction) db.exec('ROLLBACK');
         throw storageFault(error, options);
       }
       await commitDurably(db, options);
       assert(outcomes.length === writes.length, 'one outcome per write');
-      return outcomes;
+      return outcomes as BatchOutcome<Awaited<ReturnType<(typeof writes)[number]>>>[];
     },
     async close() {
       db.close();

@@ -1,0 +1,101 @@
+// One cluster worker (`mqpay worker`): the settlement service over a shared store, fed by the
+// outbox partitions of a RabbitMQ cluster and answering through amq.topic [issue 15]. Several run
+// at once; each consumes every partition and RabbitMQ's single-active-consumer makes one of them
+// active per partition. Only the leader runs epochs (and the offer sweep): over PostgreSQL the
+// holder of the leader lock, over SQLite the one worker started with `leader: true` (leadership.ts).
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { createLogger, serviceOptionsOf, systemClock, systemRandom } from '../../app.js';
+import { brokerConfig, type BrokerConfigInput } from '../../config.js';
+import { OutboxGate } from '../../mqtt/outbox-gate.js';
+import { publishOpsTopics } from '../../operator/ops-topics.js';
+import type { Clock } from '../../service/ports.js';
+import { loadOrCreateServiceKeyFile } from '../../service-key.js';
+import { createSettlementService, type SettlementService } from '../../service/service.js';
+import { Telemetry } from '../../service/telemetry.js';
+import { inlineVerifier } from '../../service/vouchers/verify-pool.js';
+import { openStore } from '../../store/open-store.js';
+import { fixedLeadership, lockedLeadership, type Leadership } from './leadership.js';
+import { AmqpSession } from './amqp-session.js';
+import { AmqpTransport } from './amqp-transport.js';
+import { OutboxConsumer, type OutboxConsumerCounts } from './outbox-consumer.js';
+import { DevicePresence } from './presence.js';
+import { SubscriptionWatcher } from './subscriptions.js';
+
+export interface ClusterWorkerOptions {
+  /** AMQP URLs of the cluster's nodes; the first that accepts is used, the next ones when it is lost. */
+  readonly amqpUrls: readonly string[];
+  /** The shared store: `postgres://...` or a SQLite file (broker/store/open-store.ts). */
+  readonly storeUrl: string;
+  /** The service key every process of the cluster shares (hex seed; created when absent). */
+  readonly serviceKeyFile: string;
+  readonly partitions: number;
+  readonly prefetch: number;
+  /** A name for the logs and the AMQP connection. */
+  readonly id: string;
+  /**
+   * Runs epochs and the offer sweep, over a SQLite store (one worker of the cluster). Over
+   * PostgreSQL every worker contends for the leader lock instead, and this is not needed.
+   */
+  readonly leader: boolean;
+  /** The service's settings, as the embedded broker takes them (epochSeconds, feePpm, limits...). */
+  readonly settings?: Omit<BrokerConfigInput, 'dataDir' | 'operatorToken'>;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+}
+
+export interface ClusterWorker {
+  readonly service: SettlementService;
+  /** Whether this worker settles (over PostgreSQL: while it holds the leader lock). */
+  readonly leadership: Leadership;
+  readonly counts: Readonly<OutboxConsumerCounts>;
+  /** The AMQP connection, re-made when its node is lost. */
+  readonly session: AmqpSession;
+  /** Stops consuming, waits for messages in flight to commit and be acknowledged, then closes. */
+  close(): Promise<void>;
+}
+
+export async function startClusterWorker(options: ClusterWorkerOptions): Promise<ClusterWorker> {
+  // The broker's validated settings; a worker listens on nothing and serves no operator, so its
+  // operator token is one nobody knows.
+  const config = brokerConfig({ ...options.settings, dataDir: options.storeUrl, mqttPort: null, operatorToken: randomBytes(32).toString('hex') });
+  const logger = (options.logger ?? createLogger(config.logLevel)).child({ worker: options.id });
+  const clock = options.clock ?? systemClock;
+  const opened = await openStore(options.storeUrl);
+  let session: AmqpSession | null = null;
+  try {
+    const currency = await opened.store.reads.ledgerCurrency();
+    const transport = new AmqpTransport();
+    const service = createSettlementService({
+      store: opened.store, telemetry: new Telemetry(), clock, random: systemRandom,
+      serviceKey: loadOrCreateServiceKeyFile(options.serviceKeyFile, systemRandom), transport, verifier: inlineVerifier, logger: logger.child({ module: 'settlement' }),
+      options: { ...serviceOptionsOf(config, currency), storeShared: true },
+    });
+    // Device connects and disconnects are reported by the settlement leader only (one report each).
+    let leadership: Leadership | null = null;
+    const presence = new DevicePresence(service.telemetry, clock, () => leadership?.leading === true);
+    const consumer = new OutboxConsumer(new OutboxGate(config, clock, service, transport, logger), logger);
+    const amqp = new AmqpSession({ urls: options.amqpUrls, id: options.id, partitions: options.partitions, prefetch: options.prefetch }, { transport, consumer, watcher: new SubscriptionWatcher(service, presence, logger) }, logger);
+    await amqp.open();
+    session = amqp;
+    // Settlements (the leader's) and the other operator events go to mqpay/v1/ops/*, as from the embedded broker.
+    const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));
+    leadership = opened.pool === null ? fixedLeadership(service, options.leader) : await lockedLeadership(opened.pool, service, logger);
+    const lead = leadership;
+    logger.info({ partitions: options.partitions, prefetch: options.prefetch, leader: options.leader }, 'worker consuming');
+    return {
+      service, counts: consumer.counts, leadership: lead, session: amqp,
+      async close() {
+        await lead.close();
+        await amqp.close();
+        await service.stop();
+        stopOpsTopics();
+        await opened.close();
+      },
+    };
+  } catch (error) {
+    await session?.close();
+    await opened.close();
+    throw error;
+  }
+}

@@ -1,0 +1,219 @@
+// The cluster mode end to end [issue 15]: a real two-node RabbitMQ cluster, a PostgreSQL ledger,
+// and two `mqpay worker` child processes. The payer's agent speaks MQTT to node A, the payee's to
+// node B. Worker 1 starts first, so single-active-consumer makes it active on every partition and
+// it takes the settlement leader lock; worker 2 stands by. Worker 1 is SIGKILLed with a payment in
+// flight: its partitions move to worker 2, which receives the unacknowledged messages again and
+// answers them idempotently, and its lock goes with its PostgreSQL session, so worker 2 settles.
+// Every payment the agent saw accepted is in the ledger, nothing is judged twice (consecutive
+// seqs, no double-sign evidence, exact totals), the settlement is exact and the audit holds. Then
+// worker 2's AMQP connection is cut and it comes back; a device subscribing again through the
+// other node gets its latest receipt, and a buyer reading an offer gets it from the store
+// (RabbitMQ keeps no retained copy here). An operator on node B reads the settlement summaries
+// and the devices' connects and disconnects.
+//
+// RabbitMQ asks mqpay's auth service (broker/cluster/auth/, in this process over the same
+// ledger) about every device login and topic: the agents log in with their real connect tokens.
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import pg from 'pg';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgent } from '../agent/agent.js';
+import type { Agent } from '../agent/agent-api.js';
+import { initAgentHome } from '../agent/home/home.js';
+import { startAuthServer, type AuthServer } from '../broker/cluster/auth/auth-server.js';
+import { storeLogins } from '../broker/cluster/auth/store-logins.js';
+import { rabbitmqctl } from '../broker/cluster/rabbitmq/rabbitmqctl.js';
+import { Telemetry } from '../broker/service/telemetry.js';
+import type { KeyPair } from '../shared/keys.js';
+import type { RabbitNode } from '../broker/cluster/rabbitmq/rabbit-node.js';
+import { CLUSTER_VHOST } from '../broker/cluster/rabbitmq/rabbit-names.js';
+import { OUTBOX_EXCHANGE } from '../broker/cluster/worker/topology.js';
+import { loadOrCreateServiceKeyFile } from '../broker/service-key.js';
+import { walletAccount } from '../broker/store/accounts.js';
+import { auditPostgres } from '../broker/store/postgres/audit.js';
+import { openPostgresLedger, type PostgresLedger } from '../broker/store/postgres/open.js';
+import { parseAmount } from '../shared/amount.js';
+import { toHex } from '../shared/hex.js';
+import { channelIdFromHex } from '../shared/ids.js';
+import { decodeReceiptInboxFrame } from '../shared/inbox-frames.js';
+import { decodeReceipt } from '../shared/receipt.js';
+import { inboxFilter, offerTopic, parseDeliveredTopic } from '../shared/topics.js';
+import { OPERATOR_TOKEN, random, tempDir } from './helpers/broker-fixture.js';
+import { connectPassword } from './helpers/broker-adversary.js';
+import { NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
+import { startWorkerChild, type WorkerChild } from './helpers/cluster-worker-child.js';
+import { POSTGRES_MISSING, postgresPerTest } from './helpers/postgres.js';
+import { rabbitClusterPerFile, rabbitSkipReason } from './helpers/rabbit-cluster.js';
+
+const BROKER_ID = 'mqpay';
+const PAYER = 'car.1'; // a device id with a dot: the MQTT plugin's routing keys swap it for `/`
+const PAYEE = 'charger-1';
+const PAYMENTS = 24;
+const KILL_AT = 8;
+const PARTITIONS = 4;
+const SETTLED_POLL = { timeout: 20_000, interval: 100 } as const;
+
+/** Outbox messages delivered to a consumer and not yet acknowledged, over every partition. */
+async function unacknowledgedOutbox(node: RabbitNode): Promise<number> {
+  const rows = (await rabbitmqctl(node, ['list_queues', '-p', CLUSTER_VHOST, '--quiet', '--no-table-headers', 'name', 'messages_unacknowledged'])).trim().split('\n');
+  return rows.map((row) => row.trim().split(/\s+/)).filter(([name]) => name?.startsWith(`${OUTBOX_EXCHANGE}.`) === true).reduce((sum, [, count]) => sum + Number(count), 0);
+}
+
+async function countRows(pool: pg.Pool, table: 'double_signs' | 'offers'): Promise<number> {
+  const result = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+  return Number(result.rows[0]?.n ?? -1);
+}
+
+/** What the operator's client reads on mqpay/v1/ops/# (settlement summaries and events). */
+interface OpsMessage {
+  readonly type: string;
+  readonly device?: string;
+  readonly amount?: string;
+}
+
+const skipReason = rabbitSkipReason ?? (POSTGRES_MISSING === null ? null : `(skipped: ${POSTGRES_MISSING})`);
+
+describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cluster and PostgreSQL ${skipReason ?? ''}`, () => {
+  const postgres = postgresPerTest();
+  let ledger: PostgresLedger | null = null;
+  let storeUrl = '';
+  let auth: AuthServer | null = null;
+  // The ledger (a database of its own that outlives each test: the tests go on with the same
+  // workers) and the auth service over it, before RabbitMQ, which is configured with its URL.
+  beforeAll(async () => {
+    storeUrl = await postgres.freshDatabase();
+    ledger = await openPostgresLedger(storeUrl);
+    const logger = pino({ level: 'silent' });
+    const telemetry = new Telemetry();
+    auth = await startAuthServer({ service: storeLogins(ledger.store, telemetry, logger), clock: { nowMs: () => Date.now() }, brokerId: BROKER_ID, operatorToken: OPERATOR_TOKEN, telemetry, logger, offersWildcard: false }, { port: 0 });
+  });
+  const rabbit = rabbitClusterPerFile({ authBaseUrl: () => auth?.baseUrl ?? '', nodes: 2 });
+  const dir = tempDir('mqpay-cluster-worker-');
+  const workers: WorkerChild[] = [];
+  const agents: Agent[] = [];
+  const keys = new Map<string, KeyPair>();
+  const opsMessages: OpsMessage[] = [];
+  let operator: MqttClient | null = null;
+  /** The device.connected / device.disconnected events of `device` on the ops stream, in order. */
+  const presenceOf = (device: string): string[] => opsMessages.flatMap((message) => (message.device === device && message.type.startsWith('device.') ? [message.type] : []));
+  const store = () => {
+    if (ledger === null) throw new Error('the ledger is opened by the first test');
+    return ledger;
+  };
+  afterAll(async () => {
+    await Promise.all(agents.map((agent) => agent.stop().catch(() => undefined)));
+    await Promise.all(workers.map((worker) => worker.kill('SIGKILL')));
+    await operator?.endAsync();
+    await auth?.close();
+    await ledger?.close();
+    dir.remove();
+  });
+
+  const serviceKeyFile = join(dir.path, 'service.key');
+  const workerArgs = (id: string, amqpUrl: string) => ['--amqp', amqpUrl, '--store', storeUrl, '--service-key', serviceKeyFile, '--partitions', String(PARTITIONS), '--id', id, '--log-level', 'warn', '--epoch-seconds', '1'];
+
+  /** An agent home, enrolled (and funded) in the shared ledger, and its agent connected to `brokerUrl`. */
+  async function agentOn(device: string, brokerUrl: string, servicePublicKey: string, funds?: string): Promise<Agent> {
+    const home = join(dir.path, `home-${device}`);
+    const created = initAgentHome({ home, config: { v: 1, device, brokerId: BROKER_ID, servicePublicKey, channel: { deposit: '2' } }, random });
+    keys.set(device, created.keys);
+    await store().store.transaction(async (tx) => {
+      await tx.addDevice(device, created.keys.publicKey, Date.now());
+      if (funds !== undefined) await tx.fund({ device, amount: parseAmount(funds), key: `${device}:funding`, nowMs: Date.now() });
+    });
+    const agent = await createAgent({ home, brokerUrl, ...TEST_AGENT_TIMING });
+    agents.push(agent);
+    return agent;
+  }
+
+  it('pays through node A, is paid through node B; a worker SIGKILLed mid-stream loses nothing and judges nothing twice', async () => {
+    const [nodeA, nodeB] = rabbit().nodes;
+    if (nodeA === undefined || nodeB === undefined) throw new Error('two nodes expected');
+    const serviceKey = loadOrCreateServiceKeyFile(serviceKeyFile, random);
+    const first = await startWorkerChild(workerArgs('w1', nodeA.amqpUrl));
+    workers.push(first);
+    workers.push(await startWorkerChild(workerArgs('w2', nodeB.amqpUrl)));
+
+    // An operator watches the ops streams on node B.
+    operator = await mqtt.connectAsync(nodeB.mqttUrl, { clientId: 'ops:watch', username: 'operator', password: OPERATOR_TOKEN, clean: true, protocolVersion: 4, reconnectPeriod: 0 });
+    operator.on('message', (_topic, payload) => opsMessages.push(JSON.parse(payload.toString()) as OpsMessage));
+    await operator.subscribeAsync('mqpay/v1/ops/#', { qos: 1 });
+    const car = await agentOn(PAYER, nodeA.mqttUrl, toHex(serviceKey.publicKey), '10');
+    const charger = await agentOn(PAYEE, nodeB.mqttUrl, toHex(serviceKey.publicKey));
+
+    const seqs: bigint[] = [];
+    for (let index = 1; index <= PAYMENTS; index += 1) {
+      // Worker 1 is frozen, then killed, holding this payment's voucher unacknowledged: RabbitMQ
+      // gives it, with its partitions, to worker 2 (marked redelivered).
+      if (index === KILL_AT) process.kill(first.process.pid ?? 0, 'SIGSTOP');
+      const payment = car.pay(PAYEE, '0.01', index === PAYMENTS ? { receipt: true } : {});
+      if (index === KILL_AT) {
+        await expect.poll(() => unacknowledgedOutbox(nodeA), { timeout: 30_000, interval: 0 }).toBeGreaterThan(0);
+        await first.kill('SIGKILL');
+      }
+      seqs.push((await payment).seq);
+    }
+    expect(seqs).toEqual(Array.from({ length: PAYMENTS }, (_, index) => BigInt(index + 1)));
+    const channel = car.channels().paying[0]?.channel ?? '';
+    expect(await store().store.reads.channel(channelIdFromHex(channel))).toMatchObject({ latestSeq: BigInt(PAYMENTS), latestTotal: BigInt(PAYMENTS) * 10_000n });
+    expect(await countRows(store().pool, 'double_signs')).toBe(0);
+    await expect.poll(() => charger.channels().paid[0]?.receivedTotal, NETWORK_POLL).toBe('0.24');
+    // Worker 2 took the leader lock when worker 1's session ended, and settles at its next epoch:
+    // exactly what was paid, and the audit holds.
+    await expect.poll(() => store().store.reads.balance(walletAccount(PAYEE)), SETTLED_POLL).toBe(BigInt(PAYMENTS) * 10_000n);
+    expect((await auditPostgres(store().pool)).filter((check) => !check.ok)).toEqual([]);
+    // Settlement notices reach the operator's stream through RabbitMQ (at most the amount paid:
+    // one committed by worker 1 just before it froze may have had its notice die with it).
+    const settled = () => opsMessages.flatMap((message) => (message.type === 'settlement' && message.amount !== undefined ? [parseAmount(message.amount)] : []));
+    await expect.poll(() => settled().length, SETTLED_POLL).toBeGreaterThan(0);
+    expect(settled().reduce((sum, amount) => sum + amount, 0n)).toBeLessThanOrEqual(BigInt(PAYMENTS) * 10_000n);
+    // Both devices were seen connecting (each on its own node).
+    expect(presenceOf(PAYER)).toContain('device.connected');
+    expect(presenceOf(PAYEE)).toContain('device.connected');
+  });
+
+  it('a worker whose AMQP connection is cut connects again and goes on taking payments', async () => {
+    const [, nodeB] = rabbit().nodes;
+    const survivor = workers[1];
+    if (nodeB === undefined || survivor === undefined) throw new Error('two nodes and the surviving worker expected');
+    const connections = await rabbitmqctl(nodeB, ['list_connections', '--quiet', '--no-table-headers', 'pid', 'client_properties']);
+    const pid = /^(<[^>]+>).*mqpay-worker w2/m.exec(connections)?.[1];
+    expect(pid).toBeDefined();
+    await rabbitmqctl(nodeB, ['close_connection', pid ?? '', 'test: a lost connection']);
+    await expect.poll(() => survivor.output().includes('AMQP connection back'), { timeout: 30_000, interval: 50 }).toBe(true);
+    const payment = await agents[0]?.pay(PAYEE, '0.01', { receipt: true });
+    expect(payment).toMatchObject({ seq: BigInt(PAYMENTS + 1), total: BigInt(PAYMENTS + 1) * 10_000n });
+  });
+
+  it('a device subscribing again through the other node gets its latest receipt; a buyer gets a stored offer on subscribe', async () => {
+    const [, nodeB] = rabbit().nodes;
+    if (nodeB === undefined) throw new Error('two nodes expected');
+    const [car, charger] = agents;
+    await car?.stop();
+    await expect.poll(() => presenceOf(PAYER).at(-1), NETWORK_POLL).toBe('device.disconnected');
+    await charger?.offer({ unit: 'kWh', price: '0.25' });
+    await expect.poll(() => countRows(store().pool, 'offers'), NETWORK_POLL).toBe(1);
+    // The payer again (its key, a fresh connect token), now on node B.
+    const payerKeys = keys.get(PAYER);
+    if (payerKeys === undefined) throw new Error('the payer was enrolled by the first test');
+    const password = connectPassword({ device: PAYER, broker: BROKER_ID, keys: payerKeys });
+    const client = await mqtt.connectAsync(nodeB.mqttUrl, { clientId: PAYER, username: PAYER, password, clean: true, protocolVersion: 4, reconnectPeriod: 0 });
+    const delivered: { topic: ReturnType<typeof parseDeliveredTopic>; payload: Uint8Array }[] = [];
+    client.on('message', (topic, payload) => delivered.push({ topic: parseDeliveredTopic(topic), payload: new Uint8Array(payload) }));
+    try {
+      await client.subscribeAsync(inboxFilter(PAYER), { qos: 1 });
+      await expect.poll(() => delivered.some((message) => message.topic?.kind === 'inbox' && message.topic.box === 'receipt-bin'), NETWORK_POLL).toBe(true);
+      const frame = decodeReceiptInboxFrame(delivered.find((message) => message.topic?.kind === 'inbox' && message.topic.box === 'receipt-bin')?.payload ?? new Uint8Array());
+      expect(frame.type === 'receipt' ? decodeReceipt(frame.bytes) : null).toMatchObject({ seq: BigInt(PAYMENTS + 1), total: BigInt(PAYMENTS + 1) * 10_000n });
+      await client.subscribeAsync(offerTopic(PAYEE), { qos: 1 });
+      await expect.poll(() => delivered.filter((message) => message.topic?.kind === 'offer' && message.topic.device === PAYEE).length, NETWORK_POLL).toBe(1);
+    } finally {
+      await client.endAsync();
+    }
+    // The surviving worker, stopped gracefully, took worker 1's held messages again.
+    const survivor = workers[1];
+    await survivor?.kill('SIGTERM');
+    expect(survivor?.output()).toMatch(/messages handled, [1-9][0-9]* of them redelivered/);
+  });
+});
