@@ -28,7 +28,7 @@ import { AgentApi, type Agent } from './agent-api.js';
 import { StateMaintenance } from './state-maintenance.js';
 import { ChannelHealer } from './channel-healer.js';
 import { openState } from './store/open-state.js';
-import { GroupCommit, sqliteBatch, type BatchRunner } from '../sqlite/group-commit.js';
+import { GroupCommit, sqliteBatch } from '../sqlite/group-commit.js';
 import { STREAM_INTERVAL_MS_DEFAULT, CONNECT_WAIT_MS_DEFAULT, PAYMENT_TIMEOUT_MS_DEFAULT, REQUEST_TIMEOUT_MS_DEFAULT, RESEND_INTERVAL_MS_DEFAULT, WRITE_BATCH_ENTRIES_MAX } from './limits.js';
 
 export interface CreateAgentOptions {
@@ -88,24 +88,13 @@ function buildContext(options: CreateAgentOptions): AgentContext {
   const device = home.config.device;
   const link = openLink(options, device, home.keys.secretKey, options.brokerId ?? home.config.brokerId, brokerUrl, clock, random, tls);
   const faults = options.faults ?? {};
-  const batch = new GroupCommit(durableCommitsTold(sqliteBatch(db), faults), { entriesMax: WRITE_BATCH_ENTRIES_MAX, onStepError: (error) => logger.error({ err: (error as Error)?.message }, 'after-commit step failed') });
+  const batch = new GroupCommit(sqliteBatch(db, faults.afterDurableCommit), { entriesMax: WRITE_BATCH_ENTRIES_MAX, onStepError: (error) => logger.error({ err: (error as Error)?.message }, 'after-commit step failed') });
   const timing = {
     requestTimeoutMs: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT,
     paymentTimeoutMs: options.paymentTimeoutMs ?? PAYMENT_TIMEOUT_MS_DEFAULT,
     resendIntervalMs: options.resendIntervalMs ?? RESEND_INTERVAL_MS_DEFAULT,
   };
   return { device, home: home.path, keys: new DeviceKeys(home.keys), config: home.config, db, batch, link, trust, clock, random, logger, timing, faults };
-}
-
-/** The runner, telling `faults.afterDurableCommit` of each durable commit (the runner is synchronous: nothing runs in between). */
-function durableCommitsTold<Tx>(runner: BatchRunner<Tx>, faults: AgentFaults): BatchRunner<Tx> {
-  const told = faults.afterDurableCommit;
-  if (told === undefined) return runner;
-  return (writes, durable) => {
-    const outcomes = runner(writes, durable);
-    if (durable) told();
-    return outcomes;
-  };
 }
 
 function wire(ctx: AgentContext, payer: Payer, payee: Payee, offers: OfferPublisher, rotator: KeyRotator, healer: ChannelHealer): void {

@@ -148,6 +148,9 @@ export const rpcChannelSchema = z.strictObject({
   expiresAtSeconds: unixSecondsSchema,
   closesAtMs: unixMsSchema.optional(),
 });
+
+/** The answer to a redemption (of a voucher or a chain): the channel as the service now holds it. */
+const redeemedSchema = z.strictObject({ channel: rpcChannelSchema });
 export type RpcChannel = z.input<typeof rpcChannelSchema>;
 
 const emptyParams = z.strictObject({});
@@ -185,7 +188,7 @@ export const RPC_METHODS = {
   /** A payee submits a payer-signed voucher it holds; it becomes the channel's latest when higher. */
   'channel.redeem': {
     params: z.strictObject({ voucher: hexOf(VOUCHER_BYTES), signature: signatureSchema }),
-    result: z.strictObject({ channel: rpcChannelSchema }),
+    result: redeemedSchema,
   },
   /**
    * v4 (in progress): a payee submits a hash chain it holds, the payer-signed checkpoint and the
@@ -197,7 +200,7 @@ export const RPC_METHODS = {
       checkpoint: hexOf(CHECKPOINT_BYTES), signature: signatureSchema,
       index: z.number().int().min(0).max(HASH_CHAIN_LENGTH_MAX), link: hexOf(HASH_CHAIN_LINK_BYTES),
     }),
-    result: z.strictObject({ channel: rpcChannelSchema }),
+    result: redeemedSchema,
   },
   /**
    * The device replaces its key [docs/DESIGN.md rule 12]: a rotation request (shared/key-rotation.ts)

@@ -3,6 +3,7 @@
 // (85 bytes), or a tick verdict (62 bytes accepted, 56 refused; service -> payer only). No JSON on this path.
 import { CHECKPOINT_BYTES, CHECKPOINT_TAG, decodeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { MqpayError } from './errors.js';
+import { bytesEqual } from './hex.js';
 import { SIGNATURE_BYTES } from './limits.js';
 import { TICK_TAG } from './tick.js';
 import { TICK_VERDICT_TAG } from './tick-verdict.js';
@@ -13,18 +14,13 @@ export type TickFrameKind = 'checkpoint' | 'tick' | 'verdict';
 
 /** The frame's kind from its first 8 bytes; ENCODING_INVALID for anything else. */
 export function tickFrameKindOf(payload: Uint8Array): TickFrameKind {
-  if (payload.length >= 8) {
-    if (opensWith(payload, TICK_TAG)) return 'tick';
-    if (opensWith(payload, CHECKPOINT_TAG)) return 'checkpoint';
-    if (opensWith(payload, TICK_VERDICT_TAG)) return 'verdict';
+  const tag = payload.subarray(0, 8);
+  if (tag.length === 8) {
+    if (bytesEqual(tag, TICK_TAG)) return 'tick';
+    if (bytesEqual(tag, CHECKPOINT_TAG)) return 'checkpoint';
+    if (bytesEqual(tag, TICK_VERDICT_TAG)) return 'verdict';
   }
   throw new MqpayError('ENCODING_INVALID', 'tick frame: unknown domain tag');
-}
-
-/** Whether `payload` opens with the 8-byte `tag`, compared in place (no view per frame on the tick path). */
-function opensWith(payload: Uint8Array, tag: Uint8Array): boolean {
-  for (let i = 0; i < 8; i++) if (payload[i] !== tag[i]) return false;
-  return true;
 }
 
 export interface SignedCheckpoint {

@@ -11,39 +11,35 @@ import type { StateDb } from '../store/open-state.js';
 import { heldVoucher } from '../store/payee-channels.js';
 
 export interface HeldEvidence {
-  readonly kind: 'voucher' | 'chain';
+  /** A hash chain (else a voucher). */
+  readonly chain: boolean;
   readonly seq: bigint;
   readonly total: Amount;
   redeem(link: DeviceLink): Promise<RpcResult<'channel.redeem'>>;
 }
 
+/**
+ * Whether `held` pays more than `other` (the service's latest, or the payee's voucher): a later
+ * seq; for a chain, also a higher total at the same seq (the service may lack its last ticks). A
+ * voucher at the same seq with another total is not submitted: that is the payer's double-sign,
+ * not a better payment.
+ */
+export function isAboveService(held: HeldEvidence, other: { readonly seq: bigint; readonly total: Amount }): boolean {
+  return held.seq > other.seq || (held.chain && held.seq === other.seq && held.total > other.total);
+}
+
 export function heldEvidence(db: StateDb, id: Uint8Array): HeldEvidence | null {
   const voucher = heldVoucher(db, id);
-  const chain = heldChain(db, id);
-  if (voucher === null) return chain;
-  const fromVoucher: HeldEvidence = {
-    kind: 'voucher', seq: voucher.seq, total: voucher.total,
+  const row = getPayeeChain(db, id);
+  const fromVoucher: HeldEvidence | null = voucher && {
+    chain: false, seq: voucher.seq, total: voucher.total,
     redeem: (link) => link.call('channel.redeem', { voucher: toHex(voucher.voucher), signature: toHex(voucher.signature) }),
   };
-  if (chain === null) return fromVoucher;
-  return chain.seq > voucher.seq || (chain.seq === voucher.seq && chain.total > voucher.total) ? chain : fromVoucher;
-}
-
-function heldChain(db: StateDb, id: Uint8Array): HeldEvidence | null {
-  const row = getPayeeChain(db, id);
-  if (row === null) return null;
+  if (row === null) return fromVoucher;
   const checkpoint = decodeCheckpoint(row.checkpoint);
-  return {
-    kind: 'chain', seq: checkpoint.seq, total: checkpointTotalAt(checkpoint, row.highestIndex),
+  const chain: HeldEvidence = {
+    chain: true, seq: checkpoint.seq, total: checkpointTotalAt(checkpoint, row.highestIndex),
     redeem: (link) => link.call('channel.redeemChain', { checkpoint: toHex(row.checkpoint), signature: toHex(row.signature), index: row.highestIndex, link: toHex(row.highestLink) }),
   };
-}
-
-/**
- * Whether the service's latest is below what is held: a later seq; for a chain, also a higher
- * total at the same seq (the service may lack its last ticks). A voucher at the same seq with
- * another total is not submitted: that is the payer's double-sign, not a better payment.
- */
-export function isAboveService(held: HeldEvidence, service: { readonly seq: bigint; readonly total: Amount }): boolean {
-  return held.seq > service.seq || (held.kind === 'chain' && held.seq === service.seq && held.total > service.total);
+  return fromVoucher === null || isAboveService(chain, fromVoucher) ? chain : fromVoucher;
 }

@@ -66,8 +66,9 @@ export class Redeemer {
       }
       channels.push(await this.submit(base, known, held));
     }
-    // Complete when, on every channel, the service holds at least what this payee holds.
-    const complete = channels.every((channel) => channel.serviceSeq > channel.heldSeq || (channel.serviceSeq === channel.heldSeq && channel.serviceTotal >= channel.heldTotal));
+    // Complete when, on every channel, the service holds at least what this payee holds: as much
+    // in total (a later seq never pays less, and a chain may pay more at the same seq).
+    const complete = channels.every((channel) => channel.serviceTotal >= channel.heldTotal);
     return { channels, complete };
   }
 
