@@ -91,7 +91,7 @@ export interface TopicRequest extends AuthzRequest {
  * from MQTT `+`: `in/+`, what devices subscribe to since v4) cannot: a key under
  * `mqpay.v1.d.cam.in.` with exactly one more word is device `cam`'s own inbox box, since every
  * other device's keys have at least two words after its id. So dotted ids are mapped, not
- * forbidden [docs/PROTOCOL.md "v4"].
+ * forbidden [docs/PROTOCOL.md "Transport and topics"].
  */
 export function reachesBeyondOwnTopics(routingKey: string): boolean {
   return routingKey.split('.').includes('#');
