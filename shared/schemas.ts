@@ -191,7 +191,7 @@ export const RPC_METHODS = {
     result: redeemedSchema,
   },
   /**
-   * v4 (in progress): a payee submits a hash chain it holds, the payer-signed checkpoint and the
+   * v3.1: a payee submits a hash chain it holds, the payer-signed checkpoint and the
    * highest link it checked (`index` 0: the checkpoint alone, `link` its root); the chain's total
    * at that index becomes the channel's latest when higher, as a redeemed voucher's does.
    */

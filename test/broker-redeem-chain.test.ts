@@ -1,4 +1,4 @@
-// channel.redeemChain (v4), device by device over real MQTT and a real SQLite file: the payer
+// channel.redeemChain (v3.1), device by device over real MQTT and a real SQLite file: the payer
 // streams ticks through the broker, closes the channel and vanishes; the payee, inside the dispute
 // window, redeems the chain it holds (the checkpoint and a higher link the payer handed it
 // offline), then a second chain the service never saw. Settlement at the deadline pays exactly

@@ -1,5 +1,5 @@
 // A hash chain the service lost is redeemed by the payee's agent by itself (channel.redeemChain,
-// v4) [docs/DESIGN.md rule 11], end to end through a real broker and real agents: the payer
+// v3.1) [docs/DESIGN.md rule 11], end to end through a real broker and real agents: the payer
 // streams ticks, the broker's ledger is backed up mid-stream, the payer goes on, then vanishes;
 // the broker is restored from the backup (it lost the last ticks) and restarted on the same port.
 // The payee reconnects, finds the service's total below the chain it holds at the same seq, and

@@ -1,7 +1,7 @@
 // Redemption: the payee hands the service every payer-signed voucher it holds that is better
 // than the service's latest, so a payment accepted offline is never lost to a close or an
 // expiry [docs/DESIGN.md rule 11]. A hash chain it holds (the checkpoint and the highest link it
-// checked, v4) is redeemed the same way, with `channel.redeemChain`, when its seq is above the
+// checked, v3.1) is redeemed the same way, with `channel.redeemChain`, when its seq is above the
 // service's or its total at the same seq is. It runs by itself on every (re)connect and when a
 // `channel.closing` notice arrives, and on demand (`redeem()`, `mqpay agent redeem`).
 import { MqpayError } from '../../shared/errors.js';

@@ -40,7 +40,7 @@ const CERT = 'ce'.repeat(CERTIFICATE_BYTES);
 const OFFER = '0f'.repeat(86);
 const SIG = '11'.repeat(64);
 const ROTATION = '4b'.repeat(114);
-// v4 (in progress): channel.redeemChain carries a checkpoint (109 bytes) and a chain link (32).
+// v3.1: channel.redeemChain carries a checkpoint (109 bytes) and a chain link (32).
 const CHECKPOINT = '4c'.repeat(109);
 const LINK = '6c'.repeat(32);
 const KEY = '79b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad049664';
@@ -152,7 +152,7 @@ export const KINDS: Record<string, Kind> = {
     invalid: [{ name: 'settled on a redemption', json: { channel, settled: '1' } }],
   },
   'rpcResult:channel.redeemChain': {
-    schema: RPC_METHODS['channel.redeemChain'].result, topic: 'result of channel.redeemChain (v4, in progress)',
+    schema: RPC_METHODS['channel.redeemChain'].result, topic: 'result of channel.redeemChain (v3.1)',
     valid: [{ channel: { ...channel, state: 'closing', closesAtMs: 1_767_226_200_123 } }, { channel }],
     invalid: [{ name: 'settled on a redemption', json: { channel, settled: '1' } }],
   },

@@ -1,4 +1,4 @@
-// The proof a redeemed chain link carries (channel.redeemChain, v4): link `index` hashes, in
+// The proof a redeemed chain link carries (channel.redeemChain, v3.1): link `index` hashes, in
 // `index` hashes, to the checkpoint's root, or to the link the service already holds of the same
 // chain in the difference of their indices. Up to HASH_CHAIN_LENGTH_MAX hashes (a second of CPU
 // at worst), so it runs before the request's unit of work, TICK_SKIP_MAX hashes per event-loop

@@ -1,4 +1,4 @@
-// channel.redeemChain (v4): a payee submits a hash chain it holds, the payer-signed checkpoint
+// channel.redeemChain (v3.1): a payee submits a hash chain it holds, the payer-signed checkpoint
 // and the highest link it checked, when the payer is gone and the service's latest is lower (a
 // chain handed over offline, or ticks the service lost to a restore from a backup). The link was
 // proved before this unit of work (chain-proof.ts); here the checkpoint is judged as a redeemed
