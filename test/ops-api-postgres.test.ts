@@ -5,7 +5,9 @@
 // and funded through the API, a channel is opened and paid over real MQTT, the API settles, pays
 // out and force-closes; then every view (devices, wallets, channels, evidence, settlements,
 // summary, ledger, audit, device activity, export) must answer exactly what SQLite's answers,
-// times and the ledgers' own ids aside, and the CLI views over --url print the same tables.
+// times and the ledgers' own ids aside, and the CLI views over --url print the same tables. The
+// dashboard served over PostgreSQL loads in headless Chromium.
+import { chromium } from 'playwright-core';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { serveClusterOperator, type ClusterOperatorServer } from '../broker/cluster/operator/operator-server.js';
@@ -14,6 +16,7 @@ import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
 import { generateKeyPair, type KeyPair } from '../shared/keys.js';
 import { OPERATOR_TOKEN, random, startBroker, type RunningBroker } from './helpers/broker-fixture.js';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumFor } from './helpers/chromium.js';
 import { runCli } from './helpers/ops-cli.js';
 import { callApi, startOpsBroker, type ApiAnswer, type ApiOptions } from './helpers/ops-fixture.js';
 import { POSTGRES_MISSING, postgresPerTest } from './helpers/postgres.js';
@@ -62,6 +65,8 @@ async function clusterPostgres(url: string): Promise<Target> {
     },
   };
 }
+
+const haveChromium = chromiumFor('the dashboard over PostgreSQL');
 
 // One set of keys and one channel id for both runs, so both ledgers hold the same bytes.
 const PAYER = 'car-1';
@@ -174,6 +179,12 @@ describe.skipIf(POSTGRES_MISSING !== null)(`operator API over the PostgreSQL led
     }
     for (const view of Object.keys(fromSqlite.views)) expect(fromPostgres.views[view], view).toEqual(fromSqlite.views[view]);
     expect(fromPostgres.scenario).toEqual(fromSqlite.scenario);
+    // Prometheus' ledger gauges, read from PostgreSQL at the scrape: 9.996875 + 0.002125 in wallets.
+    const metrics = await postgres.api('GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toMatch(/\nmqpay_ledger_balance_micro\{kind="wallet"\} 9999000\n/);
+    expect(metrics.text).toMatch(/\nmqpay_channels_open 0\n/);
+    expect(metrics.text).toMatch(/\nmqpay_settlements_total\{reason="manual"\} 1\n/);
 
     // The CLI views over --url print the same tables from either API.
     for (const command of [['devices'], ['wallets'], ['channels'], ['settlements']]) {
@@ -181,6 +192,33 @@ describe.skipIf(POSTGRES_MISSING !== null)(`operator API over the PostgreSQL led
       expect(fromPostgresCli!.code, fromPostgresCli!.stderr).toBe(0);
       expect(fromPostgresCli!.stdout.split('\n').length).toBeGreaterThan(2);
       expect(stripTimes(fromPostgresCli!.stdout), command[0]).toBe(stripTimes(fromSqliteCli!.stdout));
+    }
+  }, 60_000);
+
+  it.skipIf(!haveChromium)('serves the dashboard over the PostgreSQL ledger: it loads in headless Chromium with the ledger\'s tables, totals and live stream', async () => {
+    const postgres = await clusterPostgres(database.url());
+    targets.push(postgres);
+    await runScenario(postgres);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      const pageErrors: string[] = [];
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      page.on('console', (message) => {
+        if (message.type() === 'error') pageErrors.push(message.text());
+      });
+      await page.goto(`${postgres.base}/`);
+      await page.fill('#token-input', OPERATOR_TOKEN);
+      await page.click('#token-submit');
+      await page.locator('#dashboard').waitFor({ state: 'visible' });
+      await expect.poll(() => page.textContent('#live-status'), { timeout: 10_000 }).toBe('live');
+      await expect.poll(() => page.locator('#wallets tr[data-wallet]').count()).toBe(2);
+      await expect.poll(() => page.locator('#channels tr[data-channel]').count()).toBe(1);
+      await expect.poll(() => page.textContent('#summary')).toMatch(/Devices online2 \/ 2/);
+      expect(await page.textContent('#devices')).toContain(PAYEE);
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await browser.close();
     }
   }, 60_000);
 });
