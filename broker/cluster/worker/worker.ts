@@ -90,7 +90,7 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
     const lead = leadership;
     if (options.operatorHttp !== undefined) {
       operator = await serveClusterOperator({
-        service, reads: opened.operatorReads, currency, operatorToken: options.operatorHttp.operatorToken, clock, logger: logger.child({ module: 'http' }),
+        service, reads: opened.operatorReads, currency, operatorToken: options.operatorHttp.operatorToken, clock, logger,
         online: () => presence.online, port: options.operatorHttp.port, ...(options.operatorHttp.host === undefined ? {} : { host: options.operatorHttp.host }),
       });
     }
