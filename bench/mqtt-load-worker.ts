@@ -6,7 +6,8 @@
 // `qos` is a publisher's QoS (default 1; the tick bench publishes at 0).
 import mqtt from 'mqtt';
 
-interface Publisher { clientId: string; username?: string; password?: number[]; topic: string; payloads: (string | Uint8Array)[]; replyTopic: string | null; replyQos: 0 | 1; qos?: 0 | 1 }
+/** `url`: this client's broker, else the job's (the cluster bench spreads clients over its nodes). */
+interface Publisher { url?: string; clientId: string; username?: string; password?: number[]; topic: string; payloads: (string | Uint8Array)[]; replyTopic: string | null; replyQos: 0 | 1; qos?: 0 | 1 }
 /** `endMarkers` (hex): the run ends once a reply starting with each was received, instead of at `expectReplies` (ticks: the service answers a batch with one verdict). */
 interface Job { url: string; publishers: Publisher[]; expectReplies: number; endMarkers?: string[] }
 
@@ -14,8 +15,8 @@ function send(message: object): void {
   process.send?.(message);
 }
 
-async function connect(job: Job, options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
-  const client = mqtt.connect(job.url, { protocolVersion: 4, clean: true, reconnectPeriod: 0, keepalive: 60, ...options });
+async function connect(url: string, options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
+  const client = mqtt.connect(url, { protocolVersion: 4, clean: true, reconnectPeriod: 0, keepalive: 60, ...options });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);
@@ -24,7 +25,7 @@ async function connect(job: Job, options: mqtt.IClientOptions): Promise<mqtt.Mqt
 }
 
 async function run(job: Job): Promise<void> {
-  const clients = await Promise.all(job.publishers.map((p) => connect(job, { clientId: p.clientId, ...(p.username === undefined ? {} : { username: p.username }), ...(p.password === undefined ? {} : { password: Buffer.from(p.password) as unknown as string }) })));
+  const clients = await Promise.all(job.publishers.map((p) => connect(p.url ?? job.url, { clientId: p.clientId, ...(p.username === undefined ? {} : { username: p.username }), ...(p.password === undefined ? {} : { password: Buffer.from(p.password) as unknown as string }) })));
   let received = 0;
   const markers = (job.endMarkers ?? []).map((hex) => Buffer.from(hex, 'hex'));
   const seen = markers.map(() => false);
