@@ -19,7 +19,7 @@ import { fundWallet } from '../broker/store/sqlite/ledger.js';
 import { threadCpu, threadSplit, type ThreadSplit } from './thread-cpu.js';
 
 /** `threads`: the broker's CPU by thread (bench/thread-cpu.ts), null where it cannot be read. */
-export interface LoadResult { received: number; elapsedMs: number; brokerCpuUs: number; loadCpuUs: number; threads: ThreadSplit | null }
+export interface LoadResult { received: number; tallied: number; elapsedMs: number; brokerCpuUs: number; loadCpuUs: number; threads: ThreadSplit | null }
 
 /** Called when the load generator starts publishing and when it has every reply (the cluster bench reads its processes' CPU). */
 export interface LoadWindow { started(): void; ended(): void }
@@ -30,7 +30,7 @@ export function runLoad(job: object, window?: LoadWindow): Promise<LoadResult> {
   let startedCpu = process.cpuUsage();
   let startedThreads = threadCpu();
   return new Promise((resolve, reject) => {
-    child.on('message', (message: { type: string; received: number; elapsedMs: number; cpuUs: number }) => {
+    child.on('message', (message: { type: string; received: number; tallied: number; elapsedMs: number; cpuUs: number }) => {
       if (message.type === 'ready') {
         startedCpu = process.cpuUsage();
         startedThreads = threadCpu();
@@ -41,7 +41,7 @@ export function runLoad(job: object, window?: LoadWindow): Promise<LoadResult> {
       const cpu = process.cpuUsage(startedCpu);
       const threads = threadSplit(startedThreads, threadCpu());
       window?.ended();
-      resolve({ received: message.received, elapsedMs: message.elapsedMs, brokerCpuUs: cpu.user + cpu.system, loadCpuUs: message.cpuUs, threads });
+      resolve({ received: message.received, tallied: message.tallied, elapsedMs: message.elapsedMs, brokerCpuUs: cpu.user + cpu.system, loadCpuUs: message.cpuUs, threads });
     });
     child.on('error', reject);
     child.on('exit', (code) => {

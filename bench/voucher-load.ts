@@ -49,13 +49,15 @@ export interface PairLoad {
   readonly payerUrl?: string;
   readonly payeeUrl?: string;
   readonly payloads: readonly Uint8Array[];
+  /** false: the payee's forwards are read but the run does not wait for them (default true). */
+  readonly countForwards?: boolean;
 }
 
 /** The payer publishes its vouchers and reads its verdicts; the payee only reads its forwards. */
 export function pairPublishers(pair: PairLoad): object[] {
-  const client = (device: string, keys: KeyPair, url: string | undefined, payloads: readonly Uint8Array[]) => ({
-    clientId: device, username: device, password: benchPassword(device, keys), ...(url === undefined ? {} : { url }),
+  const client = (device: string, keys: KeyPair, url: string | undefined, payloads: readonly Uint8Array[], countReplies = true) => ({
+    clientId: device, countReplies, username: device, password: benchPassword(device, keys), ...(url === undefined ? {} : { url }),
     topic: outboxTopic(device, 'voucher-bin'), replyTopic: inboxTopic(device, 'voucher-bin'), replyQos: 1, payloads,
   });
-  return [client(pair.payer, pair.keys.payer, pair.payerUrl, pair.payloads), client(pair.payee, pair.keys.payee, pair.payeeUrl, [])];
+  return [client(pair.payer, pair.keys.payer, pair.payerUrl, pair.payloads), client(pair.payee, pair.keys.payee, pair.payeeUrl, [], pair.countForwards ?? true)];
 }
