@@ -9,7 +9,8 @@
 // /proc before and after, per voucher. Everything shares this machine's cores, so the figures
 // say what this machine does, not what a cluster of machines would; the embedded pipeline is
 // measured again here with the same load, as the reference beside them.
-// Without RabbitMQ or PostgreSQL it prints one "skipped: ..." line and a figure saying why.
+// Without RabbitMQ or PostgreSQL (or with MQPAY_BENCH_SKIP_CLUSTER=1) it prints one
+// "skipped: ..." line and a figure saying why.
 import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { postgresMissingReason } from '../broker/cluster/postgres-server.js';
@@ -33,6 +34,7 @@ const RUN_TIMEOUT_MS = Number(process.env.MQPAY_BENCH_CLUSTER_TIMEOUT_MS ?? 180_
 const random = (n: number) => new Uint8Array(randomBytes(n));
 
 function skipReason(): string | null {
+  if (process.env.MQPAY_BENCH_SKIP_CLUSTER === '1') return 'MQPAY_BENCH_SKIP_CLUSTER=1';
   if (!rabbitInstalled()) return `RabbitMQ is not installed (${RABBIT_SERVER_BIN} missing): apt-get install rabbitmq-server`;
   const postgres = postgresMissingReason();
   if (postgres !== null) return postgres;
