@@ -85,7 +85,7 @@ function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** One measured run: every voucher's verdict and forward received, then every channel checked in the ledger. */
+/** One measured run: every voucher's verdict received, then every channel's latest seq checked in the ledger. */
 async function measureRun(cluster: BenchCluster, run: string, vouchers: number): Promise<ClusterRun> {
   const { publishers, channels } = await prepareRun(cluster, run, PAYERS, vouchers);
   const roots = processRoots(cluster);
