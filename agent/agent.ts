@@ -87,13 +87,14 @@ function buildContext(options: CreateAgentOptions): AgentContext {
   const trust = new ServiceKeyTrust(db, home.config.servicePublicKey, home.config.currency);
   const device = home.config.device;
   const link = openLink(options, device, home.keys.secretKey, options.brokerId ?? home.config.brokerId, brokerUrl, clock, random, tls);
-  const batch = new GroupCommit(sqliteBatch(db), { entriesMax: WRITE_BATCH_ENTRIES_MAX, onStepError: (error) => logger.error({ err: (error as Error)?.message }, 'after-commit step failed') });
+  const faults = options.faults ?? {};
+  const batch = new GroupCommit(sqliteBatch(db, faults.afterDurableCommit), { entriesMax: WRITE_BATCH_ENTRIES_MAX, onStepError: (error) => logger.error({ err: (error as Error)?.message }, 'after-commit step failed') });
   const timing = {
     requestTimeoutMs: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS_DEFAULT,
     paymentTimeoutMs: options.paymentTimeoutMs ?? PAYMENT_TIMEOUT_MS_DEFAULT,
     resendIntervalMs: options.resendIntervalMs ?? RESEND_INTERVAL_MS_DEFAULT,
   };
-  return { device, home: home.path, keys: new DeviceKeys(home.keys), config: home.config, db, batch, link, trust, clock, random, logger, timing, faults: options.faults ?? {} };
+  return { device, home: home.path, keys: new DeviceKeys(home.keys), config: home.config, db, batch, link, trust, clock, random, logger, timing, faults };
 }
 
 function wire(ctx: AgentContext, payer: Payer, payee: Payee, offers: OfferPublisher, rotator: KeyRotator, healer: ChannelHealer): void {

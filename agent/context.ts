@@ -24,6 +24,11 @@ export interface AgentFaults {
   readonly afterVoucherStored?: (voucher: { channel: string; seq: bigint; total: bigint }) => void;
   /** Called once the service answered a key rotation and before the agent switches to the new key. */
   readonly afterRotationAnswered?: () => void;
+  /**
+   * Called right after each durable commit of the agent's group commit (its fsync), before any
+   * other write: what a power cut may leave is the state as of the last call (power-cut tests).
+   */
+  readonly afterDurableCommit?: () => void;
 }
 
 export interface AgentContext {

@@ -6,16 +6,25 @@
 // `qos` is a publisher's QoS (default 1; the tick bench publishes at 0).
 import mqtt from 'mqtt';
 
-interface Publisher { clientId: string; username?: string; password?: number[]; topic: string; payloads: (string | Uint8Array)[]; replyTopic: string | null; replyQos: 0 | 1; qos?: 0 | 1 }
-/** `endMarkers` (hex): the run ends once a reply starting with each was received, instead of at `expectReplies` (ticks: the service answers a batch with one verdict). */
-interface Job { url: string; publishers: Publisher[]; expectReplies: number; endMarkers?: string[] }
+/**
+ * `url`: this client's broker, else the job's (the cluster bench spreads clients over its nodes).
+ * `countReplies: false`: what it receives does not count towards `expectReplies` (the cluster
+ * bench ends at the payers' verdicts; the payees' forwards are read but not waited for).
+ */
+interface Publisher { url?: string; countReplies?: boolean; clientId: string; username?: string; password?: number[]; topic: string; payloads: (string | Uint8Array)[]; replyTopic: string | null; replyQos: 0 | 1; qos?: 0 | 1 }
+/**
+ * `endMarkers` (hex): the run ends once a reply starting with each was received, instead of at
+ * `expectReplies` (ticks: the service answers a batch with one verdict). `tallyPrefix` (hex):
+ * counted replies starting with it are tallied (the cluster bench: verdicts that accept).
+ */
+interface Job { url: string; publishers: Publisher[]; expectReplies: number; endMarkers?: string[]; tallyPrefix?: string }
 
 function send(message: object): void {
   process.send?.(message);
 }
 
-async function connect(job: Job, options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
-  const client = mqtt.connect(job.url, { protocolVersion: 4, clean: true, reconnectPeriod: 0, keepalive: 60, ...options });
+async function connect(url: string, options: mqtt.IClientOptions): Promise<mqtt.MqttClient> {
+  const client = mqtt.connect(url, { protocolVersion: 4, clean: true, reconnectPeriod: 0, keepalive: 60, ...options });
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve());
     client.once('error', reject);
@@ -24,15 +33,19 @@ async function connect(job: Job, options: mqtt.IClientOptions): Promise<mqtt.Mqt
 }
 
 async function run(job: Job): Promise<void> {
-  const clients = await Promise.all(job.publishers.map((p) => connect(job, { clientId: p.clientId, ...(p.username === undefined ? {} : { username: p.username }), ...(p.password === undefined ? {} : { password: Buffer.from(p.password) as unknown as string }) })));
+  const clients = await Promise.all(job.publishers.map((p) => connect(p.url ?? job.url, { clientId: p.clientId, ...(p.username === undefined ? {} : { username: p.username }), ...(p.password === undefined ? {} : { password: Buffer.from(p.password) as unknown as string }) })));
   let received = 0;
+  let tallied = 0;
+  const tally = job.tallyPrefix === undefined ? null : Buffer.from(job.tallyPrefix, 'hex');
   const markers = (job.endMarkers ?? []).map((hex) => Buffer.from(hex, 'hex'));
   const seen = markers.map(() => false);
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (done = resolve));
   await Promise.all(clients.map((client, i) => new Promise<void>((resolve) => {
     client.on('message', (_topic, payload) => {
+      if (job.publishers[i]?.countReplies === false) return;
       received += 1;
+      if (tally !== null && payload.subarray(0, tally.length).equals(tally)) tallied += 1;
       if (markers.length === 0) {
         if (received === job.expectReplies) done();
         return;
@@ -56,7 +69,7 @@ async function run(job: Job): Promise<void> {
   await finished;
   const elapsedMs = Number(process.hrtime.bigint() - startedNs) / 1e6;
   const cpu = process.cpuUsage(startedCpu);
-  send({ type: 'done', received, elapsedMs, cpuUs: cpu.user + cpu.system });
+  send({ type: 'done', received, tallied, elapsedMs, cpuUs: cpu.user + cpu.system });
   await Promise.all(clients.map((client) => client.endAsync()));
   process.disconnect();
 }

@@ -19,24 +19,29 @@ import { fundWallet } from '../broker/store/sqlite/ledger.js';
 import { threadCpu, threadSplit, type ThreadSplit } from './thread-cpu.js';
 
 /** `threads`: the broker's CPU by thread (bench/thread-cpu.ts), null where it cannot be read. */
-export interface LoadResult { received: number; elapsedMs: number; brokerCpuUs: number; loadCpuUs: number; threads: ThreadSplit | null }
+export interface LoadResult { received: number; tallied: number; elapsedMs: number; brokerCpuUs: number; loadCpuUs: number; threads: ThreadSplit | null }
+
+/** Called when the load generator starts publishing and when it has every reply (the cluster bench reads its processes' CPU). */
+export interface LoadWindow { started(): void; ended(): void }
 
 /** Runs a load job in a child process; the broker's CPU is this process's over the load window. */
-export function runLoad(job: object): Promise<LoadResult> {
+export function runLoad(job: object, window?: LoadWindow): Promise<LoadResult> {
   const child = fork(new URL('./mqtt-load-worker.mjs', import.meta.url), [], { serialization: 'advanced' });
   let startedCpu = process.cpuUsage();
   let startedThreads = threadCpu();
   return new Promise((resolve, reject) => {
-    child.on('message', (message: { type: string; received: number; elapsedMs: number; cpuUs: number }) => {
+    child.on('message', (message: { type: string; received: number; tallied: number; elapsedMs: number; cpuUs: number }) => {
       if (message.type === 'ready') {
         startedCpu = process.cpuUsage();
         startedThreads = threadCpu();
+        window?.started();
         child.send('go');
         return;
       }
       const cpu = process.cpuUsage(startedCpu);
       const threads = threadSplit(startedThreads, threadCpu());
-      resolve({ received: message.received, elapsedMs: message.elapsedMs, brokerCpuUs: cpu.user + cpu.system, loadCpuUs: message.cpuUs, threads });
+      window?.ended();
+      resolve({ received: message.received, tallied: message.tallied, elapsedMs: message.elapsedMs, brokerCpuUs: cpu.user + cpu.system, loadCpuUs: message.cpuUs, threads });
     });
     child.on('error', reject);
     child.on('exit', (code) => {

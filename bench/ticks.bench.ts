@@ -44,12 +44,13 @@ async function preparePayer(url: string, i: number, payer: KeyPair): Promise<{ p
   if (code !== null) throw new Error(`checkpoint refused: ${code}`);
   await link.close();
   const payloads = Array.from({ length: TICKS_PER_PAYER }, (_, k) => encodeTick({ channelId, checkpointSeq: 1n, index: k + 1, preimage: chain.link(k + 1) }));
-  // The verdict for the last tick (its tag, channel, seq and index): it answers every tick before it.
+  // The verdict for the last tick (its header, channel, seq and whole index; not its total): it
+  // answers every tick before it. The header is tag, version and kind: 10 bytes.
   const last = encodeTickVerdict({ channelId, checkpointSeq: 1n, index: TICKS_PER_PAYER, total: parseAmount('0.000001'), code: null });
-  return { payloads, endMarker: toHex(last.subarray(0, 8 + 1 + 32 + 8 + 4)) };
+  return { payloads, endMarker: toHex(last.subarray(0, 8 + 1 + 1 + 32 + 8 + 4)) };
 }
 
-async function ticksEndToEnd(): Promise<number> {
+async function ticksEndToEnd(): Promise<{ rate: number; cpuUsPerTick: number }> {
   const { app, url, close } = await startBenchBroker();
   const publishers = [];
   const endMarkers: string[] = [];
@@ -67,10 +68,10 @@ async function ticksEndToEnd(): Promise<number> {
   const settled = app.db.prepare("SELECT COALESCE(SUM(highest_index), 0) AS n FROM chains").get() as { n: bigint };
   if (Number(settled.n) !== total) throw new Error(`expected ${total} ticks stored, got ${settled.n}`);
   await close();
-  return (total / result.elapsedMs) * 1000;
+  return { rate: (total / result.elapsedMs) * 1000, cpuUsPerTick: result.brokerCpuUs / total };
 }
 
-const ticksRate = await ticksEndToEnd();
+const { rate: ticksRate, cpuUsPerTick } = await ticksEndToEnd();
 const relay = await rawRelay(TICK_BYTES, PAYERS * TICKS_PER_PAYER, { payers: PAYERS, publishQos: 0, copies: 1 });
 const figures: Figures = {
   ticks: { value: PAYERS * TICKS_PER_PAYER, unit: 'ticks', reference: `${PAYERS} payers, one channel and one chain each` },
@@ -79,8 +80,12 @@ const figures: Figures = {
   ticks_per_s: { value: Math.round(ticksRate), unit: 'ticks/s', reference: 'one hash + group commit + verdict and forward per batch, end to end' },
   relay_qos0_messages_per_s: { value: Math.round(relay.rate), unit: 'messages/s', reference: 'raw aedes, QoS 0 in, one QoS 0 out, same payload size' },
   ticks_to_relay: { value: round(ticksRate / relay.rate), unit: 'ratio', reference: 'ticks_per_s / relay_qos0_messages_per_s', goal: '>= 0.8' },
+  // CPU rather than wall time: on a shared machine these two move less with the other load.
+  broker_cpu_us_per_tick: { value: round(cpuUsPerTick), unit: 'us', reference: 'the broker process\'s CPU (all threads) over the ticks run / ticks' },
+  relay_cpu_us_per_message: { value: round(relay.cpuUsPerMessage), unit: 'us', reference: 'the raw aedes process\'s CPU over the relay run / messages' },
 };
 console.log(`raw aedes QoS 0 relay:  ${figures.relay_qos0_messages_per_s?.value} msg/s (${TICK_BYTES}-byte payloads, one in, one out)`);
 console.log(`mqpay ticks end to end: ${figures.ticks_per_s?.value} ticks/s (one hash + group commit + verdict and forward per batch)`);
 console.log(`  ratio ticks / relay: ${figures.ticks_to_relay?.value} (goal >= 0.8)`);
+console.log(`  broker CPU per tick: ${figures.broker_cpu_us_per_tick?.value} us; raw relay CPU per message: ${figures.relay_cpu_us_per_message?.value} us`);
 printFigures('ticks', figures);

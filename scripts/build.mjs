@@ -29,6 +29,10 @@ const NODE_SHIMS = {
   // grants some (handlers/connack.js); mqpay speaks MQTT 3.1.1, so it is never constructed.
   'lru-cache': 'export class LRUCache { constructor() { throw new Error("MQTT 5 topic aliases are left out of the mqpay agent bundle"); } }',
   debug: 'module.exports = function debug() { const log = function () {}; log.enabled = false; log.extend = function () { return log; }; return log; };',
+  // rfdc (3 KB) deep-copies a PUBLISH packet before MQTT.js stores it for QoS 1 (client.js
+  // _storeAndSend, _storePacket): a plain object of strings, numbers, booleans and one Buffer
+  // (MQTT 5 properties aside, which mqpay never sends). This copy covers exactly those.
+  'rfdc/default': 'function clone(v) { if (v === null || typeof v !== "object") return v; if (Buffer.isBuffer(v)) return Buffer.from(v); if (ArrayBuffer.isView(v)) return v.slice(); if (Array.isArray(v)) return v.map(clone); if (v instanceof Date) return new Date(v.getTime()); const o = {}; for (const k of Object.keys(v)) o[k] = clone(v[k]); return o; } module.exports = clone;',
 };
 
 // zod's JSON Schema output (about 18 KB): the broker's OpenAPI document uses it, a device never
@@ -46,7 +50,7 @@ function throwingExportsOf(file) {
 const agentBundlePlugin = {
   name: 'mqpay-agent-bundle',
   setup(builder) {
-    builder.onResolve({ filter: /^(readable-stream|worker-timers|lru-cache|debug)$/ }, (args) => ({ path: args.path, namespace: 'node-shim' }));
+    builder.onResolve({ filter: /^(readable-stream|worker-timers|lru-cache|debug|rfdc\/default)$/ }, (args) => ({ path: args.path, namespace: 'node-shim' }));
     builder.onLoad({ filter: /.*/, namespace: 'node-shim' }, (args) => ({ contents: NODE_SHIMS[args.path], loader: 'js', resolveDir: process.cwd() }));
     builder.onLoad({ filter: ZOD_JSON_SCHEMA }, (args) => ({ contents: throwingExportsOf(args.path), loader: 'js' }));
   },

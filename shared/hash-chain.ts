@@ -3,14 +3,15 @@
 // anyone holding h_j (j < i) checks with i - j hashes, one for the next tick. Nobody but the seed's
 // holder can compute h_i from h_j (the hash is one-way), so a revealed h_i proves the payer paid
 // for i ticks, and h_i gives away every lower link but no higher one.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { MqpayError, assert } from './errors.js';
 import { HASH_CHAIN_LENGTH_MAX, HASH_CHAIN_LINK_BYTES, TICK_SKIP_MAX } from './limits.js';
 import { bytesEqual } from './hex.js';
 
 /** One link down the chain: h_{i-1} = SHA-256(h_i). */
 export function hashLink(link: Uint8Array): Uint8Array {
-  return createHash('sha256').update(link).digest();
+  // The one-shot form: no Hash object per link (a tick's check is this one call).
+  return hash('sha256', link, 'buffer');
 }
 
 /** `link` hashed `count` times. */

@@ -5,6 +5,7 @@
 import * as z from 'zod';
 import { parseAmount, type Amount } from './amount.js';
 import { CERTIFICATE_BYTES } from './certificate.js';
+import { CHECKPOINT_BYTES } from './checkpoint.js';
 import { ERROR_CODES, ERRORS, MqpayError, type ErrorCode } from './errors.js';
 import { isDeviceId, isRequestId } from './ids.js';
 import {
@@ -14,6 +15,8 @@ import {
   CHANNEL_DURATION_S_MIN,
   CHANNEL_ID_BYTES,
   ERROR_TEXT_MAX,
+  HASH_CHAIN_LENGTH_MAX,
+  HASH_CHAIN_LINK_BYTES,
   PAYLOAD_BYTES_MAX,
   PUBLIC_KEY_BYTES,
   SIGNATURE_BYTES,
@@ -145,6 +148,9 @@ export const rpcChannelSchema = z.strictObject({
   expiresAtSeconds: unixSecondsSchema,
   closesAtMs: unixMsSchema.optional(),
 });
+
+/** The answer to a redemption (of a voucher or a chain): the channel as the service now holds it. */
+const redeemedSchema = z.strictObject({ channel: rpcChannelSchema });
 export type RpcChannel = z.input<typeof rpcChannelSchema>;
 
 const emptyParams = z.strictObject({});
@@ -182,7 +188,19 @@ export const RPC_METHODS = {
   /** A payee submits a payer-signed voucher it holds; it becomes the channel's latest when higher. */
   'channel.redeem': {
     params: z.strictObject({ voucher: hexOf(VOUCHER_BYTES), signature: signatureSchema }),
-    result: z.strictObject({ channel: rpcChannelSchema }),
+    result: redeemedSchema,
+  },
+  /**
+   * v3.1: a payee submits a hash chain it holds, the payer-signed checkpoint and the
+   * highest link it checked (`index` 0: the checkpoint alone, `link` its root); the chain's total
+   * at that index becomes the channel's latest when higher, as a redeemed voucher's does.
+   */
+  'channel.redeemChain': {
+    params: z.strictObject({
+      checkpoint: hexOf(CHECKPOINT_BYTES), signature: signatureSchema,
+      index: z.number().int().min(0).max(HASH_CHAIN_LENGTH_MAX), link: hexOf(HASH_CHAIN_LINK_BYTES),
+    }),
+    result: redeemedSchema,
   },
   /**
    * The device replaces its key [docs/DESIGN.md rule 12]: a rotation request (shared/key-rotation.ts)
@@ -240,6 +258,7 @@ export const rpcRequestSchema = z.discriminatedUnion('method', [
   requestOf('channel.topup', RPC_METHODS['channel.topup'].params),
   requestOf('channel.close', RPC_METHODS['channel.close'].params),
   requestOf('channel.redeem', RPC_METHODS['channel.redeem'].params),
+  requestOf('channel.redeemChain', RPC_METHODS['channel.redeemChain'].params),
   requestOf('device.rotate', RPC_METHODS['device.rotate'].params),
   requestOf('channel.restore', RPC_METHODS['channel.restore'].params),
   requestOf('wallet.balance', RPC_METHODS['wallet.balance'].params),

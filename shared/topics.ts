@@ -21,10 +21,10 @@ export type OpsStream = (typeof OPS_STREAMS)[number];
 
 export const outboxTopic = (device: string, kind: OutboxKind): string => `${TOPIC_ROOT}/d/${device}/out/${kind}`;
 export const inboxTopic = (device: string, kind: InboxKind): string => `${TOPIC_ROOT}/d/${device}/in/${kind}`;
-/** A device's whole inbox (`#`): allowed by the embedded broker, refused in the cluster (v4, docs/PROTOCOL.md). */
+/** A device's whole inbox (`#`): allowed by the embedded broker, refused in the cluster (v3.1, docs/PROTOCOL.md). */
 export const inboxFilter = (device: string): string => `${TOPIC_ROOT}/d/${device}/in/#`;
 /**
- * What a device subscribes to (v4): every box of its inbox, one level (`+`). Inbox topics have one
+ * What a device subscribes to (v3.1): every box of its inbox, one level (`+`). Inbox topics have one
  * level after `in`, so it reaches the same messages as `#`, and unlike `#` it stays inside the
  * device's own inbox when a broker turns the dots of device ids into levels (RabbitMQ: `cam`'s
  * `in.#` would also match the routing keys of a device `cam.in.2`).

@@ -184,12 +184,12 @@ export class GroupCommit<Tx> {
  * file consistent), so an fsync is spent only where the protocol needs one; the next durable
  * commit's fsync covers them too.
  */
-export function sqliteBatch(db: Database.Database): BatchRunner<Database.Database> {
+export function sqliteBatch(db: Database.Database, afterDurableCommit?: () => void): BatchRunner<Database.Database> {
   return (writes, durable) => {
     if (db.inTransaction) throw new Error('assertion failed: a group commit runs outside any other transaction');
     if (!durable) db.pragma('synchronous = NORMAL');
     try {
-      return db.transaction(() => writes.map((write): WriteOutcome => {
+      const outcomes = db.transaction(() => writes.map((write): WriteOutcome => {
         try {
           // A nested transaction function is a savepoint: a throw rolls back this write alone.
           return { ok: true, value: db.transaction(() => write(db))() };
@@ -197,6 +197,9 @@ export function sqliteBatch(db: Database.Database): BatchRunner<Database.Databas
           return { ok: false, error };
         }
       })).immediate();
+      // A power-cut test's hook: told of each durable commit before anything else runs.
+      if (durable) afterDurableCommit?.();
+      return outcomes;
     } finally {
       if (!durable) db.pragma('synchronous = FULL');
     }

@@ -2,7 +2,7 @@
 // against the channel certificate, stores them and signs receipts. When the broker is back
 // (same data, same port) the payer's pending vouchers are re-sent and accepted, the payee's
 // queued receipts reach the payer, and the ledger settles what was served.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAgent } from '../agent/agent.js';
 import type { Agent } from '../agent/agent-api.js';
 import type { ReceivedPayment, SignedPayment } from '../agent/types.js';
@@ -11,23 +11,14 @@ import { getChannel } from '../broker/store/sqlite/channels.js';
 import { balanceOf } from '../broker/store/sqlite/ledger.js';
 import { walletAccount } from '../broker/store/accounts.js';
 import { channelIdFromHex } from '../shared/ids.js';
-import { startBroker, tempDir, type RunningBroker } from './helpers/broker-fixture.js';
-import { AgentBed, freePort, TEST_AGENT_TIMING, NETWORK_POLL } from './helpers/agent-fixture.js';
+import { TEST_AGENT_TIMING, NETWORK_POLL, restartableBedPerTest } from './helpers/agent-fixture.js';
 
 describe('agent: serving while the broker is down', () => {
-  const dataDir = tempDir('mqpay-broker-');
-  let broker: RunningBroker | null = null;
-  let bed: AgentBed | null = null;
-  afterEach(async () => {
-    await bed?.cleanup();
-    if (broker !== null) await broker.stop();
-    dataDir.remove();
-  });
+  const env = restartableBedPerTest();
 
   it('takes direct vouchers offline and delivers receipts and vouchers after the broker restarts', async () => {
-    const mqttPort = await freePort();
-    broker = await startBroker({ mqttPort }, dataDir.path);
-    bed = new AgentBed(broker);
+    let broker = await env.start();
+    const bed = env.bed();
     const car = await bed.agent('car-3', { funds: '5', config: { channel: { deposit: '1' } } });
     const charger = await bed.agent('charger-3');
     const received: ReceivedPayment[] = [];
@@ -53,7 +44,7 @@ describe('agent: serving while the broker is down', () => {
     expect(car.channels().pendingVouchers).toBe(3);
     expect(charger.channels().pendingReceipts).toBe(3);
 
-    broker = await startBroker({ mqttPort }, dataDir.path);
+    broker = await env.start();
     const last = offline[2] as SignedPayment;
     await expect(last.accepted).resolves.toMatchObject({ seq: 4n, total: 400_000n });
     await expect(offline[0]?.accepted).resolves.toMatchObject({ seq: 2n });
@@ -72,9 +63,8 @@ describe('agent: serving while the broker is down', () => {
   });
 
   it('starts offline, and pays once the broker comes up', async () => {
-    const mqttPort = await freePort();
-    broker = await startBroker({ mqttPort }, dataDir.path);
-    bed = new AgentBed(broker);
+    const broker = await env.start();
+    const bed = env.bed();
     const home = bed.home('van-1', { funds: '3' });
     bed.home('kiosk-1');
     await broker.stop();
@@ -82,7 +72,7 @@ describe('agent: serving while the broker is down', () => {
     try {
       expect(van.connected).toBe(false);
       const paying = van.pay('kiosk-1', '0.5', { timeoutMs: 8_000 });
-      broker = await startBroker({ mqttPort }, dataDir.path);
+      await env.start();
       await expect(paying).resolves.toMatchObject({ seq: 1n, total: 500_000n });
     } finally {
       await van.stop();

@@ -17,12 +17,13 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { walletAccount } from '../broker/store/accounts.js';
 import { findVoucher } from '../broker/store/sqlite/channels.js';
 import { balanceOf } from '../broker/store/sqlite/ledger.js';
-import { amountOf, formatAmount } from '../shared/amount.js';
+import { amountOf, formatAmount, parseAmount } from '../shared/amount.js';
 import { agentBedPerTest, NETWORK_POLL } from './helpers/agent-fixture.js';
 import { buildAgentChild, runAgentChild } from './helpers/agent-child-build.js';
 import type { RunningBroker } from './helpers/broker-fixture.js';
 import { agentStateValue, doubleSignCount } from './helpers/agent-state-read.js';
 import { runCli } from './helpers/ops-cli.js';
+import { PowerCut } from './helpers/power-cut.js';
 import { seededInt, seededRandom, testSeed } from './helpers/seed.js';
 
 const SEED = testSeed(20_261_204);
@@ -133,5 +134,83 @@ describe('agent: SIGKILLed while streaming hash-chain ticks, restarted each time
     const check = await runCli(['ledger', 'check', '--data', broker.dataDir, '--verify-signatures']);
     expect(check.code, `seed ${SEED}: ${check.stdout}${check.stderr}`).toBe(0);
     expect(check.stdout).toMatch(/ledger ok: \d+ checks hold/);
+  });
+});
+
+// A power cut rather than a kill: the agent loses every write not fsync'd (test/helpers/power-cut.ts
+// keeps the state as of each fsync). Ticks are written without one, on both sides.
+describe('agent: a power cut while streaming hash-chain ticks', () => {
+  const env = agentBedPerTest();
+  const PAID = 300_000n;
+
+  it('the payer loses the ticks it released after the checkpoint: it signs no seq twice, reuses no tick index under another checkpoint, and counts on from the service\'s total', async () => {
+    const broker = env.broker();
+    const bed = env.bed();
+    const carHome = bed.home('car-pc', { funds: '10', config: { channel: { deposit: '5' } } });
+    const charger = await bed.agent('charger-pc');
+    const power = new PowerCut(carHome);
+    let car = await bed.start(carHome, { faults: power.faults });
+    await car.pay('charger-pc', '0.1'); // opens the channel: seq 1
+    const stream = car.stream('charger-pc', { amountPerSecond: '1', intervalMs: 20 });
+    await expect.poll(() => stream.paid, NETWORK_POLL).toBeGreaterThanOrEqual(PAID);
+    expect((await stream.stop()).error).toBeNull();
+    await car.stop();
+    const before = serviceView(broker) as ServiceView;
+    // What the disk kept: the checkpoint and its seed (fsync'd before it was published), not the ticks after it.
+    const kept = power.row<{ seq: bigint; released: bigint; signature: Buffer }>('SELECT seq, released_index AS released, signature FROM payer_chains');
+    expect(kept.seq).toBe(before.chainSeq);
+    expect(kept.released).toBeLessThan(before.highest);
+    expect(power.row<{ n: bigint }>('SELECT max(signed_total) AS n FROM payer_channels').n).toBeLessThan(before.latestTotal);
+    power.cut();
+
+    car = await bed.start(carHome);
+    const next = await car.pay('charger-pc', '0.05');
+    // A seq after the chain's (the chain's seq keeps its one checkpoint), at the service's total plus this payment.
+    expect(next.seq).toBeGreaterThan(before.chainSeq);
+    expect(next.total).toBe(before.latestTotal + 50_000n);
+    const again = car.stream('charger-pc', { amountPerSecond: '1', intervalMs: 20 });
+    await expect.poll(() => again.paid, NETWORK_POLL).toBeGreaterThanOrEqual(100_000n);
+    expect((await again.stop()).error).toBeNull();
+    const after = serviceView(broker) as ServiceView;
+    expect(after.chainSeq).toBeGreaterThan(next.seq);
+    expect(after.startTotal).toBe(next.total);
+    // The service holds, at the lost chain's seq, the checkpoint the payer stored before the cut and no other.
+    expect(Buffer.from(findVoucher(broker.app.db, before.channel, before.chainSeq)?.signature ?? [])).toEqual(kept.signature);
+    expect(doubleSignCount(broker)).toBe(0n);
+    await expect.poll(() => charger.channels().paid[0]?.receivedTotal, NETWORK_POLL).toBe(formatAmount(amountOf(after.latestTotal)));
+    await broker.app.service.tick();
+    expect(balanceOf(broker.app.db, walletAccount('charger-pc'))).toBe(after.latestTotal);
+    const check = await runCli(['ledger', 'check', '--data', broker.dataDir, '--verify-signatures']);
+    expect(check.code, `${check.stdout}${check.stderr}`).toBe(0);
+  });
+
+  it('the payee loses the ticks it checked after its last fsync: the service, which holds them durably, sends its chain again on reconnect, and settles every tick it accepted', async () => {
+    const broker = env.broker();
+    const bed = env.bed();
+    const chargerHome = bed.home('charger-pp');
+    const power = new PowerCut(chargerHome);
+    let charger = await bed.start(chargerHome, { faults: power.faults });
+    const car = await bed.agent('car-pp', { funds: '10', config: { channel: { deposit: '5' } } });
+    await car.pay('charger-pp', '0.1');
+    const stream = car.stream('charger-pp', { amountPerSecond: '1', intervalMs: 20 });
+    await expect.poll(() => stream.paid, NETWORK_POLL).toBeGreaterThanOrEqual(PAID);
+    const view = serviceView(broker) as ServiceView;
+    await expect.poll(() => parseAmount(charger.channels().paid[0]?.receivedTotal ?? '0'), NETWORK_POLL).toBeGreaterThanOrEqual(view.latestTotal);
+    await charger.stop();
+    // The disk kept less than the payee had checked (its ticks are written without an fsync).
+    const kept = power.row<{ n: bigint | null }>('SELECT max(highest_index) AS n FROM payee_chains').n ?? 0n;
+    expect(kept).toBeLessThan(view.highest);
+    power.cut();
+
+    const paidAtCut = stream.paid;
+    charger = await bed.start(chargerHome);
+    // The payer streams on, on the same chain; the payee holds it again, and every tick since.
+    await expect.poll(() => stream.paid, NETWORK_POLL).toBeGreaterThanOrEqual(paidAtCut + 100_000n);
+    expect((await stream.stop()).error).toBeNull();
+    const final = serviceView(broker) as ServiceView;
+    expect(final.chainSeq).toBe(view.chainSeq);
+    await expect.poll(() => charger.channels().paid[0]?.receivedTotal, NETWORK_POLL).toBe(formatAmount(amountOf(final.latestTotal)));
+    await broker.app.service.tick();
+    expect(balanceOf(broker.app.db, walletAccount('charger-pp'))).toBe(final.latestTotal);
   });
 });

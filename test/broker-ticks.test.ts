@@ -69,6 +69,25 @@ describe('broker: hash-chain ticks', () => {
     expect(checks.find((check) => check.name.startsWith('signatures: the checkpoint and preimage'))?.detail).toBe('1 settled chains verified');
   });
 
+  it('outbox frames go to the service only: aedes routes none of them (no client may subscribe to an outbox), and still answers each', async () => {
+    const { carKeys, car, channelId, verdicts } = await openChannel('1');
+    const routed: string[] = [];
+    const onPublish = (packet: { topic: string }, client: unknown) => { if (client !== null) routed.push(packet.topic); };
+    broker.app.mqtt.aedes.on('publish', onPublish);
+    try {
+      const test = testChain(carKeys.secretKey, { channelId, seq: 1n, seed: seededBytes(32, 9), length: 20, total: '0', price: '0.01' });
+      await car.publishFrame('tick', test.frame);
+      expect(await verdicts.next(channelId, 1n, 0)).toMatchObject({ code: null });
+      const fifth = verdicts.next(channelId, 1n, 5);
+      for (let index = 1; index <= 5; index++) void car.publishFrame('tick', tickFrame(test, index));
+      expect(await fifth).toMatchObject({ code: null, total: parseAmount('0.05') });
+      await car.request('channel.list', {});
+      expect(routed).toEqual([]);
+    } finally {
+      broker.app.mqtt.aedes.off('publish', onPublish);
+    }
+  });
+
   it('a voucher after ticks must pay more than checkpoint + ticks, and supersedes the chain', async () => {
     const { carKeys, car, channelId, verdicts } = await openChannel('2');
     const test = testChain(carKeys.secretKey, { channelId, seq: 1n, seed: seededBytes(32, 8), length: 10, total: '0.1', price: '0.1' });

@@ -68,7 +68,8 @@ describe('the cluster auth service over HTTP', () => {
     expect((await post('/auth/resource', 'username=cam.1&vhost=mqpay&resource=queue&name=mqtt-subscription-cam.1qos1&permission=configure&tags=&client_id=cam.1')).text).toBe('allow');
     expect((await post('/auth/resource', 'username=cam.1&vhost=mqpay&resource=queue&name=mqtt-subscription-bobqos1&permission=read&tags=&client_id=cam.1')).text).toBe('deny');
     const topic = (key: string, permission: string) => post('/auth/topic', `username=cam.1&vhost=mqpay&resource=topic&name=amq.topic&permission=${permission}&tags=&routing_key=${rabbitEncode(Buffer.from(key))}&variable_map.client_id=cam.1&variable_map.username=cam.1&variable_map.vhost=mqpay`);
-    expect((await topic('mqpay.v1.d.cam.1.in.#', 'read')).text).toBe('allow');
+    expect((await topic('mqpay.v1.d.cam.1.in.*', 'read')).text).toBe('allow');
+    expect((await topic('mqpay.v1.d.cam.1.in.#', 'read')).text).toBe('deny');
     expect((await topic('mqpay.v1.d.cam.1.out.voucher-bin', 'write')).text).toBe('allow');
     const before = telemetry.aclViolations;
     expect((await topic('mqpay.v1.d.bob.out.voucher-bin', 'write')).text).toBe('deny');
@@ -89,6 +90,6 @@ describe('the cluster auth service over HTTP', () => {
     expect(text).toMatch(/^mqpay_auth_failures_total [1-9]/m);
     expect(text).toMatch(/^mqpay_acl_violations_total [1-9]/m);
     expect(text).toMatch(/^mqpay_auth_checks_total\{check="user",answer="allow"\} 1$/m);
-    expect(text).toMatch(/^mqpay_auth_checks_total\{check="topic",answer="deny"\} 1$/m);
+    expect(text).toMatch(/^mqpay_auth_checks_total\{check="topic",answer="deny"\} 2$/m);
   });
 });

@@ -1,6 +1,7 @@
 // `mqpay cluster up` / `down` for real: PostgreSQL (when installed), the auth service, two
 // RabbitMQ nodes and a worker as detached children; an operator logs in over MQTT at node B with
-// the printed token (the auth wiring through the child processes); `down` leaves nothing running
+// the printed token (the auth wiring through the child processes), and uses the operator API the
+// worker serves over PostgreSQL (enrol, summary, the CLI over --url, the dashboard page); `down` leaves nothing running
 // and is safe twice. Skipped, with the reason, when RabbitMQ is not installed.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,23 @@ import { isAlive } from '../broker/cluster/stop-process.js';
 import { tryConnect } from './helpers/broker-adversary.js';
 import { runCli } from './helpers/ops-cli.js';
 import { rabbitSkipReason } from './helpers/rabbit-cluster.js';
+import { random } from './helpers/broker-fixture.js';
+import { toHex } from '../shared/hex.js';
+import { generateKeyPair } from '../shared/keys.js';
+
+/** The cluster's operator API answers with the token: a device enrolled over it is listed by the CLI over --url; the dashboard page loads. */
+async function expectOperatorApi(base: string, token: string, env: Record<string, string | undefined>): Promise<void> {
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  expect((await fetch(`${base}/api/summary`)).status).toBe(401);
+  const enrol = await fetch(`${base}/api/devices`, { method: 'POST', headers, body: JSON.stringify({ id: 'meter.1', publicKey: toHex(generateKeyPair(random).publicKey) }) });
+  expect(enrol.status, await enrol.clone().text()).toBe(201);
+  const summary = await (await fetch(`${base}/api/summary`, { headers })).json() as { devices: { enrolled: number } };
+  expect(summary.devices.enrolled).toBe(1);
+  const devices = await runCli(['devices', '--url', base, '--token', token], env);
+  expect(devices.stdout, devices.stderr).toMatch(/\nmeter\.1\s+active\s+offline\s+0\s+/);
+  const page = await fetch(`${base}/`);
+  expect([page.status, page.headers.get('content-type')]).toEqual([200, expect.stringMatching(/^text\/html/)]);
+}
 
 describe.skipIf(rabbitSkipReason !== null)(`mqpay cluster up / down ${rabbitSkipReason ?? ''}`, () => {
   const dir = mkdtempSync(join(tmpdir(), 'mqpay-cluster-up-'));
@@ -42,6 +60,11 @@ describe.skipIf(rabbitSkipReason !== null)(`mqpay cluster up / down ${rabbitSkip
     await operator.client.endAsync();
     const wrong = await tryConnect(urls[0]!, { clientId: 'ops:watch', username: 'operator', password: `${token}x` });
     expect(wrong.connected).toBe(false);
+
+    // The operator API and dashboard, served by worker-0 over the cluster's PostgreSQL ledger.
+    const apiUrl = /operator API: +(http:\/\/127\.0\.0\.1:\d+)/.exec(up.stdout)?.[1];
+    expect(apiUrl, up.stdout).toBe(state.operator.apiUrl);
+    await expectOperatorApi(apiUrl!, token, env);
 
     const again = await runCli(['cluster', 'up', '--dir', dir], env);
     expect(again.code).toBe(2);

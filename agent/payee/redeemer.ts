@@ -1,13 +1,16 @@
 // Redemption: the payee hands the service every payer-signed voucher it holds that is better
 // than the service's latest, so a payment accepted offline is never lost to a close or an
-// expiry [docs/DESIGN.md rule 11]. It runs by itself on every (re)connect and when a
+// expiry [docs/DESIGN.md rule 11]. A hash chain it holds (the checkpoint and the highest link it
+// checked, v3.1) is redeemed the same way, with `channel.redeemChain`, when its seq is above the
+// service's or its total at the same seq is. It runs by itself on every (re)connect and when a
 // `channel.closing` notice arrives, and on demand (`redeem()`, `mqpay agent redeem`).
 import { MqpayError } from '../../shared/errors.js';
 import { toHex } from '../../shared/hex.js';
 import type { RpcResult } from '../../shared/schemas.js';
 import type { AgentContext } from '../context.js';
-import { heldVoucher, listPayeeChannels } from '../store/payee-channels.js';
+import { listPayeeChannels } from '../store/payee-channels.js';
 import { ZERO } from '../../shared/amount.js';
+import { heldEvidence, isAboveService, type HeldEvidence } from './held-evidence.js';
 import type { RedeemedChannel, RedeemReport } from '../types.js';
 
 type ServiceChannel = RpcResult<'channel.list'>['channels'][number];
@@ -46,7 +49,7 @@ export class Redeemer {
     for (const local of listPayeeChannels(db)) {
       const hex = toHex(local.id);
       if (only !== undefined && hex !== only) continue;
-      const held = heldVoucher(db, local.id);
+      const held = heldEvidence(db, local.id);
       if (held === null) continue;
       const base = { channel: hex, payer: local.payer, heldSeq: held.seq, heldTotal: held.total };
       const known = byId.get(hex);
@@ -57,21 +60,22 @@ export class Redeemer {
         channels.push(await this.submit(base, null, held));
         continue;
       }
-      if (held.seq <= known.seq || (known.state === 'closed' && !closedToo)) {
+      if (!isAboveService(held, known) || (known.state === 'closed' && !closedToo)) {
         channels.push({ ...base, state: known.state, serviceSeq: known.seq, serviceTotal: known.total, submitted: false });
         continue;
       }
       channels.push(await this.submit(base, known, held));
     }
-    // Complete when, on every channel, the service holds at least what this payee holds.
-    const complete = channels.every((channel) => channel.serviceSeq >= channel.heldSeq);
+    // Complete when, on every channel, the service holds at least what this payee holds: as much
+    // in total (a later seq never pays less, and a chain may pay more at the same seq).
+    const complete = channels.every((channel) => channel.serviceTotal >= channel.heldTotal);
     return { channels, complete };
   }
 
   /** `before` is the service's view from channel.list, null when the list left the channel out. */
-  private async submit(base: Pick<RedeemedChannel, 'channel' | 'payer' | 'heldSeq' | 'heldTotal'>, before: ServiceChannel | null, held: { voucher: Uint8Array; signature: Uint8Array }): Promise<RedeemedChannel> {
+  private async submit(base: Pick<RedeemedChannel, 'channel' | 'payer' | 'heldSeq' | 'heldTotal'>, before: ServiceChannel | null, held: HeldEvidence): Promise<RedeemedChannel> {
     try {
-      const result = await this.ctx.link.call('channel.redeem', { voucher: toHex(held.voucher), signature: toHex(held.signature) });
+      const result = await held.redeem(this.ctx.link);
       return { ...base, state: result.channel.state, serviceSeq: result.channel.seq, serviceTotal: result.channel.total, submitted: true };
     } catch (error) {
       if (!(error instanceof MqpayError) || error.retryable) throw error;

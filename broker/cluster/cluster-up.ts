@@ -84,7 +84,9 @@ async function startWorker(options: ClusterUpOptions, storeUrl: string, amqpUrls
   const id = `worker-${index}`;
   const log = logsOf(options.dir, id);
   const args = [options.bin, 'worker', '--amqp', amqpUrls.join(','), '--store', storeUrl, '--service-key', join(options.dir, 'service.key'), '--id', id, ...extra, ...(options.workerArgs ?? [])];
-  const pid = spawnDaemon({ command: process.execPath, args, env: process.env, logFile: log, outliveParent: true });
+  // The token in the environment, not on the command line (visible to every user in ps): the
+  // worker with --http-port serves the operator API with it.
+  const pid = spawnDaemon({ command: process.execPath, args, env: { ...process.env, MQPAY_OPERATOR_TOKEN: options.operatorToken }, logFile: log, outliveParent: true });
   undo.push(async () => void (await stopProcess(pid)));
   await waitUntil(`worker ${id}`, pid, log, CLUSTER_CHILD_START_TIMEOUT_MS, () => logHas(log, /consuming/));
   return { id, pid, log };

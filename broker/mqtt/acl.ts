@@ -19,6 +19,26 @@ export function decidePublish(role: Role | undefined, packet: { readonly topic: 
   return { allowed: true, device: role.device, box: topic.box };
 }
 
+/**
+ * decidePublish, remembered per client role and topic: an allowed topic is one of the device's
+ * own outbox boxes, a handful, so each is parsed once rather than once per message. Refusals are
+ * not remembered (they close the connection).
+ */
+const allowedTopics = new WeakMap<Role, Map<string, PublishDecision>>();
+
+export function decidePublishRemembered(role: Role | undefined, packet: { readonly topic: string; readonly retain?: boolean | undefined }): PublishDecision {
+  if (role === undefined || packet.retain === true) return decidePublish(role, packet);
+  const known = allowedTopics.get(role)?.get(packet.topic);
+  if (known !== undefined) return known;
+  const decision = decidePublish(role, packet);
+  if (decision.allowed) {
+    const topics = allowedTopics.get(role) ?? new Map<string, PublishDecision>();
+    topics.set(packet.topic, decision);
+    allowedTopics.set(role, topics);
+  }
+  return decision;
+}
+
 const OFFERS_ALL = `${TOPIC_ROOT}/offers/+`;
 const OPS_FILTERS = new Set([`${TOPIC_ROOT}/ops/#`, `${TOPIC_ROOT}/ops/+`, `${TOPIC_ROOT}/ops/settlements`, `${TOPIC_ROOT}/ops/events`]);
 

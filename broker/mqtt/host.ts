@@ -13,8 +13,9 @@ import { ERRORS, type ErrorCode } from '../../shared/errors.js';
 import type { BrokerConfig } from '../config.js';
 import type { Clock, TransportPort } from '../service/ports.js';
 import type { SettlementService } from '../service/service.js';
-import { decidePublish, decideSubscribe, willAllowed } from './acl.js';
+import { decidePublishRemembered, decideSubscribe, willAllowed } from './acl.js';
 import { makeAuthenticate } from './authenticate.js';
+import { markConsumed, skipConsumedRouting } from './consumed-outbox.js';
 import { LOGIN_REFUSAL_HINTS } from './login-check.js';
 import { OutboxGate } from './outbox-gate.js';
 import { PacketSizeGuard, type TrafficCounts } from './packet-size-guard.js';
@@ -23,6 +24,7 @@ import { roleOf } from './roles.js';
 import { peerCertificateOf, type PeerCertificate, type TlsReloader } from './tls-material.js';
 import { CLIENT_ID_LENGTH_MAX, HEARTBEAT_INTERVAL_MS } from '../limits.js';
 import { TOPIC_LEVELS_MAX } from '../../shared/limits.js';
+import type { OutboxKind } from '../../shared/topics.js';
 
 export interface MqttHostDeps {
   readonly config: BrokerConfig;
@@ -74,6 +76,15 @@ export function createAedes(config: BrokerConfig): Promise<Aedes> {
   return Aedes.createBroker(options);
 }
 
+/**
+ * The payload as the service takes it. A copy, so that what a decoder keeps (a voucher's bytes are
+ * views of it) pins 146 bytes rather than the socket's whole read; a tick's decoder copies the few
+ * fields it keeps, so a tick (the most frequent message) goes through as a view.
+ */
+function payloadOf(box: OutboxKind, payload: Buffer): Uint8Array {
+  return box === 'tick' ? new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength) : new Uint8Array(payload);
+}
+
 /** mqpay's hooks: who may connect, publish and subscribe, and outbox messages into the service. */
 function attachHooks(aedes: Aedes, deps: MqttHostDeps, gate: OutboxGate, peers: WeakMap<object, PeerCertificate>): void {
   const { config, service, logger } = deps;
@@ -94,9 +105,11 @@ function attachHooks(aedes: Aedes, deps: MqttHostDeps, gate: OutboxGate, peers: 
       recordedCertificateOf: deps.recordedCertificateOf,
     }),
     authorizePublish(client, packet: PublishPacket, callback) {
-      const decision = decidePublish(roleOf(client), packet);
+      const decision = decidePublishRemembered(roleOf(client), packet);
       if (!decision.allowed) return callback(violation(deps, client, packet.topic, decision.reason));
-      gate.pass(decision.device, decision.box, new Uint8Array(packet.payload as Buffer)).finally(() => callback(null));
+      markConsumed(packet);
+      const done = (): void => callback(null);
+      gate.pass(decision.device, decision.box, payloadOf(decision.box, packet.payload as Buffer)).then(done, done);
     },
     authorizeSubscribe(client, subscription: Subscription, callback) {
       const decision = decideSubscribe(roleOf(client), subscription.topic, config.offersWildcard);
@@ -120,6 +133,7 @@ export function attachMqttHost(created: Aedes, deps: MqttHostDeps): MqttHost {
   // The TLS peer of each connection, keyed by the stream aedes holds as client.conn.
   const peers = new WeakMap<object, PeerCertificate>();
   attachHooks(created, deps, gate, peers);
+  skipConsumedRouting(created);
   const online = trackPresence(created, deps.clock, deps.service.telemetry, (device) => {
     deps.service.inboxReady(device).catch((error: unknown) => logger.warn({ err: error, device }, 'redelivery on subscribe failed'));
   });

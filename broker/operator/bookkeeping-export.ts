@@ -7,7 +7,8 @@ import { MqpayError } from '../../shared/errors.js';
 import { toHex } from '../../shared/hex.js';
 import { checkDeviceId } from '../../shared/ids.js';
 import { EXPORT_ROWS_MAX } from '../limits.js';
-import { exportRecords, type ExportRecord } from '../store/sqlite/export-rows.js';
+import { exportRecords, type ExportQuery, type ExportRecord } from '../store/sqlite/export-rows.js';
+import type { OperatorReads } from '../store/operator-reads.js';
 import type { Db } from '../store/sqlite/open-database.js';
 
 export const EXPORT_FORMATS = ['csv', 'json'] as const;
@@ -57,7 +58,18 @@ function rowOf(record: ExportRecord, currency: string): ExportRow {
 
 /** The rows of a range, at most `rowsMax` (more is MESSAGE_TOO_LARGE: narrow the range). */
 export function exportRows(db: Db, range: ExportRange, device: string | null, currency: string, rowsMax = EXPORT_ROWS_MAX): ExportRow[] {
-  const records = exportRecords(db, { ...range, device: device === null ? null : checkDeviceId(device), limit: rowsMax + 1 });
+  return rowsOfRecords(exportRecords(db, exportQueryOf(range, device, rowsMax)), currency, rowsMax);
+}
+
+/** The same rows through the operator reads port (either ledger: the HTTP API's export). */
+export async function exportRowsFrom(reads: OperatorReads, range: ExportRange, device: string | null, currency: string, rowsMax = EXPORT_ROWS_MAX): Promise<ExportRow[]> {
+  return rowsOfRecords(await reads.exportRecords(exportQueryOf(range, device, rowsMax)), currency, rowsMax);
+}
+
+const exportQueryOf = (range: ExportRange, device: string | null, rowsMax: number): ExportQuery =>
+  ({ ...range, device: device === null ? null : checkDeviceId(device), limit: rowsMax + 1 });
+
+function rowsOfRecords(records: readonly ExportRecord[], currency: string, rowsMax: number): ExportRow[] {
   if (records.length > rowsMax) throw new MqpayError('MESSAGE_TOO_LARGE', `more than ${rowsMax} rows in this range; export a narrower one`);
   return records.map((record) => rowOf(record, currency));
 }

@@ -9,6 +9,9 @@ import type { SettlementService } from '../service/service.js';
 import type { Db } from '../store/sqlite/open-database.js';
 import { deviceCounts, ledgerFlows, ledgerTotals, openChannelCount } from '../store/sqlite/operator-reads.js';
 import type { SettlementReason } from '../store/port.js';
+import type { OperatorReads } from '../store/operator-reads.js';
+import type { Telemetry } from '../service/telemetry.js';
+import type { TlsReloader } from '../mqtt/tls-material.js';
 
 export interface OperatorMetrics {
   readonly registry: Registry;
@@ -19,14 +22,31 @@ export interface OperatorMetrics {
 
 export function createOperatorMetrics(app: BrokerApp, sseClients: () => number): OperatorMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
-  registerServiceMetrics(registry, app);
+  registerServiceMetrics(registry, app.service.telemetry, () => app.mqtt.online.size, app.tls);
   registerLedgerMetrics(registry, app.db, app.currency);
   registerBackupMetrics(registry, app);
-  const stopSettlements = registerSettlementMetrics(registry, app.service);
+  const stopLatencies = registerLatencyMetrics(registry, app);
+  return operatorMetricsOn(registry, app.service, sseClients, stopLatencies);
+}
+
+/**
+ * The metrics of an operator API served beside a cluster worker [issue 15]: the service's
+ * counters (this worker's), settlements, HTTP and the process; the ledger's gauges come from the
+ * shared ledger through the operator reads port at each scrape.
+ */
+export function createClusterOperatorMetrics(service: SettlementService, reads: OperatorReads, currency: string, online: () => number, sseClients: () => number): OperatorMetrics {
+  const registry = new Registry();
+  registerServiceMetrics(registry, service.telemetry, online, null);
+  registerSharedLedgerMetrics(registry, reads, currency);
+  return operatorMetricsOn(registry, service, sseClients, () => undefined);
+}
+
+/** What every operator API's metrics have: the process, settlements, HTTP requests and live streams. */
+function operatorMetricsOn(registry: Registry, service: SettlementService, sseClients: () => number, stopMore: () => void): OperatorMetrics {
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+  const stopSettlements = registerSettlementMetrics(registry, service);
   const http = new Counter({ name: 'mqpay_http_requests_total', help: 'Operator HTTP requests answered, by route template, method and status.', labelNames: ['route', 'method', 'status'], registers: [registry] });
   const httpDuration = new Histogram({ name: 'mqpay_http_request_duration_seconds', help: 'Operator HTTP request duration, by route template and method (a live-event stream counts until it closes).', labelNames: ['route', 'method'], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 60], registers: [registry] });
-  const stopLatencies = registerLatencyMetrics(registry, app);
   new Gauge({ name: 'mqpay_sse_clients', help: 'Open live-event streams (/api/events).', registers: [registry], collect() { this.set(sseClients()); } });
   return {
     registry,
@@ -36,7 +56,7 @@ export function createOperatorMetrics(app: BrokerApp, sseClients: () => number):
     },
     close: () => {
       stopSettlements();
-      stopLatencies();
+      stopMore();
     },
   };
 }
@@ -86,8 +106,7 @@ export function readCounter(counter: Counter, value: number): void {
   if (value > 0) counter.inc(value);
 }
 
-function registerServiceMetrics(registry: Registry, app: BrokerApp): void {
-  const { telemetry } = app.service;
+function registerServiceMetrics(registry: Registry, telemetry: Telemetry, online: () => number, tls: TlsReloader | null): void {
   new Counter({ name: 'mqpay_vouchers_accepted_total', help: 'Vouchers accepted (committed to SQLite) since the broker started.', registers: [registry], collect() { readCounter(this, telemetry.vouchersAccepted); } });
   new Counter({
     name: 'mqpay_vouchers_rejected_total', help: 'Vouchers rejected since the broker started, by stable error code.', labelNames: ['code'], registers: [registry],
@@ -120,9 +139,8 @@ function registerServiceMetrics(registry: Registry, app: BrokerApp): void {
   new Counter({ name: 'mqpay_storage_faults_total', help: 'Writes refused SERVICE_UNAVAILABLE because the ledger\'s disk was full or failing, and stalls of a disk too slow to make a commit durable within storeLockWaitMs.', registers: [registry], collect() { readCounter(this, telemetry.storageFaults); } });
   new Counter({ name: 'mqpay_double_signs_total', help: 'Double-signed vouchers recorded as evidence (bounded per channel); each flags its payer.', registers: [registry], collect() { readCounter(this, telemetry.doubleSigns); } });
   new Counter({ name: 'mqpay_auth_failures_total', help: 'MQTT connections refused at CONNECT (bad token, unknown or disabled device, wrong operator token).', registers: [registry], collect() { readCounter(this, telemetry.authFailures); } });
-  new Gauge({ name: 'mqpay_devices_connected', help: 'Devices with a live MQTT session.', registers: [registry], collect() { this.set(app.mqtt.online.size); } });
+  new Gauge({ name: 'mqpay_devices_connected', help: 'Devices with a live MQTT session.', registers: [registry], collect() { this.set(online()); } });
   // Read at each scrape, so a reloaded certificate shows at once; absent without TLS.
-  const tls = app.tls;
   if (tls !== null) {
     new Gauge({ name: 'mqpay_tls_certificate_expiry_timestamp_seconds', help: 'When the served TLS certificate expires (notAfter), unix seconds.', registers: [registry], collect() { this.set(Math.floor(tls.current.notAfterMs / 1000)); } });
   }
@@ -182,6 +200,27 @@ function registerLedgerMetrics(registry: Registry, db: Db, currency: string): vo
     },
   });
   new Gauge({ name: 'mqpay_channels_open', help: 'Open payment channels.', registers: [registry], collect() { this.set(openChannelCount(db)); } });
+}
+
+// The ledger's gauges over a shared ledger (the cluster's PostgreSQL), read through the operator
+// reads port at each scrape (prom-client awaits an async collect).
+
+function registerSharedLedgerMetrics(registry: Registry, reads: OperatorReads, currency: string): void {
+  new Gauge({ name: 'mqpay_ledger_info', help: 'The ledger currency (ISO 4217) as a label; always 1. Every *_micro gauge counts 1e-6 of it.', labelNames: ['currency'], registers: [registry], collect() { this.set({ currency }, 1); } });
+  new Gauge({
+    name: 'mqpay_ledger_balance_micro', help: 'Sum of account balances by kind, in micro-units (1e-6 of the currency).', labelNames: ['kind'], registers: [registry],
+    async collect() {
+      const totals = await reads.ledgerTotals();
+      for (const kind of ['wallet', 'escrow', 'fees'] as const) this.set({ kind }, Number(totals[kind].balance));
+    },
+  });
+  new Gauge({
+    name: 'mqpay_channels_open', help: 'Open payment channels (in a dispute window included).', registers: [registry],
+    async collect() {
+      const { channels } = await reads.summaryCounts();
+      this.set(channels.open + channels.closing);
+    },
+  });
 }
 
 // Settlement metrics, from the telemetry port's settlement events, which reports every committed

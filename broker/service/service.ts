@@ -22,6 +22,7 @@ import { effectiveLimits, limitOrderProblem, SpendingGuard, type LimitDefaults }
 import { StorageHealth, storageStalledError } from './storage-health.js';
 import type { Telemetry } from './telemetry.js';
 import { TickIngest } from './ticks/tick-ingest.js';
+import { redeliverChains } from './ticks/tick-redelivery.js';
 import type { Work } from './unit-of-work.js';
 import { UnitOfWork, WriteQueue } from './unit-of-work.js';
 import { VoucherIngest } from './vouchers/ingest.js';
@@ -206,7 +207,9 @@ export function createSettlementService(deps: ServiceDeps): SettlementService {
     device: (id) => store.reads.device(id),
     signedByRetiredKey: (device, signature, message) => signedByRetiredKey(store.reads, device, signature, message),
     acceptConnectToken: (device, timeMs) => unitOfWork.commit((work) => work.tx.useTokenTime(device, timeMs)),
-    inboxReady: (device) => receipts.redeliver(device),
+    inboxReady: async (device) => {
+      await Promise.all([receipts.redeliver(device), redeliverChains(deps, commits, device)]);
+    },
     pruneVouchers: (acceptedBeforeMs) => unitOfWork.commit((work) => work.tx.pruneSettledVouchers(acceptedBeforeMs)),
     flush: () => commits.flush(),
     sweepOffers: () => offers.sweep(),

@@ -7,6 +7,9 @@ import { dirname, join, resolve } from 'node:path';
 import { STORE_LOCK_WAIT_MS_DEFAULT } from '../limits.js';
 import type pg from 'pg';
 import type { Store } from './port.js';
+import type { OperatorReads } from './operator-reads.js';
+import { postgresOperatorReads } from './postgres/operator-reads.js';
+import { sqliteOperatorReads } from './sqlite/operator-reads-adapter.js';
 import { auditPostgres } from './postgres/audit.js';
 import { auditLedger, type AuditCheck } from './sqlite/audit.js';
 import { openPostgresLedger } from './postgres/open.js';
@@ -31,6 +34,8 @@ export interface OpenedStore {
   readonly pool: pg.Pool | null;
   /** The ledger audit of `mqpay ledger check`, whichever the database; the same report shape. */
   audit(options?: { verifySignatures?: boolean }): Promise<AuditCheck[]>;
+  /** What the operator surface reads (API, dashboard), from this ledger. */
+  readonly operatorReads: OperatorReads;
   close(): Promise<void>;
 }
 
@@ -43,7 +48,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   const file = sqliteFileOf(url);
   const db = openDatabase(dirname(file), { file, ...(options.currency === undefined ? {} : { currency: options.currency }) });
   const store = sqliteStore(db, { lockWaitMs: options.lockWaitMs ?? STORE_LOCK_WAIT_MS_DEFAULT });
-  return { store, kind: 'sqlite', pool: null, audit: async (audit = {}) => auditLedger(db, audit), close: () => store.close() };
+  return { store, kind: 'sqlite', pool: null, audit: async (audit = {}) => auditLedger(db, audit), operatorReads: sqliteOperatorReads(db), close: () => store.close() };
 }
 
 /** `sqlite:PATH` or PATH; a directory means the broker's ledger file inside it. */
@@ -57,5 +62,5 @@ async function openPostgresStore(url: string, options: OpenStoreOptions): Promis
     ...(options.currency === undefined ? {} : { currency: options.currency }),
     ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
   });
-  return { store: ledger.store, kind: 'postgres', pool: ledger.pool, audit: (audit = {}) => auditPostgres(ledger.pool, audit), close: () => ledger.close() };
+  return { store: ledger.store, kind: 'postgres', pool: ledger.pool, audit: (audit = {}) => auditPostgres(ledger.pool, audit), operatorReads: postgresOperatorReads(ledger.pool), close: () => ledger.close() };
 }

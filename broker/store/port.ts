@@ -158,6 +158,8 @@ export interface AcceptedCheckpoint {
   readonly chainLength: number;
   readonly pricePerTick: Amount;
   readonly nowMs: number;
+  /** A payee's redemption (channel.redeemChain): it counts while the channel is closing. */
+  readonly redeeming?: boolean;
 }
 
 /** A tick checked against the channel's chain: the new highest link and the total it brings the channel to. */
@@ -167,6 +169,8 @@ export interface AcceptedTick {
   readonly index: number;
   readonly link: Uint8Array;
   readonly total: Amount;
+  /** A payee's redemption (channel.redeemChain): it counts while the channel is closing. */
+  readonly redeeming?: boolean;
 }
 
 /** A channel's current chain as stored: the signed checkpoint and the highest link revealed. */
@@ -281,6 +285,8 @@ export interface StoreReads {
   voucherAt(channelId: Uint8Array, seq: bigint): Promise<{ total: Amount; signature: Uint8Array } | null>;
   /** The channel's current hash chain (v3), or null when it has none or a later voucher superseded it. */
   chainOf(channelId: Uint8Array): Promise<StoredChain | null>;
+  /** The current chains of the payee's open channels (closing ones included), at most `limit`: what the payee is sent again on subscribe. */
+  currentChainsOfPayee(payee: string, limit: number): Promise<StoredChain[]>;
   balance(account: string): Promise<Amount | null>;
   accountKey(name: string): Promise<bigint>;
   storedAnswer(device: string, id: string): Promise<StoredAnswer | null>;

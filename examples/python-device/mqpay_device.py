@@ -142,7 +142,7 @@ class Device:
         if rc != 0:
             raise RuntimeError(f"CONNACK return code {rc}")
         # Every box of the inbox at one level (+): the same messages as in/#, and the form a cluster
-        # (RabbitMQ) allows, since # could reach a dotted device id's topics there (PROTOCOL.md v4).
+        # (RabbitMQ) allows, since # could reach a dotted device id's topics there (PROTOCOL.md v3.1).
         self.client.subscribe(f"{TOPIC_ROOT}/d/{device}/in/+", qos=1)
         subscribed.get(timeout=WAIT_SECONDS)
         # Messages published to the inbox before this point were not for this session.

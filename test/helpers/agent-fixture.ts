@@ -11,6 +11,7 @@ import { fundWallet } from '../../broker/store/sqlite/ledger.js';
 import { parseAmount } from '../../shared/amount.js';
 import { toHex } from '../../shared/hex.js';
 import { random, startBroker, tempDir, type RunningBroker } from './broker-fixture.js';
+import { freePort } from './child-broker.js';
 
 /** Fast timings for tests: a lost answer is retried in a fifth of a second, not two. */
 export const TEST_AGENT_TIMING = {
@@ -86,6 +87,53 @@ export function agentBedPerTest(): { readonly broker: () => RunningBroker; reado
 }
 
 export { freePort } from './child-broker.js';
+
+/** What restartableBedPerTest hands a test. */
+export interface RestartableBed {
+  /** Starts the broker (again, after a stop) on the test's own data directory and port; the first start makes the bed. */
+  start(): Promise<RunningBroker>;
+  /** The broker last started. */
+  readonly broker: () => RunningBroker;
+  readonly bed: () => AgentBed;
+}
+
+/**
+ * A broker a test may stop and start again on the same port and data directory (an outage, a
+ * ledger restored from a backup), with an agent bed whose agents reconnect to it; after each test
+ * the agents and the broker are stopped and the directory removed (registers the hooks).
+ */
+export function restartableBedPerTest(): RestartableBed {
+  let dir: { path: string; remove: () => void } | null = null;
+  let port = 0;
+  let broker: RunningBroker | null = null;
+  let bed: AgentBed | null = null;
+  beforeEach(async () => {
+    dir = tempDir('mqpay-broker-');
+    port = await freePort();
+  });
+  afterEach(async () => {
+    await bed?.cleanup();
+    await broker?.stop();
+    dir?.remove();
+    [broker, bed, dir] = [null, null, null];
+  });
+  return {
+    async start() {
+      if (dir === null) throw new Error('restartableBedPerTest: used outside a test');
+      broker = await startBroker({ mqttPort: port }, dir.path);
+      bed ??= new AgentBed(broker);
+      return broker;
+    },
+    broker: () => {
+      if (broker === null) throw new Error('restartableBedPerTest: no broker started');
+      return broker;
+    },
+    bed: () => {
+      if (bed === null) throw new Error('restartableBedPerTest: no broker started');
+      return bed;
+    },
+  };
+}
 
 /** For expect.poll on things that cross the network: generous, since CI machines are shared. */
 export const NETWORK_POLL = { timeout: 10_000, interval: 20 } as const;

@@ -40,6 +40,9 @@ const CERT = 'ce'.repeat(CERTIFICATE_BYTES);
 const OFFER = '0f'.repeat(86);
 const SIG = '11'.repeat(64);
 const ROTATION = '4b'.repeat(114);
+// v3.1: channel.redeemChain carries a checkpoint (109 bytes) and a chain link (32).
+const CHECKPOINT = '4c'.repeat(109);
+const LINK = '6c'.repeat(32);
 const KEY = '79b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad049664';
 const error = { code: 'VOUCHER_ABOVE_DEPOSIT', message: 'voucher total exceeds the channel deposit', retryable: false };
 const errorWithDetail = { ...error, detail: 'total 3 > deposit 2' };
@@ -90,6 +93,8 @@ export const KINDS: Record<string, Kind> = {
       request('channel.topup', { channel: CH, amount: '18446744073709.551615' }),
       request('channel.close', { channel: CH }),
       request('channel.redeem', { voucher: VOUCHER, signature: SIG }),
+      request('channel.redeemChain', { checkpoint: CHECKPOINT, signature: SIG, index: 1_048_576, link: LINK }),
+      request('channel.redeemChain', { checkpoint: CHECKPOINT, signature: SIG, index: 0, link: LINK }),
       request('device.rotate', { rotation: ROTATION, signature: SIG, newSignature: SIG }),
       request('channel.restore', { certificate: CERT, signature: SIG, voucher: VOUCHER, voucherSignature: SIG }),
       request('channel.restore', { certificate: CERT, signature: SIG }),
@@ -102,6 +107,11 @@ export const KINDS: Record<string, Kind> = {
       { name: 'deposit past u64', json: request('channel.open', { channel: CH, payee: 'charger_2', deposit: '18446744073709.551616', durationSeconds: 3_600 }) },
       { name: 'params on wallet.balance', json: request('wallet.balance', { all: true }) },
       { name: 'redeem with a short voucher', json: request('channel.redeem', { voucher: VOUCHER.slice(2), signature: SIG }) },
+      { name: 'redeemChain past the longest chain', json: request('channel.redeemChain', { checkpoint: CHECKPOINT, signature: SIG, index: 1_048_577, link: LINK }) },
+      { name: 'redeemChain with a negative index', json: request('channel.redeemChain', { checkpoint: CHECKPOINT, signature: SIG, index: -1, link: LINK }) },
+      { name: 'redeemChain with the index as a string', json: request('channel.redeemChain', { checkpoint: CHECKPOINT, signature: SIG, index: '3', link: LINK }) },
+      { name: 'redeemChain with a short link', json: request('channel.redeemChain', { checkpoint: CHECKPOINT, signature: SIG, index: 3, link: LINK.slice(2) }) },
+      { name: 'redeemChain without its signature', json: request('channel.redeemChain', { checkpoint: CHECKPOINT, index: 3, link: LINK }) },
       { name: 'rotate without the new key\'s signature', json: request('device.rotate', { rotation: ROTATION, signature: SIG }) },
       { name: 'restore with a voucher but no voucher signature', json: request('channel.restore', { certificate: CERT, signature: SIG, voucher: VOUCHER }) },
       { name: 'request id with a blank', json: { ...request('wallet.balance', {}), id: 'has space' } },
@@ -138,6 +148,11 @@ export const KINDS: Record<string, Kind> = {
   },
   'rpcResult:channel.redeem': {
     schema: RPC_METHODS['channel.redeem'].result, topic: 'result of channel.redeem',
+    valid: [{ channel: { ...channel, state: 'closing', closesAtMs: 1_767_226_200_123 } }, { channel }],
+    invalid: [{ name: 'settled on a redemption', json: { channel, settled: '1' } }],
+  },
+  'rpcResult:channel.redeemChain': {
+    schema: RPC_METHODS['channel.redeemChain'].result, topic: 'result of channel.redeemChain (v3.1)',
     valid: [{ channel: { ...channel, state: 'closing', closesAtMs: 1_767_226_200_123 } }, { channel }],
     invalid: [{ name: 'settled on a redemption', json: { channel, settled: '1' } }],
   },

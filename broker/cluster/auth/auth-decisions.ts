@@ -88,10 +88,10 @@ export interface TopicRequest extends AuthzRequest {
  * A device's multi-level wildcard (`#`, from MQTT `#`) is refused in the cluster: the plugin keeps
  * the dots of device ids inside routing keys, so device `cam`'s `mqpay.v1.d.cam.in.#` would also
  * match the keys of devices `cam.in` and `cam.in.2` (their outboxes and inboxes). One level (`*`,
- * from MQTT `+`: `in/+`, what devices subscribe to since v4) cannot: a key under
+ * from MQTT `+`: `in/+`, what devices subscribe to since v3.1) cannot: a key under
  * `mqpay.v1.d.cam.in.` with exactly one more word is device `cam`'s own inbox box, since every
  * other device's keys have at least two words after its id. So dotted ids are mapped, not
- * forbidden [docs/PROTOCOL.md "v4"].
+ * forbidden [docs/PROTOCOL.md "Transport and topics"].
  */
 export function reachesBeyondOwnTopics(routingKey: string): boolean {
   return routingKey.split('.').includes('#');

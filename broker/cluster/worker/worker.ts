@@ -15,6 +15,7 @@ import { createSettlementService, type SettlementService } from '../../service/s
 import { Telemetry } from '../../service/telemetry.js';
 import { inlineVerifier } from '../../service/vouchers/verify-pool.js';
 import { openStore } from '../../store/open-store.js';
+import { serveClusterOperator, type ClusterOperatorServer } from '../operator/operator-server.js';
 import { fixedLeadership, lockedLeadership, type Leadership } from './leadership.js';
 import { AmqpSession } from './amqp-session.js';
 import { AmqpTransport } from './amqp-transport.js';
@@ -42,6 +43,8 @@ export interface ClusterWorkerOptions {
   readonly settings?: Omit<BrokerConfigInput, 'dataDir' | 'operatorToken'>;
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /** Serves the operator API and dashboard over the shared ledger on this port (0: a free one), with this token. */
+  readonly operatorHttp?: { readonly port: number; readonly operatorToken: string; readonly host?: string };
 }
 
 export interface ClusterWorker {
@@ -51,18 +54,21 @@ export interface ClusterWorker {
   readonly counts: Readonly<OutboxConsumerCounts>;
   /** The AMQP connection, re-made when its node is lost. */
   readonly session: AmqpSession;
+  /** The operator API's URL (null without operatorHttp). */
+  readonly operatorUrl: string | null;
   /** Stops consuming, waits for messages in flight to commit and be acknowledged, then closes. */
   close(): Promise<void>;
 }
 
 export async function startClusterWorker(options: ClusterWorkerOptions): Promise<ClusterWorker> {
-  // The broker's validated settings; a worker listens on nothing and serves no operator, so its
-  // operator token is one nobody knows.
+  // The broker's validated settings; a worker listens for no MQTT, and its operator API (if any)
+  // takes the token it is given, so the configuration's is one nobody knows.
   const config = brokerConfig({ ...options.settings, dataDir: options.storeUrl, mqttPort: null, operatorToken: randomBytes(32).toString('hex') });
   const logger = (options.logger ?? createLogger(config.logLevel)).child({ worker: options.id });
   const clock = options.clock ?? systemClock;
   const opened = await openStore(options.storeUrl);
   let session: AmqpSession | null = null;
+  let operator: ClusterOperatorServer | null = null;
   try {
     const currency = await opened.store.reads.ledgerCurrency();
     const transport = new AmqpTransport();
@@ -82,10 +88,18 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
     const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));
     leadership = opened.pool === null ? fixedLeadership(service, options.leader) : await lockedLeadership(opened.pool, service, logger);
     const lead = leadership;
+    if (options.operatorHttp !== undefined) {
+      operator = await serveClusterOperator({
+        service, reads: opened.operatorReads, currency, operatorToken: options.operatorHttp.operatorToken, clock, logger,
+        online: () => presence.online, port: options.operatorHttp.port, ...(options.operatorHttp.host === undefined ? {} : { host: options.operatorHttp.host }),
+      });
+    }
+    const http = operator;
     logger.info({ partitions: options.partitions, prefetch: options.prefetch, leader: options.leader }, 'worker consuming');
     return {
-      service, counts: consumer.counts, leadership: lead, session: amqp,
+      service, counts: consumer.counts, leadership: lead, session: amqp, operatorUrl: http?.url ?? null,
       async close() {
+        await http?.close();
         await lead.close();
         await amqp.close();
         await service.stop();
@@ -94,6 +108,7 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
       },
     };
   } catch (error) {
+    await operator?.close();
     await session?.close();
     await opened.close();
     throw error;

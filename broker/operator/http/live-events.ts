@@ -3,7 +3,7 @@
 // to at most SSE_CLIENTS_MAX server-sent-event streams. A new stream first gets `hello` with the
 // recent rate history and who is online.
 import type { ServerResponse } from 'node:http';
-import type { BrokerApp } from '../../app.js';
+import type { OperatorHost } from './operator-context.js';
 import { SSE_CLIENTS_MAX } from '../../limits.js';
 import type { OpsFeed, OpsMessage } from './ops-feed.js';
 import { RateSampler } from './rate-sampler.js';
@@ -14,8 +14,8 @@ export class LiveEvents {
   private readonly sampler: RateSampler;
   private readonly onOps = (message: OpsMessage): void => this.publish(message.body.type, message.body);
 
-  constructor(private readonly app: BrokerApp, private readonly feed: OpsFeed) {
-    this.sampler = new RateSampler(app.service.telemetry, app.mqtt.online, app.clock);
+  constructor(private readonly app: OperatorHost, private readonly feed: OpsFeed) {
+    this.sampler = new RateSampler(app.service.telemetry, () => app.mqtt.online.size, app.clock);
   }
 
   start(): void {

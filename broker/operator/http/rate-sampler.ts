@@ -18,7 +18,7 @@ export class RateSampler {
   private readonly samples: RateSample[] = [];
   private last = { atMs: 0, accepted: 0, rejected: 0 };
 
-  constructor(private readonly stats: Telemetry, private readonly online: ReadonlySet<string>, private readonly clock: Clock) {}
+  constructor(private readonly stats: Telemetry, private readonly online: () => number, private readonly clock: Clock) {}
 
   start(onSample: (sample: RateSample) => void): void {
     if (this.timer !== null) return;
@@ -44,7 +44,7 @@ export class RateSampler {
       vouchersPerSecond: Math.round((now.accepted - this.last.accepted) / seconds),
       rejectedPerSecond: Math.round((now.rejected - this.last.rejected) / seconds),
       vouchersAccepted: now.accepted,
-      online: this.online.size,
+      online: this.online(),
     };
     this.last = now;
     this.samples.push(sample);

@@ -5,8 +5,6 @@ import { formatAmount } from '../../../shared/amount.js';
 import { MqpayError } from '../../../shared/errors.js';
 import { channelIdFromHex } from '../../../shared/ids.js';
 import { toHex } from '../../../shared/hex.js';
-import { getChannel, listChannels } from '../../store/sqlite/channels.js';
-import { channelEvidence } from '../../store/sqlite/evidence.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { viewChannel } from './resource-views.js';
 import { defineRoute, json, type Route, NONE } from './route.js';
@@ -21,14 +19,14 @@ export const channelRoutes: readonly Route[] = [
     method: 'GET', path: '/api/channels', operationId: 'listChannels', tag: 'channels', access: 'operator',
     summary: 'Channels, newest first, with deposit, latest voucher total and settled total', params: NONE, query: pageQuery, body: null,
     responses: [{ status: 200, description: 'a page of channels', schema: pageSchema(channelView) }],
-    handle: ({ ops, query }) => json(200, pageOf(listChannels(ops.app.db, query.limit + 1, query.offset), query, (row) => viewChannel(row, ops.app.currency))),
+    handle: async ({ ops, query }) => json(200, pageOf(await ops.app.reads.channelsPage(query.limit + 1, query.offset), query, (row) => viewChannel(row, ops.app.currency))),
   }),
   defineRoute({
     method: 'GET', path: '/api/channels/{id}', operationId: 'getChannel', tag: 'channels', access: 'operator',
     summary: 'One channel', params: idParams, query: NONE, body: null,
     responses: [{ status: 200, description: 'the channel', schema: channelView }],
-    handle({ ops, params }) {
-      const row = getChannel(ops.app.db, params.id);
+    async handle({ ops, params }) {
+      const row = await ops.app.reads.channel(params.id);
       if (row === null) throw new MqpayError('CHANNEL_UNKNOWN', toHex(params.id));
       return json(200, viewChannel(row, ops.app.currency));
     },
@@ -38,8 +36,8 @@ export const channelRoutes: readonly Route[] = [
     summary: 'A channel\'s certificate, latest and settled vouchers and any double-signs, bytes and signatures as hex (`mqpay channel evidence`)',
     params: idParams, query: NONE, body: null,
     responses: [{ status: 200, description: 'the evidence', schema: evidenceView }],
-    handle({ ops, params }) {
-      const evidence = channelEvidence(ops.app.db, params.id);
+    async handle({ ops, params }) {
+      const evidence = await ops.app.reads.channelEvidence(params.id);
       if (evidence === null) throw new MqpayError('CHANNEL_UNKNOWN', toHex(params.id));
       return json(200, evidence);
     },

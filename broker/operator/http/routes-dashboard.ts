@@ -7,10 +7,6 @@ import { MqpayError } from '../../../shared/errors.js';
 import { toHex } from '../../../shared/hex.js';
 import type { OpsEvent } from '../../../shared/ops-events.js';
 import { DEVICE_ACTIVITY_CHANNELS_MAX, DEVICE_ACTIVITY_ITEMS_DEFAULT, DEVICE_ACTIVITY_ITEMS_MAX } from '../../limits.js';
-import { listChannelsOf } from '../../store/sqlite/channels.js';
-import { channelRoleCounts, recentSettlementTransfers, recentVouchers } from '../../store/sqlite/device-activity.js';
-import { deviceWithBalance, ledgerFlows, ledgerTotals } from '../../store/sqlite/operator-reads.js';
-import { summaryCounts } from '../../store/sqlite/operator-summary.js';
 import { alarmsView, deviceActivityView, summaryView } from './dashboard-views.js';
 import type { OperatorContext } from './operator-context.js';
 import { integerParam } from './paging.js';
@@ -22,13 +18,14 @@ const activityQuery = z.strictObject({
   limit: integerParam(1, DEVICE_ACTIVITY_ITEMS_MAX).default(DEVICE_ACTIVITY_ITEMS_DEFAULT).describe(`items per list, 1-${DEVICE_ACTIVITY_ITEMS_MAX}`),
 });
 
-function summary(ops: OperatorContext) {
-  const counts = summaryCounts(ops.app.db);
+async function summary(ops: OperatorContext) {
+  const { reads } = ops.app;
+  const counts = await reads.summaryCounts();
   const { devices, channels, settlements } = counts;
   return {
     devices: { enrolled: devices.enrolled, active: devices.enrolled - devices.disabled, disabled: devices.disabled, online: ops.app.mqtt.online.size },
     channels: { ...channels, total: channels.open + channels.closing + channels.closed },
-    ledger: viewLedger(ledgerTotals(ops.app.db), ledgerFlows(ops.app.db), ops.app.currency),
+    ledger: viewLedger(await reads.ledgerTotals(), await reads.ledgerFlows(), ops.app.currency),
     settled: { settlements: settlements.count, amount: formatAmount(amountOf(settlements.amount)), fee: formatAmount(amountOf(settlements.fee)) },
     vouchersAccepted: ops.app.service.telemetry.vouchersAccepted,
     atMs: ops.app.clock.nowMs(),
@@ -37,11 +34,11 @@ function summary(ops: OperatorContext) {
 
 const isPresence = (event: OpsEvent): boolean => event.type === 'device.connected' || event.type === 'device.disconnected';
 
-function activity(ops: OperatorContext, id: string, limit: number) {
-  const db = ops.app.db;
-  const row = deviceWithBalance(db, id);
+async function activity(ops: OperatorContext, id: string, limit: number) {
+  const { reads } = ops.app;
+  const row = await reads.device(id);
   if (row === null) throw new MqpayError('DEVICE_UNKNOWN', id);
-  const channels = listChannelsOf(db, id, DEVICE_ACTIVITY_CHANNELS_MAX);
+  const channels = await reads.channelsOf(id, DEVICE_ACTIVITY_CHANNELS_MAX);
   const byNum = new Map(channels.map((channel) => [channel.num, channel]));
   const nums = channels.map((channel) => channel.num);
   const sideOf = (num: bigint) => {
@@ -50,9 +47,9 @@ function activity(ops: OperatorContext, id: string, limit: number) {
   };
   return {
     device: viewDevice(row, ops.app.mqtt.online, ops.app.currency),
-    channels: { ...channelRoleCounts(db, id), newest: channels.map((channel) => viewChannel(channel, ops.app.currency)) },
-    vouchers: recentVouchers(db, nums, limit).map((voucher) => ({ ...sideOf(voucher.channel), seq: voucher.seq.toString(), total: formatAmount(voucher.total), acceptedAtMs: voucher.acceptedAtMs })),
-    settlements: recentSettlementTransfers(db, nums, limit).map((transfer) => ({ settlement: transfer.settlement, ...sideOf(transfer.channel), amount: formatAmount(transfer.amount), createdAtMs: transfer.createdAtMs })),
+    channels: { ...(await reads.channelRoleCounts(id)), newest: channels.map((channel) => viewChannel(channel, ops.app.currency)) },
+    vouchers: (await reads.recentVouchers(nums, limit)).map((voucher) => ({ ...sideOf(voucher.channel), seq: voucher.seq.toString(), total: formatAmount(voucher.total), acceptedAtMs: voucher.acceptedAtMs })),
+    settlements: (await reads.recentSettlementTransfers(nums, limit)).map((transfer) => ({ settlement: transfer.settlement, ...sideOf(transfer.channel), amount: formatAmount(transfer.amount), createdAtMs: transfer.createdAtMs })),
     events: ops.history.ofDevice(id, limit, (event) => !isPresence(event)),
     presence: ops.history.ofDevice(id, limit, isPresence),
     alarms: ops.alarms.snapshot().recent.filter((alarm) => alarm.client === id).slice(0, limit),
@@ -66,7 +63,7 @@ export const dashboardRoutes: readonly Route[] = [
     summary: 'Headline totals over the whole ledger (SQL aggregates): devices, channels by state, wallets, escrow, fees, settled',
     params: NONE, query: NONE, body: null,
     responses: [{ status: 200, description: 'the totals', schema: summaryView }],
-    handle: ({ ops }) => json(200, summary(ops)),
+    handle: async ({ ops }) => json(200, await summary(ops)),
   }),
   defineRoute({
     method: 'GET', path: '/api/alarms', operationId: 'alarms', tag: 'dashboard', access: 'operator',
@@ -80,6 +77,6 @@ export const dashboardRoutes: readonly Route[] = [
     summary: "One device's page: wallet, channels as payer and payee, recent vouchers and settlements, events, online history, alarms (each list bounded)",
     params: z.strictObject({ id: deviceIdText }), query: activityQuery, body: null,
     responses: [{ status: 200, description: 'the activity', schema: deviceActivityView }],
-    handle: ({ ops, params, query }) => json(200, activity(ops, params.id, query.limit)),
+    handle: async ({ ops, params, query }) => json(200, await activity(ops, params.id, query.limit)),
   }),
 ];

@@ -5,7 +5,6 @@ import { toHex } from '../../../shared/hex.js';
 import { checkDeviceId } from '../../../shared/ids.js';
 import { publicKeyFromHex } from '../../../shared/keys.js';
 import { normalCertificateSha256 } from '../../store/sqlite/device-certificates.js';
-import { devicesPage, deviceWithBalance } from '../../store/sqlite/operator-reads.js';
 import type { OperatorContext } from './operator-context.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { viewDevice, type DeviceView } from './resource-views.js';
@@ -25,8 +24,8 @@ const rekeyBody = z.strictObject({
   publicKey: z.string().max(128).transform((hex) => publicKeyFromHex(hex)).describe('the new ed25519 public key, 64 hex characters; checked as at enrolment, and never one a device had before'),
 });
 
-function deviceOrThrow(ops: OperatorContext, id: string): DeviceView {
-  const row = deviceWithBalance(ops.app.db, id);
+async function deviceOrThrow(ops: OperatorContext, id: string): Promise<DeviceView> {
+  const row = await ops.app.reads.device(id);
   if (row === null) throw new MqpayError('DEVICE_UNKNOWN', id);
   return viewDevice(row, ops.app.mqtt.online, ops.app.currency);
 }
@@ -43,7 +42,7 @@ async function setStatus(ops: OperatorContext, id: string, status: 'active' | 'd
   for (const row of closing) {
     if (row.closingDeadlineMs !== null) ops.publishEvent({ type: 'channel.closing', channel: toHex(row.id), closesAtMs: row.closingDeadlineMs });
   }
-  return json(200, { device: deviceOrThrow(ops, id), disconnected, channelsClosing });
+  return json(200, { device: await deviceOrThrow(ops, id), disconnected, channelsClosing });
 }
 
 // An operator's re-key of a lost device [docs/DESIGN.md rule 12]: the service replaces the key
@@ -53,7 +52,7 @@ async function rekey(ops: OperatorContext, id: string, publicKey: Uint8Array) {
   const certificates = await ops.app.service.rekey(id, publicKey);
   const disconnected = ops.app.mqtt.disconnect(id);
   ops.logger.info({ device: id, certificates, disconnected }, 'device re-keyed by operator');
-  return json(200, { device: deviceOrThrow(ops, id), disconnected, certificates });
+  return json(200, { device: await deviceOrThrow(ops, id), disconnected, certificates });
 }
 
 export const deviceRoutes: readonly Route[] = [
@@ -62,7 +61,7 @@ export const deviceRoutes: readonly Route[] = [
     summary: 'Enrolled devices in id order, with wallet balance and whether each is connected now',
     params: NONE, query: pageQuery, body: null,
     responses: [{ status: 200, description: 'a page of devices', schema: pageSchema(deviceView) }],
-    handle: ({ ops, query }) => json(200, pageOf(devicesPage(ops.app.db, query.limit + 1, query.offset), query, (row) => viewDevice(row, ops.app.mqtt.online, ops.app.currency))),
+    handle: async ({ ops, query }) => json(200, pageOf(await ops.app.reads.devicesPage(query.limit + 1, query.offset), query, (row) => viewDevice(row, ops.app.mqtt.online, ops.app.currency))),
   }),
   defineRoute({
     method: 'POST', path: '/api/devices', operationId: 'enrolDevice', tag: 'devices', access: 'operator',
@@ -73,14 +72,14 @@ export const deviceRoutes: readonly Route[] = [
       await ops.app.service.enrol(body.id, body.publicKey, body.certSha256);
       ops.logger.info({ device: body.id }, 'device enrolled by operator');
       ops.publishEvent({ type: 'device.enrolled', device: body.id });
-      return json(201, deviceOrThrow(ops, body.id));
+      return json(201, await deviceOrThrow(ops, body.id));
     },
   }),
   defineRoute({
     method: 'GET', path: '/api/devices/{id}', operationId: 'getDevice', tag: 'devices', access: 'operator',
     summary: 'One device', params: idParams, query: NONE, body: null,
     responses: [{ status: 200, description: 'the device', schema: deviceView }],
-    handle: ({ ops, params }) => json(200, deviceOrThrow(ops, params.id)),
+    handle: async ({ ops, params }) => json(200, await deviceOrThrow(ops, params.id)),
   }),
   defineRoute({
     method: 'POST', path: '/api/devices/{id}/disable', operationId: 'disableDevice', tag: 'devices', access: 'operator',

@@ -3,7 +3,7 @@
 // device. Bounded by EXPORT_ROWS_MAX.
 import * as z from 'zod';
 import { EXPORT_ROWS_MAX } from '../../limits.js';
-import { EXPORT_COLUMNS, EXPORT_FORMATS, exportCsv, exportDocument, exportRows, parseExportRange } from '../bookkeeping-export.js';
+import { EXPORT_COLUMNS, EXPORT_FORMATS, exportCsv, exportDocument, exportRowsFrom, parseExportRange } from '../bookkeeping-export.js';
 import { defineRoute, json, type Route, NONE } from './route.js';
 import { deviceIdText } from './routes-devices.js';
 
@@ -25,10 +25,10 @@ export const exportRoutes: readonly Route[] = [
     responses: [
       { status: 200, description: `the rows: JSON as below, or with format=csv text/csv with the header ${EXPORT_COLUMNS.join(',')}`, schema: exportView },
     ],
-    handle({ ops, query }) {
+    async handle({ ops, query }) {
       const range = parseExportRange(query.from, query.to);
       const device = query.device ?? null;
-      const rows = exportRows(ops.app.db, range, device, ops.app.currency);
+      const rows = await exportRowsFrom(ops.app.reads, range, device, ops.app.currency);
       if (query.format === 'json') return json(200, exportDocument(rows, range, device, ops.app.currency));
       return { kind: 'raw', status: 200, contentType: 'text/csv; charset=utf-8', body: exportCsv(rows) };
     },

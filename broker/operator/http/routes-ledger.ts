@@ -1,17 +1,14 @@
 // The ledger: totals by account kind, and the full audit (`mqpay ledger check` over HTTP).
 import * as z from 'zod';
-import { auditLedger } from '../../store/sqlite/audit.js';
-import { ledgerFlows, ledgerTotals } from '../../store/sqlite/operator-reads.js';
 import { viewAudit, viewLedger } from './resource-views.js';
 import { defineRoute, json, type Route, NONE } from './route.js';
 import { auditView, ledgerView, restoreView } from './view-schemas.js';
 import { formatAmount } from '../../../shared/amount.js';
-import { readRestoreRecord } from '../../store/sqlite/restore-record.js';
-import type { BrokerApp } from '../../app.js';
+import type { OperatorHost } from './operator-context.js';
 
 /** The restore record and what was healed since, and the state of scheduled backups. */
-function viewRestore(app: BrokerApp): z.input<typeof restoreView> {
-  const record = readRestoreRecord(app.db);
+async function viewRestore(app: OperatorHost): Promise<z.input<typeof restoreView>> {
+  const record = await app.reads.restoreRecord();
   const schedule = app.backups;
   return {
     restored: record === null ? null : {
@@ -34,18 +31,18 @@ export const ledgerRoutes: readonly Route[] = [
     method: 'GET', path: '/api/ledger', operationId: 'ledgerTotals', tag: 'ledger', access: 'operator',
     summary: 'Ledger totals and currency: funded, paid out, in wallets, in escrow, fees', params: NONE, query: NONE, body: null,
     responses: [{ status: 200, description: 'totals', schema: ledgerView }],
-    handle: ({ ops }) => json(200, viewLedger(ledgerTotals(ops.app.db), ledgerFlows(ops.app.db), ops.app.currency)),
+    handle: async ({ ops }) => json(200, viewLedger(await ops.app.reads.ledgerTotals(), await ops.app.reads.ledgerFlows(), ops.app.currency)),
   }),
   defineRoute({
     method: 'GET', path: '/api/ledger/audit', operationId: 'auditLedger', tag: 'ledger', access: 'operator',
     summary: 'Audit the ledger from the transfers up (balances, sum to zero, channels, settlements); ?verifySignatures=true re-verifies every settled voucher', params: NONE, query: auditQuery, body: null,
     responses: [{ status: 200, description: 'the checks; ok is true only when every check holds', schema: auditView }],
-    handle: ({ ops, query }) => json(200, viewAudit(auditLedger(ops.app.db, { verifySignatures: query.verifySignatures === 'true' }))),
+    handle: async ({ ops, query }) => json(200, viewAudit(await ops.app.reads.audit({ verifySignatures: query.verifySignatures === 'true' }))),
   }),
   defineRoute({
     method: 'GET', path: '/api/ledger/restore', operationId: 'ledgerRestore', tag: 'ledger', access: 'operator',
     summary: 'Whether this ledger was restored from a backup (when, from which file and snapshot), what devices have healed since, and the scheduled backups\' age', params: NONE, query: NONE, body: null,
     responses: [{ status: 200, description: 'the restore record (null if never restored) and the backups', schema: restoreView }],
-    handle: ({ ops }) => json(200, viewRestore(ops.app)),
+    handle: async ({ ops }) => json(200, await viewRestore(ops.app)),
   }),
 ];

@@ -1,8 +1,6 @@
 // Settlements: paged newest first, one with its lines, and "settle now".
 import * as z from 'zod';
 import { MqpayError } from '../../../shared/errors.js';
-import { getSettlement } from '../../store/sqlite/operator-reads.js';
-import { listSettlements, settlementLines } from '../../store/sqlite/settle.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
 import { viewSettlement, viewSettlementDetail } from './resource-views.js';
 import { defineRoute, json, type Route, NONE } from './route.js';
@@ -15,7 +13,7 @@ export const settlementRoutes: readonly Route[] = [
     method: 'GET', path: '/api/settlements', operationId: 'listSettlements', tag: 'settlements', access: 'operator',
     summary: 'Settlements, newest first', params: NONE, query: pageQuery, body: null,
     responses: [{ status: 200, description: 'a page of settlements', schema: pageSchema(settlementView) }],
-    handle: ({ ops, query }) => json(200, pageOf(listSettlements(ops.app.db, query.limit + 1, query.offset), query, (row) => viewSettlement(row, ops.app.currency))),
+    handle: async ({ ops, query }) => json(200, pageOf(await ops.app.reads.settlementsPage(query.limit + 1, query.offset), query, (row) => viewSettlement(row, ops.app.currency))),
   }),
   defineRoute({
     method: 'POST', path: '/api/settlements', operationId: 'settleNow', tag: 'settlements', access: 'operator',
@@ -30,17 +28,17 @@ export const settlementRoutes: readonly Route[] = [
       const { result } = outcome;
       ops.logger.info({ settlement: result.id }, 'settlement triggered by operator');
       const row = { id: result.id, reason: result.reason, channels: result.channelCount, amount: result.amount, fee: result.fee, createdAtMs: result.createdAtMs };
-      return json(201, { settlement: viewSettlementDetail(row, settlementLines(ops.app.db, result.id), ops.app.currency) });
+      return json(201, { settlement: viewSettlementDetail(row, await ops.app.reads.settlementLines(result.id), ops.app.currency) });
     },
   }),
   defineRoute({
     method: 'GET', path: '/api/settlements/{id}', operationId: 'getSettlement', tag: 'settlements', access: 'operator',
     summary: 'One settlement with one line per credited account', params: idParams, query: NONE, body: null,
     responses: [{ status: 200, description: 'the settlement', schema: settlementDetailView }],
-    handle({ ops, params }) {
-      const row = getSettlement(ops.app.db, params.id);
+    async handle({ ops, params }) {
+      const row = await ops.app.reads.settlement(params.id);
       if (row === null) throw new MqpayError('NOT_FOUND', `no settlement ${params.id}`);
-      return json(200, viewSettlementDetail(row, settlementLines(ops.app.db, row.id), ops.app.currency));
+      return json(200, viewSettlementDetail(row, await ops.app.reads.settlementLines(row.id), ops.app.currency));
     },
   }),
 ];

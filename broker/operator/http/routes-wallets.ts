@@ -3,7 +3,6 @@ import type { IncomingMessage } from 'node:http';
 import * as z from 'zod';
 import { formatAmount, parseAmount, type Amount } from '../../../shared/amount.js';
 import { isRequestId } from '../../../shared/ids.js';
-import { walletsPage } from '../../store/sqlite/operator-reads.js';
 import { appendJournal } from '../../backup/operator-journal.js';
 import { IDEMPOTENCY_KEY_LENGTH_MAX } from '../../limits.js';
 import { pageOf, pageQuery, pageSchema } from './paging.js';
@@ -35,7 +34,7 @@ export const walletRoutes: readonly Route[] = [
     method: 'GET', path: '/api/wallets', operationId: 'listWallets', tag: 'wallets', access: 'operator',
     summary: 'Wallet balances in device order', params: NONE, query: pageQuery, body: null,
     responses: [{ status: 200, description: 'a page of wallets', schema: pageSchema(walletView) }],
-    handle: ({ ops, query }) => json(200, pageOf(walletsPage(ops.app.db, query.limit + 1, query.offset), query, (row) => viewWallet(row, ops.app.currency))),
+    handle: async ({ ops, query }) => json(200, pageOf(await ops.app.reads.walletsPage(query.limit + 1, query.offset), query, (row) => viewWallet(row, ops.app.currency))),
   }),
   defineRoute({
     method: 'POST', path: '/api/wallets/{device}/fund', operationId: 'fundWallet', tag: 'wallets', access: 'operator',

@@ -16,6 +16,8 @@ import type { Telemetry } from '../telemetry.js';
 import type { UnitOfWork, Work } from '../unit-of-work.js';
 import { closeChannel } from './channel-close.js';
 import { DoubleSignedRedemption, redeemVoucher } from './channel-redeem.js';
+import { redeemChain } from './channel-redeem-chain.js';
+import { proveRedeemedLink } from './chain-proof.js';
 import { recordDoubleSignEvidence } from '../vouchers/double-sign.js';
 import { openChannel } from './channel-open.js';
 import { restoreChannel } from './channel-restore.js';
@@ -24,13 +26,13 @@ import { rotateDeviceKey } from './device-rotate.js';
 import type { RpcContext } from './context.js';
 import { channelList, walletBalance } from './read-methods.js';
 
-type MutatingRequest = Extract<RpcRequest, { method: 'channel.open' | 'channel.topup' | 'channel.close' | 'channel.redeem' | 'device.rotate' | 'channel.restore' }>;
+type MutatingRequest = Extract<RpcRequest, { method: 'channel.open' | 'channel.topup' | 'channel.close' | 'channel.redeem' | 'channel.redeemChain' | 'device.rotate' | 'channel.restore' }>;
 /** Id used to answer a request too malformed to carry a usable id. */
 export const UNKNOWN_REQUEST_ID = '-';
 
 function isMutating(request: RpcRequest): request is MutatingRequest {
   return request.method === 'channel.open' || request.method === 'channel.topup' || request.method === 'channel.close' || request.method === 'channel.redeem'
-    || request.method === 'device.rotate' || request.method === 'channel.restore';
+    || request.method === 'channel.redeemChain' || request.method === 'device.rotate' || request.method === 'channel.restore';
 }
 
 function dispatch(ctx: RpcContext, device: string, request: MutatingRequest): Promise<Record<string, unknown>> {
@@ -39,6 +41,7 @@ function dispatch(ctx: RpcContext, device: string, request: MutatingRequest): Pr
     case 'channel.topup': return topupChannel(ctx, device, request.params);
     case 'channel.close': return closeChannel(ctx, device, request.params);
     case 'channel.redeem': return redeemVoucher(ctx, device, request.params);
+    case 'channel.redeemChain': return redeemChain(ctx, device, request.params);
     case 'device.rotate': return rotateDeviceKey(ctx, device, request.params);
     case 'channel.restore': return restoreChannel(ctx, device, request.params);
   }
@@ -68,6 +71,8 @@ export function requestDigest(request: RpcRequest): string {
 export function orderingKeyOf(device: string, request: RpcRequest): string {
   // A redemption names its channel inside the voucher: tag (8 bytes) and version (1), then the id.
   if (request.method === 'channel.redeem') return request.params.voucher.slice(VOUCHER_CHANNEL_HEX_START, VOUCHER_CHANNEL_HEX_START + 64);
+  // And a chain's redemption inside its checkpoint (the same offset).
+  if (request.method === 'channel.redeemChain') return request.params.checkpoint.slice(VOUCHER_CHANNEL_HEX_START, VOUCHER_CHANNEL_HEX_START + 64);
   // So does a restore, inside its certificate (the same offset: tag, version, then the id).
   if (request.method === 'channel.restore') return request.params.certificate.slice(VOUCHER_CHANNEL_HEX_START, VOUCHER_CHANNEL_HEX_START + 64);
   return 'channel' in request.params ? request.params.channel : device;
@@ -119,6 +124,8 @@ export class RpcHandler {
     const { unitOfWork, deps, cache, telemetry } = this.parts;
     const digest = requestDigest(request);
     try {
+      // Its hashes run before the unit of work, spread over event-loop turns (chain-proof.ts).
+      if (request.method === 'channel.redeemChain') await proveRedeemedLink(deps.store.reads, request.params);
       await unitOfWork.commit(async (work) => {
         const stored = await work.tx.storedAnswer(device, request.id);
         if (stored !== null) {

@@ -21,7 +21,7 @@ interface Named {
 }
 
 export type TickOutcome =
-  | (Named & { readonly accepted: true; readonly channel: CachedChannel; readonly total: Amount; readonly forward: Tick | SignedCheckpoint; readonly superseded?: () => boolean })
+  | (Named & { readonly accepted: true; readonly channel: CachedChannel; readonly total: Amount; readonly forward: Tick | SignedCheckpoint })
   | (Named & { readonly accepted: false; readonly code: ErrorCode });
 
 export class TickAnswers {
@@ -39,6 +39,11 @@ export class TickAnswers {
       total: outcome.accepted ? outcome.total : ZERO, code: outcome.accepted ? null : outcome.code,
     });
     await transport.publish(inboxTopic(device, 'tick'), verdict, { qos });
+  }
+
+  /** `send`, with a failure logged rather than thrown: the frame's round settles all the same. */
+  answer(device: string, outcome: TickOutcome): Promise<void> {
+    return this.send(device, outcome).catch((error: unknown) => this.deps.logger.warn({ err: error, device }, 'tick verdict not delivered'));
   }
 }
 

@@ -38,6 +38,10 @@ export async function getChannel(q: Queryable, id: Uint8Array): Promise<ChannelR
   return row ?? null;
 }
 
+/** Channels newest first, a page (the operator's list). */
+export const channelsPage = (q: Queryable, limit: number, offset: number): Promise<ChannelRow[]> =>
+  channelsWhere(q, 'ORDER BY c.num DESC LIMIT $1 OFFSET $2', [limit, offset]);
+
 export const listChannelsOf = (q: Queryable, device: string, limit: number): Promise<ChannelRow[]> =>
   channelsWhere(q, 'WHERE c.payer = $1 OR c.payee = $1 ORDER BY c.num DESC LIMIT $2', [device, limit]);
 

@@ -55,6 +55,7 @@ function readsOf(q: Queryable): StoreReads {
     spendBuckets: (device, fromMinute) => devices.spendBuckets(q, device, fromMinute),
     voucherAt: (channelId, seq) => channels.findVoucher(q, channelId, seq),
     chainOf: (channelId) => vouchers.chainOf(q, channelId),
+    currentChainsOfPayee: (payee, limit) => vouchers.currentChainsOfPayee(q, payee, limit),
     balance: (account) => ledger.balanceOf(q, account),
     accountKey: (name) => ledger.accountKey(q, name),
     storedAnswer: (device, id) => storedAnswer(q, device, id),

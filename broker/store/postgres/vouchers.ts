@@ -37,7 +37,7 @@ export async function appendVoucher(q: Queryable, voucher: AcceptedVoucher, kept
 export async function appendCheckpoint(q: Queryable, input: AcceptedCheckpoint): Promise<void> {
   await insertVoucher(q, input.channel, input.seq, input.total, input.signature, input.nowMs);
   // No voucher bytes: the channel's latest is the chain, whose evidence is in `chains`.
-  await setLatestVoucher(q, input.channel, input.seq, input.total, null, input.signature, false);
+  await setLatestVoucher(q, input.channel, input.seq, input.total, null, input.signature, input.redeeming === true);
   const changed = await changesOf(q, `INSERT INTO chains (channel, seq, checkpoint, signature, revision, chain_length, price, start_total, highest_index, highest_link)
     SELECT num, $2::bigint, $3::bytea, $4::bytea, revision, $5::integer, $6::bigint, $7::bigint, 0, $8::bytea FROM channels WHERE num = $1
     ON CONFLICT (channel) DO UPDATE SET seq = excluded.seq, checkpoint = excluded.checkpoint, signature = excluded.signature, revision = excluded.revision,
@@ -52,8 +52,9 @@ export async function appendTick(q: Queryable, tick: AcceptedTick): Promise<void
   const chain = await changesOf(q, 'UPDATE chains SET highest_index = $1, highest_link = $2 WHERE channel = $3 AND seq = $4 AND highest_index < $1',
     [tick.index, tick.link, tick.channel, tick.seq]);
   if (chain !== 1) throw new MqpayError('TICK_CHECKPOINT_UNKNOWN', 'the chain moved on before this tick was written');
-  const channel = await changesOf(q, "UPDATE channels SET latest_total = $1 WHERE num = $2 AND latest_seq = $3 AND latest_total < $1 AND state = 'open' AND closing_deadline_ms IS NULL",
-    [tick.total, tick.channel, tick.seq]);
+  // A payee's redemption counts while the channel is closing (the dispute window is for it).
+  const channel = await changesOf(q, "UPDATE channels SET latest_total = $1 WHERE num = $2 AND latest_seq = $3 AND latest_total < $1 AND state = 'open' AND ($4 OR closing_deadline_ms IS NULL)",
+    [tick.total, tick.channel, tick.seq, tick.redeeming === true]);
   if (channel === 1) return;
   const row = await rowOf<{ state: string; closing_deadline_ms: bigint | null }>(q, 'SELECT state, closing_deadline_ms FROM channels WHERE num = $1', [tick.channel]);
   if (row?.state === 'closed') throw new MqpayError('CHANNEL_CLOSED');
@@ -61,11 +62,21 @@ export async function appendTick(q: Queryable, tick: AcceptedTick): Promise<void
   throw new MqpayError('TICK_CHECKPOINT_UNKNOWN', 'a voucher superseded the chain before this tick was written');
 }
 
+interface ChainRow { checkpoint: Buffer; signature: Buffer; highest_index: number; highest_link: Buffer }
+
+const storedChain = (row: ChainRow): StoredChain => ({ checkpoint: bytes(row.checkpoint), signature: bytes(row.signature), highestIndex: row.highest_index, highestLink: bytes(row.highest_link) });
+
 export async function chainOf(q: Queryable, channelId: Uint8Array): Promise<StoredChain | null> {
-  const row = await rowOf<{ checkpoint: Buffer; signature: Buffer; highest_index: number; highest_link: Buffer }>(q,
+  const row = await rowOf<ChainRow>(q,
     'SELECT h.checkpoint, h.signature, h.highest_index, h.highest_link FROM chains h JOIN channels c ON c.num = h.channel WHERE c.id = $1 AND c.latest_seq = h.seq', [channelId]);
-  if (row === null) return null;
-  return { checkpoint: bytes(row.checkpoint), signature: bytes(row.signature), highestIndex: row.highest_index, highestLink: bytes(row.highest_link) };
+  return row === null ? null : storedChain(row);
+}
+
+/** The current chains of a payee's open (or closing) channels, at most `limit`. */
+export async function currentChainsOfPayee(q: Queryable, payee: string, limit: number): Promise<StoredChain[]> {
+  const rows = await rowsOf<ChainRow>(q, `SELECT h.checkpoint, h.signature, h.highest_index, h.highest_link FROM channels c JOIN chains h ON h.channel = c.num
+    WHERE c.payee = $1 AND c.state = 'open' AND c.latest_seq = h.seq ORDER BY c.num LIMIT $2`, [payee, limit]);
+  return rows.map(storedChain);
 }
 
 /** Keeps each channel's latest receipt only; an older one changes nothing. */

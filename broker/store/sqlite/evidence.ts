@@ -100,18 +100,21 @@ export interface ChannelEvidence {
   readonly doubleSigns: readonly { readonly seq: string; readonly acceptedTotal: string; readonly conflictingTotal: string; readonly voucher: string; readonly signature: string }[];
 }
 
-/** One channel's evidence, all bytes hex; null when the channel does not exist. Totals are micro-units. */
-export function channelEvidence(db: Db, id: Uint8Array): ChannelEvidence | null {
-  const row = statement(db, `SELECT c.num, c.id, c.payer, c.payee, c.state, c.closing_deadline_ms, c.latest_seq, c.latest_total, c.latest_voucher, c.latest_signature, c.latest_revision,
-    k.revision, k.certificate, k.signature FROM channels c JOIN certificates k ON k.channel = c.num WHERE c.id = ?`).get(id) as {
-      num: bigint; id: Buffer; payer: string; payee: string; state: string; closing_deadline_ms: bigint | null; latest_seq: bigint; latest_total: bigint;
-      latest_voucher: Buffer | null; latest_signature: Buffer | null; latest_revision: bigint | null; revision: bigint; certificate: Buffer; signature: Buffer;
-    } | undefined;
-  if (row === undefined) return null;
+/** The channel row the evidence starts from (both ledgers select these columns). */
+export interface EvidenceChannelRow {
+  num: bigint; id: Buffer; payer: string; payee: string; state: string; closing_deadline_ms: bigint | null; latest_seq: bigint; latest_total: bigint;
+  latest_voucher: Buffer | null; latest_signature: Buffer | null; latest_revision: bigint | number | null; revision: bigint | number; certificate: Buffer; signature: Buffer;
+}
+export type EvidenceSettledRow = { settlement: string; seq: bigint; total: bigint; revision: bigint | number; voucher: Buffer; signature: Buffer };
+export type EvidenceCertificateRow = { revision: bigint | number; certificate: Buffer; signature: Buffer };
+export type EvidenceDoubleSignRow = { seq: bigint; accepted_total: bigint; conflicting_total: bigint; voucher: Buffer; signature: Buffer };
+
+export const EVIDENCE_CHANNEL_COLUMNS = `c.num, c.id, c.payer, c.payee, c.state, c.closing_deadline_ms, c.latest_seq, c.latest_total, c.latest_voucher, c.latest_signature, c.latest_revision,
+    k.revision, k.certificate, k.signature FROM channels c JOIN certificates k ON k.channel = c.num WHERE c.id =`;
+
+/** The evidence document from its rows (the same for SQLite and PostgreSQL). */
+export function evidenceOf(row: EvidenceChannelRow, settled: readonly EvidenceSettledRow[], earlier: readonly EvidenceCertificateRow[], doubles: readonly EvidenceDoubleSignRow[]): ChannelEvidence {
   const hex = (bytes: Buffer) => toHex(new Uint8Array(bytes));
-  const settled = statement(db, 'SELECT settlement, seq, total, revision, voucher, signature FROM settlement_vouchers WHERE channel = ? ORDER BY seq').all(row.num) as { settlement: string; seq: bigint; total: bigint; revision: bigint; voucher: Buffer; signature: Buffer }[];
-  const earlier = statement(db, 'SELECT revision, certificate, signature FROM certificate_history WHERE channel = ? ORDER BY revision').all(row.num) as { revision: bigint; certificate: Buffer; signature: Buffer }[];
-  const doubles = statement(db, 'SELECT seq, accepted_total, conflicting_total, voucher, signature FROM double_signs WHERE channel = ? ORDER BY seq, conflicting_total').all(row.id) as { seq: bigint; accepted_total: bigint; conflicting_total: bigint; voucher: Buffer; signature: Buffer }[];
   return {
     channel: hex(row.id), payer: row.payer, payee: row.payee,
     state: row.state === 'open' && row.closing_deadline_ms !== null ? 'closing' : row.state,
@@ -124,4 +127,14 @@ export function channelEvidence(db: Db, id: Uint8Array): ChannelEvidence | null 
     settled: settled.map((s) => ({ settlement: s.settlement, seq: s.seq.toString(), total: s.total.toString(), revision: Number(s.revision), voucher: hex(s.voucher), signature: hex(s.signature) })),
     doubleSigns: doubles.map((d) => ({ seq: d.seq.toString(), acceptedTotal: d.accepted_total.toString(), conflictingTotal: d.conflicting_total.toString(), voucher: hex(d.voucher), signature: hex(d.signature) })),
   };
+}
+
+/** One channel's evidence, all bytes hex; null when the channel does not exist. Totals are micro-units. */
+export function channelEvidence(db: Db, id: Uint8Array): ChannelEvidence | null {
+  const row = statement(db, `SELECT ${EVIDENCE_CHANNEL_COLUMNS} ?`).get(id) as EvidenceChannelRow | undefined;
+  if (row === undefined) return null;
+  const settled = statement(db, 'SELECT settlement, seq, total, revision, voucher, signature FROM settlement_vouchers WHERE channel = ? ORDER BY seq').all(row.num) as EvidenceSettledRow[];
+  const earlier = statement(db, 'SELECT revision, certificate, signature FROM certificate_history WHERE channel = ? ORDER BY revision').all(row.num) as EvidenceCertificateRow[];
+  const doubles = statement(db, 'SELECT seq, accepted_total, conflicting_total, voucher, signature FROM double_signs WHERE channel = ? ORDER BY seq, conflicting_total').all(row.id) as EvidenceDoubleSignRow[];
+  return evidenceOf(row, settled, earlier, doubles);
 }

@@ -27,7 +27,7 @@ import { appendVoucher, compactingOncePerBatch } from './voucher-log.js';
 import { cachedDeviceLimits } from './device-limits-cache.js';
 import { awaitDurable, type SyncStall } from './durable-commit.js';
 import type { SyncWal } from './wal-sync.js';
-import { acceptCheckpoint, acceptTick, chainOf } from './chains.js';
+import { acceptCheckpoint, acceptTick, chainOf, currentChainsOfPayee } from './chains.js';
 import { currentOffers, deleteExpiredOffers, offerOf, putOffer } from './offers.js';
 import { ledgerCurrency } from './ledger-currency.js';
 
@@ -48,6 +48,7 @@ function readsOf(db: Db): StoreReads {
     spendBuckets: async (device, fromMinute) => spendBuckets(db, device, fromMinute),
     voucherAt: async (channelId, seq) => findVoucher(db, channelId, seq),
     chainOf: async (channelId) => chainOf(db, channelId),
+    currentChainsOfPayee: async (payee, limit) => currentChainsOfPayee(db, payee, limit),
     balance: async (account) => balanceOf(db, account),
     accountKey: async (name) => accountKey(db, name),
     async storedAnswer(device, id): Promise<StoredAnswer | null> {
