@@ -30,7 +30,7 @@ function operatorHttpOf(input: CommandInput): { port: number; operatorToken: str
 
 export const workerCommand: Command = {
   name: ['worker'],
-  summary: 'Run one settlement worker of a RabbitMQ cluster: consume device outboxes over AMQP, settle into the shared store, answer through amq.topic.',
+  summary: 'run one settlement worker of a RabbitMQ cluster: consume device outboxes over AMQP, settle into the shared store, answer through amq.topic',
   positionals: [],
   options: {
     amqp: { type: 'string', description: 'AMQP URLs of the RabbitMQ nodes, comma-separated; the first that accepts is used, the others when it is lost' },
