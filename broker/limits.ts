@@ -305,6 +305,15 @@ export const CLUSTER_CHILD_START_TIMEOUT_MS = 60_000;
 export const CLUSTER_WORKERS_MAX = 16;
 /** How often a worker without the settlement lead tries to take it (a PostgreSQL advisory lock). */
 export const LEADER_RETRY_MS = 1_000;
+/**
+ * How often a worker re-balances its outbox partition leases over PostgreSQL: it counts the live
+ * workers, releases what exceeds its share ceil(partitions / live workers) and takes free ones up
+ * to it (broker/cluster/worker/partition-balancer.ts). A new worker gets its share within about
+ * two intervals; a killed worker's partitions are taken within one.
+ */
+export const PARTITION_REBALANCE_MS = 1_000;
+/** Worker slots (advisory lock keys) a cluster's workers over one PostgreSQL database can hold at most. */
+export const WORKER_SLOTS_MAX = 256;
 /** A worker that lost its AMQP connection tries the nodes again after this, doubling per failed round... */
 export const AMQP_RECONNECT_MS_MIN = 250;
 /** ...up to this. */

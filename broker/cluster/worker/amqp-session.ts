@@ -101,7 +101,7 @@ export class AmqpSession {
     this.connection = connection;
     this.connects += 1;
     this.parts.transport.use(publishing);
-    await this.parts.consumer.start(consuming, this.options.partitions, this.options.prefetch);
+    await this.parts.consumer.start(consuming, this.options.prefetch);
     await this.parts.watcher.start(consuming);
   }
 

@@ -1,5 +1,6 @@
-// Consumes every outbox partition (single-active-consumer makes this worker active on some of
-// them) and hands each device message to the settlement service through the outbox gate (rate
+// Consumes the outbox partitions assigned to this worker (all of them over SQLite; over PostgreSQL
+// the ones it holds a lease on, partition-balancer.ts; single-active-consumer on the queues stays a
+// safety net, so two consumers overlapping for a moment still give one active) and hands each device message to the settlement service through the outbox gate (rate
 // and in-flight limits, as over aedes). A message is acknowledged only once the service has
 // resolved it, i.e. once the change is committed and answered: persist before acknowledge
 // [docs/DESIGN.md rule 5]. A worker killed before the ack leaves the message to RabbitMQ, which
@@ -22,39 +23,91 @@ export interface OutboxConsumerCounts {
 
 export class OutboxConsumer {
   readonly counts: OutboxConsumerCounts = { handled: 0, redelivered: 0, dropped: 0 };
-  private readonly consumerTags: string[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
+  /** The partitions this worker should consume (consumed again on every new channel). */
+  private readonly assigned = new Set<number>();
+  private readonly consumerTags = new Map<number, string>();
+  /** Messages taken and not yet acknowledged, per partition (a release waits for its own). */
+  private readonly inFlight = new Map<number, Set<Promise<void>>>();
   private channel: Channel | null = null;
+  /** start, assign, release and stop run one at a time, in call order. */
+  private serial: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly gate: OutboxGate, private readonly logger: Logger) {}
 
+  /** The partitions assigned now, in order. */
+  get partitions(): number[] {
+    return [...this.assigned].sort((a, b) => a - b);
+  }
+
   /**
-   * Consumes partitions 0..partitions-1 on `channel`, at most `prefetch` unacknowledged messages
+   * Consumes the assigned partitions on `channel`, at most `prefetch` unacknowledged messages
    * each. After a reconnect it is called again with the new channel; messages taken on the old
    * one are still committed, but their acks are lost with it and RabbitMQ redelivers them.
    */
-  async start(channel: Channel, partitions: number, prefetch: number): Promise<void> {
-    this.channel = channel;
-    this.consumerTags.length = 0;
-    await channel.prefetch(prefetch);
-    for (let index = 0; index < partitions; index += 1) {
-      const reply = await channel.consume(partitionQueue(index), (message) => {
-        if (message !== null) this.track(this.handle(channel, message));
-      }, { noAck: false });
-      this.consumerTags.push(reply.consumerTag);
-    }
+  start(channel: Channel, prefetch: number): Promise<void> {
+    return this.inOrder(async () => {
+      this.channel = channel;
+      this.consumerTags.clear();
+      await channel.prefetch(prefetch);
+      for (const index of this.partitions) await this.consume(channel, index);
+    });
+  }
+
+  /** Consumes partition `index` from now on (on this channel and every next one). */
+  assign(index: number): Promise<void> {
+    return this.inOrder(async () => {
+      this.assigned.add(index);
+      if (this.channel === null || this.consumerTags.has(index)) return;
+      // A closed channel refuses: the next start() (after the reconnect) consumes it.
+      await this.consume(this.channel, index).catch((error: unknown) => this.logger.warn({ err: (error as Error).message, partition: index }, 'could not consume a partition; will on the next connection'));
+    });
+  }
+
+  /** Stops consuming partition `index` and waits for its messages in flight to be committed and acknowledged. */
+  release(index: number): Promise<void> {
+    return this.inOrder(async () => {
+      this.assigned.delete(index);
+      await this.cancel(index);
+      await Promise.allSettled([...(this.inFlight.get(index) ?? [])]);
+    });
   }
 
   /** Stops taking messages and waits for those in flight to be committed and acknowledged. */
-  async stop(): Promise<void> {
-    const channel = this.channel;
-    for (const tag of this.consumerTags.splice(0)) await channel?.cancel(tag).catch(() => undefined);
-    await Promise.allSettled([...this.inFlight]);
+  stop(): Promise<void> {
+    return this.inOrder(async () => {
+      for (const index of [...this.consumerTags.keys()]) await this.cancel(index);
+      await Promise.allSettled([...this.inFlight.values()].flatMap((works) => [...works]));
+    });
   }
 
-  private track(work: Promise<void>): void {
-    this.inFlight.add(work);
-    void work.finally(() => this.inFlight.delete(work));
+  private inOrder(step: () => Promise<void>): Promise<void> {
+    const next = this.serial.then(step);
+    this.serial = next.catch(() => undefined);
+    return next;
+  }
+
+  private async consume(channel: Channel, index: number): Promise<void> {
+    const reply = await channel.consume(partitionQueue(index), (message) => {
+      if (message !== null) this.track(index, this.handle(channel, message));
+    }, { noAck: false });
+    this.consumerTags.set(index, reply.consumerTag);
+  }
+
+  private async cancel(index: number): Promise<void> {
+    const tag = this.consumerTags.get(index);
+    this.consumerTags.delete(index);
+    if (tag !== undefined) await this.channel?.cancel(tag).catch(() => undefined);
+  }
+
+  private track(index: number, work: Promise<void>): void {
+    let works = this.inFlight.get(index);
+    if (works === undefined) {
+      works = new Set();
+      this.inFlight.set(index, works);
+    }
+    const set = works;
+    set.add(work);
+    void work.finally(() => set.delete(work));
   }
 
   private async handle(channel: Channel, message: ConsumeMessage): Promise<void> {

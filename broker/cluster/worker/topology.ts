@@ -13,9 +13,11 @@
 // voucher's verdict, and the store's conditional updates judge any late voucher against the
 // channel as it is [broker/store/sqlite/channels.ts setLatestVoucher].
 //
-// Partitions are quorum queues with single-active-consumer: every worker consumes every
-// partition, RabbitMQ makes one consumer active per queue, and when that worker dies its
-// partitions move to a survivor with the unacknowledged messages redelivered in order.
+// Partitions are quorum queues with single-active-consumer. Over PostgreSQL each worker consumes
+// only the partitions it leases (partition-balancer.ts: a fair share each, so workers add
+// throughput); over SQLite every worker consumes every partition. Either way RabbitMQ makes one
+// consumer active per queue, and when that worker dies its partitions move to a survivor with the
+// unacknowledged messages redelivered in order.
 //
 // Presence: the event exchange (rabbitmq_event_exchange) reports every binding RabbitMQ's MQTT
 // plugin makes for a subscription; one quorum queue with single-active-consumer takes those, so

@@ -1,7 +1,8 @@
 // One cluster worker (`mqpay worker`): the settlement service over a shared store, fed by the
 // outbox partitions of a RabbitMQ cluster and answering through amq.topic [issue 15]. Several run
-// at once; each consumes every partition and RabbitMQ's single-active-consumer makes one of them
-// active per partition. Only the leader runs epochs (and the offer sweep): over PostgreSQL the
+// at once; over PostgreSQL each leases a fair share of the partitions and consumes only those
+// (partition-balancer.ts), over SQLite each consumes every partition; single-active-consumer
+// keeps one of them active per partition either way. Only the leader runs epochs (and the offer sweep): over PostgreSQL the
 // holder of the leader lock, over SQLite the one worker started with `leader: true` (leadership.ts).
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -20,6 +21,7 @@ import { fixedLeadership, lockedLeadership, type Leadership } from './leadership
 import { AmqpSession } from './amqp-session.js';
 import { AmqpTransport } from './amqp-transport.js';
 import { OutboxConsumer, type OutboxConsumerCounts } from './outbox-consumer.js';
+import { allPartitions, leasedPartitions, type PartitionAssignment } from './partition-balancer.js';
 import { DevicePresence } from './presence.js';
 import { SubscriptionWatcher } from './subscriptions.js';
 
@@ -54,6 +56,8 @@ export interface ClusterWorker {
   readonly counts: Readonly<OutboxConsumerCounts>;
   /** The AMQP connection, re-made when its node is lost. */
   readonly session: AmqpSession;
+  /** The outbox partitions this worker consumes now (over PostgreSQL: those it leases). */
+  readonly partitions: PartitionAssignment;
   /** The operator API's URL (null without operatorHttp). */
   readonly operatorUrl: string | null;
   /** Stops consuming, waits for messages in flight to commit and be acknowledged, then closes. */
@@ -68,6 +72,7 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
   const clock = options.clock ?? systemClock;
   const opened = await openStore(options.storeUrl);
   let session: AmqpSession | null = null;
+  let assignment: PartitionAssignment | null = null;
   let operator: ClusterOperatorServer | null = null;
   try {
     const currency = await opened.store.reads.ledgerCurrency();
@@ -84,6 +89,8 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
     const amqp = new AmqpSession({ urls: options.amqpUrls, id: options.id, partitions: options.partitions, prefetch: options.prefetch }, { transport, consumer, watcher: new SubscriptionWatcher(service, presence, logger) }, logger);
     await amqp.open();
     session = amqp;
+    const leases = opened.pool === null ? await allPartitions(consumer, options.partitions) : await leasedPartitions(opened.pool, consumer, options.partitions, logger);
+    assignment = leases;
     // Settlements (the leader's) and the other operator events go to mqpay/v1/ops/*, as from the embedded broker.
     const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));
     leadership = opened.pool === null ? fixedLeadership(service, options.leader) : await lockedLeadership(opened.pool, service, logger);
@@ -95,13 +102,15 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
       });
     }
     const http = operator;
-    logger.info({ partitions: options.partitions, prefetch: options.prefetch, leader: options.leader }, 'worker consuming');
+    logger.info({ partitions: options.partitions, partitions_held: leases.held(), prefetch: options.prefetch, leader: options.leader }, 'worker consuming');
     return {
-      service, counts: consumer.counts, leadership: lead, session: amqp, operatorUrl: http?.url ?? null,
+      service, counts: consumer.counts, leadership: lead, session: amqp, partitions: leases, operatorUrl: http?.url ?? null,
       async close() {
         await http?.close();
         await lead.close();
         await amqp.close();
+        // The leases go only once the consumer has stopped and its messages are acknowledged.
+        await leases.close();
         await service.stop();
         stopOpsTopics();
         await opened.close();
@@ -110,6 +119,7 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
   } catch (error) {
     await operator?.close();
     await session?.close();
+    await assignment?.close();
     await opened.close();
     throw error;
   }

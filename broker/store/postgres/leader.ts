@@ -18,8 +18,8 @@ export interface SettlementLeadership {
   release(): Promise<void>;
 }
 
-/** The connection string of a pool (the leader's connection goes to the same database). */
-function connectionOf(pool: pg.Pool): pg.ClientConfig {
+/** The connection settings of a pool (a lock holder's own connection goes to the same database). */
+export function connectionOf(pool: pg.Pool): pg.ClientConfig {
   const options = (pool as unknown as { options: pg.PoolConfig }).options;
   assert(options !== undefined, 'a pg Pool keeps its options');
   return { ...options };
