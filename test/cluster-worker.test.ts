@@ -1,7 +1,9 @@
 // The cluster mode end to end [issue 15]: a real two-node RabbitMQ cluster, a PostgreSQL ledger,
 // and two `mqpay worker` child processes. The payer's agent speaks MQTT to node A, the payee's to
-// node B. Worker 1 starts first, so single-active-consumer makes it active on every partition and
-// it takes the settlement leader lock; worker 2 stands by. Worker 1 is SIGKILLed with a payment in
+// node B. Worker 1 starts first, leases every partition and takes the settlement leader lock;
+// worker 2 leases the upper half at the next re-balance (broker/cluster/worker/partition-balancer.ts;
+// worker 1 gives up its highest ones); the payer's voucher partition stays with worker 1 (the
+// poll below, for a message worker 1 holds unacknowledged while frozen, fails otherwise). Worker 1 is SIGKILLed with a payment in
 // flight: its partitions move to worker 2, which receives the unacknowledged messages again and
 // answers them idempotently, and its lock goes with its PostgreSQL session, so worker 2 settles.
 // Every payment the agent saw accepted is in the ledger, nothing is judged twice (consecutive
