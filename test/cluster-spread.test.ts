@@ -7,20 +7,19 @@
 // seqs, exact totals, no double-sign evidence, the audit holds).
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createAgent } from '../agent/agent.js';
 import type { Agent } from '../agent/agent-api.js';
-import { initAgentHome } from '../agent/home/home.js';
 import { rabbitmqctl } from '../broker/cluster/rabbitmq/rabbitmqctl.js';
 import type { RabbitNode } from '../broker/cluster/rabbitmq/rabbit-node.js';
 import { CLUSTER_VHOST } from '../broker/cluster/rabbitmq/rabbit-names.js';
 import { OUTBOX_EXCHANGE } from '../broker/cluster/worker/topology.js';
 import { loadOrCreateServiceKeyFile } from '../broker/service-key.js';
 import { auditPostgres } from '../broker/store/postgres/audit.js';
-import { amountOf, formatAmount, parseAmount } from '../shared/amount.js';
+import { amountOf, formatAmount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
 import { channelIdFromHex } from '../shared/ids.js';
 import { random, tempDir } from './helpers/broker-fixture.js';
-import { NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
+import { NETWORK_POLL } from './helpers/agent-fixture.js';
+import { enrolledClusterAgent } from './helpers/cluster-agent.js';
 import { startWorkerChild, type WorkerChild } from './helpers/cluster-worker-child.js';
 import { clusterLedgerPerFile } from './helpers/cluster-ledger.js';
 import { POSTGRES_MISSING } from './helpers/postgres.js';
@@ -67,13 +66,7 @@ describe.skipIf(skipReason !== null)(`workers share the partitions over PostgreS
   const workerArgs = (id: string, amqpUrl: string) => ['--amqp', amqpUrl, '--store', cluster.storeUrl(), '--service-key', serviceKeyFile, '--partitions', String(PARTITIONS), '--id', id, '--log-level', 'info', '--epoch-seconds', '1'];
 
   async function agentOn(device: string, brokerUrl: string, servicePublicKey: string, funds?: string): Promise<Agent> {
-    const home = join(dir.path, `home-${device}`);
-    const created = initAgentHome({ home, config: { v: 1, device, brokerId: BROKER_ID, servicePublicKey, channel: { deposit: '5' } }, random });
-    await cluster.ledger().store.transaction(async (tx) => {
-      await tx.addDevice(device, created.keys.publicKey, Date.now());
-      if (funds !== undefined) await tx.fund({ device, amount: parseAmount(funds), key: `${device}:funding`, nowMs: Date.now() });
-    });
-    const agent = await createAgent({ home, brokerUrl, ...TEST_AGENT_TIMING });
+    const { agent } = await enrolledClusterAgent({ ledger: cluster.ledger(), dir: dir.path, brokerId: BROKER_ID, device, brokerUrl, servicePublicKey, deposit: '5', ...(funds === undefined ? {} : { funds }) });
     agents.push(agent);
     return agent;
   }

@@ -19,9 +19,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createAgent } from '../agent/agent.js';
 import type { Agent } from '../agent/agent-api.js';
-import { initAgentHome } from '../agent/home/home.js';
 import { rabbitmqctl } from '../broker/cluster/rabbitmq/rabbitmqctl.js';
 import type { KeyPair } from '../shared/keys.js';
 import type { RabbitNode } from '../broker/cluster/rabbitmq/rabbit-node.js';
@@ -38,7 +36,8 @@ import { decodeReceipt } from '../shared/receipt.js';
 import { inboxBoxesFilter, offerTopic, parseDeliveredTopic } from '../shared/topics.js';
 import { OPERATOR_TOKEN, random, tempDir } from './helpers/broker-fixture.js';
 import { connectPassword } from './helpers/broker-adversary.js';
-import { NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
+import { NETWORK_POLL } from './helpers/agent-fixture.js';
+import { enrolledClusterAgent } from './helpers/cluster-agent.js';
 import { startWorkerChild, type WorkerChild } from './helpers/cluster-worker-child.js';
 import { clusterLedgerPerFile } from './helpers/cluster-ledger.js';
 import { POSTGRES_MISSING } from './helpers/postgres.js';
@@ -97,14 +96,8 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
 
   /** An agent home, enrolled (and funded) in the shared ledger, and its agent connected to `brokerUrl`. */
   async function agentOn(device: string, brokerUrl: string, servicePublicKey: string, funds?: string): Promise<Agent> {
-    const home = join(dir.path, `home-${device}`);
-    const created = initAgentHome({ home, config: { v: 1, device, brokerId: BROKER_ID, servicePublicKey, channel: { deposit: '2' } }, random });
-    keys.set(device, created.keys);
-    await store().store.transaction(async (tx) => {
-      await tx.addDevice(device, created.keys.publicKey, Date.now());
-      if (funds !== undefined) await tx.fund({ device, amount: parseAmount(funds), key: `${device}:funding`, nowMs: Date.now() });
-    });
-    const agent = await createAgent({ home, brokerUrl, ...TEST_AGENT_TIMING });
+    const { agent, keys: created } = await enrolledClusterAgent({ ledger: store(), dir: dir.path, brokerId: BROKER_ID, device, brokerUrl, servicePublicKey, deposit: '2', ...(funds === undefined ? {} : { funds }) });
+    keys.set(device, created);
     agents.push(agent);
     return agent;
   }
