@@ -21,14 +21,16 @@ import type { OutboxConsumer } from './outbox-consumer.js';
 export interface PartitionAssignment {
   /** The partitions this worker consumes now, in order. */
   readonly held: () => readonly number[];
-  /** Stops re-balancing and ends the lease session (after the consumer has stopped). */
+  /** Stops re-balancing (before the consumer stops, so that no round consumes again meanwhile). */
+  stop(): Promise<void>;
+  /** Ends the lease session, releasing every lease (after the consumer has stopped and acknowledged). */
   close(): Promise<void>;
 }
 
 /** Over SQLite: every partition, for the worker's whole life. */
 export async function allPartitions(consumer: OutboxConsumer, partitions: number): Promise<PartitionAssignment> {
   for (let index = 0; index < partitions; index += 1) await consumer.assign(index);
-  return { held: () => consumer.partitions, close: async () => undefined };
+  return { held: () => consumer.partitions, stop: async () => undefined, close: async () => undefined };
 }
 
 /** Over PostgreSQL: a leased fair share, re-balanced every PARTITION_REBALANCE_MS. Resolves after the first round. */
@@ -36,7 +38,7 @@ export async function leasedPartitions(pool: pg.Pool, consumer: OutboxConsumer, 
   const balancer = new PartitionBalancer(pool, consumer, partitions, logger);
   await balancer.round();
   balancer.schedule();
-  return { held: () => consumer.partitions, close: () => balancer.close() };
+  return { held: () => consumer.partitions, stop: () => balancer.stop(), close: () => balancer.close() };
 }
 
 class PartitionBalancer {
@@ -76,10 +78,14 @@ class PartitionBalancer {
     if (this.report() !== before) this.logger.info({ partitions_held: [...this.held].sort((a, b) => a - b), live_workers: live, share, slot: locks.slot }, 'partitions re-balanced');
   }
 
-  async close(): Promise<void> {
+  async stop(): Promise<void> {
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     await this.running;
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
     await this.locks?.close();
     this.locks = null;
   }

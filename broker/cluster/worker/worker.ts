@@ -108,6 +108,7 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
       async close() {
         await http?.close();
         await lead.close();
+        await leases.stop();
         await amqp.close();
         // The leases go only once the consumer has stopped and its messages are acknowledged.
         await leases.close();
