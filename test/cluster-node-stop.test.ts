@@ -8,19 +8,17 @@
 // the audit holding.
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createAgent } from '../agent/agent.js';
 import type { Agent } from '../agent/agent-api.js';
-import { initAgentHome } from '../agent/home/home.js';
 import { startRabbitNode, type RabbitNode } from '../broker/cluster/rabbitmq/rabbit-node.js';
 import { loadOrCreateServiceKeyFile } from '../broker/service-key.js';
 import { walletAccount } from '../broker/store/accounts.js';
 import { auditPostgres } from '../broker/store/postgres/audit.js';
-import { parseAmount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
 import { channelIdFromHex } from '../shared/ids.js';
-import { NETWORK_POLL, TEST_AGENT_TIMING } from './helpers/agent-fixture.js';
+import { NETWORK_POLL } from './helpers/agent-fixture.js';
 import { random, tempDir } from './helpers/broker-fixture.js';
 import { startWorkerChild, type WorkerChild } from './helpers/cluster-worker-child.js';
+import { enrolledClusterAgent } from './helpers/cluster-agent.js';
 import { clusterLedgerPerFile } from './helpers/cluster-ledger.js';
 import { POSTGRES_MISSING } from './helpers/postgres.js';
 import { rabbitClusterPerFile, rabbitSkipReason } from './helpers/rabbit-cluster.js';
@@ -52,12 +50,10 @@ describe.skipIf(skipReason !== null)(`a RabbitMQ node stopped mid-stream ${skipR
   }, 120_000);
 
   async function agentOn(device: string, brokerUrl: string, servicePublicKey: string, funds?: string): Promise<Agent> {
-    const created = initAgentHome({ home: join(dir.path, device), config: { v: 1, device, brokerId: BROKER_ID, servicePublicKey, channel: { deposit: '2' } }, random });
-    await cluster.ledger().store.transaction(async (tx) => {
-      await tx.addDevice(device, created.keys.publicKey, Date.now());
-      if (funds !== undefined) await tx.fund({ device, amount: parseAmount(funds), key: `${device}:funding`, nowMs: Date.now() });
+    const { agent } = await enrolledClusterAgent({
+      ledger: cluster.ledger(), dir: dir.path, brokerId: BROKER_ID, device, brokerUrl, servicePublicKey, deposit: '2', paymentTimeoutMs: PAYMENT_TIMEOUT_MS,
+      ...(funds === undefined ? {} : { funds }),
     });
-    const agent = await createAgent({ home: join(dir.path, device), brokerUrl, ...TEST_AGENT_TIMING, paymentTimeoutMs: PAYMENT_TIMEOUT_MS });
     agents.push(agent);
     return agent;
   }

@@ -21,6 +21,8 @@ export interface ClusterAgentSpec {
   /** Funded with this much (an amount string) when given. */
   readonly funds?: string;
   readonly deposit: string;
+  /** How long a payment may wait for its answer (the agent's default when absent). */
+  readonly paymentTimeoutMs?: number;
 }
 
 export async function enrolledClusterAgent(spec: ClusterAgentSpec): Promise<{ agent: Agent; keys: KeyPair }> {
@@ -32,5 +34,6 @@ export async function enrolledClusterAgent(spec: ClusterAgentSpec): Promise<{ ag
     await tx.addDevice(device, created.keys.publicKey, Date.now());
     if (funds !== undefined) await tx.fund({ device, amount: parseAmount(funds), key: `${device}:funding`, nowMs: Date.now() });
   });
-  return { agent: await createAgent({ home, brokerUrl: spec.brokerUrl, ...TEST_AGENT_TIMING }), keys: created.keys };
+  const timeout = spec.paymentTimeoutMs === undefined ? {} : { paymentTimeoutMs: spec.paymentTimeoutMs };
+  return { agent: await createAgent({ home, brokerUrl: spec.brokerUrl, ...TEST_AGENT_TIMING, ...timeout }), keys: created.keys };
 }
