@@ -1,14 +1,15 @@
 // The cluster mode end to end [issue 15]: a real two-node RabbitMQ cluster, a PostgreSQL ledger,
 // and two `mqpay worker` child processes. The payer's agent speaks MQTT to node A, the payee's to
 // node B. Worker 1 starts first, leases every partition and takes the settlement leader lock;
-// worker 2 leases the upper half at the next re-balance (broker/cluster/worker/partition-balancer.ts;
-// worker 1 gives up its highest ones); the payer's voucher partition stays with worker 1 (the
-// poll below, for a message worker 1 holds unacknowledged while frozen, fails otherwise). Worker 1 is SIGKILLed with a payment in
-// flight: its partitions move to worker 2, which receives the unacknowledged messages again and
-// answers them idempotently, and its lock goes with its PostgreSQL session, so worker 2 settles.
-// Every payment the agent saw accepted is in the ledger, nothing is judged twice (consecutive
-// seqs, no double-sign evidence, exact totals), the settlement is exact and the audit holds. Then
-// worker 2's AMQP connection is cut and it comes back; a device subscribing again through the
+// worker 2 leases its share at the next re-balance (broker/cluster/worker/partition-balancer.ts).
+// Once each consumes its two partitions, both are frozen and a payment is made: whichever worker
+// consumes the payer's voucher partition holds it unacknowledged (seen on its AMQP channel, on its
+// node), and it is SIGKILLed while the other goes on. The killed worker's partitions move to
+// the survivor, which receives the unacknowledged message again and answers it idempotently; if
+// the killed one led, its lock goes with its PostgreSQL session and the survivor settles. Every
+// payment the agent saw accepted is in the ledger, nothing is judged twice (consecutive seqs, no
+// double-sign evidence, exact totals), the settlement is exact and the audit holds. Then the
+// survivor's AMQP connection is cut and it comes back; a device subscribing again through the
 // other node gets its latest receipt, and a buyer reading an offer gets it from the store
 // (RabbitMQ keeps no retained copy here). An operator on node B reads the settlement summaries
 // and the devices' connects and disconnects.
@@ -18,12 +19,12 @@
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Agent } from '../agent/agent-api.js';
 import { rabbitmqctl } from '../broker/cluster/rabbitmq/rabbitmqctl.js';
 import type { KeyPair } from '../shared/keys.js';
 import type { RabbitNode } from '../broker/cluster/rabbitmq/rabbit-node.js';
-import { CLUSTER_VHOST } from '../broker/cluster/rabbitmq/rabbit-names.js';
+import { CLUSTER_VHOST, WORKER_USERNAME } from '../broker/cluster/rabbitmq/rabbit-names.js';
 import { OUTBOX_EXCHANGE } from '../broker/cluster/worker/topology.js';
 import { loadOrCreateServiceKeyFile } from '../broker/service-key.js';
 import { walletAccount } from '../broker/store/accounts.js';
@@ -50,11 +51,38 @@ const PAYMENTS = 24;
 const KILL_AT = 8;
 const PARTITIONS = 4;
 const SETTLED_POLL = { timeout: 20_000, interval: 100 } as const;
+// The frozen payment waits through the test's look-up of its holder (rabbitmqctl calls), the kill,
+// and the survivor's next re-balance and RabbitMQ's redelivery: on a loaded 2-core machine, longer
+// than the agent's default acceptance timeout.
+const PAYMENT_TIMEOUT_MS = 60_000;
+/** The first test: two workers' start, their re-balance and the failover, each polled with rabbitmqctl (an Erlang VM per call). */
+const FAILOVER_TEST_TIMEOUT_MS = 180_000;
 
-/** Outbox messages delivered to a consumer and not yet acknowledged, over every partition. */
-async function unacknowledgedOutbox(node: RabbitNode): Promise<number> {
-  const rows = (await rabbitmqctl(node, ['list_queues', '-p', CLUSTER_VHOST, '--quiet', '--no-table-headers', 'name', 'messages_unacknowledged'])).trim().split('\n');
-  return rows.map((row) => row.trim().split(/\s+/)).filter(([name]) => name?.startsWith(`${OUTBOX_EXCHANGE}.`) === true).reduce((sum, [, count]) => sum + Number(count), 0);
+/** The id of each worker consuming an outbox partition (active consumers only), per partition queue. */
+async function outboxConsumers(node: RabbitNode): Promise<Map<string, string>> {
+  const text = await rabbitmqctl(node, ['list_consumers', '-p', CLUSTER_VHOST, '--quiet', '--no-table-headers', 'queue_name', 'consumer_tag', 'active']);
+  const rows = text.trim().split('\n').map((row) => row.trim().split(/\s+/)).filter(([queue]) => queue?.startsWith(`${OUTBOX_EXCHANGE}.`) === true);
+  const holders = new Map<string, string>();
+  for (const [queue, tag, active] of rows) {
+    const worker = /^mqpay-worker-(.+)-p\d+$/.exec(tag ?? '')?.[1];
+    if (queue !== undefined && worker !== undefined && active === 'true') holders.set(queue, worker);
+  }
+  return holders;
+}
+
+/**
+ * The node whose worker holds an outbox message delivered and not yet acknowledged (a channel of
+ * the workers' user with unacknowledged messages: counted by the channel itself, so exact at once,
+ * where a quorum queue's counts lag by its metrics tick); throws while none does.
+ */
+async function nodeHoldingUnacknowledged(nodes: readonly RabbitNode[]): Promise<RabbitNode> {
+  const [any] = nodes;
+  if (any === undefined) throw new Error('a node expected');
+  const rows = (await rabbitmqctl(any, ['list_channels', '--quiet', '--no-table-headers', 'pid', 'user', 'messages_unacknowledged'])).trim().split('\n').map((row) => row.trim().split(/\s+/));
+  const holding = rows.find(([, user, count]) => user === WORKER_USERNAME && Number(count) > 0)?.[0];
+  const node = nodes.find((candidate) => holding?.startsWith(`<${candidate.nodeName}.`) === true);
+  if (node === undefined) throw new Error(`no worker holds an outbox message unacknowledged yet: ${JSON.stringify(rows)}`);
+  return node;
 }
 
 async function countRows(pool: pg.Pool, table: 'double_signs' | 'offers'): Promise<number> {
@@ -77,6 +105,8 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
   const rabbit = rabbitClusterPerFile({ authBaseUrl: cluster.authBaseUrl, nodes: 2 });
   const dir = tempDir('mqpay-cluster-worker-');
   const workers: WorkerChild[] = [];
+  /** The worker left running after the first test's SIGKILL, with the node it is connected to. */
+  let survivor: { readonly child: WorkerChild; readonly id: string; readonly node: RabbitNode } | null = null;
   const agents: Agent[] = [];
   const keys = new Map<string, KeyPair>();
   const opsMessages: OpsMessage[] = [];
@@ -96,7 +126,7 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
 
   /** An agent home, enrolled (and funded) in the shared ledger, and its agent connected to `brokerUrl`. */
   async function agentOn(device: string, brokerUrl: string, servicePublicKey: string, funds?: string): Promise<Agent> {
-    const { agent, keys: created } = await enrolledClusterAgent({ ledger: store(), dir: dir.path, brokerId: BROKER_ID, device, brokerUrl, servicePublicKey, deposit: '2', ...(funds === undefined ? {} : { funds }) });
+    const { agent, keys: created } = await enrolledClusterAgent({ ledger: store(), dir: dir.path, brokerId: BROKER_ID, device, brokerUrl, servicePublicKey, deposit: '2', paymentTimeoutMs: PAYMENT_TIMEOUT_MS, ...(funds === undefined ? {} : { funds }) });
     keys.set(device, created);
     agents.push(agent);
     return agent;
@@ -106,9 +136,14 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
     const [nodeA, nodeB] = rabbit().nodes;
     if (nodeA === undefined || nodeB === undefined) throw new Error('two nodes expected');
     const serviceKey = loadOrCreateServiceKeyFile(serviceKeyFile, random);
-    const first = await startWorkerChild(workerArgs('w1', nodeA.amqpUrl));
-    workers.push(first);
-    workers.push(await startWorkerChild(workerArgs('w2', nodeB.amqpUrl)));
+    const started = [{ id: 'w1', node: nodeA }, { id: 'w2', node: nodeB }];
+    for (const { id, node } of started) workers.push(await startWorkerChild(workerArgs(id, node.amqpUrl)));
+    // Each worker consumes its share (two partitions) before any is frozen, so no re-balance is
+    // under way while they are.
+    await vi.waitFor(async () => {
+      const perWorker = [...(await outboxConsumers(nodeA)).values()];
+      expect(started.map(({ id }) => perWorker.filter((worker) => worker === id).length)).toEqual([PARTITIONS / 2, PARTITIONS / 2]);
+    }, { timeout: 30_000, interval: 200 });
 
     // An operator watches the ops streams on node B.
     operator = await mqtt.connectAsync(nodeB.mqttUrl, { clientId: 'ops:watch', username: 'operator', password: OPERATOR_TOKEN, clean: true, protocolVersion: 4, reconnectPeriod: 0 });
@@ -119,13 +154,22 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
 
     const seqs: bigint[] = [];
     for (let index = 1; index <= PAYMENTS; index += 1) {
-      // Worker 1 is frozen, then killed, holding this payment's voucher unacknowledged: RabbitMQ
-      // gives it, with its partitions, to worker 2 (marked redelivered).
-      if (index === KILL_AT) process.kill(first.process.pid ?? 0, 'SIGSTOP');
+      // Both workers are frozen; the one consuming the payer's voucher partition receives this
+      // payment's voucher and is killed holding it unacknowledged: RabbitMQ gives it, with its
+      // partitions, to the other (marked redelivered).
+      if (index === KILL_AT) for (const worker of workers) process.kill(worker.process.pid ?? 0, 'SIGSTOP');
       const payment = car.pay(PAYEE, '0.01', index === PAYMENTS ? { receipt: true } : {});
       if (index === KILL_AT) {
-        await expect.poll(() => unacknowledgedOutbox(nodeA), { timeout: 30_000, interval: 0 }).toBeGreaterThan(0);
-        await first.kill('SIGKILL');
+        const holding = await vi.waitFor(() => nodeHoldingUnacknowledged([nodeA, nodeB]), { timeout: 60_000, interval: 50 });
+        const killed = started.findIndex(({ node }) => node === holding);
+        expect(killed).toBeGreaterThanOrEqual(0);
+        await workers[killed]?.kill('SIGKILL');
+        const kept = 1 - killed;
+        const child = workers[kept];
+        const other = started[kept];
+        if (child === undefined || other === undefined) throw new Error('two workers expected');
+        survivor = { child, id: other.id, node: other.node };
+        process.kill(child.process.pid ?? 0, 'SIGCONT');
       }
       seqs.push((await payment).seq);
     }
@@ -134,29 +178,28 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
     expect(await store().store.reads.channel(channelIdFromHex(channel))).toMatchObject({ latestSeq: BigInt(PAYMENTS), latestTotal: BigInt(PAYMENTS) * 10_000n });
     expect(await countRows(store().pool, 'double_signs')).toBe(0);
     await expect.poll(() => charger.channels().paid[0]?.receivedTotal, NETWORK_POLL).toBe('0.24');
-    // Worker 2 took the leader lock when worker 1's session ended, and settles at its next epoch:
-    // exactly what was paid, and the audit holds.
+    // The survivor leads (it took the lock when worker 1's session ended, if worker 1 was the one
+    // killed) and settles at its next epoch: exactly what was paid, and the audit holds.
     await expect.poll(() => store().store.reads.balance(walletAccount(PAYEE)), SETTLED_POLL).toBe(BigInt(PAYMENTS) * 10_000n);
     expect((await auditPostgres(store().pool)).filter((check) => !check.ok)).toEqual([]);
     // Settlement notices reach the operator's stream through RabbitMQ (at most the amount paid:
-    // one committed by worker 1 just before it froze may have had its notice die with it).
+    // one committed by the killed worker just before it froze may have had its notice die with it).
     const settled = () => opsMessages.flatMap((message) => (message.type === 'settlement' && message.amount !== undefined ? [parseAmount(message.amount)] : []));
     await expect.poll(() => settled().length, SETTLED_POLL).toBeGreaterThan(0);
     expect(settled().reduce((sum, amount) => sum + amount, 0n)).toBeLessThanOrEqual(BigInt(PAYMENTS) * 10_000n);
     // Both devices were seen connecting (each on its own node).
     expect(presenceOf(PAYER)).toContain('device.connected');
     expect(presenceOf(PAYEE)).toContain('device.connected');
-  });
+  }, FAILOVER_TEST_TIMEOUT_MS);
 
   it('a worker whose AMQP connection is cut connects again and goes on taking payments', async () => {
-    const [, nodeB] = rabbit().nodes;
-    const survivor = workers[1];
-    if (nodeB === undefined || survivor === undefined) throw new Error('two nodes and the surviving worker expected');
-    const connections = await rabbitmqctl(nodeB, ['list_connections', '--quiet', '--no-table-headers', 'pid', 'client_properties']);
-    const pid = /^(<[^>]+>).*mqpay-worker w2/m.exec(connections)?.[1];
+    if (survivor === null) throw new Error('the first test leaves a surviving worker');
+    const { child, id, node } = survivor;
+    const connections = await rabbitmqctl(node, ['list_connections', '--quiet', '--no-table-headers', 'pid', 'client_properties']);
+    const pid = new RegExp(`^(<[^>]+>).*mqpay-worker ${id}`, 'm').exec(connections)?.[1];
     expect(pid).toBeDefined();
-    await rabbitmqctl(nodeB, ['close_connection', pid ?? '', 'test: a lost connection']);
-    await expect.poll(() => survivor.output().includes('AMQP connection back'), { timeout: 30_000, interval: 50 }).toBe(true);
+    await rabbitmqctl(node, ['close_connection', pid ?? '', 'test: a lost connection']);
+    await expect.poll(() => child.output().includes('AMQP connection back'), { timeout: 30_000, interval: 50 }).toBe(true);
     const payment = await agents[0]?.pay(PAYEE, '0.01', { receipt: true });
     expect(payment).toMatchObject({ seq: BigInt(PAYMENTS + 1), total: BigInt(PAYMENTS + 1) * 10_000n });
   });
@@ -186,9 +229,8 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
     } finally {
       await client.endAsync();
     }
-    // The surviving worker, stopped gracefully, took worker 1's held messages again.
-    const survivor = workers[1];
-    await survivor?.kill('SIGTERM');
-    expect(survivor?.output()).toMatch(/messages handled, [1-9][0-9]* of them redelivered/);
+    // The surviving worker, stopped gracefully, took the killed worker's held message again.
+    await survivor?.child.kill('SIGTERM');
+    expect(survivor?.child.output()).toMatch(/messages handled, [1-9][0-9]* of them redelivered/);
   });
 });

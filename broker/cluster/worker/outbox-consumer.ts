@@ -21,6 +21,11 @@ export interface OutboxConsumerCounts {
   dropped: number;
 }
 
+/** The consumer tag of `workerId`'s consumer of partition `index` (unique per channel). */
+export function partitionConsumerTag(workerId: string, index: number): string {
+  return `mqpay-worker-${workerId}-p${index}`;
+}
+
 export class OutboxConsumer {
   readonly counts: OutboxConsumerCounts = { handled: 0, redelivered: 0, dropped: 0 };
   /** The partitions this worker should consume (consumed again on every new channel). */
@@ -32,7 +37,11 @@ export class OutboxConsumer {
   /** start, assign, release and stop run one at a time, in call order. */
   private serial: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly gate: OutboxGate, private readonly logger: Logger) {}
+  /**
+   * `workerId` names this worker's consumers (`mqpay-worker-{id}-p{partition}`), so that
+   * `rabbitmqctl list_consumers` shows which worker consumes which partition.
+   */
+  constructor(private readonly gate: OutboxGate, private readonly logger: Logger, private readonly workerId: string) {}
 
   /** The partitions assigned now, in order. */
   get partitions(): number[] {
@@ -89,7 +98,7 @@ export class OutboxConsumer {
   private async consume(channel: Channel, index: number): Promise<void> {
     const reply = await channel.consume(partitionQueue(index), (message) => {
       if (message !== null) this.track(index, this.handle(channel, message));
-    }, { noAck: false });
+    }, { noAck: false, consumerTag: partitionConsumerTag(this.workerId, index) });
     this.consumerTags.set(index, reply.consumerTag);
   }
 

@@ -85,7 +85,7 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
     // Device connects and disconnects are reported by the settlement leader only (one report each).
     let leadership: Leadership | null = null;
     const presence = new DevicePresence(service.telemetry, clock, () => leadership?.leading === true);
-    const consumer = new OutboxConsumer(new OutboxGate(config, clock, service, transport, logger), logger);
+    const consumer = new OutboxConsumer(new OutboxGate(config, clock, service, transport, logger), logger, options.id);
     const amqp = new AmqpSession({ urls: options.amqpUrls, id: options.id, partitions: options.partitions, prefetch: options.prefetch }, { transport, consumer, watcher: new SubscriptionWatcher(service, presence, logger) }, logger);
     await amqp.open();
     session = amqp;
