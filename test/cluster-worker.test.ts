@@ -143,7 +143,7 @@ describe.skipIf(skipReason !== null)(`cluster worker over a two-node RabbitMQ cl
     await vi.waitFor(async () => {
       const perWorker = [...(await outboxConsumers(nodeA)).values()];
       expect(started.map(({ id }) => perWorker.filter((worker) => worker === id).length)).toEqual([PARTITIONS / 2, PARTITIONS / 2]);
-    }, { timeout: 30_000, interval: 200 });
+    }, { timeout: 60_000, interval: 200 });
 
     // An operator watches the ops streams on node B.
     operator = await mqtt.connectAsync(nodeB.mqttUrl, { clientId: 'ops:watch', username: 'operator', password: OPERATOR_TOKEN, clean: true, protocolVersion: 4, reconnectPeriod: 0 });
