@@ -32,6 +32,10 @@ const PARTITIONS = 4;
 /** Payments at most while waiting for a hand-over (each waits for its verdict). */
 const PAYMENTS_WHILE_WAITING_MAX = 400;
 const PAYMENTS_AFTER = 5;
+/** A payment made just after the SIGKILL waits for the survivor's re-balance: on a loaded 2-core machine, past the agent's default. */
+const PAYMENT_TIMEOUT_MS = 30_000;
+/** Two workers' start, two hand-overs and rabbitmqctl polls (an Erlang VM per call). */
+const TEST_TIMEOUT_MS = 180_000;
 
 /** The partitions a worker last reported holding (its `partitions_held` log field). */
 function heldBy(worker: WorkerChild): number[] | null {
@@ -66,7 +70,7 @@ describe.skipIf(skipReason !== null)(`workers share the partitions over PostgreS
   const workerArgs = (id: string, amqpUrl: string) => ['--amqp', amqpUrl, '--store', cluster.storeUrl(), '--service-key', serviceKeyFile, '--partitions', String(PARTITIONS), '--id', id, '--log-level', 'info', '--epoch-seconds', '1'];
 
   async function agentOn(device: string, brokerUrl: string, servicePublicKey: string, funds?: string): Promise<Agent> {
-    const { agent } = await enrolledClusterAgent({ ledger: cluster.ledger(), dir: dir.path, brokerId: BROKER_ID, device, brokerUrl, servicePublicKey, deposit: '5', ...(funds === undefined ? {} : { funds }) });
+    const { agent } = await enrolledClusterAgent({ ledger: cluster.ledger(), dir: dir.path, brokerId: BROKER_ID, device, brokerUrl, servicePublicKey, deposit: '5', paymentTimeoutMs: PAYMENT_TIMEOUT_MS, ...(funds === undefined ? {} : { funds }) });
     agents.push(agent);
     return agent;
   }
@@ -117,5 +121,5 @@ describe.skipIf(skipReason !== null)(`workers share the partitions over PostgreS
     expect(Number(doubleSigns.rows[0]?.n)).toBe(0);
     await expect.poll(() => charger.channels().paid[0]?.receivedTotal, NETWORK_POLL).toBe(formatAmount(amountOf(paid)));
     expect((await auditPostgres(cluster.ledger().pool)).filter((check) => !check.ok)).toEqual([]);
-  });
+  }, TEST_TIMEOUT_MS);
 });
