@@ -84,6 +84,31 @@ export async function stopPostgres(dir: string): Promise<void> {
   await asServerUser([join(POSTGRES_BIN_DIR, 'pg_ctl'), 'stop', '-w', '-t', String(POSTGRES_STOP_WAIT_SECONDS), '-m', 'fast', '-D', data], 'stop');
 }
 
+/**
+ * Shuts the server of `dir` down at once and synchronously, for a process that is exiting and
+ * cannot wait for `pg_ctl`: SIGQUIT to the postmaster is PostgreSQL's "immediate" shutdown (its
+ * sessions end; committed data is kept and recovered from the WAL at the next start). Returns
+ * whether a running server was signalled.
+ */
+export function stopPostgresNowSync(dir: string): boolean {
+  const pid = postmasterPidOf(dir);
+  if (pid === null) return false;
+  try {
+    process.kill(pid, 'SIGQUIT');
+    return true;
+  } catch {
+    return false; // a stale pid file: the server is not running
+  }
+}
+
+/** The postmaster's pid from the pid file of `dir`'s server, or null when it has none. */
+export function postmasterPidOf(dir: string): number | null {
+  const pidFile = join(resolve(dir), DATA_SUBDIR, 'postmaster.pid');
+  if (!existsSync(pidFile)) return null;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  return Number.isSafeInteger(pid) && pid > 1 ? pid : null;
+}
+
 /** The URL `startPostgres` wrote for `dir`, or null when it never started there. */
 export function postgresUrlOf(dir: string): string | null {
   const file = join(resolve(dir), URL_FILE);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterDown, clusterUp } from '../../broker/cluster/cluster-up.js';
 import { readClusterState, type ClusterState } from '../../broker/cluster/cluster-state.js';
+import { stopPostgresNowSync } from '../../broker/cluster/postgres-server.js';
 import { loadOrCreateServiceKeyFile } from '../../broker/service-key.js';
 import { openStore, type OpenedStore } from '../../broker/store/open-store.js';
 import { formatAmount, type Amount } from '../../shared/amount.js';
@@ -113,8 +114,8 @@ async function startCluster(dir: string, options: ClusterWorldOptions, operatorT
 
 /**
  * A simulator that exits at once (a second Ctrl-C) cannot wait for `cluster down`: it SIGKILLs
- * the process groups of the workers, the RabbitMQ nodes and the auth service on its way out.
- * PostgreSQL, stopped by `pg_ctl`, is left running in DIR/postgres then.
+ * the process groups of the workers, the RabbitMQ nodes and the auth service on its way out, and
+ * shuts PostgreSQL down immediately (SIGQUIT to its postmaster). The temporary directory stays.
  */
 function killOnExit(dir: string): () => void {
   const guard = () => {
@@ -127,6 +128,7 @@ function killOnExit(dir: string): () => void {
         // already gone
       }
     }
+    if (state.store.postgresDir !== null) stopPostgresNowSync(state.store.postgresDir);
   };
   process.once('exit', guard);
   return () => void process.off('exit', guard);
