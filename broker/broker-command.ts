@@ -2,10 +2,9 @@
 // in the bin). Its options also come from MQPAY_* variables and --config FILE
 // (cli/config-layers.ts), checked as a whole by the broker's config schema before anything starts.
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { amountOf, formatAmount, parseAmount } from '../shared/amount.js';
 import { checkCurrencyCode, DEFAULT_CURRENCY } from '../shared/currency.js';
-import { integerOption, requirePath, requireString, type Command, type CommandInput } from '../cli/command.js';
+import { integerOption, pathOf, requirePath, requireString, type Command, type CommandInput } from '../cli/command.js';
 import { ConfigError } from '../cli/config-file.js';
 import { configScope, withConfigLayers } from '../cli/config-layers.js';
 import { MqpayError } from '../shared/errors.js';
@@ -48,7 +47,7 @@ function configInputOf(input: CommandInput, dataDir: string, operatorToken: stri
   const threshold = input.values['settle-threshold'];
   const path = (flag: string): string | null => {
     const value = input.values[flag];
-    return typeof value === 'string' && value !== '' ? resolve(input.io.cwd, value) : null;
+    return typeof value === 'string' && value !== '' ? pathOf(input, flag, value) : null;
   };
   const tlsCertFile = path('tls-cert');
   return {

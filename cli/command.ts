@@ -97,7 +97,20 @@ export function requireString(input: CommandInput, flag: string): string {
 
 /** Required path flag, resolved against the command's working directory. */
 export function requirePath(input: CommandInput, flag: string): string {
-  return resolve(input.io.cwd, requireString(input, flag));
+  return pathOf(input, flag, requireString(input, flag));
+}
+
+const POSTGRES_LEDGER_HINT = '; this command works on a SQLite data directory. A PostgreSQL ledger is served by `mqpay worker --store URL` (the cluster mode), audited with `mqpay ledger check --store URL`, and backed up with PostgreSQL\'s own tools (pg_dump, base backups)';
+
+/**
+ * A path flag's value resolved against the command's working directory. A URL there is refused:
+ * resolved as a path, `--data postgres://host/db` would quietly name a new directory
+ * `postgres:/host/db` (and the broker would start an empty ledger in it).
+ */
+export function pathOf(input: CommandInput, flag: string, value: string): string {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1];
+  if (scheme !== undefined) throw new UsageError(`--${flag} takes a path, not a ${scheme}:// URL${/^postgres(ql)?$/i.test(scheme) ? POSTGRES_LEDGER_HINT : ''}`);
+  return resolve(input.io.cwd, value);
 }
 
 /** Integer flag within bounds. */

@@ -3,6 +3,7 @@
 // exit, the rule the HTTP API (409) and RPC requests follow too. In-process `main`, a real
 // SQLite data directory.
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toHex } from '../shared/hex.js';
 import { generateKeyPair } from '../shared/keys.js';
@@ -58,5 +59,19 @@ describe('mqpay wallet fund --id', () => {
     const again = await runCli(['ledger', 'init', '--data', missing]);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/^ledger already in .*typo \(currency EUR\); service public key [0-9a-f]{64}\n$/);
+  });
+
+  it('a URL for --data (a PostgreSQL ledger) is refused with what takes one instead, and creates nothing', async () => {
+    const url = 'postgres://mqpay@127.0.0.1:5432/mqpay';
+    const commands = [['broker'], ['wallets'], ['ledger', 'check'], ['ledger', 'backup', '--to', `${dir.path}/backup`], ['wallet', 'fund', 'fridge-1', '1'], ['sim', '--duration', '1']];
+    for (const args of commands) {
+      const refused = await runCli([...args, '--data', url]);
+      expect(refused.code, args.join(' ')).toBe(2);
+      expect(refused.stderr).toContain('--data takes a path, not a postgres:// URL; this command works on a SQLite data directory');
+      expect(refused.stderr).toContain('`mqpay ledger check --store URL`');
+    }
+    // Resolved as a path, the URL would have named a directory `postgres:` here.
+    expect(existsSync(resolve('postgres:'))).toBe(false);
+    expect(existsSync(`${dir.path}/backup`)).toBe(false);
   });
 });

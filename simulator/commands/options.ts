@@ -1,5 +1,5 @@
 // Command-line options of `mqpay sim` and `mqpay demo`, checked once and turned into SimOptions.
-import { integerOption, UsageError, type CommandInput, type OptionSpec } from '../../cli/command.js';
+import { integerOption, pathOf, UsageError, type CommandInput, type OptionSpec } from '../../cli/command.js';
 import type { SimOptions } from '../run/run.js';
 import { defaultBrokerEntry } from '../world/broker-process.js';
 
@@ -27,6 +27,13 @@ function stringOption(input: CommandInput, flag: string): string | null {
   return typeof value === 'string' && value !== '' ? value : null;
 }
 
+/** `--data`, as given (the world resolves it); a URL is refused like any path flag's. */
+function dataDirOption(input: CommandInput): string | null {
+  const value = stringOption(input, 'data');
+  if (value !== null) pathOf(input, 'data', value);
+  return value;
+}
+
 export interface SimDefaults {
   readonly devices: number;
   readonly durationMs: number;
@@ -48,7 +55,7 @@ export function simOptionsOf(input: CommandInput, defaults: SimDefaults): SimOpt
     killBrokerEverySeconds: integerOption(input, 'kill-broker-every', 1, 86_400) ?? null,
     dropRate: input.values['drop-rate'] === undefined ? defaults.dropRate : probability(input, 'drop-rate'),
     intensity: defaults.intensity,
-    dataDir: stringOption(input, 'data'),
+    dataDir: dataDirOption(input),
     epochSeconds: integerOption(input, 'epoch-seconds', 1, 86_400) ?? SIM_DEFAULTS.epochSeconds,
     httpPort: integerOption(input, 'http-port', 0, 65_535) ?? defaults.httpPort,
     brokerEntry: defaultBrokerEntry(),

@@ -3,8 +3,8 @@
 // recorded in the restored ledger) and `mqpay ledger journal` (the operator's money actions
 // after a backup, as commands to replay with their own idempotency keys).
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { requirePath, UsageError, type Command, type CommandInput } from '../../../cli/command.js';
+import { join } from 'node:path';
+import { pathOf, requirePath, UsageError, type Command, type CommandInput } from '../../../cli/command.js';
 import { MqpayError } from '../../../shared/errors.js';
 import { inspectBackup, writeBackup } from '../../store/sqlite/backup-file.js';
 import { transferExists } from '../../store/sqlite/ledger.js';
@@ -67,7 +67,7 @@ function printActions(input: CommandInput, journalDir: string, actions: readonly
 
 function journalOption(input: CommandInput): string | null {
   const value = input.values.journal;
-  return typeof value === 'string' && value !== '' ? resolve(input.io.cwd, value) : null;
+  return typeof value === 'string' && value !== '' ? pathOf(input, 'journal', value) : null;
 }
 
 export const ledgerRestoreCommand: Command = {
@@ -118,7 +118,7 @@ export const ledgerJournalCommand: Command = {
     if (!existsSync(backup)) throw new UsageError(`no backup file ${backup}`);
     const startedAtMs = inspectBackup(backup).startedAtMs;
     if (startedAtMs === null) throw new MqpayError('MESSAGE_INVALID', `${backup} was not made by mqpay ledger backup (no snapshot time)`);
-    const dataDir = typeof input.values.data === 'string' ? resolve(input.io.cwd, input.values.data) : null;
+    const dataDir = typeof input.values.data === 'string' ? pathOf(input, 'data', input.values.data) : null;
     const journalDir = journalOption(input);
     if (journalDir === null) throw new UsageError('--journal DIR (the broker\'s --backup-dir) is required');
     printActions(input, journalDir, pendingActions(journalDir, startedAtMs, dataDir), dataDir ?? 'DIR');

@@ -2,8 +2,7 @@
 // or a running broker's operator API (--url, with --token or $MQPAY_OPERATOR_TOKEN). Both answer
 // the API's JSON views, so every command prints the same either way. This is the one place that
 // reads those three flags.
-import { resolve } from 'node:path';
-import { UsageError, type CommandInput } from '../../../cli/command.js';
+import { pathOf, UsageError, type CommandInput } from '../../../cli/command.js';
 import type { Db } from '../../store/sqlite/open-database.js';
 import { apiCaller, apiSource, type ApiCaller } from './view-source-api.js';
 import { dataSource, withLedger } from './view-source-data.js';
@@ -35,7 +34,7 @@ export function chooseSource(input: CommandInput): SourceChoice {
   const data = input.values.data;
   if (typeof url === 'string' && typeof data === 'string') throw new UsageError('give --data or --url, not both');
   if (typeof url === 'string') return { kind: 'url', base: baseUrlOf(url), token: operatorToken(input) };
-  if (typeof data === 'string') return { kind: 'data', dataDir: resolve(input.io.cwd, data) };
+  if (typeof data === 'string') return { kind: 'data', dataDir: pathOf(input, 'data', data) };
   throw new UsageError('--data DIR or --url http://HOST:PORT is required');
 }
 
