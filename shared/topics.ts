@@ -30,6 +30,9 @@ export const inboxFilter = (device: string): string => `${TOPIC_ROOT}/d/${device
  * `in.#` would also match the routing keys of a device `cam.in.2`).
  */
 export const inboxBoxesFilter = (device: string): string => `${TOPIC_ROOT}/d/${device}/in/+`;
+
+/** The filters whose subscription reaches `device`'s receipts: `in/#`, `in/+` and `in/receipt-bin` itself. */
+export const receiptReachingFilters = (device: string): readonly string[] => [inboxFilter(device), inboxBoxesFilter(device), inboxTopic(device, 'receipt-bin')];
 export const offerTopic = (device: string): string => `${TOPIC_ROOT}/offers/${device}`;
 export const opsTopic = (stream: OpsStream): string => `${TOPIC_ROOT}/ops/${stream}`;
 /** What the service subscribes to when it runs on an external broker (shared subscription). */

@@ -11,7 +11,7 @@ import { walletAccount } from '../broker/store/accounts.js';
 import { auditLedger } from '../broker/store/sqlite/audit.js';
 import { getChannel } from '../broker/store/sqlite/channels.js';
 import { balanceOf } from '../broker/store/sqlite/ledger.js';
-import { parseAmount } from '../shared/amount.js';
+import { amountOf, formatAmount, parseAmount } from '../shared/amount.js';
 import { toHex } from '../shared/hex.js';
 import { newChannelId } from '../shared/ids.js';
 import { TICK_SKIP_MAX } from '../shared/limits.js';
@@ -128,8 +128,5 @@ describe(`broker: a payee redeems a hash chain when the payer is gone (seed ${SE
   });
 });
 
-function micro(n: bigint): string {
-  const whole = n / 1_000_000n;
-  const fraction = (n % 1_000_000n).toString().padStart(6, '0').replace(/0+$/, '');
-  return fraction === '' ? `${whole}` : `${whole}.${fraction}`;
-}
+/** Micro-units as the API writes amounts. */
+const micro = (n: bigint): string => formatAmount(amountOf(n));

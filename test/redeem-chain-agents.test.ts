@@ -26,7 +26,7 @@ describe('redemption of a hash chain by the payee agent after the broker lost ti
     const stream = car.stream('charger-1', { amountPerSecond: '1', intervalMs: 20 });
     await expect.poll(() => stream.paid, NETWORK_POLL).toBeGreaterThanOrEqual(100_000n);
     // The backup: a consistent copy of the ledger while ticks flow.
-    broker.app.service.flush();
+    await broker.app.service.flush();
     const backup = `${broker.dataDir}/backup.db`;
     broker.app.db.exec(`VACUUM INTO '${backup}'`);
     const channel = channelIdFromHex(car.channels().paying[0]?.channel ?? '');

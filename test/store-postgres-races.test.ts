@@ -192,6 +192,47 @@ describe.skipIf(POSTGRES_MISSING !== null)(`PostgreSQL store races${POSTGRES_MIS
     expect(failedChecks(await one.audit())).toEqual([]);
   });
 
+  it('a connection cut inside a unit of work (pg_terminate_backend) is SERVICE_UNAVAILABLE, not a crash, and nothing of it stays', async () => {
+    await enrol(one.store, random, 'w', 1_000_000n as Amount);
+    const wrote = gate();
+    const cut = gate();
+    const unit = one.store.transaction(async (tx) => {
+      await tx.fund({ device: 'w', amount: 1_000_000n as Amount, key: 'cut', nowMs: NOW_MS });
+      wrote.open();
+      await cut.wait;
+    });
+    await wrote.wait;
+    const { rows } = await two.pool.query<{ cut: boolean }>("SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'");
+    expect(rows.map((row) => row.cut)).toEqual([true]);
+    cut.open();
+    await expect(unit).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    expect(await one.store.reads.balance(walletAccount('w'))).toBe(1_000_000n);
+    expect(failedChecks(await one.audit())).toEqual([]);
+  });
+
+  it('a batch whose last write swallowed a database error is never reported committed (PostgreSQL answers its COMMIT with ROLLBACK)', async () => {
+    await enrol(one.store, random, 'w', 1_000_000n as Amount);
+    const batch = one.store.batch([async (tx) => {
+      await tx.fund({ device: 'w', amount: 1_000_000n as Amount, key: 'swallowed', nowMs: NOW_MS });
+      // A spend of no enrolled device: the statement fails (a foreign key), the transaction is
+      // aborted, and the write goes on as if nothing happened.
+      await tx.addSpend('nobody', 1, 1n as Amount).catch(() => undefined);
+    }]);
+    await expect(batch).rejects.toThrow(/the transaction committed \(PostgreSQL answered ROLLBACK\)/);
+    expect(await one.store.reads.balance(walletAccount('w'))).toBe(1_000_000n);
+  });
+
+  it('a checkpoint for a seq another worker already took is refused as VOUCHER_SEQ_NOT_INCREASING', async () => {
+    const channel = await channelOf();
+    const checkpoint = (total: bigint) => (tx: StoreTx) => tx.appendCheckpoint({
+      channel: channel.num, seq: 1n, total: total as Amount, checkpoint: random(109), signature: random(64), root: random(32), chainLength: 10, pricePerTick: 1n as Amount, nowMs: NOW_MS,
+    });
+    expect((await one.store.batch([checkpoint(100n)])).map((outcome) => outcome.ok)).toEqual([true]);
+    const [stale] = await two.store.batch([checkpoint(200n)]);
+    expect(stale).toMatchObject({ ok: false, error: { code: 'VOUCHER_SEQ_NOT_INCREASING' } });
+    expect((await one.store.reads.channel(channel.id))?.latestTotal).toBe(100n);
+  });
+
   it('a write held off by a lock longer than the store waits is SERVICE_UNAVAILABLE, and nothing of it stays', async () => {
     const channel = await channelOf();
     const impatient = await openPostgresTestLedger(database.url(), { lockWaitMs: 200 });

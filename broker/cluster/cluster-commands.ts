@@ -8,6 +8,7 @@ import { CLUSTER_WORKERS_MAX } from '../limits.js';
 import { resolveOperatorToken } from '../operator/operator-token.js';
 import { ClusterRunningError, clusterDown, clusterUp } from './cluster-up.js';
 import type { ClusterState } from './cluster-state.js';
+import { storeKindOf } from '../store/open-store.js';
 
 /**
  * The launcher beside this code when it runs bundled (dist/mqpay-cli.js is loaded by
@@ -55,7 +56,7 @@ export const clusterUpCommand: Command = {
       const state = await clusterUp({
         dir, workers, bin: typeof input.values.bin === 'string' ? resolve(input.io.cwd, input.values.bin) : defaultBin(),
         brokerId: input.values['broker-id'] as string, operatorToken: token, say: input.stdout,
-        ...(store === undefined ? {} : { storeUrl: /^postgres(ql)?:\/\//i.test(store) ? store : resolve(input.io.cwd, store) }),
+        ...(store === undefined ? {} : { storeUrl: storeKindOf(store) === 'postgres' ? store : resolve(input.io.cwd, store) }),
       });
       report(state, dir, token, input.stdout);
       return 0;

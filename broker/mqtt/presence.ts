@@ -2,7 +2,7 @@
 // connect and disconnect (which puts them on mqpay/v1/ops/events).
 import type { Aedes, Client } from 'aedes';
 import type { OpsEvent } from '../../shared/ops-events.js';
-import { inboxFilter, inboxTopic, TOPIC_ROOT } from '../../shared/topics.js';
+import { receiptReachingFilters } from '../../shared/topics.js';
 import type { Clock } from '../service/ports.js';
 import type { Telemetry } from '../service/telemetry.js';
 import { roleOf } from './roles.js';
@@ -46,5 +46,5 @@ export function trackPresence(aedes: Aedes, clock: Clock, telemetry: Telemetry, 
  * can be re-sent: `in/#`, `in/+` (both allowed by the ACL) or `in/receipt-bin` itself.
  */
 function receivesReceipts(filter: string, device: string): boolean {
-  return filter === inboxFilter(device) || filter === `${TOPIC_ROOT}/d/${device}/in/+` || filter === inboxTopic(device, 'receipt-bin');
+  return receiptReachingFilters(device).includes(filter);
 }

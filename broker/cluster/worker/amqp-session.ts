@@ -4,7 +4,7 @@
 // with growing pauses, and consumes again: the messages it held unacknowledged went back to their
 // partitions meanwhile, to the next active consumer (maybe this worker again), and are judged
 // again idempotently. It never gives up: a worker without RabbitMQ has nothing else to do.
-import { connect, type ChannelModel } from 'amqplib';
+import { connect, type Channel, type ChannelModel } from 'amqplib';
 import type { Logger } from 'pino';
 import { AMQP_RECONNECT_MS_MAX, AMQP_RECONNECT_MS_MIN } from '../../limits.js';
 import type { AmqpTransport } from './amqp-transport.js';
@@ -39,20 +39,19 @@ export class AmqpSession {
   private next = 0;
   private closing = false;
   private timer: NodeJS.Timeout | null = null;
-  /** Connections made, the first included (tests, logs). */
-  connects = 0;
 
   constructor(private readonly options: AmqpSessionOptions, private readonly parts: AmqpSessionParts, private readonly logger: Logger) {
     if (options.urls.length === 0) throw new RangeError('an AMQP session needs at least one URL');
   }
 
-  get connected(): boolean {
-    return this.connection !== null;
-  }
-
   /** Connects (to the first node that accepts), declares the topology and consumes; throws if no node accepts. */
   async open(): Promise<void> {
     const connection = await this.connectAny();
+    if (this.closing) {
+      // close() ran while this (re)connect was under way: nothing may consume again.
+      await connection.close().catch(() => undefined);
+      return;
+    }
     try {
       await this.attach(connection);
     } catch (error) {
@@ -80,6 +79,9 @@ export class AmqpSession {
       const url = urls[(this.next + tried) % urls.length] ?? '';
       try {
         const connection = await connect(url, { clientProperties: { connection_name: `mqpay-worker ${id}` } });
+        // From the start: a channel the server closes (a missing exchange while the topology is
+        // declared, a node going away) reaches the connection, and an unheard 'error' would crash.
+        connection.on('error', (error: Error) => this.logger.error({ err: error.message }, 'AMQP connection error'));
         this.next = (this.next + tried) % urls.length;
         return connection;
       } catch (error) {
@@ -91,18 +93,22 @@ export class AmqpSession {
   }
 
   private async attach(connection: ChannelModel): Promise<void> {
-    const setup = await connection.createChannel();
+    const setup = this.heard(await connection.createChannel());
     await declareTopology(setup, this.options.partitions);
     await setup.close();
-    const publishing = await connection.createConfirmChannel();
-    const consuming = await connection.createChannel();
-    connection.on('error', (error: Error) => this.logger.error({ err: error.message }, 'AMQP connection error'));
+    const publishing = this.heard(await connection.createConfirmChannel());
+    const consuming = this.heard(await connection.createChannel());
     connection.once('close', () => this.lost(connection));
     this.connection = connection;
-    this.connects += 1;
     this.parts.transport.use(publishing);
     await this.parts.consumer.start(consuming, this.options.prefetch);
     await this.parts.watcher.start(consuming);
+  }
+
+  /** A channel's 'error' (the server closed it) is logged; the failed call rejects on its own. */
+  private heard<C extends Channel>(channel: C): C {
+    channel.on('error', (error: Error) => this.logger.warn({ err: error.message }, 'AMQP channel closed by the server'));
+    return channel;
   }
 
   private lost(connection: ChannelModel): void {

@@ -11,7 +11,7 @@
 //     RabbitMQ 3.10 keeps no retained message across nodes [broker/service/offers.ts].
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { inboxFilter, inboxTopic, TOPIC_ROOT } from '../../../shared/topics.js';
+import { receiptReachingFilters } from '../../../shared/topics.js';
 import type { SettlementService } from '../../service/service.js';
 import { MQTT_EXCHANGE } from '../rabbitmq/rabbit-names.js';
 import type { DevicePresence } from './presence.js';
@@ -45,7 +45,7 @@ function clientOfQueue(queue: string): string | null {
 
 /** The binding keys of the filters that reach a device's receipts: `in/#`, `in/+`, `in/receipt-bin`. */
 function receiptBindingKeys(device: string): string[] {
-  return [inboxFilter(device), `${TOPIC_ROOT}/d/${device}/in/+`, inboxTopic(device, 'receipt-bin')].map(bindingKeyOfFilter);
+  return receiptReachingFilters(device).map(bindingKeyOfFilter);
 }
 
 /** Reads a `binding.created` event's headers into what the service must do. */

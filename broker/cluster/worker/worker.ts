@@ -74,6 +74,11 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
   let session: AmqpSession | null = null;
   let assignment: PartitionAssignment | null = null;
   let operator: ClusterOperatorServer | null = null;
+  // What a start that fails part-way must undo too: the leader lock (on its own connection) and
+  // the epoch scheduler would otherwise keep the process alive, and keep other workers from settling.
+  let leadership: Leadership | null = null;
+  let settlement: { stop(): Promise<void> } | null = null;
+  let stopOps: (() => void) | null = null;
   try {
     const currency = await opened.store.reads.ledgerCurrency();
     const transport = new AmqpTransport();
@@ -82,8 +87,8 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
       serviceKey: loadOrCreateServiceKeyFile(options.serviceKeyFile, systemRandom), transport, verifier: inlineVerifier, logger: logger.child({ module: 'settlement' }),
       options: { ...serviceOptionsOf(config, currency), storeShared: true },
     });
+    settlement = service;
     // Device connects and disconnects are reported by the settlement leader only (one report each).
-    let leadership: Leadership | null = null;
     const presence = new DevicePresence(service.telemetry, clock, () => leadership?.leading === true);
     const consumer = new OutboxConsumer(new OutboxGate(config, clock, service, transport, logger), logger, options.id);
     const amqp = new AmqpSession({ urls: options.amqpUrls, id: options.id, partitions: options.partitions, prefetch: options.prefetch }, { transport, consumer, watcher: new SubscriptionWatcher(service, presence, logger) }, logger);
@@ -93,6 +98,7 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
     assignment = leases;
     // Settlements (the leader's) and the other operator events go to mqpay/v1/ops/*, as from the embedded broker.
     const stopOpsTopics = publishOpsTopics(service.telemetry, transport, logger.child({ module: 'ops' }));
+    stopOps = stopOpsTopics;
     leadership = opened.pool === null ? fixedLeadership(service, options.leader) : await lockedLeadership(opened.pool, service, logger);
     const lead = leadership;
     if (options.operatorHttp !== undefined) {
@@ -119,8 +125,11 @@ export async function startClusterWorker(options: ClusterWorkerOptions): Promise
     };
   } catch (error) {
     await operator?.close();
+    await leadership?.close().catch(() => undefined);
     await session?.close();
     await assignment?.close();
+    await settlement?.stop().catch(() => undefined);
+    stopOps?.();
     await opened.close();
     throw error;
   }

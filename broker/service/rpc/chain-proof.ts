@@ -2,7 +2,8 @@
 // `index` hashes, to the checkpoint's root, or to the link the service already holds of the same
 // chain in the difference of their indices. Up to HASH_CHAIN_LENGTH_MAX hashes (a second of CPU
 // at worst), so it runs before the request's unit of work, TICK_SKIP_MAX hashes per event-loop
-// turn: a redemption never stalls the ticks and vouchers of other devices [docs/DESIGN.md rule 9].
+// turn, one proof at a time (rpc/handler.ts): redemptions never stall the ticks and vouchers of
+// other devices [docs/DESIGN.md rule 9].
 import { bytesEqual, fromHex } from '../../../shared/hex.js';
 import { decodeCheckpoint, CHECKPOINT_BYTES } from '../../../shared/checkpoint.js';
 import { MqpayError } from '../../../shared/errors.js';

@@ -89,6 +89,12 @@ export interface RpcHandlerDeps {
 }
 
 export class RpcHandler {
+  /**
+   * Redemption proofs run one at a time: each spreads its hashes over event-loop turns, and
+   * several at once (any device may send them) would add their slices up in every turn.
+   */
+  private proofs: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly parts: RpcHandlerDeps) {}
 
   async handle(device: string, payload: Uint8Array): Promise<void> {
@@ -125,7 +131,7 @@ export class RpcHandler {
     const digest = requestDigest(request);
     try {
       // Its hashes run before the unit of work, spread over event-loop turns (chain-proof.ts).
-      if (request.method === 'channel.redeemChain') await proveRedeemedLink(deps.store.reads, request.params);
+      if (request.method === 'channel.redeemChain') await this.oneProofAtATime(() => proveRedeemedLink(deps.store.reads, request.params));
       await unitOfWork.commit(async (work) => {
         const stored = await work.tx.storedAnswer(device, request.id);
         if (stored !== null) {
@@ -149,6 +155,12 @@ export class RpcHandler {
   }
 
   /** The redemption's own unit of work rolled back: the evidence is kept in another. */
+  private oneProofAtATime(prove: () => Promise<void>): Promise<void> {
+    const proved = this.proofs.then(prove);
+    this.proofs = proved.catch(() => undefined);
+    return proved;
+  }
+
   private async keepEvidence(refusal: DoubleSignedRedemption): Promise<void> {
     const { deps, unitOfWork, telemetry } = this.parts;
     try {

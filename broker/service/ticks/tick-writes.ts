@@ -46,14 +46,17 @@ export class TickWrites {
 
   /** Queues the tick's write, or moves the channel's queued one up to it (its values are read when the batch runs). */
   writeTick(channel: CachedChannel, tick: AcceptedTick, spend: SpendReservation, signerKey: Uint8Array): QueuedTick {
+    // Only a write of the same chain: a tick of the next checkpoint's chain must not run (in a write
+    // queued before that checkpoint's) ahead of the checkpoint it builds on.
     const queued = this.queuedTicks.get(channel);
+    const sameChain = queued !== undefined && queued.tick.seq === tick.seq;
     // Bounded so the payee's copy of the highest never skips more than one check may hash.
-    if (queued !== undefined && !queued.started && tick.index - queued.firstIndex < TICK_SKIP_MAX) {
+    if (queued !== undefined && sameChain && !queued.started && tick.index - queued.firstIndex < TICK_SKIP_MAX) {
       queued.tick = tick;
       queued.spends.push(spend);
       return queued;
     }
-    const entry: QueuedTick = { tick, spends: [spend], firstIndex: queued?.tick.index ?? tick.index, started: false, commit: Promise.resolve() };
+    const entry: QueuedTick = { tick, spends: [spend], firstIndex: sameChain ? queued.tick.index : tick.index, started: false, commit: Promise.resolve() };
     entry.commit = this.write(channel, entry.spends, async (tx) => {
       entry.started = true;
       // The chain pays only while the key that signed its checkpoint is the payer's (a store shared by several brokers).

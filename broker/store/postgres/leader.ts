@@ -6,7 +6,7 @@
 // unique); the lock keeps workers from settling the same changes twice in a row for nothing.
 import pg from 'pg';
 import { assert } from '../../../shared/errors.js';
-import { rowOf } from './pool.js';
+import { ignoreConnectionErrors, rowOf } from './pool.js';
 
 /** The advisory lock key of the settlement leader ('mqpay' + 2). */
 export const SETTLEMENT_LEADER_LOCK_KEY = 0x6d717061_79000002n;
@@ -31,6 +31,7 @@ export function connectionOf(pool: pg.Pool): pg.ClientConfig {
  */
 export async function tryAcquireSettlementLeader(pool: pg.Pool): Promise<SettlementLeadership | null> {
   const client = new pg.Client(connectionOf(pool));
+  ignoreConnectionErrors(client);
   await client.connect();
   let acquired = false;
   try {

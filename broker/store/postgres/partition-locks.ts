@@ -9,7 +9,7 @@ import pg from 'pg';
 import { assert } from '../../../shared/errors.js';
 import { WORKER_SLOTS_MAX } from '../../limits.js';
 import { connectionOf } from './leader.js';
-import { rowOf } from './pool.js';
+import { ignoreConnectionErrors, rowOf } from './pool.js';
 
 const KEY_HIGH = 0x6d717061n; // 'mqpa'
 const SLOT_BASE = 0x73000000n; // 's'
@@ -38,6 +38,7 @@ export class PartitionLocks {
   /** Connects and takes a free worker slot; throws when all WORKER_SLOTS_MAX are held. */
   static async open(pool: pg.Pool): Promise<PartitionLocks> {
     const client = new pg.Client(connectionOf(pool));
+    ignoreConnectionErrors(client);
     await client.connect();
     try {
       for (let slot = 0; slot < WORKER_SLOTS_MAX; slot += 1) {

@@ -79,10 +79,21 @@ export function createPool(url: string, options: PostgresPoolOptions = {}): pg.P
     keepAlive: true,
     types,
   });
-  // An idle connection cut by the server (a restart) is an event, not a crash of the process;
-  // the next query takes another connection.
+  // A connection cut by the server (a restart, pg_terminate_backend) is an event, not a crash of
+  // the process. The pool listens on idle clients only, and a client emits 'error' even while it
+  // is checked out (its query rejects too, and that is what the store acts on): so every client
+  // gets its own listener when it connects. The next query takes another connection.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => ignoreConnectionErrors(client));
   return pool;
+}
+
+/**
+ * Keeps a client's 'error' events (a cut connection) from being uncaught: without a listener an
+ * EventEmitter throws them, and the process dies. What the client was doing rejects on its own.
+ */
+export function ignoreConnectionErrors(client: pg.Client | pg.PoolClient): void {
+  client.on('error', () => undefined);
 }
 
 /** The rows of a query. */

@@ -119,7 +119,10 @@ async function inTransaction<T>(pool: pg.Pool, isolation: Isolation, body: (clie
   try {
     await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
     const value = await body(client);
-    await client.query('COMMIT');
+    // After an error inside the transaction (one a write caught), PostgreSQL answers COMMIT with
+    // ROLLBACK and no error: nothing may then be reported as committed [docs/DESIGN.md rule 5].
+    const committed = await client.query('COMMIT');
+    assert(committed.command === 'COMMIT', `the transaction committed (PostgreSQL answered ${committed.command})`);
     return value;
   } catch (error) {
     discard = isUnavailable(error);

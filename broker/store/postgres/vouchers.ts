@@ -35,9 +35,11 @@ export async function appendVoucher(q: Queryable, voucher: AcceptedVoucher, kept
 }
 
 export async function appendCheckpoint(q: Queryable, input: AcceptedCheckpoint): Promise<void> {
-  await insertVoucher(q, input.channel, input.seq, input.total, input.signature, input.nowMs);
+  // The channel moves first: a seq another worker already took is refused by the move (with its
+  // reason, refuseUnmoved) before the log insert could fail on its primary key.
   // No voucher bytes: the channel's latest is the chain, whose evidence is in `chains`.
   await setLatestVoucher(q, input.channel, input.seq, input.total, null, input.signature, input.redeeming === true);
+  await insertVoucher(q, input.channel, input.seq, input.total, input.signature, input.nowMs);
   const changed = await changesOf(q, `INSERT INTO chains (channel, seq, checkpoint, signature, revision, chain_length, price, start_total, highest_index, highest_link)
     SELECT num, $2::bigint, $3::bytea, $4::bytea, revision, $5::integer, $6::bigint, $7::bigint, 0, $8::bytea FROM channels WHERE num = $1
     ON CONFLICT (channel) DO UPDATE SET seq = excluded.seq, checkpoint = excluded.checkpoint, signature = excluded.signature, revision = excluded.revision,
